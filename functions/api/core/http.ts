@@ -1,0 +1,32 @@
+/**
+ * The API core's view of HTTP: hosts (the Lambda handler behind API Gateway, the local
+ * HTTPS server) turn their requests into `ApiRequest` and write `ApiResponse` back.
+ * Nothing here knows about Lambda or Node's http module.
+ */
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Path without the query string, e.g. `/apis/apps/v1/namespaces/default/deployments`. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+  /** Aborted when the client goes away (ends watches and log follows). */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** A complete body... */
+  readonly body?: string | Buffer;
+  /**
+   * ...or a stream (watch, `logs -f`). The host must send the status line and headers
+   * at once, then each chunk as it comes, and end the response when the iterator ends.
+   */
+  readonly stream?: AsyncIterable<string | Buffer>;
+}
+
+export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;

@@ -1,0 +1,145 @@
+/**
+ * The object store contract: etcd's role, played by DynamoDB. Nothing outside
+ * `functions/store/` talks to DynamoDB for objects; everything goes through `ObjectStore`.
+ *
+ * Semantics follow the Kubernetes storage layer:
+ * - every write takes the next revision of its resource type (gap-free, commit-ordered)
+ *   and stamps it into `metadata.resourceVersion`;
+ * - `uid`, `creationTimestamp`, `generation` (bumped when `spec` changes), and names from
+ *   `generateName` are assigned here;
+ * - deleting an object with finalizers only sets `deletionTimestamp`; an update that
+ *   removes the last finalizer of such an object removes it;
+ * - watch replays the change log after a revision, then follows it; a revision older
+ *   than the retained log fails with `GoneError` (410 Expired).
+ */
+import type { ResourceType } from '../../schemas/registry.ts';
+
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
+  readonly blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  readonly name?: string;
+  readonly generateName?: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly generation?: number;
+  readonly creationTimestamp?: string;
+  readonly deletionTimestamp?: string;
+  readonly deletionGracePeriodSeconds?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly ownerReferences?: readonly OwnerReference[];
+  readonly finalizers?: readonly string[];
+  readonly managedFields?: readonly unknown[];
+}
+
+/** Any Kubernetes object. Kind-specific code narrows it with the schemas in `schemas/`. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: ObjectMeta;
+  readonly [field: string]: unknown;
+}
+
+export interface ListOptions {
+  /** Omit for all namespaces (or for cluster-scoped types). */
+  readonly namespace?: string;
+  /** Kubernetes label selector syntax: `app=web,tier!=db,env in (a,b),!legacy`. */
+  readonly labelSelector?: string;
+  /** Field selector: `metadata.name=x,spec.nodeName=n1,status.phase!=Running`. */
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  /** Opaque token from a previous page's `continue`. */
+  readonly continue?: string;
+}
+
+export interface ListResult {
+  readonly items: KubeObject[];
+  /** The type's revision when the list began. A watch from here misses nothing. */
+  readonly resourceVersion: string;
+  readonly continue?: string;
+  readonly remainingItemCount?: number;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchEvent {
+  readonly type: WatchEventType;
+  /** For BOOKMARK, an object of the type's kind with only `metadata.resourceVersion`. */
+  readonly object: KubeObject;
+}
+
+export interface WatchOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /**
+   * Start after this revision. Absent, '' or '0': first an ADDED event for every object
+   * that exists now, then every change after that.
+   */
+  readonly resourceVersion?: string;
+  /** Emit a BOOKMARK event when the watch has been quiet for a while. */
+  readonly allowBookmarks?: boolean;
+  /** Ends the watch (the iterator returns). */
+  readonly signal: AbortSignal;
+}
+
+export interface DeleteOptions {
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
+  /**
+   * Kubernetes graceful deletion: when > 0 the object is only marked (deletionTimestamp,
+   * deletionGracePeriodSeconds) and whoever runs it finishes the deletion. 0 or absent: delete now,
+   * unless finalizers hold it.
+   */
+  readonly gracePeriodSeconds?: number;
+  /** Finalizers to add as the object is marked, e.g. `foregroundDeletion`, `orphan`. */
+  readonly addFinalizers?: readonly string[];
+}
+
+export interface DeleteResult {
+  /** The object as it was removed, or as marked for deletion. */
+  readonly object: KubeObject;
+  /** true: gone now. false: marked with deletionTimestamp, waiting on finalizers or grace. */
+  readonly removed: boolean;
+}
+
+export interface UpdateOptions {
+  /**
+   * Only write if the stored object is at this revision (ConflictError otherwise).
+   * Defaults to `object.metadata.resourceVersion` when that is set; pass `null` to write
+   * unconditionally.
+   */
+  readonly expectedResourceVersion?: string | null;
+}
+
+/** One write of a batch, committed all together with one revision range. */
+export type BatchWrite =
+  | { readonly op: 'create'; readonly object: KubeObject }
+  | { readonly op: 'update'; readonly object: KubeObject; readonly expectedResourceVersion?: string | null }
+  | { readonly op: 'delete'; readonly namespace?: string; readonly name: string; readonly expectedResourceVersion?: string };
+
+export interface ObjectStore {
+  /** NotFoundError if missing. */
+  get(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject>;
+  list(type: ResourceType, options?: ListOptions): Promise<ListResult>;
+  /** AlreadyExistsError if the name is taken. Returns the stored object. */
+  create(type: ResourceType, object: KubeObject): Promise<KubeObject>;
+  /** Replaces the object. NotFoundError if missing; ConflictError on a stale revision. */
+  update(type: ResourceType, object: KubeObject, options?: UpdateOptions): Promise<KubeObject>;
+  delete(type: ResourceType, namespace: string | undefined, name: string, options?: DeleteOptions): Promise<DeleteResult>;
+  /**
+   * Commits several writes of one type atomically (all or none), at most 25 at a time.
+   * ConflictError / AlreadyExistsError / NotFoundError name the first write that failed.
+   */
+  batch(type: ResourceType, writes: readonly BatchWrite[]): Promise<KubeObject[]>;
+  watch(type: ResourceType, options: WatchOptions): AsyncIterable<WatchEvent>;
+  /** The type's latest committed revision. */
+  currentRevision(type: ResourceType): Promise<string>;
+}

@@ -1,0 +1,106 @@
+/**
+ * The resource types Skiff serves: one entry per kind, with what discovery, the router,
+ * the store and the printers need to know about it. Per-kind behaviour (schema, defaults,
+ * validation, printer columns) is looked up by `ResourceType.id`.
+ */
+
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction';
+
+export interface ResourceType {
+  /** Stable key, `<group or core>/<plural>`: the store's partition for this type. */
+  readonly id: string;
+  /** API group; '' for the core group. */
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly listKind: string;
+  /** Plural resource name as it appears in paths: `deployments`. */
+  readonly plural: string;
+  readonly singular: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+  readonly categories: readonly string[];
+  readonly subresources: readonly Subresource[];
+  readonly verbs: readonly string[];
+}
+
+const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
+
+function type(
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  options: { namespaced?: boolean; shortNames?: string[]; categories?: string[]; subresources?: Subresource[]; verbs?: readonly string[] } = {},
+): ResourceType {
+  return {
+    id: `${group || 'core'}/${plural}`,
+    group,
+    version,
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced: options.namespaced ?? true,
+    shortNames: options.shortNames ?? [],
+    categories: options.categories ?? [],
+    subresources: options.subresources ?? [],
+    verbs: options.verbs ?? allVerbs,
+  };
+}
+
+export const resourceTypes: readonly ResourceType[] = [
+  type('', 'v1', 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
+  type('', 'v1', 'Node', 'nodes', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),
+  type('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'eviction'] }),
+  type('', 'v1', 'Service', 'services', { shortNames: ['svc'], categories: ['all'], subresources: ['status'], verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] }),
+  type('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'] }),
+  type('', 'v1', 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
+  type('', 'v1', 'Secret', 'secrets'),
+  type('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
+  type('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('coordination.k8s.io', 'v1', 'Lease', 'leases'),
+  type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'] }),
+  type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
+];
+
+const byId = new Map(resourceTypes.map((t) => [t.id, t]));
+const byKind = new Map(resourceTypes.map((t) => [`${apiVersionOf(t)}/${t.kind}`, t]));
+
+export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string {
+  return t.group ? `${t.group}/${t.version}` : t.version;
+}
+
+/** The type served at `/api(s)/<group>/<version>/.../<plural>`, if any. */
+export function findType(group: string, version: string, plural: string): ResourceType | undefined {
+  const t = byId.get(`${group || 'core'}/${plural}`);
+  return t && t.version === version ? t : undefined;
+}
+
+export function typeById(id: string): ResourceType {
+  const t = byId.get(id);
+  if (!t) throw new Error(`unknown resource type ${id}`);
+  return t;
+}
+
+export function typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
+  return byKind.get(`${apiVersion}/${kind}`);
+}
+
+/** Well-known types by name, for code that works with one kind. */
+export const types = {
+  namespaces: typeById('core/namespaces'),
+  nodes: typeById('core/nodes'),
+  pods: typeById('core/pods'),
+  services: typeById('core/services'),
+  endpoints: typeById('core/endpoints'),
+  configmaps: typeById('core/configmaps'),
+  secrets: typeById('core/secrets'),
+  events: typeById('core/events'),
+  deployments: typeById('apps/deployments'),
+  replicasets: typeById('apps/replicasets'),
+  leases: typeById('coordination.k8s.io/leases'),
+  ingresses: typeById('networking.k8s.io/ingresses'),
+  endpointslices: typeById('discovery.k8s.io/endpointslices'),
+} as const;

@@ -101,6 +101,12 @@ export interface DeleteOptions {
   readonly gracePeriodSeconds?: number;
   /** Finalizers to add as the object is marked, e.g. `foregroundDeletion`, `orphan`. */
   readonly addFinalizers?: readonly string[];
+  /**
+   * Only mark the object (deletionTimestamp), even with no finalizers and no grace period: a
+   * controller finishes the job (a namespace is emptied first). A later delete with
+   * `gracePeriodSeconds: 0` of a marked object without finalizers removes it.
+   */
+  readonly mark?: boolean;
 }
 
 export interface DeleteResult {

@@ -1,0 +1,308 @@
+/**
+ * A small typed Kubernetes client for the node agent: the agent talks to the API server only
+ * through this, over HTTPS, trusting the kubeconfig's CA and sending its bearer token.
+ * Watches are read as newline-delimited JSON and resumed from the last resourceVersion seen;
+ * a `410 Gone` (history compacted) makes `listAndWatch` relist, as client-go's reflector does.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { ResourceType } from '../schemas/registry.ts';
+import { apiVersionOf } from '../schemas/registry.ts';
+import type { KubeObject } from '../functions/store/store.ts';
+import type { ClusterCredentials } from './kubeconfig.ts';
+
+export type PatchType = 'merge' | 'strategic' | 'json';
+
+const patchContentTypes: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+/** A failed API call, carrying the server's Status fields. */
+export class KubeApiError extends Error {
+  override name = 'KubeApiError';
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.code === 404;
+}
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.code === 409;
+}
+export function isAlreadyExists(error: unknown): boolean {
+  return error instanceof KubeApiError && error.code === 409 && error.reason === 'AlreadyExists';
+}
+export function isGone(error: unknown): boolean {
+  return error instanceof KubeApiError && error.code === 410;
+}
+
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface ObjectList<T extends KubeObject = KubeObject> {
+  readonly items: readonly T[];
+  readonly metadata: { readonly resourceVersion?: string };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchEvent<T extends KubeObject = KubeObject> {
+  readonly type: WatchEventType;
+  readonly object: T;
+}
+
+export interface ListWatchHandlers<T extends KubeObject> {
+  /** Called with the full set after every (re)list: the receiver replaces what it had. */
+  onList(items: readonly T[]): void;
+  onEvent(event: WatchEvent<T>): void;
+  onError?(error: unknown): void;
+}
+
+export interface DeleteOptions {
+  readonly gracePeriodSeconds?: number;
+  readonly uid?: string;
+}
+
+interface RequestOptions {
+  readonly query?: Record<string, string | undefined>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly signal?: AbortSignal;
+}
+
+export class KubeClient {
+  private readonly agent: http.Agent;
+  private readonly base: URL;
+
+  constructor(
+    private readonly credentials: ClusterCredentials,
+    private readonly userAgent = 'skiff-node-agent/v1.32.0',
+  ) {
+    this.base = new URL(credentials.server);
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, ...(credentials.caPem ? { ca: credentials.caPem } : {}) })
+        : new http.Agent({ keepAlive: true });
+  }
+
+  /** The path of a type's collection or one of its objects: `/api/v1/namespaces/ns/pods/p/status`. */
+  static path(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
+    const root = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+    const ns = type.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    const object = name ? `/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}` : '';
+    return `${root}${ns}/${type.plural}${object}`;
+  }
+
+  async get<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return (await this.request('GET', KubeClient.path(type, namespace, name))) as T;
+  }
+
+  async list<T extends KubeObject = KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<ObjectList<T>> {
+    const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+    return (await this.request('GET', KubeClient.path(type, options.namespace), { query })) as ObjectList<T>;
+  }
+
+  async create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+    const body = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
+    return (await this.request('POST', KubeClient.path(type, object.metadata.namespace), { body })) as T;
+  }
+
+  /** PUT of the object (or of its `/status` when `subresource` is 'status'); 409 when stale. */
+  async update<T extends KubeObject>(type: ResourceType, object: T, subresource?: 'status'): Promise<T> {
+    const name = object.metadata.name;
+    if (!name) throw new Error('update needs metadata.name');
+    const path = KubeClient.path(type, object.metadata.namespace, name, subresource);
+    return (await this.request('PUT', path, { body: object })) as T;
+  }
+
+  async updateStatus<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+    return this.update(type, object, 'status');
+  }
+
+  async patch<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    patch: unknown,
+    subresource?: 'status',
+  ): Promise<T> {
+    const path = KubeClient.path(type, namespace, name, subresource);
+    return (await this.request('PATCH', path, { body: patch, contentType: patchContentTypes[patchType] })) as T;
+  }
+
+  async delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<void> {
+    const body = {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+      ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
+    };
+    await this.request('DELETE', KubeClient.path(type, namespace, name), { body });
+  }
+
+  /**
+   * Streams watch events from `resourceVersion` until the server ends the response or `signal`
+   * aborts. An in-stream ERROR event is thrown as a KubeApiError (410 when expired).
+   */
+  async *watch<T extends KubeObject = KubeObject>(
+    type: ResourceType,
+    options: ListOptions & { readonly resourceVersion?: string; readonly timeoutSeconds?: number },
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const query = {
+      watch: '1',
+      allowWatchBookmarks: 'true',
+      resourceVersion: options.resourceVersion,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+      timeoutSeconds: String(options.timeoutSeconds ?? 300),
+    };
+    const response = await this.open('GET', KubeClient.path(type, options.namespace), { query, ...(signal ? { signal } : {}) });
+    if ((response.statusCode ?? 0) >= 300) {
+      throw errorFromBody(response.statusCode ?? 0, await readAll(response));
+    }
+    let buffered = '';
+    try {
+      for await (const chunk of response) {
+        buffered += (chunk as Buffer).toString('utf8');
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          newline = buffered.indexOf('\n');
+          if (!line) continue;
+          const event = JSON.parse(line) as { type: string; object: KubeObject };
+          if (event.type === 'ERROR') {
+            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            throw new KubeApiError(status.code ?? 500, status.reason ?? 'InternalError', status.message ?? 'watch error');
+          }
+          yield event as WatchEvent<T>;
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
+    } finally {
+      response.destroy();
+    }
+  }
+
+  /**
+   * The reflector loop: list, then watch from the list's resourceVersion, resuming each watch
+   * from the last version seen; relists on 410 and backs off (1 s doubling to 30 s) on errors.
+   * Runs until `signal` aborts.
+   */
+  async listAndWatch<T extends KubeObject>(
+    type: ResourceType,
+    options: ListOptions,
+    handlers: ListWatchHandlers<T>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let resourceVersion: string | undefined;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (resourceVersion === undefined) {
+          const list = await this.list<T>(type, options);
+          resourceVersion = list.metadata.resourceVersion ?? '0';
+          handlers.onList(list.items);
+        }
+        for await (const event of this.watch<T>(type, { ...options, resourceVersion }, signal)) {
+          failures = 0;
+          const version = event.object.metadata?.resourceVersion;
+          if (version) resourceVersion = version;
+          if (event.type !== 'BOOKMARK') handlers.onEvent(event);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (isGone(error)) {
+          resourceVersion = undefined;
+          continue;
+        }
+        handlers.onError?.(error);
+        failures += 1;
+        await abortableDelay(Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5)), signal);
+      }
+    }
+  }
+
+  /** Ends pooled keep-alive connections so a stopping agent leaves no sockets behind. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    const response = await this.open(method, path, options);
+    const text = await readAll(response);
+    const status = response.statusCode ?? 0;
+    if (status >= 300) throw errorFromBody(status, text);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  private open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.base);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, value);
+    }
+    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
+    if (this.credentials.token) headers.authorization = `Bearer ${this.credentials.token}`;
+    if (body) {
+      headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = String(body.length);
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolvePromise, reject) => {
+      const request = transport.request(
+        url,
+        { method, headers, agent: this.agent, ...(options.signal ? { signal: options.signal } : {}) },
+        resolvePromise,
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+}
+
+function readAll(response: http.IncomingMessage): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+  });
+}
+
+function errorFromBody(code: number, text: string): KubeApiError {
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string; code?: number };
+    return new KubeApiError(status.code ?? code, status.reason ?? 'Unknown', status.message ?? text);
+  } catch {
+    return new KubeApiError(code, 'Unknown', text.slice(0, 500) || `HTTP ${code}`);
+  }
+}
+
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolvePromise) => {
+    if (signal.aborted) return resolvePromise();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolvePromise();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

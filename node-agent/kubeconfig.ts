@@ -1,0 +1,83 @@
+/**
+ * Reads the parts of a kubeconfig the agent needs: the current context's server, its CA and
+ * its bearer token. Only what kubectl itself would accept is accepted; anything else is a
+ * clear error at start-up rather than a confusing TLS failure later.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+export interface ClusterCredentials {
+  /** Base URL without a trailing slash, e.g. `https://127.0.0.1:6443`. */
+  readonly server: string;
+  /** PEM of the CA that signed the server certificate; undefined means the system CAs. */
+  readonly caPem?: string;
+  readonly token?: string;
+}
+
+const kubeconfigSchema = z.object({
+  'current-context': z.string().optional(),
+  clusters: z
+    .array(
+      z.object({
+        name: z.string(),
+        cluster: z.object({
+          server: z.string(),
+          'certificate-authority-data': z.string().optional(),
+          'certificate-authority': z.string().optional(),
+          'insecure-skip-tls-verify': z.boolean().optional(),
+        }),
+      }),
+    )
+    .default([]),
+  users: z
+    .array(
+      z.object({
+        name: z.string(),
+        user: z
+          .object({ token: z.string().optional(), tokenFile: z.string().optional() })
+          .nullish()
+          .transform((u) => u ?? {}),
+      }),
+    )
+    .default([]),
+  contexts: z
+    .array(z.object({ name: z.string(), context: z.object({ cluster: z.string(), user: z.string().optional() }) }))
+    .default([]),
+});
+
+export class KubeconfigError extends Error {
+  override name = 'KubeconfigError';
+}
+
+/** Parses kubeconfig text; `baseDir` resolves relative file references as kubectl does. */
+export function parseKubeconfig(text: string, baseDir = '.'): ClusterCredentials {
+  const parsed = kubeconfigSchema.safeParse(parse(text));
+  if (!parsed.success) throw new KubeconfigError(`invalid kubeconfig: ${parsed.error.message}`);
+  const config = parsed.data;
+  const contextName = config['current-context'] ?? config.contexts[0]?.name;
+  const context = config.contexts.find((c) => c.name === contextName);
+  if (!context) throw new KubeconfigError(`kubeconfig has no context ${JSON.stringify(contextName ?? '')}`);
+  const cluster = config.clusters.find((c) => c.name === context.context.cluster)?.cluster;
+  if (!cluster) throw new KubeconfigError(`kubeconfig has no cluster ${JSON.stringify(context.context.cluster)}`);
+  if (cluster['insecure-skip-tls-verify']) {
+    throw new KubeconfigError('insecure-skip-tls-verify is not supported by the node agent; give the CA instead');
+  }
+  const user = config.users.find((u) => u.name === context.context.user)?.user ?? {};
+  const caPem = cluster['certificate-authority-data']
+    ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8')
+    : cluster['certificate-authority']
+      ? readFileSync(resolve(baseDir, cluster['certificate-authority']), 'utf8')
+      : undefined;
+  const token = user.token ?? (user.tokenFile ? readFileSync(resolve(baseDir, user.tokenFile), 'utf8').trim() : undefined);
+  return {
+    server: cluster.server.replace(/\/+$/, ''),
+    ...(caPem !== undefined ? { caPem } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
+}
+
+export function loadKubeconfig(path: string): ClusterCredentials {
+  return parseKubeconfig(readFileSync(path, 'utf8'), dirname(path));
+}

@@ -1,0 +1,138 @@
+/**
+ * Pod status as the kubelet reports it, computed from what the agent knows about each
+ * container. Pure: the same inputs give the same status, so the agent can compare the result
+ * with what it last wrote and skip writes that would change nothing.
+ */
+import type { PodView } from './pod-view.ts';
+
+export type ContainerState =
+  | { readonly waiting: { readonly reason: string; readonly message?: string } }
+  | { readonly running: { readonly startedAt: string } }
+  | {
+      readonly terminated: {
+        readonly exitCode: number;
+        readonly signal?: number;
+        readonly reason: string;
+        readonly message?: string;
+        readonly startedAt: string;
+        readonly finishedAt: string;
+        readonly containerID?: string;
+      };
+    };
+
+/** What the agent knows about one container of the pod. */
+export interface ContainerReport {
+  readonly name: string;
+  readonly image: string;
+  /** Empty until the image was resolved, as the kubelet leaves it before a pull. */
+  readonly imageID: string;
+  readonly containerID?: string;
+  readonly state: ContainerState;
+  readonly lastState?: ContainerState;
+  readonly ready: boolean;
+  readonly started: boolean;
+  readonly restartCount: number;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface PodCondition {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly lastProbeTime: null;
+  readonly lastTransitionTime: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export interface PodStatusFacts {
+  readonly hostIP: string;
+  readonly podIP?: string;
+  readonly startTime?: string;
+  readonly now: string;
+}
+
+/** The kubelet's phase rule (`getPhase`): waiting blocks Running; exits decide by restart policy. */
+export function podPhase(restartPolicy: PodView['spec']['restartPolicy'], reports: readonly ContainerReport[]): PodPhase {
+  let waiting = 0;
+  let running = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const report of reports) {
+    if ('running' in report.state) running += 1;
+    else if ('terminated' in report.state) {
+      stopped += 1;
+      if (report.state.terminated.exitCode === 0) succeeded += 1;
+    } else if (report.lastState && 'terminated' in report.lastState) stopped += 1;
+    else waiting += 1;
+  }
+  if (waiting > 0) return 'Pending';
+  if (running > 0) return 'Running';
+  if (stopped > 0) {
+    if (restartPolicy === 'Always') return 'Running';
+    if (stopped === succeeded) return 'Succeeded';
+    if (restartPolicy === 'OnFailure') return 'Running';
+    return 'Failed';
+  }
+  return 'Pending';
+}
+
+export function containerStatusOf(report: ContainerReport): Record<string, unknown> {
+  return {
+    name: report.name,
+    image: report.image,
+    imageID: report.imageID,
+    ...(report.containerID ? { containerID: report.containerID } : {}),
+    state: report.state,
+    lastState: report.lastState ?? {},
+    ready: report.ready,
+    started: report.started,
+    restartCount: report.restartCount,
+  };
+}
+
+export function computePodStatus(
+  pod: PodView,
+  reports: readonly ContainerReport[],
+  facts: PodStatusFacts,
+): Record<string, unknown> {
+  const phase = podPhase(pod.spec.restartPolicy, reports);
+  const unready = reports.filter((r) => !r.ready).map((r) => r.name);
+  const completed = phase === 'Succeeded' || phase === 'Failed';
+  const previous = new Map(pod.status.conditions.map((c) => [c.type, c]));
+  const condition = (type: string, status: PodCondition['status'], reason?: string, message?: string): PodCondition => {
+    const before = previous.get(type);
+    const lastTransitionTime = before && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : facts.now;
+    return {
+      type,
+      status,
+      lastProbeTime: null,
+      lastTransitionTime,
+      ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
+    };
+  };
+  const readyCondition = (type: string): PodCondition =>
+    completed
+      ? condition(type, 'False', 'PodCompleted')
+      : unready.length === 0
+        ? condition(type, 'True')
+        : condition(type, 'False', 'ContainersNotReady', `containers with unready status: [${unready.join(' ')}]`);
+  const conditions = [
+    condition('PodReadyToStartContainers', facts.podIP ? 'True' : 'False'),
+    condition('Initialized', 'True'),
+    readyCondition('Ready'),
+    readyCondition('ContainersReady'),
+    condition('PodScheduled', 'True'),
+  ];
+  return {
+    phase,
+    conditions,
+    hostIP: facts.hostIP,
+    hostIPs: [{ ip: facts.hostIP }],
+    ...(facts.podIP ? { podIP: facts.podIP, podIPs: [{ ip: facts.podIP }] } : {}),
+    ...(facts.startTime ? { startTime: facts.startTime } : {}),
+    containerStatuses: reports.map(containerStatusOf),
+    qosClass: 'BestEffort',
+  };
+}

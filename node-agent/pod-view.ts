@@ -1,0 +1,127 @@
+/**
+ * The agent's view of a Pod: the fields a kubelet acts on, parsed with zod at the boundary
+ * (watch events and list items) so the rest of the agent works with checked, defaulted types.
+ * The raw object is kept alongside for writes, so fields the agent does not model survive.
+ */
+import { z } from 'zod';
+import type { KubeObject } from '../functions/store/store.ts';
+
+const portRef = z.union([z.number().int(), z.string()]);
+
+const probeSchema = z.object({
+  httpGet: z
+    .object({
+      path: z.string().default('/'),
+      port: portRef,
+      host: z.string().optional(),
+      scheme: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
+      httpHeaders: z.array(z.object({ name: z.string(), value: z.string() })).default([]),
+    })
+    .optional(),
+  tcpSocket: z.object({ port: portRef, host: z.string().optional() }).optional(),
+  exec: z.object({ command: z.array(z.string()).default([]) }).optional(),
+  initialDelaySeconds: z.number().int().min(0).default(0),
+  periodSeconds: z.number().int().min(1).default(10),
+  timeoutSeconds: z.number().int().min(1).default(1),
+  successThreshold: z.number().int().min(1).default(1),
+  failureThreshold: z.number().int().min(1).default(3),
+});
+export type Probe = z.infer<typeof probeSchema>;
+
+const keyRef = z.object({ name: z.string().default(''), key: z.string(), optional: z.boolean().default(false) });
+const sourceRef = z.object({ name: z.string().default(''), optional: z.boolean().default(false) });
+
+const envVarSchema = z.object({
+  name: z.string(),
+  value: z.string().optional(),
+  valueFrom: z
+    .object({
+      configMapKeyRef: keyRef.optional(),
+      secretKeyRef: keyRef.optional(),
+      fieldRef: z.object({ fieldPath: z.string(), apiVersion: z.string().optional() }).optional(),
+      resourceFieldRef: z.object({ resource: z.string(), containerName: z.string().optional() }).optional(),
+    })
+    .optional(),
+});
+export type EnvVar = z.infer<typeof envVarSchema>;
+
+const envFromSchema = z.object({
+  prefix: z.string().default(''),
+  configMapRef: sourceRef.optional(),
+  secretRef: sourceRef.optional(),
+});
+export type EnvFromSource = z.infer<typeof envFromSchema>;
+
+const containerSchema = z.object({
+  name: z.string(),
+  image: z.string().default(''),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
+  env: z.array(envVarSchema).default([]),
+  envFrom: z.array(envFromSchema).default([]),
+  ports: z
+    .array(z.object({ name: z.string().optional(), containerPort: z.number().int(), protocol: z.string().default('TCP') }))
+    .default([]),
+  livenessProbe: probeSchema.optional(),
+  readinessProbe: probeSchema.optional(),
+  startupProbe: probeSchema.optional(),
+});
+export type Container = z.infer<typeof containerSchema>;
+
+const podSchema = z.object({
+  metadata: z.object({
+    name: z.string(),
+    namespace: z.string().default('default'),
+    uid: z.string(),
+    resourceVersion: z.string().optional(),
+    deletionTimestamp: z.string().optional(),
+    deletionGracePeriodSeconds: z.number().int().optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    annotations: z.record(z.string(), z.string()).default({}),
+  }),
+  spec: z.object({
+    nodeName: z.string().optional(),
+    restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
+    terminationGracePeriodSeconds: z.number().int().min(0).default(30),
+    serviceAccountName: z.string().optional(),
+    hostname: z.string().optional(),
+    containers: z.array(containerSchema).min(1),
+  }),
+  status: z
+    .object({
+      phase: z.string().optional(),
+      conditions: z
+        .array(
+          z.object({
+            type: z.string(),
+            status: z.string(),
+            lastTransitionTime: z.string().nullish(),
+            lastProbeTime: z.string().nullish(),
+            reason: z.string().optional(),
+            message: z.string().optional(),
+          }),
+        )
+        .default([]),
+    })
+    .default({ conditions: [] }),
+});
+
+export type PodView = z.infer<typeof podSchema>;
+
+/** A pod as the agent sees it: parsed fields plus the raw object for writes. */
+export interface AgentPod {
+  readonly view: PodView;
+  readonly raw: KubeObject;
+}
+
+export function parsePod(raw: KubeObject): AgentPod | { readonly error: string } {
+  const parsed = podSchema.safeParse(raw);
+  if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  return { view: parsed.data, raw };
+}
+
+/** `namespace/name`, the key logs and events are looked up by. */
+export function podKey(view: Pick<PodView, 'metadata'>): string {
+  return `${view.metadata.namespace}/${view.metadata.name}`;
+}

@@ -1,0 +1,95 @@
+/**
+ * The `skiff` command line.
+ *
+ *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300]
+ *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N --memory SIZE --pods N]
+ */
+import { parseArgs } from 'node:util';
+import { startLocalCluster } from '../functions/local/host.ts';
+
+const usage = `Usage:
+  skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--verbose]
+  skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N] [--memory SIZE] [--pods N]`;
+
+function integerFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    console.error(`skiff: --${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+async function up(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      nodes: { type: 'string' },
+      'node-grace-seconds': { type: 'string' },
+      'eviction-seconds': { type: 'string' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const started = Date.now();
+  const step = (message: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
+  const cluster = await startLocalCluster({
+    dataDir: values['data-dir'] ?? '.skiff',
+    port: integerFlag(values.port, 'port', 6443),
+    nodes: integerFlag(values.nodes, 'nodes', 2),
+    ...(values['node-grace-seconds'] !== undefined ? { nodeGraceSeconds: integerFlag(values['node-grace-seconds'], 'node-grace-seconds', 40) } : {}),
+    ...(values['eviction-seconds'] !== undefined ? { evictionSeconds: integerFlag(values['eviction-seconds'], 'eviction-seconds', 300) } : {}),
+    onProgress: step,
+    ...(values.verbose ? { log: (entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`) } : {}),
+  });
+  step('ready');
+  process.stdout.write(`
+Skiff is up: the Kubernetes API at ${cluster.server}${cluster.nodeNames.length ? ` with nodes ${cluster.nodeNames.join(', ')}` : ''}.
+
+Point kubectl at it:
+
+  export KUBECONFIG=${cluster.kubeconfigPath}
+  kubectl get nodes
+  kubectl create deployment web --image=nginx
+
+Press Ctrl-C to stop; state is kept in the data dir for the next start.
+`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    step(`${signal}: stopping`);
+    await cluster.stop();
+    step('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      return up(rest);
+    case 'agent': {
+      const { runAgentCli } = await import('../node-agent/cli.ts');
+      return runAgentCli(rest);
+    }
+    case undefined:
+    case '--help':
+    case 'help':
+      console.log(usage);
+      return;
+    default:
+      console.error(`skiff: unknown command ${JSON.stringify(command)}\n${usage}`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`skiff: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+/** Writes kubeconfig files for the local cluster (admin, nodes). */
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+
+export interface KubeconfigSpec {
+  readonly server: string;
+  readonly caCertPem: string;
+  readonly token: string;
+  readonly user: string;
+  readonly clusterName?: string;
+}
+
+export function renderKubeconfig(spec: KubeconfigSpec): string {
+  const cluster = spec.clusterName ?? 'skiff';
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: { server: spec.server, 'certificate-authority-data': Buffer.from(spec.caCertPem).toString('base64') } }],
+    users: [{ name: spec.user, user: { token: spec.token } }],
+    contexts: [{ name: cluster, context: { cluster, user: spec.user, namespace: 'default' } }],
+    'current-context': cluster,
+    preferences: {},
+  });
+}
+
+export async function writeKubeconfig(path: string, spec: KubeconfigSpec): Promise<void> {
+  await writeFile(path, renderKubeconfig(spec), { mode: 0o600 });
+}

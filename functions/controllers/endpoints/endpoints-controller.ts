@@ -1,0 +1,107 @@
+/**
+ * The Endpoints (and EndpointSlice) controller. A Service change names that Service; a pod
+ * change names its whole namespace (which Services select a pod is only known after reading
+ * them), so one batch of pod changes in a namespace costs one pass over its Services.
+ */
+import { NotFoundError } from '../../core/errors.ts';
+import { types } from '../../../schemas/registry.ts';
+import type { KubeObject, ObjectStore } from '../../store/store.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
+import { getIfExists, listAll } from '../framework/list-all.ts';
+import { canonicalJson } from '../framework/stable-hash.ts';
+import { endpointsContent, managedByLabel, managedByValue, managesEndpoints, planEndpoints, serviceNameLabel, sliceContent } from './plan-endpoints.ts';
+import { viewPod, viewService } from './service-view.ts';
+
+const component = 'endpoints-controller';
+
+/** What of a pod the endpoints depend on; other changes (heartbeats, container states) are skipped. */
+function podFingerprint(pod: KubeObject | undefined): string {
+  if (!pod) return '';
+  try {
+    const view = viewPod(pod);
+    return canonicalJson([view.labels, view.podIP, view.nodeName, view.phase, view.ready, view.terminating, view.containerPorts]);
+  } catch {
+    return canonicalJson(pod);
+  }
+}
+
+export const endpointsController: Controller = {
+  name: component,
+  resyncTypes: [types.services],
+  keysFor(change: ObjectChange): ReconcileKey[] {
+    if (change.typeId === types.services.id) return [{ typeId: types.services.id, namespace: change.namespace, name: change.name }];
+    if (change.typeId !== types.pods.id || !change.namespace) return [];
+    if (change.oldObject && change.newObject && podFingerprint(change.oldObject) === podFingerprint(change.newObject)) return [];
+    return [{ typeId: types.namespaces.id, name: change.namespace }];
+  },
+  async reconcile(key, ctx) {
+    if (key.typeId === types.namespaces.id) {
+      const services = await listAll(ctx.store, types.services, { namespace: key.name });
+      const managed = services.filter((s) => managesEndpoints(viewService(s)) && !s.metadata.deletionTimestamp);
+      if (managed.length === 0) return;
+      const pods = await listAll(ctx.store, types.pods, { namespace: key.name });
+      for (const service of managed) await syncService(ctx.store, service, pods);
+      return;
+    }
+    await reconcileService(ctx.store, key.namespace ?? 'default', key.name);
+  },
+};
+
+/** Brings one Service's Endpoints and EndpointSlice in step with its pods (or removes them). */
+export async function reconcileService(store: ObjectStore, namespace: string, name: string): Promise<void> {
+  const service = await getIfExists(store, types.services, namespace, name);
+  if (!service) {
+    await deleteIfExists(store, types.endpoints, namespace, name);
+    await syncSlices(store, namespace, name, undefined);
+    return;
+  }
+  if (!managesEndpoints(viewService(service))) {
+    // Endpoints of a Service without a selector are the user's; only our slices go.
+    await syncSlices(store, namespace, name, undefined);
+    return;
+  }
+  const pods = await listAll(store, types.pods, { namespace });
+  await syncService(store, service, pods);
+}
+
+async function syncService(store: ObjectStore, service: KubeObject, pods: readonly KubeObject[]): Promise<void> {
+  const plan = planEndpoints(service, pods);
+  const namespace = plan.endpoints.metadata.namespace;
+  const name = plan.endpoints.metadata.name ?? '';
+  const existing = await getIfExists(store, types.endpoints, namespace, name);
+  if (!existing) {
+    await store.create(types.endpoints, plan.endpoints);
+  } else if (canonicalJson(endpointsContent(existing)) !== canonicalJson(endpointsContent(plan.endpoints))) {
+    const { subsets: _old, ...rest } = existing;
+    await store.update(types.endpoints, {
+      ...rest,
+      metadata: { ...existing.metadata, labels: plan.endpoints.metadata.labels ?? {} },
+      ...(plan.endpoints.subsets ? { subsets: plan.endpoints.subsets } : {}),
+    });
+  }
+  await syncSlices(store, namespace ?? 'default', name, plan.slice);
+}
+
+async function syncSlices(store: ObjectStore, namespace: string, serviceName: string, desired: KubeObject | undefined): Promise<void> {
+  const slices = await listAll(store, types.endpointslices, { namespace, labelSelector: `${serviceNameLabel}=${serviceName}` });
+  const ours = slices.filter((s) => s.metadata.labels?.[managedByLabel] === managedByValue);
+  for (const slice of ours) {
+    if (desired && slice.metadata.name === desired.metadata.name) continue;
+    await deleteIfExists(store, types.endpointslices, namespace, slice.metadata.name ?? '');
+  }
+  if (!desired) return;
+  const current = ours.find((s) => s.metadata.name === desired.metadata.name);
+  if (!current) {
+    await store.create(types.endpointslices, desired);
+  } else if (canonicalJson(sliceContent(current)) !== canonicalJson(sliceContent(desired))) {
+    await store.update(types.endpointslices, { ...current, ...desired, metadata: { ...current.metadata, ...desired.metadata } });
+  }
+}
+
+async function deleteIfExists(store: ObjectStore, type: typeof types.endpoints, namespace: string, name: string): Promise<void> {
+  try {
+    await store.delete(type, namespace, name);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+}

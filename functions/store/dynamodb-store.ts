@@ -1,0 +1,604 @@
+/**
+ * `ObjectStore` on DynamoDB (docs/adr/001). Every write is one TransactWriteItems: the type's
+ * revision counter (conditional on the value just read), the object item (conditional on its
+ * stored revision, or on absence), and the change-log entry at the new revision. Revisions of a
+ * type are therefore gap-free and commit-ordered; watch reads the log after a revision.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import type { ResourceType } from '../../schemas/registry.ts';
+import { apiVersionOf } from '../../schemas/registry.ts';
+import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
+import { parseFieldSelector, selectableFields } from '../core/field-selector.ts';
+import { parseLabelSelector } from '../core/label-selector.ts';
+import { decodeContinue, encodeContinue } from './continue-token.ts';
+import {
+  type ChangeEventType,
+  type ChangeRecord,
+  maxItemBytes,
+  maxObjectBytes,
+  namespacePrefix,
+  objectKey,
+  type ObjectRecord,
+  parseChangeItem,
+  parseCounterItem,
+  parseObjectItem,
+  type Projection,
+  storedSize,
+} from './object-items.ts';
+import {
+  checkDeletePreconditions,
+  prepareCreate,
+  prepareDelete,
+  prepareUpdate,
+  refOf,
+  requestedName,
+  storedNamespace,
+  withResourceVersion,
+  canonicalJson,
+} from './object-lifecycle.ts';
+import type {
+  BatchWrite,
+  DeleteOptions,
+  DeleteResult,
+  KubeObject,
+  ListOptions,
+  ListResult,
+  ObjectStore,
+  UpdateOptions,
+  WatchEvent,
+  WatchOptions,
+} from './store.ts';
+import { attributes, type TableNames } from './tables.ts';
+
+export { parseStreamRecord, type StreamChange } from './object-items.ts';
+
+export interface DynamoDbStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tables: TableNames;
+  /** How long change-log entries are kept, like etcd compaction. @default 300 */
+  readonly changeRetentionSeconds?: number;
+  /** How often a quiet watch reads the change log. Writes from this process wake it at once. @default 1000 */
+  readonly pollIntervalMs?: number;
+  /** Quiet time after which a watch with allowBookmarks sends a BOOKMARK. @default 60000 */
+  readonly bookmarkIntervalMs?: number;
+  readonly now?: () => Date;
+}
+
+export type DynamoDbStore = ObjectStore & {
+  /** Ends every watch of this store. */
+  close(): void;
+};
+
+/** Transactions hold the counter plus two items per write; DynamoDB allows 100 items and 4 MB. */
+const maxBatchWrites = 25;
+const maxTransactionBytes = 4 * 1024 * 1024;
+const maxCommitAttempts = 60;
+const maxGeneratedNameAttempts = 8;
+const watchPageSize = 200;
+
+/** One planned item change, committed at the next free revision. */
+interface PlannedWrite {
+  readonly key: string;
+  readonly action: 'put' | 'remove';
+  /** The object to store (put) or its last state (remove), without the new resourceVersion. */
+  readonly object: KubeObject;
+  /** The stored revision the item must still have, or 'absent' for a create. */
+  readonly expect: number | 'absent';
+  readonly event: ChangeEventType;
+  readonly prior?: Projection;
+}
+
+interface Plan<T> {
+  readonly writes: readonly PlannedWrite[];
+  /** Builds the operation's answer from the committed objects, one per write, stamped with revisions. */
+  readonly result: (committed: readonly KubeObject[]) => T;
+}
+
+/** Writes committed in this process wake the watches of the same table and type at once. */
+const wakers = new Map<string, Set<() => void>>();
+
+function wake(key: string): void {
+  for (const waker of wakers.get(key) ?? []) waker();
+}
+
+class RetryCommit extends Error {}
+
+interface ObjectMatcher {
+  /** Some selector narrows the result. */
+  readonly filtered: boolean;
+  inNamespace(object: KubeObject): boolean;
+  matches(object: KubeObject): boolean;
+  /** Labels and fields only: namespace is checked with `inNamespace`. */
+  matchesProjection(projection: Projection): boolean;
+}
+
+export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStore {
+  const { client, tables } = options;
+  const retentionSeconds = options.changeRetentionSeconds ?? 300;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
+  const now = options.now ?? (() => new Date());
+  const closed = new AbortController();
+
+  const typeKey = (type: ResourceType): Record<string, AttributeValue> => ({ [attributes.partitionKey]: { S: type.id } });
+  const wakeKey = (type: ResourceType): string => `${tables.changes}\u0000${type.id}`;
+
+  async function readCounter(type: ResourceType, signal?: AbortSignal): Promise<number> {
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tables.changes, Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } }, ConsistentRead: true }),
+      signal ? { abortSignal: signal } : {},
+    );
+    return parseCounterItem(Item);
+  }
+
+  async function readObject(type: ResourceType, key: string): Promise<ObjectRecord | undefined> {
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tables.objects, Key: { ...typeKey(type), [attributes.sortKey]: { S: key } }, ConsistentRead: true }),
+    );
+    return Item ? parseObjectItem(Item) : undefined;
+  }
+
+  async function readExisting(type: ResourceType, namespace: string | undefined, name: string): Promise<ObjectRecord> {
+    const record = await readObject(type, objectKey(namespace, name));
+    if (!record) throw new NotFoundError(refOf(type, name));
+    return record;
+  }
+
+  function projection(type: ResourceType, object: KubeObject): Projection {
+    return { labels: { ...(object.metadata.labels ?? {}) }, fields: selectableFields(type, object) };
+  }
+
+  function checkSize(type: ResourceType, write: PlannedWrite): number {
+    const body = JSON.stringify(write.object);
+    const size = storedSize(body, write.key, type.id, write.prior ? JSON.stringify(write.prior) : undefined);
+    if (size > maxObjectBytes) {
+      throw new RequestEntityTooLargeError(
+        `${type.plural} "${write.object.metadata.name ?? ''}" is too large to store: ${size} bytes, limit is ${maxObjectBytes} bytes (DynamoDB's ${maxItemBytes}-byte item limit less room for the store's attributes)`,
+      );
+    }
+    return size;
+  }
+
+  function transactItems(type: ResourceType, current: number, writes: readonly PlannedWrite[]): { items: TransactWriteItem[]; committed: KubeObject[] } {
+    const next = current + writes.length;
+    const items: TransactWriteItem[] = [
+      {
+        Put: {
+          TableName: tables.changes,
+          Item: { ...typeKey(type), [attributes.sortKey]: { N: '0' }, [attributes.counter]: { N: String(next) } },
+          ConditionExpression: current === 0 ? 'attribute_not_exists(#counter)' : '#counter = :current',
+          ExpressionAttributeNames: { '#counter': attributes.counter },
+          ...(current === 0 ? {} : { ExpressionAttributeValues: { ':current': { N: String(current) } } }),
+        },
+      },
+    ];
+    const committed: KubeObject[] = [];
+    const expiresAt = Math.floor(now().getTime() / 1000) + retentionSeconds;
+    writes.forEach((write, index) => {
+      const revision = current + index + 1;
+      const object = withResourceVersion(write.object, revision);
+      committed.push(object);
+      const body = JSON.stringify(object);
+      const key = { ...typeKey(type), [attributes.sortKey]: { S: write.key } };
+      const condition =
+        write.expect === 'absent'
+          ? { ConditionExpression: 'attribute_not_exists(#rv)', ExpressionAttributeNames: { '#rv': attributes.revision } }
+          : {
+              ConditionExpression: '#rv = :expected',
+              ExpressionAttributeNames: { '#rv': attributes.revision },
+              ExpressionAttributeValues: { ':expected': { N: String(write.expect) } },
+            };
+      if (write.action === 'put') {
+        const slash = write.key.indexOf('/');
+        items.push({
+          Put: {
+            TableName: tables.objects,
+            Item: {
+              ...key,
+              [attributes.body]: { S: body },
+              [attributes.revision]: { N: String(revision) },
+              [attributes.namespace]: { S: write.key.slice(0, slash) },
+              [attributes.name]: { S: write.key.slice(slash + 1) },
+            },
+            ...condition,
+          },
+        });
+      } else {
+        items.push({ Delete: { TableName: tables.objects, Key: key, ...condition } });
+      }
+      items.push({
+        Put: {
+          TableName: tables.changes,
+          Item: {
+            ...typeKey(type),
+            [attributes.sortKey]: { N: String(revision) },
+            [attributes.eventType]: { S: write.event },
+            [attributes.body]: { S: body },
+            ...(write.prior ? { [attributes.prior]: { S: JSON.stringify(write.prior) } } : {}),
+            [attributes.expiresAt]: { N: String(expiresAt) },
+          },
+        },
+      });
+    });
+    return { items, committed };
+  }
+
+  async function commit(type: ResourceType, current: number, writes: readonly PlannedWrite[]): Promise<KubeObject[]> {
+    const { items, committed } = transactItems(type, current, writes);
+    try {
+      await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      // Items 1 + 2i are the object writes: a failed create condition means the name is taken.
+      const reasons = error.CancellationReasons ?? [];
+      writes.forEach((write, index) => {
+        if (write.expect === 'absent' && reasons[1 + 2 * index]?.Code === 'ConditionalCheckFailed') {
+          throw new AlreadyExistsError(refOf(type, write.object.metadata.name ?? ''));
+        }
+      });
+      // A lost counter race, a concurrent change of an object, or a transaction conflict:
+      // plan again from fresh reads.
+      throw new RetryCommit();
+    }
+    wake(wakeKey(type));
+    return committed;
+  }
+
+  /** Plans from fresh reads and commits, again while other writers of the type win the race. */
+  async function run<T>(type: ResourceType, name: string, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
+    for (let attempt = 0; attempt < maxCommitAttempts; attempt++) {
+      const [current, planned] = await Promise.all([readCounter(type), plan(attempt)]);
+      if (planned.writes.length === 0) return planned.result([]);
+      let total = 0;
+      for (const write of planned.writes) total += 2 * checkSize(type, write);
+      if (total > maxTransactionBytes - 64 * 1024) {
+        throw new RequestEntityTooLargeError(`the writes together are too large for one transaction: ${total} bytes, limit is ${maxTransactionBytes} bytes`);
+      }
+      try {
+        return planned.result(await commit(type, current, planned.writes));
+      } catch (error) {
+        if (!(error instanceof RetryCommit)) throw error;
+      }
+      // Jittered, growing backoff spreads out writers that collided on the counter.
+      await new Promise((done) => setTimeout(done, Math.random() * Math.min(100, 2 ** Math.min(attempt, 7))));
+    }
+    throw new ConflictError(refOf(type, name), 'too many concurrent writes to this resource type; please try again');
+  }
+
+  function planCreate(type: ResourceType, object: KubeObject, name: string): PlannedWrite {
+    const prepared = prepareCreate(type, object, name, randomUUID(), now());
+    return { key: objectKey(prepared.metadata.namespace, name), action: 'put', object: prepared, expect: 'absent', event: 'ADDED' };
+  }
+
+  function expectedRevision(object: KubeObject, given: string | null | undefined): string | undefined {
+    if (given === null) return undefined;
+    return given ?? object.metadata.resourceVersion;
+  }
+
+  /** The write an update makes of `stored`, or undefined when nothing would change. */
+  function planUpdate(type: ResourceType, stored: ObjectRecord, object: KubeObject, expected: string | undefined): PlannedWrite | undefined {
+    const name = stored.object.metadata.name ?? '';
+    if (expected !== undefined && expected !== String(stored.revision)) throw new ConflictError(refOf(type, name));
+    const outcome = prepareUpdate(stored.object, object);
+    if (outcome.remove) return { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED' };
+    // Kubernetes skips writes that change nothing: no new revision, no event.
+    if (canonicalJson(withResourceVersion(outcome.object, stored.revision)) === canonicalJson(stored.object)) return undefined;
+    return { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) };
+  }
+
+  function planDelete(type: ResourceType, stored: ObjectRecord, deleteOptions: DeleteOptions | undefined): { write?: PlannedWrite; removed: boolean } {
+    checkDeletePreconditions(type, stored.object, deleteOptions);
+    const outcome = prepareDelete(stored.object, deleteOptions, now());
+    switch (outcome.action) {
+      case 'none':
+        return { removed: false };
+      case 'mark':
+        return {
+          write: { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) },
+          removed: false,
+        };
+      case 'remove':
+        return { write: { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED' }, removed: true };
+    }
+  }
+
+  function objectMatcher(type: ResourceType, namespace: string | undefined, labelSelector: string | undefined, fieldSelector: string | undefined): ObjectMatcher {
+    const labels = parseLabelSelector(labelSelector);
+    const fields = parseFieldSelector(type, fieldSelector);
+    const filtered = labels.requirements.length > 0 || fields.requirements.length > 0;
+    const matchesProjection = (p: Projection): boolean => labels.matches(p.labels) && fields.matches(p.fields);
+    const inNamespace = (object: KubeObject): boolean => namespace === undefined || object.metadata.namespace === namespace;
+    const matches = (object: KubeObject): boolean =>
+      inNamespace(object) && labels.matches(object.metadata.labels) && (fields.requirements.length === 0 || fields.matches(selectableFields(type, object)));
+    return { filtered, inNamespace, matches, matchesProjection };
+  }
+
+  const store: DynamoDbStore = {
+    async get(type, namespace, name) {
+      return (await readExisting(type, type.namespaced ? storedNamespace(type, namespace) : undefined, name)).object;
+    },
+
+    async list(type, listOptions: ListOptions = {}): Promise<ListResult> {
+      const namespace = type.namespaced ? listOptions.namespace || undefined : undefined;
+      const matcher = objectMatcher(type, namespace, listOptions.labelSelector, listOptions.fieldSelector);
+      const position = listOptions.continue ? decodeContinue(listOptions.continue) : undefined;
+      // The counter is read before the objects: a watch from this revision misses nothing.
+      const resourceVersion = position?.rv ?? String(await readCounter(type));
+      const limit = listOptions.limit && listOptions.limit > 0 ? listOptions.limit : undefined;
+      const pageLimit = limit === undefined ? undefined : matcher.filtered ? Math.max(limit + 1, 250) : limit + 1;
+
+      const items: KubeObject[] = [];
+      let after = position?.after;
+      let more = false;
+      pages: for (;;) {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tables.objects,
+            KeyConditionExpression: namespace ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': attributes.partitionKey, ...(namespace ? { '#sk': attributes.sortKey } : {}) },
+            ExpressionAttributeValues: { ':pk': { S: type.id }, ...(namespace ? { ':prefix': { S: namespacePrefix(namespace) } } : {}) },
+            ConsistentRead: true,
+            ...(after !== undefined ? { ExclusiveStartKey: { ...typeKey(type), [attributes.sortKey]: { S: after } } } : {}),
+            ...(pageLimit !== undefined ? { Limit: pageLimit } : {}),
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          if (limit !== undefined && items.length === limit) {
+            more = true;
+            break pages;
+          }
+          const record = parseObjectItem(item);
+          after = record.key;
+          if (matcher.matches(record.object)) items.push(record.object);
+        }
+        const lastKey = page.LastEvaluatedKey?.[attributes.sortKey]?.S;
+        if (lastKey === undefined) break;
+        after = lastKey;
+      }
+      return { items, resourceVersion, ...(more && after !== undefined ? { continue: encodeContinue({ rv: resourceVersion, after }) } : {}) };
+    },
+
+    async create(type, object) {
+      storedNamespace(type, object.metadata.namespace);
+      for (let nameAttempt = 0; ; nameAttempt++) {
+        const { name, generated } = requestedName(type, object);
+        try {
+          return await run(type, name, async () => ({ writes: [planCreate(type, object, name)], result: ([created]) => created ?? object }));
+        } catch (error) {
+          if (!(error instanceof AlreadyExistsError) || !generated || nameAttempt + 1 >= maxGeneratedNameAttempts) throw error;
+        }
+      }
+    },
+
+    async update(type, object, updateOptions?: UpdateOptions) {
+      const name = object.metadata.name;
+      if (!name) throw new BadRequestError('metadata.name is required to update an object');
+      const namespace = type.namespaced ? storedNamespace(type, object.metadata.namespace) : undefined;
+      const expected = expectedRevision(object, updateOptions?.expectedResourceVersion);
+      return run(type, name, async () => {
+        const stored = await readExisting(type, namespace, name);
+        const write = planUpdate(type, stored, object, expected);
+        return { writes: write ? [write] : [], result: ([updated]) => updated ?? stored.object };
+      });
+    },
+
+    async delete(type, namespace, name, deleteOptions?: DeleteOptions): Promise<DeleteResult> {
+      const ns = type.namespaced ? storedNamespace(type, namespace) : undefined;
+      return run(type, name, async () => {
+        const stored = await readExisting(type, ns, name);
+        const { write, removed } = planDelete(type, stored, deleteOptions);
+        return { writes: write ? [write] : [], result: ([object]) => ({ object: object ?? stored.object, removed }) };
+      });
+    },
+
+    async batch(type, writes: readonly BatchWrite[]) {
+      if (writes.length === 0) return [];
+      if (writes.length > maxBatchWrites) throw new BadRequestError(`a batch holds at most ${maxBatchWrites} writes (got ${writes.length})`);
+      const names = writes.map((write) => (write.op === 'delete' ? write.name : write.object.metadata.name) ?? write.op);
+      return run(type, names[0] ?? '', async () => {
+        const planned = await Promise.all(
+          writes.map(async (write): Promise<{ write?: PlannedWrite; stored?: KubeObject }> => {
+            if (write.op === 'create') {
+              storedNamespace(type, write.object.metadata.namespace);
+              return { write: planCreate(type, write.object, requestedName(type, write.object).name) };
+            }
+            if (write.op === 'update') {
+              const name = write.object.metadata.name;
+              if (!name) throw new BadRequestError('metadata.name is required to update an object');
+              const namespace = type.namespaced ? storedNamespace(type, write.object.metadata.namespace) : undefined;
+              const stored = await readExisting(type, namespace, name);
+              const planned = planUpdate(type, stored, write.object, expectedRevision(write.object, write.expectedResourceVersion));
+              return planned ? { write: planned } : { stored: stored.object };
+            }
+            const namespace = type.namespaced ? storedNamespace(type, write.namespace) : undefined;
+            const stored = await readExisting(type, namespace, write.name);
+            const preconditions = write.expectedResourceVersion !== undefined ? { resourceVersion: write.expectedResourceVersion } : undefined;
+            const planned = planDelete(type, stored, preconditions ? { preconditions } : undefined).write;
+            return planned ? { write: planned } : { stored: stored.object };
+          }),
+        );
+        const keys = new Set<string>();
+        for (const entry of planned) {
+          if (!entry.write) continue;
+          // DynamoDB refuses a transaction that touches one item twice.
+          if (keys.has(entry.write.key)) throw new BadRequestError(`a batch may write ${type.plural} "${entry.write.object.metadata.name ?? ''}" only once`);
+          keys.add(entry.write.key);
+        }
+        const plannedWrites = planned.flatMap((entry) => (entry.write ? [entry.write] : []));
+        return {
+          writes: plannedWrites,
+          result: (committed) => {
+            let next = 0;
+            return planned.map((entry) => (entry.write ? (committed[next++] ?? entry.write.object) : (entry.stored ?? { apiVersion: apiVersionOf(type), kind: type.kind, metadata: {} })));
+          },
+        };
+      });
+    },
+
+    watch(type, watchOptions: WatchOptions): AsyncIterable<WatchEvent> {
+      return watchChanges(type, watchOptions);
+    },
+
+    async currentRevision(type) {
+      return String(await readCounter(type));
+    },
+
+    close() {
+      closed.abort();
+    },
+  };
+
+  async function readChanges(type: ResourceType, after: number, signal: AbortSignal): Promise<ChangeRecord[]> {
+    const { Items } = await client.send(
+      new QueryCommand({
+        TableName: tables.changes,
+        KeyConditionExpression: '#pk = :pk AND #sk > :after',
+        ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
+        ExpressionAttributeValues: { ':pk': { S: type.id }, ':after': { N: String(after) } },
+        ConsistentRead: true,
+        Limit: watchPageSize,
+      }),
+      { abortSignal: signal },
+    );
+    return (Items ?? []).map(parseChangeItem);
+  }
+
+  function tooOld(revision: number, oldest: number): GoneError {
+    return new GoneError(`too old resource version: ${revision} (${oldest})`);
+  }
+
+  async function* watchChanges(type: ResourceType, watchOptions: WatchOptions): AsyncGenerator<WatchEvent> {
+    const signal = AbortSignal.any([watchOptions.signal, closed.signal]);
+    const namespace = type.namespaced ? watchOptions.namespace || undefined : undefined;
+    const matcher = objectMatcher(type, namespace, watchOptions.labelSelector, watchOptions.fieldSelector);
+    const requested = watchOptions.resourceVersion ?? '';
+    if (requested !== '' && !/^\d+$/.test(requested)) throw new BadRequestError(`invalid resource version: "${requested}"`);
+
+    let dirty = false;
+    let wakeUp: (() => void) | undefined;
+    const waker = (): void => {
+      dirty = true;
+      wakeUp?.();
+    };
+    const key = wakeKey(type);
+    const set = wakers.get(key) ?? new Set();
+    set.add(waker);
+    wakers.set(key, set);
+
+    try {
+      let last: number;
+      /** Objects the initial list already showed at a revision newer than the list's. */
+      const shown = new Map<string, number>();
+      if (requested === '' || requested === '0') {
+        let token: string | undefined;
+        let listRevision: string | undefined;
+        do {
+          const page = await store.list(type, {
+            ...(namespace ? { namespace } : {}),
+            ...(watchOptions.labelSelector ? { labelSelector: watchOptions.labelSelector } : {}),
+            ...(watchOptions.fieldSelector ? { fieldSelector: watchOptions.fieldSelector } : {}),
+            limit: 500,
+            ...(token ? { continue: token } : {}),
+          });
+          listRevision = page.resourceVersion;
+          token = page.continue;
+          for (const object of page.items) {
+            const revision = Number(object.metadata.resourceVersion);
+            if (revision > Number(listRevision)) shown.set(objectKey(object.metadata.namespace, object.metadata.name ?? ''), revision);
+            if (signal.aborted) return;
+            yield { type: 'ADDED', object };
+          }
+        } while (token);
+        last = Number(listRevision);
+      } else {
+        last = Number(requested);
+      }
+
+      let first = true;
+      let quietSince = Date.now();
+      while (!signal.aborted) {
+        dirty = false;
+        let changes: ChangeRecord[];
+        try {
+          changes = await readChanges(type, last, signal);
+        } catch (error) {
+          if (signal.aborted) return;
+          throw error;
+        }
+        const nowSeconds = Math.floor(now().getTime() / 1000);
+        const head = changes[0];
+        // Revisions are gap-free: a missing or expired next entry means the log was compacted past it.
+        if (head && (head.revision !== last + 1 || head.expiresAt <= nowSeconds)) {
+          const oldest = changes.find((change) => change.expiresAt > nowSeconds)?.revision ?? head.revision;
+          throw tooOld(last, oldest - 1);
+        }
+        if (!head && first) {
+          const current = await readCounter(type, signal);
+          if (current > last) throw tooOld(last, current);
+        }
+        first = false;
+
+        for (const change of changes) {
+          last = change.revision;
+          const changeKey = objectKey(change.object.metadata.namespace, change.object.metadata.name ?? '');
+          const shownAt = shown.get(changeKey);
+          if (shownAt !== undefined) {
+            if (change.revision <= shownAt) continue;
+            shown.delete(changeKey);
+          }
+          const event = watchEvent(change, matcher);
+          if (!event) continue;
+          if (signal.aborted) return;
+          yield event;
+          quietSince = Date.now();
+        }
+        if (changes.length === watchPageSize || dirty) continue;
+
+        if (watchOptions.allowBookmarks && Date.now() - quietSince >= bookmarkIntervalMs) {
+          yield { type: 'BOOKMARK', object: { apiVersion: apiVersionOf(type), kind: type.kind, metadata: { resourceVersion: String(last) } } };
+          quietSince = Date.now();
+        }
+        const bookmarkDue = watchOptions.allowBookmarks ? quietSince + bookmarkIntervalMs - Date.now() : Number.POSITIVE_INFINITY;
+        await new Promise<void>((done) => {
+          const finish = (): void => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', finish);
+            wakeUp = undefined;
+            done();
+          };
+          const timer = setTimeout(finish, Math.max(0, Math.min(pollIntervalMs, bookmarkDue)));
+          signal.addEventListener('abort', finish);
+          wakeUp = finish;
+          if (dirty || signal.aborted) finish();
+        });
+      }
+    } finally {
+      set.delete(waker);
+      if (set.size === 0) wakers.delete(key);
+    }
+  }
+
+  return store;
+}
+
+/**
+ * The event a watcher with these selectors sees for a change: an object that stops matching is
+ * DELETED for it, one that starts matching is ADDED, as Kubernetes' watch cache does.
+ */
+function watchEvent(change: ChangeRecord, matcher: ObjectMatcher): WatchEvent | undefined {
+  if (!matcher.inNamespace(change.object)) return undefined;
+  const matchesNow = matcher.matches(change.object);
+  if (change.type !== 'MODIFIED') return matchesNow ? { type: change.type, object: change.object } : undefined;
+  const matchedBefore = change.prior ? matcher.matchesProjection(change.prior) : matchesNow;
+  if (matchesNow) return { type: matchedBefore ? 'MODIFIED' : 'ADDED', object: change.object };
+  return matchedBefore ? { type: 'DELETED', object: change.object } : undefined;
+}

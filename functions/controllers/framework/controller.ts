@@ -48,7 +48,16 @@ export interface Controller {
    */
   readonly resyncTypes: readonly ResourceType[];
   keysFor(change: ObjectChange): readonly ReconcileKey[];
-  reconcile(key: ReconcileKey, ctx: ControllerContext): Promise<void>;
+  /**
+   * Converges one key. Returns `requeueAfterSeconds` when time alone will change the answer
+   * (minReadySeconds, progress deadlines): hosts that can wait call back then; the resync
+   * catches it otherwise.
+   */
+  reconcile(key: ReconcileKey, ctx: ControllerContext): Promise<ReconcileResult | void>;
+}
+
+export interface ReconcileResult {
+  readonly requeueAfterSeconds?: number;
 }
 
 export function keyToString(controller: string, key: ReconcileKey): string {

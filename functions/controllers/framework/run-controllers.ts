@@ -21,6 +21,8 @@ export interface ControllerRuntime {
   readonly maxConflictRetries?: number;
   /** Keys reconciled at once. Default 4. */
   readonly concurrency?: number;
+  /** Called when a reconcile asks to be run again after a while (see `ReconcileResult`). */
+  onRequeue?(controller: Controller, key: ReconcileKey, afterSeconds: number): void;
 }
 
 /** The stream record fields the runner needs; Lambda's `DynamoDBRecord` has them. */
@@ -167,7 +169,10 @@ async function reconcileAll(items: readonly PendingKey[], runtime: ControllerRun
     while (next < items.length) {
       const item = items[next++];
       if (!item) break;
-      if (!(await reconcileWithRetry(item, ctx, runtime.maxConflictRetries ?? 5))) failed.push(item);
+      const ok = await oneAtATime(keyToString(item.controller.name, item.key), () =>
+        reconcileWithRetry(item, ctx, runtime.maxConflictRetries ?? 5, runtime.onRequeue),
+      );
+      if (!ok) failed.push(item);
     }
   };
   const workers = Array.from({ length: Math.max(1, Math.min(runtime.concurrency ?? 4, items.length)) }, worker);
@@ -175,10 +180,33 @@ async function reconcileAll(items: readonly PendingKey[], runtime: ControllerRun
   return failed;
 }
 
-async function reconcileWithRetry(item: PendingKey, ctx: ControllerContext, retries: number): Promise<boolean> {
+/**
+ * Within one process a key is never reconciled twice at once (a resync and a stream batch may
+ * name the same key): two concurrent plans from the same read would both create the missing pods.
+ */
+const inFlight = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(id: string, run: () => Promise<T>): Promise<T> {
+  while (inFlight.has(id)) await inFlight.get(id)?.catch(() => undefined);
+  const running = run();
+  inFlight.set(id, running);
+  try {
+    return await running;
+  } finally {
+    if (inFlight.get(id) === running) inFlight.delete(id);
+  }
+}
+
+async function reconcileWithRetry(
+  item: PendingKey,
+  ctx: ControllerContext,
+  retries: number,
+  onRequeue: ControllerRuntime['onRequeue'],
+): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await item.controller.reconcile(item.key, ctx);
+      const result = await item.controller.reconcile(item.key, ctx);
+      if (result?.requeueAfterSeconds !== undefined) onRequeue?.(item.controller, item.key, result.requeueAfterSeconds);
       return true;
     } catch (error) {
       // Someone wrote in between: the plan was made from stale state, so plan again from a fresh read.

@@ -1,0 +1,61 @@
+/** Pod liveness as the workload controllers count it: active, ready, available. */
+import type { KubeObject } from '../../store/store.ts';
+
+interface PodCondition {
+  readonly type?: string;
+  readonly status?: string;
+  readonly lastTransitionTime?: string;
+}
+
+export function podPhase(pod: KubeObject): string {
+  const status = pod.status as { phase?: unknown } | undefined;
+  return typeof status?.phase === 'string' ? status.phase : 'Pending';
+}
+
+export function podNodeName(pod: KubeObject): string | undefined {
+  const spec = pod.spec as { nodeName?: unknown } | undefined;
+  return typeof spec?.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
+}
+
+/** Counts toward a ReplicaSet's replicas: not finished and not on its way out. */
+export function isPodActive(pod: KubeObject): boolean {
+  const phase = podPhase(pod);
+  return !pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+function readyCondition(pod: KubeObject): PodCondition | undefined {
+  const status = pod.status as { conditions?: unknown } | undefined;
+  const conditions = Array.isArray(status?.conditions) ? (status.conditions as PodCondition[]) : [];
+  return conditions.find((c) => c?.type === 'Ready');
+}
+
+export function isPodReady(pod: KubeObject): boolean {
+  return readyCondition(pod)?.status === 'True';
+}
+
+/** Milliseconds the pod has been ready at `now`, or undefined when it is not ready. */
+export function readyForMs(pod: KubeObject, now: Date): number | undefined {
+  const ready = readyCondition(pod);
+  if (ready?.status !== 'True') return undefined;
+  const since = ready.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+  return Number.isNaN(since) ? Number.POSITIVE_INFINITY : Math.max(0, now.getTime() - since);
+}
+
+/** Ready for at least `minReadySeconds`. */
+export function isPodAvailable(pod: KubeObject, minReadySeconds: number, now: Date): boolean {
+  const ms = readyForMs(pod, now);
+  return ms !== undefined && ms >= minReadySeconds * 1000;
+}
+
+/** Seconds until a ready pod becomes available, when that is in the future. */
+export function secondsUntilAvailable(pod: KubeObject, minReadySeconds: number, now: Date): number | undefined {
+  const ms = readyForMs(pod, now);
+  if (ms === undefined || ms >= minReadySeconds * 1000) return undefined;
+  return Math.ceil((minReadySeconds * 1000 - ms) / 1000);
+}
+
+export function restartCount(pod: KubeObject): number {
+  const status = pod.status as { containerStatuses?: unknown } | undefined;
+  const statuses = Array.isArray(status?.containerStatuses) ? (status.containerStatuses as { restartCount?: unknown }[]) : [];
+  return statuses.reduce((sum, s) => sum + (typeof s?.restartCount === 'number' ? s.restartCount : 0), 0);
+}

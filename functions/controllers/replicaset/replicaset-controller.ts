@@ -1,0 +1,59 @@
+/**
+ * The ReplicaSet controller: keeps `spec.replicas` pods of the template alive and reports how
+ * many are ready and available. Keys come from ReplicaSet changes and from changes of the pods
+ * they control.
+ */
+import { NotFoundError } from '../../core/errors.ts';
+import { podDeleteOptions } from '../../core/pod-deletion.ts';
+import { types } from '../../../schemas/registry.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
+import { getIfExists, inChunks, listAll } from '../framework/list-all.ts';
+import { controllerRefOf } from '../framework/owner-references.ts';
+import { planReplicaSet } from './plan-replicaset.ts';
+
+const component = 'replicaset-controller';
+
+export const replicaSetController: Controller = {
+  name: component,
+  resyncTypes: [types.replicasets],
+  keysFor(change: ObjectChange): ReconcileKey[] {
+    if (change.typeId === types.replicasets.id) return [{ typeId: types.replicasets.id, namespace: change.namespace, name: change.name }];
+    if (change.typeId !== types.pods.id) return [];
+    return ownerKeys(change, 'ReplicaSet', types.replicasets.id);
+  },
+  async reconcile(key, ctx) {
+    const rs = await getIfExists(ctx.store, types.replicasets, key.namespace, key.name);
+    if (!rs) return;
+    const pods = await listAll(ctx.store, types.pods, { namespace: key.namespace });
+    const plan = planReplicaSet(rs, pods, ctx.now());
+
+    const created = await inChunks(plan.create, 25, (chunk) => ctx.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object }))));
+    for (const pod of created) {
+      await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });
+    }
+    for (const pod of plan.delete) {
+      try {
+        await ctx.store.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', podDeleteOptions(pod));
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}`, component });
+    }
+    if (plan.status) {
+      await ctx.store.update(types.replicasets, { ...rs, status: plan.status });
+    }
+    return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
+  },
+};
+
+/** Keys of the `kind` controllers of a changed object (old and new, in case the owner changed). */
+export function ownerKeys(change: ObjectChange, kind: string, typeId: string): ReconcileKey[] {
+  const keys = new Map<string, ReconcileKey>();
+  for (const object of [change.oldObject, change.newObject]) {
+    if (!object) continue;
+    const ref = controllerRefOf(object);
+    if (ref?.kind === kind) keys.set(ref.name, { typeId, namespace: change.namespace, name: ref.name });
+  }
+  return [...keys.values()];
+}
+

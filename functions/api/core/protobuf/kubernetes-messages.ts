@@ -1,0 +1,61 @@
+/**
+ * The protobuf message types of every kind Skiff decodes, built once from the definitions in
+ * `schema/` and looked up by `apiVersion` + `kind`.
+ */
+import protobuf from 'protobufjs';
+import { intstrProto, metaV1Proto, resourceProto, runtimeProto } from './schema/apimachinery-proto.ts';
+import { coreV1Proto } from './schema/core-v1-proto.ts';
+import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto, networkingV1Proto } from './schema/group-apis-proto.ts';
+
+function buildRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  for (const source of [runtimeProto, resourceProto, intstrProto, metaV1Proto, coreV1Proto, appsV1Proto, coordinationV1Proto, networkingV1Proto, discoveryV1Proto, autoscalingV1Proto]) {
+    // keepCase: Kubernetes' field names are already the JSON names (`apiVersion`, `Port`, `Raw`).
+    protobuf.parse(source, root, { keepCase: true });
+  }
+  root.resolveAll();
+  return root;
+}
+
+const root = buildRoot();
+
+export const unknownEnvelope: protobuf.Type = root.lookupType('k8s.io.apimachinery.pkg.runtime.Unknown');
+
+/** Fully qualified names of the messages that have their own JSON form. */
+export const wellKnown = {
+  time: '.k8s.io.apimachinery.pkg.apis.meta.v1.Time',
+  microTime: '.k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime',
+  fieldsV1: '.k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1',
+  quantity: '.k8s.io.apimachinery.pkg.api.resource.Quantity',
+  intOrString: '.k8s.io.apimachinery.pkg.util.intstr.IntOrString',
+  rawExtension: '.k8s.io.apimachinery.pkg.runtime.RawExtension',
+} as const;
+
+const messageNameByKind: Readonly<Record<string, string>> = {
+  'v1/Namespace': 'k8s.io.api.core.v1.Namespace',
+  'v1/Node': 'k8s.io.api.core.v1.Node',
+  'v1/Pod': 'k8s.io.api.core.v1.Pod',
+  'v1/Service': 'k8s.io.api.core.v1.Service',
+  'v1/Endpoints': 'k8s.io.api.core.v1.Endpoints',
+  'v1/ConfigMap': 'k8s.io.api.core.v1.ConfigMap',
+  'v1/Secret': 'k8s.io.api.core.v1.Secret',
+  'v1/Event': 'k8s.io.api.core.v1.Event',
+  'apps/v1/Deployment': 'k8s.io.api.apps.v1.Deployment',
+  'apps/v1/ReplicaSet': 'k8s.io.api.apps.v1.ReplicaSet',
+  'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
+  'networking.k8s.io/v1/Ingress': 'k8s.io.api.networking.v1.Ingress',
+  'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
+  'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
+  // DeleteOptions is registered in every group; clients stamp either form.
+  'v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
+  'meta.k8s.io/v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
+};
+
+/** The message type of `apiVersion`/`kind`, or undefined when Skiff does not decode it. */
+export function messageTypeOf(apiVersion: string, kind: string): protobuf.Type | undefined {
+  const name = messageNameByKind[`${apiVersion}/${kind}`];
+  return name === undefined ? undefined : root.lookupType(name);
+}
+
+/** The kinds `messageTypeOf` knows, as `apiVersion/kind`. */
+export const decodableKinds: readonly string[] = Object.keys(messageNameByKind);

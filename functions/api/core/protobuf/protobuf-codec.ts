@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 import { ApiError, BadRequestError } from '../../../core/errors.ts';
 import type { KubeObject } from '../../../store/store.ts';
 import { jsonToMessage } from './json-to-wire.ts';
-import { decodableKinds, messageTypeOf, unknownEnvelope } from './kubernetes-messages.ts';
+import { messageTypeOf, unknownEnvelope } from './kubernetes-messages.ts';
 import { messageToJson } from './wire-to-json.ts';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -53,7 +53,7 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
   }
   const type = messageTypeOf(apiVersion, kind);
   if (!type) {
-    throw new BadRequestError(`cannot decode ${kind} (${apiVersion}) from protobuf; send it as application/json (protobuf is decoded for ${decodableKinds.join(', ')})`);
+    throw new BadRequestError(`cannot decode ${kind} (${apiVersion}) from protobuf: not a kind Skiff serves; send it as application/json`);
   }
   const json = messageToJson(type, decodeMessage(type, raw, `${kind} message`));
   const metadata = type.fields.metadata && json.metadata === undefined ? { metadata: {} } : {};

@@ -196,6 +196,7 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
 
   let createReplicaSet: KubeObject | undefined;
   let newRs = existingNew;
+  let waitForOldPods = false;
   const paused = spec.paused === true;
 
   if (paused) {
@@ -210,6 +211,8 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
     const oldPodsLeft = pods.some((pod) => isPodActiveOrStopping(pod) && ownerUid(pod) !== undefined && oldUids.has(ownerUid(pod)));
     const oldStatusLeft = old.some((rs) => countsOf(rs).replicas > 0);
     const newReplicas = oldActive.length === 0 && !oldPodsLeft && !oldStatusLeft ? replicas : 0;
+    // Old pods finishing their grace period change no ReplicaSet: look again soon.
+    if (newReplicas === 0 && (oldPodsLeft || oldStatusLeft)) waitForOldPods = true;
     if (!newRs) {
       createReplicaSet = newReplicaSetFor(d, maxOldRevision + 1, newReplicas, replicas);
       newRs = createReplicaSet;
@@ -272,7 +275,8 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
     deleteReplicaSets.push(...empty.slice(0, Math.max(0, empty.length - limit)));
   }
 
-  const { status, requeueAfterSeconds } = statusFor(d, owned, newRs, createReplicaSet, target, bounds.maxUnavailable, events.length > 0, now);
+  const { status, requeueAfterSeconds: statusRequeue } = statusFor(d, owned, newRs, createReplicaSet, target, bounds.maxUnavailable, events.length > 0, now);
+  const requeueAfterSeconds = waitForOldPods ? Math.min(2, statusRequeue ?? 2) : statusRequeue;
   const annotations = newRs && !paused ? { ...(d.metadata.annotations ?? {}), [revisionAnnotation]: String(createReplicaSet ? revisionOf(createReplicaSet) : revision) } : d.metadata.annotations;
   const statusChanged = canonicalJson(status) !== canonicalJson(d.status ?? {});
   const annotationsChanged = canonicalJson(annotations ?? {}) !== canonicalJson(d.metadata.annotations ?? {});

@@ -1,0 +1,71 @@
+/**
+ * The garbage collector: deletes, orphans or waits for the dependents of deleted owners, as the
+ * owner's `propagationPolicy` asked (the API turns Foreground and Orphan into the
+ * `foregroundDeletion` and `orphan` finalizers; Background removes the owner at once).
+ *
+ * Keys are owners (with their uid, since a name can be reused). Any change of an object that has
+ * owner references keys its owners, so a dangling reference left by a lost record is found by the
+ * next resync; the check for a live owner is one read.
+ */
+import { NotFoundError } from '../../core/errors.ts';
+import { podDeleteOptions } from '../../core/pod-deletion.ts';
+import { resourceTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
+import type { ResourceType } from '../../../schemas/registry.ts';
+import type { KubeObject } from '../../store/store.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
+import { getIfExists, listAll } from '../framework/list-all.ts';
+import { foregroundFinalizer, orphanFinalizer, planGarbageCollection } from './plan-garbage-collection.ts';
+
+/** Types whose objects can be dependents. Events never are, and are too many to scan. */
+const dependentTypes = resourceTypes.filter((t) => t.namespaced && t.id !== types.events.id);
+
+export const garbageCollector: Controller = {
+  name: 'garbage-collector',
+  resyncTypes: dependentTypes,
+  keysFor(change: ObjectChange): ReconcileKey[] {
+    const keys = new Map<string, ReconcileKey>();
+    const owner = change.newObject;
+    const finalizers = owner?.metadata.finalizers ?? [];
+    if (owner?.metadata.deletionTimestamp && owner.metadata.uid && (finalizers.includes(foregroundFinalizer) || finalizers.includes(orphanFinalizer))) {
+      keys.set(owner.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: owner.metadata.uid });
+    }
+    const gone = !change.newObject ? change.oldObject : undefined;
+    if (gone?.metadata.uid) keys.set(gone.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: gone.metadata.uid });
+    for (const object of [change.oldObject, change.newObject]) {
+      for (const ref of object?.metadata.ownerReferences ?? []) {
+        const type = typeOfKind(ref.apiVersion, ref.kind);
+        if (!type) continue;
+        keys.set(ref.uid, { typeId: type.id, ...(type.namespaced ? { namespace: change.namespace } : {}), name: ref.name, uid: ref.uid });
+      }
+    }
+    return [...keys.values()];
+  },
+  async reconcile(key, ctx) {
+    const uid = key.uid;
+    if (!uid) return;
+    const type = typeById(key.typeId);
+    const owner = await getIfExists(ctx.store, type, key.namespace, key.name);
+    if (owner && owner.metadata.uid === uid && !owner.metadata.deletionTimestamp) return;
+    if (!key.namespace) return;
+    const typeOf = new Map<KubeObject, ResourceType>();
+    const lists = await Promise.all(dependentTypes.map(async (t) => ({ t, items: await listAll(ctx.store, t, { namespace: key.namespace }) })));
+    for (const { t, items } of lists) for (const item of items) if (item.metadata.ownerReferences?.some((ref) => ref.uid === uid)) typeOf.set(item, t);
+    const dependents = [...typeOf.keys()];
+    const typeFor = (object: KubeObject): ResourceType => typeOf.get(object) ?? typeOfKind(object.apiVersion, object.kind) ?? types.pods;
+    if (dependents.length === 0 && !(owner && owner.metadata.uid === uid)) return;
+    const plan = planGarbageCollection(uid, owner, dependents);
+
+    for (const released of plan.release) await ctx.store.update(typeFor(released), released);
+    for (const { object, foreground } of plan.delete) {
+      const dependentType = typeFor(object);
+      const options =
+        dependentType.id === types.pods.id
+          ? podDeleteOptions(object)
+          : { ...(object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {}), ...(foreground ? { addFinalizers: [foregroundFinalizer] } : {}) };
+      await ctx.store.delete(dependentType, object.metadata.namespace, object.metadata.name ?? '', options).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error;
+      });
+    }
+    if (plan.owner) await ctx.store.update(type, plan.owner);
+  },
+};

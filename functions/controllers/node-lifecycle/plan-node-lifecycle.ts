@@ -1,0 +1,249 @@
+/**
+ * The node lifecycle controller's decisions for one node at one instant (pure):
+ * - a node whose Lease (and Ready heartbeat) is older than the grace period gets its conditions
+ *   set to Unknown (`NodeStatusUnknown`, "Kubelet stopped posting node status.") and its pods'
+ *   Ready condition set to False, so Services stop sending them traffic;
+ * - taints follow the Ready condition: Unknown → `node.kubernetes.io/unreachable`, False →
+ *   `node.kubernetes.io/not-ready` (NoSchedule and NoExecute), True → neither; `spec.unschedulable`
+ *   (cordon) → `node.kubernetes.io/unschedulable:NoSchedule`;
+ * - pods on a node with a NoExecute taint are evicted once their toleration of it runs out
+ *   (graceful delete); on an unreachable node, whose agent cannot finish the deletion, they are
+ *   removed once their grace period has passed.
+ */
+import type { KubeObject } from '../../store/store.ts';
+import { type PodToleration, viewPod } from '../endpoints/service-view.ts';
+
+export interface NodeLifecycleOptions {
+  /** Seconds without a Lease renewal before a node counts as unreachable. Default 40. */
+  readonly nodeGraceSeconds?: number;
+  /**
+   * Seconds a pod tolerates `unreachable` / `not-ready` when it carries no toleration for them.
+   * Default 300 (the API gives new pods tolerations of this length; pass it the same value).
+   */
+  readonly evictionSeconds?: number;
+}
+
+export const defaultNodeGraceSeconds = 40;
+export const defaultEvictionSeconds = 300;
+
+export const unreachableTaintKey = 'node.kubernetes.io/unreachable';
+export const notReadyTaintKey = 'node.kubernetes.io/not-ready';
+export const unschedulableTaintKey = 'node.kubernetes.io/unschedulable';
+
+export interface Taint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: string;
+  readonly timeAdded?: string;
+}
+
+interface Condition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly lastHeartbeatTime?: string;
+  readonly lastTransitionTime?: string;
+}
+
+export interface NodeLifecyclePlan {
+  /** The node to write (conditions and taints changed), or undefined when it is right already. */
+  readonly node?: KubeObject;
+  /** True when this plan moved the node to Unknown (for an Event). */
+  readonly becameUnreachable: boolean;
+  readonly becameReady: boolean;
+  /** Pods whose Ready condition must become False (new objects to write). */
+  readonly markNotReady: readonly KubeObject[];
+  /** Pods to evict now (graceful delete). */
+  readonly evict: readonly KubeObject[];
+  /** Pods marked for deletion on an unreachable node whose grace has run out: remove them. */
+  readonly forceDelete: readonly KubeObject[];
+  /** When the answer changes next by time alone. */
+  readonly requeueAfterSeconds?: number;
+}
+
+const pressureConditions: Record<string, { reason: string; message: string }> = {
+  MemoryPressure: { reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
+  DiskPressure: { reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
+  PIDPressure: { reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
+};
+
+function time(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+function iso(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
+function conditionsOf(node: KubeObject): Condition[] {
+  const status = node.status as { conditions?: unknown } | undefined;
+  return Array.isArray(status?.conditions) ? (status.conditions as Condition[]).filter((c) => typeof c?.type === 'string') : [];
+}
+
+function taintsOf(node: KubeObject): Taint[] {
+  const spec = node.spec as { taints?: unknown } | undefined;
+  return Array.isArray(spec?.taints) ? (spec.taints as Taint[]).filter((t) => typeof t?.key === 'string') : [];
+}
+
+/** The last sign of life: the Lease renewal, the Ready heartbeat, or the node's creation. */
+export function lastHeartbeat(node: KubeObject, lease: KubeObject | undefined): number | undefined {
+  const leaseSpec = lease?.spec as { renewTime?: unknown; acquireTime?: unknown } | undefined;
+  const ready = conditionsOf(node).find((c) => c.type === 'Ready');
+  const candidates = [time(leaseSpec?.renewTime), time(leaseSpec?.acquireTime), time(ready?.lastHeartbeatTime), time(node.metadata.creationTimestamp)];
+  const known = candidates.filter((t): t is number => t !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
+}
+
+export function tolerates(toleration: PodToleration, taint: Taint): boolean {
+  if (toleration.effect && toleration.effect !== taint.effect) return false;
+  if ((toleration.operator ?? 'Equal') === 'Exists') return !toleration.key || toleration.key === taint.key;
+  return toleration.key === taint.key && (toleration.value ?? '') === (taint.value ?? '');
+}
+
+/**
+ * How long a pod stays on a node with this NoExecute taint: undefined = for ever, 0 = not at all.
+ * A pod with no toleration for the unreachable / not-ready taints gets `defaultSeconds`, standing
+ * in for the tolerations the API adds to every pod.
+ */
+export function tolerationSecondsFor(tolerations: readonly PodToleration[], taint: Taint, defaultSeconds: number): number | undefined {
+  const matching = tolerations.filter((t) => tolerates(t, taint));
+  if (matching.length === 0) {
+    return taint.key === unreachableTaintKey || taint.key === notReadyTaintKey ? defaultSeconds : 0;
+  }
+  const bounded = matching.map((t) => t.tolerationSeconds).filter((s): s is number => typeof s === 'number');
+  return bounded.length === 0 ? undefined : Math.max(0, Math.min(...bounded));
+}
+
+export function planNodeLifecycle(
+  node: KubeObject,
+  lease: KubeObject | undefined,
+  pods: readonly KubeObject[],
+  now: Date,
+  options: NodeLifecycleOptions = {},
+): NodeLifecyclePlan {
+  const graceMs = (options.nodeGraceSeconds ?? defaultNodeGraceSeconds) * 1000;
+  const evictionSeconds = options.evictionSeconds ?? defaultEvictionSeconds;
+  const nowMs = now.getTime();
+  const heartbeat = lastHeartbeat(node, lease);
+  const stale = heartbeat === undefined || nowMs - heartbeat > graceMs;
+
+  const conditions = conditionsOf(node);
+  const ready = conditions.find((c) => c.type === 'Ready');
+  let nextConditions = conditions;
+  let becameUnreachable = false;
+  let becameReady = false;
+  if (stale && ready?.status !== 'Unknown') {
+    becameUnreachable = true;
+    const neverPosted = ready === undefined;
+    const message = neverPosted ? 'Kubelet never posted node status.' : 'Kubelet stopped posting node status.';
+    const types = new Set(['Ready', ...conditions.map((c) => c.type)]);
+    nextConditions = [...types].map((type) => {
+      const existing = conditions.find((c) => c.type === type);
+      return {
+        ...existing,
+        type,
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message,
+        lastHeartbeatTime: existing?.lastHeartbeatTime ?? iso(heartbeat ?? nowMs),
+        lastTransitionTime: iso(nowMs),
+      };
+    });
+  } else if (!stale && ready?.status === 'Unknown' && ready.reason === 'NodeStatusUnknown') {
+    // The agent renews its Lease again: it is back, whatever it has not re-posted yet.
+    becameReady = true;
+    nextConditions = conditions.map((c) => {
+      if (c.reason !== 'NodeStatusUnknown') return c;
+      const healthy = c.type === 'Ready' ? { reason: 'KubeletReady', message: 'kubelet is posting ready status', status: 'True' } : pressureConditions[c.type];
+      if (!healthy) return c;
+      return { ...c, status: 'status' in healthy ? healthy.status : 'False', reason: healthy.reason, message: healthy.message, lastHeartbeatTime: iso(heartbeat ?? nowMs), lastTransitionTime: iso(nowMs) };
+    });
+  }
+
+  const readyStatus = nextConditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+  const unschedulable = (node.spec as { unschedulable?: unknown } | undefined)?.unschedulable === true;
+  const taints = taintsOf(node);
+  const wanted: Taint[] = [];
+  if (readyStatus === 'Unknown') wanted.push({ key: unreachableTaintKey, effect: 'NoSchedule' }, { key: unreachableTaintKey, effect: 'NoExecute' });
+  if (readyStatus === 'False') wanted.push({ key: notReadyTaintKey, effect: 'NoSchedule' }, { key: notReadyTaintKey, effect: 'NoExecute' });
+  if (unschedulable) wanted.push({ key: unschedulableTaintKey, effect: 'NoSchedule' });
+  const managedKeys = new Set([unreachableTaintKey, notReadyTaintKey, unschedulableTaintKey]);
+  const same = (a: Taint, b: Taint) => a.key === b.key && a.effect === b.effect;
+  const nextTaints = [
+    ...taints.filter((t) => !managedKeys.has(t.key) || wanted.some((w) => same(w, t))),
+    ...wanted.filter((w) => !taints.some((t) => same(w, t))).map((w) => ({ ...w, timeAdded: iso(nowMs) })),
+  ];
+
+  const conditionsChanged = nextConditions !== conditions;
+  const taintsChanged = nextTaints.length !== taints.length || nextTaints.some((t, i) => taints[i] !== t);
+  let nextNode: KubeObject | undefined;
+  if (conditionsChanged || taintsChanged) {
+    const spec = { ...((node.spec as Record<string, unknown> | undefined) ?? {}) };
+    if (nextTaints.length > 0) spec.taints = nextTaints;
+    else delete spec.taints;
+    nextNode = {
+      ...node,
+      spec,
+      status: { ...((node.status as Record<string, unknown> | undefined) ?? {}), conditions: nextConditions },
+    };
+  }
+
+  const nodeName = node.metadata.name ?? '';
+  const unreachable = readyStatus === 'Unknown';
+  const noExecute = nextTaints.filter((t) => t.effect === 'NoExecute');
+  const markNotReady: KubeObject[] = [];
+  const evict: KubeObject[] = [];
+  const forceDelete: KubeObject[] = [];
+  let nextCheckMs: number | undefined = stale || heartbeat === undefined ? undefined : heartbeat + graceMs + 1000 - nowMs;
+  const soonest = (ms: number) => {
+    nextCheckMs = nextCheckMs === undefined ? ms : Math.min(nextCheckMs, ms);
+  };
+
+  for (const podObject of pods) {
+    const pod = viewPod(podObject);
+    if (pod.nodeName !== nodeName || pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+    if (pod.terminating) {
+      if (!unreachable) continue;
+      const due = time(podObject.metadata.deletionTimestamp) ?? nowMs;
+      if (due <= nowMs) forceDelete.push(podObject);
+      else soonest(due - nowMs);
+      continue;
+    }
+    if (unreachable && pod.ready) markNotReady.push(withPodNotReady(podObject, nowMs));
+    let evictAt: number | undefined;
+    for (const taint of noExecute) {
+      const seconds = tolerationSecondsFor(pod.tolerations, taint, evictionSeconds);
+      if (seconds === undefined) continue;
+      const at = (time(taint.timeAdded) ?? nowMs) + seconds * 1000;
+      evictAt = evictAt === undefined ? at : Math.min(evictAt, at);
+    }
+    if (evictAt === undefined) continue;
+    if (evictAt <= nowMs) evict.push(podObject);
+    else soonest(evictAt - nowMs);
+  }
+
+  return {
+    ...(nextNode ? { node: nextNode } : {}),
+    becameUnreachable,
+    becameReady,
+    markNotReady,
+    evict,
+    forceDelete,
+    ...(nextCheckMs !== undefined ? { requeueAfterSeconds: Math.max(1, Math.ceil(nextCheckMs / 1000)) } : {}),
+  };
+}
+
+function withPodNotReady(pod: KubeObject, nowMs: number): KubeObject {
+  const status = (pod.status as Record<string, unknown> | undefined) ?? {};
+  const conditions = Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
+  return {
+    ...pod,
+    status: {
+      ...status,
+      conditions: conditions.map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: iso(nowMs) } : c)),
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Admission by schema: parse a request body of a served type, drop (or refuse) unknown fields,
+ * apply Kubernetes' defaults, and validate, producing the object the store should write.
+ */
+import type { z } from 'zod';
+import { BadRequestError, InvalidError } from '../functions/core/errors.ts';
+import type { KubeObject } from '../functions/store/store.ts';
+import { configMapRules } from './config-map.ts';
+import { deploymentRules } from './deployment.ts';
+import { endpointSliceRules } from './endpoint-slice.ts';
+import { endpointsRules } from './endpoints.ts';
+import { eventRules } from './event.ts';
+import { type FieldCause, immutable } from './field-errors.ts';
+import { ingressRules } from './ingress.ts';
+import type { AnyKindRules } from './kind-rules.ts';
+import { leaseRules } from './lease.ts';
+import { validateObjectMeta } from './meta.ts';
+import { namespaceRules } from './namespace.ts';
+import { nodeRules } from './node.ts';
+import { podRules } from './pod.ts';
+import { type ResourceType, apiVersionOf, types } from './registry.ts';
+import { replicaSetRules } from './replica-set.ts';
+import { secretRules } from './secret.ts';
+import { serviceRules } from './service.ts';
+import { unknownFields } from './unknown-fields.ts';
+import { causesOf } from './zod-causes.ts';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface AdmitOptions {
+  readonly operation: 'create' | 'update';
+  /** The stored object, for update validation (immutable fields). */
+  readonly old?: KubeObject;
+  /** What to do with fields the schema does not declare. Default `Warn`, as in Kubernetes 1.27+. */
+  readonly fieldValidation?: FieldValidation;
+}
+
+export interface Admitted {
+  readonly object: KubeObject;
+  readonly warnings: string[];
+}
+
+const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
+  [types.namespaces.id, namespaceRules],
+  [types.nodes.id, nodeRules],
+  [types.pods.id, podRules],
+  [types.services.id, serviceRules],
+  [types.endpoints.id, endpointsRules],
+  [types.configmaps.id, configMapRules],
+  [types.secrets.id, secretRules],
+  [types.events.id, eventRules],
+  [types.deployments.id, deploymentRules],
+  [types.replicasets.id, replicaSetRules],
+  [types.leases.id, leaseRules],
+  [types.ingresses.id, ingressRules],
+  [types.endpointslices.id, endpointSliceRules],
+]);
+
+function rulesOf(type: ResourceType): AnyKindRules {
+  const rules = rulesById.get(type.id);
+  if (!rules) throw new Error(`no schema for resource type ${type.id}`);
+  return rules;
+}
+
+/** The zod schema of a served type's objects (for OpenAPI generation). */
+export function schemaOf(type: ResourceType): z.ZodType {
+  return rulesOf(type).schema;
+}
+
+/** JSON `null` means "not set" for Kubernetes' optional fields; zod's optional means absent. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNulls(v)]),
+  );
+}
+
+function checkTypeMeta(type: ResourceType, body: Record<string, unknown>): void {
+  const expectedVersion = apiVersionOf(type);
+  const { apiVersion, kind } = body;
+  if (apiVersion !== undefined && apiVersion !== '' && apiVersion !== expectedVersion) {
+    throw new BadRequestError(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${expectedVersion})`);
+  }
+  if (kind !== undefined && kind !== '' && kind !== type.kind) {
+    throw new BadRequestError(`the kind in the data (${String(kind)}) does not match the expected kind (${type.kind})`);
+  }
+}
+
+function nameOf(object: { metadata?: { name?: string; generateName?: string } }): string {
+  return object.metadata?.name ?? object.metadata?.generateName ?? '';
+}
+
+/**
+ * Parse, default and validate a request body of `type`. Sets apiVersion/kind when missing;
+ * throws BadRequestError when apiVersion/kind name another type, or (with `Strict`) when the
+ * body has unknown fields; throws InvalidError (422) with every failing field.
+ */
+export function admit(type: ResourceType, body: unknown, options: AdmitOptions): Admitted {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestError(`the body of the request must be a JSON object of kind ${type.kind}`);
+  }
+  const input = withoutNulls(body) as Record<string, unknown>;
+  checkTypeMeta(type, input);
+  const rules = rulesOf(type);
+  const ref = { kind: type.kind, group: type.group, name: nameOf(input) };
+
+  const unknown = unknownFields(rules.schema, input);
+  const fieldValidation = options.fieldValidation ?? 'Warn';
+  if (unknown.length > 0 && fieldValidation === 'Strict') {
+    throw new BadRequestError(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+  }
+  const warnings = fieldValidation === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
+
+  const parsed = rules.schema.safeParse(input, { reportInput: true });
+  if (!parsed.success) throw new InvalidError(ref, causesOf(parsed.error));
+  const oldParsed = options.operation === 'update' && options.old ? rules.schema.safeParse(withoutNulls(options.old)) : undefined;
+  const old = oldParsed?.success ? (rules.defaults ? rules.defaults(oldParsed.data) : oldParsed.data) : undefined;
+  const defaulted = rules.defaults ? rules.defaults(parsed.data, old) : parsed.data;
+
+  const causes: FieldCause[] = [
+    ...validateObjectMeta(defaulted.metadata, { namespaced: type.namespaced, nameRule: rules.nameRule }),
+    ...(rules.validate?.(defaulted) ?? []),
+  ];
+  if (old) {
+    if (old.metadata.name && defaulted.metadata.name !== old.metadata.name) causes.push(immutable('metadata.name', defaulted.metadata.name ?? ''));
+    causes.push(...(rules.validateUpdate?.(defaulted, old) ?? []));
+  }
+  if (causes.length > 0) throw new InvalidError(ref, causes);
+
+  const { apiVersion: _apiVersion, kind: _kind, ...rest } = defaulted;
+  const object = { apiVersion: apiVersionOf(type), kind: type.kind, ...rest } as KubeObject;
+  return { object, warnings };
+}

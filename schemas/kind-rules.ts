@@ -1,0 +1,29 @@
+/**
+ * The per-kind behaviour of admission: one `KindRules` per served kind, kept next to the
+ * kind's schema (`pod.ts`, `deployment.ts`, ...) and looked up by `ResourceType.id`.
+ */
+import type { z } from 'zod';
+import type { FieldCause } from './field-errors.ts';
+import type { ObjectMeta } from './meta.ts';
+import type { NameRule } from './name-rules.ts';
+
+export interface KindRules<T extends { readonly metadata: ObjectMeta }> {
+  /** Parses (and applies constant defaults to) a whole object of the kind. */
+  readonly schema: z.ZodType<T>;
+  /** How `metadata.name` is checked. */
+  readonly nameRule: NameRule;
+  /** Defaults that depend on other fields, or on the stored object on update. */
+  readonly defaults?: (object: T, old?: T) => T;
+  /** Field rules on the defaulted object. */
+  readonly validate?: (object: T) => FieldCause[];
+  /** Rules comparing an update with the stored object (immutable fields). */
+  readonly validateUpdate?: (object: T, old: T) => FieldCause[];
+}
+
+/** Any kind's rules, as the admission pipeline sees them. */
+export type AnyKindRules = KindRules<{ readonly metadata: ObjectMeta; readonly [field: string]: unknown }>;
+
+/** Widens one kind's rules for the table of all kinds; admission only feeds them their own kind. */
+export function anyKind<T extends { readonly metadata: ObjectMeta }>(rules: KindRules<T>): AnyKindRules {
+  return rules as unknown as AnyKindRules;
+}

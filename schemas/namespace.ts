@@ -1,0 +1,48 @@
+/** `core/v1` Namespace: the `kubernetes` finalizer, phase Active, and the automatic name label. */
+import { z } from 'zod';
+import { immutable } from './field-errors.ts';
+import { type AnyKindRules, anyKind } from './kind-rules.ts';
+import { objectMetaSchema, time } from './meta.ts';
+import { isDns1123Label } from './name-rules.ts';
+
+const coreV1 = 'io.k8s.api.core.v1';
+
+/** Set by the apiserver on every namespace so selectors can pick namespaces by name. */
+export const namespaceNameLabel = 'kubernetes.io/metadata.name';
+
+export const namespaceSchema = z
+  .object({
+    apiVersion: z.string().optional(),
+    kind: z.string().optional(),
+    metadata: objectMetaSchema.default(() => ({})),
+    spec: z
+      .object({ finalizers: z.array(z.string()).default(() => ['kubernetes']) })
+      .meta({ id: `${coreV1}.NamespaceSpec` })
+      .default(() => ({ finalizers: ['kubernetes'] })),
+    status: z
+      .object({
+        phase: z.enum(['Active', 'Terminating']).default('Active'),
+        conditions: z
+          .array(
+            z.object({
+              type: z.string(),
+              status: z.string(),
+              lastTransitionTime: time.optional(),
+              reason: z.string().optional(),
+              message: z.string().optional(),
+            }),
+          )
+          .optional(),
+      })
+      .meta({ id: `${coreV1}.NamespaceStatus` })
+      .default(() => ({ phase: 'Active' as const })),
+  })
+  .meta({ id: `${coreV1}.Namespace` });
+export type Namespace = z.infer<typeof namespaceSchema>;
+
+export const namespaceRules: AnyKindRules = anyKind<Namespace>({
+  schema: namespaceSchema,
+  nameRule: isDns1123Label,
+  defaults: (ns) => (ns.metadata.name ? { ...ns, metadata: { ...ns.metadata, labels: { ...(ns.metadata.labels ?? {}), [namespaceNameLabel]: ns.metadata.name } } } : ns),
+  validateUpdate: (ns, old) => (ns.metadata.name !== old.metadata.name ? [immutable('metadata.name', ns.metadata.name ?? '')] : []),
+});

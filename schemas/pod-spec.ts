@@ -1,0 +1,581 @@
+/**
+ * `core/v1` PodSpec and everything in it (containers, probes, volumes, scheduling fields), shared by
+ * Pods and the pod templates of Deployments and ReplicaSets. Constant defaults sit on the schema;
+ * defaults that depend on other fields are in `defaultPodSpec`; rules are in `validatePodSpec`.
+ */
+import { z } from 'zod';
+import { type FieldCause, child, duplicate, index, invalid, nonNegative, notFound, required } from './field-errors.ts';
+import { int32, int64, intOrString, labelSelectorSchema, mergedBy, objectMetaSchema, opaqueObject, quantity, stringMap } from './meta.ts';
+import { checkAnnotations, checkLabels, checkName, isConfigMapKey, isDns1123Label, isPortName, isQualifiedName } from './name-rules.ts';
+
+const coreV1 = 'io.k8s.api.core.v1';
+
+export const protocolSchema = z.enum(['TCP', 'UDP', 'SCTP']);
+
+/** Mode bits of projected files: 0644, as the apiserver defaults them. */
+const defaultFileMode = 0o644;
+
+const localObjectReference = z.object({ name: z.string().optional() }).meta({ id: `${coreV1}.LocalObjectReference` });
+
+const keyToPath = z.object({ key: z.string(), path: z.string(), mode: int32.optional() }).meta({ id: `${coreV1}.KeyToPath` });
+
+const objectFieldSelector = z
+  .object({ apiVersion: z.string().default('v1'), fieldPath: z.string() })
+  .meta({ id: `${coreV1}.ObjectFieldSelector` });
+
+const resourceFieldSelector = z
+  .object({ containerName: z.string().optional(), resource: z.string(), divisor: quantity.optional() })
+  .meta({ id: `${coreV1}.ResourceFieldSelector` });
+
+const keySelector = z.object({ name: z.string().optional(), key: z.string(), optional: z.boolean().optional() });
+
+export const envVarSchema = z
+  .object({
+    name: z.string(),
+    value: z.string().optional(),
+    valueFrom: z
+      .object({
+        fieldRef: objectFieldSelector.optional(),
+        resourceFieldRef: resourceFieldSelector.optional(),
+        configMapKeyRef: keySelector.meta({ id: `${coreV1}.ConfigMapKeySelector` }).optional(),
+        secretKeyRef: keySelector.meta({ id: `${coreV1}.SecretKeySelector` }).optional(),
+        fileKeyRef: opaqueObject.optional(),
+      })
+      .meta({ id: `${coreV1}.EnvVarSource` })
+      .optional(),
+  })
+  .meta({ id: `${coreV1}.EnvVar` });
+
+const sourceReference = z.object({ name: z.string().optional(), optional: z.boolean().optional() });
+
+export const envFromSourceSchema = z
+  .object({
+    prefix: z.string().optional(),
+    configMapRef: sourceReference.meta({ id: `${coreV1}.ConfigMapEnvSource` }).optional(),
+    secretRef: sourceReference.meta({ id: `${coreV1}.SecretEnvSource` }).optional(),
+  })
+  .meta({ id: `${coreV1}.EnvFromSource` });
+
+export const containerPortSchema = z
+  .object({
+    name: z.string().optional(),
+    hostPort: int32.optional(),
+    containerPort: int32,
+    protocol: protocolSchema.default('TCP'),
+    hostIP: z.string().optional(),
+  })
+  .meta({ id: `${coreV1}.ContainerPort` });
+
+export const resourceRequirementsSchema = z
+  .object({
+    limits: z.record(z.string(), quantity).optional(),
+    requests: z.record(z.string(), quantity).optional(),
+    claims: z.array(z.object({ name: z.string(), request: z.string().optional() })).optional(),
+  })
+  .meta({ id: `${coreV1}.ResourceRequirements` });
+
+const httpGetAction = z
+  .object({
+    path: z.string().default('/'),
+    port: intOrString,
+    host: z.string().optional(),
+    scheme: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
+    httpHeaders: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+  })
+  .meta({ id: `${coreV1}.HTTPGetAction` });
+
+const execAction = z.object({ command: z.array(z.string()).optional() }).meta({ id: `${coreV1}.ExecAction` });
+const tcpSocketAction = z.object({ port: intOrString, host: z.string().optional() }).meta({ id: `${coreV1}.TCPSocketAction` });
+const grpcAction = z.object({ port: int32, service: z.string().default('') }).meta({ id: `${coreV1}.GRPCAction` });
+
+export const probeSchema = z
+  .object({
+    exec: execAction.optional(),
+    httpGet: httpGetAction.optional(),
+    tcpSocket: tcpSocketAction.optional(),
+    grpc: grpcAction.optional(),
+    initialDelaySeconds: int32.optional(),
+    timeoutSeconds: int32.default(1),
+    periodSeconds: int32.default(10),
+    successThreshold: int32.default(1),
+    failureThreshold: int32.default(3),
+    terminationGracePeriodSeconds: int64.optional(),
+  })
+  .meta({ id: `${coreV1}.Probe` });
+export type Probe = z.infer<typeof probeSchema>;
+
+const lifecycleHandler = z
+  .object({
+    exec: execAction.optional(),
+    httpGet: httpGetAction.optional(),
+    tcpSocket: tcpSocketAction.optional(),
+    sleep: z.object({ seconds: int64 }).optional(),
+  })
+  .meta({ id: `${coreV1}.LifecycleHandler` });
+
+const volumeMountSchema = z
+  .object({
+    name: z.string(),
+    readOnly: z.boolean().optional(),
+    recursiveReadOnly: z.string().optional(),
+    mountPath: z.string(),
+    subPath: z.string().optional(),
+    mountPropagation: z.string().optional(),
+    subPathExpr: z.string().optional(),
+  })
+  .meta({ id: `${coreV1}.VolumeMount` });
+
+const containerSecurityContext = z
+  .object({
+    capabilities: z.object({ add: z.array(z.string()).optional(), drop: z.array(z.string()).optional() }).optional(),
+    privileged: z.boolean().optional(),
+    seLinuxOptions: opaqueObject.optional(),
+    windowsOptions: opaqueObject.optional(),
+    runAsUser: int64.optional(),
+    runAsGroup: int64.optional(),
+    runAsNonRoot: z.boolean().optional(),
+    readOnlyRootFilesystem: z.boolean().optional(),
+    allowPrivilegeEscalation: z.boolean().optional(),
+    procMount: z.string().optional(),
+    seccompProfile: opaqueObject.optional(),
+    appArmorProfile: opaqueObject.optional(),
+  })
+  .meta({ id: `${coreV1}.SecurityContext` });
+
+export const containerSchema = z
+  .object({
+    name: z.string(),
+    image: z.string().optional(),
+    command: z.array(z.string()).optional(),
+    args: z.array(z.string()).optional(),
+    workingDir: z.string().optional(),
+    ports: z
+      .array(containerPortSchema)
+      .meta({ 'x-kubernetes-patch-merge-key': 'containerPort', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['containerPort', 'protocol'] })
+      .optional(),
+    envFrom: z.array(envFromSourceSchema).optional(),
+    env: mergedBy(envVarSchema, 'name').optional(),
+    resources: resourceRequirementsSchema.optional(),
+    resizePolicy: z.array(z.object({ resourceName: z.string(), restartPolicy: z.string() })).optional(),
+    restartPolicy: z.string().optional(),
+    restartPolicyRules: z.array(opaqueObject).optional(),
+    volumeMounts: mergedBy(volumeMountSchema, 'mountPath').optional(),
+    volumeDevices: mergedBy(z.object({ name: z.string(), devicePath: z.string() }), 'devicePath').optional(),
+    livenessProbe: probeSchema.optional(),
+    readinessProbe: probeSchema.optional(),
+    startupProbe: probeSchema.optional(),
+    lifecycle: z
+      .object({ postStart: lifecycleHandler.optional(), preStop: lifecycleHandler.optional(), stopSignal: z.string().optional() })
+      .meta({ id: `${coreV1}.Lifecycle` })
+      .optional(),
+    terminationMessagePath: z.string().default('/dev/termination-log'),
+    terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).default('File'),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    securityContext: containerSecurityContext.optional(),
+    stdin: z.boolean().optional(),
+    stdinOnce: z.boolean().optional(),
+    tty: z.boolean().optional(),
+  })
+  .meta({ id: `${coreV1}.Container` });
+export type Container = z.infer<typeof containerSchema>;
+
+/** Volume sources Skiff passes through without modelling them. */
+const opaqueVolumeSources = [
+  'awsElasticBlockStore', 'azureDisk', 'azureFile', 'cephfs', 'cinder', 'csi', 'ephemeral', 'fc', 'flexVolume', 'flocker',
+  'gcePersistentDisk', 'gitRepo', 'glusterfs', 'image', 'iscsi', 'nfs', 'photonPersistentDisk', 'portworxVolume',
+  'quobyte', 'rbd', 'scaleIO', 'storageos', 'vsphereVolume',
+] as const;
+
+export const volumeSchema = z
+  .object({
+    name: z.string(),
+    emptyDir: z.object({ medium: z.string().optional(), sizeLimit: quantity.optional() }).meta({ id: `${coreV1}.EmptyDirVolumeSource` }).optional(),
+    hostPath: z.object({ path: z.string(), type: z.string().default('') }).meta({ id: `${coreV1}.HostPathVolumeSource` }).optional(),
+    configMap: z
+      .object({ name: z.string().optional(), items: z.array(keyToPath).optional(), defaultMode: int32.default(defaultFileMode), optional: z.boolean().optional() })
+      .meta({ id: `${coreV1}.ConfigMapVolumeSource` })
+      .optional(),
+    secret: z
+      .object({ secretName: z.string().optional(), items: z.array(keyToPath).optional(), defaultMode: int32.default(defaultFileMode), optional: z.boolean().optional() })
+      .meta({ id: `${coreV1}.SecretVolumeSource` })
+      .optional(),
+    persistentVolumeClaim: z.object({ claimName: z.string(), readOnly: z.boolean().optional() }).meta({ id: `${coreV1}.PersistentVolumeClaimVolumeSource` }).optional(),
+    projected: z.object({ sources: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) }).meta({ id: `${coreV1}.ProjectedVolumeSource` }).optional(),
+    downwardAPI: z.object({ items: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) }).meta({ id: `${coreV1}.DownwardAPIVolumeSource` }).optional(),
+    ...Object.fromEntries(opaqueVolumeSources.map((source) => [source, opaqueObject.optional()])),
+  })
+  .meta({ id: `${coreV1}.Volume` });
+export type Volume = z.infer<typeof volumeSchema>;
+
+export const tolerationSchema = z
+  .object({
+    key: z.string().optional(),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: z.string().optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute', '']).optional(),
+    tolerationSeconds: int64.optional(),
+  })
+  .meta({ id: `${coreV1}.Toleration` });
+export type Toleration = z.infer<typeof tolerationSchema>;
+
+const nodeSelectorTerm = z
+  .object({ matchExpressions: z.array(opaqueObject).optional(), matchFields: z.array(opaqueObject).optional() })
+  .meta({ id: `${coreV1}.NodeSelectorTerm` });
+
+const podAffinityTerm = z
+  .object({
+    labelSelector: labelSelectorSchema.optional(),
+    namespaces: z.array(z.string()).optional(),
+    topologyKey: z.string(),
+    namespaceSelector: labelSelectorSchema.optional(),
+    matchLabelKeys: z.array(z.string()).optional(),
+    mismatchLabelKeys: z.array(z.string()).optional(),
+  })
+  .meta({ id: `${coreV1}.PodAffinityTerm` });
+
+const weightedPodAffinityTerm = z.object({ weight: int32, podAffinityTerm }).meta({ id: `${coreV1}.WeightedPodAffinityTerm` });
+
+const podAffinity = z.object({
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(podAffinityTerm).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(weightedPodAffinityTerm).optional(),
+});
+
+export const affinitySchema = z
+  .object({
+    nodeAffinity: z
+      .object({
+        requiredDuringSchedulingIgnoredDuringExecution: z.object({ nodeSelectorTerms: z.array(nodeSelectorTerm) }).optional(),
+        preferredDuringSchedulingIgnoredDuringExecution: z.array(z.object({ weight: int32, preference: nodeSelectorTerm })).optional(),
+      })
+      .meta({ id: `${coreV1}.NodeAffinity` })
+      .optional(),
+    podAffinity: podAffinity.meta({ id: `${coreV1}.PodAffinity` }).optional(),
+    podAntiAffinity: podAffinity.meta({ id: `${coreV1}.PodAntiAffinity` }).optional(),
+  })
+  .meta({ id: `${coreV1}.Affinity` });
+
+const podSecurityContext = z
+  .object({
+    seLinuxOptions: opaqueObject.optional(),
+    windowsOptions: opaqueObject.optional(),
+    runAsUser: int64.optional(),
+    runAsGroup: int64.optional(),
+    runAsNonRoot: z.boolean().optional(),
+    supplementalGroups: z.array(int64).optional(),
+    supplementalGroupsPolicy: z.string().optional(),
+    fsGroup: int64.optional(),
+    sysctls: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+    fsGroupChangePolicy: z.string().optional(),
+    seccompProfile: opaqueObject.optional(),
+    appArmorProfile: opaqueObject.optional(),
+    seLinuxChangePolicy: z.string().optional(),
+  })
+  .meta({ id: `${coreV1}.PodSecurityContext` });
+
+const topologySpreadConstraint = z
+  .object({
+    maxSkew: int32,
+    topologyKey: z.string(),
+    whenUnsatisfiable: z.string(),
+    labelSelector: labelSelectorSchema.optional(),
+    minDomains: int32.optional(),
+    nodeAffinityPolicy: z.string().optional(),
+    nodeTaintsPolicy: z.string().optional(),
+    matchLabelKeys: z.array(z.string()).optional(),
+  })
+  .meta({ id: `${coreV1}.TopologySpreadConstraint` });
+
+export const restartPolicies = ['Always', 'OnFailure', 'Never'] as const;
+
+export const podSpecSchema = z
+  .object({
+    volumes: mergedBy(volumeSchema, 'name').optional(),
+    initContainers: mergedBy(containerSchema, 'name').optional(),
+    containers: mergedBy(containerSchema, 'name').optional(),
+    ephemeralContainers: mergedBy(opaqueObject, 'name').optional(),
+    restartPolicy: z.enum(restartPolicies).default('Always'),
+    terminationGracePeriodSeconds: int64.default(30),
+    activeDeadlineSeconds: int64.optional(),
+    dnsPolicy: z.enum(['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']).default('ClusterFirst'),
+    nodeSelector: stringMap.optional(),
+    serviceAccountName: z.string().optional(),
+    serviceAccount: z.string().optional(),
+    automountServiceAccountToken: z.boolean().optional(),
+    nodeName: z.string().optional(),
+    hostNetwork: z.boolean().optional(),
+    hostPID: z.boolean().optional(),
+    hostIPC: z.boolean().optional(),
+    shareProcessNamespace: z.boolean().optional(),
+    securityContext: podSecurityContext.default(() => ({})),
+    imagePullSecrets: mergedBy(localObjectReference, 'name').optional(),
+    hostname: z.string().optional(),
+    subdomain: z.string().optional(),
+    affinity: affinitySchema.optional(),
+    schedulerName: z.string().default('default-scheduler'),
+    tolerations: z.array(tolerationSchema).optional(),
+    hostAliases: mergedBy(z.object({ ip: z.string(), hostnames: z.array(z.string()).optional() }), 'ip').optional(),
+    priorityClassName: z.string().optional(),
+    priority: int32.optional(),
+    dnsConfig: z
+      .object({
+        nameservers: z.array(z.string()).optional(),
+        searches: z.array(z.string()).optional(),
+        options: z.array(z.object({ name: z.string().optional(), value: z.string().optional() })).optional(),
+      })
+      .optional(),
+    readinessGates: z.array(z.object({ conditionType: z.string() })).optional(),
+    runtimeClassName: z.string().optional(),
+    enableServiceLinks: z.boolean().default(true),
+    preemptionPolicy: z.enum(['PreemptLowerPriority', 'Never']).optional(),
+    overhead: z.record(z.string(), quantity).optional(),
+    topologySpreadConstraints: mergedBy(topologySpreadConstraint, 'topologyKey').optional(),
+    setHostnameAsFQDN: z.boolean().optional(),
+    os: z.object({ name: z.string() }).optional(),
+    hostUsers: z.boolean().optional(),
+    schedulingGates: mergedBy(z.object({ name: z.string() }), 'name').optional(),
+    resourceClaims: mergedBy(opaqueObject, 'name').optional(),
+    resources: resourceRequirementsSchema.optional(),
+    hostnameOverride: z.string().optional(),
+  })
+  .meta({ id: `${coreV1}.PodSpec` });
+export type PodSpec = z.infer<typeof podSpecSchema>;
+
+export const podTemplateSpecSchema = z
+  .object({ metadata: objectMetaSchema.optional(), spec: podSpecSchema.optional() })
+  .meta({ id: `${coreV1}.PodTemplateSpec` });
+export type PodTemplateSpec = z.infer<typeof podTemplateSpecSchema>;
+
+// ---- defaults that depend on other fields -----------------------------------------------------
+
+/** `:latest` or no tag means the image moves, so Kubernetes pulls it every time. */
+export function defaultPullPolicy(image: string | undefined): 'Always' | 'IfNotPresent' {
+  if (!image) return 'IfNotPresent';
+  if (image.includes('@')) return 'IfNotPresent';
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  const colon = lastSegment.indexOf(':');
+  if (colon < 0) return 'Always';
+  return lastSegment.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function defaultContainer(container: Container): Container {
+  const resources = container.resources;
+  // Requests default to limits for resources that have a limit and no request.
+  const requests = resources?.limits ? { ...resources.limits, ...(resources.requests ?? {}) } : resources?.requests;
+  return {
+    ...container,
+    imagePullPolicy: container.imagePullPolicy ?? defaultPullPolicy(container.image),
+    resources: { ...(resources ?? {}), ...(requests ? { requests } : {}) },
+  };
+}
+
+function hasSource(volume: Volume): boolean {
+  return Object.entries(volume).some(([k, v]) => k !== 'name' && v !== undefined);
+}
+
+/** Applies the defaults of `SetDefaults_PodSpec` that the schema cannot express. */
+export function defaultPodSpec(spec: PodSpec): PodSpec {
+  return {
+    ...spec,
+    ...(spec.containers ? { containers: spec.containers.map(defaultContainer) } : {}),
+    ...(spec.initContainers ? { initContainers: spec.initContainers.map(defaultContainer) } : {}),
+    ...(spec.volumes ? { volumes: spec.volumes.map((v) => (hasSource(v) ? v : { ...v, emptyDir: {} })) } : {}),
+    // serviceAccount is the deprecated spelling; the apiserver keeps both in step.
+    ...(spec.serviceAccountName && !spec.serviceAccount ? { serviceAccount: spec.serviceAccountName } : {}),
+    ...(!spec.serviceAccountName && spec.serviceAccount ? { serviceAccountName: spec.serviceAccount } : {}),
+  };
+}
+
+export function defaultPodTemplate(template: PodTemplateSpec): PodTemplateSpec {
+  return { ...template, spec: defaultPodSpec(template.spec ?? podSpecSchema.parse({})) };
+}
+
+// ---- validation -------------------------------------------------------------------------------
+
+function validatePorts(container: Container, field: string): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const names = new Set<string>();
+  (container.ports ?? []).forEach((port, i) => {
+    const at = index(child(field, 'ports'), i);
+    if (port.name !== undefined && port.name !== '') {
+      causes.push(...checkName(child(at, 'name'), port.name, isPortName));
+      if (names.has(port.name)) causes.push(duplicate(child(at, 'name'), port.name));
+      names.add(port.name);
+    }
+    if (port.containerPort === 0) causes.push(required(child(at, 'containerPort')));
+    else if (port.containerPort < 1 || port.containerPort > 65535) causes.push(invalid(child(at, 'containerPort'), port.containerPort, 'must be between 1 and 65535, inclusive'));
+    if (port.hostPort !== undefined && port.hostPort !== 0 && (port.hostPort < 1 || port.hostPort > 65535)) {
+      causes.push(invalid(child(at, 'hostPort'), port.hostPort, 'must be between 1 and 65535, inclusive'));
+    }
+  });
+  return causes;
+}
+
+function validateProbe(probe: Probe | undefined, field: string, mustSucceedOnce: boolean): FieldCause[] {
+  if (!probe) return [];
+  const causes: FieldCause[] = [
+    ...nonNegative(child(field, 'initialDelaySeconds'), probe.initialDelaySeconds),
+    ...nonNegative(child(field, 'timeoutSeconds'), probe.timeoutSeconds),
+    ...nonNegative(child(field, 'periodSeconds'), probe.periodSeconds),
+    ...nonNegative(child(field, 'successThreshold'), probe.successThreshold),
+    ...nonNegative(child(field, 'failureThreshold'), probe.failureThreshold),
+  ];
+  if (mustSucceedOnce && probe.successThreshold !== 1) causes.push(invalid(child(field, 'successThreshold'), probe.successThreshold, 'must be 1'));
+  const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h] !== undefined);
+  if (handlers.length === 0) causes.push(required(field, 'must specify a handler type'));
+  if (handlers.length > 1) causes.push({ field: child(field, handlers[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 handler type' });
+  for (const port of [probe.httpGet?.port, probe.tcpSocket?.port]) {
+    if (port === undefined) continue;
+    const portField = child(child(field, probe.httpGet ? 'httpGet' : 'tcpSocket'), 'port');
+    causes.push(...validatePortNumberOrName(portField, port));
+  }
+  return causes;
+}
+
+/** A port given by number (1–65535) or by IANA service name. */
+export function validatePortNumberOrName(field: string, port: number | string): FieldCause[] {
+  if (typeof port === 'number') return port < 1 || port > 65535 ? [invalid(field, port, 'must be between 1 and 65535, inclusive')] : [];
+  return /^\d+$/.test(port) ? [invalid(field, port, 'must contain at least one letter (a-z)')] : checkName(field, port, isPortName);
+}
+
+function validateEnv(container: Container, field: string): FieldCause[] {
+  const causes: FieldCause[] = [];
+  (container.env ?? []).forEach((env, i) => {
+    const at = index(child(field, 'env'), i);
+    if (!env.name) causes.push(required(child(at, 'name')));
+    else if (env.name.includes('=') || !/^[\x20-\x7e]+$/.test(env.name)) {
+      causes.push(invalid(child(at, 'name'), env.name, "a valid environment variable name must consist only of printable ASCII characters other than '='"));
+    }
+    if (env.valueFrom) {
+      const sources = Object.values(env.valueFrom).filter((s) => s !== undefined).length;
+      if (sources === 0) causes.push(invalid(child(at, 'valueFrom'), '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
+      if (sources > 1) causes.push(invalid(child(at, 'valueFrom'), '', 'may not have more than one field specified at a time'));
+      if (env.value) causes.push(invalid(child(at, 'valueFrom'), '', 'may not be specified when `value` is not empty'));
+      for (const ref of ['configMapKeyRef', 'secretKeyRef'] as const) {
+        const selector = env.valueFrom[ref];
+        if (selector) causes.push(...(selector.key ? checkName(child(child(child(at, 'valueFrom'), ref), 'key'), selector.key, isConfigMapKey) : [required(child(child(child(at, 'valueFrom'), ref), 'key'))]));
+      }
+    }
+  });
+  return causes;
+}
+
+function validateContainer(container: Container, field: string, volumes: ReadonlySet<string>, isInit: boolean): FieldCause[] {
+  const causes: FieldCause[] = [];
+  if (!container.name) causes.push(required(child(field, 'name')));
+  else causes.push(...checkName(child(field, 'name'), container.name, isDns1123Label));
+  if (!container.image || container.image.trim() === '') causes.push(required(child(field, 'image')));
+  causes.push(...validatePorts(container, field), ...validateEnv(container, field));
+  causes.push(...validateProbe(container.livenessProbe, child(field, 'livenessProbe'), true));
+  causes.push(...validateProbe(container.startupProbe, child(field, 'startupProbe'), true));
+  causes.push(...validateProbe(container.readinessProbe, child(field, 'readinessProbe'), false));
+  if (isInit && container.restartPolicy !== undefined && container.restartPolicy !== 'Always') {
+    causes.push(invalid(child(field, 'restartPolicy'), container.restartPolicy, 'must be "Always" or unset'));
+  }
+  if (!isInit && container.restartPolicy !== undefined) {
+    causes.push({ field: child(field, 'restartPolicy'), reason: 'FieldValueForbidden', message: 'Forbidden: may not be set for non-init containers' });
+  }
+  const mountPaths = new Set<string>();
+  (container.volumeMounts ?? []).forEach((mount, i) => {
+    const at = index(child(field, 'volumeMounts'), i);
+    if (!mount.name) causes.push(required(child(at, 'name')));
+    else if (!volumes.has(mount.name)) causes.push(notFound(child(at, 'name'), mount.name));
+    if (!mount.mountPath) causes.push(required(child(at, 'mountPath')));
+    else if (mountPaths.has(mount.mountPath)) causes.push(invalid(child(at, 'mountPath'), mount.mountPath, 'must be unique'));
+    mountPaths.add(mount.mountPath);
+  });
+  return causes;
+}
+
+function validateVolumes(volumes: readonly Volume[], field: string): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const seen = new Set<string>();
+  volumes.forEach((volume, i) => {
+    const at = index(field, i);
+    if (!volume.name) causes.push(required(child(at, 'name')));
+    else {
+      causes.push(...checkName(child(at, 'name'), volume.name, isDns1123Label));
+      if (seen.has(volume.name)) causes.push(duplicate(child(at, 'name'), volume.name));
+      seen.add(volume.name);
+    }
+    const sources = Object.entries(volume).filter(([k, v]) => k !== 'name' && v !== undefined).map(([k]) => k);
+    if (sources.length > 1) causes.push({ field: child(at, sources[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 volume type' });
+  });
+  return causes;
+}
+
+function validateTolerations(tolerations: readonly Toleration[], field: string): FieldCause[] {
+  const causes: FieldCause[] = [];
+  tolerations.forEach((toleration, i) => {
+    const at = index(field, i);
+    if (toleration.key) causes.push(...checkName(child(at, 'key'), toleration.key, isQualifiedName));
+    if (!toleration.key && toleration.operator !== 'Exists') {
+      causes.push(invalid(child(at, 'operator'), toleration.operator ?? '', 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+    }
+    if (toleration.operator === 'Exists' && toleration.value) causes.push(invalid(child(at, 'operator'), toleration.value, 'value must be empty when `operator` is \'Exists\''));
+    if (toleration.tolerationSeconds !== undefined && toleration.effect !== 'NoExecute') {
+      causes.push(invalid(child(at, 'effect'), toleration.effect ?? '', 'effect must be \'NoExecute\' when `tolerationSeconds` is set'));
+    }
+  });
+  return causes;
+}
+
+export interface PodSpecRules {
+  /** Pod templates of workloads only allow restartPolicy Always. */
+  readonly allowedRestartPolicies?: readonly string[];
+}
+
+/** `ValidatePodSpec`: containers, names, ports, probes, volumes and scheduling fields. */
+export function validatePodSpec(spec: PodSpec, field: string, rules: PodSpecRules = {}): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const volumes = spec.volumes ?? [];
+  causes.push(...validateVolumes(volumes, child(field, 'volumes')));
+  const volumeNames = new Set(volumes.map((v) => v.name));
+  const names = new Map<string, true>();
+  const checkUnique = (container: Container, at: string) => {
+    if (!container.name) return;
+    if (names.has(container.name)) causes.push(duplicate(child(at, 'name'), container.name));
+    names.set(container.name, true);
+  };
+  (spec.initContainers ?? []).forEach((container, i) => {
+    const at = index(child(field, 'initContainers'), i);
+    causes.push(...validateContainer(container, at, volumeNames, true));
+    checkUnique(container, at);
+  });
+  if (!spec.containers || spec.containers.length === 0) causes.push(required(child(field, 'containers')));
+  (spec.containers ?? []).forEach((container, i) => {
+    const at = index(child(field, 'containers'), i);
+    causes.push(...validateContainer(container, at, volumeNames, false));
+    checkUnique(container, at);
+  });
+  if (rules.allowedRestartPolicies && !rules.allowedRestartPolicies.includes(spec.restartPolicy)) {
+    causes.push({
+      field: child(field, 'restartPolicy'),
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${JSON.stringify(spec.restartPolicy)}: supported values: ${rules.allowedRestartPolicies.map((p) => JSON.stringify(p)).join(', ')}`,
+    });
+  }
+  causes.push(...nonNegative(child(field, 'terminationGracePeriodSeconds'), spec.terminationGracePeriodSeconds));
+  if (spec.activeDeadlineSeconds !== undefined && (spec.activeDeadlineSeconds < 1 || spec.activeDeadlineSeconds > 2147483647)) {
+    causes.push(invalid(child(field, 'activeDeadlineSeconds'), spec.activeDeadlineSeconds, 'must be between 1 and 2147483647, inclusive'));
+  }
+  causes.push(...checkLabels(child(field, 'nodeSelector'), spec.nodeSelector));
+  causes.push(...validateTolerations(spec.tolerations ?? [], child(field, 'tolerations')));
+  if (spec.serviceAccountName) causes.push(...checkName(child(field, 'serviceAccountName'), spec.serviceAccountName, isDns1123Label));
+  if (spec.hostname) causes.push(...checkName(child(field, 'hostname'), spec.hostname, isDns1123Label));
+  if (spec.subdomain) causes.push(...checkName(child(field, 'subdomain'), spec.subdomain, isDns1123Label));
+  if (spec.dnsPolicy === 'None' && (spec.dnsConfig?.nameservers ?? []).length === 0) {
+    causes.push(required(child(field, 'dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  }
+  return causes;
+}
+
+/** The pod template of a workload: its labels, annotations and spec. */
+export function validatePodTemplate(template: PodTemplateSpec | undefined, field: string): FieldCause[] {
+  if (!template) return [required(field)];
+  const causes: FieldCause[] = [
+    ...checkLabels(child(child(field, 'metadata'), 'labels'), template.metadata?.labels),
+    ...checkAnnotations(child(child(field, 'metadata'), 'annotations'), template.metadata?.annotations),
+    ...validatePodSpec(template.spec ?? podSpecSchema.parse({}), child(field, 'spec'), { allowedRestartPolicies: ['Always'] }),
+  ];
+  return causes;
+}

@@ -1,0 +1,146 @@
+/** `core/v1` Pod: PodSpec (in `pod-spec.ts`) plus PodStatus, defaults and update rules. */
+import { z } from 'zod';
+import { type FieldCause, forbidden } from './field-errors.ts';
+import { conditionSchema, int32, int64, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
+import { type PodSpec, defaultPodSpec, podSpecSchema, validatePodSpec } from './pod-spec.ts';
+import { type AnyKindRules, anyKind } from './kind-rules.ts';
+import { isDns1123Subdomain } from './name-rules.ts';
+import { sameJson } from './structural-equality.ts';
+
+const coreV1 = 'io.k8s.api.core.v1';
+
+const containerState = z
+  .object({
+    waiting: z.object({ reason: z.string().optional(), message: z.string().optional() }).optional(),
+    running: z.object({ startedAt: time.optional() }).optional(),
+    terminated: z
+      .object({
+        exitCode: int32,
+        signal: int32.optional(),
+        reason: z.string().optional(),
+        message: z.string().optional(),
+        startedAt: time.optional(),
+        finishedAt: time.optional(),
+        containerID: z.string().optional(),
+      })
+      .optional(),
+  })
+  .meta({ id: `${coreV1}.ContainerState` });
+
+export const containerStatusSchema = z
+  .looseObject({
+    name: z.string(),
+    state: containerState.optional(),
+    lastState: containerState.optional(),
+    ready: z.boolean(),
+    restartCount: int32,
+    image: z.string(),
+    imageID: z.string(),
+    containerID: z.string().optional(),
+    started: z.boolean().optional(),
+    allocatedResources: z.record(z.string(), quantity).optional(),
+    resources: opaqueObject.optional(),
+  })
+  .meta({ id: `${coreV1}.ContainerStatus` });
+
+const podCondition = z
+  .object({
+    type: z.string(),
+    status: z.string(),
+    observedGeneration: int64.optional(),
+    lastProbeTime: time.nullable().optional(),
+    lastTransitionTime: time.nullable().optional(),
+    reason: z.string().optional(),
+    message: z.string().optional(),
+  })
+  .meta({ id: `${coreV1}.PodCondition` });
+
+const podIp = z.object({ ip: z.string() });
+
+export const podStatusSchema = z
+  .looseObject({
+    observedGeneration: int64.optional(),
+    phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).optional(),
+    conditions: z.array(podCondition).meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' }).optional(),
+    message: z.string().optional(),
+    reason: z.string().optional(),
+    nominatedNodeName: z.string().optional(),
+    hostIP: z.string().optional(),
+    hostIPs: z.array(podIp).optional(),
+    podIP: z.string().optional(),
+    podIPs: z.array(podIp).optional(),
+    startTime: time.optional(),
+    initContainerStatuses: z.array(containerStatusSchema).optional(),
+    containerStatuses: z.array(containerStatusSchema).optional(),
+    ephemeralContainerStatuses: z.array(containerStatusSchema).optional(),
+    qosClass: z.string().optional(),
+    resize: z.string().optional(),
+    resourceClaimStatuses: z.array(opaqueObject).optional(),
+    extendedResourceClaimStatus: opaqueObject.optional(),
+  })
+  .meta({ id: `${coreV1}.PodStatus` });
+
+export const podSchema = z
+  .object({
+    apiVersion: z.string().optional(),
+    kind: z.string().optional(),
+    metadata: objectMetaSchema.default(() => ({})),
+    spec: podSpecSchema.default(() => podSpecSchema.parse({})),
+    status: podStatusSchema.optional(),
+  })
+  .meta({ id: `${coreV1}.Pod` });
+export type Pod = z.infer<typeof podSchema>;
+
+// A Pod itself, unlike a template, goes through priority admission: with no priority class the
+// priority is 0 and the policy preempts lower priorities; the service account defaults too.
+function defaultPod(pod: Pod): Pod {
+  const spec = defaultPodSpec(pod.spec);
+  const serviceAccount = spec.serviceAccountName ?? 'default';
+  return {
+    ...pod,
+    spec: {
+      ...spec,
+      serviceAccountName: serviceAccount,
+      serviceAccount: spec.serviceAccount ?? serviceAccount,
+      ...(spec.priority === undefined && !spec.priorityClassName ? { priority: 0 } : {}),
+      preemptionPolicy: spec.preemptionPolicy ?? 'PreemptLowerPriority',
+    },
+  };
+}
+
+/** What a pod update may change: images, activeDeadlineSeconds, added tolerations, a nodeName once. */
+function validatePodUpdate(pod: Pod, old: Pod): FieldCause[] {
+  const newSpec = pod.spec;
+  const oldSpec = old.spec;
+  // Compare with the mutable fields copied from the new spec onto the old one.
+  const images = (containers: PodSpec['containers'], from: PodSpec['containers']) =>
+    containers?.map((c, i) => ({ ...c, image: from?.[i]?.image ?? c.image }));
+  const oldTolerations = oldSpec.tolerations ?? [];
+  const newTolerations = newSpec.tolerations ?? [];
+  const tolerationsOnlyAdded = oldTolerations.every((t) => newTolerations.some((n) => sameJson(n, t)));
+  const comparable: PodSpec = {
+    ...oldSpec,
+    containers: images(oldSpec.containers, newSpec.containers),
+    initContainers: images(oldSpec.initContainers, newSpec.initContainers),
+    activeDeadlineSeconds: newSpec.activeDeadlineSeconds,
+    tolerations: tolerationsOnlyAdded ? newSpec.tolerations : oldSpec.tolerations,
+    // Binding sets nodeName once; the scheduler's write goes through the binding subresource.
+    nodeName: oldSpec.nodeName ?? newSpec.nodeName,
+    terminationGracePeriodSeconds: oldSpec.terminationGracePeriodSeconds !== undefined && oldSpec.terminationGracePeriodSeconds < 0 && newSpec.terminationGracePeriodSeconds === 1 ? 1 : oldSpec.terminationGracePeriodSeconds,
+  };
+  if (sameJson(comparable, newSpec)) return [];
+  return [
+    forbidden(
+      'spec',
+      'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    ),
+  ];
+}
+
+export const podRules: AnyKindRules = anyKind<Pod>({
+  schema: podSchema,
+  nameRule: isDns1123Subdomain,
+  defaults: defaultPod,
+  validate: (pod) => validatePodSpec(pod.spec, 'spec'),
+  validateUpdate: validatePodUpdate,
+});

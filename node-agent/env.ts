@@ -183,7 +183,7 @@ export function expandReferences(text: string, env: Readonly<Record<string, stri
 }
 
 /** Decodes a Secret's `data` (base64) merged with its `stringData`, as the API would store it. */
-export function secretValues(secret: { readonly data?: unknown; readonly stringData?: unknown }): Record<string, string> {
+export function secretValues(secret: { readonly [field: string]: unknown }): Record<string, string> {
   const values: Record<string, string> = {};
   if (secret.data && typeof secret.data === 'object') {
     for (const [key, value] of Object.entries(secret.data)) {
@@ -199,7 +199,7 @@ export function secretValues(secret: { readonly data?: unknown; readonly stringD
 }
 
 /** A ConfigMap's `data` (binaryData is not text and cannot be an environment variable). */
-export function configMapValues(configMap: { readonly data?: unknown }): Record<string, string> {
+export function configMapValues(configMap: { readonly [field: string]: unknown }): Record<string, string> {
   const values: Record<string, string> = {};
   if (configMap.data && typeof configMap.data === 'object') {
     for (const [key, value] of Object.entries(configMap.data)) {

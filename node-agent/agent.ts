@@ -1,0 +1,323 @@
+/**
+ * The node agent, Skiff's kubelet: registers its Node, renews its Lease, watches the pods bound
+ * to it and hands each to a PodWorker, and serves container logs. It talks to the cluster only
+ * through the API (a KubeClient), never to the store.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeObject } from '../functions/store/store.ts';
+import { types } from '../schemas/registry.ts';
+import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
+import { EventRecorder } from './event-recorder.ts';
+import { loadImageTable } from './images.ts';
+import type { ClusterCredentials } from './kubeconfig.ts';
+import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeClient } from './kube-client.ts';
+import { startKubeletServer } from './kubelet-server.ts';
+import { buildLease, buildNode, microTime, nodeLeaseNamespace, nodeStatus, type NodeSettings } from './node-object.ts';
+import { PodAddressBook } from './pod-addresses.ts';
+import { defaultPodCidr, parseCidr } from './pod-cidr.ts';
+import { parsePod } from './pod-view.ts';
+import { PodWorker } from './pod-worker.ts';
+import { ProcessRuntime } from './runtime/process-runtime.ts';
+import type { ContainerRuntime } from './runtime/runtime.ts';
+import { SimRuntime } from './runtime/sim-runtime.ts';
+
+export type AgentLog = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface AgentOptions {
+  readonly credentials: ClusterCredentials;
+  readonly nodeName: string;
+  /** @default 'process' */
+  readonly runtime?: 'process' | 'sim';
+  /** @default '4' */
+  readonly cpu?: string;
+  /** @default '8Gi' */
+  readonly memory?: string;
+  /** @default 110 */
+  readonly pods?: number;
+  /** The node's InternalIP; the kubelet API listens here. @default '127.0.0.1' */
+  readonly address?: string;
+  /** @default derived from the node name (ADR 080) */
+  readonly podCidr?: string;
+  /** Port of the kubelet API. @default 0 (a free port) */
+  readonly port?: number;
+  /** Where runtime state and logs live. Required for the process runtime. */
+  readonly stateDir: string;
+  /** A user image table laid over the shipped one. @default '<stateDir>/../../images.json' */
+  readonly imagesFile?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** @default 10 */
+  readonly leaseRenewSeconds?: number;
+  /** @default 40 */
+  readonly leaseDurationSeconds?: number;
+  /** How often the Ready condition's heartbeat is rewritten; the Lease is the liveness signal. @default 300 */
+  readonly nodeStatusReportSeconds?: number;
+  /** @default the kubelet's 10 s doubling to 5 min */
+  readonly backOff?: BackOffPolicy;
+  /** Stop the pods' containers when the agent stops (otherwise they are left for adoption). @default false */
+  readonly stopContainersOnStop?: boolean;
+  readonly log?: AgentLog;
+}
+
+export interface RunningAgent {
+  readonly nodeName: string;
+  readonly kubeletPort: number;
+  readonly podCidr: string;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const log: AgentLog = options.log ?? (() => {});
+  const nodeName = options.nodeName;
+  const address = options.address ?? '127.0.0.1';
+  const runtimeKind = options.runtime ?? 'process';
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  const client = new KubeClient(options.credentials);
+  const abort = new AbortController();
+  const runtime: ContainerRuntime =
+    runtimeKind === 'sim'
+      ? new SimRuntime()
+      : new ProcessRuntime({ stateDir: options.stateDir, images: loadImageTable(options.imagesFile ?? join(options.stateDir, '..', '..', 'images.json')) });
+  const workers = new Map<string, PodWorker>();
+  const byName = new Map<string, PodWorker>();
+  const nameKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+  const server = await startKubeletServer({
+    address,
+    port: options.port ?? 0,
+    ...(options.credentials.token ? { token: options.credentials.token } : {}),
+    logs: {
+      find(namespace, pod) {
+        const worker = byName.get(nameKey(namespace, pod));
+        if (!worker) return undefined;
+        return {
+          containerNames: worker.view.spec.containers.map((c) => c.name),
+          record: (container, previous) => worker.logRecord(container, previous),
+          refresh: (id) => runtime.container(id),
+          waitingReason: (container) => worker.waitingReason(container),
+        };
+      },
+    },
+  });
+
+  const stopEverything = async () => {
+    abort.abort();
+    await server.close();
+    await runtime.close();
+    client.close();
+  };
+
+  let podCidr: string;
+  try {
+    podCidr = await registerNode();
+  } catch (error) {
+    await stopEverything();
+    throw error;
+  }
+  const addresses = new PodAddressBook(podCidr, runtimeKind === 'sim' ? undefined : options.stateDir);
+  const events = new EventRecorder(client, nodeName, (error) => log('warn', 'event not written', { error: String(error) }));
+
+  const settings = (): NodeSettings => ({
+    name: nodeName,
+    address,
+    podCidr,
+    cpu: options.cpu ?? '4',
+    memory: options.memory ?? '8Gi',
+    pods: options.pods ?? 110,
+    kubeletPort: server.port,
+    containerRuntimeVersion: runtime.version,
+    ...(options.labels ? { labels: options.labels } : {}),
+  });
+
+  /** Creates the Node, or takes over an existing one (an agent restart), keeping its podCIDR. */
+  async function registerNode(): Promise<string> {
+    const wanted = options.podCidr ?? defaultPodCidr(nodeName);
+    if (!parseCidr(wanted)) throw new Error(`invalid --pod-cidr ${JSON.stringify(wanted)}`);
+    const base: NodeSettings = {
+      name: nodeName,
+      address,
+      podCidr: wanted,
+      cpu: options.cpu ?? '4',
+      memory: options.memory ?? '8Gi',
+      pods: options.pods ?? 110,
+      kubeletPort: server.port,
+      containerRuntimeVersion: runtime.version,
+      ...(options.labels ? { labels: options.labels } : {}),
+    };
+    for (;;) {
+      try {
+        await client.create(types.nodes, buildNode(base, now()));
+        log('info', 'node registered', { node: nodeName, podCidr: wanted });
+        return wanted;
+      } catch (error) {
+        if (!isAlreadyExists(error) && !isConflict(error)) {
+          log('warn', 'node registration failed, retrying', { error: String(error) });
+          await abortableDelay(2000, abort.signal);
+          if (abort.signal.aborted) throw error;
+          continue;
+        }
+      }
+      const existing = await client.get(types.nodes, undefined, nodeName);
+      const spec = (existing.spec ?? {}) as { podCIDR?: string };
+      const podCidrInUse = spec.podCIDR && parseCidr(spec.podCIDR) ? spec.podCIDR : wanted;
+      await writeNodeStatus({ ...base, podCidr: podCidrInUse }, existing);
+      log('info', 'node re-registered', { node: nodeName, podCidr: podCidrInUse });
+      return podCidrInUse;
+    }
+  }
+
+  async function writeNodeStatus(nodeSettings: NodeSettings, existing?: KubeObject): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const node = existing ?? (await client.get(types.nodes, undefined, nodeName));
+      existing = undefined;
+      const previous = ((node.status ?? {}) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] }).conditions ?? [];
+      try {
+        await client.updateStatus(types.nodes, { ...node, status: { ...(node.status as object), ...nodeStatus(nodeSettings, now(), previous) } });
+        return;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+  }
+
+  let lease: KubeObject | undefined;
+  let nodeUid: string | undefined;
+  async function renewLease(): Promise<void> {
+    const duration = options.leaseDurationSeconds ?? 40;
+    if (!nodeUid) nodeUid = (await client.get(types.nodes, undefined, nodeName)).metadata.uid;
+    if (!lease) {
+      try {
+        lease = await client.get(types.leases, nodeLeaseNamespace, nodeName);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        lease = await client.create(types.leases, buildLease(nodeName, nodeUid, duration, new Date()));
+        return;
+      }
+    }
+    const spec = { ...((lease.spec ?? {}) as object), holderIdentity: nodeName, leaseDurationSeconds: duration, renewTime: microTime(new Date()) };
+    try {
+      lease = await client.update(types.leases, { ...lease, spec });
+    } catch (error) {
+      lease = undefined;
+      if (!isConflict(error) && !isNotFound(error)) throw error;
+      await renewLease();
+    }
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (seconds: number, task: () => Promise<void>, what: string) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running || abort.signal.aborted) return;
+      running = true;
+      task()
+        .catch((error: unknown) => log('warn', `${what} failed`, { error: String(error) }))
+        .finally(() => {
+          running = false;
+        });
+    }, seconds * 1000);
+    timers.push(timer);
+  };
+  await renewLease().catch((error: unknown) => log('warn', 'lease renewal failed', { error: String(error) }));
+  every(options.leaseRenewSeconds ?? 10, renewLease, 'lease renewal');
+  every(options.nodeStatusReportSeconds ?? 300, () => writeNodeStatus(settings()), 'node status update');
+
+  const context = {
+    runtime,
+    client,
+    events,
+    nodeName,
+    hostIP: address,
+    backOff: options.backOff ?? kubeletBackOff,
+    allocatePodIp: (uid: string) => addresses.allocate(uid),
+    releasePodIp: (uid: string) => addresses.release(uid),
+    onFinished(uid: string) {
+      const worker = workers.get(uid);
+      workers.delete(uid);
+      if (worker) byName.delete(nameKey(worker.view.metadata.namespace, worker.view.metadata.name));
+    },
+    log,
+  };
+
+  function upsert(raw: KubeObject): void {
+    const pod = parsePod(raw);
+    if ('error' in pod) {
+      log('warn', 'pod cannot be run', { pod: `${raw.metadata.namespace}/${raw.metadata.name}`, error: pod.error });
+      return;
+    }
+    if (pod.view.spec.nodeName !== nodeName) return;
+    const existing = workers.get(pod.view.metadata.uid);
+    if (existing) {
+      existing.update(pod);
+      return;
+    }
+    const worker = new PodWorker(pod, context);
+    workers.set(pod.view.metadata.uid, worker);
+    byName.set(nameKey(pod.view.metadata.namespace, pod.view.metadata.name), worker);
+    worker.kick();
+  }
+
+  let listedOnce = false;
+  runtime.onExit((record) => workers.get(record.pod.uid)?.kick());
+  void client.listAndWatch(
+    types.pods,
+    { fieldSelector: `spec.nodeName=${nodeName}` },
+    {
+      onList(items) {
+        const seen = new Set<string>();
+        for (const item of items) {
+          if (item.metadata.uid) seen.add(item.metadata.uid);
+          upsert(item);
+        }
+        for (const [uid, worker] of workers) if (!seen.has(uid)) worker.podDeleted();
+        if (!listedOnce) {
+          listedOnce = true;
+          void removeOrphans(seen);
+        }
+      },
+      onEvent(event) {
+        if (event.type === 'DELETED') {
+          const uid = event.object.metadata.uid;
+          if (uid) workers.get(uid)?.podDeleted();
+          return;
+        }
+        upsert(event.object);
+      },
+      onError: (error) => log('warn', 'pod watch failed, retrying', { error: String(error) }),
+    },
+    abort.signal,
+  );
+
+  /** Containers of pods that were deleted while no agent ran: stop them and free their address. */
+  async function removeOrphans(live: ReadonlySet<string>): Promise<void> {
+    const orphanUids = new Set([...runtime.containers().map((r) => r.pod.uid), ...addresses.uids()].filter((uid) => !live.has(uid)));
+    for (const uid of orphanUids) {
+      const records = runtime.containers().filter((r) => r.pod.uid === uid && !r.exit);
+      await Promise.all(records.map((r) => runtime.stop(r.id, 2000)));
+      runtime.removePod(uid);
+      addresses.release(uid);
+      log('info', 'removed containers of a pod that no longer exists', { uid });
+    }
+  }
+
+  log('info', 'node agent started', { node: nodeName, runtime: runtimeKind, address, kubeletPort: server.port, podCidr });
+  return {
+    nodeName,
+    kubeletPort: server.port,
+    podCidr,
+    async stop() {
+      for (const timer of timers) clearInterval(timer);
+      if (options.stopContainersOnStop) {
+        await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(10, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
+      } else {
+        for (const worker of workers.values()) worker.detach();
+      }
+      await stopEverything();
+      log('info', 'node agent stopped', { node: nodeName });
+    },
+  };
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

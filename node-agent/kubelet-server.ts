@@ -1,0 +1,208 @@
+/**
+ * The agent's HTTP server, the kubelet API the API server proxies `kubectl logs` to:
+ * `GET /containerLogs/{namespace}/{pod}/{container}` with `follow`, `tailLines`, `previous`,
+ * `timestamps` and `limitBytes`, plus `/healthz`. It listens on the node's loopback address and,
+ * when the agent has a bearer token, requires that same token (ADR 082).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ContainerRecord } from './runtime/runtime.ts';
+
+export interface LogLookup {
+  /** Undefined when the pod is not on this node. */
+  find(namespace: string, pod: string): LogTarget | undefined;
+}
+
+export interface LogTarget {
+  readonly containerNames: readonly string[];
+  record(container: string, previous: boolean): ContainerRecord | undefined;
+  /** Fresh record for a follow to know when the run ended. */
+  refresh(id: string): ContainerRecord | undefined;
+  waitingReason(container: string): string;
+}
+
+export interface KubeletServerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly token?: string;
+  readonly logs: LogLookup;
+  /** How often a follow checks the file for more output. */
+  readonly followPollMs?: number;
+}
+
+export interface KubeletServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export async function startKubeletServer(options: KubeletServerOptions): Promise<KubeletServer> {
+  const expected = options.token ? digest(options.token) : undefined;
+  const server = http.createServer((request, response) => {
+    void handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, `internal error: ${String(error)}`);
+      else response.destroy();
+    });
+  });
+
+  async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://kubelet');
+    if (url.pathname === '/healthz') return send(response, 200, 'ok');
+    if (expected) {
+      const header = request.headers.authorization ?? '';
+      const presented = header.startsWith('Bearer ') ? digest(header.slice(7)) : undefined;
+      if (!presented || !timingSafeEqual(presented, expected)) return send(response, 401, 'Unauthorized');
+    }
+    const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (request.method !== 'GET' || !match) return send(response, 404, '404 page not found');
+    const [namespace, podName, containerName] = match.slice(1).map((part) => decodeURIComponent(part ?? '')) as [string, string, string];
+    const target = options.logs.find(namespace, podName);
+    if (!target) return send(response, 404, `pod "${podName}" in namespace "${namespace}" is not on this node`);
+    if (!target.containerNames.includes(containerName)) {
+      return send(response, 400, `container ${containerName} is not valid for pod ${podName}`);
+    }
+    const previous = url.searchParams.get('previous') === 'true';
+    const record = target.record(containerName, previous);
+    if (!record) {
+      if (previous) return send(response, 404, `previous terminated container "${containerName}" in pod "${podName}" not found`);
+      return send(response, 400, `container "${containerName}" in pod "${podName}" is waiting to start: ${target.waitingReason(containerName)}`);
+    }
+    const tailLines = numberParam(url, 'tailLines');
+    const limitBytes = numberParam(url, 'limitBytes');
+    const timestamps = url.searchParams.get('timestamps') === 'true';
+    const follow = url.searchParams.get('follow') === 'true' && !previous;
+    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
+    response.flushHeaders();
+    const closed = new AbortController();
+    response.on('close', () => closed.abort());
+    if (!record.logPath || !existsSync(record.logPath)) {
+      response.end();
+      return;
+    }
+    await streamLog(response, record, target, { tailLines, limitBytes, timestamps, follow, pollMs: options.followPollMs ?? 200, signal: closed.signal });
+  }
+
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.address, () => resolvePromise());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolvePromise) => {
+        server.closeAllConnections();
+        server.close(() => resolvePromise());
+      }),
+  };
+}
+
+function send(response: http.ServerResponse, status: number, text: string): void {
+  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end(`${text}\n`);
+}
+
+function numberParam(url: URL, name: string): number | undefined {
+  const value = url.searchParams.get(name);
+  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+interface StreamOptions {
+  readonly tailLines: number | undefined;
+  readonly limitBytes: number | undefined;
+  readonly timestamps: boolean;
+  readonly follow: boolean;
+  readonly pollMs: number;
+  readonly signal: AbortSignal;
+}
+
+/** Where the last `lines` lines of a file begin, read backwards in blocks. */
+export async function tailOffset(path: string, lines: number): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    if (lines === 0) return size;
+    let position = size;
+    let newlines = 0;
+    const block = Buffer.alloc(64 * 1024);
+    // A final newline ends the last line rather than starting an empty one.
+    let skipTrailing = true;
+    while (position > 0) {
+      const length = Math.min(block.length, position);
+      position -= length;
+      await handle.read(block, 0, length, position);
+      for (let index = length - 1; index >= 0; index -= 1) {
+        if (block[index] !== 0x0a) {
+          skipTrailing = false;
+          continue;
+        }
+        if (skipTrailing) {
+          skipTrailing = false;
+          continue;
+        }
+        newlines += 1;
+        if (newlines === lines) return position + index + 1;
+      }
+    }
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function streamLog(response: http.ServerResponse, record: ContainerRecord, target: LogTarget, options: StreamOptions): Promise<void> {
+  const path = record.logPath ?? '';
+  let offset = options.tailLines !== undefined ? await tailOffset(path, options.tailLines) : 0;
+  let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
+  let partial = '';
+  // The process runtime writes raw output, so a line's time is when the agent first reads it;
+  // for output written before the request that is the file's last modification (ADR 082).
+  const stampOf = () => new Date().toISOString().replace('Z', '000000Z');
+  const emit = (text: string, stamp: string): boolean => {
+    if (!options.timestamps) return write(text);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    return lines.length === 0 || write(lines.map((line) => `${stamp} ${line}\n`).join(''));
+  };
+  const write = (text: string): boolean => {
+    if (remaining <= 0) return false;
+    const bytes = Buffer.from(text);
+    const slice = bytes.length > remaining ? bytes.subarray(0, remaining) : bytes;
+    remaining -= slice.length;
+    response.write(slice);
+    return remaining > 0;
+  };
+  const readMore = async (stamp: string): Promise<boolean> => {
+    const size = statSync(path).size;
+    if (size <= offset) return true;
+    const text = await readRange(path, offset, size);
+    offset = size;
+    return emit(text, stamp);
+  };
+  let open = await readMore(new Date(statSync(path).mtimeMs).toISOString().replace('Z', '000000Z'));
+  while (open && options.follow && !options.signal.aborted) {
+    const fresh = target.refresh(record.id);
+    const ended = !fresh || fresh.exit !== undefined;
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, options.pollMs));
+    open = await readMore(stampOf());
+    if (ended) break;
+  }
+  if (partial && options.timestamps && remaining > 0) write(`${stampOf()} ${partial}`);
+  response.end();
+}
+
+function readRange(path: string, start: number, endExclusive: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    createReadStream(path, { start, end: endExclusive - 1 })
+      .on('data', (chunk) => chunks.push(chunk as Buffer))
+      .on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')))
+      .on('error', reject);
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Which pod has which address on this node, kept in the state dir so that an agent restarted
+ * on the same node gives adopted pods the addresses their processes already listen on.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { allocatePodIp, type Cidr, cidrContains, parseCidr } from './pod-cidr.ts';
+
+const fileSchema = z.object({ addresses: z.record(z.string(), z.string()) });
+
+export class PodAddressBook {
+  private readonly byUid = new Map<string, string>();
+  private readonly cidr: Cidr;
+  private readonly path: string | undefined;
+
+  /** `stateDir` undefined keeps the book in memory only (the sim runtime). */
+  constructor(podCidr: string, stateDir: string | undefined) {
+    const cidr = parseCidr(podCidr);
+    if (!cidr) throw new Error(`invalid pod CIDR ${JSON.stringify(podCidr)}`);
+    this.cidr = cidr;
+    this.path = stateDir ? join(stateDir, 'pod-addresses.json') : undefined;
+    if (this.path && existsSync(this.path)) {
+      const parsed = fileSchema.safeParse(JSON.parse(readFileSync(this.path, 'utf8')));
+      if (parsed.success) {
+        for (const [uid, address] of Object.entries(parsed.data.addresses)) {
+          if (cidrContains(cidr, address)) this.byUid.set(uid, address);
+        }
+      }
+    }
+    if (stateDir) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  }
+
+  allocate(uid: string): string {
+    const existing = this.byUid.get(uid);
+    if (existing) return existing;
+    const address = allocatePodIp(this.cidr, new Set(this.byUid.values()));
+    if (!address) throw new Error('no free pod address left in the node pod CIDR');
+    this.byUid.set(uid, address);
+    this.save();
+    return address;
+  }
+
+  release(uid: string): void {
+    if (this.byUid.delete(uid)) this.save();
+  }
+
+  uids(): string[] {
+    return [...this.byUid.keys()];
+  }
+
+  private save(): void {
+    if (!this.path) return;
+    const temporary = `${this.path}.tmp`;
+    writeFileSync(temporary, JSON.stringify({ addresses: Object.fromEntries(this.byUid) }), { mode: 0o600 });
+    renameSync(temporary, this.path);
+  }
+}

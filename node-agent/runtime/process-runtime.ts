@@ -1,0 +1,372 @@
+/**
+ * The `process` runtime: each container is a host process group started through a tiny shell
+ * shim that records the exit code in a file. Processes are detached, so they outlive the
+ * agent; their records (pid, log path, exit file) are kept in the state dir, and an agent
+ * restarted on the same node adopts them instead of starting duplicates (ADR 081).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import { z } from 'zod';
+import { type ImageTable, resolveImage } from '../images.ts';
+import {
+  type ContainerExit,
+  type ContainerLaunch,
+  type ContainerRecord,
+  type ContainerRuntime,
+  type ExecResult,
+  ImagePullError,
+} from './runtime.ts';
+
+/**
+ * Runs "$@" in the background and waits for it, retrying the wait when a trapped signal
+ * interrupts it, then writes the exit status to the file given as $1. Trapping (rather than
+ * ignoring) TERM keeps the shim alive to record the code without the child inheriting an
+ * ignored signal; the agent signals the whole process group, so the child gets it directly.
+ */
+const shim = [
+  'exit_file=$1; shift',
+  "trap ':' TERM INT HUP",
+  '"$@" </dev/null &',
+  'child=$!',
+  'while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
+  'echo "$code" > "$exit_file"',
+  'exit "$code"',
+].join('\n');
+
+/** Variables of the agent's own environment a host process needs to find its tools. */
+const inheritedVariables = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
+
+const exitSchema = z.object({
+  exitCode: z.number(),
+  signal: z.number().optional(),
+  reason: z.enum(['Completed', 'Error']),
+  message: z.string().optional(),
+  finishedAt: z.string(),
+});
+const recordSchema = z.object({
+  id: z.string(),
+  containerID: z.string(),
+  pod: z.object({ namespace: z.string(), name: z.string(), uid: z.string() }),
+  containerName: z.string(),
+  attempt: z.number(),
+  image: z.string(),
+  imageID: z.string(),
+  startedAt: z.string(),
+  pid: z.number().optional(),
+  logPath: z.string().optional(),
+  exit: exitSchema.optional(),
+});
+const stateSchema = z.object({ containers: z.array(recordSchema) });
+
+export interface ProcessRuntimeOptions {
+  readonly stateDir: string;
+  readonly images: ImageTable;
+  /** How often adopted processes (not children of this agent) are checked for exit. */
+  readonly adoptedPollMs?: number;
+}
+
+export class ProcessRuntime implements ContainerRuntime {
+  readonly kind = 'process';
+  readonly version = 'skiff-process://1';
+  readonly supportsProbes = true;
+  private readonly records = new Map<string, ContainerRecord>();
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exitWaiters = new Map<string, (() => void)[]>();
+  private readonly listeners: ((record: ContainerRecord) => void)[] = [];
+  private readonly statePath: string;
+  private readonly poller: NodeJS.Timeout;
+
+  constructor(private readonly options: ProcessRuntimeOptions) {
+    mkdirSync(join(options.stateDir, 'logs'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(options.stateDir, 'exits'), { recursive: true, mode: 0o700 });
+    this.statePath = join(options.stateDir, 'containers.json');
+    if (existsSync(this.statePath)) {
+      const parsed = stateSchema.safeParse(JSON.parse(readFileSync(this.statePath, 'utf8')));
+      if (parsed.success) for (const record of parsed.data.containers) this.records.set(record.id, record);
+    }
+    this.poller = setInterval(() => this.pollAdopted(), options.adoptedPollMs ?? 1000);
+    this.poller.unref();
+    this.pollAdopted();
+  }
+
+  imageIdOf(launch: Pick<ContainerLaunch, 'image' | 'command' | 'args'>): string {
+    const resolved = resolveImage(this.options.images, launch.image, launch.command, launch.args);
+    if (!resolved) {
+      throw new ImagePullError(
+        `image "${launch.image}" is not in the local image table and the container has no command; ` +
+          'add it to images.json in the data dir or give the container a command',
+      );
+    }
+    return resolved.imageID;
+  }
+
+  async start(launch: ContainerLaunch): Promise<ContainerRecord> {
+    const resolved = resolveImage(this.options.images, launch.image, launch.command, launch.args);
+    if (!resolved) throw new ImagePullError(`image "${launch.image}" is not in the local image table`);
+    const id = randomBytes(16).toString('hex');
+    const logDir = this.logDir(launch.pod.uid, launch.pod, launch.containerName);
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    const logPath = join(logDir, `${launch.attempt}.log`);
+    const exitFile = this.exitFile(id);
+    rmSync(exitFile, { force: true });
+    const inherited = Object.fromEntries(inheritedVariables.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
+    const env = { ...inherited, ...resolved.env, ...launch.env };
+    const cwd = launch.workingDir && existsSync(launch.workingDir) ? launch.workingDir : logDir;
+    const logFd = openSync(logPath, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', shim, 'skiff-shim', exitFile, ...resolved.argv], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        env,
+        cwd,
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    const pid = child.pid;
+    const record: ContainerRecord = {
+      id,
+      containerID: `skiff-process://${id}`,
+      pod: launch.pod,
+      containerName: launch.containerName,
+      attempt: launch.attempt,
+      image: launch.image,
+      imageID: resolved.imageID,
+      startedAt: new Date().toISOString(),
+      ...(pid !== undefined ? { pid } : {}),
+      logPath,
+    };
+    this.records.set(id, record);
+    if (pid === undefined) {
+      this.finish(id, { exitCode: 128, reason: 'Error', message: 'process could not be started', finishedAt: new Date().toISOString() });
+      return this.records.get(id) ?? record;
+    }
+    this.children.set(id, child);
+    child.on('exit', (code, signal) => {
+      this.children.delete(id);
+      const signalNumber = signal ? constants.signals[signal] : undefined;
+      this.finish(id, this.exitOf(id, code ?? (signalNumber !== undefined ? 128 + signalNumber : 255), signalNumber));
+    });
+    child.unref();
+    this.save();
+    return record;
+  }
+
+  containers(): readonly ContainerRecord[] {
+    return [...this.records.values()];
+  }
+
+  container(id: string): ContainerRecord | undefined {
+    return this.records.get(id);
+  }
+
+  async stop(id: string, graceMs: number): Promise<ContainerRecord | undefined> {
+    const record = this.records.get(id);
+    if (!record || record.exit || record.pid === undefined) return record;
+    const exited = this.waitForExit(id);
+    if (graceMs > 0) {
+      this.signal(record.pid, 'SIGTERM');
+      if (await withTimeout(exited, graceMs)) return this.records.get(id);
+    }
+    this.signal(record.pid, 'SIGKILL');
+    await withTimeout(exited, 10_000);
+    return this.records.get(id);
+  }
+
+  remove(id: string): void {
+    rmSync(this.exitFile(id), { force: true });
+    this.records.delete(id);
+    this.save();
+  }
+
+  removePod(uid: string): void {
+    let dir: string | undefined;
+    for (const [id, record] of this.records) {
+      if (record.pod.uid !== uid) continue;
+      dir = this.podLogDir(record.pod);
+      rmSync(this.exitFile(id), { force: true });
+      this.records.delete(id);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    this.save();
+  }
+
+  /** Runs a command "inside" a container: with its environment and working directory. */
+  exec(id: string, argv: readonly string[], timeoutMs: number): Promise<ExecResult> {
+    const record = this.records.get(id);
+    const [file, ...args] = argv;
+    if (!record || record.pid === undefined || !file) return Promise.resolve({ exitCode: 126, output: 'container not running' });
+    const env = readProcessEnvironment(record.pid) ?? {};
+    return new Promise((resolvePromise) => {
+      execFile(file, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+        const output = `${stdout}${stderr}`;
+        if (!error) return resolvePromise({ exitCode: 0, output });
+        const code = typeof error.code === 'number' ? error.code : error.killed ? 124 : 127;
+        resolvePromise({ exitCode: code, output: output || error.message });
+      });
+    });
+  }
+
+  onExit(listener: (record: ContainerRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.poller);
+    for (const child of this.children.values()) child.removeAllListeners('exit');
+    this.children.clear();
+    this.save();
+  }
+
+  private podLogDir(pod: ContainerRecord['pod']): string {
+    return join(this.options.stateDir, 'logs', `${pod.namespace}_${pod.name}_${pod.uid}`);
+  }
+
+  private logDir(_uid: string, pod: ContainerRecord['pod'], containerName: string): string {
+    return join(this.podLogDir(pod), containerName);
+  }
+
+  private exitFile(id: string): string {
+    return join(this.options.stateDir, 'exits', id);
+  }
+
+  /** The code the shim recorded wins over what the shim itself exited with. */
+  private exitOf(id: string, fallbackCode: number, signal?: number, message?: string): ContainerExit {
+    let exitCode = fallbackCode;
+    let recorded = false;
+    try {
+      const text = readFileSync(this.exitFile(id), 'utf8').trim();
+      if (/^\d+$/.test(text)) {
+        exitCode = Number(text);
+        recorded = true;
+      }
+    } catch {
+      // No file: the shim itself was killed (SIGKILL), so the fallback is the truth.
+    }
+    const signalNumber = recorded ? (exitCode > 128 ? exitCode - 128 : undefined) : signal;
+    return {
+      exitCode,
+      ...(signalNumber !== undefined ? { signal: signalNumber } : {}),
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      ...(message && !recorded ? { message } : {}),
+      finishedAt: new Date().toISOString(),
+    };
+  }
+
+  private finish(id: string, exit: ContainerExit): void {
+    const record = this.records.get(id);
+    if (!record || record.exit) return;
+    const exited = { ...record, exit };
+    this.records.set(id, exited);
+    this.save();
+    for (const waiter of this.exitWaiters.get(id) ?? []) waiter();
+    this.exitWaiters.delete(id);
+    for (const listener of this.listeners) listener(exited);
+  }
+
+  private waitForExit(id: string): Promise<void> {
+    if (this.records.get(id)?.exit) return Promise.resolve();
+    return new Promise((resolvePromise) => {
+      this.exitWaiters.set(id, [...(this.exitWaiters.get(id) ?? []), resolvePromise]);
+    });
+  }
+
+  /** Processes started by an earlier agent are not our children: poll them for exit. */
+  private pollAdopted(): void {
+    for (const record of this.records.values()) {
+      if (record.exit || this.children.has(record.id) || record.pid === undefined) continue;
+      if (!isAlive(record.pid)) {
+        this.finish(record.id, this.exitOf(record.id, 137, 9, 'exit status unknown: the process ended while no agent watched it'));
+      }
+    }
+  }
+
+  private signal(pid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone; the exit path records it.
+      }
+    }
+  }
+
+  private save(): void {
+    const temporary = `${this.statePath}.tmp`;
+    writeFileSync(temporary, JSON.stringify({ containers: [...this.records.values()] }), { mode: 0o600 });
+    renameSync(temporary, this.statePath);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers signal 0; /proc tells it apart from a live process.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return true;
+  }
+}
+
+/** The environment a container was started with (Linux /proc); undefined elsewhere. */
+function readProcessEnvironment(pid: number): Record<string, string> | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    return Object.fromEntries(
+      raw
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => {
+          const equals = entry.indexOf('=');
+          return [entry.slice(0, equals), entry.slice(equals + 1)];
+        }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), ms);
+    promise.then(() => {
+      clearTimeout(timer);
+      resolvePromise(true);
+    });
+  });
+}
+
+/**
+ * Kills (SIGKILL) every container process recorded in a node's state dir. For cleaning up
+ * after an agent that was itself killed: its containers outlive it by design (adoption), so
+ * a test or a host that shuts the whole cluster down calls this for each node. Returns how
+ * many process groups were signalled.
+ */
+export function killRecordedContainers(stateDir: string): number {
+  const path = join(stateDir, 'containers.json');
+  if (!existsSync(path)) return 0;
+  const parsed = stateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) return 0;
+  let signalled = 0;
+  for (const record of parsed.data.containers) {
+    if (record.exit || record.pid === undefined || !isAlive(record.pid)) continue;
+    try {
+      process.kill(-record.pid, 'SIGKILL');
+      signalled += 1;
+    } catch {
+      // Gone between the check and the signal.
+    }
+  }
+  return signalled;
+}

@@ -55,7 +55,7 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
   if (!type) {
     throw new BadRequestError(`cannot decode ${kind} (${apiVersion}) from protobuf: not a kind Skiff serves; send it as application/json`);
   }
-  const json = messageToJson(type, decodeMessage(type, raw, `${kind} message`));
+  const json = convertToJson(type, decodeMessage(type, raw, `${kind} message`), kind);
   const metadata = type.fields.metadata && json.metadata === undefined ? { metadata: {} } : {};
   return { apiVersion, kind, ...metadata, ...json } as unknown as KubeObject;
 }
@@ -81,6 +81,15 @@ function decodeMessage(type: protobuf.Type, bytes: Uint8Array, what: string): pr
     return type.decode(bytes);
   } catch (error) {
     throw new BadRequestError(`cannot decode the ${what} from protobuf: ${(error as Error).message}`);
+  }
+}
+
+function convertToJson(type: protobuf.Type, message: protobuf.Message, kind: string): Record<string, unknown> {
+  try {
+    return messageToJson(type, message);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new BadRequestError(`cannot decode the ${kind} message from protobuf: ${(error as Error).message}`);
   }
 }
 

@@ -70,8 +70,9 @@ function objectToJson(type: protobuf.Type, message: protobuf.Message): JsonObjec
 }
 
 function fieldValueToJson(f: protobuf.Field, value: unknown): JsonValue | undefined {
-  if (f.resolvedType instanceof protobuf.Type) return valueOfMessage(f.resolvedType, value as protobuf.Message);
-  return scalarToJson(f.type, value);
+  // A map entry without a value arrives as null; Go reads it as the zero value.
+  if (f.resolvedType instanceof protobuf.Type) return valueOfMessage(f.resolvedType, (value ?? f.resolvedType.create()) as protobuf.Message);
+  return value === null || value === undefined ? zeroOf(f) : scalarToJson(f.type, value);
 }
 
 function scalarToJson(protoType: string, value: unknown): JsonValue {

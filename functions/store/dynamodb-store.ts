@@ -59,7 +59,7 @@ import type {
 } from './store.ts';
 import { attributes, type TableNames } from './tables.ts';
 
-export { parseStreamRecord, type StreamChange } from './object-items.ts';
+export { parseStreamRecord, type StreamChange, type StreamRecordLike } from './object-items.ts';
 
 export interface DynamoDbStoreOptions {
   readonly client: DynamoDBClient;
@@ -528,7 +528,10 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       while (!signal.aborted) {
         dirty = false;
         let changes: ChangeRecord[];
+        // At the start, the counter read before the log tells an empty log from a compacted one.
+        let counterBefore = 0;
         try {
+          if (first) counterBefore = await readCounter(type, signal);
           changes = await readChanges(type, last, signal);
         } catch (error) {
           if (signal.aborted) return;
@@ -541,10 +544,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
           const oldest = changes.find((change) => change.expiresAt > nowSeconds)?.revision ?? head.revision;
           throw tooOld(last, oldest - 1);
         }
-        if (!head && first) {
-          const current = await readCounter(type, signal);
-          if (current > last) throw tooOld(last, current);
-        }
+        if (!head && first && counterBefore > last) throw tooOld(last, counterBefore);
         first = false;
 
         for (const change of changes) {

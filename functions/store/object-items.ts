@@ -2,7 +2,6 @@
  * How objects and change-log entries look as DynamoDB items, and their parsers (zod, never
  * casts): used by the store and by the stream consumers through `parseStreamRecord`.
  */
-import type { DynamoDBRecord } from 'aws-lambda';
 import { z } from 'zod';
 import type { KubeObject } from './store.ts';
 import { attributes } from './tables.ts';
@@ -155,10 +154,18 @@ export interface StreamChange {
 const streamKeysSchema = z.object({ [attributes.partitionKey]: stringValue, [attributes.sortKey]: stringValue });
 
 /**
+ * What `parseStreamRecord` reads of a stream record: satisfied both by the Lambda event's
+ * `DynamoDBRecord` (aws-lambda) and by the Streams API's `GetRecords` records.
+ */
+export interface StreamRecordLike {
+  readonly dynamodb?: { readonly Keys?: unknown; readonly NewImage?: unknown; readonly OldImage?: unknown };
+}
+
+/**
  * An objects-table stream record as the object before and after the change; undefined for
  * records that are not object items.
  */
-export function parseStreamRecord(record: DynamoDBRecord): StreamChange | undefined {
+export function parseStreamRecord(record: StreamRecordLike): StreamChange | undefined {
   const keys = streamKeysSchema.safeParse(record.dynamodb?.Keys);
   if (!keys.success) return undefined;
   const typeId = keys.data[attributes.partitionKey].S;

@@ -1,0 +1,119 @@
+/**
+ * `npm test`: one in-memory DynamoDB Local for the whole run, then every `*.test.ts` of
+ * test/unit, test/integration, test/e2e and test/cdk, suite by suite, with Node's test runner.
+ * Exits non-zero when any suite fails.
+ */
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
+import { cacheDir, endpointVariable } from './support/dynamodb.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Suite {
+  readonly name: string;
+  /** Files run one at a time: they start servers and share DynamoDB Local. */
+  readonly serial: boolean;
+}
+
+const suites: readonly Suite[] = [
+  { name: 'unit', serial: false },
+  { name: 'integration', serial: true },
+  { name: 'e2e', serial: true },
+  { name: 'cdk', serial: false },
+];
+
+interface Outcome {
+  readonly suite: string;
+  readonly files: number;
+  readonly passed: boolean;
+  readonly pass: number;
+  readonly fail: number;
+}
+
+async function testFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.test.ts'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+/** Runs one suite, passing its output through while counting the runner's closing totals. */
+function runSuite(suite: Suite, files: readonly string[], env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-timeout=180000',
+    ...(suite.serial ? ['--test-concurrency=1'] : []),
+    ...files.map((file) => relative(root, file)),
+  ];
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    running = child;
+    let tail = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString('utf8')).slice(-4000);
+    });
+    child.on('close', (code) => {
+      running = undefined;
+      // The spec reporter closes with "ℹ pass N" / "ℹ fail N", the TAP one with "# pass N".
+      const count = (label: string): number => Number(new RegExp(`^(?:ℹ|#) ${label} (\\d+)$`, 'm').exec(tail)?.[1] ?? 0);
+      done({ suite: suite.name, files: files.length, passed: code === 0, pass: count('pass'), fail: count('fail') });
+    });
+  });
+}
+
+let running: ReturnType<typeof spawn> | undefined;
+
+async function main(): Promise<number> {
+  const only = process.argv.slice(2);
+  const selected = only.length > 0 ? suites.filter((suite) => only.includes(suite.name)) : suites;
+  console.log('starting DynamoDB Local for the test run');
+  const local = await startDynamoDbLocal({ cacheDir, onProgress: (message) => console.log(`  ${message}`) });
+  const stopAll = (): void => {
+    running?.kill('SIGTERM');
+    void local.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopAll);
+  process.once('SIGTERM', stopAll);
+
+  const env = { ...process.env, [endpointVariable]: local.endpoint };
+  const outcomes: Outcome[] = [];
+  try {
+    for (const suite of selected) {
+      const files = await testFiles(join(root, 'test', suite.name));
+      console.log(`\n=== ${suite.name}: ${files.length} file(s) ===`);
+      if (files.length === 0) {
+        outcomes.push({ suite: suite.name, files: 0, passed: true, pass: 0, fail: 0 });
+        continue;
+      }
+      outcomes.push(await runSuite(suite, files, env));
+    }
+  } finally {
+    await local.stop();
+  }
+
+  console.log('\n=== summary ===');
+  for (const outcome of outcomes) {
+    const verdict = outcome.files === 0 ? 'no tests' : outcome.passed ? 'passed' : 'FAILED';
+    console.log(`${outcome.suite.padEnd(12)} ${verdict.padEnd(9)} files ${outcome.files}, pass ${outcome.pass}, fail ${outcome.fail}`);
+  }
+  const pass = outcomes.reduce((sum, outcome) => sum + outcome.pass, 0);
+  const fail = outcomes.reduce((sum, outcome) => sum + outcome.fail, 0);
+  console.log(`# pass ${pass}`);
+  console.log(`# fail ${fail}`);
+  return outcomes.every((outcome) => outcome.passed) ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isApiError } from '../../../functions/core/errors.ts';
+import { canonicalJson, generatedName, prepareCreate, prepareDelete, prepareUpdate, requestedName } from '../../../functions/store/object-lifecycle.ts';
+import type { KubeObject } from '../../../functions/store/store.ts';
+import { types } from '../../../schemas/registry.ts';
+
+const now = new Date('2026-01-02T03:04:05.678Z');
+const stored: KubeObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'default', uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z', generation: 3, resourceVersion: '7' },
+  spec: { replicas: 2, template: { metadata: { labels: { app: 'web' } } } },
+};
+
+describe('prepareCreate', () => {
+  it('assigns identity, timestamp and generation 1 for an object with a spec', () => {
+    const created = prepareCreate(types.deployments, { ...stored, metadata: { name: 'web', namespace: 'default', resourceVersion: '99', uid: 'client' } }, 'web', 'u2', now);
+    assert.deepEqual(created.metadata, { name: 'web', namespace: 'default', uid: 'u2', creationTimestamp: '2026-01-02T03:04:05Z', generation: 1 });
+  });
+
+  it('gives no generation to an object without a spec', () => {
+    const created = prepareCreate(types.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ns' }, data: {} }, 'cm', 'u', now);
+    assert.equal(created.metadata.generation, undefined);
+  });
+
+  it('drops the namespace of a cluster-scoped object and requires one for a namespaced object', () => {
+    assert.equal(prepareCreate(types.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { namespace: 'x' } }, 'n1', 'u', now).metadata.namespace, undefined);
+    assert.throws(() => prepareCreate(types.pods, { apiVersion: 'v1', kind: 'Pod', metadata: {} }, 'p', 'u', now), (error) => isApiError(error, 400));
+  });
+});
+
+describe('requestedName', () => {
+  it('generates five characters after generateName', () => {
+    const { name, generated } = requestedName(types.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-' } });
+    assert.equal(generated, true);
+    assert.match(name, /^web-[a-z0-9]{5}$/);
+    assert.match(generatedName('x-'), /^x-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+  });
+
+  it('is a 422 naming metadata.name when neither name nor generateName is given', () => {
+    assert.throws(
+      () => requestedName(types.pods, { apiVersion: 'v1', kind: 'Pod', metadata: {} }),
+      (error) => isApiError(error, 422) && error.details?.causes?.[0]?.field === 'metadata.name',
+    );
+  });
+});
+
+describe('prepareUpdate', () => {
+  it('keeps uid, creationTimestamp and generation when only metadata changes', () => {
+    const { object, remove } = prepareUpdate(stored, { ...stored, metadata: { ...stored.metadata, uid: 'forged', creationTimestamp: 'x', labels: { a: 'b' } } });
+    assert.equal(remove, false);
+    assert.equal(object.metadata.uid, 'u1');
+    assert.equal(object.metadata.creationTimestamp, '2026-01-01T00:00:00Z');
+    assert.equal(object.metadata.generation, 3);
+  });
+
+  it('bumps generation when spec changes but not when only its key order does', () => {
+    assert.equal(prepareUpdate(stored, { ...stored, spec: { replicas: 3 } }).object.metadata.generation, 4);
+    const reordered = { ...stored, spec: { template: { metadata: { labels: { app: 'web' } } }, replicas: 2 } };
+    assert.equal(prepareUpdate(stored, reordered).object.metadata.generation, 3);
+  });
+
+  it('removes a marked object when the update drops its last finalizer', () => {
+    const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 0, finalizers: ['f'] } };
+    assert.equal(prepareUpdate(marked, { ...marked, metadata: { ...marked.metadata, finalizers: [] } }).remove, true);
+    assert.equal(prepareUpdate(marked, { ...marked, metadata: { ...marked.metadata, labels: { x: 'y' } } }).remove, false);
+  });
+
+  it('keeps a marked object without finalizers on other updates', () => {
+    const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 0 } };
+    assert.equal(prepareUpdate(marked, { ...marked, status: { phase: 'Terminating' } }).remove, false);
+  });
+});
+
+describe('prepareDelete', () => {
+  const cases: readonly { name: string; object: KubeObject; options?: Parameters<typeof prepareDelete>[1]; action: string }[] = [
+    { name: 'removes an object without finalizers at once', object: stored, action: 'remove' },
+    { name: 'marks an object with finalizers', object: { ...stored, metadata: { ...stored.metadata, finalizers: ['f'] } }, action: 'mark' },
+    { name: 'marks an object deleted with a grace period', object: stored, options: { gracePeriodSeconds: 30 }, action: 'mark' },
+    { name: 'marks when asked to only mark', object: stored, options: { mark: true }, action: 'mark' },
+    { name: 'marks when finalizers are added', object: stored, options: { addFinalizers: ['foregroundDeletion'] }, action: 'mark' },
+    {
+      name: 'removes a marked object without finalizers on a delete with grace 0',
+      object: { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x', deletionGracePeriodSeconds: 30 } },
+      options: { gracePeriodSeconds: 0 },
+      action: 'remove',
+    },
+    {
+      name: 'leaves a marked object with finalizers as it is',
+      object: { ...stored, metadata: { ...stored.metadata, deletionTimestamp: 'x', deletionGracePeriodSeconds: 0, finalizers: ['f'] } },
+      options: { gracePeriodSeconds: 0 },
+      action: 'none',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.equal(prepareDelete(c.object, c.options, now).action, c.action);
+    });
+  }
+
+  it('sets deletionTimestamp to now plus the grace period and bumps generation', () => {
+    const outcome = prepareDelete(stored, { gracePeriodSeconds: 30 }, now);
+    assert.equal(outcome.object.metadata.deletionTimestamp, '2026-01-02T03:04:35Z');
+    assert.equal(outcome.object.metadata.deletionGracePeriodSeconds, 30);
+    assert.equal(outcome.object.metadata.generation, 4);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('is independent of key order at every depth', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: 2 } }), canonicalJson({ a: { c: 2, d: [1, { x: 2, y: 1 }] }, b: 1 }));
+  });
+});

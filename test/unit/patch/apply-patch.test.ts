@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isApiError } from '../../../functions/core/errors.ts';
 import { applyPatch } from '../../../functions/api/core/patch/index.ts';
+import { isApiError } from '../../../functions/core/errors.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
 import { types } from '../../../schemas/registry.ts';
 import { frozen } from './frozen.ts';

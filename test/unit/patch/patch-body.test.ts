@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isApiError } from '../../../functions/core/errors.ts';
 import { parsePatchBody, patchTypeOf } from '../../../functions/api/core/patch/index.ts';
+import { isApiError } from '../../../functions/core/errors.ts';
 
 describe('patchTypeOf', () => {
   const cases: [string | undefined, string | undefined][] = [

@@ -1,6 +1,7 @@
 /** JSON patch, RFC 6902, with errors reported the way the Kubernetes API server reports them. */
-import fastJsonPatch from 'fast-json-patch';
+
 import type { Operation } from 'fast-json-patch';
+import fastJsonPatch from 'fast-json-patch';
 import { ApiError, BadRequestError, RequestEntityTooLargeError } from '../../../core/errors.ts';
 import { cloneJson, type JsonValue } from './json-value.ts';
 

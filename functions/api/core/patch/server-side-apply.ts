@@ -6,7 +6,7 @@
 import { apiVersionOf, type ResourceType } from '../../../../schemas/registry.ts';
 import { BadRequestError, ConflictError, type StatusCause } from '../../../core/errors.ts';
 import type { KubeObject } from '../../../store/store.ts';
-import { FieldSet, type FieldPath, fieldSetOf, formatFieldPath, removeAt, valueAt } from './field-set.ts';
+import { type FieldPath, FieldSet, fieldSetOf, formatFieldPath, removeAt, valueAt } from './field-set.ts';
 import { cloneJson, deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json-value.ts';
 import { listStrategyOf } from './list-strategies.ts';
 import {
@@ -108,7 +108,7 @@ export function serverSideApply(
   const dropped = (mine?.fields ?? new FieldSet())
     .difference(appliedSet)
     .paths()
-    .filter((path) => !appliedSet.hasDescendantOf(path) && !ownedByOthers.has(path) && !ownedByOthers.hasDescendantOf(path))
+    .filter((path) => !appliedSet.hasDescendantOf(path) && !ownedByOthers.has(path) && !ownedByOthers.hasDescendantOf(path) && !isItemKey(path))
     .sort((a, b) => b.length - a.length);
   const pruned = dropped.reduce<JsonValue>((object, path) => removeAt(object, path), live);
   const merged = mergeApplied(type.kind, pruned, config, []) as JsonObject;
@@ -128,6 +128,18 @@ export function serverSideApply(
 
   if (current && isNoOp(current, body, entries, next)) return cloneJson(current);
   return cloneJson(withManagedFields(body, writeManagedFields(next)));
+}
+
+/** A list item's key field (`name` under `k:{"name":...}`) goes with the item, never alone. */
+function isItemKey(path: FieldPath): boolean {
+  const parent = path.at(-2);
+  const field = path.at(-1);
+  if (!parent?.startsWith('k:') || !field?.startsWith('f:')) return false;
+  try {
+    return Object.hasOwn(JSON.parse(parent.slice(2)) as object, field.slice(2));
+  } catch {
+    return false;
+  }
 }
 
 /** What a create by apply starts from: the identity of the applied object, which nobody owns. */

@@ -1,0 +1,70 @@
+/**
+ * One scheduler at a time: before binding, a scheduler holds the `kube-system/kube-scheduler`
+ * Lease, taken and released with conditional writes. Two schedulers (two Lambda invocations, or
+ * a Lambda and a local host) therefore never plan from the same view of a node's free capacity,
+ * so they cannot overcommit it together. See docs/adr/050-scheduler-lease.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { types } from '../../schemas/registry.ts';
+import type { KubeObject, ObjectStore } from '../store/store.ts';
+import { getIfExists } from '../controllers/framework/list-all.ts';
+
+export const schedulerLeaseNamespace = 'kube-system';
+export const schedulerLeaseName = 'kube-scheduler';
+export const leaseDurationSeconds = 15;
+
+/** This process's identity as a lease holder. */
+export const schedulerIdentity = `${hostname()}_${randomUUID()}`;
+
+function microTime(now: Date): string {
+  return `${now.toISOString().slice(0, 23)}000Z`;
+}
+
+/** A holder whose renew time plus duration has passed no longer holds the lease. */
+export function leaseFree(lease: KubeObject | undefined, identity: string, now: Date): boolean {
+  const spec = (lease?.spec ?? {}) as { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
+  if (!spec.holderIdentity || spec.holderIdentity === identity) return true;
+  const renewed = spec.renewTime ? Date.parse(spec.renewTime) : Number.NaN;
+  if (Number.isNaN(renewed)) return true;
+  return renewed + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 <= now.getTime();
+}
+
+export class LeaseHeldError extends ConflictError {
+  override name = 'LeaseHeldError';
+}
+
+/** Takes (or renews) the lease; throws LeaseHeldError when another live scheduler has it. */
+export async function acquireSchedulerLease(store: ObjectStore, identity: string, now: Date): Promise<KubeObject> {
+  const current = await getIfExists(store, types.leases, schedulerLeaseNamespace, schedulerLeaseName);
+  if (!leaseFree(current, identity, now)) {
+    throw new LeaseHeldError({ resource: 'leases', group: 'coordination.k8s.io', name: schedulerLeaseName }, 'another scheduler holds the lease');
+  }
+  const spec = (current?.spec ?? {}) as Record<string, unknown>;
+  const taking = spec.holderIdentity !== identity;
+  const next: KubeObject = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: current?.metadata ?? { name: schedulerLeaseName, namespace: schedulerLeaseNamespace },
+    spec: {
+      ...spec,
+      holderIdentity: identity,
+      leaseDurationSeconds,
+      renewTime: microTime(now),
+      ...(taking ? { acquireTime: microTime(now), leaseTransitions: ((spec.leaseTransitions as number | undefined) ?? 0) + (current ? 1 : 0) } : {}),
+    },
+  };
+  try {
+    return current ? await store.update(types.leases, next) : await store.create(types.leases, next);
+  } catch (error) {
+    if (error instanceof AlreadyExistsError) throw new ConflictError({ resource: 'leases', group: 'coordination.k8s.io', name: schedulerLeaseName });
+    throw error;
+  }
+}
+
+/** Gives the lease up so another scheduler need not wait for it to expire. */
+export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObject): Promise<void> {
+  const spec = (lease.spec ?? {}) as Record<string, unknown>;
+  await store.update(types.leases, { ...lease, spec: { ...spec, holderIdentity: '' } }).catch(() => undefined);
+}

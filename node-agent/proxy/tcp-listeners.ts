@@ -28,6 +28,8 @@ interface Listener {
   target: ListenerTarget;
   server?: net.Server;
   bound: boolean;
+  /** The last bind error code while unbound (EADDRINUSE, EACCES...). */
+  error?: string;
   next: number;
   readonly sockets: Set<net.Socket>;
 }
@@ -37,6 +39,8 @@ export interface ListenerSet {
   apply(desired: ReadonlyMap<string, { readonly address: string; readonly port: number; readonly target: ListenerTarget }>): Promise<void>;
   /** `address:port` of the listeners that are bound now. */
   bound(): string[];
+  /** Why a listener is not bound yet, by `address:port` (e.g. EACCES for a port below 1024). */
+  bindError(key: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -69,6 +73,7 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
       listener.server = server;
       server.once('error', (error: NodeJS.ErrnoException) => {
         listener.server = undefined;
+        listener.error = error.code ?? error.message;
         if (error.code !== 'EADDRINUSE') log('listener failed', { address: listener.address, port: listener.port, error: error.message });
         server.close();
         scheduleRetry();
@@ -80,6 +85,7 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
           return resolve();
         }
         listener.bound = true;
+        listener.error = undefined;
         log('listening', { address: listener.address, port: listener.port, target: listener.target.description });
         resolve();
       });
@@ -158,6 +164,10 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
     },
     bound() {
       return [...listeners.entries()].filter(([, l]) => l.bound).map(([key]) => key);
+    },
+    bindError(key) {
+      const listener = listeners.get(key);
+      return listener && !listener.bound ? listener.error : undefined;
     },
     async close() {
       closed = true;

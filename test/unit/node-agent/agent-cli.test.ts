@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AgentUsageError, parseAgentArgs } from '../../../node-agent/cli.ts';
+
+describe('parseAgentArgs', () => {
+  it('applies defaults: process runtime, 4 CPU, 8Gi, 110 pods, 127.0.0.1, a free port', () => {
+    const settings = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1'], { SKIFF_DATA_DIR: '/data' });
+    assert.equal(settings.runtime, 'process');
+    assert.deepEqual([settings.cpu, settings.memory, settings.pods, settings.address, settings.port], ['4', '8Gi', 110, '127.0.0.1', 0]);
+    assert.equal(settings.stateDir, '/data/nodes/n1');
+    assert.equal(settings.imagesFile, '/data/images.json');
+    assert.equal(settings.podCidr, undefined);
+    assert.equal(settings.keepContainers, false);
+  });
+
+  it('gives each --node-index its own address and pod subnet', () => {
+    const one = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1']);
+    const two = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n2', '--node-index', '2']);
+    assert.deepEqual([one.address, one.podCidr], ['127.0.1.1', '127.64.1.0/24']);
+    assert.deepEqual([two.address, two.podCidr], ['127.0.1.2', '127.64.2.0/24']);
+  });
+
+  it('lets explicit flags win over the node-index defaults', () => {
+    const settings = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1', '--address', '127.0.0.9', '--pod-cidr', '127.99.0.0/24', '--runtime', 'sim']);
+    assert.deepEqual([settings.address, settings.podCidr, settings.runtime], ['127.0.0.9', '127.99.0.0/24', 'sim']);
+  });
+
+  const bad: [string, string[]][] = [
+    ['no --name', ['--kubeconfig', '/k']],
+    ['an unknown runtime', ['--kubeconfig', '/k', '--name', 'n', '--runtime', 'docker']],
+    ['a bad pod count', ['--kubeconfig', '/k', '--name', 'n', '--pods', 'many']],
+    ['a name that is not a DNS subdomain', ['--kubeconfig', '/k', '--name', 'Node_1']],
+  ];
+  for (const [what, args] of bad) {
+    it(`rejects ${what}`, () => assert.throws(() => parseAgentArgs(args), AgentUsageError));
+  }
+});

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KubeconfigError, parseKubeconfig } from '../../../node-agent/kubeconfig.ts';
+
+const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+function kubeconfig(cluster: Record<string, unknown>, user: Record<string, unknown> = { token: 't0k' }): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'skiff',
+    clusters: [{ name: 'local', cluster }],
+    users: [{ name: 'node', user }],
+    contexts: [{ name: 'skiff', context: { cluster: 'local', user: 'node' } }],
+  });
+}
+
+describe('parseKubeconfig', () => {
+  it('reads the server, the CA data and the token of the current context', () => {
+    const credentials = parseKubeconfig(kubeconfig({ server: 'https://127.0.0.1:6443/', 'certificate-authority-data': Buffer.from(ca).toString('base64') }));
+    assert.deepEqual(credentials, { server: 'https://127.0.0.1:6443', caPem: ca, token: 't0k' });
+  });
+
+  it('refuses insecure-skip-tls-verify rather than silently not verifying', () => {
+    assert.throws(() => parseKubeconfig(kubeconfig({ server: 'https://x', 'insecure-skip-tls-verify': true })), KubeconfigError);
+  });
+
+  it('names a missing context', () => {
+    const text = JSON.stringify({ 'current-context': 'nope', clusters: [], users: [], contexts: [] });
+    assert.throws(() => parseKubeconfig(text), /no context "nope"/);
+  });
+});

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ContainerReport, type ContainerState, computePodStatus, podPhase } from '../../../node-agent/pod-status.ts';
+import { parsePod, type PodView } from '../../../node-agent/pod-view.ts';
+
+const running: ContainerState = { running: { startedAt: '2026-01-01T00:00:00Z' } };
+const waiting: ContainerState = { waiting: { reason: 'ContainerCreating' } };
+const backOff: ContainerState = { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } };
+const exited = (exitCode: number): ContainerState => ({
+  terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z' },
+});
+
+function report(name: string, state: ContainerState, extra: Partial<ContainerReport> = {}): ContainerReport {
+  return { name, image: 'nginx', imageID: 'nginx@sha256:1', state, ready: 'running' in state, started: 'running' in state, restartCount: 0, ...extra };
+}
+
+function pod(restartPolicy = 'Always', conditions: unknown[] = []): PodView {
+  const parsed = parsePod({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'default', uid: 'u' },
+    spec: { restartPolicy, containers: [{ name: 'a', image: 'nginx' }, { name: 'b', image: 'nginx' }] },
+    status: { conditions },
+  });
+  if ('error' in parsed) throw new Error(parsed.error);
+  return parsed.view;
+}
+
+describe('podPhase', () => {
+  const table: [string, 'Always' | 'OnFailure' | 'Never', ContainerReport[], string][] = [
+    ['a container still being created', 'Always', [report('a', running), report('b', waiting)], 'Pending'],
+    ['all containers running', 'Always', [report('a', running), report('b', running)], 'Running'],
+    ['a crash-looping container that ran before', 'Always', [report('a', running), report('b', backOff, { lastState: exited(1) })], 'Running'],
+    ['all exited 0 under Never', 'Never', [report('a', exited(0)), report('b', exited(0))], 'Succeeded'],
+    ['one exited 1 under Never', 'Never', [report('a', exited(0)), report('b', exited(1))], 'Failed'],
+    ['one exited 1 under OnFailure (to be restarted)', 'OnFailure', [report('a', exited(0)), report('b', exited(1))], 'Running'],
+    ['all exited 0 under OnFailure', 'OnFailure', [report('a', exited(0)), report('b', exited(0))], 'Succeeded'],
+    ['exited under Always', 'Always', [report('a', exited(0)), report('b', exited(0))], 'Running'],
+  ];
+  for (const [what, policy, reports, phase] of table) {
+    it(`is ${phase} with ${what}`, () => assert.equal(podPhase(policy, reports), phase));
+  }
+});
+
+describe('computePodStatus', () => {
+  const facts = { hostIP: '127.0.1.1', podIP: '127.64.1.2', startTime: '2026-01-01T00:00:00Z', now: '2026-01-01T00:01:00Z' };
+
+  it('reports a fully running pod as Ready with its addresses and container statuses', () => {
+    const status = computePodStatus(pod(), [report('a', running), report('b', running)], facts) as Record<string, unknown>;
+    assert.equal(status.phase, 'Running');
+    assert.equal(status.podIP, '127.64.1.2');
+    assert.deepEqual(status.podIPs, [{ ip: '127.64.1.2' }]);
+    assert.equal(status.hostIP, '127.0.1.1');
+    assert.equal(status.startTime, '2026-01-01T00:00:00Z');
+    const conditions = status.conditions as { type: string; status: string }[];
+    for (const type of ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']) {
+      assert.equal(conditions.find((c) => c.type === type)?.status, 'True', type);
+    }
+    const statuses = status.containerStatuses as Record<string, unknown>[];
+    assert.deepEqual(statuses.map((s) => s.name), ['a', 'b']);
+    assert.deepEqual(statuses[0]?.lastState, {});
+  });
+
+  it('names the unready containers in the Ready condition', () => {
+    const status = computePodStatus(pod(), [report('a', running), report('b', running, { ready: false })], facts) as Record<string, unknown>;
+    const ready = (status.conditions as { type: string; status: string; reason?: string; message?: string }[]).find((c) => c.type === 'Ready');
+    assert.equal(ready?.status, 'False');
+    assert.equal(ready?.reason, 'ContainersNotReady');
+    assert.equal(ready?.message, 'containers with unready status: [b]');
+  });
+
+  it('keeps a condition transition time while its status does not change', () => {
+    const before = [{ type: 'Ready', status: 'True', lastTransitionTime: '2025-12-31T00:00:00Z' }];
+    const status = computePodStatus(pod('Always', before), [report('a', running), report('b', running)], facts) as Record<string, unknown>;
+    const conditions = status.conditions as { type: string; lastTransitionTime: string }[];
+    assert.equal(conditions.find((c) => c.type === 'Ready')?.lastTransitionTime, '2025-12-31T00:00:00Z');
+    assert.equal(conditions.find((c) => c.type === 'ContainersReady')?.lastTransitionTime, facts.now);
+  });
+
+  it('marks a completed pod not ready with reason PodCompleted', () => {
+    const status = computePodStatus(pod('Never'), [report('a', exited(0)), report('b', exited(0))], facts) as Record<string, unknown>;
+    assert.equal(status.phase, 'Succeeded');
+    const ready = (status.conditions as { type: string; status: string; reason?: string }[]).find((c) => c.type === 'Ready');
+    assert.deepEqual([ready?.status, ready?.reason], ['False', 'PodCompleted']);
+  });
+});

@@ -123,6 +123,25 @@ describe('applyPatch with a JSON patch (RFC 6902)', () => {
   });
 });
 
+describe('applyPatch with keys that could reach an object prototype', () => {
+  it('answers 422 for a JSON patch through __proto__', () => {
+    assert.throws(
+      () => applyPatch(types.deployments, deployment(), frozen([{ op: 'add', path: '/metadata/__proto__/polluted', value: 'yes' }]), 'json'),
+      (error: unknown) => isApiError(error, 422),
+    );
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  for (const patchType of ['merge', 'strategic'] as const) {
+    it(`skips a __proto__ key in a ${patchType} patch`, () => {
+      const patch = JSON.parse('{"metadata":{"labels":{"__proto__":{"polluted":"yes"},"ok":"1"}}}');
+      const result = applyPatch(types.deployments, deployment(), frozen(patch), patchType);
+      assert.deepEqual(result.metadata.labels, { app: 'web', ok: '1' });
+      assert.equal(Object.getPrototypeOf(result.metadata.labels), Object.prototype);
+    });
+  }
+});
+
 describe('applyPatch never mutates its inputs', () => {
   const patches: [string, 'json' | 'merge' | 'strategic', unknown][] = [
     ['json', 'json', [{ op: 'replace', path: '/spec/replicas', value: 4 }, { op: 'remove', path: '/metadata/labels/app' }]],

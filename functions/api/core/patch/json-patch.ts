@@ -39,6 +39,8 @@ export function applyJsonPatch(document: JsonValue, operations: readonly unknown
   try {
     return fastJsonPatch.applyPatch(cloneJson(document), ownOperations, true, true).newDocument;
   } catch (error) {
+    // fast-json-patch refuses paths through `__proto__` or `constructor/prototype` with a TypeError.
+    if (error instanceof TypeError && error.message.startsWith('JSON-Patch:')) throw new JsonPatchApplyError(error.message);
     if (error instanceof fastJsonPatch.JsonPatchError) {
       const detail = describePatchError(error);
       if (malformedPatchErrors.has(error.name)) throw new BadRequestError(detail);

@@ -21,6 +21,14 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/**
+ * `__proto__` parsed from JSON is an ordinary key, but assigning it would replace an object's
+ * prototype. No Kubernetes field has that name, so patches and apply configurations skip it.
+ */
+export function isUnsafeKey(key: string): boolean {
+  return key === '__proto__';
+}
+
 /** A fresh copy, so results never share structure with what the caller passed in. */
 export function cloneJson<T>(value: T): T {
   return structuredClone(value);

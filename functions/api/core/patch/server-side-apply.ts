@@ -7,7 +7,7 @@ import { apiVersionOf, type ResourceType } from '../../../../schemas/registry.ts
 import { BadRequestError, ConflictError, type StatusCause } from '../../../core/errors.ts';
 import type { KubeObject } from '../../../store/store.ts';
 import { type FieldPath, FieldSet, fieldSetOf, formatFieldPath, removeAt, valueAt } from './field-set.ts';
-import { cloneJson, deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json-value.ts';
+import { cloneJson, deepEqual, isJsonObject, isUnsafeKey, type JsonObject, type JsonValue } from './json-value.ts';
 import { listStrategyOf } from './list-strategies.ts';
 import {
   identityOf,
@@ -178,7 +178,7 @@ function isNoOp(current: KubeObject, body: KubeObject, before: readonly ManagedF
 function withoutNullFields(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(withoutNullFields);
   if (!isJsonObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).flatMap(([key, child]) => (child === null ? [] : [[key, withoutNullFields(child)]])));
+  return Object.fromEntries(Object.entries(value).flatMap(([key, child]) => (child === null || isUnsafeKey(key) ? [] : [[key, withoutNullFields(child)]])));
 }
 
 /** The applied configuration laid over the live object: maps merge, keyed lists merge by key, sets union, the rest is replaced. */

@@ -5,7 +5,7 @@
  * `$deleteFromPrimitiveList/<list>`). kubectl `set image`, `apply` (client side) and `edit` send these.
  */
 import { ApiError, BadRequestError } from '../../../core/errors.ts';
-import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from './json-value.ts';
+import { deepEqual, isJsonObject, isUnsafeKey, type JsonObject, type JsonValue } from './json-value.ts';
 import { type ListStrategy, listStrategyOf } from './list-strategies.ts';
 
 const patchDirective = '$patch';
@@ -50,13 +50,14 @@ class StrategicMerge {
     for (const [key, values] of Object.entries(patch)) {
       if (!key.startsWith(deleteFromPrimitiveListPrefix)) continue;
       const field = key.slice(deleteFromPrimitiveListPrefix.length);
+      if (isUnsafeKey(field)) continue;
       if (!Array.isArray(values)) throw new BadRequestError(`invalid patch format of primitive list: ${key} must be a list`);
       const current = result[field];
       if (Array.isArray(current)) result[field] = current.filter((item) => !values.some((value) => deepEqual(value, item)));
     }
 
     for (const [key, value] of Object.entries(patch)) {
-      if (isDirectiveKey(key)) continue;
+      if (isDirectiveKey(key) || isUnsafeKey(key)) continue;
       if (value === null) {
         delete result[key];
         continue;
@@ -81,6 +82,7 @@ class StrategicMerge {
     for (const [key, order] of Object.entries(patch)) {
       if (!key.startsWith(setElementOrderPrefix)) continue;
       const field = key.slice(setElementOrderPrefix.length);
+      if (isUnsafeKey(field)) continue;
       if (!Array.isArray(order)) throw new BadRequestError(`invalid patch format for setElementOrder list: ${key} must be a list`);
       const current = result[field];
       if (!Array.isArray(current)) continue;

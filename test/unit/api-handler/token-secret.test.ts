@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { parseTokenSecret, secretTokenAuthenticator } from '../../../functions/api/token-secret.ts';
+
+const adminToken = 'admin-token-0123456789abcdef';
+const ciToken = 'ci-token-0123456789abcdef0000';
+const secret = JSON.stringify({
+  tokens: [
+    { token: adminToken, username: 'skiff-admin', groups: ['system:masters'] },
+    { sha256: createHash('sha256').update(ciToken).digest('hex'), username: 'ci' },
+  ],
+});
+
+describe('token secret', () => {
+  it('finds the user of a token stored in clear or as its SHA-256 digest', async () => {
+    const authenticate = secretTokenAuthenticator(async () => secret);
+    assert.deepEqual(await authenticate(adminToken), { username: 'skiff-admin', groups: ['system:masters', 'system:authenticated'] });
+    assert.deepEqual(await authenticate(ciToken), { username: 'ci', groups: ['system:authenticated'] });
+  });
+
+  it('knows no user for an unknown or empty token', async () => {
+    const authenticate = secretTokenAuthenticator(async () => secret);
+    assert.equal(await authenticate('not-a-token'), undefined);
+    assert.equal(await authenticate(''), undefined);
+  });
+
+  it('reads the secret once, and again only after the refresh interval', async () => {
+    let reads = 0;
+    let clock = 0;
+    const authenticate = secretTokenAuthenticator(
+      async () => {
+        reads++;
+        return secret;
+      },
+      { refreshMs: 1000, now: () => clock },
+    );
+    await Promise.all([authenticate(adminToken), authenticate(ciToken), authenticate('x')]);
+    assert.equal(reads, 1);
+    clock = 1001;
+    await authenticate(adminToken);
+    assert.equal(reads, 2);
+  });
+
+  it('retries a failed read on the next request instead of caching the failure', async () => {
+    let reads = 0;
+    const authenticate = secretTokenAuthenticator(async () => {
+      reads++;
+      if (reads === 1) throw new Error('extension not ready');
+      return secret;
+    });
+    await assert.rejects(authenticate(adminToken), /extension not ready/);
+    assert.equal((await authenticate(adminToken))?.username, 'skiff-admin');
+  });
+
+  const malformed: Array<[string, string]> = [
+    ['not JSON', 'tokens'],
+    ['no tokens', '{"tokens":[]}'],
+    ['an entry with both token and sha256', JSON.stringify({ tokens: [{ token: adminToken, sha256: 'a'.repeat(64), username: 'x' }] })],
+    ['a short digest', JSON.stringify({ tokens: [{ sha256: 'abc', username: 'x' }] })],
+    ['an entry without a username', JSON.stringify({ tokens: [{ token: adminToken }] })],
+  ];
+  for (const [name, text] of malformed) {
+    it(`rejects a secret with ${name}`, () => {
+      assert.throws(() => parseTokenSecret(text));
+    });
+  }
+});

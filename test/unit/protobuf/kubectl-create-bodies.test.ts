@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { toStatus } from '../../../functions/core/errors.ts';
 import { decodeProtobufObject, isProtobufContentType } from '../../../functions/api/core/protobuf/index.ts';
+import { toStatus } from '../../../functions/core/errors.ts';
 
 interface RecordedRequest {
   readonly method: string;

@@ -6,7 +6,7 @@
  * names the kind and whose `raw` holds the object's own message. Decoding yields the object the
  * same request would have carried as JSON; anything Skiff cannot read is a 400, never a 500.
  */
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { ApiError, BadRequestError } from '../../../core/errors.ts';
 import type { KubeObject } from '../../../store/store.ts';
 import { jsonToMessage } from './json-to-wire.ts';

@@ -8,11 +8,12 @@
  * gets 127.0.0.1:<nodePort>; the others keep retrying it, so when that agent stops another one
  * takes over and `curl 127.0.0.1:<nodePort>` keeps answering (docs/adr/091-nodeport-proxy-on-one-machine.md).
  */
+
+import { readyBackendsByPortName, type ServiceView, viewService } from '../../functions/controllers/endpoints/service-view.ts';
+import type { KubeObject } from '../../functions/store/store.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { types } from '../../schemas/registry.ts';
-import type { KubeObject } from '../../functions/store/store.ts';
-import { readyBackendsByPortName, type ServiceView, viewService } from '../../functions/controllers/endpoints/service-view.ts';
-import { createListenerSet, listenerKey, type ListenerTarget } from './tcp-listeners.ts';
+import { createListenerSet, type ListenerTarget, listenerKey } from './tcp-listeners.ts';
 
 /** What the proxy needs of a Kubernetes client; the agent's `KubeClient` fits. */
 export interface ServiceProxySource {

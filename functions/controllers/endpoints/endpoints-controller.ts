@@ -4,6 +4,7 @@
  * them), so one batch of pod changes in a namespace costs one pass over its Services.
  */
 import { NotFoundError } from '../../core/errors.ts';
+import { releaseAllocationsOf } from '../../api/core/admission/service-allocation.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { KubeObject, ObjectStore } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
@@ -43,16 +44,19 @@ export const endpointsController: Controller = {
       for (const service of managed) await syncService(ctx.store, service, pods);
       return;
     }
-    await reconcileService(ctx.store, key.namespace ?? 'default', key.name);
+    await reconcileService(ctx.store, key.namespace ?? 'default', key.name, ctx.now());
   },
 };
 
 /** Brings one Service's Endpoints and EndpointSlice in step with its pods (or removes them). */
-export async function reconcileService(store: ObjectStore, namespace: string, name: string): Promise<void> {
+export async function reconcileService(store: ObjectStore, namespace: string, name: string, now: Date = new Date()): Promise<void> {
   const service = await getIfExists(store, types.services, namespace, name);
   if (!service) {
     await deleteIfExists(store, types.endpoints, namespace, name);
     await syncSlices(store, namespace, name, undefined);
+    // A Service removed by a finalizer's controller or a namespace cleanup did not free its
+    // ClusterIP and NodePorts on the API's delete path: whoever notices it is gone does.
+    await releaseAllocationsOf(store, namespace, name, now);
     return;
   }
   if (!managesEndpoints(viewService(service))) {

@@ -326,6 +326,33 @@ export async function writeServiceWithAllocations(
   return written;
 }
 
+/**
+ * Frees every record that names `namespace/name` as its parent, for a Service that is gone
+ * (deleted through a path that did not release, e.g. after a finalizer or a namespace cleanup).
+ * Records younger than `minAgeSeconds` are left alone: they may belong to a Service of the same
+ * name being created right now.
+ */
+export async function releaseAllocationsOf(
+  store: ObjectStore,
+  namespace: string,
+  name: string,
+  now: Date = new Date(),
+  minAgeSeconds = 30,
+): Promise<string[]> {
+  const parent = { namespace, name };
+  const released: string[] = [];
+  for (const type of [ipAddressRecords, nodePortRecords]) {
+    for (const record of await listAll(store, type)) {
+      if (!sameParent(recordParent(record), parent)) continue;
+      const created = Date.parse(record.metadata.creationTimestamp ?? '');
+      if (!Number.isNaN(created) && now.getTime() - created < minAgeSeconds * 1000) continue;
+      await releaseRecord(store, type, record.metadata.name ?? '', parent);
+      released.push(`${type.kind}/${record.metadata.name}`);
+    }
+  }
+  return released;
+}
+
 export interface RepairResult {
   /** Records removed because no Service holds their value. */
   readonly released: readonly string[];

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { types } from '../../../schemas/registry.ts';
+import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
+import {
+  allocateService,
+  ipAddressRecords,
+  nodePortRecords,
+  releaseAllocationsOf,
+  releaseService,
+  writeServiceWithAllocations,
+} from '../../../functions/api/core/admission/service-allocation.ts';
+import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
+import type { KubeObject } from '../../../functions/store/store.ts';
+import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+
+function service(namespace: string, name: string, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: { app: name }, ...spec } };
+}
+
+const specOf = (s: KubeObject) => s.spec as { clusterIP: string; ports: { nodePort?: number }[] };
+
+async function createService(store: DynamoDbStore, object: KubeObject, options: Parameters<typeof allocateService>[3] = {}): Promise<KubeObject> {
+  return writeServiceWithAllocations(store, object, undefined, (allocated) => store.create(types.services, allocated), options);
+}
+
+function expectInvalid(field: string, message: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof InvalidError, String(error));
+    assert.equal(error.code, 422);
+    assert.equal(error.details?.causes?.[0]?.field, field);
+    assert.match(error.details?.causes?.[0]?.message ?? '', message);
+    return true;
+  };
+}
+
+describe('service allocation against DynamoDB Local', () => {
+  let db: TestDynamoDb;
+  let store: DynamoDbStore;
+  before(async () => {
+    db = await useDynamoDb();
+    store = createDynamoDbStore({ client: db.client, tables: db.tables });
+  });
+  after(async () => {
+    store?.close();
+    await db?.cleanup();
+  });
+
+  it('gives 20 concurrent NodePort Services distinct ClusterIPs and NodePorts', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createService(store, service('concurrent', `svc-${i}`, { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP' }] }))),
+    );
+    const ips = created.map((s) => specOf(s).clusterIP);
+    const ports = created.map((s) => specOf(s).ports[0]?.nodePort);
+    assert.equal(new Set(ips).size, 20, `distinct IPs: ${ips}`);
+    assert.equal(new Set(ports).size, 20, `distinct ports: ${ports}`);
+    for (const ip of ips) assert.match(ip, /^10\.(9[6-9]|10[0-9]|11[01])\./);
+    for (const port of ports) assert.ok(port !== undefined && port >= 30000 && port <= 32767);
+  });
+
+  it('lets exactly one of several concurrent requests for one NodePort win; the others get 422', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => createService(store, service('race', `want-${i}`, { type: 'NodePort', ports: [{ port: 80, nodePort: 31555 }] }))),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    assert.equal(won.length, 1);
+    for (const r of results) {
+      if (r.status === 'rejected') expectInvalid('spec.ports[0].nodePort', /^Invalid value: 31555: provided port is already allocated$/)(r.reason);
+    }
+  });
+
+  it('fills a small NodePort range with distinct ports under concurrency, then reports it full', async () => {
+    const range = { min: 32000, max: 32004 };
+    const created = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => createService(store, service('small', `s-${i}`, { type: 'NodePort', ports: [{ port: 80 }] }), { nodePortRange: range })),
+    );
+    assert.deepEqual(created.map((s) => specOf(s).ports[0]?.nodePort).sort(), [32000, 32001, 32002, 32003, 32004]);
+    await assert.rejects(createService(store, service('small', 's-5', { type: 'NodePort', ports: [{ port: 80 }] }), { nodePortRange: range }), /range is full/);
+    assert.ok(await store.get(types.services, 'small', 's-0'));
+    await assert.rejects(store.get(types.services, 'small', 's-5'), (e: unknown) => isApiError(e, 404));
+  });
+
+  it('refuses a taken NodePort and a taken ClusterIP with 422 and frees what it claimed', async () => {
+    const first = await createService(store, service('taken', 'first', { type: 'NodePort', clusterIP: '10.96.77.7', ports: [{ port: 80, nodePort: 30777 }] }));
+    assert.equal(specOf(first).clusterIP, '10.96.77.7');
+    await assert.rejects(
+      createService(store, service('taken', 'second', { type: 'NodePort', ports: [{ port: 80, nodePort: 30778 }, { port: 81, nodePort: 30777 }] })),
+      expectInvalid('spec.ports[1].nodePort', /provided port is already allocated/),
+    );
+    // 30778 was claimed for `second` before 30777 failed: it must be free again.
+    const third = await createService(store, service('taken', 'third', { type: 'NodePort', ports: [{ port: 80, nodePort: 30778 }] }));
+    assert.equal(specOf(third).ports[0]?.nodePort, 30778);
+    await assert.rejects(
+      createService(store, service('taken', 'fourth', { clusterIP: '10.96.77.7', ports: [{ port: 80 }] })),
+      expectInvalid('spec.clusterIPs', /provided IP is already allocated/),
+    );
+  });
+
+  it('refuses an out-of-range NodePort with the Kubernetes message', async () => {
+    await assert.rejects(
+      createService(store, service('range', 'low', { type: 'NodePort', ports: [{ port: 80, nodePort: 8080 }] })),
+      expectInvalid('spec.ports[0].nodePort', /^Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767$/),
+    );
+  });
+
+  it('frees the allocations of a create that fails after allocating', async () => {
+    await createService(store, service('dup', 'web', { type: 'NodePort', ports: [{ port: 80 }] }));
+    await assert.rejects(createService(store, service('dup', 'web', { type: 'NodePort', clusterIP: '10.96.88.8', ports: [{ port: 80, nodePort: 30888 }] })), (e: unknown) =>
+      isApiError(e, 409),
+    );
+    await assert.rejects(store.get(ipAddressRecords, undefined, '10.96.88.8'), (e: unknown) => isApiError(e, 404));
+    await assert.rejects(store.get(nodePortRecords, undefined, '30888'), (e: unknown) => isApiError(e, 404));
+  });
+
+  it('keeps values on update, frees dropped ones, and frees everything on delete', async () => {
+    const created = await createService(store, service('update', 'web', { type: 'NodePort', ports: [{ port: 80 }, { port: 443 }] }));
+    const [http, https] = specOf(created).ports.map((p) => p.nodePort as number);
+    const changed = { ...created, spec: { ...(created.spec as object), clusterIP: undefined, clusterIPs: undefined, ports: [{ port: 80 }] } };
+    const updated = await writeServiceWithAllocations(store, changed, created, (allocated) => store.update(types.services, allocated));
+    assert.equal(specOf(updated).clusterIP, specOf(created).clusterIP);
+    assert.equal(specOf(updated).ports[0]?.nodePort, http);
+    await assert.rejects(store.get(nodePortRecords, undefined, String(https)), (e: unknown) => isApiError(e, 404));
+    await assert.rejects(
+      writeServiceWithAllocations(store, { ...updated, spec: { ...(updated.spec as object), clusterIP: '10.96.1.1' } }, updated, (a) => store.update(types.services, a)),
+      expectInvalid('spec.clusterIPs[0]', /may not change once set/),
+    );
+    const removed = await store.delete(types.services, 'update', 'web');
+    await releaseService(store, removed.object);
+    await assert.rejects(store.get(ipAddressRecords, undefined, specOf(created).clusterIP), (e: unknown) => isApiError(e, 404));
+    await assert.rejects(store.get(nodePortRecords, undefined, String(http)), (e: unknown) => isApiError(e, 404));
+  });
+
+  it('releases what a Service that went away without the API still holds', async () => {
+    const created = await createService(store, service('gone', 'web', { type: 'NodePort', ports: [{ port: 80 }] }));
+    await store.delete(types.services, 'gone', 'web');
+    const later = new Date(Date.now() + 60_000);
+    const released = await releaseAllocationsOf(store, 'gone', 'web', later);
+    assert.deepEqual(released.sort(), [`IPAddress/${specOf(created).clusterIP}`, `ServiceNodePort/${specOf(created).ports[0]?.nodePort}`].sort());
+  });
+});

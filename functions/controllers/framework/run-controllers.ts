@@ -115,6 +115,15 @@ export async function resyncAll(runtime: ControllerRuntime): Promise<ResyncResul
   return { keys: pending.size, failed: failed.length };
 }
 
+/** Reconciles the given keys now (a host's delayed requeue); returns how many failed. */
+export async function reconcileKeys(runtime: ControllerRuntime, keys: readonly { controller: Controller; key: ReconcileKey }[]): Promise<number> {
+  const failed = await reconcileAll(
+    keys.map(({ controller, key }) => ({ controller, key, eventIds: new Set<string>() })),
+    runtime,
+  );
+  return failed.length;
+}
+
 async function listEverything(store: ObjectStore, type: Controller['resyncTypes'][number]): Promise<readonly ObjectChange[]> {
   const changes: ObjectChange[] = [];
   let token: string | undefined;

@@ -86,6 +86,12 @@ describe('recordUpdateManager', () => {
     assert.deepEqual(fieldsOf(running, 'skiff-agent'), { 'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:status': {}, 'f:type': {} } }, 'f:phase': {} } });
   });
 
+  it('owns a keyed list whole, rather than failing the write, when an item lacks its key', () => {
+    const node = frozen({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, status: { addresses: [{ address: '10.0.0.1' }] } }) as KubeObject;
+    const recorded = recordUpdateManager(types.nodes, undefined, node, { fieldManager: 'agent', now: t0, subresource: 'status' });
+    assert.deepEqual(fieldsOf(recorded, 'agent'), { 'f:status': { 'f:addresses': {} } });
+  });
+
   it('never mutates what it was given', () => {
     const before = record(undefined, configMap({ a: '1' }), 'kubectl-create', t0);
     frozen(before);

@@ -65,8 +65,12 @@ export class FieldSet {
   }
 }
 
-/** Every field path set in `value`, lists split by the strategies of `kind`. */
-export function fieldSetOf(kind: string, value: JsonObject, identity: { kind: string; group: string; name: string }): FieldSet {
+/**
+ * Every field path set in `value`, lists split by the strategies of `kind`. A keyed list item
+ * without its key is a 422 for an apply (`identity` names the object); with `identity` undefined
+ * such a list is owned whole instead, because recording who wrote what must never fail a write.
+ */
+export function fieldSetOf(kind: string, value: JsonObject, identity?: { kind: string; group: string; name: string }): FieldSet {
   const paths: FieldPath[] = [];
   const walk = (node: JsonValue, fieldPath: readonly string[], path: FieldPath): void => {
     if (isJsonObject(node)) {
@@ -80,7 +84,8 @@ export function fieldSetOf(kind: string, value: JsonObject, identity: { kind: st
       return;
     }
     const strategy = listStrategyOf(kind, fieldPath);
-    if (strategy.type === 'atomic' || node.length === 0) {
+    const keyed = strategy.type !== 'map' || node.every((item) => isJsonObject(item) && item[strategy.key] !== undefined);
+    if (strategy.type === 'atomic' || node.length === 0 || (!keyed && !identity)) {
       paths.push(path);
       return;
     }
@@ -91,7 +96,7 @@ export function fieldSetOf(kind: string, value: JsonObject, identity: { kind: st
       }
       const keyValue = isJsonObject(item) ? item[strategy.key] : undefined;
       if (keyValue === undefined) {
-        throw new InvalidError(identity, [
+        throw new InvalidError(identity ?? { kind, group: '', name: '' }, [
           { reason: 'FieldValueRequired', field: `${fieldPath.join('.')}[${index}].${strategy.key}`, message: `Required value: the list merges by "${strategy.key}"` },
         ]);
       }

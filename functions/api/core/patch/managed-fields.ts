@@ -112,7 +112,6 @@ export function recordUpdateManager(
   options: { fieldManager: string; now: Date; subresource?: string },
 ): KubeObject {
   const { fieldManager, subresource } = options;
-  const identity = identityOf(type, after);
   const supplied = after.metadata.managedFields;
   // A writer that sends managedFields different from the stored ones replaces them on purpose.
   const baseline = supplied === undefined || (before !== undefined && deepEqual(supplied, before.metadata.managedFields)) ? before : after;
@@ -121,8 +120,8 @@ export function recordUpdateManager(
 
   const beforeOwnable = before ? ownableFields(before as unknown as JsonObject, subresource) : {};
   const afterOwnable = ownableFields(after as unknown as JsonObject, subresource);
-  const beforeSet = fieldSetOf(type.kind, beforeOwnable, identity);
-  const afterSet = fieldSetOf(type.kind, afterOwnable, identity);
+  const beforeSet = fieldSetOf(type.kind, beforeOwnable);
+  const afterSet = fieldSetOf(type.kind, afterOwnable);
   const removed = beforeSet.difference(afterSet);
   const changed = afterSet.filter(
     (path) => !beforeSet.has(path) || (afterSet.isLeaf(path) && !deepEqual(valueAt(beforeOwnable, path), valueAt(afterOwnable, path))),

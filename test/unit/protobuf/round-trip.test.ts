@@ -397,13 +397,18 @@ const objects: readonly KubeObject[] = [
   },
 ];
 
+const subresourceBodies = [
+  { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'web-7d9c5b8f6-x2x4q', namespace: 'default' }, target: { kind: 'Node', apiVersion: 'v1', name: 'node-1' } },
+  { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-7d9c5b8f6-x2x4q', namespace: 'default' }, deleteOptions: { gracePeriodSeconds: 30, preconditions: { uid: 'b8c3a4a6' } } },
+] as unknown as readonly KubeObject[];
+
 const deleteOptions = [
   { apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: 'dep-uid', resourceVersion: '900' }, propagationPolicy: 'Foreground', dryRun: ['All'] },
   { apiVersion: 'v1', kind: 'DeleteOptions', orphanDependents: false, propagationPolicy: 'Background' },
 ] as unknown as readonly KubeObject[];
 
 describe('protobuf encode then decode', () => {
-  for (const object of [...objects, ...deleteOptions]) {
+  for (const object of [...objects, ...subresourceBodies, ...deleteOptions]) {
     it(`returns the same ${object.kind} (${object.apiVersion}) ${object.metadata?.name ?? ''}`.trimEnd(), () => {
       const bytes = encodeProtobufObject(object);
       assert.deepStrictEqual([...bytes.subarray(0, 4)], [0x6b, 0x38, 0x73, 0x00]);
@@ -411,9 +416,9 @@ describe('protobuf encode then decode', () => {
     });
   }
 
-  it('covers every served kind plus Scale and DeleteOptions', () => {
-    const kinds = new Set([...objects, ...deleteOptions].map((o) => `${o.apiVersion}/${o.kind}`));
-    for (const kind of ['v1/Namespace', 'v1/Node', 'v1/Pod', 'v1/Service', 'v1/Endpoints', 'v1/ConfigMap', 'v1/Secret', 'v1/Event', 'apps/v1/Deployment', 'apps/v1/ReplicaSet', 'coordination.k8s.io/v1/Lease', 'networking.k8s.io/v1/Ingress', 'discovery.k8s.io/v1/EndpointSlice', 'autoscaling/v1/Scale', 'meta.k8s.io/v1/DeleteOptions', 'v1/DeleteOptions']) {
+  it('covers every served kind plus Scale, Binding, Eviction and DeleteOptions', () => {
+    const kinds = new Set([...objects, ...subresourceBodies, ...deleteOptions].map((o) => `${o.apiVersion}/${o.kind}`));
+    for (const kind of ['v1/Namespace', 'v1/Node', 'v1/Pod', 'v1/Service', 'v1/Endpoints', 'v1/ConfigMap', 'v1/Secret', 'v1/Event', 'apps/v1/Deployment', 'apps/v1/ReplicaSet', 'coordination.k8s.io/v1/Lease', 'networking.k8s.io/v1/Ingress', 'discovery.k8s.io/v1/EndpointSlice', 'autoscaling/v1/Scale', 'v1/Binding', 'policy/v1/Eviction', 'meta.k8s.io/v1/DeleteOptions', 'v1/DeleteOptions']) {
       assert.ok(kinds.has(kind), `no round-trip case for ${kind}`);
     }
   });

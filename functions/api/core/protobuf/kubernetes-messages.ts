@@ -5,11 +5,11 @@
 import protobuf from 'protobufjs';
 import { intstrProto, metaV1Proto, resourceProto, runtimeProto } from './schema/apimachinery-proto.ts';
 import { coreV1Proto } from './schema/core-v1-proto.ts';
-import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto, networkingV1Proto } from './schema/group-apis-proto.ts';
+import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto, networkingV1Proto, policyV1Proto } from './schema/group-apis-proto.ts';
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  for (const source of [runtimeProto, resourceProto, intstrProto, metaV1Proto, coreV1Proto, appsV1Proto, coordinationV1Proto, networkingV1Proto, discoveryV1Proto, autoscalingV1Proto]) {
+  for (const source of [runtimeProto, resourceProto, intstrProto, metaV1Proto, coreV1Proto, appsV1Proto, coordinationV1Proto, networkingV1Proto, discoveryV1Proto, autoscalingV1Proto, policyV1Proto]) {
     // keepCase: Kubernetes' field names are already the JSON names (`apiVersion`, `Port`, `Raw`).
     protobuf.parse(source, root, { keepCase: true });
   }
@@ -46,6 +46,9 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'networking.k8s.io/v1/Ingress': 'k8s.io.api.networking.v1.Ingress',
   'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
   'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
+  // Subresource bodies: pods/binding and pods/eviction.
+  'v1/Binding': 'k8s.io.api.core.v1.Binding',
+  'policy/v1/Eviction': 'k8s.io.api.policy.v1.Eviction',
   // DeleteOptions is registered in every group; clients stamp either form.
   'v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
   'meta.k8s.io/v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',

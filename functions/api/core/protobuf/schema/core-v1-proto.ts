@@ -33,6 +33,13 @@ message TypedLocalObjectReference {
   optional string name = 3 [(emit_zero) = true];
 }
 
+// ---- Binding (pods/binding) ----
+
+message Binding {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional ObjectReference target = 2;
+}
+
 // ---- Namespace ----
 
 message Namespace {

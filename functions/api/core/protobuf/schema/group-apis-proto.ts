@@ -1,7 +1,7 @@
 /**
  * Message definitions for the named API groups Skiff serves: apps/v1 (Deployment, ReplicaSet),
  * coordination.k8s.io/v1 (Lease), networking.k8s.io/v1 (Ingress), discovery.k8s.io/v1
- * (EndpointSlice) and autoscaling/v1 (Scale). Written for Skiff from the field numbers of
+ * (EndpointSlice), autoscaling/v1 (Scale) and policy/v1 (Eviction, for pods/eviction). Written for Skiff from the field numbers of
  * Kubernetes' wire format; see `apimachinery-proto.ts` for `(inline)` and `(emit_zero)`.
  */
 
@@ -252,5 +252,15 @@ message ScaleSpec {
 message ScaleStatus {
   optional int32 replicas = 1 [(emit_zero) = true];
   optional string selector = 2;
+}
+`;
+
+export const policyV1Proto = `
+syntax = "proto2";
+package k8s.io.api.policy.v1;
+
+message Eviction {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions deleteOptions = 2;
 }
 `;

@@ -1,7 +1,8 @@
 /**
- * The real kubectl (1.32) sends protobuf bodies for `kubectl create <x>`. A tiny recording
- * server on loopback answers like an API server would (201 with the decoded object), and each
- * test asserts the object Skiff decodes from what kubectl actually sent.
+ * The real kubectl (1.32) sends protobuf bodies for `kubectl create <x>` (and for the DELETE
+ * that `kubectl drain` falls back to). A tiny recording server on loopback answers like an API
+ * server would (201 with the decoded object), and each test asserts the object Skiff decodes
+ * from what kubectl actually sent.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -32,29 +33,38 @@ let port = 0;
 let workDir = '';
 let requests: RecordedRequest[] = [];
 
+/** Answers a request whose body has been decoded; returns the status code and JSON body. */
+type Responder = (request: RecordedRequest) => readonly [number, unknown];
+
+/** What a create returns: 201 with the object. */
+const answerCreated: Responder = (request) => [201, request.decoded ?? {}];
+let respond: Responder = answerCreated;
+
 function startRecordingServer(): Promise<void> {
   server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const path = req.url ?? '/';
+      const reply = (code: number, body: unknown) => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
       if (path.startsWith('/version')) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ major: '1', minor: '32', gitVersion: 'v1.32.4' }));
+        reply(200, { major: '1', minor: '32', gitVersion: 'v1.32.4' });
         return;
       }
       const contentType = String(req.headers['content-type'] ?? '');
       const body = Buffer.concat(chunks);
       try {
-        const decoded = isProtobufContentType(contentType) ? decodeProtobufObject(body) : undefined;
-        requests.push({ method: req.method ?? '', path, contentType, decoded });
-        res.writeHead(201, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(decoded ?? {}));
+        const decoded = isProtobufContentType(contentType) ? decodeProtobufObject(body) : body.length > 0 ? (JSON.parse(body.toString('utf8')) as unknown) : undefined;
+        const request = { method: req.method ?? '', path, contentType, decoded };
+        requests.push(request);
+        reply(...respond(request));
       } catch (error) {
         requests.push({ method: req.method ?? '', path, contentType });
         const status = toStatus(error);
-        res.writeHead(status.code, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(status));
+        reply(status.code, status);
       }
     });
   });
@@ -80,6 +90,7 @@ function kubectl(...args: string[]): Promise<KubectlResult> {
 /** Runs one create command and returns the single protobuf POST it made. */
 async function createAndCapture(...args: string[]): Promise<RecordedRequest> {
   requests = [];
+  respond = answerCreated;
   const result = await kubectl('create', ...args);
   assert.equal(result.code, 0, `kubectl create ${args.join(' ')} failed: ${result.stderr}`);
   assert.match(result.stdout, /created/);
@@ -262,9 +273,47 @@ describe('decoding the protobuf bodies of kubectl create', () => {
 
   it('answers a protobuf kind Skiff does not serve with a 400 Status that kubectl reports', async () => {
     requests = [];
+    respond = answerCreated;
     const result = await kubectl('create', 'serviceaccount', 'robot');
     assert.equal(result.code, 1);
     assert.match(result.stderr, /failed to create serviceaccount: cannot decode ServiceAccount \(v1\) from protobuf/);
     assert.equal(requests.filter((r) => r.method === 'POST').length, 1);
+  });
+});
+
+describe('decoding the protobuf DELETE body of kubectl drain', () => {
+  it('decodes the DeleteOptions kubectl drain sends when the server offers no eviction', async () => {
+    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', uid: 'node-uid', resourceVersion: '1' }, spec: {} };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p1', namespace: 'default', uid: 'pod-uid', resourceVersion: '2', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs-uid', controller: true }] },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] },
+    };
+    let deleted = false;
+    const notFound = [404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404 }] as const;
+    respond = ({ method, path }) => {
+      if (path.startsWith('/api?')) return [200, { kind: 'APIVersions', versions: ['v1'] }];
+      if (path.startsWith('/apis?')) return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] }];
+      if (path === '/api/v1' || path.startsWith('/api/v1?')) {
+        const verbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+        return [200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', namespaced: true, kind: 'Pod', verbs }, { name: 'nodes', namespaced: false, kind: 'Node', verbs }] }];
+      }
+      if (path.startsWith('/api/v1/nodes/n1')) return [200, node];
+      if (path.startsWith('/api/v1/pods')) return [200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '3' }, items: deleted ? [] : [pod] }];
+      if (path.startsWith('/api/v1/namespaces/default/pods/p1')) {
+        if (method === 'DELETE') deleted = true;
+        return method === 'DELETE' ? [200, pod] : deleted ? notFound : [200, pod];
+      }
+      return notFound;
+    };
+    requests = [];
+    const result = await kubectl('drain', 'n1', '--ignore-daemonsets', '--timeout=20s');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /node\/n1 drained/);
+    const deletes = requests.filter((r) => r.method === 'DELETE');
+    assert.equal(deletes.length, 1);
+    assert.ok(isProtobufContentType(deletes[0]!.contentType));
+    assert.deepStrictEqual(deletes[0]!.decoded, { apiVersion: 'v1', kind: 'DeleteOptions' });
   });
 });

@@ -130,7 +130,9 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
   }
   if (causes.length > 0) throw new InvalidError(ref, causes);
 
-  const { apiVersion: _apiVersion, kind: _kind, ...rest } = defaulted;
-  const object = { apiVersion: apiVersionOf(type), kind: type.kind, ...rest } as KubeObject;
+  const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = defaulted;
+  // Cluster-scoped objects have no namespace; the apiserver clears one sent by mistake.
+  const { namespace: _namespace, ...clusterMetadata } = metadata;
+  const object = { apiVersion: apiVersionOf(type), kind: type.kind, metadata: type.namespaced ? metadata : clusterMetadata, ...rest } as KubeObject;
   return { object, warnings };
 }

@@ -190,7 +190,6 @@ export function validateObjectMeta(meta: ObjectMeta, rules: MetaRules, field = '
     if (prefix) causes.push(...checkName(child(field, 'generateName'), meta.generateName, () => rules.nameRule(prefix)));
   } else causes.push(required(child(field, 'name'), 'name or generateName is required'));
   if (rules.namespaced && meta.namespace) causes.push(...checkName(child(field, 'namespace'), meta.namespace, isDns1123Label));
-  if (!rules.namespaced && meta.namespace) causes.push({ field: child(field, 'namespace'), reason: 'FieldValueForbidden', message: 'Forbidden: not allowed on this type' });
   causes.push(...checkLabels(child(field, 'labels'), meta.labels));
   causes.push(...checkAnnotations(child(field, 'annotations'), meta.annotations));
   (meta.ownerReferences ?? []).forEach((owner, i) => {

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { types } from '../../../schemas/registry.ts';
+import { isApiError } from '../../../functions/core/errors.ts';
+import { endpointsController } from '../../../functions/controllers/endpoints/endpoints-controller.ts';
+import { nodeLifecycleController } from '../../../functions/controllers/node-lifecycle/node-lifecycle-controller.ts';
+import { serviceLoadBalancerController } from '../../../functions/controllers/service-load-balancer/service-load-balancer-controller.ts';
+import type { Controller, ObjectChange } from '../../../functions/controllers/framework/controller.ts';
+import { memoryEventRecorder } from '../../../functions/controllers/framework/events.ts';
+import { reconcileKeys, resyncAll } from '../../../functions/controllers/framework/run-controllers.ts';
+import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
+import type { KubeObject } from '../../../functions/store/store.ts';
+import { createLocalLoadBalancers, type LocalLoadBalancers } from '../../../functions/local/load-balancer.ts';
+import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { waitFor } from '../../support/wait.ts';
+import { get, startBackend } from './proxy-support.ts';
+
+const ready = (status: boolean) => [{ type: 'Ready', status: status ? 'True' : 'False' }];
+
+function pod(namespace: string, name: string, ip: string, options: { ready?: boolean; node?: string; labels?: Record<string, string>; tolerations?: unknown[] } = {}): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: options.labels ?? { app: 'web' } },
+    spec: { nodeName: options.node ?? 'node-a', containers: [{ name: 'c', image: 'nginx' }], ...(options.tolerations ? { tolerations: options.tolerations } : {}) },
+    status: { phase: 'Running', podIP: ip, conditions: ready(options.ready ?? true) },
+  };
+}
+
+function withReady(object: KubeObject, status: boolean): KubeObject {
+  return { ...object, status: { ...(object.status as object), conditions: ready(status) } };
+}
+
+describe('service controllers against DynamoDB Local', () => {
+  let db: TestDynamoDb;
+  let store: DynamoDbStore;
+  const events = memoryEventRecorder();
+  before(async () => {
+    db = await useDynamoDb();
+    store = createDynamoDbStore({ client: db.client, tables: db.tables });
+  });
+  after(async () => {
+    store?.close();
+    await db?.cleanup();
+  });
+
+  /** Feeds one write to the controllers as its stream record would, and reconciles the keys. */
+  async function written(controller: Controller, typeId: string, oldObject: KubeObject | undefined, newObject: KubeObject | undefined, now = new Date()) {
+    const object = (newObject ?? oldObject) as KubeObject;
+    const change: ObjectChange = {
+      typeId,
+      ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+      name: object.metadata.name ?? '',
+      ...(oldObject ? { oldObject } : {}),
+      ...(newObject ? { newObject } : {}),
+    };
+    const keys = controller.keysFor(change).map((key) => ({ controller, key }));
+    const failed = await reconcileKeys({ store, controllers: [controller], events, now: () => now }, keys);
+    assert.equal(failed, 0, 'no reconcile failed');
+  }
+
+  describe('endpoints', () => {
+    const ns = 'endpoints';
+    const addressesOf = async () => {
+      const endpoints = await store.get(types.endpoints, ns, 'web');
+      const subsets = (endpoints.subsets ?? []) as { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[];
+      return {
+        ready: subsets.flatMap((s) => s.addresses ?? []).map((a) => a.ip).sort(),
+        notReady: subsets.flatMap((s) => s.notReadyAddresses ?? []).map((a) => a.ip).sort(),
+      };
+    };
+
+    it('keeps Endpoints and the EndpointSlice in step with the ready pods of the selector', async () => {
+      const service = await store.create(types.services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: ns },
+        spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+      });
+      const a = await store.create(types.pods, pod(ns, 'a', '127.1.0.2'));
+      const b = await store.create(types.pods, pod(ns, 'b', '127.1.0.3'));
+      await store.create(types.pods, pod(ns, 'other', '127.1.0.9', { labels: { app: 'db' } }));
+      const result = await resyncAll({ store, controllers: [endpointsController], events });
+      assert.equal(result.failed, 0);
+      assert.deepEqual(await addressesOf(), { ready: ['127.1.0.2', '127.1.0.3'], notReady: [] });
+      const slices = await store.list(types.endpointslices, { namespace: ns, labelSelector: 'kubernetes.io/service-name=web' });
+      assert.equal(slices.items.length, 1);
+      assert.equal(slices.items[0]?.metadata.ownerReferences?.[0]?.uid, service.metadata.uid);
+
+      const bNotReady = await store.update(types.pods, withReady(b, false));
+      await written(endpointsController, types.pods.id, b, bNotReady);
+      assert.deepEqual(await addressesOf(), { ready: ['127.1.0.2'], notReady: ['127.1.0.3'] });
+
+      const bReady = await store.update(types.pods, withReady(bNotReady, true));
+      await written(endpointsController, types.pods.id, bNotReady, bReady);
+      assert.deepEqual(await addressesOf(), { ready: ['127.1.0.2', '127.1.0.3'], notReady: [] });
+
+      const removed = await store.delete(types.pods, ns, 'a');
+      await written(endpointsController, types.pods.id, a, undefined);
+      assert.equal(removed.removed, true);
+      assert.deepEqual(await addressesOf(), { ready: ['127.1.0.3'], notReady: [] });
+
+      await store.delete(types.services, ns, 'web');
+      await written(endpointsController, types.services.id, service, undefined);
+      await assert.rejects(store.get(types.endpoints, ns, 'web'), (e: unknown) => isApiError(e, 404));
+      assert.equal((await store.list(types.endpointslices, { namespace: ns })).items.length, 0);
+    });
+  });
+
+  describe('node lifecycle', () => {
+    const nodeName = 'node-lapse';
+    const ns = 'lifecycle';
+    const controller = nodeLifecycleController({ nodeGraceSeconds: 40, evictionSeconds: 300 });
+    const conditionOf = (node: KubeObject) => ((node.status as { conditions: { type: string; status: string; reason?: string }[] }).conditions ?? []).find((c) => c.type === 'Ready');
+    const taintsOf = (node: KubeObject) => ((node.spec as { taints?: { key: string; effect: string }[] }).taints ?? []).map((t) => `${t.key}:${t.effect}`);
+
+    it('marks a node with a lapsed Lease NotReady, taints it, evicts its pods after their toleration, and recovers', async () => {
+      const start = Date.now();
+      const at = (seconds: number) => new Date(start + seconds * 1000);
+      await store.create(types.nodes, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: nodeName },
+        spec: {},
+        status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: at(0).toISOString() }] },
+      });
+      const lease = await store.create(types.leases, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: nodeName, namespace: 'kube-node-lease' },
+        spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: at(0).toISOString() },
+      });
+      await store.create(types.pods, pod(ns, 'default-toleration', '127.1.1.2', { node: nodeName }));
+      await store.create(types.pods, pod(ns, 'short-toleration', '127.1.1.3', { node: nodeName, tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 }] }));
+      const runAt = async (seconds: number) => assert.equal((await resyncAll({ store, controllers: [controller], events, now: () => at(seconds) })).failed, 0);
+
+      await runAt(30);
+      let node = await store.get(types.nodes, undefined, nodeName);
+      assert.equal(conditionOf(node)?.status, 'True', 'within the grace period');
+      assert.deepEqual(taintsOf(node), []);
+
+      await runAt(41);
+      node = await store.get(types.nodes, undefined, nodeName);
+      assert.deepEqual([conditionOf(node)?.status, conditionOf(node)?.reason], ['Unknown', 'NodeStatusUnknown']);
+      assert.deepEqual(taintsOf(node), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+      const podReady = async (name: string) => ((await store.get(types.pods, ns, name)).status as { conditions: { status: string }[] }).conditions[0]?.status;
+      assert.equal(await podReady('default-toleration'), 'False', 'pods of an unreachable node are not ready');
+      assert.ok(events.recorded.some((e) => e.reason === 'NodeNotReady'));
+
+      await runAt(52);
+      const short = await store.get(types.pods, ns, 'short-toleration');
+      assert.ok(short.metadata.deletionTimestamp, 'evicted after its 10 s toleration');
+      assert.equal((await store.get(types.pods, ns, 'default-toleration')).metadata.deletionTimestamp, undefined, 'the 300 s one stays');
+
+      await runAt(342);
+      assert.ok((await store.get(types.pods, ns, 'default-toleration')).metadata.deletionTimestamp, 'evicted after the default 300 s');
+
+      // Nobody on the unreachable node finishes the graceful deletions; once their grace is over they go.
+      await runAt(400);
+      await assert.rejects(store.get(types.pods, ns, 'short-toleration'), (e: unknown) => isApiError(e, 404));
+      await assert.rejects(store.get(types.pods, ns, 'default-toleration'), (e: unknown) => isApiError(e, 404));
+
+      const renewed = await store.update(types.leases, { ...lease, spec: { ...(lease.spec as object), renewTime: at(500).toISOString() } });
+      await written(controller, types.leases.id, lease, renewed, at(501));
+      node = await store.get(types.nodes, undefined, nodeName);
+      assert.equal(conditionOf(node)?.status, 'True');
+      assert.deepEqual(taintsOf(node), []);
+    });
+  });
+
+  describe('load balancer (local provider)', () => {
+    const ns = 'lb';
+    let balancers: LocalLoadBalancers;
+    before(() => {
+      balancers = createLocalLoadBalancers({ addressRange: '127.0.201.0/24', retryBindMs: 100 });
+    });
+    after(() => balancers.close());
+
+    it('gives a LoadBalancer Service its own loopback address that forwards to the ready endpoints, and removes it on delete', async () => {
+      const backend = await startBackend('127.1.2.2', 'lb-pod');
+      after(backend.close);
+      const controller = serviceLoadBalancerController(balancers);
+      const service = await store.create(types.services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'front', namespace: ns },
+        spec: { type: 'LoadBalancer', selector: { app: 'front' }, ports: [{ port: 18080, targetPort: backend.port, protocol: 'TCP' }] },
+      });
+      await store.create(types.endpoints, {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'front', namespace: ns },
+        subsets: [{ addresses: [{ ip: backend.ip }], ports: [{ port: backend.port, protocol: 'TCP' }] }],
+      });
+      await written(controller, types.services.id, undefined, service);
+      const withStatus = await store.get(types.services, ns, 'front');
+      const ingress = (withStatus.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress;
+      assert.equal(ingress[0]?.ip, '127.0.201.1');
+      assert.ok(withStatus.metadata.finalizers?.includes('service.kubernetes.io/load-balancer-cleanup'));
+      assert.equal(await get('127.0.201.1', 18080), 'lb-pod');
+
+      const marked = await store.delete(types.services, ns, 'front');
+      assert.equal(marked.removed, false, 'held by the cleanup finalizer');
+      await written(controller, types.services.id, withStatus, marked.object);
+      await assert.rejects(store.get(types.services, ns, 'front'), (e: unknown) => isApiError(e, 404));
+      await waitFor('load balancer closed', async () => (await get('127.0.201.1', 18080)) === 'ECONNREFUSED', { timeoutMs: 5000 });
+    });
+  });
+});

@@ -17,9 +17,18 @@ function buildRoot(): protobuf.Root {
   return root;
 }
 
-const root = buildRoot();
+// Built on first use: parsing the definitions takes tens of milliseconds, which a Lambda cold
+// start serving only JSON should not pay.
+let builtRoot: protobuf.Root | undefined;
+function root(): protobuf.Root {
+  builtRoot ??= buildRoot();
+  return builtRoot;
+}
 
-export const unknownEnvelope: protobuf.Type = root.lookupType('k8s.io.apimachinery.pkg.runtime.Unknown');
+/** The `runtime.Unknown` envelope every Kubernetes protobuf body is wrapped in. */
+export function unknownEnvelope(): protobuf.Type {
+  return root().lookupType('k8s.io.apimachinery.pkg.runtime.Unknown');
+}
 
 /** Fully qualified names of the messages that have their own JSON form. */
 export const wellKnown = {
@@ -57,7 +66,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
 /** The message type of `apiVersion`/`kind`, or undefined when Skiff does not decode it. */
 export function messageTypeOf(apiVersion: string, kind: string): protobuf.Type | undefined {
   const name = messageNameByKind[`${apiVersion}/${kind}`];
-  return name === undefined ? undefined : root.lookupType(name);
+  return name === undefined ? undefined : root().lookupType(name);
 }
 
 /** The kinds `messageTypeOf` knows, as `apiVersion/kind`. */

@@ -32,7 +32,7 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
   if (body.length < magic.length || !magic.every((byte, index) => body[index] === byte)) {
     throw new BadRequestError('the request body is not Kubernetes protobuf: it does not start with the "k8s\\0" prefix');
   }
-  const envelope = decodeMessage(unknownEnvelope, body.subarray(magic.length), 'runtime.Unknown envelope') as unknown as {
+  const envelope = decodeMessage(unknownEnvelope(), body.subarray(magic.length), 'runtime.Unknown envelope') as unknown as {
     typeMeta?: { apiVersion?: string; kind?: string };
     raw?: Uint8Array;
     contentEncoding?: string;
@@ -69,7 +69,7 @@ export function encodeProtobufObject(object: KubeObject): Uint8Array {
   const type = messageTypeOf(apiVersion, kind);
   if (!type) throw new BadRequestError(`cannot encode ${kind} (${apiVersion}) as protobuf`);
   const raw = encodeMessage(type, jsonToMessage(type, fields, ''));
-  const envelope = encodeMessage(unknownEnvelope, { typeMeta: { apiVersion, kind }, raw, contentEncoding: '', contentType: '' });
+  const envelope = encodeMessage(unknownEnvelope(), { typeMeta: { apiVersion, kind }, raw, contentEncoding: '', contentType: '' });
   const bytes = new Uint8Array(magic.length + envelope.length);
   bytes.set(magic, 0);
   bytes.set(envelope, magic.length);

@@ -9,6 +9,7 @@ import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifec
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
+import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 
 export const controllers: readonly Controller[] = [
   deploymentController,
@@ -19,8 +20,17 @@ export const controllers: readonly Controller[] = [
   nodeLifecycleController(),
 ];
 
-/** The list with the node lifecycle controller's timings set (`skiff up --node-grace-seconds N --eviction-seconds N`). */
-export function controllersWith(options: NodeLifecycleOptions): readonly Controller[] {
+export interface ControllerOptions extends NodeLifecycleOptions {
+  /** A load balancer provider: when given, `type: LoadBalancer` Services get one (local: `createLocalLoadBalancers()`). */
+  readonly loadBalancers?: LoadBalancers;
+}
+
+/**
+ * The list with the node lifecycle controller's timings set (`skiff up --node-grace-seconds N
+ * --eviction-seconds N`) and, when a provider is given, the service load balancer controller.
+ */
+export function controllersWith(options: ControllerOptions): readonly Controller[] {
   const configured = nodeLifecycleController(options);
-  return controllers.map((controller) => (controller.name === configured.name ? configured : controller));
+  const list = controllers.map((controller) => (controller.name === configured.name ? configured : controller));
+  return options.loadBalancers ? [...list, serviceLoadBalancerController(options.loadBalancers)] : list;
 }

@@ -10,7 +10,7 @@ import { wellKnown } from './kubernetes-messages.ts';
 type JsonValue = string | number | boolean | JsonValue[] | { [key: string]: JsonValue };
 type JsonObject = { [key: string]: JsonValue };
 
-/** Unix seconds of Go's zero `time.Time` (0001-01-01T00:00:00Z), which older encoders put on the wire. */
+/** Unix seconds of Go's zero `time.Time` (0001-01-01T00:00:00Z), as an encoder that bypasses Time's own marshaller writes it. */
 const goZeroTimeSeconds = -62135596800;
 
 export function messageToJson(type: protobuf.Type, message: protobuf.Message): JsonObject {

@@ -19,6 +19,12 @@ describe('token secret', () => {
     assert.deepEqual(await authenticate(ciToken), { username: 'ci', groups: ['system:authenticated'] });
   });
 
+  it('knows the stack-generated admin token as skiff-admin', async () => {
+    const authenticate = secretTokenAuthenticator(async () => JSON.stringify({ adminToken: adminToken }));
+    assert.deepEqual(await authenticate(adminToken), { username: 'skiff-admin', groups: ['system:masters', 'system:authenticated'] });
+    assert.equal(await authenticate(ciToken), undefined);
+  });
+
   it('knows no user for an unknown or empty token', async () => {
     const authenticate = secretTokenAuthenticator(async () => secret);
     assert.equal(await authenticate('not-a-token'), undefined);
@@ -56,6 +62,7 @@ describe('token secret', () => {
   const malformed: Array<[string, string]> = [
     ['not JSON', 'tokens'],
     ['no tokens', '{"tokens":[]}'],
+    ['an empty object', '{}'],
     ['an entry with both token and sha256', JSON.stringify({ tokens: [{ token: adminToken, sha256: 'a'.repeat(64), username: 'x' }] })],
     ['a short digest', JSON.stringify({ tokens: [{ sha256: 'abc', username: 'x' }] })],
     ['an entry without a username', JSON.stringify({ tokens: [{ token: adminToken }] })],

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { parseTokenSecret, secretTokenAuthenticator } from '../../../functions/api/token-secret.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseTokenSecret, readSecretFromExtension, secretTokenAuthenticator } from '../../../functions/api/token-secret.ts';
 
 const adminToken = 'admin-token-0123456789abcdef';
 const ciToken = 'ci-token-0123456789abcdef0000';
@@ -72,4 +74,43 @@ describe('token secret', () => {
       assert.throws(() => parseTokenSecret(text));
     });
   }
+});
+
+describe('readSecretFromExtension', () => {
+  it('asks the Parameters and Secrets extension for the secret with the session token', async () => {
+    const seen: Array<{ url: string | undefined; token: string | string[] | undefined }> = [];
+    const server = createServer((request, response) => {
+      seen.push({ url: request.url, token: request.headers['x-aws-parameters-secrets-token'] });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:tokens', SecretString: secret }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const text = await readSecretFromExtension('arn:aws:secretsmanager:eu-west-1:1:secret:tokens', {
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(port),
+        AWS_SESSION_TOKEN: 'session',
+      });
+      assert.equal(text, secret);
+      assert.deepEqual(seen, [{ url: `/secretsmanager/get?secretId=${encodeURIComponent('arn:aws:secretsmanager:eu-west-1:1:secret:tokens')}`, token: 'session' }]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('fails when the extension answers with an error', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(400);
+      response.end('not authorized');
+    });
+    await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await assert.rejects(readSecretFromExtension('id', { PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(port) }), /HTTP 400/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

@@ -65,7 +65,7 @@ function listSchema(type: ResourceType, itemId: string): JsonSchema {
       metadata: { allOf: [ref(`${metaV1}.ListMeta`)], default: {} },
       items: { type: 'array', items: { allOf: [ref(itemId)], default: {} } },
     },
-    'x-kubernetes-group-version-kind': [gvkOf(type)],
+    'x-kubernetes-group-version-kind': [{ ...gvkOf(type), kind: type.listKind }],
   };
 }
 

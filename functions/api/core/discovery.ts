@@ -189,3 +189,14 @@ export function apiResourceList(group: string, version: string): object | undefi
     ]),
   };
 }
+
+/**
+ * The document for GET /api or /apis as the Accept header asks: aggregated discovery in the
+ * version the client prefers (with its exact content type, which kubectl checks), else the
+ * legacy APIVersions / APIGroupList as plain JSON.
+ */
+export function rootDiscovery(scope: 'api' | 'apis', accept: string | undefined): { readonly contentType: string; readonly body: object } {
+  const version = aggregatedDiscoveryVersion(accept);
+  if (version) return { contentType: aggregatedDiscoveryContentType(version), body: aggregatedDiscovery(scope, version) };
+  return { contentType: 'application/json', body: scope === 'api' ? legacyApiVersions() : legacyApiGroupList() };
+}

@@ -9,6 +9,7 @@ import {
   apiResourceList,
   legacyApiGroupList,
   legacyApiVersions,
+  rootDiscovery,
   wantsAggregatedDiscovery,
 } from '../../../functions/api/core/discovery.ts';
 import { resourceTypes } from '../../../schemas/registry.ts';
@@ -214,5 +215,26 @@ describe('legacy discovery', () => {
   it('serves nothing for a group version that is not served', () => {
     assert.equal(apiResourceList('apps', 'v1beta1'), undefined);
     assert.equal(apiResourceList('batch', 'v1'), undefined);
+  });
+});
+
+describe('rootDiscovery', () => {
+  const cases: Array<[string, 'api' | 'apis', string | undefined, string, string]> = [
+    ['kubectl 1.32 gets aggregated v2', 'apis', 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json', AGGREGATED_DISCOVERY_CONTENT_TYPE, 'APIGroupDiscoveryList'],
+    ['a v2beta1-only client gets v2beta1 with its content type', 'api', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList', 'APIGroupDiscoveryList'],
+    ['a plain JSON client gets APIVersions at /api', 'api', 'application/json, */*', 'application/json', 'APIVersions'],
+    ['a plain JSON client gets APIGroupList at /apis', 'apis', undefined, 'application/json', 'APIGroupList'],
+  ];
+  for (const [name, scope, accept, contentType, kind] of cases) {
+    it(name, () => {
+      const answer = rootDiscovery(scope, accept);
+      assert.equal(answer.contentType, contentType);
+      assert.equal((answer.body as { kind: string }).kind, kind);
+    });
+  }
+
+  it('labels a v2beta1 body with the v2beta1 apiVersion', () => {
+    const answer = rootDiscovery('apis', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
+    assert.equal((answer.body as { apiVersion: string }).apiVersion, 'apidiscovery.k8s.io/v2beta1');
   });
 });

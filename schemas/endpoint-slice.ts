@@ -1,7 +1,7 @@
 /** `discovery.k8s.io/v1` EndpointSlice: one address family's endpoints behind a Service. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { type FieldCause, child, immutable, index, invalid, required } from './field-errors.ts';
+import { child, type FieldCause, immutable, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { int32, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';

@@ -1,7 +1,7 @@
 /** `core/v1` Endpoints: the addresses behind a Service, written by the endpoints controller. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { type FieldCause, child, index, invalid, required } from './field-errors.ts';
+import { child, type FieldCause, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { int32, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';

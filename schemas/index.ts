@@ -18,7 +18,7 @@ import { validateObjectMeta } from './meta.ts';
 import { namespaceRules } from './namespace.ts';
 import { nodeRules } from './node.ts';
 import { podRules } from './pod.ts';
-import { type ResourceType, apiVersionOf, types } from './registry.ts';
+import { apiVersionOf, type ResourceType, types } from './registry.ts';
 import { replicaSetRules } from './replica-set.ts';
 import { secretRules } from './secret.ts';
 import { serviceRules } from './service.ts';

@@ -1,6 +1,6 @@
 /** `networking.k8s.io/v1` Ingress: host and path rules to Service backends. */
 import { z } from 'zod';
-import { type FieldCause, child, forbidden, index, invalid, required } from './field-errors.ts';
+import { child, type FieldCause, forbidden, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { int32, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1035Label, isDns1123Subdomain } from './name-rules.ts';

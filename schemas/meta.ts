@@ -4,8 +4,8 @@
  * Schemas carry an OpenAPI `id` named like Kubernetes' own definitions.
  */
 import { z } from 'zod';
-import { type FieldCause, child, index, invalid, required, supportedValue } from './field-errors.ts';
-import { type NameRule, checkAnnotations, checkLabels, checkName, isDns1123Label, isLabelValue, isQualifiedName } from './name-rules.ts';
+import { child, type FieldCause, index, invalid, required, supportedValue } from './field-errors.ts';
+import { checkAnnotations, checkLabels, checkName, isDns1123Label, isLabelValue, isQualifiedName, type NameRule } from './name-rules.ts';
 
 const metaV1 = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 
@@ -225,7 +225,9 @@ export function validateLabelSelector(selector: LabelSelector, field: string): F
       causes.push({ field: child(at, 'values'), reason: 'FieldValueForbidden', message: "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'" });
     }
     causes.push(...checkName(child(at, 'key'), requirement.key, isQualifiedName));
-    values.forEach((v, j) => causes.push(...checkName(index(child(at, 'values'), j), v, isLabelValue)));
+    values.forEach((v, j) => {
+      causes.push(...checkName(index(child(at, 'values'), j), v, isLabelValue));
+    });
   });
   return causes;
 }

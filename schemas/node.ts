@@ -1,9 +1,9 @@
 /** `core/v1` Node: taints and unschedulable in spec; capacity, conditions and addresses in status. */
 import { z } from 'zod';
-import { type FieldCause, child, duplicate, index, required } from './field-errors.ts';
+import { child, duplicate, type FieldCause, index, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { int32, int64, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
-import { checkName, isDns1123Subdomain, isQualifiedName, isLabelValue } from './name-rules.ts';
+import { checkName, isDns1123Subdomain, isLabelValue, isQualifiedName } from './name-rules.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
 

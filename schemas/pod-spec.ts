@@ -4,7 +4,7 @@
  * defaults that depend on other fields are in `defaultPodSpec`; rules are in `validatePodSpec`.
  */
 import { z } from 'zod';
-import { type FieldCause, child, duplicate, index, invalid, nonNegative, notFound, required } from './field-errors.ts';
+import { child, duplicate, type FieldCause, index, invalid, nonNegative, notFound, required } from './field-errors.ts';
 import { int32, int64, intOrString, labelSelectorSchema, mergedBy, objectMetaSchema, opaqueObject, quantity, stringMap } from './meta.ts';
 import { checkAnnotations, checkLabels, checkName, isConfigMapKey, isDns1123Label, isPortName, isQualifiedName } from './name-rules.ts';
 

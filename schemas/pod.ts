@@ -1,10 +1,10 @@
 /** `core/v1` Pod: PodSpec (in `pod-spec.ts`) plus PodStatus, defaults and update rules. */
 import { z } from 'zod';
 import { type FieldCause, forbidden } from './field-errors.ts';
-import { conditionSchema, int32, int64, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
-import { type PodSpec, defaultPodSpec, podSpecSchema, validatePodSpec } from './pod-spec.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
+import { int32, int64, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
+import { defaultPodSpec, type PodSpec, podSpecSchema, validatePodSpec } from './pod-spec.ts';
 import { sameJson } from './structural-equality.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';

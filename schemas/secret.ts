@@ -1,7 +1,7 @@
 /** `core/v1` Secret: `stringData` folded into base64 `data`, type Opaque, per-type required keys. */
 import { z } from 'zod';
+import { maxDataBytes, validateDataKeys, validateImmutableData } from './config-map.ts';
 import { type FieldCause, immutable, invalid, key, required, tooLong } from './field-errors.ts';
-import { validateDataKeys, validateImmutableData, maxDataBytes } from './config-map.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { objectMetaSchema, stringMap } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';

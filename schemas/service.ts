@@ -1,7 +1,7 @@
 /** `core/v1` Service: ports, selector, type, and the address fields the API allocates. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { type FieldCause, child, duplicate, forbidden, immutable, index, invalid, required } from './field-errors.ts';
+import { child, duplicate, type FieldCause, forbidden, immutable, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { conditionSchema, int32, intOrString, objectMetaSchema, stringMap } from './meta.ts';
 import { checkLabels, checkName, isDns1035Label, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';

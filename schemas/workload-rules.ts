@@ -1,6 +1,6 @@
 /** Rules Deployments and ReplicaSets share: a selector that matches the pod template, replicas. */
-import { type FieldCause, child, immutable, invalid, nonNegative, required } from './field-errors.ts';
-import { type LabelSelector, isEmptySelector, selectorMatches, validateLabelSelector } from './meta.ts';
+import { child, type FieldCause, immutable, invalid, nonNegative, required } from './field-errors.ts';
+import { isEmptySelector, type LabelSelector, selectorMatches, validateLabelSelector } from './meta.ts';
 import { type PodTemplateSpec, validatePodTemplate } from './pod-spec.ts';
 import { sameJson } from './structural-equality.ts';
 

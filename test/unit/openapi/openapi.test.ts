@@ -40,8 +40,11 @@ const componentIds: Readonly<Record<string, string>> = {
 const notInOpenApi30 = new Set(['$schema', '$id', '$defs', 'const', 'prefixItems', 'examples', 'dependentRequired', 'unevaluatedProperties']);
 
 function walk(value: unknown, visit: (node: Json, path: string) => void, path = ''): void {
-  if (Array.isArray(value)) value.forEach((v, i) => walk(v, visit, `${path}[${i}]`));
-  else if (value && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      walk(v, visit, `${path}[${i}]`);
+    });
+  } else if (value && typeof value === 'object') {
     visit(value as Json, path);
     for (const [k, v] of Object.entries(value)) walk(v, visit, `${path}/${k}`);
   }

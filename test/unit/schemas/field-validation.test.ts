@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestError, toStatus } from '../../../functions/core/errors.ts';
-import { type FieldValidation, admit } from '../../../schemas/index.ts';
+import { admit, type FieldValidation } from '../../../schemas/index.ts';
 import { types } from '../../../schemas/registry.ts';
 
 const body = {

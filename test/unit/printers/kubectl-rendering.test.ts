@@ -11,13 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import {
-  AGGREGATED_DISCOVERY_CONTENT_TYPE,
-  aggregatedDiscovery,
-  legacyApiGroupList,
-  legacyApiVersions,
-  wantsAggregatedDiscovery,
-} from '../../../functions/api/core/discovery.ts';
+import { rootDiscovery } from '../../../functions/api/core/discovery.ts';
 import { toTable, wantsTable } from '../../../functions/api/core/printers/index.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
 import { findType } from '../../../schemas/registry.ts';
@@ -62,6 +56,11 @@ const objects: Record<string, KubeObject[]> = {
   ],
 };
 
+/** The minor version /version reports: kubectl's dispatcher runs the kubectl of that minor. */
+let serverMinor = '32';
+/** Content types of the discovery documents served, in order. */
+const discoveryContentTypes: string[] = [];
+
 function respond(server: Server): void {
   server.on('request', (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -70,11 +69,11 @@ function respond(server: Server): void {
       response.writeHead(status, { 'content-type': contentType });
       response.end(JSON.stringify(body));
     };
-    if (url.pathname === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0-skiff' });
+    if (url.pathname === '/version') return send(200, { major: '1', minor: serverMinor, gitVersion: `v1.${serverMinor}.0-skiff` });
     if (url.pathname === '/api' || url.pathname === '/apis') {
-      const scope = url.pathname === '/api' ? 'api' : 'apis';
-      if (wantsAggregatedDiscovery(accept)) return send(200, aggregatedDiscovery(scope), AGGREGATED_DISCOVERY_CONTENT_TYPE);
-      return send(200, scope === 'api' ? legacyApiVersions() : legacyApiGroupList());
+      const { contentType, body } = rootDiscovery(url.pathname === '/api' ? 'api' : 'apis', accept);
+      discoveryContentTypes.push(contentType);
+      return send(200, body, contentType);
     }
     const match = /^\/(?:api|apis\/([^/]+))\/(v1)(?:\/namespaces\/([^/]+))?\/([^/]+)$/.exec(url.pathname);
     const type = match ? findType(match[1] ?? '', match[2] ?? '', match[4] ?? '') : undefined;
@@ -88,7 +87,7 @@ describe('kubectl prints Skiff tables', () => {
   let home: string;
 
   async function kubectl(...args: string[]): Promise<string> {
-    const { stdout } = await run('kubectl', ['--kubeconfig', join(home, 'config'), '--cache-dir', join(home, 'cache'), ...args], { timeout: 30_000 });
+    const { stdout } = await run('kubectl', ['--kubeconfig', join(home, 'config'), '--cache-dir', join(home, `cache-${serverMinor}`), ...args], { timeout: 30_000 });
     return stdout;
   }
 
@@ -138,6 +137,21 @@ describe('kubectl prints Skiff tables', () => {
     assert.match(output, /^service\/web\s+NodePort\s+10\.96\.0\.12\s+<none>\s+80:30942\/TCP/m);
     assert.match(output, /^deployment\.apps\/web\s+1\/3\s+3\s+1/m);
   });
+
+  for (const minor of ['27', '28']) {
+    it(`serves kubectl 1.${minor} aggregated discovery v2beta1 and Tables it prints`, async () => {
+      serverMinor = minor;
+      discoveryContentTypes.length = 0;
+      try {
+        const lines = (await kubectl('get', 'deploy', '-o', 'wide')).trim().split('\n');
+        assert.match(lines[0] ?? '', /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR$/);
+        assert.match(lines[1] ?? '', /^web\s+1\/3\s+3\s+1\s+5m\d*s?\s+nginx\s+nginx\s+app=web$/);
+        assert.ok(discoveryContentTypes.includes('application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList'), discoveryContentTypes.join(' | '));
+      } finally {
+        serverMinor = '32';
+      }
+    });
+  }
 
   it('prints labels and namespaces from the embedded object metadata', async () => {
     const output = await kubectl('get', 'pods', '-A', '--show-labels');

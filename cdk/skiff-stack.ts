@@ -83,6 +83,7 @@ export class SkiffStack extends Stack {
     objects.grantReadWriteData(apiFunction.function);
     changes.grantReadWriteData(apiFunction.function);
     this.tokenSecret.grantRead(apiFunction.function);
+    this.acknowledgeFunctionFindings(apiFunction, false);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.api = new apigateway.RestApi(this, 'Api', {
@@ -91,8 +92,9 @@ export class SkiffStack extends Stack {
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       // Request bodies reach the Lambda byte for byte (kubectl sends protobuf for some creates).
       binaryMediaTypes: ['*/*'],
+      // API Gateway's logging role is one per account and region: it is kept when this stack
+      // goes, as other APIs of the account may log through it.
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
       deployOptions: {
         stageName: 'cluster',
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
@@ -138,7 +140,7 @@ export class SkiffStack extends Stack {
     });
     acknowledge(streamFailures, 'AwsSolutions-SQS3', 'This queue is itself the on-failure destination of the stream consumers; the resync reconciles what it records.');
 
-    const controllers = this.streamConsumer('Controllers', {
+    this.streamConsumer('Controllers', {
       entry: 'functions/controllers/handler.ts',
       description: 'the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle)',
       filters: controllerFilters,
@@ -164,14 +166,12 @@ export class SkiffStack extends Stack {
     });
     objects.grantReadWriteData(resync.function);
     changes.grantReadWriteData(resync.function);
+    this.acknowledgeFunctionFindings(resync, false);
     new events.Rule(this, 'ResyncSchedule', {
       description: 'Re-reconciles every object, catching anything the stream consumers missed',
       schedule: events.Schedule.rate(props.resyncInterval ?? Duration.minutes(1)),
       targets: [new targets.LambdaFunction(resync.function, { retryAttempts: 0 })],
     });
-
-    this.acknowledgeFunctionFindings(apiFunction, false);
-    this.acknowledgeFunctionFindings(resync, false);
 
     new CfnOutput(this, 'ApiUrl', { description: 'The cluster server URL for a kubeconfig', value: this.api.url });
     new CfnOutput(this, 'TokenSecretArn', {
@@ -227,7 +227,7 @@ export class SkiffStack extends Stack {
     acknowledge(
       fn.function,
       'CloudFormation-Validate::W2531',
-      'Node.js 20 is the runtime the brief and the tests pin; moving to a newer runtime is the one runtime line in SkiffFunction (ADR 071).',
+      'Node.js 20 is the runtime the project pins (package.json engines, tests); moving to a newer runtime is the one runtime line in SkiffFunction (ADR 071).',
     );
     if (readsStream) {
       acknowledge(

@@ -10,14 +10,15 @@ import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { loadImageTable } from './images.ts';
-import type { ClusterCredentials } from './kubeconfig.ts';
 import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeClient } from './kube-client.ts';
+import type { ClusterCredentials } from './kubeconfig.ts';
 import { startKubeletServer } from './kubelet-server.ts';
-import { buildLease, buildNode, microTime, nodeLeaseNamespace, nodeStatus, type NodeSettings } from './node-object.ts';
+import { buildLease, buildNode, microTime, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr, parseCidr } from './pod-cidr.ts';
 import { parsePod } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
+import { startServiceProxy } from './proxy/service-proxy.ts';
 import { ProcessRuntime } from './runtime/process-runtime.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { SimRuntime } from './runtime/sim-runtime.ts';
@@ -54,6 +55,11 @@ export interface AgentOptions {
   readonly nodeStatusReportSeconds?: number;
   /** @default the kubelet's 10 s doubling to 5 min */
   readonly backOff?: BackOffPolicy;
+  /**
+   * Serve the Services' NodePorts on the node address and 127.0.0.1 (kube-proxy's job, ADR 091).
+   * @default true for the process runtime, false for sim
+   */
+  readonly serviceProxy?: boolean;
   /** Stop the pods' containers when the agent stops (otherwise they are left for adoption). @default false */
   readonly stopContainersOnStop?: boolean;
   readonly log?: AgentLog;
@@ -300,6 +306,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  const proxy =
+    (options.serviceProxy ?? runtimeKind === 'process')
+      ? startServiceProxy({ client, bindAddresses: [address, '127.0.0.1'], log: (message, fields) => log('info', message, fields) })
+      : undefined;
+
   log('info', 'node agent started', { node: nodeName, runtime: runtimeKind, address, kubeletPort: server.port, podCidr });
   return {
     nodeName,
@@ -307,6 +318,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     podCidr,
     async stop() {
       for (const timer of timers) clearInterval(timer);
+      await proxy?.stop();
       if (options.stopContainersOnStop) {
         await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(10, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
       } else {

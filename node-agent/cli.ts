@@ -23,6 +23,7 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --data-dir DIR          (default $SKIFF_DATA_DIR or ./.skiff)
   --images FILE           user image table (default <data-dir>/images.json)
   --node-index N          this agent's number on the machine: picks distinct defaults
+  --service-proxy on|off  serve Services' NodePorts (default on for process, off for sim)
   --keep-containers       leave containers running on exit, for the next agent to adopt`;
 
 export class AgentUsageError extends Error {
@@ -42,6 +43,7 @@ export interface AgentCliSettings {
   readonly stateDir: string;
   readonly imagesFile: string;
   readonly keepContainers: boolean;
+  readonly serviceProxy: boolean;
 }
 
 /** Flags to settings, with the defaults documented in the usage text. Pure apart from env. */
@@ -63,6 +65,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       images: { type: 'string' },
       'node-index': { type: 'string' },
       'keep-containers': { type: 'boolean', default: false },
+      'service-proxy': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -71,6 +74,8 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
   if (!values.kubeconfig || !values.name) throw new AgentUsageError(`--kubeconfig and --name are required\n${usage}`);
   if (values.runtime !== 'process' && values.runtime !== 'sim') throw new AgentUsageError(`--runtime must be process or sim\n${usage}`);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(values.name)) throw new AgentUsageError(`--name must be a DNS subdomain: ${values.name}`);
+  const proxyFlag = values['service-proxy'];
+  if (proxyFlag !== undefined && proxyFlag !== 'on' && proxyFlag !== 'off') throw new AgentUsageError(`--service-proxy must be on or off\n${usage}`);
   const integer = (flag: string, text: string, min: number, max: number) => {
     if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new AgentUsageError(`--${flag} must be an integer from ${min} to ${max}`);
     return Number(text);
@@ -96,6 +101,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     stateDir: resolve(values['state-dir'] ?? join(dataDir, 'nodes', values.name)),
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
     keepContainers: values['keep-containers'],
+    serviceProxy: proxyFlag === undefined ? values.runtime === 'process' : proxyFlag === 'on',
   };
 }
 
@@ -132,6 +138,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
     stateDir: settings.stateDir,
     imagesFile: settings.imagesFile,
     stopContainersOnStop: !settings.keepContainers,
+    serviceProxy: settings.serviceProxy,
     log: jsonLog(settings.name),
   });
   await new Promise<void>((resolvePromise) => {

@@ -105,12 +105,17 @@ interface Plan<T> {
 
 /** Writes committed in this process wake the watches of the same table and type at once. */
 const wakers = new Map<string, Set<() => void>>();
+/** Counts the wake-ups per table and type: a change-log read from before the last one is stale. */
+const wakeGenerations = new Map<string, number>();
 
 function wake(key: string): void {
+  wakeGenerations.set(key, (wakeGenerations.get(key) ?? 0) + 1);
   for (const waker of wakers.get(key) ?? []) waker();
 }
 
 class RetryCommit extends Error {}
+
+const retriableCancellations = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 interface ObjectMatcher {
   /** Some selector narrows the result. */
@@ -240,6 +245,8 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       if (!(error instanceof TransactionCanceledException)) throw error;
       // Items 1 + 2i are the object writes: a failed create condition means the name is taken.
       const reasons = error.CancellationReasons ?? [];
+      // Only races are worth another attempt; anything else (a validation error) is final.
+      if (reasons.some((reason) => reason.Code !== undefined && !retriableCancellations.has(reason.Code))) throw error;
       writes.forEach((write, index) => {
         if (write.expect === 'absent' && reasons[1 + 2 * index]?.Code === 'ConditionalCheckFailed') {
           throw new AlreadyExistsError(refOf(type, write.object.metadata.name ?? ''));
@@ -281,7 +288,8 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
 
   function expectedRevision(object: KubeObject, given: string | null | undefined): string | undefined {
     if (given === null) return undefined;
-    return given ?? object.metadata.resourceVersion;
+    // An empty resourceVersion means "no precondition", as in Kubernetes.
+    return (given ?? object.metadata.resourceVersion) || undefined;
   }
 
   /** The write an update makes of `stored`, or undefined when nothing would change. */
@@ -457,7 +465,28 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     },
   };
 
-  async function readChanges(type: ResourceType, after: number, signal: AbortSignal): Promise<ChangeRecord[]> {
+  /**
+   * Watches of one type mostly sit at the same revision: they share one read of the log after
+   * it, reused until a write of this process or half a poll interval makes it stale.
+   */
+  const changeReads = new Map<string, { readonly generation: number; readonly startedAt: number; readonly result: Promise<ChangeRecord[]> }>();
+
+  function readChanges(type: ResourceType, after: number, signal: AbortSignal): Promise<ChangeRecord[]> {
+    const key = `${type.id}\u0000${after}`;
+    const generation = wakeGenerations.get(wakeKey(type)) ?? 0;
+    const startedAt = Date.now();
+    const shared = changeReads.get(key);
+    if (shared && shared.generation === generation && startedAt - shared.startedAt < pollIntervalMs / 2) return abortable(shared.result, signal);
+    for (const [oldKey, read] of changeReads) {
+      if (startedAt - read.startedAt >= pollIntervalMs) changeReads.delete(oldKey);
+    }
+    const result = queryChanges(type, after);
+    changeReads.set(key, { generation, startedAt, result });
+    result.catch(() => changeReads.delete(key));
+    return abortable(result, signal);
+  }
+
+  async function queryChanges(type: ResourceType, after: number): Promise<ChangeRecord[]> {
     const { Items } = await client.send(
       new QueryCommand({
         TableName: tables.changes,
@@ -467,7 +496,6 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
         ConsistentRead: true,
         Limit: watchPageSize,
       }),
-      { abortSignal: signal },
     );
     return (Items ?? []).map(parseChangeItem);
   }
@@ -601,4 +629,23 @@ function watchEvent(change: ChangeRecord, matcher: ObjectMatcher): WatchEvent | 
   const matchedBefore = change.prior ? matcher.matchesProjection(change.prior) : matchesNow;
   if (matchesNow) return { type: matchedBefore ? 'MODIFIED' : 'ADDED', object: change.object };
   return matchedBefore ? { type: 'DELETED', object: change.object } : undefined;
+}
+
+/** `promise`, or an AbortError as soon as `signal` aborts (the shared work goes on for others). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -1,0 +1,114 @@
+/**
+ * The seed walkthrough's Services with the real kubectl against a local cluster with two agents:
+ * expose a Deployment as a NodePort and curl 127.0.0.1:<nodePort>, a taken NodePort is a 422,
+ * a LoadBalancer Service gets an address that serves, cordon/drain go through the API.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
+import { get } from '../integration/services/proxy-support.ts';
+import { KubeClient } from '../../node-agent/kube-client.ts';
+import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
+import { type ServiceProxy, startServiceProxy } from '../../node-agent/proxy/service-proxy.ts';
+
+describe('services end to end with kubectl', { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+  let client: KubeClient;
+  let proxy: ServiceProxy;
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 2, resyncSeconds: 5 });
+    // The proxy as an agent runs it, over the API with a kubeconfig, serving 127.0.0.1.
+    client = new KubeClient(loadKubeconfig(cluster.local.kubeconfigPath));
+    proxy = startServiceProxy({ client, bindAddresses: ['127.0.0.1'], retryBindMs: 500 });
+  });
+  after(async () => {
+    await proxy?.stop();
+    client?.close();
+    await cluster?.stop();
+  });
+
+  const jsonpath = async (args: string[], path: string) => (await cluster.kubectl([...args, '-o', `jsonpath=${path}`])).stdout.trim();
+
+  let nodePort = 0;
+
+  it('exposes a Deployment as a NodePort that answers on 127.0.0.1:<nodePort>', async () => {
+    await cluster.kubectlOk(['create', 'deployment', 'test1', '--image=nginx']);
+    await cluster.kubectlOk(['expose', 'deployment', 'test1', '--type=NodePort', '--port=80']);
+    nodePort = Number(await jsonpath(['get', 'service', 'test1'], '{.spec.ports[0].nodePort}'));
+    assert.ok(nodePort >= 30000 && nodePort <= 32767, `nodePort ${nodePort}`);
+    const clusterIP = await jsonpath(['get', 'service', 'test1'], '{.spec.clusterIP}');
+    assert.match(clusterIP, /^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/);
+    await waitFor('an endpoint for test1', async () => (await jsonpath(['get', 'endpoints', 'test1'], '{.subsets[0].addresses[0].ip}')) || undefined, { timeoutMs: 90_000, intervalMs: 500 });
+    const slices = await jsonpath(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=test1'], '{.items[0].endpoints[0].conditions.ready}');
+    assert.equal(slices, 'true');
+    const body = await waitFor('curl 127.0.0.1:<nodePort>', async () => {
+      const answer = await get('127.0.0.1', nodePort);
+      return answer.startsWith('E') ? undefined : answer;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    assert.match(body, /Served by pod test1-/);
+  });
+
+  it('spreads curl over the pods when the Deployment is scaled to 3', async () => {
+    await cluster.kubectlOk(['scale', 'deployment', 'test1', '--replicas=3']);
+    await waitFor('3 ready endpoints', async () => (await jsonpath(['get', 'endpoints', 'test1'], '{.subsets[*].addresses[*].ip}')).split(' ').filter(Boolean).length === 3 || undefined, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
+    const pods = new Set<string>();
+    for (let i = 0; i < 9; i++) pods.add(/Served by pod (\S+)/.exec(await get('127.0.0.1', nodePort))?.[1] ?? 'none');
+    assert.ok(pods.size >= 2, `answers from ${[...pods]}`);
+  });
+
+  it('serves the NodePort on every node address from the agents', { todo: 'node-agent/agent.ts must call startServiceProxy({ client, bindAddresses: [nodeAddress, "127.0.0.1"] })' }, async () => {
+    const addresses = (await jsonpath(['get', 'nodes'], '{.items[*].status.addresses[?(@.type=="InternalIP")].address}')).split(' ').filter(Boolean);
+    assert.ok(addresses.length > 0);
+    for (const address of addresses) {
+      const body = await waitFor(`curl ${address}:${nodePort}`, async () => {
+        const answer = await get(address, nodePort);
+        return answer.startsWith('E') ? undefined : answer;
+      }, { timeoutMs: 15_000, intervalMs: 250 });
+      assert.match(body, /Served by pod/);
+    }
+  });
+
+  it('refuses a NodePort that is taken with 422', async () => {
+    assert.ok(nodePort > 0, 'needs the first test');
+    const result = await cluster.kubectl(['create', 'service', 'nodeport', 'clash', '--tcp=80:80', `--node-port=${nodePort}`]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, new RegExp(`spec.ports\\[0\\].nodePort: Invalid value: ${nodePort}: provided port is already allocated`));
+    const outOfRange = await cluster.kubectl(['create', 'service', 'nodeport', 'low', '--tcp=80:80', '--node-port=8080']);
+    assert.match(outOfRange.stderr, /provided port is not in the valid range. The range of valid ports is 30000-32767/);
+  });
+
+  it('gives a LoadBalancer Service an EXTERNAL-IP on the loopback range that serves its port', { todo: 'the local host must pass loadBalancers: createLocalLoadBalancers() to controllersWith' }, async () => {
+    await cluster.kubectlOk(['expose', 'deployment', 'test1', '--type=LoadBalancer', '--name=test1-lb', '--port=18081', '--target-port=80']);
+    const ip = await waitFor('an ingress address', async () => (await jsonpath(['get', 'service', 'test1-lb'], '{.status.loadBalancer.ingress[0].ip}')) || undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    assert.match(ip, /^127\./);
+    const body = await waitFor('the load balancer answers', async () => {
+      const answer = await get(ip, 18081);
+      return answer.startsWith('E') ? undefined : answer;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    assert.ok(body.length > 0);
+    await cluster.kubectlOk(['delete', 'service', 'test1-lb', '--timeout=60s']);
+    await waitFor('the load balancer is gone', async () => (await get(ip, 18081)) === 'ECONNREFUSED', { timeoutMs: 30_000 });
+  });
+
+  it('cordons and uncordons a node', async () => {
+    const node = cluster.local.nodeNames[0] as string;
+    await cluster.kubectlOk(['cordon', node]);
+    await waitFor('the unschedulable taint', async () => (await jsonpath(['get', 'node', node], '{.spec.taints[*].key}')).includes('node.kubernetes.io/unschedulable') || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
+    assert.match((await cluster.kubectlOk(['get', 'node', node])), /SchedulingDisabled/);
+    await cluster.kubectlOk(['uncordon', node]);
+    await waitFor('the taint removed', async () => !(await jsonpath(['get', 'node', node], '{.spec.taints[*].key}')).includes('unschedulable') || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
+  });
+});

@@ -4,7 +4,7 @@
  * hands middy a stream that writes the status and headers at once (watches need them before
  * the first event, KUBECTL-WIRE.md §5) and then each chunk.
  */
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';

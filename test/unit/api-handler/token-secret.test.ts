@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { describe, it } from 'node:test';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
 import { parseTokenSecret, readSecretFromExtension, secretTokenAuthenticator } from '../../../functions/api/token-secret.ts';
 
 const adminToken = 'admin-token-0123456789abcdef';

@@ -8,7 +8,7 @@ import type { KubeObject } from '../../../store/store.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
 import { formatLabels } from './label-text.ts';
-import { type Fields, at, integer, list, optionalText, records, strings, text } from './object-fields.ts';
+import { at, type Fields, integer, list, optionalText, records, strings, text } from './object-fields.ts';
 
 /** Most entries an address column lists before it summarises the rest. */
 const shownEntries = 3;

@@ -7,7 +7,7 @@
 import type { KubeObject } from '../../../store/store.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, type PrintedRow, type TableRowCondition, wide } from './kind-printer.ts';
-import { type Fields, at, integer, optionalText, record, records, text } from './object-fields.ts';
+import { at, type Fields, integer, optionalText, record, records, text } from './object-fields.ts';
 
 const podSucceeded: readonly TableRowCondition[] = [
   { type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod has completed successfully.' },

@@ -6,9 +6,9 @@
  */
 import type { ResourceType } from '../../../../schemas/registry.ts';
 import type { KubeObject, ObjectMeta } from '../../../store/store.ts';
+import { acceptsJson, parseAccept } from './accept-header.ts';
 import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
 import { eventPrinter } from './event-printer.ts';
-import { acceptsJson, parseAccept } from './accept-header.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
 import { endpointSlicePrinter, endpointsPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';

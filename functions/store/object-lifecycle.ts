@@ -3,8 +3,8 @@
  * update or a delete turns the stored object into. The DynamoDB adapter only commits the result.
  */
 import { randomInt } from 'node:crypto';
-import { BadRequestError, ConflictError, InvalidError, type ResourceRef } from '../core/errors.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
+import { BadRequestError, ConflictError, InvalidError, type ResourceRef } from '../core/errors.ts';
 import type { DeleteOptions, KubeObject, ObjectMeta } from './store.ts';
 
 export function refOf(type: ResourceType, name: string): ResourceRef {

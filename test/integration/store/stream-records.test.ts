@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import { type _Record, DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { localCredentials } from '../../../functions/local/dynamodb-local.ts';
 import { createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../../../functions/store/dynamodb-store.ts';
 import { types } from '../../../schemas/registry.ts';

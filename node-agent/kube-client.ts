@@ -6,9 +6,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { KubeObject } from '../functions/store/store.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { apiVersionOf } from '../schemas/registry.ts';
-import type { KubeObject } from '../functions/store/store.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json';

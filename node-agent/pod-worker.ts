@@ -83,6 +83,8 @@ export class PodWorker {
   private wakeTimer?: NodeJS.Timeout;
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private finished = false;
+  /** Set when the agent stops with its containers: a start still in flight is undone. */
+  private discarding = false;
   private deletedFromApi = false;
 
   constructor(
@@ -144,6 +146,7 @@ export class PodWorker {
 
   /** Stops the pod's containers (agent shutdown with stop-containers). */
   async stopContainers(graceMs: number): Promise<void> {
+    this.discarding = true;
     this.detach();
     await Promise.all(
       [...this.slots.values()].map((slot) => (slot.current && !slot.current.exit ? this.context.runtime.stop(slot.current.id, graceMs) : undefined)),
@@ -312,6 +315,10 @@ export class PodWorker {
       env,
       ...(container.workingDir ? { workingDir: container.workingDir } : {}),
     });
+    if (this.discarding) {
+      await this.context.runtime.stop(started.id, 0);
+      return;
+    }
     if (restarting && slot.current) {
       if (slot.previous) this.context.runtime.remove(slot.previous.id);
       slot.previous = slot.current;

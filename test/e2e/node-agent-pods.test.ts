@@ -1,0 +1,289 @@
+/**
+ * The node agent's pod lifecycle against the real API with the real kubectl: an agent started
+ * in-process (short crash back-off so restarts come in seconds) runs pods pinned to its node.
+ * Crash loops, liveness and readiness probes, env from ConfigMaps/Secrets/fields, image pull
+ * failures, graceful deletion, restart policies, and adoption by a restarted agent.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type AgentOptions, type RunningAgent, startAgent } from '../../node-agent/agent.ts';
+import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
+import { killRecordedContainers } from '../../node-agent/runtime/process-runtime.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
+
+const nodeName = 'agent-e2e';
+
+interface PodJson {
+  metadata: { uid: string; deletionTimestamp?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: {
+      restartCount: number;
+      ready: boolean;
+      containerID?: string;
+      state: { running?: unknown; waiting?: { reason: string; message?: string }; terminated?: { exitCode: number } };
+      lastState: { terminated?: { exitCode: number } };
+    }[];
+  };
+}
+
+describe('node agent pod lifecycle', () => {
+  let cluster: TestCluster;
+  let agent: RunningAgent;
+  let agentOptions: AgentOptions;
+  const scratch = mkdtempSync(join(tmpdir(), 'skiff-agent-e2e-'));
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 0 });
+    agentOptions = {
+      // The node kubeconfig the host gives its agents: the host sends that token to the kubelet API.
+      credentials: loadKubeconfig(join(cluster.dataDir, 'node-kubeconfig')),
+      nodeName,
+      address: '127.0.1.201',
+      podCidr: '127.64.201.0/24',
+      stateDir: join(cluster.dataDir, 'nodes', nodeName),
+      backOff: { initialMs: 1000, maxMs: 4000 },
+      serviceProxy: false,
+    };
+    agent = await startAgent(agentOptions);
+  });
+
+  after(async () => {
+    await agent?.stop();
+    killRecordedContainers(agentOptions.stateDir);
+    await cluster?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  async function apply(manifest: unknown): Promise<void> {
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+  }
+
+  function pod(name: string, containers: unknown[], spec: Record<string, unknown> = {}): unknown {
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName, containers, ...spec } };
+  }
+
+  async function getPod(name: string): Promise<PodJson> {
+    return JSON.parse(await cluster.kubectlOk(['get', 'pod', name, '-o', 'json'])) as PodJson;
+  }
+
+  async function describePod(name: string): Promise<string> {
+    return cluster.kubectlOk(['describe', 'pod', name]);
+  }
+
+  const sh = (script: string) => ({ command: ['/bin/sh', '-c', script] });
+
+  it('restarts a crashing container with a growing restartCount, backs off, and keeps the previous log', async () => {
+    await apply(pod('crasher', [{ name: 'app', image: 'busybox', ...sh('echo "crash on $POD_NAME"; exit 3') }]));
+    const status = await waitFor(
+      'two restarts',
+      async () => {
+        const s = (await getPod('crasher')).status?.containerStatuses?.[0];
+        return s && s.restartCount >= 2 ? s : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(status.lastState.terminated?.exitCode, 3);
+    const described = await waitFor('BackOff event', async () => {
+      const text = await describePod('crasher');
+      return text.includes('Back-off restarting failed container app') ? text : undefined;
+    });
+    assert.match(described, /Restart Count:\s+\d/);
+    const previous = await cluster.kubectlOk(['logs', 'crasher', '--previous']);
+    assert.equal(previous, 'crash on crasher\n');
+    const waiting = await waitFor('CrashLoopBackOff', async () => {
+      const s = (await getPod('crasher')).status?.containerStatuses?.[0];
+      return s?.state.waiting?.reason === 'CrashLoopBackOff' ? s.state.waiting : undefined;
+    });
+    assert.match(waiting.message ?? '', /^back-off \ds restarting failed container=app pod=crasher_default/);
+    await cluster.kubectlOk(['delete', 'pod', 'crasher', '--wait=true']);
+  });
+
+  it('restarts a container whose liveness probe fails, with Unhealthy and Killing events', async () => {
+    await apply(
+      pod('unlive', [
+        {
+          name: 'web',
+          image: 'nginx',
+          ports: [{ containerPort: 8081 }],
+          livenessProbe: { httpGet: { path: '/', port: 9 }, periodSeconds: 1, failureThreshold: 2 },
+        },
+      ]),
+    );
+    await waitFor('a liveness restart', async () => ((await getPod('unlive')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, { timeoutMs: 30_000 });
+    const described = await describePod('unlive');
+    assert.match(described, /Liveness probe failed: Get "http:\/\/127\.64\.201\.\d+:9\/": dial tcp .*connection refused/);
+    assert.match(described, /Container web failed liveness probe, will be restarted/);
+    await cluster.kubectlOk(['delete', 'pod', 'unlive', '--wait=true']);
+  });
+
+  it('keeps a pod with a passing liveness probe running and serves its page on the pod IP', async () => {
+    await apply(
+      pod('live', [
+        {
+          name: 'web',
+          image: 'httpd',
+          ports: [{ containerPort: 8082, name: 'http' }],
+          livenessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+          readinessProbe: { tcpSocket: { port: 8082 }, periodSeconds: 1 },
+        },
+      ]),
+    );
+    const running = await waitFor('ready', async () => {
+      const p = await getPod('live');
+      return p.status?.containerStatuses?.[0]?.ready ? p : undefined;
+    });
+    const page = await (await fetch(`http://${running.status?.podIP}:8082/`)).text();
+    assert.match(page, /It works!/);
+    assert.match(page, /pod live/);
+    assert.equal(running.status?.containerStatuses?.[0]?.restartCount, 0);
+    await cluster.kubectlOk(['delete', 'pod', 'live', '--wait=true']);
+  });
+
+  it('follows an exec readiness probe in and out of Ready', async () => {
+    const marker = join(scratch, 'ready');
+    await apply(
+      pod('gated', [
+        {
+          name: 'app',
+          image: 'busybox',
+          env: [{ name: 'MARKER', value: marker }],
+          readinessProbe: { exec: { command: ['/bin/sh', '-c', 'test -f "$MARKER"'] }, periodSeconds: 1 },
+        },
+      ]),
+    );
+    const ready = async (want: string) => {
+      const p = await getPod('gated');
+      return p.status?.phase === 'Running' && p.status.conditions?.find((c) => c.type === 'Ready')?.status === want;
+    };
+    await waitFor('Running but not Ready', () => ready('False'));
+    writeFileSync(marker, '');
+    await waitFor('Ready', () => ready('True'));
+    rmSync(marker);
+    await waitFor('not Ready again', () => ready('False'));
+    assert.match(await describePod('gated'), /Readiness probe failed: command/);
+    await cluster.kubectlOk(['delete', 'pod', 'gated', '--wait=true']);
+  });
+
+  it('builds the environment from values, ConfigMaps, Secrets and pod fields', async () => {
+    await cluster.kubectlOk(['create', 'configmap', 'settings', '--from-literal=MODE=fast', '--from-literal=LEVEL=3']);
+    await cluster.kubectlOk(['create', 'secret', 'generic', 'creds', '--from-literal=password=s3cret']);
+    await apply(
+      pod('envy', [
+        {
+          name: 'app',
+          image: 'busybox',
+          ...sh('echo "mode=$MODE pass=$PASS name=$ME ip=$IP cfg=$CFG_LEVEL greeting=$GREETING"; sleep 300'),
+          env: [
+            { name: 'MODE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'MODE' } } },
+            { name: 'PASS', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+            { name: 'ME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'GREETING', value: 'hello $(ME)' },
+          ],
+          envFrom: [{ prefix: 'CFG_', configMapRef: { name: 'settings' } }],
+        },
+      ]),
+    );
+    const ip = await waitFor('pod IP', async () => (await getPod('envy')).status?.podIP);
+    const logs = await waitFor('env line', async () => {
+      const text = await cluster.kubectlOk(['logs', 'envy']);
+      return text.includes('mode=') ? text : undefined;
+    });
+    assert.equal(logs, `mode=fast pass=s3cret name=envy ip=${ip} cfg=3 greeting=hello envy\n`);
+    await cluster.kubectlOk(['delete', 'pod', 'envy', '--wait=true']);
+  });
+
+  it('waits with CreateContainerConfigError while a referenced Secret is missing', async () => {
+    await apply(pod('nosecret', [{ name: 'app', image: 'busybox', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }] }]));
+    const waiting = await waitFor('config error', async () => (await getPod('nosecret')).status?.containerStatuses?.[0]?.state.waiting);
+    assert.equal(waiting.reason, 'CreateContainerConfigError');
+    assert.equal(waiting.message, 'secret "absent" not found');
+    await cluster.kubectlOk(['delete', 'pod', 'nosecret', '--wait=true']);
+  });
+
+  it('leaves a container of an unknown image Waiting as a failed pull does', async () => {
+    await apply(pod('nopull', [{ name: 'app', image: 'registry.example.com/nothing:1' }]));
+    const waiting = await waitFor('pull failure', async () => {
+      const state = (await getPod('nopull')).status?.containerStatuses?.[0]?.state.waiting;
+      return state?.reason.includes('ImagePull') ? state : undefined;
+    });
+    assert.match(waiting?.message ?? '', /not in the local image table/);
+    const listing = await cluster.kubectlOk(['get', 'pod', 'nopull']);
+    assert.match(listing, /ErrImagePull|ImagePullBackOff/);
+    await cluster.kubectlOk(['delete', 'pod', 'nopull', '--wait=true']);
+  });
+
+  it('gives a container that ignores SIGTERM its grace period, then kills it and finishes the deletion', async () => {
+    await apply(pod('stubborn', [{ name: 'app', image: 'busybox', ...sh('trap "" TERM; while true; do sleep 0.2; done') }], { terminationGracePeriodSeconds: 2 }));
+    await waitFor('running', async () => (await getPod('stubborn')).status?.phase === 'Running');
+    const started = Date.now();
+    await cluster.kubectlOk(['delete', 'pod', 'stubborn', '--wait=true'], { timeoutMs: 30_000 });
+    const took = Date.now() - started;
+    assert.ok(took >= 1500, `deleted after ${took} ms, before the grace period`);
+    assert.ok(took < 15_000, `deletion took ${took} ms`);
+    const described = await cluster.kubectl(['get', 'pod', 'stubborn']);
+    assert.equal(described.code, 1);
+  });
+
+  const policyTable: [policy: string, exitCode: number, phase: string][] = [
+    ['Never', 0, 'Succeeded'],
+    ['Never', 1, 'Failed'],
+    ['OnFailure', 0, 'Succeeded'],
+  ];
+  for (const [policy, exitCode, phase] of policyTable) {
+    it(`ends a pod whose container exits ${exitCode} under restartPolicy ${policy} as ${phase}`, async () => {
+      const name = `once-${policy.toLowerCase()}-${exitCode}`;
+      await apply(pod(name, [{ name: 'app', image: 'busybox', ...sh(`exit ${exitCode}`) }], { restartPolicy: policy }));
+      const done = await waitFor(phase, async () => {
+        const p = await getPod(name);
+        return p.status?.phase === phase ? p : undefined;
+      });
+      assert.equal(done.status?.containerStatuses?.[0]?.state.terminated?.exitCode, exitCode);
+      assert.equal(done.status?.containerStatuses?.[0]?.restartCount, 0);
+      await cluster.kubectlOk(['delete', 'pod', name, '--wait=true']);
+    });
+  }
+
+  it('adopts running containers after an agent restart, then restarts a killed one', async () => {
+    await apply(pod('survivor', [{ name: 'app', image: 'busybox', ...sh('echo up; sleep 300') }]));
+    const before = await waitFor('running', async () => {
+      const p = await getPod('survivor');
+      return p.status?.containerStatuses?.[0]?.state.running ? p : undefined;
+    });
+    const containerID = before.status?.containerStatuses?.[0]?.containerID;
+    await agent.stop();
+    agent = await startAgent(agentOptions);
+    // The new agent must report the same container, not start a second one.
+    const records = JSON.parse(readFileSync(join(agentOptions.stateDir, 'containers.json'), 'utf8')) as {
+      containers: { containerID: string; pid: number; pod: { uid: string }; exit?: unknown }[];
+    };
+    const mine = records.containers.filter((r) => r.pod.uid === before.metadata.uid);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]?.containerID, containerID);
+    assert.equal((await getPod('survivor')).status?.containerStatuses?.[0]?.restartCount, 0);
+
+    // Kill the container's program (the shim's child), as `kill` on a container's main process would.
+    const shimPid = mine[0]?.pid ?? 0;
+    const children = readFileSync(`/proc/${shimPid}/task/${shimPid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    for (const child of children) process.kill(child, 'SIGKILL');
+    const after = await waitFor(
+      'restart after kill',
+      async () => {
+        const s = (await getPod('survivor')).status?.containerStatuses?.[0];
+        return s && s.restartCount === 1 && s.state.running ? s : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(after.lastState.terminated?.exitCode, 137);
+    assert.notEqual(after.containerID, containerID);
+    await cluster.kubectlOk(['delete', 'pod', 'survivor', '--wait=true']);
+    assert.ok(!existsSync(`/proc/${shimPid}`) || readFileSync(`/proc/${shimPid}/stat`, 'utf8').includes(') Z '));
+  });
+});

@@ -574,6 +574,8 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
           throw tooOld(last, oldest - 1);
         }
         if (!head && first && counterBefore > last) throw tooOld(last, counterBefore);
+        // A revision this store never reached (its data was reset): the client must list again.
+        if (first && counterBefore < last) throw new GoneError(`too large resource version: ${last}, current: ${counterBefore}`);
         first = false;
 
         for (const change of changes) {

@@ -374,6 +374,12 @@ describe('DynamoDB store: watch', () => {
     }
   });
 
+  it('answers 410 for a revision the type has not reached yet', async () => {
+    const ahead = String(Number(await store.currentRevision(types.configmaps)) + 1000);
+    const iterator = store.watch(types.configmaps, { resourceVersion: ahead, signal: AbortSignal.timeout(5000) })[Symbol.asyncIterator]();
+    await assert.rejects(iterator.next(), (error) => isApiError(error, 410) && error.message.startsWith(`too large resource version: ${ahead}`));
+  });
+
   it('refuses a malformed resourceVersion with a 400', async () => {
     const iterator = store.watch(types.configmaps, { resourceVersion: 'abc', signal: AbortSignal.timeout(5000) })[Symbol.asyncIterator]();
     await assert.rejects(iterator.next(), (error) => isApiError(error, 400));

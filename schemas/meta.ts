@@ -33,7 +33,8 @@ export const stringMap = z.record(z.string(), z.string());
 /** A sub-object Skiff does not model field by field: every field is kept as sent. */
 export const opaqueObject = z.looseObject({});
 
-/** Lists strategic merge patch merges by `key` (the `patchMergeKey` of the Go types). */
+/** Lists strategic merge patch merges by `key` (the `patchMergeKey` of the Go types); kept in step
+ * with `functions/api/core/patch/list-strategies.ts`, which the server's patch engine reads. */
 export function mergedBy<T extends z.ZodType>(items: T, key: string) {
   return z.array(items).meta({ 'x-kubernetes-patch-merge-key': key, 'x-kubernetes-patch-strategy': 'merge' });
 }
@@ -77,7 +78,7 @@ export const objectMetaSchema = z
     labels: stringMap.optional(),
     annotations: stringMap.optional(),
     ownerReferences: mergedBy(ownerReferenceSchema, 'uid').optional(),
-    finalizers: z.array(z.string()).optional(),
+    finalizers: z.array(z.string()).meta({ 'x-kubernetes-patch-strategy': 'merge' }).optional(),
     managedFields: z.array(managedFieldsEntrySchema).optional(),
   })
   .meta({ id: `${metaV1}.ObjectMeta` });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { immutable } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { objectMetaSchema, time } from './meta.ts';
+import { mergedBy, objectMetaSchema, time } from './meta.ts';
 import { isDns1123Label } from './name-rules.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
@@ -22,17 +22,16 @@ export const namespaceSchema = z
     status: z
       .object({
         phase: z.enum(['Active', 'Terminating']).default('Active'),
-        conditions: z
-          .array(
-            z.object({
-              type: z.string(),
-              status: z.string(),
-              lastTransitionTime: time.optional(),
-              reason: z.string().optional(),
-              message: z.string().optional(),
-            }),
-          )
-          .optional(),
+        conditions: mergedBy(
+          z.object({
+            type: z.string(),
+            status: z.string(),
+            lastTransitionTime: time.optional(),
+            reason: z.string().optional(),
+            message: z.string().optional(),
+          }),
+          'type',
+        ).optional(),
       })
       .meta({ id: `${coreV1}.NamespaceStatus` })
       .default(() => ({ phase: 'Active' as const })),

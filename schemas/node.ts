@@ -34,7 +34,7 @@ export const nodeSchema = z
     spec: z
       .object({
         podCIDR: z.string().optional(),
-        podCIDRs: z.array(z.string()).optional(),
+        podCIDRs: z.array(z.string()).meta({ 'x-kubernetes-patch-strategy': 'merge' }).optional(),
         providerID: z.string().optional(),
         unschedulable: z.boolean().optional(),
         taints: z.array(taintSchema).optional(),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { type FieldCause, forbidden } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, int64, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
+import { int32, int64, mergedBy, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 import { defaultPodSpec, type PodSpec, podSpecSchema, validatePodSpec } from './pod-spec.ts';
 import { sameJson } from './structural-equality.ts';
@@ -61,14 +61,14 @@ export const podStatusSchema = z
   .looseObject({
     observedGeneration: int64.optional(),
     phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).optional(),
-    conditions: z.array(podCondition).meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' }).optional(),
+    conditions: mergedBy(podCondition, 'type').optional(),
     message: z.string().optional(),
     reason: z.string().optional(),
     nominatedNodeName: z.string().optional(),
     hostIP: z.string().optional(),
-    hostIPs: z.array(podIp).optional(),
+    hostIPs: mergedBy(podIp, 'ip').optional(),
     podIP: z.string().optional(),
-    podIPs: z.array(podIp).optional(),
+    podIPs: mergedBy(podIp, 'ip').optional(),
     startTime: time.optional(),
     initContainerStatuses: z.array(containerStatusSchema).optional(),
     containerStatuses: z.array(containerStatusSchema).optional(),

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { child, duplicate, type FieldCause, forbidden, immutable, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { conditionSchema, int32, intOrString, objectMetaSchema, stringMap } from './meta.ts';
+import { conditionSchema, int32, intOrString, mergedBy, objectMetaSchema, stringMap } from './meta.ts';
 import { checkLabels, checkName, isDns1035Label, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';
 import { protocolSchema, validatePortNumberOrName } from './pod-spec.ts';
 
@@ -68,7 +68,7 @@ export const serviceSchema = z
     status: z
       .object({
         loadBalancer: z.object({ ingress: z.array(loadBalancerIngressSchema).optional() }).optional(),
-        conditions: z.array(conditionSchema).optional(),
+        conditions: mergedBy(conditionSchema, 'type').optional(),
       })
       .meta({ id: `${coreV1}.ServiceStatus` })
       .optional(),

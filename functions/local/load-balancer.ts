@@ -5,11 +5,12 @@
  * Service's ports (TCP) and forwards each connection round-robin to the ready endpoints.
  * It runs inside the local host, next to the controllers that drive it.
  */
-import type { KubeObject } from '../store/store.ts';
-import type { LoadBalancerIngress, LoadBalancers } from '../controllers/service-load-balancer/load-balancers.ts';
-import { readyBackendsByPortName, viewService } from '../controllers/endpoints/service-view.ts';
+
+import { createListenerSet, type ListenerTarget, listenerKey } from '../../node-agent/proxy/tcp-listeners.ts';
 import { addressAt, offsetInRange, parseIpv4Cidr } from '../api/core/admission/ipv4-range.ts';
-import { createListenerSet, listenerKey, type ListenerTarget } from '../../node-agent/proxy/tcp-listeners.ts';
+import { readyBackendsByPortName, viewService } from '../controllers/endpoints/service-view.ts';
+import type { LoadBalancerIngress, LoadBalancers } from '../controllers/service-load-balancer/load-balancers.ts';
+import type { KubeObject } from '../store/store.ts';
 
 export interface LocalLoadBalancerOptions {
   /** Addresses handed to Services. Default 127.0.200.0/24. */

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestCluster, type TestCluster } from '../support/cluster.ts';
-import { waitFor } from '../support/wait.ts';
-import { get } from '../integration/services/proxy-support.ts';
 import { KubeClient } from '../../node-agent/kube-client.ts';
 import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
 import { type ServiceProxy, startServiceProxy } from '../../node-agent/proxy/service-proxy.ts';
+import { get } from '../integration/services/proxy-support.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
 
 describe('services end to end with kubectl', { timeout: 300_000 }, () => {
   let cluster: TestCluster;

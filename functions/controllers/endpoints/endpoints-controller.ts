@@ -3,9 +3,10 @@
  * change names its whole namespace (which Services select a pod is only known after reading
  * them), so one batch of pod changes in a namespace costs one pass over its Services.
  */
-import { NotFoundError } from '../../core/errors.ts';
-import { releaseAllocationsOf } from '../../api/core/admission/service-allocation.ts';
+
 import { types } from '../../../schemas/registry.ts';
+import { releaseAllocationsOf } from '../../api/core/admission/service-allocation.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import type { KubeObject, ObjectStore } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';

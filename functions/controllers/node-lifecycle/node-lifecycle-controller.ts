@@ -4,9 +4,10 @@
  * times its plan returns. A reconcile is two reads (node, Lease) plus, only for a node with a
  * NoExecute taint or one changing state, one list of its pods.
  */
+
+import { types } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import { types } from '../../../schemas/registry.ts';
 import type { KubeObject } from '../../store/store.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';

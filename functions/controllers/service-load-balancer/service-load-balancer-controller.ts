@@ -7,10 +7,10 @@
  */
 import { types } from '../../../schemas/registry.ts';
 import type { KubeObject } from '../../store/store.ts';
+import { viewService } from '../endpoints/service-view.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists } from '../framework/list-all.ts';
 import { canonicalJson } from '../framework/stable-hash.ts';
-import { viewService } from '../endpoints/service-view.ts';
 import type { LoadBalancers } from './load-balancers.ts';
 
 export type { LoadBalancerIngress, LoadBalancers } from './load-balancers.ts';

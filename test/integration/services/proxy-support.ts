@@ -1,9 +1,9 @@
 /** Real little HTTP backends and a scripted watch source for the proxy tests. */
 import http from 'node:http';
 import net from 'node:net';
-import type { ResourceType } from '../../../schemas/registry.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
 import type { ServiceProxySource } from '../../../node-agent/proxy/service-proxy.ts';
+import type { ResourceType } from '../../../schemas/registry.ts';
 
 export interface Backend {
   readonly ip: string;

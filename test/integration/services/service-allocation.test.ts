@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { types } from '../../../schemas/registry.ts';
-import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
 import {
-  allocateService,
+  type allocateService,
   ipAddressRecords,
   nodePortRecords,
   releaseAllocationsOf,
   releaseService,
   writeServiceWithAllocations,
 } from '../../../functions/api/core/admission/service-allocation.ts';
+import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
+import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 
 function service(namespace: string, name: string, spec: Record<string, unknown>): KubeObject {

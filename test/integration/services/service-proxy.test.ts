@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { types } from '../../../schemas/registry.ts';
 import type { KubeClient } from '../../../node-agent/kube-client.ts';
 import { type ServiceProxySource, startServiceProxy } from '../../../node-agent/proxy/service-proxy.ts';
+import { types } from '../../../schemas/registry.ts';
 import { waitFor } from '../../support/wait.ts';
 import { type Backend, endpointsOf, freePort, get, nodePortService, scriptedSource, startBackend } from './proxy-support.ts';
 

@@ -5,9 +5,10 @@
  * kube-apiserver's service REST strategy does (`patchAllocatedValues`, type transitions, ranges).
  * Claiming the values in the store is `service-allocation.ts`.
  */
+
+import { needsNodePorts, type ServicePort, type ServiceSpec, serviceSpecSchema, serviceType } from '../../../controllers/endpoints/service-view.ts';
 import type { StatusCause } from '../../../core/errors.ts';
 import type { KubeObject } from '../../../store/store.ts';
-import { needsNodePorts, type ServicePort, type ServiceSpec, serviceSpecSchema, serviceType } from '../../../controllers/endpoints/service-view.ts';
 import { type Ipv4Range, offsetInRange, parseIpv4Cidr } from './ipv4-range.ts';
 
 export interface NodePortRange {

@@ -9,10 +9,11 @@
  * The API calls `writeServiceWithAllocations` around its create/update of a Service, and
  * `releaseService` after deleting one.
  */
-import { AlreadyExistsError, InternalError, InvalidError, isApiError, type StatusCause } from '../../../core/errors.ts';
+
 import type { ResourceType } from '../../../../schemas/registry.ts';
-import type { KubeObject, ObjectStore } from '../../../store/store.ts';
 import { serviceSpecSchema } from '../../../controllers/endpoints/service-view.ts';
+import { AlreadyExistsError, InternalError, InvalidError, isApiError, type StatusCause } from '../../../core/errors.ts';
+import type { KubeObject, ObjectStore } from '../../../store/store.ts';
 import { addressAt } from './ipv4-range.ts';
 import {
   applyAllocation,

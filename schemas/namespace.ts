@@ -16,9 +16,9 @@ export const namespaceSchema = z
     kind: z.string().optional(),
     metadata: objectMetaSchema.default(() => ({})),
     spec: z
-      .object({ finalizers: z.array(z.string()).default(() => ['kubernetes']) })
+      .object({ finalizers: z.array(z.string()).optional() })
       .meta({ id: `${coreV1}.NamespaceSpec` })
-      .default(() => ({ finalizers: ['kubernetes'] })),
+      .default(() => ({})),
     status: z
       .object({
         phase: z.enum(['Active', 'Terminating']).default('Active'),
@@ -39,9 +39,22 @@ export const namespaceSchema = z
   .meta({ id: `${coreV1}.Namespace` });
 export type Namespace = z.infer<typeof namespaceSchema>;
 
+/**
+ * The `kubernetes` finalizer is added on create only (the namespace controller empties the namespace
+ * before it goes); an update that drops it must not bring it back.
+ */
+function defaultNamespace(ns: Namespace, old?: Namespace): Namespace {
+  const finalizers = ns.spec.finalizers ?? (old ? undefined : ['kubernetes']);
+  return {
+    ...ns,
+    metadata: ns.metadata.name ? { ...ns.metadata, labels: { ...(ns.metadata.labels ?? {}), [namespaceNameLabel]: ns.metadata.name } } : ns.metadata,
+    spec: { ...ns.spec, ...(finalizers ? { finalizers } : {}) },
+  };
+}
+
 export const namespaceRules: AnyKindRules = anyKind<Namespace>({
   schema: namespaceSchema,
   nameRule: isDns1123Label,
-  defaults: (ns) => (ns.metadata.name ? { ...ns, metadata: { ...ns.metadata, labels: { ...(ns.metadata.labels ?? {}), [namespaceNameLabel]: ns.metadata.name } } } : ns),
+  defaults: defaultNamespace,
   validateUpdate: (ns, old) => (ns.metadata.name !== old.metadata.name ? [immutable('metadata.name', ns.metadata.name ?? '')] : []),
 });

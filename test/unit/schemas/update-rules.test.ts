@@ -143,3 +143,12 @@ describe('update rules against the stored object', () => {
     assert.deepEqual(causes.map((c) => c.field), ['addressType']);
   });
 });
+
+describe('defaults on update', () => {
+  it('does not bring back a Namespace finalizer an update removed', () => {
+    const old = stored(types.namespaces, { metadata: { name: 'team-a' } });
+    assert.deepEqual((old.spec as { finalizers: string[] }).finalizers, ['kubernetes']);
+    const { object } = admit(types.namespaces, { ...old, spec: {} }, { operation: 'update', old });
+    assert.deepEqual(object.spec, {});
+  });
+});

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AgentLog, startAgent } from './agent.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
-import { formatCidr } from './pod-cidr.ts';
+import { podCidrForNodeIndex } from './pod-cidr.ts';
 
 const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --runtime process|sim   how containers run (default process)
@@ -82,12 +82,12 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
   };
   const pods = integer('pods', values.pods, 1, 100_000);
   const port = integer('port', values.port, 0, 65_535);
-  const nodeIndex = values['node-index'] === undefined ? undefined : integer('node-index', values['node-index'], 1, 16_383);
+  const nodeIndex = values['node-index'] === undefined ? undefined : integer('node-index', values['node-index'], 1, 255);
   const dataDir = resolve(values['data-dir'] ?? env.SKIFF_DATA_DIR ?? '.skiff');
   const address = values.address ?? (nodeIndex !== undefined && nodeIndex <= 254 ? `127.0.1.${nodeIndex}` : '127.0.0.1');
   const podCidr =
     values['pod-cidr'] ??
-    (nodeIndex !== undefined ? formatCidr({ network: ((127 << 24) >>> 0) + (64 << 16) + nodeIndex * 256, prefixLength: 24 }) : undefined);
+    (nodeIndex !== undefined && nodeIndex <= 255 ? podCidrForNodeIndex(nodeIndex, dataDir) : undefined);
   return {
     kubeconfig: resolve(values.kubeconfig),
     name: values.name,

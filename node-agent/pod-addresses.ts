@@ -34,7 +34,9 @@ export class PodAddressBook {
   allocate(uid: string): string {
     const existing = this.byUid.get(uid);
     if (existing) return existing;
-    const address = allocatePodIp(this.cidr, new Set(this.byUid.values()));
+    // Addresses something already listens on (a process left over from an earlier run) are
+    // skipped too, so a new pod never shares an address with a stranger.
+    const address = allocatePodIp(this.cidr, new Set([...this.byUid.values(), ...listeningAddresses()]));
     if (!address) throw new Error('no free pod address left in the node pod CIDR');
     this.byUid.set(uid, address);
     this.save();
@@ -55,4 +57,26 @@ export class PodAddressBook {
     writeFileSync(temporary, JSON.stringify({ addresses: Object.fromEntries(this.byUid) }), { mode: 0o600 });
     renameSync(temporary, this.path);
   }
+}
+
+/** IPv4 addresses with a listening TCP socket, from /proc/net/tcp (Linux; empty elsewhere). */
+export function listeningAddresses(): Set<string> {
+  const addresses = new Set<string>();
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return addresses;
+  }
+  for (const line of table.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const local = fields[1];
+    if (!local || fields[3] !== '0A') continue;
+    const hex = local.split(':')[0] ?? '';
+    if (hex.length !== 8) continue;
+    // The kernel prints the address in host byte order: little-endian on x86 and arm64.
+    const octets = [6, 4, 2, 0].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
+    addresses.add(octets.join('.'));
+  }
+  return addresses;
 }

@@ -61,6 +61,16 @@ export function defaultPodCidr(nodeName: string): string {
 }
 
 /**
+ * The /24 of node number `index` (1–255) of the cluster whose data lives in `clusterKey` (its
+ * data dir): each cluster on a machine gets one /16 of 127.64.0.0/10 by hash, so two local
+ * clusters (parallel test runs) rarely share pod addresses, and node N is its N-th /24.
+ */
+export function podCidrForNodeIndex(index: number, clusterKey: string): string {
+  const block = fnv1a(clusterKey) % 64;
+  return formatCidr({ network: (podRangeBase >>> 0) + block * 65_536 + (index % 256) * 256, prefixLength: 24 });
+}
+
+/**
  * The lowest free pod address of the CIDR, skipping the network address, `.1` (kept for the
  * node, as a bridge gateway would be) and the broadcast address; undefined when all are taken.
  */

@@ -14,10 +14,12 @@ describe('parseAgentArgs', () => {
   });
 
   it('gives each --node-index its own address and pod subnet', () => {
-    const one = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1']);
-    const two = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n2', '--node-index', '2']);
-    assert.deepEqual([one.address, one.podCidr], ['127.0.1.1', '127.64.1.0/24']);
-    assert.deepEqual([two.address, two.podCidr], ['127.0.1.2', '127.64.2.0/24']);
+    const env = { SKIFF_DATA_DIR: '/data' };
+    const one = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1'], env);
+    const two = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n2', '--node-index', '2'], env);
+    assert.deepEqual([one.address, two.address], ['127.0.1.1', '127.0.1.2']);
+    assert.match(one.podCidr ?? '', /^127\.\d+\.1\.0\/24$/);
+    assert.equal(two.podCidr, one.podCidr?.replace('.1.0/24', '.2.0/24'));
   });
 
   it('lets explicit flags win over the node-index defaults', () => {

@@ -9,7 +9,7 @@ import {
   resolveEnv,
   secretValues,
 } from '../../../node-agent/env.ts';
-import { parsePod, type PodView } from '../../../node-agent/pod-view.ts';
+import { type PodView, parsePod } from '../../../node-agent/pod-view.ts';
 
 function podWith(container: Record<string, unknown>): PodView {
   const parsed = parsePod({

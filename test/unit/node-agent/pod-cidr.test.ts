@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allocatePodIp, cidrContains, defaultPodCidr, formatCidr, parseCidr } from '../../../node-agent/pod-cidr.ts';
+import { allocatePodIp, cidrContains, defaultPodCidr, formatCidr, parseCidr, podCidrForNodeIndex } from '../../../node-agent/pod-cidr.ts';
 
 describe('defaultPodCidr', () => {
   it('gives the same /24 for the same node name every time', () => {
@@ -52,5 +52,18 @@ describe('allocatePodIp', () => {
     const small = parseCidr('127.64.3.0/30');
     assert.ok(small);
     assert.equal(allocatePodIp(small, new Set(['127.64.3.2'])), undefined);
+  });
+});
+
+describe('podCidrForNodeIndex', () => {
+  it('gives node N of a cluster its N-th /24 of one /16 inside 127.64.0.0/10', () => {
+    const one = podCidrForNodeIndex(1, '/data/a');
+    const two = podCidrForNodeIndex(2, '/data/a');
+    assert.match(one, /^127\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.1\.0\/24$/);
+    assert.equal(two, one.replace('.1.0/24', '.2.0/24'));
+  });
+
+  it('puts clusters with different data dirs on different /16s (for these two)', () => {
+    assert.notEqual(podCidrForNodeIndex(1, '/tmp/skiff-e2e-a'), podCidrForNodeIndex(1, '/tmp/skiff-e2e-b'));
   });
 });

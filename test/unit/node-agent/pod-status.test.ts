@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ContainerReport, type ContainerState, computePodStatus, podPhase } from '../../../node-agent/pod-status.ts';
-import { parsePod, type PodView } from '../../../node-agent/pod-view.ts';
+import { type PodView, parsePod } from '../../../node-agent/pod-view.ts';
 
 const running: ContainerState = { running: { startedAt: '2026-01-01T00:00:00Z' } };
 const waiting: ContainerState = { waiting: { reason: 'ContainerCreating' } };

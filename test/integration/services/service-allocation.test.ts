@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  type allocateService,
+  allocateService,
   ipAddressRecords,
   nodePortRecords,
   releaseAllocationsOf,
   releaseService,
+  repairServiceAllocations,
   writeServiceWithAllocations,
 } from '../../../functions/api/core/admission/service-allocation.ts';
 import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
@@ -136,5 +137,18 @@ describe('service allocation against DynamoDB Local', () => {
     const later = new Date(Date.now() + 60_000);
     const released = await releaseAllocationsOf(store, 'gone', 'web', later);
     assert.deepEqual(released.sort(), [`IPAddress/${specOf(created).clusterIP}`, `ServiceNodePort/${specOf(created).ports[0]?.nodePort}`].sort());
+  });
+
+  it('repairs: frees records no Service holds and restores records a Service holds', async () => {
+    const created = await createService(store, service('repair', 'kept', { type: 'NodePort', ports: [{ port: 80 }] }));
+    const orphan = await allocateService(store, service('repair', 'never-written', { type: 'NodePort', ports: [{ port: 80 }] }), undefined);
+    const keptPort = String(specOf(created).ports[0]?.nodePort);
+    await store.delete(nodePortRecords, undefined, keptPort);
+    const result = await repairServiceAllocations(store, types.services, new Date(Date.now() + 300_000));
+    assert.ok(result.released.includes(`ip/${specOf(orphan).clusterIP}`), JSON.stringify(result));
+    assert.ok(result.released.includes(`port/${specOf(orphan).ports[0]?.nodePort}`));
+    assert.ok(result.restored.includes(`port/${keptPort}`));
+    assert.ok(await store.get(nodePortRecords, undefined, keptPort));
+    await assert.rejects(store.get(ipAddressRecords, undefined, specOf(orphan).clusterIP), (e: unknown) => isApiError(e, 404));
   });
 });

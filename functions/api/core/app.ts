@@ -5,14 +5,7 @@
  */
 import { UnauthorizedError } from '../../core/errors.ts';
 import type { ObjectStore } from '../../store/store.ts';
-import {
-  AGGREGATED_DISCOVERY_CONTENT_TYPE,
-  aggregatedDiscovery,
-  apiResourceList,
-  legacyApiGroupList,
-  legacyApiVersions,
-  wantsAggregatedDiscovery,
-} from './discovery.ts';
+import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from './http.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
@@ -21,16 +14,6 @@ import { errorResponse, jsonResponse } from './responses.ts';
 import { parseRoute, type Route } from './routes.ts';
 import type { StrategyOptions } from './strategies.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { resourceTypes } from '../../../schemas/registry.ts';
-
-/** `GET /apis/<group>`: the APIGroup with its one served version. */
-function apiGroupOf(group: string): object | undefined {
-  const served = resourceTypes.find((t) => t.group === group && group !== '');
-  if (!served) return undefined;
-  const version = { groupVersion: `${group}/${served.version}`, version: served.version };
-  return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: [version], preferredVersion: version };
-}
-
 export interface UserInfo {
   readonly username: string;
   readonly groups: readonly string[];
@@ -97,14 +80,11 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       }
       case 'api-root':
       case 'apis-root': {
-        const scope = target.kind === 'api-root' ? 'api' : 'apis';
-        if (wantsAggregatedDiscovery(accept)) {
-          return { response: jsonResponse(200, aggregatedDiscovery(scope), { 'content-type': AGGREGATED_DISCOVERY_CONTENT_TYPE }), resource: '' };
-        }
-        return { response: jsonResponse(200, scope === 'api' ? legacyApiVersions() : legacyApiGroupList()), resource: '' };
+        const { contentType, body } = rootDiscovery(target.kind === 'api-root' ? 'api' : 'apis', accept);
+        return { response: jsonResponse(200, body, { 'content-type': contentType }), resource: '' };
       }
       case 'api-group': {
-        const group = apiGroupOf(target.group);
+        const group = apiGroup(target.group);
         if (!group) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
         return { response: jsonResponse(200, group), resource: '' };
       }

@@ -223,11 +223,13 @@ async function createObject(
   request: ApiRequest,
   context: VerbContext,
   body: Record<string, unknown>,
-  prepared?: (admitted: KubeObject) => KubeObject,
+  /** Server-side apply: builds the object (and its managedFields) from the applied config before defaulting. */
+  applied?: (body: KubeObject) => KubeObject,
 ): Promise<ApiResponse> {
-  const { object: admitted, warnings } = admit(route.type, body, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
+  const source = applied ? applied(body as unknown as KubeObject) : body;
+  const { object: admitted, warnings } = admit(route.type, source, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
   await checkNamespaceAcceptsCreate(route, context);
-  const shaped = prepared ? prepared(admitted) : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
+  const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
   const object = await admitWithStore(route.type, shaped, undefined, context.store, context.strategy);
   if (isDryRun(request.query)) return render(route.type, object, request, context, 201, warningHeaders(warnings));
   const created = await context.store.create(route.type, object);
@@ -307,8 +309,8 @@ async function patch(route: ResourceRoute, request: ApiRequest, context: VerbCon
       if (!isApiError(error, 404) || subresource) throw error;
       const applied = withRequestNamespace(route, patchBody);
       checkName(route, applied);
-      return createObject(route, request, context, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } }, (admitted) =>
-        serverSideApply(route.type, undefined, admitted, { fieldManager, force: request.query.get('force') === 'true', now: context.now() }),
+      return createObject(route, request, context, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } }, (config) =>
+        serverSideApply(route.type, undefined, config, { fieldManager, force: request.query.get('force') === 'true', now: context.now() }),
       );
     }
   }

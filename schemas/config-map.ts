@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { type FieldCause, forbidden, invalid, key, tooLong } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { objectMetaSchema, stringMap } from './meta.ts';
+import { apiVersionField, kindField, objectMetaSchema, stringMap } from './meta.ts';
 import { checkName, isConfigMapKey, isDns1123Subdomain } from './name-rules.ts';
 import { sameJson } from './structural-equality.ts';
 
@@ -11,14 +11,14 @@ export const maxDataBytes = 1024 * 1024;
 
 export const configMapSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     immutable: z.boolean().optional(),
     data: stringMap.optional(),
     binaryData: stringMap.optional(),
   })
-  .meta({ id: 'io.k8s.api.core.v1.ConfigMap' });
+  .meta({ id: 'io.k8s.api.core.v1.ConfigMap', description: 'A ConfigMap holds configuration data as key-value pairs for pods to consume.' });
 export type ConfigMap = z.infer<typeof configMapSchema>;
 
 /** Keys of `data` must be valid file names; values add up to at most 1 MiB. */

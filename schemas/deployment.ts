@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { type FieldCause, forbidden, invalid, nonNegative, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { type IntOrString, int32, int64, intOrString, labelSelectorSchema, objectMetaSchema, time } from './meta.ts';
+import { apiVersionField, type IntOrString, int32, int64, intOrString, kindField, labelSelectorSchema, objectMetaSchema, time } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 import { defaultPodTemplate, podTemplateSpecSchema } from './pod-spec.ts';
 import { validateSelectorUnchanged, validateWorkloadSpec } from './workload-rules.ts';
@@ -11,11 +11,11 @@ const appsV1 = 'io.k8s.api.apps.v1';
 
 const rollingUpdateDeployment = z
   .object({ maxUnavailable: intOrString.optional(), maxSurge: intOrString.optional() })
-  .meta({ id: `${appsV1}.RollingUpdateDeployment` });
+  .meta({ id: `${appsV1}.RollingUpdateDeployment`, description: 'Bounds of a rolling update, as a number of pods or a percentage of the desired replicas.' });
 
 export const deploymentStrategySchema = z
   .object({ type: z.enum(['Recreate', 'RollingUpdate']).optional(), rollingUpdate: rollingUpdateDeployment.optional() })
-  .meta({ id: `${appsV1}.DeploymentStrategy` });
+  .meta({ id: `${appsV1}.DeploymentStrategy`, description: 'How a Deployment replaces old pods with new ones.' });
 
 export const deploymentConditionSchema = z
   .object({
@@ -30,16 +30,16 @@ export const deploymentConditionSchema = z
 
 export const deploymentSpecSchema = z
   .object({
-    replicas: int32.default(1),
-    selector: labelSelectorSchema.optional(),
-    template: podTemplateSpecSchema.optional(),
+    replicas: int32.default(1).describe('Number of desired pods.'),
+    selector: labelSelectorSchema.optional().describe('Label query over the pods this Deployment manages; must match the template labels; immutable.'),
+    template: podTemplateSpecSchema.optional().describe('The pod each replica runs.'),
     strategy: deploymentStrategySchema.default(() => ({})),
-    minReadySeconds: int32.optional(),
-    revisionHistoryLimit: int32.default(10),
-    paused: z.boolean().optional(),
-    progressDeadlineSeconds: int32.default(600),
+    minReadySeconds: int32.optional().describe('Seconds a new pod must be ready, without crashing, to count as available.'),
+    revisionHistoryLimit: int32.default(10).describe('Old ReplicaSets kept for rollback.'),
+    paused: z.boolean().optional().describe('Stops the rollout of template changes while true.'),
+    progressDeadlineSeconds: int32.default(600).describe('Seconds a rollout may make no progress before it is reported as failed.'),
   })
-  .meta({ id: `${appsV1}.DeploymentSpec` });
+  .meta({ id: `${appsV1}.DeploymentSpec`, description: 'The desired state of a Deployment.' });
 
 export const deploymentStatusSchema = z
   .object({
@@ -53,17 +53,17 @@ export const deploymentStatusSchema = z
     conditions: z.array(deploymentConditionSchema).meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' }).optional(),
     collisionCount: int32.optional(),
   })
-  .meta({ id: `${appsV1}.DeploymentStatus` });
+  .meta({ id: `${appsV1}.DeploymentStatus`, description: 'The most recently observed state of a Deployment.' });
 
 export const deploymentSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: deploymentSpecSchema.default(() => deploymentSpecSchema.parse({})),
     status: deploymentStatusSchema.optional(),
   })
-  .meta({ id: `${appsV1}.Deployment` });
+  .meta({ id: `${appsV1}.Deployment`, description: 'A Deployment declares a replicated, rolling-updated set of pods, managed through ReplicaSets.' });
 export type Deployment = z.infer<typeof deploymentSchema>;
 
 function defaultDeployment(deployment: Deployment): Deployment {

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { child, type FieldCause, immutable, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, objectMetaSchema } from './meta.ts';
+import { apiVersionField, int32, kindField, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';
 import { objectReferenceSchema } from './object-reference.ts';
 import { protocolSchema } from './pod-spec.ts';
@@ -36,14 +36,14 @@ const endpointPort = z
 
 export const endpointSliceSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     addressType: z.enum(addressTypes).optional(),
     endpoints: z.array(endpoint).default(() => []),
     ports: z.array(endpointPort).optional(),
   })
-  .meta({ id: `${discoveryV1}.EndpointSlice` });
+  .meta({ id: `${discoveryV1}.EndpointSlice`, description: 'An EndpointSlice lists a subset of the endpoints behind a Service, for one address type.' });
 export type EndpointSlice = z.infer<typeof endpointSliceSchema>;
 
 /** An EndpointSlice holds at most 1000 endpoints of at most 100 addresses each. */

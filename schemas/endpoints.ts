@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { child, type FieldCause, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, objectMetaSchema } from './meta.ts';
+import { apiVersionField, int32, kindField, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';
 import { objectReferenceSchema } from './object-reference.ts';
 import { protocolSchema } from './pod-spec.ts';
@@ -28,12 +28,12 @@ const endpointSubset = z
 
 export const endpointsSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     subsets: z.array(endpointSubset).optional(),
   })
-  .meta({ id: `${coreV1}.Endpoints` });
+  .meta({ id: `${coreV1}.Endpoints`, description: 'Endpoints lists the addresses and ports behind a Service.' });
 export type Endpoints = z.infer<typeof endpointsSchema>;
 
 function validateEndpoints(endpoints: Endpoints): FieldCause[] {

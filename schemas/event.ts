@@ -2,14 +2,14 @@
 import { z } from 'zod';
 import { type FieldCause, invalid, nonNegative } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, objectMetaSchema, time } from './meta.ts';
+import { apiVersionField, int32, kindField, objectMetaSchema, time } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 import { objectReferenceSchema } from './object-reference.ts';
 
 export const eventSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     involvedObject: objectReferenceSchema.default(() => ({})),
     reason: z.string().optional(),
@@ -26,7 +26,7 @@ export const eventSchema = z
     reportingComponent: z.string().optional(),
     reportingInstance: z.string().optional(),
   })
-  .meta({ id: 'io.k8s.api.core.v1.Event' });
+  .meta({ id: 'io.k8s.api.core.v1.Event', description: 'An Event reports something that happened to an object.' });
 export type Event = z.infer<typeof eventSchema>;
 
 function validateEvent(event: Event): FieldCause[] {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { child, type FieldCause, forbidden, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, objectMetaSchema } from './meta.ts';
+import { apiVersionField, int32, kindField, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1035Label, isDns1123Subdomain } from './name-rules.ts';
 import { loadBalancerIngressSchema } from './service.ts';
 
@@ -27,8 +27,8 @@ const httpIngressPath = z
 
 export const ingressSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: z
       .object({
@@ -43,7 +43,7 @@ export const ingressSchema = z
           )
           .optional(),
       })
-      .meta({ id: `${networkingV1}.IngressSpec` })
+      .meta({ id: `${networkingV1}.IngressSpec`, description: 'The rules, TLS and default backend of an Ingress.' })
       .default(() => ({})),
     status: z
       .object({
@@ -55,7 +55,7 @@ export const ingressSchema = z
       .meta({ id: `${networkingV1}.IngressStatus` })
       .optional(),
   })
-  .meta({ id: `${networkingV1}.Ingress` });
+  .meta({ id: `${networkingV1}.Ingress`, description: 'An Ingress routes HTTP traffic by host and path to Services.' });
 export type Ingress = z.infer<typeof ingressSchema>;
 
 function validateBackend(backend: IngressBackend, field: string): FieldCause[] {

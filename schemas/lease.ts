@@ -2,15 +2,15 @@
 import { z } from 'zod';
 import { type FieldCause, nonNegative, positive } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, objectMetaSchema } from './meta.ts';
+import { apiVersionField, int32, kindField, objectMetaSchema } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 
 const microTime = z.string().meta({ id: 'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime' });
 
 export const leaseSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: z
       .object({
@@ -22,10 +22,10 @@ export const leaseSchema = z
         strategy: z.string().optional(),
         preferredHolder: z.string().optional(),
       })
-      .meta({ id: 'io.k8s.api.coordination.v1.LeaseSpec' })
+      .meta({ id: 'io.k8s.api.coordination.v1.LeaseSpec', description: 'The holder and timing of a lease.' })
       .default(() => ({})),
   })
-  .meta({ id: 'io.k8s.api.coordination.v1.Lease' });
+  .meta({ id: 'io.k8s.api.coordination.v1.Lease', description: 'A Lease records who holds a lock and until when: node heartbeats and leader election.' });
 export type Lease = z.infer<typeof leaseSchema>;
 
 function validateLease(lease: Lease): FieldCause[] {

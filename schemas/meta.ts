@@ -39,6 +39,10 @@ export function mergedBy<T extends z.ZodType>(items: T, key: string) {
   return z.array(items).meta({ 'x-kubernetes-patch-merge-key': key, 'x-kubernetes-patch-strategy': 'merge' });
 }
 
+/** The type fields every object carries; admission fills them in when a body leaves them out. */
+export const apiVersionField = z.string().optional().describe('The versioned schema of this object: group/version, or just the version for the core group.');
+export const kindField = z.string().optional().describe('The type of this object, in CamelCase.');
+
 export const ownerReferenceSchema = z
   .object({
     apiVersion: z.string(),
@@ -48,7 +52,7 @@ export const ownerReferenceSchema = z
     controller: z.boolean().optional(),
     blockOwnerDeletion: z.boolean().optional(),
   })
-  .meta({ id: `${metaV1}.OwnerReference` });
+  .meta({ id: `${metaV1}.OwnerReference`, description: 'Names an object this one belongs to; the garbage collector deletes dependents of deleted owners.' });
 export type OwnerReference = z.infer<typeof ownerReferenceSchema>;
 
 export const managedFieldsEntrySchema = z
@@ -65,9 +69,9 @@ export const managedFieldsEntrySchema = z
 
 export const objectMetaSchema = z
   .object({
-    name: z.string().optional(),
-    generateName: z.string().optional(),
-    namespace: z.string().optional(),
+    name: z.string().optional().describe('Unique name within a namespace (or the cluster, for cluster-scoped kinds).'),
+    generateName: z.string().optional().describe('Prefix of a name the server generates when name is empty.'),
+    namespace: z.string().optional().describe('The namespace of a namespaced object.'),
     selfLink: z.string().optional(),
     uid: z.string().optional(),
     resourceVersion: z.string().optional(),
@@ -75,13 +79,13 @@ export const objectMetaSchema = z
     creationTimestamp: time.optional(),
     deletionTimestamp: time.optional(),
     deletionGracePeriodSeconds: int64.optional(),
-    labels: stringMap.optional(),
-    annotations: stringMap.optional(),
+    labels: stringMap.optional().describe('Key-value pairs to organize and select objects.'),
+    annotations: stringMap.optional().describe('Key-value pairs for tools; not used to select objects.'),
     ownerReferences: mergedBy(ownerReferenceSchema, 'uid').optional(),
     finalizers: z.array(z.string()).meta({ 'x-kubernetes-patch-strategy': 'merge' }).optional(),
     managedFields: z.array(managedFieldsEntrySchema).optional(),
   })
-  .meta({ id: `${metaV1}.ObjectMeta` });
+  .meta({ id: `${metaV1}.ObjectMeta`, description: 'Metadata every persisted object has: name, namespace, labels, annotations, and fields the server sets.' });
 export type ObjectMeta = z.infer<typeof objectMetaSchema>;
 
 export const listMetaSchema = z
@@ -106,7 +110,7 @@ export const labelSelectorSchema = z
     matchLabels: stringMap.optional(),
     matchExpressions: z.array(labelSelectorRequirementSchema).optional(),
   })
-  .meta({ id: `${metaV1}.LabelSelector` });
+  .meta({ id: `${metaV1}.LabelSelector`, description: 'Selects objects by labels: all matchLabels and all matchExpressions must match; empty selects everything.' });
 export type LabelSelector = z.infer<typeof labelSelectorSchema>;
 
 export const conditionSchema = z
@@ -145,7 +149,7 @@ export const statusSchema = z
       .optional(),
     code: int32.optional(),
   })
-  .meta({ id: `${metaV1}.Status`, 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }] });
+  .meta({ id: `${metaV1}.Status`, 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }], description: 'The result of an operation that does not return an object, or of a failed one.' });
 
 export const deleteOptionsSchema = z
   .object({

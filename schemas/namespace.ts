@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { immutable } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { mergedBy, objectMetaSchema, time } from './meta.ts';
+import { apiVersionField, kindField, mergedBy, objectMetaSchema, time } from './meta.ts';
 import { isDns1123Label } from './name-rules.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
@@ -12,12 +12,12 @@ export const namespaceNameLabel = 'kubernetes.io/metadata.name';
 
 export const namespaceSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: z
       .object({ finalizers: z.array(z.string()).optional() })
-      .meta({ id: `${coreV1}.NamespaceSpec` })
+      .meta({ id: `${coreV1}.NamespaceSpec`, description: 'The finalizers that must run before the namespace is removed.' })
       .default(() => ({})),
     status: z
       .object({
@@ -33,10 +33,10 @@ export const namespaceSchema = z
           'type',
         ).optional(),
       })
-      .meta({ id: `${coreV1}.NamespaceStatus` })
+      .meta({ id: `${coreV1}.NamespaceStatus`, description: 'The phase of a namespace: Active or Terminating.' })
       .default(() => ({ phase: 'Active' as const })),
   })
-  .meta({ id: `${coreV1}.Namespace` });
+  .meta({ id: `${coreV1}.Namespace`, description: 'A Namespace is a scope for names; deleting it deletes everything in it.' });
 export type Namespace = z.infer<typeof namespaceSchema>;
 
 /**

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { child, duplicate, type FieldCause, index, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, int64, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
+import { apiVersionField, int32, int64, kindField, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
 import { checkName, isDns1123Subdomain, isLabelValue, isQualifiedName } from './name-rules.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
@@ -11,7 +11,7 @@ export const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as c
 
 export const taintSchema = z
   .object({ key: z.string(), value: z.string().optional(), effect: z.enum(taintEffects), timeAdded: time.nullable().optional() })
-  .meta({ id: `${coreV1}.Taint` });
+  .meta({ id: `${coreV1}.Taint`, description: 'Keeps pods that do not tolerate it off a node.' });
 
 const resourceList = z.record(z.string(), quantity);
 
@@ -28,8 +28,8 @@ export const nodeConditionSchema = z
 
 export const nodeSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: z
       .object({
@@ -41,7 +41,7 @@ export const nodeSchema = z
         configSource: opaqueObject.optional(),
         externalID: z.string().optional(),
       })
-      .meta({ id: `${coreV1}.NodeSpec` })
+      .meta({ id: `${coreV1}.NodeSpec`, description: 'How a node may be used: taints, unschedulable.' })
       .default(() => ({})),
     status: z
       .looseObject({
@@ -76,10 +76,10 @@ export const nodeSchema = z
         runtimeHandlers: z.array(opaqueObject).optional(),
         features: opaqueObject.optional(),
       })
-      .meta({ id: `${coreV1}.NodeStatus` })
+      .meta({ id: `${coreV1}.NodeStatus`, description: 'The capacity, conditions and addresses a node agent reports.' })
       .optional(),
   })
-  .meta({ id: `${coreV1}.Node` });
+  .meta({ id: `${coreV1}.Node`, description: 'A Node is a machine that runs pods, registered and kept alive by its node agent.' });
 export type Node = z.infer<typeof nodeSchema>;
 
 function validateNode(node: Node): FieldCause[] {

@@ -44,7 +44,7 @@ export const envVarSchema = z
       .meta({ id: `${coreV1}.EnvVarSource` })
       .optional(),
   })
-  .meta({ id: `${coreV1}.EnvVar` });
+  .meta({ id: `${coreV1}.EnvVar`, description: 'An environment variable of a container, from a literal value or a reference.' });
 
 const sourceReference = z.object({ name: z.string().optional(), optional: z.boolean().optional() });
 
@@ -64,7 +64,7 @@ export const containerPortSchema = z
     protocol: protocolSchema.default('TCP'),
     hostIP: z.string().optional(),
   })
-  .meta({ id: `${coreV1}.ContainerPort` });
+  .meta({ id: `${coreV1}.ContainerPort`, description: 'A network port of a container.' });
 
 export const resourceRequirementsSchema = z
   .object({
@@ -72,7 +72,7 @@ export const resourceRequirementsSchema = z
     requests: z.record(z.string(), quantity).optional(),
     claims: z.array(z.object({ name: z.string(), request: z.string().optional() })).optional(),
   })
-  .meta({ id: `${coreV1}.ResourceRequirements` });
+  .meta({ id: `${coreV1}.ResourceRequirements`, description: 'Compute resources a container requests (for scheduling) and is limited to.' });
 
 const httpGetAction = z
   .object({
@@ -101,7 +101,7 @@ export const probeSchema = z
     failureThreshold: int32.default(3),
     terminationGracePeriodSeconds: int64.optional(),
   })
-  .meta({ id: `${coreV1}.Probe` });
+  .meta({ id: `${coreV1}.Probe`, description: 'A health check the node agent runs against a container; one handler (exec, httpGet, tcpSocket, grpc).' });
 export type Probe = z.infer<typeof probeSchema>;
 
 const lifecycleHandler = z
@@ -144,10 +144,10 @@ const containerSecurityContext = z
 
 export const containerSchema = z
   .object({
-    name: z.string(),
-    image: z.string().optional(),
-    command: z.array(z.string()).optional(),
-    args: z.array(z.string()).optional(),
+    name: z.string().describe('Name of the container, a DNS label unique within the pod.'),
+    image: z.string().optional().describe('Container image name.'),
+    command: z.array(z.string()).optional().describe("Entrypoint array; replaces the image's ENTRYPOINT."),
+    args: z.array(z.string()).optional().describe("Arguments to the entrypoint; replace the image's CMD."),
     workingDir: z.string().optional(),
     ports: z
       .array(containerPortSchema)
@@ -170,13 +170,13 @@ export const containerSchema = z
       .optional(),
     terminationMessagePath: z.string().default('/dev/termination-log'),
     terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).default('File'),
-    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('When to pull the image; defaults to Always for :latest or no tag, else IfNotPresent.'),
     securityContext: containerSecurityContext.optional(),
     stdin: z.boolean().optional(),
     stdinOnce: z.boolean().optional(),
     tty: z.boolean().optional(),
   })
-  .meta({ id: `${coreV1}.Container` });
+  .meta({ id: `${coreV1}.Container`, description: 'A single container of a pod.' });
 export type Container = z.infer<typeof containerSchema>;
 
 /** Volume sources Skiff passes through without modelling them. */
@@ -204,7 +204,7 @@ export const volumeSchema = z
     downwardAPI: z.object({ items: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) }).meta({ id: `${coreV1}.DownwardAPIVolumeSource` }).optional(),
     ...Object.fromEntries(opaqueVolumeSources.map((source) => [source, opaqueObject.optional()])),
   })
-  .meta({ id: `${coreV1}.Volume` });
+  .meta({ id: `${coreV1}.Volume`, description: 'A named volume of a pod, from exactly one source.' });
 export type Volume = z.infer<typeof volumeSchema>;
 
 export const tolerationSchema = z
@@ -215,7 +215,7 @@ export const tolerationSchema = z
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute', '']).optional(),
     tolerationSeconds: int64.optional(),
   })
-  .meta({ id: `${coreV1}.Toleration` });
+  .meta({ id: `${coreV1}.Toleration`, description: 'Lets a pod be scheduled onto (or stay on) a node with a matching taint.' });
 export type Toleration = z.infer<typeof tolerationSchema>;
 
 const nodeSelectorTerm = z
@@ -252,7 +252,7 @@ export const affinitySchema = z
     podAffinity: podAffinity.meta({ id: `${coreV1}.PodAffinity` }).optional(),
     podAntiAffinity: podAffinity.meta({ id: `${coreV1}.PodAntiAffinity` }).optional(),
   })
-  .meta({ id: `${coreV1}.Affinity` });
+  .meta({ id: `${coreV1}.Affinity`, description: 'Scheduling constraints relative to node labels and to other pods.' });
 
 const podSecurityContext = z
   .object({
@@ -291,17 +291,17 @@ export const podSpecSchema = z
   .object({
     volumes: mergedBy(volumeSchema, 'name').optional(),
     initContainers: mergedBy(containerSchema, 'name').optional(),
-    containers: mergedBy(containerSchema, 'name').optional(),
+    containers: mergedBy(containerSchema, 'name').optional().describe('The containers of the pod; at least one.'),
     ephemeralContainers: mergedBy(opaqueObject, 'name').optional(),
-    restartPolicy: z.enum(restartPolicies).default('Always'),
-    terminationGracePeriodSeconds: int64.default(30),
+    restartPolicy: z.enum(restartPolicies).default('Always').describe('Restart policy for all containers: Always, OnFailure or Never.'),
+    terminationGracePeriodSeconds: int64.default(30).describe('Seconds between the stop signal and the kill when the pod is deleted.'),
     activeDeadlineSeconds: int64.optional(),
     dnsPolicy: z.enum(['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None']).default('ClusterFirst'),
-    nodeSelector: stringMap.optional(),
+    nodeSelector: stringMap.optional().describe('Labels a node must have for the pod to be scheduled there.'),
     serviceAccountName: z.string().optional(),
     serviceAccount: z.string().optional(),
     automountServiceAccountToken: z.boolean().optional(),
-    nodeName: z.string().optional(),
+    nodeName: z.string().optional().describe('The node the pod is bound to; set by the scheduler.'),
     hostNetwork: z.boolean().optional(),
     hostPID: z.boolean().optional(),
     hostIPC: z.boolean().optional(),
@@ -337,12 +337,12 @@ export const podSpecSchema = z
     resources: resourceRequirementsSchema.optional(),
     hostnameOverride: z.string().optional(),
   })
-  .meta({ id: `${coreV1}.PodSpec` });
+  .meta({ id: `${coreV1}.PodSpec`, description: 'The desired behaviour of a pod: its containers, volumes and scheduling constraints.' });
 export type PodSpec = z.infer<typeof podSpecSchema>;
 
 export const podTemplateSpecSchema = z
   .object({ metadata: objectMetaSchema.optional(), spec: podSpecSchema.optional() })
-  .meta({ id: `${coreV1}.PodTemplateSpec` });
+  .meta({ id: `${coreV1}.PodTemplateSpec`, description: 'The pod a workload creates: its metadata (labels) and spec.' });
 export type PodTemplateSpec = z.infer<typeof podTemplateSpecSchema>;
 
 // ---- defaults that depend on other fields -----------------------------------------------------

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { type FieldCause, forbidden } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { int32, int64, mergedBy, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
+import { apiVersionField, int32, int64, kindField, mergedBy, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 import { defaultPodSpec, type PodSpec, podSpecSchema, validatePodSpec } from './pod-spec.ts';
 import { sameJson } from './structural-equality.ts';
@@ -78,17 +78,17 @@ export const podStatusSchema = z
     resourceClaimStatuses: z.array(opaqueObject).optional(),
     extendedResourceClaimStatus: opaqueObject.optional(),
   })
-  .meta({ id: `${coreV1}.PodStatus` });
+  .meta({ id: `${coreV1}.PodStatus`, description: 'The most recently observed state of a pod, written by the node agent.' });
 
 export const podSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: podSpecSchema.default(() => podSpecSchema.parse({})),
     status: podStatusSchema.optional(),
   })
-  .meta({ id: `${coreV1}.Pod` });
+  .meta({ id: `${coreV1}.Pod`, description: 'A Pod is a group of containers that run together on one node, sharing network and volumes.' });
 export type Pod = z.infer<typeof podSchema>;
 
 // A Pod itself, unlike a template, goes through priority admission: with no priority class the

@@ -1,7 +1,7 @@
 /** `apps/v1` ReplicaSet. */
 import { z } from 'zod';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { conditionSchema, int32, int64, labelSelectorSchema, objectMetaSchema } from './meta.ts';
+import { apiVersionField, conditionSchema, int32, int64, kindField, labelSelectorSchema, objectMetaSchema } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 import { defaultPodTemplate, podTemplateSpecSchema } from './pod-spec.ts';
 import { validateSelectorUnchanged, validateWorkloadSpec } from './workload-rules.ts';
@@ -10,12 +10,12 @@ const appsV1 = 'io.k8s.api.apps.v1';
 
 export const replicaSetSpecSchema = z
   .object({
-    replicas: int32.default(1),
+    replicas: int32.default(1).describe('Number of desired pods.'),
     minReadySeconds: int32.optional(),
     selector: labelSelectorSchema.optional(),
     template: podTemplateSpecSchema.optional(),
   })
-  .meta({ id: `${appsV1}.ReplicaSetSpec` });
+  .meta({ id: `${appsV1}.ReplicaSetSpec`, description: 'The desired state of a ReplicaSet.' });
 
 export const replicaSetStatusSchema = z
   .object({
@@ -27,17 +27,17 @@ export const replicaSetStatusSchema = z
     observedGeneration: int64.optional(),
     conditions: z.array(conditionSchema.omit({ observedGeneration: true })).meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' }).optional(),
   })
-  .meta({ id: `${appsV1}.ReplicaSetStatus` });
+  .meta({ id: `${appsV1}.ReplicaSetStatus`, description: 'The most recently observed state of a ReplicaSet.' });
 
 export const replicaSetSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: replicaSetSpecSchema.default(() => replicaSetSpecSchema.parse({})),
     status: replicaSetStatusSchema.optional(),
   })
-  .meta({ id: `${appsV1}.ReplicaSet` });
+  .meta({ id: `${appsV1}.ReplicaSet`, description: 'A ReplicaSet keeps a given number of pods matching its selector running.' });
 export type ReplicaSet = z.infer<typeof replicaSetSchema>;
 
 export const replicaSetRules: AnyKindRules = anyKind<ReplicaSet>({

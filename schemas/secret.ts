@@ -3,20 +3,20 @@ import { z } from 'zod';
 import { maxDataBytes, validateDataKeys, validateImmutableData } from './config-map.ts';
 import { type FieldCause, immutable, invalid, key, required, tooLong } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { objectMetaSchema, stringMap } from './meta.ts';
+import { apiVersionField, kindField, objectMetaSchema, stringMap } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 
 export const secretSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     immutable: z.boolean().optional(),
     data: stringMap.optional(),
     stringData: stringMap.optional(),
     type: z.string().default('Opaque'),
   })
-  .meta({ id: 'io.k8s.api.core.v1.Secret' });
+  .meta({ id: 'io.k8s.api.core.v1.Secret', description: 'A Secret holds sensitive data (base64 in `data`; `stringData` is written in plain text and folded into `data`).' });
 export type Secret = z.infer<typeof secretSchema>;
 
 /** Keys each well-known secret type must carry in `data`. */

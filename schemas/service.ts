@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { child, duplicate, type FieldCause, forbidden, immutable, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { conditionSchema, int32, intOrString, mergedBy, objectMetaSchema, stringMap } from './meta.ts';
+import { apiVersionField, conditionSchema, int32, intOrString, kindField, mergedBy, objectMetaSchema, stringMap } from './meta.ts';
 import { checkLabels, checkName, isDns1035Label, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';
 import { protocolSchema, validatePortNumberOrName } from './pod-spec.ts';
 
@@ -14,11 +14,11 @@ export const servicePortSchema = z
     name: z.string().optional(),
     protocol: protocolSchema.default('TCP'),
     appProtocol: z.string().optional(),
-    port: int32,
-    targetPort: intOrString.optional(),
-    nodePort: int32.optional(),
+    port: int32.describe('The port the Service exposes.'),
+    targetPort: intOrString.optional().describe('Number or name of the port on the pods; defaults to port.'),
+    nodePort: int32.optional().describe('The port on every node for NodePort and LoadBalancer Services; allocated when absent.'),
   })
-  .meta({ id: `${coreV1}.ServicePort` });
+  .meta({ id: `${coreV1}.ServicePort`, description: 'A port a Service exposes and the pod port it forwards to.' });
 
 export const serviceTypes = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
 
@@ -28,10 +28,10 @@ export const serviceSpecSchema = z
       .array(servicePortSchema)
       .meta({ 'x-kubernetes-patch-merge-key': 'port', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['port', 'protocol'] })
       .optional(),
-    selector: stringMap.optional(),
-    clusterIP: z.string().optional(),
+    selector: stringMap.optional().describe('Routes traffic to pods with these labels.'),
+    clusterIP: z.string().optional().describe('The virtual IP of the Service; allocated when absent, None for a headless Service; immutable.'),
     clusterIPs: z.array(z.string()).optional(),
-    type: z.enum(serviceTypes).default('ClusterIP'),
+    type: z.enum(serviceTypes).default('ClusterIP').describe('How the Service is exposed: ClusterIP, NodePort, LoadBalancer or ExternalName.'),
     externalIPs: z.array(z.string()).optional(),
     sessionAffinity: z.enum(['None', 'ClientIP']).default('None'),
     loadBalancerIP: z.string().optional(),
@@ -48,7 +48,7 @@ export const serviceSpecSchema = z
     internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
     trafficDistribution: z.string().optional(),
   })
-  .meta({ id: `${coreV1}.ServiceSpec` });
+  .meta({ id: `${coreV1}.ServiceSpec`, description: 'The desired behaviour of a Service.' });
 
 export const loadBalancerIngressSchema = z
   .object({
@@ -61,8 +61,8 @@ export const loadBalancerIngressSchema = z
 
 export const serviceSchema = z
   .object({
-    apiVersion: z.string().optional(),
-    kind: z.string().optional(),
+    apiVersion: apiVersionField,
+    kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: serviceSpecSchema.default(() => serviceSpecSchema.parse({})),
     status: z
@@ -70,10 +70,10 @@ export const serviceSchema = z
         loadBalancer: z.object({ ingress: z.array(loadBalancerIngressSchema).optional() }).optional(),
         conditions: mergedBy(conditionSchema, 'type').optional(),
       })
-      .meta({ id: `${coreV1}.ServiceStatus` })
+      .meta({ id: `${coreV1}.ServiceStatus`, description: 'The most recently observed state of a Service (its load balancer).' })
       .optional(),
   })
-  .meta({ id: `${coreV1}.Service` });
+  .meta({ id: `${coreV1}.Service`, description: 'A Service gives a set of pods, chosen by a label selector, one stable address and port.' });
 export type Service = z.infer<typeof serviceSchema>;
 type ServiceSpec = Service['spec'];
 

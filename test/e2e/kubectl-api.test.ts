@@ -141,7 +141,7 @@ describe('kubectl against the Skiff API', () => {
     assert.match(await cluster.kubectlOk(['apply', '--server-side', '-f', file]), /deployment.apps\/web-ssa serverside-applied/);
     await writeFile(file, JSON.stringify({ ...deployment, spec: { ...deployment.spec, replicas: 4 } }));
     assert.match(await cluster.kubectlOk(['apply', '--server-side', '-f', file]), /serverside-applied/);
-    const live = JSON.parse(await cluster.kubectlOk(['get', 'deploy', 'web-ssa', '-n', 'demo', '-o', 'json']));
+    const live = JSON.parse(await cluster.kubectlOk(['get', 'deploy', 'web-ssa', '-n', 'demo', '-o', 'json', '--show-managed-fields']));
     assert.equal(live.spec.replicas, 4);
     assert.ok(live.metadata.managedFields.some((entry: { manager: string; operation: string }) => entry.manager === 'kubectl' && entry.operation === 'Apply'));
   });

@@ -1,7 +1,10 @@
 /**
- * `npm test`: one in-memory DynamoDB Local for the whole run, then every `*.test.ts` of
- * test/unit, test/integration, test/e2e and test/cdk, suite by suite, with Node's test runner.
- * Exits non-zero when any suite fails.
+ * `npm test`: the type-check and the linter, then one in-memory DynamoDB Local for the whole
+ * run and every `*.test.ts` of test/unit, test/integration, test/e2e and test/cdk, suite by
+ * suite, with Node's test runner. Exits non-zero when any step fails.
+ *
+ *   npm test                      # everything
+ *   npm test -- unit integration  # only these steps (typecheck, lint, unit, integration, e2e, cdk)
  */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -71,10 +74,35 @@ function runSuite(suite: Suite, files: readonly string[], env: NodeJS.ProcessEnv
 
 let running: ReturnType<typeof spawn> | undefined;
 
+/** A whole-project check (type-check, lint): its output passes through, its exit code decides. */
+function runCheck(name: string, command: string, args: readonly string[]): Promise<Outcome> {
+  return new Promise((done) => {
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    running = child;
+    child.on('close', (code) => {
+      running = undefined;
+      done({ suite: name, files: 1, passed: code === 0, pass: code === 0 ? 1 : 0, fail: code === 0 ? 0 : 1 });
+    });
+  });
+}
+
+const checks: readonly { readonly name: string; readonly command: string; readonly args: readonly string[] }[] = [
+  { name: 'typecheck', command: join(root, 'node_modules', '.bin', 'tsc'), args: ['--noEmit', '-p', 'tsconfig.json'] },
+  { name: 'lint', command: join(root, 'node_modules', '.bin', 'biome'), args: ['check', '.'] },
+];
+
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
   const selected = only.length > 0 ? suites.filter((suite) => only.includes(suite.name)) : suites;
-  console.log('starting DynamoDB Local for the test run');
+  const outcomes: Outcome[] = [];
+  for (const check of checks) {
+    if (only.length > 0 && !only.includes(check.name)) continue;
+    console.log(`\n=== ${check.name} ===`);
+    outcomes.push(await runCheck(check.name, check.command, check.args));
+  }
+  if (selected.length === 0) return report(outcomes);
+
+  console.log('\nstarting DynamoDB Local for the test run');
   const local = await startDynamoDbLocal({ cacheDir, onProgress: (message) => console.log(`  ${message}`) });
   const stopAll = (): void => {
     running?.kill('SIGTERM');
@@ -84,7 +112,6 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stopAll);
 
   const env = { ...process.env, [endpointVariable]: local.endpoint };
-  const outcomes: Outcome[] = [];
   try {
     for (const suite of selected) {
       const files = await testFiles(join(root, 'test', suite.name));
@@ -98,14 +125,19 @@ async function main(): Promise<number> {
   } finally {
     await local.stop();
   }
+  return report(outcomes);
+}
 
+function report(outcomes: readonly Outcome[]): number {
   console.log('\n=== summary ===');
   for (const outcome of outcomes) {
     const verdict = outcome.files === 0 ? 'no tests' : outcome.passed ? 'passed' : 'FAILED';
-    console.log(`${outcome.suite.padEnd(12)} ${verdict.padEnd(9)} files ${outcome.files}, pass ${outcome.pass}, fail ${outcome.fail}`);
+    const counts = checks.some((check) => check.name === outcome.suite) ? '' : ` files ${outcome.files}, pass ${outcome.pass}, fail ${outcome.fail}`;
+    console.log(`${outcome.suite.padEnd(12)} ${verdict.padEnd(9)}${counts}`);
   }
-  const pass = outcomes.reduce((sum, outcome) => sum + outcome.pass, 0);
-  const fail = outcomes.reduce((sum, outcome) => sum + outcome.fail, 0);
+  const tests = outcomes.filter((outcome) => !checks.some((check) => check.name === outcome.suite));
+  const pass = tests.reduce((sum, outcome) => sum + outcome.pass, 0);
+  const fail = tests.reduce((sum, outcome) => sum + outcome.fail, 0);
   console.log(`# pass ${pass}`);
   console.log(`# fail ${fail}`);
   return outcomes.every((outcome) => outcome.passed) ? 0 : 1;

@@ -5,10 +5,11 @@
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import type { Controller } from './framework/controller.ts';
-import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle/node-lifecycle-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
+import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
+import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 
 export const controllers: readonly Controller[] = [
@@ -18,6 +19,7 @@ export const controllers: readonly Controller[] = [
   namespaceController,
   endpointsController,
   nodeLifecycleController(),
+  serviceAllocationRepairController(),
 ];
 
 export interface ControllerOptions extends NodeLifecycleOptions {

@@ -3,8 +3,9 @@
  * (`OBJECTS_TABLE`, `CHANGES_TABLE`; the SDK itself honours `AWS_ENDPOINT_URL`) and a structured
  * logger. Built once per container, reused across invocations.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbStore, type DynamoDbStore } from '../store/dynamodb-store.ts';
 import type { ControllerLog } from './framework/controller.ts';
 

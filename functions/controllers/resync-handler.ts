@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { controllers } from './controllers.ts';
-import { resyncAll, type ResyncResult } from './framework/run-controllers.ts';
+import { type ResyncResult, resyncAll } from './framework/run-controllers.ts';
 import { lambdaLog, storeFromEnvironment } from './lambda-runtime.ts';
 
 const store = storeFromEnvironment();

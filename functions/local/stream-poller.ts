@@ -7,12 +7,13 @@
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  type AttributeValue as SdkAttributeValue,
+  type _Record,
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
-  type _Record,
+  type AttributeValue as SdkAttributeValue,
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -20,7 +21,7 @@ import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStr
 import type { ControllerLog } from '../controllers/framework/controller.ts';
 import { silentLog } from '../controllers/framework/controller.ts';
 
-export type StreamConsumer = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
+export type StreamConsumer = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
 export interface StreamPollerOptions {
   readonly dynamoDb: DynamoDBClient;
@@ -82,7 +83,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 
   const readShard = async (id: string, state: ShardState): Promise<number> => {
     if (!state.iterator) return 0;
-    let result;
+    let result: GetRecordsCommandOutput;
     try {
       result = await options.streams.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: options.batchSize ?? 100 }), {
         abortSignal: stopping.signal,

@@ -3,8 +3,8 @@
  * fails gives the node's reason(s), worded as kube-scheduler words them.
  */
 import type { KubeObject } from '../store/store.ts';
-import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
 import type { Resources } from './pod-requests.ts';
+import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
 
 export interface Taint {
   readonly key: string;

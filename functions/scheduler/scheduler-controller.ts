@@ -3,12 +3,13 @@
  * pending pods" — so a batch of records (many new pods, a new node) becomes one scheduling pass
  * that places all pending pods together and writes their bindings in batches.
  */
-import { bindPod } from '../core/pod-binding.ts';
+
 import { types } from '../../schemas/registry.ts';
-import type { KubeObject } from '../store/store.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controllers/framework/controller.ts';
-import { canonicalJson } from '../controllers/framework/stable-hash.ts';
 import { inChunks, listAll } from '../controllers/framework/list-all.ts';
+import { canonicalJson } from '../controllers/framework/stable-hash.ts';
+import { bindPod } from '../core/pod-binding.ts';
+import type { KubeObject } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
 import { holdsNode, isPendingPod, planSchedule } from './plan-schedule.ts';
 import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';

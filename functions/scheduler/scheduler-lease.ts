@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
 import { types } from '../../schemas/registry.ts';
-import type { KubeObject, ObjectStore } from '../store/store.ts';
 import { getIfExists } from '../controllers/framework/list-all.ts';
+import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import type { KubeObject, ObjectStore } from '../store/store.ts';
 
 export const schedulerLeaseNamespace = 'kube-system';
 export const schedulerLeaseName = 'kube-scheduler';

@@ -3,8 +3,9 @@
  * ones to the new one as the strategy allows. Keys come from Deployment changes and from
  * changes of the ReplicaSets they control.
  */
-import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
+
 import { types } from '../../../schemas/registry.ts';
+import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';
 import { isControlledBy } from '../framework/owner-references.ts';

@@ -4,8 +4,9 @@
  * to its desired state from a fresh read (`reconcile`). Reconcile must be idempotent: the same
  * key may be reconciled twice, late, or out of order, and must converge to the same state.
  */
-import type { KubeObject, ObjectStore } from '../../store/store.ts';
+
 import type { ResourceType } from '../../../schemas/registry.ts';
+import type { KubeObject, ObjectStore } from '../../store/store.ts';
 import type { EventRecorder } from './events.ts';
 
 /** One changed object, as parsed from a stream record (or synthesised by a resync). */
@@ -53,7 +54,7 @@ export interface Controller {
    * (minReadySeconds, progress deadlines): hosts that can wait call back then; the resync
    * catches it otherwise.
    */
-  reconcile(key: ReconcileKey, ctx: ControllerContext): Promise<ReconcileResult | void>;
+  reconcile(key: ReconcileKey, ctx: ControllerContext): Promise<ReconcileResult | undefined>;
 }
 
 export interface ReconcileResult {

@@ -4,8 +4,9 @@
  * `lastTimestamp` instead of piling up new objects. Events are best effort: failing to record
  * one never fails a reconcile.
  */
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../../core/errors.ts';
+
 import { types } from '../../../schemas/registry.ts';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { KubeObject, ObjectStore } from '../../store/store.ts';
 import { stableHash } from './stable-hash.ts';
 

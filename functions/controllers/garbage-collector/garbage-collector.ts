@@ -7,10 +7,11 @@
  * owner references keys its owners, so a dangling reference left by a lost record is found by the
  * next resync; the check for a live owner is one read.
  */
+
+import type { ResourceType } from '../../../schemas/registry.ts';
+import { resourceTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import { resourceTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
-import type { ResourceType } from '../../../schemas/registry.ts';
 import type { KubeObject } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';

@@ -4,9 +4,10 @@
  * Keys come from namespace changes and from objects leaving a namespace, so the last object's
  * removal finishes the namespace.
  */
+
+import { resourceTypes, types } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import { resourceTypes, types } from '../../../schemas/registry.ts';
 import type { DeleteOptions, KubeObject } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';

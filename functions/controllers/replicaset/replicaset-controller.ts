@@ -3,9 +3,10 @@
  * many are ready and available. Keys come from ReplicaSet changes and from changes of the pods
  * they control.
  */
+
+import { types } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import { types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, inChunks, listAll } from '../framework/list-all.ts';
 import { controllerRefOf } from '../framework/owner-references.ts';

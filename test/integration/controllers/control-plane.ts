@@ -4,9 +4,10 @@
  * agents that does what an agent does through the store — reports bound pods Running and Ready and
  * finishes graceful deletions.
  */
-import { startControlLoops, type ControlLoops, type ControlLoopsOptions } from '../../../functions/local/control-loops.ts';
+
 import { ensureSystemNamespaces } from '../../../functions/controllers/namespaces/system-namespaces.ts';
 import { ConflictError, NotFoundError } from '../../../functions/core/errors.ts';
+import { type ControlLoops, type ControlLoopsOptions, startControlLoops } from '../../../functions/local/control-loops.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
 import { types } from '../../../schemas/registry.ts';

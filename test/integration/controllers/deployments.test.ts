@@ -215,7 +215,7 @@ describe('controllers and scheduler over DynamoDB Streams', { timeout: 240_000 }
       return items.length ? items : undefined;
     });
     assert.equal(events[0]?.message, '0/3 nodes are available: 3 Insufficient cpu.');
-    assert.equal((events[0]?.involvedObject as { name: string }).name, pending.pod?.metadata.name);
+    assert.equal((events[0]?.involvedObject as { name: string } | undefined)?.name, pending.pod?.metadata.name);
     assert.equal(events[0]?.type, 'Warning');
     assert.deepEqual(events[0]?.source, { component: 'default-scheduler' });
   });

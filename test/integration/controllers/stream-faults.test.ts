@@ -5,15 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { controllersWith } from '../../../functions/controllers/controllers.ts';
 import { type Controller, keyToString } from '../../../functions/controllers/framework/controller.ts';
-import { handleStreamEvent, resyncAll, type ControllerRuntime } from '../../../functions/controllers/framework/run-controllers.ts';
-import { startStreamPoller, type StreamConsumer } from '../../../functions/local/stream-poller.ts';
+import { type ControllerRuntime, handleStreamEvent, resyncAll } from '../../../functions/controllers/framework/run-controllers.ts';
+import { type StreamConsumer, startStreamPoller } from '../../../functions/local/stream-poller.ts';
 import { schedulerControllers } from '../../../functions/scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { types } from '../../../schemas/registry.ts';
 import { waitFor } from '../../support/wait.ts';
 import { deploymentObject, modify, namespaceObject, nodeObject, startControlPlane, type TestControlPlane } from './control-plane.ts';

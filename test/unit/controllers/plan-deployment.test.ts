@@ -188,7 +188,7 @@ describe('planDeployment', () => {
     assert.equal(plan.createReplicaSet, undefined);
     const revived = plan.updateReplicaSets.find((rs) => rs.metadata.name === first.metadata.name);
     assert.equal(revived?.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
-    assert.equal((revived?.spec as { replicas: number }).replicas, 1);
+    assert.equal((revived?.spec as { replicas: number } | undefined)?.replicas, 1);
     assert.equal(plan.deployment?.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
   });
 
@@ -197,7 +197,7 @@ describe('planDeployment', () => {
     const old = ownedRs(recreate, templateV1, 1, 3, full(3));
     const first = planDeployment(recreate, [old], [pod('p1', { owner: old, node: 'n1', ready: true })], now);
     assert.equal(replicasOf(first, old.metadata.name), 0);
-    assert.equal((first.createReplicaSet?.spec as { replicas: number }).replicas, 0);
+    assert.equal((first.createReplicaSet?.spec as { replicas: number } | undefined)?.replicas, 0);
 
     const drained = ownedRs(recreate, templateV1, 1, 0, {});
     const fresh = ownedRs(recreate, templateV2, 2, 0, {}, 10);
@@ -214,7 +214,7 @@ describe('planDeployment', () => {
     const plan = planDeployment(paused, [ownedRs(paused, templateV1, 1, 3, full(3))], [], now);
     assert.equal(plan.createReplicaSet, undefined);
     assert.equal(plan.updateReplicaSets.length, 0);
-    const conditions = (plan.deployment?.status as { conditions: { type: string; reason: string }[] }).conditions;
+    const conditions = (plan.deployment?.status as { conditions: { type: string; reason: string }[] } | undefined)?.conditions ?? [];
     assert.equal(conditions.find((c) => c.type === 'Progressing')?.reason, 'DeploymentPaused');
   });
 
@@ -249,7 +249,7 @@ describe('planDeployment', () => {
     };
     const stuck = deployment({ ...rolling, progressDeadlineSeconds: 600 }, { status: stuckStatus });
     const plan = planDeployment(stuck, [ownedRs(stuck, templateV1, 1, 3, full(3)), ownedRs(stuck, templateV2, 2, 1, { replicas: 1 }, 10)], [], now);
-    const progressing = (plan.deployment?.status as { conditions: { type: string; status: string; reason: string }[] }).conditions.find((c) => c.type === 'Progressing');
+    const progressing = ((plan.deployment?.status as { conditions: { type: string; status: string; reason: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Progressing');
     assert.equal(progressing?.status, 'False');
     assert.equal(progressing?.reason, 'ProgressDeadlineExceeded');
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConflictError } from '../../../functions/core/errors.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../../functions/controllers/framework/controller.ts';
 import { memoryEventRecorder } from '../../../functions/controllers/framework/events.ts';
 import { handleStreamEvent } from '../../../functions/controllers/framework/run-controllers.ts';
+import { ConflictError } from '../../../functions/core/errors.ts';
 import type { ObjectStore } from '../../../functions/store/store.ts';
 
 interface FakeRecord {

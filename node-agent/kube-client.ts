@@ -206,7 +206,7 @@ export class KubeClient {
    */
   async listAndWatch<T extends KubeObject>(
     type: ResourceType,
-    options: ListOptions,
+    options: ListOptions & { readonly timeoutSeconds?: number },
     handlers: ListWatchHandlers<T>,
     signal: AbortSignal,
   ): Promise<void> {
@@ -215,7 +215,7 @@ export class KubeClient {
     while (!signal.aborted) {
       try {
         if (resourceVersion === undefined) {
-          const list = await this.list<T>(type, options);
+          const list = await this.list<T>(type, { ...options });
           resourceVersion = list.metadata.resourceVersion ?? '0';
           handlers.onList(list.items);
         }

@@ -136,3 +136,23 @@ export function computePodStatus(
     qosClass: 'BestEffort',
   };
 }
+
+/**
+ * The parts of a pod status that matter to others (Endpoints, controllers, kubectl): used to
+ * notice that someone else (the node lifecycle controller marking pods not ready) changed the
+ * status the agent last wrote, without echoing the API's formatting back and forth.
+ */
+export function statusDigest(status: unknown): string {
+  const s = (status ?? {}) as {
+    phase?: string;
+    podIP?: string;
+    conditions?: { type?: string; status?: string }[];
+    containerStatuses?: { name?: string; ready?: boolean; restartCount?: number; containerID?: string; state?: Record<string, unknown> }[];
+  };
+  return JSON.stringify({
+    phase: s.phase ?? '',
+    podIP: s.podIP ?? '',
+    conditions: (s.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort(),
+    containers: (s.containerStatuses ?? []).map((c) => [c.name, c.ready, c.restartCount, c.containerID ?? '', Object.keys(c.state ?? {})[0] ?? '']),
+  });
+}

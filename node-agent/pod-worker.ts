@@ -18,7 +18,7 @@ import {
 } from './env.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
-import { type ContainerReport, type ContainerState, computePodStatus } from './pod-status.ts';
+import { type ContainerReport, type ContainerState, computePodStatus, statusDigest } from './pod-status.ts';
 import type { AgentPod, Container, Probe } from './pod-view.ts';
 import { initialProbeState, nextProbeState, type ProbeKind, type ProbeState } from './probe-state.ts';
 import { runProbe } from './prober.ts';
@@ -78,6 +78,8 @@ export class PodWorker {
   private podIP?: string;
   private startTime?: string;
   private lastStatusJson?: string;
+  /** The resourceVersion our last status write produced. */
+  private lastWrittenVersion?: string;
   private syncing = false;
   private again = false;
   private wakeTimer?: NodeJS.Timeout;
@@ -518,11 +520,13 @@ export class PodWorker {
       now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
     const json = JSON.stringify(status);
-    if (json === this.lastStatusJson) return;
+    const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;
+    if (json === this.lastStatusJson && (untouchedSinceOurWrite || statusDigest(status) === statusDigest(this.pod.raw.status))) return;
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
         const updated = await this.context.client.updateStatus(types.pods, { ...this.pod.raw, status });
         this.lastStatusJson = json;
+        this.lastWrittenVersion = updated.metadata.resourceVersion;
         this.pod = { view: { ...this.pod.view, metadata: { ...this.pod.view.metadata, resourceVersion: updated.metadata.resourceVersion } }, raw: updated };
         return;
       } catch (error) {

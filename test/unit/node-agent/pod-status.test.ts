@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ContainerReport, type ContainerState, computePodStatus, podPhase } from '../../../node-agent/pod-status.ts';
+import { type ContainerReport, type ContainerState, computePodStatus, podPhase, statusDigest } from '../../../node-agent/pod-status.ts';
 import { type PodView, parsePod } from '../../../node-agent/pod-view.ts';
 
 const running: ContainerState = { running: { startedAt: '2026-01-01T00:00:00Z' } };
@@ -82,5 +82,23 @@ describe('computePodStatus', () => {
     assert.equal(status.phase, 'Succeeded');
     const ready = (status.conditions as { type: string; status: string; reason?: string }[]).find((c) => c.type === 'Ready');
     assert.deepEqual([ready?.status, ready?.reason], ['False', 'PodCompleted']);
+  });
+});
+
+describe('statusDigest', () => {
+  const facts = { hostIP: '127.0.1.1', podIP: '127.64.1.2', startTime: '2026-01-01T00:00:00Z', now: '2026-01-01T00:01:00Z' };
+  const ours = computePodStatus(pod(), [report('a', running), report('b', running)], facts);
+
+  it('ignores formatting and timestamps', () => {
+    const reformatted = JSON.parse(JSON.stringify({ ...ours, qosClass: undefined, hostIPs: undefined, startTime: 'later' }));
+    assert.equal(statusDigest(reformatted), statusDigest(ours));
+  });
+
+  it('notices a Ready condition someone else set to False', () => {
+    const marked = {
+      ...ours,
+      conditions: (ours.conditions as { type: string; status: string }[]).map((c) => (c.type === 'Ready' ? { ...c, status: 'False' } : c)),
+    };
+    assert.notEqual(statusDigest(marked), statusDigest(ours));
   });
 });

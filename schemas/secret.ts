@@ -20,12 +20,12 @@ export const secretSchema = z
 export type Secret = z.infer<typeof secretSchema>;
 
 /** Keys each well-known secret type must carry in `data`. */
-const requiredKeys: Readonly<Record<string, readonly string[]>> = {
-  'kubernetes.io/tls': ['tls.crt', 'tls.key'],
-  'kubernetes.io/dockerconfigjson': ['.dockerconfigjson'],
-  'kubernetes.io/dockercfg': ['.dockercfg'],
-  'kubernetes.io/ssh-auth': ['ssh-privatekey'],
-};
+const requiredKeys: ReadonlyMap<string, readonly string[]> = new Map([
+  ['kubernetes.io/tls', ['tls.crt', 'tls.key']],
+  ['kubernetes.io/dockerconfigjson', ['.dockerconfigjson']],
+  ['kubernetes.io/dockercfg', ['.dockercfg']],
+  ['kubernetes.io/ssh-auth', ['ssh-privatekey']],
+]);
 
 const base64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -43,7 +43,7 @@ function validateSecret(secret: Secret): FieldCause[] {
   for (const [k, v] of Object.entries(data)) {
     if (!base64.test(v)) causes.push(invalid(key('data', k), '<secret contents redacted>', 'must be base64-encoded'));
   }
-  for (const needed of requiredKeys[secret.type] ?? []) {
+  for (const needed of requiredKeys.get(secret.type) ?? []) {
     if (!Object.hasOwn(data, needed)) causes.push(required(key('data', needed)));
   }
   if (secret.type === 'kubernetes.io/basic-auth' && !Object.hasOwn(data, 'username') && !Object.hasOwn(data, 'password')) {

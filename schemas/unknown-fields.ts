@@ -49,7 +49,7 @@ export function unknownFields(schema: z.ZodType, value: unknown, path = ''): str
       const catchallType = def.catchall ? unwrap(def.catchall).type : undefined;
       const open = catchallType !== undefined && catchallType !== 'never';
       return Object.entries(value).flatMap(([key, child]) => {
-        const field = def.shape?.[key];
+        const field = def.shape && Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
         if (field) return unknownFields(field, child, join(path, key));
         return open ? [] : [join(path, key)];
       });

@@ -5,26 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KubeClient } from '../../node-agent/kube-client.ts';
-import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
-import { type ServiceProxy, startServiceProxy } from '../../node-agent/proxy/service-proxy.ts';
 import { get } from '../integration/services/proxy-support.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
 describe('services end to end with kubectl', { timeout: 300_000 }, () => {
   let cluster: TestCluster;
-  let client: KubeClient;
-  let proxy: ServiceProxy;
   before(async () => {
     cluster = await startTestCluster({ nodes: 2, resyncSeconds: 5 });
-    // The proxy as an agent runs it, over the API with a kubeconfig, serving 127.0.0.1.
-    client = new KubeClient(loadKubeconfig(cluster.local.kubeconfigPath));
-    proxy = startServiceProxy({ client, bindAddresses: ['127.0.0.1'], retryBindMs: 500 });
   });
   after(async () => {
-    await proxy?.stop();
-    client?.close();
     await cluster?.stop();
   });
 
@@ -60,7 +50,7 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
     assert.ok(pods.size >= 2, `answers from ${[...pods]}`);
   });
 
-  it('serves the NodePort on every node address from the agents', { todo: 'node-agent/agent.ts must call startServiceProxy({ client, bindAddresses: [nodeAddress, "127.0.0.1"] })' }, async () => {
+  it('serves the NodePort on every node address from the agents', async () => {
     const addresses = (await jsonpath(['get', 'nodes'], '{.items[*].status.addresses[?(@.type=="InternalIP")].address}')).split(' ').filter(Boolean);
     assert.ok(addresses.length > 0);
     for (const address of addresses) {

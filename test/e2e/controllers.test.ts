@@ -1,0 +1,123 @@
+/**
+ * Issue 3's finish line with the real kubectl: a local cluster (`npm start`'s host) with three
+ * node agents on the `sim` runtime; Deployments scale, heal, roll out, roll back and cascade;
+ * namespaces empty and go; taints and an impossible cpu request behave as on a real cluster.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
+
+interface PodJson {
+  metadata: { name: string; deletionTimestamp?: string };
+  spec: { nodeName?: string; containers: { image: string }[] };
+  status?: { phase?: string };
+}
+
+describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 3, agentRuntime: 'sim', resyncSeconds: 5 });
+    await waitFor(
+      'three Ready nodes',
+      async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 3,
+      { timeoutMs: 60_000 },
+    );
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  async function pods(selector: string, namespace = 'default'): Promise<PodJson[]> {
+    const list = JSON.parse(await cluster.kubectlOk(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json'])) as { items: PodJson[] };
+    return list.items.filter((p) => !p.metadata.deletionTimestamp);
+  }
+
+  const rolloutStatus = (name: string, namespace = 'default') =>
+    cluster.kubectlOk(['rollout', 'status', `deployment/${name}`, '-n', namespace, '--timeout=120s'], { timeoutMs: 130_000 });
+
+  it('creates and scales a deployment to 3 pods bound across the nodes', async () => {
+    await cluster.kubectlOk(['create', 'deployment', 'test1', '--image=nginx']);
+    await cluster.kubectlOk(['scale', 'deployment', 'test1', '--replicas=3']);
+    assert.match(await rolloutStatus('test1'), /successfully rolled out/);
+    const running = await pods('app=test1');
+    assert.equal(running.length, 3);
+    assert.equal(new Set(running.map((p) => p.spec.nodeName)).size, 3);
+  });
+
+  it('replaces a deleted pod', async () => {
+    const [victim] = await pods('app=test1');
+    assert.ok(victim);
+    await cluster.kubectlOk(['delete', 'pod', victim.metadata.name, '--wait=false']);
+    await waitFor('a replacement Running pod', async () => {
+      const now = await pods('app=test1');
+      return now.length === 3 && now.every((p) => p.status?.phase === 'Running') && !now.some((p) => p.metadata.name === victim.metadata.name);
+    }, { timeoutMs: 90_000 });
+  });
+
+  it('rolls out a new image, lists 2 revisions and rolls back', async () => {
+    await cluster.kubectlOk(['set', 'image', 'deployments/test1', 'nginx=httpd']);
+    assert.match(await rolloutStatus('test1'), /successfully rolled out/);
+    assert.ok((await pods('app=test1')).every((p) => p.spec.containers[0]?.image === 'httpd'));
+    const history = await cluster.kubectlOk(['rollout', 'history', 'deployment/test1']);
+    assert.match(history, /REVISION\s+CHANGE-CAUSE\s*\n1\s+\S+\s*\n2\s+\S+/);
+
+    await cluster.kubectlOk(['rollout', 'undo', 'deployment/test1']);
+    assert.match(await rolloutStatus('test1'), /successfully rolled out/);
+    await waitFor('pods back on nginx', async () => {
+      const now = await pods('app=test1');
+      return now.length === 3 && now.every((p) => p.spec.containers[0]?.image === 'nginx');
+    });
+    assert.match(await cluster.kubectlOk(['rollout', 'history', 'deployment/test1']), /\n2\s+\S+\s*\n3\s+\S+/);
+  });
+
+  it('keeps new pods off tainted nodes', async () => {
+    await cluster.kubectlOk(['taint', 'nodes', 'skiff-node-1', 'k=v:NoSchedule']);
+    await cluster.kubectlOk(['taint', 'nodes', 'skiff-node-2', 'k=v:NoSchedule']);
+    try {
+      await cluster.kubectlOk(['create', 'deployment', 'tainted', '--image=nginx', '--replicas=2']);
+      await rolloutStatus('tainted');
+      assert.deepEqual(new Set((await pods('app=tainted')).map((p) => p.spec.nodeName)), new Set(['skiff-node-3']));
+    } finally {
+      await cluster.kubectl(['taint', 'nodes', 'skiff-node-1', 'k=v:NoSchedule-']);
+      await cluster.kubectl(['taint', 'nodes', 'skiff-node-2', 'k=v:NoSchedule-']);
+    }
+  });
+
+  it('leaves a pod that needs more cpu than any node Pending, with the reason in describe', async () => {
+    const manifest = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'big' },
+      spec: { containers: [{ name: 'big', image: 'nginx', resources: { requests: { cpu: '1000' } } }] },
+    });
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    const described = await waitFor('FailedScheduling in describe', async () => {
+      const text = await cluster.kubectlOk(['describe', 'pod', 'big']);
+      return /FailedScheduling/.test(text) ? text : undefined;
+    });
+    assert.match(described, /Status:\s+Pending/);
+    assert.match(described, /0\/3 nodes are available: 3 Insufficient cpu\./);
+    assert.match(described, /PodScheduled\s+False/);
+    await cluster.kubectlOk(['delete', 'pod', 'big']);
+  });
+
+  it('deletes a deployment with its ReplicaSets and pods', async () => {
+    await cluster.kubectlOk(['delete', 'deployment', 'test1']);
+    await waitFor('ReplicaSets and pods gone', async () => {
+      const rs = await cluster.kubectlOk(['get', 'rs', '-l', 'app=test1', '-o', 'name']);
+      return rs.trim() === '' && (await pods('app=test1')).length === 0;
+    }, { timeoutMs: 90_000 });
+  });
+
+  it('empties and removes a deleted namespace', async () => {
+    await cluster.kubectlOk(['create', 'namespace', 'doomed']);
+    await cluster.kubectlOk(['create', 'deployment', 'web', '--image=nginx', '-n', 'doomed']);
+    await rolloutStatus('web', 'doomed');
+    await cluster.kubectlOk(['delete', 'namespace', 'doomed', '--timeout=120s'], { timeoutMs: 130_000 });
+    const gone = await cluster.kubectl(['get', 'namespace', 'doomed']);
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /NotFound/);
+  });
+});

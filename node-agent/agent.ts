@@ -320,7 +320,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       for (const timer of timers) clearInterval(timer);
       await proxy?.stop();
       if (options.stopContainersOnStop) {
-        await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(10, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
+        await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(5, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
         // Anything else still running (a pod deleted mid-start, an orphan): stop it too.
         await Promise.all(runtime.containers().filter((record) => !record.exit).map((record) => runtime.stop(record.id, 2000)));
       } else {

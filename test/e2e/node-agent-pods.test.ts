@@ -251,6 +251,25 @@ describe('node agent pod lifecycle', () => {
     });
   }
 
+  it('runs pods on a sim node at once, with no process', async () => {
+    const sim = await startAgent({ ...agentOptions, nodeName: 'sim-e2e', runtime: 'sim', address: '127.0.1.202', podCidr: '127.64.202.0/24', stateDir: join(cluster.dataDir, 'nodes', 'sim-e2e') });
+    try {
+      const node = JSON.parse(await cluster.kubectlOk(['get', 'node', 'sim-e2e', '-o', 'json'])) as { status: { nodeInfo: { containerRuntimeVersion: string } } };
+      assert.equal(node.status.nodeInfo.containerRuntimeVersion, 'skiff-sim://1');
+      await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'simmed', namespace: 'default' }, spec: { nodeName: 'sim-e2e', containers: [{ name: 'app', image: 'anything/at-all:1' }] } });
+      const running = await waitFor('sim pod ready', async () => {
+        const p = await getPod('simmed');
+        return p.status?.containerStatuses?.[0]?.ready ? p : undefined;
+      });
+      assert.equal(running.status?.phase, 'Running');
+      assert.match(running.status?.containerStatuses?.[0]?.containerID ?? '', /^skiff-sim:\/\//);
+      assert.match(running.status?.podIP ?? '', /^127\.64\.202\./);
+      await cluster.kubectlOk(['delete', 'pod', 'simmed', '--wait=true']);
+    } finally {
+      await sim.stop();
+    }
+  });
+
   it('adopts running containers after an agent restart, then restarts a killed one', async () => {
     await apply(pod('survivor', [{ name: 'app', image: 'busybox', ...sh('echo up; sleep 300') }]));
     const before = await waitFor('running', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -67,6 +67,7 @@ describe('loadImageTable', () => {
     assert.deepEqual(resolveImage(table, 'example.com/app:v2', undefined, undefined)?.argv, ['/bin/true']);
     assert.deepEqual(resolveImage(table, 'nginx', undefined, undefined)?.argv, ['/bin/false']);
     assert.ok(resolveImage(table, 'httpd', undefined, undefined));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reports a malformed entry with its name', () => {

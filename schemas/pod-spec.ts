@@ -423,11 +423,9 @@ function validateProbe(probe: Probe | undefined, field: string, mustSucceedOnce:
   const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h] !== undefined);
   if (handlers.length === 0) causes.push(required(field, 'must specify a handler type'));
   if (handlers.length > 1) causes.push({ field: child(field, handlers[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 handler type' });
-  for (const port of [probe.httpGet?.port, probe.tcpSocket?.port]) {
-    if (port === undefined) continue;
-    const portField = child(child(field, probe.httpGet ? 'httpGet' : 'tcpSocket'), 'port');
-    causes.push(...validatePortNumberOrName(portField, port));
-  }
+  if (probe.httpGet) causes.push(...validatePortNumberOrName(child(child(field, 'httpGet'), 'port'), probe.httpGet.port));
+  if (probe.tcpSocket) causes.push(...validatePortNumberOrName(child(child(field, 'tcpSocket'), 'port'), probe.tcpSocket.port));
+  if (probe.grpc) causes.push(...validatePortNumberOrName(child(child(field, 'grpc'), 'port'), probe.grpc.port));
   return causes;
 }
 

@@ -20,6 +20,13 @@ import { foregroundFinalizer, orphanFinalizer, planGarbageCollection } from './p
 /** Types whose objects can be dependents. Events never are, and are too many to scan. */
 const dependentTypes = resourceTypes.filter((t) => t.namespaced && t.id !== types.events.id);
 
+/**
+ * Types whose removal is worth a scan for dependents right away. Anything else that turns out
+ * to own something is found through its dependents' references (on their next change or the
+ * next resync), which spares a scan of every type on each pod removal.
+ */
+const ownerTypeIds = new Set([types.deployments.id, types.replicasets.id, types.services.id]);
+
 export const garbageCollector: Controller = {
   name: 'garbage-collector',
   resyncTypes: dependentTypes,
@@ -31,7 +38,7 @@ export const garbageCollector: Controller = {
       keys.set(owner.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: owner.metadata.uid });
     }
     const gone = !change.newObject ? change.oldObject : undefined;
-    if (gone?.metadata.uid) keys.set(gone.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: gone.metadata.uid });
+    if (gone?.metadata.uid && ownerTypeIds.has(change.typeId)) keys.set(gone.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: gone.metadata.uid });
     for (const object of [change.oldObject, change.newObject]) {
       for (const ref of object?.metadata.ownerReferences ?? []) {
         const type = typeOfKind(ref.apiVersion, ref.kind);

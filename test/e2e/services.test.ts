@@ -50,6 +50,36 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
     assert.ok(pods.size >= 2, `answers from ${[...pods]}`);
   });
 
+  it('keeps answering through `kubectl set image` and `rollout undo`', async () => {
+    const failures: string[] = [];
+    let answered = 0;
+    let running = true;
+    const poller = (async () => {
+      while (running) {
+        const answer = await get('127.0.0.1', nodePort);
+        if (answer.startsWith('E') || !answer.includes('Served by pod')) failures.push(answer.slice(0, 80));
+        else answered++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await cluster.kubectlOk(['set', 'image', 'deployments/test1', 'nginx=httpd']);
+      await cluster.kubectlOk(['rollout', 'status', 'deployment/test1', '--timeout=120s'], { timeoutMs: 130_000 });
+      await waitFor('httpd answers', async () => (await get('127.0.0.1', nodePort)).includes('It works!') || undefined, { timeoutMs: 30_000, intervalMs: 250 });
+      await cluster.kubectlOk(['rollout', 'undo', 'deployment/test1']);
+      await cluster.kubectlOk(['rollout', 'status', 'deployment/test1', '--timeout=120s'], { timeoutMs: 130_000 });
+      await waitFor('nginx answers again', async () => {
+        const answers = await Promise.all([1, 2, 3].map(() => get('127.0.0.1', nodePort)));
+        return answers.every((a) => a.includes('Welcome to nginx!')) || undefined;
+      }, { timeoutMs: 30_000, intervalMs: 250 });
+    } finally {
+      running = false;
+      await poller;
+    }
+    assert.ok(answered > 10, `answered ${answered}`);
+    assert.deepEqual(failures, [], `failed requests during the rollouts (of ${answered + failures.length})`);
+  });
+
   it('serves the NodePort on every node address from the agents', async () => {
     const addresses = (await jsonpath(['get', 'nodes'], '{.items[*].status.addresses[?(@.type=="InternalIP")].address}')).split(' ').filter(Boolean);
     assert.ok(addresses.length > 0);

@@ -200,6 +200,24 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'envy', '--wait=true']);
   });
 
+  it('streams a running container log with kubectl logs -f --tail', async () => {
+    await apply(pod('ticker', [{ name: 'app', image: 'busybox', ...sh('i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done') }]));
+    await waitFor('ticking', async () => (await cluster.kubectl(['logs', 'ticker'])).stdout.includes('tick-3'));
+    const follow = cluster.kubectlBackground(['logs', '-f', '--tail=1', 'ticker']);
+    try {
+      const seen = await waitFor('three new ticks', () => {
+        const ticks = follow.output().match(/tick-\d+/g) ?? [];
+        return ticks.length >= 3 ? ticks : undefined;
+      });
+      const numbers = seen.map((tick) => Number(tick.slice(5)));
+      assert.ok(numbers[0] !== undefined && numbers[0] >= 3, 'starts at the tail, not the beginning');
+      assert.deepEqual(numbers.slice(0, 3), [numbers[0], (numbers[0] ?? 0) + 1, (numbers[0] ?? 0) + 2]);
+    } finally {
+      await follow.stop();
+    }
+    await cluster.kubectlOk(['delete', 'pod', 'ticker', '--wait=true']);
+  });
+
   it('waits with CreateContainerConfigError while a referenced Secret is missing', async () => {
     await apply(pod('nosecret', [{ name: 'app', image: 'busybox', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }] }]));
     const waiting = await waitFor('config error', async () => (await getPod('nosecret')).status?.containerStatuses?.[0]?.state.waiting);

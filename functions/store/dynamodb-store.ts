@@ -261,10 +261,39 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     return committed;
   }
 
-  /** Plans from fresh reads and commits, again while other writers of the type win the race. */
-  async function run<T>(type: ResourceType, name: string, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
+  /**
+   * Writers of one type in this process take turns: they would only collide on the counter.
+   * Whoever holds the turn also knows the counter it left, so the next one skips reading it.
+   */
+  const turns = new Map<string, Promise<void>>();
+  const knownCounters = new Map<string, number>();
+
+  async function inTurn<T>(type: ResourceType, work: () => Promise<T>): Promise<T> {
+    const previous = turns.get(type.id) ?? Promise.resolve();
+    let release = (): void => {};
+    const mine = new Promise<void>((done) => {
+      release = done;
+    });
+    const queue = previous.then(() => mine);
+    turns.set(type.id, queue);
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (turns.get(type.id) === queue) turns.delete(type.id);
+    }
+  }
+
+  /** Plans from fresh reads and commits, again while writers elsewhere win the race. */
+  function run<T>(type: ResourceType, name: string, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
+    return inTurn(type, () => planAndCommit(type, name, plan));
+  }
+
+  async function planAndCommit<T>(type: ResourceType, name: string, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
     for (let attempt = 0; attempt < maxCommitAttempts; attempt++) {
-      const [current, planned] = await Promise.all([readCounter(type), plan(attempt)]);
+      const known = knownCounters.get(type.id);
+      const [current, planned] = await Promise.all([known ?? readCounter(type), plan(attempt)]);
       if (planned.writes.length === 0) return planned.result([]);
       let total = 0;
       for (const write of planned.writes) total += 2 * checkSize(type, write);
@@ -272,8 +301,12 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
         throw new RequestEntityTooLargeError(`the writes together are too large for one transaction: ${total} bytes, limit is ${maxTransactionBytes} bytes`);
       }
       try {
-        return planned.result(await commit(type, current, planned.writes));
+        const committed = await commit(type, current, planned.writes);
+        knownCounters.set(type.id, current + planned.writes.length);
+        return planned.result(committed);
       } catch (error) {
+        // Another process may have moved the counter.
+        knownCounters.delete(type.id);
         if (!(error instanceof RetryCommit)) throw error;
       }
       // Jittered, growing backoff spreads out writers that collided on the counter.

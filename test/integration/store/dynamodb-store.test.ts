@@ -149,15 +149,23 @@ describe('DynamoDB store: names and generation', () => {
 });
 
 describe('DynamoDB store: concurrency', () => {
-  it('loses no update when 20 writers each retry on conflict', async () => {
+  // Two store instances stand for two processes: their writers race on the counter item.
+  let rival: DynamoDbStore;
+  before(() => {
+    rival = createDynamoDbStore({ client: db.client, tables: db.tables, pollIntervalMs: 50 });
+  });
+  after(() => rival.close());
+
+  it('loses no update when 20 writers in two processes each retry on conflict', async () => {
     await store.create(types.configmaps, configMap('race', 'counter', { count: '0' }));
     await Promise.all(
-      Array.from({ length: 20 }, async () => {
+      Array.from({ length: 20 }, async (_, writer) => {
+        const writerStore = writer % 2 === 0 ? rival : store;
         for (let attempt = 0; attempt < 200; attempt++) {
-          const current = await store.get(types.configmaps, 'race', 'counter');
+          const current = await writerStore.get(types.configmaps, 'race', 'counter');
           const data = current.data as Record<string, string>;
           try {
-            await store.update(types.configmaps, { ...current, data: { count: String(Number(data.count) + 1) } });
+            await writerStore.update(types.configmaps, { ...current, data: { count: String(Number(data.count) + 1) } });
             return;
           } catch (error) {
             if (!(error instanceof ConflictError)) throw error;
@@ -176,7 +184,7 @@ describe('DynamoDB store: concurrency', () => {
     await store.create(type, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'first', namespace: 'race' }, spec: {} });
     const start = Number(await store.currentRevision(type));
     const created = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => store.create(type, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace: 'race' }, spec: {} })),
+      Array.from({ length: 25 }, (_, i) => (i % 2 === 0 ? rival : store).create(type, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace: 'race' }, spec: {} })),
     );
     const revisions = created.map((object) => Number(object.metadata.resourceVersion)).sort((a, b) => a - b);
     assert.deepEqual(

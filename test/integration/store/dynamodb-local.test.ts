@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { localDynamoDbClient, startDynamoDbLocal } from '../../../functions/local/dynamodb-local.ts';
+import { ensureDynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from '../../../functions/local/dynamodb-local.ts';
 import { ensureTables } from '../../../functions/store/tables.ts';
 import { cacheDir, useDynamoDb } from '../../support/dynamodb.ts';
 
@@ -37,6 +41,22 @@ describe('DynamoDB Local', () => {
       await assert.rejects(startDynamoDbLocal({ cacheDir, port }), /Address already in use/);
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe('ensureDynamoDbLocal', () => {
+  it('lets concurrent callers fetch into an empty cache and agree on one folder', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'skiff-ddb-cache-'));
+    try {
+      const [first, second] = await Promise.all([ensureDynamoDbLocal(cache), ensureDynamoDbLocal(cache)]);
+      assert.equal(first, second);
+      assert.ok(existsSync(join(first, 'DynamoDBLocal.jar')));
+      // No half-finished download folders stay behind.
+      assert.deepEqual(await readdir(cache), ['emulator']);
+      assert.equal(await ensureDynamoDbLocal(cache), first);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
     }
   });
 });

@@ -72,6 +72,28 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
     assert.match(await cluster.kubectlOk(['rollout', 'history', 'deployment/test1']), /\n2\s+\S+\s*\n3\s+\S+/);
   });
 
+  it('holds a new template while paused and rolls it out on resume', async () => {
+    await cluster.kubectlOk(['rollout', 'pause', 'deployment/test1']);
+    await cluster.kubectlOk(['set', 'image', 'deployments/test1', 'nginx=busybox']);
+    await waitFor('the paused change observed', async () => {
+      const d = JSON.parse(await cluster.kubectlOk(['get', 'deployment', 'test1', '-o', 'json'])) as {
+        metadata: { generation: number };
+        status: { observedGeneration?: number; conditions?: { type: string; reason: string }[] };
+      };
+      const progressing = d.status.conditions?.find((c) => c.type === 'Progressing');
+      return (d.status.observedGeneration ?? 0) >= d.metadata.generation && progressing?.reason === 'DeploymentPaused';
+    });
+    assert.ok((await pods('app=test1')).every((p) => p.spec.containers[0]?.image === 'nginx'));
+    assert.equal((await cluster.kubectlOk(['get', 'rs', '-l', 'app=test1', '-o', 'name'])).trim().split('\n').length, 2);
+
+    await cluster.kubectlOk(['rollout', 'resume', 'deployment/test1']);
+    assert.match(await rolloutStatus('test1'), /successfully rolled out/);
+    await waitFor('pods on busybox', async () => {
+      const now = await pods('app=test1');
+      return now.length === 3 && now.every((p) => p.spec.containers[0]?.image === 'busybox');
+    });
+  });
+
   it('keeps new pods off tainted nodes', async () => {
     await cluster.kubectlOk(['taint', 'nodes', 'skiff-node-1', 'k=v:NoSchedule']);
     await cluster.kubectlOk(['taint', 'nodes', 'skiff-node-2', 'k=v:NoSchedule']);

@@ -331,7 +331,9 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     const name = stored.object.metadata.name ?? '';
     if (expected !== undefined && expected !== String(stored.revision)) throw new ConflictError(refOf(type, name));
     const outcome = prepareUpdate(stored.object, object);
-    if (outcome.remove) return { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED' };
+    if (outcome.remove) {
+      return { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED', prior: projection(type, stored.object) };
+    }
     // Kubernetes skips writes that change nothing: no new revision, no event.
     if (canonicalJson(withResourceVersion(outcome.object, stored.revision)) === canonicalJson(stored.object)) return undefined;
     return { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) };
@@ -661,8 +663,10 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
 function watchEvent(change: ChangeRecord, matcher: ObjectMatcher): WatchEvent | undefined {
   if (!matcher.inNamespace(change.object)) return undefined;
   const matchesNow = matcher.matches(change.object);
-  if (change.type !== 'MODIFIED') return matchesNow ? { type: change.type, object: change.object } : undefined;
   const matchedBefore = change.prior ? matcher.matchesProjection(change.prior) : matchesNow;
+  if (change.type === 'ADDED') return matchesNow ? { type: 'ADDED', object: change.object } : undefined;
+  // A watcher that saw the object must hear it go, even if its last update moved it out of view.
+  if (change.type === 'DELETED') return matchesNow || matchedBefore ? { type: 'DELETED', object: change.object } : undefined;
   if (matchesNow) return { type: matchedBefore ? 'MODIFIED' : 'ADDED', object: change.object };
   return matchedBefore ? { type: 'DELETED', object: change.object } : undefined;
 }

@@ -413,6 +413,16 @@ describe('DynamoDB store: graceful deletion', () => {
     assert.equal(events[2]?.object.metadata.resourceVersion, released.metadata.resourceVersion);
   });
 
+  it('tells a selective watch about a removal whose last update moved the object out of view', async () => {
+    const from = await store.currentRevision(types.configmaps);
+    await store.create(types.configmaps, { ...configMap('final', 'moving', {}, { app: 'web' }), metadata: { name: 'moving', namespace: 'final', labels: { app: 'web' }, finalizers: ['f'] } });
+    const marked = await store.delete(types.configmaps, 'final', 'moving');
+    await store.update(types.configmaps, { ...marked.object, metadata: { ...marked.object.metadata, labels: { app: 'db' }, finalizers: [] } });
+    await assert.rejects(store.get(types.configmaps, 'final', 'moving'), (error) => isApiError(error, 404));
+    const events = await take(store, types.configmaps, { resourceVersion: from, namespace: 'final', labelSelector: 'app=web' }, 3);
+    assert.deepEqual(summary(events), ['ADDED moving', 'MODIFIED moving', 'DELETED moving']);
+  });
+
   it('marks on a grace period and removes on a later delete with grace 0', async () => {
     await store.create(types.pods, pod('grace', 'slow', { app: 'x' }));
     const marked = await store.delete(types.pods, 'grace', 'slow', { gracePeriodSeconds: 30 });

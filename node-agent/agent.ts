@@ -225,6 +225,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     timers.push(timer);
   };
   await renewLease().catch((error: unknown) => log('warn', 'lease renewal failed', { error: String(error) }));
+  if (runtimeKind !== 'sim') {
+    events.recordNode(nodeUid, 'Normal', 'Starting', 'Starting kubelet.');
+    events.recordNode(nodeUid, 'Normal', 'NodeReady', `Node ${nodeName} status is now: NodeReady`);
+  }
   every(options.leaseRenewSeconds ?? 10, renewLease, 'lease renewal');
   every(options.nodeStatusReportSeconds ?? 300, () => writeNodeStatus(settings()), 'node status update');
 
@@ -238,6 +242,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     allocatePodIp: (uid: string) => addresses.allocate(uid),
     releasePodIp: (uid: string) => addresses.release(uid),
     onFinished(uid: string) {
+      finished.add(uid);
+      if (finished.size > 10_000) finished.delete(finished.values().next().value ?? '');
       const worker = workers.get(uid);
       workers.delete(uid);
       if (worker) byName.delete(nameKey(worker.view.metadata.namespace, worker.view.metadata.name));
@@ -245,7 +251,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log,
   };
 
+  /** Pods whose deletion this agent finished: late watch events about them are ignored. */
+  const finished = new Set<string>();
+
   function upsert(raw: KubeObject): void {
+    if (raw.metadata.uid && finished.has(raw.metadata.uid)) return;
     const pod = parsePod(raw);
     if ('error' in pod) {
       log('warn', 'pod cannot be run', { pod: `${raw.metadata.namespace}/${raw.metadata.name}`, error: pod.error });

@@ -76,6 +76,27 @@ export class EventRecorder {
     this.forgetOld(nowMs);
   }
 
+  /** An event about the Node itself (`kubectl describe node`), in the default namespace as the kubelet writes it. */
+  recordNode(nodeUid: string | undefined, type: EventType, reason: string, message: string): void {
+    const timestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${this.nodeName}.${randomBytes(8).toString('hex')}`, namespace: 'default' },
+      involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(nodeUid ? { uid: nodeUid } : {}) },
+      reason,
+      message,
+      type,
+      source: { component: 'kubelet', host: this.nodeName },
+      reportingComponent: 'kubelet',
+      reportingInstance: this.nodeName,
+      firstTimestamp: timestamp,
+      lastTimestamp: timestamp,
+      count: 1,
+    };
+    void this.client.create(types.events, event).catch(this.onError);
+  }
+
   /** Drops aggregates of a pod that is gone. */
   forgetPod(uid: string): void {
     for (const key of this.aggregates.keys()) if (key.startsWith(`${uid}\0`)) this.aggregates.delete(key);

@@ -441,7 +441,8 @@ export class PodWorker {
       }),
     );
     if (!this.deletedFromApi) {
-      await this.pushStatus().catch(() => {});
+      // A pod that never ran here has no status worth writing on its way out.
+      if ([...this.slots.values()].some((slot) => slot.current)) await this.pushStatus().catch(() => {});
       try {
         await this.context.client.delete(types.pods, pod.metadata.namespace, pod.metadata.name, { gracePeriodSeconds: 0, uid: pod.metadata.uid });
       } catch (error) {

@@ -14,8 +14,15 @@ import { getIfExists, listAll } from '../framework/list-all.ts';
 
 const component = 'namespace-controller';
 const namespacedTypes = resourceTypes.filter((t) => t.namespaced);
-/** Events go last: deleting everything else records some. */
-const contentTypes = namespacedTypes.filter((t) => t.id !== types.events.id);
+/**
+ * Workload owners first, so their controllers stop replacing what is deleted next; events last,
+ * since deleting everything else records some.
+ */
+const ownersFirst = [types.deployments.id, types.replicasets.id];
+const contentTypes = [
+  ...namespacedTypes.filter((t) => ownersFirst.includes(t.id)),
+  ...namespacedTypes.filter((t) => !ownersFirst.includes(t.id) && t.id !== types.events.id),
+];
 
 export const namespaceController: Controller = {
   name: component,

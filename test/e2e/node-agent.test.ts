@@ -57,6 +57,12 @@ describe('node agents under the local host, with kubectl', () => {
     const wide = await cluster.kubectlOk(['get', 'nodes', '-o', 'wide']);
     assert.match(wide, /skiff-node-1\s+Ready.*127\.0\.1\.1/);
     assert.match(wide, /skiff-process:\/\/1/);
+    const node = await waitFor('node events', async () => {
+      const text = await cluster.kubectlOk(['describe', 'node', 'skiff-node-1']);
+      return text.includes('Starting kubelet.') ? text : undefined;
+    });
+    assert.match(node, /PodCIDR:\s+127\.\d+\.1\.0\/24/);
+    assert.match(node, /Ready\s+True\s.*KubeletReady/);
     const lease = JSON.parse(await cluster.kubectlOk(['get', 'lease', '-n', 'kube-node-lease', 'skiff-node-1', '-o', 'json'])) as { spec: { holderIdentity: string } };
     assert.equal(lease.spec.holderIdentity, 'skiff-node-1');
   });

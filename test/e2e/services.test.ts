@@ -101,6 +101,55 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
     assert.match(outOfRange.stderr, /provided port is not in the valid range. The range of valid ports is 30000-32767/);
   });
 
+  it('applies seed-style YAML (a Deployment with a container port and a NodePort Service) that serves', async () => {
+    const fixedPort = nodePort === 30942 ? 30943 : 30942;
+    const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: seed-web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: seed-web
+  template:
+    metadata:
+      labels:
+        app: seed-web
+    spec:
+      containers:
+      - name: web
+        image: httpd
+        ports:
+        - containerPort: 80
+          name: http
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: seed-web
+spec:
+  type: NodePort
+  selector:
+    app: seed-web
+  ports:
+  - port: 80
+    targetPort: http
+    nodePort: ${fixedPort}
+`;
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    const body = await waitFor(`curl 127.0.0.1:${fixedPort}`, async () => {
+      const answer = await get('127.0.0.1', fixedPort);
+      return answer.includes('It works!') ? answer : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 500 });
+    assert.match(body, /Served by pod seed-web-/);
+    const again = await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    assert.match(again, /service\/seed-web unchanged/);
+    assert.equal(Number(await jsonpath(['get', 'service', 'seed-web'], '{.spec.ports[0].nodePort}')), fixedPort);
+    await cluster.kubectlOk(['delete', '-f', '-'], { input: manifest });
+    await waitFor('the NodePort closed', async () => (await get('127.0.0.1', fixedPort)) === 'ECONNREFUSED' || undefined, { timeoutMs: 30_000, intervalMs: 250 });
+  });
+
   it('gives a LoadBalancer Service an EXTERNAL-IP on the loopback range that serves its port', { todo: 'the local host must pass loadBalancers: createLocalLoadBalancers() to controllersWith' }, async () => {
     await cluster.kubectlOk(['expose', 'deployment', 'test1', '--type=LoadBalancer', '--name=test1-lb', '--port=18081', '--target-port=80']);
     const ip = await waitFor('an ingress address', async () => (await jsonpath(['get', 'service', 'test1-lb'], '{.status.loadBalancer.ingress[0].ip}')) || undefined, {

@@ -7,22 +7,16 @@
 
 import { resourceTypes, types } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { DeleteOptions, KubeObject } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';
+import { type NamespaceContent, planNamespaceCleanup } from './plan-namespace-cleanup.ts';
 
 const component = 'namespace-controller';
 const namespacedTypes = resourceTypes.filter((t) => t.namespaced);
-/**
- * Workload owners first, so their controllers stop replacing what is deleted next; events last,
- * since deleting everything else records some.
- */
-const ownersFirst = [types.deployments.id, types.replicasets.id];
-const contentTypes = [
-  ...namespacedTypes.filter((t) => ownersFirst.includes(t.id)),
-  ...namespacedTypes.filter((t) => !ownersFirst.includes(t.id) && t.id !== types.events.id),
-];
+
+const ignoreNotFound = (error: unknown) => {
+  if (!(error instanceof NotFoundError)) throw error;
+};
 
 export const namespaceController: Controller = {
   name: component,
@@ -36,39 +30,26 @@ export const namespaceController: Controller = {
   },
   async reconcile(key, ctx) {
     const namespace = await getIfExists(ctx.store, types.namespaces, undefined, key.name);
-    if (!namespace?.metadata.deletionTimestamp) return;
-    let remaining = 0;
-    for (const type of contentTypes) {
-      const objects = await listAll(ctx.store, type, { namespace: key.name });
-      for (const object of objects) {
-        remaining++;
-        if (object.metadata.deletionTimestamp) continue;
-        await ctx.store.delete(type, key.name, object.metadata.name ?? '', deleteOptionsFor(type.id, object)).then(
-          (result) => {
-            if (result.removed) remaining--;
-          },
-          (error: unknown) => {
-            if (!(error instanceof NotFoundError)) throw error;
-            remaining--;
-          },
-        );
-      }
+    if (!namespace?.metadata.deletionTimestamp) return undefined;
+    const lists = await Promise.all(namespacedTypes.map(async (type) => ({ type, items: await listAll(ctx.store, type, { namespace: key.name }) })));
+    const content: NamespaceContent[] = lists.flatMap(({ type, items }) => items.map((object) => ({ type, object })));
+    const plan = planNamespaceCleanup(namespace, content);
+
+    let stillThere = plan.waitingFor;
+    for (const { type, object, options } of plan.delete) {
+      const result = await ctx.store.delete(type, key.name, object.metadata.name ?? '', options).catch(ignoreNotFound);
+      if (result && !result.removed) stillThere++;
     }
-    if (remaining > 0) {
-      // Pods finishing their grace period and finalizers still to run: their removal keys us again.
-      return { requeueAfterSeconds: 5 };
+    if (!plan.removeNamespace) {
+      // Pods finishing their grace period and finalizers still to run: their removal keys us
+      // again; the requeue covers objects whose controllers recreate them meanwhile.
+      return { requeueAfterSeconds: stillThere > 0 ? 5 : 1 };
     }
-    for (const event of await listAll(ctx.store, types.events, { namespace: key.name })) {
-      await ctx.store.delete(types.events, key.name, event.metadata.name ?? '', { gracePeriodSeconds: 0 }).catch(() => undefined);
+    for (const { type, object } of content.filter((c) => c.type.id === types.events.id)) {
+      await ctx.store.delete(type, key.name, object.metadata.name ?? '', { gracePeriodSeconds: 0 }).catch(() => undefined);
     }
-    await ctx.store.delete(types.namespaces, undefined, key.name, { gracePeriodSeconds: 0 }).catch((error: unknown) => {
-      if (!(error instanceof NotFoundError)) throw error;
-    });
+    await ctx.store.delete(types.namespaces, undefined, key.name, { gracePeriodSeconds: 0 }).catch(ignoreNotFound);
     ctx.log.info('namespace removed', { namespace: key.name });
+    return undefined;
   },
 };
-
-function deleteOptionsFor(typeId: string, object: KubeObject): DeleteOptions {
-  if (typeId === types.pods.id) return podDeleteOptions(object);
-  return object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {};
-}

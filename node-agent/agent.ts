@@ -10,7 +10,7 @@ import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { loadImageTable } from './images.ts';
-import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeClient } from './kube-client.ts';
+import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient } from './kube-client.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 import { startKubeletServer } from './kubelet-server.ts';
 import { buildLease, buildNode, microTime, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
@@ -157,6 +157,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         return wanted;
       } catch (error) {
         if (!isAlreadyExists(error) && !isConflict(error)) {
+          // The API refusing the Node (bad settings, no permission) will not change by retrying.
+          if (error instanceof KubeApiError && error.code >= 400 && error.code < 500 && error.code !== 429) throw error;
           log('warn', 'node registration failed, retrying', { error: String(error) });
           await abortableDelay(2000, abort.signal);
           if (abort.signal.aborted) throw error;

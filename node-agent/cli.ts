@@ -80,6 +80,10 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new AgentUsageError(`--${flag} must be an integer from ${min} to ${max}`);
     return Number(text);
   };
+  if (!/^\d+(\.\d+)?m?$/.test(values.cpu)) throw new AgentUsageError(`--cpu must be a CPU quantity such as 4, 1.5 or 500m, got ${JSON.stringify(values.cpu)}`);
+  if (!/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.test(values.memory)) {
+    throw new AgentUsageError(`--memory must be a memory quantity such as 8Gi or 512Mi, got ${JSON.stringify(values.memory)}`);
+  }
   const pods = integer('pods', values.pods, 1, 100_000);
   const port = integer('port', values.port, 0, 65_535);
   const nodeIndex = values['node-index'] === undefined ? undefined : integer('node-index', values['node-index'], 1, 255);

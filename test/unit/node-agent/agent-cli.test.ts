@@ -32,6 +32,9 @@ describe('parseAgentArgs', () => {
     ['an unknown runtime', ['--kubeconfig', '/k', '--name', 'n', '--runtime', 'docker']],
     ['a bad pod count', ['--kubeconfig', '/k', '--name', 'n', '--pods', 'many']],
     ['a name that is not a DNS subdomain', ['--kubeconfig', '/k', '--name', 'Node_1']],
+    ['a CPU count that is not a quantity', ['--kubeconfig', '/k', '--name', 'n', '--cpu', 'lots']],
+    ['a memory size that is not a quantity', ['--kubeconfig', '/k', '--name', 'n', '--memory', '8GB']],
+    ['a node index out of range', ['--kubeconfig', '/k', '--name', 'n', '--node-index', '300']],
   ];
   for (const [what, args] of bad) {
     it(`rejects ${what}`, () => assert.throws(() => parseAgentArgs(args), AgentUsageError));

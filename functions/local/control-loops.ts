@@ -7,18 +7,17 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { controllersWith } from '../controllers/controllers.ts';
+import { type ControllerOptions, controllersWith } from '../controllers/controllers.ts';
 import type { Controller, ControllerLog, ReconcileKey } from '../controllers/framework/controller.ts';
 import { keyToString } from '../controllers/framework/controller.ts';
 import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../controllers/framework/run-controllers.ts';
-import type { NodeLifecycleOptions } from '../controllers/node-lifecycle/node-lifecycle-controller.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../store/dynamodb-store.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { TableNames } from '../store/tables.ts';
 import { startStreamPoller } from './stream-poller.ts';
 
-export interface ControlLoopsOptions extends NodeLifecycleOptions {
+export interface ControlLoopsOptions extends ControllerOptions {
   readonly store: ObjectStore;
   /** The DynamoDB client of the store; its region and credentials are reused for the stream. */
   readonly client: DynamoDBClient;

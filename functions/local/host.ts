@@ -14,6 +14,7 @@ import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
 import { startControlLoops } from './control-loops.ts';
 import { localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { createLocalLoadBalancers } from './load-balancer.ts';
 import { startHttpsApiServer } from './https-server.ts';
 import { kubeletLogSource } from './kubelet-client.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
@@ -98,7 +99,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await writeKubeconfig(nodeKubeconfigPath, { server: url, caCertPem: certificate.caCertPem, token: tokens.node, user: 'skiff-node' });
 
     progress('starting controllers and the scheduler');
+    const loadBalancers = createLocalLoadBalancers();
+    cleanups.push(() => loadBalancers.close());
     const loops = await startControlLoops({
+      loadBalancers,
       store,
       client,
       dynamoDbEndpoint: endpoint,

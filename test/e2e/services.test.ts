@@ -150,7 +150,7 @@ spec:
     await waitFor('the NodePort closed', async () => (await get('127.0.0.1', fixedPort)) === 'ECONNREFUSED' || undefined, { timeoutMs: 30_000, intervalMs: 250 });
   });
 
-  it('gives a LoadBalancer Service an EXTERNAL-IP on the loopback range that serves its port', { todo: 'the local host must pass loadBalancers: createLocalLoadBalancers() to controllersWith' }, async () => {
+  it('gives a LoadBalancer Service an EXTERNAL-IP on the loopback range that serves its port', async () => {
     await cluster.kubectlOk(['expose', 'deployment', 'test1', '--type=LoadBalancer', '--name=test1-lb', '--port=18081', '--target-port=80']);
     const ip = await waitFor('an ingress address', async () => (await jsonpath(['get', 'service', 'test1-lb'], '{.status.loadBalancer.ingress[0].ip}')) || undefined, {
       timeoutMs: 60_000,

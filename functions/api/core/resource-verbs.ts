@@ -19,7 +19,7 @@ import { toTable, wantsTable } from './printers/index.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
 import type { ResourceRoute } from './routes.ts';
-import { admitWithStore, mergeForUpdate, type StrategyOptions } from './strategies.ts';
+import { mergeForUpdate, type StrategyOptions, writeAdmitted } from './strategies.ts';
 
 export interface PodLogRequest {
   readonly pod: KubeObject;
@@ -230,9 +230,7 @@ async function createObject(
   const { object: admitted, warnings } = admit(route.type, source, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
   await checkNamespaceAcceptsCreate(route, context);
   const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
-  const object = await admitWithStore(route.type, shaped, undefined, context.store, context.strategy);
-  if (isDryRun(request.query)) return render(route.type, object, request, context, 201, warningHeaders(warnings));
-  const created = await context.store.create(route.type, object);
+  const created = await writeAdmitted(route.type, shaped, undefined, { ...context, dryRun: isDryRun(request.query) }, (object) => context.store.create(route.type, object));
   return render(route.type, created, request, context, 201, warningHeaders(warnings));
 }
 
@@ -250,6 +248,7 @@ async function writeWithRetry(
   route: ResourceRoute,
   context: VerbContext,
   compute: (current: KubeObject) => { object: KubeObject; clientResourceVersion?: string },
+  dryRun = false,
 ): Promise<KubeObject> {
   for (let attempt = 1; ; attempt++) {
     const current = await context.store.get(route.type, route.namespace, route.name!);
@@ -257,9 +256,10 @@ async function writeWithRetry(
     if (clientResourceVersion && clientResourceVersion !== current.metadata.resourceVersion) {
       throw new ConflictError(ref(route.type, route.name!));
     }
-    const admitted = await admitWithStore(route.type, object, current, context.store, context.strategy);
     try {
-      return await context.store.update(route.type, admitted, { expectedResourceVersion: current.metadata.resourceVersion ?? null });
+      return await writeAdmitted(route.type, object, current, { ...context, dryRun }, (admitted) =>
+        context.store.update(route.type, admitted, { expectedResourceVersion: current.metadata.resourceVersion ?? null }),
+      );
     } catch (error) {
       if (!(error instanceof ConflictError) || clientResourceVersion || attempt >= MAX_WRITE_ATTEMPTS) throw error;
     }
@@ -288,7 +288,7 @@ async function update(route: ResourceRoute, request: ApiRequest, context: VerbCo
     warnings = admitted.warnings;
     const object = recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
     return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
-  });
+  }, isDryRun(request.query));
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }
 
@@ -327,7 +327,7 @@ async function patch(route: ResourceRoute, request: ApiRequest, context: VerbCon
         : recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
     const clientResourceVersion = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
     return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
-  });
+  }, isDryRun(request.query));
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }
 

@@ -5,7 +5,7 @@
  */
 import { types, type ResourceType } from '../../../schemas/registry.ts';
 import type { KubeObject, ObjectStore } from '../../store/store.ts';
-import { allocateService } from './admission/service-allocation.ts';
+import { allocateService, releaseService, writeServiceWithAllocations } from './admission/service-allocation.ts';
 
 export interface StrategyOptions {
   /** tolerationSeconds of the default not-ready/unreachable tolerations added to every pod. */
@@ -36,17 +36,26 @@ export function mergeForUpdate(type: ResourceType, incoming: KubeObject, old: Ku
   return incoming;
 }
 
-/** Admission that needs the store or cluster settings, run after schema defaulting and validation. */
-export async function admitWithStore(
+/**
+ * Admission that needs the store or cluster settings, run after schema defaulting and
+ * validation, around the write itself: a Service's ClusterIP and NodePorts are claimed before
+ * `write` and freed again if it fails (or for a dry run); new pods get default tolerations.
+ */
+export async function writeAdmitted(
   type: ResourceType,
   object: KubeObject,
   old: KubeObject | undefined,
-  store: ObjectStore,
-  options: StrategyOptions,
+  context: { readonly store: ObjectStore; readonly strategy: StrategyOptions; readonly dryRun: boolean },
+  write: (object: KubeObject) => Promise<KubeObject>,
 ): Promise<KubeObject> {
-  if (type.id === types.services.id) return allocateService(store, object, old);
-  if (type.id === types.pods.id && !old) return withDefaultTolerations(object, options.defaultTolerationSeconds);
-  return object;
+  const prepared = type.id === types.pods.id && !old ? withDefaultTolerations(object, context.strategy.defaultTolerationSeconds) : object;
+  if (type.id === types.services.id) {
+    if (!context.dryRun) return writeServiceWithAllocations(context.store, prepared, old, write);
+    const allocated = await allocateService(context.store, prepared, old);
+    await releaseService(context.store, allocated, old);
+    return allocated;
+  }
+  return context.dryRun ? prepared : write(prepared);
 }
 
 interface Toleration {

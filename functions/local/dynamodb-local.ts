@@ -82,6 +82,11 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions): Pr
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = options.port ?? (await freePort());
+    // DynamoDB Local only reports a taken port seconds later (and another server may answer):
+    // find out first.
+    if (options.port !== undefined && !(await portIsFree(port))) {
+      throw new PortInUseError(`DynamoDB Local cannot use port ${port}: Address already in use`);
+    }
     try {
       return await launch(emulatorDir, port, options);
     } catch (error) {
@@ -184,5 +189,15 @@ function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => done(port));
     });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => done(false));
+    // The wildcard address, as DynamoDB Local binds it.
+    server.listen({ port, host: '0.0.0.0', exclusive: true }, () => server.close(() => done(true)));
   });
 }

@@ -17,13 +17,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
-import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
+import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, InvalidError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
 import { parseFieldSelector, selectableFields } from '../core/field-selector.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import {
   type ChangeEventType,
   type ChangeRecord,
+  kubeObjectSchema,
   maxItemBytes,
   maxObjectBytes,
   namespacePrefix,
@@ -163,6 +164,16 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     return { labels: { ...(object.metadata.labels ?? {}) }, fields: selectableFields(type, object) };
   }
 
+  /** Whatever is written must parse again when read: refuse malformed metadata up front. */
+  function checkShape(type: ResourceType, object: KubeObject): void {
+    const parsed = kubeObjectSchema.safeParse(object);
+    if (parsed.success) return;
+    const issue = parsed.error.issues[0];
+    throw new InvalidError({ kind: type.kind, group: type.group, name: object.metadata.name ?? '' }, [
+      { field: issue?.path.join('.') ?? 'metadata', message: `Invalid value: ${issue?.message ?? 'malformed object'}` },
+    ]);
+  }
+
   function checkSize(type: ResourceType, write: PlannedWrite): number {
     const body = JSON.stringify(write.object);
     const size = storedSize(body, write.key, type.id, write.prior ? JSON.stringify(write.prior) : undefined);
@@ -296,7 +307,10 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       const [current, planned] = await Promise.all([known ?? readCounter(type), plan(attempt)]);
       if (planned.writes.length === 0) return planned.result([]);
       let total = 0;
-      for (const write of planned.writes) total += 2 * checkSize(type, write);
+      for (const write of planned.writes) {
+        checkShape(type, write.object);
+        total += 2 * checkSize(type, write);
+      }
       if (total > maxTransactionBytes - 64 * 1024) {
         throw new RequestEntityTooLargeError(`the writes together are too large for one transaction: ${total} bytes, limit is ${maxTransactionBytes} bytes`);
       }

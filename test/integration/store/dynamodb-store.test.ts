@@ -114,6 +114,11 @@ describe('DynamoDB store: create, get, update, delete', () => {
     assert.equal((await store.get(types.nodes, undefined, 'node-a')).metadata.name, 'node-a');
   });
 
+  it('refuses malformed metadata with a 422 naming the field, so stored objects always parse', async () => {
+    const malformed = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad', namespace: 'crud', labels: { a: 1 } } } as unknown as KubeObject;
+    await assert.rejects(store.create(types.configmaps, malformed), (error) => isApiError(error, 422) && error.details?.causes?.[0]?.field === 'metadata.labels.a');
+  });
+
   it('refuses a namespaced object without a namespace with a 400', async () => {
     await assert.rejects(store.create(types.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }), (error) => isApiError(error, 400));
   });

@@ -1,0 +1,84 @@
+/**
+ * Turns billed units into dollars. Pure: the scenarios measure `Usage`, this prices it.
+ * Lambda memory sizes are the CDK stack's (cdk/skiff-stack.ts, cdk/skiff-function.ts).
+ */
+import type { Usage } from './metering.ts';
+import type { Prices } from './prices.ts';
+
+export interface LambdaMemory {
+  readonly apiMb: number;
+  readonly streamConsumerMb: number;
+  readonly resyncMb: number;
+}
+
+/** The stack's sizes: the API server 1024 MB, every other function 512 MB (Arm). */
+export const stackLambdaMemory: LambdaMemory = { apiMb: 1024, streamConsumerMb: 512, resyncMb: 512 };
+
+export interface BilledUnits {
+  readonly dynamoDbReadUnits: number;
+  readonly dynamoDbWriteUnits: number;
+  readonly lambdaInvocations: number;
+  readonly lambdaGbSeconds: number;
+  readonly apiGatewayRequests: number;
+  readonly webSocketMessages: number;
+  readonly webSocketConnectionMinutes: number;
+}
+
+export const noUnits: BilledUnits = {
+  dynamoDbReadUnits: 0,
+  dynamoDbWriteUnits: 0,
+  lambdaInvocations: 0,
+  lambdaGbSeconds: 0,
+  apiGatewayRequests: 0,
+  webSocketMessages: 0,
+  webSocketConnectionMinutes: 0,
+};
+
+export interface Dollars {
+  readonly dynamoDb: number;
+  readonly lambda: number;
+  readonly apiGateway: number;
+  readonly webSocket: number;
+  readonly total: number;
+}
+
+/** The units a measured usage is billed as: API requests pass API Gateway and invoke the API Lambda. */
+export function billedUnits(usage: Usage, memory: LambdaMemory = stackLambdaMemory): BilledUnits {
+  return {
+    dynamoDbReadUnits: usage.dynamoDb.readUnits,
+    dynamoDbWriteUnits: usage.dynamoDb.writeUnits,
+    lambdaInvocations: usage.api.invocations + usage.streamConsumers.invocations + usage.resync.invocations,
+    lambdaGbSeconds:
+      (usage.api.seconds * memory.apiMb + usage.streamConsumers.seconds * memory.streamConsumerMb + usage.resync.seconds * memory.resyncMb) / 1024,
+    apiGatewayRequests: usage.api.invocations,
+    webSocketMessages: 0,
+    webSocketConnectionMinutes: 0,
+  };
+}
+
+export function scaleUnits(units: BilledUnits, factor: number): BilledUnits {
+  return Object.fromEntries(Object.entries(units).map(([key, value]) => [key, value * factor])) as unknown as BilledUnits;
+}
+
+export function addUnits(...all: readonly BilledUnits[]): BilledUnits {
+  return all.reduce(
+    (sum, units) => Object.fromEntries(Object.entries(sum).map(([key, value]) => [key, value + units[key as keyof BilledUnits]])) as unknown as BilledUnits,
+    noUnits,
+  );
+}
+
+export function dollars(units: BilledUnits, prices: Prices): Dollars {
+  const perMillion = (count: number, price: number): number => (count / 1_000_000) * price;
+  const dynamoDb = perMillion(units.dynamoDbReadUnits, prices.dynamoDbPerMillionReadUnits) + perMillion(units.dynamoDbWriteUnits, prices.dynamoDbPerMillionWriteUnits);
+  const lambda = perMillion(units.lambdaInvocations, prices.lambdaPerMillionRequests) + units.lambdaGbSeconds * prices.lambdaPerGbSecond;
+  const apiGateway = perMillion(units.apiGatewayRequests, prices.apiGatewayRestPerMillionRequests);
+  const webSocket =
+    perMillion(units.webSocketMessages, prices.webSocketPerMillionMessages) + perMillion(units.webSocketConnectionMinutes, prices.webSocketPerMillionConnectionMinutes);
+  return { dynamoDb, lambda, apiGateway, webSocket, total: dynamoDb + lambda + apiGateway + webSocket };
+}
+
+/** Rounds every figure to a tenth of a cent for the results file. */
+export function roundDollars(value: Dollars): Dollars {
+  const round = (n: number): number => Math.round(n * 10_000) / 10_000;
+  return { dynamoDb: round(value.dynamoDb), lambda: round(value.lambda), apiGateway: round(value.apiGateway), webSocket: round(value.webSocket), total: round(value.total) };
+}

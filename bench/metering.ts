@@ -1,0 +1,142 @@
+/**
+ * Counts what a scenario would be billed for. DynamoDB: every call the store and the
+ * controllers make goes through an SDK middleware that asks for `ReturnConsumedCapacity`
+ * and adds up the read and write units DynamoDB reports (DynamoDB Local reports them too).
+ * Lambda and API Gateway: the bench wraps the API handler and the stream consumers, counting
+ * invocations and their wall-clock duration as Lambda would bill them.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** Commands whose input takes `ReturnConsumedCapacity`; reads and writes are billed differently. */
+const readCommands = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand', 'TransactGetItemsCommand']);
+const writeCommands = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
+
+export interface CallRecord {
+  readonly command: string;
+  readonly ms: number;
+  readonly readUnits: number;
+  readonly writeUnits: number;
+}
+
+export interface DynamoDbUsage {
+  readonly calls: number;
+  readonly readUnits: number;
+  readonly writeUnits: number;
+}
+
+export interface InvocationUsage {
+  readonly invocations: number;
+  readonly seconds: number;
+}
+
+/** Everything a scenario used, in billed units. */
+export interface Usage {
+  readonly dynamoDb: DynamoDbUsage;
+  /** API server Lambda behind API Gateway: one invocation per request. */
+  readonly api: InvocationUsage;
+  /** Controller-manager and scheduler Lambdas: one invocation per stream batch each. */
+  readonly streamConsumers: InvocationUsage;
+  /** The scheduled resync Lambda. */
+  readonly resync: InvocationUsage;
+}
+
+export const emptyUsage: Usage = {
+  dynamoDb: { calls: 0, readUnits: 0, writeUnits: 0 },
+  api: { invocations: 0, seconds: 0 },
+  streamConsumers: { invocations: 0, seconds: 0 },
+  resync: { invocations: 0, seconds: 0 },
+};
+
+/** `after` minus `before`: what happened between two readings of a meter. */
+export function usageBetween(before: Usage, after: Usage): Usage {
+  const minus = (a: InvocationUsage, b: InvocationUsage): InvocationUsage => ({ invocations: a.invocations - b.invocations, seconds: a.seconds - b.seconds });
+  return {
+    dynamoDb: {
+      calls: after.dynamoDb.calls - before.dynamoDb.calls,
+      readUnits: after.dynamoDb.readUnits - before.dynamoDb.readUnits,
+      writeUnits: after.dynamoDb.writeUnits - before.dynamoDb.writeUnits,
+    },
+    api: minus(after.api, before.api),
+    streamConsumers: minus(after.streamConsumers, before.streamConsumers),
+    resync: minus(after.resync, before.resync),
+  };
+}
+
+/** Units DynamoDB reported in one response (a single object for item calls, an array for batches). */
+export function consumedUnits(command: string, consumed: unknown): { readUnits: number; writeUnits: number } {
+  const entries = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+  let total = 0;
+  let reads = 0;
+  let writes = 0;
+  for (const entry of entries as { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number }[]) {
+    total += entry.CapacityUnits ?? 0;
+    reads += entry.ReadCapacityUnits ?? 0;
+    writes += entry.WriteCapacityUnits ?? 0;
+  }
+  if (reads + writes > 0) return { readUnits: reads, writeUnits: writes };
+  if (writeCommands.has(command)) return { readUnits: 0, writeUnits: total };
+  return { readUnits: total, writeUnits: 0 };
+}
+
+export interface Meter {
+  usage(): Usage;
+  /** The DynamoDB calls made from now until `stop` is called, for attributing them to one operation. */
+  recordCalls(): { stop(): CallRecord[] };
+  countApi(seconds: number): void;
+  countStreamBatch(seconds: number): void;
+  countResync(seconds: number): void;
+  countDynamoDbCall(call: CallRecord): void;
+}
+
+export function createMeter(): Meter {
+  let usage: Usage = emptyUsage;
+  const recorders = new Set<CallRecord[]>();
+  const add = (part: keyof Omit<Usage, 'dynamoDb'>, seconds: number): void => {
+    usage = { ...usage, [part]: { invocations: usage[part].invocations + 1, seconds: usage[part].seconds + seconds } };
+  };
+  return {
+    usage: () => usage,
+    recordCalls() {
+      const calls: CallRecord[] = [];
+      recorders.add(calls);
+      return {
+        stop() {
+          recorders.delete(calls);
+          return calls;
+        },
+      };
+    },
+    countApi: (seconds) => add('api', seconds),
+    countStreamBatch: (seconds) => add('streamConsumers', seconds),
+    countResync: (seconds) => add('resync', seconds),
+    countDynamoDbCall(call) {
+      usage = {
+        ...usage,
+        dynamoDb: { calls: usage.dynamoDb.calls + 1, readUnits: usage.dynamoDb.readUnits + call.readUnits, writeUnits: usage.dynamoDb.writeUnits + call.writeUnits },
+      };
+      for (const calls of recorders) calls.push(call);
+    },
+  };
+}
+
+/** Adds the metering middleware to a DynamoDB client (the bench's own client, never one it was given by others). */
+export function meterDynamoDb(client: DynamoDBClient, meter: Meter): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      const billed = readCommands.has(command) || writeCommands.has(command);
+      const input = args.input as Record<string, unknown>;
+      const started = performance.now();
+      let consumed: unknown;
+      try {
+        const result = await next(billed ? { ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } } : args);
+        consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+        return result;
+      } finally {
+        // A cancelled transaction reports no units: it is counted as a call with none (an undercount).
+        meter.countDynamoDbCall({ command, ms: performance.now() - started, ...consumedUnits(command, billed ? consumed : undefined) });
+      }
+    },
+    { step: 'initialize', name: 'skiffBenchMeter' },
+  );
+}

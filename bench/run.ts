@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: the five measurements of issue 5 against DynamoDB Local, written to
+ * bench/results.json with a short table on stdout and a progress line on stderr.
+ *
+ *   npm run bench                      # full (< 20 min on 2 cores)
+ *   npm run bench -- --quick           # small sizes (< 2 min); CI runs this through npm test
+ *   npm run bench -- --out /tmp/r.json # write the results elsewhere
+ *
+ * Exits non-zero when a scenario fails or a figure the issue names is missing. Figures are
+ * never compared with thresholds: they are read, not asserted.
+ */
+import { cpus, loadavg } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
+import { openPlane } from './bench-plane.ts';
+import { missingFigures } from './figures.ts';
+import { createMeter, emptyUsage } from './metering.ts';
+import { usEast1Prices } from './prices.ts';
+import { createProgress } from './progress.ts';
+import { runApiLatency } from './scenarios/api-latency.ts';
+import { runCost } from './scenarios/cost.ts';
+import { runPodStartup } from './scenarios/pod-startup.ts';
+import { runScale } from './scenarios/scale.ts';
+import { runScheduling } from './scenarios/scheduling.ts';
+import { formatTable } from './summary-table.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const profiles = {
+  full: {
+    api: { samples: 200, largeList: 10_000, largeListSamples: 5 },
+    scheduling: { nodeCounts: [100, 1000, 5000], pods: 10_000, budgetSeconds: 45 },
+    podStartup: { replicas: 1000, nodes: 100, timeoutSeconds: 240 },
+    scale: {
+      steps: [
+        { nodes: 100, pods: 3000 },
+        { nodes: 500, pods: 10_000 },
+        { nodes: 1000, pods: 20_000 },
+        { nodes: 2000, pods: 40_000 },
+        { nodes: 5000, pods: 100_000 },
+      ],
+      budgetSeconds: 240,
+    },
+    cost: { idleWindowSeconds: 20, heartbeatSamples: 10, steadyNodes: 100, steadyWindowSeconds: 60 },
+  },
+  quick: {
+    api: { samples: 30, largeList: 1000, largeListSamples: 3 },
+    scheduling: { nodeCounts: [10, 50, 100], pods: 300, budgetSeconds: 10 },
+    podStartup: { replicas: 100, nodes: 10, timeoutSeconds: 60 },
+    scale: {
+      steps: [
+        { nodes: 10, pods: 200 },
+        { nodes: 20, pods: 500 },
+      ],
+      budgetSeconds: 30,
+    },
+    cost: { idleWindowSeconds: 2, heartbeatSamples: 3, steadyNodes: 10, steadyWindowSeconds: 10 },
+  },
+} as const;
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+async function main(): Promise<number> {
+  const mode = process.argv.includes('--quick') ? 'quick' : 'full';
+  const profile = profiles[mode];
+  const out = option('--out') ?? join(root, 'bench', 'results.json');
+  const progress = createProgress();
+  const startedAt = new Date();
+  const errors: Record<string, string> = {};
+  const results: Record<string, unknown> = {
+    meta: { mode, startedAt: startedAt.toISOString(), cpus: cpus().length, loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100), node: process.version },
+  };
+
+  progress.update('starting DynamoDB Local (in memory)');
+  const local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local'), onProgress: (message) => progress.update(message) });
+  const stopAll = (): void => {
+    void local.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopAll);
+  process.once('SIGTERM', stopAll);
+  const meter = createMeter();
+  const run = Date.now().toString(36);
+  const plane = (name: string) => openPlane(local.endpoint, `bench-${run}-${name}-`, meter);
+
+  async function scenario(name: string, work: () => Promise<unknown>): Promise<void> {
+    const started = Date.now();
+    try {
+      results[name] = { ...((await work()) as object), seconds: Math.round((Date.now() - started) / 100) / 10 };
+    } catch (error) {
+      errors[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      progress.log(`${name} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  let rollout = { usage: emptyUsage, replicas: 1 };
+  try {
+    await scenario('apiLatency', async () => {
+      const p = await plane('api');
+      try {
+        return await runApiLatency({ plane: p, meter, progress, ...profile.api });
+      } finally {
+        await p.close();
+      }
+    });
+    await scenario('scheduling', () => runScheduling({ openPlane: plane, progress, ...profile.scheduling }));
+    await scenario('podStartup', async () => {
+      const p = await plane('startup');
+      try {
+        const result = await runPodStartup({ plane: p, meter, progress, ...profile.podStartup });
+        rollout = { usage: result.usage, replicas: result.replicas };
+        return result;
+      } finally {
+        await p.close();
+      }
+    });
+    await scenario('scale', async () => {
+      const p = await plane('scale');
+      try {
+        return await runScale({ plane: p, progress, ...profile.scale });
+      } finally {
+        await p.close();
+      }
+    });
+    await scenario('cost', async () => {
+      const p = await plane('cost');
+      try {
+        return await runCost({ plane: p, meter, progress, prices: usEast1Prices, rollout, ...profile.cost });
+      } finally {
+        await p.close();
+      }
+    });
+  } finally {
+    progress.update('stopping DynamoDB Local');
+    await local.stop();
+    progress.done();
+  }
+
+  const missing = missingFigures(results);
+  results.meta = { ...(results.meta as object), durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000), loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100) };
+  if (Object.keys(errors).length > 0) results.errors = errors;
+  if (missing.length > 0) results.missingFigures = missing;
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(formatTable(results));
+  console.log(`\nresults: ${out}`);
+  if (missing.length > 0) console.error(`missing figures: ${missing.join(', ')}`);
+  return Object.keys(errors).length > 0 || missing.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,156 @@
+/**
+ * Scenario 4: scale. Nodes (with leases) and bound, Running pods are added in steps, straight
+ * into the store as KWOK would have them; after each step the real kubectl asks the API over
+ * HTTPS for `get pods` in the namespace holding all of them and `get pod <one>`. It stops at the
+ * first step that misses the SLO, when the next step would not fit the time budget, or at the
+ * last step.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inChunks } from '../../functions/controllers/framework/list-all.ts';
+import { startHttpsApiServer } from '../../functions/local/https-server.ts';
+import { writeKubeconfig } from '../../functions/local/kubeconfig.ts';
+import { createServingCertificate } from '../../functions/local/tls.ts';
+import type { KubeObject } from '../../functions/store/store.ts';
+import { types } from '../../schemas/registry.ts';
+import { type BenchPlane, benchToken } from '../bench-plane.ts';
+import type { Progress } from '../progress.ts';
+import { seedNodes, simNodeNames } from '../sim-kubelet.ts';
+
+export interface ScaleStep {
+  readonly nodes: number;
+  readonly pods: number;
+  /** Slowest of three `kubectl get pods -n <ns>` runs (Table output, kubectl's 500-item chunks). */
+  readonly kubectlGetPodsSeconds: number;
+  /** Slowest of three `kubectl get pod <name>`. */
+  readonly kubectlGetPodSeconds: number;
+  readonly withinSlo: boolean;
+  /** Writing this step's objects through the store, objects per second. */
+  readonly seedObjectsPerSecond: number;
+}
+
+export interface ScaleResult {
+  readonly anchor: string;
+  readonly slo: string;
+  readonly steps: readonly ScaleStep[];
+  readonly maxNodes: number;
+  readonly maxPods: number;
+  readonly stoppedBy: 'slo' | 'budget' | 'last step';
+}
+
+export interface ScaleOptions {
+  readonly plane: BenchPlane;
+  readonly progress: Progress;
+  readonly steps: readonly { readonly nodes: number; readonly pods: number }[];
+  readonly budgetSeconds: number;
+}
+
+const namespace = 'bench-scale';
+const listSloSeconds = 5;
+const getSloSeconds = 1;
+
+function runningPod(index: number, nodeName: string): KubeObject {
+  const now = `${new Date().toISOString().slice(0, 19)}Z`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `scale-${String(index).padStart(6, '0')}`, namespace, labels: { app: 'scale' } },
+    spec: { nodeName, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }], restartPolicy: 'Always' },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: now }],
+      podIP: `10.${100 + (index % 100)}.${Math.floor(index / 250) % 256}.${2 + (index % 250)}`,
+      startTime: now,
+      containerStatuses: [{ name: 'main', ready: true, started: true, restartCount: 0, image: 'registry.k8s.io/pause:3.9', imageID: 'pause@sim', state: { running: { startedAt: now } } }],
+    },
+  };
+}
+
+function timeKubectl(kubeconfig: string, args: readonly string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve((performance.now() - started) / 1000);
+      else reject(new Error(`kubectl ${args.join(' ')} failed (${code}): ${stderr.trim()}`));
+    });
+  });
+}
+
+export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
+  const { plane, progress } = options;
+  const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
+  const certificate = createServingCertificate({ ips: ['127.0.0.1'], dnsNames: ['localhost'] });
+  const server = await startHttpsApiServer({ handler: plane.api, certPem: certificate.certPem, keyPem: certificate.keyPem, port: 0, host: '127.0.0.1' });
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeKubeconfig(kubeconfig, { server: `https://127.0.0.1:${server.port}`, caCertPem: certificate.caCertPem, token: benchToken, user: 'bench-admin' });
+  const started = performance.now();
+  const steps: ScaleStep[] = [];
+  let stoppedBy: ScaleResult['stoppedBy'] = 'last step';
+  let nodes = 0;
+  let pods = 0;
+  let rate = 0;
+  try {
+    await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    for (const step of options.steps) {
+      const newObjects = step.nodes - nodes + step.pods - pods;
+      const elapsed = (performance.now() - started) / 1000;
+      if (rate > 0 && elapsed + newObjects / rate > options.budgetSeconds) {
+        stoppedBy = 'budget';
+        break;
+      }
+      const label = `scale ${step.nodes} nodes / ${step.pods} pods`;
+      const seedStarted = performance.now();
+      progress.update(`${label}: registering nodes`);
+      const allNames = simNodeNames('scale', step.nodes);
+      await seedNodes(plane, allNames.slice(nodes), { leases: true });
+      const fresh = Array.from({ length: step.pods - pods }, (_, i) => runningPod(pods + i, allNames[(pods + i) % allNames.length] ?? ''));
+      let written = 0;
+      await inChunks(fresh, 25, async (chunk) => {
+        const result = await plane.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object })));
+        written += chunk.length;
+        progress.update(`${label}: writing pods ${pods + written}/${step.pods}`);
+        return result;
+      });
+      rate = newObjects / ((performance.now() - seedStarted) / 1000);
+      nodes = step.nodes;
+      pods = step.pods;
+      progress.update(`${label}: kubectl get pods`);
+      let list = 0;
+      let get = 0;
+      for (let i = 0; i < 3; i++) {
+        list = Math.max(list, await timeKubectl(kubeconfig, ['get', 'pods', '-n', namespace]));
+        get = Math.max(get, await timeKubectl(kubeconfig, ['get', 'pod', '-n', namespace, 'scale-000000']));
+      }
+      const withinSlo = list <= listSloSeconds && get <= getSloSeconds;
+      const round = (n: number): number => Math.round(n * 100) / 100;
+      steps.push({ nodes, pods, kubectlGetPodsSeconds: round(list), kubectlGetPodSeconds: round(get), withinSlo, seedObjectsPerSecond: Math.round(rate) });
+      progress.log(`${label}: kubectl get pods ${round(list)} s, get pod ${round(get)} s${withinSlo ? '' : ' (over the SLO)'}`);
+      if (!withinSlo) {
+        stoppedBy = 'slo';
+        break;
+      }
+    }
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const held = steps.filter((step) => step.withinSlo);
+  return {
+    anchor: 'KWOK holds 1k nodes / 100k pods; Kubernetes limits: 5,000 nodes / 150,000 pods',
+    slo: `kubectl get pods (namespaced LIST) <= ${listSloSeconds} s and kubectl get pod <= ${getSloSeconds} s, slowest of 3`,
+    steps,
+    maxNodes: held.at(-1)?.nodes ?? 0,
+    maxPods: held.at(-1)?.pods ?? 0,
+    stoppedBy,
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Runs the real scheduler controller — the reconcile the scheduler Lambda runs for a stream
+ * batch — pass after pass in its own process, so the bench can stop it at the time budget even
+ * while a pass is busy planning.
+ * Usage: tsx bench/scheduler-worker.ts <endpoint> <objects table> <changes table>
+ * Prints one JSON line per pass: {"pass":n,"ms":...,"ok":true|false,"error":"..."}.
+ */
+import { reconcileKeys } from '../functions/controllers/framework/run-controllers.ts';
+import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
+import { schedulerController } from '../functions/scheduler/scheduler-controller.ts';
+import { createDynamoDbStore } from '../functions/store/dynamodb-store.ts';
+import { types } from '../schemas/registry.ts';
+
+const [endpoint, objects, changes] = process.argv.slice(2);
+if (!endpoint || !objects || !changes) throw new Error('usage: scheduler-worker.ts <endpoint> <objects table> <changes table>');
+const client = localDynamoDbClient(endpoint);
+const store = createDynamoDbStore({ client, tables: { objects, changes } });
+let lastError = '';
+const runtime = {
+  store,
+  controllers: [schedulerController],
+  log: {
+    info() {},
+    warn(_message: string, fields?: Record<string, unknown>) {
+      lastError = String(fields?.error ?? _message);
+    },
+    error(_message: string, fields?: Record<string, unknown>) {
+      lastError = String(fields?.error ?? _message);
+    },
+  },
+};
+const passKey = { typeId: types.pods.id, name: '' };
+for (let pass = 1; ; pass++) {
+  const started = performance.now();
+  lastError = '';
+  const failed = await reconcileKeys(runtime, [{ controller: schedulerController, key: passKey }]);
+  const ms = performance.now() - started;
+  process.stdout.write(`${JSON.stringify({ pass, ms: Math.round(ms), ok: failed === 0, error: lastError })}\n`);
+  // Nothing was pending: wait a little, as the next stream batch would.
+  if (ms < 100) await new Promise((done) => setTimeout(done, 200));
+}

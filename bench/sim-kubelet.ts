@@ -1,0 +1,233 @@
+/**
+ * A KWOK-style simulated kubelet for many nodes in one process: Node and Lease objects are
+ * seeded straight into the store (25 per transaction), then one watch on pods serves every
+ * simulated node — a pod bound to one of them is marked Running through the API's status
+ * subresource, the same request a node agent makes; a pod marked for deletion is finished with
+ * a zero-grace delete, as the agent does. Heartbeats renew each node's Lease through the API on
+ * the agent's cadence.
+ */
+import { types } from '../schemas/registry.ts';
+import { inChunks } from '../functions/controllers/framework/list-all.ts';
+import type { KubeObject } from '../functions/store/store.ts';
+import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/node-object.ts';
+import type { BenchPlane } from './bench-plane.ts';
+
+export const simRuntimeVersion = 'skiff-sim://1';
+
+export function simNodeNames(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `${prefix}-${String(index + 1).padStart(5, '0')}`);
+}
+
+function nodeAddress(index: number): string {
+  return `10.${200 + Math.floor(index / 65_536)}.${Math.floor(index / 256) % 256}.${index % 256}`;
+}
+
+/** Registers the nodes (Ready, 32 CPUs, 256 Gi, 110 pods, like KWOK's default) and, optionally, their leases. */
+export async function seedNodes(plane: Pick<BenchPlane, 'store'>, names: readonly string[], options: { leases: boolean }): Promise<void> {
+  const now = new Date();
+  const nodes = names.map((name, index) =>
+    buildNode(
+      {
+        name,
+        address: nodeAddress(index),
+        podCidr: `10.${100 + Math.floor(index / 256)}.${index % 256}.0/24`,
+        cpu: '32',
+        memory: '256Gi',
+        pods: 110,
+        kubeletPort: 10250,
+        containerRuntimeVersion: simRuntimeVersion,
+        labels: { 'type': 'kwok', 'skiff.dev/sim': 'true' },
+      },
+      now.toISOString(),
+    ),
+  );
+  await inChunks(nodes, 25, (chunk) => plane.store.batch(types.nodes, chunk.map((object) => ({ op: 'create', object }))));
+  if (options.leases) {
+    const leases = names.map((name) => buildLease(name, undefined, 40, now));
+    await inChunks(leases, 25, (chunk) => plane.store.batch(types.leases, chunk.map((object) => ({ op: 'create', object }))));
+  }
+}
+
+export interface SimKubeletOptions {
+  readonly plane: BenchPlane;
+  readonly nodeNames: readonly string[];
+  /** Renew every node's Lease this often through the API (the agent: 10 s); undefined: no heartbeats. */
+  readonly leaseRenewSeconds?: number;
+  /** Status writes in flight at once. @default 8 */
+  readonly concurrency?: number;
+  /** Called when a pod is first seen Running (by the simulated kubelet's own write). */
+  readonly onRunning?: (pod: KubeObject) => void;
+}
+
+export interface SimKubelet {
+  /** Pods this kubelet marked Running. */
+  running(): number;
+  /** Lease renewals made. */
+  heartbeats(): number;
+  stop(): Promise<void>;
+}
+
+function runningStatus(pod: KubeObject, nodeIndex: number, podIndex: number): Record<string, unknown> {
+  const now = new Date();
+  const seconds = `${now.toISOString().slice(0, 19)}Z`;
+  const condition = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: seconds });
+  const containers = ((pod.spec as { containers?: { name?: string; image?: string }[] } | undefined)?.containers ?? []).map((container) => ({
+    name: container.name ?? 'main',
+    image: container.image ?? '',
+    imageID: `${container.image ?? ''}@sim`,
+    containerID: `${simRuntimeVersion.replace('://1', '')}://${pod.metadata.uid ?? ''}-${container.name ?? ''}`,
+    ready: true,
+    started: true,
+    restartCount: 0,
+    state: { running: { startedAt: seconds } },
+  }));
+  const podIP = `10.${100 + Math.floor(nodeIndex / 256)}.${nodeIndex % 256}.${2 + (podIndex % 250)}`;
+  return {
+    phase: 'Running',
+    conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(condition),
+    hostIP: nodeAddress(nodeIndex),
+    hostIPs: [{ ip: nodeAddress(nodeIndex) }],
+    podIP,
+    podIPs: [{ ip: podIP }],
+    startTime: seconds,
+    containerStatuses: containers,
+    qosClass: 'BestEffort',
+  };
+}
+
+export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKubelet> {
+  const { plane } = options;
+  const nodeIndex = new Map(options.nodeNames.map((name, index) => [name, index]));
+  const podsPerNode = new Map<string, number>();
+  const stopping = new AbortController();
+  const queue: KubeObject[] = [];
+  const queued = new Set<string>();
+  const done = new Set<string>();
+  let running = 0;
+  let heartbeats = 0;
+  const idle = new Set<() => void>();
+  const wakeWorkers = (): void => {
+    for (const wake of idle) wake();
+    idle.clear();
+  };
+
+  const podPath = (pod: KubeObject): string => `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
+
+  async function markRunning(pod: KubeObject): Promise<void> {
+    const nodeName = (pod.spec as { nodeName?: string }).nodeName ?? '';
+    const index = nodeIndex.get(nodeName) ?? 0;
+    const podIndex = (podsPerNode.get(nodeName) ?? 0) + 1;
+    podsPerNode.set(nodeName, podIndex);
+    let current = pod;
+    for (let attempt = 0; attempt < 5 && !stopping.signal.aborted; attempt++) {
+      const result = await plane.call('PUT', `${podPath(current)}/status`, { ...current, status: runningStatus(current, index, podIndex) });
+      if (result.status === 200) {
+        running++;
+        options.onRunning?.(result.body as KubeObject);
+        return;
+      }
+      if (result.status !== 409) return;
+      const fresh = await plane.call('GET', podPath(current));
+      if (fresh.status !== 200) return;
+      current = fresh.body as KubeObject;
+      if ((current.status as { phase?: string } | undefined)?.phase === 'Running') return;
+    }
+  }
+
+  async function finishDeletion(pod: KubeObject): Promise<void> {
+    await plane.call('DELETE', podPath(pod), { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+  }
+
+  const handle = (pod: KubeObject): void => {
+    const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (!nodeName || !nodeIndex.has(nodeName)) return;
+    const uid = pod.metadata.uid ?? '';
+    const deleting = Boolean(pod.metadata.deletionTimestamp);
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    const key = `${uid}/${deleting ? 'delete' : 'run'}`;
+    if (queued.has(key) || done.has(key)) return;
+    if (!deleting && phase !== 'Pending' && phase !== undefined) return;
+    queued.add(key);
+    queue.push(pod);
+    wakeWorkers();
+  };
+
+  const workers = Array.from({ length: options.concurrency ?? 8 }, async () => {
+    while (!stopping.signal.aborted) {
+      const pod = queue.shift();
+      if (!pod) {
+        await new Promise<void>((wake) => idle.add(wake));
+        continue;
+      }
+      const deleting = Boolean(pod.metadata.deletionTimestamp);
+      const key = `${pod.metadata.uid ?? ''}/${deleting ? 'delete' : 'run'}`;
+      try {
+        if (deleting) await finishDeletion(pod);
+        else await markRunning(pod);
+      } catch {
+        // The resync-free sim kubelet gives up on a pod that keeps failing; the scenario times out on it.
+      } finally {
+        queued.delete(key);
+        done.add(key);
+      }
+    }
+  });
+
+  const revision = await plane.store.currentRevision(types.pods);
+  const watching = (async () => {
+    try {
+      for await (const event of plane.store.watch(types.pods, { resourceVersion: revision, signal: stopping.signal })) {
+        if (event.type === 'ADDED' || event.type === 'MODIFIED') handle(event.object);
+      }
+    } catch {
+      // Ends with the abort; a 410 here would mean the bench outran the change log's retention.
+    }
+  })();
+
+  const leases = new Map<string, KubeObject>();
+  const heartbeatTimers: NodeJS.Timeout[] = [];
+  const renew = async (name: string): Promise<void> => {
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${nodeLeaseNamespace}/leases/${name}`;
+    let lease = leases.get(name);
+    if (!lease) {
+      const fetched = await plane.call('GET', path);
+      if (fetched.status !== 200) return;
+      lease = fetched.body as KubeObject;
+    }
+    const result = await plane.call('PUT', path, { ...lease, spec: { ...(lease.spec as object), renewTime: microTime(new Date()) } });
+    heartbeats++;
+    if (result.status === 200) leases.set(name, result.body as KubeObject);
+    else leases.delete(name);
+  };
+  if (options.leaseRenewSeconds !== undefined) {
+    // An agent keeps its Lease after the first write; one list stands in for that here.
+    const listed = await plane.call('GET', `/apis/coordination.k8s.io/v1/namespaces/${nodeLeaseNamespace}/leases`);
+    for (const lease of (listed.body?.items ?? []) as KubeObject[]) {
+      if (nodeIndex.has(lease.metadata.name ?? '')) leases.set(lease.metadata.name ?? '', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease });
+    }
+    const periodMs = options.leaseRenewSeconds * 1000;
+    options.nodeNames.forEach((name, index) => {
+      // Spread the nodes over the period, as independent agents would be.
+      const start = setTimeout(
+        () => {
+          void renew(name).catch(() => undefined);
+          const every = setInterval(() => void renew(name).catch(() => undefined), periodMs);
+          heartbeatTimers.push(every);
+        },
+        (periodMs * index) / options.nodeNames.length,
+      );
+      heartbeatTimers.push(start);
+    });
+  }
+
+  return {
+    running: () => running,
+    heartbeats: () => heartbeats,
+    async stop() {
+      stopping.abort();
+      for (const timer of heartbeatTimers) clearTimeout(timer);
+      wakeWorkers();
+      await Promise.all([watching, ...workers]);
+    },
+  };
+}

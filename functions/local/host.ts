@@ -14,10 +14,10 @@ import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
 import { startControlLoops } from './control-loops.ts';
 import { localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
-import { createLocalLoadBalancers } from './load-balancer.ts';
 import { startHttpsApiServer } from './https-server.ts';
-import { kubeletLogSource } from './kubelet-client.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { kubeletLogSource } from './kubelet-client.ts';
+import { createLocalLoadBalancers } from './load-balancer.ts';
 import { ensureServingCertificate } from './tls.ts';
 import { ensureTokens, tokenAuthenticator } from './tokens.ts';
 

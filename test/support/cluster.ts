@@ -6,12 +6,12 @@
  *   const { stdout } = await cluster.kubectl(['get', 'namespaces']);
  *   await cluster.stop();
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../functions/local/host.ts';
+import { type LocalCluster, type LocalClusterOptions, startLocalCluster } from '../../functions/local/host.ts';
 
 export interface KubectlResult {
   readonly code: number;

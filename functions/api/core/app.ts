@@ -3,17 +3,16 @@
  * resource verbs; every error becomes a Kubernetes Status. Hosts (Lambda, the local HTTPS
  * server) call the `ApiHandler` this returns.
  */
-import { UnauthorizedError } from '../../core/errors.ts';
+import { NotFoundError, UnauthorizedError } from '../../core/errors.ts';
 import type { ObjectStore } from '../../store/store.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from './http.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
-import { serveResource, type PodLogSource } from './resource-verbs.ts';
+import { type PodLogSource, serveResource } from './resource-verbs.ts';
 import { errorResponse, jsonResponse } from './responses.ts';
 import { parseRoute, type Route } from './routes.ts';
 import type { StrategyOptions } from './strategies.ts';
-import { NotFoundError } from '../../core/errors.ts';
 export interface UserInfo {
   readonly username: string;
   readonly groups: readonly string[];

@@ -5,16 +5,16 @@
  * (schemas) → admission that needs the store → write.
  */
 import { admit, type FieldValidation } from '../../../schemas/index.ts';
-import { apiVersionOf, types, type ResourceType } from '../../../schemas/registry.ts';
+import { apiVersionOf, type ResourceType, types } from '../../../schemas/registry.ts';
+import { BadRequestError, ConflictError, ForbiddenError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../../core/errors.ts';
+import { labelSelectorString } from '../../core/label-selector.ts';
 import { bindPod } from '../../core/pod-binding.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import { BadRequestError, ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError, isApiError, toStatus } from '../../core/errors.ts';
-import { labelSelectorString } from '../../core/label-selector.ts';
 import type { DeleteOptions, KubeObject, ObjectStore } from '../../store/store.ts';
 import { evictPod } from './admission/eviction.ts';
 import { releaseService } from './admission/service-allocation.ts';
 import type { ApiRequest, ApiResponse } from './http.ts';
-import { applyPatch, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply, type PatchType } from './patch/index.ts';
+import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
 import { toTable, wantsTable } from './printers/index.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
@@ -415,7 +415,7 @@ async function deleteCollection(route: ResourceRoute, request: ApiRequest, conte
 
 // --- scale -------------------------------------------------------------------------------
 
-function toScale(type: ResourceType, object: KubeObject): KubeObject {
+function toScale(object: KubeObject): KubeObject {
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: Parameters<typeof labelSelectorString>[0] };
   const status = (object.status ?? {}) as { replicas?: number };
   const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
@@ -430,11 +430,11 @@ function toScale(type: ResourceType, object: KubeObject): KubeObject {
 
 async function serveScale(route: ResourceRoute, request: ApiRequest, context: VerbContext, method: string): Promise<ApiResponse> {
   if (method === 'GET') {
-    return jsonResponse(200, toScale(route.type, await context.store.get(route.type, route.namespace, route.name!)));
+    return jsonResponse(200, toScale(await context.store.get(route.type, route.namespace, route.name!)));
   }
   if (method !== 'PUT' && method !== 'PATCH') throw new MethodNotAllowedError();
   const written = await writeWithRetry(route, context, (current) => {
-    const scale = toScale(route.type, current);
+    const scale = toScale(current);
     let desired: unknown;
     let clientResourceVersion: string | undefined;
     if (method === 'PUT') {
@@ -455,7 +455,7 @@ async function serveScale(route: ResourceRoute, request: ApiRequest, context: Ve
     const admitted = admit(route.type, next, { operation: 'update', old: current, fieldValidation: 'Ignore' }).object;
     return { object: admitted, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
   });
-  return jsonResponse(200, toScale(route.type, written));
+  return jsonResponse(200, toScale(written));
 }
 
 // --- pods: binding, eviction, log ---------------------------------------------------------------

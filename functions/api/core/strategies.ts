@@ -3,7 +3,7 @@
  * change versus a `/status` update, and admission steps that need the store (service
  * address allocation, default tolerations). Defaults and validation live in `schemas/`.
  */
-import { types, type ResourceType } from '../../../schemas/registry.ts';
+import { type ResourceType, types } from '../../../schemas/registry.ts';
 import type { KubeObject, ObjectStore } from '../../store/store.ts';
 import { allocateService, releaseService, writeServiceWithAllocations } from './admission/service-allocation.ts';
 

@@ -13,8 +13,8 @@ import { cpus, loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
-import { openPlane } from './bench-plane.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
+import { type BenchPlane, openPlane } from './bench-plane.ts';
 import { missingFigures } from './figures.ts';
 import { createMeter, emptyUsage } from './metering.ts';
 import { usEast1Prices } from './prices.ts';
@@ -40,6 +40,7 @@ const profiles = {
         { nodes: 1000, pods: 20_000 },
         { nodes: 2000, pods: 40_000 },
         { nodes: 5000, pods: 100_000 },
+        { nodes: 5000, pods: 150_000 },
       ],
       budgetSeconds: 240,
     },
@@ -76,16 +77,35 @@ async function main(): Promise<number> {
     meta: { mode, startedAt: startedAt.toISOString(), cpus: cpus().length, loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100), node: process.version },
   };
 
-  progress.update('starting DynamoDB Local (in memory)');
-  const local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local'), onProgress: (message) => progress.update(message) });
+  // DynamoDB Local slows down as its (stream) history grows, whatever tables are dropped: each
+  // scenario gets a fresh in-memory instance, so no scenario pays for the one before.
+  const locals = new Set<DynamoDbLocal>();
   const stopAll = (): void => {
-    void local.stop().finally(() => process.exit(130));
+    void Promise.all([...locals].map((local) => local.stop())).finally(() => process.exit(130));
   };
   process.once('SIGINT', stopAll);
   process.once('SIGTERM', stopAll);
   const meter = createMeter();
-  const run = Date.now().toString(36);
-  const plane = (name: string) => openPlane(local.endpoint, `bench-${run}-${name}-`, meter);
+  const plane = async (name: string): Promise<BenchPlane> => {
+    progress.update(`${name}: starting DynamoDB Local (in memory)`);
+    const local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local') });
+    locals.add(local);
+    try {
+      const opened = await openPlane(local.endpoint, `bench-${name}-`, meter);
+      return {
+        ...opened,
+        async close() {
+          await opened.close();
+          await local.stop();
+          locals.delete(local);
+        },
+      };
+    } catch (error) {
+      await local.stop();
+      locals.delete(local);
+      throw error;
+    }
+  };
 
   async function scenario(name: string, work: () => Promise<unknown>): Promise<void> {
     const started = Date.now();
@@ -135,8 +155,7 @@ async function main(): Promise<number> {
       }
     });
   } finally {
-    progress.update('stopping DynamoDB Local');
-    await local.stop();
+    for (const local of locals) await local.stop();
     progress.done();
   }
 

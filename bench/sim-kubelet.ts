@@ -203,7 +203,7 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
     // An agent keeps its Lease after the first write; one list stands in for that here.
     const listed = await plane.call('GET', `/apis/coordination.k8s.io/v1/namespaces/${nodeLeaseNamespace}/leases`);
     for (const lease of (listed.body?.items ?? []) as KubeObject[]) {
-      if (nodeIndex.has(lease.metadata.name ?? '')) leases.set(lease.metadata.name ?? '', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease });
+      if (nodeIndex.has(lease.metadata.name ?? '')) leases.set(lease.metadata.name ?? '', { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' });
     }
     const periodMs = options.leaseRenewSeconds * 1000;
     options.nodeNames.forEach((name, index) => {

@@ -125,7 +125,8 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
       }
     })();
 
-    const started = performance.now();
+    let started = performance.now();
+    let ready = false;
     let passes = 0;
     let failedPasses = 0;
     let lastError: string | undefined;
@@ -135,7 +136,12 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
-        const pass = JSON.parse(line) as { ok: boolean; error?: string };
+        const pass = JSON.parse(line) as { ready?: boolean; ok: boolean; error?: string };
+        if (pass.ready) {
+          ready = true;
+          started = performance.now();
+          return;
+        }
         passes++;
         if (!pass.ok) {
           failedPasses++;
@@ -145,8 +151,10 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
         // Not a pass report.
       }
     });
-    const deadline = started + options.budgetSeconds * 1000;
+    const spawned = performance.now();
     try {
+      while (!ready && child.exitCode === null && performance.now() - spawned < 60_000) await new Promise((done) => setTimeout(done, 50));
+      const deadline = started + options.budgetSeconds * 1000;
       while (bound.size < options.pods && performance.now() < deadline && child.exitCode === null) {
         progress.update(`${label}: ${bound.size}/${options.pods} bound, ${passes} passes, ${((performance.now() - started) / 1000).toFixed(0)} s`);
         await new Promise((done) => setTimeout(done, 250));

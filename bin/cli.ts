@@ -4,6 +4,7 @@
  *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300]
  *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N --memory SIZE --pods N]
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalCluster } from '../functions/local/host.ts';
 
@@ -54,6 +55,7 @@ Point kubectl at it:
   kubectl get nodes
   kubectl create deployment web --image=nginx
 
+Node agent logs: ${join(cluster.kubeconfigPath, '..', 'nodes')}/<node>/agent.log
 Press Ctrl-C to stop; state is kept in the data dir for the next start.
 `);
   let stopping = false;

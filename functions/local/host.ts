@@ -5,9 +5,11 @@
  * the same handlers the Lambdas use; N node agents run as child processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killRecordedContainers } from '../../node-agent/runtime/process-runtime.ts';
 import { createApi } from '../api/core/app.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
@@ -119,6 +121,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     for (let index = 0; index < options.nodes; index++) {
       const name = `skiff-node-${index + 1}`;
       progress(`starting node agent ${name}`);
+      await mkdir(join(dataDir, 'nodes', name), { recursive: true });
+      // Agents log to their node's folder; `--verbose` sends their logs to the terminal as well.
+      const agentLog = options.log ? 'inherit' : openSync(join(dataDir, 'nodes', name, 'agent.log'), 'a');
       const child = spawn(
         process.execPath,
         [
@@ -135,12 +140,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           '--node-index',
           String(index + 1),
         ],
-        { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SKIFF_DATA_DIR: dataDir } },
+        { stdio: ['ignore', agentLog, agentLog], env: { ...process.env, SKIFF_DATA_DIR: dataDir } },
       );
+      if (typeof agentLog === 'number') closeSync(agentLog);
       agents.set(name, child);
       nodeNames.push(name);
     }
-    cleanups.push(() => stopChildren([...agents.values()]));
+    cleanups.push(async () => {
+      await stopChildren([...agents.values()]);
+      // An agent that was killed (not stopped) leaves its containers for adoption; the whole
+      // cluster is going away, so they go too.
+      for (const name of nodeNames) killRecordedContainers(join(dataDir, 'nodes', name));
+    });
 
     return {
       server: url,

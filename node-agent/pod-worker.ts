@@ -162,6 +162,8 @@ export class PodWorker {
         try {
           await this.sync();
         } catch (error) {
+          // A request cut off by the agent stopping is not a failure worth reporting.
+          if (this.finished) return;
           this.context.log('error', 'pod sync failed', { pod: this.podName(), error: String(error) });
           this.wakeAt(Date.now() + 2000);
         }
@@ -220,7 +222,10 @@ export class PodWorker {
       const slot = this.slot(container.name);
       const current = slot.current ? (this.context.runtime.container(slot.current.id) ?? slot.current) : undefined;
       slot.current = current;
-      if (current && !current.exit) continue;
+      if (current && !current.exit) {
+        if (current.image !== container.image && !slot.killing) this.restartForNewImage(slot, current, container);
+        continue;
+      }
       if (current?.exit) {
         this.stopProbes(slot);
         if (slot.decidedExitId !== current.id) {
@@ -243,6 +248,14 @@ export class PodWorker {
       await this.startContainer(slot, container);
     }
     await this.pushStatus();
+  }
+
+  /** `kubectl set image` on a pod: the kubelet replaces the container, without crash back-off. */
+  private restartForNewImage(slot: ContainerSlot, current: ContainerRecord, container: Container): void {
+    slot.killing = true;
+    slot.crashes = 0;
+    this.context.events.record(this.pod.view, 'Normal', 'Killing', `Container ${container.name} definition changed, will be restarted`, container.name);
+    void this.context.runtime.stop(current.id, this.pod.view.spec.terminationGracePeriodSeconds * 1000).then(() => this.kick());
   }
 
   private backOff(slot: ContainerSlot, container: Container, remainingMs: number): void {

@@ -34,5 +34,7 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     console.log(`${flavour} stand-in: ${signal} received, shutting down`);
     server.close(() => process.exit(0));
     server.closeAllConnections();
+    // A connection accepted mid-shutdown must not keep the process alive past its grace period.
+    setTimeout(() => process.exit(0), 1000).unref();
   });
 }

@@ -139,11 +139,34 @@ describe('node agent pod lifecycle', () => {
       const p = await getPod('live');
       return p.status?.containerStatuses?.[0]?.ready ? p : undefined;
     });
-    const page = await (await fetch(`http://${running.status?.podIP}:8082/`)).text();
+    const page = await (await fetch(`http://${running.status?.podIP}:8082/`, { signal: AbortSignal.timeout(5000) })).text();
     assert.match(page, /It works!/);
     assert.match(page, /pod live/);
     assert.equal(running.status?.containerStatuses?.[0]?.restartCount, 0);
     await cluster.kubectlOk(['delete', 'pod', 'live', '--wait=true']);
+  });
+
+  it('replaces a container whose image is changed in place, without back-off', async () => {
+    await apply(pod('swapped', [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8083 }] }]));
+    const first = await waitFor('nginx running', async () => {
+      const p = await getPod('swapped');
+      return p.status?.containerStatuses?.[0]?.ready ? p : undefined;
+    });
+    await cluster.kubectlOk(['set', 'image', 'pod/swapped', 'web=httpd']);
+    const page = await waitFor(
+      'httpd page',
+      async () => {
+        const response = await fetch(`http://${first.status?.podIP}:8083/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        const text = response?.ok ? await response.text() : '';
+        return text.includes('It works!') ? text : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    assert.match(page, /pod swapped/);
+    const status = (await getPod('swapped')).status?.containerStatuses?.[0];
+    assert.equal(status?.restartCount, 1);
+    assert.match(await describePod('swapped'), /Container web definition changed, will be restarted/);
+    await cluster.kubectlOk(['delete', 'pod', 'swapped', '--wait=true']);
   });
 
   it('follows an exec readiness probe in and out of Ready', async () => {

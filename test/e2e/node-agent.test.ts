@@ -76,7 +76,7 @@ describe('node agents under the local host, with kubectl', () => {
     assert.match(wide, /Running\s+0\s+\S+\s+127\.\d+\.\d+\.\d+\s+skiff-node-[12]/);
     const [pod] = await podsOf('test1');
     assert.ok(pod?.status?.podIP);
-    const page = await (await fetch(`http://${pod.status.podIP}:${port}/`)).text();
+    const page = await (await fetch(`http://${pod.status.podIP}:${port}/`, { signal: AbortSignal.timeout(5000) })).text();
     assert.match(page, /Welcome to nginx!/);
     assert.ok(page.includes(pod.metadata.name), 'the page names the pod');
   });
@@ -121,7 +121,7 @@ describe('node agents under the local host, with kubectl', () => {
     const [pod] = await podsOf('test1');
     await cluster.kubectlOk(['delete', 'deployment', 'test1']);
     await waitFor('pods gone', async () => (await podsOf('test1')).length === 0, { timeoutMs: 60_000 });
-    const refused = await fetch(`http://${pod?.status?.podIP}:${port}/`).then(
+    const refused = await fetch(`http://${pod?.status?.podIP}:${port}/`, { signal: AbortSignal.timeout(5000) }).then(
       () => false,
       () => true,
     );

@@ -15,6 +15,9 @@ import { killRecordedContainers } from '../../node-agent/runtime/process-runtime
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
+/** A hung step fails its test and still lets `after` clean up, instead of hanging the run. */
+const bounded = { timeout: 120_000 };
+
 const nodeName = 'agent-e2e';
 
 interface PodJson {
@@ -79,7 +82,7 @@ describe('node agent pod lifecycle', () => {
 
   const sh = (script: string) => ({ command: ['/bin/sh', '-c', script] });
 
-  it('restarts a crashing container with a growing restartCount, backs off, and keeps the previous log', async () => {
+  it('restarts a crashing container with a growing restartCount, backs off, and keeps the previous log', bounded, async () => {
     await apply(pod('crasher', [{ name: 'app', image: 'busybox', ...sh('echo "crash on $POD_NAME"; exit 3') }]));
     const status = await waitFor(
       'two restarts',
@@ -105,7 +108,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'crasher', '--wait=true']);
   });
 
-  it('restarts a container whose liveness probe fails, with Unhealthy and Killing events', async () => {
+  it('restarts a container whose liveness probe fails, with Unhealthy and Killing events', bounded, async () => {
     await apply(
       pod('unlive', [
         {
@@ -123,7 +126,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'unlive', '--wait=true']);
   });
 
-  it('keeps a pod with a passing liveness probe running and serves its page on the pod IP', async () => {
+  it('keeps a pod with a passing liveness probe running and serves its page on the pod IP', bounded, async () => {
     await apply(
       pod('live', [
         {
@@ -146,7 +149,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'live', '--wait=true']);
   });
 
-  it('replaces a container whose image is changed in place, without back-off', async () => {
+  it('replaces a container whose image is changed in place, without back-off', bounded, async () => {
     await apply(pod('swapped', [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8083 }] }]));
     const first = await waitFor('nginx running', async () => {
       const p = await getPod('swapped');
@@ -169,7 +172,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'swapped', '--wait=true']);
   });
 
-  it('follows an exec readiness probe in and out of Ready', async () => {
+  it('follows an exec readiness probe in and out of Ready', bounded, async () => {
     const marker = join(scratch, 'ready');
     await apply(
       pod('gated', [
@@ -194,7 +197,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'gated', '--wait=true']);
   });
 
-  it('builds the environment from values, ConfigMaps, Secrets and pod fields', async () => {
+  it('builds the environment from values, ConfigMaps, Secrets and pod fields', bounded, async () => {
     await cluster.kubectlOk(['create', 'configmap', 'settings', '--from-literal=MODE=fast', '--from-literal=LEVEL=3']);
     await cluster.kubectlOk(['create', 'secret', 'generic', 'creds', '--from-literal=password=s3cret']);
     await apply(
@@ -223,7 +226,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'envy', '--wait=true']);
   });
 
-  it('streams a running container log with kubectl logs -f --tail', async () => {
+  it('streams a running container log with kubectl logs -f --tail', bounded, async () => {
     await apply(pod('ticker', [{ name: 'app', image: 'busybox', ...sh('i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done') }]));
     await waitFor('ticking', async () => (await cluster.kubectl(['logs', 'ticker'])).stdout.includes('tick-3'));
     const follow = cluster.kubectlBackground(['logs', '-f', '--tail=1', 'ticker']);
@@ -241,7 +244,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'ticker', '--wait=true']);
   });
 
-  it('waits with CreateContainerConfigError while a referenced Secret is missing', async () => {
+  it('waits with CreateContainerConfigError while a referenced Secret is missing', bounded, async () => {
     await apply(pod('nosecret', [{ name: 'app', image: 'busybox', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }] }]));
     const waiting = await waitFor('config error', async () => (await getPod('nosecret')).status?.containerStatuses?.[0]?.state.waiting);
     assert.equal(waiting.reason, 'CreateContainerConfigError');
@@ -249,7 +252,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'nosecret', '--wait=true']);
   });
 
-  it('leaves a container of an unknown image Waiting as a failed pull does', async () => {
+  it('leaves a container of an unknown image Waiting as a failed pull does', bounded, async () => {
     await apply(pod('nopull', [{ name: 'app', image: 'registry.example.com/nothing:1' }]));
     const waiting = await waitFor('pull failure', async () => {
       const state = (await getPod('nopull')).status?.containerStatuses?.[0]?.state.waiting;
@@ -261,7 +264,7 @@ describe('node agent pod lifecycle', () => {
     await cluster.kubectlOk(['delete', 'pod', 'nopull', '--wait=true']);
   });
 
-  it('gives a container that ignores SIGTERM its grace period, then kills it and finishes the deletion', async () => {
+  it('gives a container that ignores SIGTERM its grace period, then kills it and finishes the deletion', bounded, async () => {
     await apply(pod('stubborn', [{ name: 'app', image: 'busybox', ...sh('trap "" TERM; while true; do sleep 0.2; done') }], { terminationGracePeriodSeconds: 2 }));
     await waitFor('running', async () => (await getPod('stubborn')).status?.phase === 'Running');
     const started = Date.now();
@@ -279,7 +282,7 @@ describe('node agent pod lifecycle', () => {
     ['OnFailure', 0, 'Succeeded'],
   ];
   for (const [policy, exitCode, phase] of policyTable) {
-    it(`ends a pod whose container exits ${exitCode} under restartPolicy ${policy} as ${phase}`, async () => {
+    it(`ends a pod whose container exits ${exitCode} under restartPolicy ${policy} as ${phase}`, bounded, async () => {
       const name = `once-${policy.toLowerCase()}-${exitCode}`;
       await apply(pod(name, [{ name: 'app', image: 'busybox', ...sh(`exit ${exitCode}`) }], { restartPolicy: policy }));
       const done = await waitFor(phase, async () => {
@@ -292,7 +295,7 @@ describe('node agent pod lifecycle', () => {
     });
   }
 
-  it('runs pods on a sim node at once, with no process', async () => {
+  it('runs pods on a sim node at once, with no process', bounded, async () => {
     const sim = await startAgent({ ...agentOptions, nodeName: 'sim-e2e', runtime: 'sim', address: '127.0.1.202', podCidr: '127.64.202.0/24', stateDir: join(cluster.dataDir, 'nodes', 'sim-e2e') });
     try {
       const node = JSON.parse(await cluster.kubectlOk(['get', 'node', 'sim-e2e', '-o', 'json'])) as { status: { nodeInfo: { containerRuntimeVersion: string } } };
@@ -311,7 +314,7 @@ describe('node agent pod lifecycle', () => {
     }
   });
 
-  it('adopts running containers after an agent restart, then restarts a killed one', async () => {
+  it('adopts running containers after an agent restart, then restarts a killed one', bounded, async () => {
     await apply(pod('survivor', [{ name: 'app', image: 'busybox', ...sh('echo up; sleep 300') }]));
     const before = await waitFor('running', async () => {
       const p = await getPod('survivor');

@@ -13,6 +13,9 @@ import { killRecordedContainers } from '../../node-agent/runtime/process-runtime
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
+/** A hung step fails its test and still lets `after` clean up, instead of hanging the run. */
+const bounded = { timeout: 120_000 };
+
 /** Port 80 needs root or a lowered ip_unprivileged_port_start (ADR 080). */
 function canBindPort80(): Promise<boolean> {
   return new Promise((resolvePromise) => {
@@ -47,7 +50,7 @@ describe('node agents under the local host, with kubectl', () => {
     return list.items;
   }
 
-  it('registers every node Ready with the Skiff kubelet version', async () => {
+  it('registers every node Ready with the Skiff kubelet version', bounded, async () => {
     const output = await waitFor('two Ready nodes', async () => {
       const text = await cluster.kubectlOk(['get', 'nodes']);
       return (text.match(/ Ready /g) ?? []).length === 2 ? text : undefined;
@@ -67,7 +70,7 @@ describe('node agents under the local host, with kubectl', () => {
     assert.equal(lease.spec.holderIdentity, 'skiff-node-1');
   });
 
-  it('runs a Deployment pod with an IP on its node, serving the nginx stand-in', async () => {
+  it('runs a Deployment pod with an IP on its node, serving the nginx stand-in', bounded, async () => {
     await cluster.kubectlOk(['create', 'deployment', 'test1', '--image=nginx', ...(port === 80 ? [] : [`--port=${port}`])]);
     const wide = await waitFor('pod Running', async () => {
       const text = await cluster.kubectlOk(['get', 'pod', '-o', 'wide']);
@@ -81,7 +84,7 @@ describe('node agents under the local host, with kubectl', () => {
     assert.ok(page.includes(pod.metadata.name), 'the page names the pod');
   });
 
-  it('shows the container log and the kubelet events', async () => {
+  it('shows the container log and the kubelet events', bounded, async () => {
     const logs = await cluster.kubectlOk(['logs', 'deployment/test1']);
     assert.match(logs, /nginx stand-in for pod test1-\S+ listening on 127\.\d+\.\d+\.\d+:\d+/);
     const [pod] = await podsOf('test1');
@@ -91,7 +94,7 @@ describe('node agents under the local host, with kubectl', () => {
     assert.match(described, /Container ID:\s+skiff-process:\/\//);
   });
 
-  it('restarts a container whose process was killed, and keeps its previous log', async () => {
+  it('restarts a container whose process was killed, and keeps its previous log', bounded, async () => {
     const [pod] = await podsOf('test1');
     assert.ok(pod?.spec.nodeName);
     const state = JSON.parse(readFileSync(join(cluster.dataDir, 'nodes', pod.spec.nodeName, 'containers.json'), 'utf8')) as {
@@ -117,7 +120,7 @@ describe('node agents under the local host, with kubectl', () => {
     assert.match(previous, /listening on/);
   });
 
-  it('stops the pods of a deleted Deployment and lets the API forget them', async () => {
+  it('stops the pods of a deleted Deployment and lets the API forget them', bounded, async () => {
     const [pod] = await podsOf('test1');
     await cluster.kubectlOk(['delete', 'deployment', 'test1']);
     await waitFor('pods gone', async () => (await podsOf('test1')).length === 0, { timeoutMs: 60_000 });

@@ -25,7 +25,7 @@ export const benchToken = 'skiff-bench-admin';
 
 export interface ApiResult {
   readonly status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON from the API, read by field.
+  /** The JSON body as parsed: read by field. */
   readonly body: any;
 }
 

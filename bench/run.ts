@@ -9,8 +9,9 @@
  * Exits non-zero when a scenario fails or a figure the issue names is missing. Figures are
  * never compared with thresholds: they are read, not asserted.
  */
-import { cpus, loadavg } from 'node:os';
+
 import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
@@ -31,7 +32,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const profiles = {
   full: {
     api: { samples: 200, largeList: 10_000, largeListSamples: 5 },
-    scheduling: { nodeCounts: [100, 1000, 5000], pods: 10_000, budgetSeconds: 45 },
+    scheduling: { nodeCounts: [100, 1000, 5000], pods: 10_000, budgetSeconds: 90 },
     podStartup: { replicas: 1000, nodes: 100, timeoutSeconds: 240 },
     scale: {
       steps: [

@@ -6,10 +6,11 @@
  * a zero-grace delete, as the agent does. Heartbeats renew each node's Lease through the API on
  * the agent's cadence.
  */
-import { types } from '../schemas/registry.ts';
+
 import { inChunks } from '../functions/controllers/framework/list-all.ts';
 import type { KubeObject } from '../functions/store/store.ts';
 import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/node-object.ts';
+import { types } from '../schemas/registry.ts';
 import type { BenchPlane } from './bench-plane.ts';
 
 export const simRuntimeVersion = 'skiff-sim://1';

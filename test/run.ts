@@ -4,10 +4,14 @@
  * suite, with Node's test runner. Exits non-zero when any step fails.
  *
  *   npm test                      # everything
- *   npm test -- unit integration  # only these steps (typecheck, lint, unit, integration, e2e, cdk)
+ *   npm test -- unit integration  # only these steps (typecheck, lint, unit, integration, e2e, cdk, bench)
+ *
+ * Last comes the quick benchmark (`npm run bench -- --quick`), so the bench cannot rot: it fails
+ * only when a scenario fails or a figure is missing, never on a figure's value.
  */
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
@@ -100,7 +104,7 @@ async function main(): Promise<number> {
     console.log(`\n=== ${check.name} ===`);
     outcomes.push(await runCheck(check.name, check.command, check.args));
   }
-  if (selected.length === 0) return report(outcomes);
+  if (selected.length === 0) return report([...outcomes, ...(await quickBench(only))]);
 
   console.log('\nstarting DynamoDB Local for the test run');
   const local = await startDynamoDbLocal({ cacheDir, onProgress: (message) => console.log(`  ${message}`) });
@@ -125,7 +129,17 @@ async function main(): Promise<number> {
   } finally {
     await local.stop();
   }
+  outcomes.push(...(await quickBench(only)));
   return report(outcomes);
+}
+
+async function quickBench(only: readonly string[]): Promise<Outcome[]> {
+  if (only.length > 0 && !only.includes('bench')) return [];
+  console.log('\n=== bench (quick) ===');
+  const out = join(tmpdir(), `skiff-bench-${process.pid}.json`);
+  const outcome = await runCheck('bench', process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), '--quick', '--out', out]);
+  await rm(out, { force: true });
+  return [outcome];
 }
 
 function report(outcomes: readonly Outcome[]): number {

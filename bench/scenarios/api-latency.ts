@@ -4,8 +4,9 @@
  * it is timed by the metering middleware — the transaction for writes, GetItem for a get, the
  * Query pages for a list — so the two are side by side and their ratio is Skiff's own overhead.
  */
-import { types } from '../../schemas/registry.ts';
+
 import { inChunks } from '../../functions/controllers/framework/list-all.ts';
+import { types } from '../../schemas/registry.ts';
 import { apiRequest, type BenchPlane } from '../bench-plane.ts';
 import type { CallRecord, Meter } from '../metering.ts';
 import { type LatencySummary, summarize } from '../percentiles.ts';

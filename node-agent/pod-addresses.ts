@@ -14,7 +14,10 @@ export class PodAddressBook {
   private readonly cidr: Cidr;
   private readonly path: string | undefined;
 
-  /** `stateDir` undefined keeps the book in memory only (the sim runtime). */
+  /**
+   * `stateDir` undefined keeps the book in memory only, and skips the check for addresses
+   * something already listens on: the sim runtime listens nowhere and allocates by the thousand.
+   */
   constructor(podCidr: string, stateDir: string | undefined) {
     const cidr = parseCidr(podCidr);
     if (!cidr) throw new Error(`invalid pod CIDR ${JSON.stringify(podCidr)}`);
@@ -36,7 +39,8 @@ export class PodAddressBook {
     if (existing) return existing;
     // Addresses something already listens on (a process left over from an earlier run) are
     // skipped too, so a new pod never shares an address with a stranger.
-    const address = allocatePodIp(this.cidr, new Set([...this.byUid.values(), ...listeningAddresses()]));
+    const busy = this.path ? listeningAddresses() : [];
+    const address = allocatePodIp(this.cidr, new Set([...this.byUid.values(), ...busy]));
     if (!address) throw new Error('no free pod address left in the node pod CIDR');
     this.byUid.set(uid, address);
     this.save();

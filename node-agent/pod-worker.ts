@@ -20,7 +20,7 @@ import type { EventRecorder } from './event-recorder.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import { type ContainerReport, type ContainerState, computePodStatus, statusDigest } from './pod-status.ts';
 import type { AgentPod, Container, Probe } from './pod-view.ts';
-import { initialProbeState, nextProbeState, type ProbeKind, type ProbeState } from './probe-state.ts';
+import { firstProbeAtMs, initialProbeState, nextProbeState, type ProbeKind, type ProbeState } from './probe-state.ts';
 import { runProbe } from './prober.ts';
 import { type ContainerRecord, type ContainerRuntime, ImagePullError } from './runtime/runtime.ts';
 
@@ -393,7 +393,7 @@ export class PodWorker {
     for (const kind of probeKinds) {
       const probe = container[`${kind}Probe`];
       if (!probe) continue;
-      const firstAt = Date.parse(current.startedAt) + probe.initialDelaySeconds * 1000;
+      const firstAt = firstProbeAtMs(probe, Date.parse(current.startedAt));
       this.scheduleProbe(slot, current.id, container, kind, probe, Math.max(0, firstAt - Date.now()));
     }
   }

@@ -78,8 +78,9 @@ async function main(): Promise<number> {
     meta: { mode, startedAt: startedAt.toISOString(), cpus: cpus().length, loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100), node: process.version },
   };
 
-  // DynamoDB Local slows down as its (stream) history grows, whatever tables are dropped: each
-  // scenario gets a fresh in-memory instance, so no scenario pays for the one before.
+  // DynamoDB Local slows down as its (stream) history grows, whatever tables are dropped: in a
+  // full run each scenario gets a fresh in-memory instance, so no scenario pays for the one
+  // before. The quick run's few thousand writes share one (each start costs seconds).
   const locals = new Set<DynamoDbLocal>();
   const stopAll = (): void => {
     void Promise.all([...locals].map((local) => local.stop())).finally(() => process.exit(130));
@@ -87,23 +88,34 @@ async function main(): Promise<number> {
   process.once('SIGINT', stopAll);
   process.once('SIGTERM', stopAll);
   const meter = createMeter();
+  let shared: DynamoDbLocal | undefined;
+  let planes = 0;
   const plane = async (name: string): Promise<BenchPlane> => {
-    progress.update(`${name}: starting DynamoDB Local (in memory)`);
-    const local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local') });
-    locals.add(local);
+    const fresh = mode === 'full' || !shared;
+    let local = shared;
+    if (fresh || !local) {
+      progress.update(`${name}: starting DynamoDB Local (in memory)`);
+      local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local') });
+      locals.add(local);
+      if (mode !== 'full') shared = local;
+    }
+    const owned = mode === 'full' ? local : undefined;
+    const release = async (): Promise<void> => {
+      if (!owned) return;
+      await owned.stop();
+      locals.delete(owned);
+    };
     try {
-      const opened = await openPlane(local.endpoint, `bench-${name}-`, meter);
+      const opened = await openPlane(local.endpoint, `bench-${name}-${++planes}-`, meter);
       return {
         ...opened,
         async close() {
           await opened.close();
-          await local.stop();
-          locals.delete(local);
+          await release();
         },
       };
     } catch (error) {
-      await local.stop();
-      locals.delete(local);
+      await release();
       throw error;
     }
   };

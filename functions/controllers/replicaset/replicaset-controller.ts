@@ -4,9 +4,11 @@
  * they control.
  */
 
+import { admit } from '../../../schemas/index.ts';
 import { types } from '../../../schemas/registry.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { InvalidError, NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
+import type { KubeObject } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, inChunks, listAll } from '../framework/list-all.ts';
 import { controllerRefOf } from '../framework/owner-references.ts';
@@ -28,7 +30,18 @@ export const replicaSetController: Controller = {
     const pods = await listAll(ctx.store, types.pods, { namespace: key.namespace });
     const plan = planReplicaSet(rs, pods, ctx.now());
 
-    const created = await inChunks(plan.create, 25, (chunk) => ctx.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object }))));
+    // Pods get the defaults and validation a pod created through the API gets; a template the
+    // pod rules refuse becomes a FailedCreate event, as in Kubernetes, not a retry loop.
+    const admitted: KubeObject[] = [];
+    for (const pod of plan.create) {
+      try {
+        admitted.push(admit(types.pods, pod, { operation: 'create', fieldValidation: 'Ignore' }).object);
+      } catch (error) {
+        if (!(error instanceof InvalidError)) throw error;
+        await ctx.events.record({ involvedObject: rs, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
+      }
+    }
+    const created = await inChunks(admitted, 25, (chunk) => ctx.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object }))));
     for (const pod of created) {
       await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });
     }

@@ -124,29 +124,43 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     return records.length;
   };
 
+  /**
+   * Each consumer works through its own queue, like separate event source mappings: one
+   * handler retrying a batch never holds up the others. The poller waits only when a consumer
+   * falls far behind.
+   */
+  const queues = options.consumers.map(() => ({ tail: Promise.resolve(), pending: 0 }));
+  const maxPendingBatches = 10;
+
+  const deliverTo = async (consume: StreamConsumer, records: DynamoDBRecord[]) => {
+    let batch = records;
+    for (let attempt = 1; batch.length > 0; attempt++) {
+      let failedIds: Set<string>;
+      try {
+        const response = await consume({ Records: batch });
+        failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch (error) {
+        log.warn('stream handler failed; retrying the batch', { error: String(error), attempt });
+        failedIds = new Set(batch.map((r) => r.eventID ?? ''));
+      }
+      batch = batch.filter((r) => failedIds.has(r.eventID ?? ''));
+      if (batch.length === 0) return;
+      if (attempt >= (options.maxAttempts ?? 5) || stopping.signal.aborted) {
+        log.error('stream records dropped after retries; the next resync repairs them', { count: batch.length });
+        return;
+      }
+      await sleep(Math.min(5000, 100 * 2 ** attempt), stopping.signal);
+    }
+  };
+
   const deliver = async (records: DynamoDBRecord[]) => {
-    await Promise.all(
-      options.consumers.map(async (consume) => {
-        let batch = records;
-        for (let attempt = 1; batch.length > 0; attempt++) {
-          let failedIds: Set<string>;
-          try {
-            const response = await consume({ Records: batch });
-            failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-          } catch (error) {
-            log.warn('stream handler failed; retrying the batch', { error: String(error), attempt });
-            failedIds = new Set(batch.map((r) => r.eventID ?? ''));
-          }
-          batch = batch.filter((r) => failedIds.has(r.eventID ?? ''));
-          if (batch.length === 0) return;
-          if (attempt >= (options.maxAttempts ?? 5) || stopping.signal.aborted) {
-            log.error('stream records dropped after retries; the next resync repairs them', { count: batch.length });
-            return;
-          }
-          await sleep(Math.min(5000, 100 * 2 ** attempt), stopping.signal);
-        }
-      }),
-    );
+    options.consumers.forEach((consume, index) => {
+      const queue = queues[index];
+      if (!queue) return;
+      queue.pending++;
+      queue.tail = queue.tail.then(() => deliverTo(consume, records)).finally(() => queue.pending--);
+    });
+    for (const queue of queues) if (queue.pending > maxPendingBatches) await queue.tail;
   };
 
   const loop = (async () => {
@@ -172,6 +186,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     async stop() {
       stopping.abort();
       await loop;
+      await Promise.all(queues.map((queue) => queue.tail));
     },
   };
 }

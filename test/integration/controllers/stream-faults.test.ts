@@ -23,6 +23,14 @@ let streams: DynamoDBStreamsClient;
 
 type Wrap = (deliver: StreamConsumer) => StreamConsumer;
 
+/** Warnings of the handlers, shown when a scenario does not converge. */
+const warnings: string[] = [];
+const recordingLog = {
+  info() {},
+  warn: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} ${JSON.stringify(fields)}`),
+  error: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} ${JSON.stringify(fields)}`),
+};
+
 function runtimes(failEvery?: number): ControllerRuntime[] {
   let calls = 0;
   const justFailed = new Set<string>();
@@ -42,7 +50,7 @@ function runtimes(failEvery?: number): ControllerRuntime[] {
       return controller.reconcile(key, ctx);
     },
   });
-  return [controllersWith({}), schedulerControllers].map((set) => ({ store: plane.store, controllers: set.map(flaky) }));
+  return [controllersWith({}), schedulerControllers].map((set) => ({ store: plane.store, controllers: set.map(flaky), log: recordingLog }));
 }
 
 async function scenario(namespace: string, drive: { wrap?: Wrap; failEvery?: number; resyncOnly?: boolean }) {
@@ -54,7 +62,7 @@ async function scenario(namespace: string, drive: { wrap?: Wrap; failEvery?: num
   });
   const poller = drive.resyncOnly
     ? undefined
-    : await startStreamPoller({ dynamoDb: plane.db.client, streams, tableName: plane.db.tables.objects, consumers, pollIntervalMs: 50, maxAttempts: 20 });
+    : await startStreamPoller({ dynamoDb: plane.db.client, streams, tableName: plane.db.tables.objects, consumers, pollIntervalMs: 50, maxAttempts: 20, log: recordingLog });
   const converge = async (probe: () => Promise<boolean>, what: string) =>
     waitFor(
       what,
@@ -63,7 +71,10 @@ async function scenario(namespace: string, drive: { wrap?: Wrap; failEvery?: num
         return probe();
       },
       { timeoutMs: 90_000, intervalMs: drive.resyncOnly ? 20 : 100 },
-    );
+    ).catch(async (error: unknown) => {
+      // Say where it stopped: the state is what a reader needs to see.
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; state: ${JSON.stringify(await debugState(namespace))}`);
+    });
   try {
     await plane.store.create(types.deployments, deploymentObject(namespace, 'web', { replicas: 3, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
     await converge(() => rolledOut(namespace, 'nginx'), `${namespace}: first rollout`);
@@ -93,6 +104,19 @@ async function rolledOut(namespace: string, image: string): Promise<boolean> {
     pods.length === 3 &&
     pods.every((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image === image && isReady(p))
   );
+}
+
+async function debugState(namespace: string) {
+  const d = await plane.store.get(types.deployments, namespace, 'web');
+  const replicaSets = (await plane.store.list(types.replicasets, { namespace })).items;
+  const pods = (await plane.store.list(types.pods, { namespace })).items;
+  return {
+    generation: d.metadata.generation,
+    status: d.status,
+    warnings: warnings.filter((w) => !w.includes('handler died')).slice(-10),
+    replicaSets: replicaSets.map((rs) => ({ name: rs.metadata.name, spec: (rs.spec as { replicas: number }).replicas, status: rs.status })),
+    pods: pods.map((p) => ({ name: p.metadata.name, node: (p.spec as { nodeName?: string }).nodeName, ready: isReady(p), deleting: Boolean(p.metadata.deletionTimestamp) })),
+  };
 }
 
 const isReady = (p: KubeObject) => ((p.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');

@@ -84,8 +84,8 @@ describe('stream poller', { timeout: 120_000 }, () => {
       assert.equal(typeof record.dynamodb?.ApproximateCreationDateTime, 'number');
     }
     const changes = mine.map((r) => parseStreamRecord(r));
-    assert.equal((changes[1]?.oldObject?.data as { value: string }).value, '1');
-    assert.equal((changes[1]?.newObject?.data as { value: string }).value, '2');
+    assert.deepEqual(changes[1]?.oldObject?.data, { value: '1' });
+    assert.deepEqual(changes[1]?.newObject?.data, { value: '2' });
     assert.equal(changes[2]?.newObject, undefined);
   });
 

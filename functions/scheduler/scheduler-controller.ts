@@ -1,26 +1,57 @@
 /**
  * The scheduler as a stream-driven control loop. Every key is the same one — "look at the
- * pending pods" — so a batch of records (many new pods, a new node) becomes one scheduling pass
- * that places all pending pods together and writes their bindings in batches.
+ * pending pods" — so a batch of records (many new pods, a new node) becomes one scheduling pass.
+ * A pass plans and binds in slices: it plans a few hundred pods, writes their bindings, renews
+ * its lease, and goes on, so it makes progress whatever the cluster's size (docs/adr/052).
  */
 
 import { types } from '../../schemas/registry.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controllers/framework/controller.ts';
+import type { EventSpec } from '../controllers/framework/events.ts';
 import { inChunks, listAll } from '../controllers/framework/list-all.ts';
 import { canonicalJson } from '../controllers/framework/stable-hash.ts';
 import { bindPod } from '../core/pod-binding.ts';
-import type { KubeObject } from '../store/store.ts';
+import type { KubeObject, ObjectStore } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
-import { holdsNode, isPendingPod, planSchedule } from './plan-schedule.ts';
-import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';
+import { createPlanner, holdsNode, isPendingPod, schedulingQueue, type Unschedulable } from './plan-schedule.ts';
+import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, renewSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';
 
 export const schedulerName = 'default-scheduler';
 const passKey: ReconcileKey = { typeId: types.pods.id, name: '' };
+
+/** Pods planned together before their bindings are written. */
+export const sliceSize = 500;
+/** The store's transaction limit. */
+const bindingsPerWrite = 25;
+/** Renew the lease this long after the last renewal; a write starts only while the lease has more than safetyMs left. */
+const renewAfterMs = 4_000;
+const safetyMs = 5_000;
+/** Events in flight at once: they are best effort and must not hold up bindings. */
+const eventConcurrency = 4;
 
 /** What about a node can change where pods fit. Heartbeats alone do not. */
 function nodeShape(node: KubeObject | undefined): string {
   if (!node) return '';
   return canonicalJson([node.metadata.labels ?? {}, nodeTaints(node), isNodeUnschedulable(node), allocatable(node), isNodeReady(node)]);
+}
+
+interface PodList {
+  readonly items: readonly KubeObject[];
+  /** The pods' revision when the list began. */
+  readonly revision: string;
+}
+
+async function listPods(store: ObjectStore): Promise<PodList> {
+  const items: KubeObject[] = [];
+  let revision = '';
+  let token: string | undefined;
+  do {
+    const page = await store.list(types.pods, { limit: 500, ...(token ? { continue: token } : {}) });
+    if (!revision) revision = page.resourceVersion;
+    items.push(...page.items);
+    token = page.continue || undefined;
+  } while (token);
+  return { items, revision };
 }
 
 export const schedulerController: Controller = {
@@ -37,64 +68,144 @@ export const schedulerController: Controller = {
     return freed ? [passKey] : [];
   },
   async reconcile(_key, ctx) {
-    const pending = (await listAll(ctx.store, types.pods)).filter(isPendingPod);
-    if (pending.length === 0) return;
+    const listed = await listPods(ctx.store);
+    if (!listed.items.some(isPendingPod)) return;
     const lease = await acquireSchedulerLease(ctx.store, schedulerIdentity, ctx.now());
+    const events = boundedQueue(eventConcurrency);
+    let held = lease;
     try {
-      await schedulePass(ctx, Date.now() + (leaseDurationSeconds - 5) * 1000);
+      // The list is only trusted under the lease if no pod changed since it began (another
+      // scheduler's bindings included); otherwise read again.
+      const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
+      held = await schedulePass(ctx, pods, lease, (event) => events.add(() => ctx.events.record(event)));
     } finally {
-      await releaseSchedulerLease(ctx.store, lease);
+      await releaseSchedulerLease(ctx.store, held);
+      await events.drained();
     }
   },
 };
+
+/** Runs tasks with at most `limit` in flight; a task's failure is its own (events are best effort). */
+function boundedQueue(limit: number): { add(task: () => Promise<void>): void; drained(): Promise<void> } {
+  const waiting: (() => Promise<void>)[] = [];
+  let running = 0;
+  let idle: (() => void) | undefined;
+  const next = (): void => {
+    while (running < limit && waiting.length > 0) {
+      const task = waiting.shift() as () => Promise<void>;
+      running++;
+      task()
+        .catch(() => undefined)
+        .finally(() => {
+          running--;
+          next();
+        });
+    }
+    if (running === 0 && waiting.length === 0) idle?.();
+  };
+  return {
+    add(task) {
+      waiting.push(task);
+      next();
+    },
+    drained() {
+      if (running === 0 && waiting.length === 0) return Promise.resolve();
+      return new Promise((done) => {
+        idle = done;
+      });
+    },
+  };
+}
 
 function scheduledCondition(pod: KubeObject): { status?: string; reason?: string; message?: string } | undefined {
   const conditions = (pod.status as { conditions?: unknown } | undefined)?.conditions;
   return Array.isArray(conditions) ? conditions.find((c: { type?: string }) => c?.type === 'PodScheduled') : undefined;
 }
 
-/** Reads everything fresh under the lease, plans, and writes bindings 25 pods per transaction. */
-async function schedulePass(ctx: ControllerContext, mustFinishBy: number): Promise<void> {
-  const [pods, nodes] = await Promise.all([listAll(ctx.store, types.pods), listAll(ctx.store, types.nodes)]);
-  const plan = planSchedule(pods.filter(isPendingPod), nodes, pods.filter((pod) => holdsNode(pod) !== undefined));
-  const now = ctx.now();
+function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObject {
+  const status = (pod.status ?? {}) as Record<string, unknown>;
+  const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter((c: { type?: string }) => c?.type !== 'PodScheduled');
+  return {
+    ...pod,
+    status: {
+      ...status,
+      phase: typeof status.phase === 'string' ? status.phase : 'Pending',
+      conditions: [
+        ...conditions,
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: `${now.toISOString().slice(0, 19)}Z` },
+      ],
+    },
+  };
+}
 
-  await inChunks(plan.bindings, 25, async (chunk) => {
-    // Past the lease's safe window another scheduler may take over: stop and let a retry replan.
-    if (Date.now() > mustFinishBy) throw new Error('scheduling pass outlived its lease');
-    return ctx.store.batch(
-      types.pods,
-      chunk.map(({ pod, nodeName }) => ({ op: 'update', object: bindPod(pod, nodeName, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
-    );
-  });
-  for (const { pod, nodeName } of plan.bindings) {
-    await ctx.events.record({
-      involvedObject: pod,
-      type: 'Normal',
-      reason: 'Scheduled',
-      message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
-      component: schedulerName,
+/**
+ * Plans the pending pods slice by slice on one view of the nodes, kept current as pods are
+ * placed, and writes each slice's bindings (25 pods per transaction, each conditional on the
+ * pod's resourceVersion) before planning the next. Returns the lease as last renewed.
+ */
+async function schedulePass(ctx: ControllerContext, pods: readonly KubeObject[], lease: KubeObject, recordEvent: (event: EventSpec) => void): Promise<KubeObject> {
+  const nodes = await listAll(ctx.store, types.nodes);
+  const planner = createPlanner(nodes, pods.filter((pod) => holdsNode(pod) !== undefined));
+  const queue = schedulingQueue(pods);
+  let held = lease;
+  let renewedAt = Date.now();
+
+  // Past the lease's safe window another scheduler may take over: renew in time, or stop and let a retry replan.
+  const keepLease = async (): Promise<void> => {
+    if (Date.now() - renewedAt >= renewAfterMs) {
+      const at = Date.now();
+      held = await renewSchedulerLease(ctx.store, held, ctx.now());
+      renewedAt = at;
+    }
+    if (Date.now() > renewedAt + leaseDurationSeconds * 1000 - safetyMs) throw new Error('scheduling pass outlived its lease');
+  };
+
+  for (let start = 0; start < queue.length; start += sliceSize) {
+    const plan = planner.plan(queue.slice(start, start + sliceSize));
+    const now = ctx.now();
+    await inChunks(plan.bindings, bindingsPerWrite, async (chunk) => {
+      await keepLease();
+      const written = await ctx.store.batch(
+        types.pods,
+        chunk.map(({ pod, nodeName }) => ({ op: 'update', object: bindPod(pod, nodeName, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
+      );
+      for (const { pod, nodeName } of chunk) {
+        recordEvent({
+          involvedObject: pod,
+          type: 'Normal',
+          reason: 'Scheduled',
+          message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
+          component: schedulerName,
+        });
+      }
+      return written;
     });
+    await writeUnschedulable(ctx, plan.unschedulable, now, keepLease, recordEvent);
   }
+  return held;
+}
 
-  for (const { pod, message } of plan.unschedulable) {
+/** Marks pods that fit nowhere PodScheduled=False (unless they already say the same) and records why. */
+async function writeUnschedulable(
+  ctx: ControllerContext,
+  unschedulable: readonly Unschedulable[],
+  now: Date,
+  keepLease: () => Promise<void>,
+  recordEvent: (event: EventSpec) => void,
+): Promise<void> {
+  const changed = unschedulable.filter(({ pod, message }) => {
     const current = scheduledCondition(pod);
-    if (current?.status === 'False' && current.reason === 'Unschedulable' && current.message === message) continue;
-    const status = (pod.status ?? {}) as Record<string, unknown>;
-    const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter((c: { type?: string }) => c?.type !== 'PodScheduled');
-    await ctx.store.update(types.pods, {
-      ...pod,
-      status: {
-        ...status,
-        phase: typeof status.phase === 'string' ? status.phase : 'Pending',
-        conditions: [
-          ...conditions,
-          { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: `${now.toISOString().slice(0, 19)}Z` },
-        ],
-      },
-    });
-    await ctx.events.record({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName });
-  }
+    return !(current?.status === 'False' && current.reason === 'Unschedulable' && current.message === message);
+  });
+  await inChunks(changed, bindingsPerWrite, async (chunk) => {
+    await keepLease();
+    const written = await ctx.store.batch(
+      types.pods,
+      chunk.map(({ pod, message }) => ({ op: 'update', object: markUnschedulable(pod, message, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
+    );
+    for (const { pod, message } of chunk) recordEvent({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName });
+    return written;
+  });
 }
 
 export const schedulerControllers: readonly Controller[] = [schedulerController];

@@ -68,3 +68,13 @@ export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObjec
   const spec = (lease.spec ?? {}) as Record<string, unknown>;
   await store.update(types.leases, { ...lease, spec: { ...spec, holderIdentity: '' } }).catch(() => undefined);
 }
+
+/**
+ * Renews a lease this scheduler holds, conditional on it being unchanged since this scheduler
+ * last wrote it: if it lapsed and anyone else took it meanwhile (even to release it again), the
+ * view this pass planned from is stale, so the renewal fails with a Conflict.
+ */
+export async function renewSchedulerLease(store: ObjectStore, lease: KubeObject, now: Date): Promise<KubeObject> {
+  const spec = (lease.spec ?? {}) as Record<string, unknown>;
+  return store.update(types.leases, { ...lease, spec: { ...spec, renewTime: microTime(now) } });
+}

@@ -7,7 +7,7 @@
 
 import { types } from '../../schemas/registry.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controllers/framework/controller.ts';
-import type { EventSpec } from '../controllers/framework/events.ts';
+import { type EventSpec, newEvent } from '../controllers/framework/events.ts';
 import { inChunks, listAll } from '../controllers/framework/list-all.ts';
 import { canonicalJson } from '../controllers/framework/stable-hash.ts';
 import { bindPod } from '../core/pod-binding.ts';
@@ -26,8 +26,8 @@ const bindingsPerWrite = 25;
 /** Renew the lease this long after the last renewal; a write starts only while the lease has more than safetyMs left. */
 const renewAfterMs = 4_000;
 const safetyMs = 5_000;
-/** Events in flight at once: they are best effort and must not hold up bindings. */
-const eventConcurrency = 4;
+/** Event writes in flight at once: they are best effort and must not take the store's time from bindings. */
+const eventConcurrency = 1;
 
 /** What about a node can change where pods fit. Heartbeats alone do not. */
 function nodeShape(node: KubeObject | undefined): string {
@@ -77,7 +77,7 @@ export const schedulerController: Controller = {
       // The list is only trusted under the lease if no pod changed since it began (another
       // scheduler's bindings included); otherwise read again.
       const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
-      held = await schedulePass(ctx, pods, lease, (event) => events.add(() => ctx.events.record(event)));
+      held = await schedulePass(ctx, pods, lease, (specs) => events.add(() => recordEvents(ctx, specs)));
     } finally {
       await releaseSchedulerLease(ctx.store, held);
       await events.drained();
@@ -117,6 +117,24 @@ function boundedQueue(limit: number): { add(task: () => Promise<void>): void; dr
   };
 }
 
+/**
+ * Records a chunk of events in one transaction when they are all new (the usual case: an event
+ * is named from its pod's uid and message); when one already exists the transaction fails and
+ * each goes through the recorder, which bumps the existing event's count.
+ */
+async function recordEvents(ctx: ControllerContext, specs: readonly EventSpec[]): Promise<void> {
+  if (specs.length === 0) return;
+  try {
+    const now = ctx.now();
+    await ctx.store.batch(
+      types.events,
+      specs.map((spec) => ({ op: 'create', object: newEvent(spec, now) })),
+    );
+  } catch {
+    for (const spec of specs) await ctx.events.record(spec);
+  }
+}
+
 function scheduledCondition(pod: KubeObject): { status?: string; reason?: string; message?: string } | undefined {
   const conditions = (pod.status as { conditions?: unknown } | undefined)?.conditions;
   return Array.isArray(conditions) ? conditions.find((c: { type?: string }) => c?.type === 'PodScheduled') : undefined;
@@ -143,7 +161,7 @@ function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObj
  * placed, and writes each slice's bindings (25 pods per transaction, each conditional on the
  * pod's resourceVersion) before planning the next. Returns the lease as last renewed.
  */
-async function schedulePass(ctx: ControllerContext, pods: readonly KubeObject[], lease: KubeObject, recordEvent: (event: EventSpec) => void): Promise<KubeObject> {
+async function schedulePass(ctx: ControllerContext, pods: readonly KubeObject[], lease: KubeObject, recordEvents: (events: readonly EventSpec[]) => void): Promise<KubeObject> {
   const nodes = await listAll(ctx.store, types.nodes);
   const planner = createPlanner(nodes, pods.filter((pod) => holdsNode(pod) !== undefined));
   const queue = schedulingQueue(pods);
@@ -169,18 +187,18 @@ async function schedulePass(ctx: ControllerContext, pods: readonly KubeObject[],
         types.pods,
         chunk.map(({ pod, nodeName }) => ({ op: 'update', object: bindPod(pod, nodeName, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
       );
-      for (const { pod, nodeName } of chunk) {
-        recordEvent({
+      recordEvents(
+        chunk.map(({ pod, nodeName }) => ({
           involvedObject: pod,
           type: 'Normal',
           reason: 'Scheduled',
           message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
           component: schedulerName,
-        });
-      }
+        })),
+      );
       return written;
     });
-    await writeUnschedulable(ctx, plan.unschedulable, now, keepLease, recordEvent);
+    await writeUnschedulable(ctx, plan.unschedulable, now, keepLease, recordEvents);
   }
   return held;
 }
@@ -191,7 +209,7 @@ async function writeUnschedulable(
   unschedulable: readonly Unschedulable[],
   now: Date,
   keepLease: () => Promise<void>,
-  recordEvent: (event: EventSpec) => void,
+  recordEvents: (events: readonly EventSpec[]) => void,
 ): Promise<void> {
   const changed = unschedulable.filter(({ pod, message }) => {
     const current = scheduledCondition(pod);
@@ -203,7 +221,7 @@ async function writeUnschedulable(
       types.pods,
       chunk.map(({ pod, message }) => ({ op: 'update', object: markUnschedulable(pod, message, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
     );
-    for (const { pod, message } of chunk) recordEvent({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName });
+    recordEvents(chunk.map(({ pod, message }) => ({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName })));
     return written;
   });
 }

@@ -70,6 +70,7 @@ export const schedulerController: Controller = {
   async reconcile(_key, ctx) {
     const listed = await listPods(ctx.store);
     if (!listed.items.some(isPendingPod)) return;
+    const acquiredAt = Date.now();
     const lease = await acquireSchedulerLease(ctx.store, schedulerIdentity, ctx.now());
     const events = boundedQueue(eventConcurrency);
     let held = lease;
@@ -77,7 +78,7 @@ export const schedulerController: Controller = {
       // The list is only trusted under the lease if no pod changed since it began (another
       // scheduler's bindings included); otherwise read again.
       const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
-      held = await schedulePass(ctx, pods, lease, (specs) => events.add(() => recordEvents(ctx, specs)));
+      held = await schedulePass(ctx, pods, lease, acquiredAt, (specs) => events.add(() => recordEvents(ctx, specs)));
     } finally {
       await releaseSchedulerLease(ctx.store, held);
       await events.drained();
@@ -161,12 +162,19 @@ function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObj
  * placed, and writes each slice's bindings (25 pods per transaction, each conditional on the
  * pod's resourceVersion) before planning the next. Returns the lease as last renewed.
  */
-async function schedulePass(ctx: ControllerContext, pods: readonly KubeObject[], lease: KubeObject, recordEvents: (events: readonly EventSpec[]) => void): Promise<KubeObject> {
+async function schedulePass(
+  ctx: ControllerContext,
+  pods: readonly KubeObject[],
+  lease: KubeObject,
+  acquiredAt: number,
+  recordEvents: (events: readonly EventSpec[]) => void,
+): Promise<KubeObject> {
   const nodes = await listAll(ctx.store, types.nodes);
   const planner = createPlanner(nodes, pods.filter((pod) => holdsNode(pod) !== undefined));
   const queue = schedulingQueue(pods);
   let held = lease;
-  let renewedAt = Date.now();
+  // Counted from before the lease was written, as its holder's rivals may count it.
+  let renewedAt = acquiredAt;
 
   // Past the lease's safe window another scheduler may take over: renew in time, or stop and let a retry replan.
   const keepLease = async (): Promise<void> => {

@@ -26,8 +26,6 @@ const bindingsPerWrite = 25;
 /** Renew the lease this long after the last renewal; a write starts only while the lease has more than safetyMs left. */
 const renewAfterMs = 4_000;
 const safetyMs = 5_000;
-/** Event writes in flight at once: they are best effort and must not take the store's time from bindings. */
-const eventConcurrency = 1;
 
 /** What about a node can change where pods fit. Heartbeats alone do not. */
 function nodeShape(node: KubeObject | undefined): string {
@@ -72,51 +70,20 @@ export const schedulerController: Controller = {
     if (!listed.items.some(isPendingPod)) return;
     const acquiredAt = Date.now();
     const lease = await acquireSchedulerLease(ctx.store, schedulerIdentity, ctx.now());
-    const events = boundedQueue(eventConcurrency);
+    // Events wait for the bindings: they are best effort, and each costs the store as much as a binding.
+    const events: (readonly EventSpec[])[] = [];
     let held = lease;
     try {
       // The list is only trusted under the lease if no pod changed since it began (another
       // scheduler's bindings included); otherwise read again.
       const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
-      held = await schedulePass(ctx, pods, lease, acquiredAt, (specs) => events.add(() => recordEvents(ctx, specs)));
+      held = await schedulePass(ctx, pods, lease, acquiredAt, (specs) => events.push(specs));
     } finally {
       await releaseSchedulerLease(ctx.store, held);
-      await events.drained();
+      for (const specs of events) await recordEvents(ctx, specs);
     }
   },
 };
-
-/** Runs tasks with at most `limit` in flight; a task's failure is its own (events are best effort). */
-function boundedQueue(limit: number): { add(task: () => Promise<void>): void; drained(): Promise<void> } {
-  const waiting: (() => Promise<void>)[] = [];
-  let running = 0;
-  let idle: (() => void) | undefined;
-  const next = (): void => {
-    while (running < limit && waiting.length > 0) {
-      const task = waiting.shift() as () => Promise<void>;
-      running++;
-      task()
-        .catch(() => undefined)
-        .finally(() => {
-          running--;
-          next();
-        });
-    }
-    if (running === 0 && waiting.length === 0) idle?.();
-  };
-  return {
-    add(task) {
-      waiting.push(task);
-      next();
-    },
-    drained() {
-      if (running === 0 && waiting.length === 0) return Promise.resolve();
-      return new Promise((done) => {
-        idle = done;
-      });
-    },
-  };
-}
 
 /**
  * Records a chunk of events in one transaction when they are all new (the usual case: an event

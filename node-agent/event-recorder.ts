@@ -48,29 +48,15 @@ export class EventRecorder {
       return;
     }
     const name = `${pod.metadata.name}.${randomBytes(8).toString('hex')}`;
-    const event = {
+    const event = this.event({ name, namespace: pod.metadata.namespace }, {
       apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name, namespace: pod.metadata.namespace },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        namespace: pod.metadata.namespace,
-        name: pod.metadata.name,
-        uid: pod.metadata.uid,
-        ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
-        ...(containerName ? { fieldPath: `spec.containers{${containerName}}` } : {}),
-      },
-      reason,
-      message,
-      type,
-      source: { component: 'kubelet', host: this.nodeName },
-      reportingComponent: 'kubelet',
-      reportingInstance: this.nodeName,
-      firstTimestamp: timestamp,
-      lastTimestamp: timestamp,
-      count: 1,
-    };
+      kind: 'Pod',
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+      uid: pod.metadata.uid,
+      ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
+      ...(containerName ? { fieldPath: `spec.containers{${containerName}}` } : {}),
+    }, type, reason, message, timestamp);
     const pending = this.client.create(types.events, event).catch(this.onError);
     this.aggregates.set(key, { name, count: 1, lastSeenMs: nowMs, pending });
     this.forgetOld(nowMs);
@@ -79,11 +65,19 @@ export class EventRecorder {
   /** An event about the Node itself (`kubectl describe node`), in the default namespace as the kubelet writes it. */
   recordNode(nodeUid: string | undefined, type: EventType, reason: string, message: string): void {
     const timestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const event = {
+    const metadata = { name: `${this.nodeName}.${randomBytes(8).toString('hex')}`, namespace: 'default' };
+    const involvedObject = { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(nodeUid ? { uid: nodeUid } : {}) };
+    const event = this.event(metadata, involvedObject, type, reason, message, timestamp);
+    void this.client.create(types.events, event).catch(this.onError);
+  }
+
+  /** An Event object as the kubelet writes it, first of its kind (count 1). */
+  private event(metadata: { name: string; namespace?: string }, involvedObject: Record<string, unknown>, type: EventType, reason: string, message: string, timestamp: string) {
+    return {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${this.nodeName}.${randomBytes(8).toString('hex')}`, namespace: 'default' },
-      involvedObject: { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(nodeUid ? { uid: nodeUid } : {}) },
+      metadata,
+      involvedObject,
       reason,
       message,
       type,
@@ -94,7 +88,6 @@ export class EventRecorder {
       lastTimestamp: timestamp,
       count: 1,
     };
-    void this.client.create(types.events, event).catch(this.onError);
   }
 
   /** Drops aggregates of a pod that is gone. */

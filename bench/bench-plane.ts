@@ -123,13 +123,10 @@ async function startMeteredControlLoops(
   const requeue = (runtime: () => ControllerRuntime) => (controller: Controller, key: ReconcileKey, afterSeconds: number) => {
     const id = keyToString(controller.name, key);
     if (stopped || timers.has(id)) return;
-    const timer = setTimeout(
-      () => {
-        timers.delete(id);
-        if (!stopped) void reconcileKeys(runtime(), [{ controller, key }]).catch(() => undefined);
-      },
-      Math.max(0.05, afterSeconds) * 1000,
-    );
+    const timer = setTimeout(() => {
+      timers.delete(id);
+      if (!stopped) void reconcileKeys(runtime(), [{ controller, key }]).catch(() => undefined);
+    }, Math.max(0.05, afterSeconds) * 1000);
     timer.unref();
     timers.set(id, timer);
   };

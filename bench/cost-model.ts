@@ -69,16 +69,24 @@ export function addUnits(...all: readonly BilledUnits[]): BilledUnits {
 
 export function dollars(units: BilledUnits, prices: Prices): Dollars {
   const perMillion = (count: number, price: number): number => (count / 1_000_000) * price;
-  const dynamoDb = perMillion(units.dynamoDbReadUnits, prices.dynamoDbPerMillionReadUnits) + perMillion(units.dynamoDbWriteUnits, prices.dynamoDbPerMillionWriteUnits);
+  const dynamoDb =
+    perMillion(units.dynamoDbReadUnits, prices.dynamoDbPerMillionReadUnits) + perMillion(units.dynamoDbWriteUnits, prices.dynamoDbPerMillionWriteUnits);
   const lambda = perMillion(units.lambdaInvocations, prices.lambdaPerMillionRequests) + units.lambdaGbSeconds * prices.lambdaPerGbSecond;
   const apiGateway = perMillion(units.apiGatewayRequests, prices.apiGatewayRestPerMillionRequests);
   const webSocket =
-    perMillion(units.webSocketMessages, prices.webSocketPerMillionMessages) + perMillion(units.webSocketConnectionMinutes, prices.webSocketPerMillionConnectionMinutes);
+    perMillion(units.webSocketMessages, prices.webSocketPerMillionMessages) +
+    perMillion(units.webSocketConnectionMinutes, prices.webSocketPerMillionConnectionMinutes);
   return { dynamoDb, lambda, apiGateway, webSocket, total: dynamoDb + lambda + apiGateway + webSocket };
 }
 
 /** Rounds every figure to a tenth of a cent for the results file. */
 export function roundDollars(value: Dollars): Dollars {
   const round = (n: number): number => Math.round(n * 10_000) / 10_000;
-  return { dynamoDb: round(value.dynamoDb), lambda: round(value.lambda), apiGateway: round(value.apiGateway), webSocket: round(value.webSocket), total: round(value.total) };
+  return {
+    dynamoDb: round(value.dynamoDb),
+    lambda: round(value.lambda),
+    apiGateway: round(value.apiGateway),
+    webSocket: round(value.webSocket),
+    total: round(value.total),
+  };
 }

@@ -112,7 +112,11 @@ export function createMeter(): Meter {
     countDynamoDbCall(call) {
       usage = {
         ...usage,
-        dynamoDb: { calls: usage.dynamoDb.calls + 1, readUnits: usage.dynamoDb.readUnits + call.readUnits, writeUnits: usage.dynamoDb.writeUnits + call.writeUnits },
+        dynamoDb: {
+          calls: usage.dynamoDb.calls + 1,
+          readUnits: usage.dynamoDb.readUnits + call.readUnits,
+          writeUnits: usage.dynamoDb.writeUnits + call.writeUnits,
+        },
       };
       for (const calls of recorders) calls.push(call);
     },

@@ -75,7 +75,13 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const errors: Record<string, string> = {};
   const results: Record<string, unknown> = {
-    meta: { mode, startedAt: startedAt.toISOString(), cpus: cpus().length, loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100), node: process.version },
+    meta: {
+      mode,
+      startedAt: startedAt.toISOString(),
+      cpus: cpus().length,
+      loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
+      node: process.version,
+    },
   };
 
   // DynamoDB Local slows down as its (stream) history grows, whatever tables are dropped: in a
@@ -173,7 +179,11 @@ async function main(): Promise<number> {
   }
 
   const missing = missingFigures(results);
-  results.meta = { ...(results.meta as object), durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000), loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100) };
+  results.meta = {
+    ...(results.meta as object),
+    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100),
+  };
   if (Object.keys(errors).length > 0) results.errors = errors;
   if (missing.length > 0) results.missingFigures = missing;
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);

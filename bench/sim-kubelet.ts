@@ -37,15 +37,25 @@ export async function seedNodes(plane: Pick<BenchPlane, 'store'>, names: readonl
         pods: 110,
         kubeletPort: 10250,
         containerRuntimeVersion: simRuntimeVersion,
-        labels: { 'type': 'kwok', 'skiff.dev/sim': 'true' },
+        labels: { type: 'kwok', 'skiff.dev/sim': 'true' },
       },
       now.toISOString(),
     ),
   );
-  await inChunks(nodes, 25, (chunk) => plane.store.batch(types.nodes, chunk.map((object) => ({ op: 'create', object }))));
+  await inChunks(nodes, 25, (chunk) =>
+    plane.store.batch(
+      types.nodes,
+      chunk.map((object) => ({ op: 'create', object })),
+    ),
+  );
   if (options.leases) {
     const leases = names.map((name) => buildLease(name, undefined, 40, now));
-    await inChunks(leases, 25, (chunk) => plane.store.batch(types.leases, chunk.map((object) => ({ op: 'create', object }))));
+    await inChunks(leases, 25, (chunk) =>
+      plane.store.batch(
+        types.leases,
+        chunk.map((object) => ({ op: 'create', object })),
+      ),
+    );
   }
 }
 

@@ -50,6 +50,10 @@ export function formatTable(results: unknown): string {
     rows.push([`cost: ${label}`, `$${show(at(`cost.scenarios.${key}.monthlyUsd.total`))}/month`, `EKS $${show(at('cost.eksMonthlyUsd'))}/month`]);
   }
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
-  const line = (row: readonly string[]): string => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(['figure', 'measured', 'anchor']), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }

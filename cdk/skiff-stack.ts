@@ -35,7 +35,9 @@ const WATCH_LIMIT = Duration.minutes(15);
  * Leases are node heartbeats every 10 s; neither needs a reconcile, and the resync catches a
  * lapsed lease, so they do not invoke the controllers.
  */
-const controllerFilters = [lambda.FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: [{ 'anything-but': ['core/events', 'coordination.k8s.io/leases'] }] } } } })];
+const controllerFilters = [
+  lambda.FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: [{ 'anything-but': ['core/events', 'coordination.k8s.io/leases'] }] } } } }),
+];
 
 /** The scheduler places new or changed pods, and retries pending ones when a node appears. */
 const schedulerFilters = [
@@ -65,7 +67,11 @@ export class SkiffStack extends Stack {
       description: 'Bearer tokens of the Skiff API (docs/adr/070). adminToken is the skiff-admin user in system:masters.',
       generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'adminToken', passwordLength: 64, excludePunctuation: true },
     });
-    acknowledge(this.tokenSecret, 'AwsSolutions-SMG4', 'Bearer tokens are rotated by updating the secret; the API re-reads it every 5 minutes (ADR 070). Managed rotation needs a rotation Lambda that is not built yet.');
+    acknowledge(
+      this.tokenSecret,
+      'AwsSolutions-SMG4',
+      'Bearer tokens are rotated by updating the secret; the API re-reads it every 5 minutes (ADR 070). Managed rotation needs a rotation Lambda that is not built yet.',
+    );
 
     // The API server.
     const apiFunction = new SkiffFunction(this, 'ApiServer', {
@@ -122,9 +128,21 @@ export class SkiffStack extends Stack {
     });
     this.api.root.addMethod('ANY', integration);
     this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
-    acknowledge(this.api, 'AwsSolutions-APIG2', 'Requests are validated by the API server itself against the Kubernetes schemas and answered with Kubernetes Status errors, which kubectl reads.');
-    acknowledge(this.api, 'AwsSolutions-APIG3', 'WAF is left to the operator: it costs a fixed monthly fee an idle cluster should not pay, and every request is already authenticated.');
-    acknowledge(this.api, 'AwsSolutions-APIG4', 'The API server authenticates every request by bearer token (ADR 070) and answers 401 as a Kubernetes Status; an API Gateway authorizer cannot produce that response.');
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG2',
+      'Requests are validated by the API server itself against the Kubernetes schemas and answered with Kubernetes Status errors, which kubectl reads.',
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG3',
+      'WAF is left to the operator: it costs a fixed monthly fee an idle cluster should not pay, and every request is already authenticated.',
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG4',
+      'The API server authenticates every request by bearer token (ADR 070) and answers 401 as a Kubernetes Status; an API Gateway authorizer cannot produce that response.',
+    );
     acknowledge(this.api, 'AwsSolutions-COG4', 'Kubernetes clients authenticate with bearer tokens, not Cognito user pools (ADR 070).');
     acknowledge(
       this.api,
@@ -138,7 +156,11 @@ export class SkiffStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       retentionPeriod: Duration.days(14),
     });
-    acknowledge(streamFailures, 'AwsSolutions-SQS3', 'This queue is itself the on-failure destination of the stream consumers; the resync reconciles what it records.');
+    acknowledge(
+      streamFailures,
+      'AwsSolutions-SQS3',
+      'This queue is itself the on-failure destination of the stream consumers; the resync reconciles what it records.',
+    );
 
     this.streamConsumer('Controllers', {
       entry: 'functions/controllers/handler.ts',

@@ -334,7 +334,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (options.stopContainersOnStop) {
         await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(5, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
         // Anything else still running (a pod deleted mid-start, an orphan): stop it too.
-        await Promise.all(runtime.containers().filter((record) => !record.exit).map((record) => runtime.stop(record.id, 2000)));
+        await Promise.all(
+          runtime
+            .containers()
+            .filter((record) => !record.exit)
+            .map((record) => runtime.stop(record.id, 2000)),
+        );
       } else {
         for (const worker of workers.values()) worker.detach();
       }

@@ -89,9 +89,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
   const nodeIndex = values['node-index'] === undefined ? undefined : integer('node-index', values['node-index'], 1, 255);
   const dataDir = resolve(values['data-dir'] ?? env.SKIFF_DATA_DIR ?? '.skiff');
   const address = values.address ?? (nodeIndex !== undefined && nodeIndex <= 254 ? `127.0.1.${nodeIndex}` : '127.0.0.1');
-  const podCidr =
-    values['pod-cidr'] ??
-    (nodeIndex !== undefined && nodeIndex <= 255 ? podCidrForNodeIndex(nodeIndex, dataDir) : undefined);
+  const podCidr = values['pod-cidr'] ?? (nodeIndex !== undefined && nodeIndex <= 255 ? podCidrForNodeIndex(nodeIndex, dataDir) : undefined);
   return {
     kubeconfig: resolve(values.kubeconfig),
     name: values.name,

@@ -41,22 +41,27 @@ export class EventRecorder {
       existing.lastSeenMs = nowMs;
       const count = existing.count;
       existing.pending = existing.pending
-        .then(() =>
-          this.client.patch(types.events, pod.metadata.namespace, existing.name, 'merge', { count, lastTimestamp: timestamp }),
-        )
+        .then(() => this.client.patch(types.events, pod.metadata.namespace, existing.name, 'merge', { count, lastTimestamp: timestamp }))
         .catch(this.onError);
       return;
     }
     const name = `${pod.metadata.name}.${randomBytes(8).toString('hex')}`;
-    const event = this.event({ name, namespace: pod.metadata.namespace }, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      namespace: pod.metadata.namespace,
-      name: pod.metadata.name,
-      uid: pod.metadata.uid,
-      ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
-      ...(containerName ? { fieldPath: `spec.containers{${containerName}}` } : {}),
-    }, type, reason, message, timestamp);
+    const event = this.event(
+      { name, namespace: pod.metadata.namespace },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace: pod.metadata.namespace,
+        name: pod.metadata.name,
+        uid: pod.metadata.uid,
+        ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
+        ...(containerName ? { fieldPath: `spec.containers{${containerName}}` } : {}),
+      },
+      type,
+      reason,
+      message,
+      timestamp,
+    );
     const pending = this.client.create(types.events, event).catch(this.onError);
     this.aggregates.set(key, { name, count: 1, lastSeenMs: nowMs, pending });
     this.forgetOld(nowMs);
@@ -72,7 +77,14 @@ export class EventRecorder {
   }
 
   /** An Event object as the kubelet writes it, first of its kind (count 1). */
-  private event(metadata: { name: string; namespace?: string }, involvedObject: Record<string, unknown>, type: EventType, reason: string, message: string, timestamp: string) {
+  private event(
+    metadata: { name: string; namespace?: string },
+    involvedObject: Record<string, unknown>,
+    type: EventType,
+    reason: string,
+    message: string,
+    timestamp: string,
+  ) {
     return {
       apiVersion: 'v1',
       kind: 'Event',

@@ -265,11 +265,7 @@ export class KubeClient {
     }
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolvePromise, reject) => {
-      const request = transport.request(
-        url,
-        { method, headers, agent: this.agent, ...(options.signal ? { signal: options.signal } : {}) },
-        resolvePromise,
-      );
+      const request = transport.request(url, { method, headers, agent: this.agent, ...(options.signal ? { signal: options.signal } : {}) }, resolvePromise);
       request.on('error', reject);
       request.end(body);
     });

@@ -42,9 +42,7 @@ const kubeconfigSchema = z.object({
       }),
     )
     .default([]),
-  contexts: z
-    .array(z.object({ name: z.string(), context: z.object({ cluster: z.string(), user: z.string().optional() }) }))
-    .default([]),
+  contexts: z.array(z.object({ name: z.string(), context: z.object({ cluster: z.string(), user: z.string().optional() }) })).default([]),
 });
 
 export class KubeconfigError extends Error {

@@ -91,11 +91,7 @@ export function containerStatusOf(report: ContainerReport): Record<string, unkno
   };
 }
 
-export function computePodStatus(
-  pod: PodView,
-  reports: readonly ContainerReport[],
-  facts: PodStatusFacts,
-): Record<string, unknown> {
+export function computePodStatus(pod: PodView, reports: readonly ContainerReport[], facts: PodStatusFacts): Record<string, unknown> {
   const phase = podPhase(pod.spec.restartPolicy, reports);
   const unready = reports.filter((r) => !r.ready).map((r) => r.name);
   const completed = phase === 'Succeeded' || phase === 'Failed';

@@ -60,9 +60,7 @@ const containerSchema = z.object({
   workingDir: z.string().optional(),
   env: z.array(envVarSchema).default([]),
   envFrom: z.array(envFromSchema).default([]),
-  ports: z
-    .array(z.object({ name: z.string().optional(), containerPort: z.number().int(), protocol: z.string().default('TCP') }))
-    .default([]),
+  ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number().int(), protocol: z.string().default('TCP') })).default([]),
   livenessProbe: probeSchema.optional(),
   readinessProbe: probeSchema.optional(),
   startupProbe: probeSchema.optional(),

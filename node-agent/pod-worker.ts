@@ -266,7 +266,13 @@ export class PodWorker {
         reason: 'CrashLoopBackOff',
         message: `back-off ${formatDuration(seconds)} restarting failed container=${container.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
       };
-      this.context.events.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, container.name);
+      this.context.events.record(
+        pod,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${container.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+        container.name,
+      );
     }
     this.wakeAt(Date.now() + remainingMs);
   }
@@ -275,7 +281,11 @@ export class PodWorker {
     const pod = this.pod.view;
     const events = this.context.events;
     const record = this.context.runtime.kind !== 'sim';
-    const launchBase = { image: container.image, ...(container.command ? { command: container.command } : {}), ...(container.args ? { args: container.args } : {}) };
+    const launchBase = {
+      image: container.image,
+      ...(container.command ? { command: container.command } : {}),
+      ...(container.args ? { args: container.args } : {}),
+    };
     try {
       if (record && !slot.pulled) events.record(pod, 'Normal', 'Pulling', `Pulling image "${container.image}"`, container.name);
       slot.imageID = this.context.runtime.imageIdOf(launchBase);
@@ -301,7 +311,9 @@ export class PodWorker {
         pod,
         'Normal',
         'Pulled',
-        slot.pulled ? `Container image "${container.image}" already present on machine` : `Successfully pulled image "${container.image}" in 0s (0s including waiting)`,
+        slot.pulled
+          ? `Container image "${container.image}" already present on machine`
+          : `Successfully pulled image "${container.image}" in 0s (0s including waiting)`,
         container.name,
       );
     }

@@ -90,7 +90,13 @@ export function validateIntOrPercent(field: string, value: IntOrString | undefin
   if (value === undefined) return [];
   if (typeof value === 'number') return nonNegative(field, value);
   if (!percent.test(value)) {
-    return [invalid(field, value, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+    return [
+      invalid(
+        field,
+        value,
+        "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+      ),
+    ];
   }
   return atMost100Percent && Number.parseInt(value, 10) > 100 ? [invalid(field, value, 'must not be greater than 100%')] : [];
 }

@@ -24,9 +24,7 @@ const endpoint = z
     deprecatedTopology: z.record(z.string(), z.string()).optional(),
     nodeName: z.string().optional(),
     zone: z.string().optional(),
-    hints: z
-      .object({ forZones: z.array(z.object({ name: z.string() })).optional(), forNodes: z.array(z.object({ name: z.string() })).optional() })
-      .optional(),
+    hints: z.object({ forZones: z.array(z.object({ name: z.string() })).optional(), forNodes: z.array(z.object({ name: z.string() })).optional() }).optional(),
   })
   .meta({ id: `${discoveryV1}.Endpoint` });
 
@@ -52,7 +50,8 @@ const maxEndpoints = 1000;
 function validateEndpointSlice(slice: EndpointSlice): FieldCause[] {
   const causes: FieldCause[] = [];
   if (!slice.addressType) causes.push(required('addressType'));
-  if (slice.endpoints.length > maxEndpoints) causes.push({ field: 'endpoints', reason: 'FieldValueTooMany', message: `Too many: ${slice.endpoints.length}: must have at most ${maxEndpoints} items` });
+  if (slice.endpoints.length > maxEndpoints)
+    causes.push({ field: 'endpoints', reason: 'FieldValueTooMany', message: `Too many: ${slice.endpoints.length}: must have at most ${maxEndpoints} items` });
   slice.endpoints.forEach((endpoint, i) => {
     const at = index('endpoints', i);
     if (endpoint.addresses.length === 0) causes.push(required(child(at, 'addresses'), 'must contain at least 1 address'));
@@ -66,7 +65,8 @@ function validateEndpointSlice(slice: EndpointSlice): FieldCause[] {
   (slice.ports ?? []).forEach((port, i) => {
     const at = index('ports', i);
     if (port.name) causes.push(...checkName(child(at, 'name'), port.name, isDns1123Label));
-    if (port.port !== undefined && (port.port < 1 || port.port > 65535)) causes.push(invalid(child(at, 'port'), port.port, 'must be between 1 and 65535, inclusive'));
+    if (port.port !== undefined && (port.port < 1 || port.port > 65535))
+      causes.push(invalid(child(at, 'port'), port.port, 'must be between 1 and 65535, inclusive'));
   });
   return causes;
 }

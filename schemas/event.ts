@@ -36,7 +36,11 @@ function validateEvent(event: Event): FieldCause[] {
   // Events about namespaced objects live in that object's namespace.
   if (involved && namespace && involved !== namespace) causes.push(invalid('involvedObject.namespace', involved, 'does not match event.namespace'));
   if (event.type !== undefined && event.type !== '' && event.type !== 'Normal' && event.type !== 'Warning') {
-    causes.push({ field: 'type', reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(event.type)}: supported values: "Normal", "Warning"` });
+    causes.push({
+      field: 'type',
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${JSON.stringify(event.type)}: supported values: "Normal", "Warning"`,
+    });
   }
   return causes;
 }

@@ -11,7 +11,13 @@ const networkingV1 = 'io.k8s.api.networking.v1';
 const ingressBackend = z
   .object({
     service: z
-      .object({ name: z.string(), port: z.object({ name: z.string().optional(), number: int32.optional() }).meta({ id: `${networkingV1}.ServiceBackendPort` }).optional() })
+      .object({
+        name: z.string(),
+        port: z
+          .object({ name: z.string().optional(), number: int32.optional() })
+          .meta({ id: `${networkingV1}.ServiceBackendPort` })
+          .optional(),
+      })
       .meta({ id: `${networkingV1}.IngressServiceBackend` })
       .optional(),
     resource: z.object({ apiGroup: z.string().optional(), kind: z.string(), name: z.string() }).optional(),
@@ -34,11 +40,19 @@ export const ingressSchema = z
       .object({
         ingressClassName: z.string().optional(),
         defaultBackend: ingressBackend.optional(),
-        tls: z.array(z.object({ hosts: z.array(z.string()).optional(), secretName: z.string().optional() }).meta({ id: `${networkingV1}.IngressTLS` })).optional(),
+        tls: z
+          .array(z.object({ hosts: z.array(z.string()).optional(), secretName: z.string().optional() }).meta({ id: `${networkingV1}.IngressTLS` }))
+          .optional(),
         rules: z
           .array(
             z
-              .object({ host: z.string().optional(), http: z.object({ paths: z.array(httpIngressPath) }).meta({ id: `${networkingV1}.HTTPIngressRuleValue` }).optional() })
+              .object({
+                host: z.string().optional(),
+                http: z
+                  .object({ paths: z.array(httpIngressPath) })
+                  .meta({ id: `${networkingV1}.HTTPIngressRuleValue` })
+                  .optional(),
+              })
               .meta({ id: `${networkingV1}.IngressRule` }),
           )
           .optional(),
@@ -70,7 +84,8 @@ function validateBackend(backend: IngressBackend, field: string): FieldCause[] {
     const port = service.port;
     if (!port || (!port.name && port.number === undefined)) causes.push(required(child(at, 'port'), 'port name or number is required'));
     else if (port.name && port.number !== undefined) causes.push(invalid(child(at, 'port'), port, 'cannot set both port name & port number'));
-    else if (port.number !== undefined && (port.number < 1 || port.number > 65535)) causes.push(invalid(child(child(at, 'port'), 'number'), port.number, 'must be between 1 and 65535, inclusive'));
+    else if (port.number !== undefined && (port.number < 1 || port.number > 65535))
+      causes.push(invalid(child(child(at, 'port'), 'number'), port.number, 'must be between 1 and 65535, inclusive'));
   }
   return causes;
 }

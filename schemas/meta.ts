@@ -24,9 +24,7 @@ export type IntOrString = z.infer<typeof intOrString>;
  * `resource.Quantity`. JSON numbers are accepted and kept as their decimal string, which is how the
  * apiserver serializes them back.
  */
-export const quantity = z
-  .union([z.string(), z.number().transform((n) => String(n))])
-  .meta({ id: 'io.k8s.apimachinery.pkg.api.resource.Quantity' });
+export const quantity = z.union([z.string(), z.number().transform((n) => String(n))]).meta({ id: 'io.k8s.apimachinery.pkg.api.resource.Quantity' });
 
 export const stringMap = z.record(z.string(), z.string());
 
@@ -110,7 +108,10 @@ export const labelSelectorSchema = z
     matchLabels: stringMap.optional(),
     matchExpressions: z.array(labelSelectorRequirementSchema).optional(),
   })
-  .meta({ id: `${metaV1}.LabelSelector`, description: 'Selects objects by labels: all matchLabels and all matchExpressions must match; empty selects everything.' });
+  .meta({
+    id: `${metaV1}.LabelSelector`,
+    description: 'Selects objects by labels: all matchLabels and all matchExpressions must match; empty selects everything.',
+  });
 export type LabelSelector = z.infer<typeof labelSelectorSchema>;
 
 export const conditionSchema = z
@@ -149,7 +150,11 @@ export const statusSchema = z
       .optional(),
     code: int32.optional(),
   })
-  .meta({ id: `${metaV1}.Status`, 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }], description: 'The result of an operation that does not return an object, or of a failed one.' });
+  .meta({
+    id: `${metaV1}.Status`,
+    'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }],
+    description: 'The result of an operation that does not return an object, or of a failed one.',
+  });
 
 export const deleteOptionsSchema = z
   .object({
@@ -173,9 +178,7 @@ export function listOf<T extends z.ZodType>(item: T) {
   });
 }
 
-export const watchEventSchema = z
-  .object({ type: z.string(), object: opaqueObject })
-  .meta({ id: `${metaV1}.WatchEvent` });
+export const watchEventSchema = z.object({ type: z.string(), object: opaqueObject }).meta({ id: `${metaV1}.WatchEvent` });
 
 // ---- validation -------------------------------------------------------------------------------
 
@@ -205,12 +208,19 @@ export function validateObjectMeta(meta: ObjectMeta, rules: MetaRules, field = '
     if (!owner.uid) causes.push(invalid(child(at, 'uid'), owner.uid, 'uid must not be empty'));
   });
   if ((meta.ownerReferences ?? []).filter((o) => o.controller).length > 1) {
-    causes.push(invalid(child(field, 'ownerReferences'), meta.ownerReferences?.filter((o) => o.controller).map((o) => o.name), 'Only one reference can have Controller set to true'));
+    causes.push(
+      invalid(
+        child(field, 'ownerReferences'),
+        meta.ownerReferences?.filter((o) => o.controller).map((o) => o.name),
+        'Only one reference can have Controller set to true',
+      ),
+    );
   }
   (meta.finalizers ?? []).forEach((finalizer, i) => {
     causes.push(...checkName(index(child(field, 'finalizers'), i), finalizer, isQualifiedName));
   });
-  if (meta.generation !== undefined && meta.generation < 0) causes.push(invalid(child(field, 'generation'), meta.generation, 'must be greater than or equal to 0'));
+  if (meta.generation !== undefined && meta.generation < 0)
+    causes.push(invalid(child(field, 'generation'), meta.generation, 'must be greater than or equal to 0'));
   return causes;
 }
 
@@ -224,10 +234,14 @@ export function validateLabelSelector(selector: LabelSelector, field: string): F
     causes.push(...supportedValue(child(at, 'operator'), requirement.operator, selectorOperators));
     const values = requirement.values ?? [];
     if ((requirement.operator === 'In' || requirement.operator === 'NotIn') && values.length === 0) {
-      causes.push(required(child(at, 'values'), 'must be specified when `operator` is \'In\' or \'NotIn\''));
+      causes.push(required(child(at, 'values'), "must be specified when `operator` is 'In' or 'NotIn'"));
     }
     if ((requirement.operator === 'Exists' || requirement.operator === 'DoesNotExist') && values.length > 0) {
-      causes.push({ field: child(at, 'values'), reason: 'FieldValueForbidden', message: "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'" });
+      causes.push({
+        field: child(at, 'values'),
+        reason: 'FieldValueForbidden',
+        message: "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+      });
     }
     causes.push(...checkName(child(at, 'key'), requirement.key, isQualifiedName));
     values.forEach((v, j) => {

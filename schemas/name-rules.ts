@@ -28,28 +28,36 @@ export const isDns1123Label: NameRule = (value) => [
   ...maxLength(value, 63),
   ...(dns1123Label.test(value)
     ? []
-    : [`a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '${dns1123LabelFormat}')`]),
+    : [
+        `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '${dns1123LabelFormat}')`,
+      ]),
 ];
 
 export const isDns1123Subdomain: NameRule = (value) => [
   ...maxLength(value, 253),
   ...(dns1123Subdomain.test(value)
     ? []
-    : [`a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '${dns1123SubdomainFormat}')`]),
+    : [
+        `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '${dns1123SubdomainFormat}')`,
+      ]),
 ];
 
 export const isDns1035Label: NameRule = (value) => [
   ...maxLength(value, 63),
   ...(dns1035Label.test(value)
     ? []
-    : [`a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '${dns1035LabelFormat}')`]),
+    : [
+        `a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '${dns1035LabelFormat}')`,
+      ]),
 ];
 
 /** Label and annotation keys: an optional DNS subdomain prefix, a slash, and a name part. */
 export const isQualifiedName: NameRule = (value) => {
   const parts = value.split('/');
   if (parts.length > 2) {
-    return [`a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${qualifiedNameFormat}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${qualifiedNameFormat}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   const [prefix, name] = parts.length === 2 ? [parts[0] ?? '', parts[1] ?? ''] : [undefined, parts[0] ?? ''];
   const problems: string[] = [];
@@ -61,7 +69,9 @@ export const isQualifiedName: NameRule = (value) => {
   else {
     if (name.length > 63) problems.push('name part must be no more than 63 characters');
     if (!qualifiedName.test(name)) {
-      problems.push(`name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${qualifiedNameFormat}')`);
+      problems.push(
+        `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${qualifiedNameFormat}')`,
+      );
     }
   }
   return problems;
@@ -71,7 +81,9 @@ export const isLabelValue: NameRule = (value) => [
   ...maxLength(value, 63),
   ...(labelValue.test(value)
     ? []
-    : [`a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '${labelValueFormat}')`]),
+    : [
+        `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '${labelValueFormat}')`,
+      ]),
 ];
 
 /** Port names (IANA_SVC_NAME). */
@@ -87,7 +99,10 @@ export const isPortName: NameRule = (value) => {
 /** Config map and secret keys. */
 export const isConfigMapKey: NameRule = (value) => {
   const problems = maxLength(value, 253);
-  if (!/^[-._a-zA-Z0-9]+$/.test(value)) problems.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+  if (!/^[-._a-zA-Z0-9]+$/.test(value))
+    problems.push(
+      "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+    );
   if (value === '.' || value === '..') problems.push(`must not be '${value}'`);
   else if (value.startsWith('..')) problems.push("must not start with '..'");
   return problems;
@@ -116,4 +131,3 @@ export function checkAnnotations(field: string, annotations: Readonly<Record<str
 export function checkRequiredName(field: string, value: string | undefined): FieldCause[] {
   return value ? [] : [required(field)];
 }
-

@@ -19,9 +19,7 @@ const localObjectReference = z.object({ name: z.string().optional() }).meta({ id
 
 const keyToPath = z.object({ key: z.string(), path: z.string(), mode: int32.optional() }).meta({ id: `${coreV1}.KeyToPath` });
 
-const objectFieldSelector = z
-  .object({ apiVersion: z.string().default('v1'), fieldPath: z.string() })
-  .meta({ id: `${coreV1}.ObjectFieldSelector` });
+const objectFieldSelector = z.object({ apiVersion: z.string().default('v1'), fieldPath: z.string() }).meta({ id: `${coreV1}.ObjectFieldSelector` });
 
 const resourceFieldSelector = z
   .object({ containerName: z.string().optional(), resource: z.string(), divisor: quantity.optional() })
@@ -151,7 +149,12 @@ export const containerSchema = z
     workingDir: z.string().optional(),
     ports: z
       .array(containerPortSchema)
-      .meta({ 'x-kubernetes-patch-merge-key': 'containerPort', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['containerPort', 'protocol'] })
+      .meta({
+        'x-kubernetes-patch-merge-key': 'containerPort',
+        'x-kubernetes-patch-strategy': 'merge',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['containerPort', 'protocol'],
+      })
       .optional(),
     envFrom: z.array(envFromSourceSchema).optional(),
     env: mergedBy(envVarSchema, 'name').optional(),
@@ -170,7 +173,10 @@ export const containerSchema = z
       .optional(),
     terminationMessagePath: z.string().default('/dev/termination-log'),
     terminationMessagePolicy: z.enum(['File', 'FallbackToLogsOnError']).default('File'),
-    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('When to pull the image; defaults to Always for :latest or no tag, else IfNotPresent.'),
+    imagePullPolicy: z
+      .enum(['Always', 'IfNotPresent', 'Never'])
+      .optional()
+      .describe('When to pull the image; defaults to Always for :latest or no tag, else IfNotPresent.'),
     securityContext: containerSecurityContext.optional(),
     stdin: z.boolean().optional(),
     stdinOnce: z.boolean().optional(),
@@ -181,27 +187,72 @@ export type Container = z.infer<typeof containerSchema>;
 
 /** Volume sources Skiff passes through without modelling them. */
 const opaqueVolumeSources = [
-  'awsElasticBlockStore', 'azureDisk', 'azureFile', 'cephfs', 'cinder', 'csi', 'ephemeral', 'fc', 'flexVolume', 'flocker',
-  'gcePersistentDisk', 'gitRepo', 'glusterfs', 'image', 'iscsi', 'nfs', 'photonPersistentDisk', 'portworxVolume',
-  'quobyte', 'rbd', 'scaleIO', 'storageos', 'vsphereVolume',
+  'awsElasticBlockStore',
+  'azureDisk',
+  'azureFile',
+  'cephfs',
+  'cinder',
+  'csi',
+  'ephemeral',
+  'fc',
+  'flexVolume',
+  'flocker',
+  'gcePersistentDisk',
+  'gitRepo',
+  'glusterfs',
+  'image',
+  'iscsi',
+  'nfs',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'quobyte',
+  'rbd',
+  'scaleIO',
+  'storageos',
+  'vsphereVolume',
 ] as const;
 
 export const volumeSchema = z
   .object({
     name: z.string(),
-    emptyDir: z.object({ medium: z.string().optional(), sizeLimit: quantity.optional() }).meta({ id: `${coreV1}.EmptyDirVolumeSource` }).optional(),
-    hostPath: z.object({ path: z.string(), type: z.string().default('') }).meta({ id: `${coreV1}.HostPathVolumeSource` }).optional(),
+    emptyDir: z
+      .object({ medium: z.string().optional(), sizeLimit: quantity.optional() })
+      .meta({ id: `${coreV1}.EmptyDirVolumeSource` })
+      .optional(),
+    hostPath: z
+      .object({ path: z.string(), type: z.string().default('') })
+      .meta({ id: `${coreV1}.HostPathVolumeSource` })
+      .optional(),
     configMap: z
-      .object({ name: z.string().optional(), items: z.array(keyToPath).optional(), defaultMode: int32.default(defaultFileMode), optional: z.boolean().optional() })
+      .object({
+        name: z.string().optional(),
+        items: z.array(keyToPath).optional(),
+        defaultMode: int32.default(defaultFileMode),
+        optional: z.boolean().optional(),
+      })
       .meta({ id: `${coreV1}.ConfigMapVolumeSource` })
       .optional(),
     secret: z
-      .object({ secretName: z.string().optional(), items: z.array(keyToPath).optional(), defaultMode: int32.default(defaultFileMode), optional: z.boolean().optional() })
+      .object({
+        secretName: z.string().optional(),
+        items: z.array(keyToPath).optional(),
+        defaultMode: int32.default(defaultFileMode),
+        optional: z.boolean().optional(),
+      })
       .meta({ id: `${coreV1}.SecretVolumeSource` })
       .optional(),
-    persistentVolumeClaim: z.object({ claimName: z.string(), readOnly: z.boolean().optional() }).meta({ id: `${coreV1}.PersistentVolumeClaimVolumeSource` }).optional(),
-    projected: z.object({ sources: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) }).meta({ id: `${coreV1}.ProjectedVolumeSource` }).optional(),
-    downwardAPI: z.object({ items: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) }).meta({ id: `${coreV1}.DownwardAPIVolumeSource` }).optional(),
+    persistentVolumeClaim: z
+      .object({ claimName: z.string(), readOnly: z.boolean().optional() })
+      .meta({ id: `${coreV1}.PersistentVolumeClaimVolumeSource` })
+      .optional(),
+    projected: z
+      .object({ sources: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) })
+      .meta({ id: `${coreV1}.ProjectedVolumeSource` })
+      .optional(),
+    downwardAPI: z
+      .object({ items: z.array(opaqueObject).optional(), defaultMode: int32.default(defaultFileMode) })
+      .meta({ id: `${coreV1}.DownwardAPIVolumeSource` })
+      .optional(),
     ...Object.fromEntries(opaqueVolumeSources.map((source) => [source, opaqueObject.optional()])),
   })
   .meta({ id: `${coreV1}.Volume`, description: 'A named volume of a pod, from exactly one source.' });
@@ -402,7 +453,8 @@ function validatePorts(container: Container, field: string): FieldCause[] {
       names.add(port.name);
     }
     if (port.containerPort === 0) causes.push(required(child(at, 'containerPort')));
-    else if (port.containerPort < 1 || port.containerPort > 65535) causes.push(invalid(child(at, 'containerPort'), port.containerPort, 'must be between 1 and 65535, inclusive'));
+    else if (port.containerPort < 1 || port.containerPort > 65535)
+      causes.push(invalid(child(at, 'containerPort'), port.containerPort, 'must be between 1 and 65535, inclusive'));
     if (port.hostPort !== undefined && port.hostPort !== 0 && (port.hostPort < 1 || port.hostPort > 65535)) {
       causes.push(invalid(child(at, 'hostPort'), port.hostPort, 'must be between 1 and 65535, inclusive'));
     }
@@ -422,7 +474,8 @@ function validateProbe(probe: Probe | undefined, field: string, mustSucceedOnce:
   if (mustSucceedOnce && probe.successThreshold !== 1) causes.push(invalid(child(field, 'successThreshold'), probe.successThreshold, 'must be 1'));
   const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => probe[h] !== undefined);
   if (handlers.length === 0) causes.push(required(field, 'must specify a handler type'));
-  if (handlers.length > 1) causes.push({ field: child(field, handlers[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 handler type' });
+  if (handlers.length > 1)
+    causes.push({ field: child(field, handlers[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 handler type' });
   if (probe.httpGet) causes.push(...validatePortNumberOrName(child(child(field, 'httpGet'), 'port'), probe.httpGet.port));
   if (probe.tcpSocket) causes.push(...validatePortNumberOrName(child(child(field, 'tcpSocket'), 'port'), probe.tcpSocket.port));
   if (probe.grpc) causes.push(...validatePortNumberOrName(child(child(field, 'grpc'), 'port'), probe.grpc.port));
@@ -445,12 +498,18 @@ function validateEnv(container: Container, field: string): FieldCause[] {
     }
     if (env.valueFrom) {
       const sources = Object.values(env.valueFrom).filter((s) => s !== undefined).length;
-      if (sources === 0) causes.push(invalid(child(at, 'valueFrom'), '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
+      if (sources === 0)
+        causes.push(invalid(child(at, 'valueFrom'), '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
       if (sources > 1) causes.push(invalid(child(at, 'valueFrom'), '', 'may not have more than one field specified at a time'));
       if (env.value) causes.push(invalid(child(at, 'valueFrom'), '', 'may not be specified when `value` is not empty'));
       for (const ref of ['configMapKeyRef', 'secretKeyRef'] as const) {
         const selector = env.valueFrom[ref];
-        if (selector) causes.push(...(selector.key ? checkName(child(child(child(at, 'valueFrom'), ref), 'key'), selector.key, isConfigMapKey) : [required(child(child(child(at, 'valueFrom'), ref), 'key'))]));
+        if (selector)
+          causes.push(
+            ...(selector.key
+              ? checkName(child(child(child(at, 'valueFrom'), ref), 'key'), selector.key, isConfigMapKey)
+              : [required(child(child(child(at, 'valueFrom'), ref), 'key'))]),
+          );
       }
     }
   });
@@ -495,8 +554,11 @@ function validateVolumes(volumes: readonly Volume[], field: string): FieldCause[
       if (seen.has(volume.name)) causes.push(duplicate(child(at, 'name'), volume.name));
       seen.add(volume.name);
     }
-    const sources = Object.entries(volume).filter(([k, v]) => k !== 'name' && v !== undefined).map(([k]) => k);
-    if (sources.length > 1) causes.push({ field: child(at, sources[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 volume type' });
+    const sources = Object.entries(volume)
+      .filter(([k, v]) => k !== 'name' && v !== undefined)
+      .map(([k]) => k);
+    if (sources.length > 1)
+      causes.push({ field: child(at, sources[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 volume type' });
   });
   return causes;
 }
@@ -507,11 +569,14 @@ function validateTolerations(tolerations: readonly Toleration[], field: string):
     const at = index(field, i);
     if (toleration.key) causes.push(...checkName(child(at, 'key'), toleration.key, isQualifiedName));
     if (!toleration.key && toleration.operator !== 'Exists') {
-      causes.push(invalid(child(at, 'operator'), toleration.operator ?? '', 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+      causes.push(
+        invalid(child(at, 'operator'), toleration.operator ?? '', 'operator must be Exists when `key` is empty, which means "match all values and all keys"'),
+      );
     }
-    if (toleration.operator === 'Exists' && toleration.value) causes.push(invalid(child(at, 'operator'), toleration.value, 'value must be empty when `operator` is \'Exists\''));
+    if (toleration.operator === 'Exists' && toleration.value)
+      causes.push(invalid(child(at, 'operator'), toleration.value, "value must be empty when `operator` is 'Exists'"));
     if (toleration.tolerationSeconds !== undefined && toleration.effect !== 'NoExecute') {
-      causes.push(invalid(child(at, 'effect'), toleration.effect ?? '', 'effect must be \'NoExecute\' when `tolerationSeconds` is set'));
+      causes.push(invalid(child(at, 'effect'), toleration.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set"));
     }
   });
   return causes;

@@ -113,8 +113,7 @@ function validatePodUpdate(pod: Pod, old: Pod): FieldCause[] {
   const newSpec = pod.spec;
   const oldSpec = old.spec;
   // Compare with the mutable fields copied from the new spec onto the old one.
-  const images = (containers: PodSpec['containers'], from: PodSpec['containers']) =>
-    containers?.map((c, i) => ({ ...c, image: from?.[i]?.image ?? c.image }));
+  const images = (containers: PodSpec['containers'], from: PodSpec['containers']) => containers?.map((c, i) => ({ ...c, image: from?.[i]?.image ?? c.image }));
   const oldTolerations = oldSpec.tolerations ?? [];
   const newTolerations = newSpec.tolerations ?? [];
   const tolerationsOnlyAdded = oldTolerations.every((t) => newTolerations.some((n) => sameJson(n, t)));
@@ -126,7 +125,10 @@ function validatePodUpdate(pod: Pod, old: Pod): FieldCause[] {
     tolerations: tolerationsOnlyAdded ? newSpec.tolerations : oldSpec.tolerations,
     // Binding sets nodeName once; the scheduler's write goes through the binding subresource.
     nodeName: oldSpec.nodeName ?? newSpec.nodeName,
-    terminationGracePeriodSeconds: oldSpec.terminationGracePeriodSeconds !== undefined && oldSpec.terminationGracePeriodSeconds < 0 && newSpec.terminationGracePeriodSeconds === 1 ? 1 : oldSpec.terminationGracePeriodSeconds,
+    terminationGracePeriodSeconds:
+      oldSpec.terminationGracePeriodSeconds !== undefined && oldSpec.terminationGracePeriodSeconds < 0 && newSpec.terminationGracePeriodSeconds === 1
+        ? 1
+        : oldSpec.terminationGracePeriodSeconds,
   };
   if (sameJson(comparable, newSpec)) return [];
   return [

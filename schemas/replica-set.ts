@@ -25,7 +25,10 @@ export const replicaSetStatusSchema = z
     availableReplicas: int32.optional(),
     terminatingReplicas: int32.optional(),
     observedGeneration: int64.optional(),
-    conditions: z.array(conditionSchema.omit({ observedGeneration: true })).meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' }).optional(),
+    conditions: z
+      .array(conditionSchema.omit({ observedGeneration: true }))
+      .meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' })
+      .optional(),
   })
   .meta({ id: `${appsV1}.ReplicaSetStatus`, description: 'The most recently observed state of a ReplicaSet.' });
 

@@ -16,7 +16,10 @@ export const secretSchema = z
     stringData: stringMap.optional(),
     type: z.string().default('Opaque'),
   })
-  .meta({ id: 'io.k8s.api.core.v1.Secret', description: 'A Secret holds sensitive data (base64 in `data`; `stringData` is written in plain text and folded into `data`).' });
+  .meta({
+    id: 'io.k8s.api.core.v1.Secret',
+    description: 'A Secret holds sensitive data (base64 in `data`; `stringData` is written in plain text and folded into `data`).',
+  });
 export type Secret = z.infer<typeof secretSchema>;
 
 /** Keys each well-known secret type must carry in `data`. */

@@ -26,7 +26,12 @@ export const serviceSpecSchema = z
   .object({
     ports: z
       .array(servicePortSchema)
-      .meta({ 'x-kubernetes-patch-merge-key': 'port', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['port', 'protocol'] })
+      .meta({
+        'x-kubernetes-patch-merge-key': 'port',
+        'x-kubernetes-patch-strategy': 'merge',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['port', 'protocol'],
+      })
       .optional(),
     selector: stringMap.optional().describe('Routes traffic to pods with these labels.'),
     clusterIP: z.string().optional().describe('The virtual IP of the Service; allocated when absent, None for a headless Service; immutable.'),
@@ -89,7 +94,11 @@ function defaultService(service: Service, old?: Service): Service {
   const next: ServiceSpec = {
     ...spec,
     ...(keep ? { clusterIP: old.spec.clusterIP, ...(old.spec.clusterIPs ? { clusterIPs: old.spec.clusterIPs } : {}) } : {}),
-    ...(spec.ports ? { ports: spec.ports.map((p) => ({ ...p, targetPort: p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '' ? p.port : p.targetPort })) } : {}),
+    ...(spec.ports
+      ? {
+          ports: spec.ports.map((p) => ({ ...p, targetPort: p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '' ? p.port : p.targetPort })),
+        }
+      : {}),
     ...(exposed ? { externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster' } : {}),
     ...(spec.type === 'LoadBalancer' ? { allocateLoadBalancerNodePorts: spec.allocateLoadBalancerNodePorts ?? true } : {}),
     ...(!external

@@ -113,7 +113,9 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
   for (let i = 0; i < options.samples; i++) {
     progress.update(`api latency: update ${i + 1}/${options.samples}`);
     const current = created[i] as { data?: Record<string, string> };
-    updateSamples.push(await timed('TransactWriteItemsCommand', () => plane.call('PUT', `${base}/cm-${i}`, { ...current, data: { ...current.data, key: 'changed' } }), 200));
+    updateSamples.push(
+      await timed('TransactWriteItemsCommand', () => plane.call('PUT', `${base}/cm-${i}`, { ...current, data: { ...current.data, key: 'changed' } }), 200),
+    );
   }
 
   const seed = async (ns: string, count: number): Promise<void> => {
@@ -126,7 +128,10 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
     }));
     let written = 0;
     await inChunks(objects, 25, async (chunk) => {
-      const result = await plane.store.batch(types.configmaps, chunk.map((object) => ({ op: 'create', object })));
+      const result = await plane.store.batch(
+        types.configmaps,
+        chunk.map((object) => ({ op: 'create', object })),
+      );
       written += chunk.length;
       progress.update(`api latency: seeding ${ns} ${written}/${count}`);
       return result;
@@ -167,7 +172,9 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
 async function measureWatchDelivery(plane: BenchPlane, base: string, samples: number, progress: Progress): Promise<LatencySummary> {
   const list = await plane.call('GET', base, undefined, { limit: '1' });
   const stop = new AbortController();
-  const response = await plane.api(apiRequest('GET', base, undefined, { watch: '1', resourceVersion: String(list.body?.metadata?.resourceVersion ?? '') }, stop.signal));
+  const response = await plane.api(
+    apiRequest('GET', base, undefined, { watch: '1', resourceVersion: String(list.body?.metadata?.resourceVersion ?? '') }, stop.signal),
+  );
   if (!response.stream) throw new Error(`watch answered ${response.status} without a stream`);
   const seen = new Map<string, number>();
   let waiting: { name: string; resolve: () => void } | undefined;

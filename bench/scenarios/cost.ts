@@ -131,10 +131,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     });
     const resyncOneNode = await measure(meter, () => loops.resync());
     const perHeartbeat = scaleUnits(billedUnits(heartbeatUsage), 1 / Math.max(1, heartbeats));
-    const resyncShare = scaleUnits(
-      addUnits(billedUnits(resyncOneNode), scaleUnits(billedUnits(resyncEmpty), -1)),
-      resyncsPerMonth,
-    );
+    const resyncShare = scaleUnits(addUnits(billedUnits(resyncOneNode), scaleUnits(billedUnits(resyncEmpty), -1)), resyncsPerMonth);
     const nodeUnits = addUnits(
       scaleUnits(perHeartbeat, perMonth(cadence.leaseRenewSeconds)),
       scaleUnits(billedUnits(statusUpdate), perMonth(cadence.nodeStatusSeconds)),
@@ -148,7 +145,12 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await seedNodes(plane, steadyNames, { leases: true });
     await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-steady' } });
     const pods = Array.from({ length: options.steadyNodes * 30 }, (_, i) => runningPod(i, steadyNames[i % steadyNames.length] ?? ''));
-    await inChunks(pods, 25, (chunk) => plane.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object }))));
+    await inChunks(pods, 25, (chunk) =>
+      plane.store.batch(
+        types.pods,
+        chunk.map((object) => ({ op: 'create', object })),
+      ),
+    );
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
     // The kubelet's renewals are spread evenly over the period from the start, so the window opens at once.
@@ -181,17 +183,29 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
           `the Resync Lambda runs every ${cadence.resyncSeconds} s (EventBridge rule, cdk/skiff-stack.ts); the EventBridge rule itself is free`,
           'DynamoDB storage (a few MB, $0.25/GB-month) and CloudWatch Logs are left out',
         ]),
-        idleNode: priced(nodeUnits, prices, { heartbeats, heartbeatWindow: heartbeatUsage, oneStatusUpdate: statusUpdate, oneResyncWithTheNode: resyncOneNode, reconnectList }, [
-          `Lease renewed every ${cadence.leaseRenewSeconds} s through the API (PUT), each renewal also invoking the stream consumers; measured per renewal`,
-          `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s`,
-          'its share of the resync: one resync with the node minus one without, floored at zero',
-          `watch channel over the WebSocket API (designed, not built yet): connected all month, a keepalive every ${cadence.webSocketKeepaliveSeconds} s, a reconnect with a pod list every ${cadence.webSocketReconnectSeconds / 3600} h`,
-          'the WebSocket fan-out Lambda that pushes changes is not built yet and not counted',
-        ]),
+        idleNode: priced(
+          nodeUnits,
+          prices,
+          { heartbeats, heartbeatWindow: heartbeatUsage, oneStatusUpdate: statusUpdate, oneResyncWithTheNode: resyncOneNode, reconnectList },
+          [
+            `Lease renewed every ${cadence.leaseRenewSeconds} s through the API (PUT), each renewal also invoking the stream consumers; measured per renewal`,
+            `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s`,
+            'its share of the resync: one resync with the node minus one without, floored at zero',
+            `watch channel over the WebSocket API (designed, not built yet): connected all month, a keepalive every ${cadence.webSocketKeepaliveSeconds} s, a reconnect with a pod list every ${cadence.webSocketReconnectSeconds / 3600} h`,
+            'the WebSocket fan-out Lambda that pushes changes is not built yet and not counted',
+          ],
+        ),
         steady100Nodes30Pods: priced(
           steadyUnits,
           prices,
-          { measuredNodes: options.steadyNodes, measuredPods: pods.length, windowSeconds: options.steadyWindowSeconds, window: steadyWindow, oneResync: resyncSteady, scaledBy: nodeFactor },
+          {
+            measuredNodes: options.steadyNodes,
+            measuredPods: pods.length,
+            windowSeconds: options.steadyWindowSeconds,
+            window: steadyWindow,
+            oneResync: resyncSteady,
+            scaledBy: nodeFactor,
+          },
           [
             'nodes renew their leases on the agent cadence during the window; pods do not change',
             `one resync (every object of every controller's types) every ${cadence.resyncSeconds} s`,
@@ -200,11 +214,16 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
           ],
         ),
         rollout1000Pods: {
-          ...priced(scaleUnits(perRollout, cadence.rolloutsPerMonth), prices, { measuredReplicas: options.rollout.replicas, usage: options.rollout.usage, scaledBy: rolloutFactor }, [
-            `${cadence.rolloutsPerMonth} rollouts a month (one a day); units are those of the pod startup scenario's Deployment, from create to the last pod Running`,
-            'includes the sim nodes heartbeats and any resync that fell in the rollout',
-            ...(rolloutFactor !== 1 ? [`measured with ${options.rollout.replicas} replicas and scaled linearly to 1,000`] : []),
-          ]),
+          ...priced(
+            scaleUnits(perRollout, cadence.rolloutsPerMonth),
+            prices,
+            { measuredReplicas: options.rollout.replicas, usage: options.rollout.usage, scaledBy: rolloutFactor },
+            [
+              `${cadence.rolloutsPerMonth} rollouts a month (one a day); units are those of the pod startup scenario's Deployment, from create to the last pod Running`,
+              'includes the sim nodes heartbeats and any resync that fell in the rollout',
+              ...(rolloutFactor !== 1 ? [`measured with ${options.rollout.replicas} replicas and scaled linearly to 1,000`] : []),
+            ],
+          ),
           perRolloutUsd: roundDollars(dollars(perRollout, prices)),
         },
       },

@@ -89,7 +89,9 @@ export async function runPodStartup(options: PodStartupOptions): Promise<PodStar
   let lastRunning = started;
   try {
     while (runningAt.size < options.replicas && performance.now() < deadline) {
-      progress.update(`pod startup: ${added.size} created, ${runningAt.size}/${options.replicas} running, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      progress.update(
+        `pod startup: ${added.size} created, ${runningAt.size}/${options.replicas} running, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
       await new Promise((done) => setTimeout(done, 250));
     }
     lastRunning = Math.max(started, ...runningAt.values());
@@ -120,6 +122,8 @@ export async function runPodStartup(options: PodStartupOptions): Promise<PodStar
     rolloutSeconds: Math.round(((lastRunning - started) / 1000) * 10) / 10,
     usage,
   };
-  progress.log(`pod startup: ${result.running}/${result.replicas} Running in ${result.rolloutSeconds} s, p50 ${result.p50} ms, p99 ${result.p99} ms (to bound p50 ${scheduled.p50} ms, bound to Running p50 ${toRunning.p50} ms)`);
+  progress.log(
+    `pod startup: ${result.running}/${result.replicas} Running in ${result.rolloutSeconds} s, p50 ${result.p50} ms, p99 ${result.p99} ms (to bound p50 ${scheduled.p50} ms, bound to Running p50 ${toRunning.p50} ms)`,
+  );
   return result;
 }

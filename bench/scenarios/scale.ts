@@ -63,7 +63,17 @@ function runningPod(index: number, nodeName: string): KubeObject {
       conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: now }],
       podIP: `10.${100 + (index % 100)}.${Math.floor(index / 250) % 256}.${2 + (index % 250)}`,
       startTime: now,
-      containerStatuses: [{ name: 'main', ready: true, started: true, restartCount: 0, image: 'registry.k8s.io/pause:3.9', imageID: 'pause@sim', state: { running: { startedAt: now } } }],
+      containerStatuses: [
+        {
+          name: 'main',
+          ready: true,
+          started: true,
+          restartCount: 0,
+          image: 'registry.k8s.io/pause:3.9',
+          imageID: 'pause@sim',
+          state: { running: { startedAt: now } },
+        },
+      ],
     },
   };
 }
@@ -116,7 +126,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       const fresh = Array.from({ length: step.pods - pods }, (_, i) => runningPod(pods + i, allNames[(pods + i) % allNames.length] ?? ''));
       let written = 0;
       await inChunks(fresh, 25, async (chunk) => {
-        const result = await plane.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object })));
+        const result = await plane.store.batch(
+          types.pods,
+          chunk.map((object) => ({ op: 'create', object })),
+        );
         written += chunk.length;
         progress.update(`${label}: writing pods ${pods + written}/${step.pods}`);
         return result;

@@ -92,7 +92,10 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     let seeded = 0;
     const seedStarted = performance.now();
     await inChunks(pods, 25, async (chunk) => {
-      const result = await plane.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object })));
+      const result = await plane.store.batch(
+        types.pods,
+        chunk.map((object) => ({ op: 'create', object })),
+      );
       seeded += chunk.length;
       progress.update(`${label}: seeding pending pods ${seeded}/${options.pods}`);
       return result;
@@ -100,7 +103,9 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     const seedPodsPerSecond = options.pods / ((performance.now() - seedStarted) / 1000);
 
     // Planning alone, on a sample: the pass plans every pending pod against every node.
-    const sample = pods.slice(0, Math.min(pods.length, 200)).map((pod) => ({ ...pod, metadata: { ...pod.metadata, creationTimestamp: '2026-01-01T00:00:00Z' } }));
+    const sample = pods
+      .slice(0, Math.min(pods.length, 200))
+      .map((pod) => ({ ...pod, metadata: { ...pod.metadata, creationTimestamp: '2026-01-01T00:00:00Z' } }));
     const nodes = (await plane.store.list(types.nodes)).items;
     progress.update(`${label}: timing planSchedule on ${sample.length} pods`);
     // A first, small plan warms the code up, as the scheduler's earlier passes would.
@@ -132,9 +137,13 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     let passes = 0;
     let failedPasses = 0;
     let lastError: string | undefined;
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../scheduler-worker.ts', import.meta.url)), plane.endpoint, plane.tables.objects, plane.tables.changes], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../scheduler-worker.ts', import.meta.url)), plane.endpoint, plane.tables.objects, plane.tables.changes],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {

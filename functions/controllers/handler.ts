@@ -13,6 +13,6 @@ import { lambdaLog, storeFromEnvironment } from './lambda-runtime.ts';
 const store = storeFromEnvironment();
 const log = lambdaLog('skiff-controllers');
 
-export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(
-  (event) => handleStreamEvent<DynamoDBRecord>(event, { store, controllers, parseRecord: parseStreamRecord, log }),
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler((event) =>
+  handleStreamEvent<DynamoDBRecord>(event, { store, controllers, parseRecord: parseStreamRecord, log }),
 );

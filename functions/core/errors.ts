@@ -94,10 +94,7 @@ export class ConflictError extends ApiError {
 /** 422: the object fails validation. `kind` and `causes[].field` are what kubectl prints. */
 export class InvalidError extends ApiError {
   override name = 'InvalidError';
-  constructor(
-    ref: { kind: string; group: string; name: string },
-    causes: readonly StatusCause[],
-  ) {
+  constructor(ref: { kind: string; group: string; name: string }, causes: readonly StatusCause[]) {
     const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');
     const causeList = causes.length > 1 ? `[${summary}]` : summary;
     super(422, 'Invalid', `${ref.kind}${ref.group ? `.${ref.group}` : ''} "${ref.name}" is invalid: ${causeList}`, {
@@ -162,7 +159,11 @@ export class RequestEntityTooLargeError extends ApiError {
 export class UnsupportedMediaTypeError extends ApiError {
   override name = 'UnsupportedMediaTypeError';
   constructor(contentType: string) {
-    super(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`);
+    super(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
+    );
   }
 }
 

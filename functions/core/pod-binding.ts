@@ -15,10 +15,7 @@ export function bindPod(pod: KubeObject, nodeName: string, now: Date = new Date(
   const spec = (pod.spec ?? {}) as Record<string, unknown>;
   const bound = spec.nodeName;
   if (typeof bound === 'string' && bound !== '') {
-    throw new ConflictError(
-      { resource: 'pods', group: '', name: pod.metadata.name ?? '' },
-      `pod ${pod.metadata.name} is already assigned to node "${bound}"`,
-    );
+    throw new ConflictError({ resource: 'pods', group: '', name: pod.metadata.name ?? '' }, `pod ${pod.metadata.name} is already assigned to node "${bound}"`);
   }
   if (pod.metadata.deletionTimestamp) {
     throw new ConflictError({ resource: 'pods', group: '', name: pod.metadata.name ?? '' }, 'the pod is being deleted');

@@ -69,7 +69,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     let endpoint = options.dynamoDbEndpoint;
     if (!endpoint) {
       progress('starting DynamoDB Local');
-      const dynamo = await startDynamoDbLocal({ cacheDir: join(repositoryRoot, '.cache', 'dynamodb-local'), dbPath: join(dataDir, 'dynamodb'), onProgress: progress });
+      const dynamo = await startDynamoDbLocal({
+        cacheDir: join(repositoryRoot, '.cache', 'dynamodb-local'),
+        dbPath: join(dataDir, 'dynamodb'),
+        onProgress: progress,
+      });
       cleanups.push(() => dynamo.stop());
       endpoint = dynamo.endpoint;
     }

@@ -60,7 +60,13 @@ async function serve(handler: ApiHandler, request: IncomingMessage, response: Se
   response.end(body);
 }
 
-export async function startHttpsApiServer(options: { handler: ApiHandler; certPem: string; keyPem: string; port: number; host?: string }): Promise<HttpsApiServer> {
+export async function startHttpsApiServer(options: {
+  handler: ApiHandler;
+  certPem: string;
+  keyPem: string;
+  port: number;
+  host?: string;
+}): Promise<HttpsApiServer> {
   const server: Server = createServer({ cert: options.certPem, key: options.keyPem }, (request, response) => {
     serve(options.handler, request, response).catch((error: unknown) => {
       if (response.headersSent) {

@@ -32,7 +32,12 @@ export function kubeletLogSource(options: { token?: string } = {}): PodLogSource
         (response) => {
           if (response.statusCode === 404) {
             response.resume();
-            reject(new NotFoundError({ resource: 'pods', group: '', name: name ?? '' }, `previous terminated container "${request.container}" in pod "${name}" not found`));
+            reject(
+              new NotFoundError(
+                { resource: 'pods', group: '', name: name ?? '' },
+                `previous terminated container "${request.container}" in pod "${name}" not found`,
+              ),
+            );
             return;
           }
           if (response.statusCode !== 200) {

@@ -79,7 +79,9 @@ export function createLocalLoadBalancers(options: LocalLoadBalancerOptions = {})
         desired.set(listenerKey(balancer.ip, port.port), { address: balancer.ip, port: port.port, target });
       }
     }
-    applying = applying.then(() => listeners.apply(desired)).catch((error: unknown) => options.log?.('load balancer listeners failed', { error: String(error) }));
+    applying = applying
+      .then(() => listeners.apply(desired))
+      .catch((error: unknown) => options.log?.('load balancer listeners failed', { error: String(error) }));
     return applying;
   };
 

@@ -105,7 +105,10 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         for (const shard of await describeShards(options.streams, streamArn)) {
           const shardId = shard.ShardId ?? '';
           const open = !shard.SequenceNumberRange?.EndingSequenceNumber;
-          shards.set(shardId, open ? { iterator: await shardIterator(options.streams, streamArn, shardId, 'TRIM_HORIZON'), finished: false } : { finished: true });
+          shards.set(
+            shardId,
+            open ? { iterator: await shardIterator(options.streams, streamArn, shardId, 'TRIM_HORIZON'), finished: false } : { finished: true },
+          );
         }
         return 0;
       }
@@ -217,7 +220,12 @@ async function shardIterator(
   sequenceNumber?: string,
 ): Promise<string | undefined> {
   const { ShardIterator } = await client.send(
-    new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type, ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}) }),
+    new GetShardIteratorCommand({
+      StreamArn: streamArn,
+      ShardId: shardId,
+      ShardIteratorType: type,
+      ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}),
+    }),
   );
   return ShardIterator;
 }

@@ -12,6 +12,6 @@ import { schedulerControllers } from './scheduler-controller.ts';
 const store = storeFromEnvironment();
 const log = lambdaLog('skiff-scheduler');
 
-export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(
-  (event) => handleStreamEvent<DynamoDBRecord>(event, { store, controllers: schedulerControllers, parseRecord: parseStreamRecord, log }),
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler((event) =>
+  handleStreamEvent<DynamoDBRecord>(event, { store, controllers: schedulerControllers, parseRecord: parseStreamRecord, log }),
 );

@@ -167,7 +167,9 @@ function podNeeds(pod: KubeObject): PodNeeds {
     tolerations: spec.tolerations ?? [],
     nodeSelector: Object.entries(spec.nodeSelector ?? {}),
     requiredTerms: nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
-    preferred: (nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).flatMap((p) => (p.preference ? [{ weight: p.weight ?? 0, term: p.preference }] : [])),
+    preferred: (nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).flatMap((p) =>
+      p.preference ? [{ weight: p.weight ?? 0, term: p.preference }] : [],
+    ),
   };
 }
 
@@ -251,9 +253,7 @@ function pickBest(needs: PodNeeds, feasible: readonly NodeState[]): NodeState | 
 }
 
 export function createPlanner(nodes: readonly KubeObject[], boundPods: readonly KubeObject[]): Planner {
-  const states = [...nodes]
-    .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1))
-    .map((node, order) => nodeState(node, order));
+  const states = [...nodes].sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1)).map((node, order) => nodeState(node, order));
   const byName = new Map(states.map((state) => [state.name, state]));
   for (const pod of boundPods) {
     const nodeName = holdsNode(pod);

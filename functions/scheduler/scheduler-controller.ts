@@ -62,7 +62,8 @@ export const schedulerController: Controller = {
     if (change.typeId !== types.pods.id) return [];
     if (change.newObject && isPendingPod(change.newObject)) return [passKey];
     // A pod leaving a node frees room for pods that did not fit before.
-    const freed = change.oldObject && holdsNode(change.oldObject) && (!change.newObject || !holdsNode(change.newObject) || change.newObject.metadata.deletionTimestamp);
+    const freed =
+      change.oldObject && holdsNode(change.oldObject) && (!change.newObject || !holdsNode(change.newObject) || change.newObject.metadata.deletionTimestamp);
     return freed ? [passKey] : [];
   },
   async reconcile(_key, ctx) {
@@ -118,7 +119,14 @@ function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObj
       phase: typeof status.phase === 'string' ? status.phase : 'Pending',
       conditions: [
         ...conditions,
-        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: `${now.toISOString().slice(0, 19)}Z` },
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message,
+          lastProbeTime: null,
+          lastTransitionTime: `${now.toISOString().slice(0, 19)}Z`,
+        },
       ],
     },
   };
@@ -137,7 +145,10 @@ async function schedulePass(
   recordEvents: (events: readonly EventSpec[]) => void,
 ): Promise<KubeObject> {
   const nodes = await listAll(ctx.store, types.nodes);
-  const planner = createPlanner(nodes, pods.filter((pod) => holdsNode(pod) !== undefined));
+  const planner = createPlanner(
+    nodes,
+    pods.filter((pod) => holdsNode(pod) !== undefined),
+  );
   const queue = schedulingQueue(pods);
   let held = lease;
   // Counted from before the lease was written, as its holder's rivals may count it.
@@ -160,7 +171,11 @@ async function schedulePass(
       await keepLease();
       const written = await ctx.store.batch(
         types.pods,
-        chunk.map(({ pod, nodeName }) => ({ op: 'update', object: bindPod(pod, nodeName, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
+        chunk.map(({ pod, nodeName }) => ({
+          op: 'update',
+          object: bindPod(pod, nodeName, now),
+          expectedResourceVersion: pod.metadata.resourceVersion ?? null,
+        })),
       );
       recordEvents(
         chunk.map(({ pod, nodeName }) => ({
@@ -194,7 +209,11 @@ async function writeUnschedulable(
     await keepLease();
     const written = await ctx.store.batch(
       types.pods,
-      chunk.map(({ pod, message }) => ({ op: 'update', object: markUnschedulable(pod, message, now), expectedResourceVersion: pod.metadata.resourceVersion ?? null })),
+      chunk.map(({ pod, message }) => ({
+        op: 'update',
+        object: markUnschedulable(pod, message, now),
+        expectedResourceVersion: pod.metadata.resourceVersion ?? null,
+      })),
     );
     recordEvents(chunk.map(({ pod, message }) => ({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName })));
     return written;

@@ -369,7 +369,12 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     }
   }
 
-  function objectMatcher(type: ResourceType, namespace: string | undefined, labelSelector: string | undefined, fieldSelector: string | undefined): ObjectMatcher {
+  function objectMatcher(
+    type: ResourceType,
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+    fieldSelector: string | undefined,
+  ): ObjectMatcher {
     const labels = parseLabelSelector(labelSelector);
     const fields = parseFieldSelector(type, fieldSelector);
     const filtered = labels.requirements.length > 0 || fields.requirements.length > 0;
@@ -496,7 +501,9 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
           writes: plannedWrites,
           result: (committed) => {
             let next = 0;
-            return planned.map((entry) => (entry.write ? (committed[next++] ?? entry.write.object) : (entry.stored ?? { apiVersion: apiVersionOf(type), kind: type.kind, metadata: {} })));
+            return planned.map((entry) =>
+              entry.write ? (committed[next++] ?? entry.write.object) : (entry.stored ?? { apiVersion: apiVersionOf(type), kind: type.kind, metadata: {} }),
+            );
           },
         };
       });

@@ -8,7 +8,14 @@
  * - changes: the change log. pk = type id, sk = revision; sk 0 holds the type's revision
  *   counter. Entries expire through the TTL attribute (like etcd compaction).
  */
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient, ResourceInUseException, ResourceNotFoundException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 
 export interface TableNames {
   readonly objects: string;
@@ -86,7 +93,9 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
   }
   await waitUntilActive(client, name);
   if (created && definition.timeToLiveAttribute) {
-    await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: definition.timeToLiveAttribute } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: definition.timeToLiveAttribute } }),
+    );
   }
 }
 

@@ -11,14 +11,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
-import {
-  type ContainerExit,
-  type ContainerLaunch,
-  type ContainerRecord,
-  type ContainerRuntime,
-  type ExecResult,
-  ImagePullError,
-} from './runtime.ts';
+import { type ContainerExit, type ContainerLaunch, type ContainerRecord, type ContainerRuntime, type ExecResult, ImagePullError } from './runtime.ts';
 
 /**
  * Runs "$@" in the background and waits for it, retrying the wait when a trapped signal

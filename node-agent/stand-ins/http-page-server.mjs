@@ -18,8 +18,14 @@ const pages = {
 const page = (pages[flavour] ?? pages.nginx)(podName);
 
 const server = http.createServer((request, response) => {
-  console.log(`${request.socket.remoteAddress} - - [${new Date().toISOString()}] "${request.method} ${request.url} HTTP/${request.httpVersion}" 200 ${Buffer.byteLength(page)}`);
-  response.writeHead(200, { 'content-type': 'text/html', server: flavour === 'httpd' ? 'Apache (skiff stand-in)' : 'nginx (skiff stand-in)', 'x-skiff-pod': podName });
+  console.log(
+    `${request.socket.remoteAddress} - - [${new Date().toISOString()}] "${request.method} ${request.url} HTTP/${request.httpVersion}" 200 ${Buffer.byteLength(page)}`,
+  );
+  response.writeHead(200, {
+    'content-type': 'text/html',
+    server: flavour === 'httpd' ? 'Apache (skiff stand-in)' : 'nginx (skiff stand-in)',
+    'x-skiff-pod': podName,
+  });
   response.end(request.method === 'HEAD' ? undefined : page);
 });
 

@@ -130,7 +130,9 @@ describe('SkiffStack', () => {
       assert.ok(Array.isArray((mapping.Properties.FilterCriteria as { Filters?: unknown[] }).Filters));
       assert.match(JSON.stringify(mapping.Properties.EventSourceArn), /StreamArn/);
     }
-    const patterns = mappings.flatMap((m) => (m.Properties.FilterCriteria as { Filters: Array<{ Pattern: string }> }).Filters.map((f) => JSON.parse(f.Pattern)));
+    const patterns = mappings.flatMap((m) =>
+      (m.Properties.FilterCriteria as { Filters: Array<{ Pattern: string }> }).Filters.map((f) => JSON.parse(f.Pattern)),
+    );
     assert.deepEqual(patterns, [
       { dynamodb: { Keys: { pk: { S: [{ 'anything-but': ['core/events', 'coordination.k8s.io/leases'] }] } } } },
       { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['core/pods'] } } } },
@@ -153,7 +155,8 @@ describe('SkiffStack', () => {
       for (const statement of statements) {
         const actions = [statement.Action].flat();
         assert.ok(!actions.some((a) => a === '*' || a === 'dynamodb:*'), `no wildcard action in ${JSON.stringify(actions)}`);
-        if (statement.Resource === '*') assert.deepEqual(actions, ['dynamodb:ListStreams'], 'only ListStreams, which has no resource-level permission, is on *');
+        if (statement.Resource === '*')
+          assert.deepEqual(actions, ['dynamodb:ListStreams'], 'only ListStreams, which has no resource-level permission, is on *');
       }
     }
   });

@@ -41,7 +41,10 @@ describe('@kubernetes/client-node against Skiff', () => {
       await core.createNamespacedConfigMap({ namespace: 'client', body: { metadata: { name: 'blue', labels: { team: 'b' } }, data: { color: 'blue' } } });
 
       const teamA = await core.listNamespacedConfigMap({ namespace: 'client', labelSelector: 'team=a' });
-      assert.deepEqual(teamA.items.map((c) => c.metadata?.name), ['red']);
+      assert.deepEqual(
+        teamA.items.map((c) => c.metadata?.name),
+        ['red'],
+      );
 
       const patched = await core.patchNamespacedConfigMap(
         { name: 'red', namespace: 'client', body: { data: { color: 'crimson' } } },
@@ -53,7 +56,10 @@ describe('@kubernetes/client-node against Skiff', () => {
         namespace: 'client',
         body: {
           metadata: { name: 'api' },
-          spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'httpd' }] } } },
+          spec: {
+            selector: { matchLabels: { app: 'api' } },
+            template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'httpd' }] } },
+          },
         },
       });
       assert.equal(deployment.spec?.replicas, 1);
@@ -89,12 +95,20 @@ describe('@kubernetes/client-node against Skiff', () => {
     await assert.rejects(
       apps.createNamespacedDeployment({
         namespace: 'client',
-        body: { metadata: { name: 'Bad_Name' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [] } } } },
+        body: {
+          metadata: { name: 'Bad_Name' },
+          spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [] } } },
+        },
       }),
       (error: { code?: number; body?: string }) => {
         const status = JSON.parse(error.body ?? '{}') as { reason?: string; details?: { causes?: { field?: string }[] } };
         const fields = status.details?.causes?.map((c) => c.field) ?? [];
-        return error.code === 422 && status.reason === 'Invalid' && fields.includes('metadata.name') && fields.some((f) => f?.startsWith('spec.template.spec.containers'));
+        return (
+          error.code === 422 &&
+          status.reason === 'Invalid' &&
+          fields.includes('metadata.name') &&
+          fields.some((f) => f?.startsWith('spec.template.spec.containers'))
+        );
       },
     );
   });

@@ -19,11 +19,7 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 3, agentRuntime: 'sim', resyncSeconds: 5 });
-    await waitFor(
-      'three Ready nodes',
-      async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 3,
-      { timeoutMs: 60_000 },
-    );
+    await waitFor('three Ready nodes', async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 3, { timeoutMs: 60_000 });
   });
   after(async () => {
     await cluster?.stop();
@@ -50,10 +46,14 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
     const [victim] = await pods('app=test1');
     assert.ok(victim);
     await cluster.kubectlOk(['delete', 'pod', victim.metadata.name, '--wait=false']);
-    await waitFor('a replacement Running pod', async () => {
-      const now = await pods('app=test1');
-      return now.length === 3 && now.every((p) => p.status?.phase === 'Running') && !now.some((p) => p.metadata.name === victim.metadata.name);
-    }, { timeoutMs: 90_000 });
+    await waitFor(
+      'a replacement Running pod',
+      async () => {
+        const now = await pods('app=test1');
+        return now.length === 3 && now.every((p) => p.status?.phase === 'Running') && !now.some((p) => p.metadata.name === victim.metadata.name);
+      },
+      { timeoutMs: 90_000 },
+    );
   });
 
   it('rolls out a new image, lists 2 revisions and rolls back', async () => {
@@ -127,10 +127,14 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
 
   it('deletes a deployment with its ReplicaSets and pods', async () => {
     await cluster.kubectlOk(['delete', 'deployment', 'test1']);
-    await waitFor('ReplicaSets and pods gone', async () => {
-      const rs = await cluster.kubectlOk(['get', 'rs', '-l', 'app=test1', '-o', 'name']);
-      return rs.trim() === '' && (await pods('app=test1')).length === 0;
-    }, { timeoutMs: 90_000 });
+    await waitFor(
+      'ReplicaSets and pods gone',
+      async () => {
+        const rs = await cluster.kubectlOk(['get', 'rs', '-l', 'app=test1', '-o', 'name']);
+        return rs.trim() === '' && (await pods('app=test1')).length === 0;
+      },
+      { timeoutMs: 90_000 },
+    );
   });
 
   it('empties and removes a deleted namespace', async () => {

@@ -265,7 +265,9 @@ describe('node agent pod lifecycle', () => {
   });
 
   it('gives a container that ignores SIGTERM its grace period, then kills it and finishes the deletion', bounded, async () => {
-    await apply(pod('stubborn', [{ name: 'app', image: 'busybox', ...sh('trap "" TERM; while true; do sleep 0.2; done') }], { terminationGracePeriodSeconds: 2 }));
+    await apply(
+      pod('stubborn', [{ name: 'app', image: 'busybox', ...sh('trap "" TERM; while true; do sleep 0.2; done') }], { terminationGracePeriodSeconds: 2 }),
+    );
     await waitFor('running', async () => (await getPod('stubborn')).status?.phase === 'Running');
     const started = Date.now();
     await cluster.kubectlOk(['delete', 'pod', 'stubborn', '--wait=true'], { timeoutMs: 30_000 });
@@ -296,11 +298,25 @@ describe('node agent pod lifecycle', () => {
   }
 
   it('runs pods on a sim node at once, with no process', bounded, async () => {
-    const sim = await startAgent({ ...agentOptions, nodeName: 'sim-e2e', runtime: 'sim', address: '127.0.1.202', podCidr: '127.64.202.0/24', stateDir: join(cluster.dataDir, 'nodes', 'sim-e2e') });
+    const sim = await startAgent({
+      ...agentOptions,
+      nodeName: 'sim-e2e',
+      runtime: 'sim',
+      address: '127.0.1.202',
+      podCidr: '127.64.202.0/24',
+      stateDir: join(cluster.dataDir, 'nodes', 'sim-e2e'),
+    });
     try {
-      const node = JSON.parse(await cluster.kubectlOk(['get', 'node', 'sim-e2e', '-o', 'json'])) as { status: { nodeInfo: { containerRuntimeVersion: string } } };
+      const node = JSON.parse(await cluster.kubectlOk(['get', 'node', 'sim-e2e', '-o', 'json'])) as {
+        status: { nodeInfo: { containerRuntimeVersion: string } };
+      };
       assert.equal(node.status.nodeInfo.containerRuntimeVersion, 'skiff-sim://1');
-      await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'simmed', namespace: 'default' }, spec: { nodeName: 'sim-e2e', containers: [{ name: 'app', image: 'anything/at-all:1' }] } });
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'simmed', namespace: 'default' },
+        spec: { nodeName: 'sim-e2e', containers: [{ name: 'app', image: 'anything/at-all:1' }] },
+      });
       const running = await waitFor('sim pod ready', async () => {
         const p = await getPod('simmed');
         return p.status?.containerStatuses?.[0]?.ready ? p : undefined;

@@ -28,7 +28,11 @@ function canBindPort80(): Promise<boolean> {
 interface PodJson {
   metadata: { name: string; uid: string };
   spec: { nodeName?: string };
-  status?: { phase?: string; podIP?: string; containerStatuses?: { restartCount: number; state: { running?: unknown }; lastState: { terminated?: { exitCode: number } } }[] };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    containerStatuses?: { restartCount: number; state: { running?: unknown }; lastState: { terminated?: { exitCode: number } } }[];
+  };
 }
 
 describe('node agents under the local host, with kubectl', () => {
@@ -66,7 +70,9 @@ describe('node agents under the local host, with kubectl', () => {
     });
     assert.match(node, /PodCIDR:\s+127\.\d+\.1\.0\/24/);
     assert.match(node, /Ready\s+True\s.*KubeletReady/);
-    const lease = JSON.parse(await cluster.kubectlOk(['get', 'lease', '-n', 'kube-node-lease', 'skiff-node-1', '-o', 'json'])) as { spec: { holderIdentity: string } };
+    const lease = JSON.parse(await cluster.kubectlOk(['get', 'lease', '-n', 'kube-node-lease', 'skiff-node-1', '-o', 'json'])) as {
+      spec: { holderIdentity: string };
+    };
     assert.equal(lease.spec.holderIdentity, 'skiff-node-1');
   });
 

@@ -18,7 +18,14 @@ describe('node failure end to end with kubectl', { timeout: 300_000 }, () => {
   });
 
   const podsByNode = async () => {
-    const out = await cluster.kubectlOk(['get', 'pods', '-l', 'app=heal', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}']);
+    const out = await cluster.kubectlOk([
+      'get',
+      'pods',
+      '-l',
+      'app=heal',
+      '-o',
+      'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}',
+    ]);
     return out
       .trim()
       .split('\n')
@@ -28,20 +35,30 @@ describe('node failure end to end with kubectl', { timeout: 300_000 }, () => {
 
   it('moves the pods of a node whose agent died to the other node', async () => {
     await cluster.kubectlOk(['create', 'deployment', 'heal', '--image=nginx', '--replicas=2']);
-    await waitFor('2 running pods', async () => (await podsByNode()).filter(([, phase]) => phase === 'Running').length === 2 || undefined, { timeoutMs: 90_000, intervalMs: 500 });
+    await waitFor('2 running pods', async () => (await podsByNode()).filter(([, phase]) => phase === 'Running').length === 2 || undefined, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
     const [victim, survivor] = cluster.local.nodeNames as [string, string];
     cluster.local.killAgent(victim, 'SIGKILL');
 
-    await waitFor(`${victim} NotReady`, async () => (await cluster.kubectl(['get', 'node', victim])).stdout.includes('NotReady') || undefined, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(`${victim} NotReady`, async () => (await cluster.kubectl(['get', 'node', victim])).stdout.includes('NotReady') || undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     const taints = await cluster.kubectlOk(['get', 'node', victim, '-o', 'jsonpath={.spec.taints[*].key}']);
     assert.match(taints, /node\.kubernetes\.io\/unreachable/);
     const reason = await cluster.kubectlOk(['get', 'node', victim, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}']);
     assert.equal(reason, 'NodeStatusUnknown');
 
-    await waitFor('both pods running on the survivor', async () => {
-      const pods = await podsByNode();
-      return (pods.length === 2 && pods.every(([node, phase, deleting]) => node === survivor && phase === 'Running' && !deleting)) || undefined;
-    }, { timeoutMs: 120_000, intervalMs: 1000 });
+    await waitFor(
+      'both pods running on the survivor',
+      async () => {
+        const pods = await podsByNode();
+        return (pods.length === 2 && pods.every(([node, phase, deleting]) => node === survivor && phase === 'Running' && !deleting)) || undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
   });
 
   it('drains a node through the eviction subresource', async () => {

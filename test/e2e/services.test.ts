@@ -29,22 +29,33 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
     assert.ok(nodePort >= 30000 && nodePort <= 32767, `nodePort ${nodePort}`);
     const clusterIP = await jsonpath(['get', 'service', 'test1'], '{.spec.clusterIP}');
     assert.match(clusterIP, /^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/);
-    await waitFor('an endpoint for test1', async () => (await jsonpath(['get', 'endpoints', 'test1'], '{.subsets[0].addresses[0].ip}')) || undefined, { timeoutMs: 90_000, intervalMs: 500 });
+    await waitFor('an endpoint for test1', async () => (await jsonpath(['get', 'endpoints', 'test1'], '{.subsets[0].addresses[0].ip}')) || undefined, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
     const slices = await jsonpath(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=test1'], '{.items[0].endpoints[0].conditions.ready}');
     assert.equal(slices, 'true');
-    const body = await waitFor('curl 127.0.0.1:<nodePort>', async () => {
-      const answer = await get('127.0.0.1', nodePort);
-      return answer.startsWith('E') ? undefined : answer;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const body = await waitFor(
+      'curl 127.0.0.1:<nodePort>',
+      async () => {
+        const answer = await get('127.0.0.1', nodePort);
+        return answer.startsWith('E') ? undefined : answer;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     assert.match(body, /Served by pod test1-/);
   });
 
   it('spreads curl over the pods when the Deployment is scaled to 3', async () => {
     await cluster.kubectlOk(['scale', 'deployment', 'test1', '--replicas=3']);
-    await waitFor('3 ready endpoints', async () => (await jsonpath(['get', 'endpoints', 'test1'], '{.subsets[*].addresses[*].ip}')).split(' ').filter(Boolean).length === 3 || undefined, {
-      timeoutMs: 90_000,
-      intervalMs: 500,
-    });
+    await waitFor(
+      '3 ready endpoints',
+      async () => (await jsonpath(['get', 'endpoints', 'test1'], '{.subsets[*].addresses[*].ip}')).split(' ').filter(Boolean).length === 3 || undefined,
+      {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+      },
+    );
     const pods = new Set<string>();
     for (let i = 0; i < 9; i++) pods.add(/Served by pod (\S+)/.exec(await get('127.0.0.1', nodePort))?.[1] ?? 'none');
     assert.ok(pods.size >= 2, `answers from ${[...pods]}`);
@@ -68,10 +79,14 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
       await waitFor('httpd answers', async () => (await get('127.0.0.1', nodePort)).includes('It works!') || undefined, { timeoutMs: 30_000, intervalMs: 250 });
       await cluster.kubectlOk(['rollout', 'undo', 'deployment/test1']);
       await cluster.kubectlOk(['rollout', 'status', 'deployment/test1', '--timeout=120s'], { timeoutMs: 130_000 });
-      await waitFor('nginx answers again', async () => {
-        const answers = await Promise.all([1, 2, 3].map(() => get('127.0.0.1', nodePort)));
-        return answers.every((a) => a.includes('Welcome to nginx!')) || undefined;
-      }, { timeoutMs: 30_000, intervalMs: 250 });
+      await waitFor(
+        'nginx answers again',
+        async () => {
+          const answers = await Promise.all([1, 2, 3].map(() => get('127.0.0.1', nodePort)));
+          return answers.every((a) => a.includes('Welcome to nginx!')) || undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
     } finally {
       running = false;
       await poller;
@@ -84,10 +99,14 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
     const addresses = (await jsonpath(['get', 'nodes'], '{.items[*].status.addresses[?(@.type=="InternalIP")].address}')).split(' ').filter(Boolean);
     assert.ok(addresses.length > 0);
     for (const address of addresses) {
-      const body = await waitFor(`curl ${address}:${nodePort}`, async () => {
-        const answer = await get(address, nodePort);
-        return answer.startsWith('E') ? undefined : answer;
-      }, { timeoutMs: 15_000, intervalMs: 250 });
+      const body = await waitFor(
+        `curl ${address}:${nodePort}`,
+        async () => {
+          const answer = await get(address, nodePort);
+          return answer.startsWith('E') ? undefined : answer;
+        },
+        { timeoutMs: 15_000, intervalMs: 250 },
+      );
       assert.match(body, /Served by pod/);
     }
   });
@@ -138,29 +157,44 @@ spec:
     nodePort: ${fixedPort}
 `;
     await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
-    const body = await waitFor(`curl 127.0.0.1:${fixedPort}`, async () => {
-      const answer = await get('127.0.0.1', fixedPort);
-      return answer.includes('It works!') ? answer : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 500 });
+    const body = await waitFor(
+      `curl 127.0.0.1:${fixedPort}`,
+      async () => {
+        const answer = await get('127.0.0.1', fixedPort);
+        return answer.includes('It works!') ? answer : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     assert.match(body, /Served by pod seed-web-/);
     const again = await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
     assert.match(again, /service\/seed-web unchanged/);
     assert.equal(Number(await jsonpath(['get', 'service', 'seed-web'], '{.spec.ports[0].nodePort}')), fixedPort);
     await cluster.kubectlOk(['delete', '-f', '-'], { input: manifest });
-    await waitFor('the NodePort closed', async () => (await get('127.0.0.1', fixedPort)) === 'ECONNREFUSED' || undefined, { timeoutMs: 30_000, intervalMs: 250 });
+    await waitFor('the NodePort closed', async () => (await get('127.0.0.1', fixedPort)) === 'ECONNREFUSED' || undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
   });
 
   it('gives a LoadBalancer Service an EXTERNAL-IP on the loopback range that serves its port', async () => {
     await cluster.kubectlOk(['expose', 'deployment', 'test1', '--type=LoadBalancer', '--name=test1-lb', '--port=18081', '--target-port=80']);
-    const ip = await waitFor('an ingress address', async () => (await jsonpath(['get', 'service', 'test1-lb'], '{.status.loadBalancer.ingress[0].ip}')) || undefined, {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    const ip = await waitFor(
+      'an ingress address',
+      async () => (await jsonpath(['get', 'service', 'test1-lb'], '{.status.loadBalancer.ingress[0].ip}')) || undefined,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
     assert.match(ip, /^127\./);
-    const body = await waitFor('the load balancer answers', async () => {
-      const answer = await get(ip, 18081);
-      return answer.startsWith('E') ? undefined : answer;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const body = await waitFor(
+      'the load balancer answers',
+      async () => {
+        const answer = await get(ip, 18081);
+        return answer.startsWith('E') ? undefined : answer;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     assert.ok(body.length > 0);
     await cluster.kubectlOk(['delete', 'service', 'test1-lb', '--timeout=60s']);
     await waitFor('the load balancer is gone', async () => (await get(ip, 18081)) === 'ECONNREFUSED', { timeoutMs: 30_000 });
@@ -169,11 +203,15 @@ spec:
   it('cordons and uncordons a node', async () => {
     const node = cluster.local.nodeNames[0] as string;
     await cluster.kubectlOk(['cordon', node]);
-    await waitFor('the unschedulable taint', async () => (await jsonpath(['get', 'node', node], '{.spec.taints[*].key}')).includes('node.kubernetes.io/unschedulable') || undefined, {
-      timeoutMs: 30_000,
-      intervalMs: 500,
-    });
-    assert.match((await cluster.kubectlOk(['get', 'node', node])), /SchedulingDisabled/);
+    await waitFor(
+      'the unschedulable taint',
+      async () => (await jsonpath(['get', 'node', node], '{.spec.taints[*].key}')).includes('node.kubernetes.io/unschedulable') || undefined,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      },
+    );
+    assert.match(await cluster.kubectlOk(['get', 'node', node]), /SchedulingDisabled/);
     await cluster.kubectlOk(['uncordon', node]);
     await waitFor('the taint removed', async () => !(await jsonpath(['get', 'node', node], '{.spec.taints[*].key}')).includes('unschedulable') || undefined, {
       timeoutMs: 30_000,

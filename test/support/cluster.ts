@@ -57,10 +57,15 @@ export async function startTestCluster(
 
   const kubectl: TestCluster['kubectl'] = (args, runOptions = {}) =>
     new Promise((resolve) => {
-      const child = execFile('kubectl', [...baseArgs, ...args], { env, timeout: runOptions.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      const child = execFile(
+        'kubectl',
+        [...baseArgs, ...args],
+        { env, timeout: runOptions.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
       if (runOptions.input !== undefined) child.stdin?.end(runOptions.input);
     });
 

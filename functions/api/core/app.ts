@@ -93,7 +93,10 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
         return { response: jsonResponse(200, list), resource: '' };
       }
       case 'resource':
-        return { response: await serveResource(target, request, context), resource: target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural };
+        return {
+          response: await serveResource(target, request, context),
+          resource: target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural,
+        };
     }
   }
 
@@ -114,12 +117,25 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     } catch (error) {
       response = errorResponse(error);
       if (response.status >= 500) {
-        dependencies.log?.({ level: 'ERROR', message: 'request failed', requestId: request.requestId, error: error instanceof Error ? error.stack : String(error) });
+        dependencies.log?.({
+          level: 'ERROR',
+          message: 'request failed',
+          requestId: request.requestId,
+          error: error instanceof Error ? error.stack : String(error),
+        });
       }
     }
     const seconds = (performance.now() - started) / 1000;
     metrics.record(request.method, resource, response.status, seconds);
-    dependencies.log?.({ level: 'INFO', message: 'request', requestId: request.requestId, method: request.method, path: request.path, status: response.status, ms: Math.round(seconds * 1000) });
+    dependencies.log?.({
+      level: 'INFO',
+      message: 'request',
+      requestId: request.requestId,
+      method: request.method,
+      path: request.path,
+      status: response.status,
+      ms: Math.round(seconds * 1000),
+    });
     return response;
   };
 }

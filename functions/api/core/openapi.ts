@@ -113,18 +113,31 @@ const parameters = {
   continue: queryParameter('continue', 'string', 'The continue option should be set when retrieving more results from the server.'),
   resourceVersion: queryParameter('resourceVersion', 'string', 'Sets a constraint on what resource versions a request may be served from.'),
   resourceVersionMatch: queryParameter('resourceVersionMatch', 'string', 'Determines how resourceVersion is applied to list calls.'),
-  watch: queryParameter('watch', 'boolean', 'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.'),
+  watch: queryParameter(
+    'watch',
+    'boolean',
+    'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.',
+  ),
   allowWatchBookmarks: queryParameter('allowWatchBookmarks', 'boolean', 'Requests watch events with type "BOOKMARK".'),
   timeoutSeconds: queryParameter('timeoutSeconds', 'integer', 'Timeout for the list/watch call.'),
   gracePeriodSeconds: queryParameter('gracePeriodSeconds', 'integer', 'The duration in seconds before the object should be deleted.'),
-  propagationPolicy: queryParameter('propagationPolicy', 'string', "Whether and how garbage collection will be performed: 'Orphan', 'Background' or 'Foreground'."),
+  propagationPolicy: queryParameter(
+    'propagationPolicy',
+    'string',
+    "Whether and how garbage collection will be performed: 'Orphan', 'Background' or 'Foreground'.",
+  ),
 } as const;
 
 function pathParameter(name: string, description: string): JsonSchema {
   return { name, in: 'path', required: true, description, schema: { type: 'string', uniqueItems: true } };
 }
 
-const patchMediaTypes = ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
+const patchMediaTypes = [
+  'application/apply-patch+yaml',
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
 const responseMediaTypes = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
 
 function content(schema: JsonSchema, mediaTypes: readonly string[] = responseMediaTypes): JsonSchema {
@@ -133,14 +146,16 @@ function content(schema: JsonSchema, mediaTypes: readonly string[] = responseMed
 
 function responses(codes: readonly number[], schema: JsonSchema): JsonSchema {
   return {
-    ...Object.fromEntries(codes.map((code) => [String(code), { description: code === 201 ? 'Created' : code === 202 ? 'Accepted' : 'OK', content: content(schema) }])),
+    ...Object.fromEntries(
+      codes.map((code) => [String(code), { description: code === 201 ? 'Created' : code === 202 ? 'Accepted' : 'OK', content: content(schema) }]),
+    ),
     '401': { description: 'Unauthorized' },
   };
 }
 
 /** `patchAppsV1NamespacedDeploymentScale`: Kubernetes' operation id convention. */
 function operationId(verb: string, type: ResourceType, scope: 'Namespaced' | 'Cluster' | 'AllNamespaces', suffix = ''): string {
-  const groupPart = (type.group ? type.group.split('.')[0] ?? '' : 'core').replace(/^./, (c) => c.toUpperCase());
+  const groupPart = (type.group ? (type.group.split('.')[0] ?? '') : 'core').replace(/^./, (c) => c.toUpperCase());
   const version = type.version.replace(/^./, (c) => c.toUpperCase());
   const scopePart = scope === 'Namespaced' ? 'Namespaced' : '';
   const all = scope === 'AllNamespaces' ? 'ForAllNamespaces' : '';
@@ -185,8 +200,15 @@ function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
     parameters.pretty,
   ];
   const listParameters = [
-    parameters.allowWatchBookmarks, parameters.continue, parameters.fieldSelector, parameters.labelSelector, parameters.limit,
-    parameters.resourceVersion, parameters.resourceVersionMatch, parameters.timeoutSeconds, parameters.watch,
+    parameters.allowWatchBookmarks,
+    parameters.continue,
+    parameters.fieldSelector,
+    parameters.labelSelector,
+    parameters.limit,
+    parameters.resourceVersion,
+    parameters.resourceVersionMatch,
+    parameters.timeoutSeconds,
+    parameters.watch,
   ];
   const writeParameters = [parameters.dryRun, parameters.fieldManager, parameters.fieldValidation];
   const patchBody = { required: true, content: content({ allOf: [ref(`${metaV1}.Patch`)] }, patchMediaTypes) };
@@ -204,11 +226,28 @@ function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
   paths[collection] = {
     ...build([
       can('list') && { verb: 'list', method: 'get', action: 'list', parameters: listParameters, response: [200], responseSchema: listRef },
-      can('create') && { verb: 'create', method: 'post', action: 'post', parameters: writeParameters, body: objectBody, response: [200, 201, 202], responseSchema: objectRef },
+      can('create') && {
+        verb: 'create',
+        method: 'post',
+        action: 'post',
+        parameters: writeParameters,
+        body: objectBody,
+        response: [200, 201, 202],
+        responseSchema: objectRef,
+      },
       can('deletecollection') && {
-        verb: 'deletecollection', method: 'delete', action: 'deletecollection',
-        parameters: [...listParameters.filter((p) => p !== parameters.watch && p !== parameters.allowWatchBookmarks), parameters.dryRun, parameters.gracePeriodSeconds, parameters.propagationPolicy],
-        body: deleteBody, response: [200], responseSchema: ref(`${metaV1}.Status`),
+        verb: 'deletecollection',
+        method: 'delete',
+        action: 'deletecollection',
+        parameters: [
+          ...listParameters.filter((p) => p !== parameters.watch && p !== parameters.allowWatchBookmarks),
+          parameters.dryRun,
+          parameters.gracePeriodSeconds,
+          parameters.propagationPolicy,
+        ],
+        body: deleteBody,
+        response: [200],
+        responseSchema: ref(`${metaV1}.Status`),
       },
     ]),
     parameters: commonParameters,
@@ -216,13 +255,33 @@ function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
   paths[item] = {
     ...build([
       can('get') && { verb: 'read', method: 'get', action: 'get', parameters: [], response: [200], responseSchema: objectRef },
-      can('update') && { verb: 'replace', method: 'put', action: 'put', parameters: writeParameters, body: objectBody, response: [200, 201], responseSchema: objectRef },
-      can('delete') && {
-        verb: 'delete', method: 'delete', action: 'delete',
-        parameters: [parameters.dryRun, parameters.gracePeriodSeconds, parameters.propagationPolicy],
-        body: deleteBody, response: [200, 202], responseSchema: ref(`${metaV1}.Status`),
+      can('update') && {
+        verb: 'replace',
+        method: 'put',
+        action: 'put',
+        parameters: writeParameters,
+        body: objectBody,
+        response: [200, 201],
+        responseSchema: objectRef,
       },
-      can('patch') && { verb: 'patch', method: 'patch', action: 'patch', parameters: [...writeParameters, parameters.force], body: patchBody, response: [200, 201], responseSchema: objectRef },
+      can('delete') && {
+        verb: 'delete',
+        method: 'delete',
+        action: 'delete',
+        parameters: [parameters.dryRun, parameters.gracePeriodSeconds, parameters.propagationPolicy],
+        body: deleteBody,
+        response: [200, 202],
+        responseSchema: ref(`${metaV1}.Status`),
+      },
+      can('patch') && {
+        verb: 'patch',
+        method: 'patch',
+        action: 'patch',
+        parameters: [...writeParameters, parameters.force],
+        body: patchBody,
+        response: [200, 201],
+        responseSchema: objectRef,
+      },
     ]),
     parameters: [pathParameter('name', `name of the ${type.kind}`), ...commonParameters],
   };
@@ -236,8 +295,24 @@ function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
     build(
       [
         { verb: 'read', method: 'get', action: 'get', parameters: [], response: [200], responseSchema: schemaRef },
-        { verb: 'replace', method: 'put', action: 'put', parameters: writeParameters, body: { required: true, content: content(schemaRef, ['*/*']) }, response: [200, 201], responseSchema: schemaRef },
-        { verb: 'patch', method: 'patch', action: 'patch', parameters: [...writeParameters, parameters.force], body: patchBody, response: [200, 201], responseSchema: schemaRef },
+        {
+          verb: 'replace',
+          method: 'put',
+          action: 'put',
+          parameters: writeParameters,
+          body: { required: true, content: content(schemaRef, ['*/*']) },
+          response: [200, 201],
+          responseSchema: schemaRef,
+        },
+        {
+          verb: 'patch',
+          method: 'patch',
+          action: 'patch',
+          parameters: [...writeParameters, parameters.force],
+          body: patchBody,
+          response: [200, 201],
+          responseSchema: schemaRef,
+        },
       ],
       suffix,
       undefined,
@@ -334,4 +409,3 @@ export function openApiIndex(): object {
 export function openApiGroupVersion(gvPath: string): object | undefined {
   return cached().documents.get(gvPath.replace(/^\/+|\/+$/g, ''));
 }
-

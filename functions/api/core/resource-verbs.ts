@@ -115,7 +115,14 @@ function isDryRun(query: URLSearchParams): boolean {
 }
 
 /** The object as a response body: JSON, or a one-row Table when the client asks for one. */
-function render(type: ResourceType, object: KubeObject, request: ApiRequest, context: VerbContext, status = 200, headers: Record<string, string> = {}): ApiResponse {
+function render(
+  type: ResourceType,
+  object: KubeObject,
+  request: ApiRequest,
+  context: VerbContext,
+  status = 200,
+  headers: Record<string, string> = {},
+): ApiResponse {
   if (wantsTable(request.headers.accept)) {
     return jsonResponse(status, toTable(type, [object], { now: context.now() }), headers);
   }
@@ -179,9 +186,7 @@ function watch(route: ResourceRoute, request: ApiRequest, context: VerbContext):
     try {
       for await (const event of events) {
         const object =
-          asTable && event.type !== 'BOOKMARK'
-            ? toTable(route.type, [event.object], { now: context.now(), includeColumnDefinitions: false })
-            : event.object;
+          asTable && event.type !== 'BOOKMARK' ? toTable(route.type, [event.object], { now: context.now(), includeColumnDefinitions: false }) : event.object;
         yield `${JSON.stringify({ type: event.type, object })}\n`;
       }
     } catch (error) {
@@ -230,7 +235,9 @@ async function createObject(
   const { object: admitted, warnings } = admit(route.type, source, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
   await checkNamespaceAcceptsCreate(route, context);
   const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
-  const created = await writeAdmitted(route.type, shaped, undefined, { ...context, dryRun: isDryRun(request.query) }, (object) => context.store.create(route.type, object));
+  const created = await writeAdmitted(route.type, shaped, undefined, { ...context, dryRun: isDryRun(request.query) }, (object) =>
+    context.store.create(route.type, object),
+  );
   return render(route.type, created, request, context, 201, warningHeaders(warnings));
 }
 
@@ -282,27 +289,35 @@ async function update(route: ResourceRoute, request: ApiRequest, context: VerbCo
   const clientResourceVersion = (withName.metadata as { resourceVersion?: string }).resourceVersion || undefined;
   let warnings: string[] = [];
   const subresource = route.subresource === 'status' ? 'status' : undefined;
-  const written = await writeWithRetry(route, context, (current) => {
-    const merged = mergeForUpdate(route.type, withName as unknown as KubeObject, current, subresource);
-    const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
-    warnings = admitted.warnings;
-    const object = recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
-    return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
-  }, isDryRun(request.query));
+  const written = await writeWithRetry(
+    route,
+    context,
+    (current) => {
+      const merged = mergeForUpdate(route.type, withName as unknown as KubeObject, current, subresource);
+      const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
+      warnings = admitted.warnings;
+      const object = recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
+      return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+    },
+    isDryRun(request.query),
+  );
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }
 
 async function patch(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
   const patchType = patchTypeOf(request.headers['content-type']);
   if (!patchType) {
-    throw new BadRequestError(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${mediaTypeOf(request.headers['content-type'])})`);
+    throw new BadRequestError(
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${mediaTypeOf(request.headers['content-type'])})`,
+    );
   }
   const patchBody = parsePatchBody(patchType, request.body);
   const fieldValidation = fieldValidationOf(request.query);
   const fieldManager = fieldManagerOf(request);
   const subresource = route.subresource === 'status' ? 'status' : undefined;
   if (patchType === 'apply') {
-    if (!request.query.get('fieldManager')) throw new BadRequestError('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    if (!request.query.get('fieldManager'))
+      throw new BadRequestError('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
     try {
       await context.store.get(route.type, route.namespace, route.name!);
     } catch (error) {
@@ -315,26 +330,43 @@ async function patch(route: ResourceRoute, request: ApiRequest, context: VerbCon
     }
   }
   let warnings: string[] = [];
-  const written = await writeWithRetry(route, context, (current) => {
-    const patched = applyPatchOfType(route, patchType, current, patchBody, fieldManager, request.query.get('force') === 'true', context.now());
-    if (patched.metadata.name !== current.metadata.name) throw new BadRequestError('metadata.name cannot be changed by a patch');
-    const merged = mergeForUpdate(route.type, patched, current, subresource);
-    const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
-    warnings = admitted.warnings;
-    const object =
-      patchType === 'apply'
-        ? admitted.object
-        : recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
-    const clientResourceVersion = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
-    return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
-  }, isDryRun(request.query));
+  const written = await writeWithRetry(
+    route,
+    context,
+    (current) => {
+      const patched = applyPatchOfType(route, patchType, current, patchBody, fieldManager, request.query.get('force') === 'true', context.now());
+      if (patched.metadata.name !== current.metadata.name) throw new BadRequestError('metadata.name cannot be changed by a patch');
+      const merged = mergeForUpdate(route.type, patched, current, subresource);
+      const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
+      warnings = admitted.warnings;
+      const object =
+        patchType === 'apply'
+          ? admitted.object
+          : recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
+      const clientResourceVersion = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
+      return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+    },
+    isDryRun(request.query),
+  );
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }
 
-function applyPatchOfType(route: ResourceRoute, patchType: PatchType, current: KubeObject, body: unknown, fieldManager: string, force: boolean, now: Date): KubeObject {
+function applyPatchOfType(
+  route: ResourceRoute,
+  patchType: PatchType,
+  current: KubeObject,
+  body: unknown,
+  fieldManager: string,
+  force: boolean,
+  now: Date,
+): KubeObject {
   if (patchType === 'apply') {
     const applied = withRequestNamespace(route, body);
-    return serverSideApply(route.type, current, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } } as unknown as KubeObject, { fieldManager, force, now });
+    return serverSideApply(route.type, current, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } } as unknown as KubeObject, {
+      fieldManager,
+      force,
+      now,
+    });
   }
   return applyPatch(route.type, current, body, patchType);
 }
@@ -357,7 +389,9 @@ function deleteRequestOf(request: ApiRequest): DeleteRequest {
   const orphan = body.orphanDependents ?? (query.get('orphanDependents') !== null ? query.get('orphanDependents') === 'true' : undefined);
   if (policy === undefined && orphan === true) policy = 'Orphan';
   if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-    throw new BadRequestError(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    throw new BadRequestError(
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
   }
   const dryRun = [...((body.dryRun as string[] | undefined) ?? []), ...query.getAll('dryRun')].includes('All');
   return {
@@ -368,7 +402,13 @@ function deleteRequestOf(request: ApiRequest): DeleteRequest {
   };
 }
 
-async function deleteOne(type: ResourceType, namespace: string | undefined, name: string, options: DeleteRequest, context: VerbContext): Promise<{ object: KubeObject; removed: boolean }> {
+async function deleteOne(
+  type: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  options: DeleteRequest,
+  context: VerbContext,
+): Promise<{ object: KubeObject; removed: boolean }> {
   const current = await context.store.get(type, namespace, name);
   if (options.dryRun) return { object: current, removed: false };
   const finalizers = options.propagationPolicy === 'Foreground' ? ['foregroundDeletion'] : options.propagationPolicy === 'Orphan' ? ['orphan'] : [];
@@ -383,10 +423,17 @@ async function deleteOne(type: ResourceType, namespace: string | undefined, name
   }
   if (type.id === types.pods.id) {
     const podDefaults = podDeleteOptions(current);
-    const result = await context.store.delete(type, namespace, name, { ...podDefaults, ...base, ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}) });
+    const result = await context.store.delete(type, namespace, name, {
+      ...podDefaults,
+      ...base,
+      ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+    });
     return result;
   }
-  const result = await context.store.delete(type, namespace, name, { ...base, ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}) });
+  const result = await context.store.delete(type, namespace, name, {
+    ...base,
+    ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+  });
   if (result.removed && type.id === types.services.id) await releaseService(context.store, result.object);
   return result;
 }
@@ -439,7 +486,7 @@ async function serveScale(route: ResourceRoute, request: ApiRequest, context: Ve
     let clientResourceVersion: string | undefined;
     if (method === 'PUT') {
       desired = decodeObjectBody(request.body, request.headers['content-type']);
-      clientResourceVersion = ((desired as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion) || undefined;
+      clientResourceVersion = (desired as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || undefined;
     } else {
       const patchType = patchTypeOf(request.headers['content-type']);
       if (!patchType || patchType === 'apply') throw new BadRequestError('unsupported patch type for the scale subresource');
@@ -449,7 +496,9 @@ async function serveScale(route: ResourceRoute, request: ApiRequest, context: Ve
     }
     const replicas = (desired as { spec?: { replicas?: unknown } }).spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw new BadRequestError(`Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      throw new BadRequestError(
+        `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      );
     }
     const next = { ...current, spec: { ...(current.spec as object), replicas } };
     const admitted = admit(route.type, next, { operation: 'update', old: current, fieldValidation: 'Ignore' }).object;

@@ -37,7 +37,10 @@ export const deploymentController: Controller = {
       } catch (error) {
         if (!(error instanceof AlreadyExistsError)) throw error;
         const taken = await getIfExists(ctx.store, types.replicasets, key.namespace, plan.createReplicaSet.metadata.name ?? '');
-        const ours = taken && isControlledBy(taken, deployment) && sameTemplate((taken.spec as { template?: never }).template, (deployment.spec as { template?: never }).template);
+        const ours =
+          taken &&
+          isControlledBy(taken, deployment) &&
+          sameTemplate((taken.spec as { template?: never }).template, (deployment.spec as { template?: never }).template);
         if (ours || !taken) throw error;
         // Another object holds the hashed name: hash again with a bumped collision count.
         const status = (deployment.status ?? {}) as { collisionCount?: number };

@@ -12,14 +12,7 @@ import type { KubeObject } from '../../store/store.ts';
 import { controllerRefTo, isControlledBy } from '../framework/owner-references.ts';
 import { canonicalJson, stableHash } from '../framework/stable-hash.ts';
 import { isPodActive } from '../replicaset/pod-availability.ts';
-import {
-  desiredReplicasAnnotation,
-  maxReplicasAnnotation,
-  revisionAnnotation,
-  revisionOf,
-  rollingBounds,
-  templateHashLabel,
-} from './rollout-math.ts';
+import { desiredReplicasAnnotation, maxReplicasAnnotation, revisionAnnotation, revisionOf, rollingBounds, templateHashLabel } from './rollout-math.ts';
 
 export interface DeploymentEvent {
   readonly type: 'Normal' | 'Warning';
@@ -217,7 +210,8 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
       createReplicaSet = newReplicaSetFor(d, maxOldRevision + 1, newReplicas, replicas);
       newRs = createReplicaSet;
       target.set(newRs, newReplicas);
-      if (newReplicas > 0) events.push({ type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled up replica set ${newRs.metadata.name} from 0 to ${newReplicas}` });
+      if (newReplicas > 0)
+        events.push({ type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled up replica set ${newRs.metadata.name} from 0 to ${newReplicas}` });
     } else if (newReplicas > 0 || rsReplicas(newRs) > replicas) {
       scale(newRs, Math.min(replicas, Math.max(newReplicas, rsReplicas(newRs))));
     }
@@ -270,18 +264,22 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
   if (events.length === 0 && !createReplicaSet) {
     const limit = spec.revisionHistoryLimit ?? 10;
     const empty = old
-      .filter((rs) => rsReplicas(rs) === 0 && countsOf(rs).replicas === 0 && !pods.some((pod) => ownerUid(pod) === rs.metadata.uid && isPodActiveOrStopping(pod)))
+      .filter(
+        (rs) => rsReplicas(rs) === 0 && countsOf(rs).replicas === 0 && !pods.some((pod) => ownerUid(pod) === rs.metadata.uid && isPodActiveOrStopping(pod)),
+      )
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     deleteReplicaSets.push(...empty.slice(0, Math.max(0, empty.length - limit)));
   }
 
   const { status, requeueAfterSeconds: statusRequeue } = statusFor(d, owned, newRs, createReplicaSet, target, bounds.maxUnavailable, events.length > 0, now);
   const requeueAfterSeconds = waitForOldPods ? Math.min(2, statusRequeue ?? 2) : statusRequeue;
-  const annotations = newRs && !paused ? { ...(d.metadata.annotations ?? {}), [revisionAnnotation]: String(createReplicaSet ? revisionOf(createReplicaSet) : revision) } : d.metadata.annotations;
+  const annotations =
+    newRs && !paused
+      ? { ...(d.metadata.annotations ?? {}), [revisionAnnotation]: String(createReplicaSet ? revisionOf(createReplicaSet) : revision) }
+      : d.metadata.annotations;
   const statusChanged = canonicalJson(status) !== canonicalJson(d.status ?? {});
   const annotationsChanged = canonicalJson(annotations ?? {}) !== canonicalJson(d.metadata.annotations ?? {});
-  const deployment =
-    statusChanged || annotationsChanged ? { ...d, metadata: { ...d.metadata, ...(annotations ? { annotations } : {}) }, status } : undefined;
+  const deployment = statusChanged || annotationsChanged ? { ...d, metadata: { ...d.metadata, ...(annotations ? { annotations } : {}) }, status } : undefined;
   return {
     ...(createReplicaSet ? { createReplicaSet } : {}),
     updateReplicaSets,
@@ -418,7 +416,8 @@ function statusFor(
   } else if (spec.progressDeadlineSeconds !== undefined && progressing.reason !== 'ProgressDeadlineExceeded') {
     const since = Date.parse(progressing.lastUpdateTime);
     const left = Number.isNaN(since) ? 0 : since + spec.progressDeadlineSeconds * 1000 - now.getTime();
-    if (left <= 0) set({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${name}" has timed out progressing.` }, true);
+    if (left <= 0)
+      set({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${name}" has timed out progressing.` }, true);
     else requeueAfterSeconds = Math.ceil(left / 1000);
   }
   if (!complete && !spec.paused && spec.progressDeadlineSeconds !== undefined && requeueAfterSeconds === undefined) {

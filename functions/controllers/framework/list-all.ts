@@ -3,7 +3,6 @@ import type { ResourceType } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import type { KubeObject, ListOptions, ObjectStore } from '../../store/store.ts';
 
-
 export async function listAll(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<KubeObject[]> {
   const items: KubeObject[] = [];
   let token: string | undefined;

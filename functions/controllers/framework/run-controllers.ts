@@ -206,12 +206,7 @@ async function oneAtATime<T>(id: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function reconcileWithRetry(
-  item: PendingKey,
-  ctx: ControllerContext,
-  retries: number,
-  onRequeue: ControllerRuntime['onRequeue'],
-): Promise<boolean> {
+async function reconcileWithRetry(item: PendingKey, ctx: ControllerContext, retries: number, onRequeue: ControllerRuntime['onRequeue']): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
       const result = await item.controller.reconcile(item.key, ctx);

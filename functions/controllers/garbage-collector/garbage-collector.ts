@@ -38,7 +38,8 @@ export const garbageCollector: Controller = {
       keys.set(owner.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: owner.metadata.uid });
     }
     const gone = !change.newObject ? change.oldObject : undefined;
-    if (gone?.metadata.uid && ownerTypeIds.has(change.typeId)) keys.set(gone.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: gone.metadata.uid });
+    if (gone?.metadata.uid && ownerTypeIds.has(change.typeId))
+      keys.set(gone.metadata.uid, { typeId: change.typeId, namespace: change.namespace, name: change.name, uid: gone.metadata.uid });
     for (const object of [change.oldObject, change.newObject]) {
       for (const ref of object?.metadata.ownerReferences ?? []) {
         const type = typeOfKind(ref.apiVersion, ref.kind);
@@ -69,7 +70,10 @@ export const garbageCollector: Controller = {
       const options =
         dependentType.id === types.pods.id
           ? podDeleteOptions(object)
-          : { ...(object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {}), ...(foreground ? { addFinalizers: [foregroundFinalizer] } : {}) };
+          : {
+              ...(object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {}),
+              ...(foreground ? { addFinalizers: [foregroundFinalizer] } : {}),
+            };
       await ctx.store.delete(dependentType, object.metadata.namespace, object.metadata.name ?? '', options).catch((error: unknown) => {
         if (!(error instanceof NotFoundError)) throw error;
       });

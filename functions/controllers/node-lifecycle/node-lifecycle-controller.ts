@@ -53,7 +53,13 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       const plan = needsPods ? planNodeLifecycle(node, lease, pods, ctx.now(), options) : first;
       if (plan.node) await ctx.store.update(types.nodes, plan.node);
       if (plan.becameUnreachable) {
-        await ctx.events.record({ involvedObject: node, type: 'Normal', reason: 'NodeNotReady', message: `Node ${key.name} status is now: NodeNotReady`, component });
+        await ctx.events.record({
+          involvedObject: node,
+          type: 'Normal',
+          reason: 'NodeNotReady',
+          message: `Node ${key.name} status is now: NodeNotReady`,
+          component,
+        });
       }
       if (plan.becameReady) {
         await ctx.events.record({ involvedObject: node, type: 'Normal', reason: 'NodeReady', message: `Node ${key.name} status is now: NodeReady`, component });

@@ -159,7 +159,14 @@ export function planNodeLifecycle(
       if (c.reason !== 'NodeStatusUnknown') return c;
       const healthy = c.type === 'Ready' ? { reason: 'KubeletReady', message: 'kubelet is posting ready status', status: 'True' } : pressureConditions[c.type];
       if (!healthy) return c;
-      return { ...c, status: 'status' in healthy ? healthy.status : 'False', reason: healthy.reason, message: healthy.message, lastHeartbeatTime: iso(heartbeat ?? nowMs), lastTransitionTime: iso(nowMs) };
+      return {
+        ...c,
+        status: 'status' in healthy ? healthy.status : 'False',
+        reason: healthy.reason,
+        message: healthy.message,
+        lastHeartbeatTime: iso(heartbeat ?? nowMs),
+        lastTransitionTime: iso(nowMs),
+      };
     });
   }
 

@@ -4,16 +4,7 @@
  */
 import type { KubeObject } from '../../store/store.ts';
 import { controllerRefTo, isControlledBy } from '../framework/owner-references.ts';
-import {
-  isPodActive,
-  isPodAvailable,
-  isPodReady,
-  podNodeName,
-  podPhase,
-  readyForMs,
-  restartCount,
-  secondsUntilAvailable,
-} from './pod-availability.ts';
+import { isPodActive, isPodAvailable, isPodReady, podNodeName, podPhase, readyForMs, restartCount, secondsUntilAvailable } from './pod-availability.ts';
 
 /** Most pods one reconcile creates or deletes; the next reconcile does the rest. */
 export const burstReplicas = 500;
@@ -79,7 +70,12 @@ export function planReplicaSet(rs: KubeObject, pods: readonly KubeObject[], now:
   // Counted without the pods this plan deletes: the Deployment controller scales old
   // ReplicaSets down by these numbers, so they must never overstate what is available.
   const removed = new Set(remove);
-  const status = statusFor(rs, active.filter((pod) => !removed.has(pod)), minReadySeconds, now);
+  const status = statusFor(
+    rs,
+    active.filter((pod) => !removed.has(pod)),
+    minReadySeconds,
+    now,
+  );
   return {
     create,
     delete: remove,

@@ -41,7 +41,12 @@ export const replicaSetController: Controller = {
         await ctx.events.record({ involvedObject: rs, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
       }
     }
-    const created = await inChunks(admitted, 25, (chunk) => ctx.store.batch(types.pods, chunk.map((object) => ({ op: 'create', object }))));
+    const created = await inChunks(admitted, 25, (chunk) =>
+      ctx.store.batch(
+        types.pods,
+        chunk.map((object) => ({ op: 'create', object })),
+      ),
+    );
     for (const pod of created) {
       await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });
     }
@@ -70,4 +75,3 @@ export function ownerKeys(change: ObjectChange, kind: string, typeId: string): R
   }
   return [...keys.values()];
 }
-

@@ -63,7 +63,11 @@ export function serviceLoadBalancerController(loadBalancers: LoadBalancers): Con
         await loadBalancers.remove(service);
         let next = service;
         if (!service.metadata.deletionTimestamp && canonicalJson(ingressOf(service)) !== '[]') next = withStatusIngress(next, []);
-        if (hasFinalizer) next = withFinalizers(next, finalizers.filter((f) => f !== loadBalancerCleanupFinalizer));
+        if (hasFinalizer)
+          next = withFinalizers(
+            next,
+            finalizers.filter((f) => f !== loadBalancerCleanupFinalizer),
+          );
         if (next !== service) {
           await ctx.store.update(types.services, next);
           if (hasFinalizer) {

@@ -20,7 +20,12 @@ describe('bench metering on DynamoDB Local', () => {
     await db.cleanup();
   });
 
-  const configMap = (name: string, bytes = 10) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'metering' }, data: { key: 'x'.repeat(bytes) } });
+  const configMap = (name: string, bytes = 10) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'metering' },
+    data: { key: 'x'.repeat(bytes) },
+  });
 
   it('counts a create as one transaction billed at two write units or more per item written (counter, object, change log), as DynamoDB reports them', async () => {
     const before = meter.usage();

@@ -72,7 +72,10 @@ function startAgentStandIn(store: DynamoDbStore, ready: (pod: KubeObject) => boo
       };
       await store
         .get(types.leases, 'kube-node-lease', node)
-        .then((current) => store.update(types.leases, { ...current, spec: lease.spec }), () => store.create(types.leases, lease))
+        .then(
+          (current) => store.update(types.leases, { ...current, spec: lease.spec }),
+          () => store.create(types.leases, lease),
+        )
         .catch(() => undefined);
     }
   };
@@ -137,7 +140,11 @@ export function nodeObject(name: string, options: { cpu?: string; taints?: unkno
   };
 }
 
-export function deploymentObject(namespace: string, name: string, options: { replicas?: number; image?: string; cpu?: string; strategy?: unknown; tolerations?: unknown[] } = {}): KubeObject {
+export function deploymentObject(
+  namespace: string,
+  name: string,
+  options: { replicas?: number; image?: string; cpu?: string; strategy?: unknown; tolerations?: unknown[] } = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -151,9 +158,7 @@ export function deploymentObject(namespace: string, name: string, options: { rep
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [
-            { name: 'nginx', image: options.image ?? 'nginx', ...(options.cpu ? { resources: { requests: { cpu: options.cpu } } } : {}) },
-          ],
+          containers: [{ name: 'nginx', image: options.image ?? 'nginx', ...(options.cpu ? { resources: { requests: { cpu: options.cpu } } } : {}) }],
           terminationGracePeriodSeconds: 30,
           ...(options.tolerations ? { tolerations: options.tolerations } : {}),
         },
@@ -168,7 +173,13 @@ export function namespaceObject(name: string): KubeObject {
 }
 
 /** Applies `change` to the stored object, retrying on conflicts as kubectl's patches do. */
-export async function modify(store: DynamoDbStore, type: (typeof types)[keyof typeof types], namespace: string | undefined, name: string, change: (object: KubeObject) => KubeObject): Promise<KubeObject> {
+export async function modify(
+  store: DynamoDbStore,
+  type: (typeof types)[keyof typeof types],
+  namespace: string | undefined,
+  name: string,
+  change: (object: KubeObject) => KubeObject,
+): Promise<KubeObject> {
   for (;;) {
     const current = await store.get(type, namespace, name);
     try {

@@ -14,7 +14,8 @@ let plane: TestControlPlane;
 
 const podsIn = async (namespace: string) => (await plane.store.list(types.pods, { namespace })).items;
 const activePods = (pods: KubeObject[]) => pods.filter((p) => !p.metadata.deletionTimestamp);
-const isReady = (p: KubeObject) => ((p.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (p: KubeObject) =>
+  ((p.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 const nodeOf = (p: KubeObject) => (p.spec as { nodeName?: string }).nodeName;
 const imageOf = (p: KubeObject) => (p.spec as { containers: { image: string }[] }).containers[0]?.image;
 
@@ -183,7 +184,8 @@ describe('controllers and scheduler over DynamoDB Streams', { timeout: 240_000 }
     await createNamespace('taints');
     await createNamespace('tolerant');
     const taint = { key: 'k', value: 'v', effect: 'NoSchedule' };
-    for (const node of ['node-a', 'node-b']) await modify(plane.store, types.nodes, undefined, node, (n) => ({ ...n, spec: { ...(n.spec as object), taints: [taint] } }));
+    for (const node of ['node-a', 'node-b'])
+      await modify(plane.store, types.nodes, undefined, node, (n) => ({ ...n, spec: { ...(n.spec as object), taints: [taint] } }));
     try {
       await plane.store.create(types.deployments, deploymentObject('taints', 'plain', { replicas: 3 }));
       await rolledOut('taints', 'plain', 3);
@@ -193,7 +195,10 @@ describe('controllers and scheduler over DynamoDB Streams', { timeout: 240_000 }
       await plane.store.create(types.deployments, deploymentObject('tolerant', 'web', { replicas: 3, tolerations }));
       await rolledOut('tolerant', 'web', 3);
       // node-c is the busiest now, so spreading and least-allocation send them to the tainted nodes.
-      assert.ok(activePods(await podsIn('tolerant')).some((p) => nodeOf(p) !== 'node-c'), 'a tolerating pod may use a tainted node');
+      assert.ok(
+        activePods(await podsIn('tolerant')).some((p) => nodeOf(p) !== 'node-c'),
+        'a tolerating pod may use a tainted node',
+      );
     } finally {
       for (const node of ['node-a', 'node-b']) await modify(plane.store, types.nodes, undefined, node, (n) => ({ ...n, spec: {} }));
     }
@@ -204,7 +209,9 @@ describe('controllers and scheduler over DynamoDB Streams', { timeout: 240_000 }
     await plane.store.create(types.deployments, deploymentObject('big', 'huge', { replicas: 1, cpu: '16' }));
     const pending = await waitFor('an unschedulable pod', async () => {
       const [pod] = await podsIn('big');
-      const condition = ((pod?.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] })?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+      const condition = ((pod?.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] })?.conditions ?? []).find(
+        (c) => c.type === 'PodScheduled',
+      );
       return condition?.status === 'False' ? { pod, condition } : undefined;
     });
     assert.equal(pending.condition.reason, 'Unschedulable');

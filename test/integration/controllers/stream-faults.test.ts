@@ -62,7 +62,15 @@ async function scenario(namespace: string, drive: { wrap?: Wrap; failEvery?: num
   });
   const poller = drive.resyncOnly
     ? undefined
-    : await startStreamPoller({ dynamoDb: plane.db.client, streams, tableName: plane.db.tables.objects, consumers, pollIntervalMs: 50, maxAttempts: 20, log: recordingLog });
+    : await startStreamPoller({
+        dynamoDb: plane.db.client,
+        streams,
+        tableName: plane.db.tables.objects,
+        consumers,
+        pollIntervalMs: 50,
+        maxAttempts: 20,
+        log: recordingLog,
+      });
   let lastResync = Date.now();
   const converge = async (probe: () => Promise<boolean>, what: string) =>
     waitFor(
@@ -81,7 +89,10 @@ async function scenario(namespace: string, drive: { wrap?: Wrap; failEvery?: num
       throw new Error(`${error instanceof Error ? error.message : String(error)}; state: ${JSON.stringify(await debugState(namespace))}`);
     });
   try {
-    await plane.store.create(types.deployments, deploymentObject(namespace, 'web', { replicas: 3, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
+    await plane.store.create(
+      types.deployments,
+      deploymentObject(namespace, 'web', { replicas: 3, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }),
+    );
     await converge(() => rolledOut(namespace, 'nginx'), `${namespace}: first rollout`);
     await modify(plane.store, types.deployments, namespace, 'web', (d) => {
       const template = structuredClone((d.spec as { template: { spec: { containers: { image: string }[] } } }).template);
@@ -120,11 +131,17 @@ async function debugState(namespace: string) {
     status: d.status,
     warnings: warnings.filter((w) => !w.includes('handler died')).slice(-10),
     replicaSets: replicaSets.map((rs) => ({ name: rs.metadata.name, spec: (rs.spec as { replicas: number }).replicas, status: rs.status })),
-    pods: pods.map((p) => ({ name: p.metadata.name, node: (p.spec as { nodeName?: string }).nodeName, ready: isReady(p), deleting: Boolean(p.metadata.deletionTimestamp) })),
+    pods: pods.map((p) => ({
+      name: p.metadata.name,
+      node: (p.spec as { nodeName?: string }).nodeName,
+      ready: isReady(p),
+      deleting: Boolean(p.metadata.deletionTimestamp),
+    })),
   };
 }
 
-const isReady = (p: KubeObject) => ((p.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (p: KubeObject) =>
+  ((p.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** The state a user sees, without names, uids and times that differ between runs. */
 async function summary(namespace: string) {
@@ -143,9 +160,17 @@ async function summary(namespace: string) {
       conditions: status.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`),
     },
     replicaSets: replicaSets
-      .map((rs) => `rev ${rs.metadata.annotations?.['deployment.kubernetes.io/revision']}: ${(rs.spec as { replicas: number }).replicas}/${(rs.status as { replicas?: number })?.replicas ?? 0}`)
+      .map(
+        (rs) =>
+          `rev ${rs.metadata.annotations?.['deployment.kubernetes.io/revision']}: ${(rs.spec as { replicas: number }).replicas}/${(rs.status as { replicas?: number })?.replicas ?? 0}`,
+      )
       .sort(),
-    pods: pods.map((p) => `${(p.spec as { containers: { image: string }[] }).containers[0]?.image} ready=${isReady(p)} bound=${Boolean((p.spec as { nodeName?: string }).nodeName)}`).sort(),
+    pods: pods
+      .map(
+        (p) =>
+          `${(p.spec as { containers: { image: string }[] }).containers[0]?.image} ready=${isReady(p)} bound=${Boolean((p.spec as { nodeName?: string }).nodeName)}`,
+      )
+      .sort(),
     nodesUsed: new Set(pods.map((p) => (p.spec as { nodeName?: string }).nodeName)).size,
   };
 }
@@ -171,7 +196,11 @@ describe('stream delivery faults', { timeout: 600_000 }, () => {
 
   before(async () => {
     plane = await startControlPlane();
-    streams = new DynamoDBStreamsClient({ endpoint: plane.db.endpoint, region: plane.db.client.config.region, credentials: plane.db.client.config.credentials });
+    streams = new DynamoDBStreamsClient({
+      endpoint: plane.db.endpoint,
+      region: plane.db.client.config.region,
+      credentials: plane.db.client.config.credentials,
+    });
     const nodes = ['node-a', 'node-b', 'node-c'];
     for (const name of nodes) await plane.store.create(types.nodes, nodeObject(name));
     plane.startAgent({ nodes });

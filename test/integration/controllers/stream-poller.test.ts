@@ -49,7 +49,13 @@ describe('stream poller', { timeout: 120_000 }, () => {
     consume: (event: DynamoDBStreamEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>,
     body: () => Promise<void>,
   ) {
-    const poller: StreamPoller = await startStreamPoller({ dynamoDb: db.client, streams: client, tableName: db.tables.objects, consumers: [consume], pollIntervalMs: 50 });
+    const poller: StreamPoller = await startStreamPoller({
+      dynamoDb: db.client,
+      streams: client,
+      tableName: db.tables.objects,
+      consumers: [consume],
+      pollIntervalMs: 50,
+    });
     try {
       await body();
     } finally {

@@ -62,7 +62,10 @@ export function get(ip: string, port: number): Promise<string> {
  * A stand-in for the API's list+watch (the proxy's only input): the test sets objects and the
  * source delivers them as a list and then as watch events, like the agent's KubeClient does.
  */
-export function scriptedSource(): ServiceProxySource & { put(type: ResourceType, object: KubeObject): void; remove(type: ResourceType, object: KubeObject): void } {
+export function scriptedSource(): ServiceProxySource & {
+  put(type: ResourceType, object: KubeObject): void;
+  remove(type: ResourceType, object: KubeObject): void;
+} {
   const state = new Map<string, Map<string, KubeObject>>();
   const watchers = new Map<string, Set<(event: { type: string; object: KubeObject }) => void>>();
   const key = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;

@@ -49,7 +49,9 @@ describe('service allocation against DynamoDB Local', () => {
 
   it('gives 20 concurrent NodePort Services distinct ClusterIPs and NodePorts', async () => {
     const created = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => createService(store, service('concurrent', `svc-${i}`, { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP' }] }))),
+      Array.from({ length: 20 }, (_, i) =>
+        createService(store, service('concurrent', `svc-${i}`, { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP' }] })),
+      ),
     );
     const ips = created.map((s) => specOf(s).clusterIP);
     const ports = created.map((s) => specOf(s).ports[0]?.nodePort);
@@ -73,7 +75,9 @@ describe('service allocation against DynamoDB Local', () => {
   it('fills a small NodePort range with distinct ports under concurrency, then reports it full', async () => {
     const range = { min: 32000, max: 32004 };
     const created = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => createService(store, service('small', `s-${i}`, { type: 'NodePort', ports: [{ port: 80 }] }), { nodePortRange: range })),
+      Array.from({ length: 5 }, (_, i) =>
+        createService(store, service('small', `s-${i}`, { type: 'NodePort', ports: [{ port: 80 }] }), { nodePortRange: range }),
+      ),
     );
     assert.deepEqual(created.map((s) => specOf(s).ports[0]?.nodePort).sort(), [32000, 32001, 32002, 32003, 32004]);
     await assert.rejects(createService(store, service('small', 's-5', { type: 'NodePort', ports: [{ port: 80 }] }), { nodePortRange: range }), /range is full/);
@@ -85,7 +89,16 @@ describe('service allocation against DynamoDB Local', () => {
     const first = await createService(store, service('taken', 'first', { type: 'NodePort', clusterIP: '10.96.77.7', ports: [{ port: 80, nodePort: 30777 }] }));
     assert.equal(specOf(first).clusterIP, '10.96.77.7');
     await assert.rejects(
-      createService(store, service('taken', 'second', { type: 'NodePort', ports: [{ port: 80, nodePort: 30778 }, { port: 81, nodePort: 30777 }] })),
+      createService(
+        store,
+        service('taken', 'second', {
+          type: 'NodePort',
+          ports: [
+            { port: 80, nodePort: 30778 },
+            { port: 81, nodePort: 30777 },
+          ],
+        }),
+      ),
       expectInvalid('spec.ports[1].nodePort', /provided port is already allocated/),
     );
     // 30778 was claimed for `second` before 30777 failed: it must be free again.
@@ -106,8 +119,9 @@ describe('service allocation against DynamoDB Local', () => {
 
   it('frees the allocations of a create that fails after allocating', async () => {
     await createService(store, service('dup', 'web', { type: 'NodePort', ports: [{ port: 80 }] }));
-    await assert.rejects(createService(store, service('dup', 'web', { type: 'NodePort', clusterIP: '10.96.88.8', ports: [{ port: 80, nodePort: 30888 }] })), (e: unknown) =>
-      isApiError(e, 409),
+    await assert.rejects(
+      createService(store, service('dup', 'web', { type: 'NodePort', clusterIP: '10.96.88.8', ports: [{ port: 80, nodePort: 30888 }] })),
+      (e: unknown) => isApiError(e, 409),
     );
     await assert.rejects(store.get(ipAddressRecords, undefined, '10.96.88.8'), (e: unknown) => isApiError(e, 404));
     await assert.rejects(store.get(nodePortRecords, undefined, '30888'), (e: unknown) => isApiError(e, 404));
@@ -122,7 +136,9 @@ describe('service allocation against DynamoDB Local', () => {
     assert.equal(specOf(updated).ports[0]?.nodePort, http);
     await assert.rejects(store.get(nodePortRecords, undefined, String(https)), (e: unknown) => isApiError(e, 404));
     await assert.rejects(
-      writeServiceWithAllocations(store, { ...updated, spec: { ...(updated.spec as object), clusterIP: '10.96.1.1' } }, updated, (a) => store.update(types.services, a)),
+      writeServiceWithAllocations(store, { ...updated, spec: { ...(updated.spec as object), clusterIP: '10.96.1.1' } }, updated, (a) =>
+        store.update(types.services, a),
+      ),
       expectInvalid('spec.clusterIPs[0]', /may not change once set/),
     );
     const removed = await store.delete(types.services, 'update', 'web');

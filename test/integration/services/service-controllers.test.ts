@@ -17,12 +17,21 @@ import { get, startBackend } from './proxy-support.ts';
 
 const ready = (status: boolean) => [{ type: 'Ready', status: status ? 'True' : 'False' }];
 
-function pod(namespace: string, name: string, ip: string, options: { ready?: boolean; node?: string; labels?: Record<string, string>; tolerations?: unknown[] } = {}): KubeObject {
+function pod(
+  namespace: string,
+  name: string,
+  ip: string,
+  options: { ready?: boolean; node?: string; labels?: Record<string, string>; tolerations?: unknown[] } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace, labels: options.labels ?? { app: 'web' } },
-    spec: { nodeName: options.node ?? 'node-a', containers: [{ name: 'c', image: 'nginx' }], ...(options.tolerations ? { tolerations: options.tolerations } : {}) },
+    spec: {
+      nodeName: options.node ?? 'node-a',
+      containers: [{ name: 'c', image: 'nginx' }],
+      ...(options.tolerations ? { tolerations: options.tolerations } : {}),
+    },
     status: { phase: 'Running', podIP: ip, conditions: ready(options.ready ?? true) },
   };
 }
@@ -65,8 +74,14 @@ describe('service controllers against DynamoDB Local', () => {
       const endpoints = await store.get(types.endpoints, ns, 'web');
       const subsets = (endpoints.subsets ?? []) as { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[];
       return {
-        ready: subsets.flatMap((s) => s.addresses ?? []).map((a) => a.ip).sort(),
-        notReady: subsets.flatMap((s) => s.notReadyAddresses ?? []).map((a) => a.ip).sort(),
+        ready: subsets
+          .flatMap((s) => s.addresses ?? [])
+          .map((a) => a.ip)
+          .sort(),
+        notReady: subsets
+          .flatMap((s) => s.notReadyAddresses ?? [])
+          .map((a) => a.ip)
+          .sort(),
       };
     };
 
@@ -111,7 +126,8 @@ describe('service controllers against DynamoDB Local', () => {
     const nodeName = 'node-lapse';
     const ns = 'lifecycle';
     const controller = nodeLifecycleController({ nodeGraceSeconds: 40, evictionSeconds: 300 });
-    const conditionOf = (node: KubeObject) => ((node.status as { conditions: { type: string; status: string; reason?: string }[] }).conditions ?? []).find((c) => c.type === 'Ready');
+    const conditionOf = (node: KubeObject) =>
+      ((node.status as { conditions: { type: string; status: string; reason?: string }[] }).conditions ?? []).find((c) => c.type === 'Ready');
     const taintsOf = (node: KubeObject) => ((node.spec as { taints?: { key: string; effect: string }[] }).taints ?? []).map((t) => `${t.key}:${t.effect}`);
 
     it('marks a node with a lapsed Lease NotReady, taints it, evicts its pods after their toleration, and recovers', async () => {
@@ -131,7 +147,13 @@ describe('service controllers against DynamoDB Local', () => {
         spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: at(0).toISOString() },
       });
       await store.create(types.pods, pod(ns, 'default-toleration', '127.1.1.2', { node: nodeName }));
-      await store.create(types.pods, pod(ns, 'short-toleration', '127.1.1.3', { node: nodeName, tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 }] }));
+      await store.create(
+        types.pods,
+        pod(ns, 'short-toleration', '127.1.1.3', {
+          node: nodeName,
+          tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 }],
+        }),
+      );
       const runAt = async (seconds: number) => assert.equal((await resyncAll({ store, controllers: [controller], events, now: () => at(seconds) })).failed, 0);
 
       await runAt(30);

@@ -72,7 +72,10 @@ describe('DynamoDB store: create, get, update, delete', () => {
   it('answers 409 AlreadyExists for a taken name and 404 for a missing object', async () => {
     await store.create(types.configmaps, configMap('crud', 'three'));
     await assert.rejects(store.create(types.configmaps, configMap('crud', 'three')), (error) => isApiError(error, 409) && error.reason === 'AlreadyExists');
-    await assert.rejects(store.get(types.configmaps, 'crud', 'missing'), (error) => isApiError(error, 404) && error.message === 'configmaps "missing" not found');
+    await assert.rejects(
+      store.get(types.configmaps, 'crud', 'missing'),
+      (error) => isApiError(error, 404) && error.message === 'configmaps "missing" not found',
+    );
     await assert.rejects(store.update(types.configmaps, configMap('crud', 'missing')), (error) => isApiError(error, 404));
     await assert.rejects(store.delete(types.configmaps, 'crud', 'missing'), (error) => isApiError(error, 404));
   });
@@ -116,7 +119,10 @@ describe('DynamoDB store: create, get, update, delete', () => {
 
   it('refuses malformed metadata with a 422 naming the field, so stored objects always parse', async () => {
     const malformed = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad', namespace: 'crud', labels: { a: 1 } } } as unknown as KubeObject;
-    await assert.rejects(store.create(types.configmaps, malformed), (error) => isApiError(error, 422) && error.details?.causes?.[0]?.field === 'metadata.labels.a');
+    await assert.rejects(
+      store.create(types.configmaps, malformed),
+      (error) => isApiError(error, 422) && error.details?.causes?.[0]?.field === 'metadata.labels.a',
+    );
   });
 
   it('refuses a namespaced object without a namespace with a 400', async () => {
@@ -189,7 +195,14 @@ describe('DynamoDB store: concurrency', () => {
     await store.create(type, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'first', namespace: 'race' }, spec: {} });
     const start = Number(await store.currentRevision(type));
     const created = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => (i % 2 === 0 ? rival : store).create(type, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace: 'race' }, spec: {} })),
+      Array.from({ length: 25 }, (_, i) =>
+        (i % 2 === 0 ? rival : store).create(type, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: `l${i}`, namespace: 'race' },
+          spec: {},
+        }),
+      ),
     );
     const revisions = created.map((object) => Number(object.metadata.resourceVersion)).sort((a, b) => a - b);
     assert.deepEqual(
@@ -362,7 +375,9 @@ describe('DynamoDB store: watch', () => {
 
   it('ends when its signal aborts', async () => {
     const controller = new AbortController();
-    const iterator = store.watch(types.configmaps, { resourceVersion: await store.currentRevision(types.configmaps), signal: controller.signal })[Symbol.asyncIterator]();
+    const iterator = store
+      .watch(types.configmaps, { resourceVersion: await store.currentRevision(types.configmaps), signal: controller.signal })
+      [Symbol.asyncIterator]();
     const next = iterator.next();
     controller.abort();
     assert.deepEqual(await next, { done: true, value: undefined });
@@ -370,7 +385,13 @@ describe('DynamoDB store: watch', () => {
 
   it('answers 410 Expired for a revision older than the retained change log', async () => {
     let clock = Date.now();
-    const shortLived = createDynamoDbStore({ client: db.client, tables: db.tables, pollIntervalMs: 50, changeRetentionSeconds: 60, now: () => new Date(clock) });
+    const shortLived = createDynamoDbStore({
+      client: db.client,
+      tables: db.tables,
+      pollIntervalMs: 50,
+      changeRetentionSeconds: 60,
+      now: () => new Date(clock),
+    });
     try {
       await shortLived.create(types.endpoints, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'first', namespace: 'expiry' } });
       const from = await shortLived.currentRevision(types.endpoints);
@@ -378,7 +399,10 @@ describe('DynamoDB store: watch', () => {
       clock += 61_000;
       await shortLived.create(types.endpoints, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'new', namespace: 'expiry' } });
       const iterator = shortLived.watch(types.endpoints, { resourceVersion: from, signal: AbortSignal.timeout(5000) })[Symbol.asyncIterator]();
-      await assert.rejects(iterator.next(), (error) => isApiError(error, 410) && error.reason === 'Expired' && error.message.startsWith(`too old resource version: ${from} (`));
+      await assert.rejects(
+        iterator.next(),
+        (error) => isApiError(error, 410) && error.reason === 'Expired' && error.message.startsWith(`too old resource version: ${from} (`),
+      );
       // The newer entry is still retained: a watch from it works.
       const events = await take(shortLived, types.endpoints, { resourceVersion: String(Number(from) + 1) }, 1);
       assert.deepEqual(summary(events), ['ADDED new']);
@@ -420,7 +444,10 @@ describe('DynamoDB store: graceful deletion', () => {
 
   it('tells a selective watch about a removal whose last update moved the object out of view', async () => {
     const from = await store.currentRevision(types.configmaps);
-    await store.create(types.configmaps, { ...configMap('final', 'moving', {}, { app: 'web' }), metadata: { name: 'moving', namespace: 'final', labels: { app: 'web' }, finalizers: ['f'] } });
+    await store.create(types.configmaps, {
+      ...configMap('final', 'moving', {}, { app: 'web' }),
+      metadata: { name: 'moving', namespace: 'final', labels: { app: 'web' }, finalizers: ['f'] },
+    });
     const marked = await store.delete(types.configmaps, 'final', 'moving');
     await store.update(types.configmaps, { ...marked.object, metadata: { ...marked.object.metadata, labels: { app: 'db' }, finalizers: [] } });
     await assert.rejects(store.get(types.configmaps, 'final', 'moving'), (error) => isApiError(error, 404));
@@ -471,7 +498,10 @@ describe('DynamoDB store: batch', () => {
       { op: 'delete', namespace: 'batch', name: 'b2' },
     ]);
     assert.equal(removed.length, 2);
-    assert.deepEqual((await store.list(types.configmaps, { namespace: 'batch' })).items.map((item) => item.metadata.name), ['existing']);
+    assert.deepEqual(
+      (await store.list(types.configmaps, { namespace: 'batch' })).items.map((item) => item.metadata.name),
+      ['existing'],
+    );
   });
 
   it('writes nothing when one write fails, naming the failed write', async () => {

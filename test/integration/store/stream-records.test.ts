@@ -31,7 +31,9 @@ async function streamRecords(): Promise<_Record[]> {
   const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
   const records: _Record[] = [];
   for (const shard of StreamDescription?.Shards ?? []) {
-    const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
     let iterator = ShardIterator;
     // An open shard always hands out a next iterator: stop at the first empty page.
     for (let page = 0; iterator && page < 50; page++) {
@@ -75,7 +77,10 @@ describe('parseStreamRecord', () => {
 
   it('ignores records that are not object items', () => {
     assert.equal(parseStreamRecord({ dynamodb: { Keys: { pk: { S: 'x' } }, NewImage: { pk: { S: 'x' } } } }), undefined);
-    assert.equal(parseStreamRecord({ dynamodb: { Keys: { pk: { S: 'core/pods' }, sk: { S: 'ns/a' } }, NewImage: { pk: { S: 'core/pods' }, sk: { S: 'ns/a' } } } }), undefined);
+    assert.equal(
+      parseStreamRecord({ dynamodb: { Keys: { pk: { S: 'core/pods' }, sk: { S: 'ns/a' } }, NewImage: { pk: { S: 'core/pods' }, sk: { S: 'ns/a' } } } }),
+      undefined,
+    );
     assert.equal(parseStreamRecord({}), undefined);
   });
 });

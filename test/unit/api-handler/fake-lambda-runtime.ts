@@ -5,7 +5,10 @@
  */
 import { Writable } from 'node:stream';
 
-export type StreamEvent = { readonly kind: 'prelude'; readonly prelude: Record<string, unknown> } | { readonly kind: 'chunk'; readonly text: string } | { readonly kind: 'end' };
+export type StreamEvent =
+  | { readonly kind: 'prelude'; readonly prelude: Record<string, unknown> }
+  | { readonly kind: 'chunk'; readonly text: string }
+  | { readonly kind: 'end' };
 
 export class FakeResponseStream extends Writable {
   readonly events: StreamEvent[] = [];

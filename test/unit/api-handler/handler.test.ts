@@ -57,8 +57,16 @@ describe('toApiRequest', () => {
   });
 
   const queries: Array<[string, Partial<RestProxyEvent>, string]> = [
-    ['keeps every value of a repeated parameter', { multiValueQueryStringParameters: { labelSelector: ['app=web'], fieldSelector: ['a=1', 'b=2'] } }, 'labelSelector=app%3Dweb&fieldSelector=a%3D1&fieldSelector=b%3D2'],
-    ['reads single-valued parameters when no multi-value map is given', { queryStringParameters: { watch: 'true', resourceVersion: '12' } }, 'watch=true&resourceVersion=12'],
+    [
+      'keeps every value of a repeated parameter',
+      { multiValueQueryStringParameters: { labelSelector: ['app=web'], fieldSelector: ['a=1', 'b=2'] } },
+      'labelSelector=app%3Dweb&fieldSelector=a%3D1&fieldSelector=b%3D2',
+    ],
+    [
+      'reads single-valued parameters when no multi-value map is given',
+      { queryStringParameters: { watch: 'true', resourceVersion: '12' } },
+      'watch=true&resourceVersion=12',
+    ],
     ['has no parameters when none were sent', {}, ''],
   ];
   for (const [name, overrides, expected] of queries) {
@@ -79,7 +87,11 @@ describe('toApiRequest', () => {
   });
 
   const bodies: Array<[string, Partial<RestProxyEvent>, Buffer]> = [
-    ['decodes a base64 body byte for byte (protobuf)', { body: Buffer.from([0x6b, 0x38, 0x73, 0x00, 0xff]).toString('base64'), isBase64Encoded: true }, Buffer.from([0x6b, 0x38, 0x73, 0x00, 0xff])],
+    [
+      'decodes a base64 body byte for byte (protobuf)',
+      { body: Buffer.from([0x6b, 0x38, 0x73, 0x00, 0xff]).toString('base64'), isBase64Encoded: true },
+      Buffer.from([0x6b, 0x38, 0x73, 0x00, 0xff]),
+    ],
     ['keeps a text body as UTF-8', { body: '{"metadata":{"name":"é"}}' }, Buffer.from('{"metadata":{"name":"é"}}')],
     ['gives an empty body when there is none', { body: null }, Buffer.alloc(0)],
   ];
@@ -97,12 +109,25 @@ describe('toStreamingResult', () => {
     assert.deepEqual(result.headers, { 'content-type': 'application/json' });
     const chunks: Buffer[] = [];
     for await (const chunk of result.body) chunks.push(chunk as Buffer);
-    assert.deepEqual(chunks.map((c) => c.toString()), ['', '{"kind":"Pod"}']);
+    assert.deepEqual(
+      chunks.map((c) => c.toString()),
+      ['', '{"kind":"Pod"}'],
+    );
   });
 
   it('runs onEnd once the body is written', async () => {
     let ended = 0;
-    const result = toStreamingResult({ status: 200, headers: {}, stream: (async function* () { yield 'a'; yield Buffer.from('b'); })() }, () => ended++);
+    const result = toStreamingResult(
+      {
+        status: 200,
+        headers: {},
+        stream: (async function* () {
+          yield 'a';
+          yield Buffer.from('b');
+        })(),
+      },
+      () => ended++,
+    );
     const chunks: string[] = [];
     for await (const chunk of result.body) chunks.push((chunk as Buffer).toString());
     assert.deepEqual(chunks, ['', 'a', 'b']);
@@ -113,10 +138,13 @@ describe('toStreamingResult', () => {
 describe('API Lambda handler', () => {
   it('writes the status and headers, then the body, then ends', async () => {
     let seen: ApiRequest | undefined;
-    const stream = await invoke(async (request) => {
-      seen = request;
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"kind":"PodList"}' };
-    }, event({ headers: { Accept: 'application/json' } }));
+    const stream = await invoke(
+      async (request) => {
+        seen = request;
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"kind":"PodList"}' };
+      },
+      event({ headers: { Accept: 'application/json' } }),
+    );
     assert.equal(seen?.headers.accept, 'application/json');
     assert.equal(stream.contentType, 'application/vnd.awslambda.http-integration-response');
     assert.deepEqual(stream.events, [
@@ -152,10 +180,11 @@ describe('API Lambda handler', () => {
     assert.deepEqual(stream.events, [{ kind: 'prelude', prelude: { statusCode: 200, headers: { 'content-type': 'application/json' } } }]);
     release?.();
     await done;
-    assert.deepEqual(
-      stream.events.slice(1),
-      [{ kind: 'chunk', text: '{"type":"ADDED"}\n' }, { kind: 'chunk', text: '{"type":"MODIFIED"}\n' }, { kind: 'end' }],
-    );
+    assert.deepEqual(stream.events.slice(1), [
+      { kind: 'chunk', text: '{"type":"ADDED"}\n' },
+      { kind: 'chunk', text: '{"type":"MODIFIED"}\n' },
+      { kind: 'end' },
+    ]);
   });
 
   it('aborts the request signal shortly before the invocation would time out, ending a watch', async () => {

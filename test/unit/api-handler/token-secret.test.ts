@@ -92,7 +92,9 @@ describe('readSecretFromExtension', () => {
         AWS_SESSION_TOKEN: 'session',
       });
       assert.equal(text, secret);
-      assert.deepEqual(seen, [{ url: `/secretsmanager/get?secretId=${encodeURIComponent('arn:aws:secretsmanager:eu-west-1:1:secret:tokens')}`, token: 'session' }]);
+      assert.deepEqual(seen, [
+        { url: `/secretsmanager/get?secretId=${encodeURIComponent('arn:aws:secretsmanager:eu-west-1:1:secret:tokens')}`, token: 'session' },
+      ]);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -46,9 +46,19 @@ describe('parseRoute', () => {
     it(`routes ${path} to ${kind}`, () => assert.equal(parseRoute(path).kind, kind));
   }
 
-  for (const path of ['/nope', '/api/v1/widgets', '/apis/apps/v1/namespaces/demo/pods', '/api/v1/namespaces/demo/nodes/n1', '/api/v1/namespaces/demo/configmaps/x/scale', '/api/v2/pods']) {
+  for (const path of [
+    '/nope',
+    '/api/v1/widgets',
+    '/apis/apps/v1/namespaces/demo/pods',
+    '/api/v1/namespaces/demo/nodes/n1',
+    '/api/v1/namespaces/demo/configmaps/x/scale',
+    '/api/v2/pods',
+  ]) {
     it(`answers 404 for ${path}`, () => {
-      assert.throws(() => parseRoute(path), (error) => isApiError(error, 404));
+      assert.throws(
+        () => parseRoute(path),
+        (error) => isApiError(error, 404),
+      );
     });
   }
 });

@@ -31,7 +31,16 @@ describe('bench cost model', () => {
   });
 
   it('prices every kind of unit per million, and per GB-second for Lambda duration', () => {
-    const units = { ...noUnits, dynamoDbReadUnits: 1e6, dynamoDbWriteUnits: 2e6, lambdaInvocations: 3e6, lambdaGbSeconds: 4, apiGatewayRequests: 5e6, webSocketMessages: 6e6, webSocketConnectionMinutes: 7e6 };
+    const units = {
+      ...noUnits,
+      dynamoDbReadUnits: 1e6,
+      dynamoDbWriteUnits: 2e6,
+      lambdaInvocations: 3e6,
+      lambdaGbSeconds: 4,
+      apiGatewayRequests: 5e6,
+      webSocketMessages: 6e6,
+      webSocketConnectionMinutes: 7e6,
+    };
     assert.deepEqual(dollars(units, unitPrices), { dynamoDb: 3, lambda: 7, apiGateway: 5, webSocket: 13, total: 28 });
   });
 

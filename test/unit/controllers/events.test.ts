@@ -4,7 +4,13 @@ import { newEvent, repeatEvent } from '../../../functions/controllers/framework/
 import { now, pod } from './fixtures.ts';
 
 describe('Kubernetes Events', () => {
-  const spec = { involvedObject: pod('web-1'), type: 'Warning' as const, reason: 'FailedScheduling', message: '0/1 nodes are available: 1 Insufficient cpu.', component: 'default-scheduler' };
+  const spec = {
+    involvedObject: pod('web-1'),
+    type: 'Warning' as const,
+    reason: 'FailedScheduling',
+    message: '0/1 nodes are available: 1 Insufficient cpu.',
+    component: 'default-scheduler',
+  };
 
   it('describes the involved object, source and first occurrence', () => {
     const event = newEvent(spec, now);

@@ -8,10 +8,21 @@ export function secondsAgo(seconds: number): string {
 }
 
 export function ownerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
-export function replicaSet(name: string, replicas: number, extra: { minReadySeconds?: number; status?: Record<string, unknown>; deleting?: boolean; generation?: number } = {}): KubeObject {
+export function replicaSet(
+  name: string,
+  replicas: number,
+  extra: { minReadySeconds?: number; status?: Record<string, unknown>; deleting?: boolean; generation?: number } = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',

@@ -12,7 +12,14 @@ function deployment(spec: Record<string, unknown> = {}, extra: { status?: Record
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'default', uid: 'uid-web', generation: 2, resourceVersion: '10', ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+    metadata: {
+      name: 'web',
+      namespace: 'default',
+      uid: 'uid-web',
+      generation: 2,
+      resourceVersion: '10',
+      ...(extra.annotations ? { annotations: extra.annotations } : {}),
+    },
     spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: templateV1, ...spec },
     ...(extra.status ? { status: extra.status } : {}),
   };
@@ -113,7 +120,13 @@ describe('planDeployment', () => {
   const rolling = { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, template: templateV2 };
   const d = deployment(rolling);
   const steps = [
-    { name: 'starts a new ReplicaSet with maxSurge pods', rss: [ownedRs(d, templateV1, 1, 3, full(3))], create: 1, newReplicas: undefined, oldReplicas: undefined },
+    {
+      name: 'starts a new ReplicaSet with maxSurge pods',
+      rss: [ownedRs(d, templateV1, 1, 3, full(3))],
+      create: 1,
+      newReplicas: undefined,
+      oldReplicas: undefined,
+    },
     {
       name: 'waits while the new pod is not available',
       rss: [ownedRs(d, templateV1, 1, 3, full(3)), ownedRs(d, templateV2, 2, 1, { replicas: 1 }, 10)],
@@ -227,7 +240,12 @@ describe('planDeployment', () => {
   it('deletes the oldest empty ReplicaSets beyond revisionHistoryLimit', () => {
     const limited = deployment({ revisionHistoryLimit: 1, template: templateV2 }, { annotations: { 'deployment.kubernetes.io/revision': '4' } });
     const t = (image: string) => ({ ...templateV1, spec: { containers: [{ name: 'nginx', image }] } });
-    const rss = [ownedRs(limited, t('a'), 1, 0, {}, 400), ownedRs(limited, t('b'), 2, 0, {}, 300), ownedRs(limited, t('c'), 3, 0, {}, 200), ownedRs(limited, templateV2, 4, 3, full(3), 100)];
+    const rss = [
+      ownedRs(limited, t('a'), 1, 0, {}, 400),
+      ownedRs(limited, t('b'), 2, 0, {}, 300),
+      ownedRs(limited, t('c'), 3, 0, {}, 200),
+      ownedRs(limited, templateV2, 4, 3, full(3), 100),
+    ];
     const plan = planDeployment(limited, rss, [], now);
     assert.deepEqual(
       plan.deleteReplicaSets.map((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision']),
@@ -244,12 +262,21 @@ describe('planDeployment', () => {
       availableReplicas: 3,
       unavailableReplicas: 0,
       conditions: [
-        { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: 'x', lastUpdateTime: secondsAgo(700), lastTransitionTime: secondsAgo(700) },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'ReplicaSetUpdated',
+          message: 'x',
+          lastUpdateTime: secondsAgo(700),
+          lastTransitionTime: secondsAgo(700),
+        },
       ],
     };
     const stuck = deployment({ ...rolling, progressDeadlineSeconds: 600 }, { status: stuckStatus });
     const plan = planDeployment(stuck, [ownedRs(stuck, templateV1, 1, 3, full(3)), ownedRs(stuck, templateV2, 2, 1, { replicas: 1 }, 10)], [], now);
-    const progressing = ((plan.deployment?.status as { conditions: { type: string; status: string; reason: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Progressing');
+    const progressing = ((plan.deployment?.status as { conditions: { type: string; status: string; reason: string }[] } | undefined)?.conditions ?? []).find(
+      (c) => c.type === 'Progressing',
+    );
     assert.equal(progressing?.status, 'False');
     assert.equal(progressing?.reason, 'ProgressDeadlineExceeded');
   });

@@ -16,10 +16,13 @@ describe('planGarbageCollection', () => {
 
   it('deletes the dependents of an owner that is gone (Background)', () => {
     const plan = planGarbageCollection('uid-web-1', undefined, [pod('a', { owner }), pod('b', { owner }), pod('c', { owner: other })]);
-    assert.deepEqual(plan.delete.map((d) => [d.object.metadata.name, d.foreground]), [
-      ['a', false],
-      ['b', false],
-    ]);
+    assert.deepEqual(
+      plan.delete.map((d) => [d.object.metadata.name, d.foreground]),
+      [
+        ['a', false],
+        ['b', false],
+      ],
+    );
   });
 
   it('treats a same-named owner with another uid as gone', () => {
@@ -28,10 +31,16 @@ describe('planGarbageCollection', () => {
   });
 
   it('only drops the reference when another owner remains', () => {
-    const shared = { ...pod('a', { owner }), metadata: { ...pod('a').metadata, ownerReferences: [ownerRef(owner), { ...ownerRef(other), controller: false }] } };
+    const shared = {
+      ...pod('a', { owner }),
+      metadata: { ...pod('a').metadata, ownerReferences: [ownerRef(owner), { ...ownerRef(other), controller: false }] },
+    };
     const plan = planGarbageCollection('uid-web-1', undefined, [shared]);
     assert.equal(plan.delete.length, 0);
-    assert.deepEqual(plan.release[0]?.metadata.ownerReferences?.map((r) => r.uid), ['uid-other']);
+    assert.deepEqual(
+      plan.release[0]?.metadata.ownerReferences?.map((r) => r.uid),
+      ['uid-other'],
+    );
   });
 
   it('orphans dependents and then removes the orphan finalizer', () => {
@@ -43,7 +52,10 @@ describe('planGarbageCollection', () => {
 
   it('deletes dependents in foreground and keeps the finalizer while they exist', () => {
     const plan = planGarbageCollection('uid-web-1', marked(['foregroundDeletion']), [pod('a', { owner }), pod('b', { owner, deleting: true })]);
-    assert.deepEqual(plan.delete.map((d) => [d.object.metadata.name, d.foreground]), [['a', true]]);
+    assert.deepEqual(
+      plan.delete.map((d) => [d.object.metadata.name, d.foreground]),
+      [['a', true]],
+    );
     assert.equal(plan.owner, undefined);
   });
 

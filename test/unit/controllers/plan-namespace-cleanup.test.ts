@@ -5,7 +5,12 @@ import type { KubeObject } from '../../../functions/store/store.ts';
 import { types } from '../../../schemas/registry.ts';
 import { pod, replicaSet, secondsAgo } from './fixtures.ts';
 
-const terminating: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', deletionTimestamp: secondsAgo(1) }, status: { phase: 'Terminating' } };
+const terminating: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: 'default', deletionTimestamp: secondsAgo(1) },
+  status: { phase: 'Terminating' },
+};
 const active: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, status: { phase: 'Active' } };
 const event: KubeObject = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1', namespace: 'default' } };
 

@@ -19,14 +19,22 @@ describe('planReplicaSet', () => {
     {
       name: 'replaces a pod that is being deleted',
       rs: rs3,
-      pods: [pod('a', { owner: rs3, node: 'n1', ready: true }), pod('b', { owner: rs3, node: 'n1', ready: true }), pod('c', { owner: rs3, node: 'n1', deleting: true })],
+      pods: [
+        pod('a', { owner: rs3, node: 'n1', ready: true }),
+        pod('b', { owner: rs3, node: 'n1', ready: true }),
+        pod('c', { owner: rs3, node: 'n1', deleting: true }),
+      ],
       create: 1,
       remove: [],
     },
     {
       name: 'replaces a failed pod',
       rs: rs3,
-      pods: [pod('a', { owner: rs3, node: 'n1', ready: true }), pod('b', { owner: rs3, node: 'n1', ready: true }), pod('c', { owner: rs3, node: 'n1', phase: 'Failed' })],
+      pods: [
+        pod('a', { owner: rs3, node: 'n1', ready: true }),
+        pod('b', { owner: rs3, node: 'n1', ready: true }),
+        pod('c', { owner: rs3, node: 'n1', phase: 'Failed' }),
+      ],
       create: 1,
       remove: [],
     },
@@ -47,7 +55,11 @@ describe('planReplicaSet', () => {
     {
       name: 'deletes not-ready pods before ready ones',
       rs: replicaSet('web-abc', 1),
-      pods: [pod('a', { owner: rs3, node: 'n1', ready: true }), pod('b', { owner: rs3, node: 'n1', ready: false }), pod('c', { owner: rs3, node: 'n1', ready: true })],
+      pods: [
+        pod('a', { owner: rs3, node: 'n1', ready: true }),
+        pod('b', { owner: rs3, node: 'n1', ready: false }),
+        pod('c', { owner: rs3, node: 'n1', ready: true }),
+      ],
       create: 0,
       remove: ['b', 'c'],
     },
@@ -64,7 +76,10 @@ describe('planReplicaSet', () => {
     {
       name: 'deletes the pod ready for the shortest time',
       rs: replicaSet('web-abc', 1),
-      pods: [pod('long', { owner: rs3, node: 'n1', ready: true, readySecondsAgo: 500 }), pod('short', { owner: rs3, node: 'n1', ready: true, readySecondsAgo: 5 })],
+      pods: [
+        pod('long', { owner: rs3, node: 'n1', ready: true, readySecondsAgo: 500 }),
+        pod('short', { owner: rs3, node: 'n1', ready: true, readySecondsAgo: 5 }),
+      ],
       create: 0,
       remove: ['short'],
     },
@@ -75,7 +90,10 @@ describe('planReplicaSet', () => {
     it(c.name, () => {
       const plan = planReplicaSet(c.rs, c.pods, now);
       assert.equal(plan.create.length, c.create);
-      assert.deepEqual(plan.delete.map((p) => p.metadata.name), c.remove);
+      assert.deepEqual(
+        plan.delete.map((p) => p.metadata.name),
+        c.remove,
+      );
     });
   }
 

@@ -82,10 +82,7 @@ describe('handleStreamEvent', () => {
 
   it('skips records that are not objects', async () => {
     const controller = recordingController(() => {});
-    const result = await handleStreamEvent(
-      { Records: [{ eventID: '1', change: change('a') }] },
-      { ...deps(controller), parseRecord: () => undefined },
-    );
+    const result = await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, { ...deps(controller), parseRecord: () => undefined });
     assert.deepEqual(result.batchItemFailures, []);
     assert.equal(controller.calls.length, 0);
   });

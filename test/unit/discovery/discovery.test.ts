@@ -57,10 +57,16 @@ describe('aggregated discovery', () => {
     const apis = wire<DiscoveryList>(aggregatedDiscovery('apis'));
     assert.equal(api.kind, 'APIGroupDiscoveryList');
     assert.equal(api.apiVersion, 'apidiscovery.k8s.io/v2');
-    assert.deepEqual(api.items.map((g) => g.metadata.name), ['']);
+    assert.deepEqual(
+      api.items.map((g) => g.metadata.name),
+      [''],
+    );
     assert.deepEqual(apis.items.map((g) => g.metadata.name).sort(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io']);
     for (const group of [...api.items, ...apis.items]) {
-      assert.deepEqual(group.versions.map((v) => [v.version, v.freshness]), [['v1', 'Current']]);
+      assert.deepEqual(
+        group.versions.map((v) => [v.version, v.freshness]),
+        [['v1', 'Current']],
+      );
     }
   });
 
@@ -123,7 +129,8 @@ describe('aggregated discovery', () => {
 });
 
 describe('aggregated discovery negotiation', () => {
-  const kubectl = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+  const kubectl =
+    'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
   const cases: Array<[string | undefined, 'v2' | 'v2beta1' | undefined]> = [
     [kubectl, 'v2'],
     ['application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json', 'v2beta1'],
@@ -161,8 +168,15 @@ describe('legacy discovery', () => {
     const list = wire<{ kind: string; groups: Array<{ name: string; versions: unknown[]; preferredVersion: unknown }> }>(legacyApiGroupList());
     assert.equal(list.kind, 'APIGroupList');
     const apps = list.groups.find((g) => g.name === 'apps');
-    assert.deepEqual(apps, { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } });
-    assert.equal(list.groups.some((g) => g.name === ''), false);
+    assert.deepEqual(apps, {
+      name: 'apps',
+      versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+    });
+    assert.equal(
+      list.groups.some((g) => g.name === ''),
+      false,
+    );
   });
 
   it('serves an APIGroup per named group and nothing for unknown ones', () => {
@@ -191,7 +205,15 @@ describe('legacy discovery', () => {
       shortNames: ['po'],
       categories: ['all'],
     });
-    assert.deepEqual(byName.get('pods/eviction'), { name: 'pods/eviction', singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+    assert.deepEqual(byName.get('pods/eviction'), {
+      name: 'pods/eviction',
+      singularName: '',
+      namespaced: true,
+      group: 'policy',
+      version: 'v1',
+      kind: 'Eviction',
+      verbs: ['create'],
+    });
     assert.deepEqual(byName.get('pods/log'), { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
     assert.equal(byName.get('nodes')?.namespaced, false);
 
@@ -201,15 +223,18 @@ describe('legacy discovery', () => {
       apps.resources.map((r) => r.name),
       ['deployments', 'deployments/status', 'deployments/scale', 'replicasets', 'replicasets/status', 'replicasets/scale'],
     );
-    assert.deepEqual(apps.resources.find((r) => r.name === 'deployments/scale'), {
-      name: 'deployments/scale',
-      singularName: '',
-      namespaced: true,
-      group: 'autoscaling',
-      version: 'v1',
-      kind: 'Scale',
-      verbs: ['get', 'patch', 'update'],
-    });
+    assert.deepEqual(
+      apps.resources.find((r) => r.name === 'deployments/scale'),
+      {
+        name: 'deployments/scale',
+        singularName: '',
+        namespaced: true,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      },
+    );
   });
 
   it('serves nothing for a group version that is not served', () => {
@@ -220,8 +245,20 @@ describe('legacy discovery', () => {
 
 describe('rootDiscovery', () => {
   const cases: Array<[string, 'api' | 'apis', string | undefined, string, string]> = [
-    ['kubectl 1.32 gets aggregated v2', 'apis', 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json', AGGREGATED_DISCOVERY_CONTENT_TYPE, 'APIGroupDiscoveryList'],
-    ['a v2beta1-only client gets v2beta1 with its content type', 'api', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList', 'APIGroupDiscoveryList'],
+    [
+      'kubectl 1.32 gets aggregated v2',
+      'apis',
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
+      AGGREGATED_DISCOVERY_CONTENT_TYPE,
+      'APIGroupDiscoveryList',
+    ],
+    [
+      'a v2beta1-only client gets v2beta1 with its content type',
+      'api',
+      'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
+      'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+      'APIGroupDiscoveryList',
+    ],
     ['a plain JSON client gets APIVersions at /api', 'api', 'application/json, */*', 'application/json', 'APIVersions'],
     ['a plain JSON client gets APIGroupList at /apis', 'apis', undefined, 'application/json', 'APIGroupList'],
   ];

@@ -23,7 +23,20 @@ describe('parseAgentArgs', () => {
   });
 
   it('lets explicit flags win over the node-index defaults', () => {
-    const settings = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1', '--address', '127.0.0.9', '--pod-cidr', '127.99.0.0/24', '--runtime', 'sim']);
+    const settings = parseAgentArgs([
+      '--kubeconfig',
+      '/k',
+      '--name',
+      'n1',
+      '--node-index',
+      '1',
+      '--address',
+      '127.0.0.9',
+      '--pod-cidr',
+      '127.99.0.0/24',
+      '--runtime',
+      'sim',
+    ]);
     assert.deepEqual([settings.address, settings.podCidr, settings.runtime], ['127.0.0.9', '127.99.0.0/24', 'sim']);
   });
 

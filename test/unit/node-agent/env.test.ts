@@ -40,7 +40,15 @@ function envOf(container: Record<string, unknown>, base: Record<string, string> 
 
 describe('resolveEnv', () => {
   it('sets plain values and lets later entries win', () => {
-    assert.deepEqual(envOf({ env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] }), { A: '2' });
+    assert.deepEqual(
+      envOf({
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'A', value: '2' },
+        ],
+      }),
+      { A: '2' },
+    );
   });
 
   it('reads configMapKeyRef and secretKeyRef', () => {
@@ -76,24 +84,45 @@ describe('resolveEnv', () => {
   });
 
   it('lets env override envFrom and the agent base', () => {
-    const env = envOf({ envFrom: [{ configMapRef: { name: 'settings' } }], env: [{ name: 'MODE', value: 'slow' }, { name: 'PORT', value: '9' }] }, { PORT: '80' });
+    const env = envOf(
+      {
+        envFrom: [{ configMapRef: { name: 'settings' } }],
+        env: [
+          { name: 'MODE', value: 'slow' },
+          { name: 'PORT', value: '9' },
+        ],
+      },
+      { PORT: '80' },
+    );
     assert.equal(env.MODE, 'slow');
     assert.equal(env.PORT, '9');
   });
 
   it('expands $(VAR) from earlier variables and leaves unknown references as written', () => {
-    const env = envOf({ env: [{ name: 'A', value: 'x' }, { name: 'B', value: '$(A)-$(NOPE)-$$(A)' }] });
+    const env = envOf({
+      env: [
+        { name: 'A', value: 'x' },
+        { name: 'B', value: '$(A)-$(NOPE)-$$(A)' },
+      ],
+    });
     assert.equal(env.B, 'x-$(NOPE)-$(A)');
   });
 
   const failures: [string, Record<string, unknown>, RegExp][] = [
     ['a missing ConfigMap', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'missing', key: 'k' } } }] }, /configmap "missing" not found/],
-    ['a missing key', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }] }, /couldn't find key nope in configmap shop\/settings/],
+    [
+      'a missing key',
+      { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'settings', key: 'nope' } } }] },
+      /couldn't find key nope in configmap shop\/settings/,
+    ],
     ['a missing envFrom Secret', { envFrom: [{ secretRef: { name: 'absent' } }] }, /secret "absent" not found/],
   ];
   for (const [what, container, message] of failures) {
     it(`fails with CreateContainerConfigError on ${what}`, () => {
-      assert.throws(() => envOf(container), (error: unknown) => error instanceof CreateContainerConfigError && message.test(error.message));
+      assert.throws(
+        () => envOf(container),
+        (error: unknown) => error instanceof CreateContainerConfigError && message.test(error.message),
+      );
     });
   }
 

@@ -71,10 +71,13 @@ describe('loadImageTable', () => {
   });
 
   it('reports a malformed entry with its name', () => {
-    assert.throws(() => parseImageTable(JSON.stringify({ bad: { command: [] } }), 'user.json'), (error: unknown) => {
-      assert.ok(error instanceof ImageTableError);
-      assert.match(error.message, /user\.json: bad\.command/);
-      return true;
-    });
+    assert.throws(
+      () => parseImageTable(JSON.stringify({ bad: { command: [] } }), 'user.json'),
+      (error: unknown) => {
+        assert.ok(error instanceof ImageTableError);
+        assert.match(error.message, /user\.json: bad\.command/);
+        return true;
+      },
+    );
   });
 });

@@ -46,14 +46,20 @@ describe('buildNode', () => {
 
 describe('nodeStatus', () => {
   it('keeps the transition time of a condition that stays the same and renews the heartbeat', () => {
-    const status = nodeStatus(settings, '2026-01-01T00:05:00Z', [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }]) as Record<string, any>;
+    const status = nodeStatus(settings, '2026-01-01T00:05:00Z', [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }]) as Record<
+      string,
+      any
+    >;
     const ready = status.conditions.find((c: { type: string }) => c.type === 'Ready');
     assert.equal(ready.lastTransitionTime, '2026-01-01T00:00:00Z');
     assert.equal(ready.lastHeartbeatTime, '2026-01-01T00:05:00Z');
   });
 
   it('moves the transition time when the node comes back from Unknown', () => {
-    const status = nodeStatus(settings, '2026-01-01T00:05:00Z', [{ type: 'Ready', status: 'Unknown', lastTransitionTime: '2026-01-01T00:00:00Z' }]) as Record<string, any>;
+    const status = nodeStatus(settings, '2026-01-01T00:05:00Z', [{ type: 'Ready', status: 'Unknown', lastTransitionTime: '2026-01-01T00:00:00Z' }]) as Record<
+      string,
+      any
+    >;
     assert.equal(status.conditions.find((c: { type: string }) => c.type === 'Ready').lastTransitionTime, '2026-01-01T00:05:00Z');
   });
 });

@@ -19,7 +19,13 @@ function pod(restartPolicy = 'Always', conditions: unknown[] = []): PodView {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'p', namespace: 'default', uid: 'u' },
-    spec: { restartPolicy, containers: [{ name: 'a', image: 'nginx' }, { name: 'b', image: 'nginx' }] },
+    spec: {
+      restartPolicy,
+      containers: [
+        { name: 'a', image: 'nginx' },
+        { name: 'b', image: 'nginx' },
+      ],
+    },
     status: { conditions },
   });
   if ('error' in parsed) throw new Error(parsed.error);
@@ -57,7 +63,10 @@ describe('computePodStatus', () => {
       assert.equal(conditions.find((c) => c.type === type)?.status, 'True', type);
     }
     const statuses = status.containerStatuses as Record<string, unknown>[];
-    assert.deepEqual(statuses.map((s) => s.name), ['a', 'b']);
+    assert.deepEqual(
+      statuses.map((s) => s.name),
+      ['a', 'b'],
+    );
     assert.deepEqual(statuses[0]?.lastState, {});
   });
 

@@ -177,7 +177,11 @@ describe('OpenAPI v3 group-version documents', () => {
 
   it('publishes IntOrString and Quantity as Kubernetes does', () => {
     const schemas = (openApiGroupVersion('apis/apps/v1') as Json).components.schemas;
-    assert.deepEqual(schemas['io.k8s.apimachinery.pkg.util.intstr.IntOrString'], { type: 'string', format: 'int-or-string', 'x-kubernetes-int-or-string': true });
+    assert.deepEqual(schemas['io.k8s.apimachinery.pkg.util.intstr.IntOrString'], {
+      type: 'string',
+      format: 'int-or-string',
+      'x-kubernetes-int-or-string': true,
+    });
     assert.equal(schemas['io.k8s.apimachinery.pkg.api.resource.Quantity'].type, 'string');
   });
 

@@ -26,12 +26,22 @@ describe('applyPatch with a JSON merge patch (RFC 7386)', () => {
   });
 
   it('replaces lists whole, even lists that merge strategically', () => {
-    const result = applyPatch(types.deployments, deployment(), frozen({ spec: { template: { spec: { containers: [{ name: 'only', image: 'x' }] } } } }), 'merge');
+    const result = applyPatch(
+      types.deployments,
+      deployment(),
+      frozen({ spec: { template: { spec: { containers: [{ name: 'only', image: 'x' }] } } } }),
+      'merge',
+    );
     assert.deepEqual(specOf(result).template.spec.containers, [{ name: 'only', image: 'x' }]);
   });
 
   it('replaces a map with a scalar and a scalar with a map', () => {
-    const result = applyPatch(types.configmaps, frozen({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' }, x: 'y' }), frozen({ data: 'z', x: { y: 1 } }), 'merge');
+    const result = applyPatch(
+      types.configmaps,
+      frozen({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' }, x: 'y' }),
+      frozen({ data: 'z', x: { y: 1 } }),
+      'merge',
+    );
     assert.equal(result.data, 'z');
     assert.deepEqual(result.x, { y: 1 });
   });
@@ -43,11 +53,17 @@ describe('applyPatch with a JSON merge patch (RFC 7386)', () => {
   });
 
   it('refuses a patch that changes the kind with 422', () => {
-    assert.throws(() => applyPatch(types.deployments, deployment(), frozen({ kind: 'ReplicaSet' }), 'merge'), (error: unknown) => isApiError(error, 422));
+    assert.throws(
+      () => applyPatch(types.deployments, deployment(), frozen({ kind: 'ReplicaSet' }), 'merge'),
+      (error: unknown) => isApiError(error, 422),
+    );
   });
 
   it('refuses a patch that removes metadata with 422', () => {
-    assert.throws(() => applyPatch(types.deployments, deployment(), frozen({ metadata: null }), 'merge'), (error: unknown) => isApiError(error, 422));
+    assert.throws(
+      () => applyPatch(types.deployments, deployment(), frozen({ metadata: null }), 'merge'),
+      (error: unknown) => isApiError(error, 422),
+    );
   });
 });
 
@@ -99,7 +115,10 @@ describe('applyPatch with a JSON patch (RFC 6902)', () => {
       assert.throws(
         () => applyPatch(types.deployments, deployment(), frozen(patch), 'json'),
         (error: unknown) =>
-          isApiError(error, 422) && error.reason === 'Invalid' && error.message === 'the server rejected our request due to an error in our request' && (error.details?.causes?.length ?? 0) === 1,
+          isApiError(error, 422) &&
+          error.reason === 'Invalid' &&
+          error.message === 'the server rejected our request due to an error in our request' &&
+          (error.details?.causes?.length ?? 0) === 1,
       );
     });
   }
@@ -111,7 +130,10 @@ describe('applyPatch with a JSON patch (RFC 6902)', () => {
   ];
   for (const [what, patch] of malformed) {
     it(`answers 400 BadRequest for ${what}`, () => {
-      assert.throws(() => applyPatch(types.deployments, deployment(), frozen(patch), 'json'), (error: unknown) => isApiError(error, 400));
+      assert.throws(
+        () => applyPatch(types.deployments, deployment(), frozen(patch), 'json'),
+        (error: unknown) => isApiError(error, 400),
+      );
     });
   }
 
@@ -144,9 +166,31 @@ describe('applyPatch with keys that could reach an object prototype', () => {
 
 describe('applyPatch never mutates its inputs', () => {
   const patches: [string, 'json' | 'merge' | 'strategic', unknown][] = [
-    ['json', 'json', [{ op: 'replace', path: '/spec/replicas', value: 4 }, { op: 'remove', path: '/metadata/labels/app' }]],
+    [
+      'json',
+      'json',
+      [
+        { op: 'replace', path: '/spec/replicas', value: 4 },
+        { op: 'remove', path: '/metadata/labels/app' },
+      ],
+    ],
     ['merge', 'merge', { metadata: { labels: { app: null, x: 'y' } }, spec: { replicas: 4 } }],
-    ['strategic', 'strategic', { spec: { template: { spec: { containers: [{ name: 'nginx', image: 'httpd' }, { name: 'sidecar', $patch: 'delete' }] } } } }],
+    [
+      'strategic',
+      'strategic',
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'nginx', image: 'httpd' },
+                { name: 'sidecar', $patch: 'delete' },
+              ],
+            },
+          },
+        },
+      },
+    ],
   ];
   for (const [name, patchType, patch] of patches) {
     it(`leaves the object and the ${name} patch as they were`, () => {

@@ -74,7 +74,12 @@ describe('recordUpdateManager', () => {
   it('records a status write with its subresource and only status fields', () => {
     const pod = frozen({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } }) as KubeObject;
     const created = recordUpdateManager(types.pods, undefined, pod, { fieldManager: 'kubectl-run', now: t0 });
-    const running = recordUpdateManager(types.pods, created, { ...created, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, { fieldManager: 'skiff-agent', now: t1, subresource: 'status' });
+    const running = recordUpdateManager(
+      types.pods,
+      created,
+      { ...created, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+      { fieldManager: 'skiff-agent', now: t1, subresource: 'status' },
+    );
     const entries = readManagedFields(running);
     assert.deepEqual(
       entries.map((entry) => [entry.manager, entry.subresource]),
@@ -83,7 +88,9 @@ describe('recordUpdateManager', () => {
         ['skiff-agent', 'status'],
       ],
     );
-    assert.deepEqual(fieldsOf(running, 'skiff-agent'), { 'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:status': {}, 'f:type': {} } }, 'f:phase': {} } });
+    assert.deepEqual(fieldsOf(running, 'skiff-agent'), {
+      'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:status': {}, 'f:type': {} } }, 'f:phase': {} },
+    });
   });
 
   it('owns a keyed list whole, rather than failing the write, when an item lacks its key', () => {

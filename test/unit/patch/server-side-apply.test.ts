@@ -101,7 +101,9 @@ describe('serverSideApply', () => {
         assert.equal(status.code, 409);
         assert.equal(status.reason, 'Conflict');
         assert.equal(status.message, 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas');
-        assert.deepEqual(status.details?.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "kubectl-client-side-apply" using apps/v1', field: '.spec.replicas' }]);
+        assert.deepEqual(status.details?.causes, [
+          { reason: 'FieldManagerConflict', message: 'conflict with "kubectl-client-side-apply" using apps/v1', field: '.spec.replicas' },
+        ]);
         assert.equal(status.details?.name, 'web-ssa');
         return true;
       },
@@ -115,7 +117,10 @@ describe('serverSideApply', () => {
       (error: unknown) =>
         error instanceof FieldManagerConflictError &&
         error.message.startsWith('Apply failed with 2 conflicts: conflicts with "editor" using apps/v1:') &&
-        (error.details?.causes ?? []).map((cause) => cause.field).sort().join(' ') === '.spec.replicas .spec.template.spec.containers[name="nginx"].image',
+        (error.details?.causes ?? [])
+          .map((cause) => cause.field)
+          .sort()
+          .join(' ') === '.spec.replicas .spec.template.spec.containers[name="nginx"].image',
     );
   });
 
@@ -158,7 +163,12 @@ describe('serverSideApply', () => {
   it('keeps a dropped field that another manager also owns', () => {
     const first = stored(apply(undefined, manifest({ labels: { app: 'web', tier: 'front' } }), 'kubectl', false, t0));
     const labelled = stored(
-      recordUpdateManager(types.deployments, first, { ...first, metadata: { ...first.metadata, labels: { app: 'web', tier: 'back' } } }, { fieldManager: 'kubectl-label', now: t0 }),
+      recordUpdateManager(
+        types.deployments,
+        first,
+        { ...first, metadata: { ...first.metadata, labels: { app: 'web', tier: 'back' } } },
+        { fieldManager: 'kubectl-label', now: t0 },
+      ),
     );
     const second = apply(labelled, manifest({ labels: { app: 'web' } }));
     assert.deepEqual(second.metadata.labels, { app: 'web', tier: 'back' });
@@ -187,7 +197,10 @@ describe('serverSideApply', () => {
     const created = apply(undefined, applied);
     assert.equal(created.status, undefined);
     assert.equal(created.metadata.uid, undefined);
-    assert.deepEqual(entriesOf(created).map((entry) => entry.manager), ['kubectl']);
+    assert.deepEqual(
+      entriesOf(created).map((entry) => entry.manager),
+      ['kubectl'],
+    );
   });
 
   it('applies only status through the status subresource', () => {
@@ -217,12 +230,18 @@ describe('serverSideApply', () => {
   ];
   for (const [what, config] of badConfigs) {
     it(`answers 400 for ${what}`, () => {
-      assert.throws(() => apply(undefined, frozen(config) as KubeObject), (error: unknown) => isApiError(error, 400));
+      assert.throws(
+        () => apply(undefined, frozen(config) as KubeObject),
+        (error: unknown) => isApiError(error, 400),
+      );
     });
   }
 
   it('answers 422 for a keyed list item without its key', () => {
-    assert.throws(() => apply(undefined, manifest({ containers: [{ image: 'x' }] })), (error: unknown) => isApiError(error, 422));
+    assert.throws(
+      () => apply(undefined, manifest({ containers: [{ image: 'x' }] })),
+      (error: unknown) => isApiError(error, 422),
+    );
   });
 
   it('never mutates the live object or the applied configuration', () => {

@@ -14,7 +14,9 @@ const smp = (current: KubeObject, patch: unknown, type = types.deployments) => a
 
 describe('strategic merge patch: the exact bodies kubectl sends', () => {
   it('kubectl set image: merges containers by name and keeps the others', () => {
-    const body = JSON.parse('{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"nginx"}],"containers":[{"image":"httpd","name":"nginx"}]}}}}');
+    const body = JSON.parse(
+      '{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"nginx"}],"containers":[{"image":"httpd","name":"nginx"}]}}}}',
+    );
     const containers = containersOf(smp(deployment(), body));
     assert.deepEqual(
       containers.map((c) => [c.name, c.image]),
@@ -64,20 +66,36 @@ describe('strategic merge patch: list strategies', () => {
     {
       name: 'a new container is appended',
       patch: { spec: { template: { spec: { containers: [{ name: 'third', image: 'redis' }] } } } },
-      check: (result) => assert.deepEqual(containersOf(result).map((c) => c.name), ['nginx', 'sidecar', 'third']),
+      check: (result) =>
+        assert.deepEqual(
+          containersOf(result).map((c) => c.name),
+          ['nginx', 'sidecar', 'third'],
+        ),
     },
     {
       name: 'container ports merge by containerPort',
       patch: { spec: { template: { spec: { containers: [{ name: 'nginx', ports: [{ containerPort: 443 }, { containerPort: 80, name: 'http' }] }] } } } },
-      check: (result) =>
-        assert.deepEqual(containersOf(result)[0]?.ports, [
-          { containerPort: 80, protocol: 'TCP', name: 'http' },
-          { containerPort: 443 },
-        ]),
+      check: (result) => assert.deepEqual(containersOf(result)[0]?.ports, [{ containerPort: 80, protocol: 'TCP', name: 'http' }, { containerPort: 443 }]),
     },
     {
       name: 'env merges by name',
-      patch: { spec: { template: { spec: { containers: [{ name: 'nginx', env: [{ name: 'B', value: 'two' }, { name: 'C', value: '3' }] }] } } } },
+      patch: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'nginx',
+                  env: [
+                    { name: 'B', value: 'two' },
+                    { name: 'C', value: '3' },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
       check: (result) =>
         assert.deepEqual(containersOf(result)[0]?.env, [
           { name: 'A', value: '1' },
@@ -107,7 +125,14 @@ describe('strategic merge patch: list strategies', () => {
     },
     {
       name: 'status conditions merge by type',
-      patch: { status: { conditions: [{ type: 'Progressing', status: 'True' }, { type: 'Available', status: 'False' }] } },
+      patch: {
+        status: {
+          conditions: [
+            { type: 'Progressing', status: 'True' },
+            { type: 'Available', status: 'False' },
+          ],
+        },
+      },
       check: (result) =>
         assert.deepEqual((result.status as { conditions: unknown[] }).conditions, [
           { type: 'Available', status: 'False' },
@@ -164,7 +189,10 @@ describe('strategic merge patch: list strategies', () => {
 describe('strategic merge patch: directives', () => {
   it('$patch: delete in a list item removes the item with that key', () => {
     const result = smp(deployment(), { spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } } });
-    assert.deepEqual(containersOf(result).map((c) => c.name), ['nginx']);
+    assert.deepEqual(
+      containersOf(result).map((c) => c.name),
+      ['nginx'],
+    );
   });
 
   it('$patch: replace as a list element replaces the whole list', () => {
@@ -188,7 +216,10 @@ describe('strategic merge patch: directives', () => {
   });
 
   it('$retainKeys keeps only the listed fields of the original', () => {
-    const current = frozen({ ...deployment(), spec: { ...(deployment().spec as object), strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } });
+    const current = frozen({
+      ...deployment(),
+      spec: { ...(deployment().spec as object), strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } },
+    });
     const result = smp(current, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } });
     assert.deepEqual((result.spec as Record<string, unknown>).strategy, { type: 'Recreate' });
   });
@@ -214,7 +245,10 @@ describe('strategic merge patch: directives', () => {
       ],
     });
     const result = smp(three, { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'c' }, { name: 'a' }] } } } });
-    assert.deepEqual(containersOf(result).map((c) => c.name), ['c', 'server-only', 'a']);
+    assert.deepEqual(
+      containersOf(result).map((c) => c.name),
+      ['c', 'server-only', 'a'],
+    );
   });
 
   it('$setElementOrder orders a primitive set list', () => {
@@ -223,7 +257,9 @@ describe('strategic merge patch: directives', () => {
   });
 
   it('directives inside new items are processed, not stored', () => {
-    const result = smp(deployment(), { spec: { template: { spec: { containers: [{ name: 'new', image: 'x', '$setElementOrder/env': [{ name: 'E' }], env: [{ name: 'E', value: '1' }] }] } } } });
+    const result = smp(deployment(), {
+      spec: { template: { spec: { containers: [{ name: 'new', image: 'x', '$setElementOrder/env': [{ name: 'E' }], env: [{ name: 'E', value: '1' }] }] } } },
+    });
     assert.deepEqual(containersOf(result)[2], { name: 'new', image: 'x', env: [{ name: 'E', value: '1' }] });
   });
 
@@ -237,7 +273,10 @@ describe('strategic merge patch: directives', () => {
   ];
   for (const [what, patch, code] of errors) {
     it(`answers ${code} for ${what}`, () => {
-      assert.throws(() => smp(deployment(), patch), (error: unknown) => isApiError(error, code));
+      assert.throws(
+        () => smp(deployment(), patch),
+        (error: unknown) => isApiError(error, code),
+      );
     });
   }
 });

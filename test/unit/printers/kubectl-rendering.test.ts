@@ -87,7 +87,9 @@ describe('kubectl prints Skiff tables', () => {
   let home: string;
 
   async function kubectl(...args: string[]): Promise<string> {
-    const { stdout } = await run('kubectl', ['--kubeconfig', join(home, 'config'), '--cache-dir', join(home, `cache-${serverMinor}`), ...args], { timeout: 30_000 });
+    const { stdout } = await run('kubectl', ['--kubeconfig', join(home, 'config'), '--cache-dir', join(home, `cache-${serverMinor}`), ...args], {
+      timeout: 30_000,
+    });
     return stdout;
   }
 
@@ -146,7 +148,10 @@ describe('kubectl prints Skiff tables', () => {
         const lines = (await kubectl('get', 'deploy', '-o', 'wide')).trim().split('\n');
         assert.match(lines[0] ?? '', /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR$/);
         assert.match(lines[1] ?? '', /^web\s+1\/3\s+3\s+1\s+5m\d*s?\s+nginx\s+nginx\s+app=web$/);
-        assert.ok(discoveryContentTypes.includes('application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList'), discoveryContentTypes.join(' | '));
+        assert.ok(
+          discoveryContentTypes.includes('application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList'),
+          discoveryContentTypes.join(' | '),
+        );
       } finally {
         serverMinor = '32';
       }

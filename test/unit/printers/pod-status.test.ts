@@ -23,7 +23,10 @@ describe('pod STATUS and READY', () => {
     { name: 'Pending while unscheduled', pod: pod({}, { phase: 'Pending' }), ready: '0/1', status: 'Pending' },
     {
       name: 'ContainerCreating while the image is being started',
-      pod: pod({}, { phase: 'Pending', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] }),
+      pod: pod(
+        {},
+        { phase: 'Pending', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] },
+      ),
       ready: '0/1',
       status: 'ContainerCreating',
     },
@@ -35,13 +38,22 @@ describe('pod STATUS and READY', () => {
     },
     {
       name: 'Completed when the container exited with reason Completed',
-      pod: pod({}, { phase: 'Succeeded', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] }),
+      pod: pod(
+        {},
+        {
+          phase: 'Succeeded',
+          containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }],
+        },
+      ),
       ready: '0/1',
       status: 'Completed',
     },
     {
       name: 'Error when the container failed',
-      pod: pod({}, { phase: 'Failed', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error' } } }] }),
+      pod: pod(
+        {},
+        { phase: 'Failed', containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error' } } }] },
+      ),
       ready: '0/1',
       status: 'Error',
     },
@@ -59,7 +71,10 @@ describe('pod STATUS and READY', () => {
     },
     {
       name: 'CrashLoopBackOff while waiting to restart',
-      pod: pod({}, { phase: 'Running', containerStatuses: [{ name: 'app', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] }),
+      pod: pod(
+        {},
+        { phase: 'Running', containerStatuses: [{ name: 'app', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
+      ),
       ready: '0/1',
       status: 'CrashLoopBackOff',
     },
@@ -155,7 +170,10 @@ describe('pod STATUS and READY', () => {
     },
     {
       name: 'Init:Error when an init container failed',
-      pod: pod({ initContainers: [{ name: 'init' }] }, { phase: 'Failed', initContainerStatuses: [{ name: 'init', state: { terminated: { exitCode: 2, reason: 'Error' } } }] }),
+      pod: pod(
+        { initContainers: [{ name: 'init' }] },
+        { phase: 'Failed', initContainerStatuses: [{ name: 'init', state: { terminated: { exitCode: 2, reason: 'Error' } } }] },
+      ),
       ready: '0/1',
       status: 'Init:Error',
     },
@@ -198,7 +216,10 @@ describe('pod STATUS and READY', () => {
     { name: 'the pod status reason, e.g. Evicted', pod: pod({}, { phase: 'Failed', reason: 'Evicted' }), ready: '0/1', status: 'Evicted' },
     {
       name: 'SchedulingGated while a scheduling gate holds the pod',
-      pod: pod({ schedulingGates: [{ name: 'wait' }] }, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated' }] }),
+      pod: pod(
+        { schedulingGates: [{ name: 'wait' }] },
+        { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated' }] },
+      ),
       ready: '0/1',
       status: 'SchedulingGated',
     },
@@ -242,7 +263,10 @@ describe('pod RESTARTS', () => {
 
   it('counts init container restarts while the pod is initializing', () => {
     const { cells } = printPod(
-      pod({ initContainers: [{ name: 'init' }] }, { phase: 'Pending', initContainerStatuses: [{ name: 'init', restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } } }] }),
+      pod(
+        { initContainers: [{ name: 'init' }] },
+        { phase: 'Pending', initContainerStatuses: [{ name: 'init', restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } } }] },
+      ),
       now,
     );
     assert.equal(cells[3], '3');

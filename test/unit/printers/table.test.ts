@@ -18,24 +18,111 @@ function object(type: ResourceType, name: string, fields: Record<string, unknown
 
 /** The columns kube-apiserver declares per kind: [name, priority]. */
 const expectedColumns: Record<string, Array<[string, number]>> = {
-  'core/pods': [['Name', 0], ['Ready', 0], ['Status', 0], ['Restarts', 0], ['Age', 0], ['IP', 1], ['Node', 1], ['Nominated Node', 1], ['Readiness Gates', 1]],
-  'apps/deployments': [['Name', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1]],
-  'apps/replicasets': [['Name', 0], ['Desired', 0], ['Current', 0], ['Ready', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1]],
-  'core/services': [['Name', 0], ['Type', 0], ['Cluster-IP', 0], ['External-IP', 0], ['Port(s)', 0], ['Age', 0], ['Selector', 1]],
+  'core/pods': [
+    ['Name', 0],
+    ['Ready', 0],
+    ['Status', 0],
+    ['Restarts', 0],
+    ['Age', 0],
+    ['IP', 1],
+    ['Node', 1],
+    ['Nominated Node', 1],
+    ['Readiness Gates', 1],
+  ],
+  'apps/deployments': [
+    ['Name', 0],
+    ['Ready', 0],
+    ['Up-to-date', 0],
+    ['Available', 0],
+    ['Age', 0],
+    ['Containers', 1],
+    ['Images', 1],
+    ['Selector', 1],
+  ],
+  'apps/replicasets': [
+    ['Name', 0],
+    ['Desired', 0],
+    ['Current', 0],
+    ['Ready', 0],
+    ['Age', 0],
+    ['Containers', 1],
+    ['Images', 1],
+    ['Selector', 1],
+  ],
+  'core/services': [
+    ['Name', 0],
+    ['Type', 0],
+    ['Cluster-IP', 0],
+    ['External-IP', 0],
+    ['Port(s)', 0],
+    ['Age', 0],
+    ['Selector', 1],
+  ],
   'core/nodes': [
-    ['Name', 0], ['Status', 0], ['Roles', 0], ['Age', 0], ['Version', 0],
-    ['Internal-IP', 1], ['External-IP', 1], ['OS-Image', 1], ['Kernel-Version', 1], ['Container-Runtime', 1],
+    ['Name', 0],
+    ['Status', 0],
+    ['Roles', 0],
+    ['Age', 0],
+    ['Version', 0],
+    ['Internal-IP', 1],
+    ['External-IP', 1],
+    ['OS-Image', 1],
+    ['Kernel-Version', 1],
+    ['Container-Runtime', 1],
   ],
-  'core/namespaces': [['Name', 0], ['Status', 0], ['Age', 0]],
-  'core/configmaps': [['Name', 0], ['Data', 0], ['Age', 0]],
-  'core/secrets': [['Name', 0], ['Type', 0], ['Data', 0], ['Age', 0]],
+  'core/namespaces': [
+    ['Name', 0],
+    ['Status', 0],
+    ['Age', 0],
+  ],
+  'core/configmaps': [
+    ['Name', 0],
+    ['Data', 0],
+    ['Age', 0],
+  ],
+  'core/secrets': [
+    ['Name', 0],
+    ['Type', 0],
+    ['Data', 0],
+    ['Age', 0],
+  ],
   'core/events': [
-    ['Last Seen', 0], ['Type', 0], ['Reason', 0], ['Object', 0], ['Subobject', 1], ['Source', 1], ['Message', 0], ['First Seen', 1], ['Count', 1], ['Name', 1],
+    ['Last Seen', 0],
+    ['Type', 0],
+    ['Reason', 0],
+    ['Object', 0],
+    ['Subobject', 1],
+    ['Source', 1],
+    ['Message', 0],
+    ['First Seen', 1],
+    ['Count', 1],
+    ['Name', 1],
   ],
-  'core/endpoints': [['Name', 0], ['Endpoints', 0], ['Age', 0]],
-  'coordination.k8s.io/leases': [['Name', 0], ['Holder', 0], ['Age', 0]],
-  'networking.k8s.io/ingresses': [['Name', 0], ['Class', 0], ['Hosts', 0], ['Address', 0], ['Ports', 0], ['Age', 0]],
-  'discovery.k8s.io/endpointslices': [['Name', 0], ['AddressType', 0], ['Ports', 0], ['Endpoints', 0], ['Age', 0]],
+  'core/endpoints': [
+    ['Name', 0],
+    ['Endpoints', 0],
+    ['Age', 0],
+  ],
+  'coordination.k8s.io/leases': [
+    ['Name', 0],
+    ['Holder', 0],
+    ['Age', 0],
+  ],
+  'networking.k8s.io/ingresses': [
+    ['Name', 0],
+    ['Class', 0],
+    ['Hosts', 0],
+    ['Address', 0],
+    ['Ports', 0],
+    ['Age', 0],
+  ],
+  'discovery.k8s.io/endpointslices': [
+    ['Name', 0],
+    ['AddressType', 0],
+    ['Ports', 0],
+    ['Endpoints', 0],
+    ['Age', 0],
+  ],
 };
 
 describe('table columns', () => {
@@ -71,7 +158,14 @@ describe('table cells per kind', () => {
         spec: {
           replicas: 3,
           selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }] },
-          template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }, { name: 'log', image: 'busybox' }] } },
+          template: {
+            spec: {
+              containers: [
+                { name: 'nginx', image: 'nginx:1.27' },
+                { name: 'log', image: 'busybox' },
+              ],
+            },
+          },
         },
         status: { replicas: 3, readyReplicas: 2, updatedReplicas: 3, availableReplicas: 2 },
       }),
@@ -80,14 +174,20 @@ describe('table cells per kind', () => {
     {
       name: 'a new deployment with no status yet',
       type: types.deployments,
-      object: object(types.deployments, 'new', { spec: { replicas: 1, selector: { matchLabels: { app: 'new' } }, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } }),
+      object: object(types.deployments, 'new', {
+        spec: { replicas: 1, selector: { matchLabels: { app: 'new' } }, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } },
+      }),
       cells: ['new', '0/1', 0, 0, '3m', 'c', 'i', 'app=new'],
     },
     {
       name: 'a replica set',
       type: types.replicasets,
       object: object(types.replicasets, 'web-5d4f', {
-        spec: { replicas: 2, selector: { matchLabels: { app: 'web', 'pod-template-hash': '5d4f' } }, template: { spec: { containers: [{ name: 'nginx', image: 'nginx' }] } } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web', 'pod-template-hash': '5d4f' } },
+          template: { spec: { containers: [{ name: 'nginx', image: 'nginx' }] } },
+        },
         status: { replicas: 2, readyReplicas: 1 },
       }),
       cells: ['web-5d4f', 2, 2, 1, '3m', 'nginx', 'nginx', 'app=web,pod-template-hash=5d4f'],
@@ -96,21 +196,38 @@ describe('table cells per kind', () => {
       name: 'a NodePort service',
       type: types.services,
       object: object(types.services, 'web', {
-        spec: { type: 'NodePort', clusterIP: '10.96.0.12', clusterIPs: ['10.96.0.12'], ports: [{ port: 80, nodePort: 30942, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }], selector: { app: 'web' } },
+        spec: {
+          type: 'NodePort',
+          clusterIP: '10.96.0.12',
+          clusterIPs: ['10.96.0.12'],
+          ports: [
+            { port: 80, nodePort: 30942, protocol: 'TCP' },
+            { port: 53, protocol: 'UDP' },
+          ],
+          selector: { app: 'web' },
+        },
       }),
       cells: ['web', 'NodePort', '10.96.0.12', '<none>', '80:30942/TCP,53/UDP', '3m', 'app=web'],
     },
     {
       name: 'a LoadBalancer service still waiting for its address',
       type: types.services,
-      object: object(types.services, 'lb', { spec: { type: 'LoadBalancer', clusterIP: '10.96.0.13', ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }] }, status: { loadBalancer: {} } }),
+      object: object(types.services, 'lb', {
+        spec: { type: 'LoadBalancer', clusterIP: '10.96.0.13', ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }] },
+        status: { loadBalancer: {} },
+      }),
       cells: ['lb', 'LoadBalancer', '10.96.0.13', '<pending>', '80:31000/TCP', '3m', '<none>'],
     },
     {
       name: 'a LoadBalancer service with its load balancer hostname',
       type: types.services,
       object: object(types.services, 'lb', {
-        spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.13'], ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }], selector: { app: 'web', tier: 'front' } },
+        spec: {
+          type: 'LoadBalancer',
+          clusterIPs: ['10.96.0.13'],
+          ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }],
+          selector: { app: 'web', tier: 'front' },
+        },
         status: { loadBalancer: { ingress: [{ hostname: 'k8s-default-lb-123.elb.eu-west-1.amazonaws.com' }] } },
       }),
       cells: ['lb', 'LoadBalancer', '10.96.0.13', 'k8s-default-lb-123.elb.eu-west-1.amazonaws.com', '80:31000/TCP', '3m', 'app=web,tier=front'],
@@ -135,8 +252,14 @@ describe('table cells per kind', () => {
         'node-1',
         {
           status: {
-            conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True' }],
-            addresses: [{ type: 'Hostname', address: 'node-1' }, { type: 'InternalIP', address: '10.0.1.5' }],
+            conditions: [
+              { type: 'MemoryPressure', status: 'False' },
+              { type: 'Ready', status: 'True' },
+            ],
+            addresses: [
+              { type: 'Hostname', address: 'node-1' },
+              { type: 'InternalIP', address: '10.0.1.5' },
+            ],
             nodeInfo: { kubeletVersion: 'v1.32.0-skiff', osImage: 'Amazon Linux 2023', kernelVersion: '6.1.0', containerRuntimeVersion: 'ecs://1.80' },
           },
         },

@@ -18,7 +18,10 @@ const deployment = {
   spec: {
     replicas: 2,
     selector: { matchLabels: { app: 'web' } },
-    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }], resources: { limits: { cpu: '1' } } }] } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }], resources: { limits: { cpu: '1' } } }] },
+    },
     strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
   },
   status: {},
@@ -56,14 +59,42 @@ describe('rejecting bad protobuf bodies', () => {
     { name: 'a prefix without the NUL byte', body: Uint8Array.from([0x6b, 0x38, 0x73, 0x01]), message: /prefix/ },
     { name: 'the magic prefix alone', body: Uint8Array.from(magic), message: /does not name the object's apiVersion and kind/ },
     { name: 'an envelope without a kind', body: envelope({ apiVersion: 'v1', raw: new Uint8Array() }), message: /apiVersion and kind/ },
-    { name: 'a kind Skiff does not serve', body: envelope({ apiVersion: 'batch/v1', kind: 'Job', raw: new Uint8Array() }), message: /cannot decode Job \(batch\/v1\) from protobuf/ },
-    { name: 'a served kind in another version', body: envelope({ apiVersion: 'apps/v1beta2', kind: 'Deployment', raw: new Uint8Array() }), message: /cannot decode Deployment/ },
-    { name: 'a gzip content encoding', body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: new Uint8Array(), contentEncoding: 'gzip' }), message: /content encoding "gzip"/ },
-    { name: 'YAML content inside the envelope', body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: new TextEncoder().encode('a: b'), contentType: 'application/yaml' }), message: /"application\/yaml" content/ },
-    { name: 'JSON content that does not parse', body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: new TextEncoder().encode('{nope'), contentType: 'application/json' }), message: /does not parse/ },
+    {
+      name: 'a kind Skiff does not serve',
+      body: envelope({ apiVersion: 'batch/v1', kind: 'Job', raw: new Uint8Array() }),
+      message: /cannot decode Job \(batch\/v1\) from protobuf/,
+    },
+    {
+      name: 'a served kind in another version',
+      body: envelope({ apiVersion: 'apps/v1beta2', kind: 'Deployment', raw: new Uint8Array() }),
+      message: /cannot decode Deployment/,
+    },
+    {
+      name: 'a gzip content encoding',
+      body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: new Uint8Array(), contentEncoding: 'gzip' }),
+      message: /content encoding "gzip"/,
+    },
+    {
+      name: 'YAML content inside the envelope',
+      body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: new TextEncoder().encode('a: b'), contentType: 'application/yaml' }),
+      message: /"application\/yaml" content/,
+    },
+    {
+      name: 'JSON content that does not parse',
+      body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: new TextEncoder().encode('{nope'), contentType: 'application/json' }),
+      message: /does not parse/,
+    },
     { name: 'an envelope cut in the middle', body: encodeProtobufObject(deployment).subarray(0, 20), message: /cannot decode the runtime.Unknown envelope/ },
-    { name: 'a raw object cut in the middle', body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: Uint8Array.from([0x0a, 0x10, 0x0a, 0x03]) }), message: /cannot decode the Namespace message/ },
-    { name: 'a field with an invalid wire type', body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: Uint8Array.from([0x0f, 0x00]) }), message: /cannot decode the Namespace message/ },
+    {
+      name: 'a raw object cut in the middle',
+      body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: Uint8Array.from([0x0a, 0x10, 0x0a, 0x03]) }),
+      message: /cannot decode the Namespace message/,
+    },
+    {
+      name: 'a field with an invalid wire type',
+      body: envelope({ apiVersion: 'v1', kind: 'Namespace', raw: Uint8Array.from([0x0f, 0x00]) }),
+      message: /cannot decode the Namespace message/,
+    },
   ];
   for (const { name, body, message } of cases) {
     it(`answers 400 for ${name}`, () => assertBadRequest(() => decodeProtobufObject(body), message));
@@ -101,12 +132,36 @@ describe('rejecting objects that cannot be encoded', () => {
     { name: 'a kind Skiff does not serve', object: { apiVersion: 'batch/v1', kind: 'Job', metadata: {} }, message: /cannot encode Job/ },
     { name: 'an object without a kind', object: { apiVersion: 'v1', metadata: {} }, message: /apiVersion and kind/ },
     { name: 'replicas given as a string', object: { ...deployment, spec: { replicas: 'two' } }, message: /^spec\.replicas: expected an integer/ },
-    { name: 'a fractional port', object: { apiVersion: 'v1', kind: 'Service', metadata: {}, spec: { ports: [{ port: 80.5 }] } }, message: /^spec\.ports\[0\]\.port: expected an integer/ },
-    { name: 'a timestamp that is not RFC 3339', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { creationTimestamp: 'yesterday' } }, message: /^metadata\.creationTimestamp: expected an RFC 3339 time/ },
-    { name: 'secret data that is not base64', object: { apiVersion: 'v1', kind: 'Secret', metadata: {}, data: { k: 'not base64!' } }, message: /^data\[k\]: expected base64 data/ },
-    { name: 'labels that are not a map', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { labels: ['a'] } }, message: /^metadata\.labels: expected an object/ },
-    { name: 'containers that are not a list', object: { apiVersion: 'v1', kind: 'Pod', metadata: {}, spec: { containers: { name: 'x' } } }, message: /^spec\.containers: expected an array/ },
-    { name: 'a target port that is neither number nor string', object: { apiVersion: 'v1', kind: 'Service', metadata: {}, spec: { ports: [{ port: 80, targetPort: true }] } }, message: /targetPort: expected an integer or a string/ },
+    {
+      name: 'a fractional port',
+      object: { apiVersion: 'v1', kind: 'Service', metadata: {}, spec: { ports: [{ port: 80.5 }] } },
+      message: /^spec\.ports\[0\]\.port: expected an integer/,
+    },
+    {
+      name: 'a timestamp that is not RFC 3339',
+      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { creationTimestamp: 'yesterday' } },
+      message: /^metadata\.creationTimestamp: expected an RFC 3339 time/,
+    },
+    {
+      name: 'secret data that is not base64',
+      object: { apiVersion: 'v1', kind: 'Secret', metadata: {}, data: { k: 'not base64!' } },
+      message: /^data\[k\]: expected base64 data/,
+    },
+    {
+      name: 'labels that are not a map',
+      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { labels: ['a'] } },
+      message: /^metadata\.labels: expected an object/,
+    },
+    {
+      name: 'containers that are not a list',
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: {}, spec: { containers: { name: 'x' } } },
+      message: /^spec\.containers: expected an array/,
+    },
+    {
+      name: 'a target port that is neither number nor string',
+      object: { apiVersion: 'v1', kind: 'Service', metadata: {}, spec: { ports: [{ port: 80, targetPort: true }] } },
+      message: /targetPort: expected an integer or a string/,
+    },
   ];
   for (const { name, object, message } of cases) {
     it(`answers 400 for ${name}`, () => assertBadRequest(() => encodeProtobufObject(object as KubeObject), message));

@@ -57,7 +57,11 @@ function startRecordingServer(): Promise<void> {
       const contentType = String(req.headers['content-type'] ?? '');
       const body = Buffer.concat(chunks);
       try {
-        const decoded = isProtobufContentType(contentType) ? decodeProtobufObject(body) : body.length > 0 ? (JSON.parse(body.toString('utf8')) as unknown) : undefined;
+        const decoded = isProtobufContentType(contentType)
+          ? decodeProtobufObject(body)
+          : body.length > 0
+            ? (JSON.parse(body.toString('utf8')) as unknown)
+            : undefined;
         const request = { method: req.method ?? '', path, contentType, decoded };
         requests.push(request);
         reply(...respond(request));
@@ -287,7 +291,13 @@ describe('decoding the protobuf DELETE body of kubectl drain', () => {
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'p1', namespace: 'default', uid: 'pod-uid', resourceVersion: '2', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs-uid', controller: true }] },
+      metadata: {
+        name: 'p1',
+        namespace: 'default',
+        uid: 'pod-uid',
+        resourceVersion: '2',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs-uid', controller: true }],
+      },
       spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'nginx' }] },
     };
     let deleted = false;
@@ -297,7 +307,17 @@ describe('decoding the protobuf DELETE body of kubectl drain', () => {
       if (path.startsWith('/apis?')) return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] }];
       if (path === '/api/v1' || path.startsWith('/api/v1?')) {
         const verbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
-        return [200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'pods', namespaced: true, kind: 'Pod', verbs }, { name: 'nodes', namespaced: false, kind: 'Node', verbs }] }];
+        return [
+          200,
+          {
+            kind: 'APIResourceList',
+            groupVersion: 'v1',
+            resources: [
+              { name: 'pods', namespaced: true, kind: 'Pod', verbs },
+              { name: 'nodes', namespaced: false, kind: 'Node', verbs },
+            ],
+          },
+        ];
       }
       if (path.startsWith('/api/v1/nodes/n1')) return [200, node];
       if (path.startsWith('/api/v1/pods')) return [200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '3' }, items: deleted ? [] : [pod] }];

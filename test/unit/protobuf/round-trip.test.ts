@@ -70,7 +70,14 @@ const podTemplate = {
           { name: 'cache', mountPath: '/var/cache/nginx' },
           { name: 'config', mountPath: '/etc/nginx/nginx.conf', subPath: 'nginx.conf', readOnly: true },
         ],
-        livenessProbe: { httpGet: { path: '/healthz', port: 'http', scheme: 'HTTP', httpHeaders: [{ name: 'X-Probe', value: 'live' }] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+        livenessProbe: {
+          httpGet: { path: '/healthz', port: 'http', scheme: 'HTTP', httpHeaders: [{ name: 'X-Probe', value: 'live' }] },
+          initialDelaySeconds: 5,
+          periodSeconds: 10,
+          timeoutSeconds: 1,
+          successThreshold: 1,
+          failureThreshold: 3,
+        },
         readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 5 },
         startupProbe: { exec: { command: ['cat', '/tmp/ready'] }, failureThreshold: 30, terminationGracePeriodSeconds: 0 },
         lifecycle: { preStop: { sleep: { seconds: 5 } }, postStart: { exec: { command: ['/bin/warm'] } } },
@@ -95,13 +102,20 @@ const podTemplate = {
     serviceAccountName: 'web',
     serviceAccount: 'web',
     automountServiceAccountToken: false,
-    securityContext: { runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000, 5000], sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] },
+    securityContext: {
+      runAsGroup: 3000,
+      fsGroup: 2000,
+      supplementalGroups: [4000, 5000],
+      sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
+    },
     imagePullSecrets: [{ name: 'registry' }],
     hostname: 'web-0',
     subdomain: 'web',
     affinity: {
       nodeAffinity: {
-        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['a', 'b'] }] }] },
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['a', 'b'] }] }],
+        },
         preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'disk', operator: 'Exists' }] } }],
       },
       podAntiAffinity: {
@@ -122,7 +136,9 @@ const podTemplate = {
     readinessGates: [{ conditionType: 'example.com/ready' }],
     enableServiceLinks: false,
     preemptionPolicy: 'PreemptLowerPriority',
-    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } }],
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } },
+    ],
     os: { name: 'linux' },
   },
 };
@@ -131,9 +147,28 @@ const objects: readonly KubeObject[] = [
   {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: 'team-a', uid: '6c0d3d36-0a4e-4a5c-9d5f-1b1f0a9c2e11', resourceVersion: '42', creationTimestamp: created, deletionTimestamp: later, labels: { 'kubernetes.io/metadata.name': 'team-a' }, finalizers: ['example.com/cleanup'] },
+    metadata: {
+      name: 'team-a',
+      uid: '6c0d3d36-0a4e-4a5c-9d5f-1b1f0a9c2e11',
+      resourceVersion: '42',
+      creationTimestamp: created,
+      deletionTimestamp: later,
+      labels: { 'kubernetes.io/metadata.name': 'team-a' },
+      finalizers: ['example.com/cleanup'],
+    },
     spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Terminating', conditions: [{ type: 'NamespaceContentRemaining', status: 'True', lastTransitionTime: later, reason: 'SomeResourcesRemain', message: 'Some resources are remaining: pods. has 1 resource instances' }] },
+    status: {
+      phase: 'Terminating',
+      conditions: [
+        {
+          type: 'NamespaceContentRemaining',
+          status: 'True',
+          lastTransitionTime: later,
+          reason: 'SomeResourcesRemain',
+          message: 'Some resources are remaining: pods. has 1 resource instances',
+        },
+      ],
+    },
   },
   {
     apiVersion: 'v1',
@@ -144,13 +179,28 @@ const objects: readonly KubeObject[] = [
       podCIDRs: ['10.244.1.0/24'],
       providerID: 'aws:///us-east-1a/i-0123456789abcdef0',
       unschedulable: true,
-      taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: later }, { key: 'dedicated', value: 'gpu', effect: 'NoExecute' }],
+      taints: [
+        { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: later },
+        { key: 'dedicated', value: 'gpu', effect: 'NoExecute' },
+      ],
     },
     status: {
       capacity: { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' },
       allocatable: { cpu: '3800m', memory: '15Gi', pods: '110' },
-      conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: later, lastTransitionTime: created, reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-      addresses: [{ type: 'InternalIP', address: '10.0.1.15' }, { type: 'Hostname', address: 'node-1' }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          lastHeartbeatTime: later,
+          lastTransitionTime: created,
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+        },
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '10.0.1.15' },
+        { type: 'Hostname', address: 'node-1' },
+      ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
         machineID: 'ec2a1b',
@@ -194,7 +244,16 @@ const objects: readonly KubeObject[] = [
       podIPs: [{ ip: '10.244.1.7' }],
       startTime: created,
       initContainerStatuses: [
-        { name: 'migrate', state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: created, finishedAt: later, containerID: 'skiff://migrate' } }, lastState: {}, ready: true, restartCount: 0, image: 'web:1.2', imageID: 'web@sha256:def', started: false },
+        {
+          name: 'migrate',
+          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: created, finishedAt: later, containerID: 'skiff://migrate' } },
+          lastState: {},
+          ready: true,
+          restartCount: 0,
+          image: 'web:1.2',
+          imageID: 'web@sha256:def',
+          started: false,
+        },
       ],
       containerStatuses: [
         {
@@ -208,7 +267,16 @@ const objects: readonly KubeObject[] = [
           containerID: 'skiff://web',
           started: true,
         },
-        { name: 'sidecar', state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } }, lastState: {}, ready: false, restartCount: 3, image: 'busybox', imageID: '', started: false },
+        {
+          name: 'sidecar',
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } },
+          lastState: {},
+          ready: false,
+          restartCount: 3,
+          image: 'busybox',
+          imageID: '',
+          started: false,
+        },
       ],
       qosClass: 'Burstable',
     },
@@ -240,7 +308,18 @@ const objects: readonly KubeObject[] = [
       internalTrafficPolicy: 'Cluster',
     },
     status: {
-      loadBalancer: { ingress: [{ hostname: 'web-123.elb.amazonaws.com', ipMode: 'Proxy', ports: [{ port: 80, protocol: 'TCP' }, { port: 9090, protocol: 'TCP', error: 'example.com/PortUnavailable' }] }] },
+      loadBalancer: {
+        ingress: [
+          {
+            hostname: 'web-123.elb.amazonaws.com',
+            ipMode: 'Proxy',
+            ports: [
+              { port: 80, protocol: 'TCP' },
+              { port: 9090, protocol: 'TCP', error: 'example.com/PortUnavailable' },
+            ],
+          },
+        ],
+      },
       conditions: [{ type: 'LoadBalancerReady', status: 'True', observedGeneration: 2, lastTransitionTime: later, reason: 'Provisioned', message: '' }],
     },
   },
@@ -277,7 +356,15 @@ const objects: readonly KubeObject[] = [
     apiVersion: 'v1',
     kind: 'Event',
     metadata: { name: 'web-7d9c5b8f6-x2x4q.17a8c0e1', namespace: 'default' },
-    involvedObject: { kind: 'Pod', namespace: 'default', name: 'web-7d9c5b8f6-x2x4q', uid: 'b8c3a4a6', apiVersion: 'v1', resourceVersion: '1001', fieldPath: 'spec.containers{web}' },
+    involvedObject: {
+      kind: 'Pod',
+      namespace: 'default',
+      name: 'web-7d9c5b8f6-x2x4q',
+      uid: 'b8c3a4a6',
+      apiVersion: 'v1',
+      resourceVersion: '1001',
+      fieldPath: 'spec.containers{web}',
+    },
     reason: 'Pulled',
     message: 'Container image "nginx:1.27" already present on machine',
     source: { component: 'kubelet', host: 'node-1' },
@@ -295,10 +382,26 @@ const objects: readonly KubeObject[] = [
   {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'default', uid: 'dep-uid', resourceVersion: '900', generation: 3, creationTimestamp: created, labels: { app: 'web' }, annotations: { 'deployment.kubernetes.io/revision': '2' }, managedFields },
+    metadata: {
+      name: 'web',
+      namespace: 'default',
+      uid: 'dep-uid',
+      resourceVersion: '900',
+      generation: 3,
+      creationTimestamp: created,
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': '2' },
+      managedFields,
+    },
     spec: {
       replicas: 3,
-      selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }, { key: 'legacy', operator: 'DoesNotExist' }] },
+      selector: {
+        matchLabels: { app: 'web' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['frontend'] },
+          { key: 'legacy', operator: 'DoesNotExist' },
+        ],
+      },
       template: podTemplate,
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: 1 } },
       minReadySeconds: 5,
@@ -314,8 +417,22 @@ const objects: readonly KubeObject[] = [
       availableReplicas: 2,
       unavailableReplicas: 1,
       conditions: [
-        { type: 'Available', status: 'False', lastUpdateTime: later, lastTransitionTime: later, reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
-        { type: 'Progressing', status: 'True', lastUpdateTime: later, lastTransitionTime: created, reason: 'NewReplicaSetAvailable', message: 'ReplicaSet "web-7d9c5b8f6" has successfully progressed.' },
+        {
+          type: 'Available',
+          status: 'False',
+          lastUpdateTime: later,
+          lastTransitionTime: later,
+          reason: 'MinimumReplicasUnavailable',
+          message: 'Deployment does not have minimum availability.',
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          lastUpdateTime: later,
+          lastTransitionTime: created,
+          reason: 'NewReplicaSetAvailable',
+          message: 'ReplicaSet "web-7d9c5b8f6" has successfully progressed.',
+        },
       ],
       collisionCount: 0,
     },
@@ -330,14 +447,32 @@ const objects: readonly KubeObject[] = [
       annotations: { 'deployment.kubernetes.io/revision': '2', 'kubernetes.io/change-cause': 'kubectl set image' },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'dep-uid', controller: true, blockOwnerDeletion: false }],
     },
-    spec: { replicas: 0, minReadySeconds: 5, selector: { matchLabels: { app: 'web', 'pod-template-hash': '7d9c5b8f6' } }, template: { metadata: { labels: { app: 'web', 'pod-template-hash': '7d9c5b8f6' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.26', resources: {} }] } } },
-    status: { replicas: 0, observedGeneration: 4, conditions: [{ type: 'ReplicaFailure', status: 'True', lastTransitionTime: later, reason: 'FailedCreate', message: 'quota exceeded' }] },
+    spec: {
+      replicas: 0,
+      minReadySeconds: 5,
+      selector: { matchLabels: { app: 'web', 'pod-template-hash': '7d9c5b8f6' } },
+      template: {
+        metadata: { labels: { app: 'web', 'pod-template-hash': '7d9c5b8f6' } },
+        spec: { containers: [{ name: 'web', image: 'nginx:1.26', resources: {} }] },
+      },
+    },
+    status: {
+      replicas: 0,
+      observedGeneration: 4,
+      conditions: [{ type: 'ReplicaFailure', status: 'True', lastTransitionTime: later, reason: 'FailedCreate', message: 'quota exceeded' }],
+    },
   },
   {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: 'skiff-scheduler', namespace: 'kube-system' },
-    spec: { holderIdentity: 'scheduler-1', leaseDurationSeconds: 15, acquireTime: '2024-01-02T03:04:05.000000Z', renewTime: '2024-01-02T03:09:59.999999Z', leaseTransitions: 0 },
+    spec: {
+      holderIdentity: 'scheduler-1',
+      leaseDurationSeconds: 15,
+      acquireTime: '2024-01-02T03:04:05.000000Z',
+      renewTime: '2024-01-02T03:09:59.999999Z',
+      leaseTransitions: 0,
+    },
   },
   {
     apiVersion: 'networking.k8s.io/v1',
@@ -365,7 +500,12 @@ const objects: readonly KubeObject[] = [
   {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: 'web-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' }, ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid', controller: true, blockOwnerDeletion: true }] },
+    metadata: {
+      name: 'web-abcde',
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': 'web' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid', controller: true, blockOwnerDeletion: true }],
+    },
     addressType: 'IPv4',
     endpoints: [
       {
@@ -379,7 +519,10 @@ const objects: readonly KubeObject[] = [
       },
       { addresses: ['10.244.2.9'], conditions: { ready: false } },
     ],
-    ports: [{ name: 'http', protocol: 'TCP', port: 80, appProtocol: 'http' }, { name: '', protocol: 'UDP', port: 53 }],
+    ports: [
+      { name: 'http', protocol: 'TCP', port: 80, appProtocol: 'http' },
+      { name: '', protocol: 'UDP', port: 53 },
+    ],
   },
   {
     apiVersion: 'autoscaling/v1',
@@ -398,12 +541,29 @@ const objects: readonly KubeObject[] = [
 ];
 
 const subresourceBodies = [
-  { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'web-7d9c5b8f6-x2x4q', namespace: 'default' }, target: { kind: 'Node', apiVersion: 'v1', name: 'node-1' } },
-  { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-7d9c5b8f6-x2x4q', namespace: 'default' }, deleteOptions: { gracePeriodSeconds: 30, preconditions: { uid: 'b8c3a4a6' } } },
+  {
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name: 'web-7d9c5b8f6-x2x4q', namespace: 'default' },
+    target: { kind: 'Node', apiVersion: 'v1', name: 'node-1' },
+  },
+  {
+    apiVersion: 'policy/v1',
+    kind: 'Eviction',
+    metadata: { name: 'web-7d9c5b8f6-x2x4q', namespace: 'default' },
+    deleteOptions: { gracePeriodSeconds: 30, preconditions: { uid: 'b8c3a4a6' } },
+  },
 ] as unknown as readonly KubeObject[];
 
 const deleteOptions = [
-  { apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: 'dep-uid', resourceVersion: '900' }, propagationPolicy: 'Foreground', dryRun: ['All'] },
+  {
+    apiVersion: 'meta.k8s.io/v1',
+    kind: 'DeleteOptions',
+    gracePeriodSeconds: 0,
+    preconditions: { uid: 'dep-uid', resourceVersion: '900' },
+    propagationPolicy: 'Foreground',
+    dryRun: ['All'],
+  },
   { apiVersion: 'v1', kind: 'DeleteOptions', orphanDependents: false, propagationPolicy: 'Background' },
 ] as unknown as readonly KubeObject[];
 
@@ -418,7 +578,26 @@ describe('protobuf encode then decode', () => {
 
   it('covers every served kind plus Scale, Binding, Eviction and DeleteOptions', () => {
     const kinds = new Set([...objects, ...subresourceBodies, ...deleteOptions].map((o) => `${o.apiVersion}/${o.kind}`));
-    for (const kind of ['v1/Namespace', 'v1/Node', 'v1/Pod', 'v1/Service', 'v1/Endpoints', 'v1/ConfigMap', 'v1/Secret', 'v1/Event', 'apps/v1/Deployment', 'apps/v1/ReplicaSet', 'coordination.k8s.io/v1/Lease', 'networking.k8s.io/v1/Ingress', 'discovery.k8s.io/v1/EndpointSlice', 'autoscaling/v1/Scale', 'v1/Binding', 'policy/v1/Eviction', 'meta.k8s.io/v1/DeleteOptions', 'v1/DeleteOptions']) {
+    for (const kind of [
+      'v1/Namespace',
+      'v1/Node',
+      'v1/Pod',
+      'v1/Service',
+      'v1/Endpoints',
+      'v1/ConfigMap',
+      'v1/Secret',
+      'v1/Event',
+      'apps/v1/Deployment',
+      'apps/v1/ReplicaSet',
+      'coordination.k8s.io/v1/Lease',
+      'networking.k8s.io/v1/Ingress',
+      'discovery.k8s.io/v1/EndpointSlice',
+      'autoscaling/v1/Scale',
+      'v1/Binding',
+      'policy/v1/Eviction',
+      'meta.k8s.io/v1/DeleteOptions',
+      'v1/DeleteOptions',
+    ]) {
       assert.ok(kinds.has(kind), `no round-trip case for ${kind}`);
     }
   });

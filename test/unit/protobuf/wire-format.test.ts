@@ -58,7 +58,14 @@ describe('decoding hand-built protobuf bodies', () => {
     assert.deepStrictEqual(decodeProtobufObject(body('v1', 'Namespace', namespace)), {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: 'hand', uid: 'uid-1', creationTimestamp: '2024-01-02T03:04:05Z', labels: { team: 'a' }, annotations: { note: 'built by hand' }, finalizers: ['example.com/hold'] },
+      metadata: {
+        name: 'hand',
+        uid: 'uid-1',
+        creationTimestamp: '2024-01-02T03:04:05Z',
+        labels: { team: 'a' },
+        annotations: { note: 'built by hand' },
+        finalizers: ['example.com/hold'],
+      },
       spec: { finalizers: ['kubernetes'] },
       status: {},
     });
@@ -67,7 +74,11 @@ describe('decoding hand-built protobuf bodies', () => {
   it("leaves out Go's zero time however it is written", () => {
     const goZeroSeconds = -62135596800;
     const objectMeta = message([1, 'zero'], [8, message([1, goZeroSeconds])], [9, new Uint8Array()]);
-    assert.deepStrictEqual(decodeProtobufObject(body('v1', 'ConfigMap', message([1, objectMeta]))), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'zero' } });
+    assert.deepStrictEqual(decodeProtobufObject(body('v1', 'ConfigMap', message([1, objectMeta]))), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'zero' },
+    });
   });
 
   it('keeps zeros of pointer fields, drops zeros of omitempty fields, and keeps empty structs', () => {
@@ -111,7 +122,12 @@ describe('decoding hand-built protobuf bodies', () => {
     const decoded = decodeProtobufObject(body('v1', 'Pod', pod)) as unknown as { spec: unknown };
     assert.deepStrictEqual(decoded.spec, {
       containers: [
-        { name: 'app', image: 'nginx', env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'level' } } }], resources: { limits: { cpu: '500m' }, requests: { memory: '64Mi' } } },
+        {
+          name: 'app',
+          image: 'nginx',
+          env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'level' } } }],
+          resources: { limits: { cpu: '500m' }, requests: { memory: '64Mi' } },
+        },
         { name: 'probe', readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 10 } },
       ],
     });
@@ -119,7 +135,13 @@ describe('decoding hand-built protobuf bodies', () => {
 
   it('encodes Secret data bytes as base64', () => {
     const secret = message([1, message([1, 's'])], ...mapField(2, entry('key', Uint8Array.from([0, 255, 16]))), [3, 'Opaque']);
-    assert.deepStrictEqual(decodeProtobufObject(body('v1', 'Secret', secret)), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { key: 'AP8Q' }, type: 'Opaque' });
+    assert.deepStrictEqual(decodeProtobufObject(body('v1', 'Secret', secret)), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { key: 'AP8Q' },
+      type: 'Opaque',
+    });
   });
 
   it('skips fields it does not know, as newer clients may send them', () => {
@@ -141,6 +163,11 @@ describe('decoding hand-built protobuf bodies', () => {
 
   it('accepts an envelope that carries JSON content', () => {
     const raw = new TextEncoder().encode(JSON.stringify({ metadata: { name: 'json-inside' }, data: { a: 'b' } }));
-    assert.deepStrictEqual(decodeProtobufObject(body('v1', 'ConfigMap', raw, 'application/json')), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'json-inside' }, data: { a: 'b' } });
+    assert.deepStrictEqual(decodeProtobufObject(body('v1', 'ConfigMap', raw, 'application/json')), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'json-inside' },
+      data: { a: 'b' },
+    });
   });
 });

@@ -5,7 +5,10 @@ import { parseMilliCpu, parseQuantity } from '../../../functions/scheduler/resou
 import type { KubeObject } from '../../../functions/store/store.ts';
 import { pod, replicaSet } from '../controllers/fixtures.ts';
 
-function node(name: string, options: { cpu?: string; memory?: string; pods?: string; taints?: unknown[]; labels?: Record<string, string>; ready?: boolean; unschedulable?: boolean } = {}): KubeObject {
+function node(
+  name: string,
+  options: { cpu?: string; memory?: string; pods?: string; taints?: unknown[]; labels?: Record<string, string>; ready?: boolean; unschedulable?: boolean } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -158,7 +161,11 @@ describe('planSchedule', () => {
     {
       name: 'honours required node affinity',
       pod: pod('a', {
-        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] }] } } },
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['b'] }] }] },
+          },
+        },
       }),
       nodes: [node('n1', { labels: { zone: 'a' } }), node('n2', { labels: { zone: 'b' } })],
       want: 'n2',
@@ -166,7 +173,13 @@ describe('planSchedule', () => {
     {
       name: 'prefers nodes matching preferred node affinity',
       pod: pod('a', {
-        affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['c'] }] } }] } },
+        affinity: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              { weight: 50, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['c'] }] } },
+            ],
+          },
+        },
       }),
       nodes: [node('n1', { labels: { zone: 'a' } }), node('n2', { labels: { zone: 'c' } })],
       want: 'n2',

@@ -16,7 +16,10 @@ describe('bindPod', () => {
   });
 
   it('refuses to bind a pod twice', () => {
-    assert.throws(() => bindPod(pod('a', { node: 'n1' }), 'n2', now), (error) => error instanceof ConflictError && /already assigned to node "n1"/.test(error.message));
+    assert.throws(
+      () => bindPod(pod('a', { node: 'n1' }), 'n2', now),
+      (error) => error instanceof ConflictError && /already assigned to node "n1"/.test(error.message),
+    );
   });
 });
 
@@ -25,7 +28,7 @@ describe('podDeleteOptions', () => {
     { name: 'removes an unbound pod at once', pod: pod('a'), grace: 0 },
     { name: 'gives a bound pod the default 30 seconds', pod: pod('a', { node: 'n1' }), grace: 30 },
     {
-      name: "gives a bound pod its own terminationGracePeriodSeconds",
+      name: 'gives a bound pod its own terminationGracePeriodSeconds',
       pod: { ...pod('a', { node: 'n1' }), spec: { nodeName: 'n1', terminationGracePeriodSeconds: 5, containers: [] } },
       grace: 5,
     },

@@ -109,10 +109,20 @@ describe('defaults applied on admission', () => {
   it('defaults probes: timeout 1, period 10, success 1, failure 3, HTTP scheme and path /', () => {
     const pod = created(types.pods, {
       metadata: { name: 'p' },
-      spec: { containers: [{ name: 'c', image: 'nginx', livenessProbe: { httpGet: { port: 80 } }, readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 5 } }] },
+      spec: {
+        containers: [
+          { name: 'c', image: 'nginx', livenessProbe: { httpGet: { port: 80 } }, readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 5 } },
+        ],
+      },
     });
     const [container] = pod.spec.containers;
-    assert.deepEqual(container.livenessProbe, { httpGet: { path: '/', port: 80, scheme: 'HTTP' }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 });
+    assert.deepEqual(container.livenessProbe, {
+      httpGet: { path: '/', port: 80, scheme: 'HTTP' },
+      timeoutSeconds: 1,
+      periodSeconds: 10,
+      successThreshold: 1,
+      failureThreshold: 3,
+    });
     assert.equal(container.readinessProbe.periodSeconds, 5);
     assert.equal(container.readinessProbe.failureThreshold, 3);
   });
@@ -149,7 +159,16 @@ describe('defaults applied on admission', () => {
   });
 
   it('defaults a Service: ClusterIP, sessionAffinity None, TCP, targetPort = port, single-stack IPv4, internal policy Cluster', () => {
-    const svc = created(types.services, { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }, { port: 443, targetPort: 8443, name: 'https' }] } });
+    const svc = created(types.services, {
+      metadata: { name: 'web' },
+      spec: {
+        selector: { app: 'web' },
+        ports: [
+          { name: 'http', port: 80 },
+          { port: 443, targetPort: 8443, name: 'https' },
+        ],
+      },
+    });
     assert.equal(svc.spec.type, 'ClusterIP');
     assert.equal(svc.spec.sessionAffinity, 'None');
     assert.deepEqual(svc.spec.ports, [
@@ -201,14 +220,23 @@ describe('defaults applied on admission', () => {
   it('defaults Endpoints and EndpointSlice port protocols to TCP', () => {
     const ep = created(types.endpoints, { metadata: { name: 'web' }, subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ port: 80 }] }] });
     assert.equal(ep.subsets[0].ports[0].protocol, 'TCP');
-    const slice = created(types.endpointslices, { metadata: { name: 'web-abc' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }], ports: [{ port: 80 }] });
+    const slice = created(types.endpointslices, {
+      metadata: { name: 'web-abc' },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'] }],
+      ports: [{ port: 80 }],
+    });
     assert.deepEqual(slice.ports, [{ name: '', protocol: 'TCP', port: 80 }]);
   });
 
   it('treats JSON null as absent, as kubectl sends creationTimestamp: null', () => {
     const deploy = created(types.deployments, {
       metadata: { name: 'web', creationTimestamp: null },
-      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { creationTimestamp: null, labels: { app: 'web' } }, spec: podSpec }, strategy: {} },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { creationTimestamp: null, labels: { app: 'web' } }, spec: podSpec },
+        strategy: {},
+      },
       status: {},
     });
     assert.equal('creationTimestamp' in deploy.metadata, false);
@@ -221,7 +249,14 @@ describe('defaults applied on admission', () => {
 
   it('keeps server-set metadata and status as given', () => {
     const body = {
-      metadata: { name: 'p', uid: 'u-1', resourceVersion: '7', generation: 2, creationTimestamp: '2026-01-01T00:00:00Z', managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }] },
+      metadata: {
+        name: 'p',
+        uid: 'u-1',
+        resourceVersion: '7',
+        generation: 2,
+        creationTimestamp: '2026-01-01T00:00:00Z',
+        managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }],
+      },
       spec: podSpec,
       status: { phase: 'Running', podIP: '10.1.0.5' },
     };

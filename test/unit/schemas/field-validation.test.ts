@@ -37,7 +37,10 @@ describe('unknown fields and fieldValidation', () => {
 
   it('Warn drops unknown fields and returns one warning each', () => {
     const { object, warnings } = admitWith('Warn');
-    assert.deepEqual(warnings, unknown.map((f) => `unknown field "${f}"`));
+    assert.deepEqual(
+      warnings,
+      unknown.map((f) => `unknown field "${f}"`),
+    );
     assert.equal('foo' in (object.spec as object), false);
     assert.equal('colour' in object.metadata, false);
   });
@@ -55,11 +58,30 @@ describe('unknown fields and fieldValidation', () => {
   it('does not count server-set metadata or status as unknown', () => {
     const stored = {
       metadata: {
-        name: 'web', uid: 'u', resourceVersion: '5', generation: 3, creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '2026-01-02T00:00:00Z',
-        deletionGracePeriodSeconds: 30, selfLink: '/x', finalizers: ['f.example.com/x'],
-        managedFields: [{ manager: 'kubectl', operation: 'Apply', apiVersion: 'apps/v1', time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }],
+        name: 'web',
+        uid: 'u',
+        resourceVersion: '5',
+        generation: 3,
+        creationTimestamp: '2026-01-01T00:00:00Z',
+        deletionTimestamp: '2026-01-02T00:00:00Z',
+        deletionGracePeriodSeconds: 30,
+        selfLink: '/x',
+        finalizers: ['f.example.com/x'],
+        managedFields: [
+          {
+            manager: 'kubectl',
+            operation: 'Apply',
+            apiVersion: 'apps/v1',
+            time: '2026-01-01T00:00:00Z',
+            fieldsType: 'FieldsV1',
+            fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+          },
+        ],
       },
-      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+      },
       status: { observedGeneration: 3, replicas: 1, readyReplicas: 1, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }] },
     };
     const { object, warnings } = admit(types.deployments, stored, { operation: 'create', fieldValidation: 'Strict' });
@@ -83,18 +105,25 @@ describe('unknown fields and fieldValidation', () => {
   });
 
   it('names unknown fields inside map values with the key in brackets', () => {
-    const { warnings } = admit(types.pods, { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80, bogus: true }] }] } }, { operation: 'create' });
+    const { warnings } = admit(
+      types.pods,
+      { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80, bogus: true }] }] } },
+      { operation: 'create' },
+    );
     assert.deepEqual(warnings, ['unknown field "spec.containers[0].ports[0].bogus"']);
   });
 });
 
 describe('type metadata of the body', () => {
   it('refuses a body whose apiVersion names another group-version', () => {
-    assert.throws(() => admit(types.deployments, { apiVersion: 'extensions/v1beta1', kind: 'Deployment', metadata: { name: 'x' } }, { operation: 'create' }), (error: unknown) => {
-      assert.ok(error instanceof BadRequestError);
-      assert.match(error.message, /extensions\/v1beta1.*apps\/v1/);
-      return true;
-    });
+    assert.throws(
+      () => admit(types.deployments, { apiVersion: 'extensions/v1beta1', kind: 'Deployment', metadata: { name: 'x' } }, { operation: 'create' }),
+      (error: unknown) => {
+        assert.ok(error instanceof BadRequestError);
+        assert.match(error.message, /extensions\/v1beta1.*apps\/v1/);
+        return true;
+      },
+    );
   });
 
   it('refuses a body whose kind names another type', () => {

@@ -48,8 +48,13 @@ const bodies: [ResourceType, Record<string, unknown>][] = [
           spec: {
             containers: [
               {
-                name: 'web', image: 'nginx', ports: [{ containerPort: 80, name: 'http' }], env: [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'x' } } }],
-                resources: { limits: { cpu: '1' } }, livenessProbe: { httpGet: { port: 'http' } }, volumeMounts: [{ name: 'v', mountPath: '/v' }],
+                name: 'web',
+                image: 'nginx',
+                ports: [{ containerPort: 80, name: 'http' }],
+                env: [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'x' } } }],
+                resources: { limits: { cpu: '1' } },
+                livenessProbe: { httpGet: { port: 'http' } },
+                volumeMounts: [{ name: 'v', mountPath: '/v' }],
               },
             ],
             volumes: [{ name: 'v', configMap: { name: 'c' } }],
@@ -59,10 +64,31 @@ const bodies: [ResourceType, Record<string, unknown>][] = [
       },
     },
   ],
-  [types.services, { metadata: { name: 'web' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http', nodePort: 30080 }] } }],
+  [
+    types.services,
+    {
+      metadata: { name: 'web' },
+      spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http', nodePort: 30080 }] },
+    },
+  ],
   [types.secrets, { metadata: { name: 's' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==' }, stringData: { 'tls.key': 'k' } }],
-  [types.ingresses, { metadata: { name: 'i' }, spec: { rules: [{ host: 'a.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } }],
-  [types.nodes, { metadata: { name: 'n' }, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] }, status: { capacity: { cpu: '2' }, conditions: [{ type: 'Ready', status: 'True' }] } }],
+  [
+    types.ingresses,
+    {
+      metadata: { name: 'i' },
+      spec: {
+        rules: [{ host: 'a.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }],
+      },
+    },
+  ],
+  [
+    types.nodes,
+    {
+      metadata: { name: 'n' },
+      spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] },
+      status: { capacity: { cpu: '2' }, conditions: [{ type: 'Ready', status: 'True' }] },
+    },
+  ],
 ];
 
 describe('malformed bodies', () => {

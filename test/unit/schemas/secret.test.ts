@@ -11,12 +11,20 @@ describe('Secret stringData', () => {
   });
 
   it('lets stringData win over data for the same key and keeps the other data keys', () => {
-    const { object } = admit(types.secrets, { metadata: { name: 's' }, data: { user: 'b2xk', keep: 'a2VlcA==' }, stringData: { user: 'new' } }, { operation: 'create' });
+    const { object } = admit(
+      types.secrets,
+      { metadata: { name: 's' }, data: { user: 'b2xk', keep: 'a2VlcA==' }, stringData: { user: 'new' } },
+      { operation: 'create' },
+    );
     assert.deepEqual(object.data, { user: 'bmV3', keep: 'a2VlcA==' });
   });
 
   it('satisfies a type’s required keys through stringData', () => {
-    const { object } = admit(types.secrets, { metadata: { name: 'tls' }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': 'CERT', 'tls.key': 'KEY' } }, { operation: 'create' });
+    const { object } = admit(
+      types.secrets,
+      { metadata: { name: 'tls' }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': 'CERT', 'tls.key': 'KEY' } },
+      { operation: 'create' },
+    );
     assert.deepEqual(Object.keys(object.data as object).sort(), ['tls.crt', 'tls.key']);
   });
 });

@@ -27,31 +27,61 @@ function withSpec(object: KubeObject, spec: Record<string, unknown>): Record<str
 const template = (labels: Record<string, string>, image = 'nginx:1.27') => ({ metadata: { labels }, spec: { containers: [{ name: 'web', image }] } });
 
 describe('update rules against the stored object', () => {
-  const deployment = stored(types.deployments, { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) } });
+  const deployment = stored(types.deployments, {
+    metadata: { name: 'web' },
+    spec: { selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) },
+  });
 
   it('forbids changing a Deployment selector', () => {
-    const causes = updateCauses(types.deployments, deployment, withSpec(deployment, { selector: { matchLabels: { app: 'web', v: '2' } }, template: template({ app: 'web', v: '2' }) }));
-    assert.deepEqual(causes.map((c) => [c.field, c.reason]), [['spec.selector', 'FieldValueInvalid']]);
+    const causes = updateCauses(
+      types.deployments,
+      deployment,
+      withSpec(deployment, { selector: { matchLabels: { app: 'web', v: '2' } }, template: template({ app: 'web', v: '2' }) }),
+    );
+    assert.deepEqual(
+      causes.map((c) => [c.field, c.reason]),
+      [['spec.selector', 'FieldValueInvalid']],
+    );
     assert.match(causes[0]?.message ?? '', /field is immutable$/);
   });
 
   it('allows changing a Deployment template and replicas', () => {
-    assert.deepEqual(updateCauses(types.deployments, deployment, withSpec(deployment, { replicas: 5, template: template({ app: 'web', extra: 'x' }, 'nginx:1.28') })), []);
+    assert.deepEqual(
+      updateCauses(types.deployments, deployment, withSpec(deployment, { replicas: 5, template: template({ app: 'web', extra: 'x' }, 'nginx:1.28') })),
+      [],
+    );
   });
 
   it('forbids changing a ReplicaSet selector', () => {
-    const rs = stored(types.replicasets, { metadata: { name: 'web-1' }, spec: { selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) } });
+    const rs = stored(types.replicasets, {
+      metadata: { name: 'web-1' },
+      spec: { selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) },
+    });
     const causes = updateCauses(types.replicasets, rs, withSpec(rs, { selector: { matchLabels: { app: 'api' } }, template: template({ app: 'api' }) }));
-    assert.deepEqual(causes.map((c) => c.field), ['spec.selector']);
+    assert.deepEqual(
+      causes.map((c) => c.field),
+      ['spec.selector'],
+    );
   });
 
   describe('Pods', () => {
-    const pod = stored(types.pods, { metadata: { name: 'p' }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }], tolerations: [{ key: 'a', operator: 'Exists' }] } });
+    const pod = stored(types.pods, {
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'web', image: 'nginx:1.27' }], tolerations: [{ key: 'a', operator: 'Exists' }] },
+    });
 
     const allowed: [string, Record<string, unknown>][] = [
       ['a container image', { containers: [{ name: 'web', image: 'nginx:1.28' }] }],
       ['activeDeadlineSeconds', { activeDeadlineSeconds: 60 }],
-      ['an added toleration', { tolerations: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }] }],
+      [
+        'an added toleration',
+        {
+          tolerations: [
+            { key: 'a', operator: 'Exists' },
+            { key: 'b', operator: 'Exists' },
+          ],
+        },
+      ],
     ];
     for (const [what, change] of allowed) {
       it(`allows changing ${what}`, () => {
@@ -90,7 +120,10 @@ describe('update rules against the stored object', () => {
 
     it('forbids changing clusterIP once set', () => {
       const causes = updateCauses(types.services, service, withSpec(service, { clusterIP: '10.96.0.11' }));
-      assert.deepEqual(causes.map((c) => [c.field, c.reason]), [['spec.clusterIP', 'FieldValueInvalid']]);
+      assert.deepEqual(
+        causes.map((c) => [c.field, c.reason]),
+        [['spec.clusterIP', 'FieldValueInvalid']],
+      );
     });
 
     it('keeps the allocated clusterIP when a replace leaves it out', () => {
@@ -100,18 +133,27 @@ describe('update rules against the stored object', () => {
     });
   });
 
-  for (const [type, label] of [[types.configmaps, 'ConfigMap'], [types.secrets, 'Secret']] as const) {
+  for (const [type, label] of [
+    [types.configmaps, 'ConfigMap'],
+    [types.secrets, 'Secret'],
+  ] as const) {
     describe(`an immutable ${label}`, () => {
       const old = stored(type, { metadata: { name: 'c' }, immutable: true, data: { k: 'dg==' } });
 
       it('forbids changing its data', () => {
         const causes = updateCauses(type, old, { ...old, data: { k: 'dzI=' } });
-        assert.deepEqual(causes.map((c) => [c.field, c.reason, c.message]), [['data', 'FieldValueForbidden', 'Forbidden: field is immutable when `immutable` is set']]);
+        assert.deepEqual(
+          causes.map((c) => [c.field, c.reason, c.message]),
+          [['data', 'FieldValueForbidden', 'Forbidden: field is immutable when `immutable` is set']],
+        );
       });
 
       it('forbids making it mutable again', () => {
         const causes = updateCauses(type, old, { ...old, immutable: false });
-        assert.deepEqual(causes.map((c) => c.field), ['immutable']);
+        assert.deepEqual(
+          causes.map((c) => c.field),
+          ['immutable'],
+        );
       });
 
       it('allows changing its labels', () => {
@@ -128,7 +170,10 @@ describe('update rules against the stored object', () => {
   it('forbids changing a Secret type', () => {
     const old = stored(types.secrets, { metadata: { name: 's' }, data: { k: 'dg==' } });
     const causes = updateCauses(types.secrets, old, { ...old, type: 'example.com/other' });
-    assert.deepEqual(causes.map((c) => c.field), ['type']);
+    assert.deepEqual(
+      causes.map((c) => c.field),
+      ['type'],
+    );
   });
 
   it('forbids renaming a Namespace', () => {
@@ -140,7 +185,10 @@ describe('update rules against the stored object', () => {
   it('forbids changing an EndpointSlice addressType', () => {
     const old = stored(types.endpointslices, { metadata: { name: 'e' }, addressType: 'IPv4', endpoints: [] });
     const causes = updateCauses(types.endpointslices, old, { ...old, addressType: 'FQDN' });
-    assert.deepEqual(causes.map((c) => c.field), ['addressType']);
+    assert.deepEqual(
+      causes.map((c) => c.field),
+      ['addressType'],
+    );
   });
 });
 

@@ -37,70 +37,423 @@ interface Case {
 const subdomainMessage = 'Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters';
 
 const cases: Case[] = [
-  { name: 'a name that is not a DNS-1123 subdomain', type: types.configmaps, body: { metadata: { name: 'Bad_Name' } }, expect: [['metadata.name', 'FieldValueInvalid', subdomainMessage]] },
-  { name: 'a name longer than 253 characters', type: types.configmaps, body: { metadata: { name: 'a'.repeat(254) } }, expect: [['metadata.name', 'FieldValueInvalid', 'Invalid value: "aaaa']] },
-  { name: 'no name and no generateName', type: types.configmaps, body: { metadata: {} }, expect: [['metadata.name', 'FieldValueRequired', 'Required value: name or generateName is required']] },
-  { name: 'a namespace name with dots (labels only)', type: types.namespaces, body: { metadata: { name: 'team.a' } }, expect: [['metadata.name', 'FieldValueInvalid', 'Invalid value: "team.a": a lowercase RFC 1123 label must consist of']] },
-  { name: 'a Service name starting with a digit (DNS-1035)', type: types.services, body: { metadata: { name: '1web' }, spec: { ports: [{ port: 80 }] } }, expect: [['metadata.name', 'FieldValueInvalid', 'Invalid value: "1web": a DNS-1035 label must consist of']] },
-  { name: 'an invalid label key', type: types.configmaps, body: { metadata: { name: 'c', labels: { 'bad key': 'v' } } }, expect: [['metadata.labels', 'FieldValueInvalid', 'Invalid value: "bad key": name part must consist of']] },
-  { name: 'an invalid label value', type: types.configmaps, body: { metadata: { name: 'c', labels: { app: '-web' } } }, expect: [['metadata.labels', 'FieldValueInvalid', 'Invalid value: "-web": a valid label must be an empty string or consist of']] },
-  { name: 'a label value over 63 characters', type: types.configmaps, body: { metadata: { name: 'c', labels: { app: 'a'.repeat(64) } } }, expect: [['metadata.labels', 'FieldValueInvalid', 'must be no more than 63 characters']] },
-  { name: 'annotations over 256 KiB', type: types.configmaps, body: { metadata: { name: 'c', annotations: { big: 'x'.repeat(262145) } } }, expect: [['metadata.annotations', 'FieldValueTooLong', 'Too long: must have at most 262144 bytes']] },
-  { name: 'an invalid generateName prefix', type: types.pods, body: { metadata: { generateName: 'Web-' }, spec: { containers: [container] } }, expect: [['metadata.generateName', 'FieldValueInvalid', 'Invalid value: "Web-"']] },
-  { name: 'a Deployment without a selector', type: types.deployments, body: { metadata: { name: 'web' }, spec: { template } }, expect: [['spec.selector', 'FieldValueRequired', 'Required value']] },
-  { name: 'a Deployment whose selector does not match its template', type: types.deployments, body: deployment({ selector: { matchLabels: { app: 'other' } } }), expect: [['spec.template.metadata.labels', 'FieldValueInvalid', 'Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`']] },
-  { name: 'a Deployment with an empty selector', type: types.deployments, body: deployment({ selector: {} }), expect: [['spec.selector', 'FieldValueInvalid', 'Invalid value: {}: empty selector is invalid for deployment']] },
-  { name: 'negative replicas', type: types.deployments, body: deployment({ replicas: -1 }), expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: -1: must be greater than or equal to 0']] },
-  { name: 'a ReplicaSet with negative replicas', type: types.replicasets, body: deployment({ replicas: -2 }, { name: 'rs' }), expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: -2: must be greater than or equal to 0']] },
-  { name: 'a template without containers', type: types.deployments, body: deployment({ template: { metadata: { labels: { app: 'web' } }, spec: { containers: [] } } }), expect: [['spec.template.spec.containers', 'FieldValueRequired', 'Required value']] },
-  { name: 'a container without image', type: types.deployments, body: deployment({ template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } } }), expect: [['spec.template.spec.containers[0].image', 'FieldValueRequired', 'Required value']] },
-  { name: 'a container without name', type: types.pods, body: pod({ containers: [{ image: 'nginx' }] }), expect: [['spec.containers[0].name', 'FieldValueRequired', 'Required value']] },
-  { name: 'a container name that is not a DNS label', type: types.pods, body: pod({ containers: [{ name: 'Web', image: 'nginx' }] }), expect: [['spec.containers[0].name', 'FieldValueInvalid', 'Invalid value: "Web": a lowercase RFC 1123 label']] },
-  { name: 'duplicate container names', type: types.pods, body: pod({ containers: [container, container] }), expect: [['spec.containers[1].name', 'FieldValueDuplicate', 'Duplicate value: "web"']] },
-  { name: 'an init container named like a container', type: types.pods, body: pod({ initContainers: [{ name: 'web', image: 'busybox' }] }), expect: [['spec.containers[0].name', 'FieldValueDuplicate', 'Duplicate value: "web"']] },
-  { name: 'a container port out of range', type: types.pods, body: pod({ containers: [{ ...container, ports: [{ containerPort: 70000 }] }] }), expect: [['spec.containers[0].ports[0].containerPort', 'FieldValueInvalid', 'Invalid value: 70000: must be between 1 and 65535, inclusive']] },
-  { name: 'a host port out of range', type: types.pods, body: pod({ containers: [{ ...container, ports: [{ containerPort: 80, hostPort: -1 }] }] }), expect: [['spec.containers[0].ports[0].hostPort', 'FieldValueInvalid', 'Invalid value: -1: must be between 1 and 65535, inclusive']] },
-  { name: 'duplicate container port names', type: types.pods, body: pod({ containers: [{ ...container, ports: [{ name: 'http', containerPort: 80 }, { name: 'http', containerPort: 81 }] }] }), expect: [['spec.containers[0].ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "http"']] },
-  { name: 'an unsupported port protocol', type: types.pods, body: pod({ containers: [{ ...container, ports: [{ containerPort: 80, protocol: 'HTTP' }] }] }), expect: [['spec.containers[0].ports[0].protocol', 'FieldValueNotSupported', 'Unsupported value: "HTTP": supported values: "TCP", "UDP", "SCTP"']] },
-  { name: 'an unsupported restartPolicy', type: types.pods, body: pod({ restartPolicy: 'Sometimes' }), expect: [['spec.restartPolicy', 'FieldValueNotSupported', 'Unsupported value: "Sometimes"']] },
-  { name: 'a Deployment template with restartPolicy Never', type: types.deployments, body: deployment({ template: { ...template, spec: { containers: [container], restartPolicy: 'Never' } } }), expect: [['spec.template.spec.restartPolicy', 'FieldValueNotSupported', 'Unsupported value: "Never": supported values: "Always"']] },
-  { name: 'a probe with a negative period', type: types.pods, body: pod({ containers: [{ ...container, readinessProbe: { httpGet: { port: 80 }, periodSeconds: -5 } }] }), expect: [['spec.containers[0].readinessProbe.periodSeconds', 'FieldValueInvalid', 'Invalid value: -5: must be greater than or equal to 0']] },
-  { name: 'a liveness probe with successThreshold 2', type: types.pods, body: pod({ containers: [{ ...container, livenessProbe: { exec: { command: ['true'] }, successThreshold: 2 } }] }), expect: [['spec.containers[0].livenessProbe.successThreshold', 'FieldValueInvalid', 'Invalid value: 2: must be 1']] },
-  { name: 'a probe port out of range', type: types.pods, body: pod({ containers: [{ ...container, readinessProbe: { httpGet: { port: 0 } } }] }), expect: [['spec.containers[0].readinessProbe.httpGet.port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']] },
-  { name: 'a probe without a handler', type: types.pods, body: pod({ containers: [{ ...container, livenessProbe: { periodSeconds: 5 } }] }), expect: [['spec.containers[0].livenessProbe', 'FieldValueRequired', 'Required value: must specify a handler type']] },
-  { name: 'a volume mount of an undeclared volume', type: types.pods, body: pod({ containers: [{ ...container, volumeMounts: [{ name: 'data', mountPath: '/data' }] }] }), expect: [['spec.containers[0].volumeMounts[0].name', 'FieldValueNotFound', 'Not found: "data"']] },
-  { name: 'duplicate volume names', type: types.pods, body: pod({ volumes: [{ name: 'v', emptyDir: {} }, { name: 'v', emptyDir: {} }] }), expect: [['spec.volumes[1].name', 'FieldValueDuplicate', 'Duplicate value: "v"']] },
-  { name: 'an env var without a name', type: types.pods, body: pod({ containers: [{ ...container, env: [{ value: 'x' }] }] }), expect: [['spec.containers[0].env[0].name', 'FieldValueRequired', 'Required value']] },
-  { name: 'a toleration with Exists and a value', type: types.pods, body: pod({ tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] }), expect: [['spec.tolerations[0].operator', 'FieldValueInvalid', 'Invalid value: "v": value must be empty when `operator` is \'Exists\'']] },
-  { name: 'an invalid nodeSelector label', type: types.pods, body: pod({ nodeSelector: { 'a b': 'c' } }), expect: [['spec.nodeSelector', 'FieldValueInvalid', 'Invalid value: "a b"']] },
-  { name: 'a Recreate strategy with rollingUpdate', type: types.deployments, body: deployment({ strategy: { type: 'Recreate', rollingUpdate: { maxSurge: 1 } } }), expect: [['spec.strategy.rollingUpdate', 'FieldValueForbidden', "Forbidden: may not be specified when strategy `type` is 'Recreate'"]] },
-  { name: 'maxSurge and maxUnavailable both 0', type: types.deployments, body: deployment({ strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: 0 } } }), expect: [['spec.strategy.rollingUpdate.maxUnavailable', 'FieldValueInvalid', 'Invalid value: 0: may not be 0 when `maxSurge` is 0']] },
-  { name: 'maxUnavailable over 100%', type: types.deployments, body: deployment({ strategy: { rollingUpdate: { maxUnavailable: '150%' } } }), expect: [['spec.strategy.rollingUpdate.maxUnavailable', 'FieldValueInvalid', 'Invalid value: "150%": must not be greater than 100%']] },
-  { name: 'a malformed percentage', type: types.deployments, body: deployment({ strategy: { rollingUpdate: { maxSurge: 'half' } } }), expect: [['spec.strategy.rollingUpdate.maxSurge', 'FieldValueInvalid', 'Invalid value: "half": a valid percent string must be a numeric string']] },
-  { name: 'a progress deadline not above minReadySeconds', type: types.deployments, body: deployment({ minReadySeconds: 30, progressDeadlineSeconds: 30 }), expect: [['spec.progressDeadlineSeconds', 'FieldValueInvalid', 'Invalid value: 30: must be greater than minReadySeconds']] },
-  { name: 'a selector expression In without values', type: types.deployments, body: deployment({ selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In' }] } }), expect: [['spec.selector.matchExpressions[0].values', 'FieldValueRequired', 'Required value']] },
-  { name: 'a Service without ports', type: types.services, body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' } } }, expect: [['spec.ports', 'FieldValueRequired', 'Required value']] },
-  { name: 'a Service port 0', type: types.services, body: { metadata: { name: 'web' }, spec: { ports: [{ port: 0 }] } }, expect: [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']] },
-  { name: 'a Service port above 65535', type: types.services, body: { metadata: { name: 'web' }, spec: { ports: [{ port: 65536 }] } }, expect: [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 65536: must be between 1 and 65535, inclusive']] },
-  { name: 'unnamed ports on a multi-port Service', type: types.services, body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80 }, { port: 443, name: 'https' }] } }, expect: [['spec.ports[0].name', 'FieldValueRequired', 'Required value']] },
-  { name: 'duplicate Service port names', type: types.services, body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80, name: 'web' }, { port: 81, name: 'web' }] } }, expect: [['spec.ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "web"']] },
-  { name: 'a Service targetPort out of range', type: types.services, body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80, targetPort: 0x10000 }] } }, expect: [['spec.ports[0].targetPort', 'FieldValueInvalid', 'Invalid value: 65536: must be between 1 and 65535, inclusive']] },
-  { name: 'an unsupported Service type', type: types.services, body: { metadata: { name: 'web' }, spec: { type: 'Public', ports: [{ port: 80 }] } }, expect: [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "Public": supported values: "ClusterIP", "NodePort", "LoadBalancer", "ExternalName"']] },
-  { name: 'an invalid Service selector', type: types.services, body: { metadata: { name: 'web' }, spec: { selector: { app: 'a b' }, ports: [{ port: 80 }] } }, expect: [['spec.selector', 'FieldValueInvalid', 'Invalid value: "a b"']] },
-  { name: 'a nodePort on a ClusterIP Service', type: types.services, body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80, nodePort: 30080 }] } }, expect: [['spec.ports[0].nodePort', 'FieldValueForbidden', "Forbidden: may not be used when `type` is 'ClusterIP'"]] },
-  { name: 'an ExternalName Service without externalName', type: types.services, body: { metadata: { name: 'ext' }, spec: { type: 'ExternalName' } }, expect: [['spec.externalName', 'FieldValueRequired', 'Required value']] },
-  { name: 'an invalid clusterIP', type: types.services, body: { metadata: { name: 'web' }, spec: { clusterIP: '10.0.0', ports: [{ port: 80 }] } }, expect: [['spec.clusterIP', 'FieldValueInvalid', 'Invalid value: "10.0.0": must be a valid IP address']] },
-  { name: 'an invalid ConfigMap key', type: types.configmaps, body: { metadata: { name: 'c' }, data: { 'a/b': 'x' } }, expect: [['data[a/b]', 'FieldValueInvalid', 'Invalid value: "a/b": a valid config key must consist of']] },
-  { name: 'a key in both data and binaryData', type: types.configmaps, body: { metadata: { name: 'c' }, data: { k: 'x' }, binaryData: { k: 'eA==' } }, expect: [['data[k]', 'FieldValueInvalid', 'Invalid value: "k": duplicate of key present in binaryData']] },
-  { name: 'a TLS Secret without a key', type: types.secrets, body: { metadata: { name: 's' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==' } }, expect: [['data[tls.key]', 'FieldValueRequired', 'Required value']] },
-  { name: 'Secret data that is not base64', type: types.secrets, body: { metadata: { name: 's' }, data: { k: 'not base64!' } }, expect: [['data[k]', 'FieldValueInvalid', 'Invalid value: "<secret contents redacted>": must be base64-encoded']] },
-  { name: 'a Node taint with an unsupported effect', type: types.nodes, body: { metadata: { name: 'n' }, spec: { taints: [{ key: 'k', effect: 'Sometimes' }] } }, expect: [['spec.taints[0].effect', 'FieldValueNotSupported', 'Unsupported value: "Sometimes"']] },
-  { name: 'duplicate Node taints', type: types.nodes, body: { metadata: { name: 'n' }, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }, { key: 'k', value: 'v', effect: 'NoSchedule' }] } }, expect: [['spec.taints[1]', 'FieldValueDuplicate', 'Duplicate value:']] },
-  { name: 'a Lease with a zero duration', type: types.leases, body: { metadata: { name: 'l' }, spec: { leaseDurationSeconds: 0 } }, expect: [['spec.leaseDurationSeconds', 'FieldValueInvalid', 'Invalid value: 0: must be greater than zero']] },
-  { name: 'an Ingress path without pathType', type: types.ingresses, body: { metadata: { name: 'i' }, spec: { rules: [{ http: { paths: [{ path: '/', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } }, expect: [['spec.rules[0].http.paths[0].pathType', 'FieldValueRequired', 'Required value: pathType must be specified']] },
-  { name: 'an Ingress backend with both port name and number', type: types.ingresses, body: { metadata: { name: 'i' }, spec: { defaultBackend: { service: { name: 'web', port: { name: 'http', number: 80 } } } } }, expect: [['spec.defaultBackend.service.port', 'FieldValueInvalid', 'cannot set both port name & port number']] },
-  { name: 'an EndpointSlice address of the wrong family', type: types.endpointslices, body: { metadata: { name: 'e' }, addressType: 'IPv4', endpoints: [{ addresses: ['fd00::1'] }] }, expect: [['endpoints[0].addresses[0]', 'FieldValueInvalid', 'Invalid value: "fd00::1": must be a valid IPv4 address']] },
-  { name: 'a wrongly typed field', type: types.deployments, body: deployment({ replicas: 'three' }), expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: "three": must be of type number']] },
+  {
+    name: 'a name that is not a DNS-1123 subdomain',
+    type: types.configmaps,
+    body: { metadata: { name: 'Bad_Name' } },
+    expect: [['metadata.name', 'FieldValueInvalid', subdomainMessage]],
+  },
+  {
+    name: 'a name longer than 253 characters',
+    type: types.configmaps,
+    body: { metadata: { name: 'a'.repeat(254) } },
+    expect: [['metadata.name', 'FieldValueInvalid', 'Invalid value: "aaaa']],
+  },
+  {
+    name: 'no name and no generateName',
+    type: types.configmaps,
+    body: { metadata: {} },
+    expect: [['metadata.name', 'FieldValueRequired', 'Required value: name or generateName is required']],
+  },
+  {
+    name: 'a namespace name with dots (labels only)',
+    type: types.namespaces,
+    body: { metadata: { name: 'team.a' } },
+    expect: [['metadata.name', 'FieldValueInvalid', 'Invalid value: "team.a": a lowercase RFC 1123 label must consist of']],
+  },
+  {
+    name: 'a Service name starting with a digit (DNS-1035)',
+    type: types.services,
+    body: { metadata: { name: '1web' }, spec: { ports: [{ port: 80 }] } },
+    expect: [['metadata.name', 'FieldValueInvalid', 'Invalid value: "1web": a DNS-1035 label must consist of']],
+  },
+  {
+    name: 'an invalid label key',
+    type: types.configmaps,
+    body: { metadata: { name: 'c', labels: { 'bad key': 'v' } } },
+    expect: [['metadata.labels', 'FieldValueInvalid', 'Invalid value: "bad key": name part must consist of']],
+  },
+  {
+    name: 'an invalid label value',
+    type: types.configmaps,
+    body: { metadata: { name: 'c', labels: { app: '-web' } } },
+    expect: [['metadata.labels', 'FieldValueInvalid', 'Invalid value: "-web": a valid label must be an empty string or consist of']],
+  },
+  {
+    name: 'a label value over 63 characters',
+    type: types.configmaps,
+    body: { metadata: { name: 'c', labels: { app: 'a'.repeat(64) } } },
+    expect: [['metadata.labels', 'FieldValueInvalid', 'must be no more than 63 characters']],
+  },
+  {
+    name: 'annotations over 256 KiB',
+    type: types.configmaps,
+    body: { metadata: { name: 'c', annotations: { big: 'x'.repeat(262145) } } },
+    expect: [['metadata.annotations', 'FieldValueTooLong', 'Too long: must have at most 262144 bytes']],
+  },
+  {
+    name: 'an invalid generateName prefix',
+    type: types.pods,
+    body: { metadata: { generateName: 'Web-' }, spec: { containers: [container] } },
+    expect: [['metadata.generateName', 'FieldValueInvalid', 'Invalid value: "Web-"']],
+  },
+  {
+    name: 'a Deployment without a selector',
+    type: types.deployments,
+    body: { metadata: { name: 'web' }, spec: { template } },
+    expect: [['spec.selector', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a Deployment whose selector does not match its template',
+    type: types.deployments,
+    body: deployment({ selector: { matchLabels: { app: 'other' } } }),
+    expect: [
+      ['spec.template.metadata.labels', 'FieldValueInvalid', 'Invalid value: map[string]string{"app":"web"}: `selector` does not match template `labels`'],
+    ],
+  },
+  {
+    name: 'a Deployment with an empty selector',
+    type: types.deployments,
+    body: deployment({ selector: {} }),
+    expect: [['spec.selector', 'FieldValueInvalid', 'Invalid value: {}: empty selector is invalid for deployment']],
+  },
+  {
+    name: 'negative replicas',
+    type: types.deployments,
+    body: deployment({ replicas: -1 }),
+    expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: -1: must be greater than or equal to 0']],
+  },
+  {
+    name: 'a ReplicaSet with negative replicas',
+    type: types.replicasets,
+    body: deployment({ replicas: -2 }, { name: 'rs' }),
+    expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: -2: must be greater than or equal to 0']],
+  },
+  {
+    name: 'a template without containers',
+    type: types.deployments,
+    body: deployment({ template: { metadata: { labels: { app: 'web' } }, spec: { containers: [] } } }),
+    expect: [['spec.template.spec.containers', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a container without image',
+    type: types.deployments,
+    body: deployment({ template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } } }),
+    expect: [['spec.template.spec.containers[0].image', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a container without name',
+    type: types.pods,
+    body: pod({ containers: [{ image: 'nginx' }] }),
+    expect: [['spec.containers[0].name', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a container name that is not a DNS label',
+    type: types.pods,
+    body: pod({ containers: [{ name: 'Web', image: 'nginx' }] }),
+    expect: [['spec.containers[0].name', 'FieldValueInvalid', 'Invalid value: "Web": a lowercase RFC 1123 label']],
+  },
+  {
+    name: 'duplicate container names',
+    type: types.pods,
+    body: pod({ containers: [container, container] }),
+    expect: [['spec.containers[1].name', 'FieldValueDuplicate', 'Duplicate value: "web"']],
+  },
+  {
+    name: 'an init container named like a container',
+    type: types.pods,
+    body: pod({ initContainers: [{ name: 'web', image: 'busybox' }] }),
+    expect: [['spec.containers[0].name', 'FieldValueDuplicate', 'Duplicate value: "web"']],
+  },
+  {
+    name: 'a container port out of range',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, ports: [{ containerPort: 70000 }] }] }),
+    expect: [['spec.containers[0].ports[0].containerPort', 'FieldValueInvalid', 'Invalid value: 70000: must be between 1 and 65535, inclusive']],
+  },
+  {
+    name: 'a host port out of range',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, ports: [{ containerPort: 80, hostPort: -1 }] }] }),
+    expect: [['spec.containers[0].ports[0].hostPort', 'FieldValueInvalid', 'Invalid value: -1: must be between 1 and 65535, inclusive']],
+  },
+  {
+    name: 'duplicate container port names',
+    type: types.pods,
+    body: pod({
+      containers: [
+        {
+          ...container,
+          ports: [
+            { name: 'http', containerPort: 80 },
+            { name: 'http', containerPort: 81 },
+          ],
+        },
+      ],
+    }),
+    expect: [['spec.containers[0].ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "http"']],
+  },
+  {
+    name: 'an unsupported port protocol',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, ports: [{ containerPort: 80, protocol: 'HTTP' }] }] }),
+    expect: [['spec.containers[0].ports[0].protocol', 'FieldValueNotSupported', 'Unsupported value: "HTTP": supported values: "TCP", "UDP", "SCTP"']],
+  },
+  {
+    name: 'an unsupported restartPolicy',
+    type: types.pods,
+    body: pod({ restartPolicy: 'Sometimes' }),
+    expect: [['spec.restartPolicy', 'FieldValueNotSupported', 'Unsupported value: "Sometimes"']],
+  },
+  {
+    name: 'a Deployment template with restartPolicy Never',
+    type: types.deployments,
+    body: deployment({ template: { ...template, spec: { containers: [container], restartPolicy: 'Never' } } }),
+    expect: [['spec.template.spec.restartPolicy', 'FieldValueNotSupported', 'Unsupported value: "Never": supported values: "Always"']],
+  },
+  {
+    name: 'a probe with a negative period',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, readinessProbe: { httpGet: { port: 80 }, periodSeconds: -5 } }] }),
+    expect: [['spec.containers[0].readinessProbe.periodSeconds', 'FieldValueInvalid', 'Invalid value: -5: must be greater than or equal to 0']],
+  },
+  {
+    name: 'a liveness probe with successThreshold 2',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, livenessProbe: { exec: { command: ['true'] }, successThreshold: 2 } }] }),
+    expect: [['spec.containers[0].livenessProbe.successThreshold', 'FieldValueInvalid', 'Invalid value: 2: must be 1']],
+  },
+  {
+    name: 'a probe port out of range',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, readinessProbe: { httpGet: { port: 0 } } }] }),
+    expect: [['spec.containers[0].readinessProbe.httpGet.port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']],
+  },
+  {
+    name: 'a probe without a handler',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, livenessProbe: { periodSeconds: 5 } }] }),
+    expect: [['spec.containers[0].livenessProbe', 'FieldValueRequired', 'Required value: must specify a handler type']],
+  },
+  {
+    name: 'a volume mount of an undeclared volume',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, volumeMounts: [{ name: 'data', mountPath: '/data' }] }] }),
+    expect: [['spec.containers[0].volumeMounts[0].name', 'FieldValueNotFound', 'Not found: "data"']],
+  },
+  {
+    name: 'duplicate volume names',
+    type: types.pods,
+    body: pod({
+      volumes: [
+        { name: 'v', emptyDir: {} },
+        { name: 'v', emptyDir: {} },
+      ],
+    }),
+    expect: [['spec.volumes[1].name', 'FieldValueDuplicate', 'Duplicate value: "v"']],
+  },
+  {
+    name: 'an env var without a name',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, env: [{ value: 'x' }] }] }),
+    expect: [['spec.containers[0].env[0].name', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a toleration with Exists and a value',
+    type: types.pods,
+    body: pod({ tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] }),
+    expect: [['spec.tolerations[0].operator', 'FieldValueInvalid', 'Invalid value: "v": value must be empty when `operator` is \'Exists\'']],
+  },
+  {
+    name: 'an invalid nodeSelector label',
+    type: types.pods,
+    body: pod({ nodeSelector: { 'a b': 'c' } }),
+    expect: [['spec.nodeSelector', 'FieldValueInvalid', 'Invalid value: "a b"']],
+  },
+  {
+    name: 'a Recreate strategy with rollingUpdate',
+    type: types.deployments,
+    body: deployment({ strategy: { type: 'Recreate', rollingUpdate: { maxSurge: 1 } } }),
+    expect: [['spec.strategy.rollingUpdate', 'FieldValueForbidden', "Forbidden: may not be specified when strategy `type` is 'Recreate'"]],
+  },
+  {
+    name: 'maxSurge and maxUnavailable both 0',
+    type: types.deployments,
+    body: deployment({ strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: 0 } } }),
+    expect: [['spec.strategy.rollingUpdate.maxUnavailable', 'FieldValueInvalid', 'Invalid value: 0: may not be 0 when `maxSurge` is 0']],
+  },
+  {
+    name: 'maxUnavailable over 100%',
+    type: types.deployments,
+    body: deployment({ strategy: { rollingUpdate: { maxUnavailable: '150%' } } }),
+    expect: [['spec.strategy.rollingUpdate.maxUnavailable', 'FieldValueInvalid', 'Invalid value: "150%": must not be greater than 100%']],
+  },
+  {
+    name: 'a malformed percentage',
+    type: types.deployments,
+    body: deployment({ strategy: { rollingUpdate: { maxSurge: 'half' } } }),
+    expect: [['spec.strategy.rollingUpdate.maxSurge', 'FieldValueInvalid', 'Invalid value: "half": a valid percent string must be a numeric string']],
+  },
+  {
+    name: 'a progress deadline not above minReadySeconds',
+    type: types.deployments,
+    body: deployment({ minReadySeconds: 30, progressDeadlineSeconds: 30 }),
+    expect: [['spec.progressDeadlineSeconds', 'FieldValueInvalid', 'Invalid value: 30: must be greater than minReadySeconds']],
+  },
+  {
+    name: 'a selector expression In without values',
+    type: types.deployments,
+    body: deployment({ selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In' }] } }),
+    expect: [['spec.selector.matchExpressions[0].values', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a Service without ports',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' } } },
+    expect: [['spec.ports', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'a Service port 0',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { ports: [{ port: 0 }] } },
+    expect: [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 0: must be between 1 and 65535, inclusive']],
+  },
+  {
+    name: 'a Service port above 65535',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { ports: [{ port: 65536 }] } },
+    expect: [['spec.ports[0].port', 'FieldValueInvalid', 'Invalid value: 65536: must be between 1 and 65535, inclusive']],
+  },
+  {
+    name: 'unnamed ports on a multi-port Service',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80 }, { port: 443, name: 'https' }] } },
+    expect: [['spec.ports[0].name', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'duplicate Service port names',
+    type: types.services,
+    body: {
+      metadata: { name: 'web' },
+      spec: {
+        ports: [
+          { port: 80, name: 'web' },
+          { port: 81, name: 'web' },
+        ],
+      },
+    },
+    expect: [['spec.ports[1].name', 'FieldValueDuplicate', 'Duplicate value: "web"']],
+  },
+  {
+    name: 'a Service targetPort out of range',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80, targetPort: 0x10000 }] } },
+    expect: [['spec.ports[0].targetPort', 'FieldValueInvalid', 'Invalid value: 65536: must be between 1 and 65535, inclusive']],
+  },
+  {
+    name: 'an unsupported Service type',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { type: 'Public', ports: [{ port: 80 }] } },
+    expect: [['spec.type', 'FieldValueNotSupported', 'Unsupported value: "Public": supported values: "ClusterIP", "NodePort", "LoadBalancer", "ExternalName"']],
+  },
+  {
+    name: 'an invalid Service selector',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { selector: { app: 'a b' }, ports: [{ port: 80 }] } },
+    expect: [['spec.selector', 'FieldValueInvalid', 'Invalid value: "a b"']],
+  },
+  {
+    name: 'a nodePort on a ClusterIP Service',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { ports: [{ port: 80, nodePort: 30080 }] } },
+    expect: [['spec.ports[0].nodePort', 'FieldValueForbidden', "Forbidden: may not be used when `type` is 'ClusterIP'"]],
+  },
+  {
+    name: 'an ExternalName Service without externalName',
+    type: types.services,
+    body: { metadata: { name: 'ext' }, spec: { type: 'ExternalName' } },
+    expect: [['spec.externalName', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'an invalid clusterIP',
+    type: types.services,
+    body: { metadata: { name: 'web' }, spec: { clusterIP: '10.0.0', ports: [{ port: 80 }] } },
+    expect: [['spec.clusterIP', 'FieldValueInvalid', 'Invalid value: "10.0.0": must be a valid IP address']],
+  },
+  {
+    name: 'an invalid ConfigMap key',
+    type: types.configmaps,
+    body: { metadata: { name: 'c' }, data: { 'a/b': 'x' } },
+    expect: [['data[a/b]', 'FieldValueInvalid', 'Invalid value: "a/b": a valid config key must consist of']],
+  },
+  {
+    name: 'a key in both data and binaryData',
+    type: types.configmaps,
+    body: { metadata: { name: 'c' }, data: { k: 'x' }, binaryData: { k: 'eA==' } },
+    expect: [['data[k]', 'FieldValueInvalid', 'Invalid value: "k": duplicate of key present in binaryData']],
+  },
+  {
+    name: 'a TLS Secret without a key',
+    type: types.secrets,
+    body: { metadata: { name: 's' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==' } },
+    expect: [['data[tls.key]', 'FieldValueRequired', 'Required value']],
+  },
+  {
+    name: 'Secret data that is not base64',
+    type: types.secrets,
+    body: { metadata: { name: 's' }, data: { k: 'not base64!' } },
+    expect: [['data[k]', 'FieldValueInvalid', 'Invalid value: "<secret contents redacted>": must be base64-encoded']],
+  },
+  {
+    name: 'a Node taint with an unsupported effect',
+    type: types.nodes,
+    body: { metadata: { name: 'n' }, spec: { taints: [{ key: 'k', effect: 'Sometimes' }] } },
+    expect: [['spec.taints[0].effect', 'FieldValueNotSupported', 'Unsupported value: "Sometimes"']],
+  },
+  {
+    name: 'duplicate Node taints',
+    type: types.nodes,
+    body: {
+      metadata: { name: 'n' },
+      spec: {
+        taints: [
+          { key: 'k', effect: 'NoSchedule' },
+          { key: 'k', value: 'v', effect: 'NoSchedule' },
+        ],
+      },
+    },
+    expect: [['spec.taints[1]', 'FieldValueDuplicate', 'Duplicate value:']],
+  },
+  {
+    name: 'a Lease with a zero duration',
+    type: types.leases,
+    body: { metadata: { name: 'l' }, spec: { leaseDurationSeconds: 0 } },
+    expect: [['spec.leaseDurationSeconds', 'FieldValueInvalid', 'Invalid value: 0: must be greater than zero']],
+  },
+  {
+    name: 'an Ingress path without pathType',
+    type: types.ingresses,
+    body: { metadata: { name: 'i' }, spec: { rules: [{ http: { paths: [{ path: '/', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } },
+    expect: [['spec.rules[0].http.paths[0].pathType', 'FieldValueRequired', 'Required value: pathType must be specified']],
+  },
+  {
+    name: 'an Ingress backend with both port name and number',
+    type: types.ingresses,
+    body: { metadata: { name: 'i' }, spec: { defaultBackend: { service: { name: 'web', port: { name: 'http', number: 80 } } } } },
+    expect: [['spec.defaultBackend.service.port', 'FieldValueInvalid', 'cannot set both port name & port number']],
+  },
+  {
+    name: 'an EndpointSlice address of the wrong family',
+    type: types.endpointslices,
+    body: { metadata: { name: 'e' }, addressType: 'IPv4', endpoints: [{ addresses: ['fd00::1'] }] },
+    expect: [['endpoints[0].addresses[0]', 'FieldValueInvalid', 'Invalid value: "fd00::1": must be a valid IPv4 address']],
+  },
+  {
+    name: 'a wrongly typed field',
+    type: types.deployments,
+    body: deployment({ replicas: 'three' }),
+    expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: "three": must be of type number']],
+  },
 ];
 
 describe('validation on admission', () => {
@@ -116,14 +469,24 @@ describe('validation on admission', () => {
 
   it('reports every failing field at once, with kind, group and name in the Status', () => {
     try {
-      admit(types.deployments, deployment({ replicas: -1, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } } }, { name: 'Bad_Name' }), { operation: 'create' });
+      admit(
+        types.deployments,
+        deployment({ replicas: -1, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web' }] } } }, { name: 'Bad_Name' }),
+        { operation: 'create' },
+      );
       assert.fail('expected InvalidError');
     } catch (error) {
       const status = toStatus(error);
       assert.equal(status.code, 422);
       assert.equal(status.reason, 'Invalid');
-      assert.deepEqual({ kind: status.details?.kind, group: status.details?.group, name: status.details?.name }, { kind: 'Deployment', group: 'apps', name: 'Bad_Name' });
-      assert.deepEqual(status.details?.causes?.map((c) => c.field), ['metadata.name', 'spec.replicas', 'spec.template.spec.containers[0].image']);
+      assert.deepEqual(
+        { kind: status.details?.kind, group: status.details?.group, name: status.details?.name },
+        { kind: 'Deployment', group: 'apps', name: 'Bad_Name' },
+      );
+      assert.deepEqual(
+        status.details?.causes?.map((c) => c.field),
+        ['metadata.name', 'spec.replicas', 'spec.template.spec.containers[0].image'],
+      );
       assert.match(status.message ?? '', /^Deployment\.apps "Bad_Name" is invalid: \[metadata\.name: Invalid value: "Bad_Name"/);
     }
   });
@@ -137,7 +500,12 @@ describe('validation on admission', () => {
     const manifest = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'api', namespace: 'prod', labels: { app: 'api', 'app.kubernetes.io/part-of': 'shop' }, annotations: { 'kubernetes.io/change-cause': 'v2' } },
+      metadata: {
+        name: 'api',
+        namespace: 'prod',
+        labels: { app: 'api', 'app.kubernetes.io/part-of': 'shop' },
+        annotations: { 'kubernetes.io/change-cause': 'v2' },
+      },
       spec: {
         replicas: 3,
         selector: { matchLabels: { app: 'api' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['backend'] }] },
@@ -147,7 +515,13 @@ describe('validation on admission', () => {
             serviceAccountName: 'api',
             nodeSelector: { 'kubernetes.io/os': 'linux' },
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'api', effect: 'NoSchedule' }],
-            affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'api' } } } }] } },
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'api' } } } },
+                ],
+              },
+            },
             securityContext: { runAsNonRoot: true, fsGroup: 2000 },
             initContainers: [{ name: 'migrate', image: 'shop/api:2.0', command: ['./migrate'] }],
             containers: [
@@ -172,7 +546,9 @@ describe('validation on admission', () => {
               },
             ],
             volumes: [{ name: 'config', configMap: { name: 'api-config', items: [{ key: 'app.yaml', path: 'app.yaml' }] } }],
-            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'api' } } }],
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'api' } } },
+            ],
           },
         },
       },

@@ -42,11 +42,17 @@ describe('parseFieldSelector', () => {
       () => parseFieldSelector(types.pods, 'spec.containers=x'),
       (error) => isApiError(error, 400) && error.message === 'field label not supported: spec.containers',
     );
-    assert.throws(() => parseFieldSelector(types.configmaps, 'spec.nodeName=n1'), (error) => isApiError(error, 400));
+    assert.throws(
+      () => parseFieldSelector(types.configmaps, 'spec.nodeName=n1'),
+      (error) => isApiError(error, 400),
+    );
   });
 
   it('rejects a term without an operator', () => {
-    assert.throws(() => parseFieldSelector(types.pods, 'metadata.name'), (error) => isApiError(error, 400));
+    assert.throws(
+      () => parseFieldSelector(types.pods, 'metadata.name'),
+      (error) => isApiError(error, 400),
+    );
   });
 
   it('selects events by involved object, reason and type', () => {

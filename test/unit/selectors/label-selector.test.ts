@@ -49,7 +49,10 @@ describe('parseLabelSelector', () => {
   const bad = ['app in (', 'app in ()', '=web', 'app=web,', 'app=w b', 'a b', '!', 'app==(x)', 'Bad_Prefix.COM/app=x', 'app notin x', 'replicas>x'];
   for (const selector of bad) {
     it(`rejects ${JSON.stringify(selector)} with a 400`, () => {
-      assert.throws(() => parseLabelSelector(selector), (error) => isApiError(error, 400));
+      assert.throws(
+        () => parseLabelSelector(selector),
+        (error) => isApiError(error, 400),
+      );
     });
   }
 
@@ -96,7 +99,10 @@ describe('labelSelectorFromObject', () => {
   ];
   for (const selector of bad) {
     it(`rejects ${JSON.stringify(selector)} with a 400`, () => {
-      assert.throws(() => labelSelectorFromObject(selector), (error) => isApiError(error, 400));
+      assert.throws(
+        () => labelSelectorFromObject(selector),
+        (error) => isApiError(error, 400),
+      );
     });
   }
 });

@@ -8,7 +8,19 @@ function service(spec: Record<string, unknown>, labels: Record<string, string> =
   return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', uid: 'svc-uid', labels }, spec };
 }
 
-function pod(name: string, options: { ip?: string; ready?: boolean; labels?: Record<string, string>; node?: string; phase?: string; deleting?: boolean; ports?: { name?: string; containerPort: number }[]; namespace?: string } = {}): KubeObject {
+function pod(
+  name: string,
+  options: {
+    ip?: string;
+    ready?: boolean;
+    labels?: Record<string, string>;
+    node?: string;
+    phase?: string;
+    deleting?: boolean;
+    ports?: { name?: string; containerPort: number }[];
+    namespace?: string;
+  } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -95,7 +107,11 @@ describe('planEndpoints', () => {
   });
 
   it('builds one EndpointSlice owned by the Service with readiness conditions', () => {
-    const plan = planEndpoints(service(selectorSpec), [pod('a', { ip: '127.1.0.2' }), pod('b', { ip: '127.1.0.3', ready: false }), pod('c', { ip: '127.1.0.4', deleting: true })]);
+    const plan = planEndpoints(service(selectorSpec), [
+      pod('a', { ip: '127.1.0.2' }),
+      pod('b', { ip: '127.1.0.3', ready: false }),
+      pod('c', { ip: '127.1.0.4', deleting: true }),
+    ]);
     const slice = plan.slice;
     assert.equal(slice.metadata.name, sliceName(service(selectorSpec)));
     assert.equal(slice.metadata.labels?.['kubernetes.io/service-name'], 'web');

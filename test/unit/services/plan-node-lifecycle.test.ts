@@ -23,7 +23,12 @@ function node(options: { ready?: string; reason?: string; taints?: unknown[]; un
 }
 
 function lease(renewedAt: number): KubeObject {
-  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'n1', namespace: 'kube-node-lease' }, spec: { holderIdentity: 'n1', renewTime: `${at(renewedAt).toISOString()}` } };
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'n1', namespace: 'kube-node-lease' },
+    spec: { holderIdentity: 'n1', renewTime: `${at(renewedAt).toISOString()}` },
+  };
 }
 
 function pod(name: string, options: { tolerations?: unknown[]; deleting?: number; ready?: boolean; nodeName?: string } = {}): KubeObject {
@@ -67,7 +72,10 @@ describe('planNodeLifecycle', () => {
     assert.equal(conditionOf(plan.node, 'MemoryPressure')?.status, 'Unknown');
     assert.deepEqual(taintsIn(plan.node), unreachable(0));
     assert.equal(plan.becameUnreachable, true);
-    assert.deepEqual(plan.markNotReady.map((p) => p.metadata.name), ['a']);
+    assert.deepEqual(
+      plan.markNotReady.map((p) => p.metadata.name),
+      ['a'],
+    );
     assert.equal(conditionOf(plan.markNotReady[0], 'Ready')?.status, 'False');
     assert.equal(plan.evict.length, 0);
     assert.equal(plan.requeueAfterSeconds, 300);
@@ -101,19 +109,29 @@ describe('planNodeLifecycle', () => {
       const tainted = node({ ready: 'Unknown', reason: 'NodeStatusUnknown', taints: unreachable(0) });
       const plan = planNodeLifecycle(tainted, lease(-1000), [pod('a', c.tolerations ? { tolerations: c.tolerations } : {})], at(c.now), c.options);
       assert.equal(plan.node, undefined, 'node already right');
-      assert.deepEqual(plan.evict.map((p) => p.metadata.name), c.evicted ? ['a'] : []);
+      assert.deepEqual(
+        plan.evict.map((p) => p.metadata.name),
+        c.evicted ? ['a'] : [],
+      );
     });
   }
 
   it('removes pods marked for deletion on an unreachable node once their grace is over', () => {
     const tainted = node({ ready: 'Unknown', reason: 'NodeStatusUnknown', taints: unreachable(0) });
     const plan = planNodeLifecycle(tainted, lease(-1000), [pod('due', { deleting: 330 }), pod('later', { deleting: 360 })], at(340));
-    assert.deepEqual(plan.forceDelete.map((p) => p.metadata.name), ['due']);
+    assert.deepEqual(
+      plan.forceDelete.map((p) => p.metadata.name),
+      ['due'],
+    );
     assert.equal(plan.requeueAfterSeconds, 20);
   });
 
   it('brings a node back to Ready and removes the taints when its Lease is renewed', () => {
-    const tainted = node({ ready: 'Unknown', reason: 'NodeStatusUnknown', taints: [...unreachable(0), { key: 'dedicated', value: 'x', effect: 'NoSchedule' }] });
+    const tainted = node({
+      ready: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      taints: [...unreachable(0), { key: 'dedicated', value: 'x', effect: 'NoSchedule' }],
+    });
     const plan = planNodeLifecycle(tainted, lease(98), [pod('a', { ready: false })], at(100));
     assert.equal(plan.becameReady, true);
     assert.equal(conditionOf(plan.node, 'Ready')?.status, 'True');
@@ -123,15 +141,18 @@ describe('planNodeLifecycle', () => {
 
   it('taints a node whose agent reports NotReady with not-ready', () => {
     const plan = planNodeLifecycle(node({ ready: 'False', reason: 'KubeletNotReady' }), lease(-1), [], at(0));
-    assert.deepEqual((taintsIn(plan.node) ?? []).map((t) => `${t.key}:${t.effect}`), [
-      'node.kubernetes.io/not-ready:NoSchedule',
-      'node.kubernetes.io/not-ready:NoExecute',
-    ]);
+    assert.deepEqual(
+      (taintsIn(plan.node) ?? []).map((t) => `${t.key}:${t.effect}`),
+      ['node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute'],
+    );
   });
 
   it('taints a cordoned node unschedulable and untaints it when uncordoned', () => {
     const cordoned = planNodeLifecycle(node({ unschedulable: true }), lease(-1), [], at(0));
-    assert.deepEqual((taintsIn(cordoned.node) ?? []).map((t) => t.key), ['node.kubernetes.io/unschedulable']);
+    assert.deepEqual(
+      (taintsIn(cordoned.node) ?? []).map((t) => t.key),
+      ['node.kubernetes.io/unschedulable'],
+    );
     const uncordoned = planNodeLifecycle(node({ taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] }), lease(-1), [], at(0));
     assert.equal(taintsIn(uncordoned.node), undefined);
   });
@@ -142,7 +163,14 @@ describe('tolerationSecondsFor', () => {
   const cases: [string, unknown[], number | undefined][] = [
     ['no toleration: the default', [], 300],
     ['a matching key with seconds', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 7 }], 7],
-    ['the shortest of several', [{ operator: 'Exists', tolerationSeconds: 9 }, { key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 4 }], 4],
+    [
+      'the shortest of several',
+      [
+        { operator: 'Exists', tolerationSeconds: 9 },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 4 },
+      ],
+      4,
+    ],
     ['a non-matching effect is ignored', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 1 }], 300],
     ['no seconds: for ever', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' }], undefined],
   ];

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  applyAllocation,
-  planServiceAllocation,
-  resolveRanges,
-} from '../../../functions/api/core/admission/service-allocation-plan.ts';
+import { applyAllocation, planServiceAllocation, resolveRanges } from '../../../functions/api/core/admission/service-allocation-plan.ts';
 import type { KubeObject } from '../../../functions/store/store.ts';
 
 const ranges = resolveRanges();
@@ -79,14 +75,27 @@ describe('planServiceAllocation', () => {
     },
     {
       name: 'refuses the same NodePort twice for one protocol',
-      spec: { type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }, { port: 81, nodePort: 30080 }] },
+      spec: {
+        type: 'NodePort',
+        ports: [
+          { port: 80, nodePort: 30080 },
+          { port: 81, nodePort: 30080 },
+        ],
+      },
       ip: { kind: 'random' },
       causes: [{ field: 'spec.ports[1].nodePort', message: /Duplicate value/ }],
     },
     {
       name: 'keeps NodePorts the old Service held on update',
       spec: { type: 'NodePort', ports: [{ port: 80 }, { port: 81, nodePort: 30081 }] },
-      old: { type: 'NodePort', clusterIP: '10.96.0.9', ports: [{ port: 80, nodePort: 30080 }, { port: 81, nodePort: 30081 }] },
+      old: {
+        type: 'NodePort',
+        clusterIP: '10.96.0.9',
+        ports: [
+          { port: 80, nodePort: 30080 },
+          { port: 81, nodePort: 30081 },
+        ],
+      },
       ip: { kind: 'keep', ip: '10.96.0.9' },
       ports: [
         { kind: 'keep', nodePort: 30080 },
@@ -156,7 +165,11 @@ describe('applyAllocation', () => {
   });
 
   it('removes clusterIP and node ports for an ExternalName Service', () => {
-    const output = applyAllocation(service({ type: 'ExternalName', externalName: 'x.example', clusterIP: '10.96.0.5', ports: [{ port: 80, nodePort: 30001 }] }), undefined, [undefined]);
+    const output = applyAllocation(
+      service({ type: 'ExternalName', externalName: 'x.example', clusterIP: '10.96.0.5', ports: [{ port: 80, nodePort: 30001 }] }),
+      undefined,
+      [undefined],
+    );
     assert.deepEqual(output.spec, { type: 'ExternalName', externalName: 'x.example', ports: [{ port: 80 }] });
   });
 });

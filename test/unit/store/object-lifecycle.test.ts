@@ -15,7 +15,13 @@ const stored: KubeObject = {
 
 describe('prepareCreate', () => {
   it('assigns identity, timestamp and generation 1 for an object with a spec', () => {
-    const created = prepareCreate(types.deployments, { ...stored, metadata: { name: 'web', namespace: 'default', resourceVersion: '99', uid: 'client' } }, 'web', 'u2', now);
+    const created = prepareCreate(
+      types.deployments,
+      { ...stored, metadata: { name: 'web', namespace: 'default', resourceVersion: '99', uid: 'client' } },
+      'web',
+      'u2',
+      now,
+    );
     assert.deepEqual(created.metadata, { name: 'web', namespace: 'default', uid: 'u2', creationTimestamp: '2026-01-02T03:04:05Z', generation: 1 });
   });
 
@@ -26,7 +32,10 @@ describe('prepareCreate', () => {
 
   it('drops the namespace of a cluster-scoped object and requires one for a namespaced object', () => {
     assert.equal(prepareCreate(types.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { namespace: 'x' } }, 'n1', 'u', now).metadata.namespace, undefined);
-    assert.throws(() => prepareCreate(types.pods, { apiVersion: 'v1', kind: 'Pod', metadata: {} }, 'p', 'u', now), (error) => isApiError(error, 400));
+    assert.throws(
+      () => prepareCreate(types.pods, { apiVersion: 'v1', kind: 'Pod', metadata: {} }, 'p', 'u', now),
+      (error) => isApiError(error, 400),
+    );
   });
 });
 
@@ -48,7 +57,10 @@ describe('requestedName', () => {
 
 describe('prepareUpdate', () => {
   it('keeps uid, creationTimestamp and generation when only metadata changes', () => {
-    const { object, remove } = prepareUpdate(stored, { ...stored, metadata: { ...stored.metadata, uid: 'forged', creationTimestamp: 'x', labels: { a: 'b' } } });
+    const { object, remove } = prepareUpdate(stored, {
+      ...stored,
+      metadata: { ...stored.metadata, uid: 'forged', creationTimestamp: 'x', labels: { a: 'b' } },
+    });
     assert.equal(remove, false);
     assert.equal(object.metadata.uid, 'u1');
     assert.equal(object.metadata.creationTimestamp, '2026-01-01T00:00:00Z');

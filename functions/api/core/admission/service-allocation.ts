@@ -196,7 +196,10 @@ async function claimIp(
     case 'request': {
       if (!(await tryCreate(store, ipAddressRecords, ipRecord(decision.ip, parent)))) {
         throw invalid(service, [
-          { field: 'spec.clusterIPs', message: `Invalid value: []string{"${decision.ip}"}: failed to allocate IP ${decision.ip}: provided IP is already allocated` },
+          {
+            field: 'spec.clusterIPs',
+            message: `Invalid value: []string{"${decision.ip}"}: failed to allocate IP ${decision.ip}: provided IP is already allocated`,
+          },
         ]);
       }
       claims.ips.push(decision.ip);
@@ -205,7 +208,14 @@ async function claimIp(
     case 'random': {
       // Offsets 0 and size-1 are the network and broadcast addresses; 1 is the `kubernetes` Service's.
       const count = ranges.ips.size - 3;
-      const ip = await claimRandom(store, ipAddressRecords, { count, at: (i) => addressAt(ranges.ips, i + 2) }, (name) => ipRecord(name, parent), random, 'serviceIP');
+      const ip = await claimRandom(
+        store,
+        ipAddressRecords,
+        { count, at: (i) => addressAt(ranges.ips, i + 2) },
+        (name) => ipRecord(name, parent),
+        random,
+        'serviceIP',
+      );
       claims.ips.push(ip);
       return ip;
     }
@@ -333,13 +343,7 @@ export async function writeServiceWithAllocations(
  * Records younger than `minAgeSeconds` are left alone: they may belong to a Service of the same
  * name being created right now.
  */
-export async function releaseAllocationsOf(
-  store: ObjectStore,
-  namespace: string,
-  name: string,
-  now: Date = new Date(),
-  minAgeSeconds = 30,
-): Promise<string[]> {
+export async function releaseAllocationsOf(store: ObjectStore, namespace: string, name: string, now: Date = new Date(), minAgeSeconds = 30): Promise<string[]> {
   const parent = { namespace, name };
   const released: string[] = [];
   for (const type of [ipAddressRecords, nodePortRecords]) {
@@ -367,12 +371,7 @@ export interface RepairResult {
  * re-creates missing records for values Services hold. Records younger than `minAgeSeconds`
  * are left alone: their write may still be in flight. Cheap enough for the periodic resync.
  */
-export async function repairServiceAllocations(
-  store: ObjectStore,
-  services: ResourceType,
-  now: Date = new Date(),
-  minAgeSeconds = 120,
-): Promise<RepairResult> {
+export async function repairServiceAllocations(store: ObjectStore, services: ResourceType, now: Date = new Date(), minAgeSeconds = 120): Promise<RepairResult> {
   const held = new Map<string, ParentRef>();
   for (const service of await listAll(store, services)) {
     const spec = serviceSpecSchema.safeParse(service.spec ?? {});

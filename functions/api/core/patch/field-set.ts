@@ -97,7 +97,11 @@ export function fieldSetOf(kind: string, value: JsonObject, identity?: { kind: s
       const keyValue = isJsonObject(item) ? item[strategy.key] : undefined;
       if (keyValue === undefined) {
         throw new InvalidError(identity ?? { kind, group: '', name: '' }, [
-          { reason: 'FieldValueRequired', field: `${fieldPath.join('.')}[${index}].${strategy.key}`, message: `Required value: the list merges by "${strategy.key}"` },
+          {
+            reason: 'FieldValueRequired',
+            field: `${fieldPath.join('.')}[${index}].${strategy.key}`,
+            message: `Required value: the list merges by "${strategy.key}"`,
+          },
         ]);
       }
       const itemPath = [...path, `k:${JSON.stringify({ [strategy.key]: keyValue })}`];
@@ -240,7 +244,11 @@ export function formatFieldPath(path: FieldPath): string {
           return `.${body}`;
         case 'k:': {
           const key = parseJson(body);
-          return isJsonObject(key) ? `[${Object.entries(key).map(([field, value]) => `${field}=${JSON.stringify(value)}`).join(',')}]` : `[${body}]`;
+          return isJsonObject(key)
+            ? `[${Object.entries(key)
+                .map(([field, value]) => `${field}=${JSON.stringify(value)}`)
+                .join(',')}]`
+            : `[${body}]`;
         }
         case 'v:':
           return `[=${body}]`;
@@ -250,4 +258,3 @@ export function formatFieldPath(path: FieldPath): string {
     })
     .join('');
 }
-

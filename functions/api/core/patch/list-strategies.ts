@@ -13,10 +13,7 @@
  * `spec.containers.ports` is the `ports` list of any container.
  */
 
-export type ListStrategy =
-  | { readonly type: 'map'; readonly key: string }
-  | { readonly type: 'set' }
-  | { readonly type: 'atomic' };
+export type ListStrategy = { readonly type: 'map'; readonly key: string } | { readonly type: 'set' } | { readonly type: 'atomic' };
 
 const atomic: ListStrategy = { type: 'atomic' };
 const set: ListStrategy = { type: 'set' };
@@ -59,26 +56,14 @@ function podSpecLists(prefix: string): [string, ListStrategy][] {
 
 const conditionsByType = (prefix: string): [string, ListStrategy] => [`${prefix}conditions`, byKey('type')];
 
-const podTemplateLists: [string, ListStrategy][] = [
-  ...objectMetaLists('spec.template.metadata.'),
-  ...podSpecLists('spec.template.spec.'),
-];
+const podTemplateLists: [string, ListStrategy][] = [...objectMetaLists('spec.template.metadata.'), ...podSpecLists('spec.template.spec.')];
 
 const byKind: Readonly<Record<string, ReadonlyMap<string, ListStrategy>>> = {
-  Pod: new Map([
-    ...podSpecLists('spec.'),
-    conditionsByType('status.'),
-    ['status.podIPs', byKey('ip')],
-    ['status.hostIPs', byKey('ip')],
-  ]),
+  Pod: new Map([...podSpecLists('spec.'), conditionsByType('status.'), ['status.podIPs', byKey('ip')], ['status.hostIPs', byKey('ip')]]),
   Deployment: new Map([...podTemplateLists, conditionsByType('status.')]),
   ReplicaSet: new Map([...podTemplateLists, conditionsByType('status.')]),
   Service: new Map([['spec.ports', byKey('port')], conditionsByType('status.')]),
-  Node: new Map([
-    ['spec.podCIDRs', set],
-    conditionsByType('status.'),
-    ['status.addresses', byKey('type')],
-  ]),
+  Node: new Map([['spec.podCIDRs', set], conditionsByType('status.'), ['status.addresses', byKey('type')]]),
   Namespace: new Map([conditionsByType('status.')]),
 };
 

@@ -53,7 +53,9 @@ export function parsePatchBody(patchType: PatchType, body: Buffer | string): unk
       throw new BadRequestError(`json: cannot unmarshal ${describe(decoded)} into Go value of type jsonpatch.Patch`);
     }
   } else if (!isJsonObject(decoded)) {
-    throw new BadRequestError(`error decoding patch: a ${patchType === 'merge' ? 'merge' : 'strategic merge'} patch must be a JSON object, got ${describe(decoded)}`);
+    throw new BadRequestError(
+      `error decoding patch: a ${patchType === 'merge' ? 'merge' : 'strategic merge'} patch must be a JSON object, got ${describe(decoded)}`,
+    );
   }
   return decoded;
 }

@@ -93,7 +93,14 @@ export function serverSideApply(
       entry.fields
         .paths()
         .filter((path) => appliedSet.isLeaf(path) && !deepEqual(valueAt(config, path), valueAt(live, path)))
-        .map((path): ApplyConflict => ({ manager: entry.manager, apiVersion: entry.apiVersion, path, ...(entry.subresource ? { subresource: entry.subresource } : {}) })),
+        .map(
+          (path): ApplyConflict => ({
+            manager: entry.manager,
+            apiVersion: entry.apiVersion,
+            path,
+            ...(entry.subresource ? { subresource: entry.subresource } : {}),
+          }),
+        ),
     );
   if (conflicts.length > 0 && !force) {
     throw new FieldManagerConflictError({ resource: type.plural, group: type.group, name: identity.name }, conflicts);
@@ -154,7 +161,9 @@ function checkTypeOf(applied: KubeObject, apiVersion: string, kind: string): voi
     throw new BadRequestError('the apply configuration must set both apiVersion and kind');
   }
   if (applied.apiVersion !== apiVersion || applied.kind !== kind) {
-    throw new BadRequestError(`the apply configuration is a ${String(applied.kind)} of ${String(applied.apiVersion)}, but this resource holds ${kind} of ${apiVersion}`);
+    throw new BadRequestError(
+      `the apply configuration is a ${String(applied.kind)} of ${String(applied.apiVersion)}, but this resource holds ${kind} of ${apiVersion}`,
+    );
   }
 }
 
@@ -163,9 +172,15 @@ function isNoOp(current: KubeObject, body: KubeObject, before: readonly ManagedF
   const { managedFields: _a, ...currentMetadata } = current.metadata;
   const { managedFields: _b, ...bodyMetadata } = body.metadata;
   const sameEntries = (a: readonly ManagedFieldsEntry[], b: readonly ManagedFieldsEntry[]) =>
-    a.length === b.length && a.every((entry, index) => {
+    a.length === b.length &&
+    a.every((entry, index) => {
       const other = b[index];
-      return other !== undefined && isEntryOf(other, entry.manager, entry.operation, entry.subresource) && other.apiVersion === entry.apiVersion && other.fields.equals(entry.fields);
+      return (
+        other !== undefined &&
+        isEntryOf(other, entry.manager, entry.operation, entry.subresource) &&
+        other.apiVersion === entry.apiVersion &&
+        other.fields.equals(entry.fields)
+      );
     });
   const nonEmpty = (entries: readonly ManagedFieldsEntry[]) => entries.filter((entry) => entry.fields.size > 0);
   return deepEqual({ ...current, metadata: currentMetadata }, { ...body, metadata: bodyMetadata }) && sameEntries(nonEmpty(before), nonEmpty(after));

@@ -70,10 +70,7 @@ class StrategicMerge {
         else result[key] = merged;
       } else if (Array.isArray(value)) {
         const strategy = listStrategyOf(this.kind, childPath);
-        result[key] =
-          strategy.type === 'atomic'
-            ? structuredClone(value)
-            : this.mergeList(Array.isArray(current) ? current : [], value, strategy, childPath);
+        result[key] = strategy.type === 'atomic' ? structuredClone(value) : this.mergeList(Array.isArray(current) ? current : [], value, strategy, childPath);
       } else {
         result[key] = value;
       }
@@ -102,7 +99,9 @@ class StrategicMerge {
     }
     for (const [key, value] of Object.entries(patch)) {
       if (!isDirectiveKey(key) && value !== null && !retainKeys.includes(key)) {
-        throw new StrategicMergePatchError(`patch content doesn't match retainKeys list: ${describePath([...path, key])} is not in ${JSON.stringify(retainKeys)}`);
+        throw new StrategicMergePatchError(
+          `patch content doesn't match retainKeys list: ${describePath([...path, key])} is not in ${JSON.stringify(retainKeys)}`,
+        );
       }
     }
     return Object.fromEntries(Object.entries(original).filter(([key]) => retainKeys.includes(key)));
@@ -110,7 +109,9 @@ class StrategicMerge {
 
   private mergeList(original: JsonValue[], patch: JsonValue[], strategy: ListStrategy, path: readonly string[]): JsonValue[] {
     const items = patch.filter((item) => !(isJsonObject(item) && Object.keys(item).length === 1 && item[patchDirective] !== undefined));
-    const listDirective = patch.find((item): item is JsonObject => isJsonObject(item) && Object.keys(item).length === 1 && item[patchDirective] !== undefined)?.[patchDirective];
+    const listDirective = patch.find(
+      (item): item is JsonObject => isJsonObject(item) && Object.keys(item).length === 1 && item[patchDirective] !== undefined,
+    )?.[patchDirective];
     if (listDirective !== undefined && listDirective !== 'replace') {
       throw new BadRequestError(`unknown patch type: ${JSON.stringify(listDirective)} for the list at ${describePath(path)}`);
     }
@@ -158,8 +159,7 @@ class StrategicMerge {
  * (present on the server only) keep their positions, as the Kubernetes normaliser does.
  */
 function applyElementOrder(list: readonly JsonValue[], order: readonly JsonValue[], strategy: ListStrategy): JsonValue[] {
-  const identity = (item: JsonValue): JsonValue | undefined =>
-    strategy.type === 'map' ? (isJsonObject(item) ? item[strategy.key] : undefined) : item;
+  const identity = (item: JsonValue): JsonValue | undefined => (strategy.type === 'map' ? (isJsonObject(item) ? item[strategy.key] : undefined) : item);
   const rank = (item: JsonValue): number => {
     const id = identity(item);
     return id === undefined ? -1 : order.findIndex((entry) => deepEqual(identity(entry), id));

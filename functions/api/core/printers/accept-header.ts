@@ -21,7 +21,14 @@ export function parseAccept(accept: string | undefined): readonly MediaRange[] {
       const parameters = new Map<string, string>();
       for (const piece of rest) {
         const equals = piece.indexOf('=');
-        if (equals > 0) parameters.set(piece.slice(0, equals).trim().toLowerCase(), piece.slice(equals + 1).trim().replace(/^"|"$/g, ''));
+        if (equals > 0)
+          parameters.set(
+            piece.slice(0, equals).trim().toLowerCase(),
+            piece
+              .slice(equals + 1)
+              .trim()
+              .replace(/^"|"$/g, ''),
+          );
       }
       return { type: type.toLowerCase(), parameters };
     })

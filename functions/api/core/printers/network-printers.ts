@@ -132,9 +132,7 @@ export const endpointSlicePrinter: KindPrinter = {
     ageColumn,
   ],
   print(slice, now) {
-    const ports = records(at(slice, 'ports')).map((port) =>
-      typeof port.port === 'number' ? String(integer(port.port)) : (optionalText(port.name) ?? '*'),
-    );
+    const ports = records(at(slice, 'ports')).map((port) => (typeof port.port === 'number' ? String(integer(port.port)) : (optionalText(port.name) ?? '*')));
     const addresses = records(at(slice, 'endpoints')).flatMap((endpoint) => strings(endpoint.addresses));
     return {
       cells: [nameOf(slice), text(at(slice, 'addressType')), cappedList(ports), cappedList(addresses), ageSince(slice.metadata.creationTimestamp, now)],

@@ -9,9 +9,7 @@ import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, type PrintedRow, type TableRowCondition, wide } from './kind-printer.ts';
 import { at, type Fields, integer, optionalText, record, records, text } from './object-fields.ts';
 
-const podSucceeded: readonly TableRowCondition[] = [
-  { type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod has completed successfully.' },
-];
+const podSucceeded: readonly TableRowCondition[] = [{ type: 'Completed', status: 'True', reason: 'Succeeded', message: 'The pod has completed successfully.' }];
 const podFailed: readonly TableRowCondition[] = [{ type: 'Completed', status: 'True', reason: 'Failed', message: 'The pod failed.' }];
 
 /** The node controller's reason for pods on a node that stopped reporting. */

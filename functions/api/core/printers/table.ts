@@ -121,12 +121,7 @@ export function wantsTable(accept: string | undefined): boolean {
   for (const range of parseAccept(accept)) {
     const as = range.parameters.get('as');
     if (as === undefined) return false;
-    if (
-      as === 'Table' &&
-      acceptsJson(range) &&
-      range.parameters.get('g') === 'meta.k8s.io' &&
-      ['v1', 'v1beta1'].includes(range.parameters.get('v') ?? '')
-    ) {
+    if (as === 'Table' && acceptsJson(range) && range.parameters.get('g') === 'meta.k8s.io' && ['v1', 'v1beta1'].includes(range.parameters.get('v') ?? '')) {
       return true;
     }
   }

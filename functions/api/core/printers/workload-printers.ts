@@ -14,11 +14,7 @@ const templateColumns = [
 /** Container names and images of a pod template, each joined by commas. */
 function templateCells(object: KubeObject): [string, string, string] {
   const containers = records(at(object, 'spec', 'template', 'spec', 'containers'));
-  return [
-    containers.map((c) => text(c.name)).join(','),
-    containers.map((c) => text(c.image)).join(','),
-    formatLabelSelector(at(object, 'spec', 'selector')),
-  ];
+  return [containers.map((c) => text(c.name)).join(','), containers.map((c) => text(c.image)).join(','), formatLabelSelector(at(object, 'spec', 'selector'))];
 }
 
 /** spec.replicas after defaulting; an absent value means the default of 1. */

@@ -9,7 +9,19 @@ import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto,
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  for (const source of [runtimeProto, resourceProto, intstrProto, metaV1Proto, coreV1Proto, appsV1Proto, coordinationV1Proto, networkingV1Proto, discoveryV1Proto, autoscalingV1Proto, policyV1Proto]) {
+  for (const source of [
+    runtimeProto,
+    resourceProto,
+    intstrProto,
+    metaV1Proto,
+    coreV1Proto,
+    appsV1Proto,
+    coordinationV1Proto,
+    networkingV1Proto,
+    discoveryV1Proto,
+    autoscalingV1Proto,
+    policyV1Proto,
+  ]) {
     // keepCase: Kubernetes' field names are already the JSON names (`apiVersion`, `Port`, `Raw`).
     protobuf.parse(source, root, { keepCase: true });
   }

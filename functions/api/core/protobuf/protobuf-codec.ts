@@ -41,7 +41,7 @@ export function decodeProtobufObject(body: Uint8Array): KubeObject {
   const apiVersion = envelope.typeMeta?.apiVersion ?? '';
   const kind = envelope.typeMeta?.kind ?? '';
   if (apiVersion === '' || kind === '') {
-    throw new BadRequestError('the protobuf envelope does not name the object\'s apiVersion and kind');
+    throw new BadRequestError("the protobuf envelope does not name the object's apiVersion and kind");
   }
   if (envelope.contentEncoding) {
     throw new BadRequestError(`the protobuf envelope uses content encoding "${envelope.contentEncoding}", which is not supported`);

@@ -47,7 +47,9 @@ function objectToJson(type: protobuf.Type, message: protobuf.Message): JsonObjec
     if (f instanceof protobuf.MapField) {
       const entries = Object.entries((value ?? {}) as Record<string, unknown>);
       if (entries.length > 0) {
-        json[f.name] = Object.fromEntries(entries.map(([key, item]) => [key, fieldValueToJson(f, item) ?? null] as const).filter(([, item]) => item !== null)) as JsonObject;
+        json[f.name] = Object.fromEntries(
+          entries.map(([key, item]) => [key, fieldValueToJson(f, item) ?? null] as const).filter(([, item]) => item !== null),
+        ) as JsonObject;
       }
       continue;
     }

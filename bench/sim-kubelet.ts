@@ -8,8 +8,8 @@
  */
 
 import { inChunks } from '../functions/controllers/framework/list-all.ts';
-import type { KubeObject } from '../functions/store/store.ts';
 import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/node-object.ts';
+import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import type { BenchPlane } from './bench-plane.ts';
 

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeObject } from '../functions/store/store.ts';
+import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { apiVersionOf } from '../schemas/registry.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';

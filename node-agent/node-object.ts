@@ -3,7 +3,7 @@
  * user sees in `kubectl get nodes -o yaml` is fixed by tests rather than by the I/O code.
  */
 import os from 'node:os';
-import type { KubeObject } from '../functions/store/store.ts';
+import type { KubeObject } from '../schemas/meta.ts';
 
 export const kubeletVersion = 'v1.32.0-skiff';
 

@@ -4,7 +4,7 @@
  * The raw object is kept alongside for writes, so fields the agent does not model survive.
  */
 import { z } from 'zod';
-import type { KubeObject } from '../functions/store/store.ts';
+import type { KubeObject } from '../schemas/meta.ts';
 
 const portRef = z.union([z.number().int(), z.string()]);
 

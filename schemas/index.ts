@@ -4,7 +4,6 @@
  */
 import type { z } from 'zod';
 import { BadRequestError, InvalidError } from '../functions/core/errors.ts';
-import type { KubeObject } from '../functions/store/store.ts';
 import { configMapRules } from './config-map.ts';
 import { deploymentRules } from './deployment.ts';
 import { endpointSliceRules } from './endpoint-slice.ts';
@@ -14,6 +13,7 @@ import { type FieldCause, immutable } from './field-errors.ts';
 import { ingressRules } from './ingress.ts';
 import type { AnyKindRules } from './kind-rules.ts';
 import { leaseRules } from './lease.ts';
+import type { KubeObject } from './meta.ts';
 import { validateObjectMeta } from './meta.ts';
 import { namespaceRules } from './namespace.ts';
 import { nodeRules } from './node.ts';

@@ -51,7 +51,6 @@ export const ownerReferenceSchema = z
     blockOwnerDeletion: z.boolean().optional(),
   })
   .meta({ id: `${metaV1}.OwnerReference`, description: 'Names an object this one belongs to; the garbage collector deletes dependents of deleted owners.' });
-export type OwnerReference = z.infer<typeof ownerReferenceSchema>;
 
 export const managedFieldsEntrySchema = z
   .object({
@@ -84,7 +83,30 @@ export const objectMetaSchema = z
     managedFields: z.array(managedFieldsEntrySchema).optional(),
   })
   .meta({ id: `${metaV1}.ObjectMeta`, description: 'Metadata every persisted object has: name, namespace, labels, annotations, and fields the server sets.' });
-export type ObjectMeta = z.infer<typeof objectMetaSchema>;
+
+/**
+ * The object vocabulary every layer speaks (store, API, controllers, scheduler, node agent): one
+ * declaration, inferred from the schemas above so the types and what admission checks cannot
+ * drift apart. Read-only all the way down: code builds new objects rather than editing stored ones.
+ */
+export type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+export type OwnerReference = DeepReadonly<z.infer<typeof ownerReferenceSchema>>;
+export type ManagedFieldsEntry = DeepReadonly<z.infer<typeof managedFieldsEntrySchema>>;
+export type ObjectMeta = DeepReadonly<z.infer<typeof objectMetaSchema>>;
+
+/** Any Kubernetes object. Kind-specific code narrows it with the kind's schema. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: ObjectMeta;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * An object as the store keeps it: `ObjectMeta` as declared above (unknown metadata fields kept),
+ * every other field as it was written. The store parses what it reads back with this.
+ */
+export const storedObjectSchema = z.looseObject({ apiVersion: z.string(), kind: z.string(), metadata: objectMetaSchema.loose() });
 
 export const listMetaSchema = z
   .object({

@@ -5,7 +5,7 @@
  * the pod startup scenario). Prices: bench/prices.ts, stated in the results.
  */
 import { inChunks } from '../../functions/controllers/framework/list-all.ts';
-import type { KubeObject } from '../../functions/store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { BenchPlane } from '../bench-plane.ts';
 import { addUnits, type BilledUnits, billedUnits, type Dollars, dollars, noUnits, roundDollars, scaleUnits } from '../cost-model.ts';

@@ -4,7 +4,7 @@
  * heartbeat like agents; a watch notes when each pod first appears and when it is first seen
  * Running. The metered usage of the rollout feeds the cost model.
  */
-import type { KubeObject } from '../../functions/store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { BenchPlane } from '../bench-plane.ts';
 import { type Meter, type Usage, usageBetween } from '../metering.ts';

@@ -13,7 +13,7 @@ import { inChunks } from '../../functions/controllers/framework/list-all.ts';
 import { startHttpsApiServer } from '../../functions/local/https-server.ts';
 import { writeKubeconfig } from '../../functions/local/kubeconfig.ts';
 import { createServingCertificate } from '../../functions/local/tls.ts';
-import type { KubeObject } from '../../functions/store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { type BenchPlane, benchToken } from '../bench-plane.ts';
 import type { Progress } from '../progress.ts';

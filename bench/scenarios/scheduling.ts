@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { inChunks } from '../../functions/controllers/framework/list-all.ts';
 import { planSchedule } from '../../functions/scheduler/plan-schedule.ts';
-import type { KubeObject } from '../../functions/store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { BenchPlane } from '../bench-plane.ts';
 import type { Progress } from '../progress.ts';

@@ -2,7 +2,7 @@
  * Binding a pod to a node, as `POST pods/<name>/binding` does: the pod gets `spec.nodeName` and a
  * `PodScheduled=True` condition. A pod is bound once; binding it again is a conflict, whoever asks.
  */
-import type { KubeObject } from '../store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { ConflictError } from './errors.ts';
 
 interface PodCondition {

@@ -3,7 +3,8 @@
  * only marked: its node agent stops the containers and then finishes the deletion, as a kubelet
  * does. A pod no node has taken has nothing to stop, so it is removed at once.
  */
-import type { DeleteOptions, KubeObject } from '../store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
+import type { DeleteOptions } from '../store/store.ts';
 
 export const defaultTerminationGracePeriodSeconds = 30;
 

@@ -7,10 +7,10 @@
  */
 
 import { createListenerSet, type ListenerTarget, listenerKey } from '../../node-agent/proxy/tcp-listeners.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { addressAt, offsetInRange, parseIpv4Cidr } from '../api/core/admission/ipv4-range.ts';
 import { readyBackendsByPortName, viewService } from '../controllers/endpoints/service-view.ts';
 import type { LoadBalancerIngress, LoadBalancers } from '../controllers/service-load-balancer/load-balancers.ts';
-import type { KubeObject } from '../store/store.ts';
 
 export interface LocalLoadBalancerOptions {
   /** Addresses handed to Services. Default 127.0.200.0/24. */

@@ -2,7 +2,7 @@
  * The scheduler's filters, each a pure question about one pod and one node: the first one that
  * fails gives the node's reason(s), worded as kube-scheduler words them.
  */
-import type { KubeObject } from '../store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import type { Resources } from './pod-requests.ts';
 import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
 

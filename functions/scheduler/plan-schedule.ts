@@ -10,7 +10,7 @@
  * kube-scheduler does (`percentageOfNodesToScore`), a pod is scored on a sample of the feasible
  * nodes once the cluster is large, and each search starts where the last one ended.
  */
-import type { KubeObject } from '../store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import {
   allocatable,
   effectiveTaints,

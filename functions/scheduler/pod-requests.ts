@@ -1,5 +1,5 @@
 /** What a pod asks of a node: resource requests and host ports. */
-import type { KubeObject } from '../store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
 
 export interface Resources {

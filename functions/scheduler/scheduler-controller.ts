@@ -5,13 +5,14 @@
  * its lease, and goes on, so it makes progress whatever the cluster's size (docs/adr/052).
  */
 
+import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controllers/framework/controller.ts';
 import { type EventSpec, newEvent } from '../controllers/framework/events.ts';
 import { inChunks, listAll } from '../controllers/framework/list-all.ts';
 import { canonicalJson } from '../controllers/framework/stable-hash.ts';
 import { bindPod } from '../core/pod-binding.ts';
-import type { KubeObject, ObjectStore } from '../store/store.ts';
+import type { ObjectStore } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
 import { createPlanner, holdsNode, isPendingPod, schedulingQueue, type Unschedulable } from './plan-schedule.ts';
 import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, renewSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';

@@ -15,6 +15,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { type KubeObject, storedObjectSchema as kubeObjectSchema } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
 import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, InvalidError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
@@ -24,7 +25,6 @@ import { decodeContinue, encodeContinue } from './continue-token.ts';
 import {
   type ChangeEventType,
   type ChangeRecord,
-  kubeObjectSchema,
   maxItemBytes,
   maxObjectBytes,
   namespacePrefix,
@@ -47,18 +47,7 @@ import {
   storedNamespace,
   withResourceVersion,
 } from './object-lifecycle.ts';
-import type {
-  BatchWrite,
-  DeleteOptions,
-  DeleteResult,
-  KubeObject,
-  ListOptions,
-  ListResult,
-  ObjectStore,
-  UpdateOptions,
-  WatchEvent,
-  WatchOptions,
-} from './store.ts';
+import type { BatchWrite, DeleteOptions, DeleteResult, ListOptions, ListResult, ObjectStore, UpdateOptions, WatchEvent, WatchOptions } from './store.ts';
 import { attributes, type TableNames } from './tables.ts';
 
 export { parseStreamRecord, type StreamChange, type StreamRecordLike } from './object-items.ts';

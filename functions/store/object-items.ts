@@ -3,43 +3,11 @@
  * casts): used by the store and by the stream consumers through `parseStreamRecord`.
  */
 import { z } from 'zod';
-import type { KubeObject } from './store.ts';
+import { type KubeObject, storedObjectSchema } from '../../schemas/meta.ts';
 import { attributes } from './tables.ts';
 
 const stringValue = z.object({ S: z.string() });
 const numberValue = z.object({ N: z.string().regex(/^\d+$/) });
-
-const ownerReference = z
-  .object({
-    apiVersion: z.string(),
-    kind: z.string(),
-    name: z.string(),
-    uid: z.string(),
-    controller: z.boolean().optional(),
-    blockOwnerDeletion: z.boolean().optional(),
-  })
-  .loose();
-
-const objectMeta = z
-  .object({
-    name: z.string().optional(),
-    generateName: z.string().optional(),
-    namespace: z.string().optional(),
-    uid: z.string().optional(),
-    resourceVersion: z.string().optional(),
-    generation: z.number().optional(),
-    creationTimestamp: z.string().optional(),
-    deletionTimestamp: z.string().optional(),
-    deletionGracePeriodSeconds: z.number().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-    ownerReferences: z.array(ownerReference).optional(),
-    finalizers: z.array(z.string()).optional(),
-    managedFields: z.array(z.unknown()).optional(),
-  })
-  .loose();
-
-export const kubeObjectSchema = z.object({ apiVersion: z.string(), kind: z.string(), metadata: objectMeta }).loose();
 
 /** Labels and selectable fields of an object before a change: what watch filters need. */
 export const projectionSchema = z.object({
@@ -96,7 +64,7 @@ export function namespacePrefix(namespace: string): string {
 }
 
 export function parseObjectJson(json: string): KubeObject {
-  return kubeObjectSchema.parse(JSON.parse(json));
+  return storedObjectSchema.parse(JSON.parse(json));
 }
 
 export function parseObjectItem(item: unknown): ObjectRecord {

@@ -3,9 +3,10 @@
  * update or a delete turns the stored object into. The DynamoDB adapter only commits the result.
  */
 import { randomInt } from 'node:crypto';
+import type { KubeObject, ObjectMeta } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, InvalidError, type ResourceRef } from '../core/errors.ts';
-import type { DeleteOptions, KubeObject, ObjectMeta } from './store.ts';
+import type { DeleteOptions } from './store.ts';
 
 export function refOf(type: ResourceType, name: string): ResourceRef {
   return { resource: type.plural, group: type.group, name, kind: type.kind };

@@ -10,7 +10,7 @@
  */
 
 import { readyBackendsByPortName, type ServiceView, viewService } from '../../functions/controllers/endpoints/service-view.ts';
-import type { KubeObject } from '../../functions/store/store.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { types } from '../../schemas/registry.ts';
 import { createListenerSet, type ListenerTarget, listenerKey } from './tcp-listeners.ts';

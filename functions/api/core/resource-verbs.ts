@@ -5,12 +5,13 @@
  * (schemas) → admission that needs the store → write.
  */
 import { admit, type FieldValidation } from '../../../schemas/index.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../../schemas/registry.ts';
 import { BadRequestError, ConflictError, ForbiddenError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../../core/errors.ts';
 import { labelSelectorString } from '../../core/label-selector.ts';
 import { bindPod } from '../../core/pod-binding.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { DeleteOptions, KubeObject, ObjectStore } from '../../store/store.ts';
+import type { DeleteOptions, ObjectStore } from '../../store/store.ts';
 import { evictPod } from './admission/eviction.ts';
 import { releaseService } from './admission/service-allocation.ts';
 import type { ApiRequest, ApiResponse } from './http.ts';

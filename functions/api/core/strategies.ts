@@ -3,8 +3,10 @@
  * change versus a `/status` update, and admission steps that need the store (service
  * address allocation, default tolerations). Defaults and validation live in `schemas/`.
  */
+
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
-import type { KubeObject, ObjectStore } from '../../store/store.ts';
+import type { ObjectStore } from '../../store/store.ts';
 import { allocateService, releaseService, writeServiceWithAllocations } from './admission/service-allocation.ts';
 
 export interface StrategyOptions {

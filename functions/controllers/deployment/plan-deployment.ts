@@ -8,7 +8,7 @@
  * replicas - maxUnavailable. Counts are taken pessimistically from spec and status together,
  * so a ReplicaSet whose status lags its spec can never make the bounds look looser than they are.
  */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { controllerRefTo, isControlledBy } from '../framework/owner-references.ts';
 import { canonicalJson, stableHash } from '../framework/stable-hash.ts';
 import { isPodActive } from '../replicaset/pod-availability.ts';

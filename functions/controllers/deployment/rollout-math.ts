@@ -1,5 +1,5 @@
 /** Numbers of a rollout: maxSurge / maxUnavailable resolution and ReplicaSet revisions. */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 export const revisionAnnotation = 'deployment.kubernetes.io/revision';
 export const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';

@@ -4,10 +4,11 @@
  * them), so one batch of pod changes in a namespace costs one pass over its Services.
  */
 
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { releaseAllocationsOf } from '../../api/core/admission/service-allocation.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import type { KubeObject, ObjectStore } from '../../store/store.ts';
+import type { ObjectStore } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';
 import { canonicalJson } from '../framework/stable-hash.ts';

@@ -4,7 +4,7 @@
  * `addresses` with `publishNotReadyAddresses`); terminating pods are left out of Endpoints and
  * kept in the slice with `terminating: true`, as the Kubernetes controllers do.
  */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { controllerRefTo } from '../framework/owner-references.ts';
 import { stableHash } from '../framework/stable-hash.ts';
 import { type PodView, type ServicePort, type ServiceView, viewPod, viewService } from './service-view.ts';

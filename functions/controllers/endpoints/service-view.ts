@@ -4,7 +4,7 @@
  * as `KubeObject`). Loose objects: every other field passes through untouched.
  */
 import { z } from 'zod';
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 const intOrString = z.union([z.number().int(), z.string()]);
 

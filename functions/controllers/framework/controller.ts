@@ -5,8 +5,9 @@
  * key may be reconciled twice, late, or out of order, and must converge to the same state.
  */
 
+import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
-import type { KubeObject, ObjectStore } from '../../store/store.ts';
+import type { ObjectStore } from '../../store/store.ts';
 import type { EventRecorder } from './events.ts';
 
 /** One changed object, as parsed from a stream record (or synthesised by a resync). */

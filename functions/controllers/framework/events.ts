@@ -5,9 +5,10 @@
  * one never fails a reconcile.
  */
 
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../core/errors.ts';
-import type { KubeObject, ObjectStore } from '../../store/store.ts';
+import type { ObjectStore } from '../../store/store.ts';
 import { stableHash } from './stable-hash.ts';
 
 export type EventType = 'Normal' | 'Warning';

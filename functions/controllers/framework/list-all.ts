@@ -1,7 +1,9 @@
 /** Every object a list would page through, gathered in one array. */
+
+import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import type { KubeObject, ListOptions, ObjectStore } from '../../store/store.ts';
+import type { ListOptions, ObjectStore } from '../../store/store.ts';
 
 export async function listAll(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<KubeObject[]> {
   const items: KubeObject[] = [];

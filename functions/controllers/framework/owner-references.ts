@@ -1,5 +1,5 @@
 /** Who owns what: the `ownerReferences` helpers every controller and the garbage collector share. */
-import type { KubeObject, OwnerReference } from '../../store/store.ts';
+import type { KubeObject, OwnerReference } from '../../../schemas/meta.ts';
 
 export function controllerRefOf(object: KubeObject): OwnerReference | undefined {
   return object.metadata.ownerReferences?.find((ref) => ref.controller === true);

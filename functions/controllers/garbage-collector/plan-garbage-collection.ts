@@ -7,7 +7,7 @@
  * - owner marked with `foregroundDeletion`: dependents are deleted (in foreground themselves),
  *   and once none is left the finalizer goes and the store removes the owner.
  */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 export const foregroundFinalizer = 'foregroundDeletion';
 export const orphanFinalizer = 'orphan';

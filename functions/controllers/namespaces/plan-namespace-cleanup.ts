@@ -3,9 +3,10 @@
  * what is still in it: which objects to delete (and how), and whether the namespace can go.
  */
 
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { DeleteOptions, KubeObject } from '../../store/store.ts';
+import type { DeleteOptions } from '../../store/store.ts';
 
 export interface NamespaceContent {
   readonly type: ResourceType;

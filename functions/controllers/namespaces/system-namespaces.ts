@@ -1,8 +1,9 @@
 /** The namespaces every Kubernetes cluster has from the start. */
 
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { AlreadyExistsError } from '../../core/errors.ts';
-import type { KubeObject, ObjectStore } from '../../store/store.ts';
+import type { ObjectStore } from '../../store/store.ts';
 
 export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 

@@ -5,10 +5,10 @@
  * NoExecute taint or one changing state, one list of its pods.
  */
 
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { KubeObject } from '../../store/store.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, listAll } from '../framework/list-all.ts';
 import { defaultNodeGraceSeconds, type NodeLifecycleOptions, planNodeLifecycle } from './plan-node-lifecycle.ts';

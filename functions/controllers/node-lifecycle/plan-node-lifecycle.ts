@@ -10,7 +10,7 @@
  *   (graceful delete); on an unreachable node, whose agent cannot finish the deletion, they are
  *   removed once their grace period has passed.
  */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { type PodToleration, viewPod } from '../endpoints/service-view.ts';
 
 export interface NodeLifecycleOptions {

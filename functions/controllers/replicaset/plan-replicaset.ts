@@ -2,7 +2,7 @@
  * The ReplicaSet reconciler's decision, as a pure function of the ReplicaSet, the pods it
  * controls and the time: which pods to create, which to delete, and the status to report.
  */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { controllerRefTo, isControlledBy } from '../framework/owner-references.ts';
 import { isPodActive, isPodAvailable, isPodReady, podNodeName, podPhase, readyForMs, restartCount, secondsUntilAvailable } from './pod-availability.ts';
 

@@ -1,5 +1,5 @@
 /** Pod liveness as the workload controllers count it: active, ready, available. */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 interface PodCondition {
   readonly type?: string;

@@ -5,10 +5,10 @@
  */
 
 import { admit } from '../../../schemas/index.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { InvalidError, NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { KubeObject } from '../../store/store.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists, inChunks, listAll } from '../framework/list-all.ts';
 import { controllerRefOf } from '../framework/owner-references.ts';

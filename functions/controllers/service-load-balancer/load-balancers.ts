@@ -4,7 +4,7 @@
  * `functions/local/load-balancer.ts`) and, later, `alb` (an Application Load Balancer per Service
  * through the ELBv2 API).
  */
-import type { KubeObject } from '../../store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 /** One entry of `status.loadBalancer.ingress`. */
 export interface LoadBalancerIngress {

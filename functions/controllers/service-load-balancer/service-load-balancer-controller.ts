@@ -5,8 +5,9 @@
  * removes the load balancer before the Service goes — as in Kubernetes. Endpoints changes
  * re-ensure the Service of the same name, so the balancer follows its ready pods.
  */
+
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
-import type { KubeObject } from '../../store/store.ts';
 import { viewService } from '../endpoints/service-view.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
 import { getIfExists } from '../framework/list-all.ts';

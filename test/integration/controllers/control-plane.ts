@@ -9,7 +9,7 @@ import { ensureSystemNamespaces } from '../../../functions/controllers/namespace
 import { ConflictError, NotFoundError } from '../../../functions/core/errors.ts';
 import { type ControlLoops, type ControlLoopsOptions, startControlLoops } from '../../../functions/local/control-loops.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 

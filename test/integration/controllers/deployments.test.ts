@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { waitFor } from '../../support/wait.ts';
 import { deploymentObject, modify, namespaceObject, nodeObject, startControlPlane, type TestControlPlane } from './control-plane.ts';

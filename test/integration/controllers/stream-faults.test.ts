@@ -13,7 +13,7 @@ import { type ControllerRuntime, handleStreamEvent, resyncAll } from '../../../f
 import { type StreamConsumer, startStreamPoller } from '../../../functions/local/stream-poller.ts';
 import { schedulerControllers } from '../../../functions/scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../../../functions/store/dynamodb-store.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { waitFor } from '../../support/wait.ts';
 import { deploymentObject, modify, namespaceObject, nodeObject, startControlPlane, type TestControlPlane } from './control-plane.ts';

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KubeObject } from '../../../functions/store/store.ts';
 import { isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient, type WatchEvent } from '../../../node-agent/kube-client.ts';
 import { loadKubeconfig, parseKubeconfig } from '../../../node-agent/kubeconfig.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { startTestCluster, type TestCluster } from '../../support/cluster.ts';
 import { waitFor } from '../../support/wait.ts';

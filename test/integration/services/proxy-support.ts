@@ -1,8 +1,8 @@
 /** Real little HTTP backends and a scripted watch source for the proxy tests. */
 import http from 'node:http';
 import net from 'node:net';
-import type { KubeObject } from '../../../functions/store/store.ts';
 import type { ServiceProxySource } from '../../../node-agent/proxy/service-proxy.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
 
 export interface Backend {

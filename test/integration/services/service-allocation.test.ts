@@ -11,7 +11,7 @@ import {
 } from '../../../functions/api/core/admission/service-allocation.ts';
 import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 

@@ -9,7 +9,7 @@ import { serviceLoadBalancerController } from '../../../functions/controllers/se
 import { isApiError } from '../../../functions/core/errors.ts';
 import { createLocalLoadBalancers, type LocalLoadBalancers } from '../../../functions/local/load-balancer.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 import { waitFor } from '../../support/wait.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConflictError, isApiError } from '../../../functions/core/errors.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
-import type { KubeObject, ObjectStore, WatchEvent, WatchOptions } from '../../../functions/store/store.ts';
+import type { ObjectStore, WatchEvent, WatchOptions } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 

@@ -1,5 +1,5 @@
 /** Small object builders for the controller planners' tests. */
-import type { KubeObject, OwnerReference } from '../../../functions/store/store.ts';
+import type { KubeObject, OwnerReference } from '../../../schemas/meta.ts';
 
 export const now = new Date('2026-01-01T12:00:00Z');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planDeployment, podTemplateHash } from '../../../functions/controllers/deployment/plan-deployment.ts';
 import { resolveIntOrPercent, rollingBounds } from '../../../functions/controllers/deployment/rollout-math.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { now, ownerRef, pod, secondsAgo } from './fixtures.ts';
 
 const templateV1 = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] } };

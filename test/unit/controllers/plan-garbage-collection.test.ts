@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planGarbageCollection } from '../../../functions/controllers/garbage-collector/plan-garbage-collection.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { ownerRef, pod, replicaSet, secondsAgo } from './fixtures.ts';
 
 const owner = replicaSet('web-1', 2);

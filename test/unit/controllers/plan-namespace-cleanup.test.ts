@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planNamespaceCleanup } from '../../../functions/controllers/namespaces/plan-namespace-cleanup.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { pod, replicaSet, secondsAgo } from './fixtures.ts';
 

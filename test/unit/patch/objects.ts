@@ -1,5 +1,5 @@
 /** Objects the patch tests start from, frozen so any mutation by the code under test throws. */
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { frozen } from './frozen.ts';
 
 export function deployment(overrides: { containers?: unknown[]; labels?: Record<string, string>; replicas?: number } = {}): KubeObject {

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { rootDiscovery } from '../../../functions/api/core/discovery.ts';
 import { toTable, wantsTable } from '../../../functions/api/core/printers/index.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { findType } from '../../../schemas/registry.ts';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { printPod } from '../../../functions/api/core/printers/pod-printer.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 const now = new Date('2026-01-10T12:00:00Z');
 

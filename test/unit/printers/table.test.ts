@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toTable, wantsTable } from '../../../functions/api/core/printers/index.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, resourceTypes, types } from '../../../schemas/registry.ts';
 
 const now = new Date('2026-01-10T12:00:00Z');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
 import { decodeProtobufObject, encodeProtobufObject, isProtobufContentType, PROTOBUF_CONTENT_TYPE } from '../../../functions/api/core/protobuf/index.ts';
 import { BadRequestError, toStatus } from '../../../functions/core/errors.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 const magic = [0x6b, 0x38, 0x73, 0x00];
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeProtobufObject, encodeProtobufObject } from '../../../functions/api/core/protobuf/index.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 const created = '2024-01-02T03:04:05Z';
 const later = '2024-01-02T03:09:59Z';

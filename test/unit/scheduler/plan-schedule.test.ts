@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planSchedule } from '../../../functions/scheduler/plan-schedule.ts';
 import { parseMilliCpu, parseQuantity } from '../../../functions/scheduler/resource-quantity.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { pod, replicaSet } from '../controllers/fixtures.ts';
 
 function node(

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidError, type StatusCause } from '../../../functions/core/errors.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
 import { admit } from '../../../schemas/index.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
 
 function stored(type: ResourceType, body: Record<string, unknown>): KubeObject {

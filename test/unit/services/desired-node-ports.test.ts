@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readyBackendsByPortName } from '../../../functions/controllers/endpoints/service-view.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
 import { desiredNodePorts } from '../../../node-agent/proxy/service-proxy.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 function service(name: string, spec: Record<string, unknown>): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec };

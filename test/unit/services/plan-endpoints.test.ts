@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planEndpoints, resolveTargetPort, sliceName } from '../../../functions/controllers/endpoints/plan-endpoints.ts';
 import { viewPod } from '../../../functions/controllers/endpoints/service-view.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 function service(spec: Record<string, unknown>, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', uid: 'svc-uid', labels }, spec };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planNodeLifecycle, tolerationSecondsFor } from '../../../functions/controllers/node-lifecycle/plan-node-lifecycle.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 const t0 = Date.parse('2026-11-22T04:00:00Z');
 const at = (seconds: number) => new Date(t0 + seconds * 1000);

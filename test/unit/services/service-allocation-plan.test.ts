@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyAllocation, planServiceAllocation, resolveRanges } from '../../../functions/api/core/admission/service-allocation-plan.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 
 const ranges = resolveRanges();
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isApiError } from '../../../functions/core/errors.ts';
 import { canonicalJson, generatedName, prepareCreate, prepareDelete, prepareUpdate, requestedName } from '../../../functions/store/object-lifecycle.ts';
-import type { KubeObject } from '../../../functions/store/store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 
 const now = new Date('2026-01-02T03:04:05.678Z');

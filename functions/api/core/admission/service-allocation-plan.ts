@@ -6,9 +6,9 @@
  * Claiming the values in the store is `service-allocation.ts`.
  */
 
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import { needsNodePorts, type ServicePort, type ServiceSpec, serviceSpecSchema, serviceType } from '../../../controllers/endpoints/service-view.ts';
 import type { StatusCause } from '../../../core/errors.ts';
-import type { KubeObject } from '../../../store/store.ts';
 import { type Ipv4Range, offsetInRange, parseIpv4Cidr } from './ipv4-range.ts';
 
 export interface NodePortRange {

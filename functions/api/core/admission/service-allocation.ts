@@ -10,10 +10,11 @@
  * `releaseService` after deleting one.
  */
 
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import type { ResourceType } from '../../../../schemas/registry.ts';
 import { serviceSpecSchema } from '../../../controllers/endpoints/service-view.ts';
 import { AlreadyExistsError, InternalError, InvalidError, isApiError, type StatusCause } from '../../../core/errors.ts';
-import type { KubeObject, ObjectStore } from '../../../store/store.ts';
+import type { ObjectStore } from '../../../store/store.ts';
 import { addressAt } from './ipv4-range.ts';
 import {
   applyAllocation,

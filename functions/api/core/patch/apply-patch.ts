@@ -1,7 +1,8 @@
 /** Applying a json, merge or strategic patch to a stored object. */
+
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import type { ResourceType } from '../../../../schemas/registry.ts';
 import { BadRequestError, InvalidError } from '../../../core/errors.ts';
-import type { KubeObject } from '../../../store/store.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from './json-value.ts';
 import { mergePatch } from './merge-patch.ts';

@@ -3,8 +3,8 @@
  * to find conflicts and fields to remove; every other write records an `Update` entry here.
  */
 import { z } from 'zod';
+import type { KubeObject, ObjectMeta, ManagedFieldsEntry as StoredManagedFieldsEntry } from '../../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../../schemas/registry.ts';
-import type { KubeObject } from '../../../store/store.ts';
 import { decodeFieldsV1, encodeFieldsV1, FieldSet, fieldSetOf, valueAt } from './field-set.ts';
 import { deepEqual, isJsonObject, type JsonObject } from './json-value.ts';
 
@@ -44,7 +44,7 @@ export function readManagedFields(object: KubeObject | undefined): ManagedFields
   });
 }
 
-export function writeManagedFields(entries: readonly ManagedFieldsEntry[]): JsonObject[] {
+export function writeManagedFields(entries: readonly ManagedFieldsEntry[]): StoredManagedFieldsEntry[] {
   return entries
     .filter((entry) => entry.fields.size > 0)
     .map((entry) => ({
@@ -144,7 +144,7 @@ export function recordUpdateManager(
   return withManagedFields(after, writeManagedFields(next));
 }
 
-export function withManagedFields(object: KubeObject, managedFields: readonly unknown[] | undefined): KubeObject {
+export function withManagedFields(object: KubeObject, managedFields: ObjectMeta['managedFields']): KubeObject {
   const { managedFields: _, ...metadata } = object.metadata;
   return {
     ...object,

@@ -3,9 +3,10 @@
  * field manager owns in `metadata.managedFields`. What this simplifies against Kubernetes is in
  * docs/adr/021-server-side-apply.md.
  */
+
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../../schemas/registry.ts';
 import { BadRequestError, ConflictError, type StatusCause } from '../../../core/errors.ts';
-import type { KubeObject } from '../../../store/store.ts';
 import { type FieldPath, FieldSet, fieldSetOf, formatFieldPath, removeAt, valueAt } from './field-set.ts';
 import { cloneJson, deepEqual, isJsonObject, isUnsafeKey, type JsonObject, type JsonValue } from './json-value.ts';
 import { listStrategyOf } from './list-strategies.ts';

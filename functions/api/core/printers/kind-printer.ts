@@ -3,7 +3,7 @@
  * function from one object to its cells. The API server always prints the wide columns
  * (`priority: 1`); kubectl hides them unless asked for `-o wide`.
  */
-import type { KubeObject } from '../../../store/store.ts';
+import type { KubeObject } from '../../../../schemas/meta.ts';
 
 export interface ColumnDefinition {
   readonly name: string;

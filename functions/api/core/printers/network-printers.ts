@@ -4,7 +4,7 @@
  * at three entries with `+ N more...`, as kube-apiserver prints them.
  */
 import { isIPv6 } from 'node:net';
-import type { KubeObject } from '../../../store/store.ts';
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
 import { formatLabels } from './label-text.ts';

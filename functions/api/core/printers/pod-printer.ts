@@ -4,7 +4,7 @@
  * wide IP / NODE / NOMINATED NODE / READINESS GATES columns. The reason logic follows
  * kube-apiserver's pod printer so that Skiff reads like any cluster.
  */
-import type { KubeObject } from '../../../store/store.ts';
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, type PrintedRow, type TableRowCondition, wide } from './kind-printer.ts';
 import { at, type Fields, integer, optionalText, record, records, text } from './object-fields.ts';

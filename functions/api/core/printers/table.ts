@@ -4,8 +4,9 @@
  * kube-apiserver declares for it; a kind without a printer gets NAME and AGE, like a
  * custom resource without printer columns.
  */
+
+import type { KubeObject, ObjectMeta } from '../../../../schemas/meta.ts';
 import type { ResourceType } from '../../../../schemas/registry.ts';
-import type { KubeObject, ObjectMeta } from '../../../store/store.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
 import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
 import { eventPrinter } from './event-printer.ts';

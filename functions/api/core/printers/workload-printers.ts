@@ -1,5 +1,5 @@
 /** `kubectl get deployments` and `kubectl get replicasets`, with the wide template columns. */
-import type { KubeObject } from '../../../store/store.ts';
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
 import { formatLabelSelector } from './label-text.ts';

@@ -7,8 +7,8 @@
  * same request would have carried as JSON; anything Skiff cannot read is a 400, never a 500.
  */
 import type protobuf from 'protobufjs';
+import type { KubeObject } from '../../../../schemas/meta.ts';
 import { ApiError, BadRequestError } from '../../../core/errors.ts';
-import type { KubeObject } from '../../../store/store.ts';
 import { jsonToMessage } from './json-to-wire.ts';
 import { messageTypeOf, unknownEnvelope } from './kubernetes-messages.ts';
 import { messageToJson } from './wire-to-json.ts';

@@ -5,7 +5,7 @@
  * Usage: tsx bench/scheduler-worker.ts <endpoint> <objects table> <changes table>
  * Prints one JSON line per pass: {"pass":n,"ms":...,"ok":true|false,"error":"..."}.
  */
-import { reconcileKeys } from '../functions/controllers/framework/run-controllers.ts';
+import { reconcileKeys } from '../functions/controller-runtime/run-controllers.ts';
 import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
 import { schedulerController } from '../functions/scheduler/scheduler-controller.ts';
 import { createDynamoDbStore } from '../functions/store/dynamodb-store.ts';

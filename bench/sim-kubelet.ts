@@ -7,7 +7,7 @@
  * the agent's cadence.
  */
 
-import { inChunks } from '../functions/controllers/framework/list-all.ts';
+import { inChunks } from '../functions/store/list-all.ts';
 import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/node-object.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';

@@ -75,7 +75,7 @@ export class SkiffStack extends Stack {
 
     // The API server.
     const apiFunction = new SkiffFunction(this, 'ApiServer', {
-      entry: 'functions/api/handler.ts',
+      entry: 'functions/lambda/api-handler.ts',
       description: 'the Skiff Kubernetes API server',
       timeout: WATCH_LIMIT,
       memorySize: 1024,
@@ -163,7 +163,7 @@ export class SkiffStack extends Stack {
     );
 
     this.streamConsumer('Controllers', {
-      entry: 'functions/controllers/handler.ts',
+      entry: 'functions/lambda/controllers-handler.ts',
       description: 'the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle)',
       filters: controllerFilters,
       environment: storeEnvironment,
@@ -171,7 +171,7 @@ export class SkiffStack extends Stack {
       onFailure: streamFailures,
     });
     this.streamConsumer('Scheduler', {
-      entry: 'functions/scheduler/handler.ts',
+      entry: 'functions/lambda/scheduler-handler.ts',
       description: 'the Skiff scheduler',
       filters: schedulerFilters,
       environment: storeEnvironment,
@@ -180,7 +180,7 @@ export class SkiffStack extends Stack {
     });
 
     const resync = new SkiffFunction(this, 'Resync', {
-      entry: 'functions/controllers/resync-handler.ts',
+      entry: 'functions/lambda/resync-handler.ts',
       description: 'the Skiff periodic resync of every controller',
       timeout: Duration.minutes(5),
       logRetention,

@@ -5,7 +5,7 @@
  * Query pages for a list — so the two are side by side and their ratio is Skiff's own overhead.
  */
 
-import { inChunks } from '../../functions/controllers/framework/list-all.ts';
+import { inChunks } from '../../functions/store/list-all.ts';
 import { types } from '../../schemas/registry.ts';
 import { apiRequest, type BenchPlane } from '../bench-plane.ts';
 import type { CallRecord, Meter } from '../metering.ts';

@@ -4,7 +4,7 @@
  * updates, its watch channel), 100 nodes × 30 pods steady, and a rollout of 1,000 pods (from
  * the pod startup scenario). Prices: bench/prices.ts, stated in the results.
  */
-import { inChunks } from '../../functions/controllers/framework/list-all.ts';
+import { inChunks } from '../../functions/store/list-all.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { BenchPlane } from '../bench-plane.ts';

@@ -9,8 +9,8 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { inChunks } from '../../functions/controllers/framework/list-all.ts';
 import { planSchedule } from '../../functions/scheduler/plan-schedule.ts';
+import { inChunks } from '../../functions/store/list-all.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { BenchPlane } from '../bench-plane.ts';

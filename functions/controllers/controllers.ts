@@ -2,9 +2,10 @@
  * The control loops the controller-manager Lambda (and the local host) runs, in the order their
  * keys are reconciled within a batch. Adding a controller is adding it here.
  */
+
+import type { Controller } from '../controller-runtime/controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
-import type { Controller } from './framework/controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';

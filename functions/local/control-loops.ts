@@ -7,10 +7,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { Controller, ControllerLog, ReconcileKey } from '../controller-runtime/controller.ts';
+import { keyToString } from '../controller-runtime/controller.ts';
+import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../controller-runtime/run-controllers.ts';
 import { type ControllerOptions, controllersWith } from '../controllers/controllers.ts';
-import type { Controller, ControllerLog, ReconcileKey } from '../controllers/framework/controller.ts';
-import { keyToString } from '../controllers/framework/controller.ts';
-import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../controllers/framework/run-controllers.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../store/dynamodb-store.ts';
 import type { ObjectStore } from '../store/store.ts';

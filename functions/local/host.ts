@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killRecordedContainers } from '../../node-agent/runtime/process-runtime.ts';
-import { createApi } from '../api/core/app.ts';
+import { createApi } from '../api/app.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';

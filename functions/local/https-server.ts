@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ApiHandler, ApiRequest } from '../api/core/http.ts';
-import { MAX_REQUEST_BYTES } from '../api/core/request-body.ts';
+import type { ApiHandler, ApiRequest } from '../api/http.ts';
+import { MAX_REQUEST_BYTES } from '../api/request-body.ts';
 import { toStatus } from '../core/errors.ts';
 
 export interface HttpsApiServer {

@@ -3,7 +3,7 @@
  * the kubelet: the node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`.
  */
 import { request as httpRequest } from 'node:http';
-import type { PodLogRequest, PodLogSource } from '../api/core/resource-verbs.ts';
+import type { PodLogRequest, PodLogSource } from '../api/resource-verbs.ts';
 import { BadRequestError, NotFoundError } from '../core/errors.ts';
 
 interface NodeStatus {

@@ -6,11 +6,11 @@
  * It runs inside the local host, next to the controllers that drive it.
  */
 
-import { createListenerSet, type ListenerTarget, listenerKey } from '../../node-agent/proxy/tcp-listeners.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
-import { addressAt, offsetInRange, parseIpv4Cidr } from '../api/core/admission/ipv4-range.ts';
-import { readyBackendsByPortName, viewService } from '../controllers/endpoints/service-view.ts';
 import type { LoadBalancerIngress, LoadBalancers } from '../controllers/service-load-balancer/load-balancers.ts';
+import { addressAt, offsetInRange, parseIpv4Cidr } from '../core/ipv4-range.ts';
+import { readyBackendsByPortName, viewService } from '../domain/services/service-view.ts';
+import { createListenerSet, type ListenerTarget, listenerKey } from '../net/tcp-listeners.ts';
 
 export interface LocalLoadBalancerOptions {
   /** Addresses handed to Services. Default 127.0.200.0/24. */

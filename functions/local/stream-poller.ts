@@ -18,8 +18,8 @@ import {
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { ControllerLog } from '../controllers/framework/controller.ts';
-import { silentLog } from '../controllers/framework/controller.ts';
+import type { ControllerLog } from '../controller-runtime/controller.ts';
+import { silentLog } from '../controller-runtime/controller.ts';
 
 export type StreamConsumer = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 

@@ -7,11 +7,11 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
-import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controllers/framework/controller.ts';
-import { type EventSpec, newEvent } from '../controllers/framework/events.ts';
-import { inChunks, listAll } from '../controllers/framework/list-all.ts';
-import { canonicalJson } from '../controllers/framework/stable-hash.ts';
-import { bindPod } from '../core/pod-binding.ts';
+import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controller-runtime/controller.ts';
+import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
+import { canonicalJson } from '../controller-runtime/stable-hash.ts';
+import { bindPod } from '../domain/pods/pod-binding.ts';
+import { inChunks, listAll } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
 import { createPlanner, holdsNode, isPendingPod, schedulingQueue, type Unschedulable } from './plan-schedule.ts';

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
-import { getIfExists } from '../controllers/framework/list-all.ts';
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { getIfExists } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
 
 export const schedulerLeaseNamespace = 'kube-system';

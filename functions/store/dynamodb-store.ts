@@ -15,11 +15,11 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { parseFieldSelector, selectableFields } from '../../schemas/field-selector.ts';
 import { type KubeObject, storedObjectSchema as kubeObjectSchema } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
 import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, InvalidError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
-import { parseFieldSelector, selectableFields } from '../core/field-selector.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import {

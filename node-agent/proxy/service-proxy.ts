@@ -9,11 +9,11 @@
  * takes over and `curl 127.0.0.1:<nodePort>` keeps answering (docs/adr/091-nodeport-proxy-on-one-machine.md).
  */
 
-import { readyBackendsByPortName, type ServiceView, viewService } from '../../functions/controllers/endpoints/service-view.ts';
+import { readyBackendsByPortName, type ServiceView, viewService } from '../../functions/domain/services/service-view.ts';
+import { createListenerSet, type ListenerTarget, listenerKey } from '../../functions/net/tcp-listeners.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { types } from '../../schemas/registry.ts';
-import { createListenerSet, type ListenerTarget, listenerKey } from './tcp-listeners.ts';
 
 /** What the proxy needs of a Kubernetes client; the agent's `KubeClient` fits. */
 export interface ServiceProxySource {

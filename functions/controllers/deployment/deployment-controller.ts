@@ -5,10 +5,10 @@
  */
 
 import { types } from '../../../schemas/registry.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists, listAll } from '../framework/list-all.ts';
-import { isControlledBy } from '../framework/owner-references.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import { ownerKeys } from '../replicaset/replicaset-controller.ts';
 import { planDeployment, sameTemplate } from './plan-deployment.ts';
 

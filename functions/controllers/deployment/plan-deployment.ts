@@ -9,8 +9,8 @@
  * so a ReplicaSet whose status lags its spec can never make the bounds look looser than they are.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
-import { controllerRefTo, isControlledBy } from '../framework/owner-references.ts';
-import { canonicalJson, stableHash } from '../framework/stable-hash.ts';
+import { controllerRefTo, isControlledBy } from '../../controller-runtime/owner-references.ts';
+import { canonicalJson, stableHash } from '../../controller-runtime/stable-hash.ts';
 import { isPodActive } from '../replicaset/pod-availability.ts';
 import { desiredReplicasAnnotation, maxReplicasAnnotation, revisionAnnotation, revisionOf, rollingBounds, templateHashLabel } from './rollout-math.ts';
 

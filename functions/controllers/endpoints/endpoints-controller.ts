@@ -6,14 +6,14 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
-import { releaseAllocationsOf } from '../../api/core/admission/service-allocation.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import { releaseAllocationsOf } from '../../domain/services/service-allocation.ts';
+import { viewPod, viewService } from '../../domain/services/service-view.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import type { ObjectStore } from '../../store/store.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists, listAll } from '../framework/list-all.ts';
-import { canonicalJson } from '../framework/stable-hash.ts';
 import { endpointsContent, managedByLabel, managedByValue, managesEndpoints, planEndpoints, serviceNameLabel, sliceContent } from './plan-endpoints.ts';
-import { viewPod, viewService } from './service-view.ts';
 
 const component = 'endpoints-controller';
 

@@ -5,9 +5,9 @@
  * kept in the slice with `terminating: true`, as the Kubernetes controllers do.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
-import { controllerRefTo } from '../framework/owner-references.ts';
-import { stableHash } from '../framework/stable-hash.ts';
-import { type PodView, type ServicePort, type ServiceView, viewPod, viewService } from './service-view.ts';
+import { controllerRefTo } from '../../controller-runtime/owner-references.ts';
+import { stableHash } from '../../controller-runtime/stable-hash.ts';
+import { type PodView, type ServicePort, type ServiceView, viewPod, viewService } from '../../domain/services/service-view.ts';
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';

@@ -11,10 +11,10 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
 import { resourceTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists, listAll } from '../framework/list-all.ts';
+import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import { foregroundFinalizer, orphanFinalizer, planGarbageCollection } from './plan-garbage-collection.ts';
 
 /** Types whose objects can be dependents. Events never are, and are too many to scan. */

@@ -6,9 +6,9 @@
  */
 
 import { resourceTypes, types } from '../../../schemas/registry.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists, listAll } from '../framework/list-all.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import { type NamespaceContent, planNamespaceCleanup } from './plan-namespace-cleanup.ts';
 
 const component = 'namespace-controller';

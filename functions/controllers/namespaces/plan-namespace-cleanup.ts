@@ -5,7 +5,7 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
-import { podDeleteOptions } from '../../core/pod-deletion.ts';
+import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
 import type { DeleteOptions } from '../../store/store.ts';
 
 export interface NamespaceContent {

@@ -7,10 +7,10 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists, listAll } from '../framework/list-all.ts';
+import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import { defaultNodeGraceSeconds, type NodeLifecycleOptions, planNodeLifecycle } from './plan-node-lifecycle.ts';
 
 export type { NodeLifecycleOptions } from './plan-node-lifecycle.ts';

@@ -11,7 +11,7 @@
  *   removed once their grace period has passed.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
-import { type PodToleration, viewPod } from '../endpoints/service-view.ts';
+import { type PodToleration, viewPod } from '../../domain/services/service-view.ts';
 
 export interface NodeLifecycleOptions {
   /** Seconds without a Lease renewal before a node counts as unreachable. Default 40. */

@@ -3,7 +3,7 @@
  * controls and the time: which pods to create, which to delete, and the status to report.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
-import { controllerRefTo, isControlledBy } from '../framework/owner-references.ts';
+import { controllerRefTo, isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { isPodActive, isPodAvailable, isPodReady, podNodeName, podPhase, readyForMs, restartCount, secondsUntilAvailable } from './pod-availability.ts';
 
 /** Most pods one reconcile creates or deletes; the next reconcile does the rest. */

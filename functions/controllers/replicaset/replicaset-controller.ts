@@ -7,11 +7,11 @@
 import { admit } from '../../../schemas/index.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { InvalidError, NotFoundError } from '../../core/errors.ts';
-import { podDeleteOptions } from '../../core/pod-deletion.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists, inChunks, listAll } from '../framework/list-all.ts';
-import { controllerRefOf } from '../framework/owner-references.ts';
+import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
+import { getIfExists, inChunks, listAll } from '../../store/list-all.ts';
 import { planReplicaSet } from './plan-replicaset.ts';
 
 const component = 'replicaset-controller';

@@ -7,8 +7,8 @@
  */
 
 import { types } from '../../../schemas/registry.ts';
-import { repairServiceAllocations } from '../../api/core/admission/service-allocation.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { repairServiceAllocations } from '../../domain/services/service-allocation.ts';
 
 const component = 'service-allocation-repair';
 const onlyKey: ReconcileKey = { typeId: types.services.id, name: '*allocations*' };

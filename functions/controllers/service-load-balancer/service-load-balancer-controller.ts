@@ -8,10 +8,10 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
-import { viewService } from '../endpoints/service-view.ts';
-import type { Controller, ObjectChange, ReconcileKey } from '../framework/controller.ts';
-import { getIfExists } from '../framework/list-all.ts';
-import { canonicalJson } from '../framework/stable-hash.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
+import { viewService } from '../../domain/services/service-view.ts';
+import { getIfExists } from '../../store/list-all.ts';
 import type { LoadBalancers } from './load-balancers.ts';
 
 export type { LoadBalancerIngress, LoadBalancers } from './load-balancers.ts';

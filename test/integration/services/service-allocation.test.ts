@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
 import {
   allocateService,
   ipAddressRecords,
@@ -8,8 +9,7 @@ import {
   releaseService,
   repairServiceAllocations,
   writeServiceWithAllocations,
-} from '../../../functions/api/core/admission/service-allocation.ts';
-import { InvalidError, isApiError } from '../../../functions/core/errors.ts';
+} from '../../../functions/domain/services/service-allocation.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';

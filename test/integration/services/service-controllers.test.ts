@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Controller, ObjectChange } from '../../../functions/controller-runtime/controller.ts';
+import { memoryEventRecorder } from '../../../functions/controller-runtime/events.ts';
+import { reconcileKeys, resyncAll } from '../../../functions/controller-runtime/run-controllers.ts';
 import { endpointsController } from '../../../functions/controllers/endpoints/endpoints-controller.ts';
-import type { Controller, ObjectChange } from '../../../functions/controllers/framework/controller.ts';
-import { memoryEventRecorder } from '../../../functions/controllers/framework/events.ts';
-import { reconcileKeys, resyncAll } from '../../../functions/controllers/framework/run-controllers.ts';
 import { nodeLifecycleController } from '../../../functions/controllers/node-lifecycle/node-lifecycle-controller.ts';
 import { serviceLoadBalancerController } from '../../../functions/controllers/service-load-balancer/service-load-balancer-controller.ts';
 import { isApiError } from '../../../functions/core/errors.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseRoute } from '../../../functions/api/core/routes.ts';
+import { parseRoute } from '../../../functions/api/routes.ts';
 import { isApiError } from '../../../functions/core/errors.ts';
 
 describe('parseRoute', () => {

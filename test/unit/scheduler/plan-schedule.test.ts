@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { planSchedule } from '../../../functions/scheduler/plan-schedule.ts';
 import { parseMilliCpu, parseQuantity } from '../../../functions/scheduler/resource-quantity.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
-import { pod, replicaSet } from '../controllers/fixtures.ts';
+import { pod, replicaSet } from '../fixtures.ts';
 
 function node(
   name: string,

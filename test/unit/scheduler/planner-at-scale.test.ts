@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createPlanner, feasibleNodesToFind, planSchedule, schedulingQueue } from '../../../functions/scheduler/plan-schedule.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
-import { pod, replicaSet } from '../controllers/fixtures.ts';
+import { pod, replicaSet } from '../fixtures.ts';
 
 function node(name: string, cpu = '4', labels: Record<string, string> = {}): KubeObject {
   return {

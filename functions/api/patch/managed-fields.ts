@@ -1,0 +1,153 @@
+/**
+ * `metadata.managedFields`: which manager set which fields, by operation. Server-side apply reads it
+ * to find conflicts and fields to remove; every other write records an `Update` entry here.
+ */
+import { z } from 'zod';
+import type { KubeObject, ObjectMeta, ManagedFieldsEntry as StoredManagedFieldsEntry } from '../../../schemas/meta.ts';
+import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
+import { decodeFieldsV1, encodeFieldsV1, FieldSet, fieldSetOf, valueAt } from './field-set.ts';
+import { deepEqual, isJsonObject, type JsonObject } from './json-value.ts';
+
+export interface ManagedFieldsEntry {
+  readonly manager: string;
+  readonly operation: 'Apply' | 'Update';
+  readonly apiVersion: string;
+  readonly time: string;
+  readonly subresource?: string;
+  readonly fields: FieldSet;
+}
+
+const storedEntry = z.object({
+  manager: z.string(),
+  operation: z.enum(['Apply', 'Update']),
+  apiVersion: z.string().optional(),
+  time: z.string().optional(),
+  fieldsType: z.literal('FieldsV1').optional(),
+  fieldsV1: z.unknown().optional(),
+  subresource: z.string().optional(),
+});
+
+/**
+ * The entries of `managedFields`. Entries that do not parse are dropped, which is what Kubernetes
+ * does with managed fields it cannot decode: ownership starts over rather than failing the write.
+ */
+export function readManagedFields(object: KubeObject | undefined): ManagedFieldsEntry[] {
+  const stored = object?.metadata.managedFields;
+  if (!Array.isArray(stored)) return [];
+  return stored.flatMap((raw): ManagedFieldsEntry[] => {
+    const parsed = storedEntry.safeParse(raw);
+    if (!parsed.success) return [];
+    const fields = parsed.data.fieldsV1 === undefined ? new FieldSet() : decodeFieldsV1(parsed.data.fieldsV1);
+    if (!fields) return [];
+    const { manager, operation, apiVersion, time, subresource } = parsed.data;
+    return [{ manager, operation, apiVersion: apiVersion ?? object?.apiVersion ?? '', time: time ?? '', fields, ...(subresource ? { subresource } : {}) }];
+  });
+}
+
+export function writeManagedFields(entries: readonly ManagedFieldsEntry[]): StoredManagedFieldsEntry[] {
+  return entries
+    .filter((entry) => entry.fields.size > 0)
+    .map((entry) => ({
+      manager: entry.manager,
+      operation: entry.operation,
+      apiVersion: entry.apiVersion,
+      time: entry.time,
+      fieldsType: 'FieldsV1',
+      fieldsV1: encodeFieldsV1(entry.fields),
+      ...(entry.subresource ? { subresource: entry.subresource } : {}),
+    }));
+}
+
+/** Same manager, operation and subresource: the identity of an entry. */
+export function isEntryOf(entry: ManagedFieldsEntry, manager: string, operation: ManagedFieldsEntry['operation'], subresource: string | undefined): boolean {
+  return entry.manager === manager && entry.operation === operation && entry.subresource === subresource;
+}
+
+/** Kubernetes stamps managedFields times to the second. */
+export function managedFieldsTime(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** Metadata the server sets: nobody owns it. */
+const systemMetadata = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+]);
+
+/**
+ * The part of an object a write through `subresource` can own: `status` alone through the status
+ * subresource, everything but `status` otherwise (the main resource resets status, as Kubernetes'
+ * per-resource "reset fields" do). apiVersion, kind and server-set metadata are never owned.
+ */
+export function ownableFields(object: JsonObject, subresource: string | undefined): JsonObject {
+  if (subresource === 'status') return object.status === undefined ? {} : { status: object.status };
+  const { apiVersion: _apiVersion, kind: _kind, status: _status, metadata, ...rest } = object;
+  if (!isJsonObject(metadata)) return rest;
+  const ownedMetadata = Object.fromEntries(Object.entries(metadata).filter(([key]) => !systemMetadata.has(key)));
+  return Object.keys(ownedMetadata).length > 0 ? { ...rest, metadata: ownedMetadata } : rest;
+}
+
+export function identityOf(type: ResourceType, object: { readonly metadata?: unknown }): { kind: string; group: string; name: string } {
+  const name = isJsonObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
+  return { kind: type.kind, group: type.group, name };
+}
+
+/**
+ * Records an `Update` entry for a create, update or patch by `fieldManager`: it gains the fields
+ * the write added or changed, every other manager loses those, and fields the write removed
+ * leave every set. A write that changed nothing leaves managedFields as they were.
+ */
+export function recordUpdateManager(
+  type: ResourceType,
+  before: KubeObject | undefined,
+  after: KubeObject,
+  options: { fieldManager: string; now: Date; subresource?: string },
+): KubeObject {
+  const { fieldManager, subresource } = options;
+  const supplied = after.metadata.managedFields;
+  // A writer that sends managedFields different from the stored ones replaces them on purpose.
+  const baseline = supplied === undefined || (before !== undefined && deepEqual(supplied, before.metadata.managedFields)) ? before : after;
+  const entries = readManagedFields(baseline);
+  const baselineFields = baseline?.metadata.managedFields;
+
+  const beforeOwnable = before ? ownableFields(before as unknown as JsonObject, subresource) : {};
+  const afterOwnable = ownableFields(after as unknown as JsonObject, subresource);
+  const beforeSet = fieldSetOf(type.kind, beforeOwnable);
+  const afterSet = fieldSetOf(type.kind, afterOwnable);
+  const removed = beforeSet.difference(afterSet);
+  const changed = afterSet.filter(
+    (path) => !beforeSet.has(path) || (afterSet.isLeaf(path) && !deepEqual(valueAt(beforeOwnable, path), valueAt(afterOwnable, path))),
+  );
+
+  if (changed.size === 0 && removed.size === 0) return withManagedFields(after, baselineFields);
+
+  const mine = entries.find((entry) => isEntryOf(entry, fieldManager, 'Update', subresource));
+  const taken = changed.union(removed);
+  const updated: ManagedFieldsEntry = {
+    manager: fieldManager,
+    operation: 'Update',
+    apiVersion: apiVersionOf(type),
+    time: managedFieldsTime(options.now),
+    fields: (mine?.fields ?? new FieldSet()).union(changed).difference(removed),
+    ...(subresource ? { subresource } : {}),
+  };
+  const next = entries.map((entry) => (entry === mine ? updated : { ...entry, fields: entry.fields.difference(taken) }));
+  if (!mine) next.push(updated);
+  return withManagedFields(after, writeManagedFields(next));
+}
+
+export function withManagedFields(object: KubeObject, managedFields: ObjectMeta['managedFields']): KubeObject {
+  const { managedFields: _, ...metadata } = object.metadata;
+  return {
+    ...object,
+    metadata: managedFields && managedFields.length > 0 ? { ...metadata, managedFields } : metadata,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Server-side printing: the `meta.k8s.io/v1` Table that `kubectl get` asks for with
+ * `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`. Each served kind has the columns
+ * kube-apiserver declares for it; a kind without a printer gets NAME and AGE, like a
+ * custom resource without printer columns.
+ */
+
+import type { KubeObject, ObjectMeta } from '../../../schemas/meta.ts';
+import type { ResourceType } from '../../../schemas/registry.ts';
+import { acceptsJson, parseAccept } from './accept-header.ts';
+import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
+import { eventPrinter } from './event-printer.ts';
+import { ageSince } from './human-duration.ts';
+import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
+import { endpointSlicePrinter, endpointsPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
+import { podPrinter } from './pod-printer.ts';
+import { deploymentPrinter, replicaSetPrinter } from './workload-printers.ts';
+
+export type { Cell, ColumnDefinition, TableRowCondition } from './kind-printer.ts';
+
+export interface PartialObjectMetadata {
+  readonly kind: 'PartialObjectMetadata';
+  readonly apiVersion: 'meta.k8s.io/v1';
+  readonly metadata: ObjectMeta;
+}
+
+export interface TableRow {
+  readonly cells: readonly Cell[];
+  readonly conditions?: readonly TableRowCondition[];
+  /** Absent with `includeObject=None`. */
+  readonly object?: PartialObjectMetadata | KubeObject;
+}
+
+export interface Table {
+  readonly kind: 'Table';
+  readonly apiVersion: 'meta.k8s.io/v1';
+  readonly metadata: { readonly resourceVersion?: string; readonly continue?: string; readonly remainingItemCount?: number };
+  /** Empty in watch events after the first: kubectl keeps the list's definitions. */
+  readonly columnDefinitions: readonly ColumnDefinition[];
+  readonly rows: readonly TableRow[];
+}
+
+/** The `includeObject` query parameter: what each row carries besides its cells. */
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+export interface TableOptions {
+  readonly now: Date;
+  readonly resourceVersion?: string;
+  readonly continue?: string;
+  readonly remainingItemCount?: number;
+  /** false for watch events after the first: kubectl reuses the list's definitions. */
+  readonly includeColumnDefinitions?: boolean;
+  /** Default `Metadata`: a PartialObjectMetadata per row, which `-A` and `--show-labels` read. */
+  readonly includeObject?: IncludeObject;
+}
+
+const printers: ReadonlyMap<string, KindPrinter> = new Map([
+  ['core/namespaces', namespacePrinter],
+  ['core/nodes', nodePrinter],
+  ['core/pods', podPrinter],
+  ['core/services', servicePrinter],
+  ['core/endpoints', endpointsPrinter],
+  ['core/configmaps', configMapPrinter],
+  ['core/secrets', secretPrinter],
+  ['core/events', eventPrinter],
+  ['apps/deployments', deploymentPrinter],
+  ['apps/replicasets', replicaSetPrinter],
+  ['coordination.k8s.io/leases', leasePrinter],
+  ['networking.k8s.io/ingresses', ingressPrinter],
+  ['discovery.k8s.io/endpointslices', endpointSlicePrinter],
+]);
+
+const defaultPrinter: KindPrinter = {
+  columns: [nameColumn, ageColumn],
+  print: (object, now) => ({ cells: [nameOf(object), ageSince(object.metadata.creationTimestamp, now)] }),
+};
+
+export function printerFor(type: ResourceType): KindPrinter {
+  return printers.get(type.id) ?? defaultPrinter;
+}
+
+function rowObject(object: KubeObject, include: IncludeObject): TableRow['object'] {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return object;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
+}
+
+/** One Table for a list (or a single object), each row with `object` = PartialObjectMetadata by default. */
+export function toTable(type: ResourceType, objects: readonly KubeObject[], options: TableOptions): Table {
+  const printer = printerFor(type);
+  const include = options.includeObject ?? 'Metadata';
+  // A single object's Table carries that object's revision, as kube-apiserver's does.
+  const resourceVersion = options.resourceVersion ?? (objects.length === 1 ? objects[0]?.metadata.resourceVersion : undefined);
+  const rows = objects.map((object): TableRow => {
+    const printed = printer.print(object, options.now);
+    const embedded = rowObject(object, include);
+    return {
+      cells: printed.cells,
+      ...(printed.conditions ? { conditions: printed.conditions } : {}),
+      ...(embedded ? { object: embedded } : {}),
+    };
+  });
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: {
+      ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+      ...(options.continue ? { continue: options.continue } : {}),
+      ...(options.remainingItemCount !== undefined ? { remainingItemCount: options.remainingItemCount } : {}),
+    },
+    columnDefinitions: options.includeColumnDefinitions === false ? [] : printer.columns,
+    rows,
+  };
+}
+
+/**
+ * The Accept header asks for a Table (as=Table;g=meta.k8s.io;v=v1 or v1beta1) before any
+ * plain representation. Skiff answers both Table versions with `meta.k8s.io/v1`, which every
+ * kubectl since 1.15 asks for first.
+ */
+export function wantsTable(accept: string | undefined): boolean {
+  for (const range of parseAccept(accept)) {
+    const as = range.parameters.get('as');
+    if (as === undefined) return false;
+    if (as === 'Table' && acceptsJson(range) && range.parameters.get('g') === 'meta.k8s.io' && ['v1', 'v1beta1'].includes(range.parameters.get('v') ?? '')) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,71 @@
+/** `kubectl get deployments` and `kubectl get replicasets`, with the wide template columns. */
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { ageSince } from './human-duration.ts';
+import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
+import { formatLabelSelector } from './label-text.ts';
+import { at, integer, records, text } from './object-fields.ts';
+
+const templateColumns = [
+  wide('Containers', 'Names of each container in the template.'),
+  wide('Images', 'Images referenced by each container in the template.'),
+  wide('Selector', 'Label selector of the pods this object manages.'),
+];
+
+/** Container names and images of a pod template, each joined by commas. */
+function templateCells(object: KubeObject): [string, string, string] {
+  const containers = records(at(object, 'spec', 'template', 'spec', 'containers'));
+  return [containers.map((c) => text(c.name)).join(','), containers.map((c) => text(c.image)).join(','), formatLabelSelector(at(object, 'spec', 'selector'))];
+}
+
+/** spec.replicas after defaulting; an absent value means the default of 1. */
+function desiredReplicas(object: KubeObject): number {
+  return integer(at(object, 'spec', 'replicas'), 1);
+}
+
+export const deploymentPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column('Ready', 'Number of the pod with ready state'),
+    column('Up-to-date', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
+    column('Available', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'),
+    ageColumn,
+    ...templateColumns,
+  ],
+  print(deployment, now) {
+    const status = at(deployment, 'status');
+    return {
+      cells: [
+        nameOf(deployment),
+        `${integer(at(status, 'readyReplicas'))}/${desiredReplicas(deployment)}`,
+        integer(at(status, 'updatedReplicas')),
+        integer(at(status, 'availableReplicas')),
+        ageSince(deployment.metadata.creationTimestamp, now),
+        ...templateCells(deployment),
+      ],
+    };
+  },
+};
+
+export const replicaSetPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column('Desired', 'Number of desired pods.', { type: 'integer' }),
+    column('Current', 'The most recently observed number of replicas.', { type: 'integer' }),
+    column('Ready', 'The number of ready replicas for this replica set.', { type: 'integer' }),
+    ageColumn,
+    ...templateColumns,
+  ],
+  print(replicaSet, now) {
+    const status = at(replicaSet, 'status');
+    return {
+      cells: [
+        nameOf(replicaSet),
+        desiredReplicas(replicaSet),
+        integer(at(status, 'replicas')),
+        integer(at(status, 'readyReplicas')),
+        ageSince(replicaSet.metadata.creationTimestamp, now),
+        ...templateCells(replicaSet),
+      ],
+    };
+  },
+};

@@ -1,0 +1,560 @@
+/**
+ * The verbs of the Kubernetes resource API — get, list, watch, create, update, patch, delete,
+ * deletecollection — and the status, scale, binding, eviction and log subresources, over the
+ * object store. Admission order follows kube-apiserver: decode → defaults and validation
+ * (schemas) → admission that needs the store → write.
+ */
+import { admit, type FieldValidation } from '../../schemas/index.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
+import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
+import { BadRequestError, ConflictError, ForbiddenError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
+import { labelSelectorString } from '../core/label-selector.ts';
+import { bindPod } from '../domain/pods/pod-binding.ts';
+import { podDeleteOptions } from '../domain/pods/pod-deletion.ts';
+import { releaseService } from '../domain/services/service-allocation.ts';
+import type { DeleteOptions, ObjectStore } from '../store/store.ts';
+import { evictPod } from './admission/eviction.ts';
+import type { ApiRequest, ApiResponse } from './http.ts';
+import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
+import { toTable, wantsTable } from './printers/index.ts';
+import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
+import { jsonResponse, warningHeaders } from './responses.ts';
+import type { ResourceRoute } from './routes.ts';
+import { mergeForUpdate, type StrategyOptions, writeAdmitted } from './strategies.ts';
+
+export interface PodLogRequest {
+  readonly pod: KubeObject;
+  readonly node: KubeObject;
+  readonly container: string;
+  readonly follow: boolean;
+  readonly previous: boolean;
+  readonly tailLines?: number;
+  readonly timestamps: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** Reads container logs from the node that runs the pod (the kubelet's job in Kubernetes). */
+export type PodLogSource = (request: PodLogRequest) => Promise<AsyncIterable<string | Buffer>>;
+
+export interface VerbContext {
+  readonly store: ObjectStore;
+  readonly now: () => Date;
+  readonly strategy: StrategyOptions;
+  readonly podLogs?: PodLogSource;
+}
+
+/** Writes that race with other writers are retried from a fresh read this many times. */
+const MAX_WRITE_ATTEMPTS = 8;
+
+export async function serveResource(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const method = request.method.toUpperCase();
+  const { subresource } = route;
+  if (subresource === 'log') return serveLog(route, request, context);
+  if (subresource === 'binding') return expect(method, 'POST', () => bind(route, request, context));
+  if (subresource === 'eviction') return expect(method, 'POST', () => evict(route, request, context));
+  if (subresource === 'scale') return serveScale(route, request, context, method);
+  if (route.name === undefined) {
+    switch (method) {
+      case 'GET':
+        return isWatch(request.query) ? watch(route, request, context) : list(route, request, context);
+      case 'POST':
+        return create(route, request, context);
+      case 'DELETE':
+        return deleteCollection(route, request, context);
+      default:
+        throw new MethodNotAllowedError();
+    }
+  }
+  switch (method) {
+    case 'GET':
+      return get(route, request, context);
+    case 'PUT':
+      return update(route, request, context);
+    case 'PATCH':
+      return patch(route, request, context);
+    case 'DELETE':
+      if (subresource) throw new MethodNotAllowedError();
+      return remove(route, request, context);
+    default:
+      throw new MethodNotAllowedError();
+  }
+}
+
+function expect(method: string, wanted: string, run: () => Promise<ApiResponse>): Promise<ApiResponse> {
+  if (method !== wanted) throw new MethodNotAllowedError();
+  return run();
+}
+
+function isWatch(query: URLSearchParams): boolean {
+  const value = query.get('watch');
+  return value === 'true' || value === '1';
+}
+
+function ref(type: ResourceType, name: string) {
+  return { resource: type.plural, group: type.group, name, kind: type.kind };
+}
+
+function fieldValidationOf(query: URLSearchParams): FieldValidation {
+  const value = query.get('fieldValidation');
+  if (value === null || value === '') return 'Warn';
+  if (value === 'Strict' || value === 'Warn' || value === 'Ignore') return value;
+  throw new BadRequestError(`fieldValidation must be one of Ignore, Warn, Strict, got ${JSON.stringify(value)}`);
+}
+
+function fieldManagerOf(request: ApiRequest): string {
+  const explicit = request.query.get('fieldManager');
+  if (explicit) {
+    if (explicit.length > 128) throw new BadRequestError('fieldManager: Too long: may not be longer than 128');
+    return explicit;
+  }
+  // kube-apiserver's default: the user agent up to the first '/'.
+  return (request.headers['user-agent'] ?? 'unknown').split('/')[0] || 'unknown';
+}
+
+function isDryRun(query: URLSearchParams): boolean {
+  return query.getAll('dryRun').includes('All');
+}
+
+/** The object as a response body: JSON, or a one-row Table when the client asks for one. */
+function render(
+  type: ResourceType,
+  object: KubeObject,
+  request: ApiRequest,
+  context: VerbContext,
+  status = 200,
+  headers: Record<string, string> = {},
+): ApiResponse {
+  if (wantsTable(request.headers.accept)) {
+    return jsonResponse(status, toTable(type, [object], { now: context.now() }), headers);
+  }
+  return jsonResponse(status, object, headers);
+}
+
+async function get(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const object = await context.store.get(route.type, route.namespace, route.name!);
+  if (route.subresource && route.subresource !== 'status') throw new MethodNotAllowedError();
+  return render(route.type, object, request, context);
+}
+
+function listOptions(route: ResourceRoute, query: URLSearchParams) {
+  const limit = query.get('limit');
+  const parsedLimit = limit ? Number.parseInt(limit, 10) : undefined;
+  if (parsedLimit !== undefined && (!Number.isFinite(parsedLimit) || parsedLimit < 0)) {
+    throw new BadRequestError(`limit must be a non-negative integer, got ${JSON.stringify(limit)}`);
+  }
+  return {
+    ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+    ...(query.get('labelSelector') ? { labelSelector: query.get('labelSelector')! } : {}),
+    ...(query.get('fieldSelector') ? { fieldSelector: query.get('fieldSelector')! } : {}),
+    ...(parsedLimit ? { limit: parsedLimit } : {}),
+    ...(query.get('continue') ? { continue: query.get('continue')! } : {}),
+  };
+}
+
+async function list(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const result = await context.store.list(route.type, listOptions(route, request.query));
+  const metadata = {
+    resourceVersion: result.resourceVersion,
+    ...(result.continue ? { continue: result.continue } : {}),
+    ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+  };
+  if (wantsTable(request.headers.accept)) {
+    return jsonResponse(200, toTable(route.type, result.items, { now: context.now(), ...metadata }));
+  }
+  return jsonResponse(200, {
+    kind: route.type.listKind,
+    apiVersion: apiVersionOf(route.type),
+    metadata,
+    items: result.items,
+  });
+}
+
+function watch(route: ResourceRoute, request: ApiRequest, context: VerbContext): ApiResponse {
+  const { limit: _limit, continue: _continue, ...filters } = listOptions(route, request.query);
+  const timeoutSeconds = Number.parseInt(request.query.get('timeoutSeconds') ?? '', 10);
+  const signals = [request.signal];
+  if (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0) signals.push(AbortSignal.timeout(timeoutSeconds * 1000));
+  const signal = AbortSignal.any(signals);
+  const asTable = wantsTable(request.headers.accept);
+  const resourceVersion = request.query.get('resourceVersion') ?? undefined;
+  const events = context.store.watch(route.type, {
+    ...filters,
+    ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+    allowBookmarks: request.query.get('allowWatchBookmarks') === 'true',
+    signal,
+  });
+  async function* lines(): AsyncIterable<string> {
+    try {
+      for await (const event of events) {
+        const object =
+          asTable && event.type !== 'BOOKMARK' ? toTable(route.type, [event.object], { now: context.now(), includeColumnDefinitions: false }) : event.object;
+        yield `${JSON.stringify({ type: event.type, object })}\n`;
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      yield `${JSON.stringify({ type: 'ERROR', object: toStatus(error) })}\n`;
+    }
+  }
+  return { status: 200, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, stream: lines() };
+}
+
+function withRequestNamespace(route: ResourceRoute, body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestError('the request body must be a JSON object');
+  }
+  const object = body as { metadata?: { namespace?: unknown } };
+  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+  if (!route.type.namespaced) return { ...object, metadata };
+  if (metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== route.namespace) {
+    throw new BadRequestError('the namespace of the provided object does not match the namespace sent on the request');
+  }
+  return { ...object, metadata: { ...metadata, namespace: route.namespace } };
+}
+
+/** 404 for a missing namespace, 403 for one being terminated, as kube-apiserver's NamespaceLifecycle. */
+async function checkNamespaceAcceptsCreate(route: ResourceRoute, context: VerbContext): Promise<void> {
+  if (!route.type.namespaced) return;
+  if (route.namespace === undefined) throw new BadRequestError('a namespace is required to create this object');
+  const namespace = await context.store.get(types.namespaces, undefined, route.namespace);
+  if (namespace.metadata.deletionTimestamp) {
+    throw new ForbiddenError(
+      `${route.type.plural}${route.type.group ? `.${route.type.group}` : ''} is forbidden: unable to create new content in namespace ${route.namespace} because it is being terminated`,
+      { causes: [{ reason: 'NamespaceTerminating', message: `namespace ${route.namespace} is being terminated`, field: 'metadata.namespace' }] },
+    );
+  }
+}
+
+async function createObject(
+  route: ResourceRoute,
+  request: ApiRequest,
+  context: VerbContext,
+  body: Record<string, unknown>,
+  /** Server-side apply: builds the object (and its managedFields) from the applied config before defaulting. */
+  applied?: (body: KubeObject) => KubeObject,
+): Promise<ApiResponse> {
+  const source = applied ? applied(body as unknown as KubeObject) : body;
+  const { object: admitted, warnings } = admit(route.type, source, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
+  await checkNamespaceAcceptsCreate(route, context);
+  const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
+  const created = await writeAdmitted(route.type, shaped, undefined, { ...context, dryRun: isDryRun(request.query) }, (object) =>
+    context.store.create(route.type, object),
+  );
+  return render(route.type, created, request, context, 201, warningHeaders(warnings));
+}
+
+async function create(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  if (route.subresource) throw new MethodNotAllowedError();
+  const body = withRequestNamespace(route, decodeObjectBody(request.body, request.headers['content-type']));
+  return createObject(route, request, context, body);
+}
+
+/**
+ * Read, compute the new object, write conditionally; when another writer got there first
+ * and the client set no resourceVersion of its own, start again from a fresh read.
+ */
+async function writeWithRetry(
+  route: ResourceRoute,
+  context: VerbContext,
+  compute: (current: KubeObject) => { object: KubeObject; clientResourceVersion?: string },
+  dryRun = false,
+): Promise<KubeObject> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await context.store.get(route.type, route.namespace, route.name!);
+    const { object, clientResourceVersion } = compute(current);
+    if (clientResourceVersion && clientResourceVersion !== current.metadata.resourceVersion) {
+      throw new ConflictError(ref(route.type, route.name!));
+    }
+    try {
+      return await writeAdmitted(route.type, object, current, { ...context, dryRun }, (admitted) =>
+        context.store.update(route.type, admitted, { expectedResourceVersion: current.metadata.resourceVersion ?? null }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConflictError) || clientResourceVersion || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+function checkName(route: ResourceRoute, body: Record<string, unknown>): void {
+  const name = (body.metadata as { name?: unknown } | undefined)?.name;
+  if (name !== undefined && name !== route.name) {
+    throw new BadRequestError(`the name of the object (${String(name)}) does not match the name on the URL (${route.name})`);
+  }
+}
+
+async function update(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const body = withRequestNamespace(route, decodeObjectBody(request.body, request.headers['content-type']));
+  checkName(route, body);
+  const withName = { ...body, metadata: { ...(body.metadata as object), name: route.name } };
+  const fieldValidation = fieldValidationOf(request.query);
+  const fieldManager = fieldManagerOf(request);
+  const clientResourceVersion = (withName.metadata as { resourceVersion?: string }).resourceVersion || undefined;
+  let warnings: string[] = [];
+  const subresource = route.subresource === 'status' ? 'status' : undefined;
+  const written = await writeWithRetry(
+    route,
+    context,
+    (current) => {
+      const merged = mergeForUpdate(route.type, withName as unknown as KubeObject, current, subresource);
+      const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
+      warnings = admitted.warnings;
+      const object = recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
+      return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+    },
+    isDryRun(request.query),
+  );
+  return render(route.type, written, request, context, 200, warningHeaders(warnings));
+}
+
+async function patch(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const patchType = patchTypeOf(request.headers['content-type']);
+  if (!patchType) {
+    throw new BadRequestError(
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${mediaTypeOf(request.headers['content-type'])})`,
+    );
+  }
+  const patchBody = parsePatchBody(patchType, request.body);
+  const fieldValidation = fieldValidationOf(request.query);
+  const fieldManager = fieldManagerOf(request);
+  const subresource = route.subresource === 'status' ? 'status' : undefined;
+  if (patchType === 'apply') {
+    if (!request.query.get('fieldManager'))
+      throw new BadRequestError('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    try {
+      await context.store.get(route.type, route.namespace, route.name!);
+    } catch (error) {
+      if (!isApiError(error, 404) || subresource) throw error;
+      const applied = withRequestNamespace(route, patchBody);
+      checkName(route, applied);
+      return createObject(route, request, context, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } }, (config) =>
+        serverSideApply(route.type, undefined, config, { fieldManager, force: request.query.get('force') === 'true', now: context.now() }),
+      );
+    }
+  }
+  let warnings: string[] = [];
+  const written = await writeWithRetry(
+    route,
+    context,
+    (current) => {
+      const patched = applyPatchOfType(route, patchType, current, patchBody, fieldManager, request.query.get('force') === 'true', context.now());
+      if (patched.metadata.name !== current.metadata.name) throw new BadRequestError('metadata.name cannot be changed by a patch');
+      const merged = mergeForUpdate(route.type, patched, current, subresource);
+      const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
+      warnings = admitted.warnings;
+      const object =
+        patchType === 'apply'
+          ? admitted.object
+          : recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
+      const clientResourceVersion = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
+      return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+    },
+    isDryRun(request.query),
+  );
+  return render(route.type, written, request, context, 200, warningHeaders(warnings));
+}
+
+function applyPatchOfType(
+  route: ResourceRoute,
+  patchType: PatchType,
+  current: KubeObject,
+  body: unknown,
+  fieldManager: string,
+  force: boolean,
+  now: Date,
+): KubeObject {
+  if (patchType === 'apply') {
+    const applied = withRequestNamespace(route, body);
+    return serverSideApply(route.type, current, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } } as unknown as KubeObject, {
+      fieldManager,
+      force,
+      now,
+    });
+  }
+  return applyPatch(route.type, current, body, patchType);
+}
+
+interface DeleteRequest {
+  readonly gracePeriodSeconds?: number;
+  readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
+  readonly dryRun: boolean;
+}
+
+function deleteRequestOf(request: ApiRequest): DeleteRequest {
+  const body = (decodeOptionalJson(request.body, request.headers['content-type']) ?? {}) as Record<string, unknown>;
+  const query = request.query;
+  const grace = body.gracePeriodSeconds ?? (query.get('gracePeriodSeconds') !== null ? Number(query.get('gracePeriodSeconds')) : undefined);
+  if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace))) {
+    throw new BadRequestError('gracePeriodSeconds must be an integer');
+  }
+  let policy = (body.propagationPolicy ?? query.get('propagationPolicy') ?? undefined) as string | undefined;
+  const orphan = body.orphanDependents ?? (query.get('orphanDependents') !== null ? query.get('orphanDependents') === 'true' : undefined);
+  if (policy === undefined && orphan === true) policy = 'Orphan';
+  if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+    throw new BadRequestError(
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
+  }
+  const dryRun = [...((body.dryRun as string[] | undefined) ?? []), ...query.getAll('dryRun')].includes('All');
+  return {
+    ...(grace !== undefined ? { gracePeriodSeconds: Math.max(0, grace as number) } : {}),
+    ...(policy ? { propagationPolicy: policy as DeleteRequest['propagationPolicy'] } : {}),
+    ...(body.preconditions ? { preconditions: body.preconditions as DeleteRequest['preconditions'] } : {}),
+    dryRun,
+  };
+}
+
+async function deleteOne(
+  type: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  options: DeleteRequest,
+  context: VerbContext,
+): Promise<{ object: KubeObject; removed: boolean }> {
+  const current = await context.store.get(type, namespace, name);
+  if (options.dryRun) return { object: current, removed: false };
+  const finalizers = options.propagationPolicy === 'Foreground' ? ['foregroundDeletion'] : options.propagationPolicy === 'Orphan' ? ['orphan'] : [];
+  const base: DeleteOptions = {
+    ...(options.preconditions ? { preconditions: options.preconditions } : {}),
+    ...(finalizers.length > 0 ? { addFinalizers: finalizers } : {}),
+  };
+  if (type.id === types.namespaces.id) {
+    if (current.metadata.deletionTimestamp) return { object: current, removed: false };
+    const terminating = await context.store.update(type, { ...current, status: { ...(current.status as object), phase: 'Terminating' } });
+    return context.store.delete(type, undefined, name, { ...base, mark: true, preconditions: { uid: terminating.metadata.uid } });
+  }
+  if (type.id === types.pods.id) {
+    const podDefaults = podDeleteOptions(current);
+    const result = await context.store.delete(type, namespace, name, {
+      ...podDefaults,
+      ...base,
+      ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+    });
+    return result;
+  }
+  const result = await context.store.delete(type, namespace, name, {
+    ...base,
+    ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+  });
+  if (result.removed && type.id === types.services.id) await releaseService(context.store, result.object);
+  return result;
+}
+
+async function remove(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const options = deleteRequestOf(request);
+  const result = await deleteOne(route.type, route.namespace, route.name!, options, context);
+  return jsonResponse(200, result.object);
+}
+
+async function deleteCollection(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  if (!route.type.verbs.includes('deletecollection')) throw new MethodNotAllowedError();
+  const options = deleteRequestOf(request);
+  const { limit: _limit, continue: _continue, ...filters } = listOptions(route, request.query);
+  const { items, resourceVersion } = await context.store.list(route.type, filters);
+  const deleted: KubeObject[] = [];
+  for (const item of items) {
+    try {
+      deleted.push((await deleteOne(route.type, item.metadata.namespace, item.metadata.name!, options, context)).object);
+    } catch (error) {
+      if (!isApiError(error, 404)) throw error;
+    }
+  }
+  return jsonResponse(200, { kind: route.type.listKind, apiVersion: apiVersionOf(route.type), metadata: { resourceVersion }, items: deleted });
+}
+
+// --- scale -------------------------------------------------------------------------------
+
+function toScale(object: KubeObject): KubeObject {
+  const spec = (object.spec ?? {}) as { replicas?: number; selector?: Parameters<typeof labelSelectorString>[0] };
+  const status = (object.status ?? {}) as { replicas?: number };
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
+    spec: { replicas: spec.replicas ?? 0 },
+    status: { replicas: status.replicas ?? 0, selector: spec.selector ? labelSelectorString(spec.selector) : '' },
+  };
+}
+
+async function serveScale(route: ResourceRoute, request: ApiRequest, context: VerbContext, method: string): Promise<ApiResponse> {
+  if (method === 'GET') {
+    return jsonResponse(200, toScale(await context.store.get(route.type, route.namespace, route.name!)));
+  }
+  if (method !== 'PUT' && method !== 'PATCH') throw new MethodNotAllowedError();
+  const written = await writeWithRetry(route, context, (current) => {
+    const scale = toScale(current);
+    let desired: unknown;
+    let clientResourceVersion: string | undefined;
+    if (method === 'PUT') {
+      desired = decodeObjectBody(request.body, request.headers['content-type']);
+      clientResourceVersion = (desired as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || undefined;
+    } else {
+      const patchType = patchTypeOf(request.headers['content-type']);
+      if (!patchType || patchType === 'apply') throw new BadRequestError('unsupported patch type for the scale subresource');
+      desired = applyPatch(route.type, scale, parsePatchBody(patchType, request.body), patchType);
+      const patchedVersion = (desired as KubeObject).metadata?.resourceVersion;
+      clientResourceVersion = patchedVersion !== scale.metadata.resourceVersion ? patchedVersion : undefined;
+    }
+    const replicas = (desired as { spec?: { replicas?: unknown } }).spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw new BadRequestError(
+        `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      );
+    }
+    const next = { ...current, spec: { ...(current.spec as object), replicas } };
+    const admitted = admit(route.type, next, { operation: 'update', old: current, fieldValidation: 'Ignore' }).object;
+    return { object: admitted, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+  });
+  return jsonResponse(200, toScale(written));
+}
+
+// --- pods: binding, eviction, log ---------------------------------------------------------------
+
+async function bind(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const binding = decodeObjectBody(request.body, request.headers['content-type']) as { target?: { name?: string } };
+  const nodeName = binding.target?.name;
+  if (!nodeName) {
+    throw new BadRequestError('Binding.target.name is required');
+  }
+  await writeWithRetry(route, context, (current) => ({ object: bindPod(current, nodeName) }));
+  return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+}
+
+async function evict(route: ResourceRoute, _request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  await evictPod(context.store, route.namespace!, route.name!);
+  return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+}
+
+async function serveLog(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  if (request.method.toUpperCase() !== 'GET') throw new MethodNotAllowedError();
+  const pod = await context.store.get(types.pods, route.namespace, route.name!);
+  const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[] };
+  const containers = spec.containers ?? [];
+  const container = request.query.get('container') ?? (containers.length === 1 ? containers[0]!.name : undefined);
+  if (!container) {
+    throw new BadRequestError(`a container name must be specified for pod ${route.name}, choose one of: [${containers.map((c) => c.name).join(' ')}]`);
+  }
+  if (!containers.some((c) => c.name === container)) {
+    throw new BadRequestError(`container ${container} is not valid for pod ${route.name}`);
+  }
+  if (!spec.nodeName) {
+    throw new BadRequestError(`container "${container}" in pod "${route.name}" is waiting to start: ContainerCreating`);
+  }
+  if (!context.podLogs) throw new BadRequestError('this server has no node connection to read logs from');
+  const node = await context.store.get(types.nodes, undefined, spec.nodeName).catch((error: unknown) => {
+    if (isApiError(error, 404)) throw new NotFoundError({ resource: 'nodes', group: '', name: spec.nodeName! });
+    throw error;
+  });
+  const tail = request.query.get('tailLines');
+  const stream = await context.podLogs({
+    pod,
+    node,
+    container,
+    follow: request.query.get('follow') === 'true',
+    previous: request.query.get('previous') === 'true',
+    timestamps: request.query.get('timestamps') === 'true',
+    ...(tail !== null && Number.isInteger(Number(tail)) ? { tailLines: Number(tail) } : {}),
+    signal: request.signal,
+  });
+  return { status: 200, headers: { 'content-type': 'text/plain' }, stream };
+}

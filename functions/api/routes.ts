@@ -1,0 +1,107 @@
+/**
+ * Parses request paths of the Kubernetes API into what they address. Pure: no I/O.
+ *
+ *   /api/v1/namespaces/demo/pods/web/log     → resource pods, namespace demo, name web, subresource log
+ *   /apis/apps/v1/deployments                → resource deployments across all namespaces
+ *   /api/v1/namespaces/demo                  → the Namespace "demo" itself
+ */
+import { findType, type ResourceType, type Subresource } from '../../schemas/registry.ts';
+import { NotFoundError } from '../core/errors.ts';
+
+export type Route =
+  | { readonly kind: 'version' | 'healthz' | 'readyz' | 'livez' | 'metrics' | 'openapi-v2' }
+  | { readonly kind: 'openapi-v3-index' }
+  | { readonly kind: 'openapi-v3'; readonly groupVersionPath: string }
+  | { readonly kind: 'api-root' | 'apis-root' }
+  | { readonly kind: 'api-group'; readonly group: string }
+  | { readonly kind: 'api-resources'; readonly group: string; readonly version: string }
+  | ResourceRoute;
+
+export interface ResourceRoute {
+  readonly kind: 'resource';
+  readonly type: ResourceType;
+  /** The namespace in the path; undefined for cluster-scoped types and all-namespace lists. */
+  readonly namespace?: string;
+  /** Absent: the collection. */
+  readonly name?: string;
+  readonly subresource?: Subresource;
+}
+
+function notFound(path: string): NotFoundError {
+  return new NotFoundError({ resource: '', group: '', name: path }, 'the server could not find the requested resource');
+}
+
+export function parseRoute(path: string): Route {
+  const trimmed = path.replace(/\/+$/, '') || '/';
+  switch (trimmed) {
+    case '/version':
+      return { kind: 'version' };
+    case '/healthz':
+    case '/readyz':
+    case '/livez':
+    case '/metrics':
+      return { kind: trimmed.slice(1) as 'healthz' | 'readyz' | 'livez' | 'metrics' };
+    case '/openapi/v2':
+      return { kind: 'openapi-v2' };
+    case '/openapi/v3':
+      return { kind: 'openapi-v3-index' };
+    case '/api':
+      return { kind: 'api-root' };
+    case '/apis':
+      return { kind: 'apis-root' };
+  }
+  if (trimmed.startsWith('/healthz/') || trimmed.startsWith('/readyz/') || trimmed.startsWith('/livez/')) {
+    return { kind: trimmed.split('/')[1] as 'healthz' | 'readyz' | 'livez' };
+  }
+  if (trimmed.startsWith('/openapi/v3/')) {
+    return { kind: 'openapi-v3', groupVersionPath: trimmed.slice('/openapi/v3/'.length) };
+  }
+  const segments = trimmed.split('/').slice(1).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segments[0] === 'api') {
+    group = '';
+    version = segments[1] ?? '';
+    rest = segments.slice(2);
+  } else if (segments[0] === 'apis') {
+    group = segments[1] ?? '';
+    if (segments.length === 2) return { kind: 'api-group', group };
+    version = segments[2] ?? '';
+    rest = segments.slice(3);
+  } else {
+    throw notFound(path);
+  }
+  if (rest.length === 0) return { kind: 'api-resources', group, version };
+  return resourceRoute(path, group, version, rest);
+}
+
+function resourceRoute(path: string, group: string, version: string, rest: string[]): ResourceRoute {
+  let namespace: string | undefined;
+  let remainder = rest;
+  // `/namespaces/<ns>/<plural>...` addresses namespaced objects; `/namespaces/<name>[/status]`
+  // addresses the Namespace itself.
+  if (group === '' && rest[0] === 'namespaces' && rest.length >= 3 && !isNamespaceSubresource(rest[2])) {
+    namespace = rest[1];
+    remainder = rest.slice(2);
+  } else if (group !== '' && rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    remainder = rest.slice(2);
+  }
+  const [plural, name, subresource, ...extra] = remainder;
+  const type = plural ? findType(group, version, plural) : undefined;
+  if (!type || extra.length > 0) throw notFound(path);
+  if (namespace !== undefined && !type.namespaced) throw notFound(path);
+  if (subresource !== undefined && !type.subresources.includes(subresource as Subresource)) throw notFound(path);
+  return {
+    kind: 'resource',
+    type,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+    ...(subresource !== undefined ? { subresource: subresource as Subresource } : {}),
+  };
+}
+
+function isNamespaceSubresource(segment: string | undefined): boolean {
+  return segment === 'status' || segment === 'finalize';
+}

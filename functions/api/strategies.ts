@@ -1,0 +1,81 @@
+/**
+ * Per-kind write rules of the API server, in one place: what a main-resource update may
+ * change versus a `/status` update, and admission steps that need the store (service
+ * address allocation, default tolerations). Defaults and validation live in `schemas/`.
+ */
+
+import type { KubeObject } from '../../schemas/meta.ts';
+import { type ResourceType, types } from '../../schemas/registry.ts';
+import { allocateService, releaseService, writeServiceWithAllocations } from '../domain/services/service-allocation.ts';
+import type { ObjectStore } from '../store/store.ts';
+
+export interface StrategyOptions {
+  /** tolerationSeconds of the default not-ready/unreachable tolerations added to every pod. */
+  readonly defaultTolerationSeconds: number;
+}
+
+/** Types whose `status` is written only through the `/status` subresource. */
+export function hasStatusSubresource(type: ResourceType): boolean {
+  return type.subresources.includes('status');
+}
+
+/**
+ * A main-resource update keeps the stored status; a status update keeps everything but the
+ * status (metadata too, as kube-apiserver's ResetObjectMetaForStatus does).
+ */
+export function mergeForUpdate(type: ResourceType, incoming: KubeObject, old: KubeObject, subresource?: 'status'): KubeObject {
+  if (subresource === 'status') {
+    return {
+      ...old,
+      metadata: { ...old.metadata, resourceVersion: incoming.metadata.resourceVersion ?? old.metadata.resourceVersion },
+      status: incoming.status,
+    };
+  }
+  if (hasStatusSubresource(type)) {
+    const { status: _ignored, ...rest } = incoming;
+    return old.status === undefined ? rest : { ...rest, status: old.status };
+  }
+  return incoming;
+}
+
+/**
+ * Admission that needs the store or cluster settings, run after schema defaulting and
+ * validation, around the write itself: a Service's ClusterIP and NodePorts are claimed before
+ * `write` and freed again if it fails (or for a dry run); new pods get default tolerations.
+ */
+export async function writeAdmitted(
+  type: ResourceType,
+  object: KubeObject,
+  old: KubeObject | undefined,
+  context: { readonly store: ObjectStore; readonly strategy: StrategyOptions; readonly dryRun: boolean },
+  write: (object: KubeObject) => Promise<KubeObject>,
+): Promise<KubeObject> {
+  const prepared = type.id === types.pods.id && !old ? withDefaultTolerations(object, context.strategy.defaultTolerationSeconds) : object;
+  if (type.id === types.services.id) {
+    if (!context.dryRun) return writeServiceWithAllocations(context.store, prepared, old, write);
+    const allocated = await allocateService(context.store, prepared, old);
+    await releaseService(context.store, allocated, old);
+    return allocated;
+  }
+  return context.dryRun ? prepared : write(prepared);
+}
+
+interface Toleration {
+  readonly key?: string;
+  readonly operator?: string;
+  readonly effect?: string;
+  readonly tolerationSeconds?: number;
+}
+
+/** What kube-apiserver's DefaultTolerationSeconds admission plugin adds to new pods. */
+export function withDefaultTolerations(pod: KubeObject, seconds: number): KubeObject {
+  const spec = (pod.spec ?? {}) as { tolerations?: Toleration[] };
+  const tolerations = [...(spec.tolerations ?? [])];
+  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
+    const covered = tolerations.some(
+      (t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === 'NoExecute'),
+    );
+    if (!covered) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
+  }
+  return { ...pod, spec: { ...spec, tolerations } };
+}

@@ -1,0 +1,79 @@
+/**
+ * The shape every control loop has. A stream record only names an object that changed; a
+ * controller turns that into the keys it must look at (`keysFor`) and brings each key's world
+ * to its desired state from a fresh read (`reconcile`). Reconcile must be idempotent: the same
+ * key may be reconciled twice, late, or out of order, and must converge to the same state.
+ */
+
+import type { KubeObject } from '../../schemas/meta.ts';
+import type { ResourceType } from '../../schemas/registry.ts';
+import type { ObjectStore } from '../store/store.ts';
+import type { EventRecorder } from './events.ts';
+
+/** One changed object, as parsed from a stream record (or synthesised by a resync). */
+export interface ObjectChange {
+  readonly typeId: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly oldObject?: KubeObject;
+  readonly newObject?: KubeObject;
+}
+
+/** What a controller reconciles: usually an object, identified like one. */
+export interface ReconcileKey {
+  readonly typeId: string;
+  readonly namespace?: string;
+  readonly name: string;
+  /** Set when the key is about one incarnation of a name (the garbage collector's owners). */
+  readonly uid?: string;
+}
+
+export interface ControllerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ControllerContext {
+  readonly store: ObjectStore;
+  readonly events: EventRecorder;
+  readonly log: ControllerLog;
+  /** The clock; tests pin it. */
+  now(): Date;
+}
+
+export interface Controller {
+  readonly name: string;
+  /**
+   * The types a resync lists: each of their objects is fed to `keysFor` as if just written,
+   * so a lost stream record is repaired within one resync period.
+   */
+  readonly resyncTypes: readonly ResourceType[];
+  keysFor(change: ObjectChange): readonly ReconcileKey[];
+  /**
+   * Converges one key. Returns `requeueAfterSeconds` when time alone will change the answer
+   * (minReadySeconds, progress deadlines): hosts that can wait call back then; the resync
+   * catches it otherwise.
+   */
+  reconcile(key: ReconcileKey, ctx: ControllerContext): Promise<ReconcileResult | undefined>;
+}
+
+export interface ReconcileResult {
+  readonly requeueAfterSeconds?: number;
+}
+
+export function keyToString(controller: string, key: ReconcileKey): string {
+  return [controller, key.typeId, key.namespace ?? '', key.name, key.uid ?? ''].join('|');
+}
+
+export const silentLog: ControllerLog = {
+  info() {},
+  warn() {},
+  error() {},
+};
+
+export function consoleLog(component: string): ControllerLog {
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    console.log(JSON.stringify({ level, component, message, ...fields, timestamp: new Date().toISOString() }));
+  return { info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
+}

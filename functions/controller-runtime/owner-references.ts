@@ -1,0 +1,23 @@
+/** Who owns what: the `ownerReferences` helpers every controller and the garbage collector share. */
+import type { KubeObject, OwnerReference } from '../../schemas/meta.ts';
+
+export function controllerRefOf(object: KubeObject): OwnerReference | undefined {
+  return object.metadata.ownerReferences?.find((ref) => ref.controller === true);
+}
+
+export function isControlledBy(object: KubeObject, owner: KubeObject): boolean {
+  const ref = controllerRefOf(object);
+  return ref !== undefined && owner.metadata.uid !== undefined && ref.uid === owner.metadata.uid;
+}
+
+/** The reference a controller puts on what it creates. */
+export function controllerRefTo(owner: KubeObject): OwnerReference {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * Drives controllers: a stream batch becomes deduplicated keys, each key is reconciled from a
+ * fresh read, and a key that keeps failing reports the records that named it, so the stream
+ * delivers them again (Lambda's `ReportBatchItemFailures`). A resync feeds every object of the
+ * controllers' types through the same path, repairing anything a lost record left behind.
+ */
+import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import type { ObjectStore } from '../store/store.ts';
+import type { Controller, ControllerContext, ControllerLog, ObjectChange, ReconcileKey } from './controller.ts';
+import { keyToString, silentLog } from './controller.ts';
+import type { EventRecorder } from './events.ts';
+import { storeEventRecorder } from './events.ts';
+
+export interface ControllerRuntime {
+  readonly store: ObjectStore;
+  readonly controllers: readonly Controller[];
+  readonly log?: ControllerLog;
+  readonly events?: EventRecorder;
+  now?(): Date;
+  /** Fresh reads after a conflict before the key counts as failed. Default 5. */
+  readonly maxConflictRetries?: number;
+  /** Keys reconciled at once. Default 4. */
+  readonly concurrency?: number;
+  /** Called when a reconcile asks to be run again after a while (see `ReconcileResult`). */
+  onRequeue?(controller: Controller, key: ReconcileKey, afterSeconds: number): void;
+}
+
+/** The stream record fields the runner needs; Lambda's `DynamoDBRecord` has them. */
+export interface StreamRecordLike {
+  readonly eventID?: string;
+}
+
+export interface StreamBatch<R extends StreamRecordLike> {
+  readonly Records: readonly R[];
+}
+
+export interface StreamDeps<R extends StreamRecordLike> extends ControllerRuntime {
+  /** Turns one record into the changed object, or undefined for items that are not objects. */
+  parseRecord(record: R): ObjectChange | undefined;
+}
+
+export interface BatchResult {
+  readonly batchItemFailures: { itemIdentifier: string }[];
+}
+
+interface PendingKey {
+  readonly controller: Controller;
+  readonly key: ReconcileKey;
+  readonly eventIds: Set<string>;
+}
+
+export function contextOf(runtime: ControllerRuntime): ControllerContext {
+  const now = runtime.now ?? (() => new Date());
+  const log = runtime.log ?? silentLog;
+  return {
+    store: runtime.store,
+    log,
+    now,
+    events:
+      runtime.events ??
+      storeEventRecorder({
+        store: runtime.store,
+        now,
+        onError: (error, event) => log.warn('event not recorded', { reason: event.reason, error: String(error) }),
+      }),
+  };
+}
+
+export async function handleStreamEvent<R extends StreamRecordLike>(event: StreamBatch<R>, deps: StreamDeps<R>): Promise<BatchResult> {
+  const log = deps.log ?? silentLog;
+  const pending = new Map<string, PendingKey>();
+  for (const record of event.Records) {
+    let change: ObjectChange | undefined;
+    try {
+      change = deps.parseRecord(record);
+    } catch (error) {
+      // A record that cannot be parsed never will be; retrying it would block the shard.
+      log.error('unreadable stream record skipped', { eventID: record.eventID, error: String(error) });
+      continue;
+    }
+    if (!change) continue;
+    collectKeys(deps.controllers, change, record.eventID, pending, log);
+  }
+  const failed = await reconcileAll([...pending.values()], deps);
+  const failedIds = new Set<string>();
+  for (const item of failed) for (const id of item.eventIds) failedIds.add(id);
+  // Keep the batch's order: Lambda checkpoints at the lowest failed sequence number.
+  const batchItemFailures = event.Records.filter((r) => r.eventID !== undefined && failedIds.has(r.eventID)).map((r) => ({
+    itemIdentifier: r.eventID as string,
+  }));
+  return { batchItemFailures };
+}
+
+export interface ResyncResult {
+  readonly keys: number;
+  readonly failed: number;
+}
+
+/** Re-reconciles everything the controllers own, as if every object had just been written. */
+export async function resyncAll(runtime: ControllerRuntime): Promise<ResyncResult> {
+  const log = runtime.log ?? silentLog;
+  const pending = new Map<string, PendingKey>();
+  const listed = new Map<string, Promise<readonly ObjectChange[]>>();
+  for (const controller of runtime.controllers) {
+    for (const type of controller.resyncTypes) {
+      let changes = listed.get(type.id);
+      if (!changes) {
+        changes = listEverything(runtime.store, type);
+        listed.set(type.id, changes);
+      }
+      for (const change of await changes) collectKeys([controller], change, undefined, pending, log);
+    }
+  }
+  const failed = await reconcileAll([...pending.values()], runtime);
+  return { keys: pending.size, failed: failed.length };
+}
+
+/** Reconciles the given keys now (a host's delayed requeue); returns how many failed. */
+export async function reconcileKeys(runtime: ControllerRuntime, keys: readonly { controller: Controller; key: ReconcileKey }[]): Promise<number> {
+  const failed = await reconcileAll(
+    keys.map(({ controller, key }) => ({ controller, key, eventIds: new Set<string>() })),
+    runtime,
+  );
+  return failed.length;
+}
+
+async function listEverything(store: ObjectStore, type: Controller['resyncTypes'][number]): Promise<readonly ObjectChange[]> {
+  const changes: ObjectChange[] = [];
+  let token: string | undefined;
+  do {
+    const page = await store.list(type, { limit: 500, ...(token ? { continue: token } : {}) });
+    for (const object of page.items) {
+      changes.push({
+        typeId: type.id,
+        ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+        name: object.metadata.name ?? '',
+        newObject: object,
+      });
+    }
+    token = page.continue || undefined;
+  } while (token);
+  return changes;
+}
+
+function collectKeys(
+  controllers: readonly Controller[],
+  change: ObjectChange,
+  eventId: string | undefined,
+  pending: Map<string, PendingKey>,
+  log: ControllerLog,
+): void {
+  for (const controller of controllers) {
+    let keys: readonly ReconcileKey[];
+    try {
+      keys = controller.keysFor(change);
+    } catch (error) {
+      log.error('keysFor failed', { controller: controller.name, typeId: change.typeId, name: change.name, error: String(error) });
+      continue;
+    }
+    for (const key of keys) {
+      const id = keyToString(controller.name, key);
+      let entry = pending.get(id);
+      if (!entry) {
+        entry = { controller, key, eventIds: new Set() };
+        pending.set(id, entry);
+      }
+      if (eventId !== undefined) entry.eventIds.add(eventId);
+    }
+  }
+}
+
+/** Reconciles every key (a few at a time); returns the ones that failed. */
+async function reconcileAll(items: readonly PendingKey[], runtime: ControllerRuntime): Promise<PendingKey[]> {
+  const ctx = contextOf(runtime);
+  const failed: PendingKey[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (!item) break;
+      const ok = await oneAtATime(keyToString(item.controller.name, item.key), () =>
+        reconcileWithRetry(item, ctx, runtime.maxConflictRetries ?? 5, runtime.onRequeue),
+      );
+      if (!ok) failed.push(item);
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(runtime.concurrency ?? 4, items.length)) }, worker);
+  await Promise.all(workers);
+  return failed;
+}
+
+/**
+ * Within one process a key is never reconciled twice at once (a resync and a stream batch may
+ * name the same key): two concurrent plans from the same read would both create the missing pods.
+ */
+const inFlight = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(id: string, run: () => Promise<T>): Promise<T> {
+  while (inFlight.has(id)) await inFlight.get(id)?.catch(() => undefined);
+  const running = run();
+  inFlight.set(id, running);
+  try {
+    return await running;
+  } finally {
+    if (inFlight.get(id) === running) inFlight.delete(id);
+  }
+}
+
+async function reconcileWithRetry(item: PendingKey, ctx: ControllerContext, retries: number, onRequeue: ControllerRuntime['onRequeue']): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await item.controller.reconcile(item.key, ctx);
+      if (result?.requeueAfterSeconds !== undefined) onRequeue?.(item.controller, item.key, result.requeueAfterSeconds);
+      return true;
+    } catch (error) {
+      // Someone wrote in between: the plan was made from stale state, so plan again from a fresh read.
+      const stale = error instanceof ConflictError || error instanceof AlreadyExistsError;
+      if (stale && attempt < retries) continue;
+      ctx.log.warn('reconcile failed', {
+        controller: item.controller.name,
+        key: item.key,
+        attempt,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    }
+  }
+}

@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  AGGREGATED_DISCOVERY_CONTENT_TYPE,
+  aggregatedDiscovery,
+  aggregatedDiscoveryContentType,
+  aggregatedDiscoveryVersion,
+  apiGroup,
+  apiResourceList,
+  legacyApiGroupList,
+  legacyApiVersions,
+  rootDiscovery,
+  wantsAggregatedDiscovery,
+} from '../../../functions/api/discovery.ts';
+import { resourceTypes } from '../../../schemas/registry.ts';
+
+interface ResourceDiscovery {
+  resource: string;
+  responseKind: { group: string; version: string; kind: string };
+  scope: string;
+  singularResource: string;
+  verbs: string[];
+  shortNames?: string[];
+  categories?: string[];
+  subresources?: Array<{ subresource: string; responseKind: { group: string; version: string; kind: string }; verbs: string[] }>;
+}
+interface GroupDiscovery {
+  metadata: { name: string };
+  versions: Array<{ version: string; freshness: string; resources: ResourceDiscovery[] }>;
+}
+interface DiscoveryList {
+  kind: string;
+  apiVersion: string;
+  items: GroupDiscovery[];
+}
+
+/** Round-trips through JSON, as the API sends it. */
+function wire<T>(value: object | undefined): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function allResources(): Map<string, ResourceDiscovery> {
+  const found = new Map<string, ResourceDiscovery>();
+  for (const scope of ['api', 'apis'] as const) {
+    for (const group of wire<DiscoveryList>(aggregatedDiscovery(scope)).items) {
+      for (const version of group.versions) {
+        for (const resource of version.resources) found.set(`${group.metadata.name || 'core'}/${resource.resource}`, resource);
+      }
+    }
+  }
+  return found;
+}
+
+describe('aggregated discovery', () => {
+  it('lists the core group alone under /api and every named group under /apis', () => {
+    const api = wire<DiscoveryList>(aggregatedDiscovery('api'));
+    const apis = wire<DiscoveryList>(aggregatedDiscovery('apis'));
+    assert.equal(api.kind, 'APIGroupDiscoveryList');
+    assert.equal(api.apiVersion, 'apidiscovery.k8s.io/v2');
+    assert.deepEqual(
+      api.items.map((g) => g.metadata.name),
+      [''],
+    );
+    assert.deepEqual(apis.items.map((g) => g.metadata.name).sort(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io']);
+    for (const group of [...api.items, ...apis.items]) {
+      assert.deepEqual(
+        group.versions.map((v) => [v.version, v.freshness]),
+        [['v1', 'Current']],
+      );
+    }
+  });
+
+  it('lists every served resource exactly once', () => {
+    assert.deepEqual([...allResources().keys()].sort(), resourceTypes.map((t) => t.id).sort());
+  });
+
+  const shortNames: Array<[string, string[] | undefined]> = [
+    ['core/pods', ['po']],
+    ['core/services', ['svc']],
+    ['apps/deployments', ['deploy']],
+    ['apps/replicasets', ['rs']],
+    ['core/namespaces', ['ns']],
+    ['core/nodes', ['no']],
+    ['core/configmaps', ['cm']],
+    ['core/endpoints', ['ep']],
+    ['core/events', ['ev']],
+    ['networking.k8s.io/ingresses', ['ing']],
+    ['core/secrets', undefined],
+  ];
+  for (const [id, expected] of shortNames) {
+    it(`gives ${id} the short names ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual(allResources().get(id)?.shortNames, expected);
+    });
+  }
+
+  it('puts exactly pods, services, deployments and replicasets in the all category', () => {
+    const inAll = [...allResources().entries()].filter(([, r]) => r.categories?.includes('all')).map(([id]) => id);
+    assert.deepEqual(inAll.sort(), ['apps/deployments', 'apps/replicasets', 'core/pods', 'core/services']);
+  });
+
+  it('describes a resource with its kind, scope, singular name and verbs', () => {
+    const deployments = allResources().get('apps/deployments');
+    assert.deepEqual(deployments?.responseKind, { group: 'apps', version: 'v1', kind: 'Deployment' });
+    assert.equal(deployments?.scope, 'Namespaced');
+    assert.equal(deployments?.singularResource, 'deployment');
+    assert.deepEqual(deployments?.verbs, ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
+    assert.equal(allResources().get('core/nodes')?.scope, 'Cluster');
+    assert.equal(allResources().get('core/namespaces')?.scope, 'Cluster');
+  });
+
+  it('describes subresources with what they return and accept', () => {
+    const subresources = (id: string) =>
+      Object.fromEntries((allResources().get(id)?.subresources ?? []).map((s) => [s.subresource, [s.responseKind, s.verbs]]));
+    assert.deepEqual(subresources('apps/deployments'), {
+      status: [{ group: 'apps', version: 'v1', kind: 'Deployment' }, ['get', 'patch', 'update']],
+      scale: [{ group: 'autoscaling', version: 'v1', kind: 'Scale' }, ['get', 'patch', 'update']],
+    });
+    assert.deepEqual(subresources('core/pods'), {
+      status: [{ group: '', version: 'v1', kind: 'Pod' }, ['get', 'patch', 'update']],
+      binding: [{ group: '', version: 'v1', kind: 'Binding' }, ['create']],
+      log: [{ group: '', version: 'v1', kind: 'Pod' }, ['get']],
+      eviction: [{ group: 'policy', version: 'v1', kind: 'Eviction' }, ['create']],
+    });
+  });
+
+  it('answers v2beta1 clients with the v2beta1 apiVersion', () => {
+    assert.equal(wire<DiscoveryList>(aggregatedDiscovery('apis', 'v2beta1')).apiVersion, 'apidiscovery.k8s.io/v2beta1');
+  });
+});
+
+describe('aggregated discovery negotiation', () => {
+  const kubectl =
+    'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+  const cases: Array<[string | undefined, 'v2' | 'v2beta1' | undefined]> = [
+    [kubectl, 'v2'],
+    ['application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json', 'v2beta1'],
+    ['application/json; as=APIGroupDiscoveryList; v=v2; g=apidiscovery.k8s.io', 'v2'],
+    ['application/json', undefined],
+    ['application/json, */*', undefined],
+    ['application/json,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', undefined],
+    ['application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList,application/json', undefined],
+    ['application/vnd.kubernetes.protobuf;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json', undefined],
+    [undefined, undefined],
+  ];
+  for (const [accept, expected] of cases) {
+    it(`picks ${expected ?? 'legacy discovery'} for Accept ${JSON.stringify(accept)}`, () => {
+      assert.equal(aggregatedDiscoveryVersion(accept), expected);
+      assert.equal(wantsAggregatedDiscovery(accept), expected !== undefined);
+    });
+  }
+
+  it('names the exact content types kubectl requires', () => {
+    assert.equal(AGGREGATED_DISCOVERY_CONTENT_TYPE, 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    assert.equal(aggregatedDiscoveryContentType('v2'), AGGREGATED_DISCOVERY_CONTENT_TYPE);
+    assert.equal(aggregatedDiscoveryContentType('v2beta1'), 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
+  });
+});
+
+describe('legacy discovery', () => {
+  it('serves APIVersions at /api', () => {
+    assert.deepEqual(wire(legacyApiVersions()), { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
+    assert.deepEqual(wire<{ serverAddressByClientCIDRs: unknown }>(legacyApiVersions('127.0.0.1:6443')).serverAddressByClientCIDRs, [
+      { clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' },
+    ]);
+  });
+
+  it('serves an APIGroupList at /apis with preferred versions', () => {
+    const list = wire<{ kind: string; groups: Array<{ name: string; versions: unknown[]; preferredVersion: unknown }> }>(legacyApiGroupList());
+    assert.equal(list.kind, 'APIGroupList');
+    const apps = list.groups.find((g) => g.name === 'apps');
+    assert.deepEqual(apps, {
+      name: 'apps',
+      versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+    });
+    assert.equal(
+      list.groups.some((g) => g.name === ''),
+      false,
+    );
+  });
+
+  it('serves an APIGroup per named group and nothing for unknown ones', () => {
+    assert.deepEqual(wire(apiGroup('networking.k8s.io')), {
+      kind: 'APIGroup',
+      apiVersion: 'v1',
+      name: 'networking.k8s.io',
+      versions: [{ groupVersion: 'networking.k8s.io/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'networking.k8s.io/v1', version: 'v1' },
+    });
+    assert.equal(apiGroup('batch'), undefined);
+    assert.equal(apiGroup(''), undefined);
+  });
+
+  it('serves APIResourceLists with resources, short names, categories and subresources', () => {
+    const core = wire<{ kind: string; groupVersion: string; resources: Array<Record<string, unknown>> }>(apiResourceList('', 'v1'));
+    assert.equal(core.kind, 'APIResourceList');
+    assert.equal(core.groupVersion, 'v1');
+    const byName = new Map(core.resources.map((r) => [r.name, r]));
+    assert.deepEqual(byName.get('pods'), {
+      name: 'pods',
+      singularName: 'pod',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['po'],
+      categories: ['all'],
+    });
+    assert.deepEqual(byName.get('pods/eviction'), {
+      name: 'pods/eviction',
+      singularName: '',
+      namespaced: true,
+      group: 'policy',
+      version: 'v1',
+      kind: 'Eviction',
+      verbs: ['create'],
+    });
+    assert.deepEqual(byName.get('pods/log'), { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
+    assert.equal(byName.get('nodes')?.namespaced, false);
+
+    const apps = wire<{ groupVersion: string; resources: Array<Record<string, unknown>> }>(apiResourceList('apps', 'v1'));
+    assert.equal(apps.groupVersion, 'apps/v1');
+    assert.deepEqual(
+      apps.resources.map((r) => r.name),
+      ['deployments', 'deployments/status', 'deployments/scale', 'replicasets', 'replicasets/status', 'replicasets/scale'],
+    );
+    assert.deepEqual(
+      apps.resources.find((r) => r.name === 'deployments/scale'),
+      {
+        name: 'deployments/scale',
+        singularName: '',
+        namespaced: true,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      },
+    );
+  });
+
+  it('serves nothing for a group version that is not served', () => {
+    assert.equal(apiResourceList('apps', 'v1beta1'), undefined);
+    assert.equal(apiResourceList('batch', 'v1'), undefined);
+  });
+});
+
+describe('rootDiscovery', () => {
+  const cases: Array<[string, 'api' | 'apis', string | undefined, string, string]> = [
+    [
+      'kubectl 1.32 gets aggregated v2',
+      'apis',
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
+      AGGREGATED_DISCOVERY_CONTENT_TYPE,
+      'APIGroupDiscoveryList',
+    ],
+    [
+      'a v2beta1-only client gets v2beta1 with its content type',
+      'api',
+      'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json',
+      'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+      'APIGroupDiscoveryList',
+    ],
+    ['a plain JSON client gets APIVersions at /api', 'api', 'application/json, */*', 'application/json', 'APIVersions'],
+    ['a plain JSON client gets APIGroupList at /apis', 'apis', undefined, 'application/json', 'APIGroupList'],
+  ];
+  for (const [name, scope, accept, contentType, kind] of cases) {
+    it(name, () => {
+      const answer = rootDiscovery(scope, accept);
+      assert.equal(answer.contentType, contentType);
+      assert.equal((answer.body as { kind: string }).kind, kind);
+    });
+  }
+
+  it('labels a v2beta1 body with the v2beta1 apiVersion', () => {
+    const answer = rootDiscovery('apis', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
+    assert.equal((answer.body as { apiVersion: string }).apiVersion, 'apidiscovery.k8s.io/v2beta1');
+  });
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Controller, ObjectChange, ReconcileKey } from '../../../functions/controller-runtime/controller.ts';
+import { memoryEventRecorder } from '../../../functions/controller-runtime/events.ts';
+import { handleStreamEvent } from '../../../functions/controller-runtime/run-controllers.ts';
+import { ConflictError } from '../../../functions/core/errors.ts';
+import type { ObjectStore } from '../../../functions/store/store.ts';
+
+interface FakeRecord {
+  readonly eventID: string;
+  readonly change: ObjectChange;
+}
+
+const change = (name: string): ObjectChange => ({ typeId: 'core/pods', namespace: 'default', name });
+
+/** A controller that keys each pod by name and records its reconciles; `behaviour` decides the outcome. */
+function recordingController(behaviour: (key: ReconcileKey, attempt: number) => void): Controller & { calls: string[] } {
+  const attempts = new Map<string, number>();
+  const calls: string[] = [];
+  return {
+    name: 'test',
+    resyncTypes: [],
+    calls,
+    keysFor: (c) => [{ typeId: c.typeId, namespace: c.namespace, name: c.name }],
+    async reconcile(key) {
+      const attempt = (attempts.get(key.name) ?? 0) + 1;
+      attempts.set(key.name, attempt);
+      calls.push(key.name);
+      behaviour(key, attempt);
+    },
+  };
+}
+
+const deps = (controller: Controller) => ({
+  // The runner only hands the store to controllers; these test controllers never touch it.
+  store: {} as ObjectStore,
+  controllers: [controller],
+  events: memoryEventRecorder(),
+  parseRecord: (record: FakeRecord) => record.change,
+});
+
+describe('handleStreamEvent', () => {
+  it('reconciles a key once however many records name it', async () => {
+    const controller = recordingController(() => {});
+    const records = [
+      { eventID: '1', change: change('a') },
+      { eventID: '2', change: change('a') },
+      { eventID: '3', change: change('b') },
+    ];
+    const result = await handleStreamEvent({ Records: records }, deps(controller));
+    assert.deepEqual(result, { batchItemFailures: [] });
+    assert.deepEqual([...controller.calls].sort(), ['a', 'b']);
+  });
+
+  it('reports every record of a failing key, and only those', async () => {
+    const controller = recordingController((key) => {
+      if (key.name === 'bad') throw new Error('boom');
+    });
+    const records = [
+      { eventID: '1', change: change('bad') },
+      { eventID: '2', change: change('good') },
+      { eventID: '3', change: change('bad') },
+    ];
+    const result = await handleStreamEvent({ Records: records }, deps(controller));
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '1' }, { itemIdentifier: '3' }]);
+  });
+
+  it('retries a conflict from a fresh reconcile, within a bound', async () => {
+    const flaky = recordingController((_key, attempt) => {
+      if (attempt < 3) throw new ConflictError({ resource: 'pods', group: '', name: 'a' });
+    });
+    assert.deepEqual(await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, deps(flaky)), { batchItemFailures: [] });
+    assert.equal(flaky.calls.length, 3);
+
+    const hopeless = recordingController(() => {
+      throw new ConflictError({ resource: 'pods', group: '', name: 'a' });
+    });
+    const result = await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, { ...deps(hopeless), maxConflictRetries: 2 });
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '1' }]);
+    assert.equal(hopeless.calls.length, 3);
+  });
+
+  it('skips records that are not objects', async () => {
+    const controller = recordingController(() => {});
+    const result = await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, { ...deps(controller), parseRecord: () => undefined });
+    assert.deepEqual(result.batchItemFailures, []);
+    assert.equal(controller.calls.length, 0);
+  });
+});

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConflictError } from '../../../../functions/core/errors.ts';
+import { bindPod } from '../../../../functions/domain/pods/pod-binding.ts';
+import { podDeleteOptions } from '../../../../functions/domain/pods/pod-deletion.ts';
+import { now, pod } from '../../fixtures.ts';
+
+describe('bindPod', () => {
+  it('sets nodeName and PodScheduled=True without touching the original', () => {
+    const original = pod('a');
+    const bound = bindPod(original, 'n1', now);
+    assert.equal((bound.spec as { nodeName: string }).nodeName, 'n1');
+    const conditions = (bound.status as { conditions: { type: string; status: string }[] }).conditions;
+    assert.equal(conditions.find((c) => c.type === 'PodScheduled')?.status, 'True');
+    assert.equal((original.spec as { nodeName?: string }).nodeName, undefined);
+  });
+
+  it('refuses to bind a pod twice', () => {
+    assert.throws(
+      () => bindPod(pod('a', { node: 'n1' }), 'n2', now),
+      (error) => error instanceof ConflictError && /already assigned to node "n1"/.test(error.message),
+    );
+  });
+});
+
+describe('podDeleteOptions', () => {
+  const cases = [
+    { name: 'removes an unbound pod at once', pod: pod('a'), grace: 0 },
+    { name: 'gives a bound pod the default 30 seconds', pod: pod('a', { node: 'n1' }), grace: 30 },
+    {
+      name: 'gives a bound pod its own terminationGracePeriodSeconds',
+      pod: { ...pod('a', { node: 'n1' }), spec: { nodeName: 'n1', terminationGracePeriodSeconds: 5, containers: [] } },
+      grace: 5,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const options = podDeleteOptions(c.pod);
+      assert.equal(options.gracePeriodSeconds, c.grace);
+      assert.deepEqual(options.preconditions, { uid: 'uid-a' });
+    });
+  }
+});

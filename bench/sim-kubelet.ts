@@ -8,7 +8,7 @@
  */
 
 import { inChunks } from '../functions/store/list-all.ts';
-import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/node-object.ts';
+import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/index.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import type { BenchPlane } from './bench-plane.ts';

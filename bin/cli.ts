@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
     case 'up':
       return up(rest);
     case 'agent': {
-      const { runAgentCli } = await import('../node-agent/cli.ts');
+      const { runAgentCli } = await import('../node-agent/index.ts');
       return runAgentCli(rest);
     }
     case undefined:

@@ -8,6 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { attributes } from '../functions/store/tables.ts';
+import { types } from '../schemas/registry.ts';
 import { SkiffFunction } from './skiff-function.ts';
 import { StoreTables } from './store-tables.ts';
 
@@ -31,19 +33,18 @@ export interface SkiffStackProps extends StackProps {
 const WATCH_LIMIT = Duration.minutes(15);
 
 /**
- * Stream record filters (docs/adr/071). Events are written by the controllers themselves and
+ * Stream record filters (docs/adr/071), on the objects table's partition key: the type's id. Events are written by the controllers themselves and
  * Leases are node heartbeats every 10 s; neither needs a reconcile, and the resync catches a
  * lapsed lease, so they do not invoke the controllers.
  */
 const controllerFilters = [
-  lambda.FilterCriteria.filter({ dynamodb: { Keys: { pk: { S: [{ 'anything-but': ['core/events', 'coordination.k8s.io/leases'] }] } } } }),
+  lambda.FilterCriteria.filter({ dynamodb: { Keys: { [attributes.partitionKey]: { S: [{ 'anything-but': [types.events.id, types.leases.id] }] } } } }),
 ];
 
 /** The scheduler places new or changed pods, and retries pending ones when a node appears. */
-const schedulerFilters = [
-  lambda.FilterCriteria.filter({ eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['core/pods'] } } } }),
-  lambda.FilterCriteria.filter({ eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['core/nodes'] } } } }),
-];
+const schedulerFilters = [types.pods, types.nodes].map((type) =>
+  lambda.FilterCriteria.filter({ eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { [attributes.partitionKey]: { S: [type.id] } } } }),
+);
 
 /**
  * The Skiff control plane: the object store's tables, the Kubernetes API (a streaming Lambda

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCidr } from '../functions/core/ipv4-range.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
@@ -15,7 +16,7 @@ import type { ClusterCredentials } from './kubeconfig.ts';
 import { startKubeletServer } from './kubelet-server.ts';
 import { buildLease, buildNode, microTime, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
-import { defaultPodCidr, parseCidr } from './pod-cidr.ts';
+import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
 import { startServiceProxy } from './proxy/service-proxy.ts';

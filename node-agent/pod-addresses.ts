@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { allocatePodIp, type Cidr, cidrContains, parseCidr } from './pod-cidr.ts';
+import { type Cidr, cidrContains, parseCidr } from '../functions/core/ipv4-range.ts';
+import { allocatePodIp } from './pod-cidr.ts';
 
 const fileSchema = z.object({ addresses: z.record(z.string(), z.string()) });
 

@@ -3,46 +3,12 @@
  * the default is derived from the node name so that agents started on one machine without
  * a `--pod-cidr` land on different subnets, and a restarted agent gets the same one back.
  * 127.0.0.0/16 (node addresses) and the rest of 127/8 stay free for Services and load balancers.
+ * Address and CIDR parsing is `functions/core/ipv4-range.ts`'s.
  */
-
-export interface Cidr {
-  readonly network: number;
-  readonly prefixLength: number;
-}
+import { type Cidr, formatCidr, numberToIpv4 } from '../functions/core/ipv4-range.ts';
 
 const podRangeBase = (127 << 24) | (64 << 16);
 const podRangeSubnets = 1 << 14; // /24 subnets in a /10
-
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function formatIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
-
-export function parseCidr(text: string): Cidr | undefined {
-  const [address, prefix] = text.split('/');
-  const network = address === undefined ? undefined : parseIpv4(address);
-  const prefixLength = prefix === undefined ? Number.NaN : Number(prefix);
-  if (network === undefined || !Number.isInteger(prefixLength) || prefixLength < 8 || prefixLength > 30) return undefined;
-  const size = 2 ** (32 - prefixLength);
-  if (network % size !== 0) return undefined;
-  return { network, prefixLength };
-}
-
-export function formatCidr(cidr: Cidr): string {
-  return `${formatIpv4(cidr.network)}/${cidr.prefixLength}`;
-}
 
 /** FNV-1a: stable across processes and Node versions, unlike anything seeded. */
 function fnv1a(text: string): number {
@@ -77,15 +43,8 @@ export function podCidrForNodeIndex(index: number, clusterKey: string): string {
 export function allocatePodIp(cidr: Cidr, taken: ReadonlySet<string>): string | undefined {
   const size = 2 ** (32 - cidr.prefixLength);
   for (let offset = 2; offset < size - 1; offset += 1) {
-    const candidate = formatIpv4(cidr.network + offset);
+    const candidate = numberToIpv4(cidr.network + offset);
     if (!taken.has(candidate)) return candidate;
   }
   return undefined;
-}
-
-export function cidrContains(cidr: Cidr, address: string): boolean {
-  const value = parseIpv4(address);
-  if (value === undefined) return false;
-  const size = 2 ** (32 - cidr.prefixLength);
-  return value >= cidr.network && value < cidr.network + size;
 }

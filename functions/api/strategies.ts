@@ -6,6 +6,7 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { type ResourceType, types } from '../../schemas/registry.ts';
+import { withDefaultTolerations } from '../domain/pods/tolerations.ts';
 import { allocateService, releaseService, writeServiceWithAllocations } from '../domain/services/service-allocation.ts';
 import type { ObjectStore } from '../store/store.ts';
 
@@ -58,24 +59,4 @@ export async function writeAdmitted(
     return allocated;
   }
   return context.dryRun ? prepared : write(prepared);
-}
-
-interface Toleration {
-  readonly key?: string;
-  readonly operator?: string;
-  readonly effect?: string;
-  readonly tolerationSeconds?: number;
-}
-
-/** What kube-apiserver's DefaultTolerationSeconds admission plugin adds to new pods. */
-export function withDefaultTolerations(pod: KubeObject, seconds: number): KubeObject {
-  const spec = (pod.spec ?? {}) as { tolerations?: Toleration[] };
-  const tolerations = [...(spec.tolerations ?? [])];
-  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-    const covered = tolerations.some(
-      (t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === 'NoExecute'),
-    );
-    if (!covered) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
-  }
-  return { ...pod, spec: { ...spec, tolerations } };
 }

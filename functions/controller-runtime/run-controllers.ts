@@ -5,6 +5,7 @@
  * controllers' types through the same path, repairing anything a lost record left behind.
  */
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { listAll } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { Controller, ControllerContext, ControllerLog, ObjectChange, ReconcileKey } from './controller.ts';
 import { keyToString, silentLog } from './controller.ts';
@@ -125,21 +126,12 @@ export async function reconcileKeys(runtime: ControllerRuntime, keys: readonly {
 }
 
 async function listEverything(store: ObjectStore, type: Controller['resyncTypes'][number]): Promise<readonly ObjectChange[]> {
-  const changes: ObjectChange[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.list(type, { limit: 500, ...(token ? { continue: token } : {}) });
-    for (const object of page.items) {
-      changes.push({
-        typeId: type.id,
-        ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
-        name: object.metadata.name ?? '',
-        newObject: object,
-      });
-    }
-    token = page.continue || undefined;
-  } while (token);
-  return changes;
+  return (await listAll(store, type)).map((object) => ({
+    typeId: type.id,
+    ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+    name: object.metadata.name ?? '',
+    newObject: object,
+  }));
 }
 
 function collectKeys(

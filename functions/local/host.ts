@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killRecordedContainers } from '../../node-agent/runtime/process-runtime.ts';
+import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';

@@ -6,7 +6,12 @@
  * goes away this one takes over. Used by the NodePort proxy and the local load balancer.
  */
 import net from 'node:net';
-import type { Backend } from '../domain/services/service-view.ts';
+
+/** Where a listener forwards a connection: a ready backend of one service port. */
+export interface Backend {
+  readonly ip: string;
+  readonly port: number;
+}
 
 export interface ListenerTarget {
   /** Who the listener serves, for logs: `default/web:80`. */

@@ -3,6 +3,7 @@
  * fails gives the node's reason(s), worded as kube-scheduler words them.
  */
 import type { KubeObject } from '../../schemas/meta.ts';
+import { notReadyTaintKey, unreachableTaintKey } from '../domain/pods/tolerations.ts';
 import type { Resources } from './pod-requests.ts';
 import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
 
@@ -72,8 +73,8 @@ export function isTolerated(pod: KubeObject, taint: Taint): boolean {
 /** The taints a pod must tolerate on this node: its own, plus the ones Kubernetes adds for not-ready and cordoned nodes. */
 export function effectiveTaints(node: KubeObject): Taint[] {
   const taints = nodeTaints(node);
-  if (!isNodeReady(node) && !taints.some((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable')) {
-    taints.push({ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' });
+  if (!isNodeReady(node) && !taints.some((t) => t.key === notReadyTaintKey || t.key === unreachableTaintKey)) {
+    taints.push({ key: notReadyTaintKey, effect: 'NoSchedule' });
   }
   return taints;
 }

@@ -11,7 +11,7 @@ import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '
 import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
-import { inChunks, listAll } from '../store/list-all.ts';
+import { inChunks, listAll, listComplete } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
 import { createPlanner, holdsNode, isPendingPod, schedulingQueue, type Unschedulable } from './plan-schedule.ts';
@@ -41,16 +41,8 @@ interface PodList {
 }
 
 async function listPods(store: ObjectStore): Promise<PodList> {
-  const items: KubeObject[] = [];
-  let revision = '';
-  let token: string | undefined;
-  do {
-    const page = await store.list(types.pods, { limit: 500, ...(token ? { continue: token } : {}) });
-    if (!revision) revision = page.resourceVersion;
-    items.push(...page.items);
-    token = page.continue || undefined;
-  } while (token);
-  return { items, revision };
+  const { items, resourceVersion } = await listComplete(store, types.pods);
+  return { items, revision: resourceVersion };
 }
 
 export const schedulerController: Controller = {

@@ -1,19 +1,36 @@
-/** Every object a list would page through, gathered in one array. */
+/** Reading a whole type through `ObjectStore`: every page of a list, one object if it exists, writes in batches. */
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { NotFoundError } from '../core/errors.ts';
 import type { ListOptions, ObjectStore } from './store.ts';
 
-export async function listAll(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<KubeObject[]> {
+export interface CompleteList {
+  readonly items: KubeObject[];
+  /** The type's revision when the first page was read; every page is of that revision, and a watch from it misses nothing. */
+  readonly resourceVersion: string;
+}
+
+/**
+ * Every object a list would page through, gathered in one array: the one paged-list loop of the
+ * project (pages of 500, following `continue` until the store has no more).
+ */
+export async function listComplete(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<CompleteList> {
   const items: KubeObject[] = [];
+  let resourceVersion: string | undefined;
   let token: string | undefined;
   do {
     const page = await store.list(type, { ...options, limit: 500, ...(token ? { continue: token } : {}) });
+    resourceVersion ??= page.resourceVersion;
     items.push(...page.items);
     token = page.continue || undefined;
   } while (token);
-  return items;
+  return { items, resourceVersion: resourceVersion ?? '' };
+}
+
+/** Every object a list would page through, gathered in one array. */
+export async function listAll(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<KubeObject[]> {
+  return (await listComplete(store, type, options)).items;
 }
 
 /** The object, or undefined when it does not exist. */

@@ -11,6 +11,7 @@
  *   removed once their grace period has passed.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { notReadyTaintKey, unreachableTaintKey, unschedulableTaintKey } from '../../domain/pods/tolerations.ts';
 import { type PodToleration, viewPod } from '../../domain/services/service-view.ts';
 
 export interface NodeLifecycleOptions {
@@ -25,10 +26,6 @@ export interface NodeLifecycleOptions {
 
 export const defaultNodeGraceSeconds = 40;
 export const defaultEvictionSeconds = 300;
-
-export const unreachableTaintKey = 'node.kubernetes.io/unreachable';
-export const notReadyTaintKey = 'node.kubernetes.io/not-ready';
-export const unschedulableTaintKey = 'node.kubernetes.io/unschedulable';
 
 export interface Taint {
   readonly key: string;

@@ -14,6 +14,7 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
 import { AlreadyExistsError, InternalError, InvalidError, isApiError, type StatusCause } from '../../core/errors.ts';
 import { addressAt } from '../../core/ipv4-range.ts';
+import { listAll } from '../../store/list-all.ts';
 import type { ObjectStore } from '../../store/store.ts';
 import {
   applyAllocation,
@@ -134,17 +135,6 @@ async function claimRandom(
     if (await tryCreate(store, type, record(name))) return name;
   }
   throw new InternalError(`failed to allocate a ${what}: range is full`);
-}
-
-async function listAll(store: ObjectStore, type: ResourceType): Promise<KubeObject[]> {
-  const items: KubeObject[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.list(type, { limit: 500, ...(token ? { continue: token } : {}) });
-    items.push(...page.items);
-    token = page.continue;
-  } while (token);
-  return items;
 }
 
 /**

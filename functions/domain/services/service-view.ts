@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { KubeObject } from '../../../schemas/meta.ts';
+import type { Backend } from '../../net/tcp-listeners.ts';
 
 const intOrString = z.union([z.number().int(), z.string()]);
 
@@ -146,12 +147,6 @@ const endpointsSchema = z.looseObject({
     )
     .nullish(),
 });
-
-/** A ready backend of one service port: where a proxy forwards a connection. */
-export interface Backend {
-  readonly ip: string;
-  readonly port: number;
-}
 
 /**
  * The ready backends of each service port, keyed by the service port's name ('' when unnamed),

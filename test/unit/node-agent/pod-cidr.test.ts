@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allocatePodIp, cidrContains, defaultPodCidr, formatCidr, parseCidr, podCidrForNodeIndex } from '../../../node-agent/pod-cidr.ts';
+import { cidrContains, formatCidr, parseCidr } from '../../../functions/core/ipv4-range.ts';
+import { allocatePodIp, defaultPodCidr, podCidrForNodeIndex } from '../../../node-agent/pod-cidr.ts';
 
 describe('defaultPodCidr', () => {
   it('gives the same /24 for the same node name every time', () => {

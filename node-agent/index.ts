@@ -1,0 +1,8 @@
+/**
+ * The node agent's public face: the only module of `node-agent/` that code outside it imports
+ * (the `skiff` CLI, the local host, the benchmark). Everything else in the folder is the agent's
+ * own business and may change shape freely.
+ */
+export { runAgentCli } from './cli.ts';
+export { buildLease, buildNode, microTime, nodeLeaseNamespace } from './node-object.ts';
+export { killRecordedContainers } from './runtime/process-runtime.ts';

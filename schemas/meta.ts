@@ -32,7 +32,7 @@ export const stringMap = z.record(z.string(), z.string());
 export const opaqueObject = z.looseObject({});
 
 /** Lists strategic merge patch merges by `key` (the `patchMergeKey` of the Go types); kept in step
- * with `functions/api/core/patch/list-strategies.ts`, which the server's patch engine reads. */
+ * with `functions/api/patch/list-strategies.ts`, which the server's patch engine reads. */
 export function mergedBy<T extends z.ZodType>(items: T, key: string) {
   return z.array(items).meta({ 'x-kubernetes-patch-merge-key': key, 'x-kubernetes-patch-strategy': 'merge' });
 }

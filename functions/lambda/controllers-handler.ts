@@ -1,6 +1,6 @@
 /**
  * The controller-manager Lambda: an event source mapping on the objects table's stream (with
- * ReportBatchItemFailures) delivers batches; every controller in `controllers.ts` reconciles the
+ * ReportBatchItemFailures) delivers batches; every controller in `functions/controllers/controllers.ts` reconciles the
  * keys they name.
  */
 import middy from '@middy/core';

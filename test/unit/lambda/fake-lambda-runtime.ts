@@ -1,6 +1,6 @@
 /**
  * A stand-in for the Lambda Node.js runtime's response streaming globals, installed before
- * `functions/api/handler.ts` loads. Like the runtime, `HttpResponseStream.from` writes the
+ * `functions/lambda/api-handler.ts` loads. Like the runtime, `HttpResponseStream.from` writes the
  * JSON prelude and the 8-byte delimiter just before the first write to the stream.
  */
 import { Writable } from 'node:stream';

@@ -14,6 +14,7 @@ import { keyToString } from '../functions/controller-runtime/controller.ts';
 import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../functions/controller-runtime/run-controllers.ts';
 import { controllersWith } from '../functions/controllers/controllers.ts';
 import { ensureSystemNamespaces } from '../functions/controllers/namespaces/system-namespaces.ts';
+import { superuserAuthorizer } from '../functions/domain/authorization/authorizer.ts';
 import { localCredentials, localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
 import { startStreamPoller } from '../functions/local/stream-poller.ts';
 import { schedulerControllers } from '../functions/scheduler/scheduler-controller.ts';
@@ -57,7 +58,8 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
   await ensureSystemNamespaces(store);
   const core = createApi({
     store,
-    authenticate: async (token) => (token === benchToken ? { username: 'bench-admin', groups: ['system:masters', 'system:authenticated'] } : undefined),
+    authenticators: [async (token) => (token === benchToken ? { username: 'bench-admin', groups: ['system:masters', 'system:authenticated'] } : undefined)],
+    authorizer: superuserAuthorizer,
   });
   const api: ApiHandler = async (request) => {
     const started = performance.now();

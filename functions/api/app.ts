@@ -1,32 +1,48 @@
 /**
- * The Kubernetes API server core: authentication, then routing to discovery, OpenAPI and the
- * resource verbs; every error becomes a Kubernetes Status. Hosts (Lambda, the local HTTPS
- * server) call the `ApiHandler` this returns.
+ * The Kubernetes API server core: the request pipeline — authenticate (a chain of token
+ * authenticators) → impersonation → authorize → admission (inside the verbs, just before a
+ * write) → the verbs — and routing to discovery, OpenAPI and the resource verbs; every error
+ * becomes a Kubernetes Status, and requests that change something or are refused are audited.
+ * Hosts (Lambda, the local HTTPS server) call the `ApiHandler` this returns.
  */
-import { NotFoundError, UnauthorizedError } from '../core/errors.ts';
+import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../core/errors.ts';
+import { bearerToken, chainAuthenticators, type TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
+import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '../domain/authorization/authorizer.ts';
+import { impersonate, impersonationOf } from '../domain/authorization/impersonation.ts';
+import { requestAttributes } from '../domain/authorization/request-attributes.ts';
+import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
 import type { ObjectStore } from '../store/store.ts';
+import type { AdmissionPlugin } from './admission/request-admission.ts';
+import { type AuditSink, auditEvent, isAudited } from './audit.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from './http.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { type PodLogSource, serveResource } from './resource-verbs.ts';
 import { errorResponse, jsonResponse } from './responses.ts';
-import { parseRoute, type Route } from './routes.ts';
+import { parseRoute } from './routes.ts';
 import type { StrategyOptions } from './strategies.ts';
-export interface UserInfo {
-  readonly username: string;
-  readonly groups: readonly string[];
-}
+
+export type { UserInfo } from '../domain/authorization/user-info.ts';
 
 export interface ApiDependencies {
   readonly store: ObjectStore;
-  /** Resolves a bearer token to a user; undefined for an unknown token. */
-  authenticate(token: string): Promise<UserInfo | undefined>;
+  /**
+   * Bearer-token authenticators, asked in order; the first that knows the token names the user
+   * (docs/adr/120). A request without a token is anonymous, allowed only on the public paths.
+   */
+  readonly authenticators: readonly TokenAuthenticator[];
+  /** Decides every request after authentication and impersonation (RBAC, the node authorizer). */
+  readonly authorizer: Authorizer;
+  /** Admission plugins that depend on the user (NodeRestriction, ServiceAccount), run before each write. */
+  readonly admission?: readonly AdmissionPlugin[];
   readonly now?: () => Date;
   readonly podLogs?: PodLogSource;
   readonly strategy?: Partial<StrategyOptions>;
   /** Structured log sink; one entry per request. */
   readonly log?: (entry: Record<string, unknown>) => void;
+  /** The audit log: requests that change something and requests refused (docs/adr/124). */
+  readonly audit?: AuditSink;
 }
 
 /** What `/version` reports: kubectl's dispatcher picks the 1.32 client from `minor`. */
@@ -42,79 +58,147 @@ export const SERVER_VERSION = {
   platform: 'linux/amd64',
 } as const;
 
-/** Paths answered without a token, as Kubernetes' system:public-info-viewer allows. */
-const PUBLIC_ROUTES = new Set<Route['kind']>(['version', 'healthz', 'readyz', 'livez']);
+/**
+ * Paths a request without a token may ask for, as `system:anonymous` in
+ * `system:unauthenticated` (kube-apiserver's anonymous authentication limited to the health and
+ * version endpoints); RBAC still decides (`system:public-info-viewer` allows them).
+ */
+function isAnonymousPath(path: string): boolean {
+  return path === '/version' || /^\/(healthz|readyz|livez)(\/|$)/.test(path);
+}
+
+/** Segments decoded as the router decodes them; a malformed escape is the client's error. */
+function decodedPath(path: string): string {
+  try {
+    return path
+      .split('/')
+      .map((segment) => decodeURIComponent(segment))
+      .join('/');
+  } catch {
+    throw new BadRequestError(`the request path is not valid: malformed percent-encoding in ${JSON.stringify(path.slice(0, 200))}`);
+  }
+}
+
+/** What the pipeline learned about a request, for the audit log and metrics. */
+interface RequestTrail {
+  authenticated?: UserInfo;
+  attributes?: AuthorizationAttributes;
+  decision?: { verdict: 'allow' | 'forbid'; reason: string };
+  resource: string;
+}
 
 export function createApi(dependencies: ApiDependencies): ApiHandler {
   const now = dependencies.now ?? (() => new Date());
   const metrics = new RequestMetrics();
-  const context = {
+  const authenticateToken = chainAuthenticators(dependencies.authenticators);
+  const authorizer = dependencies.authorizer;
+  const baseContext = {
     store: dependencies.store,
     now,
     strategy: { defaultTolerationSeconds: 300, ...dependencies.strategy },
+    authorizer,
+    admission: dependencies.admission ?? [],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 
-  async function route(request: ApiRequest): Promise<{ response: ApiResponse; resource: string }> {
-    const target = parseRoute(request.path);
-    if (!PUBLIC_ROUTES.has(target.kind)) await authenticate(request);
-    const accept = request.headers.accept;
-    switch (target.kind) {
-      case 'version':
-        return { response: jsonResponse(200, SERVER_VERSION), resource: '' };
-      case 'healthz':
-      case 'readyz':
-      case 'livez':
-        return { response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' }, resource: '' };
-      case 'metrics':
-        return { response: { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: metrics.render() }, resource: '' };
-      case 'openapi-v2':
-        throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
-      case 'openapi-v3-index':
-        return { response: jsonResponse(200, openApiIndex()), resource: '' };
-      case 'openapi-v3': {
-        const document = openApiGroupVersion(target.groupVersionPath);
-        if (!document) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
-        return { response: jsonResponse(200, document, { 'cache-control': 'public, immutable' }), resource: '' };
-      }
-      case 'api-root':
-      case 'apis-root': {
-        const { contentType, body } = rootDiscovery(target.kind === 'api-root' ? 'api' : 'apis', accept);
-        return { response: jsonResponse(200, body, { 'content-type': contentType }), resource: '' };
-      }
-      case 'api-group': {
-        const group = apiGroup(target.group);
-        if (!group) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
-        return { response: jsonResponse(200, group), resource: '' };
-      }
-      case 'api-resources': {
-        const list = apiResourceList(target.group, target.version);
-        if (!list) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
-        return { response: jsonResponse(200, list), resource: '' };
-      }
-      case 'resource':
-        return {
-          response: await serveResource(target, request, context),
-          resource: target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural,
-        };
-    }
-  }
-
   async function authenticate(request: ApiRequest): Promise<UserInfo> {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const user = match ? await dependencies.authenticate(match[1]!) : undefined;
+    const header = request.headers.authorization;
+    if (header === undefined || header.trim() === '') {
+      if (isAnonymousPath(request.path)) return ANONYMOUS;
+      throw new UnauthorizedError();
+    }
+    const token = bearerToken(header);
+    const user = token ? await authenticateToken(token) : undefined;
     if (!user) throw new UnauthorizedError();
     return user;
   }
 
+  async function route(request: ApiRequest, trail: RequestTrail): Promise<ApiResponse> {
+    // 1. authentication
+    const authenticated = await authenticate(request);
+    trail.authenticated = authenticated;
+    const path = decodedPath(request.path);
+    // 2. impersonation (itself authorized: the real user must be allowed to `impersonate`)
+    const asked = impersonationOf(request.headers);
+    const user = asked ? await impersonate(authorizer, authenticated, asked) : authenticated;
+    // 3. authorization
+    const attributes = requestAttributes(user, { method: request.method, path, query: request.query });
+    trail.attributes = attributes;
+    const decision = await authorizer.authorize(attributes);
+    trail.decision = { verdict: decision.verdict === 'allow' ? 'allow' : 'forbid', reason: decision.reason };
+    if (decision.verdict !== 'allow') throw forbiddenError(attributes, decision.reason);
+    // 4. routing; admission runs inside the verbs, right before each write
+    const target = parseRoute(request.path);
+    const accept = request.headers.accept;
+    switch (target.kind) {
+      case 'version':
+        return jsonResponse(200, SERVER_VERSION);
+      case 'healthz':
+      case 'readyz':
+      case 'livez':
+        return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
+      case 'metrics':
+        return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: metrics.render() };
+      case 'openapi-v2':
+        throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
+      case 'openapi-v3-index':
+        return jsonResponse(200, openApiIndex());
+      case 'openapi-v3': {
+        const document = openApiGroupVersion(target.groupVersionPath);
+        if (!document) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
+        return jsonResponse(200, document, { 'cache-control': 'public, immutable' });
+      }
+      case 'api-root':
+      case 'apis-root': {
+        const { contentType, body } = rootDiscovery(target.kind === 'api-root' ? 'api' : 'apis', accept);
+        return jsonResponse(200, body, { 'content-type': contentType });
+      }
+      case 'api-group': {
+        const group = apiGroup(target.group);
+        if (!group) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
+        return jsonResponse(200, group);
+      }
+      case 'api-resources': {
+        const list = apiResourceList(target.group, target.version);
+        if (!list) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
+        return jsonResponse(200, list);
+      }
+      case 'resource':
+        trail.resource = target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural;
+        return serveResource(target, request, { ...baseContext, user });
+    }
+  }
+
+  function audit(request: ApiRequest, trail: RequestTrail, response: ApiResponse, error: unknown, received: Date): void {
+    if (!dependencies.audit || !isAudited(trail.attributes?.verb, response.status)) return;
+    const query = request.query.toString();
+    const status = error instanceof ApiError ? { code: error.code, reason: error.reason, message: error.message } : { code: response.status };
+    dependencies.audit(
+      auditEvent({
+        requestId: request.requestId,
+        requestURI: query ? `${request.path}?${query}` : request.path,
+        ...(request.headers['user-agent'] ? { userAgent: request.headers['user-agent'] } : {}),
+        received,
+        finished: now(),
+        ...(trail.authenticated ? { authenticated: trail.authenticated } : {}),
+        ...(trail.attributes ? { attributes: trail.attributes } : {}),
+        method: request.method,
+        status,
+        ...(trail.decision ? { decision: trail.decision } : {}),
+      }),
+    );
+  }
+
   return async (request) => {
     const started = performance.now();
+    const received = now();
+    const trail: RequestTrail = { resource: '' };
     let response: ApiResponse;
-    let resource = '';
+    let failure: unknown;
     try {
-      ({ response, resource } = await route(request));
+      response = await route(request, trail);
     } catch (error) {
+      failure = error;
       response = errorResponse(error);
       if (response.status >= 500) {
         dependencies.log?.({
@@ -126,7 +210,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    metrics.record(request.method, resource, response.status, seconds);
+    metrics.record(request.method, trail.resource, response.status, seconds);
     dependencies.log?.({
       level: 'INFO',
       message: 'request',
@@ -136,6 +220,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       status: response.status,
       ms: Math.round(seconds * 1000),
     });
+    audit(request, trail, response, failure, received);
     return response;
   };
 }

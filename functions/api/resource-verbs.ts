@@ -9,11 +9,14 @@ import type { KubeObject } from '../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, ForbiddenError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
 import { labelSelectorString } from '../core/label-selector.ts';
+import type { Authorizer } from '../domain/authorization/authorizer.ts';
+import type { UserInfo } from '../domain/authorization/user-info.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import { podDeleteOptions } from '../domain/pods/pod-deletion.ts';
 import { releaseService } from '../domain/services/service-allocation.ts';
 import type { DeleteOptions, ObjectStore } from '../store/store.ts';
 import { evictPod } from './admission/eviction.ts';
+import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
 import type { ApiRequest, ApiResponse } from './http.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
 import { toTable, wantsTable } from './printers/index.ts';
@@ -41,6 +44,17 @@ export interface VerbContext {
   readonly now: () => Date;
   readonly strategy: StrategyOptions;
   readonly podLogs?: PodLogSource;
+  /** Who the request runs as (after impersonation): admission plugins and the review APIs read it. */
+  readonly user: UserInfo;
+  readonly authorizer: Authorizer;
+  /** The request pipeline's admission step, run right before every write (request-admission.ts). */
+  readonly admission: readonly AdmissionPlugin[];
+}
+
+/** Runs the admission plugins for one write; returns the object to write. */
+async function admitRequest(context: VerbContext, attributes: Omit<AdmissionAttributes, 'user'>): Promise<KubeObject | undefined> {
+  if (context.admission.length === 0) return attributes.object;
+  return runAdmission(context.admission, { ...attributes, user: context.user }, context.store);
 }
 
 /** Writes that race with other writers are retried from a fresh read this many times. */
@@ -236,9 +250,17 @@ async function createObject(
   const { object: admitted, warnings } = admit(route.type, source, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
   await checkNamespaceAcceptsCreate(route, context);
   const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
-  const created = await writeAdmitted(route.type, shaped, undefined, { ...context, dryRun: isDryRun(request.query) }, (object) =>
-    context.store.create(route.type, object),
-  );
+  const dryRun = isDryRun(request.query);
+  const plugged =
+    (await admitRequest(context, {
+      operation: 'CREATE',
+      type: route.type,
+      ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+      name: shaped.metadata.name ?? '',
+      object: shaped,
+      dryRun,
+    })) ?? shaped;
+  const created = await writeAdmitted(route.type, plugged, undefined, { ...context, dryRun }, (object) => context.store.create(route.type, object));
   return render(route.type, created, request, context, 201, warningHeaders(warnings));
 }
 
@@ -264,8 +286,19 @@ async function writeWithRetry(
     if (clientResourceVersion && clientResourceVersion !== current.metadata.resourceVersion) {
       throw new ConflictError(ref(route.type, route.name!));
     }
+    const plugged =
+      (await admitRequest(context, {
+        operation: 'UPDATE',
+        type: route.type,
+        ...(route.subresource ? { subresource: route.subresource } : {}),
+        ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+        name: route.name!,
+        object,
+        oldObject: current,
+        dryRun,
+      })) ?? object;
     try {
-      return await writeAdmitted(route.type, object, current, { ...context, dryRun }, (admitted) =>
+      return await writeAdmitted(route.type, plugged, current, { ...context, dryRun }, (admitted) =>
         context.store.update(route.type, admitted, { expectedResourceVersion: current.metadata.resourceVersion ?? null }),
       );
     } catch (error) {
@@ -411,6 +444,14 @@ async function deleteOne(
   context: VerbContext,
 ): Promise<{ object: KubeObject; removed: boolean }> {
   const current = await context.store.get(type, namespace, name);
+  await admitRequest(context, {
+    operation: 'DELETE',
+    type,
+    ...(namespace !== undefined ? { namespace } : {}),
+    name,
+    oldObject: current,
+    dryRun: options.dryRun,
+  });
   if (options.dryRun) return { object: current, removed: false };
   const finalizers = options.propagationPolicy === 'Foreground' ? ['foregroundDeletion'] : options.propagationPolicy === 'Orphan' ? ['orphan'] : [];
   const base: DeleteOptions = {
@@ -520,7 +561,17 @@ async function bind(route: ResourceRoute, request: ApiRequest, context: VerbCont
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
-async function evict(route: ResourceRoute, _request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function evict(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+  const eviction = decodeOptionalJson(request.body, request.headers['content-type']) as KubeObject | undefined;
+  await admitRequest(context, {
+    operation: 'CREATE',
+    type: route.type,
+    subresource: 'eviction',
+    namespace: route.namespace!,
+    name: route.name!,
+    ...(eviction ? { object: eviction } : {}),
+    dryRun: isDryRun(request.query),
+  });
   await evictPod(context.store, route.namespace!, route.name!);
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }

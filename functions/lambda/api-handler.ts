@@ -10,6 +10,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
+import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { readSecretFromExtension, secretTokenAuthenticator } from './token-secret.ts';
 
@@ -110,7 +111,13 @@ function apiFromEnvironment(): ApiHandler {
     const store = createDynamoDbStore({ client, tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') } });
     const secretId = requiredEnvironment('TOKEN_SECRET_ARN');
     const authenticate = secretTokenAuthenticator(() => readSecretFromExtension(secretId));
-    api = createApi({ store, authenticate, log: (entry) => console.log(JSON.stringify(entry)) });
+    api = createApi({
+      store,
+      authenticators: [authenticate],
+      authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
+      log: (entry) => console.log(JSON.stringify(entry)),
+      audit: (event) => console.log(JSON.stringify(event)),
+    });
   }
   return api;
 }

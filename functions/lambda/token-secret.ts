@@ -14,7 +14,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { UserInfo } from '../api/app.ts';
+import type { UserInfo } from '../domain/authorization/user-info.ts';
 
 const tokenEntry = z
   .object({

@@ -5,13 +5,14 @@
  * the same handlers the Lambdas use; N node agents run as child processes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
+import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
 import { startControlLoops } from './control-loops.ts';
@@ -89,12 +90,20 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     progress('starting the API server');
     const [certificate, tokens] = await Promise.all([ensureServingCertificate(join(dataDir, 'pki')), ensureTokens(dataDir)]);
+    // The audit log, as kube-apiserver's --audit-log-path: one JSON line per event (docs/adr/124).
+    const auditLog = createWriteStream(join(dataDir, 'audit.log'), { flags: 'a', mode: 0o600 });
+    cleanups.push(() => new Promise<void>((done) => auditLog.end(done)));
     const api = createApi({
       store,
-      authenticate: tokenAuthenticator(tokens),
+      authenticators: [tokenAuthenticator(tokens)],
+      authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
       podLogs: kubeletLogSource({ token: tokens.node }),
       strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
       ...(options.log ? { log: options.log } : {}),
+      audit: (event) => {
+        auditLog.write(`${JSON.stringify(event)}\n`);
+        options.log?.({ level: 'INFO', message: 'audit', event });
+      },
     });
     const server = await startHttpsApiServer({ handler: api, certPem: certificate.certPem, keyPem: certificate.keyPem, port: options.port });
     cleanups.push(() => server.close());

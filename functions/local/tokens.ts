@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { UserInfo } from '../api/app.ts';
+import type { UserInfo } from '../domain/authorization/user-info.ts';
 
 export interface LocalTokens {
   readonly admin: string;

@@ -1,0 +1,49 @@
+/**
+ * Admission that depends on who asks: the step of the request pipeline between authorization
+ * and the write, as kube-apiserver's admission chain. Each plugin sees the operation, the new
+ * and old objects and the user; mutating plugins run first (each may return a changed object),
+ * then validating ones (each may refuse with a 403 or 422). Schema defaults and validation,
+ * and per-kind store-side steps (Service allocation), stay where they are (`schemas/`,
+ * `strategies.ts`): these plugins come after them, just before the object is written.
+ */
+import type { KubeObject } from '../../../schemas/meta.ts';
+import type { ResourceType } from '../../../schemas/registry.ts';
+import type { UserInfo } from '../../domain/authorization/user-info.ts';
+import type { ObjectStore } from '../../store/store.ts';
+
+export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface AdmissionAttributes {
+  readonly operation: AdmissionOperation;
+  readonly type: ResourceType;
+  /** `status`, `binding`, `eviction`, `scale`...; undefined for the main resource. */
+  readonly subresource?: string;
+  readonly namespace?: string;
+  readonly name: string;
+  /** The object to be written (CREATE, UPDATE), or the body of a subresource create (eviction). */
+  readonly object?: KubeObject;
+  /** The stored object (UPDATE, DELETE). */
+  readonly oldObject?: KubeObject;
+  readonly user: UserInfo;
+  readonly dryRun: boolean;
+}
+
+export interface AdmissionPlugin {
+  readonly name: string;
+  /** Mutating: the object to write instead, or undefined to leave it. */
+  admit?(attributes: AdmissionAttributes, store: ObjectStore): Promise<KubeObject | undefined>;
+  /** Validating: throws (ForbiddenError, InvalidError) to refuse the request. */
+  validate?(attributes: AdmissionAttributes, store: ObjectStore): Promise<void>;
+}
+
+/** Runs every mutating plugin, then every validating one; returns the object to write. */
+export async function runAdmission(plugins: readonly AdmissionPlugin[], attributes: AdmissionAttributes, store: ObjectStore): Promise<KubeObject | undefined> {
+  let current = attributes;
+  for (const plugin of plugins) {
+    if (!plugin.admit) continue;
+    const changed = await plugin.admit(current, store);
+    if (changed) current = { ...current, object: changed };
+  }
+  for (const plugin of plugins) await plugin.validate?.(current, store);
+  return current.object;
+}

@@ -3,7 +3,9 @@
  * container. Pure: the same inputs give the same status, so the agent can compare the result
  * with what it last wrote and skip writes that would change nothing.
  */
+import { type ContainerSnapshot, emptySnapshot } from './pod-actions.ts';
 import type { PodView } from './pod-view.ts';
+import type { ContainerRecord } from './runtime/runtime.ts';
 
 export type ContainerState =
   | { readonly waiting: { readonly reason: string; readonly message?: string } }
@@ -50,6 +52,71 @@ export interface PodStatusFacts {
   readonly podIP?: string;
   readonly startTime?: string;
   readonly now: string;
+}
+
+/**
+ * What each container of the spec reports, from the worker's snapshots: its state (running,
+ * waiting with a reason, or terminated), the run before it, and whether it is started and
+ * ready. A container is ready while running, past its startup probe, passing its readiness
+ * probe and not being stopped; with `probesRun` false (a runtime with nothing to probe) the
+ * probes count as passed.
+ */
+export function containerReports(pod: PodView, containers: readonly ContainerSnapshot[], probesRun: boolean): ContainerReport[] {
+  const byName = new Map(containers.map((snapshot) => [snapshot.name, snapshot]));
+  return pod.spec.containers.map((container) => {
+    const snapshot = byName.get(container.name) ?? emptySnapshot(container.name);
+    const { current, previous, waiting } = snapshot;
+    let state: ContainerState;
+    let lastState: ContainerState | undefined;
+    if (current && !current.exit) {
+      state = { running: { startedAt: trimMillis(current.startedAt) } };
+      lastState = terminatedState(previous);
+    } else if (current?.exit) {
+      if (waiting) {
+        state = { waiting };
+        lastState = terminatedState(current);
+      } else {
+        state = terminatedState(current) ?? { waiting: { reason: 'ContainerCreating' } };
+        lastState = terminatedState(previous);
+      }
+    } else {
+      state = { waiting: waiting ?? { reason: 'ContainerCreating' } };
+    }
+    const running = 'running' in state;
+    const started = running && (!container.startupProbe || !probesRun || snapshot.probes.startup.result === 'success');
+    const readyByProbe = !container.readinessProbe || !probesRun || snapshot.probes.readiness.result === 'success';
+    return {
+      name: container.name,
+      image: container.image,
+      imageID: snapshot.imageID,
+      ...(current ? { containerID: current.containerID } : {}),
+      state,
+      ...(lastState ? { lastState } : {}),
+      ready: running && started && readyByProbe && !snapshot.killing,
+      started,
+      restartCount: snapshot.restartCount,
+    };
+  });
+}
+
+function terminatedState(record: ContainerRecord | undefined): ContainerState | undefined {
+  if (!record?.exit) return undefined;
+  const exit = record.exit;
+  return {
+    terminated: {
+      exitCode: exit.exitCode,
+      ...(exit.signal !== undefined ? { signal: exit.signal } : {}),
+      reason: exit.reason,
+      ...(exit.message ? { message: exit.message } : {}),
+      startedAt: trimMillis(record.startedAt),
+      finishedAt: trimMillis(exit.finishedAt),
+      containerID: record.containerID,
+    },
+  };
+}
+
+function trimMillis(timestamp: string): string {
+  return timestamp.replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** The kubelet's phase rule (`getPhase`): waiting blocks Running; exits decide by restart policy. */

@@ -1,11 +1,14 @@
 /**
- * One pod on this node: starts its containers through the runtime, restarts them by the
- * restart policy with crash-loop back-off, runs their probes, stops them on deletion, and
- * reports status. Level-triggered: every `sync` re-reads the pod and the runtime's records and
- * decides from them, so a missed or repeated signal cannot leave the pod in a wrong state.
+ * One pod on this node: carries out what `planContainerActions` decides (start, restart with
+ * crash-loop back-off, stop on a changed image or a failed probe, stop everything on deletion),
+ * runs the containers' probes, and reports status. Level-triggered: every `sync` re-reads the
+ * pod and the runtime's records and plans from them, so a missed or repeated signal cannot
+ * leave the pod in a wrong state.
  */
 import { types } from '../schemas/registry.ts';
-import { type BackOffPolicy, nextCrashCount, restartDelayMs, shouldRestart } from './back-off.ts';
+import { type BackOffPolicy, restartDelayMs } from './back-off.ts';
+import { type CancelTimer, type Clock, systemClock } from './clock.ts';
+import { ContainerProbes } from './container-probes.ts';
 import {
   CreateContainerConfigError,
   configMapValues,
@@ -18,10 +21,11 @@ import {
 } from './env.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
-import { type ContainerReport, type ContainerState, computePodStatus, statusDigest } from './pod-status.ts';
-import type { AgentPod, Container, Probe } from './pod-view.ts';
-import { firstProbeAtMs, initialProbeState, nextProbeState, type ProbeKind, type ProbeState } from './probe-state.ts';
-import { runProbe } from './prober.ts';
+import { type ContainerAction, type ContainerSnapshot, freshProbeStates, planContainerActions } from './pod-actions.ts';
+import { computePodStatus, containerReports, statusDigest } from './pod-status.ts';
+import type { AgentPod, Container } from './pod-view.ts';
+import type { ProbeKind, ProbeState } from './probe-state.ts';
+import { type ProbeOutcome, runProbe } from './prober.ts';
 import { type ContainerRecord, type ContainerRuntime, ImagePullError } from './runtime/runtime.ts';
 
 export interface PodWorkerContext {
@@ -37,40 +41,26 @@ export interface PodWorkerContext {
   /** The worker is done: its pod is deleted and its containers are gone. */
   onFinished(uid: string): void;
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  /** @default the system clock */
+  readonly clock?: Clock;
 }
 
-interface ContainerSlot {
-  readonly name: string;
-  current?: ContainerRecord;
-  previous?: ContainerRecord;
-  restartCount: number;
-  crashes: number;
-  /** The exited record whose restart was already decided. */
-  decidedExitId?: string;
-  nextStartAtMs?: number;
-  waiting?: { readonly reason: string; readonly message?: string };
-  imageID: string;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The worker's own record of a container: the snapshot it plans from, plus pull bookkeeping and the run's probes. */
+interface ContainerSlot extends Mutable<Omit<ContainerSnapshot, 'probes'>> {
   pullFailures: number;
   pulled: boolean;
-  probes: Record<ProbeKind, ProbeState>;
-  probeTimers: NodeJS.Timeout[];
-  killing: boolean;
+  probes?: ContainerProbes;
 }
 
-const probeKinds: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
-
 function newSlot(name: string): ContainerSlot {
-  return {
-    name,
-    restartCount: 0,
-    crashes: 0,
-    imageID: '',
-    pullFailures: 0,
-    pulled: false,
-    probes: { liveness: initialProbeState('liveness'), readiness: initialProbeState('readiness'), startup: initialProbeState('startup') },
-    probeTimers: [],
-    killing: false,
-  };
+  return { name, restartCount: 0, crashes: 0, imageID: '', pullFailures: 0, pulled: false, killing: false };
+}
+
+function snapshotOf(slot: ContainerSlot): ContainerSnapshot {
+  const { pullFailures: _pullFailures, pulled: _pulled, probes, ...rest } = slot;
+  return { ...rest, probes: probes?.states ?? freshProbeStates() };
 }
 
 export class PodWorker {
@@ -82,7 +72,8 @@ export class PodWorker {
   private lastWrittenVersion?: string;
   private syncing = false;
   private again = false;
-  private wakeTimer?: NodeJS.Timeout;
+  private readonly clock: Clock;
+  private cancelWake?: CancelTimer;
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private finished = false;
   /** Set when the agent stops with its containers: a start still in flight is undone. */
@@ -93,6 +84,7 @@ export class PodWorker {
     private pod: AgentPod,
     private readonly context: PodWorkerContext,
   ) {
+    this.clock = context.clock ?? systemClock;
     this.adoptRecords();
   }
 
@@ -142,7 +134,7 @@ export class PodWorker {
   /** Stops timers only: containers keep running for the next agent to adopt. */
   detach(): void {
     this.finished = true;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.cancelWake?.();
     for (const slot of this.slots.values()) this.stopProbes(slot);
   }
 
@@ -165,7 +157,7 @@ export class PodWorker {
           // A request cut off by the agent stopping is not a failure worth reporting.
           if (this.finished) return;
           this.context.log('error', 'pod sync failed', { pod: this.podName(), error: String(error) });
-          this.wakeAt(Date.now() + 2000);
+          this.wakeAt(this.clock.now() + 2000);
         }
       } while (this.again && !this.finished);
     } finally {
@@ -211,70 +203,72 @@ export class PodWorker {
 
   private async sync(): Promise<void> {
     const view = this.pod.view;
-    if (view.metadata.deletionTimestamp || this.deletedFromApi) {
-      await this.terminate();
+    const deleting = view.metadata.deletionTimestamp !== undefined || this.deletedFromApi;
+    const now = this.clock.now();
+    if (!deleting) {
+      if (!this.podIP) this.podIP = this.context.allocatePodIp(this.uid);
+      if (!this.startTime) this.startTime = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      for (const container of view.spec.containers) {
+        const slot = this.slot(container.name);
+        if (slot.current) slot.current = this.context.runtime.container(slot.current.id) ?? slot.current;
+      }
+    }
+    const snapshots = [...this.slots.values()].map(snapshotOf);
+    const plan = planContainerActions(view, snapshots, now, { backOff: this.context.backOff, podGone: this.deletedFromApi });
+    if (plan.type === 'terminate') {
+      await this.terminate(plan.graceSeconds, plan.containersToStop);
       return;
     }
-    const now = Date.now();
-    if (!this.podIP) this.podIP = this.context.allocatePodIp(this.uid);
-    if (!this.startTime) this.startTime = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    for (const container of view.spec.containers) {
-      const slot = this.slot(container.name);
-      const current = slot.current ? (this.context.runtime.container(slot.current.id) ?? slot.current) : undefined;
-      slot.current = current;
-      if (current && !current.exit) {
-        if (current.image !== container.image && !slot.killing) this.restartForNewImage(slot, current, container);
-        continue;
+    for (const { name, exit, action } of plan.containers) {
+      const slot = this.slot(name);
+      const container = view.spec.containers.find((c) => c.name === name);
+      if (!container) continue;
+      if (slot.current?.exit) this.stopProbes(slot);
+      if (exit) {
+        slot.decidedExitId = exit.containerId;
+        slot.killing = false;
+        slot.crashes = exit.crashes;
+        slot.nextStartAtMs = exit.nextStartAtMs;
+        slot.waiting = undefined;
       }
-      if (current?.exit) {
-        this.stopProbes(slot);
-        if (slot.decidedExitId !== current.id) {
-          slot.decidedExitId = current.id;
-          slot.killing = false;
-          const ranForMs = Date.parse(current.exit.finishedAt) - Date.parse(current.startedAt);
-          slot.crashes = nextCrashCount(slot.crashes, ranForMs, this.context.backOff);
-          slot.nextStartAtMs = now + restartDelayMs(slot.crashes, this.context.backOff);
-          slot.waiting = undefined;
-        }
-        if (!shouldRestart(view.spec.restartPolicy, current.exit.exitCode)) continue;
-        if (slot.nextStartAtMs !== undefined && now < slot.nextStartAtMs) {
-          this.backOff(slot, container, slot.nextStartAtMs - now);
-          continue;
-        }
-      } else if (slot.nextStartAtMs !== undefined && now < slot.nextStartAtMs) {
-        this.wakeAt(slot.nextStartAtMs);
-        continue;
-      }
-      await this.startContainer(slot, container);
+      await this.carryOut(slot, container, action);
     }
     await this.pushStatus();
   }
 
-  /** `kubectl set image` on a pod: the kubelet replaces the container, without crash back-off. */
-  private restartForNewImage(slot: ContainerSlot, current: ContainerRecord, container: Container): void {
-    slot.killing = true;
-    slot.crashes = 0;
-    this.context.events.record(this.pod.view, 'Normal', 'Killing', `Container ${container.name} definition changed, will be restarted`, container.name);
-    void this.context.runtime.stop(current.id, this.pod.view.spec.terminationGracePeriodSeconds * 1000).then(() => this.kick());
-  }
-
-  private backOff(slot: ContainerSlot, container: Container, remainingMs: number): void {
+  private async carryOut(slot: ContainerSlot, container: Container, action: ContainerAction): Promise<void> {
     const pod = this.pod.view;
-    const seconds = Math.round(restartDelayMs(slot.crashes, this.context.backOff) / 1000);
-    if (slot.waiting?.reason !== 'CrashLoopBackOff') {
-      slot.waiting = {
-        reason: 'CrashLoopBackOff',
-        message: `back-off ${formatDuration(seconds)} restarting failed container=${container.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
-      };
-      this.context.events.record(
-        pod,
-        'Warning',
-        'BackOff',
-        `Back-off restarting failed container ${container.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
-        container.name,
-      );
+    switch (action.type) {
+      case 'keep':
+      case 'done':
+        return;
+      case 'kill':
+        slot.killing = true;
+        if (action.resetBackOff) slot.crashes = 0;
+        this.stopProbes(slot);
+        this.context.events.record(pod, 'Normal', 'Killing', action.message, container.name);
+        void this.context.runtime.stop(action.containerId, action.graceSeconds * 1000).then(() => this.kick());
+        return;
+      case 'backOff':
+        if (action.entering) {
+          slot.waiting = action.waiting;
+          this.context.events.record(
+            pod,
+            'Warning',
+            'BackOff',
+            `Back-off restarting failed container ${container.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+            container.name,
+          );
+        }
+        this.wakeAt(action.untilMs);
+        return;
+      case 'wait':
+        this.wakeAt(action.untilMs);
+        return;
+      case 'start':
+        await this.startContainer(slot, container);
+        return;
     }
-    this.wakeAt(Date.now() + remainingMs);
   }
 
   private async startContainer(slot: ContainerSlot, container: Container): Promise<void> {
@@ -293,7 +287,7 @@ export class PodWorker {
       if (!(error instanceof ImagePullError)) throw error;
       slot.pullFailures += 1;
       const delay = restartDelayMs(slot.pullFailures + 1, this.context.backOff);
-      slot.nextStartAtMs = Date.now() + delay;
+      slot.nextStartAtMs = this.clock.now() + delay;
       if (slot.pullFailures === 1) {
         slot.waiting = { reason: 'ErrImagePull', message: error.message };
         events.record(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": ${error.message}`, container.name);
@@ -326,7 +320,7 @@ export class PodWorker {
       if (!(error instanceof CreateContainerConfigError)) throw error;
       slot.waiting = { reason: 'CreateContainerConfigError', message: error.message };
       events.record(pod, 'Warning', 'Failed', `Error: ${error.message}`, container.name);
-      slot.nextStartAtMs = Date.now() + this.context.backOff.initialMs;
+      slot.nextStartAtMs = this.clock.now() + this.context.backOff.initialMs;
       this.wakeAt(slot.nextStartAtMs);
       return;
     }
@@ -354,7 +348,6 @@ export class PodWorker {
     slot.restartCount = attempt;
     slot.waiting = undefined;
     slot.nextStartAtMs = undefined;
-    slot.probes = { liveness: initialProbeState('liveness'), readiness: initialProbeState('readiness'), startup: initialProbeState('startup') };
     if (record) {
       events.record(pod, 'Normal', 'Created', `Created container ${container.name}`, container.name);
       events.record(pod, 'Normal', 'Started', `Started container ${container.name}`, container.name);
@@ -397,72 +390,45 @@ export class PodWorker {
 
   // --- probes -------------------------------------------------------------------------------
 
+  /** Probes for the slot's current run (fresh results), when the runtime has something to probe. */
   private startProbes(slot: ContainerSlot): void {
     this.stopProbes(slot);
+    slot.probes = undefined;
     const container = this.pod.view.spec.containers.find((c) => c.name === slot.name);
     const current = slot.current;
-    if (!container || !current || current.exit || !this.context.runtime.supportsProbes) return;
-    for (const kind of probeKinds) {
-      const probe = container[`${kind}Probe`];
-      if (!probe) continue;
-      const firstAt = firstProbeAtMs(probe, Date.parse(current.startedAt));
-      this.scheduleProbe(slot, current.id, container, kind, probe, Math.max(0, firstAt - Date.now()));
-    }
+    const podIP = this.podIP;
+    if (!container || !current || current.exit || !podIP || !this.context.runtime.supportsProbes) return;
+    slot.probes = new ContainerProbes({
+      container,
+      startedAtMs: Date.parse(current.startedAt),
+      clock: this.clock,
+      run: (probe) => runProbe(probe, { podIP, container, containerId: current.id }, this.context.runtime),
+      onResult: (kind, outcome, before, after) => this.probeResult(container, kind, outcome, before, after),
+    });
   }
 
-  private scheduleProbe(slot: ContainerSlot, containerId: string, container: Container, kind: ProbeKind, probe: Probe, delayMs: number): void {
-    const timer = setTimeout(() => {
-      slot.probeTimers = slot.probeTimers.filter((t) => t !== timer);
-      void this.probeOnce(slot, containerId, container, kind, probe).finally(() => {
-        if (!this.finished && slot.current?.id === containerId && !slot.current.exit && !slot.killing) {
-          this.scheduleProbe(slot, containerId, container, kind, probe, probe.periodSeconds * 1000);
-        }
-      });
-    }, delayMs);
-    slot.probeTimers.push(timer);
-  }
-
-  private async probeOnce(slot: ContainerSlot, containerId: string, container: Container, kind: ProbeKind, probe: Probe): Promise<void> {
-    const gatedByStartup = kind !== 'startup' && container.startupProbe !== undefined && slot.probes.startup.result !== 'success';
-    const startupDone = kind === 'startup' && slot.probes.startup.result === 'success';
-    if (gatedByStartup || startupDone || slot.killing || !this.podIP) return;
-    const outcome = await runProbe(probe, { podIP: this.podIP, container, containerId }, this.context.runtime);
-    if (slot.current?.id !== containerId || slot.current.exit) return;
-    const before = slot.probes[kind];
-    const after = nextProbeState(before, probe, outcome.ok);
-    slot.probes = { ...slot.probes, [kind]: after };
-    const pod = this.pod.view;
+  /** A failed attempt is an Unhealthy Event; a changed result is planned on (restart, Ready) at once. */
+  private probeResult(container: Container, kind: ProbeKind, outcome: ProbeOutcome, before: ProbeState, after: ProbeState): void {
     const label = `${kind[0]?.toUpperCase()}${kind.slice(1)}`;
-    if (!outcome.ok) this.context.events.record(pod, 'Warning', 'Unhealthy', `${label} probe failed: ${outcome.message}`, container.name);
-    if (after.result === 'failure' && (kind === 'liveness' || kind === 'startup') && !slot.killing) {
-      slot.killing = true;
-      this.context.events.record(pod, 'Normal', 'Killing', `Container ${container.name} failed ${kind} probe, will be restarted`, container.name);
-      const graceMs = this.pod.view.spec.terminationGracePeriodSeconds * 1000;
-      void this.context.runtime.stop(containerId, graceMs).then(() => this.kick());
-      return;
-    }
+    if (!outcome.ok) this.context.events.record(this.pod.view, 'Warning', 'Unhealthy', `${label} probe failed: ${outcome.message}`, container.name);
     if (after.result !== before.result) this.kick();
   }
 
   private stopProbes(slot: ContainerSlot): void {
-    for (const timer of slot.probeTimers) clearTimeout(timer);
-    slot.probeTimers = [];
+    slot.probes?.stop();
   }
 
   // --- termination --------------------------------------------------------------------------
 
-  private async terminate(): Promise<void> {
+  private async terminate(graceSeconds: number, containersToStop: readonly { readonly name: string; readonly containerId: string }[]): Promise<void> {
     const pod = this.pod.view;
-    const graceSeconds = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds;
-    const running = [...this.slots.values()].filter((slot) => slot.current && !slot.current.exit);
     for (const slot of this.slots.values()) this.stopProbes(slot);
     await Promise.all(
-      running.map(async (slot) => {
-        const current = slot.current;
-        if (!current) return;
+      containersToStop.map(async ({ name, containerId }) => {
+        const slot = this.slot(name);
         slot.killing = true;
-        if (this.context.runtime.kind !== 'sim') this.context.events.record(pod, 'Normal', 'Killing', `Stopping container ${slot.name}`, slot.name);
-        slot.current = (await this.context.runtime.stop(current.id, graceSeconds * 1000)) ?? current;
+        if (this.context.runtime.kind !== 'sim') this.context.events.record(pod, 'Normal', 'Killing', `Stopping container ${name}`, name);
+        slot.current = (await this.context.runtime.stop(containerId, graceSeconds * 1000)) ?? slot.current;
       }),
     );
     if (!this.deletedFromApi) {
@@ -487,63 +453,13 @@ export class PodWorker {
 
   // --- status -------------------------------------------------------------------------------
 
-  private reports(): ContainerReport[] {
-    return this.pod.view.spec.containers.map((container) => {
-      const slot = this.slot(container.name);
-      const current = slot.current;
-      const terminatedOf = (record: ContainerRecord | undefined): ContainerState | undefined =>
-        record?.exit
-          ? {
-              terminated: {
-                exitCode: record.exit.exitCode,
-                ...(record.exit.signal !== undefined ? { signal: record.exit.signal } : {}),
-                reason: record.exit.reason,
-                ...(record.exit.message ? { message: record.exit.message } : {}),
-                startedAt: trimMillis(record.startedAt),
-                finishedAt: trimMillis(record.exit.finishedAt),
-                containerID: record.containerID,
-              },
-            }
-          : undefined;
-      let state: ContainerState;
-      let lastState: ContainerState | undefined;
-      if (current && !current.exit) {
-        state = { running: { startedAt: trimMillis(current.startedAt) } };
-        lastState = terminatedOf(slot.previous);
-      } else if (current?.exit) {
-        if (slot.waiting) {
-          state = { waiting: slot.waiting };
-          lastState = terminatedOf(current);
-        } else {
-          state = terminatedOf(current) ?? { waiting: { reason: 'ContainerCreating' } };
-          lastState = terminatedOf(slot.previous);
-        }
-      } else {
-        state = { waiting: slot.waiting ?? { reason: 'ContainerCreating' } };
-      }
-      const running = 'running' in state;
-      const started = running && (!container.startupProbe || !this.context.runtime.supportsProbes || slot.probes.startup.result === 'success');
-      const readyByProbe = !container.readinessProbe || !this.context.runtime.supportsProbes || slot.probes.readiness.result === 'success';
-      return {
-        name: container.name,
-        image: container.image,
-        imageID: slot.imageID,
-        ...(current ? { containerID: current.containerID } : {}),
-        state,
-        ...(lastState ? { lastState } : {}),
-        ready: running && started && readyByProbe && !slot.killing,
-        started,
-        restartCount: slot.restartCount,
-      };
-    });
-  }
-
   private async pushStatus(): Promise<void> {
-    const status = computePodStatus(this.pod.view, this.reports(), {
+    const reports = containerReports(this.pod.view, [...this.slots.values()].map(snapshotOf), this.context.runtime.supportsProbes);
+    const status = computePodStatus(this.pod.view, reports, {
       hostIP: this.context.hostIP,
       ...(this.podIP ? { podIP: this.podIP } : {}),
       ...(this.startTime ? { startTime: this.startTime } : {}),
-      now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      now: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
     const json = JSON.stringify(status);
     const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;
@@ -563,31 +479,18 @@ export class PodWorker {
         this.pod = { view: { ...this.pod.view, metadata: { ...this.pod.view.metadata, resourceVersion: fresh.metadata.resourceVersion } }, raw: fresh };
       }
     }
-    this.wakeAt(Date.now() + 1000);
+    this.wakeAt(this.clock.now() + 1000);
   }
 
   private wakeAt(atMs: number): void {
     if (this.finished) return;
-    if (this.wakeTimer && atMs >= this.wakeAtMs) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.cancelWake && atMs >= this.wakeAtMs) return;
+    this.cancelWake?.();
     this.wakeAtMs = atMs;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = undefined;
-        this.wakeAtMs = Number.POSITIVE_INFINITY;
-        this.kick();
-      },
-      Math.max(0, atMs - Date.now()),
-    );
+    this.cancelWake = this.clock.after(atMs - this.clock.now(), () => {
+      this.cancelWake = undefined;
+      this.wakeAtMs = Number.POSITIVE_INFINITY;
+      this.kick();
+    });
   }
-}
-
-function trimMillis(timestamp: string): string {
-  return timestamp.replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** Go's duration format for whole seconds: `10s`, `1m20s`, `5m0s`. */
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ContainerReport, type ContainerState, computePodStatus, podPhase, statusDigest } from '../../../node-agent/pod-status.ts';
+import { type ContainerSnapshot, emptySnapshot } from '../../../node-agent/pod-actions.ts';
+import { type ContainerReport, type ContainerState, computePodStatus, containerReports, podPhase, statusDigest } from '../../../node-agent/pod-status.ts';
 import { type PodView, parsePod } from '../../../node-agent/pod-view.ts';
+import type { ProbeKind, ProbeResult } from '../../../node-agent/probe-state.ts';
+import type { ContainerRecord } from '../../../node-agent/runtime/runtime.ts';
 
 const running: ContainerState = { running: { startedAt: '2026-01-01T00:00:00Z' } };
 const waiting: ContainerState = { waiting: { reason: 'ContainerCreating' } };
@@ -110,4 +113,109 @@ describe('statusDigest', () => {
     };
     assert.notEqual(statusDigest(marked), statusDigest(ours));
   });
+});
+
+describe('containerReports', () => {
+  const probe = { exec: { command: ['true'] } };
+  const probed = (() => {
+    const parsed = parsePod({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'default', uid: 'u' },
+      spec: { containers: [{ name: 'a', image: 'nginx', readinessProbe: probe, startupProbe: probe }] },
+    });
+    if ('error' in parsed) throw new Error(parsed.error);
+    return parsed.view;
+  })();
+  const record = (id: string, exitCode?: number): ContainerRecord => ({
+    id,
+    containerID: `skiff-process://${id}`,
+    pod: { namespace: 'default', name: 'p', uid: 'u' },
+    containerName: 'a',
+    attempt: 0,
+    image: 'nginx',
+    imageID: 'nginx@local',
+    startedAt: '2026-01-01T00:00:00.250Z',
+    ...(exitCode !== undefined ? { exit: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: '2026-01-01T00:00:05.500Z' } } : {}),
+  });
+  const terminated = (id: string, exitCode: number): ContainerState => ({
+    terminated: {
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:00:05Z',
+      containerID: `skiff-process://${id}`,
+    },
+  });
+  const snapshot = (extra: Partial<ContainerSnapshot>, results: Partial<Record<ProbeKind, ProbeResult>> = {}): ContainerSnapshot => {
+    const base = emptySnapshot('a');
+    const probes = { ...base.probes };
+    for (const [kind, result] of Object.entries(results) as [ProbeKind, ProbeResult][]) probes[kind] = { ...probes[kind], result };
+    return { ...base, imageID: 'nginx@local', ...extra, probes };
+  };
+  const runningState: ContainerState = { running: { startedAt: '2026-01-01T00:00:00Z' } };
+
+  const table: {
+    it: string;
+    containers: ContainerSnapshot[];
+    probesRun?: boolean;
+    expect: Pick<ContainerReport, 'state' | 'ready' | 'started'> & Partial<ContainerReport>;
+  }[] = [
+    {
+      it: 'waits in ContainerCreating before the first run',
+      containers: [],
+      expect: { state: { waiting: { reason: 'ContainerCreating' } }, ready: false, started: false, imageID: '' },
+    },
+    {
+      it: 'is running, not started and not ready until the startup probe succeeds',
+      containers: [snapshot({ current: record('c1') }, { readiness: 'success' })],
+      expect: { state: runningState, ready: false, started: false, containerID: 'skiff-process://c1' },
+    },
+    {
+      it: 'is started but not ready while the readiness probe fails',
+      containers: [snapshot({ current: record('c1') }, { startup: 'success', readiness: 'failure' })],
+      expect: { state: runningState, ready: false, started: true },
+    },
+    {
+      it: 'is ready once started and passing its readiness probe',
+      containers: [snapshot({ current: record('c1') }, { startup: 'success', readiness: 'success' })],
+      expect: { state: runningState, ready: true, started: true },
+    },
+    {
+      it: 'is not ready while it is being stopped',
+      containers: [snapshot({ current: record('c1'), killing: true }, { startup: 'success', readiness: 'success' })],
+      expect: { state: runningState, ready: false, started: true },
+    },
+    {
+      it: 'counts the probes as passed on a runtime with nothing to probe',
+      containers: [snapshot({ current: record('c1') })],
+      probesRun: false,
+      expect: { state: runningState, ready: true, started: true },
+    },
+    {
+      it: 'shows the run before a restart as lastState',
+      containers: [snapshot({ current: record('c2'), previous: record('c1', 1), restartCount: 1 }, { startup: 'success', readiness: 'success' })],
+      expect: { state: runningState, lastState: terminated('c1', 1), ready: true, started: true, restartCount: 1 },
+    },
+    {
+      it: 'waits in CrashLoopBackOff with the crashed run as lastState',
+      containers: [snapshot({ current: record('c2', 1), previous: record('c1', 1), waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } })],
+      expect: { state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } }, lastState: terminated('c2', 1), ready: false, started: false },
+    },
+    {
+      it: 'is terminated when it will not be restarted, with the run before as lastState',
+      containers: [snapshot({ current: record('c2', 0), previous: record('c1', 1) })],
+      expect: { state: terminated('c2', 0), lastState: terminated('c1', 1), ready: false, started: false },
+    },
+  ];
+  for (const row of table) {
+    it(row.it, () => {
+      const [report] = containerReports(probed, row.containers, row.probesRun ?? true);
+      const { state, ready, started, lastState, containerID, restartCount, imageID } = report ?? ({} as ContainerReport);
+      assert.deepEqual(
+        { state, ready, started, lastState, containerID, restartCount, imageID },
+        { lastState: undefined, containerID: row.containers[0]?.current?.containerID, restartCount: 0, imageID: 'nginx@local', ...row.expect },
+      );
+    });
+  }
 });

@@ -7,8 +7,9 @@
  * the agent's cadence.
  */
 
+import { kubeMicroTime, kubeTime } from '../functions/core/kube-time.ts';
 import { inChunks } from '../functions/store/list-all.ts';
-import { buildLease, buildNode, microTime, nodeLeaseNamespace } from '../node-agent/index.ts';
+import { buildLease, buildNode, nodeLeaseNamespace } from '../node-agent/index.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import type { BenchPlane } from './bench-plane.ts';
@@ -79,8 +80,7 @@ export interface SimKubelet {
 }
 
 function runningStatus(pod: KubeObject, nodeIndex: number, podIndex: number): Record<string, unknown> {
-  const now = new Date();
-  const seconds = `${now.toISOString().slice(0, 19)}Z`;
+  const seconds = kubeTime(Date.now());
   const condition = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: seconds });
   const containers = ((pod.spec as { containers?: { name?: string; image?: string }[] } | undefined)?.containers ?? []).map((container) => ({
     name: container.name ?? 'main',
@@ -205,7 +205,7 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
       if (fetched.status !== 200) return;
       lease = fetched.body as KubeObject;
     }
-    const result = await plane.call('PUT', path, { ...lease, spec: { ...(lease.spec as object), renewTime: microTime(new Date()) } });
+    const result = await plane.call('PUT', path, { ...lease, spec: { ...(lease.spec as object), renewTime: kubeMicroTime(Date.now()) } });
     heartbeats++;
     if (result.status === 200) leases.set(name, result.body as KubeObject);
     else leases.delete(name);

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr } from '../functions/core/ipv4-range.ts';
+import { kubeMicroTime, kubeTime } from '../functions/core/kube-time.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
@@ -14,7 +15,7 @@ import { loadImageTable } from './images.ts';
 import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient } from './kube-client.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 import { startKubeletServer } from './kubelet-server.ts';
-import { buildLease, buildNode, microTime, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
+import { buildLease, buildNode, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod } from './pod-view.ts';
@@ -153,7 +154,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     };
     for (;;) {
       try {
-        await client.create(types.nodes, buildNode(base, now()));
+        await client.create(types.nodes, buildNode(base, kubeTime(Date.now())));
         log('info', 'node registered', { node: nodeName, podCidr: wanted });
         return wanted;
       } catch (error) {
@@ -181,7 +182,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       existing = undefined;
       const previous = ((node.status ?? {}) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] }).conditions ?? [];
       try {
-        await client.updateStatus(types.nodes, { ...node, status: { ...(node.status as object), ...nodeStatus(nodeSettings, now(), previous) } });
+        await client.updateStatus(types.nodes, {
+          ...node,
+          status: { ...(node.status as object), ...nodeStatus(nodeSettings, kubeTime(Date.now()), previous) },
+        });
         return;
       } catch (error) {
         if (!isConflict(error)) throw error;
@@ -203,7 +207,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         return;
       }
     }
-    const spec = { ...((lease.spec ?? {}) as object), holderIdentity: nodeName, leaseDurationSeconds: duration, renewTime: microTime(new Date()) };
+    const spec = { ...((lease.spec ?? {}) as object), holderIdentity: nodeName, leaseDurationSeconds: duration, renewTime: kubeMicroTime(Date.now()) };
     try {
       lease = await client.update(types.leases, { ...lease, spec });
     } catch (error) {
@@ -348,8 +352,4 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       log('info', 'node agent stopped', { node: nodeName });
     },
   };
-}
-
-function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -4,12 +4,23 @@
  * the same event within ten minutes bumps `count` and `lastTimestamp` instead of creating a
  * new object, so a crash loop or a failing probe does not flood the namespace.
  */
-import { randomBytes } from 'node:crypto';
+import {
+  buildEvent,
+  type EventFacts,
+  type EventSource,
+  type EventType,
+  eventName,
+  recurrence,
+  referenceTo,
+  timeSuffix,
+} from '../functions/domain/events/event-builder.ts';
 import { types } from '../schemas/registry.ts';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
 import type { KubeClient } from './kube-client.ts';
 import type { PodView } from './pod-view.ts';
 
-export type EventType = 'Normal' | 'Warning';
+export type { EventType };
 
 interface Aggregate {
   readonly name: string;
@@ -22,84 +33,53 @@ const aggregationWindowMs = 10 * 60_000;
 
 export class EventRecorder {
   private readonly aggregates = new Map<string, Aggregate>();
+  private readonly source: EventSource;
 
   constructor(
     private readonly client: KubeClient,
-    private readonly nodeName: string,
+    nodeName: string,
     private readonly onError: (error: unknown) => void = () => {},
-  ) {}
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.source = { component: 'kubelet', host: nodeName };
+  }
 
   /** Fire and forget: an event that cannot be written must never stop the pod's work. */
   record(pod: PodView, type: EventType, reason: string, message: string, containerName?: string): void {
     const key = `${pod.metadata.uid}\0${containerName ?? ''}\0${reason}\0${message}`;
-    const now = new Date();
-    const nowMs = now.getTime();
-    const timestamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const nowMs = this.clock.now();
     const existing = this.aggregates.get(key);
     if (existing && nowMs - existing.lastSeenMs < aggregationWindowMs) {
-      existing.count += 1;
+      const again = recurrence(existing.count, nowMs);
+      existing.count = again.count;
       existing.lastSeenMs = nowMs;
-      const count = existing.count;
       existing.pending = existing.pending
-        .then(() => this.client.patch(types.events, pod.metadata.namespace, existing.name, 'merge', { count, lastTimestamp: timestamp }))
+        .then(() => this.client.patch(types.events, pod.metadata.namespace, existing.name, 'merge', again))
         .catch(this.onError);
       return;
     }
-    const name = `${pod.metadata.name}.${randomBytes(8).toString('hex')}`;
-    const event = this.event(
-      { name, namespace: pod.metadata.namespace },
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        namespace: pod.metadata.namespace,
-        name: pod.metadata.name,
-        uid: pod.metadata.uid,
-        ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
-        ...(containerName ? { fieldPath: `spec.containers{${containerName}}` } : {}),
-      },
-      type,
-      reason,
-      message,
-      timestamp,
+    const involvedObject = referenceTo(
+      { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata },
+      containerName ? `spec.containers{${containerName}}` : undefined,
     );
-    const pending = this.client.create(types.events, event).catch(this.onError);
+    const facts: EventFacts = { involvedObject, type, reason, message };
+    const name = eventName(facts, timeSuffix(nowMs));
+    const pending = this.client.create(types.events, buildEvent(facts, this.source, name, nowMs)).catch(this.onError);
     this.aggregates.set(key, { name, count: 1, lastSeenMs: nowMs, pending });
     this.forgetOld(nowMs);
   }
 
   /** An event about the Node itself (`kubectl describe node`), in the default namespace as the kubelet writes it. */
   recordNode(nodeUid: string | undefined, type: EventType, reason: string, message: string): void {
-    const timestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const metadata = { name: `${this.nodeName}.${randomBytes(8).toString('hex')}`, namespace: 'default' };
-    const involvedObject = { apiVersion: 'v1', kind: 'Node', name: this.nodeName, ...(nodeUid ? { uid: nodeUid } : {}) };
-    const event = this.event(metadata, involvedObject, type, reason, message, timestamp);
-    void this.client.create(types.events, event).catch(this.onError);
-  }
-
-  /** An Event object as the kubelet writes it, first of its kind (count 1). */
-  private event(
-    metadata: { name: string; namespace?: string },
-    involvedObject: Record<string, unknown>,
-    type: EventType,
-    reason: string,
-    message: string,
-    timestamp: string,
-  ) {
-    return {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata,
-      involvedObject,
+    const nowMs = this.clock.now();
+    const node = this.source.host ?? '';
+    const facts: EventFacts = {
+      involvedObject: referenceTo({ apiVersion: 'v1', kind: 'Node', metadata: { name: node, ...(nodeUid ? { uid: nodeUid } : {}) } }),
+      type,
       reason,
       message,
-      type,
-      source: { component: 'kubelet', host: this.nodeName },
-      reportingComponent: 'kubelet',
-      reportingInstance: this.nodeName,
-      firstTimestamp: timestamp,
-      lastTimestamp: timestamp,
-      count: 1,
     };
+    void this.client.create(types.events, buildEvent(facts, this.source, eventName(facts, timeSuffix(nowMs)), nowMs)).catch(this.onError);
   }
 
   /** Drops aggregates of a pod that is gone. */

@@ -4,5 +4,5 @@
  * own business and may change shape freely.
  */
 export { runAgentCli } from './cli.ts';
-export { buildLease, buildNode, microTime, nodeLeaseNamespace } from './node-object.ts';
+export { buildLease, buildNode, nodeLeaseNamespace } from './node-object.ts';
 export { killRecordedContainers } from './runtime/process-runtime.ts';

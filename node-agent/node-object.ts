@@ -3,6 +3,7 @@
  * user sees in `kubectl get nodes -o yaml` is fixed by tests rather than by the I/O code.
  */
 import os from 'node:os';
+import { kubeMicroTime } from '../functions/core/kube-time.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 
 export const kubeletVersion = 'v1.32.0-skiff';
@@ -99,11 +100,6 @@ export function buildNode(settings: NodeSettings, now: string): KubeObject {
   };
 }
 
-/** MicroTime, the format Lease times use: six fractional digits. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
 export const nodeLeaseNamespace = 'kube-node-lease';
 
 export function buildLease(nodeName: string, nodeUid: string | undefined, durationSeconds: number, now: Date): KubeObject {
@@ -115,6 +111,6 @@ export function buildLease(nodeName: string, nodeUid: string | undefined, durati
       namespace: nodeLeaseNamespace,
       ...(nodeUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeUid }] } : {}),
     },
-    spec: { holderIdentity: nodeName, leaseDurationSeconds: durationSeconds, renewTime: microTime(now) },
+    spec: { holderIdentity: nodeName, leaseDurationSeconds: durationSeconds, renewTime: kubeMicroTime(now) },
   };
 }

@@ -3,6 +3,7 @@
  * container. Pure: the same inputs give the same status, so the agent can compare the result
  * with what it last wrote and skip writes that would change nothing.
  */
+import { kubeTime } from '../functions/core/kube-time.ts';
 import { type ContainerSnapshot, emptySnapshot } from './pod-actions.ts';
 import type { PodView } from './pod-view.ts';
 import type { ContainerRecord } from './runtime/runtime.ts';
@@ -69,7 +70,7 @@ export function containerReports(pod: PodView, containers: readonly ContainerSna
     let state: ContainerState;
     let lastState: ContainerState | undefined;
     if (current && !current.exit) {
-      state = { running: { startedAt: trimMillis(current.startedAt) } };
+      state = { running: { startedAt: kubeTime(Date.parse(current.startedAt)) } };
       lastState = terminatedState(previous);
     } else if (current?.exit) {
       if (waiting) {
@@ -108,15 +109,11 @@ function terminatedState(record: ContainerRecord | undefined): ContainerState | 
       ...(exit.signal !== undefined ? { signal: exit.signal } : {}),
       reason: exit.reason,
       ...(exit.message ? { message: exit.message } : {}),
-      startedAt: trimMillis(record.startedAt),
-      finishedAt: trimMillis(exit.finishedAt),
+      startedAt: kubeTime(Date.parse(record.startedAt)),
+      finishedAt: kubeTime(Date.parse(exit.finishedAt)),
       containerID: record.containerID,
     },
   };
-}
-
-function trimMillis(timestamp: string): string {
-  return timestamp.replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** The kubelet's phase rule (`getPhase`): waiting blocks Running; exits decide by restart policy. */

@@ -5,6 +5,7 @@
  * pod and the runtime's records and plans from them, so a missed or repeated signal cannot
  * leave the pod in a wrong state.
  */
+import { kubeTime } from '../functions/core/kube-time.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, restartDelayMs } from './back-off.ts';
 import { type CancelTimer, type Clock, systemClock } from './clock.ts';
@@ -187,7 +188,8 @@ export class PodWorker {
     }
     if (records.length > 0) {
       this.podIP = this.context.allocatePodIp(this.uid);
-      this.startTime = records[0]?.startedAt;
+      const first = records[0];
+      if (first) this.startTime = kubeTime(Date.parse(first.startedAt));
     }
     for (const slot of this.slots.values()) if (slot.current && !slot.current.exit) this.startProbes(slot);
   }
@@ -207,7 +209,7 @@ export class PodWorker {
     const now = this.clock.now();
     if (!deleting) {
       if (!this.podIP) this.podIP = this.context.allocatePodIp(this.uid);
-      if (!this.startTime) this.startTime = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      if (!this.startTime) this.startTime = kubeTime(now);
       for (const container of view.spec.containers) {
         const slot = this.slot(container.name);
         if (slot.current) slot.current = this.context.runtime.container(slot.current.id) ?? slot.current;
@@ -459,7 +461,7 @@ export class PodWorker {
       hostIP: this.context.hostIP,
       ...(this.podIP ? { podIP: this.podIP } : {}),
       ...(this.startTime ? { startTime: this.startTime } : {}),
-      now: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      now: kubeTime(this.clock.now()),
     });
     const json = JSON.stringify(status);
     const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;

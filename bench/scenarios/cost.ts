@@ -4,6 +4,7 @@
  * updates, its watch channel), 100 nodes × 30 pods steady, and a rollout of 1,000 pods (from
  * the pod startup scenario). Prices: bench/prices.ts, stated in the results.
  */
+import { kubeTime } from '../../functions/core/kube-time.ts';
 import { inChunks } from '../../functions/store/list-all.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
@@ -122,7 +123,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const statusUpdate = await measure(meter, async () => {
       const node = await plane.call('GET', nodePath);
       const status = node.body.status as { conditions?: { type: string; lastHeartbeatTime?: string }[] };
-      const conditions = (status.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: `${new Date().toISOString().slice(0, 19)}Z` }));
+      const conditions = (status.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: kubeTime(Date.now()) }));
       await plane.call('PUT', `${nodePath}/status`, { ...node.body, status: { ...status, conditions } });
       await sleep(1500);
     });

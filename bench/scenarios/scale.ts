@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kubeTime } from '../../functions/core/kube-time.ts';
 import { startHttpsApiServer } from '../../functions/local/https-server.ts';
 import { writeKubeconfig } from '../../functions/local/kubeconfig.ts';
 import { createServingCertificate } from '../../functions/local/tls.ts';
@@ -52,7 +53,7 @@ const listSloSeconds = 5;
 const getSloSeconds = 1;
 
 function runningPod(index: number, nodeName: string): KubeObject {
-  const now = `${new Date().toISOString().slice(0, 19)}Z`;
+  const now = kubeTime(Date.now());
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -1,17 +1,27 @@
 /**
- * Kubernetes Events (core/v1) for what the controllers do. An event is named from what it says,
- * so recording the same thing again finds the earlier one and bumps its `count` and
- * `lastTimestamp` instead of piling up new objects. Events are best effort: failing to record
- * one never fails a reconcile.
+ * Kubernetes Events (core/v1) for what the controllers and the scheduler do, built by the one
+ * Event builder (`functions/domain/events/event-builder.ts`). A controller remembers nothing
+ * between invocations, so an event is named from what it says: recording the same thing again
+ * finds the earlier one and bumps its `count` and `lastTimestamp` instead of piling up new
+ * objects. Events are best effort: failing to record one never fails a reconcile.
  */
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../core/errors.ts';
+import {
+  buildEvent,
+  contentSuffix,
+  type EventFacts,
+  type EventObject,
+  type EventType,
+  eventName,
+  recurrence,
+  referenceTo,
+} from '../domain/events/event-builder.ts';
 import type { ObjectStore } from '../store/store.ts';
-import { stableHash } from './stable-hash.ts';
 
-export type EventType = 'Normal' | 'Warning';
+export type { EventType };
 
 export interface EventSpec {
   readonly involvedObject: KubeObject;
@@ -27,48 +37,15 @@ export interface EventRecorder {
 }
 
 /** The Event object for a first occurrence at `now`. Cluster-scoped objects' events go to `default`. */
-export function newEvent(spec: EventSpec, now: Date): KubeObject {
-  const meta = spec.involvedObject.metadata;
-  const namespace = meta.namespace ?? 'default';
-  const timestamp = toSeconds(now);
-  return {
-    apiVersion: 'v1',
-    kind: 'Event',
-    metadata: { name: eventName(spec), namespace },
-    involvedObject: {
-      apiVersion: spec.involvedObject.apiVersion,
-      kind: spec.involvedObject.kind,
-      name: meta.name,
-      ...(meta.namespace ? { namespace: meta.namespace } : {}),
-      ...(meta.uid ? { uid: meta.uid } : {}),
-      ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
-    },
-    reason: spec.reason,
-    message: spec.message,
-    type: spec.type,
-    source: { component: spec.component },
-    reportingComponent: spec.component,
-    reportingInstance: '',
-    count: 1,
-    firstTimestamp: timestamp,
-    lastTimestamp: timestamp,
-  };
+export function newEvent(spec: EventSpec, now: Date): EventObject {
+  const facts: EventFacts = { involvedObject: referenceTo(spec.involvedObject), type: spec.type, reason: spec.reason, message: spec.message };
+  const source = { component: spec.component };
+  return buildEvent(facts, source, eventName(facts, contentSuffix(facts, source)), now);
 }
 
 /** The same event seen again: one more occurrence, stamped `now`. */
 export function repeatEvent(existing: KubeObject, now: Date): KubeObject {
-  const count = typeof existing.count === 'number' ? existing.count : 1;
-  return { ...existing, count: count + 1, lastTimestamp: toSeconds(now) };
-}
-
-function eventName(spec: EventSpec): string {
-  const meta = spec.involvedObject.metadata;
-  const digest = stableHash([meta.uid ?? '', spec.involvedObject.kind, spec.type, spec.reason, spec.message, spec.component]);
-  return `${meta.name ?? 'unknown'}.${digest}`;
-}
-
-function toSeconds(now: Date): string {
-  return `${now.toISOString().slice(0, 19)}Z`;
+  return { ...existing, ...recurrence(existing.count, now) };
 }
 
 export interface StoreEventRecorderOptions {

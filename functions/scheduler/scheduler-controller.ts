@@ -10,6 +10,7 @@ import { types } from '../../schemas/registry.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controller-runtime/controller.ts';
 import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
+import { kubeTime } from '../core/kube-time.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import { inChunks, listAll, listComplete } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
@@ -118,7 +119,7 @@ function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObj
           reason: 'Unschedulable',
           message,
           lastProbeTime: null,
-          lastTransitionTime: `${now.toISOString().slice(0, 19)}Z`,
+          lastTransitionTime: kubeTime(now),
         },
       ],
     },

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { kubeMicroTime } from '../core/kube-time.ts';
 import { getIfExists } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
 
@@ -18,10 +19,6 @@ export const leaseDurationSeconds = 15;
 
 /** This process's identity as a lease holder. */
 export const schedulerIdentity = `${hostname()}_${randomUUID()}`;
-
-function microTime(now: Date): string {
-  return `${now.toISOString().slice(0, 23)}000Z`;
-}
 
 /** A holder whose renew time plus duration has passed no longer holds the lease. */
 export function leaseFree(lease: KubeObject | undefined, identity: string, now: Date): boolean {
@@ -52,8 +49,8 @@ export async function acquireSchedulerLease(store: ObjectStore, identity: string
       ...spec,
       holderIdentity: identity,
       leaseDurationSeconds,
-      renewTime: microTime(now),
-      ...(taking ? { acquireTime: microTime(now), leaseTransitions: ((spec.leaseTransitions as number | undefined) ?? 0) + (current ? 1 : 0) } : {}),
+      renewTime: kubeMicroTime(now),
+      ...(taking ? { acquireTime: kubeMicroTime(now), leaseTransitions: ((spec.leaseTransitions as number | undefined) ?? 0) + (current ? 1 : 0) } : {}),
     },
   };
   try {
@@ -77,5 +74,5 @@ export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObjec
  */
 export async function renewSchedulerLease(store: ObjectStore, lease: KubeObject, now: Date): Promise<KubeObject> {
   const spec = (lease.spec ?? {}) as Record<string, unknown>;
-  return store.update(types.leases, { ...lease, spec: { ...spec, renewTime: microTime(now) } });
+  return store.update(types.leases, { ...lease, spec: { ...spec, renewTime: kubeMicroTime(now) } });
 }

@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, InvalidError, type ResourceRef } from '../core/errors.ts';
+import { kubeTime } from '../core/kube-time.ts';
 import type { DeleteOptions } from './store.ts';
 
 export function refOf(type: ResourceType, name: string): ResourceRef {
@@ -59,7 +60,7 @@ export function prepareCreate(type: ResourceType, object: KubeObject, name: stri
       name,
       namespace,
       uid,
-      creationTimestamp: timestamp(now),
+      creationTimestamp: kubeTime(now),
       generation: 'spec' in object ? 1 : undefined,
     }),
   );
@@ -164,18 +165,13 @@ export function prepareDelete(stored: KubeObject, options: DeleteOptions | undef
       compact({
         ...meta,
         finalizers: finalizers.length > 0 ? finalizers : undefined,
-        deletionTimestamp: timestamp(new Date(now.getTime() + grace * 1000)),
+        deletionTimestamp: kubeTime(now.getTime() + grace * 1000),
         deletionGracePeriodSeconds: grace,
         // Kubernetes moves generation when it sets deletionTimestamp, so controllers see a new spec round.
         generation: meta.generation !== undefined ? meta.generation + 1 : undefined,
       }),
     ),
   };
-}
-
-/** RFC 3339 to the second, as Kubernetes writes metadata timestamps. */
-export function timestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
 }
 
 export function withResourceVersion(object: KubeObject, revision: number): KubeObject {

@@ -1,10 +1,11 @@
 /** Small object builders for the controller planners' tests. */
+import { kubeTime } from '../../functions/core/kube-time.ts';
 import type { KubeObject, OwnerReference } from '../../schemas/meta.ts';
 
 export const now = new Date('2026-01-01T12:00:00Z');
 
 export function secondsAgo(seconds: number): string {
-  return new Date(now.getTime() - seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  return kubeTime(now.getTime() - seconds * 1000);
 }
 
 export function ownerRef(owner: KubeObject): OwnerReference {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { KubeObject, ObjectMeta, ManagedFieldsEntry as StoredManagedFieldsEntry } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 import { decodeFieldsV1, encodeFieldsV1, FieldSet, fieldSetOf, valueAt } from './field-set.ts';
 import { deepEqual, isJsonObject, type JsonObject } from './json-value.ts';
 
@@ -61,11 +62,6 @@ export function writeManagedFields(entries: readonly ManagedFieldsEntry[]): Stor
 /** Same manager, operation and subresource: the identity of an entry. */
 export function isEntryOf(entry: ManagedFieldsEntry, manager: string, operation: ManagedFieldsEntry['operation'], subresource: string | undefined): boolean {
   return entry.manager === manager && entry.operation === operation && entry.subresource === subresource;
-}
-
-/** Kubernetes stamps managedFields times to the second. */
-export function managedFieldsTime(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /** Metadata the server sets: nobody owns it. */
@@ -135,7 +131,7 @@ export function recordUpdateManager(
     manager: fieldManager,
     operation: 'Update',
     apiVersion: apiVersionOf(type),
-    time: managedFieldsTime(options.now),
+    time: kubeTime(options.now),
     fields: (mine?.fields ?? new FieldSet()).union(changed).difference(removed),
     ...(subresource ? { subresource } : {}),
   };

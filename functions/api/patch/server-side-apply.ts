@@ -7,19 +7,11 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { BadRequestError, ConflictError, type StatusCause } from '../../core/errors.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 import { type FieldPath, FieldSet, fieldSetOf, formatFieldPath, removeAt, valueAt } from './field-set.ts';
 import { cloneJson, deepEqual, isJsonObject, isUnsafeKey, type JsonObject, type JsonValue } from './json-value.ts';
 import { listStrategyOf } from './list-strategies.ts';
-import {
-  identityOf,
-  isEntryOf,
-  type ManagedFieldsEntry,
-  managedFieldsTime,
-  ownableFields,
-  readManagedFields,
-  withManagedFields,
-  writeManagedFields,
-} from './managed-fields.ts';
+import { identityOf, isEntryOf, type ManagedFieldsEntry, ownableFields, readManagedFields, withManagedFields, writeManagedFields } from './managed-fields.ts';
 
 export interface ApplyConflict {
   readonly manager: string;
@@ -127,7 +119,7 @@ export function serverSideApply(
     manager: fieldManager,
     operation: 'Apply',
     apiVersion,
-    time: managedFieldsTime(options.now),
+    time: kubeTime(options.now),
     fields: appliedSet,
     ...(subresource ? { subresource } : {}),
   };

@@ -5,6 +5,7 @@
  */
 import protobuf from 'protobufjs';
 import { BadRequestError } from '../../core/errors.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 import { wellKnown } from './kubernetes-messages.ts';
 
 type JsonValue = string | number | boolean | JsonValue[] | { [key: string]: JsonValue };
@@ -94,8 +95,8 @@ function timeToJson(message: protobuf.Message, micro: boolean): string | undefin
   if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999 || date.getUTCFullYear() < 0) {
     throw new BadRequestError(`protobuf: timestamp ${seconds} is out of range`);
   }
-  const whole = date.toISOString().slice(0, 19);
-  if (!micro) return `${whole}Z`;
+  if (!micro) return kubeTime(date);
+  const whole = kubeTime(date).slice(0, -1);
   const micros = Math.floor(Math.max(0, Math.min(nanos, 999_999_999)) / 1000);
   return `${whole}.${String(micros).padStart(6, '0')}Z`;
 }

@@ -11,6 +11,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { controllerRefTo, isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { canonicalJson, stableHash } from '../../controller-runtime/stable-hash.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 import { isPodActive } from '../replicaset/pod-availability.ts';
 import { desiredReplicasAnnotation, maxReplicasAnnotation, revisionAnnotation, revisionOf, rollingBounds, templateHashLabel } from './rollout-math.ts';
 
@@ -112,10 +113,6 @@ export function sameTemplate(a: PodTemplate | undefined, b: PodTemplate | undefi
 
 export function podTemplateHash(template: PodTemplate | undefined, collisionCount = 0): string {
   return stableHash([comparableTemplate(template), collisionCount]);
-}
-
-function timestamp(now: Date): string {
-  return `${now.toISOString().slice(0, 19)}Z`;
 }
 
 function copiedAnnotations(d: KubeObject): Record<string, string> {
@@ -364,7 +361,7 @@ function statusFor(
     availableReplicas: sum((c) => c.available),
     unavailableReplicas: Math.max(0, replicas - sum((c) => c.available)),
   };
-  const time = timestamp(now);
+  const time = kubeTime(now);
   const conditions = [...(previous.conditions ?? [])];
   const set = (next: Omit<DeploymentCondition, 'lastUpdateTime' | 'lastTransitionTime'>, refresh: boolean) => {
     const index = conditions.findIndex((c) => c.type === next.type);

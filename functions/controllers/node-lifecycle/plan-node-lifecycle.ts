@@ -11,6 +11,7 @@
  *   removed once their grace period has passed.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 import { notReadyTaintKey, unreachableTaintKey, unschedulableTaintKey } from '../../domain/pods/tolerations.ts';
 import { type PodToleration, viewPod } from '../../domain/services/service-view.ts';
 
@@ -69,10 +70,6 @@ function time(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const parsed = Date.parse(value);
   return Number.isNaN(parsed) ? undefined : parsed;
-}
-
-function iso(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 function conditionsOf(node: KubeObject): Condition[] {
@@ -145,8 +142,8 @@ export function planNodeLifecycle(
         status: 'Unknown',
         reason: 'NodeStatusUnknown',
         message,
-        lastHeartbeatTime: existing?.lastHeartbeatTime ?? iso(heartbeat ?? nowMs),
-        lastTransitionTime: iso(nowMs),
+        lastHeartbeatTime: existing?.lastHeartbeatTime ?? kubeTime(heartbeat ?? nowMs),
+        lastTransitionTime: kubeTime(nowMs),
       };
     });
   } else if (!stale && ready?.status === 'Unknown' && ready.reason === 'NodeStatusUnknown') {
@@ -161,8 +158,8 @@ export function planNodeLifecycle(
         status: 'status' in healthy ? healthy.status : 'False',
         reason: healthy.reason,
         message: healthy.message,
-        lastHeartbeatTime: iso(heartbeat ?? nowMs),
-        lastTransitionTime: iso(nowMs),
+        lastHeartbeatTime: kubeTime(heartbeat ?? nowMs),
+        lastTransitionTime: kubeTime(nowMs),
       };
     });
   }
@@ -178,7 +175,7 @@ export function planNodeLifecycle(
   const same = (a: Taint, b: Taint) => a.key === b.key && a.effect === b.effect;
   const nextTaints = [
     ...taints.filter((t) => !managedKeys.has(t.key) || wanted.some((w) => same(w, t))),
-    ...wanted.filter((w) => !taints.some((t) => same(w, t))).map((w) => ({ ...w, timeAdded: iso(nowMs) })),
+    ...wanted.filter((w) => !taints.some((t) => same(w, t))).map((w) => ({ ...w, timeAdded: kubeTime(nowMs) })),
   ];
 
   const conditionsChanged = nextConditions !== conditions;
@@ -247,7 +244,7 @@ function withPodNotReady(pod: KubeObject, nowMs: number): KubeObject {
     ...pod,
     status: {
       ...status,
-      conditions: conditions.map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: iso(nowMs) } : c)),
+      conditions: conditions.map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: kubeTime(nowMs) } : c)),
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { ConflictError } from '../../core/errors.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 
 interface PodCondition {
   readonly type: string;
@@ -26,7 +27,7 @@ export function bindPod(pod: KubeObject, nodeName: string, now: Date = new Date(
     type: 'PodScheduled',
     status: 'True',
     lastProbeTime: null,
-    lastTransitionTime: `${now.toISOString().slice(0, 19)}Z`,
+    lastTransitionTime: kubeTime(now),
   };
   return {
     ...pod,

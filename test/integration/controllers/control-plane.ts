@@ -7,6 +7,7 @@
 
 import { ensureSystemNamespaces } from '../../../functions/controllers/namespaces/system-namespaces.ts';
 import { ConflictError, NotFoundError } from '../../../functions/core/errors.ts';
+import { kubeMicroTime, kubeTime } from '../../../functions/core/kube-time.ts';
 import { type ControlLoops, type ControlLoopsOptions, startControlLoops } from '../../../functions/local/control-loops.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -62,7 +63,7 @@ export async function startControlPlane(): Promise<TestControlPlane> {
 function startAgentStandIn(store: DynamoDbStore, ready: (pod: KubeObject) => boolean, nodes: readonly string[]): { stop(): Promise<void> } {
   const abort = new AbortController();
   const renew = async () => {
-    const renewTime = `${new Date().toISOString().slice(0, 23)}000Z`;
+    const renewTime = kubeMicroTime(Date.now());
     for (const node of nodes) {
       const lease: KubeObject = {
         apiVersion: 'coordination.k8s.io/v1',
@@ -93,7 +94,7 @@ function startAgentStandIn(store: DynamoDbStore, ready: (pod: KubeObject) => boo
     const wantReady = ready(pod);
     const isReady = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     if (status.phase === 'Running' && isReady === wantReady) return;
-    const time = `${new Date().toISOString().slice(0, 19)}Z`;
+    const time = kubeTime(Date.now());
     const conditions = [
       ...(status.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'),
       { type: 'Ready', status: wantReady ? 'True' : 'False', lastTransitionTime: time },

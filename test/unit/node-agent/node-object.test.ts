@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildLease, buildNode, kubeletVersion, microTime, nodeStatus } from '../../../node-agent/node-object.ts';
+import { buildLease, buildNode, kubeletVersion, nodeStatus } from '../../../node-agent/node-object.ts';
 
 const settings = {
   name: 'skiff-node-1',
@@ -72,9 +72,5 @@ describe('buildLease', () => {
     assert.equal(lease.spec.leaseDurationSeconds, 40);
     assert.equal(lease.spec.renewTime, '2026-01-01T00:00:00.123000Z');
     assert.deepEqual(lease.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'Node', name: 'skiff-node-1', uid: 'uid-1' }]);
-  });
-
-  it('formats MicroTime with six fractional digits', () => {
-    assert.equal(microTime(new Date('2026-05-06T07:08:09.010Z')), '2026-05-06T07:08:09.010000Z');
   });
 });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planNodeLifecycle, tolerationSecondsFor } from '../../../../functions/controllers/node-lifecycle/plan-node-lifecycle.ts';
+import { kubeTime } from '../../../../functions/core/kube-time.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 
 const t0 = Date.parse('2026-11-22T04:00:00Z');
 const at = (seconds: number) => new Date(t0 + seconds * 1000);
-const iso = (seconds: number) => `${at(seconds).toISOString().slice(0, 19)}Z`;
+const iso = (seconds: number) => kubeTime(at(seconds));
 
 function node(options: { ready?: string; reason?: string; taints?: unknown[]; unschedulable?: boolean } = {}): KubeObject {
   return {

@@ -131,3 +131,27 @@ export function checkAnnotations(field: string, annotations: Readonly<Record<str
 export function checkRequiredName(field: string, value: string | undefined): FieldCause[] {
   return value ? [] : [required(field)];
 }
+
+/** HTTP header names (`IsHTTPHeaderName`): the names a probe may send. */
+export const isHttpHeaderName: NameRule = (value) =>
+  /^[-A-Za-z0-9]+$/.test(value)
+    ? []
+    : ["a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"];
+
+/** HTTP header values: no control characters but tab, so a value cannot end the header early. */
+export const isHttpHeaderValue: NameRule = (value) =>
+  /[\u0000-\u0008\u000a-\u001f\u007f]/.test(value) ? ['a valid HTTP header value must not contain control characters other than tab'] : [];
+
+const ipv4Literal = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const hostnameFormat = /^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
+
+/** A host a probe connects to: an IPv4 or IPv6 literal, or a DNS name. */
+export const isNetworkHost: NameRule = (value) => {
+  if (ipv4Literal.test(value) || hostnameFormat.test(value)) return maxLength(value, 253);
+  if (/^[0-9A-Fa-f:.]+$/.test(value) && value.includes(':')) return [];
+  return ['must be an IP address or a DNS name (e.g. "10.1.2.3" or "example.com")'];
+};
+
+/** An HTTP request path: no spaces or control characters (they would end the request line). */
+export const isHttpPath: NameRule = (value) =>
+  /[^\u0021-\u00ff]/.test(value) ? ['must not contain spaces, control characters or characters beyond Latin-1; percent-encode them'] : [];

@@ -6,7 +6,19 @@
 import { z } from 'zod';
 import { child, duplicate, type FieldCause, index, invalid, nonNegative, notFound, required } from './field-errors.ts';
 import { int32, int64, intOrString, labelSelectorSchema, mergedBy, objectMetaSchema, opaqueObject, quantity, stringMap } from './meta.ts';
-import { checkAnnotations, checkLabels, checkName, isConfigMapKey, isDns1123Label, isPortName, isQualifiedName } from './name-rules.ts';
+import {
+  checkAnnotations,
+  checkLabels,
+  checkName,
+  isConfigMapKey,
+  isDns1123Label,
+  isHttpHeaderName,
+  isHttpHeaderValue,
+  isHttpPath,
+  isNetworkHost,
+  isPortName,
+  isQualifiedName,
+} from './name-rules.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
 
@@ -476,9 +488,36 @@ function validateProbe(probe: Probe | undefined, field: string, mustSucceedOnce:
   if (handlers.length === 0) causes.push(required(field, 'must specify a handler type'));
   if (handlers.length > 1)
     causes.push({ field: child(field, handlers[1] ?? ''), reason: 'FieldValueForbidden', message: 'Forbidden: may not specify more than 1 handler type' });
-  if (probe.httpGet) causes.push(...validatePortNumberOrName(child(child(field, 'httpGet'), 'port'), probe.httpGet.port));
-  if (probe.tcpSocket) causes.push(...validatePortNumberOrName(child(child(field, 'tcpSocket'), 'port'), probe.tcpSocket.port));
+  if (probe.httpGet) causes.push(...validateHttpGet(probe.httpGet, child(field, 'httpGet')));
+  if (probe.tcpSocket) causes.push(...validateTcpSocket(probe.tcpSocket, child(field, 'tcpSocket')));
   if (probe.grpc) causes.push(...validatePortNumberOrName(child(child(field, 'grpc'), 'port'), probe.grpc.port));
+  return causes;
+}
+
+type HttpGetAction = NonNullable<Probe['httpGet']>;
+type TcpSocketAction = NonNullable<Probe['tcpSocket']>;
+
+/**
+ * What the node agent will send: a header name that is a token, a value without line breaks,
+ * a host that is an address or a DNS name, a path without spaces. Anything else could only fail
+ * (or, unchecked, break the request) on the node, so it is refused here.
+ */
+function validateHttpGet(action: HttpGetAction, field: string): FieldCause[] {
+  const causes = validatePortNumberOrName(child(field, 'port'), action.port);
+  if (action.host !== undefined && action.host !== '') causes.push(...checkName(child(field, 'host'), action.host, isNetworkHost));
+  causes.push(...checkName(child(field, 'path'), action.path, isHttpPath));
+  (action.httpHeaders ?? []).forEach((header, i) => {
+    const at = index(child(field, 'httpHeaders'), i);
+    if (!header.name) causes.push(required(child(at, 'name')));
+    else causes.push(...checkName(child(at, 'name'), header.name, isHttpHeaderName));
+    causes.push(...checkName(child(at, 'value'), header.value, isHttpHeaderValue));
+  });
+  return causes;
+}
+
+function validateTcpSocket(action: TcpSocketAction, field: string): FieldCause[] {
+  const causes = validatePortNumberOrName(child(field, 'port'), action.port);
+  if (action.host !== undefined && action.host !== '') causes.push(...checkName(child(field, 'host'), action.host, isNetworkHost));
   return causes;
 }
 

@@ -15,9 +15,10 @@ import type { ObjectStore } from '../store/store.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
 import { type AuditSink, auditEvent, isAudited } from './audit.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
-import type { ApiHandler, ApiRequest, ApiResponse } from './http.ts';
+import type { ApiHandler, ApiRequest, ApiResponse, ReadRequest } from './http.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
+import { readRequestBody } from './request-body.ts';
 import { type PodLogSource, serveResource } from './resource-verbs.ts';
 import { errorResponse, jsonResponse } from './responses.ts';
 import { parseRoute } from './routes.ts';
@@ -101,6 +102,14 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 
+  /** The body is read here, after authentication and authorization, never before (docs/adr/111). */
+  async function withBody(request: ApiRequest): Promise<ReadRequest> {
+    const method = request.method.toUpperCase();
+    const carriesBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+    const body = carriesBody ? await readRequestBody(request.body, request.headers['content-length']) : Buffer.alloc(0);
+    return { ...request, body };
+  }
+
   async function authenticate(request: ApiRequest): Promise<UserInfo> {
     const header = request.headers.authorization;
     if (header === undefined || header.trim() === '') {
@@ -165,7 +174,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       }
       case 'resource':
         trail.resource = target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural;
-        return serveResource(target, request, { ...baseContext, user });
+        return serveResource(target, await withBody(request), { ...baseContext, user });
     }
   }
 

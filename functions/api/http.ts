@@ -11,10 +11,21 @@ export interface ApiRequest {
   readonly query: URLSearchParams;
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly body: Buffer;
+  /**
+   * The body: complete (API Gateway hands it over whole) or still arriving (the local HTTPS
+   * server). The core reads it only after authentication, and never past the request limit.
+   */
+  readonly body: RequestBody;
   /** Aborted when the client goes away (ends watches and log follows). */
   readonly signal: AbortSignal;
   readonly requestId: string;
+}
+
+export type RequestBody = Buffer | AsyncIterable<Uint8Array>;
+
+/** A request whose body has been read (within the limit): what the resource verbs see. */
+export interface ReadRequest extends ApiRequest {
+  readonly body: Buffer;
 }
 
 export interface ApiResponse {

@@ -14,10 +14,11 @@ import type { UserInfo } from '../domain/authorization/user-info.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import { podDeleteOptions } from '../domain/pods/pod-deletion.ts';
 import { releaseService } from '../domain/services/service-allocation.ts';
+import { continueIsWithin, decodeContinue } from '../store/continue-token.ts';
 import type { DeleteOptions, ObjectStore } from '../store/store.ts';
 import { evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
-import type { ApiRequest, ApiResponse } from './http.ts';
+import type { ApiResponse, ReadRequest } from './http.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
 import { toTable, wantsTable } from './printers/index.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
@@ -60,7 +61,7 @@ async function admitRequest(context: VerbContext, attributes: Omit<AdmissionAttr
 /** Writes that race with other writers are retried from a fresh read this many times. */
 const MAX_WRITE_ATTEMPTS = 8;
 
-export async function serveResource(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+export async function serveResource(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const method = request.method.toUpperCase();
   const { subresource } = route;
   if (subresource === 'log') return serveLog(route, request, context);
@@ -115,7 +116,7 @@ function fieldValidationOf(query: URLSearchParams): FieldValidation {
   throw new BadRequestError(`fieldValidation must be one of Ignore, Warn, Strict, got ${JSON.stringify(value)}`);
 }
 
-function fieldManagerOf(request: ApiRequest): string {
+function fieldManagerOf(request: ReadRequest): string {
   const explicit = request.query.get('fieldManager');
   if (explicit) {
     if (explicit.length > 128) throw new BadRequestError('fieldManager: Too long: may not be longer than 128');
@@ -133,7 +134,7 @@ function isDryRun(query: URLSearchParams): boolean {
 function render(
   type: ResourceType,
   object: KubeObject,
-  request: ApiRequest,
+  request: ReadRequest,
   context: VerbContext,
   status = 200,
   headers: Record<string, string> = {},
@@ -144,7 +145,7 @@ function render(
   return jsonResponse(status, object, headers);
 }
 
-async function get(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function get(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const object = await context.store.get(route.type, route.namespace, route.name!);
   if (route.subresource && route.subresource !== 'status') throw new MethodNotAllowedError();
   return render(route.type, object, request, context);
@@ -152,9 +153,15 @@ async function get(route: ResourceRoute, request: ApiRequest, context: VerbConte
 
 function listOptions(route: ResourceRoute, query: URLSearchParams) {
   const limit = query.get('limit');
-  const parsedLimit = limit ? Number.parseInt(limit, 10) : undefined;
-  if (parsedLimit !== undefined && (!Number.isFinite(parsedLimit) || parsedLimit < 0)) {
+  if (limit !== null && limit !== '' && !/^\d+$/.test(limit)) {
     throw new BadRequestError(`limit must be a non-negative integer, got ${JSON.stringify(limit)}`);
+  }
+  const parsedLimit = limit ? Number(limit) : undefined;
+  resourceVersionOf(query);
+  const token = query.get('continue');
+  // A token of another namespace's list would start the query outside this namespace.
+  if (token && route.type.namespaced && !continueIsWithin(decodeContinue(token), route.namespace)) {
+    throw new BadRequestError('continue key is not valid: it was returned by a list of another namespace');
   }
   return {
     ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
@@ -165,7 +172,36 @@ function listOptions(route: ResourceRoute, query: URLSearchParams) {
   };
 }
 
-async function list(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+/** `resourceVersion` of a list or watch: absent, '' or a revision (decimal digits); anything else is a 400. */
+function resourceVersionOf(query: URLSearchParams): string | undefined {
+  const value = query.get('resourceVersion');
+  if (value === null) return undefined;
+  if (value !== '' && !/^\d{1,20}$/.test(value)) {
+    throw new BadRequestError(`resourceVersion: Invalid value: ${JSON.stringify(value.slice(0, 64))}: must be a non-negative integer`);
+  }
+  return value;
+}
+
+/** kube-apiserver's `--min-request-timeout`: watches without a timeout end after 1–2 times this. */
+export const MIN_REQUEST_TIMEOUT_SECONDS = 1800;
+
+/**
+ * How long a watch runs: the client's `timeoutSeconds`, at most twice the minimum request
+ * timeout (longer asks are clamped, as no timer runs for days); without one, a random time
+ * between one and two minimum request timeouts, as kube-apiserver spreads its watch restarts.
+ */
+export function watchTimeoutSeconds(query: URLSearchParams, random: () => number = Math.random): number {
+  const value = query.get('timeoutSeconds');
+  const ceiling = 2 * MIN_REQUEST_TIMEOUT_SECONDS;
+  if (value !== null && value !== '') {
+    if (!/^\d+$/.test(value)) throw new BadRequestError(`timeoutSeconds must be a non-negative integer, got ${JSON.stringify(value.slice(0, 64))}`);
+    const seconds = Number(value);
+    if (seconds > 0) return Math.min(seconds, ceiling);
+  }
+  return Math.floor(MIN_REQUEST_TIMEOUT_SECONDS * (1 + random()));
+}
+
+async function list(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const result = await context.store.list(route.type, listOptions(route, request.query));
   const metadata = {
     resourceVersion: result.resourceVersion,
@@ -183,14 +219,11 @@ async function list(route: ResourceRoute, request: ApiRequest, context: VerbCont
   });
 }
 
-function watch(route: ResourceRoute, request: ApiRequest, context: VerbContext): ApiResponse {
+function watch(route: ResourceRoute, request: ReadRequest, context: VerbContext): ApiResponse {
   const { limit: _limit, continue: _continue, ...filters } = listOptions(route, request.query);
-  const timeoutSeconds = Number.parseInt(request.query.get('timeoutSeconds') ?? '', 10);
-  const signals = [request.signal];
-  if (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0) signals.push(AbortSignal.timeout(timeoutSeconds * 1000));
-  const signal = AbortSignal.any(signals);
+  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(watchTimeoutSeconds(request.query) * 1000)]);
   const asTable = wantsTable(request.headers.accept);
-  const resourceVersion = request.query.get('resourceVersion') ?? undefined;
+  const resourceVersion = resourceVersionOf(request.query);
   const events = context.store.watch(route.type, {
     ...filters,
     ...(resourceVersion !== undefined ? { resourceVersion } : {}),
@@ -240,7 +273,7 @@ async function checkNamespaceAcceptsCreate(route: ResourceRoute, context: VerbCo
 
 async function createObject(
   route: ResourceRoute,
-  request: ApiRequest,
+  request: ReadRequest,
   context: VerbContext,
   body: Record<string, unknown>,
   /** Server-side apply: builds the object (and its managedFields) from the applied config before defaulting. */
@@ -264,7 +297,7 @@ async function createObject(
   return render(route.type, created, request, context, 201, warningHeaders(warnings));
 }
 
-async function create(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function create(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   if (route.subresource) throw new MethodNotAllowedError();
   const body = withRequestNamespace(route, decodeObjectBody(request.body, request.headers['content-type']));
   return createObject(route, request, context, body);
@@ -314,7 +347,7 @@ function checkName(route: ResourceRoute, body: Record<string, unknown>): void {
   }
 }
 
-async function update(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function update(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const body = withRequestNamespace(route, decodeObjectBody(request.body, request.headers['content-type']));
   checkName(route, body);
   const withName = { ...body, metadata: { ...(body.metadata as object), name: route.name } };
@@ -338,7 +371,7 @@ async function update(route: ResourceRoute, request: ApiRequest, context: VerbCo
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }
 
-async function patch(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function patch(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const patchType = patchTypeOf(request.headers['content-type']);
   if (!patchType) {
     throw new BadRequestError(
@@ -412,7 +445,7 @@ interface DeleteRequest {
   readonly dryRun: boolean;
 }
 
-function deleteRequestOf(request: ApiRequest): DeleteRequest {
+function deleteRequestOf(request: ReadRequest): DeleteRequest {
   const body = (decodeOptionalJson(request.body, request.headers['content-type']) ?? {}) as Record<string, unknown>;
   const query = request.query;
   const grace = body.gracePeriodSeconds ?? (query.get('gracePeriodSeconds') !== null ? Number(query.get('gracePeriodSeconds')) : undefined);
@@ -480,13 +513,13 @@ async function deleteOne(
   return result;
 }
 
-async function remove(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function remove(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const options = deleteRequestOf(request);
   const result = await deleteOne(route.type, route.namespace, route.name!, options, context);
   return jsonResponse(200, result.object);
 }
 
-async function deleteCollection(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function deleteCollection(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   if (!route.type.verbs.includes('deletecollection')) throw new MethodNotAllowedError();
   const options = deleteRequestOf(request);
   const { limit: _limit, continue: _continue, ...filters } = listOptions(route, request.query);
@@ -517,7 +550,7 @@ function toScale(object: KubeObject): KubeObject {
   };
 }
 
-async function serveScale(route: ResourceRoute, request: ApiRequest, context: VerbContext, method: string): Promise<ApiResponse> {
+async function serveScale(route: ResourceRoute, request: ReadRequest, context: VerbContext, method: string): Promise<ApiResponse> {
   if (method === 'GET') {
     return jsonResponse(200, toScale(await context.store.get(route.type, route.namespace, route.name!)));
   }
@@ -551,7 +584,7 @@ async function serveScale(route: ResourceRoute, request: ApiRequest, context: Ve
 
 // --- pods: binding, eviction, log ---------------------------------------------------------------
 
-async function bind(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function bind(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const binding = decodeObjectBody(request.body, request.headers['content-type']) as { target?: { name?: string } };
   const nodeName = binding.target?.name;
   if (!nodeName) {
@@ -561,7 +594,7 @@ async function bind(route: ResourceRoute, request: ApiRequest, context: VerbCont
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
-async function evict(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function evict(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const eviction = decodeOptionalJson(request.body, request.headers['content-type']) as KubeObject | undefined;
   await admitRequest(context, {
     operation: 'CREATE',
@@ -576,7 +609,7 @@ async function evict(route: ResourceRoute, request: ApiRequest, context: VerbCon
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
-async function serveLog(route: ResourceRoute, request: ApiRequest, context: VerbContext): Promise<ApiResponse> {
+async function serveLog(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   if (request.method.toUpperCase() !== 'GET') throw new MethodNotAllowedError();
   const pod = await context.store.get(types.pods, route.namespace, route.name!);
   const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[] };

@@ -6,7 +6,7 @@
  *   /api/v1/namespaces/demo                  → the Namespace "demo" itself
  */
 import { findType, type ResourceType, type Subresource } from '../../schemas/registry.ts';
-import { NotFoundError } from '../core/errors.ts';
+import { BadRequestError, NotFoundError } from '../core/errors.ts';
 
 export type Route =
   | { readonly kind: 'version' | 'healthz' | 'readyz' | 'livez' | 'metrics' | 'openapi-v2' }
@@ -56,7 +56,11 @@ export function parseRoute(path: string): Route {
   if (trimmed.startsWith('/openapi/v3/')) {
     return { kind: 'openapi-v3', groupVersionPath: trimmed.slice('/openapi/v3/'.length) };
   }
-  const segments = trimmed.split('/').slice(1).map(decodeURIComponent);
+  const raw = trimmed.split('/').slice(1);
+  // `/api/v1/namespaces//pods` names no namespace: it must not list them all.
+  if (raw.some((segment) => segment === '')) throw notFound(path);
+  const segments = raw.map((segment) => decodeSegment(segment));
+  if (segments.some((segment) => segment === '')) throw notFound(path);
   let group: string;
   let version: string;
   let rest: string[];
@@ -100,6 +104,14 @@ function resourceRoute(path: string, group: string, version: string, rest: strin
     ...(name !== undefined ? { name } : {}),
     ...(subresource !== undefined ? { subresource: subresource as Subresource } : {}),
   };
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`invalid URL escape in path segment ${JSON.stringify(segment)}`);
+  }
 }
 
 function isNamespaceSubresource(segment: string | undefined): boolean {

@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ApiHandler, ApiRequest } from '../api/http.ts';
-import { MAX_REQUEST_BYTES } from '../api/request-body.ts';
 import { toStatus } from '../core/errors.ts';
 
 export interface HttpsApiServer {
@@ -16,47 +15,57 @@ export interface HttpsApiServer {
   close(): Promise<void>;
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    // Keep one byte past the limit so the core can refuse the request with a 413 Status.
-    if (size <= MAX_REQUEST_BYTES + 1) chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function toApiRequest(request: IncomingMessage, body: Buffer, signal: AbortSignal): ApiRequest {
+function toApiRequest(request: IncomingMessage, signal: AbortSignal): ApiRequest {
   const url = new URL(request.url ?? '/', 'https://localhost');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return { method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body, signal, requestId: randomUUID() };
+  // The body stays on the socket: the core reads it after authentication, up to the limit.
+  return { method: request.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: request, signal, requestId: randomUUID() };
+}
+
+/** Resolves when the response can take more (or is gone): a slow reader holds the stream back. */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.once('drain', done);
+    response.once('close', done);
+  });
 }
 
 async function serve(handler: ApiHandler, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const abort = new AbortController();
   response.on('close', () => abort.abort());
-  const apiRequest = toApiRequest(request, await readBody(request), abort.signal);
-  const apiResponse = await handler(apiRequest);
+  const apiResponse = await handler(toApiRequest(request, abort.signal));
+  // A body the core did not read (refused before or while reading it) is not drained for the
+  // sake of keep-alive: the connection closes after the answer.
+  const unread = !request.complete ? { connection: 'close' } : {};
   if (apiResponse.stream) {
     const { 'transfer-encoding': _chunked, ...headers } = apiResponse.headers;
-    response.writeHead(apiResponse.status, headers);
+    response.writeHead(apiResponse.status, { ...headers, ...unread });
     response.flushHeaders();
+    const iterator = apiResponse.stream[Symbol.asyncIterator]();
     try {
-      for await (const chunk of apiResponse.stream) {
+      for (;;) {
         if (response.destroyed) break;
-        response.write(chunk);
+        const { value, done } = await iterator.next();
+        if (done) break;
+        // Back-pressure: nothing more is pulled from the source until the socket has taken this.
+        if (!response.write(value)) await drained(response);
       }
     } finally {
+      await iterator.return?.();
       response.end();
     }
     return;
   }
   const body = apiResponse.body ?? '';
-  response.writeHead(apiResponse.status, { ...apiResponse.headers, 'content-length': Buffer.byteLength(body) });
+  response.writeHead(apiResponse.status, { ...apiResponse.headers, ...unread, 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
 
@@ -74,7 +83,7 @@ export async function startHttpsApiServer(options: {
         return;
       }
       const status = toStatus(error);
-      response.writeHead(status.code, { 'content-type': 'application/json' });
+      response.writeHead(status.code, { 'content-type': 'application/json', ...(!request.complete ? { connection: 'close' } : {}) });
       response.end(JSON.stringify(status));
     });
   });

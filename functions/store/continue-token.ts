@@ -1,6 +1,7 @@
 /** The opaque `continue` token of paged lists: the list's revision and the last key examined. */
 import { z } from 'zod';
 import { BadRequestError } from '../core/errors.ts';
+import { namespacePrefix } from './object-items.ts';
 
 const tokenSchema = z.object({ rv: z.string().regex(/^\d+$/), after: z.string() });
 
@@ -20,3 +21,7 @@ export function decodeContinue(token: string): ContinuePosition {
     throw new BadRequestError('continue key is not valid: it must be a token returned by a previous list of this resource');
   }
 }
+
+/** False for a token of another namespace's list: it must be refused (400), not run. */
+export const continueIsWithin = (position: ContinuePosition, namespace: string | undefined): boolean =>
+  namespace === undefined || position.after.startsWith(namespacePrefix(namespace));

@@ -1,6 +1,6 @@
 /** Recognising a PATCH request's media type and decoding its body. */
-import { parse as parseYaml } from 'yaml';
 import { BadRequestError } from '../../core/errors.ts';
+import { parseJsonWithin, parseYamlWithin } from '../request-body.ts';
 import { isJsonObject } from './json-value.ts';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
@@ -31,23 +31,13 @@ export function parsePatchBody(patchType: PatchType, body: Buffer | string): unk
     throw new BadRequestError(patchType === 'apply' ? 'error decoding YAML: the request body is empty' : 'error decoding patch: the request body is empty');
   }
   if (patchType === 'apply') {
-    let decoded: unknown;
-    try {
-      decoded = parseYaml(text);
-    } catch (error) {
-      throw new BadRequestError(`error decoding YAML: ${firstLine(error)}`);
-    }
+    const decoded = parseYamlWithin(text, 'error decoding YAML');
     if (!isJsonObject(decoded)) {
       throw new BadRequestError(`error decoding YAML: the apply configuration must be an object, got ${describe(decoded)}`);
     }
     return decoded;
   }
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(text);
-  } catch (error) {
-    throw new BadRequestError(`error decoding patch: ${firstLine(error)}`);
-  }
+  const decoded = parseJsonWithin(text, 'error decoding patch');
   if (patchType === 'json') {
     if (!Array.isArray(decoded)) {
       throw new BadRequestError(`json: cannot unmarshal ${describe(decoded)} into Go value of type jsonpatch.Patch`);
@@ -58,11 +48,6 @@ export function parsePatchBody(patchType: PatchType, body: Buffer | string): unk
     );
   }
   return decoded;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
 }
 
 function describe(value: unknown): string {

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { loadImageTable } from '../../../node-agent/images.ts';
 import { killRecordedContainers, ProcessRuntime } from '../../../node-agent/runtime/process-runtime.ts';
 import { type ContainerLaunch, ImagePullError } from '../../../node-agent/runtime/runtime.ts';
+import { freePort, randomLoopbackSubnet } from '../../support/loopback.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const stateDirs: string[] = [];
@@ -82,9 +83,11 @@ describe('process runtime', () => {
 
   it('runs an image from the table: the nginx stand-in serves a page on $HOST:$PORT', async () => {
     const runtime = newRuntime();
-    const record = await runtime.start(launch([], { image: 'nginx', command: undefined, env: { HOST: '127.64.200.2', PORT: '18080', POD_NAME: 'web-1' } }));
+    const host = randomLoopbackSubnet().address(2);
+    const port = await freePort(host);
+    const record = await runtime.start(launch([], { image: 'nginx', command: undefined, env: { HOST: host, PORT: String(port), POD_NAME: 'web-1' } }));
     const body = await waitFor('page', async () => {
-      const response = await fetch('http://127.64.200.2:18080/').catch(() => undefined);
+      const response = await fetch(`http://${host}:${port}/`).catch(() => undefined);
       return response?.ok ? response.text() : undefined;
     });
     assert.match(body, /Welcome to nginx!/);

@@ -1,6 +1,6 @@
 /** Real little HTTP backends and a scripted watch source for the proxy tests. */
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import type { ServiceProxySource } from '../../../node-agent/proxy/service-proxy.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
@@ -33,14 +33,7 @@ export async function startBackend(ip: string, name: string, port = 0): Promise<
   };
 }
 
-/** A TCP port free on `ip` right now. */
-export async function freePort(ip = '127.0.0.1'): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, ip, () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../../support/loopback.ts';
 
 /** GET http://ip:port/ → body, or the error code (ECONNRESET, ECONNREFUSED...). */
 export function get(ip: string, port: number): Promise<string> {

@@ -12,8 +12,9 @@ import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/stor
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { randomLoopbackSubnet } from '../../support/loopback.ts';
 import { waitFor } from '../../support/wait.ts';
-import { get, startBackend } from './proxy-support.ts';
+import { freePort, get, startBackend } from './proxy-support.ts';
 
 const ready = (status: boolean) => [{ type: 'Ready', status: status ? 'True' : 'False' }];
 
@@ -193,20 +194,22 @@ describe('service controllers against DynamoDB Local', () => {
   describe('load balancer (local provider)', () => {
     const ns = 'lb';
     let balancers: LocalLoadBalancers;
+    const subnet = randomLoopbackSubnet();
     before(() => {
-      balancers = createLocalLoadBalancers({ addressRange: '127.0.201.0/24', retryBindMs: 100 });
+      balancers = createLocalLoadBalancers({ addressRange: subnet.cidr, retryBindMs: 100 });
     });
     after(() => balancers.close());
 
     it('gives a LoadBalancer Service its own loopback address that forwards to the ready endpoints, and removes it on delete', async () => {
       const backend = await startBackend('127.1.2.2', 'lb-pod');
       after(backend.close);
+      const port = await freePort(subnet.address(1));
       const controller = serviceLoadBalancerController(balancers);
       const service = await store.create(types.services, {
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: 'front', namespace: ns },
-        spec: { type: 'LoadBalancer', selector: { app: 'front' }, ports: [{ port: 18080, targetPort: backend.port, protocol: 'TCP' }] },
+        spec: { type: 'LoadBalancer', selector: { app: 'front' }, ports: [{ port, targetPort: backend.port, protocol: 'TCP' }] },
       });
       await store.create(types.endpoints, {
         apiVersion: 'v1',
@@ -217,15 +220,15 @@ describe('service controllers against DynamoDB Local', () => {
       await written(controller, types.services.id, undefined, service);
       const withStatus = await store.get(types.services, ns, 'front');
       const ingress = (withStatus.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress;
-      assert.equal(ingress[0]?.ip, '127.0.201.1');
+      assert.equal(ingress[0]?.ip, subnet.address(1));
       assert.ok(withStatus.metadata.finalizers?.includes('service.kubernetes.io/load-balancer-cleanup'));
-      assert.equal(await get('127.0.201.1', 18080), 'lb-pod');
+      assert.equal(await get(subnet.address(1), port), 'lb-pod');
 
       const marked = await store.delete(types.services, ns, 'front');
       assert.equal(marked.removed, false, 'held by the cleanup finalizer');
       await written(controller, types.services.id, withStatus, marked.object);
       await assert.rejects(store.get(types.services, ns, 'front'), (e: unknown) => isApiError(e, 404));
-      await waitFor('load balancer closed', async () => (await get('127.0.201.1', 18080)) === 'ECONNREFUSED', { timeoutMs: 5000 });
+      await waitFor('load balancer closed', async () => (await get(subnet.address(1), port)) === 'ECONNREFUSED', { timeoutMs: 5000 });
     });
   });
 });

@@ -53,6 +53,8 @@ describe('parseRoute', () => {
     '/api/v1/namespaces/demo/nodes/n1',
     '/api/v1/namespaces/demo/configmaps/x/scale',
     '/api/v2/pods',
+    '/api/v1/namespaces//pods',
+    '/api//v1/pods',
   ]) {
     it(`answers 404 for ${path}`, () => {
       assert.throws(
@@ -61,4 +63,11 @@ describe('parseRoute', () => {
       );
     });
   }
+
+  it('answers 400 for a malformed percent escape', () => {
+    assert.throws(
+      () => parseRoute('/api/v1/namespaces/default/pods/%E0%A4%A'),
+      (error) => isApiError(error, 400),
+    );
+  });
 });

@@ -214,3 +214,46 @@ describe('API Lambda handler', () => {
     assert.equal(signal?.aborted, true);
   });
 });
+
+/** A client that stopped reading: the first write is taken, the rest wait forever. */
+class StalledResponseStream extends FakeResponseStream {
+  private taken = 0;
+  constructor() {
+    super({ highWaterMark: 1024 });
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.taken++ === 0) super._write(chunk, encoding, callback);
+  }
+}
+
+describe('back-pressure on the Lambda response stream', () => {
+  it('pulls no more from a watch than the stream can hold while the client does not read', async () => {
+    let pulled = 0;
+    const core: ApiHandler = async () => ({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      stream: (async function* () {
+        for (let i = 0; i < 10_000; i++) {
+          pulled++;
+          yield `${JSON.stringify({ type: 'ADDED', object: { kind: 'ConfigMap', data: { padding: 'x'.repeat(1000) } } })}\n`;
+        }
+      })(),
+    });
+    const handler = createApiLambdaHandler(() => core) as unknown as (e: RestProxyEvent, s: FakeResponseStream, c: Context) => Promise<void>;
+    const stream = new StalledResponseStream();
+    const done = handler(event({ queryStringParameters: { watch: 'true' } }), stream, lambdaContext()).catch(() => undefined);
+    // Let the pipeline run until it stops pulling: many turns of the event loop with no progress.
+    let last = -1;
+    let quietTurns = 0;
+    while (quietTurns < 200) {
+      await new Promise((resolve) => setImmediate(resolve));
+      quietTurns = pulled === last ? quietTurns + 1 : 0;
+      last = pulled;
+    }
+    assert.ok(pulled > 0, 'the watch started');
+    assert.ok(pulled < 100, `pulled ${pulled} of 10,000 events while nothing was read`);
+    stream.destroy();
+    await done;
+  });
+});

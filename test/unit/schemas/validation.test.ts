@@ -454,6 +454,42 @@ const cases: Case[] = [
     body: deployment({ replicas: 'three' }),
     expect: [['spec.replicas', 'FieldValueInvalid', 'Invalid value: "three": must be of type number']],
   },
+  {
+    name: 'a probe header whose name is not a token',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, livenessProbe: { httpGet: { port: 80, httpHeaders: [{ name: 'bad name', value: 'x' }] } } }] }),
+    expect: [
+      [
+        'spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name',
+        'FieldValueInvalid',
+        'Invalid value: "bad name": a valid HTTP header must consist of alphanumeric characters or \'-\'',
+      ],
+    ],
+  },
+  {
+    name: 'a probe header value with a line break',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, readinessProbe: { httpGet: { port: 80, httpHeaders: [{ name: 'X-A', value: 'a\nInjected: 1' }] } } }] }),
+    expect: [['spec.containers[0].readinessProbe.httpGet.httpHeaders[0].value', 'FieldValueInvalid', 'must not contain control characters']],
+  },
+  {
+    name: 'a probe host with a space',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, startupProbe: { httpGet: { port: 80, host: 'a b' } } }] }),
+    expect: [['spec.containers[0].startupProbe.httpGet.host', 'FieldValueInvalid', 'Invalid value: "a b": must be an IP address or a DNS name']],
+  },
+  {
+    name: 'a TCP probe host with a space',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, livenessProbe: { tcpSocket: { port: 80, host: 'a b' } } }] }),
+    expect: [['spec.containers[0].livenessProbe.tcpSocket.host', 'FieldValueInvalid', 'must be an IP address or a DNS name']],
+  },
+  {
+    name: 'a probe path with a space',
+    type: types.pods,
+    body: pod({ containers: [{ ...container, livenessProbe: { httpGet: { port: 80, path: '/health check' } } }] }),
+    expect: [['spec.containers[0].livenessProbe.httpGet.path', 'FieldValueInvalid', 'must not contain spaces']],
+  },
 ];
 
 describe('validation on admission', () => {
@@ -557,4 +593,18 @@ describe('validation on admission', () => {
     assert.deepEqual(warnings, []);
     assert.equal((object.spec as { replicas: number }).replicas, 3);
   });
+});
+
+describe('probe targets the agent can reach', () => {
+  for (const host of ['127.0.0.1', 'db.example.com', 'Example.COM', '::1', 'fd00::10']) {
+    it(`accepts host ${host}`, () => {
+      assert.deepEqual(
+        causesOf(
+          types.pods,
+          pod({ containers: [{ ...container, livenessProbe: { httpGet: { port: 80, host, httpHeaders: [{ name: 'X-Tab', value: 'a\tb' }] } } }] }),
+        ),
+        [],
+      );
+    });
+  }
 });

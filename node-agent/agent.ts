@@ -32,6 +32,10 @@ export interface AgentOptions {
   readonly nodeName: string;
   /** @default 'process' */
   readonly runtime?: 'process' | 'sim';
+  /** A runtime made by the caller (the `ecs` runtime, which needs AWS clients); overrides `runtime`. */
+  readonly containerRuntime?: ContainerRuntime;
+  /** Address the kubelet API listens on. @default the node's address */
+  readonly kubeletAddress?: string;
   /** @default '4' */
   readonly cpu?: string;
   /** @default '8Gi' */
@@ -59,7 +63,7 @@ export interface AgentOptions {
   readonly backOff?: BackOffPolicy;
   /**
    * Serve the Services' NodePorts on the node address and 127.0.0.1 (kube-proxy's job, ADR 091).
-   * @default true for the process runtime, false for sim
+   * @default true for the process and ecs runtimes, false for sim
    */
   readonly serviceProxy?: boolean;
   /** Stop the pods' containers when the agent stops (otherwise they are left for adoption). @default false */
@@ -71,6 +75,12 @@ export interface RunningAgent {
   readonly nodeName: string;
   readonly kubeletPort: number;
   readonly podCidr: string;
+  /**
+   * The node is going away (its instance is terminating): cordons the Node, deletes the pods on
+   * it so their controllers re-create them elsewhere, waits until they are gone (at most
+   * `timeoutMs`), then stops renewing the Lease and deletes the Node.
+   */
+  drain(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,20 +88,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const log: AgentLog = options.log ?? (() => {});
   const nodeName = options.nodeName;
   const address = options.address ?? '127.0.0.1';
-  const runtimeKind = options.runtime ?? 'process';
+  const runtimeKind = options.containerRuntime?.kind ?? options.runtime ?? 'process';
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const client = new KubeClient(options.credentials);
   const abort = new AbortController();
   const runtime: ContainerRuntime =
-    runtimeKind === 'sim'
+    options.containerRuntime ??
+    (runtimeKind === 'sim'
       ? new SimRuntime()
-      : new ProcessRuntime({ stateDir: options.stateDir, images: loadImageTable(options.imagesFile ?? join(options.stateDir, '..', '..', 'images.json')) });
+      : new ProcessRuntime({ stateDir: options.stateDir, images: loadImageTable(options.imagesFile ?? join(options.stateDir, '..', '..', 'images.json')) }));
   const workers = new Map<string, PodWorker>();
   const byName = new Map<string, PodWorker>();
   const nameKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
   const server = await startKubeletServer({
-    address,
+    address: options.kubeletAddress ?? address,
     port: options.port ?? 0,
     ...(options.credentials.token ? { token: options.credentials.token } : {}),
     logs: {
@@ -282,6 +293,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   let listedOnce = false;
   runtime.onExit((record) => workers.get(record.pod.uid)?.kick());
+  runtime.onUpdate?.((record) => workers.get(record.pod.uid)?.kick());
   void client.listAndWatch(
     types.pods,
     { fieldSelector: `spec.nodeName=${nodeName}` },
@@ -324,7 +336,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   const proxy =
-    (options.serviceProxy ?? runtimeKind === 'process')
+    (options.serviceProxy ?? runtimeKind !== 'sim')
       ? startServiceProxy({ client, bindAddresses: [address, '127.0.0.1'], log: (message, fields) => log('info', message, fields) })
       : undefined;
 
@@ -333,6 +345,36 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     nodeName,
     kubeletPort: server.port,
     podCidr,
+    async drain(timeoutMs = 10 * 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      await client.patch(types.nodes, undefined, nodeName, 'merge', { spec: { unschedulable: true } });
+      log('info', 'node cordoned', { node: nodeName });
+      const pods = await client.list(types.pods, { fieldSelector: `spec.nodeName=${nodeName}` });
+      await Promise.all(
+        pods.items.map(async (pod) => {
+          try {
+            await client.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) });
+          } catch (error) {
+            if (!isNotFound(error) && !isConflict(error)) throw error;
+          }
+        }),
+      );
+      log('info', 'pods deleted for drain', { node: nodeName, pods: pods.items.length });
+      while (workers.size > 0 && Date.now() < deadline && !abort.signal.aborted) await abortableDelay(500, abort.signal);
+      if (workers.size > 0) log('warn', 'pods still stopping when the drain timed out', { node: nodeName, pods: workers.size });
+      for (const timer of timers) clearInterval(timer);
+      for (const [type, namespace] of [
+        [types.leases, nodeLeaseNamespace],
+        [types.nodes, undefined],
+      ] as const) {
+        try {
+          await client.delete(type, namespace, nodeName);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+      log('info', 'node drained and deleted', { node: nodeName });
+    },
     async stop() {
       for (const timer of timers) clearInterval(timer);
       await proxy?.stop();

@@ -1,20 +1,26 @@
 /**
  * `skiff agent`: runs one node agent until SIGTERM/SIGINT.
  *
- *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N] [--memory SIZE]
+ *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim|ecs] [--cpu N] [--memory SIZE]
  *               [--pods N] [--address IP] [--pod-cidr CIDR] [--port N] [--state-dir DIR]
  *               [--data-dir DIR] [--images FILE] [--node-index N] [--keep-containers]
+ *               [ecs: --subnets --security-groups --pod-log-group --task-execution-role --secret-prefix
+ *                     [--task-role] [--ecs-cluster --container-instance] [--lifecycle-hook NAME]]
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { type AgentLog, startAgent } from './agent.ts';
+import { createEcsNode, regionOfArn } from './ec2/ecs-node.ts';
+import { instanceMetadata } from './ec2/instance-metadata.ts';
+import { watchLifecycle } from './ec2/lifecycle-drain.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { podCidrForNodeIndex } from './pod-cidr.ts';
 
 const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
-  --runtime process|sim   how containers run (default process)
-  --cpu N                 node CPU capacity (default 4)
-  --memory SIZE           node memory capacity (default 8Gi)
+  --runtime process|sim|ecs  how containers run (default process; ecs: each pod an ECS task, on AWS)
+  --cpu N                 node CPU capacity (default 4; ecs: what ECS registered)
+  --memory SIZE           node memory capacity (default 8Gi; ecs: what ECS registered)
   --pods N                pods the node accepts (default 110)
   --address IP            the node's loopback InternalIP (default 127.0.0.1, or 127.0.1.<node-index>)
   --pod-cidr CIDR         the node's pod subnet (default from --node-index or the name; see ADR 080)
@@ -24,16 +30,37 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --images FILE           user image table (default <data-dir>/images.json)
   --node-index N          this agent's number on the machine: picks distinct defaults
   --service-proxy on|off  serve Services' NodePorts (default on for process, off for sim)
-  --keep-containers       leave containers running on exit, for the next agent to adopt`;
+  --keep-containers       leave containers running on exit, for the next agent to adopt
+  --kubelet-address IP    where the kubelet API listens (default --address; ecs: 127.0.0.1)
+ecs runtime (on an ECS container instance):
+  --subnets IDS           comma-separated subnets of the pods' network interfaces
+  --security-groups IDS   comma-separated security groups of the pods' network interfaces
+  --pod-log-group NAME    CloudWatch Logs group of the pods' output
+  --task-execution-role ARN  role ECS uses to read the pods' Secrets and ConfigMaps
+  --task-role ARN         role the pods' own AWS calls use (default: none)
+  --secret-prefix PREFIX  Secrets Manager names of the pods' Secrets and ConfigMaps (skiff/<cluster>)
+  --ecs-cluster NAME, --container-instance ARN  (default: what the ECS agent registered)
+  --lifecycle-hook NAME   drain the node when its Auto Scaling group terminates it, then complete this hook`;
 
 export class AgentUsageError extends Error {
   override name = 'AgentUsageError';
 }
 
+export interface EcsCliSettings {
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+  readonly logGroup: string;
+  readonly executionRoleArn: string;
+  readonly taskRoleArn?: string;
+  readonly secretPrefix: string;
+  readonly cluster?: string;
+  readonly containerInstanceArn?: string;
+}
+
 export interface AgentCliSettings {
   readonly kubeconfig: string;
   readonly name: string;
-  readonly runtime: 'process' | 'sim';
+  readonly runtime: 'process' | 'sim' | 'ecs';
   readonly cpu: string;
   readonly memory: string;
   readonly pods: number;
@@ -44,6 +71,11 @@ export interface AgentCliSettings {
   readonly imagesFile: string;
   readonly keepContainers: boolean;
   readonly serviceProxy: boolean;
+  /** The CPU and memory flags were given (the ecs runtime otherwise reports what ECS registered). */
+  readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean };
+  readonly kubeletAddress?: string;
+  readonly ecs?: EcsCliSettings;
+  readonly lifecycleHook?: string;
 }
 
 /** Flags to settings, with the defaults documented in the usage text. Pure apart from env. */
@@ -54,8 +86,8 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       kubeconfig: { type: 'string' },
       name: { type: 'string' },
       runtime: { type: 'string', default: 'process' },
-      cpu: { type: 'string', default: '4' },
-      memory: { type: 'string', default: '8Gi' },
+      cpu: { type: 'string' },
+      memory: { type: 'string' },
       pods: { type: 'string', default: '110' },
       address: { type: 'string' },
       'pod-cidr': { type: 'string' },
@@ -66,13 +98,24 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       'node-index': { type: 'string' },
       'keep-containers': { type: 'boolean', default: false },
       'service-proxy': { type: 'string' },
+      'kubelet-address': { type: 'string' },
+      subnets: { type: 'string' },
+      'security-groups': { type: 'string' },
+      'pod-log-group': { type: 'string' },
+      'task-execution-role': { type: 'string' },
+      'task-role': { type: 'string' },
+      'secret-prefix': { type: 'string' },
+      'ecs-cluster': { type: 'string' },
+      'container-instance': { type: 'string' },
+      'lifecycle-hook': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.help) throw new AgentUsageError(usage);
   if (!values.kubeconfig || !values.name) throw new AgentUsageError(`--kubeconfig and --name are required\n${usage}`);
-  if (values.runtime !== 'process' && values.runtime !== 'sim') throw new AgentUsageError(`--runtime must be process or sim\n${usage}`);
+  if (values.runtime !== 'process' && values.runtime !== 'sim' && values.runtime !== 'ecs')
+    throw new AgentUsageError(`--runtime must be process, sim or ecs\n${usage}`);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(values.name)) throw new AgentUsageError(`--name must be a DNS subdomain: ${values.name}`);
   const proxyFlag = values['service-proxy'];
   if (proxyFlag !== undefined && proxyFlag !== 'on' && proxyFlag !== 'off') throw new AgentUsageError(`--service-proxy must be on or off\n${usage}`);
@@ -80,9 +123,34 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new AgentUsageError(`--${flag} must be an integer from ${min} to ${max}`);
     return Number(text);
   };
-  if (!/^\d+(\.\d+)?m?$/.test(values.cpu)) throw new AgentUsageError(`--cpu must be a CPU quantity such as 4, 1.5 or 500m, got ${JSON.stringify(values.cpu)}`);
-  if (!/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.test(values.memory)) {
-    throw new AgentUsageError(`--memory must be a memory quantity such as 8Gi or 512Mi, got ${JSON.stringify(values.memory)}`);
+  const cpu = values.cpu ?? '4';
+  const memory = values.memory ?? '8Gi';
+  if (!/^\d+(\.\d+)?m?$/.test(cpu)) throw new AgentUsageError(`--cpu must be a CPU quantity such as 4, 1.5 or 500m, got ${JSON.stringify(cpu)}`);
+  if (!/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.test(memory)) {
+    throw new AgentUsageError(`--memory must be a memory quantity such as 8Gi or 512Mi, got ${JSON.stringify(memory)}`);
+  }
+  const list = (text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  let ecs: EcsCliSettings | undefined;
+  if (values.runtime === 'ecs') {
+    const missing = (['subnets', 'security-groups', 'pod-log-group', 'task-execution-role', 'secret-prefix'] as const).filter((flag) => !values[flag]);
+    if (missing.length > 0) throw new AgentUsageError(`--runtime ecs needs ${missing.map((flag) => `--${flag}`).join(', ')}\n${usage}`);
+    if (Boolean(values['ecs-cluster']) !== Boolean(values['container-instance'])) {
+      throw new AgentUsageError('--ecs-cluster and --container-instance go together (or neither: the ECS agent says)');
+    }
+    ecs = {
+      subnets: list(values.subnets),
+      securityGroups: list(values['security-groups']),
+      logGroup: values['pod-log-group'] ?? '',
+      executionRoleArn: values['task-execution-role'] ?? '',
+      ...(values['task-role'] ? { taskRoleArn: values['task-role'] } : {}),
+      secretPrefix: values['secret-prefix'] ?? '',
+      ...(values['ecs-cluster'] ? { cluster: values['ecs-cluster'] } : {}),
+      ...(values['container-instance'] ? { containerInstanceArn: values['container-instance'] } : {}),
+    };
   }
   const pods = integer('pods', values.pods, 1, 100_000);
   const port = integer('port', values.port, 0, 65_535);
@@ -94,8 +162,9 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     kubeconfig: resolve(values.kubeconfig),
     name: values.name,
     runtime: values.runtime,
-    cpu: values.cpu,
-    memory: values.memory,
+    cpu,
+    memory,
+    sizeGiven: { cpu: values.cpu !== undefined, memory: values.memory !== undefined },
     pods,
     address,
     ...(podCidr ? { podCidr } : {}),
@@ -103,7 +172,10 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     stateDir: resolve(values['state-dir'] ?? join(dataDir, 'nodes', values.name)),
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
     keepContainers: values['keep-containers'],
-    serviceProxy: proxyFlag === undefined ? values.runtime === 'process' : proxyFlag === 'on',
+    serviceProxy: proxyFlag === undefined ? values.runtime !== 'sim' : proxyFlag === 'on',
+    ...(values['kubelet-address'] || values.runtime === 'ecs' ? { kubeletAddress: values['kubelet-address'] ?? '127.0.0.1' } : {}),
+    ...(ecs ? { ecs } : {}),
+    ...(values['lifecycle-hook'] ? { lifecycleHook: values['lifecycle-hook'] } : {}),
   };
 }
 
@@ -127,12 +199,14 @@ export async function runAgentCli(args: string[]): Promise<void> {
     }
     throw error;
   }
+  const log = jsonLog(settings.name);
+  const ecsNode = settings.ecs ? await createEcsNode({ nodeName: settings.name, ...settings.ecs, log }) : undefined;
   const agent = await startAgent({
     credentials: loadKubeconfig(settings.kubeconfig),
     nodeName: settings.name,
-    runtime: settings.runtime,
-    cpu: settings.cpu,
-    memory: settings.memory,
+    ...(ecsNode ? { containerRuntime: ecsNode.runtime } : { runtime: settings.runtime === 'ecs' ? 'process' : settings.runtime }),
+    cpu: ecsNode && !settings.sizeGiven.cpu ? ecsNode.cpu : settings.cpu,
+    memory: ecsNode && !settings.sizeGiven.memory ? ecsNode.memory : settings.memory,
     pods: settings.pods,
     address: settings.address,
     ...(settings.podCidr ? { podCidr: settings.podCidr } : {}),
@@ -141,13 +215,28 @@ export async function runAgentCli(args: string[]): Promise<void> {
     imagesFile: settings.imagesFile,
     stopContainersOnStop: !settings.keepContainers,
     serviceProxy: settings.serviceProxy,
-    log: jsonLog(settings.name),
+    ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),
+    log,
   });
+  const lifecycle = settings.lifecycleHook
+    ? watchLifecycle({
+        metadata: instanceMetadata(),
+        autoScaling: new AutoScalingClient({
+          maxAttempts: 1,
+          ...(process.env.AWS_REGION || !settings.ecs?.containerInstanceArn ? {} : { region: regionOfArn(settings.ecs.containerInstanceArn) }),
+        }),
+        hookName: settings.lifecycleHook,
+        instanceId: settings.name,
+        drain: () => agent.drain(),
+        log,
+      })
+    : undefined;
   await new Promise<void>((resolvePromise) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      lifecycle?.stop();
       agent.stop().finally(resolvePromise);
     };
     process.once('SIGTERM', stop);

@@ -54,7 +54,35 @@ export function resolveEnv(
   facts: PodRuntimeFacts,
   base: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
+  return resolveEnvDetailed(pod, container, sources, facts, base).env;
+}
+
+/**
+ * Where a variable's final value came from. `template`: written in the pod spec as is (the same
+ * for every pod of a template); `pod`: differs from pod to pod (agent variables, fieldRef,
+ * expansions of those); `secret`/`configMap`: one key of that object; `derived`: an expansion
+ * that copied a Secret or ConfigMap value into another variable (`$(PASSWORD)` in a value).
+ */
+export type EnvOrigin =
+  | { readonly kind: 'template' | 'pod' }
+  | { readonly kind: 'secret' | 'configMap'; readonly source: string; readonly key: string }
+  | { readonly kind: 'derived'; readonly from: readonly string[] };
+
+export interface ResolvedEnv {
+  readonly env: Record<string, string>;
+  readonly origins: Record<string, EnvOrigin>;
+}
+
+/** `resolveEnv` that also says where each variable came from, for runtimes that pass Secret values by reference. */
+export function resolveEnvDetailed(
+  pod: PodView,
+  container: Container,
+  sources: EnvSources,
+  facts: PodRuntimeFacts,
+  base: Readonly<Record<string, string>> = {},
+): ResolvedEnv {
   const env: Record<string, string> = { ...base };
+  const origins: Record<string, EnvOrigin> = Object.fromEntries(Object.keys(base).map((name) => [name, { kind: 'pod' } as const]));
   for (const source of container.envFrom) {
     const [kind, ref, map] = source.configMapRef
       ? (['configmap', source.configMapRef, sources.configMaps] as const)
@@ -70,14 +98,43 @@ export function resolveEnv(
     for (const [key, value] of Object.entries(data)) {
       const name = `${source.prefix}${key}`;
       // The kubelet skips keys that are not valid variable names rather than failing the pod.
-      if (envNamePattern.test(name)) env[name] = value;
+      if (!envNamePattern.test(name)) continue;
+      env[name] = value;
+      origins[name] = { kind: kind === 'secret' ? 'secret' : 'configMap', source: ref.name, key };
     }
   }
   for (const variable of container.env) {
-    const value = resolveVariable(pod, variable, sources, facts, env);
-    if (value !== undefined) env[variable.name] = value;
+    const resolved = resolveVariable(pod, variable, sources, facts, env, origins);
+    if (resolved === undefined) continue;
+    env[variable.name] = resolved.value;
+    origins[variable.name] = resolved.origin;
   }
-  return env;
+  return { env, origins };
+}
+
+/** The variables `$(NAME)` references in `text` would substitute (defined ones only). */
+export function referencedVariables(text: string, env: Readonly<Record<string, string>>): string[] {
+  const names: string[] = [];
+  for (let index = 0; index < text.length; index += 1) {
+    if (text[index] !== '$' || index + 1 >= text.length) continue;
+    const next = text[index + 1];
+    if (next === '$') {
+      index += 1;
+      continue;
+    }
+    if (next !== '(') continue;
+    const close = text.indexOf(')', index + 2);
+    if (close < 0) continue;
+    const name = text.slice(index + 2, close);
+    if (env[name] !== undefined) names.push(name);
+    index = close;
+  }
+  return names;
+}
+
+/** True for origins whose value must never be written where it can be read as plain text. */
+export function isSensitiveOrigin(origin: EnvOrigin | undefined): boolean {
+  return origin !== undefined && origin.kind !== 'template' && origin.kind !== 'pod';
 }
 
 function resolveVariable(
@@ -86,10 +143,16 @@ function resolveVariable(
   sources: EnvSources,
   facts: PodRuntimeFacts,
   soFar: Readonly<Record<string, string>>,
-): string | undefined {
-  if (variable.value !== undefined) return expandReferences(variable.value, soFar);
+  origins: Readonly<Record<string, EnvOrigin>>,
+): { value: string; origin: EnvOrigin } | undefined {
+  if (variable.value !== undefined) {
+    const references = referencedVariables(variable.value, soFar);
+    const sensitive = references.filter((name) => isSensitiveOrigin(origins[name]));
+    const origin: EnvOrigin = sensitive.length > 0 ? { kind: 'derived', from: sensitive } : references.length > 0 ? { kind: 'pod' } : { kind: 'template' };
+    return { value: expandReferences(variable.value, soFar), origin };
+  }
   const from = variable.valueFrom;
-  if (!from) return '';
+  if (!from) return { value: '', origin: { kind: 'template' } };
   const keyRef = from.configMapKeyRef ?? from.secretKeyRef;
   if (keyRef) {
     const kind = from.configMapKeyRef ? 'configmap' : 'secret';
@@ -103,11 +166,11 @@ function resolveVariable(
       if (keyRef.optional) return undefined;
       throw new CreateContainerConfigError(`couldn't find key ${keyRef.key} in ${kind} ${pod.metadata.namespace}/${keyRef.name}`);
     }
-    return value;
+    return { value, origin: { kind: kind === 'secret' ? 'secret' : 'configMap', source: keyRef.name, key: keyRef.key } };
   }
-  if (from.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath, facts);
-  if (from.resourceFieldRef) return '0';
-  return '';
+  if (from.fieldRef) return { value: fieldValue(pod, from.fieldRef.fieldPath, facts), origin: { kind: 'pod' } };
+  if (from.resourceFieldRef) return { value: '0', origin: { kind: 'pod' } };
+  return { value: '', origin: { kind: 'template' } };
 }
 
 export function fieldValue(pod: PodView, fieldPath: string, facts: PodRuntimeFacts): string {

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { apiVersionOf } from '../schemas/registry.ts';
+import { ExecTokenSource } from './exec-credential.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -84,12 +85,14 @@ interface RequestOptions {
 export class KubeClient {
   private readonly agent: http.Agent;
   private readonly base: URL;
+  private readonly tokens?: ExecTokenSource;
 
   constructor(
     private readonly credentials: ClusterCredentials,
     private readonly userAgent = 'skiff-node-agent/v1.32.0',
   ) {
     this.base = new URL(credentials.server);
+    if (!credentials.token && credentials.exec) this.tokens = new ExecTokenSource(credentials.exec);
     this.agent =
       this.base.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, ...(credentials.caPem ? { ca: credentials.caPem } : {}) })
@@ -244,21 +247,28 @@ export class KubeClient {
   }
 
   private async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
-    const response = await this.open(method, path, options);
+    let response = await this.open(method, path, options);
+    if (response.statusCode === 401 && this.tokens) {
+      // A plugin token the server no longer honours: fetch a fresh one and try once more.
+      response.resume();
+      this.tokens.invalidate();
+      response = await this.open(method, path, options);
+    }
     const text = await readAll(response);
     const status = response.statusCode ?? 0;
     if (status >= 300) throw errorFromBody(status, text);
     return text ? JSON.parse(text) : undefined;
   }
 
-  private open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
+  private async open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
     const url = new URL(path, this.base);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
-    if (this.credentials.token) headers.authorization = `Bearer ${this.credentials.token}`;
+    const token = this.credentials.token ?? (await this.tokens?.token());
+    if (token) headers.authorization = `Bearer ${token}`;
     if (body) {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = String(body.length);

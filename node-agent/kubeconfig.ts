@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { ExecCredentialConfig } from './exec-credential.ts';
 
 export interface ClusterCredentials {
   /** Base URL without a trailing slash, e.g. `https://127.0.0.1:6443`. */
@@ -14,6 +15,8 @@ export interface ClusterCredentials {
   /** PEM of the CA that signed the server certificate; undefined means the system CAs. */
   readonly caPem?: string;
   readonly token?: string;
+  /** A credential plugin that prints the token (`skiff token` on AWS), run instead of a fixed token. */
+  readonly exec?: ExecCredentialConfig;
 }
 
 const kubeconfigSchema = z.object({
@@ -36,7 +39,18 @@ const kubeconfigSchema = z.object({
       z.object({
         name: z.string(),
         user: z
-          .object({ token: z.string().optional(), tokenFile: z.string().optional() })
+          .object({
+            token: z.string().optional(),
+            tokenFile: z.string().optional(),
+            exec: z
+              .object({
+                apiVersion: z.enum(['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1']),
+                command: z.string().min(1),
+                args: z.array(z.string()).nullish(),
+                env: z.array(z.object({ name: z.string(), value: z.string() })).nullish(),
+              })
+              .optional(),
+          })
           .nullish()
           .transform((u) => u ?? {}),
       }),
@@ -69,10 +83,17 @@ export function parseKubeconfig(text: string, baseDir = '.'): ClusterCredentials
       ? readFileSync(resolve(baseDir, cluster['certificate-authority']), 'utf8')
       : undefined;
   const token = user.token ?? (user.tokenFile ? readFileSync(resolve(baseDir, user.tokenFile), 'utf8').trim() : undefined);
+  // kubectl resolves a relative plugin path against the kubeconfig's folder when it has a slash.
+  const exec = user.exec && {
+    apiVersion: user.exec.apiVersion,
+    command: user.exec.command.includes('/') ? resolve(baseDir, user.exec.command) : user.exec.command,
+    args: user.exec.args ?? [],
+    env: Object.fromEntries((user.exec.env ?? []).map((variable) => [variable.name, variable.value])),
+  };
   return {
     server: cluster.server.replace(/\/+$/, ''),
     ...(caPem !== undefined ? { caPem } : {}),
-    ...(token !== undefined ? { token } : {}),
+    ...(token !== undefined ? { token } : exec ? { exec } : {}),
   };
 }
 

@@ -69,13 +69,18 @@ export function containerReports(pod: PodView, containers: readonly ContainerSna
     const { current, previous, waiting } = snapshot;
     let state: ContainerState;
     let lastState: ContainerState | undefined;
-    if (current && !current.exit) {
+    if (current?.creating) {
+      // A pod runtime still creating the run (an ECS task not yet RUNNING).
+      state = { waiting: waiting ?? { reason: 'ContainerCreating' } };
+      lastState = terminatedState(previous);
+    } else if (current && !current.exit) {
       state = { running: { startedAt: kubeTime(Date.parse(current.startedAt)) } };
       lastState = terminatedState(previous);
     } else if (current?.exit) {
       if (waiting) {
         state = { waiting };
-        lastState = terminatedState(current);
+        // An image that was never pulled never ran: the run before it is the last state.
+        lastState = current.exit.pullFailed ? terminatedState(previous) : terminatedState(current);
       } else {
         state = terminatedState(current) ?? { waiting: { reason: 'ContainerCreating' } };
         lastState = terminatedState(previous);

@@ -61,6 +61,12 @@ const containerSchema = z.object({
   env: z.array(envVarSchema).default([]),
   envFrom: z.array(envFromSchema).default([]),
   ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number().int(), protocol: z.string().default('TCP') })).default([]),
+  resources: z
+    .object({
+      requests: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+      limits: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+    })
+    .default({ requests: {}, limits: {} }),
   livenessProbe: probeSchema.optional(),
   readinessProbe: probeSchema.optional(),
   startupProbe: probeSchema.optional(),

@@ -6,6 +6,7 @@
  * leave the pod in a wrong state.
  */
 import { kubeTime } from '../functions/core/kube-time.ts';
+import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, restartDelayMs } from './back-off.ts';
 import { type CancelTimer, type Clock, systemClock } from './clock.ts';
@@ -15,19 +16,31 @@ import {
   configMapValues,
   type EnvSources,
   expandReferences,
+  isSensitiveOrigin,
   referencedConfigMaps,
   referencedSecrets,
+  referencedVariables,
   resolveEnv,
+  resolveEnvDetailed,
   secretValues,
 } from './env.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import { type ContainerAction, type ContainerSnapshot, freshProbeStates, planContainerActions } from './pod-actions.ts';
 import { computePodStatus, containerReports, statusDigest } from './pod-status.ts';
+import { type PodUnitActions, planPodUnitActions } from './pod-unit-actions.ts';
 import type { AgentPod, Container } from './pod-view.ts';
 import type { ProbeKind, ProbeState } from './probe-state.ts';
 import { type ProbeOutcome, runProbe } from './prober.ts';
-import { type ContainerRecord, type ContainerRuntime, ImagePullError } from './runtime/runtime.ts';
+import {
+  type ContainerRecord,
+  type ContainerRuntime,
+  ImagePullError,
+  type LaunchSource,
+  type LaunchVariable,
+  type PodContainerLaunch,
+  PodSandboxError,
+} from './runtime/runtime.ts';
 
 export interface PodWorkerContext {
   readonly runtime: ContainerRuntime;
@@ -53,6 +66,8 @@ interface ContainerSlot extends Mutable<Omit<ContainerSnapshot, 'probes'>> {
   pullFailures: number;
   pulled: boolean;
   probes?: ContainerProbes;
+  /** Pod runtimes: the run whose start (Pulled, Created, Started) was announced. */
+  announcedId?: string;
 }
 
 function newSlot(name: string): ContainerSlot {
@@ -60,7 +75,7 @@ function newSlot(name: string): ContainerSlot {
 }
 
 function snapshotOf(slot: ContainerSlot): ContainerSnapshot {
-  const { pullFailures: _pullFailures, pulled: _pulled, probes, ...rest } = slot;
+  const { pullFailures: _pullFailures, pulled: _pulled, probes, announcedId: _announcedId, ...rest } = slot;
   return { ...rest, probes: probes?.states ?? freshProbeStates() };
 }
 
@@ -80,6 +95,8 @@ export class PodWorker {
   /** Set when the agent stops with its containers: a start still in flight is undone. */
   private discarding = false;
   private deletedFromApi = false;
+  /** Pod runtimes: placements that failed in a row (no network interface free...). */
+  private sandboxFailures = 0;
 
   constructor(
     private pod: AgentPod,
@@ -95,6 +112,11 @@ export class PodWorker {
 
   get view(): AgentPod['view'] {
     return this.pod.view;
+  }
+
+  /** The runtime starts the pod's containers together (an ECS task) and gives the pod its IP. */
+  private get podUnit(): boolean {
+    return this.context.runtime.unit === 'pod';
   }
 
   /** The record whose log `kubectl logs` reads: the current run, or the one before it. */
@@ -187,11 +209,15 @@ export class PodWorker {
       if (record.exit) slot.crashes = 1;
     }
     if (records.length > 0) {
-      this.podIP = this.context.allocatePodIp(this.uid);
+      this.podIP = this.podUnit ? records.findLast((r) => r.podIP)?.podIP : this.context.allocatePodIp(this.uid);
       const first = records[0];
       if (first) this.startTime = kubeTime(Date.parse(first.startedAt));
     }
-    for (const slot of this.slots.values()) if (slot.current && !slot.current.exit) this.startProbes(slot);
+    for (const slot of this.slots.values()) {
+      if (!slot.current || slot.current.exit || slot.current.creating) continue;
+      slot.announcedId = slot.current.id;
+      this.startProbes(slot);
+    }
   }
 
   private slot(name: string): ContainerSlot {
@@ -208,12 +234,27 @@ export class PodWorker {
     const deleting = view.metadata.deletionTimestamp !== undefined || this.deletedFromApi;
     const now = this.clock.now();
     if (!deleting) {
-      if (!this.podIP) this.podIP = this.context.allocatePodIp(this.uid);
+      if (!this.podIP && !this.podUnit) this.podIP = this.context.allocatePodIp(this.uid);
       if (!this.startTime) this.startTime = kubeTime(now);
       for (const container of view.spec.containers) {
         const slot = this.slot(container.name);
         if (slot.current) slot.current = this.context.runtime.container(slot.current.id) ?? slot.current;
       }
+    }
+    if (this.podUnit) {
+      const unitPlan = planPodUnitActions(
+        view,
+        [...this.slots.values()].map((slot) => ({ ...snapshotOf(slot), pullFailures: slot.pullFailures })),
+        now,
+        { backOff: this.context.backOff, podGone: this.deletedFromApi },
+      );
+      if (unitPlan.type === 'terminate') {
+        await this.terminate(unitPlan.graceSeconds, unitPlan.containersToStop);
+        return;
+      }
+      await this.carryOutUnit(unitPlan, now);
+      await this.pushStatus();
+      return;
     }
     const snapshots = [...this.slots.values()].map(snapshotOf);
     const plan = planContainerActions(view, snapshots, now, { backOff: this.context.backOff, podGone: this.deletedFromApi });
@@ -357,9 +398,239 @@ export class PodWorker {
     this.startProbes(slot);
   }
 
+  // --- pod runtimes (ecs): the containers start and stop together -----------------------------
+
+  /** Carries out a unit plan: kills, exit and pull decisions, back-off, and the unit's (re)start. */
+  private async carryOutUnit(plan: Exclude<PodUnitActions, { type: 'terminate' }>, now: number): Promise<void> {
+    const pod = this.pod.view;
+    const address = [...this.slots.values()].map((slot) => slot.current?.podIP).find((ip) => ip !== undefined);
+    if (address) this.podIP = address;
+    if (plan.type === 'running') {
+      for (const { name, action } of plan.containers) {
+        const slot = this.slot(name);
+        const container = pod.spec.containers.find((c) => c.name === name);
+        const current = slot.current;
+        if (!container || !current || current.exit) continue;
+        if (!current.creating && slot.announcedId !== current.id) this.announceStart(slot, container, current);
+        if (action.type === 'kill') await this.carryOut(slot, container, action);
+      }
+      return;
+    }
+    for (const { name, exit, pull, action } of plan.containers) {
+      const slot = this.slot(name);
+      const container = pod.spec.containers.find((c) => c.name === name);
+      if (!container) continue;
+      this.stopProbes(slot);
+      if (exit) {
+        slot.decidedExitId = exit.containerId;
+        slot.killing = false;
+        slot.crashes = exit.crashes;
+        slot.nextStartAtMs = exit.nextStartAtMs;
+        slot.waiting = undefined;
+      }
+      if (pull) {
+        slot.decidedExitId = pull.containerId;
+        slot.killing = false;
+        slot.pullFailures = pull.pullFailures;
+        slot.nextStartAtMs = pull.nextStartAtMs;
+        slot.waiting = pull.waiting;
+        const events = this.context.events;
+        if (pull.pullFailures === 1) {
+          events.record(pod, 'Warning', 'Failed', `Failed to pull image "${container.image}": ${pull.waiting.message ?? ''}`, name);
+          events.record(pod, 'Warning', 'Failed', 'Error: ErrImagePull', name);
+        } else {
+          events.record(pod, 'Normal', 'BackOff', `Back-off pulling image "${container.image}"`, name);
+          events.record(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff', name);
+        }
+      }
+      if (action.type === 'backOff') await this.carryOut(slot, container, action);
+    }
+    if (plan.startAtMs === undefined) return;
+    if (plan.startAtMs > now) {
+      this.wakeAt(plan.startAtMs);
+      return;
+    }
+    await this.startPodUnit();
+  }
+
+  /** The unit's containers run: the Events the kubelet writes when a container starts, and its probes. */
+  private announceStart(slot: ContainerSlot, container: Container, current: ContainerRecord): void {
+    const pod = this.pod.view;
+    const events = this.context.events;
+    slot.announcedId = current.id;
+    if (current.imageID) slot.imageID = current.imageID;
+    events.record(
+      pod,
+      'Normal',
+      'Pulled',
+      slot.pulled ? `Container image "${container.image}" already present on machine` : `Successfully pulled image "${container.image}"`,
+      container.name,
+    );
+    slot.pulled = true;
+    slot.pullFailures = 0;
+    events.record(pod, 'Normal', 'Created', `Created container ${container.name}`, container.name);
+    events.record(pod, 'Normal', 'Started', `Started container ${container.name}`, container.name);
+    this.startProbes(slot);
+  }
+
+  private async startPodUnit(): Promise<void> {
+    const pod = this.pod.view;
+    const events = this.context.events;
+    const slots = pod.spec.containers.map((container) => this.slot(container.name));
+    const startPod = this.context.runtime.startPod?.bind(this.context.runtime);
+    if (!startPod) throw new Error(`runtime ${this.context.runtime.kind} runs pods as a unit but has no startPod`);
+    let launches: { containers: PodContainerLaunch[]; sources: LaunchSource[] };
+    try {
+      launches = await this.podContainerLaunches();
+    } catch (error) {
+      if (!(error instanceof CreateContainerConfigError)) throw error;
+      events.record(pod, 'Warning', 'Failed', `Error: ${error.message}`);
+      const retryAt = this.clock.now() + this.context.backOff.initialMs;
+      for (const slot of slots) {
+        slot.waiting = { reason: 'CreateContainerConfigError', message: error.message };
+        slot.nextStartAtMs = retryAt;
+      }
+      this.wakeAt(retryAt);
+      return;
+    }
+    for (const slot of slots) {
+      if (!slot.pulled && slot.pullFailures === 0) {
+        const image = pod.spec.containers.find((c) => c.name === slot.name)?.image ?? '';
+        events.record(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, slot.name);
+      }
+    }
+    // A unit whose containers ran before starts as a restart; one that only failed to pull does not.
+    const ran = slots.some((slot) => slot.current && !slot.current.exit?.pullFailed);
+    const base = Math.max(0, ...slots.map((slot) => slot.restartCount));
+    let records: readonly ContainerRecord[];
+    try {
+      records = await startPod({
+        pod: { namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+        workloadName: workloadNameOf(this.pod.raw.metadata.generateName, pod.metadata.name),
+        attempt: ran ? base + 1 : base,
+        containers: launches.containers,
+        terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds,
+        sources: launches.sources,
+      });
+    } catch (error) {
+      if (!(error instanceof PodSandboxError)) throw error;
+      this.sandboxFailures += 1;
+      events.record(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${error.message}`);
+      const retryAt = this.clock.now() + Math.max(1000, restartDelayMs(this.sandboxFailures + 1, this.context.backOff));
+      for (const slot of slots) slot.nextStartAtMs = retryAt;
+      this.wakeAt(retryAt);
+      return;
+    }
+    this.sandboxFailures = 0;
+    if (this.discarding) {
+      await Promise.all(records.map((record) => this.context.runtime.stop(record.id, 0)));
+      return;
+    }
+    for (const record of records) {
+      const slot = this.slot(record.containerName);
+      if (slot.current && slot.current.id !== record.id) {
+        if (slot.current.exit?.pullFailed) this.context.runtime.remove(slot.current.id);
+        else {
+          if (slot.previous) this.context.runtime.remove(slot.previous.id);
+          slot.previous = slot.current;
+        }
+      }
+      slot.current = record;
+      slot.restartCount = record.attempt;
+      slot.waiting = undefined;
+      slot.nextStartAtMs = undefined;
+      if (record.podIP) this.podIP = record.podIP;
+      const container = pod.spec.containers.find((c) => c.name === record.containerName);
+      if (container && !record.creating && !record.exit && slot.announcedId !== record.id) this.announceStart(slot, container, record);
+    }
+  }
+
+  /**
+   * Every container's launch with its environment sorted by where each value comes from, and the
+   * Secrets and ConfigMaps whose values go by reference (ADR 131). A Secret or ConfigMap value
+   * that would have to be copied into plain text (expanded into another variable, the command or
+   * the args) is refused.
+   */
+  private async podContainerLaunches(): Promise<{ containers: PodContainerLaunch[]; sources: LaunchSource[] }> {
+    const pod = this.pod.view;
+    const namespace = pod.metadata.namespace;
+    const objects = new Map<string, { kind: 'secret' | 'configMap'; object: KubeObject }>();
+    const fetch = async (kind: 'configmaps' | 'secrets', name: string) => {
+      try {
+        const object = await this.context.client.get(types[kind], namespace, name);
+        const sourceKind = kind === 'secrets' ? 'secret' : 'configMap';
+        objects.set(`${sourceKind}/${name}`, { kind: sourceKind, object });
+        return kind === 'secrets' ? secretValues(object) : configMapValues(object);
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    };
+    const facts = { podIP: this.podIP ?? '', hostIP: this.context.hostIP, nodeName: this.context.nodeName };
+    const containers: PodContainerLaunch[] = [];
+    const used = new Set<string>();
+    for (const container of pod.spec.containers) {
+      const configMaps = await Promise.all(referencedConfigMaps(container).map(async (name) => [name, await fetch('configmaps', name)] as const));
+      const secrets = await Promise.all(referencedSecrets(container).map(async (name) => [name, await fetch('secrets', name)] as const));
+      const sources: EnvSources = { configMaps: new Map(configMaps), secrets: new Map(secrets) };
+      const { env, origins } = resolveEnvDetailed(pod, container, sources, facts, this.baseEnvironment(container));
+      const variables: LaunchVariable[] = [];
+      for (const [name, value] of Object.entries(env)) {
+        const origin = origins[name];
+        if (origin?.kind === 'derived') {
+          throw new CreateContainerConfigError(
+            `variable ${name} expands ${origin.from.join(', ')}, which come from a Secret or ConfigMap: on ECS their values are passed by reference only and cannot be copied into another variable`,
+          );
+        }
+        if (origin?.kind === 'secret' || origin?.kind === 'configMap') {
+          variables.push({ name, origin: origin.kind, source: origin.source, key: origin.key });
+          used.add(`${origin.kind}/${origin.source}`);
+        } else variables.push({ name, value, origin: origin?.kind ?? 'pod' });
+      }
+      const expand = (parts: readonly string[] | undefined, what: string) => {
+        if (!parts) return { parts: undefined, perPod: false };
+        const referenced = parts.flatMap((part) => referencedVariables(part, env));
+        const sensitive = [...new Set(referenced.filter((name) => isSensitiveOrigin(origins[name])))];
+        if (sensitive.length > 0) {
+          throw new CreateContainerConfigError(
+            `the ${what} of container ${container.name} expands ${sensitive.join(', ')}, which come from a Secret or ConfigMap: on ECS their values are passed by reference only`,
+          );
+        }
+        return { parts: parts.map((part) => expandReferences(part, env)), perPod: referenced.some((name) => origins[name]?.kind === 'pod') };
+      };
+      const command = expand(container.command, 'command');
+      const args = expand(container.args, 'args');
+      containers.push({
+        name: container.name,
+        image: container.image,
+        ...(command.parts ? { command: command.parts } : {}),
+        ...(args.parts ? { args: args.parts, ...(args.perPod ? { argsPerPod: true } : {}) } : {}),
+        ...(container.workingDir ? { workingDir: container.workingDir } : {}),
+        env: variables,
+        ports: container.ports.map((port) => ({ containerPort: port.containerPort, protocol: port.protocol })),
+        resources: container.resources,
+      });
+    }
+    const sources: LaunchSource[] = [];
+    for (const key of used) {
+      const found = objects.get(key);
+      if (!found) continue;
+      sources.push({
+        kind: found.kind,
+        name: key.slice(key.indexOf('/') + 1),
+        uid: found.object.metadata.uid ?? '',
+        resourceVersion: found.object.metadata.resourceVersion ?? '',
+        data: found.kind === 'secret' ? secretValues(found.object) : configMapValues(found.object),
+      });
+    }
+    return { containers, sources };
+  }
+
   /** Variables every container gets from the agent, under what the pod sets itself. */
   private baseEnvironment(container: Container): Record<string, string> {
     const pod = this.pod.view;
+    // Pod runtimes run real images: they get what Kubernetes gives, not the stand-ins' HOST and PORT.
+    if (this.podUnit) return { HOSTNAME: pod.spec.hostname ?? pod.metadata.name };
     const podIP = this.podIP ?? '';
     const firstPort = container.ports[0]?.containerPort;
     return {
@@ -399,7 +670,7 @@ export class PodWorker {
     const container = this.pod.view.spec.containers.find((c) => c.name === slot.name);
     const current = slot.current;
     const podIP = this.podIP;
-    if (!container || !current || current.exit || !podIP || !this.context.runtime.supportsProbes) return;
+    if (!container || !current || current.exit || current.creating || !podIP || !this.context.runtime.supportsProbes) return;
     slot.probes = new ContainerProbes({
       container,
       startedAtMs: Date.parse(current.startedAt),
@@ -495,4 +766,9 @@ export class PodWorker {
       this.kick();
     });
   }
+}
+
+/** A ReplicaSet's pods share a generateName (`web-5d8f7c9b4b-`): what their shared definitions are called after. */
+function workloadNameOf(generateName: string | undefined, name: string): string {
+  return generateName?.replace(/-+$/, '') || name;
 }

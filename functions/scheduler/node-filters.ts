@@ -3,9 +3,9 @@
  * fails gives the node's reason(s), worded as kube-scheduler words them.
  */
 import type { KubeObject } from '../../schemas/meta.ts';
+import { parseMilliCpu, parseQuantity } from '../core/resource-quantity.ts';
 import { notReadyTaintKey, unreachableTaintKey } from '../domain/pods/tolerations.ts';
 import type { Resources } from './pod-requests.ts';
-import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
 
 export interface Taint {
   readonly key: string;

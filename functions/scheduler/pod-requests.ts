@@ -1,6 +1,6 @@
 /** What a pod asks of a node: resource requests and host ports. */
 import type { KubeObject } from '../../schemas/meta.ts';
-import { parseMilliCpu, parseQuantity } from './resource-quantity.ts';
+import { parseMilliCpu, parseQuantity } from '../core/resource-quantity.ts';
 
 export interface Resources {
   readonly milliCpu: number;

@@ -63,6 +63,7 @@ export interface ProcessRuntimeOptions {
 
 export class ProcessRuntime implements ContainerRuntime {
   readonly kind = 'process';
+  readonly unit = 'container';
   readonly version = 'skiff-process://1';
   readonly supportsProbes = true;
   private readonly records = new Map<string, ContainerRecord>();

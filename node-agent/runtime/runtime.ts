@@ -1,7 +1,13 @@
 /**
  * The container runtime port: how the agent runs a pod's containers. `process` runs them as
- * host processes (local clusters and CI), `sim` runs nothing (scale tests); `ecs` on AWS comes
- * later behind the same interface. The agent never touches processes itself.
+ * host processes (local clusters and CI), `sim` runs nothing (scale tests), `ecs` runs each pod
+ * as one ECS task on the node's own container instance (AWS). The agent never touches
+ * processes or tasks itself.
+ *
+ * Runtimes come in two units. A `container` runtime starts, stops and restarts each container
+ * on its own (`start`). A `pod` runtime starts a pod's containers together (`startPod`), as one
+ * ECS task holds them all: a restart restarts the whole pod, and the pod's IP comes from the
+ * runtime (the task's network interface) rather than from the agent (ADR 130).
  */
 
 export interface PodRef {
@@ -26,9 +32,11 @@ export interface ContainerLaunch {
 export interface ContainerExit {
   readonly exitCode: number;
   readonly signal?: number;
-  readonly reason: 'Completed' | 'Error';
+  readonly reason: 'Completed' | 'Error' | 'OOMKilled';
   readonly message?: string;
   readonly finishedAt: string;
+  /** The container never ran because its image could not be pulled (ErrImagePull). */
+  readonly pullFailed?: boolean;
 }
 
 export interface ContainerRecord {
@@ -45,6 +53,68 @@ export interface ContainerRecord {
   readonly pid?: number;
   readonly logPath?: string;
   readonly exit?: ContainerExit;
+  /** Still being created (an ECS task not yet RUNNING): reported as ContainerCreating, not probed. */
+  readonly creating?: boolean;
+  /** The pod's address as a `pod` runtime assigned it (the task's network interface). */
+  readonly podIP?: string;
+}
+
+/** A variable of a container's environment, with where its value came from. */
+export type LaunchVariable =
+  | {
+      readonly name: string;
+      readonly value: string;
+      /** `template`: written in the pod spec as is; `pod`: differs from pod to pod (names, fieldRef). */
+      readonly origin: 'template' | 'pod';
+    }
+  | {
+      readonly name: string;
+      /** The value lives in a Secret or ConfigMap: a `pod` runtime passes it by reference, never in plain text. */
+      readonly origin: 'secret' | 'configMap';
+      readonly source: string;
+      readonly key: string;
+    };
+
+/** The data of a Secret or ConfigMap a container's environment refers to, read at start. */
+export interface LaunchSource {
+  readonly kind: 'secret' | 'configMap';
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+export interface PodContainerLaunch {
+  readonly name: string;
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  /** The args expand variables that differ from pod to pod (`$(POD_NAME)`): they cannot be shared by a template. */
+  readonly argsPerPod?: boolean;
+  readonly workingDir?: string;
+  readonly env: readonly LaunchVariable[];
+  readonly ports: readonly { readonly containerPort: number; readonly protocol: string }[];
+  readonly resources: {
+    readonly requests: Readonly<Record<string, string | number>>;
+    readonly limits: Readonly<Record<string, string | number>>;
+  };
+}
+
+/** Everything a `pod` runtime needs to start a pod's containers as one unit. */
+export interface PodLaunch {
+  readonly pod: PodRef;
+  /** What the pod's shared definitions are called after: its generateName without the dash, or its name. */
+  readonly workloadName: string;
+  /** 0 for the first run, then the number of restarts: every container's restartCount. */
+  readonly attempt: number;
+  readonly containers: readonly PodContainerLaunch[];
+  readonly terminationGracePeriodSeconds: number;
+  readonly sources: readonly LaunchSource[];
+}
+
+/** The runtime could not place the pod (no free network interface, the ECS agent gone...). */
+export class PodSandboxError extends Error {
+  override name = 'PodSandboxError';
 }
 
 /** The image cannot be run: the kubelet reports this as ErrImagePull / ImagePullBackOff. */
@@ -58,14 +128,22 @@ export interface ExecResult {
 }
 
 export interface ContainerRuntime {
-  readonly kind: 'process' | 'sim';
+  readonly kind: 'process' | 'sim' | 'ecs';
+  /** How containers start: alone (`start`) or a whole pod at once (`startPod`). */
+  readonly unit: 'container' | 'pod';
   /** `nodeInfo.containerRuntimeVersion`. */
   readonly version: string;
   /** False for runtimes with nothing to probe: their containers are ready when running. */
   readonly supportsProbes: boolean;
   /** Checks that the image can be run, before anything is started; throws ImagePullError. */
   imageIdOf(launch: Pick<ContainerLaunch, 'image' | 'command' | 'args'>): string;
+  /** Starts one container (`container` runtimes). */
   start(launch: ContainerLaunch): Promise<ContainerRecord>;
+  /**
+   * Starts every container of a pod as one unit (`pod` runtimes): resolves with a record per
+   * container, usually still `creating`. Throws PodSandboxError when the pod cannot be placed.
+   */
+  startPod?(launch: PodLaunch): Promise<readonly ContainerRecord[]>;
   /** Every container the runtime knows, including ones found from a previous agent run. */
   containers(): readonly ContainerRecord[];
   container(id: string): ContainerRecord | undefined;
@@ -78,6 +156,8 @@ export interface ContainerRuntime {
   exec(id: string, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
   /** Called once for every container that exits (including adopted ones found gone). */
   onExit(listener: (record: ContainerRecord) => void): void;
+  /** Called when a record changes other than by exiting (a `pod` runtime's task running, getting its IP). */
+  onUpdate?(listener: (record: ContainerRecord) => void): void;
   /** Stops watching containers; the containers themselves keep running for the next agent. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { ContainerLaunch, ContainerRecord, ContainerRuntime, ExecResult } f
 
 export class SimRuntime implements ContainerRuntime {
   readonly kind = 'sim';
+  readonly unit = 'container';
   readonly version = 'skiff-sim://1';
   readonly supportsProbes = false;
   private readonly records = new Map<string, ContainerRecord>();

@@ -40,6 +40,52 @@ describe('parseAgentArgs', () => {
     assert.deepEqual([settings.address, settings.podCidr, settings.runtime], ['127.0.0.9', '127.99.0.0/24', 'sim']);
   });
 
+  it('takes the ecs runtime settings, leaves the size to ECS and the kubelet API on loopback', () => {
+    const settings = parseAgentArgs([
+      '--kubeconfig',
+      '/k',
+      '--name',
+      'i-0123456789abcdef0',
+      '--runtime',
+      'ecs',
+      '--address',
+      '10.0.1.7',
+      '--pods',
+      '10',
+      '--subnets',
+      'subnet-a, subnet-b',
+      '--security-groups',
+      'sg-pods',
+      '--pod-log-group',
+      '/skiff/prod/pods',
+      '--task-execution-role',
+      'arn:aws:iam::1:role/exec',
+      '--secret-prefix',
+      'skiff/prod',
+      '--lifecycle-hook',
+      'skiff-drain',
+    ]);
+    assert.equal(settings.runtime, 'ecs');
+    assert.deepEqual(settings.sizeGiven, { cpu: false, memory: false });
+    assert.equal(settings.kubeletAddress, '127.0.0.1');
+    assert.equal(settings.serviceProxy, true);
+    assert.equal(settings.lifecycleHook, 'skiff-drain');
+    assert.deepEqual(settings.ecs, {
+      subnets: ['subnet-a', 'subnet-b'],
+      securityGroups: ['sg-pods'],
+      logGroup: '/skiff/prod/pods',
+      executionRoleArn: 'arn:aws:iam::1:role/exec',
+      secretPrefix: 'skiff/prod',
+    });
+  });
+
+  it('names the ecs settings that are missing', () => {
+    assert.throws(
+      () => parseAgentArgs(['--kubeconfig', '/k', '--name', 'n', '--runtime', 'ecs', '--subnets', 's']),
+      (error: unknown) => error instanceof AgentUsageError && /--security-groups, --pod-log-group, --task-execution-role, --secret-prefix/.test(error.message),
+    );
+  });
+
   const bad: [string, string[]][] = [
     ['no --name', ['--kubeconfig', '/k']],
     ['an unknown runtime', ['--kubeconfig', '/k', '--name', 'n', '--runtime', 'docker']],

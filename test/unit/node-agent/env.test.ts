@@ -4,9 +4,12 @@ import {
   CreateContainerConfigError,
   type EnvSources,
   expandReferences,
+  isSensitiveOrigin,
   referencedConfigMaps,
   referencedSecrets,
+  referencedVariables,
   resolveEnv,
+  resolveEnvDetailed,
   secretValues,
 } from '../../../node-agent/env.ts';
 import { type PodView, parsePod } from '../../../node-agent/pod-view.ts';
@@ -160,5 +163,66 @@ describe('secretValues', () => {
 describe('expandReferences', () => {
   it('keeps a lone trailing dollar', () => {
     assert.equal(expandReferences('cost: 5$', {}), 'cost: 5$');
+  });
+});
+
+describe('resolveEnvDetailed', () => {
+  function detailed(container: Record<string, unknown>, base: Record<string, string> = {}) {
+    const pod = podWith(container);
+    const first = pod.spec.containers[0];
+    assert.ok(first);
+    return resolveEnvDetailed(pod, first, sources, facts, base);
+  }
+
+  it('says where every value came from: the template, the pod, or one key of a Secret or ConfigMap', () => {
+    const { env, origins } = detailed(
+      {
+        envFrom: [{ configMapRef: { name: 'settings' }, prefix: 'CFG_' }],
+        env: [
+          { name: 'GREETING', value: 'hello' },
+          { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'PASSWORD' } } },
+          { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'WHO', value: 'pod $(POD)' },
+        ],
+      },
+      { HOSTNAME: 'web-1' },
+    );
+    assert.equal(env.PASSWORD, 's3cret');
+    assert.deepEqual(origins, {
+      HOSTNAME: { kind: 'pod' },
+      CFG_MODE: { kind: 'configMap', source: 'settings', key: 'MODE' },
+      CFG_LEVEL: { kind: 'configMap', source: 'settings', key: 'LEVEL' },
+      GREETING: { kind: 'template' },
+      PASSWORD: { kind: 'secret', source: 'creds', key: 'PASSWORD' },
+      POD: { kind: 'pod' },
+      WHO: { kind: 'pod' },
+    });
+  });
+
+  it('marks a value that expands a Secret value as derived from it', () => {
+    const { env, origins } = detailed({
+      env: [
+        { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'PASSWORD' } } },
+        { name: 'URL', value: 'postgres://app:$(PASSWORD)@db' },
+      ],
+    });
+    assert.equal(env.URL, 'postgres://app:s3cret@db');
+    assert.deepEqual(origins.URL, { kind: 'derived', from: ['PASSWORD'] });
+    assert.equal(isSensitiveOrigin(origins.URL), true);
+    assert.equal(isSensitiveOrigin(origins.PASSWORD), true);
+  });
+
+  it('lets a later plain value replace a Secret value of the same name', () => {
+    const { origins } = detailed({
+      envFrom: [{ secretRef: { name: 'creds' } }],
+      env: [{ name: 'PASSWORD', value: 'overridden' }],
+    });
+    assert.deepEqual(origins.PASSWORD, { kind: 'template' });
+  });
+});
+
+describe('referencedVariables', () => {
+  it('names the defined variables a text expands, skipping $$ escapes and unknown names', () => {
+    assert.deepEqual(referencedVariables('$(A)-$(B)-$$(A)-$(NOPE)', { A: '1', B: '2' }), ['A', 'B']);
   });
 });

@@ -29,4 +29,34 @@ describe('parseKubeconfig', () => {
     const text = JSON.stringify({ 'current-context': 'nope', clusters: [], users: [], contexts: [] });
     assert.throws(() => parseKubeconfig(text), /no context "nope"/);
   });
+
+  it('reads an exec credential plugin, resolving a relative command against the kubeconfig folder', () => {
+    const user = {
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        command: './bin/skiff-token',
+        args: ['token', '--cluster-id', 'prod'],
+        env: [{ name: 'AWS_REGION', value: 'eu-west-1' }],
+        interactiveMode: 'Never',
+      },
+    };
+    const credentials = parseKubeconfig(kubeconfig({ server: 'https://abc.execute-api.eu-west-1.amazonaws.com/cluster' }, user), '/etc/skiff');
+    assert.deepEqual(credentials, {
+      server: 'https://abc.execute-api.eu-west-1.amazonaws.com/cluster',
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        command: '/etc/skiff/bin/skiff-token',
+        args: ['token', '--cluster-id', 'prod'],
+        env: { AWS_REGION: 'eu-west-1' },
+      },
+    });
+  });
+
+  it('runs a plugin named without a slash from the PATH, as kubectl does', () => {
+    const credentials = parseKubeconfig(
+      kubeconfig({ server: 'https://x' }, { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'skiff' } }),
+    );
+    assert.equal(credentials.exec?.command, 'skiff');
+    assert.deepEqual(credentials.exec?.args, []);
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseMilliCpu, parseQuantity } from '../../../functions/core/resource-quantity.ts';
 import { planSchedule } from '../../../functions/scheduler/plan-schedule.ts';
-import { parseMilliCpu, parseQuantity } from '../../../functions/scheduler/resource-quantity.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { pod, replicaSet } from '../fixtures.ts';
 

@@ -1,7 +1,7 @@
 /**
  * Kubernetes resource quantities (`100m`, `0.5`, `128Mi`, `1G`, `1e3`) as plain numbers of the
  * base unit (cores, bytes, count). Invalid text is undefined: the API validates quantities, so
- * the scheduler only needs to be safe, not helpful, about bad ones.
+ * the scheduler and the node agent only need to be safe, not helpful, about bad ones.
  */
 
 const suffixes: Record<string, number> = {

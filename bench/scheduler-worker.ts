@@ -7,6 +7,7 @@
  */
 import { reconcileKeys } from '../functions/controller-runtime/run-controllers.ts';
 import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
+import { memoryLog } from '../functions/logging/log.ts';
 import { schedulerController } from '../functions/scheduler/scheduler-controller.ts';
 import { createDynamoDbStore } from '../functions/store/dynamodb-store.ts';
 import { types } from '../schemas/registry.ts';
@@ -15,20 +16,13 @@ const [endpoint, objects, changes] = process.argv.slice(2);
 if (!endpoint || !objects || !changes) throw new Error('usage: scheduler-worker.ts <endpoint> <objects table> <changes table>');
 const client = localDynamoDbClient(endpoint);
 const store = createDynamoDbStore({ client, tables: { objects, changes } });
-let lastError = '';
-const runtime = {
-  store,
-  controllers: [schedulerController],
-  log: {
-    info() {},
-    warn(_message: string, fields?: Record<string, unknown>) {
-      lastError = String(fields?.error ?? _message);
-    },
-    error(_message: string, fields?: Record<string, unknown>) {
-      lastError = String(fields?.error ?? _message);
-    },
-  },
-};
+const log = memoryLog();
+const runtime = { store, controllers: [schedulerController], log };
+/** The pass's last warning or error, as the bench reports it. */
+function lastError(): string {
+  const last = log.entries.filter((entry) => entry.level === 'WARN' || entry.level === 'ERROR').at(-1);
+  return last ? String(last.fields.error ?? last.message) : '';
+}
 const passKey = { typeId: types.pods.id, name: '' };
 // Ends with the bench even when the bench could not stop it (killed outright).
 const parent = process.ppid;
@@ -37,10 +31,10 @@ process.stdout.on('error', () => process.exit(0));
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for (let pass = 1; process.ppid === parent; pass++) {
   const started = performance.now();
-  lastError = '';
+  log.entries.length = 0;
   const failed = await reconcileKeys(runtime, [{ controller: schedulerController, key: passKey }]);
   const ms = performance.now() - started;
-  process.stdout.write(`${JSON.stringify({ pass, ms: Math.round(ms), ok: failed === 0, error: lastError })}\n`);
+  process.stdout.write(`${JSON.stringify({ pass, ms: Math.round(ms), ok: failed === 0, error: lastError() })}\n`);
   // Nothing was pending: wait a little, as the next stream batch would.
   if (ms < 100) await new Promise((done) => setTimeout(done, 200));
 }

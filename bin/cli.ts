@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalCluster } from '../functions/local/host.ts';
+import { createLogger, logTo } from '../functions/logging/structured-log.ts';
 
 const usage = `Usage:
   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--verbose]
@@ -43,7 +44,8 @@ async function up(args: string[]): Promise<void> {
     ...(values['node-grace-seconds'] !== undefined ? { nodeGraceSeconds: integerFlag(values['node-grace-seconds'], 'node-grace-seconds', 40) } : {}),
     ...(values['eviction-seconds'] !== undefined ? { evictionSeconds: integerFlag(values['eviction-seconds'], 'eviction-seconds', 300) } : {}),
     onProgress: step,
-    ...(values.verbose ? { log: (entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`) } : {}),
+    // The same JSON lines as the Lambdas write, on stderr so they stay apart from the progress display.
+    ...(values.verbose ? { log: logTo(createLogger({ write: (line) => process.stderr.write(`${line}\n`) })) } : {}),
   });
   step('ready');
   process.stdout.write(`

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr } from '../functions/core/ipv4-range.ts';
 import { kubeMicroTime, kubeTime } from '../functions/core/kube-time.ts';
+import { type Log, silentLog } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
@@ -24,8 +25,6 @@ import { startServiceProxy } from './proxy/service-proxy.ts';
 import { ProcessRuntime } from './runtime/process-runtime.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { SimRuntime } from './runtime/sim-runtime.ts';
-
-export type AgentLog = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export interface AgentOptions {
   readonly credentials: ClusterCredentials;
@@ -68,7 +67,7 @@ export interface AgentOptions {
   readonly serviceProxy?: boolean;
   /** Stop the pods' containers when the agent stops (otherwise they are left for adoption). @default false */
   readonly stopContainersOnStop?: boolean;
-  readonly log?: AgentLog;
+  readonly log?: Log;
 }
 
 export interface RunningAgent {
@@ -85,7 +84,7 @@ export interface RunningAgent {
 }
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const log: AgentLog = options.log ?? (() => {});
+  const log = options.log ?? silentLog;
   const nodeName = options.nodeName;
   const address = options.address ?? '127.0.0.1';
   const runtimeKind = options.containerRuntime?.kind ?? options.runtime ?? 'process';
@@ -134,7 +133,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     throw error;
   }
   const addresses = new PodAddressBook(podCidr, runtimeKind === 'sim' ? undefined : options.stateDir);
-  const events = new EventRecorder(client, nodeName, (error) => log('warn', 'event not written', { error: String(error) }));
+  const events = new EventRecorder(client, nodeName, (error) => log.warn('event not written', { error: String(error) }));
 
   const settings = (): NodeSettings => ({
     name: nodeName,
@@ -166,13 +165,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     for (;;) {
       try {
         await client.create(types.nodes, buildNode(base, kubeTime(Date.now())));
-        log('info', 'node registered', { node: nodeName, podCidr: wanted });
+        log.info('node registered', { node: nodeName, podCidr: wanted });
         return wanted;
       } catch (error) {
         if (!isAlreadyExists(error) && !isConflict(error)) {
           // The API refusing the Node (bad settings, no permission) will not change by retrying.
           if (error instanceof KubeApiError && error.code >= 400 && error.code < 500 && error.code !== 429) throw error;
-          log('warn', 'node registration failed, retrying', { error: String(error) });
+          log.warn('node registration failed, retrying', { error: String(error) });
           await abortableDelay(2000, abort.signal);
           if (abort.signal.aborted) throw error;
           continue;
@@ -182,7 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const spec = (existing.spec ?? {}) as { podCIDR?: string };
       const podCidrInUse = spec.podCIDR && parseCidr(spec.podCIDR) ? spec.podCIDR : wanted;
       await writeNodeStatus({ ...base, podCidr: podCidrInUse }, existing);
-      log('info', 'node re-registered', { node: nodeName, podCidr: podCidrInUse });
+      log.info('node re-registered', { node: nodeName, podCidr: podCidrInUse });
       return podCidrInUse;
     }
   }
@@ -235,14 +234,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (running || abort.signal.aborted) return;
       running = true;
       task()
-        .catch((error: unknown) => log('warn', `${what} failed`, { error: String(error) }))
+        .catch((error: unknown) => log.warn(`${what} failed`, { error: String(error) }))
         .finally(() => {
           running = false;
         });
     }, seconds * 1000);
     timers.push(timer);
   };
-  await renewLease().catch((error: unknown) => log('warn', 'lease renewal failed', { error: String(error) }));
+  await renewLease().catch((error: unknown) => log.warn('lease renewal failed', { error: String(error) }));
   if (runtimeKind !== 'sim') {
     events.recordNode(nodeUid, 'Normal', 'Starting', 'Starting kubelet.');
     events.recordNode(nodeUid, 'Normal', 'NodeReady', `Node ${nodeName} status is now: NodeReady`);
@@ -276,7 +275,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (raw.metadata.uid && finished.has(raw.metadata.uid)) return;
     const pod = parsePod(raw);
     if ('error' in pod) {
-      log('warn', 'pod cannot be run', { pod: `${raw.metadata.namespace}/${raw.metadata.name}`, error: pod.error });
+      log.warn('pod cannot be run', { pod: `${raw.metadata.namespace}/${raw.metadata.name}`, error: pod.error });
       return;
     }
     if (pod.view.spec.nodeName !== nodeName) return;
@@ -318,7 +317,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         }
         upsert(event.object);
       },
-      onError: (error) => log('warn', 'pod watch failed, retrying', { error: String(error) }),
+      onError: (error) => log.warn('pod watch failed, retrying', { error: String(error) }),
     },
     abort.signal,
   );
@@ -331,16 +330,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await Promise.all(records.map((r) => runtime.stop(r.id, 2000)));
       runtime.removePod(uid);
       addresses.release(uid);
-      log('info', 'removed containers of a pod that no longer exists', { uid });
+      log.info('removed containers of a pod that no longer exists', { uid });
     }
   }
 
-  const proxy =
-    (options.serviceProxy ?? runtimeKind !== 'sim')
-      ? startServiceProxy({ client, bindAddresses: [address, '127.0.0.1'], log: (message, fields) => log('info', message, fields) })
-      : undefined;
+  const proxy = (options.serviceProxy ?? runtimeKind !== 'sim') ? startServiceProxy({ client, bindAddresses: [address, '127.0.0.1'], log }) : undefined;
 
-  log('info', 'node agent started', { node: nodeName, runtime: runtimeKind, address, kubeletPort: server.port, podCidr });
+  log.info('node agent started', { node: nodeName, runtime: runtimeKind, address, kubeletPort: server.port, podCidr });
   return {
     nodeName,
     kubeletPort: server.port,
@@ -348,7 +344,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     async drain(timeoutMs = 10 * 60_000) {
       const deadline = Date.now() + timeoutMs;
       await client.patch(types.nodes, undefined, nodeName, 'merge', { spec: { unschedulable: true } });
-      log('info', 'node cordoned', { node: nodeName });
+      log.info('node cordoned', { node: nodeName });
       const pods = await client.list(types.pods, { fieldSelector: `spec.nodeName=${nodeName}` });
       await Promise.all(
         pods.items.map(async (pod) => {
@@ -359,9 +355,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           }
         }),
       );
-      log('info', 'pods deleted for drain', { node: nodeName, pods: pods.items.length });
+      log.info('pods deleted for drain', { node: nodeName, pods: pods.items.length });
       while (workers.size > 0 && Date.now() < deadline && !abort.signal.aborted) await abortableDelay(500, abort.signal);
-      if (workers.size > 0) log('warn', 'pods still stopping when the drain timed out', { node: nodeName, pods: workers.size });
+      if (workers.size > 0) log.warn('pods still stopping when the drain timed out', { node: nodeName, pods: workers.size });
       for (const timer of timers) clearInterval(timer);
       for (const [type, namespace] of [
         [types.leases, nodeLeaseNamespace],
@@ -373,7 +369,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           if (!isNotFound(error)) throw error;
         }
       }
-      log('info', 'node drained and deleted', { node: nodeName });
+      log.info('node drained and deleted', { node: nodeName });
     },
     async stop() {
       for (const timer of timers) clearInterval(timer);
@@ -391,7 +387,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         for (const worker of workers.values()) worker.detach();
       }
       await stopEverything();
-      log('info', 'node agent stopped', { node: nodeName });
+      log.info('node agent stopped', { node: nodeName });
     },
   };
 }

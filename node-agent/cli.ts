@@ -10,7 +10,8 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { type AgentLog, startAgent } from './agent.ts';
+import { createLogger, logTo } from '../functions/logging/structured-log.ts';
+import { startAgent } from './agent.ts';
 import { createEcsNode, regionOfArn } from './ec2/ecs-node.ts';
 import { instanceMetadata } from './ec2/instance-metadata.ts';
 import { watchLifecycle } from './ec2/lifecycle-drain.ts';
@@ -179,14 +180,6 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
   };
 }
 
-const jsonLog =
-  (node: string): AgentLog =>
-  (level, message, fields = {}) => {
-    const line = JSON.stringify({ time: new Date().toISOString(), level, component: 'node-agent', node, msg: message, ...fields });
-    if (level === 'error') console.error(line);
-    else console.log(line);
-  };
-
 export async function runAgentCli(args: string[]): Promise<void> {
   let settings: AgentCliSettings;
   try {
@@ -199,7 +192,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
     }
     throw error;
   }
-  const log = jsonLog(settings.name);
+  const log = logTo(createLogger(), { component: 'node-agent', node: settings.name });
   const ecsNode = settings.ecs ? await createEcsNode({ nodeName: settings.name, ...settings.ecs, log }) : undefined;
   const agent = await startAgent({
     credentials: loadKubeconfig(settings.kubeconfig),

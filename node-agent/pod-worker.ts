@@ -6,6 +6,7 @@
  * leave the pod in a wrong state.
  */
 import { kubeTime } from '../functions/core/kube-time.ts';
+import type { Log } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, restartDelayMs } from './back-off.ts';
@@ -54,7 +55,7 @@ export interface PodWorkerContext {
   releasePodIp(uid: string): void;
   /** The worker is done: its pod is deleted and its containers are gone. */
   onFinished(uid: string): void;
-  log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  readonly log: Log;
   /** @default the system clock */
   readonly clock?: Clock;
 }
@@ -179,7 +180,7 @@ export class PodWorker {
         } catch (error) {
           // A request cut off by the agent stopping is not a failure worth reporting.
           if (this.finished) return;
-          this.context.log('error', 'pod sync failed', { pod: this.podName(), error: String(error) });
+          this.context.log.error('pod sync failed', { pod: this.podName(), error: String(error) });
           this.wakeAt(this.clock.now() + 2000);
         }
       } while (this.again && !this.finished);

@@ -11,6 +11,7 @@ import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '.
 import { impersonate, impersonationOf } from '../domain/authorization/impersonation.ts';
 import { requestAttributes } from '../domain/authorization/request-attributes.ts';
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
+import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
 import { type AuditSink, auditEvent, isAudited } from './audit.ts';
@@ -40,8 +41,8 @@ export interface ApiDependencies {
   readonly now?: () => Date;
   readonly podLogs?: PodLogSource;
   readonly strategy?: Partial<StrategyOptions>;
-  /** Structured log sink; one entry per request. */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  /** The structured log: one entry per request, one more for a request that failed with a 5xx. */
+  readonly log?: Log;
   /** The audit log: requests that change something and requests refused (docs/adr/124). */
   readonly audit?: AuditSink;
 }
@@ -210,19 +211,12 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       failure = error;
       response = errorResponse(error);
       if (response.status >= 500) {
-        dependencies.log?.({
-          level: 'ERROR',
-          message: 'request failed',
-          requestId: request.requestId,
-          error: error instanceof Error ? error.stack : String(error),
-        });
+        dependencies.log?.error('request failed', { requestId: request.requestId, error: error instanceof Error ? error.stack : String(error) });
       }
     }
     const seconds = (performance.now() - started) / 1000;
     metrics.record(request.method, trail.resource, response.status, seconds);
-    dependencies.log?.({
-      level: 'INFO',
-      message: 'request',
+    dependencies.log?.info('request', {
       requestId: request.requestId,
       method: request.method,
       path: request.path,

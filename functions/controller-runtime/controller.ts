@@ -7,6 +7,7 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
+import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { EventRecorder } from './events.ts';
 
@@ -28,16 +29,10 @@ export interface ReconcileKey {
   readonly uid?: string;
 }
 
-export interface ControllerLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
-
 export interface ControllerContext {
   readonly store: ObjectStore;
   readonly events: EventRecorder;
-  readonly log: ControllerLog;
+  readonly log: Log;
   /** The clock; tests pin it. */
   now(): Date;
 }
@@ -64,16 +59,4 @@ export interface ReconcileResult {
 
 export function keyToString(controller: string, key: ReconcileKey): string {
   return [controller, key.typeId, key.namespace ?? '', key.name, key.uid ?? ''].join('|');
-}
-
-export const silentLog: ControllerLog = {
-  info() {},
-  warn() {},
-  error() {},
-};
-
-export function consoleLog(component: string): ControllerLog {
-  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    console.log(JSON.stringify({ level, component, message, ...fields, timestamp: new Date().toISOString() }));
-  return { info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }

@@ -5,17 +5,18 @@
  * controllers' types through the same path, repairing anything a lost record left behind.
  */
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { type Log, silentLog } from '../logging/log.ts';
 import { listAll } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
-import type { Controller, ControllerContext, ControllerLog, ObjectChange, ReconcileKey } from './controller.ts';
-import { keyToString, silentLog } from './controller.ts';
+import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from './controller.ts';
+import { keyToString } from './controller.ts';
 import type { EventRecorder } from './events.ts';
 import { storeEventRecorder } from './events.ts';
 
 export interface ControllerRuntime {
   readonly store: ObjectStore;
   readonly controllers: readonly Controller[];
-  readonly log?: ControllerLog;
+  readonly log?: Log;
   readonly events?: EventRecorder;
   now?(): Date;
   /** Fresh reads after a conflict before the key counts as failed. Default 5. */
@@ -134,13 +135,7 @@ async function listEverything(store: ObjectStore, type: Controller['resyncTypes'
   }));
 }
 
-function collectKeys(
-  controllers: readonly Controller[],
-  change: ObjectChange,
-  eventId: string | undefined,
-  pending: Map<string, PendingKey>,
-  log: ControllerLog,
-): void {
+function collectKeys(controllers: readonly Controller[], change: ObjectChange, eventId: string | undefined, pending: Map<string, PendingKey>, log: Log): void {
   for (const controller of controllers) {
     let keys: readonly ReconcileKey[];
     try {

@@ -2,9 +2,10 @@
  * The API's Lambda entry: an API Gateway REST API proxy integration with response streaming
  * (docs/adr/100). It converts the proxy event into the core's `ApiRequest`, calls the core and
  * hands middy a stream that writes the status and headers at once (watches need them before
- * the first event, KUBECTL-WIRE.md §5) and then each chunk.
+ * the first event: kubectl waits on a watch's response head before it exits) and then each chunk.
  */
 import { Readable } from 'node:stream';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
@@ -12,6 +13,7 @@ import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { lambdaLog, logger } from './lambda-runtime.ts';
 import { readSecretFromExtension, secretTokenAuthenticator } from './token-secret.ts';
 
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is declared by @types/aws-lambda.
@@ -115,7 +117,7 @@ function apiFromEnvironment(): ApiHandler {
       store,
       authenticators: [authenticate],
       authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
-      log: (entry) => console.log(JSON.stringify(entry)),
+      log: lambdaLog('api'),
       audit: (event) => console.log(JSON.stringify(event)),
     });
   }
@@ -152,9 +154,9 @@ export async function handleApiEvent(
 export function createApiLambdaHandler(core: () => ApiHandler) {
   // middy's own early-timeout race only covers the time until the result is returned, not
   // the streamed body, so it is off and `handleApiEvent` keeps its own deadline.
-  return middy<RestProxyEvent, StreamingResult>({ streamifyResponse: true, timeoutEarlyInMillis: 0 }).handler((event, context) =>
-    handleApiEvent(event, context, core()),
-  );
+  return middy<RestProxyEvent, StreamingResult>({ streamifyResponse: true, timeoutEarlyInMillis: 0 })
+    .use(injectLambdaContext(logger))
+    .handler((event, context) => handleApiEvent(event, context, core()));
 }
 
 export const handler = createApiLambdaHandler(apiFromEnvironment);

@@ -1,12 +1,13 @@
 /**
- * What the controller and scheduler Lambdas share: the store built from the environment
- * (`OBJECTS_TABLE`, `CHANGES_TABLE`; the SDK itself honours `AWS_ENDPOINT_URL`) and a structured
- * logger. Built once per container, reused across invocations.
+ * What the Lambda entry points share: the store built from the environment (`OBJECTS_TABLE`,
+ * `CHANGES_TABLE`; the SDK itself honours `AWS_ENDPOINT_URL`) and the process's structured
+ * logger, which every handler's middy chain gives to `injectLambdaContext` so each entry carries
+ * the invocation's context. Built once per container, reused across invocations.
  */
 
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ControllerLog } from '../controller-runtime/controller.ts';
+import type { Log } from '../logging/log.ts';
+import { createLogger, logTo } from '../logging/structured-log.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../store/dynamodb-store.ts';
 
 export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env): DynamoDbStore {
@@ -16,11 +17,10 @@ export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env): Dyna
   return createDynamoDbStore({ client: new DynamoDBClient({}), tables: { objects, changes } });
 }
 
-export function lambdaLog(serviceName: string): ControllerLog {
-  const logger = new Logger({ serviceName });
-  return {
-    info: (message, fields) => logger.info(message, { ...fields }),
-    warn: (message, fields) => logger.warn(message, { ...fields }),
-    error: (message, fields) => logger.error(message, { ...fields }),
-  };
+/** The function's Logger: for `injectLambdaContext(logger)` in the handler's middy chain. */
+export const logger = createLogger();
+
+/** The log of one part of the function (`component`: api, controller-manager, scheduler, resync). */
+export function lambdaLog(component: string): Log {
+  return logTo(logger, { component });
 }

@@ -3,19 +3,22 @@
  * scheduler own, so a record the stream lost — or time passing, for minReadySeconds and
  * progress deadlines — is caught within one period.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { type ResyncResult, resyncAll } from '../controller-runtime/run-controllers.ts';
 import { controllers } from '../controllers/controllers.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
-import { lambdaLog, storeFromEnvironment } from './lambda-runtime.ts';
+import { lambdaLog, logger, storeFromEnvironment } from './lambda-runtime.ts';
 
 const store = storeFromEnvironment();
-const log = lambdaLog('skiff-resync');
+const log = lambdaLog('resync');
 
-export const handler = middy<ScheduledEvent, ResyncResult>().handler(async () => {
-  const result = await resyncAll({ store, controllers: [...controllers, ...schedulerControllers], log });
-  log.info('resync done', { ...result });
-  if (result.failed > 0) throw new Error(`${result.failed} of ${result.keys} keys failed to reconcile`);
-  return result;
-});
+export const handler = middy<ScheduledEvent, ResyncResult>()
+  .use(injectLambdaContext(logger))
+  .handler(async () => {
+    const result = await resyncAll({ store, controllers: [...controllers, ...schedulerControllers], log });
+    log.info('resync done', { ...result });
+    if (result.failed > 0) throw new Error(`${result.failed} of ${result.keys} keys failed to reconcile`);
+    return result;
+  });

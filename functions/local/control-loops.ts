@@ -7,10 +7,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { Controller, ControllerLog, ReconcileKey } from '../controller-runtime/controller.ts';
+import type { Controller, ReconcileKey } from '../controller-runtime/controller.ts';
 import { keyToString } from '../controller-runtime/controller.ts';
 import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../controller-runtime/run-controllers.ts';
 import { type ControllerOptions, controllersWith } from '../controllers/controllers.ts';
+import { type Log, silentLog } from '../logging/log.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../store/dynamodb-store.ts';
 import type { ObjectStore } from '../store/store.ts';
@@ -27,7 +28,8 @@ export interface ControlLoopsOptions extends ControllerOptions {
   readonly tables: TableNames;
   /** Seconds between full resyncs. @default 30 */
   readonly resyncSeconds?: number;
-  readonly log?: (entry: Record<string, unknown>) => void;
+  /** The host's log; each loop adds its `component`. */
+  readonly log?: Log;
   /** Replace the controller set (tests). */
   readonly controllers?: readonly Controller[];
   readonly schedulerControllers?: readonly Controller[];
@@ -41,12 +43,6 @@ export interface ControlLoops {
   /** Re-reconciles everything now. */
   resync(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function entryLog(component: string, log: ((entry: Record<string, unknown>) => void) | undefined): ControllerLog {
-  if (!log) return { info() {}, warn() {}, error() {} };
-  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => log({ level, component, message, ...fields });
-  return { info: write('info'), warn: write('warn'), error: write('error') };
 }
 
 export async function startControlLoops(options: ControlLoopsOptions): Promise<ControlLoops> {
@@ -67,13 +63,13 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<C
   const controllerRuntime: ControllerRuntime = {
     store: options.store,
     controllers: options.controllers ?? controllersWith(options),
-    log: entryLog('controller-manager', options.log),
+    log: (options.log ?? silentLog).child({ component: 'controller-manager' }),
     onRequeue: requeue(() => controllerRuntime),
   };
   const schedulerRuntime: ControllerRuntime = {
     store: options.store,
     controllers: options.schedulerControllers ?? schedulerControllers,
-    log: entryLog('scheduler', options.log),
+    log: (options.log ?? silentLog).child({ component: 'scheduler' }),
     onRequeue: requeue(() => schedulerRuntime),
   };
 
@@ -93,7 +89,7 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<C
       (event) => handleStreamEvent<DynamoDBRecord>(event, { ...schedulerRuntime, parseRecord: parseStreamRecord }),
     ],
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
-    log: entryLog('stream-poller', options.log),
+    log: (options.log ?? silentLog).child({ component: 'stream-poller' }),
   });
 
   let resyncing: Promise<void> | undefined;

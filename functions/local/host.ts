@@ -13,6 +13,7 @@ import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
+import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
 import { startControlLoops } from './control-loops.ts';
@@ -42,8 +43,8 @@ export interface LocalClusterOptions {
   readonly dynamoDbEndpoint?: string;
   readonly tablePrefix?: string;
   readonly onProgress?: (message: string) => void;
-  /** Structured logs of the control plane; silent when absent. */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  /** Structured log of the control plane; silent when absent. */
+  readonly log?: Log;
 }
 
 export interface LocalCluster {
@@ -99,10 +100,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
       podLogs: kubeletLogSource({ token: tokens.node }),
       strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
-      ...(options.log ? { log: options.log } : {}),
+      ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
       audit: (event) => {
         auditLog.write(`${JSON.stringify(event)}\n`);
-        options.log?.({ level: 'INFO', message: 'audit', event });
+        options.log?.info('audit', { component: 'api', event });
       },
     });
     const server = await startHttpsApiServer({ handler: api, certPem: certificate.certPem, keyPem: certificate.keyPem, port: options.port });

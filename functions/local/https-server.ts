@@ -1,7 +1,7 @@
 /**
  * Serves an `ApiHandler` over HTTPS with Node's http stack: the local stand-in for API Gateway.
  * Streamed responses (watch, `logs -f`) get their status line and headers flushed at once —
- * kubectl waits on a watch's headers before it exits (KUBECTL-WIRE.md §5).
+ * kubectl waits on a watch's headers before it exits (`kubectl rollout status` hangs otherwise).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

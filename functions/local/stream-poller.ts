@@ -18,8 +18,7 @@ import {
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { ControllerLog } from '../controller-runtime/controller.ts';
-import { silentLog } from '../controller-runtime/controller.ts';
+import { type Log, silentLog } from '../logging/log.ts';
 
 export type StreamConsumer = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
@@ -37,7 +36,7 @@ export interface StreamPollerOptions {
   readonly maxAttempts?: number;
   /** How often to look for new shards while none closed. @default 5000 */
   readonly describeIntervalMs?: number;
-  readonly log?: ControllerLog;
+  readonly log?: Log;
 }
 
 export interface StreamPoller {

@@ -7,6 +7,7 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import type { Log } from '../../functions/logging/log.ts';
 import { describeContainerInstance, EcsRuntime } from '../runtime/ecs-runtime.ts';
 import { SecretsManagerSources } from '../runtime/secrets-manager-sources.ts';
 
@@ -27,7 +28,7 @@ export interface EcsNodeSettings {
   readonly familyPrefix?: string;
   /** @default http://127.0.0.1:51678 */
   readonly introspectionEndpoint?: string;
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 export interface EcsNode {

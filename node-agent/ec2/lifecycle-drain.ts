@@ -8,6 +8,7 @@
  * controller evicts the pods as for any lost node.
  */
 import { type AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import type { Log } from '../../functions/logging/log.ts';
 import { type RetryPolicy, withRetry } from './aws-retry.ts';
 import type { InstanceMetadata } from './instance-metadata.ts';
 
@@ -21,7 +22,7 @@ export interface LifecycleDrainOptions {
   /** @default 5000 */
   readonly pollMs?: number;
   readonly retry?: RetryPolicy;
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 export interface LifecycleWatcher {
@@ -51,7 +52,7 @@ export function watchLifecycle(options: LifecycleDrainOptions): LifecycleWatcher
     try {
       state = await options.metadata.get(targetLifecycleStatePath);
     } catch (error) {
-      options.log?.('warn', 'reading the target lifecycle state failed', { error: String(error) });
+      options.log?.warn('reading the target lifecycle state failed', { error: String(error) });
     }
     if (stopped) return;
     if (state?.trim() !== 'Terminated') {
@@ -59,7 +60,7 @@ export function watchLifecycle(options: LifecycleDrainOptions): LifecycleWatcher
       return;
     }
     try {
-      options.log?.('info', 'the Auto Scaling group is terminating this instance: draining the node');
+      options.log?.info('the Auto Scaling group is terminating this instance: draining the node');
       await options.drain();
       const group = (await options.metadata.get(groupNameTagPath))?.trim();
       if (!group) throw new Error(`instance metadata has no ${groupNameTagPath} (instance metadata tags must be on)`);
@@ -75,10 +76,10 @@ export function watchLifecycle(options: LifecycleDrainOptions): LifecycleWatcher
           ),
         options.retry,
       );
-      options.log?.('info', 'node drained; termination may go on', { group, hook: options.hookName });
+      options.log?.info('node drained; termination may go on', { group, hook: options.hookName });
       finish();
     } catch (error) {
-      options.log?.('error', 'draining before termination failed; the lifecycle hook times out and termination goes on', { error: String(error) });
+      options.log?.error('draining before termination failed; the lifecycle hook times out and termination goes on', { error: String(error) });
       fail(error);
     }
   };

@@ -10,6 +10,7 @@
  */
 
 import { readyBackendsByPortName, type ServiceView, viewService } from '../../functions/domain/services/service-view.ts';
+import type { Log } from '../../functions/logging/log.ts';
 import { createListenerSet, type ListenerTarget, listenerKey } from '../../functions/net/tcp-listeners.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
@@ -34,7 +35,7 @@ export interface ServiceProxyOptions {
   /** Addresses to serve NodePorts on, e.g. the node's InternalIP and 127.0.0.1. */
   readonly bindAddresses: readonly string[];
   readonly retryBindMs?: number;
-  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 export interface ServiceProxy {
@@ -103,7 +104,10 @@ export function desiredNodePorts(
 
 export function startServiceProxy(options: ServiceProxyOptions): ServiceProxy {
   const abort = new AbortController();
-  const listeners = createListenerSet({ ...(options.retryBindMs ? { retryBindMs: options.retryBindMs } : {}), ...(options.log ? { log: options.log } : {}) });
+  const listeners = createListenerSet({
+    ...(options.retryBindMs ? { retryBindMs: options.retryBindMs } : {}),
+    ...(options.log ? { log: (message: string, fields?: Record<string, unknown>) => options.log?.info(message, fields) } : {}),
+  });
   let applying = Promise.resolve();
   const sync = () => {
     const desired = desiredNodePorts(services.objects.values(), options.bindAddresses);
@@ -120,7 +124,7 @@ export function startServiceProxy(options: ServiceProxyOptions): ServiceProxy {
   };
   const services = objectCache(sync);
   const endpoints = objectCache(() => {});
-  const onError = (error: unknown) => options.log?.('service proxy watch error', { error: error instanceof Error ? error.message : String(error) });
+  const onError = (error: unknown) => options.log?.warn('service proxy watch error', { error: error instanceof Error ? error.message : String(error) });
   const loops = [
     options.client.listAndWatch(types.services, {}, { ...services.handlers, onError }, abort.signal),
     options.client.listAndWatch(types.endpoints, {}, { ...endpoints.handlers, onError }, abort.signal),

@@ -21,6 +21,7 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
+import type { Log } from '../../functions/logging/log.ts';
 import { backOff, isRetryable, isThrottling, type RetryPolicy, withRetry } from '../ec2/aws-retry.ts';
 import { type PodTask, podTask, type TaskDefinitionSettings } from './ecs-task-definition.ts';
 import type { ContainerExit, ContainerLaunch, ContainerRecord, ContainerRuntime, ExecResult, PodLaunch, PodRef } from './runtime.ts';
@@ -53,7 +54,7 @@ export interface EcsRuntimeOptions {
   readonly execInContainer?: (runtimeId: string, argv: readonly string[], timeoutMs: number) => Promise<ExecResult>;
   /** The ECS container agent's version, for `nodeInfo.containerRuntimeVersion`. */
   readonly agentVersion?: string;
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 interface TaskState {
@@ -233,7 +234,7 @@ export class EcsRuntime implements ContainerRuntime {
     const registered = await withRetry(() => this.options.client.send(new RegisterTaskDefinitionCommand(task.definition)), this.options.retry);
     const arn = registered.taskDefinition?.taskDefinitionArn;
     if (!arn) throw new PodSandboxError(`ECS registered no task definition for ${task.family}`);
-    this.options.log?.('info', 'task definition registered', { family: task.family, arn });
+    this.options.log?.info('task definition registered', { family: task.family, arn });
     return arn;
   }
 
@@ -393,7 +394,7 @@ export class EcsRuntime implements ContainerRuntime {
         this.apply(state, task, false);
       }
     }
-    if (this.tasks.size > 0) this.options.log?.('info', 'adopted ECS tasks', { tasks: this.tasks.size });
+    if (this.tasks.size > 0) this.options.log?.info('adopted ECS tasks', { tasks: this.tasks.size });
   }
 
   /** Takes a fresh description of a task into the records, telling listeners what changed. */
@@ -462,7 +463,7 @@ export class EcsRuntime implements ContainerRuntime {
     try {
       await this.refresh();
     } catch (error) {
-      this.options.log?.('warn', 'reading ECS tasks failed', { error: String(error) });
+      this.options.log?.warn('reading ECS tasks failed', { error: String(error) });
     } finally {
       this.polling = false;
       this.schedule();

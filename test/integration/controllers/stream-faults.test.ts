@@ -11,6 +11,7 @@ import { type Controller, keyToString } from '../../../functions/controller-runt
 import { type ControllerRuntime, handleStreamEvent, resyncAll } from '../../../functions/controller-runtime/run-controllers.ts';
 import { controllersWith } from '../../../functions/controllers/controllers.ts';
 import { type StreamConsumer, startStreamPoller } from '../../../functions/local/stream-poller.ts';
+import { memoryLog } from '../../../functions/logging/log.ts';
 import { schedulerControllers } from '../../../functions/scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -24,12 +25,10 @@ let streams: DynamoDBStreamsClient;
 type Wrap = (deliver: StreamConsumer) => StreamConsumer;
 
 /** Warnings of the handlers, shown when a scenario does not converge. */
-const warnings: string[] = [];
-const recordingLog = {
-  info() {},
-  warn: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} ${JSON.stringify(fields)}`),
-  error: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} ${JSON.stringify(fields)}`),
-};
+const recordingLog = memoryLog();
+/** What went wrong, as the test reports it when the end state is wrong. */
+const warnings = () =>
+  recordingLog.entries.filter((entry) => entry.level === 'WARN' || entry.level === 'ERROR').map((entry) => `${entry.message} ${JSON.stringify(entry.fields)}`);
 
 function runtimes(failEvery?: number): ControllerRuntime[] {
   let calls = 0;
@@ -129,7 +128,9 @@ async function debugState(namespace: string) {
   return {
     generation: d.metadata.generation,
     status: d.status,
-    warnings: warnings.filter((w) => !w.includes('handler died')).slice(-10),
+    warnings: warnings()
+      .filter((w) => !w.includes('handler died'))
+      .slice(-10),
     replicaSets: replicaSets.map((rs) => ({ name: rs.metadata.name, spec: (rs.spec as { replicas: number }).replicas, status: rs.status })),
     pods: pods.map((p) => ({
       name: p.metadata.name,

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test';
 import type { Context } from 'aws-lambda';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../../../functions/api/http.ts';
 import { createApiLambdaHandler, type RestProxyEvent, toApiRequest, toStreamingResult } from '../../../functions/lambda/api-handler.ts';
+import { lambdaLog } from '../../../functions/lambda/lambda-runtime.ts';
+import { logLines } from '../../support/log-lines.ts';
 import { FakeResponseStream } from './fake-lambda-runtime.ts';
 
 function event(overrides: Partial<RestProxyEvent> = {}): RestProxyEvent {
@@ -203,6 +205,26 @@ describe('API Lambda handler', () => {
     const stream = await invoke(core, event(), lambdaContext(2050));
     assert.equal(signal?.aborted, true);
     assert.deepEqual(stream.events.slice(1), [{ kind: 'chunk', text: 'first\n' }, { kind: 'end' }]);
+  });
+
+  it('gives the API’s log the invocation’s context (injectLambdaContext)', async () => {
+    const log = lambdaLog('api');
+    const context = { ...lambdaContext(), functionName: 'skiff-api' } as Context;
+    const entries = await logLines(() =>
+      invoke(
+        async () => {
+          log.info('request', { status: 200 });
+          return { status: 200, headers: {}, body: 'ok' };
+        },
+        event(),
+        context,
+      ),
+    );
+    const entry = entries.find((e) => e.message === 'request');
+    assert.deepEqual(
+      { component: entry?.component, status: entry?.status, function_name: entry?.function_name, function_request_id: entry?.function_request_id },
+      { component: 'api', status: 200, function_name: 'skiff-api', function_request_id: 'aws-req' },
+    );
   });
 
   it('aborts the request signal once a complete response is written', async () => {

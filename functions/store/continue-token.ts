@@ -1,7 +1,7 @@
 /** The opaque `continue` token of paged lists: the list's revision and the last key examined. */
 import { z } from 'zod';
 import { BadRequestError } from '../core/errors.ts';
-import { namespacePrefix } from './object-items.ts';
+import { namespacePrefix } from './object-lifecycle.ts';
 
 const tokenSchema = z.object({ rv: z.string().regex(/^\d+$/), after: z.string() });
 

@@ -15,40 +15,32 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { parseFieldSelector, selectableFields } from '../../schemas/field-selector.ts';
-import { type KubeObject, storedObjectSchema as kubeObjectSchema } from '../../schemas/meta.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
-import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, InvalidError, NotFoundError, RequestEntityTooLargeError } from '../core/errors.ts';
-import { parseLabelSelector } from '../core/label-selector.ts';
+import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, NotFoundError } from '../core/errors.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { parseChangeItem, parseCounterItem, parseObjectItem } from './object-items.ts';
 import {
-  type ChangeEventType,
-  type ChangeRecord,
-  maxItemBytes,
-  maxObjectBytes,
+  checkWritableTogether,
+  expectedRevision,
+  maxBatchWrites,
   namespacePrefix,
-  type ObjectRecord,
   objectKey,
-  type Projection,
-  parseChangeItem,
-  parseCounterItem,
-  parseObjectItem,
-  storedSize,
-} from './object-items.ts';
-import {
-  canonicalJson,
-  checkDeletePreconditions,
-  prepareCreate,
-  prepareDelete,
-  prepareUpdate,
+  type PlannedWrite,
+  planCreate,
+  planDelete,
+  planUpdate,
   refOf,
   requestedName,
+  type StoredObject,
   storedNamespace,
   withResourceVersion,
 } from './object-lifecycle.ts';
+import { type ChangeRecord, objectMatcher } from './object-matcher.ts';
 import type { BatchWrite, DeleteOptions, DeleteResult, ListOptions, ListResult, ObjectStore, UpdateOptions, WatchEvent, WatchOptions } from './store.ts';
 import { attributes, type TableNames } from './tables.ts';
+import { type ChangePage, type ChangeSource, followChanges } from './watch-loop.ts';
 
 export { parseStreamRecord, type StreamChange, type StreamRecordLike } from './object-items.ts';
 
@@ -69,24 +61,9 @@ export type DynamoDbStore = ObjectStore & {
   close(): void;
 };
 
-/** Transactions hold the counter plus two items per write; DynamoDB allows 100 items and 4 MB. */
-const maxBatchWrites = 25;
-const maxTransactionBytes = 4 * 1024 * 1024;
 const maxCommitAttempts = 60;
 const maxGeneratedNameAttempts = 8;
 const watchPageSize = 200;
-
-/** One planned item change, committed at the next free revision. */
-interface PlannedWrite {
-  readonly key: string;
-  readonly action: 'put' | 'remove';
-  /** The object to store (put) or its last state (remove), without the new resourceVersion. */
-  readonly object: KubeObject;
-  /** The stored revision the item must still have, or 'absent' for a create. */
-  readonly expect: number | 'absent';
-  readonly event: ChangeEventType;
-  readonly prior?: Projection;
-}
 
 interface Plan<T> {
   readonly writes: readonly PlannedWrite[];
@@ -108,15 +85,6 @@ class RetryCommit extends Error {}
 
 const retriableCancellations = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
-interface ObjectMatcher {
-  /** Some selector narrows the result. */
-  readonly filtered: boolean;
-  inNamespace(object: KubeObject): boolean;
-  matches(object: KubeObject): boolean;
-  /** Labels and fields only: namespace is checked with `inNamespace`. */
-  matchesProjection(projection: Projection): boolean;
-}
-
 export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStore {
   const { client, tables } = options;
   const retentionSeconds = options.changeRetentionSeconds ?? 300;
@@ -136,42 +104,17 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     return parseCounterItem(Item);
   }
 
-  async function readObject(type: ResourceType, key: string): Promise<ObjectRecord | undefined> {
+  async function readObject(type: ResourceType, key: string): Promise<StoredObject | undefined> {
     const { Item } = await client.send(
       new GetItemCommand({ TableName: tables.objects, Key: { ...typeKey(type), [attributes.sortKey]: { S: key } }, ConsistentRead: true }),
     );
     return Item ? parseObjectItem(Item) : undefined;
   }
 
-  async function readExisting(type: ResourceType, namespace: string | undefined, name: string): Promise<ObjectRecord> {
+  async function readExisting(type: ResourceType, namespace: string | undefined, name: string): Promise<StoredObject> {
     const record = await readObject(type, objectKey(namespace, name));
     if (!record) throw new NotFoundError(refOf(type, name));
     return record;
-  }
-
-  function projection(type: ResourceType, object: KubeObject): Projection {
-    return { labels: { ...(object.metadata.labels ?? {}) }, fields: selectableFields(type, object) };
-  }
-
-  /** Whatever is written must parse again when read: refuse malformed metadata up front. */
-  function checkShape(type: ResourceType, object: KubeObject): void {
-    const parsed = kubeObjectSchema.safeParse(object);
-    if (parsed.success) return;
-    const issue = parsed.error.issues[0];
-    throw new InvalidError({ kind: type.kind, group: type.group, name: object.metadata.name ?? '' }, [
-      { field: issue?.path.join('.') ?? 'metadata', message: `Invalid value: ${issue?.message ?? 'malformed object'}` },
-    ]);
-  }
-
-  function checkSize(type: ResourceType, write: PlannedWrite): number {
-    const body = JSON.stringify(write.object);
-    const size = storedSize(body, write.key, type.id, write.prior ? JSON.stringify(write.prior) : undefined);
-    if (size > maxObjectBytes) {
-      throw new RequestEntityTooLargeError(
-        `${type.plural} "${write.object.metadata.name ?? ''}" is too large to store: ${size} bytes, limit is ${maxObjectBytes} bytes (DynamoDB's ${maxItemBytes}-byte item limit less room for the store's attributes)`,
-      );
-    }
-    return size;
   }
 
   function transactItems(type: ResourceType, current: number, writes: readonly PlannedWrite[]): { items: TransactWriteItem[]; committed: KubeObject[] } {
@@ -295,14 +238,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       const known = knownCounters.get(type.id);
       const [current, planned] = await Promise.all([known ?? readCounter(type), plan(attempt)]);
       if (planned.writes.length === 0) return planned.result([]);
-      let total = 0;
-      for (const write of planned.writes) {
-        checkShape(type, write.object);
-        total += 2 * checkSize(type, write);
-      }
-      if (total > maxTransactionBytes - 64 * 1024) {
-        throw new RequestEntityTooLargeError(`the writes together are too large for one transaction: ${total} bytes, limit is ${maxTransactionBytes} bytes`);
-      }
+      checkWritableTogether(type, planned.writes);
       try {
         const committed = await commit(type, current, planned.writes);
         knownCounters.set(type.id, current + planned.writes.length);
@@ -316,62 +252,6 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       await new Promise((done) => setTimeout(done, Math.random() * Math.min(100, 2 ** Math.min(attempt, 7))));
     }
     throw new ConflictError(refOf(type, name), 'too many concurrent writes to this resource type; please try again');
-  }
-
-  function planCreate(type: ResourceType, object: KubeObject, name: string): PlannedWrite {
-    const prepared = prepareCreate(type, object, name, randomUUID(), now());
-    return { key: objectKey(prepared.metadata.namespace, name), action: 'put', object: prepared, expect: 'absent', event: 'ADDED' };
-  }
-
-  function expectedRevision(object: KubeObject, given: string | null | undefined): string | undefined {
-    if (given === null) return undefined;
-    // An empty resourceVersion means "no precondition", as in Kubernetes.
-    return (given ?? object.metadata.resourceVersion) || undefined;
-  }
-
-  /** The write an update makes of `stored`, or undefined when nothing would change. */
-  function planUpdate(type: ResourceType, stored: ObjectRecord, object: KubeObject, expected: string | undefined): PlannedWrite | undefined {
-    const name = stored.object.metadata.name ?? '';
-    if (expected !== undefined && expected !== String(stored.revision)) throw new ConflictError(refOf(type, name));
-    const outcome = prepareUpdate(stored.object, object);
-    if (outcome.remove) {
-      return { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED', prior: projection(type, stored.object) };
-    }
-    // Kubernetes skips writes that change nothing: no new revision, no event.
-    if (canonicalJson(withResourceVersion(outcome.object, stored.revision)) === canonicalJson(stored.object)) return undefined;
-    return { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) };
-  }
-
-  function planDelete(type: ResourceType, stored: ObjectRecord, deleteOptions: DeleteOptions | undefined): { write?: PlannedWrite; removed: boolean } {
-    checkDeletePreconditions(type, stored.object, deleteOptions);
-    const outcome = prepareDelete(stored.object, deleteOptions, now());
-    switch (outcome.action) {
-      case 'none':
-        return { removed: false };
-      case 'mark':
-        return {
-          write: { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) },
-          removed: false,
-        };
-      case 'remove':
-        return { write: { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED' }, removed: true };
-    }
-  }
-
-  function objectMatcher(
-    type: ResourceType,
-    namespace: string | undefined,
-    labelSelector: string | undefined,
-    fieldSelector: string | undefined,
-  ): ObjectMatcher {
-    const labels = parseLabelSelector(labelSelector);
-    const fields = parseFieldSelector(type, fieldSelector);
-    const filtered = labels.requirements.length > 0 || fields.requirements.length > 0;
-    const matchesProjection = (p: Projection): boolean => labels.matches(p.labels) && fields.matches(p.fields);
-    const inNamespace = (object: KubeObject): boolean => namespace === undefined || object.metadata.namespace === namespace;
-    const matches = (object: KubeObject): boolean =>
-      inNamespace(object) && labels.matches(object.metadata.labels) && (fields.requirements.length === 0 || fields.matches(selectableFields(type, object)));
-    return { filtered, inNamespace, matches, matchesProjection };
   }
 
   const store: DynamoDbStore = {
@@ -388,6 +268,9 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       const limit = listOptions.limit && listOptions.limit > 0 ? listOptions.limit : undefined;
       const pageLimit = limit === undefined ? undefined : matcher.filtered ? Math.max(limit + 1, 250) : limit + 1;
 
+      if (position && namespace !== undefined && !position.after.startsWith(namespacePrefix(namespace))) {
+        throw new BadRequestError('continue key is not valid: it was returned by a list of another namespace');
+      }
       const items: KubeObject[] = [];
       let after = position?.after;
       let more = false;
@@ -424,7 +307,10 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       for (let nameAttempt = 0; ; nameAttempt++) {
         const { name, generated } = requestedName(type, object);
         try {
-          return await run(type, name, async () => ({ writes: [planCreate(type, object, name)], result: ([created]) => created ?? object }));
+          return await run(type, name, async () => ({
+            writes: [planCreate(type, object, name, randomUUID(), now())],
+            result: ([created]) => created ?? object,
+          }));
         } catch (error) {
           if (!(error instanceof AlreadyExistsError) || !generated || nameAttempt + 1 >= maxGeneratedNameAttempts) throw error;
         }
@@ -447,7 +333,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       const ns = type.namespaced ? storedNamespace(type, namespace) : undefined;
       return run(type, name, async () => {
         const stored = await readExisting(type, ns, name);
-        const { write, removed } = planDelete(type, stored, deleteOptions);
+        const { write, removed } = planDelete(type, stored, deleteOptions, now());
         return { writes: write ? [write] : [], result: ([object]) => ({ object: object ?? stored.object, removed }) };
       });
     },
@@ -461,7 +347,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
           writes.map(async (write): Promise<{ write?: PlannedWrite; stored?: KubeObject }> => {
             if (write.op === 'create') {
               storedNamespace(type, write.object.metadata.namespace);
-              return { write: planCreate(type, write.object, requestedName(type, write.object).name) };
+              return { write: planCreate(type, write.object, requestedName(type, write.object).name, randomUUID(), now()) };
             }
             if (write.op === 'update') {
               const name = write.object.metadata.name;
@@ -474,7 +360,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
             const namespace = type.namespaced ? storedNamespace(type, write.namespace) : undefined;
             const stored = await readExisting(type, namespace, write.name);
             const preconditions = write.expectedResourceVersion !== undefined ? { resourceVersion: write.expectedResourceVersion } : undefined;
-            const planned = planDelete(type, stored, preconditions ? { preconditions } : undefined).write;
+            const planned = planDelete(type, stored, preconditions ? { preconditions } : undefined, now()).write;
             return planned ? { write: planned } : { stored: stored.object };
           }),
         );
@@ -499,7 +385,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     },
 
     watch(type, watchOptions: WatchOptions): AsyncIterable<WatchEvent> {
-      return watchChanges(type, watchOptions);
+      return followChanges({ source: changeSource, list: store.list, pollIntervalMs, bookmarkIntervalMs, closed: closed.signal }, type, watchOptions);
     },
 
     async currentRevision(type) {
@@ -550,135 +436,36 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     return new GoneError(`too old resource version: ${revision} (${oldest})`);
   }
 
-  async function* watchChanges(type: ResourceType, watchOptions: WatchOptions): AsyncGenerator<WatchEvent> {
-    const signal = AbortSignal.any([watchOptions.signal, closed.signal]);
-    const namespace = type.namespaced ? watchOptions.namespace || undefined : undefined;
-    const matcher = objectMatcher(type, namespace, watchOptions.labelSelector, watchOptions.fieldSelector);
-    const requested = watchOptions.resourceVersion ?? '';
-    if (requested !== '' && !/^\d+$/.test(requested)) throw new BadRequestError(`invalid resource version: "${requested}"`);
-
-    let dirty = false;
-    let wakeUp: (() => void) | undefined;
-    const waker = (): void => {
-      dirty = true;
-      wakeUp?.();
-    };
-    const key = wakeKey(type);
-    const set = wakers.get(key) ?? new Set();
-    set.add(waker);
-    wakers.set(key, set);
-
-    try {
-      let last: number;
-      /** Objects the initial list already showed at a revision newer than the list's. */
-      const shown = new Map<string, number>();
-      if (requested === '' || requested === '0') {
-        let token: string | undefined;
-        let listRevision: string | undefined;
-        do {
-          const page = await store.list(type, {
-            ...(namespace ? { namespace } : {}),
-            ...(watchOptions.labelSelector ? { labelSelector: watchOptions.labelSelector } : {}),
-            ...(watchOptions.fieldSelector ? { fieldSelector: watchOptions.fieldSelector } : {}),
-            limit: 500,
-            ...(token ? { continue: token } : {}),
-          });
-          listRevision = page.resourceVersion;
-          token = page.continue;
-          for (const object of page.items) {
-            const revision = Number(object.metadata.resourceVersion);
-            if (revision > Number(listRevision)) shown.set(objectKey(object.metadata.namespace, object.metadata.name ?? ''), revision);
-            if (signal.aborted) return;
-            yield { type: 'ADDED', object };
-          }
-        } while (token);
-        last = Number(listRevision);
-      } else {
-        last = Number(requested);
+  const changeSource: ChangeSource = {
+    async read(type, after, first, signal): Promise<ChangePage> {
+      // At the start, the counter read before the log tells an empty log from a compacted one.
+      const counterBefore = first ? await readCounter(type, signal) : 0;
+      // A revision this store never reached (its data was reset): the client must list again.
+      if (first && counterBefore < after) throw new GoneError(`too large resource version: ${after}, current: ${counterBefore}`);
+      const changes = await readChanges(type, after, signal);
+      const nowSeconds = Math.floor(now().getTime() / 1000);
+      const head = changes[0];
+      // Revisions are gap-free: a missing or expired next entry means the log was compacted past it.
+      if (head && (head.revision !== after + 1 || head.expiresAt <= nowSeconds)) {
+        const oldest = changes.find((change) => change.expiresAt > nowSeconds)?.revision ?? head.revision;
+        throw tooOld(after, oldest - 1);
       }
-
-      let first = true;
-      let quietSince = Date.now();
-      while (!signal.aborted) {
-        dirty = false;
-        let changes: ChangeRecord[];
-        // At the start, the counter read before the log tells an empty log from a compacted one.
-        let counterBefore = 0;
-        try {
-          if (first) counterBefore = await readCounter(type, signal);
-          changes = await readChanges(type, last, signal);
-        } catch (error) {
-          if (signal.aborted) return;
-          throw error;
-        }
-        const nowSeconds = Math.floor(now().getTime() / 1000);
-        const head = changes[0];
-        // Revisions are gap-free: a missing or expired next entry means the log was compacted past it.
-        if (head && (head.revision !== last + 1 || head.expiresAt <= nowSeconds)) {
-          const oldest = changes.find((change) => change.expiresAt > nowSeconds)?.revision ?? head.revision;
-          throw tooOld(last, oldest - 1);
-        }
-        if (!head && first && counterBefore > last) throw tooOld(last, counterBefore);
-        // A revision this store never reached (its data was reset): the client must list again.
-        if (first && counterBefore < last) throw new GoneError(`too large resource version: ${last}, current: ${counterBefore}`);
-        first = false;
-
-        for (const change of changes) {
-          last = change.revision;
-          const changeKey = objectKey(change.object.metadata.namespace, change.object.metadata.name ?? '');
-          const shownAt = shown.get(changeKey);
-          if (shownAt !== undefined) {
-            if (change.revision <= shownAt) continue;
-            shown.delete(changeKey);
-          }
-          const event = watchEvent(change, matcher);
-          if (!event) continue;
-          if (signal.aborted) return;
-          yield event;
-          quietSince = Date.now();
-        }
-        if (changes.length === watchPageSize || dirty) continue;
-
-        if (watchOptions.allowBookmarks && Date.now() - quietSince >= bookmarkIntervalMs) {
-          yield { type: 'BOOKMARK', object: { apiVersion: apiVersionOf(type), kind: type.kind, metadata: { resourceVersion: String(last) } } };
-          quietSince = Date.now();
-        }
-        const bookmarkDue = watchOptions.allowBookmarks ? quietSince + bookmarkIntervalMs - Date.now() : Number.POSITIVE_INFINITY;
-        await new Promise<void>((done) => {
-          const finish = (): void => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', finish);
-            wakeUp = undefined;
-            done();
-          };
-          const timer = setTimeout(finish, Math.max(0, Math.min(pollIntervalMs, bookmarkDue)));
-          signal.addEventListener('abort', finish);
-          wakeUp = finish;
-          if (dirty || signal.aborted) finish();
-        });
-      }
-    } finally {
-      set.delete(waker);
-      if (set.size === 0) wakers.delete(key);
-    }
-  }
+      if (!head && first && counterBefore > after) throw tooOld(after, counterBefore);
+      return { changes, through: changes.at(-1)?.revision ?? after, more: changes.length === watchPageSize };
+    },
+    subscribe(type, wakeUp) {
+      const key = wakeKey(type);
+      const set = wakers.get(key) ?? new Set();
+      set.add(wakeUp);
+      wakers.set(key, set);
+      return () => {
+        set.delete(wakeUp);
+        if (set.size === 0) wakers.delete(key);
+      };
+    },
+  };
 
   return store;
-}
-
-/**
- * The event a watcher with these selectors sees for a change: an object that stops matching is
- * DELETED for it, one that starts matching is ADDED, as Kubernetes' watch cache does.
- */
-function watchEvent(change: ChangeRecord, matcher: ObjectMatcher): WatchEvent | undefined {
-  if (!matcher.inNamespace(change.object)) return undefined;
-  const matchesNow = matcher.matches(change.object);
-  const matchedBefore = change.prior ? matcher.matchesProjection(change.prior) : matchesNow;
-  if (change.type === 'ADDED') return matchesNow ? { type: 'ADDED', object: change.object } : undefined;
-  // A watcher that saw the object must hear it go, even if its last update moved it out of view.
-  if (change.type === 'DELETED') return matchesNow || matchedBefore ? { type: 'DELETED', object: change.object } : undefined;
-  if (matchesNow) return { type: matchedBefore ? 'MODIFIED' : 'ADDED', object: change.object };
-  return matchedBefore ? { type: 'DELETED', object: change.object } : undefined;
 }
 
 /** `promise`, or an AbortError as soon as `signal` aborts (the shared work goes on for others). */

@@ -3,21 +3,19 @@
  * casts): used by the store and by the stream consumers through `parseStreamRecord`.
  */
 import { z } from 'zod';
-import { type KubeObject, storedObjectSchema } from '../../schemas/meta.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
+import { parseStoredObject } from './object-lifecycle.ts';
+import { type ChangeRecord, changeEventTypes } from './object-matcher.ts';
 import { attributes } from './tables.ts';
 
 const stringValue = z.object({ S: z.string() });
 const numberValue = z.object({ N: z.string().regex(/^\d+$/) });
 
 /** Labels and selectable fields of an object before a change: what watch filters need. */
-export const projectionSchema = z.object({
+const projectionSchema = z.object({
   labels: z.record(z.string(), z.string()),
   fields: z.record(z.string(), z.string()),
 });
-export type Projection = z.infer<typeof projectionSchema>;
-
-export const watchEventTypes = ['ADDED', 'MODIFIED', 'DELETED'] as const;
-export type ChangeEventType = (typeof watchEventTypes)[number];
 
 const objectItemSchema = z.object({
   [attributes.partitionKey]: stringValue,
@@ -29,7 +27,7 @@ const objectItemSchema = z.object({
 const changeItemSchema = z.object({
   [attributes.partitionKey]: stringValue,
   [attributes.sortKey]: numberValue,
-  [attributes.eventType]: z.object({ S: z.enum(watchEventTypes) }),
+  [attributes.eventType]: z.object({ S: z.enum(changeEventTypes) }),
   [attributes.body]: stringValue,
   [attributes.prior]: stringValue.optional(),
   [attributes.expiresAt]: numberValue,
@@ -44,27 +42,8 @@ export interface ObjectRecord {
   readonly object: KubeObject;
 }
 
-export interface ChangeRecord {
-  readonly typeId: string;
-  readonly revision: number;
-  readonly type: ChangeEventType;
-  readonly object: KubeObject;
-  readonly prior?: Projection;
-  /** Epoch seconds after which the entry counts as compacted. */
-  readonly expiresAt: number;
-}
-
-/** Sort key of an object: `<namespace>/<name>`, namespace '' for cluster-scoped objects. */
-export function objectKey(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
-}
-
-export function namespacePrefix(namespace: string): string {
-  return `${namespace}/`;
-}
-
 export function parseObjectJson(json: string): KubeObject {
-  return storedObjectSchema.parse(JSON.parse(json));
+  return parseStoredObject(json);
 }
 
 export function parseObjectItem(item: unknown): ObjectRecord {
@@ -94,21 +73,6 @@ export function parseChangeItem(item: unknown): ChangeRecord {
 export function parseCounterItem(item: unknown): number {
   if (item === undefined) return 0;
   return Number(counterItemSchema.parse(item)[attributes.counter].N);
-}
-
-/** DynamoDB's item limit: attribute names plus values, UTF-8. */
-export const maxItemBytes = 400 * 1024;
-/** Room kept for the store's own attributes and the revision stamped at commit. */
-const itemHeadroomBytes = 1024;
-/** The largest object (as JSON) the store accepts. */
-export const maxObjectBytes = maxItemBytes - itemHeadroomBytes;
-
-/** Bytes the larger of the object item and the change entry takes, before headroom. */
-export function storedSize(body: string, key: string, typeId: string, prior: string | undefined): number {
-  const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
-  const objectItem = bytes(body) + 2 * bytes(key) + bytes(typeId) + 64;
-  const changeItem = bytes(body) + bytes(prior ?? '') + bytes(typeId) + 64;
-  return Math.max(objectItem, changeItem);
 }
 
 export interface StreamChange {

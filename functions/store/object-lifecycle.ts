@@ -1,13 +1,22 @@
 /**
  * The storage layer's rules for server-owned metadata, as pure functions: what a create, an
- * update or a delete turns the stored object into. The DynamoDB adapter only commits the result.
+ * update or a delete turns the stored object into, and the item writes (`PlannedWrite`) that
+ * carry it out. Every store adapter plans with these and only commits the result, at revisions
+ * it allocates; so graceful deletion, finalizers, generation and conflicts behave the same
+ * whatever holds the objects.
  */
 import { randomInt } from 'node:crypto';
-import type { KubeObject, ObjectMeta } from '../../schemas/meta.ts';
+import { type KubeObject, type ObjectMeta, storedObjectSchema } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
-import { BadRequestError, ConflictError, InvalidError, type ResourceRef } from '../core/errors.ts';
+import { BadRequestError, ConflictError, InvalidError, RequestEntityTooLargeError, type ResourceRef } from '../core/errors.ts';
 import { kubeTime } from '../core/kube-time.ts';
+import { type ChangeEventType, type Projection, projection } from './object-matcher.ts';
 import type { DeleteOptions } from './store.ts';
+
+/** An object as the store wrote it, parsed (zod) from its JSON. */
+export function parseStoredObject(json: string): KubeObject {
+  return storedObjectSchema.parse(JSON.parse(json));
+}
 
 export function refOf(type: ResourceType, name: string): ResourceRef {
   return { resource: type.plural, group: type.group, name, kind: type.kind };
@@ -176,4 +185,134 @@ export function prepareDelete(stored: KubeObject, options: DeleteOptions | undef
 
 export function withResourceVersion(object: KubeObject, revision: number): KubeObject {
   return withMeta(object, { ...object.metadata, resourceVersion: String(revision) });
+}
+
+/** Sort key of an object: `<namespace>/<name>`, namespace '' for cluster-scoped objects. */
+export function objectKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+/** The key prefix of one namespace's objects. */
+export function namespacePrefix(namespace: string): string {
+  return `${namespace}/`;
+}
+
+/** An object as stored: its key, the revision it was written at and the object (stamped with it). */
+export interface StoredObject {
+  readonly key: string;
+  readonly revision: number;
+  readonly object: KubeObject;
+}
+
+/** One planned item change, committed at a revision the adapter allocates. */
+export interface PlannedWrite {
+  readonly key: string;
+  readonly action: 'put' | 'remove';
+  /** The object to store (put) or its last state (remove), without the new resourceVersion. */
+  readonly object: KubeObject;
+  /** The stored revision the item must still have, or 'absent' for a create. */
+  readonly expect: number | 'absent';
+  readonly event: ChangeEventType;
+  /** Labels and fields before the change (updates and removals by update), for selective watches. */
+  readonly prior?: Projection;
+}
+
+export function planCreate(type: ResourceType, object: KubeObject, name: string, uid: string, now: Date): PlannedWrite {
+  const prepared = prepareCreate(type, object, name, uid, now);
+  return { key: objectKey(prepared.metadata.namespace, name), action: 'put', object: prepared, expect: 'absent', event: 'ADDED' };
+}
+
+/** The resourceVersion an update must find stored: `given`, else the object's own; none for null or ''. */
+export function expectedRevision(object: KubeObject, given: string | null | undefined): string | undefined {
+  if (given === null) return undefined;
+  // An empty resourceVersion means "no precondition", as in Kubernetes.
+  return (given ?? object.metadata.resourceVersion) || undefined;
+}
+
+/**
+ * The write an update makes of `stored`, or undefined when nothing would change.
+ * ConflictError when the caller expected another revision than the stored one.
+ */
+export function planUpdate(type: ResourceType, stored: StoredObject, object: KubeObject, expected: string | undefined): PlannedWrite | undefined {
+  const name = stored.object.metadata.name ?? '';
+  if (expected !== undefined && expected !== String(stored.revision)) throw new ConflictError(refOf(type, name));
+  const outcome = prepareUpdate(stored.object, object);
+  if (outcome.remove) {
+    return { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED', prior: projection(type, stored.object) };
+  }
+  // Kubernetes skips writes that change nothing: no new revision, no event.
+  if (canonicalJson(withResourceVersion(outcome.object, stored.revision)) === canonicalJson(stored.object)) return undefined;
+  return { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) };
+}
+
+/** The write a delete makes of `stored` (none when it only confirms a mark), and whether the object goes. */
+export function planDelete(
+  type: ResourceType,
+  stored: StoredObject,
+  options: DeleteOptions | undefined,
+  now: Date,
+): { write?: PlannedWrite; removed: boolean } {
+  checkDeletePreconditions(type, stored.object, options);
+  const outcome = prepareDelete(stored.object, options, now);
+  switch (outcome.action) {
+    case 'none':
+      return { removed: false };
+    case 'mark':
+      return {
+        write: { key: stored.key, action: 'put', object: outcome.object, expect: stored.revision, event: 'MODIFIED', prior: projection(type, stored.object) },
+        removed: false,
+      };
+    case 'remove':
+      return { write: { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED' }, removed: true };
+  }
+}
+
+/** DynamoDB's item limit: attribute names plus values, UTF-8. Every adapter keeps to it, so objects move freely between them. */
+export const maxItemBytes = 400 * 1024;
+/** Room kept for the store's own attributes and the revision stamped at commit. */
+const itemHeadroomBytes = 1024;
+/** The largest object (as JSON) the store accepts. */
+export const maxObjectBytes = maxItemBytes - itemHeadroomBytes;
+/** Writes committed together: DynamoDB transactions hold at most 4 MB. */
+export const maxTransactionBytes = 4 * 1024 * 1024;
+/** Writes one `batch` may hold. */
+export const maxBatchWrites = 25;
+
+/** Bytes the larger of the object item and the change entry takes, before headroom. */
+export function storedSize(body: string, key: string, typeId: string, prior: string | undefined): number {
+  const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+  const objectItem = bytes(body) + 2 * bytes(key) + bytes(typeId) + 64;
+  const changeItem = bytes(body) + bytes(prior ?? '') + bytes(typeId) + 64;
+  return Math.max(objectItem, changeItem);
+}
+
+/**
+ * Refuses what could not be stored or read back: malformed metadata (422 naming the field) and
+ * objects over the item limit (413). Returns the write's stored size.
+ */
+export function checkWritable(type: ResourceType, write: PlannedWrite): number {
+  const parsed = storedObjectSchema.safeParse(write.object);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidError({ kind: type.kind, group: type.group, name: write.object.metadata.name ?? '' }, [
+      { field: issue?.path.join('.') ?? 'metadata', message: `Invalid value: ${issue?.message ?? 'malformed object'}` },
+    ]);
+  }
+  const size = storedSize(JSON.stringify(write.object), write.key, type.id, write.prior ? JSON.stringify(write.prior) : undefined);
+  if (size > maxObjectBytes) {
+    throw new RequestEntityTooLargeError(
+      `${type.plural} "${write.object.metadata.name ?? ''}" is too large to store: ${size} bytes, limit is ${maxObjectBytes} bytes (DynamoDB's ${maxItemBytes}-byte item limit less room for the store's attributes)`,
+    );
+  }
+  return size;
+}
+
+/** Checks every write of one commit, and that they fit one transaction together (413 otherwise). */
+export function checkWritableTogether(type: ResourceType, writes: readonly PlannedWrite[]): void {
+  let total = 0;
+  // Each write is stored twice: the object item and its change entry.
+  for (const write of writes) total += 2 * checkWritable(type, write);
+  if (total > maxTransactionBytes - 64 * 1024) {
+    throw new RequestEntityTooLargeError(`the writes together are too large for one transaction: ${total} bytes, limit is ${maxTransactionBytes} bytes`);
+  }
 }

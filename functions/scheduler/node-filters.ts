@@ -2,62 +2,57 @@
  * The scheduler's filters, each a pure question about one pod and one node: the first one that
  * fails gives the node's reason(s), worded as kube-scheduler words them.
  */
+import { z } from 'zod';
 import type { KubeObject } from '../../schemas/meta.ts';
+import { type StoredNode, type StoredPod, storedNode, storedPod } from '../../schemas/stored-objects.ts';
 import { parseMilliCpu, parseQuantity } from '../core/resource-quantity.ts';
 import { notReadyTaintKey, unreachableTaintKey } from '../domain/pods/tolerations.ts';
 import type { Resources } from './pod-requests.ts';
 
-export interface Taint {
-  readonly key: string;
-  readonly value?: string;
-  readonly effect: string;
-}
+type PodSpec = NonNullable<StoredPod['spec']>;
+export type Taint = NonNullable<NonNullable<StoredNode['spec']>['taints']>[number];
+export type Toleration = NonNullable<PodSpec['tolerations']>[number];
 
-export interface Toleration {
-  readonly key?: string;
-  readonly operator?: string;
-  readonly value?: string;
-  readonly effect?: string;
-}
-
-export interface NodeSelectorRequirement {
-  readonly key: string;
-  readonly operator: string;
-  readonly values?: readonly string[];
-}
+/**
+ * The Pod schema keeps node selector requirements opaque, so the scheduler reads them itself,
+ * once per pod. A malformed requirement matches no node, as an unknown operator does.
+ */
+const nodeSelectorRequirementSchema = z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).optional() });
+export type NodeSelectorRequirement = z.infer<typeof nodeSelectorRequirementSchema>;
 
 export interface NodeSelectorTerm {
-  readonly matchExpressions?: readonly NodeSelectorRequirement[];
-  readonly matchFields?: readonly NodeSelectorRequirement[];
+  readonly matchExpressions: readonly NodeSelectorRequirement[];
+  readonly matchFields: readonly NodeSelectorRequirement[];
 }
 
-interface PodSchedulingSpec {
-  readonly nodeSelector?: Record<string, string>;
-  readonly tolerations?: readonly Toleration[];
-  readonly affinity?: {
-    readonly nodeAffinity?: {
-      readonly requiredDuringSchedulingIgnoredDuringExecution?: { readonly nodeSelectorTerms?: readonly NodeSelectorTerm[] };
-      readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight?: number; readonly preference?: NodeSelectorTerm }[];
-    };
-  };
+const matchesNothing: NodeSelectorRequirement = { key: '', operator: '' };
+
+function requirementsOf(values: readonly unknown[] | undefined): NodeSelectorRequirement[] {
+  return (values ?? []).map((value) => {
+    const parsed = nodeSelectorRequirementSchema.safeParse(value);
+    return parsed.success ? parsed.data : matchesNothing;
+  });
 }
 
-export function schedulingSpec(pod: KubeObject): PodSchedulingSpec {
-  return (pod.spec ?? {}) as PodSchedulingSpec;
+/** A node selector term of a pod's affinity, its requirements read. */
+export function nodeSelectorTerm(term: { readonly matchExpressions?: readonly unknown[]; readonly matchFields?: readonly unknown[] }): NodeSelectorTerm {
+  return { matchExpressions: requirementsOf(term.matchExpressions), matchFields: requirementsOf(term.matchFields) };
+}
+
+export function schedulingSpec(pod: KubeObject): PodSpec {
+  return storedPod(pod).spec ?? {};
 }
 
 export function nodeTaints(node: KubeObject): Taint[] {
-  const taints = (node.spec as { taints?: unknown } | undefined)?.taints;
-  return Array.isArray(taints) ? (taints as Taint[]).filter((t) => t && typeof t.key === 'string') : [];
+  return [...(storedNode(node).spec?.taints ?? [])];
 }
 
 export function isNodeReady(node: KubeObject): boolean {
-  const conditions = (node.status as { conditions?: unknown } | undefined)?.conditions;
-  return Array.isArray(conditions) && conditions.some((c: { type?: string; status?: string }) => c?.type === 'Ready' && c.status === 'True');
+  return (storedNode(node).status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 export function isNodeUnschedulable(node: KubeObject): boolean {
-  return (node.spec as { unschedulable?: unknown } | undefined)?.unschedulable === true;
+  return storedNode(node).spec?.unschedulable === true;
 }
 
 export function tolerates(toleration: Toleration, taint: Taint): boolean {
@@ -104,8 +99,8 @@ function requirementMatches(requirement: NodeSelectorRequirement, value: string 
 
 /** A term matches when all of its requirements do; an empty term matches no node. */
 export function termMatches(term: NodeSelectorTerm, node: KubeObject): boolean {
-  const expressions = term.matchExpressions ?? [];
-  const fields = term.matchFields ?? [];
+  const expressions = term.matchExpressions;
+  const fields = term.matchFields;
   if (expressions.length === 0 && fields.length === 0) return false;
   const labels = node.metadata.labels ?? {};
   return (
@@ -114,17 +109,8 @@ export function termMatches(term: NodeSelectorTerm, node: KubeObject): boolean {
   );
 }
 
-export function matchesNodeSelectorAndAffinity(pod: KubeObject, node: KubeObject): boolean {
-  const spec = schedulingSpec(pod);
-  const labels = node.metadata.labels ?? {};
-  if (!Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v)) return false;
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (terms === undefined) return true;
-  return terms.some((term) => termMatches(term, node));
-}
-
 export function allocatable(node: KubeObject): Resources {
-  const status = (node.status ?? {}) as { allocatable?: Record<string, unknown>; capacity?: Record<string, unknown> };
+  const status = storedNode(node).status ?? {};
   const pick = (name: string) => status.allocatable?.[name] ?? status.capacity?.[name];
   return {
     milliCpu: parseMilliCpu(pick('cpu')) ?? 0,

@@ -11,11 +11,13 @@
  * nodes once the cluster is large, and each search starts where the last one ended.
  */
 import type { KubeObject } from '../../schemas/meta.ts';
+import { storedPod } from '../../schemas/stored-objects.ts';
 import {
   allocatable,
   effectiveTaints,
   isNodeUnschedulable,
   type NodeSelectorTerm,
+  nodeSelectorTerm,
   schedulingSpec,
   type Taint,
   type Toleration,
@@ -99,22 +101,22 @@ function controllerUid(pod: KubeObject): string | undefined {
 }
 
 export function isPendingPod(pod: KubeObject): boolean {
-  const spec = (pod.spec ?? {}) as { nodeName?: unknown; schedulerName?: unknown };
-  const phase = (pod.status as { phase?: unknown } | undefined)?.phase;
+  const { spec = {}, status } = storedPod(pod);
+  const phase = status?.phase;
   const ours = spec.schedulerName === undefined || spec.schedulerName === '' || spec.schedulerName === 'default-scheduler';
   return ours && !spec.nodeName && !pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed';
 }
 
 /** Bound and not finished: holds resources on its node (terminating pods too, until gone). */
 export function holdsNode(pod: KubeObject): string | undefined {
-  const nodeName = (pod.spec as { nodeName?: unknown } | undefined)?.nodeName;
-  const phase = (pod.status as { phase?: unknown } | undefined)?.phase;
-  return typeof nodeName === 'string' && nodeName !== '' && phase !== 'Succeeded' && phase !== 'Failed' ? nodeName : undefined;
+  const { spec, status } = storedPod(pod);
+  const nodeName = spec?.nodeName;
+  const phase = status?.phase;
+  return nodeName && phase !== 'Succeeded' && phase !== 'Failed' ? nodeName : undefined;
 }
 
 function priorityOf(pod: KubeObject): number {
-  const priority = (pod.spec as { priority?: unknown } | undefined)?.priority;
-  return typeof priority === 'number' ? priority : 0;
+  return storedPod(pod).spec?.priority ?? 0;
 }
 
 function schedulingOrder(a: KubeObject, b: KubeObject): number {
@@ -166,10 +168,8 @@ function podNeeds(pod: KubeObject): PodNeeds {
     owner: controllerUid(pod),
     tolerations: spec.tolerations ?? [],
     nodeSelector: Object.entries(spec.nodeSelector ?? {}),
-    requiredTerms: nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
-    preferred: (nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).flatMap((p) =>
-      p.preference ? [{ weight: p.weight ?? 0, term: p.preference }] : [],
-    ),
+    requiredTerms: nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms.map(nodeSelectorTerm),
+    preferred: (nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p) => ({ weight: p.weight, term: nodeSelectorTerm(p.preference) })),
   };
 }
 

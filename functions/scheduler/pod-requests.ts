@@ -1,5 +1,6 @@
 /** What a pod asks of a node: resource requests and host ports. */
 import type { KubeObject } from '../../schemas/meta.ts';
+import { type StoredPod, storedPod } from '../../schemas/stored-objects.ts';
 import { parseMilliCpu, parseQuantity } from '../core/resource-quantity.ts';
 
 export interface Resources {
@@ -8,19 +9,11 @@ export interface Resources {
   readonly pods: number;
 }
 
-interface Container {
-  readonly resources?: { readonly requests?: Record<string, unknown>; readonly limits?: Record<string, unknown> };
-  readonly ports?: readonly { readonly hostPort?: number; readonly protocol?: string; readonly containerPort?: number }[];
-}
-
-interface PodSpec {
-  readonly containers?: readonly Container[];
-  readonly initContainers?: readonly Container[];
-  readonly overhead?: Record<string, unknown>;
-}
+type PodSpec = NonNullable<StoredPod['spec']>;
+type Container = NonNullable<PodSpec['containers']>[number];
 
 function specOf(pod: KubeObject): PodSpec {
-  return (pod.spec ?? {}) as PodSpec;
+  return storedPod(pod).spec ?? {};
 }
 
 /** A container's request, falling back to its limit as Kubernetes' defaulting does. */

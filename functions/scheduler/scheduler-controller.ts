@@ -7,6 +7,7 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
+import { storedPod } from '../../schemas/stored-objects.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controller-runtime/controller.ts';
 import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
@@ -98,19 +99,18 @@ async function recordEvents(ctx: ControllerContext, specs: readonly EventSpec[])
   }
 }
 
-function scheduledCondition(pod: KubeObject): { status?: string; reason?: string; message?: string } | undefined {
-  const conditions = (pod.status as { conditions?: unknown } | undefined)?.conditions;
-  return Array.isArray(conditions) ? conditions.find((c: { type?: string }) => c?.type === 'PodScheduled') : undefined;
+function scheduledCondition(pod: KubeObject) {
+  return storedPod(pod).status?.conditions?.find((c) => c.type === 'PodScheduled');
 }
 
 function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObject {
-  const status = (pod.status ?? {}) as Record<string, unknown>;
-  const conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter((c: { type?: string }) => c?.type !== 'PodScheduled');
+  const status = storedPod(pod).status ?? {};
+  const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
   return {
     ...pod,
     status: {
       ...status,
-      phase: typeof status.phase === 'string' ? status.phase : 'Pending',
+      phase: status.phase ?? 'Pending',
       conditions: [
         ...conditions,
         {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
+import { storedLease } from '../../schemas/stored-objects.ts';
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
 import { kubeMicroTime } from '../core/kube-time.ts';
 import { getIfExists } from '../store/list-all.ts';
@@ -22,7 +23,7 @@ export const schedulerIdentity = `${hostname()}_${randomUUID()}`;
 
 /** A holder whose renew time plus duration has passed no longer holds the lease. */
 export function leaseFree(lease: KubeObject | undefined, identity: string, now: Date): boolean {
-  const spec = (lease?.spec ?? {}) as { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
+  const spec = (lease && storedLease(lease).spec) ?? {};
   if (!spec.holderIdentity || spec.holderIdentity === identity) return true;
   const renewed = spec.renewTime ? Date.parse(spec.renewTime) : Number.NaN;
   if (Number.isNaN(renewed)) return true;
@@ -39,7 +40,7 @@ export async function acquireSchedulerLease(store: ObjectStore, identity: string
   if (!leaseFree(current, identity, now)) {
     throw new LeaseHeldError({ resource: 'leases', group: 'coordination.k8s.io', name: schedulerLeaseName }, 'another scheduler holds the lease');
   }
-  const spec = (current?.spec ?? {}) as Record<string, unknown>;
+  const spec = (current && storedLease(current).spec) ?? {};
   const taking = spec.holderIdentity !== identity;
   const next: KubeObject = {
     apiVersion: 'coordination.k8s.io/v1',
@@ -50,7 +51,7 @@ export async function acquireSchedulerLease(store: ObjectStore, identity: string
       holderIdentity: identity,
       leaseDurationSeconds,
       renewTime: kubeMicroTime(now),
-      ...(taking ? { acquireTime: kubeMicroTime(now), leaseTransitions: ((spec.leaseTransitions as number | undefined) ?? 0) + (current ? 1 : 0) } : {}),
+      ...(taking ? { acquireTime: kubeMicroTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + (current ? 1 : 0) } : {}),
     },
   };
   try {
@@ -63,7 +64,7 @@ export async function acquireSchedulerLease(store: ObjectStore, identity: string
 
 /** Gives the lease up so another scheduler need not wait for it to expire. */
 export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObject): Promise<void> {
-  const spec = (lease.spec ?? {}) as Record<string, unknown>;
+  const spec = storedLease(lease).spec ?? {};
   await store.update(types.leases, { ...lease, spec: { ...spec, holderIdentity: '' } }).catch(() => undefined);
 }
 
@@ -73,6 +74,6 @@ export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObjec
  * view this pass planned from is stale, so the renewal fails with a Conflict.
  */
 export async function renewSchedulerLease(store: ObjectStore, lease: KubeObject, now: Date): Promise<KubeObject> {
-  const spec = (lease.spec ?? {}) as Record<string, unknown>;
+  const spec = storedLease(lease).spec ?? {};
   return store.update(types.leases, { ...lease, spec: { ...spec, renewTime: kubeMicroTime(now) } });
 }

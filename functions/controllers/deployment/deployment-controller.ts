@@ -5,6 +5,7 @@
  */
 
 import { types } from '../../../schemas/registry.ts';
+import { storedDeployment, storedReplicaSet } from '../../../schemas/stored-objects.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
@@ -38,12 +39,10 @@ export const deploymentController: Controller = {
         if (!(error instanceof AlreadyExistsError)) throw error;
         const taken = await getIfExists(ctx.store, types.replicasets, key.namespace, plan.createReplicaSet.metadata.name ?? '');
         const ours =
-          taken &&
-          isControlledBy(taken, deployment) &&
-          sameTemplate((taken.spec as { template?: never }).template, (deployment.spec as { template?: never }).template);
+          taken && isControlledBy(taken, deployment) && sameTemplate(storedReplicaSet(taken).spec?.template, storedDeployment(deployment).spec?.template);
         if (ours || !taken) throw error;
         // Another object holds the hashed name: hash again with a bumped collision count.
-        const status = (deployment.status ?? {}) as { collisionCount?: number };
+        const status = storedDeployment(deployment).status ?? {};
         await ctx.store.update(types.deployments, { ...deployment, status: { ...status, collisionCount: (status.collisionCount ?? 0) + 1 } });
         return;
       }

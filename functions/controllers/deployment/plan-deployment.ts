@@ -9,6 +9,7 @@
  * so a ReplicaSet whose status lags its spec can never make the bounds look looser than they are.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { type StoredDeployment, storedDeployment, storedReplicaSet } from '../../../schemas/stored-objects.ts';
 import { controllerRefTo, isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { canonicalJson, stableHash } from '../../controller-runtime/stable-hash.ts';
 import { kubeTime } from '../../core/kube-time.ts';
@@ -33,21 +34,9 @@ export interface DeploymentPlan {
   readonly requeueAfterSeconds?: number;
 }
 
-interface PodTemplate {
-  readonly metadata?: { readonly labels?: Readonly<Record<string, string>>; readonly [k: string]: unknown };
-  readonly spec?: unknown;
-}
-
-interface DeploymentSpec {
-  readonly replicas?: number;
-  readonly selector?: { readonly matchLabels?: Record<string, string>; readonly matchExpressions?: unknown[] };
-  readonly template?: PodTemplate;
-  readonly strategy?: { readonly type?: string; readonly rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } };
-  readonly minReadySeconds?: number;
-  readonly revisionHistoryLimit?: number;
-  readonly paused?: boolean;
-  readonly progressDeadlineSeconds?: number;
-}
+type DeploymentSpec = NonNullable<StoredDeployment['spec']>;
+/** A Deployment's or a ReplicaSet's pod template (the same schema). */
+type PodTemplate = NonNullable<DeploymentSpec['template']>;
 
 export interface DeploymentCondition {
   readonly type: string;
@@ -76,16 +65,15 @@ const notCopied = new Set([
 ]);
 
 function specOf(d: KubeObject): DeploymentSpec {
-  return (d.spec ?? {}) as DeploymentSpec;
+  return storedDeployment(d).spec ?? {};
 }
 
 function rsReplicas(rs: KubeObject): number {
-  const replicas = (rs.spec as { replicas?: unknown } | undefined)?.replicas;
-  return typeof replicas === 'number' ? replicas : 0;
+  return storedReplicaSet(rs).spec?.replicas ?? 0;
 }
 
 function countsOf(rs: KubeObject, spec = rsReplicas(rs)): RsCounts {
-  const status = (rs.status ?? {}) as { replicas?: number; readyReplicas?: number; availableReplicas?: number };
+  const status = storedReplicaSet(rs).status ?? {};
   return { spec, replicas: status.replicas ?? 0, ready: status.readyReplicas ?? 0, available: status.availableReplicas ?? 0 };
 }
 
@@ -128,8 +116,7 @@ function byCreation(a: KubeObject, b: KubeObject): number {
 
 export function newReplicaSetFor(d: KubeObject, revision: number, replicas: number, maxReplicas: number): KubeObject {
   const spec = specOf(d);
-  const status = (d.status ?? {}) as { collisionCount?: number };
-  const hash = podTemplateHash(spec.template, status.collisionCount ?? 0);
+  const hash = podTemplateHash(spec.template, storedDeployment(d).status?.collisionCount ?? 0);
   const template = spec.template ?? {};
   const labels = { ...(template.metadata?.labels ?? {}), [templateHashLabel]: hash };
   const selector = spec.selector ?? {};
@@ -165,7 +152,7 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
   const recreate = spec.strategy?.type === 'Recreate';
   const bounds = recreate ? { maxSurge: 0, maxUnavailable: replicas } : rollingBounds(spec.strategy?.rollingUpdate, replicas);
   const owned = replicaSets.filter((rs) => isControlledBy(rs, d) && !rs.metadata.deletionTimestamp).sort(byCreation);
-  const matching = owned.filter((rs) => sameTemplate(spec.template, (rs.spec as { template?: PodTemplate } | undefined)?.template));
+  const matching = owned.filter((rs) => sameTemplate(spec.template, storedReplicaSet(rs).spec?.template));
   const existingNew = matching.sort((a, b) => revisionOf(b) - revisionOf(a))[0];
   const old = owned.filter((rs) => rs !== existingNew);
   const maxOldRevision = old.reduce((max, rs) => Math.max(max, revisionOf(rs)), 0);
@@ -253,7 +240,7 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
     }
     const annotationsChanged = canonicalJson(annotations) !== canonicalJson(rs.metadata.annotations ?? {});
     if (wantedReplicas === rsReplicas(rs) && !annotationsChanged) continue;
-    updateReplicaSets.push({ ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...(rs.spec as object), replicas: wantedReplicas } });
+    updateReplicaSets.push({ ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...storedReplicaSet(rs).spec, replicas: wantedReplicas } });
   }
 
   // Forget the oldest empty ReplicaSets beyond the history limit, once nothing is moving.
@@ -350,7 +337,7 @@ function statusFor(
 ): { status: Record<string, unknown>; requeueAfterSeconds?: number } {
   const spec = specOf(d);
   const replicas = spec.replicas ?? 1;
-  const previous = (d.status ?? {}) as Record<string, unknown> & { conditions?: DeploymentCondition[]; collisionCount?: number };
+  const previous = storedDeployment(d).status ?? {};
   const all = owned.map((rs) => countsOf(rs));
   const sum = (pick: (c: RsCounts) => number) => all.reduce((total, c) => total + pick(c), 0);
   const updatedReplicas = newRs && !created ? countsOf(newRs).replicas : 0;
@@ -370,7 +357,7 @@ function statusFor(
     const condition: DeploymentCondition = {
       ...next,
       lastUpdateTime: time,
-      lastTransitionTime: current && current.status === next.status ? current.lastTransitionTime : time,
+      lastTransitionTime: current && current.status === next.status ? (current.lastTransitionTime ?? time) : time,
     };
     if (index >= 0) conditions[index] = condition;
     else conditions.push(condition);
@@ -396,10 +383,10 @@ function statusFor(
     (target.get(newRs) ?? 0) === replicas;
   const progressed =
     scaled ||
-    counts.updatedReplicas > ((previous.updatedReplicas as number | undefined) ?? 0) ||
-    counts.readyReplicas > ((previous.readyReplicas as number | undefined) ?? 0) ||
-    counts.availableReplicas > ((previous.availableReplicas as number | undefined) ?? 0) ||
-    counts.replicas < ((previous.replicas as number | undefined) ?? 0);
+    counts.updatedReplicas > (previous.updatedReplicas ?? 0) ||
+    counts.readyReplicas > (previous.readyReplicas ?? 0) ||
+    counts.availableReplicas > (previous.availableReplicas ?? 0) ||
+    counts.replicas < (previous.replicas ?? 0);
   if (spec.paused) {
     set({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }, false);
   } else if (progressing?.reason === 'DeploymentPaused') {
@@ -411,7 +398,7 @@ function statusFor(
   } else if (progressed || !progressing) {
     set({ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${name}" is progressing.` }, true);
   } else if (spec.progressDeadlineSeconds !== undefined && progressing.reason !== 'ProgressDeadlineExceeded') {
-    const since = Date.parse(progressing.lastUpdateTime);
+    const since = Date.parse(progressing.lastUpdateTime ?? '');
     const left = Number.isNaN(since) ? 0 : since + spec.progressDeadlineSeconds * 1000 - now.getTime();
     if (left <= 0)
       set({ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${name}" has timed out progressing.` }, true);

@@ -7,6 +7,7 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { storedLease, storedNode } from '../../../schemas/stored-objects.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
@@ -19,14 +20,13 @@ const component = 'node-controller';
 export const nodeLeaseNamespace = 'kube-node-lease';
 
 function renewTime(lease: KubeObject | undefined): number | undefined {
-  const value = (lease?.spec as { renewTime?: unknown } | undefined)?.renewTime;
-  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  const value = lease ? storedLease(lease).spec?.renewTime : undefined;
+  const parsed = value ? Date.parse(value) : Number.NaN;
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
 function hasNoExecuteTaint(node: KubeObject): boolean {
-  const taints = (node.spec as { taints?: { effect?: string }[] } | undefined)?.taints;
-  return Array.isArray(taints) && taints.some((t) => t.effect === 'NoExecute');
+  return (storedNode(node).spec?.taints ?? []).some((t) => t.effect === 'NoExecute');
 }
 
 export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Controller {

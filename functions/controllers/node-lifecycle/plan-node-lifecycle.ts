@@ -11,6 +11,7 @@
  *   removed once their grace period has passed.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { type StoredNode, storedLease, storedNode, storedPod } from '../../../schemas/stored-objects.ts';
 import { kubeTime } from '../../core/kube-time.ts';
 import { notReadyTaintKey, unreachableTaintKey, unschedulableTaintKey } from '../../domain/pods/tolerations.ts';
 import { type PodToleration, viewPod } from '../../domain/services/service-view.ts';
@@ -28,21 +29,8 @@ export interface NodeLifecycleOptions {
 export const defaultNodeGraceSeconds = 40;
 export const defaultEvictionSeconds = 300;
 
-export interface Taint {
-  readonly key: string;
-  readonly value?: string;
-  readonly effect: string;
-  readonly timeAdded?: string;
-}
-
-interface Condition {
-  readonly type: string;
-  readonly status: string;
-  readonly reason?: string;
-  readonly message?: string;
-  readonly lastHeartbeatTime?: string;
-  readonly lastTransitionTime?: string;
-}
+export type Taint = NonNullable<NonNullable<StoredNode['spec']>['taints']>[number];
+type Condition = NonNullable<NonNullable<StoredNode['status']>['conditions']>[number];
 
 export interface NodeLifecyclePlan {
   /** The node to write (conditions and taints changed), or undefined when it is right already. */
@@ -72,19 +60,17 @@ function time(value: unknown): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
-function conditionsOf(node: KubeObject): Condition[] {
-  const status = node.status as { conditions?: unknown } | undefined;
-  return Array.isArray(status?.conditions) ? (status.conditions as Condition[]).filter((c) => typeof c?.type === 'string') : [];
+function conditionsOf(node: KubeObject): readonly Condition[] {
+  return storedNode(node).status?.conditions ?? [];
 }
 
-function taintsOf(node: KubeObject): Taint[] {
-  const spec = node.spec as { taints?: unknown } | undefined;
-  return Array.isArray(spec?.taints) ? (spec.taints as Taint[]).filter((t) => typeof t?.key === 'string') : [];
+function taintsOf(node: KubeObject): readonly Taint[] {
+  return storedNode(node).spec?.taints ?? [];
 }
 
 /** The last sign of life: the Lease renewal, the Ready heartbeat, or the node's creation. */
 export function lastHeartbeat(node: KubeObject, lease: KubeObject | undefined): number | undefined {
-  const leaseSpec = lease?.spec as { renewTime?: unknown; acquireTime?: unknown } | undefined;
+  const leaseSpec = lease ? storedLease(lease).spec : undefined;
   const ready = conditionsOf(node).find((c) => c.type === 'Ready');
   const candidates = [time(leaseSpec?.renewTime), time(leaseSpec?.acquireTime), time(ready?.lastHeartbeatTime), time(node.metadata.creationTimestamp)];
   const known = candidates.filter((t): t is number => t !== undefined);
@@ -165,7 +151,7 @@ export function planNodeLifecycle(
   }
 
   const readyStatus = nextConditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
-  const unschedulable = (node.spec as { unschedulable?: unknown } | undefined)?.unschedulable === true;
+  const unschedulable = storedNode(node).spec?.unschedulable === true;
   const taints = taintsOf(node);
   const wanted: Taint[] = [];
   if (readyStatus === 'Unknown') wanted.push({ key: unreachableTaintKey, effect: 'NoSchedule' }, { key: unreachableTaintKey, effect: 'NoExecute' });
@@ -182,13 +168,11 @@ export function planNodeLifecycle(
   const taintsChanged = nextTaints.length !== taints.length || nextTaints.some((t, i) => taints[i] !== t);
   let nextNode: KubeObject | undefined;
   if (conditionsChanged || taintsChanged) {
-    const spec = { ...((node.spec as Record<string, unknown> | undefined) ?? {}) };
-    if (nextTaints.length > 0) spec.taints = nextTaints;
-    else delete spec.taints;
+    const { taints: _taints, ...spec } = storedNode(node).spec ?? {};
     nextNode = {
       ...node,
-      spec,
-      status: { ...((node.status as Record<string, unknown> | undefined) ?? {}), conditions: nextConditions },
+      spec: nextTaints.length > 0 ? { ...spec, taints: nextTaints } : spec,
+      status: { ...storedNode(node).status, conditions: nextConditions },
     };
   }
 
@@ -238,13 +222,14 @@ export function planNodeLifecycle(
 }
 
 function withPodNotReady(pod: KubeObject, nowMs: number): KubeObject {
-  const status = (pod.status as Record<string, unknown> | undefined) ?? {};
-  const conditions = Array.isArray(status.conditions) ? (status.conditions as Condition[]) : [];
+  const status = storedPod(pod).status ?? {};
   return {
     ...pod,
     status: {
       ...status,
-      conditions: conditions.map((c) => (c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: kubeTime(nowMs) } : c)),
+      conditions: (status.conditions ?? []).map((c) =>
+        c.type === 'Ready' && c.status === 'True' ? { ...c, status: 'False', lastTransitionTime: kubeTime(nowMs) } : c,
+      ),
     },
   };
 }

@@ -3,6 +3,7 @@
  * controls and the time: which pods to create, which to delete, and the status to report.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { type StoredReplicaSet, storedReplicaSet } from '../../../schemas/stored-objects.ts';
 import { controllerRefTo, isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { isPodActive, isPodAvailable, isPodReady, podNodeName, podPhase, readyForMs, restartCount, secondsUntilAvailable } from './pod-availability.ts';
 
@@ -29,24 +30,12 @@ export interface ReplicaSetPlan {
   readonly requeueAfterSeconds?: number;
 }
 
-interface PodTemplate {
-  readonly metadata?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
-  readonly spec?: Record<string, unknown>;
+function replicaSetSpec(rs: KubeObject): NonNullable<StoredReplicaSet['spec']> {
+  return storedReplicaSet(rs).spec ?? {};
 }
 
-interface ReplicaSetSpec {
-  readonly replicas?: number;
-  readonly minReadySeconds?: number;
-  readonly template?: PodTemplate;
-}
-
-export function replicaSetSpec(rs: KubeObject): ReplicaSetSpec {
-  return (rs.spec ?? {}) as ReplicaSetSpec;
-}
-
-export function desiredReplicas(rs: KubeObject): number {
-  const replicas = replicaSetSpec(rs).replicas;
-  return typeof replicas === 'number' ? replicas : 1;
+function desiredReplicas(rs: KubeObject): number {
+  return replicaSetSpec(rs).replicas ?? 1;
 }
 
 export function planReplicaSet(rs: KubeObject, pods: readonly KubeObject[], now: Date): ReplicaSetPlan {
@@ -79,7 +68,7 @@ export function planReplicaSet(rs: KubeObject, pods: readonly KubeObject[], now:
   return {
     create,
     delete: remove,
-    ...(sameStatus(rs.status, status) ? {} : { status }),
+    ...(sameStatus(storedReplicaSet(rs).status, status) ? {} : { status }),
     ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
   };
 }
@@ -104,7 +93,7 @@ export function podFromTemplate(rs: KubeObject): KubeObject {
 
 function statusFor(rs: KubeObject, active: readonly KubeObject[], minReadySeconds: number, now: Date): ReplicaSetStatus {
   const templateLabels = replicaSetSpec(rs).template?.metadata?.labels ?? {};
-  const previous = (rs.status ?? {}) as { conditions?: readonly unknown[] };
+  const previous = storedReplicaSet(rs).status ?? {};
   return {
     replicas: active.length,
     fullyLabeledReplicas: active.filter((pod) => Object.entries(templateLabels).every(([k, v]) => pod.metadata.labels?.[k] === v)).length,
@@ -115,8 +104,8 @@ function statusFor(rs: KubeObject, active: readonly KubeObject[], minReadySecond
   };
 }
 
-function sameStatus(current: unknown, next: ReplicaSetStatus): boolean {
-  const c = (current ?? {}) as Record<string, unknown>;
+function sameStatus(current: StoredReplicaSet['status'], next: ReplicaSetStatus): boolean {
+  const c = current ?? {};
   return (
     c.replicas === next.replicas &&
     (c.fullyLabeledReplicas ?? 0) === next.fullyLabeledReplicas &&

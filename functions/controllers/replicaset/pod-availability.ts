@@ -1,20 +1,13 @@
 /** Pod liveness as the workload controllers count it: active, ready, available. */
 import type { KubeObject } from '../../../schemas/meta.ts';
-
-interface PodCondition {
-  readonly type?: string;
-  readonly status?: string;
-  readonly lastTransitionTime?: string;
-}
+import { storedPod } from '../../../schemas/stored-objects.ts';
 
 export function podPhase(pod: KubeObject): string {
-  const status = pod.status as { phase?: unknown } | undefined;
-  return typeof status?.phase === 'string' ? status.phase : 'Pending';
+  return storedPod(pod).status?.phase ?? 'Pending';
 }
 
 export function podNodeName(pod: KubeObject): string | undefined {
-  const spec = pod.spec as { nodeName?: unknown } | undefined;
-  return typeof spec?.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
+  return storedPod(pod).spec?.nodeName || undefined;
 }
 
 /** Counts toward a ReplicaSet's replicas: not finished and not on its way out. */
@@ -23,10 +16,8 @@ export function isPodActive(pod: KubeObject): boolean {
   return !pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed';
 }
 
-function readyCondition(pod: KubeObject): PodCondition | undefined {
-  const status = pod.status as { conditions?: unknown } | undefined;
-  const conditions = Array.isArray(status?.conditions) ? (status.conditions as PodCondition[]) : [];
-  return conditions.find((c) => c?.type === 'Ready');
+function readyCondition(pod: KubeObject) {
+  return storedPod(pod).status?.conditions?.find((c) => c.type === 'Ready');
 }
 
 export function isPodReady(pod: KubeObject): boolean {
@@ -55,7 +46,5 @@ export function secondsUntilAvailable(pod: KubeObject, minReadySeconds: number, 
 }
 
 export function restartCount(pod: KubeObject): number {
-  const status = pod.status as { containerStatuses?: unknown } | undefined;
-  const statuses = Array.isArray(status?.containerStatuses) ? (status.containerStatuses as { restartCount?: unknown }[]) : [];
-  return statuses.reduce((sum, s) => sum + (typeof s?.restartCount === 'number' ? s.restartCount : 0), 0);
+  return (storedPod(pod).status?.containerStatuses ?? []).reduce((sum, s) => sum + s.restartCount, 0);
 }

@@ -8,6 +8,7 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { storedService } from '../../../schemas/stored-objects.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
 import { viewService } from '../../domain/services/service-view.ts';
@@ -28,12 +29,11 @@ function isLoadBalancer(service: KubeObject): boolean {
 }
 
 function ingressOf(service: KubeObject): unknown {
-  return (service.status as { loadBalancer?: { ingress?: unknown } } | undefined)?.loadBalancer?.ingress ?? [];
+  return storedService(service).status?.loadBalancer?.ingress ?? [];
 }
 
 function withStatusIngress(service: KubeObject, ingress: readonly unknown[]): KubeObject {
-  const status = (service.status as Record<string, unknown> | undefined) ?? {};
-  return { ...service, status: { ...status, loadBalancer: ingress.length > 0 ? { ingress } : {} } };
+  return { ...service, status: { ...storedService(service).status, loadBalancer: ingress.length > 0 ? { ingress } : {} } };
 }
 
 function withFinalizers(service: KubeObject, finalizers: readonly string[]): KubeObject {

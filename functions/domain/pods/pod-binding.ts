@@ -3,26 +3,22 @@
  * `PodScheduled=True` condition. A pod is bound once; binding it again is a conflict, whoever asks.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { type StoredPod, storedPod } from '../../../schemas/stored-objects.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { kubeTime } from '../../core/kube-time.ts';
 
-interface PodCondition {
-  readonly type: string;
-  readonly status: string;
-  readonly [field: string]: unknown;
-}
+type PodCondition = NonNullable<NonNullable<StoredPod['status']>['conditions']>[number];
 
 export function bindPod(pod: KubeObject, nodeName: string, now: Date = new Date()): KubeObject {
-  const spec = (pod.spec ?? {}) as Record<string, unknown>;
+  const { spec = {}, status = {} } = storedPod(pod);
   const bound = spec.nodeName;
-  if (typeof bound === 'string' && bound !== '') {
+  if (bound) {
     throw new ConflictError({ resource: 'pods', group: '', name: pod.metadata.name ?? '' }, `pod ${pod.metadata.name} is already assigned to node "${bound}"`);
   }
   if (pod.metadata.deletionTimestamp) {
     throw new ConflictError({ resource: 'pods', group: '', name: pod.metadata.name ?? '' }, 'the pod is being deleted');
   }
-  const status = (pod.status ?? {}) as Record<string, unknown>;
-  const conditions = (Array.isArray(status.conditions) ? status.conditions : []) as PodCondition[];
+  const conditions = status.conditions ?? [];
   const scheduled: PodCondition = {
     type: 'PodScheduled',
     status: 'True',
@@ -34,7 +30,7 @@ export function bindPod(pod: KubeObject, nodeName: string, now: Date = new Date(
     spec: { ...spec, nodeName },
     status: {
       ...status,
-      phase: typeof status.phase === 'string' ? status.phase : 'Pending',
+      phase: status.phase ?? 'Pending',
       conditions: [...conditions.filter((c) => c.type !== 'PodScheduled'), scheduled],
     },
   };

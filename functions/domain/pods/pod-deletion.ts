@@ -4,15 +4,16 @@
  * does. A pod no node has taken has nothing to stop, so it is removed at once.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { storedPod } from '../../../schemas/stored-objects.ts';
 import type { DeleteOptions } from '../../store/store.ts';
 
 export const defaultTerminationGracePeriodSeconds = 30;
 
 export function podDeleteOptions(pod: KubeObject): DeleteOptions {
-  const spec = (pod.spec ?? {}) as { nodeName?: unknown; terminationGracePeriodSeconds?: unknown };
+  const spec = storedPod(pod).spec ?? {};
   const uid = pod.metadata.uid;
   const preconditions = uid ? { preconditions: { uid } } : {};
-  if (typeof spec.nodeName !== 'string' || spec.nodeName === '') return { ...preconditions, gracePeriodSeconds: 0 };
-  const grace = typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : defaultTerminationGracePeriodSeconds;
+  if (!spec.nodeName) return { ...preconditions, gracePeriodSeconds: 0 };
+  const grace = spec.terminationGracePeriodSeconds ?? defaultTerminationGracePeriodSeconds;
   return { ...preconditions, gracePeriodSeconds: Math.max(0, grace) };
 }

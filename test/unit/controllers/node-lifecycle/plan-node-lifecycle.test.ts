@@ -160,7 +160,7 @@ describe('planNodeLifecycle', () => {
 });
 
 describe('tolerationSecondsFor', () => {
-  const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
+  const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' } as const;
   const cases: [string, unknown[], number | undefined][] = [
     ['no toleration: the default', [], 300],
     ['a matching key with seconds', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 7 }], 7],

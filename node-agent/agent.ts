@@ -67,6 +67,8 @@ export interface AgentOptions {
   readonly serviceProxy?: boolean;
   /** Stop the pods' containers when the agent stops (otherwise they are left for adoption). @default false */
   readonly stopContainersOnStop?: boolean;
+  /** Aborting it while the agent starts makes `startAgent` give up (its host went away). */
+  readonly signal?: AbortSignal;
   readonly log?: Log;
 }
 
@@ -91,6 +93,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const client = new KubeClient(options.credentials);
   const abort = new AbortController();
+  const startAborted = () => abort.abort();
+  options.signal?.addEventListener('abort', startAborted, { once: true });
   const runtime: ContainerRuntime =
     options.containerRuntime ??
     (runtimeKind === 'sim'
@@ -128,9 +132,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let podCidr: string;
   try {
     podCidr = await registerNode();
+    if (abort.signal.aborted) throw new Error('the agent was stopped while it registered its node');
   } catch (error) {
     await stopEverything();
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', startAborted);
   }
   const addresses = new PodAddressBook(podCidr, runtimeKind === 'sim' ? undefined : options.stateDir);
   const events = new EventRecorder(client, nodeName, (error) => log.warn('event not written', { error: String(error) }));

@@ -3,7 +3,7 @@
  *
  *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim|ecs] [--cpu N] [--memory SIZE]
  *               [--pods N] [--address IP] [--pod-cidr CIDR] [--port N] [--state-dir DIR]
- *               [--data-dir DIR] [--images FILE] [--node-index N] [--keep-containers]
+ *               [--data-dir DIR] [--images FILE] [--node-index N] [--keep-containers] [--exit-with-parent]
  *               [ecs: --subnets --security-groups --pod-log-group --task-execution-role --secret-prefix
  *                     [--task-role] [--ecs-cluster --container-instance] [--lifecycle-hook NAME]]
  */
@@ -17,6 +17,7 @@ import { instanceMetadata } from './ec2/instance-metadata.ts';
 import { watchLifecycle } from './ec2/lifecycle-drain.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { podCidrForNodeIndex } from './pod-cidr.ts';
+import { killRecordedContainers } from './runtime/process-runtime.ts';
 
 const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --runtime process|sim|ecs  how containers run (default process; ecs: each pod an ECS task, on AWS)
@@ -32,6 +33,8 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --node-index N          this agent's number on the machine: picks distinct defaults
   --service-proxy on|off  serve Services' NodePorts (default on for process, off for sim)
   --keep-containers       leave containers running on exit, for the next agent to adopt
+  --exit-with-parent      stop (with the containers) when stdin closes: the parent that holds
+                          the other end of the pipe has gone, even if it was killed
   --kubelet-address IP    where the kubelet API listens (default --address; ecs: 127.0.0.1)
 ecs runtime (on an ECS container instance):
   --subnets IDS           comma-separated subnets of the pods' network interfaces
@@ -72,6 +75,7 @@ export interface AgentCliSettings {
   readonly imagesFile: string;
   readonly keepContainers: boolean;
   readonly serviceProxy: boolean;
+  readonly exitWithParent: boolean;
   /** The CPU and memory flags were given (the ecs runtime otherwise reports what ECS registered). */
   readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean };
   readonly kubeletAddress?: string;
@@ -98,6 +102,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       images: { type: 'string' },
       'node-index': { type: 'string' },
       'keep-containers': { type: 'boolean', default: false },
+      'exit-with-parent': { type: 'boolean', default: false },
       'service-proxy': { type: 'string' },
       'kubelet-address': { type: 'string' },
       subnets: { type: 'string' },
@@ -173,6 +178,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     stateDir: resolve(values['state-dir'] ?? join(dataDir, 'nodes', values.name)),
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
     keepContainers: values['keep-containers'],
+    exitWithParent: values['exit-with-parent'],
     serviceProxy: proxyFlag === undefined ? values.runtime !== 'sim' : proxyFlag === 'on',
     ...(values['kubelet-address'] || values.runtime === 'ecs' ? { kubeletAddress: values['kubelet-address'] ?? '127.0.0.1' } : {}),
     ...(ecs ? { ecs } : {}),
@@ -193,24 +199,42 @@ export async function runAgentCli(args: string[]): Promise<void> {
     throw error;
   }
   const log = logTo(createLogger(), { component: 'node-agent', node: settings.name });
+  // The parent-death check: the host keeps the other end of our stdin and never writes to it.
+  // The pipe closes when the host exits for any reason, SIGKILL included.
+  const parentGone = new AbortController();
+  if (settings.exitWithParent) {
+    for (const event of ['end', 'close', 'error'] as const) process.stdin.on(event, () => parentGone.abort());
+    process.stdin.resume();
+  }
   const ecsNode = settings.ecs ? await createEcsNode({ nodeName: settings.name, ...settings.ecs, log }) : undefined;
-  const agent = await startAgent({
-    credentials: loadKubeconfig(settings.kubeconfig),
-    nodeName: settings.name,
-    ...(ecsNode ? { containerRuntime: ecsNode.runtime } : { runtime: settings.runtime === 'ecs' ? 'process' : settings.runtime }),
-    cpu: ecsNode && !settings.sizeGiven.cpu ? ecsNode.cpu : settings.cpu,
-    memory: ecsNode && !settings.sizeGiven.memory ? ecsNode.memory : settings.memory,
-    pods: settings.pods,
-    address: settings.address,
-    ...(settings.podCidr ? { podCidr: settings.podCidr } : {}),
-    port: settings.port,
-    stateDir: settings.stateDir,
-    imagesFile: settings.imagesFile,
-    stopContainersOnStop: !settings.keepContainers,
-    serviceProxy: settings.serviceProxy,
-    ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),
-    log,
-  });
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    agent = await startAgent({
+      credentials: loadKubeconfig(settings.kubeconfig),
+      nodeName: settings.name,
+      ...(ecsNode ? { containerRuntime: ecsNode.runtime } : { runtime: settings.runtime === 'ecs' ? 'process' : settings.runtime }),
+      cpu: ecsNode && !settings.sizeGiven.cpu ? ecsNode.cpu : settings.cpu,
+      memory: ecsNode && !settings.sizeGiven.memory ? ecsNode.memory : settings.memory,
+      pods: settings.pods,
+      address: settings.address,
+      ...(settings.podCidr ? { podCidr: settings.podCidr } : {}),
+      port: settings.port,
+      stateDir: settings.stateDir,
+      imagesFile: settings.imagesFile,
+      stopContainersOnStop: !settings.keepContainers,
+      serviceProxy: settings.serviceProxy,
+      ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),
+      signal: parentGone.signal,
+      log,
+    });
+  } catch (error) {
+    if (!parentGone.signal.aborted) throw error;
+    // The host went away while we were starting: nothing will manage what we found running.
+    if (settings.runtime === 'process') killRecordedContainers(settings.stateDir);
+    log.warn('the host went away while the agent was starting; its containers are stopped');
+    process.stdin.destroy();
+    return;
+  }
   const lifecycle = settings.lifecycleHook
     ? watchLifecycle({
         metadata: instanceMetadata(),
@@ -226,13 +250,19 @@ export async function runAgentCli(args: string[]): Promise<void> {
     : undefined;
   await new Promise<void>((resolvePromise) => {
     let stopping = false;
-    const stop = () => {
+    const stop = (why: string) => {
       if (stopping) return;
       stopping = true;
+      log.info(`stopping: ${why}`);
       lifecycle?.stop();
-      agent.stop().finally(resolvePromise);
+      agent.stop().finally(() => {
+        process.stdin.destroy();
+        resolvePromise();
+      });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    if (parentGone.signal.aborted) stop('the host is gone');
+    parentGone.signal.addEventListener('abort', () => stop('the host is gone'), { once: true });
   });
 }

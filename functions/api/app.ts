@@ -16,6 +16,7 @@ import type { ObjectStore } from '../store/store.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
 import { type AuditSink, auditEvent, isAudited } from './audit.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
+import { answerHealth, type HealthCheck } from './health-checks.ts';
 import type { ApiHandler, ApiRequest, ApiResponse, ReadRequest } from './http.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
@@ -43,6 +44,8 @@ export interface ApiDependencies {
   readonly strategy?: Partial<StrategyOptions>;
   /** The structured log: one entry per request, one more for a request that failed with a 5xx. */
   readonly log?: Log;
+  /** What must work for the API to be ready: `/readyz` and `/healthz` fail while one fails (docs/adr/108). */
+  readonly readiness?: readonly HealthCheck[];
   /** The audit log: requests that change something and requests refused (docs/adr/124). */
   readonly audit?: AuditSink;
 }
@@ -103,7 +106,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 
-  /** The body is read here, after authentication and authorization, never before (docs/adr/111). */
+  /** The body is read here, after authentication and authorization, never before (docs/adr/125). */
   async function withBody(request: ApiRequest): Promise<ReadRequest> {
     const method = request.method.toUpperCase();
     const carriesBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
@@ -145,8 +148,10 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
         return jsonResponse(200, SERVER_VERSION);
       case 'healthz':
       case 'readyz':
+        return answerHealth(target.kind, dependencies.readiness ?? [], request.query, target.check);
       case 'livez':
-        return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
+        // Alive is alive: a dead DynamoDB makes the API unready, not a process to restart.
+        return answerHealth('livez', [], request.query, target.check);
       case 'metrics':
         return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: metrics.render() };
       case 'openapi-v2':

@@ -18,7 +18,7 @@ export const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
  * How deep JSON (and YAML, and the JSON inside a protobuf envelope) may nest. kube-apiserver's
  * JSON decoder stops at 10,000; Node's recursive JSON.stringify and structuredClone give out
  * between 1,000 and 5,000 levels, so Skiff stops at 1,000 (no Kubernetes object nests past a
- * few dozen; docs/adr/111).
+ * few dozen; docs/adr/125).
  */
 export const MAX_JSON_DEPTH = 1000;
 

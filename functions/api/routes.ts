@@ -9,7 +9,8 @@ import { findType, type ResourceType, type Subresource } from '../../schemas/reg
 import { BadRequestError, NotFoundError } from '../core/errors.ts';
 
 export type Route =
-  | { readonly kind: 'version' | 'healthz' | 'readyz' | 'livez' | 'metrics' | 'openapi-v2' }
+  | { readonly kind: 'version' | 'metrics' | 'openapi-v2' }
+  | { readonly kind: 'healthz' | 'readyz' | 'livez'; readonly check?: string }
   | { readonly kind: 'openapi-v3-index' }
   | { readonly kind: 'openapi-v3'; readonly groupVersionPath: string }
   | { readonly kind: 'api-root' | 'apis-root' }
@@ -51,7 +52,8 @@ export function parseRoute(path: string): Route {
       return { kind: 'apis-root' };
   }
   if (trimmed.startsWith('/healthz/') || trimmed.startsWith('/readyz/') || trimmed.startsWith('/livez/')) {
-    return { kind: trimmed.split('/')[1] as 'healthz' | 'readyz' | 'livez' };
+    const [, kind, check] = trimmed.split('/');
+    return { kind: kind as 'healthz' | 'readyz' | 'livez', ...(check ? { check } : {}) };
   }
   if (trimmed.startsWith('/openapi/v3/')) {
     return { kind: 'openapi-v3', groupVersionPath: trimmed.slice('/openapi/v3/'.length) };

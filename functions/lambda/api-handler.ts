@@ -6,14 +6,13 @@
  */
 import { Readable } from 'node:stream';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
-import { lambdaLog, logger } from './lambda-runtime.ts';
+import { dynamoDbClient, lambdaLog, logger } from './lambda-runtime.ts';
 import { readSecretFromExtension, secretTokenAuthenticator } from './token-secret.ts';
 
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is declared by @types/aws-lambda.
@@ -109,7 +108,7 @@ let api: ApiHandler | undefined;
 /** The API core with its DynamoDB store and token secret, built once per container. */
 function apiFromEnvironment(): ApiHandler {
   if (!api) {
-    const client = new DynamoDBClient({});
+    const client = dynamoDbClient();
     const store = createDynamoDbStore({ client, tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') } });
     const secretId = requiredEnvironment('TOKEN_SECRET_ARN');
     const authenticate = secretTokenAuthenticator(() => readSecretFromExtension(secretId));

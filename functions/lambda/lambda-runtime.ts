@@ -10,11 +10,20 @@ import type { Log } from '../logging/log.ts';
 import { createLogger, logTo } from '../logging/structured-log.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../store/dynamodb-store.ts';
 
+/**
+ * A DynamoDB client that gives up on a hung call instead of holding the invocation: 3 s to
+ * connect, 10 s of silence on the socket; the SDK retries those (3 attempts). Every client of
+ * the Lambdas is made here.
+ */
+export function dynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
+}
+
 export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env): DynamoDbStore {
   const objects = env.OBJECTS_TABLE;
   const changes = env.CHANGES_TABLE;
   if (!objects || !changes) throw new Error('OBJECTS_TABLE and CHANGES_TABLE must be set');
-  return createDynamoDbStore({ client: new DynamoDBClient({}), tables: { objects, changes } });
+  return createDynamoDbStore({ client: dynamoDbClient(), tables: { objects, changes } });
 }
 
 /** The function's Logger: for `injectLambdaContext(logger)` in the handler's middy chain. */

@@ -16,6 +16,7 @@ import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../store/dynamodb-store.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { TableNames } from '../store/tables.ts';
+import { localDynamoDbTimeouts } from './dynamodb-local.ts';
 import { startStreamPoller } from './stream-poller.ts';
 
 export interface ControlLoopsOptions extends ControllerOptions {
@@ -79,6 +80,7 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<C
       ...(options.dynamoDbEndpoint ? { endpoint: options.dynamoDbEndpoint } : {}),
       region: options.client.config.region,
       credentials: options.client.config.credentials,
+      requestHandler: localDynamoDbTimeouts,
     });
   const poller = await startStreamPoller({
     dynamoDb: options.client,

@@ -47,8 +47,11 @@ export interface StartDynamoDbLocalOptions {
 /** Credentials DynamoDB Local accepts (it ignores them, but the SDK insists on some). */
 export const localCredentials = { accessKeyId: 'skiff', secretAccessKey: 'skiff' } as const;
 
+/** Limits of every call to DynamoDB Local: a hung call fails (and is retried) instead of blocking its caller. */
+export const localDynamoDbTimeouts = { connectionTimeout: 2_000, requestTimeout: 10_000, throwOnRequestTimeout: true } as const;
+
 export function localDynamoDbClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 3 });
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 3, requestHandler: localDynamoDbTimeouts });
 }
 
 /** Returns the folder holding `DynamoDBLocal.jar`, downloading it first if needed. */

@@ -2,22 +2,26 @@
  * The local host: the whole control plane in one Node process, as `npm start` runs it.
  * DynamoDB Local (a child Java process) holds the state in `<data-dir>/dynamodb`; the API core
  * is served over HTTPS; the controllers and the scheduler read DynamoDB Local's stream through
- * the same handlers the Lambdas use; N node agents run as child processes.
+ * the same handlers the Lambdas use; N node agents run as child processes, kept running by a
+ * supervisor. A DynamoDB Local that dies makes `/readyz` fail and is reported on the console
+ * (docs/adr/108).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
+import type { HealthCheck } from '../api/health-checks.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
+import { createAgentSupervisor } from './agent-supervisor.ts';
 import { startControlLoops } from './control-loops.ts';
-import { localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { type DynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { startHttpsApiServer } from './https-server.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { kubeletLogSource } from './kubelet-client.ts';
@@ -43,6 +47,8 @@ export interface LocalClusterOptions {
   readonly dynamoDbEndpoint?: string;
   readonly tablePrefix?: string;
   readonly onProgress?: (message: string) => void;
+  /** What the host tells the user while it runs (an agent restarted, DynamoDB Local gone). @default onProgress */
+  readonly onReport?: (message: string) => void;
   /** Structured log of the control plane; silent when absent. */
   readonly log?: Log;
 }
@@ -54,21 +60,37 @@ export interface LocalCluster {
   readonly caCertPem: string;
   /** Node names of the agents started. */
   readonly nodeNames: readonly string[];
-  /** Stops the agent process of one node (for tests of node failure). */
-  killAgent(name: string, signal?: NodeJS.Signals): void;
+  /**
+   * Signals the agent process of one node. The supervisor starts it again (its pods carry on),
+   * unless `restart` is false: then the node stays down, as a failed machine would.
+   */
+  killAgent(name: string, signal?: NodeJS.Signals, options?: { readonly restart?: boolean }): void;
+  /** The current process of a node's agent. */
+  agentPid(name: string): number | undefined;
+  /** How many times the supervisor restarted a node's agent. */
+  agentRestarts(name: string): number;
+  /** The DynamoDB Local process, when this host started one. */
+  readonly dynamoDbPid?: number;
   stop(): Promise<void>;
 }
 
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const progress = options.onProgress ?? (() => {});
+  // What the supervisor has to tell the user once the cluster runs goes to the same console.
+  const report = options.onReport ?? progress;
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const cleanups: (() => Promise<void>)[] = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   try {
     let endpoint = options.dynamoDbEndpoint;
+    let dynamoDbLocal: DynamoDbLocal | undefined;
+    /** Set when the supervised DynamoDB Local is gone: the API is then not ready. */
+    let dynamoDbGone: string | undefined;
     if (!endpoint) {
       progress('starting DynamoDB Local');
       const dynamo = await startDynamoDbLocal({
@@ -78,11 +100,28 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       });
       cleanups.push(() => dynamo.stop());
       endpoint = dynamo.endpoint;
+      dynamoDbLocal = dynamo;
+      void dynamo.exited.then(({ code, signal }) => {
+        if (stopping) return;
+        dynamoDbGone = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        report(
+          `DynamoDB Local ${dynamoDbGone}: the API is not ready (/readyz fails) and every request that needs the store fails; stop and start skiff again (the data is kept in ${join(dataDir, 'dynamodb')})`,
+        );
+      });
     }
     const client = localDynamoDbClient(endpoint);
     cleanups.push(async () => client.destroy());
     const prefix = options.tablePrefix ?? 'skiff-';
     const tables = { objects: `${prefix}objects`, changes: `${prefix}changes` };
+    const readiness: HealthCheck[] = [
+      {
+        name: 'dynamodb',
+        async check(signal) {
+          if (dynamoDbGone) throw new Error(`DynamoDB Local ${dynamoDbGone}`);
+          await client.send(new DescribeTableCommand({ TableName: tables.objects }), { abortSignal: signal });
+        },
+      },
+    ];
     progress('creating tables');
     await ensureTables(client, tables);
     const store = createDynamoDbStore({ client, tables });
@@ -96,6 +135,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     cleanups.push(() => new Promise<void>((done) => auditLog.end(done)));
     const api = createApi({
       store,
+      readiness,
       authenticators: [tokenAuthenticator(tokens)],
       authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
       podLogs: kubeletLogSource({ token: tokens.node }),
@@ -130,17 +170,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     cleanups.push(() => loops.stop());
 
-    const agents = new Map<string, ChildProcess>();
+    const agents = createAgentSupervisor({ report });
     const nodeNames: string[] = [];
     for (let index = 0; index < options.nodes; index++) {
       const name = `skiff-node-${index + 1}`;
       progress(`starting node agent ${name}`);
       await mkdir(join(dataDir, 'nodes', name), { recursive: true });
-      // Agents log to their node's folder; `--verbose` sends their logs to the terminal as well.
-      const agentLog = options.log ? 'inherit' : openSync(join(dataDir, 'nodes', name, 'agent.log'), 'a');
-      const child = spawn(
-        process.execPath,
-        [
+      agents.start({
+        name,
+        args: [
           join(repositoryRoot, 'bin', 'skiff.js'),
           'agent',
           '--kubeconfig',
@@ -153,15 +191,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           join(dataDir, 'nodes', name),
           '--node-index',
           String(index + 1),
+          // The agent stops (with its containers) when this host goes away, even by SIGKILL.
+          '--exit-with-parent',
         ],
-        { stdio: ['ignore', agentLog, agentLog], env: { ...process.env, SKIFF_DATA_DIR: dataDir } },
-      );
-      if (typeof agentLog === 'number') closeSync(agentLog);
-      agents.set(name, child);
+        env: { ...process.env, SKIFF_DATA_DIR: dataDir },
+        // Agents log to their node's folder; `--verbose` sends their logs to the terminal as well.
+        ...(options.log ? {} : { logFile: join(dataDir, 'nodes', name, 'agent.log') }),
+      });
       nodeNames.push(name);
     }
     cleanups.push(async () => {
-      await stopChildren([...agents.values()]);
+      await agents.stop();
       // An agent that was killed (not stopped) leaves its containers for adoption; the whole
       // cluster is going away, so they go too.
       for (const name of nodeNames) killRecordedContainers(join(dataDir, 'nodes', name));
@@ -173,30 +213,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       adminToken: tokens.admin,
       caCertPem: certificate.caCertPem,
       nodeNames,
-      killAgent(name, signal = 'SIGKILL') {
-        agents.get(name)?.kill(signal);
+      killAgent(name, signal = 'SIGKILL', killOptions = {}) {
+        agents.kill(name, signal, killOptions);
       },
+      agentPid: (name) => agents.pid(name),
+      agentRestarts: (name) => agents.restarts(name),
+      ...(dynamoDbLocal ? { dynamoDbPid: dynamoDbLocal.pid } : {}),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-async function stopChildren(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((done) => {
-          if (child.exitCode !== null || child.signalCode !== null) return done();
-          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            done();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
 }

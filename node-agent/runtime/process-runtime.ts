@@ -11,6 +11,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
+import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
 import { type ContainerExit, type ContainerLaunch, type ContainerRecord, type ContainerRuntime, type ExecResult, ImagePullError } from './runtime.ts';
 
 /**
@@ -49,9 +50,12 @@ const recordSchema = z.object({
   imageID: z.string(),
   startedAt: z.string(),
   pid: z.number().optional(),
+  /** Who `pid` was when the container started: checked before the PID is signalled or adopted. */
+  processIdentity: z.object({ bootId: z.string(), startTicks: z.string() }).optional(),
   logPath: z.string().optional(),
   exit: exitSchema.optional(),
 });
+type ProcessRecord = ContainerRecord & { readonly processIdentity?: ProcessIdentity };
 const stateSchema = z.object({ containers: z.array(recordSchema) });
 
 export interface ProcessRuntimeOptions {
@@ -66,7 +70,7 @@ export class ProcessRuntime implements ContainerRuntime {
   readonly unit = 'container';
   readonly version = 'skiff-process://1';
   readonly supportsProbes = true;
-  private readonly records = new Map<string, ContainerRecord>();
+  private readonly records = new Map<string, ProcessRecord>();
   private readonly children = new Map<string, ChildProcess>();
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private readonly listeners: ((record: ContainerRecord) => void)[] = [];
@@ -122,7 +126,8 @@ export class ProcessRuntime implements ContainerRuntime {
       closeSync(logFd);
     }
     const pid = child.pid;
-    const record: ContainerRecord = {
+    const identity = pid !== undefined ? processIdentity(pid) : undefined;
+    const record: ProcessRecord = {
       id,
       containerID: `skiff-process://${id}`,
       pod: launch.pod,
@@ -132,6 +137,7 @@ export class ProcessRuntime implements ContainerRuntime {
       imageID: resolved.imageID,
       startedAt: new Date().toISOString(),
       ...(pid !== undefined ? { pid } : {}),
+      ...(identity ? { processIdentity: identity } : {}),
       logPath,
     };
     this.records.set(id, record);
@@ -163,10 +169,10 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!record || record.exit || record.pid === undefined) return record;
     const exited = this.waitForExit(id);
     if (graceMs > 0) {
-      this.signal(record.pid, 'SIGTERM');
+      if (!this.signal(record, 'SIGTERM')) return this.records.get(id);
       if (await withTimeout(exited, graceMs)) return this.records.get(id);
     }
-    this.signal(record.pid, 'SIGKILL');
+    if (!this.signal(record, 'SIGKILL')) return this.records.get(id);
     await withTimeout(exited, 10_000);
     return this.records.get(id);
   }
@@ -193,7 +199,9 @@ export class ProcessRuntime implements ContainerRuntime {
   exec(id: string, argv: readonly string[], timeoutMs: number): Promise<ExecResult> {
     const record = this.records.get(id);
     const [file, ...args] = argv;
-    if (!record || record.pid === undefined || !file) return Promise.resolve({ exitCode: 126, output: 'container not running' });
+    if (!record || record.pid === undefined || !file || (!this.children.has(id) && !isSameLiveProcess(record.pid, record.processIdentity))) {
+      return Promise.resolve({ exitCode: 126, output: 'container not running' });
+    }
     const env = readProcessEnvironment(record.pid) ?? {};
     return new Promise((resolvePromise) => {
       execFile(file, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
@@ -273,13 +281,26 @@ export class ProcessRuntime implements ContainerRuntime {
   private pollAdopted(): void {
     for (const record of this.records.values()) {
       if (record.exit || this.children.has(record.id) || record.pid === undefined) continue;
-      if (!isAlive(record.pid)) {
-        this.finish(record.id, this.exitOf(record.id, 137, 9, 'exit status unknown: the process ended while no agent watched it'));
-      }
+      if (!isSameLiveProcess(record.pid, record.processIdentity)) this.finishUnwatched(record.id);
     }
   }
 
-  private signal(pid: number, signal: NodeJS.Signals): void {
+  private finishUnwatched(id: string): void {
+    this.finish(id, this.exitOf(id, 137, 9, 'exit status unknown: the process ended while no agent watched it'));
+  }
+
+  /**
+   * Signals the container's process group. Our own child is ours for sure; a process adopted from
+   * an earlier agent only if its PID still names the process that was recorded (PID reuse):
+   * otherwise it is recorded as ended and nothing is signalled. False when nothing was signalled.
+   */
+  private signal(record: ProcessRecord, signal: NodeJS.Signals): boolean {
+    const pid = record.pid;
+    if (pid === undefined) return false;
+    if (!this.children.has(record.id) && !isSameLiveProcess(pid, record.processIdentity)) {
+      this.finishUnwatched(record.id);
+      return false;
+    }
     try {
       process.kill(-pid, signal);
     } catch {
@@ -289,27 +310,13 @@ export class ProcessRuntime implements ContainerRuntime {
         // Already gone; the exit path records it.
       }
     }
+    return true;
   }
 
   private save(): void {
     const temporary = `${this.statePath}.tmp`;
     writeFileSync(temporary, JSON.stringify({ containers: [...this.records.values()] }), { mode: 0o600 });
     renameSync(temporary, this.statePath);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers signal 0; /proc tells it apart from a live process.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
-  } catch {
-    return true;
   }
 }
 
@@ -354,7 +361,7 @@ export function killRecordedContainers(stateDir: string): number {
   if (!parsed.success) return 0;
   let signalled = 0;
   for (const record of parsed.data.containers) {
-    if (record.exit || record.pid === undefined || !isAlive(record.pid)) continue;
+    if (record.exit || record.pid === undefined || !isSameLiveProcess(record.pid, record.processIdentity)) continue;
     try {
       process.kill(-record.pid, 'SIGKILL');
       signalled += 1;

@@ -40,7 +40,8 @@ describe('node failure end to end with kubectl', { timeout: 300_000 }, () => {
       intervalMs: 500,
     });
     const [victim, survivor] = cluster.local.nodeNames as [string, string];
-    cluster.local.killAgent(victim, 'SIGKILL');
+    // A node that fails: its agent dies and nothing starts it again.
+    cluster.local.killAgent(victim, 'SIGKILL', { restart: false });
 
     await waitFor(`${victim} NotReady`, async () => (await cluster.kubectl(['get', 'node', victim])).stdout.includes('NotReady') || undefined, {
       timeoutMs: 60_000,

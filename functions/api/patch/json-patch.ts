@@ -11,7 +11,7 @@ const maxOperations = 10_000;
 /**
  * How much `copy` operations may add to an object, in bytes of JSON, summed over the patch:
  * kube-apiserver's `JSONPatchMaxCopyBytes` (3 MiB). Without it a few dozen copies of a copy
- * double the object each time and exhaust the heap (docs/adr/111).
+ * double the object each time and exhaust the heap (docs/adr/125).
  */
 export const MAX_PATCH_COPY_BYTES = 3 * 1024 * 1024;
 

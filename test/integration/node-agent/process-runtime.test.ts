@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadImageTable } from '../../../node-agent/images.ts';
+import { processIdentity } from '../../../node-agent/runtime/process-identity.ts';
 import { killRecordedContainers, ProcessRuntime } from '../../../node-agent/runtime/process-runtime.ts';
 import { type ContainerLaunch, ImagePullError } from '../../../node-agent/runtime/runtime.ts';
 import { freePort, randomLoopbackSubnet } from '../../support/loopback.ts';
@@ -135,5 +137,35 @@ describe('process runtime', () => {
         return true;
       }
     });
+  });
+
+  it('records who its process is, and never signals a PID that now names another process', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'skiff-runtime-'));
+    const first = newRuntime(stateDir);
+    const record = await first.start(launch(['/bin/sh', '-c', 'sleep 60']));
+    const recorded = JSON.parse(readFileSync(join(stateDir, 'containers.json'), 'utf8')).containers[0];
+    assert.deepEqual(recorded.processIdentity, processIdentity(record.pid ?? 0));
+    await first.stop(record.id, 0);
+    await first.close();
+
+    // A stranger now holds a PID the state dir names (as after a reboot or a long pause): the
+    // record claims this test's own `sleep`, with the start time of the process it once was.
+    const stranger = spawn('/bin/sh', ['-c', 'sleep 60'], { detached: true, stdio: 'ignore' });
+    after(() => stranger.kill('SIGKILL'));
+    const stale = {
+      ...recorded,
+      id: 'stale',
+      pid: stranger.pid,
+      exit: undefined,
+      processIdentity: { ...recorded.processIdentity, startTicks: '1' },
+    };
+    writeFileSync(join(stateDir, 'containers.json'), JSON.stringify({ containers: [stale] }));
+    assert.equal(killRecordedContainers(stateDir), 0, 'the host clean-up leaves the stranger alone');
+    const second = newRuntime(stateDir);
+    const stopped = await second.stop('stale', 0);
+    assert.match(stopped?.exit?.message ?? '', /ended while no agent watched it/);
+    assert.equal(stranger.exitCode, null);
+    assert.equal(stranger.signalCode, null);
+    process.kill(stranger.pid ?? 0, 0);
   });
 });

@@ -27,7 +27,7 @@ import {
 } from './env.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
-import { type ContainerAction, type ContainerSnapshot, freshProbeStates, planContainerActions } from './pod-actions.ts';
+import { type ContainerAction, type ContainerSnapshot, type ExitDecision, freshProbeStates, planContainerActions } from './pod-actions.ts';
 import { computePodStatus, containerReports, statusDigest } from './pod-status.ts';
 import { type PodUnitActions, planPodUnitActions } from './pod-unit-actions.ts';
 import type { AgentPod, Container } from './pod-view.ts';
@@ -78,6 +78,15 @@ function newSlot(name: string): ContainerSlot {
 function snapshotOf(slot: ContainerSlot): ContainerSnapshot {
   const { pullFailures: _pullFailures, pulled: _pulled, probes, announcedId: _announcedId, ...rest } = slot;
   return { ...rest, probes: probes?.states ?? freshProbeStates() };
+}
+
+/** A run seen exited for the first time: its restart is decided, the stop (if one was asked) is over. */
+function recordExit(slot: ContainerSlot, exit: ExitDecision): void {
+  slot.decidedExitId = exit.containerId;
+  slot.killing = false;
+  slot.crashes = exit.crashes;
+  slot.nextStartAtMs = exit.nextStartAtMs;
+  slot.waiting = undefined;
 }
 
 export class PodWorker {
@@ -268,13 +277,7 @@ export class PodWorker {
       const container = view.spec.containers.find((c) => c.name === name);
       if (!container) continue;
       if (slot.current?.exit) this.stopProbes(slot);
-      if (exit) {
-        slot.decidedExitId = exit.containerId;
-        slot.killing = false;
-        slot.crashes = exit.crashes;
-        slot.nextStartAtMs = exit.nextStartAtMs;
-        slot.waiting = undefined;
-      }
+      if (exit) recordExit(slot, exit);
       await this.carryOut(slot, container, action);
     }
     await this.pushStatus();
@@ -422,13 +425,7 @@ export class PodWorker {
       const container = pod.spec.containers.find((c) => c.name === name);
       if (!container) continue;
       this.stopProbes(slot);
-      if (exit) {
-        slot.decidedExitId = exit.containerId;
-        slot.killing = false;
-        slot.crashes = exit.crashes;
-        slot.nextStartAtMs = exit.nextStartAtMs;
-        slot.waiting = undefined;
-      }
+      if (exit) recordExit(slot, exit);
       if (pull) {
         slot.decidedExitId = pull.containerId;
         slot.killing = false;

@@ -111,52 +111,31 @@ const rows: readonly Row[] = [
     }),
   ),
 
-  // Crash-loop back-off windows.
-  {
-    it: 'backs off 10s after the second crash in a row, entering CrashLoopBackOff',
-    containers: [app({ current: run('c2', { exitCode: 1 }), crashes: 1, decidedExitId: 'c1', restartCount: 1 })],
-    expect: {
-      type: 'sync',
-      containers: [
-        {
-          name: 'app',
-          exit: { containerId: 'c2', crashes: 2, nextStartAtMs: t0 + 10_000 },
-          action: { type: 'backOff', untilMs: t0 + 10_000, waiting: { reason: 'CrashLoopBackOff', message: crashLoop('10s') }, entering: true },
-        },
-      ],
-      wakeAtMs: t0 + 10_000,
-    },
-  },
-  {
-    it: 'doubles the back-off to 1m20s after the fifth crash',
-    containers: [app({ current: run('c5', { exitCode: 1 }), crashes: 4, decidedExitId: 'c4' })],
-    expect: {
-      type: 'sync',
-      containers: [
-        {
-          name: 'app',
-          exit: { containerId: 'c5', crashes: 5, nextStartAtMs: t0 + 80_000 },
-          action: { type: 'backOff', untilMs: t0 + 80_000, waiting: { reason: 'CrashLoopBackOff', message: crashLoop('1m20s') }, entering: true },
-        },
-      ],
-      wakeAtMs: t0 + 80_000,
-    },
-  },
-  {
-    it: 'caps the back-off at 5m0s',
-    containers: [app({ current: run('c9', { exitCode: 1 }), crashes: 8, decidedExitId: 'c8' })],
-    expect: {
-      type: 'sync',
-      containers: [
-        {
-          name: 'app',
-          exit: { containerId: 'c9', crashes: 9, nextStartAtMs: t0 + 300_000 },
-          action: { type: 'backOff', untilMs: t0 + 300_000, waiting: { reason: 'CrashLoopBackOff', message: crashLoop('5m0s') }, entering: true },
-        },
-      ],
-      wakeAtMs: t0 + 300_000,
-    },
-  },
+  // Crash-loop back-off windows: the crash count before this exit, the delay it gets.
+  ...(
+    [
+      ['backs off 10s after the second crash in a row, entering CrashLoopBackOff', 1, 10, '10s'],
+      ['doubles the back-off to 1m20s after the fifth crash', 4, 80, '1m20s'],
+      ['caps the back-off at 5m0s', 8, 300, '5m0s'],
+    ] as const
+  ).map(([what, crashes, delaySeconds, delayText]): Row => {
+    const untilMs = t0 + delaySeconds * 1000;
+    return {
+      it: what,
+      containers: [app({ current: run(`c${crashes + 1}`, { exitCode: 1 }), crashes, decidedExitId: `c${crashes}`, restartCount: crashes })],
+      expect: {
+        type: 'sync',
+        containers: [
+          {
+            name: 'app',
+            exit: { containerId: `c${crashes + 1}`, crashes: crashes + 1, nextStartAtMs: untilMs },
+            action: { type: 'backOff', untilMs, waiting: { reason: 'CrashLoopBackOff', message: crashLoop(delayText) }, entering: true },
+          },
+        ],
+        wakeAtMs: untilMs,
+      },
+    };
+  }),
   {
     it: 'forgets earlier crashes of a container that ran for twice the maximum back-off, and restarts it at once',
     containers: [app({ current: run('c3', { exitCode: 1, startedAt: -700, ranSeconds: 600 }), crashes: 6, decidedExitId: 'c2' })],

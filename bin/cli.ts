@@ -1,7 +1,7 @@
 /**
  * The `skiff` command line.
  *
- *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300]
+ *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--load-balancer-range 127.0.200.0/24]
  *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N --memory SIZE --pods N]
  */
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { startLocalCluster } from '../functions/local/host.ts';
 import { createLogger, logTo } from '../functions/logging/structured-log.ts';
 
 const usage = `Usage:
-  skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--verbose]
+  skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--load-balancer-range 127.0.200.0/24] [--verbose]
   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N] [--memory SIZE] [--pods N]`;
 
 function integerFlag(value: string | undefined, name: string, fallback: number): number {
@@ -32,6 +32,7 @@ async function up(args: string[]): Promise<void> {
       nodes: { type: 'string' },
       'node-grace-seconds': { type: 'string' },
       'eviction-seconds': { type: 'string' },
+      'load-balancer-range': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   });
@@ -43,6 +44,7 @@ async function up(args: string[]): Promise<void> {
     nodes: integerFlag(values.nodes, 'nodes', 2),
     ...(values['node-grace-seconds'] !== undefined ? { nodeGraceSeconds: integerFlag(values['node-grace-seconds'], 'node-grace-seconds', 40) } : {}),
     ...(values['eviction-seconds'] !== undefined ? { evictionSeconds: integerFlag(values['eviction-seconds'], 'eviction-seconds', 300) } : {}),
+    ...(values['load-balancer-range'] !== undefined ? { loadBalancerRange: values['load-balancer-range'] } : {}),
     onProgress: step,
     // The same JSON lines as the Lambdas write, on stderr so they stay apart from the progress display.
     ...(values.verbose ? { log: logTo(createLogger({ write: (line) => process.stderr.write(`${line}\n`) })) } : {}),

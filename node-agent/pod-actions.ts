@@ -3,12 +3,14 @@
  * each container and the time: the kubelet's `computePodActions`. The pod worker gathers the
  * snapshots (reading the runtime), calls `planContainerActions`, and carries the plan out
  * (starts, stops, Events, status); every decision about restart policy, crash-loop back-off,
- * an image changed in place, failed liveness and startup probes, and deletion is made here.
+ * an image changed in place, failed liveness and startup probes, and deletion (held while a load
+ * balancer drains the pod, docs/adr/094-zero-downtime-targets.md) is made here.
  */
 import { type BackOffPolicy, kubeletBackOff, nextCrashCount, restartDelayMs, shouldRestart } from './back-off.ts';
 import type { PodView } from './pod-view.ts';
 import { initialProbeState, type ProbeKind, type ProbeState } from './probe-state.ts';
 import type { ContainerRecord } from './runtime/runtime.ts';
+import { terminationGraceSeconds, terminationHold } from './termination-hold.ts';
 
 export interface ContainerWaiting {
   readonly reason: string;
@@ -88,6 +90,11 @@ export interface ContainerPlan {
 }
 
 export type PodActions =
+  /**
+   * The pod is being deleted but a load balancer still routes to it: keep its containers
+   * serving until it has been deregistered and drained, or until `untilMs` (its deletionTimestamp).
+   */
+  | { readonly type: 'hold'; readonly untilMs: number }
   /** The pod is being deleted (or is gone): stop every running container, then let the pod go. */
   | { readonly type: 'terminate'; readonly graceSeconds: number; readonly containersToStop: readonly { readonly name: string; readonly containerId: string }[] }
   /** One plan per container of the spec, in spec order, and when to look again. */
@@ -103,9 +110,13 @@ export interface PlanOptions {
 export function planContainerActions(pod: PodView, containers: readonly ContainerSnapshot[], nowMs: number, options: PlanOptions = {}): PodActions {
   const byName = new Map(containers.map((snapshot) => [snapshot.name, snapshot]));
   if (pod.metadata.deletionTimestamp || options.podGone) {
+    if (!options.podGone) {
+      const untilMs = terminationHold(pod, nowMs);
+      if (untilMs !== undefined) return { type: 'hold', untilMs };
+    }
     return {
       type: 'terminate',
-      graceSeconds: pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds,
+      graceSeconds: terminationGraceSeconds(pod, nowMs),
       // Every run still going, also of a container no longer in the spec.
       containersToStop: containers.flatMap((snapshot) =>
         snapshot.current && !snapshot.current.exit ? [{ name: snapshot.name, containerId: snapshot.current.id }] : [],

@@ -177,18 +177,31 @@ export function computePodStatus(pod: PodView, reports: readonly ContainerReport
       ...(message ? { message } : {}),
     };
   };
-  const readyCondition = (type: string): PodCondition =>
-    completed
-      ? condition(type, 'False', 'PodCompleted')
-      : unready.length === 0
-        ? condition(type, 'True')
-        : condition(type, 'False', 'ContainersNotReady', `containers with unready status: [${unready.join(' ')}]`);
+  const containersReady: PodCondition = completed
+    ? condition('ContainersReady', 'False', 'PodCompleted')
+    : unready.length === 0
+      ? condition('ContainersReady', 'True')
+      : condition('ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${unready.join(' ')}]`);
+  // Ready also waits on the pod's readiness gates, whose conditions others write (the kubelet's rule).
+  const gateMessages = pod.spec.readinessGates.flatMap(({ conditionType }) => {
+    const gate = previous.get(conditionType);
+    if (!gate) return [`corresponding condition of pod readiness gate "${conditionType}" does not exist.`];
+    return gate.status === 'True' ? [] : [`the status of pod readiness gate "${conditionType}" is not "True", but ${gate.status}`];
+  });
+  const ready =
+    containersReady.status === 'True' && gateMessages.length > 0
+      ? condition('Ready', 'False', 'ReadinessGatesNotReady', gateMessages.join(', '))
+      : condition('Ready', containersReady.status, containersReady.reason, containersReady.message);
+  const kubeletOwned = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+  // Conditions others own (readiness gates, DisruptionTarget...) are kept as they are.
+  const foreign = pod.status.conditions.filter((c) => !kubeletOwned.has(c.type));
   const conditions = [
     condition('PodReadyToStartContainers', facts.podIP ? 'True' : 'False'),
     condition('Initialized', 'True'),
-    readyCondition('Ready'),
-    readyCondition('ContainersReady'),
+    ready,
+    containersReady,
     condition('PodScheduled', 'True'),
+    ...foreign,
   ];
   return {
     phase,

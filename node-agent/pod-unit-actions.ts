@@ -29,7 +29,7 @@ export interface UnitContainerPlan extends ContainerPlan {
 }
 
 export type PodUnitActions =
-  | Extract<PodActions, { type: 'terminate' }>
+  | Extract<PodActions, { type: 'terminate' | 'hold' }>
   /** The unit runs: each container kept or killed (a kill stops the whole unit). */
   | { readonly type: 'running'; readonly containers: readonly ContainerPlan[] }
   /**
@@ -55,7 +55,7 @@ export function planPodUnitActions(pod: PodView, containers: readonly UnitContai
     return rest;
   });
   const plan = planContainerActions(pod, asContainers, nowMs, { backOff, ...(options.podGone ? { podGone: true } : {}) });
-  if (plan.type === 'terminate') return plan;
+  if (plan.type === 'terminate' || plan.type === 'hold') return plan;
   const live = snapshots.some((snapshot) => snapshot.current && !snapshot.current.exit);
   if (live) {
     return {

@@ -91,6 +91,7 @@ const podSchema = z.object({
     serviceAccountName: z.string().optional(),
     hostname: z.string().optional(),
     containers: z.array(containerSchema).min(1),
+    readinessGates: z.array(z.object({ conditionType: z.string() })).default([]),
   }),
   status: z
     .object({

@@ -30,7 +30,7 @@ import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import { type ContainerAction, type ContainerSnapshot, type ExitDecision, freshProbeStates, planContainerActions } from './pod-actions.ts';
 import { computePodStatus, containerReports, statusDigest } from './pod-status.ts';
 import { type PodUnitActions, planPodUnitActions } from './pod-unit-actions.ts';
-import type { AgentPod, Container } from './pod-view.ts';
+import { type AgentPod, type Container, parsePod } from './pod-view.ts';
 import type { ProbeKind, ProbeState } from './probe-state.ts';
 import { type ProbeOutcome, runProbe } from './prober.ts';
 import {
@@ -105,6 +105,8 @@ export class PodWorker {
   /** Set when the agent stops with its containers: a start still in flight is undone. */
   private discarding = false;
   private deletedFromApi = false;
+  /** Termination waits for the pod's load balancers to drain it (docs/adr/094-zero-downtime-targets.md). */
+  private holding = false;
   /** Pod runtimes: placements that failed in a row (no network interface free...). */
   private sandboxFailures = 0;
 
@@ -258,6 +260,7 @@ export class PodWorker {
         now,
         { backOff: this.context.backOff, podGone: this.deletedFromApi },
       );
+      if (unitPlan.type === 'hold') return this.hold(unitPlan.untilMs);
       if (unitPlan.type === 'terminate') {
         await this.terminate(unitPlan.graceSeconds, unitPlan.containersToStop);
         return;
@@ -268,6 +271,7 @@ export class PodWorker {
     }
     const snapshots = [...this.slots.values()].map(snapshotOf);
     const plan = planContainerActions(view, snapshots, now, { backOff: this.context.backOff, podGone: this.deletedFromApi });
+    if (plan.type === 'hold') return this.hold(plan.untilMs);
     if (plan.type === 'terminate') {
       await this.terminate(plan.graceSeconds, plan.containersToStop);
       return;
@@ -405,7 +409,7 @@ export class PodWorker {
   // --- pod runtimes (ecs): the containers start and stop together -----------------------------
 
   /** Carries out a unit plan: kills, exit and pull decisions, back-off, and the unit's (re)start. */
-  private async carryOutUnit(plan: Exclude<PodUnitActions, { type: 'terminate' }>, now: number): Promise<void> {
+  private async carryOutUnit(plan: Exclude<PodUnitActions, { type: 'terminate' | 'hold' }>, now: number): Promise<void> {
     const pod = this.pod.view;
     const address = [...this.slots.values()].map((slot) => slot.current?.podIP).find((ip) => ip !== undefined);
     if (address) this.podIP = address;
@@ -691,6 +695,13 @@ export class PodWorker {
 
   // --- termination --------------------------------------------------------------------------
 
+  /** A deleted pod a load balancer still routes to keeps serving; any change of the pod, or `untilMs`, looks again. */
+  private hold(untilMs: number): void {
+    if (!this.holding) this.context.log.info('pod held until its load balancers drained it', { pod: this.podName(), until: new Date(untilMs).toISOString() });
+    this.holding = true;
+    this.wakeAt(untilMs);
+  }
+
   private async terminate(graceSeconds: number, containersToStop: readonly { readonly name: string; readonly containerId: string }[]): Promise<void> {
     const pod = this.pod.view;
     for (const slot of this.slots.values()) this.stopProbes(slot);
@@ -725,17 +736,17 @@ export class PodWorker {
   // --- status -------------------------------------------------------------------------------
 
   private async pushStatus(): Promise<void> {
-    const reports = containerReports(this.pod.view, [...this.slots.values()].map(snapshotOf), this.context.runtime.supportsProbes);
-    const status = computePodStatus(this.pod.view, reports, {
-      hostIP: this.context.hostIP,
-      ...(this.podIP ? { podIP: this.podIP } : {}),
-      ...(this.startTime ? { startTime: this.startTime } : {}),
-      now: kubeTime(this.clock.now()),
-    });
-    const json = JSON.stringify(status);
-    const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;
-    if (json === this.lastStatusJson && (untouchedSinceOurWrite || statusDigest(status) === statusDigest(this.pod.raw.status))) return;
     for (let attempt = 0; attempt < 3; attempt += 1) {
+      const reports = containerReports(this.pod.view, [...this.slots.values()].map(snapshotOf), this.context.runtime.supportsProbes);
+      const status = computePodStatus(this.pod.view, reports, {
+        hostIP: this.context.hostIP,
+        ...(this.podIP ? { podIP: this.podIP } : {}),
+        ...(this.startTime ? { startTime: this.startTime } : {}),
+        now: kubeTime(this.clock.now()),
+      });
+      const json = JSON.stringify(status);
+      const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;
+      if (json === this.lastStatusJson && (untouchedSinceOurWrite || statusDigest(status) === statusDigest(this.pod.raw.status))) return;
       try {
         const updated = await this.context.client.updateStatus(types.pods, { ...this.pod.raw, status });
         this.lastStatusJson = json;
@@ -747,7 +758,13 @@ export class PodWorker {
         if (!isConflict(error)) throw error;
         const fresh = await this.context.client.get(types.pods, this.pod.view.metadata.namespace, this.pod.view.metadata.name);
         if (fresh.metadata.uid !== this.uid) return;
-        this.pod = { view: { ...this.pod.view, metadata: { ...this.pod.view.metadata, resourceVersion: fresh.metadata.resourceVersion } }, raw: fresh };
+        // Someone else wrote the pod (a load balancer's target-health condition, the node
+        // lifecycle controller): the next attempt computes the status from what they wrote.
+        const parsed = parsePod(fresh);
+        this.pod =
+          'error' in parsed
+            ? { view: { ...this.pod.view, metadata: { ...this.pod.view.metadata, resourceVersion: fresh.metadata.resourceVersion } }, raw: fresh }
+            : parsed;
       }
     }
     this.wakeAt(this.clock.now() + 1000);

@@ -11,6 +11,7 @@ import { endpointsRules } from './endpoints.ts';
 import { eventRules } from './event.ts';
 import { type FieldCause, immutable } from './field-errors.ts';
 import { ingressRules } from './ingress.ts';
+import { ingressClassRules } from './ingress-class.ts';
 import type { AnyKindRules } from './kind-rules.ts';
 import { leaseRules } from './lease.ts';
 import type { KubeObject } from './meta.ts';
@@ -53,6 +54,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.replicasets.id, replicaSetRules],
   [types.leases.id, leaseRules],
   [types.ingresses.id, ingressRules],
+  [types.ingressclasses.id, ingressClassRules],
   [types.endpointslices.id, endpointSliceRules],
 ]);
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { child, type FieldCause, forbidden, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { apiVersionField, int32, kindField, objectMetaSchema } from './meta.ts';
+import { apiVersionField, conditionSchema, int32, kindField, mergedBy, objectMetaSchema } from './meta.ts';
 import { checkName, isDns1035Label, isDns1123Subdomain } from './name-rules.ts';
 import { loadBalancerIngressSchema } from './service.ts';
 
@@ -65,6 +65,8 @@ export const ingressSchema = z
           .object({ ingress: z.array(loadBalancerIngressSchema.omit({ ipMode: true })).optional() })
           .meta({ id: `${networkingV1}.IngressLoadBalancerStatus` })
           .optional(),
+        // Not in Kubernetes' IngressStatus: where Skiff's controller reports what it cannot serve (docs/adr/095-ingress-as-alb-rules.md).
+        conditions: mergedBy(conditionSchema, 'type').optional(),
       })
       .meta({ id: `${networkingV1}.IngressStatus` })
       .optional(),

@@ -72,6 +72,7 @@ export const resourceTypes: readonly ResourceType[] = [
   type('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
   type('coordination.k8s.io', 'v1', 'Lease', 'leases'),
   type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'] }),
+  type('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false }),
   type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
 ];
 
@@ -112,5 +113,6 @@ export const types = {
   replicasets: typeById('apps/replicasets'),
   leases: typeById('coordination.k8s.io/leases'),
   ingresses: typeById('networking.k8s.io/ingresses'),
+  ingressclasses: typeById('networking.k8s.io/ingressclasses'),
   endpointslices: typeById('discovery.k8s.io/endpointslices'),
 } as const;

@@ -6,7 +6,9 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { type ResourceType, types } from '../../schemas/registry.ts';
+import { withDefaultIngressClass } from '../domain/ingress/default-ingress-class.ts';
 import { withDefaultTolerations } from '../domain/pods/tolerations.ts';
+import { addTargetHealthGates } from '../domain/services/readiness-gates.ts';
 import { allocateService, releaseService, writeServiceWithAllocations } from '../domain/services/service-allocation.ts';
 import type { ObjectStore } from '../store/store.ts';
 
@@ -42,7 +44,9 @@ export function mergeForUpdate(type: ResourceType, incoming: KubeObject, old: Ku
 /**
  * Admission that needs the store or cluster settings, run after schema defaulting and
  * validation, around the write itself: a Service's ClusterIP and NodePorts are claimed before
- * `write` and freed again if it fails (or for a dry run); new pods get default tolerations.
+ * `write` and freed again if it fails (or for a dry run); new pods get default tolerations and
+ * the readiness gates of the load balancers that will route to them; a new Ingress without a
+ * class gets the default IngressClass.
  */
 export async function writeAdmitted(
   type: ResourceType,
@@ -51,7 +55,12 @@ export async function writeAdmitted(
   context: { readonly store: ObjectStore; readonly strategy: StrategyOptions; readonly dryRun: boolean },
   write: (object: KubeObject) => Promise<KubeObject>,
 ): Promise<KubeObject> {
-  const prepared = type.id === types.pods.id && !old ? withDefaultTolerations(object, context.strategy.defaultTolerationSeconds) : object;
+  let prepared = object;
+  if (type.id === types.pods.id && !old) {
+    const tolerating = withDefaultTolerations(object, context.strategy.defaultTolerationSeconds);
+    prepared = (await addTargetHealthGates(context.store, tolerating.metadata.namespace ?? 'default', [tolerating]))[0] ?? tolerating;
+  }
+  if (type.id === types.ingresses.id && !old) prepared = await withDefaultIngressClass(context.store, prepared);
   if (type.id === types.services.id) {
     if (!context.dryRun) return writeServiceWithAllocations(context.store, prepared, old, write);
     const allocated = await allocateService(context.store, prepared, old);

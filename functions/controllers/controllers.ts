@@ -7,10 +7,12 @@ import type { Controller } from '../controller-runtime/controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
+import { ingressController } from './ingress/ingress-controller.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
+import type { IngressLoadBalancers } from './service-load-balancer/load-balancers.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 
 export const controllers: readonly Controller[] = [
@@ -24,16 +26,22 @@ export const controllers: readonly Controller[] = [
 ];
 
 export interface ControllerOptions extends NodeLifecycleOptions {
-  /** A load balancer provider: when given, `type: LoadBalancer` Services get one (local: `createLocalLoadBalancers()`). */
+  /** A load balancer provider: when given, `type: LoadBalancer` Services get one (local: `createLocalLoadBalancers()`, AWS: `createAlbLoadBalancers()`). */
   readonly loadBalancers?: LoadBalancers;
+  /** An Ingress provider: when given, Ingresses of Skiff's IngressClasses are served (local: `createLocalIngressRouters()`, AWS: `createAlbIngressLoadBalancers()`). */
+  readonly ingressLoadBalancers?: IngressLoadBalancers;
 }
 
 /**
  * The list with the node lifecycle controller's timings set (`skiff up --node-grace-seconds N
- * --eviction-seconds N`) and, when a provider is given, the service load balancer controller.
+ * --eviction-seconds N`) and, when providers are given, the service load balancer and ingress controllers.
  */
 export function controllersWith(options: ControllerOptions): readonly Controller[] {
   const configured = nodeLifecycleController(options);
   const list = controllers.map((controller) => (controller.name === configured.name ? configured : controller));
-  return options.loadBalancers ? [...list, serviceLoadBalancerController(options.loadBalancers)] : list;
+  return [
+    ...list,
+    ...(options.loadBalancers ? [serviceLoadBalancerController(options.loadBalancers)] : []),
+    ...(options.ingressLoadBalancers ? [ingressController(options.ingressLoadBalancers)] : []),
+  ];
 }

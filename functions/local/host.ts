@@ -19,10 +19,12 @@ import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
+import { createAddressPool } from './address-pool.ts';
 import { createAgentSupervisor } from './agent-supervisor.ts';
 import { startControlLoops } from './control-loops.ts';
 import { type DynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { startHttpsApiServer } from './https-server.ts';
+import { createLocalIngressRouters } from './ingress-router.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { kubeletLogSource } from './kubelet-client.ts';
 import { createLocalLoadBalancers } from './load-balancer.ts';
@@ -43,6 +45,8 @@ export interface LocalClusterOptions {
   /** Default tolerationSeconds for not-ready/unreachable nodes before eviction (Kubernetes: 300 s). */
   readonly evictionSeconds?: number;
   readonly resyncSeconds?: number;
+  /** Loopback range of the addresses LoadBalancer Services and Ingresses get. @default '127.0.200.0/24' */
+  readonly loadBalancerRange?: string;
   /** Use this DynamoDB endpoint instead of starting DynamoDB Local (tests share one). */
   readonly dynamoDbEndpoint?: string;
   readonly tablePrefix?: string;
@@ -155,10 +159,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await writeKubeconfig(nodeKubeconfigPath, { server: url, caCertPem: certificate.caCertPem, token: tokens.node, user: 'skiff-node' });
 
     progress('starting controllers and the scheduler');
-    const loadBalancers = createLocalLoadBalancers();
+    const addresses = createAddressPool(options.loadBalancerRange ?? '127.0.200.0/24');
+    const loadBalancers = createLocalLoadBalancers({ addresses });
     cleanups.push(() => loadBalancers.close());
+    const ingressLoadBalancers = createLocalIngressRouters({ addresses });
+    cleanups.push(() => ingressLoadBalancers.close());
     const loops = await startControlLoops({
       loadBalancers,
+      ingressLoadBalancers,
       store,
       client,
       dynamoDbEndpoint: endpoint,

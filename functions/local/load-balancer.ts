@@ -2,19 +2,33 @@
  * The `local` load balancer provider: what a cloud load balancer does for a `type: LoadBalancer`
  * Service, on one machine. Each Service gets its own address on a loopback range (127.0.200.0/24
  * by default; Linux routes all of 127.0.0.0/8 to the loopback interface), listens there on the
- * Service's ports (TCP) and forwards each connection round-robin to the ready endpoints.
+ * Service's TCP ports and forwards each connection round-robin to the serving pods.
+ *
+ * Its target group is the pods whose containers are ready; with no health check of its own, a
+ * registered pod is healthy at once. A pod that leaves (terminating, or no longer ready) gets no
+ * new connection and stays `draining` while connections forwarded to it are open, so its node
+ * agent stops it only after they ended (docs/adr/094-zero-downtime-targets.md).
  * It runs inside the local host, next to the controllers that drive it.
  */
 
 import type { KubeObject } from '../../schemas/meta.ts';
-import type { LoadBalancerIngress, LoadBalancers } from '../controllers/service-load-balancer/load-balancers.ts';
-import { addressAt, offsetInRange, parseIpv4Cidr } from '../core/ipv4-range.ts';
-import { readyBackendsByPortName, viewService } from '../domain/services/service-view.ts';
-import { createListenerSet, type ListenerTarget, listenerKey } from '../net/tcp-listeners.ts';
+import type {
+  EnsuredLoadBalancer,
+  LoadBalancerIngress,
+  LoadBalancerProblem,
+  LoadBalancers,
+  TargetState,
+} from '../controllers/service-load-balancer/load-balancers.ts';
+import type { BackendPod } from '../domain/services/load-balancer-backends.ts';
+import { viewService } from '../domain/services/service-view.ts';
+import { type Backend, createListenerSet, type ListenerSet, type ListenerTarget, listenerKey } from '../net/tcp-listeners.ts';
+import { type AddressPool, createAddressPool } from './address-pool.ts';
 
 export interface LocalLoadBalancerOptions {
   /** Addresses handed to Services. Default 127.0.200.0/24. */
   readonly addressRange?: string;
+  /** Share the address pool with the Ingress routers (the local host does). */
+  readonly addresses?: AddressPool;
   readonly retryBindMs?: number;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -28,7 +42,11 @@ export interface LocalLoadBalancers extends LoadBalancers {
 interface Balancer {
   readonly ip: string;
   service: KubeObject;
-  endpoints: KubeObject | undefined;
+  /** Serving pods by service port name. */
+  targets: Map<string, Backend[]>;
+  /** Pods that were targets, by uid, with the backends connections may still be open to. */
+  registered: Map<string, Backend[]>;
+  draining: Map<string, Backend[]>;
 }
 
 function serviceKey(service: KubeObject): string {
@@ -41,30 +59,66 @@ function statusIp(service: KubeObject): string | undefined {
   return typeof ip === 'string' ? ip : undefined;
 }
 
+const byAddress = (a: Backend, b: Backend) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1);
+
+function backendsOfPod(pod: BackendPod): Backend[] {
+  return [...new Set(pod.ports.values())].map((port) => ({ ip: pod.ip, port }));
+}
+
+/** Seconds between looks at a draining pod's open connections. */
+const drainRecheckSeconds = 0.5;
+
+/** The provider's target bookkeeping for one ensure: who is served, who drains. Exported for tests. */
+export function updateTargets(
+  balancer: Pick<Balancer, 'registered' | 'draining'>,
+  backends: readonly BackendPod[],
+  openConnections: (backend: Backend) => number,
+): { targets: Map<string, TargetState>; servingByPort: Map<string, Backend[]> } {
+  const servingByPort = new Map<string, Backend[]>();
+  const targets = new Map<string, TargetState>();
+  const live = new Set(backends.map((b) => b.uid));
+  for (const pod of backends) {
+    if (pod.state !== 'serving') {
+      const was = balancer.registered.get(pod.uid);
+      if (was) {
+        balancer.registered.delete(pod.uid);
+        balancer.draining.set(pod.uid, was);
+      }
+      continue;
+    }
+    balancer.draining.delete(pod.uid);
+    balancer.registered.set(pod.uid, backendsOfPod(pod));
+    targets.set(pod.uid, 'healthy');
+    for (const [portName, port] of pod.ports) {
+      const list = servingByPort.get(portName) ?? [];
+      list.push({ ip: pod.ip, port });
+      servingByPort.set(portName, list);
+    }
+  }
+  for (const uid of [...balancer.registered.keys()]) {
+    if (live.has(uid)) continue;
+    // The pod is gone: what was forwarded to it drains like any leaving target.
+    balancer.draining.set(uid, balancer.registered.get(uid) ?? []);
+    balancer.registered.delete(uid);
+  }
+  for (const [uid, list] of [...balancer.draining]) {
+    const open = list.reduce((sum, backend) => sum + openConnections(backend), 0);
+    if (open > 0) targets.set(uid, 'draining');
+    else balancer.draining.delete(uid);
+  }
+  for (const list of servingByPort.values()) list.sort(byAddress);
+  return { targets, servingByPort };
+}
+
 export function createLocalLoadBalancers(options: LocalLoadBalancerOptions = {}): LocalLoadBalancers {
-  const range = parseIpv4Cidr(options.addressRange ?? '127.0.200.0/24');
+  const pool = options.addresses ?? createAddressPool(options.addressRange ?? '127.0.200.0/24');
   const balancers = new Map<string, Balancer>();
-  const listeners = createListenerSet({ ...(options.retryBindMs ? { retryBindMs: options.retryBindMs } : {}), ...(options.log ? { log: options.log } : {}) });
+  const listeners: ListenerSet = createListenerSet({
+    ...(options.retryBindMs ? { retryBindMs: options.retryBindMs } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
   let applying: Promise<void> = Promise.resolve();
-
-  // An address a Service's status names is left to it, so a restart does not swap addresses.
-  const claimedByStatus = new Map<string, string>();
-
-  const pickAddress = (service: KubeObject): string => {
-    const key = serviceKey(service);
-    const used = new Set([...balancers.values()].map((b) => b.ip));
-    const free = (ip: string) => !used.has(ip) && (claimedByStatus.get(ip) ?? key) === key;
-    const previous = statusIp(service);
-    if (previous && free(previous)) {
-      const offset = offsetInRange(range, previous);
-      if (offset !== undefined && offset > 0 && offset < range.size - 1) return previous;
-    }
-    for (let offset = 1; offset < range.size - 1; offset++) {
-      const ip = addressAt(range, offset);
-      if (free(ip)) return ip;
-    }
-    throw new Error(`no free load balancer address left in ${range.cidr}`);
-  };
+  const owner = (key: string) => `Service/${key}`;
 
   const sync = (): Promise<void> => {
     const desired = new Map<string, { address: string; port: number; target: ListenerTarget }>();
@@ -72,9 +126,10 @@ export function createLocalLoadBalancers(options: LocalLoadBalancerOptions = {})
       const view = viewService(balancer.service);
       for (const port of view.ports) {
         if ((port.protocol ?? 'TCP') !== 'TCP') continue;
+        const portName = port.name ?? '';
         const target: ListenerTarget = {
           description: `${view.namespace}/${view.name}:${port.port}`,
-          backends: () => readyBackendsByPortName(balancer.endpoints).get(port.name ?? '') ?? [],
+          backends: () => balancer.targets.get(portName) ?? [],
         };
         desired.set(listenerKey(balancer.ip, port.port), { address: balancer.ip, port: port.port, target });
       }
@@ -86,19 +141,24 @@ export function createLocalLoadBalancers(options: LocalLoadBalancerOptions = {})
   };
 
   return {
-    async ensure(service, endpoints) {
+    provider: 'local',
+    async ensure(service, backends): Promise<EnsuredLoadBalancer> {
       const key = serviceKey(service);
       const previous = statusIp(service);
-      if (previous) claimedByStatus.set(previous, key);
+      if (previous) pool.reserve(owner(key), previous);
       let balancer = balancers.get(key);
       if (!balancer) {
-        balancer = { ip: pickAddress(service), service, endpoints };
+        balancer = { ip: pool.claim(owner(key), previous), service, targets: new Map(), registered: new Map(), draining: new Map() };
         balancers.set(key, balancer);
       }
       balancer.service = service;
-      balancer.endpoints = endpoints;
+      const { targets, servingByPort } = updateTargets(balancer, backends, (backend) => listeners.openConnections(backend));
+      balancer.targets = servingByPort;
       await sync();
       const view = viewService(service);
+      const problems: LoadBalancerProblem[] = view.ports
+        .filter((p) => (p.protocol ?? 'TCP') !== 'TCP')
+        .map((p) => ({ reason: 'UnsupportedProtocol', message: `port ${p.port}/${p.protocol}: the local load balancer forwards TCP only` }));
       const ports = view.ports
         .filter((p) => (p.protocol ?? 'TCP') === 'TCP')
         .map((p) => {
@@ -106,13 +166,16 @@ export function createLocalLoadBalancers(options: LocalLoadBalancerOptions = {})
           return { port: p.port, protocol: 'TCP', ...(error ? { error } : {}) };
         });
       const failed = ports.filter((p) => p.error);
-      return [{ ip: balancer.ip, ipMode: 'VIP', ...(failed.length > 0 ? { ports } : {}) } satisfies LoadBalancerIngress];
+      const ingress: LoadBalancerIngress[] = [{ ip: balancer.ip, ipMode: 'VIP', ...(failed.length > 0 ? { ports } : {}) }];
+      const draining = [...targets.values()].some((state) => state === 'draining');
+      return { ingress, targets, problems, ...(draining ? { recheckAfterSeconds: drainRecheckSeconds } : {}) };
     },
     async remove(service) {
       const key = serviceKey(service);
-      if (!balancers.delete(key)) return;
-      for (const [ip, holder] of claimedByStatus) if (holder === key) claimedByStatus.delete(ip);
+      pool.release(owner(key));
+      if (!balancers.delete(key)) return true;
       await sync();
+      return true;
     },
     addressOf(key) {
       return balancers.get(key)?.ip;

@@ -46,6 +46,8 @@ export interface ListenerSet {
   bound(): string[];
   /** Why a listener is not bound yet, by `address:port` (e.g. EACCES for a port below 1024). */
   bindError(key: string): string | undefined;
+  /** Connections forwarded to this backend that are still open (a backend leaving is drained when this is 0). */
+  openConnections(backend: Backend): number;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,12 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
   const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  const open = new Map<string, number>();
+  const opened = (key: string, delta: number) => {
+    const count = (open.get(key) ?? 0) + delta;
+    if (count > 0) open.set(key, count);
+    else open.delete(key);
+  };
 
   const scheduleRetry = () => {
     if (closed || retryTimer) return;
@@ -110,8 +118,13 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
     const attempt = (tried: number) => {
       const backend = backends[(start + tried) % backends.length] as Backend;
       const upstream = net.connect({ host: backend.ip, port: backend.port });
+      const backendKey = listenerKey(backend.ip, backend.port);
       listener.sockets.add(upstream);
-      upstream.on('close', () => listener.sockets.delete(upstream));
+      opened(backendKey, 1);
+      upstream.on('close', () => {
+        listener.sockets.delete(upstream);
+        opened(backendKey, -1);
+      });
       const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), connectTimeoutMs);
       let connected = false;
       upstream.once('connect', () => {
@@ -173,6 +186,9 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
     bindError(key) {
       const listener = listeners.get(key);
       return listener && !listener.bound ? listener.error : undefined;
+    },
+    openConnections(backend) {
+      return open.get(listenerKey(backend.ip, backend.port)) ?? 0;
     },
     async close() {
       closed = true;

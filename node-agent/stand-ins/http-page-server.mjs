@@ -1,6 +1,6 @@
 // A stand-in for the nginx and httpd images under the local process runtime: it serves a page
 // on $HOST:$PORT that names the server and the pod, so a test can tell images apart and see
-// traffic spread over pods. Plain JavaScript on purpose: each container starts a bare `node`,
+// traffic spread over pods; `?sleep=<ms>` makes a slow request. Plain JavaScript on purpose: each container starts a bare `node`,
 // without a TypeScript loader's start-up time and memory.
 import http from 'node:http';
 import os from 'node:os';
@@ -18,6 +18,13 @@ const pages = {
 const page = (pages[flavour] ?? pages.nginx)(podName);
 
 const server = http.createServer((request, response) => {
+  // `?sleep=<ms>` answers after a while, as a slow request would (up to 10 s).
+  const sleep = Math.min(10_000, Number(new URL(request.url ?? '/', 'http://stand-in').searchParams.get('sleep')) || 0);
+  if (sleep > 0) setTimeout(() => answer(request, response), sleep);
+  else answer(request, response);
+});
+
+function answer(request, response) {
   console.log(
     `${request.socket.remoteAddress} - - [${new Date().toISOString()}] "${request.method} ${request.url} HTTP/${request.httpVersion}" 200 ${Buffer.byteLength(page)}`,
   );
@@ -27,7 +34,7 @@ const server = http.createServer((request, response) => {
     'x-skiff-pod': podName,
   });
   response.end(request.method === 'HEAD' ? undefined : page);
-});
+}
 
 server.on('error', (error) => {
   console.error(`${flavour} stand-in: cannot listen on ${host}:${port}: ${error.message}`);

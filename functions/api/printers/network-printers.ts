@@ -180,3 +180,30 @@ export const ingressPrinter: KindPrinter = {
     };
   },
 };
+
+/** `Kind.group/name` of an IngressClass's parameters, as kubectl prints them. */
+function ingressClassParameters(parameters: unknown): string {
+  const kind = optionalText(at(parameters, 'kind'));
+  if (!kind) return '<none>';
+  const group = optionalText(at(parameters, 'apiGroup'));
+  return `${group ? `${kind}.${group}` : kind}/${text(at(parameters, 'name'))}`;
+}
+
+export const ingressClassPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column('Controller', 'The controller that is supposed to handle ingresses of this class.'),
+    column('Parameters', 'A reference to a resource with additional parameters.'),
+    ageColumn,
+  ],
+  print(ingressClass, now) {
+    return {
+      cells: [
+        nameOf(ingressClass),
+        text(at(ingressClass, 'spec', 'controller')),
+        ingressClassParameters(at(ingressClass, 'spec', 'parameters')),
+        ageSince(ingressClass.metadata.creationTimestamp, now),
+      ],
+    };
+  },
+};

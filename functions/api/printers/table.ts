@@ -12,7 +12,7 @@ import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPr
 import { eventPrinter } from './event-printer.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
-import { endpointSlicePrinter, endpointsPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
+import { endpointSlicePrinter, endpointsPrinter, ingressClassPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
 import { podPrinter } from './pod-printer.ts';
 import { deploymentPrinter, replicaSetPrinter } from './workload-printers.ts';
 
@@ -67,6 +67,7 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['apps/replicasets', replicaSetPrinter],
   ['coordination.k8s.io/leases', leasePrinter],
   ['networking.k8s.io/ingresses', ingressPrinter],
+  ['networking.k8s.io/ingressclasses', ingressClassPrinter],
   ['discovery.k8s.io/endpointslices', endpointSlicePrinter],
 ]);
 

@@ -65,6 +65,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'apps/v1/ReplicaSet': 'k8s.io.api.apps.v1.ReplicaSet',
   'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
   'networking.k8s.io/v1/Ingress': 'k8s.io.api.networking.v1.Ingress',
+  'networking.k8s.io/v1/IngressClass': 'k8s.io.api.networking.v1.IngressClass',
   'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
   'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
   // Subresource bodies: pods/binding and pods/eviction.

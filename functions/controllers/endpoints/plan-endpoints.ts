@@ -7,7 +7,9 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { controllerRefTo } from '../../controller-runtime/owner-references.ts';
 import { stableHash } from '../../controller-runtime/stable-hash.ts';
-import { type PodView, type ServicePort, type ServiceView, viewPod, viewService } from '../../domain/services/service-view.ts';
+import { type PodView, resolveTargetPort, type ServiceView, viewPod, viewService } from '../../domain/services/service-view.ts';
+
+export { resolveTargetPort };
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
@@ -45,16 +47,6 @@ export function managesEndpoints(service: ServiceView): boolean {
 
 export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
-}
-
-/** The container port a service port sends to on this pod, or undefined when a named port is missing. */
-export function resolveTargetPort(port: ServicePort, pod: PodView): number | undefined {
-  const target = port.targetPort;
-  if (target === undefined || target === 0 || target === '') return port.port;
-  if (typeof target === 'number') return target;
-  if (/^\d+$/.test(target)) return Number(target);
-  const protocol = port.protocol ?? 'TCP';
-  return pod.containerPorts.find((c) => c.name === target && (c.protocol ?? 'TCP') === protocol)?.containerPort;
 }
 
 function eligible(pod: PodView): boolean {

@@ -11,6 +11,7 @@ import type { Controller, ObjectChange, ReconcileKey } from '../../controller-ru
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { InvalidError, NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
+import { addTargetHealthGates } from '../../domain/services/readiness-gates.ts';
 import { getIfExists, inChunks, listAll } from '../../store/list-all.ts';
 import { planReplicaSet } from './plan-replicaset.ts';
 
@@ -41,7 +42,9 @@ export const replicaSetController: Controller = {
         await ctx.events.record({ involvedObject: rs, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
       }
     }
-    const created = await inChunks(admitted, 25, (chunk) =>
+    // Pods a load balancer will route to wait for it to have them healthy before they are Ready.
+    const gated = await addTargetHealthGates(ctx.store, key.namespace ?? 'default', admitted);
+    const created = await inChunks(gated, 25, (chunk) =>
       ctx.store.batch(
         types.pods,
         chunk.map((object) => ({ op: 'create', object })),

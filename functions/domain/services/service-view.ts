@@ -135,6 +135,16 @@ export function viewPod(pod: KubeObject): PodView {
   };
 }
 
+/** The container port a service port sends to on this pod, or undefined when a named port is missing. */
+export function resolveTargetPort(port: ServicePort, pod: Pick<PodView, 'containerPorts'>): number | undefined {
+  const target = port.targetPort;
+  if (target === undefined || target === 0 || target === '') return port.port;
+  if (typeof target === 'number') return target;
+  if (/^\d+$/.test(target)) return Number(target);
+  const protocol = port.protocol ?? 'TCP';
+  return pod.containerPorts.find((c) => c.name === target && (c.protocol ?? 'TCP') === protocol)?.containerPort;
+}
+
 const endpointAddressSchema = z.looseObject({ ip: z.string(), nodeName: z.string().optional() });
 const endpointsSchema = z.looseObject({
   subsets: z

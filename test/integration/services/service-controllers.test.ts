@@ -200,7 +200,12 @@ describe('service controllers against DynamoDB Local', () => {
     });
     after(() => balancers.close());
 
-    it('gives a LoadBalancer Service its own loopback address that forwards to the ready endpoints, and removes it on delete', async () => {
+    const conditionOf = async (name: string, type: string) =>
+      ((await store.get(types.pods, ns, name)).status as { conditions?: { type: string; status: string; reason?: string }[] }).conditions?.find(
+        (c) => c.type === type,
+      );
+
+    it('gives a LoadBalancer Service its own loopback address that forwards to the serving pods, and removes it on delete', async () => {
       const backend = await startBackend('127.1.2.2', 'lb-pod');
       after(backend.close);
       const port = await freePort(subnet.address(1));
@@ -211,24 +216,69 @@ describe('service controllers against DynamoDB Local', () => {
         metadata: { name: 'front', namespace: ns },
         spec: { type: 'LoadBalancer', selector: { app: 'front' }, ports: [{ port, targetPort: backend.port, protocol: 'TCP' }] },
       });
-      await store.create(types.endpoints, {
-        apiVersion: 'v1',
-        kind: 'Endpoints',
-        metadata: { name: 'front', namespace: ns },
-        subsets: [{ addresses: [{ ip: backend.ip }], ports: [{ port: backend.port, protocol: 'TCP' }] }],
-      });
+      const created = await store.create(types.pods, pod(ns, 'front-1', backend.ip, { labels: { app: 'front' } }));
       await written(controller, types.services.id, undefined, service);
       const withStatus = await store.get(types.services, ns, 'front');
       const ingress = (withStatus.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress;
       assert.equal(ingress[0]?.ip, subnet.address(1));
       assert.ok(withStatus.metadata.finalizers?.includes('service.kubernetes.io/load-balancer-cleanup'));
       assert.equal(await get(subnet.address(1), port), 'lb-pod');
+      assert.deepEqual(
+        {
+          status: (await conditionOf('front-1', 'target-health.skiff.io/front'))?.status,
+          reason: (await conditionOf('front-1', 'target-health.skiff.io/front'))?.reason,
+        },
+        { status: 'True', reason: 'Healthy' },
+        'the pod is a healthy target',
+      );
 
       const marked = await store.delete(types.services, ns, 'front');
       assert.equal(marked.removed, false, 'held by the cleanup finalizer');
       await written(controller, types.services.id, withStatus, marked.object);
       await assert.rejects(store.get(types.services, ns, 'front'), (e: unknown) => isApiError(e, 404));
       await waitFor('load balancer closed', async () => (await get(subnet.address(1), port)) === 'ECONNREFUSED', { timeoutMs: 5000 });
+      assert.equal((await conditionOf('front-1', 'target-health.skiff.io/front'))?.reason, 'NotTargeted', 'the pod is released');
+      await store.delete(types.pods, ns, created.metadata.name ?? '');
+    });
+
+    it('keeps a terminating pod draining while a connection to it is open, then marks it deregistered', async () => {
+      const net = await import('node:net');
+      const held: import('node:net').Socket[] = [];
+      const server = net.createServer((socket) => held.push(socket));
+      await new Promise<void>((resolve) => server.listen(0, subnet.address(250), () => resolve()));
+      const port = (server.address() as import('node:net').AddressInfo).port;
+      after(() => {
+        for (const socket of held) socket.destroy();
+        server.close();
+      });
+      const controller = serviceLoadBalancerController(balancers);
+      const lbPort = await freePort(subnet.address(1));
+      const service = await store.create(types.services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'drain', namespace: ns },
+        spec: { type: 'LoadBalancer', selector: { app: 'drain' }, ports: [{ port: lbPort, targetPort: port, protocol: 'TCP' }] },
+      });
+      await store.create(types.pods, pod(ns, 'drain-1', subnet.address(250), { labels: { app: 'drain' } }));
+      await written(controller, types.services.id, undefined, service);
+      const ip = balancers.addressOf(`${ns}/drain`) as string;
+      const client = net.connect({ host: ip, port: lbPort });
+      after(() => client.destroy());
+      await waitFor('the connection reached the pod', () => held.length === 1 || undefined, { timeoutMs: 5000 });
+
+      const deleting = await store.delete(types.pods, ns, 'drain-1', { gracePeriodSeconds: 30 });
+      await written(controller, types.pods.id, undefined, deleting.object);
+      assert.equal((await conditionOf('drain-1', 'target-health.skiff.io/drain'))?.reason, 'Draining');
+
+      client.destroy();
+      await waitFor(
+        'the pod drained',
+        async () => {
+          await written(controller, types.services.id, undefined, await store.get(types.services, ns, 'drain'));
+          return (await conditionOf('drain-1', 'target-health.skiff.io/drain'))?.reason === 'Deregistered' || undefined;
+        },
+        { timeoutMs: 5000 },
+      );
     });
   });
 });

@@ -33,6 +33,7 @@ const componentIds: Readonly<Record<string, string>> = {
   ReplicaSet: 'io.k8s.api.apps.v1.ReplicaSet',
   Lease: 'io.k8s.api.coordination.v1.Lease',
   Ingress: 'io.k8s.api.networking.v1.Ingress',
+  IngressClass: 'io.k8s.api.networking.v1.IngressClass',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
 };
 

@@ -10,7 +10,9 @@ const t0 = Date.parse('2026-01-01T12:00:00Z');
 const at = (seconds: number) => new Date(t0 + seconds * 1000).toISOString();
 const probe = { httpGet: { path: '/', port: 80 } };
 
-function pod(options: { restartPolicy?: string; containers?: unknown[]; metadata?: Record<string, unknown>; grace?: number } = {}): PodView {
+function pod(
+  options: { restartPolicy?: string; containers?: unknown[]; metadata?: Record<string, unknown>; grace?: number; conditions?: unknown[] } = {},
+): PodView {
   const parsed = parsePod({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -20,6 +22,7 @@ function pod(options: { restartPolicy?: string; containers?: unknown[]; metadata
       ...(options.grace !== undefined ? { terminationGracePeriodSeconds: options.grace } : {}),
       containers: options.containers ?? [{ name: 'app', image: 'nginx', livenessProbe: probe, readinessProbe: probe, startupProbe: probe }],
     },
+    ...(options.conditions ? { status: { conditions: options.conditions } } : {}),
   });
   if ('error' in parsed) throw new Error(parsed.error);
   return parsed.view;
@@ -245,6 +248,45 @@ const rows: readonly Row[] = [
     pod: pod({ grace: 12, metadata: { deletionTimestamp: at(0) } }),
     containers: [app({ current: run('c1', { exitCode: 0 }) })],
     expect: { type: 'terminate', graceSeconds: 12, containersToStop: [] },
+  },
+  {
+    it: 'keeps a deleted pod serving while a load balancer still routes to it, at most until its deletion timestamp',
+    pod: pod({ grace: 30, metadata: { deletionTimestamp: at(30) }, conditions: [{ type: 'target-health.skiff.io/web', status: 'True', reason: 'Healthy' }] }),
+    containers: [app({ current: run('c1') })],
+    expect: { type: 'hold', untilMs: t0 + 30_000 },
+  },
+  {
+    it: 'keeps holding while the load balancer drains it',
+    pod: pod({
+      grace: 30,
+      metadata: { deletionTimestamp: at(30) },
+      conditions: [{ type: 'target-health.skiff.io/ingress.skiff', status: 'False', reason: 'Draining' }],
+    }),
+    containers: [app({ current: run('c1') })],
+    expect: { type: 'hold', untilMs: t0 + 30_000 },
+  },
+  {
+    it: 'stops a drained pod with what is left of its grace period',
+    pod: pod({
+      grace: 30,
+      metadata: { deletionTimestamp: at(9.5) },
+      conditions: [{ type: 'target-health.skiff.io/web', status: 'False', reason: 'Deregistered' }],
+    }),
+    containers: [app({ current: run('c1') })],
+    expect: { type: 'terminate', graceSeconds: 10, containersToStop: [{ name: 'app', containerId: 'c1' }] },
+  },
+  {
+    it: 'stops a pod whose load balancer never let go once its deletion timestamp passed, SIGTERM still getting 2 s',
+    pod: pod({ grace: 30, metadata: { deletionTimestamp: at(0) }, conditions: [{ type: 'target-health.skiff.io/web', status: 'True', reason: 'Healthy' }] }),
+    containers: [app({ current: run('c1') })],
+    expect: { type: 'terminate', graceSeconds: 2, containersToStop: [{ name: 'app', containerId: 'c1' }] },
+  },
+  {
+    it: 'does not hold a pod gone from the API',
+    podGone: true,
+    pod: pod({ grace: 30, metadata: { deletionTimestamp: at(30) }, conditions: [{ type: 'target-health.skiff.io/web', status: 'True', reason: 'Healthy' }] }),
+    containers: [app({ current: run('c1') })],
+    expect: { type: 'terminate', graceSeconds: 30, containersToStop: [{ name: 'app', containerId: 'c1' }] },
   },
   {
     it: 'stops everything of a pod gone from the API, also a run of a container no longer in the spec',

@@ -17,13 +17,14 @@ function report(name: string, state: ContainerState, extra: Partial<ContainerRep
   return { name, image: 'nginx', imageID: 'nginx@sha256:1', state, ready: 'running' in state, started: 'running' in state, restartCount: 0, ...extra };
 }
 
-function pod(restartPolicy = 'Always', conditions: unknown[] = []): PodView {
+function pod(restartPolicy = 'Always', conditions: unknown[] = [], readinessGates: string[] = []): PodView {
   const parsed = parsePod({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'p', namespace: 'default', uid: 'u' },
     spec: {
       restartPolicy,
+      ...(readinessGates.length > 0 ? { readinessGates: readinessGates.map((conditionType) => ({ conditionType })) } : {}),
       containers: [
         { name: 'a', image: 'nginx' },
         { name: 'b', image: 'nginx' },
@@ -87,6 +88,56 @@ describe('computePodStatus', () => {
     const conditions = status.conditions as { type: string; lastTransitionTime: string }[];
     assert.equal(conditions.find((c) => c.type === 'Ready')?.lastTransitionTime, '2025-12-31T00:00:00Z');
     assert.equal(conditions.find((c) => c.type === 'ContainersReady')?.lastTransitionTime, facts.now);
+  });
+
+  describe('with readiness gates', () => {
+    const gate = 'target-health.skiff.io/web';
+    const readyOf = (status: unknown) =>
+      (status as { conditions: { type: string; status: string; reason?: string; message?: string }[] }).conditions.find((c) => c.type === 'Ready');
+    const all = [report('a', running), report('b', running)];
+
+    it('is not Ready while the gate condition does not exist, though its containers are', () => {
+      const status = computePodStatus(pod('Always', [], [gate]), all, facts) as Record<string, unknown>;
+      assert.deepEqual(readyOf(status), {
+        type: 'Ready',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: facts.now,
+        reason: 'ReadinessGatesNotReady',
+        message: `corresponding condition of pod readiness gate "${gate}" does not exist.`,
+      });
+      const containersReady = (status.conditions as { type: string; status: string }[]).find((c) => c.type === 'ContainersReady');
+      assert.equal(containersReady?.status, 'True');
+    });
+
+    it('is not Ready while the gate condition is False, and says so as the kubelet does', () => {
+      const status = computePodStatus(pod('Always', [{ type: gate, status: 'False', reason: 'Registering' }], [gate]), all, facts);
+      assert.equal(readyOf(status)?.message, `the status of pod readiness gate "${gate}" is not "True", but False`);
+    });
+
+    it('is Ready once the gate condition is True, and keeps that condition as its owner wrote it', () => {
+      const owned = { type: gate, status: 'True', reason: 'Healthy', message: 'healthy in every target group', lastTransitionTime: '2026-01-01T00:00:30Z' };
+      const status = computePodStatus(pod('Always', [owned], [gate]), all, facts) as Record<string, unknown>;
+      assert.equal(readyOf(status)?.status, 'True');
+      assert.deepEqual(
+        (status.conditions as { type: string }[]).find((c) => c.type === gate),
+        owned,
+      );
+    });
+
+    it('reports unready containers before gates', () => {
+      const status = computePodStatus(pod('Always', [], [gate]), [report('a', running), report('b', running, { ready: false })], facts);
+      assert.equal(readyOf(status)?.reason, 'ContainersNotReady');
+    });
+  });
+
+  it('keeps conditions other components own (a pod without gates stays Ready)', () => {
+    const foreign = { type: 'target-health.skiff.io/lb', status: 'True', reason: 'Healthy' };
+    const status = computePodStatus(pod('Always', [foreign]), [report('a', running), report('b', running)], facts) as Record<string, unknown>;
+    const conditions = status.conditions as { type: string; status: string }[];
+    assert.equal(conditions.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.equal(conditions.find((c) => c.type === foreign.type)?.status, 'True');
+    assert.equal(conditions.length, 6);
   });
 
   it('marks a completed pod not ready with reason PodCompleted', () => {

@@ -173,4 +173,17 @@ describe('planPodUnitActions', () => {
     );
     assert.deepEqual(plan, { type: 'terminate', graceSeconds: 10, containersToStop: [{ name: 'app', containerId: 't1/app' }] });
   });
+
+  it('keeps a deleted task serving while a load balancer drains it (the ALB case on ECS)', () => {
+    const deleted = parsePod({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'default', uid: 'uid-web', deletionTimestamp: at(30), deletionGracePeriodSeconds: 30 },
+      spec: { containers: [{ name: 'app', image: 'nginx' }] },
+      status: { conditions: [{ type: 'target-health.skiff.io/web', status: 'False', reason: 'Draining' }] },
+    });
+    if ('error' in deleted) throw new Error(deleted.error);
+    const plan = planPodUnitActions(deleted.view, [slot('app', { current: run('t1', 'app') })], t0, { backOff });
+    assert.deepEqual(plan, { type: 'hold', untilMs: t0 + 30_000 });
+  });
 });

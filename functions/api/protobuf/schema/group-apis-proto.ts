@@ -1,6 +1,6 @@
 /**
  * Message definitions for the named API groups Skiff serves: apps/v1 (Deployment, ReplicaSet),
- * coordination.k8s.io/v1 (Lease), networking.k8s.io/v1 (Ingress), discovery.k8s.io/v1
+ * coordination.k8s.io/v1 (Lease), networking.k8s.io/v1 (Ingress, IngressClass), discovery.k8s.io/v1
  * (EndpointSlice), autoscaling/v1 (Scale) and policy/v1 (Eviction, for pods/eviction). Written for Skiff from the field numbers of
  * Kubernetes' wire format; see `apimachinery-proto.ts` for `(inline)` and `(emit_zero)`.
  */
@@ -183,6 +183,24 @@ message IngressPortStatus {
   optional int32 port = 1 [(emit_zero) = true];
   optional string protocol = 2 [(emit_zero) = true];
   optional string error = 3 [(emit_zero) = true];
+}
+
+message IngressClass {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional IngressClassSpec spec = 2;
+}
+
+message IngressClassSpec {
+  optional string controller = 1;
+  optional IngressClassParametersReference parameters = 2;
+}
+
+message IngressClassParametersReference {
+  optional string apiGroup = 1;
+  optional string kind = 2;
+  optional string name = 3;
+  optional string scope = 4;
+  optional string namespace = 5;
 }
 `;
 

@@ -108,6 +108,12 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Holder', 0],
     ['Age', 0],
   ],
+  'networking.k8s.io/ingressclasses': [
+    ['Name', 0],
+    ['Controller', 0],
+    ['Parameters', 0],
+    ['Age', 0],
+  ],
   'networking.k8s.io/ingresses': [
     ['Name', 0],
     ['Class', 0],

@@ -55,6 +55,7 @@ export class SkiffStack extends Stack {
   readonly tables: StoreTables;
   readonly api: apigateway.RestApi;
   readonly tokenSecret: secretsmanager.Secret;
+  readonly serviceAccountKeySecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: SkiffStackProps = {}) {
     super(scope, id, props);
@@ -74,6 +75,17 @@ export class SkiffStack extends Stack {
       'Bearer tokens are rotated by updating the secret; the API re-reads it every 5 minutes (ADR 070). Managed rotation needs a rotation Lambda that is not built yet.',
     );
 
+    this.serviceAccountKeySecret = new secretsmanager.Secret(this, 'ServiceAccountSigningKey', {
+      description:
+        'Seed of the key that signs ServiceAccount tokens (docs/adr/122). A new seed rotates the key; tokens of the previous one stay valid until they expire.',
+      generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'seed', passwordLength: 64, excludePunctuation: true },
+    });
+    acknowledge(
+      this.serviceAccountKeySecret,
+      'AwsSolutions-SMG4',
+      'The signing key is rotated by putting a new seed; the API verifies with the current and the previous version (ADR 122). Managed rotation needs a rotation Lambda that is not built yet.',
+    );
+
     // The API server.
     const apiFunction = new SkiffFunction(this, 'ApiServer', {
       entry: 'functions/lambda/api-handler.ts',
@@ -81,7 +93,11 @@ export class SkiffStack extends Stack {
       timeout: WATCH_LIMIT,
       memorySize: 1024,
       logRetention,
-      environment: { ...storeEnvironment, TOKEN_SECRET_ARN: this.tokenSecret.secretArn },
+      environment: {
+        ...storeEnvironment,
+        TOKEN_SECRET_ARN: this.tokenSecret.secretArn,
+        SERVICE_ACCOUNT_KEY_SECRET_ARN: this.serviceAccountKeySecret.secretArn,
+      },
       paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
         cacheEnabled: true,
         secretsManagerTtl: Duration.minutes(5),
@@ -90,6 +106,7 @@ export class SkiffStack extends Stack {
     objects.grantReadWriteData(apiFunction.function);
     changes.grantReadWriteData(apiFunction.function);
     this.tokenSecret.grantRead(apiFunction.function);
+    this.serviceAccountKeySecret.grantRead(apiFunction.function);
     this.acknowledgeFunctionFindings(apiFunction, false);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });

@@ -4,6 +4,14 @@
  */
 import type { z } from 'zod';
 import { BadRequestError, InvalidError } from '../functions/core/errors.ts';
+import {
+  localSubjectAccessReviewRules,
+  selfSubjectAccessReviewRules,
+  selfSubjectReviewRules,
+  selfSubjectRulesReviewRules,
+  subjectAccessReviewRules,
+  tokenReviewRules,
+} from './access-reviews.ts';
 import { configMapRules } from './config-map.ts';
 import { deploymentRules } from './deployment.ts';
 import { endpointSliceRules } from './endpoint-slice.ts';
@@ -19,10 +27,12 @@ import { validateObjectMeta } from './meta.ts';
 import { namespaceRules } from './namespace.ts';
 import { nodeRules } from './node.ts';
 import { podRules } from './pod.ts';
+import { clusterRoleBindingRules, clusterRoleRules, roleBindingRules, roleRules } from './rbac.ts';
 import { apiVersionOf, type ResourceType, types } from './registry.ts';
 import { replicaSetRules } from './replica-set.ts';
 import { secretRules } from './secret.ts';
 import { serviceRules } from './service.ts';
+import { serviceAccountRules } from './service-account.ts';
 import { unknownFields } from './unknown-fields.ts';
 import { causesOf } from './zod-causes.ts';
 
@@ -56,6 +66,17 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.ingresses.id, ingressRules],
   [types.ingressclasses.id, ingressClassRules],
   [types.endpointslices.id, endpointSliceRules],
+  [types.serviceaccounts.id, serviceAccountRules],
+  [types.roles.id, roleRules],
+  [types.rolebindings.id, roleBindingRules],
+  [types.clusterroles.id, clusterRoleRules],
+  [types.clusterrolebindings.id, clusterRoleBindingRules],
+  [types.selfsubjectreviews.id, selfSubjectReviewRules],
+  [types.tokenreviews.id, tokenReviewRules],
+  [types.localsubjectaccessreviews.id, localSubjectAccessReviewRules],
+  [types.selfsubjectaccessreviews.id, selfSubjectAccessReviewRules],
+  [types.selfsubjectrulesreviews.id, selfSubjectRulesReviewRules],
+  [types.subjectaccessreviews.id, subjectAccessReviewRules],
 ]);
 
 function rulesOf(type: ResourceType): AnyKindRules {
@@ -123,7 +144,8 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
   const defaulted = rules.defaults ? rules.defaults(parsed.data, old) : parsed.data;
 
   const causes: FieldCause[] = [
-    ...validateObjectMeta(defaulted.metadata, { namespaced: type.namespaced, nameRule: rules.nameRule }),
+    // The review kinds are never stored, so they need no name.
+    ...(type.persisted ? validateObjectMeta(defaulted.metadata, { namespaced: type.namespaced, nameRule: rules.nameRule }) : []),
     ...(rules.validate?.(defaulted) ?? []),
   ];
   if (old) {

@@ -155,3 +155,15 @@ export const isNetworkHost: NameRule = (value) => {
 /** An HTTP request path: no spaces or control characters (they would end the request line). */
 export const isHttpPath: NameRule = (value) =>
   /[^\u0021-\u00ff]/.test(value) ? ['must not contain spaces, control characters or characters beyond Latin-1; percent-encode them'] : [];
+
+/**
+ * Names that must only be usable as one URL path segment (`path.IsValidPathSegmentName`): what
+ * RBAC objects are named by, so `system:node` and `edit` are both valid.
+ */
+export const isPathSegmentName: NameRule = (value) => {
+  if (value === '.' || value === '..') return [`may not be '${value}'`];
+  const problems: string[] = [];
+  if (value.includes('/')) problems.push("may not contain '/'");
+  if (value.includes('%')) problems.push("may not contain '%'");
+  return problems;
+};

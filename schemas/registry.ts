@@ -4,7 +4,7 @@
  * validation, printer columns) is looked up by `ResourceType.id`.
  */
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction' | 'token';
 
 export interface ResourceType {
   /** Stable key, `<group or core>/<plural>`: the store's partition for this type. */
@@ -22,6 +22,11 @@ export interface ResourceType {
   readonly categories: readonly string[];
   readonly subresources: readonly Subresource[];
   readonly verbs: readonly string[];
+  /**
+   * false for the create-only review kinds (SelfSubjectAccessReview, TokenReview...): a client
+   * creates one to ask a question, the server answers in `status` and stores nothing.
+   */
+  readonly persisted: boolean;
 }
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -31,7 +36,14 @@ function type(
   version: string,
   kind: string,
   plural: string,
-  options: { namespaced?: boolean; shortNames?: string[]; categories?: string[]; subresources?: Subresource[]; verbs?: readonly string[] } = {},
+  options: {
+    namespaced?: boolean;
+    shortNames?: string[];
+    categories?: string[];
+    subresources?: Subresource[];
+    verbs?: readonly string[];
+    persisted?: boolean;
+  } = {},
 ): ResourceType {
   return {
     id: `${group || 'core'}/${plural}`,
@@ -46,7 +58,13 @@ function type(
     categories: options.categories ?? [],
     subresources: options.subresources ?? [],
     verbs: options.verbs ?? allVerbs,
+    persisted: options.persisted ?? true,
   };
+}
+
+/** A create-only review kind: asked, answered, never stored. */
+function review(group: string, kind: string, plural: string, namespaced = false): ResourceType {
+  return type(group, 'v1', kind, plural, { namespaced, verbs: ['create'], persisted: false });
 }
 
 export const resourceTypes: readonly ResourceType[] = [
@@ -74,7 +92,21 @@ export const resourceTypes: readonly ResourceType[] = [
   type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'] }),
   type('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false }),
   type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
+  type('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),
+  type('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
+  type('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
+  type('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
+  type('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
+  review('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews'),
+  review('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
+  review('authorization.k8s.io', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true),
+  review('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews'),
+  review('authorization.k8s.io', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews'),
+  review('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews'),
 ];
+
+/** The kinds the store holds: every served type but the review kinds. */
+export const persistedTypes: readonly ResourceType[] = resourceTypes.filter((t) => t.persisted);
 
 const byId = new Map(resourceTypes.map((t) => [t.id, t]));
 const byKind = new Map(resourceTypes.map((t) => [`${apiVersionOf(t)}/${t.kind}`, t]));
@@ -115,4 +147,15 @@ export const types = {
   ingresses: typeById('networking.k8s.io/ingresses'),
   ingressclasses: typeById('networking.k8s.io/ingressclasses'),
   endpointslices: typeById('discovery.k8s.io/endpointslices'),
+  serviceaccounts: typeById('core/serviceaccounts'),
+  roles: typeById('rbac.authorization.k8s.io/roles'),
+  rolebindings: typeById('rbac.authorization.k8s.io/rolebindings'),
+  clusterroles: typeById('rbac.authorization.k8s.io/clusterroles'),
+  clusterrolebindings: typeById('rbac.authorization.k8s.io/clusterrolebindings'),
+  selfsubjectreviews: typeById('authentication.k8s.io/selfsubjectreviews'),
+  tokenreviews: typeById('authentication.k8s.io/tokenreviews'),
+  localsubjectaccessreviews: typeById('authorization.k8s.io/localsubjectaccessreviews'),
+  selfsubjectaccessreviews: typeById('authorization.k8s.io/selfsubjectaccessreviews'),
+  selfsubjectrulesreviews: typeById('authorization.k8s.io/selfsubjectrulesreviews'),
+  subjectaccessreviews: typeById('authorization.k8s.io/subjectaccessreviews'),
 } as const;

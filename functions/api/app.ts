@@ -5,7 +5,10 @@
  * becomes a Kubernetes Status, and requests that change something or are refused are audited.
  * Hosts (Lambda, the local HTTPS server) call the `ApiHandler` this returns.
  */
+
+import { RBAC_GROUP } from '../../schemas/rbac.ts';
 import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../core/errors.ts';
+import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import { bearerToken, chainAuthenticators, type TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '../domain/authorization/authorizer.ts';
 import { impersonate, impersonationOf } from '../domain/authorization/impersonation.ts';
@@ -13,7 +16,9 @@ import { requestAttributes } from '../domain/authorization/request-attributes.ts
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
 import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
+import { rbacEscalationPlugin } from './admission/rbac-escalation.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
+import { serviceAccountAdmissionPlugin } from './admission/service-account.ts';
 import { type AuditSink, auditEvent, isAudited } from './audit.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
 import { answerHealth, type HealthCheck } from './health-checks.ts';
@@ -48,6 +53,8 @@ export interface ApiDependencies {
   readonly readiness?: readonly HealthCheck[];
   /** The audit log: requests that change something and requests refused (docs/adr/124). */
   readonly audit?: AuditSink;
+  /** Signs ServiceAccount tokens (TokenRequest); the hosts keep the key (docs/adr/122). */
+  readonly serviceAccountKeys?: ServiceAccountKeySource;
 }
 
 /** What `/version` reports: kubectl's dispatcher picks the 1.32 client from `minor`. */
@@ -84,6 +91,8 @@ function decodedPath(path: string): string {
   }
 }
 
+const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
 /** What the pipeline learned about a request, for the audit log and metrics. */
 interface RequestTrail {
   authenticated?: UserInfo;
@@ -102,7 +111,10 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     now,
     strategy: { defaultTolerationSeconds: 300, ...dependencies.strategy },
     authorizer,
-    admission: dependencies.admission ?? [],
+    authenticate: authenticateToken,
+    ...(dependencies.serviceAccountKeys ? { serviceAccountKeys: dependencies.serviceAccountKeys } : {}),
+    // Kubernetes' built-in plugins, always on; hosts add their own after them.
+    admission: [serviceAccountAdmissionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 
@@ -178,9 +190,13 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
         if (!list) throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
         return jsonResponse(200, list);
       }
-      case 'resource':
+      case 'resource': {
         trail.resource = target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural;
-        return serveResource(target, await withBody(request), { ...baseContext, user });
+        const response = await serveResource(target, await withBody(request), { ...baseContext, user });
+        // RBAC objects written here count from this process's next request on.
+        if (target.type.group === RBAC_GROUP && target.type.persisted && response.status < 300 && writeVerbs.has(attributes.verb)) authorizer.invalidate?.();
+        return response;
+      }
     }
   }
 

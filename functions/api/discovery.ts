@@ -62,6 +62,7 @@ const subresourceFacts: Readonly<Record<Subresource, SubresourceFacts>> = {
   binding: { responseKind: () => ({ group: '', version: 'v1', kind: 'Binding' }), verbs: ['create'] },
   log: { responseKind: ownKind, verbs: ['get'] },
   eviction: { responseKind: () => ({ group: 'policy', version: 'v1', kind: 'Eviction' }), verbs: ['create'] },
+  token: { responseKind: () => ({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }), verbs: ['create'] },
 };
 
 /** Served groups in discovery order: the core group, then the others as the registry lists them. */

@@ -252,39 +252,41 @@ function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
     ]),
     parameters: commonParameters,
   };
-  paths[item] = {
-    ...build([
-      can('get') && { verb: 'read', method: 'get', action: 'get', parameters: [], response: [200], responseSchema: objectRef },
-      can('update') && {
-        verb: 'replace',
-        method: 'put',
-        action: 'put',
-        parameters: writeParameters,
-        body: objectBody,
-        response: [200, 201],
-        responseSchema: objectRef,
-      },
-      can('delete') && {
-        verb: 'delete',
-        method: 'delete',
-        action: 'delete',
-        parameters: [parameters.dryRun, parameters.gracePeriodSeconds, parameters.propagationPolicy],
-        body: deleteBody,
-        response: [200, 202],
-        responseSchema: ref(`${metaV1}.Status`),
-      },
-      can('patch') && {
-        verb: 'patch',
-        method: 'patch',
-        action: 'patch',
-        parameters: [...writeParameters, parameters.force],
-        body: patchBody,
-        response: [200, 201],
-        responseSchema: objectRef,
-      },
-    ]),
-    parameters: [pathParameter('name', `name of the ${type.kind}`), ...commonParameters],
-  };
+  // Create-only kinds (the reviews) have no item path, as Kubernetes publishes them.
+  if (['get', 'update', 'delete', 'patch'].some(can))
+    paths[item] = {
+      ...build([
+        can('get') && { verb: 'read', method: 'get', action: 'get', parameters: [], response: [200], responseSchema: objectRef },
+        can('update') && {
+          verb: 'replace',
+          method: 'put',
+          action: 'put',
+          parameters: writeParameters,
+          body: objectBody,
+          response: [200, 201],
+          responseSchema: objectRef,
+        },
+        can('delete') && {
+          verb: 'delete',
+          method: 'delete',
+          action: 'delete',
+          parameters: [parameters.dryRun, parameters.gracePeriodSeconds, parameters.propagationPolicy],
+          body: deleteBody,
+          response: [200, 202],
+          responseSchema: ref(`${metaV1}.Status`),
+        },
+        can('patch') && {
+          verb: 'patch',
+          method: 'patch',
+          action: 'patch',
+          parameters: [...writeParameters, parameters.force],
+          body: patchBody,
+          response: [200, 201],
+          responseSchema: objectRef,
+        },
+      ]),
+      parameters: [pathParameter('name', `name of the ${type.kind}`), ...commonParameters],
+    };
   if (type.namespaced && can('list')) {
     paths[`${prefix}/${type.plural}`] = {
       ...build([{ verb: 'list', method: 'get', action: 'list', parameters: listParameters, response: [200], responseSchema: listRef }], '', 'AllNamespaces'),

@@ -9,6 +9,8 @@ import type { KubeObject } from '../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, ForbiddenError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
 import { labelSelectorString } from '../core/label-selector.ts';
+import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
+import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import type { Authorizer } from '../domain/authorization/authorizer.ts';
 import type { UserInfo } from '../domain/authorization/user-info.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
@@ -16,6 +18,7 @@ import { podDeleteOptions } from '../domain/pods/pod-deletion.ts';
 import { releaseService } from '../domain/services/service-allocation.ts';
 import { continueIsWithin, decodeContinue } from '../store/continue-token.ts';
 import type { DeleteOptions, ObjectStore } from '../store/store.ts';
+import { serveReview } from './access-reviews.ts';
 import { evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
 import type { ApiResponse, ReadRequest } from './http.ts';
@@ -25,6 +28,7 @@ import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-bod
 import { jsonResponse, warningHeaders } from './responses.ts';
 import type { ResourceRoute } from './routes.ts';
 import { mergeForUpdate, type StrategyOptions, writeAdmitted } from './strategies.ts';
+import { serveTokenRequest } from './token-requests.ts';
 
 export interface PodLogRequest {
   readonly pod: KubeObject;
@@ -50,6 +54,10 @@ export interface VerbContext {
   readonly authorizer: Authorizer;
   /** The request pipeline's admission step, run right before every write (request-admission.ts). */
   readonly admission: readonly AdmissionPlugin[];
+  /** The API's token authenticators, for TokenReview. */
+  readonly authenticate?: TokenAuthenticator;
+  /** The ServiceAccount signing key, for TokenRequest. */
+  readonly serviceAccountKeys?: ServiceAccountKeySource;
 }
 
 /** Runs the admission plugins for one write; returns the object to write. */
@@ -64,6 +72,25 @@ const MAX_WRITE_ATTEMPTS = 8;
 export async function serveResource(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const method = request.method.toUpperCase();
   const { subresource } = route;
+  if (!route.type.persisted) return serveReview(route, request, context);
+  if (subresource === 'token') {
+    return serveTokenRequest(route, request, {
+      store: context.store,
+      now: context.now,
+      ...(context.serviceAccountKeys ? { keys: context.serviceAccountKeys } : {}),
+      admit: async (tokenRequest) => {
+        await admitRequest(context, {
+          operation: 'CREATE',
+          type: route.type,
+          subresource: 'token',
+          namespace: route.namespace!,
+          name: route.name!,
+          object: tokenRequest,
+          dryRun: isDryRun(request.query),
+        });
+      },
+    });
+  }
   if (subresource === 'log') return serveLog(route, request, context);
   if (subresource === 'binding') return expect(method, 'POST', () => bind(route, request, context));
   if (subresource === 'eviction') return expect(method, 'POST', () => evict(route, request, context));

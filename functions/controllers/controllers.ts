@@ -4,6 +4,7 @@
  */
 
 import type { Controller } from '../controller-runtime/controller.ts';
+import { clusterRoleAggregationController } from './clusterrole-aggregation/clusterrole-aggregation-controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
@@ -11,9 +12,11 @@ import { ingressController } from './ingress/ingress-controller.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
+import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
 import type { IngressLoadBalancers } from './service-load-balancer/load-balancers.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
+import { serviceAccountController } from './serviceaccounts/service-account-controller.ts';
 
 export const controllers: readonly Controller[] = [
   deploymentController,
@@ -23,6 +26,8 @@ export const controllers: readonly Controller[] = [
   endpointsController,
   nodeLifecycleController(),
   serviceAllocationRepairController(),
+  clusterRoleAggregationController,
+  serviceAccountController,
 ];
 
 export interface ControllerOptions extends NodeLifecycleOptions {
@@ -30,6 +35,8 @@ export interface ControllerOptions extends NodeLifecycleOptions {
   readonly loadBalancers?: LoadBalancers;
   /** An Ingress provider: when given, Ingresses of Skiff's IngressClasses are served (local: `createLocalIngressRouters()`, AWS: `createAlbIngressLoadBalancers()`). */
   readonly ingressLoadBalancers?: IngressLoadBalancers;
+  /** The CA of the API's serving certificate: when given, published as `kube-root-ca.crt` in every namespace. */
+  readonly rootCaPem?: string;
 }
 
 /**
@@ -43,5 +50,6 @@ export function controllersWith(options: ControllerOptions): readonly Controller
     ...list,
     ...(options.loadBalancers ? [serviceLoadBalancerController(options.loadBalancers)] : []),
     ...(options.ingressLoadBalancers ? [ingressController(options.ingressLoadBalancers)] : []),
+    ...(options.rootCaPem ? [rootCaPublisher(options.rootCaPem)] : []),
   ];
 }

@@ -167,6 +167,14 @@ export class UnsupportedMediaTypeError extends ApiError {
   }
 }
 
+/** 503: the server cannot do this now (a part it needs is not configured or not reachable). */
+export class ServiceUnavailableError extends ApiError {
+  override name = 'ServiceUnavailableError';
+  constructor(message: string) {
+    super(503, 'ServiceUnavailable', message);
+  }
+}
+
 export class InternalError extends ApiError {
   override name = 'InternalError';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -6,13 +6,19 @@
  */
 import { Readable } from 'node:stream';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
-import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
+import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
+import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
+import { interimNodeAuthorizer } from '../domain/authorization/interim-node-authorizer.ts';
+import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
+import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { dynamoDbClient, lambdaLog, logger } from './lambda-runtime.ts';
+import { secretServiceAccountKeys } from './service-account-key-secret.ts';
 import { readSecretFromExtension, secretTokenAuthenticator } from './token-secret.ts';
 
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is declared by @types/aws-lambda.
@@ -112,10 +118,12 @@ function apiFromEnvironment(): ApiHandler {
     const store = createDynamoDbStore({ client, tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') } });
     const secretId = requiredEnvironment('TOKEN_SECRET_ARN');
     const authenticate = secretTokenAuthenticator(() => readSecretFromExtension(secretId));
+    const serviceAccountKeys = secretServiceAccountKeys(new SecretsManagerClient({}), requiredEnvironment('SERVICE_ACCOUNT_KEY_SECRET_ARN'));
     api = createApi({
       store,
-      authenticators: [authenticate],
-      authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
+      authenticators: [authenticate, serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
+      serviceAccountKeys,
+      authorizer: unionAuthorizer([superuserAuthorizer, interimNodeAuthorizer, rbacAuthorizer(storePolicySource(store))]),
       log: lambdaLog('api'),
       audit: (event) => console.log(JSON.stringify(event)),
     });

@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { type ResyncResult, resyncAll } from '../controller-runtime/run-controllers.ts';
 import { controllers } from '../controllers/controllers.ts';
+import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { lambdaLog, logger, storeFromEnvironment } from './lambda-runtime.ts';
 
@@ -17,6 +18,9 @@ const log = lambdaLog('resync');
 export const handler = middy<ScheduledEvent, ResyncResult>()
   .use(injectLambdaContext(logger))
   .handler(async () => {
+    // The default RBAC policy, created and kept up to date (kube-apiserver does it at start; the
+    // deployed API has no start of its own, so the schedule does it, within one period of deploy).
+    await reconcileBootstrapPolicy(store);
     const result = await resyncAll({ store, controllers: [...controllers, ...schedulerControllers], log });
     log.info('resync done', { ...result });
     if (result.failed > 0) throw new Error(`${result.failed} of ${result.keys} keys failed to reconcile`);

@@ -15,7 +15,12 @@ import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import type { HealthCheck } from '../api/health-checks.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
-import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
+import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
+import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
+import { interimNodeAuthorizer } from '../domain/authorization/interim-node-authorizer.ts';
+import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
+import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
+import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
@@ -28,7 +33,9 @@ import { createLocalIngressRouters } from './ingress-router.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { kubeletLogSource } from './kubelet-client.ts';
 import { createLocalLoadBalancers } from './load-balancer.ts';
+import { localServiceAccountKeys } from './service-account-keys.ts';
 import { ensureServingCertificate } from './tls.ts';
+import { tokenFileAuthenticator } from './token-file.ts';
 import { ensureTokens, tokenAuthenticator } from './tokens.ts';
 
 export const repositoryRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -131,17 +138,28 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const store = createDynamoDbStore({ client, tables });
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);
+    progress('reconciling the default RBAC policy');
+    await reconcileBootstrapPolicy(store);
 
     progress('starting the API server');
-    const [certificate, tokens] = await Promise.all([ensureServingCertificate(join(dataDir, 'pki')), ensureTokens(dataDir)]);
+    const [certificate, tokens, serviceAccountKeys] = await Promise.all([
+      ensureServingCertificate(join(dataDir, 'pki')),
+      ensureTokens(dataDir),
+      localServiceAccountKeys(dataDir),
+    ]);
     // The audit log, as kube-apiserver's --audit-log-path: one JSON line per event (docs/adr/124).
     const auditLog = createWriteStream(join(dataDir, 'audit.log'), { flags: 'a', mode: 0o600 });
     cleanups.push(() => new Promise<void>((done) => auditLog.end(done)));
     const api = createApi({
       store,
       readiness,
-      authenticators: [tokenAuthenticator(tokens)],
-      authorizer: unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]),
+      authenticators: [
+        tokenAuthenticator(tokens),
+        tokenFileAuthenticator(join(dataDir, 'tokens.csv')),
+        serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store }),
+      ],
+      serviceAccountKeys,
+      authorizer: unionAuthorizer([superuserAuthorizer, interimNodeAuthorizer, rbacAuthorizer(storePolicySource(store))]),
       podLogs: kubeletLogSource({ token: tokens.node }),
       strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
@@ -167,6 +185,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const loops = await startControlLoops({
       loadBalancers,
       ingressLoadBalancers,
+      rootCaPem: certificate.caCertPem,
       store,
       client,
       dynamoDbEndpoint: endpoint,

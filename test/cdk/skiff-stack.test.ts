@@ -120,6 +120,26 @@ describe('SkiffStack', () => {
     });
   });
 
+  it('gives the API server the ServiceAccount signing key seed, a generated secret it may only read', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'seed', PasswordLength: 64 }),
+    });
+    const secrets = template.findResources('AWS::SecretsManager::Secret', {
+      Properties: { GenerateSecretString: Match.objectLike({ GenerateStringKey: 'seed' }) },
+    });
+    const [secretId] = Object.keys(secrets);
+    assert.ok(secretId);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SERVICE_ACCOUNT_KEY_SECRET_ARN: { Ref: secretId } }) },
+    });
+    const grants = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`),
+    );
+    assert.equal(grants.length, 1, 'one function (the API server) may read it');
+    assert.match(JSON.stringify(grants[0]?.Properties.PolicyDocument), /secretsmanager:GetSecretValue/);
+    assert.doesNotMatch(JSON.stringify(grants[0]?.Properties.PolicyDocument), /secretsmanager:PutSecretValue/);
+  });
+
   it('feeds the controllers and the scheduler from the objects stream with per-record failure reporting', () => {
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resources[string][];
     assert.equal(mappings.length, 2);

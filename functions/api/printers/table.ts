@@ -8,6 +8,7 @@
 import type { KubeObject, ObjectMeta } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
+import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
 import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
 import { eventPrinter } from './event-printer.ts';
 import { ageSince } from './human-duration.ts';
@@ -69,6 +70,11 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['networking.k8s.io/ingresses', ingressPrinter],
   ['networking.k8s.io/ingressclasses', ingressClassPrinter],
   ['discovery.k8s.io/endpointslices', endpointSlicePrinter],
+  ['core/serviceaccounts', serviceAccountPrinter],
+  ['rbac.authorization.k8s.io/roles', rolePrinter],
+  ['rbac.authorization.k8s.io/clusterroles', rolePrinter],
+  ['rbac.authorization.k8s.io/rolebindings', roleBindingPrinter],
+  ['rbac.authorization.k8s.io/clusterrolebindings', roleBindingPrinter],
 ]);
 
 const defaultPrinter: KindPrinter = {

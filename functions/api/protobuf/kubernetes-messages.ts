@@ -3,6 +3,7 @@
  * `schema/` and looked up by `apiVersion` + `kind`.
  */
 import protobuf from 'protobufjs';
+import { authenticationV1Proto, authorizationV1Proto, rbacV1Proto, serviceAccountProto } from './schema/access-apis-proto.ts';
 import { intstrProto, metaV1Proto, resourceProto, runtimeProto } from './schema/apimachinery-proto.ts';
 import { coreV1Proto } from './schema/core-v1-proto.ts';
 import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto, networkingV1Proto, policyV1Proto } from './schema/group-apis-proto.ts';
@@ -21,6 +22,10 @@ function buildRoot(): protobuf.Root {
     discoveryV1Proto,
     autoscalingV1Proto,
     policyV1Proto,
+    serviceAccountProto,
+    rbacV1Proto,
+    authorizationV1Proto,
+    authenticationV1Proto,
   ]) {
     // keepCase: Kubernetes' field names are already the JSON names (`apiVersion`, `Port`, `Raw`).
     protobuf.parse(source, root, { keepCase: true });
@@ -68,6 +73,18 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'networking.k8s.io/v1/IngressClass': 'k8s.io.api.networking.v1.IngressClass',
   'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
   'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
+  'v1/ServiceAccount': 'k8s.io.api.core.v1.ServiceAccount',
+  'rbac.authorization.k8s.io/v1/Role': 'k8s.io.api.rbac.v1.Role',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'k8s.io.api.rbac.v1.ClusterRole',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'k8s.io.api.rbac.v1.RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'k8s.io.api.rbac.v1.ClusterRoleBinding',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'k8s.io.api.authorization.v1.SubjectAccessReview',
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': 'k8s.io.api.authorization.v1.LocalSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'k8s.io.api.authorization.v1.SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'k8s.io.api.authorization.v1.SelfSubjectRulesReview',
+  'authentication.k8s.io/v1/TokenRequest': 'k8s.io.api.authentication.v1.TokenRequest',
+  'authentication.k8s.io/v1/TokenReview': 'k8s.io.api.authentication.v1.TokenReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'k8s.io.api.authentication.v1.SelfSubjectReview',
   // Subresource bodies: pods/binding and pods/eviction.
   'v1/Binding': 'k8s.io.api.core.v1.Binding',
   'policy/v1/Eviction': 'k8s.io.api.policy.v1.Eviction',

@@ -10,7 +10,7 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';
-import { resourceTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
+import { persistedTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
@@ -18,7 +18,7 @@ import { getIfExists, listAll } from '../../store/list-all.ts';
 import { foregroundFinalizer, orphanFinalizer, planGarbageCollection } from './plan-garbage-collection.ts';
 
 /** Types whose objects can be dependents. Events never are, and are too many to scan. */
-const dependentTypes = resourceTypes.filter((t) => t.namespaced && t.id !== types.events.id);
+const dependentTypes = persistedTypes.filter((t) => t.namespaced && t.id !== types.events.id);
 
 /**
  * Types whose removal is worth a scan for dependents right away. Anything else that turns out

@@ -5,14 +5,14 @@
  * removal finishes the namespace.
  */
 
-import { resourceTypes, types } from '../../../schemas/registry.ts';
+import { persistedTypes, types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { type NamespaceContent, planNamespaceCleanup } from './plan-namespace-cleanup.ts';
 
 const component = 'namespace-controller';
-const namespacedTypes = resourceTypes.filter((t) => t.namespaced);
+const namespacedTypes = persistedTypes.filter((t) => t.namespaced);
 
 const ignoreNotFound = (error: unknown) => {
   if (!(error instanceof NotFoundError)) throw error;

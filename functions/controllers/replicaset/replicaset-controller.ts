@@ -9,8 +9,9 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
-import { InvalidError, NotFoundError } from '../../core/errors.ts';
+import { ForbiddenError, InvalidError, NotFoundError } from '../../core/errors.ts';
 import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
+import { admitPodServiceAccount } from '../../domain/pods/service-account-admission.ts';
 import { addTargetHealthGates } from '../../domain/services/readiness-gates.ts';
 import { getIfExists, inChunks, listAll } from '../../store/list-all.ts';
 import { planReplicaSet } from './plan-replicaset.ts';
@@ -36,9 +37,10 @@ export const replicaSetController: Controller = {
     const admitted: KubeObject[] = [];
     for (const pod of plan.create) {
       try {
-        admitted.push(admit(types.pods, pod, { operation: 'create', fieldValidation: 'Ignore' }).object);
+        const defaulted = admit(types.pods, pod, { operation: 'create', fieldValidation: 'Ignore' }).object;
+        admitted.push(await admitPodServiceAccount(defaulted, ctx.store));
       } catch (error) {
-        if (!(error instanceof InvalidError)) throw error;
+        if (!(error instanceof InvalidError) && !(error instanceof ForbiddenError)) throw error;
         await ctx.events.record({ involvedObject: rs, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
       }
     }

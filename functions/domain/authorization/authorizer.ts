@@ -63,6 +63,8 @@ export interface Authorizer {
   authorize(attributes: AuthorizationAttributes): Promise<Decision>;
   /** Every rule this authorizer grants the user in `namespace` (cluster-wide rules included). */
   rulesFor(user: UserInfo, namespace: string): Promise<UserRules>;
+  /** Policy this process just wrote must count from the next request on (RBAC's cache). */
+  invalidate?(): void;
 }
 
 export const allow = (reason = ''): Decision => ({ verdict: 'allow', reason });
@@ -113,6 +115,9 @@ export function unionAuthorizer(authorizers: readonly Authorizer[]): Authorizer 
         if (decision.reason) reasons.push(decision.reason);
       }
       return noOpinion(reasons.join(', '));
+    },
+    invalidate() {
+      for (const authorizer of authorizers) authorizer.invalidate?.();
     },
     async rulesFor(user, namespace) {
       const all = await Promise.all(authorizers.map((authorizer) => authorizer.rulesFor(user, namespace)));

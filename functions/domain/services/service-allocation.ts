@@ -44,6 +44,7 @@ function internalType(group: string, kind: string, plural: string): ResourceType
     categories: [],
     subresources: [],
     verbs: [],
+    persisted: true,
   };
 }
 

@@ -61,7 +61,15 @@ describe('aggregated discovery', () => {
       api.items.map((g) => g.metadata.name),
       [''],
     );
-    assert.deepEqual(apis.items.map((g) => g.metadata.name).sort(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io']);
+    assert.deepEqual(apis.items.map((g) => g.metadata.name).sort(), [
+      'apps',
+      'authentication.k8s.io',
+      'authorization.k8s.io',
+      'coordination.k8s.io',
+      'discovery.k8s.io',
+      'networking.k8s.io',
+      'rbac.authorization.k8s.io',
+    ]);
     for (const group of [...api.items, ...apis.items]) {
       assert.deepEqual(
         group.versions.map((v) => [v.version, v.freshness]),

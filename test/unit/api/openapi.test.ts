@@ -35,6 +35,17 @@ const componentIds: Readonly<Record<string, string>> = {
   Ingress: 'io.k8s.api.networking.v1.Ingress',
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
+  ServiceAccount: 'io.k8s.api.core.v1.ServiceAccount',
+  Role: 'io.k8s.api.rbac.v1.Role',
+  ClusterRole: 'io.k8s.api.rbac.v1.ClusterRole',
+  RoleBinding: 'io.k8s.api.rbac.v1.RoleBinding',
+  ClusterRoleBinding: 'io.k8s.api.rbac.v1.ClusterRoleBinding',
+  SelfSubjectReview: 'io.k8s.api.authentication.v1.SelfSubjectReview',
+  TokenReview: 'io.k8s.api.authentication.v1.TokenReview',
+  LocalSubjectAccessReview: 'io.k8s.api.authorization.v1.LocalSubjectAccessReview',
+  SelfSubjectAccessReview: 'io.k8s.api.authorization.v1.SelfSubjectAccessReview',
+  SelfSubjectRulesReview: 'io.k8s.api.authorization.v1.SelfSubjectRulesReview',
+  SubjectAccessReview: 'io.k8s.api.authorization.v1.SubjectAccessReview',
 };
 
 /** Keywords of JSON Schema drafts that an OpenAPI 3.0 Schema Object does not have. */
@@ -90,7 +101,22 @@ describe('OpenAPI v3 group-version documents', () => {
     }
   });
 
-  for (const type of resourceTypes) {
+  for (const type of resourceTypes.filter((t) => !t.persisted)) {
+    it(`publishes ${type.kind} as create-only, with its GVK`, () => {
+      const paths = documentOf(type).paths;
+      const collection = paths[itemPath(type).replace(/\/\{name\}$/, '')];
+      assert.equal(collection.post['x-kubernetes-action'], 'post');
+      assert.deepEqual(collection.post['x-kubernetes-group-version-kind'], { group: type.group, version: type.version, kind: type.kind });
+      assert.equal(collection.get, undefined);
+      assert.equal(paths[itemPath(type)], undefined);
+      const id = componentIds[type.kind] ?? '';
+      assert.deepEqual(documentOf(type).components.schemas[id]?.['x-kubernetes-group-version-kind'], [
+        { group: type.group, version: type.version, kind: type.kind },
+      ]);
+    });
+  }
+
+  for (const type of resourceTypes.filter((t) => t.persisted)) {
     describe(`${type.kind} (${gvPath(type)})`, () => {
       it('has a PATCH operation whose own parameters declare fieldValidation and which carries its GVK', () => {
         const patch = documentOf(type).paths[itemPath(type)]?.patch;

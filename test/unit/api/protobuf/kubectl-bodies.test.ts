@@ -278,9 +278,9 @@ describe('decoding the protobuf bodies of kubectl create', () => {
   it('answers a protobuf kind Skiff does not serve with a 400 Status that kubectl reports', async () => {
     requests = [];
     respond = answerCreated;
-    const result = await kubectl('create', 'serviceaccount', 'robot');
+    const result = await kubectl('create', 'quota', 'robot', '--hard=pods=2');
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /failed to create serviceaccount: cannot decode ServiceAccount \(v1\) from protobuf/);
+    assert.match(result.stderr, /failed to create quota: cannot decode ResourceQuota \(v1\) from protobuf/);
     assert.equal(requests.filter((r) => r.method === 'POST').length, 1);
   });
 });

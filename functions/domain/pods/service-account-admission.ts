@@ -1,0 +1,99 @@
+/**
+ * ServiceAccount admission, as Kubernetes' plugin of that name does it when a pod is created: the
+ * account the pod names must exist (the `default` one may still be on its way: its controller
+ * makes it as the namespace appears), and unless the pod or the account turns automounting off,
+ * every container gets the account's token, the cluster CA and the namespace at
+ * `/var/run/secrets/kubernetes.io/serviceaccount`, from one projected volume named
+ * `kube-api-access-<random>`. The API and the controllers that create pods run it alike.
+ */
+import { randomInt } from 'node:crypto';
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { types } from '../../../schemas/registry.ts';
+import { ForbiddenError } from '../../core/errors.ts';
+import { getIfExists } from '../../store/list-all.ts';
+import type { ObjectStore } from '../../store/store.ts';
+
+export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** What Kubernetes asks for: one hour and seven seconds, so refreshes are told apart from user requests. */
+export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3607;
+export const SERVICE_ACCOUNT_VOLUME_PREFIX = 'kube-api-access-';
+export const ROOT_CA_CONFIG_MAP = 'kube-root-ca.crt';
+
+/** The characters Kubernetes' random suffixes use: no vowels, no look-alikes. */
+const suffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function randomSuffix(length = 5): string {
+  let suffix = '';
+  for (let i = 0; i < length; i++) suffix += suffixAlphabet[randomInt(suffixAlphabet.length)];
+  return suffix;
+}
+
+interface Mount {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly readOnly?: boolean;
+}
+interface ContainerFields {
+  readonly volumeMounts?: readonly Mount[];
+  readonly [field: string]: unknown;
+}
+interface PodSpecFields {
+  readonly serviceAccountName?: string;
+  readonly automountServiceAccountToken?: boolean;
+  readonly containers?: readonly ContainerFields[];
+  readonly initContainers?: readonly ContainerFields[];
+  readonly volumes?: readonly { readonly name: string }[];
+  readonly imagePullSecrets?: readonly { readonly name?: string }[];
+  readonly [field: string]: unknown;
+}
+
+/** The projected volume of a pod's ServiceAccount token, CA and namespace. */
+export function serviceAccountVolume(name: string): Record<string, unknown> {
+  return {
+    name,
+    projected: {
+      defaultMode: 0o644,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS, path: 'token' } },
+        { configMap: { name: ROOT_CA_CONFIG_MAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  };
+}
+
+const mountsServiceAccountPath = (container: ContainerFields) => (container.volumeMounts ?? []).some((mount) => mount.mountPath === SERVICE_ACCOUNT_MOUNT_PATH);
+
+/** Runs ServiceAccount admission on a pod about to be created; returns the pod to write. */
+export async function admitPodServiceAccount(pod: KubeObject, store: ObjectStore, suffix: () => string = randomSuffix): Promise<KubeObject> {
+  const spec = (pod.spec ?? {}) as PodSpecFields;
+  const namespace = pod.metadata.namespace ?? '';
+  const accountName = spec.serviceAccountName || 'default';
+  const account = await getIfExists(store, types.serviceaccounts, namespace, accountName);
+  if (!account && accountName !== 'default') {
+    const subject = pod.metadata.name ? `pods "${pod.metadata.name}" is forbidden` : 'pods is forbidden';
+    throw new ForbiddenError(`${subject}: error looking up service account ${namespace}/${accountName}: serviceaccount "${accountName}" not found`, {
+      name: pod.metadata.name ?? '',
+      group: '',
+      kind: 'pods',
+    });
+  }
+  let next: PodSpecFields = { ...spec, serviceAccountName: accountName, serviceAccount: accountName };
+  const accountPullSecrets = (account?.imagePullSecrets as { name?: string }[] | undefined) ?? [];
+  if ((spec.imagePullSecrets ?? []).length === 0 && accountPullSecrets.length > 0) next = { ...next, imagePullSecrets: accountPullSecrets };
+
+  const automount = spec.automountServiceAccountToken ?? (account?.automountServiceAccountToken as boolean | undefined) ?? true;
+  const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
+  if (automount && !containers.some(mountsServiceAccountPath)) {
+    const volumeName = `${SERVICE_ACCOUNT_VOLUME_PREFIX}${suffix()}`;
+    const mount: Mount = { name: volumeName, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH };
+    const withMount = (container: ContainerFields): ContainerFields => ({ ...container, volumeMounts: [...(container.volumeMounts ?? []), mount] });
+    next = {
+      ...next,
+      volumes: [...(spec.volumes ?? []), serviceAccountVolume(volumeName) as { name: string }],
+      ...(spec.containers ? { containers: spec.containers.map(withMount) } : {}),
+      ...(spec.initContainers ? { initContainers: spec.initContainers.map(withMount) } : {}),
+    };
+  }
+  return { ...pod, spec: next };
+}

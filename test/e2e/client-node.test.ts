@@ -29,10 +29,11 @@ describe('@kubernetes/client-node against Skiff', () => {
   it('creates, lists with a label selector, patches, watches and deletes', async () => {
     const events: { phase: string; name: string; color?: string }[] = [];
     const watch = new k8s.Watch(config);
-    const list = await core.listNamespacedConfigMap({ namespace: 'client' });
+    // The test's own ConfigMaps (the namespace also gets kube-root-ca.crt, as in Kubernetes).
+    const list = await core.listNamespacedConfigMap({ namespace: 'client', labelSelector: 'team' });
     const controller = await watch.watch(
       '/api/v1/namespaces/client/configmaps',
-      { resourceVersion: list.metadata?.resourceVersion },
+      { resourceVersion: list.metadata?.resourceVersion, labelSelector: 'team' },
       (phase, object: k8s.V1ConfigMap) => events.push({ phase, name: object.metadata!.name!, ...(object.data?.color ? { color: object.data.color } : {}) }),
       () => {},
     );

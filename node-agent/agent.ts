@@ -67,6 +67,12 @@ export interface AgentOptions {
   readonly serviceProxy?: boolean;
   /** Stop the pods' containers when the agent stops (otherwise they are left for adoption). @default false */
   readonly stopContainersOnStop?: boolean;
+  /** A container's log is rotated at this size (the kubelet's containerLogMaxSize). @default 10 MiB */
+  readonly containerLogMaxBytes?: number;
+  /** Log files kept per container run (the kubelet's containerLogMaxFiles). @default 5 */
+  readonly containerLogMaxFiles?: number;
+  /** How long the logs of a finished pod are still served. @default 30 */
+  readonly finishedPodLogRetentionSeconds?: number;
   /** Aborting it while the agent starts makes `startAgent` give up (its host went away). */
   readonly signal?: AbortSignal;
   readonly log?: Log;
@@ -99,9 +105,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     options.containerRuntime ??
     (runtimeKind === 'sim'
       ? new SimRuntime()
-      : new ProcessRuntime({ stateDir: options.stateDir, images: loadImageTable(options.imagesFile ?? join(options.stateDir, '..', '..', 'images.json')) }));
+      : new ProcessRuntime({
+          stateDir: options.stateDir,
+          images: loadImageTable(options.imagesFile ?? join(options.stateDir, '..', '..', 'images.json')),
+          ...(options.containerLogMaxBytes !== undefined ? { containerLogMaxBytes: options.containerLogMaxBytes } : {}),
+          ...(options.containerLogMaxFiles !== undefined ? { containerLogMaxFiles: options.containerLogMaxFiles } : {}),
+        }));
   const workers = new Map<string, PodWorker>();
   const byName = new Map<string, PodWorker>();
+  /**
+   * Workers of pods just finished, by name: their containers' logs are still served for
+   * `finishedPodLogRetentionSeconds`, so a `kubectl logs` that found the pod in the API a moment
+   * before its deletion still gets the log rather than a 404 (docs/adr/083).
+   */
+  const retired = new Map<string, PodWorker>();
+  const retiring = new Set<NodeJS.Timeout>();
+  const retentionMs = (options.finishedPodLogRetentionSeconds ?? 30) * 1000;
   const nameKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
   const server = await startKubeletServer({
@@ -110,7 +129,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(options.credentials.token ? { token: options.credentials.token } : {}),
     logs: {
       find(namespace, pod) {
-        const worker = byName.get(nameKey(namespace, pod));
+        const worker = byName.get(nameKey(namespace, pod)) ?? retired.get(nameKey(namespace, pod));
         if (!worker) return undefined;
         return {
           containerNames: worker.view.spec.containers.map((c) => c.name),
@@ -212,48 +231,66 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   let lease: KubeObject | undefined;
   let nodeUid: string | undefined;
-  async function renewLease(): Promise<void> {
+  const renewSeconds = options.leaseRenewSeconds ?? 10;
+  /**
+   * One renewal. Every call has the renew interval as its deadline, as the kubelet's heartbeat
+   * client does: a renewal that hangs fails in time for the next one (docs/adr/083).
+   */
+  async function renewLease(signal: AbortSignal, conflicts = 0): Promise<void> {
+    const call = { signal, timeoutMs: renewSeconds * 1000 };
     const duration = options.leaseDurationSeconds ?? 40;
-    if (!nodeUid) nodeUid = (await client.get(types.nodes, undefined, nodeName)).metadata.uid;
+    if (!nodeUid) nodeUid = (await client.get(types.nodes, undefined, nodeName, call)).metadata.uid;
     if (!lease) {
       try {
-        lease = await client.get(types.leases, nodeLeaseNamespace, nodeName);
+        lease = await client.get(types.leases, nodeLeaseNamespace, nodeName, call);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        lease = await client.create(types.leases, buildLease(nodeName, nodeUid, duration, new Date()));
+        lease = await client.create(types.leases, buildLease(nodeName, nodeUid, duration, new Date()), call);
         return;
       }
     }
     const spec = { ...((lease.spec ?? {}) as object), holderIdentity: nodeName, leaseDurationSeconds: duration, renewTime: kubeMicroTime(Date.now()) };
     try {
-      lease = await client.update(types.leases, { ...lease, spec });
+      lease = await client.update(types.leases, { ...lease, spec }, undefined, call);
     } catch (error) {
       lease = undefined;
-      if (!isConflict(error) && !isNotFound(error)) throw error;
-      await renewLease();
+      if ((!isConflict(error) && !isNotFound(error)) || conflicts >= 3) throw error;
+      await renewLease(signal, conflicts + 1);
     }
   }
 
   const timers: NodeJS.Timeout[] = [];
-  const every = (seconds: number, task: () => Promise<void>, what: string) => {
-    let running = false;
+  /**
+   * Runs `task` every `seconds`, one run at a time. A run still going after twice the interval
+   * is given up (its signal aborts) and the next one starts: one hung call never stops the loop.
+   */
+  const every = (seconds: number, task: (signal: AbortSignal) => Promise<void>, what: string) => {
+    let current: { controller: AbortController; startedAt: number } | undefined;
     const timer = setInterval(() => {
-      if (running || abort.signal.aborted) return;
-      running = true;
-      task()
-        .catch((error: unknown) => log.warn(`${what} failed`, { error: String(error) }))
+      if (abort.signal.aborted) return;
+      if (current) {
+        if (Date.now() - current.startedAt < 2 * seconds * 1000) return;
+        log.warn(`${what} still running after ${2 * seconds} s: giving it up and starting again`);
+        current.controller.abort();
+      }
+      const run = { controller: new AbortController(), startedAt: Date.now() };
+      current = run;
+      task(AbortSignal.any([run.controller.signal, abort.signal]))
+        .catch((error: unknown) => {
+          if (!run.controller.signal.aborted) log.warn(`${what} failed`, { error: String(error) });
+        })
         .finally(() => {
-          running = false;
+          if (current === run) current = undefined;
         });
     }, seconds * 1000);
     timers.push(timer);
   };
-  await renewLease().catch((error: unknown) => log.warn('lease renewal failed', { error: String(error) }));
+  await renewLease(abort.signal).catch((error: unknown) => log.warn('lease renewal failed', { error: String(error) }));
   if (runtimeKind !== 'sim') {
     events.recordNode(nodeUid, 'Normal', 'Starting', 'Starting kubelet.');
     events.recordNode(nodeUid, 'Normal', 'NodeReady', `Node ${nodeName} status is now: NodeReady`);
   }
-  every(options.leaseRenewSeconds ?? 10, renewLease, 'lease renewal');
+  every(renewSeconds, (signal) => renewLease(signal), 'lease renewal');
   every(options.nodeStatusReportSeconds ?? 300, () => writeNodeStatus(settings()), 'node status update');
 
   const context = {
@@ -270,7 +307,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (finished.size > 10_000) finished.delete(finished.values().next().value ?? '');
       const worker = workers.get(uid);
       workers.delete(uid);
-      if (worker) byName.delete(nameKey(worker.view.metadata.namespace, worker.view.metadata.name));
+      if (!worker) {
+        runtime.removePod(uid);
+        return;
+      }
+      const key = nameKey(worker.view.metadata.namespace, worker.view.metadata.name);
+      if (byName.get(key) === worker) byName.delete(key);
+      retired.set(key, worker);
+      const timer = setTimeout(() => {
+        retiring.delete(timer);
+        if (retired.get(key) === worker) retired.delete(key);
+        runtime.removePod(uid);
+      }, retentionMs);
+      timer.unref();
+      retiring.add(timer);
     },
     log,
   };
@@ -380,6 +430,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
     async stop() {
       for (const timer of timers) clearInterval(timer);
+      // Finished pods whose logs were still kept: their records go now.
+      for (const timer of retiring) clearTimeout(timer);
+      for (const worker of retired.values()) runtime.removePod(worker.uid);
+      retired.clear();
       await proxy?.stop();
       if (options.stopContainersOnStop) {
         await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(5, worker.view.spec.terminationGracePeriodSeconds) * 1000)));

@@ -33,6 +33,8 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --node-index N          this agent's number on the machine: picks distinct defaults
   --service-proxy on|off  serve Services' NodePorts (default on for process, off for sim)
   --keep-containers       leave containers running on exit, for the next agent to adopt
+  --container-log-max-size SIZE   rotate a container's log at this size (default 10Mi)
+  --container-log-max-files N     log files kept per container run, the current one included (default 5)
   --exit-with-parent      stop (with the containers) when stdin closes: the parent that holds
                           the other end of the pipe has gone, even if it was killed
   --kubelet-address IP    where the kubelet API listens (default --address; ecs: 127.0.0.1)
@@ -76,11 +78,23 @@ export interface AgentCliSettings {
   readonly keepContainers: boolean;
   readonly serviceProxy: boolean;
   readonly exitWithParent: boolean;
+  readonly containerLogMaxBytes: number;
+  readonly containerLogMaxFiles: number;
   /** The CPU and memory flags were given (the ecs runtime otherwise reports what ECS registered). */
   readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean };
   readonly kubeletAddress?: string;
   readonly ecs?: EcsCliSettings;
   readonly lifecycleHook?: string;
+}
+
+/** `10Mi`, `512Ki`, `1Gi` or plain bytes, as the kubelet's containerLogMaxSize is written. */
+function byteSize(flag: string, text: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(text);
+  const units = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 } as const;
+  const bytes = match ? Number(match[1]) * (match[2] ? units[match[2] as keyof typeof units] : 1) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1024)
+    throw new AgentUsageError(`--${flag} must be a size such as 10Mi (at least 1Ki), got ${JSON.stringify(text)}`);
+  return bytes;
 }
 
 /** Flags to settings, with the defaults documented in the usage text. Pure apart from env. */
@@ -103,6 +117,8 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       'node-index': { type: 'string' },
       'keep-containers': { type: 'boolean', default: false },
       'exit-with-parent': { type: 'boolean', default: false },
+      'container-log-max-size': { type: 'string', default: '10Mi' },
+      'container-log-max-files': { type: 'string', default: '5' },
       'service-proxy': { type: 'string' },
       'kubelet-address': { type: 'string' },
       subnets: { type: 'string' },
@@ -179,6 +195,8 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
     keepContainers: values['keep-containers'],
     exitWithParent: values['exit-with-parent'],
+    containerLogMaxBytes: byteSize('container-log-max-size', values['container-log-max-size']),
+    containerLogMaxFiles: integer('container-log-max-files', values['container-log-max-files'], 2, 100),
     serviceProxy: proxyFlag === undefined ? values.runtime !== 'sim' : proxyFlag === 'on',
     ...(values['kubelet-address'] || values.runtime === 'ecs' ? { kubeletAddress: values['kubelet-address'] ?? '127.0.0.1' } : {}),
     ...(ecs ? { ecs } : {}),
@@ -225,6 +243,8 @@ export async function runAgentCli(args: string[]): Promise<void> {
       serviceProxy: settings.serviceProxy,
       ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),
       signal: parentGone.signal,
+      containerLogMaxBytes: settings.containerLogMaxBytes,
+      containerLogMaxFiles: settings.containerLogMaxFiles,
       log,
     });
   } catch (error) {

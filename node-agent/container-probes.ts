@@ -63,7 +63,8 @@ export class ContainerProbes {
     const waitingForStartup = kind !== 'startup' && this.options.container.startupProbe !== undefined && startup !== 'success';
     const startupDone = kind === 'startup' && startup === 'success';
     if (waitingForStartup || startupDone || this.stopped) return;
-    const outcome = await this.options.run(probe);
+    // A probe that throws instead of failing (a bug, a target Node refuses) counts as a failure.
+    const outcome = await this.options.run(probe).catch((error: unknown): ProbeOutcome => ({ ok: false, message: String(error) }));
     if (this.stopped) return;
     const before = this.current[kind];
     const after = nextProbeState(before, probe, outcome.ok);

@@ -75,11 +75,53 @@ export interface DeleteOptions {
   readonly uid?: string;
 }
 
-interface RequestOptions {
+interface RequestOptions extends CallOptions {
   readonly query?: Record<string, string | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
+}
+
+/** Per call: a deadline shorter than the client's, or a signal that cancels the call. */
+export interface CallOptions {
+  readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * How long the agent waits on the API. A call that gets no complete answer within `requestMs`
+ * fails (and is retried when that is safe); a watch that hears nothing, not even a bookmark
+ * (the server sends one a minute on a quiet watch), for `watchIdleMs` is taken for dead and
+ * started again from the last resourceVersion seen.
+ */
+export interface KubeClientTimeouts {
+  /** @default 30000 */
+  readonly requestMs: number;
+  /** @default 150000 */
+  readonly watchIdleMs: number;
+  /** Attempts of a call that may be retried. @default 3 */
+  readonly attempts: number;
+}
+
+const defaultTimeouts: KubeClientTimeouts = { requestMs: 30_000, watchIdleMs: 150_000, attempts: 3 };
+
+/** No complete answer from the API within the deadline. */
+export class KubeTimeoutError extends Error {
+  override name = 'KubeTimeoutError';
+}
+
+/** Errors of a request that never reached the server: repeating it cannot do anything twice. */
+const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * Whether a call may be repeated after an answer that did not come: reads, and writes whose
+ * repetition cannot change more than the first (a PUT conditional on a resourceVersion gets 409,
+ * a DELETE gets 404, both of which callers handle). Creates and patches are repeated only when
+ * they never left this machine.
+ */
+function repeatable(method: string, body: unknown): boolean {
+  if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return true;
+  if (method === 'PUT') return Boolean((body as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion);
+  return false;
 }
 
 export class KubeClient {
@@ -87,10 +129,14 @@ export class KubeClient {
   private readonly base: URL;
   private readonly tokens?: ExecTokenSource;
 
+  private readonly timeouts: KubeClientTimeouts;
+
   constructor(
     private readonly credentials: ClusterCredentials,
     private readonly userAgent = 'skiff-node-agent/v1.32.0',
+    timeouts: Partial<KubeClientTimeouts> = {},
   ) {
+    this.timeouts = { ...defaultTimeouts, ...timeouts };
     this.base = new URL(credentials.server);
     if (!credentials.token && credentials.exec) this.tokens = new ExecTokenSource(credentials.exec);
     this.agent =
@@ -107,8 +153,8 @@ export class KubeClient {
     return `${root}${ns}/${type.plural}${object}`;
   }
 
-  async get<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
-    return (await this.request('GET', KubeClient.path(type, namespace, name))) as T;
+  async get<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, name: string, call: CallOptions = {}): Promise<T> {
+    return (await this.request('GET', KubeClient.path(type, namespace, name), call)) as T;
   }
 
   async list<T extends KubeObject = KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<ObjectList<T>> {
@@ -116,17 +162,17 @@ export class KubeClient {
     return (await this.request('GET', KubeClient.path(type, options.namespace), { query })) as ObjectList<T>;
   }
 
-  async create<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
+  async create<T extends KubeObject>(type: ResourceType, object: T, call: CallOptions = {}): Promise<T> {
     const body = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
-    return (await this.request('POST', KubeClient.path(type, object.metadata.namespace), { body })) as T;
+    return (await this.request('POST', KubeClient.path(type, object.metadata.namespace), { ...call, body })) as T;
   }
 
   /** PUT of the object (or of its `/status` when `subresource` is 'status'); 409 when stale. */
-  async update<T extends KubeObject>(type: ResourceType, object: T, subresource?: 'status'): Promise<T> {
+  async update<T extends KubeObject>(type: ResourceType, object: T, subresource?: 'status', call: CallOptions = {}): Promise<T> {
     const name = object.metadata.name;
     if (!name) throw new Error('update needs metadata.name');
     const path = KubeClient.path(type, object.metadata.namespace, name, subresource);
-    return (await this.request('PUT', path, { body: object })) as T;
+    return (await this.request('PUT', path, { ...call, body: object })) as T;
   }
 
   async updateStatus<T extends KubeObject>(type: ResourceType, object: T): Promise<T> {
@@ -172,13 +218,35 @@ export class KubeClient {
       fieldSelector: options.fieldSelector,
       timeoutSeconds: String(options.timeoutSeconds ?? 300),
     };
-    const response = await this.open('GET', KubeClient.path(type, options.namespace), { query, ...(signal ? { signal } : {}) });
+    // The watch ends when the caller aborts, or when the server has been silent too long.
+    const idle = new AbortController();
+    const watchSignal = signal ? AbortSignal.any([signal, idle.signal]) : idle.signal;
+    let idleTimer = setTimeout(() => idle.abort(), this.timeouts.requestMs);
+    const heard = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => idle.abort(new KubeTimeoutError(`watch of ${type.plural}: nothing from the API server for ${this.timeouts.watchIdleMs} ms`)),
+        this.timeouts.watchIdleMs,
+      );
+    };
+    let response: http.IncomingMessage;
+    try {
+      response = await this.open('GET', KubeClient.path(type, options.namespace), { query, signal: watchSignal });
+    } catch (error) {
+      clearTimeout(idleTimer);
+      if (idle.signal.aborted && !signal?.aborted)
+        throw new KubeTimeoutError(`watch of ${type.plural}: no answer from the API server within ${this.timeouts.requestMs} ms`);
+      throw error;
+    }
+    heard();
     if ((response.statusCode ?? 0) >= 300) {
+      clearTimeout(idleTimer);
       throw errorFromBody(response.statusCode ?? 0, await readAll(response));
     }
     let buffered = '';
     try {
       for await (const chunk of response) {
+        heard();
         buffered += (chunk as Buffer).toString('utf8');
         let newline = buffered.indexOf('\n');
         while (newline >= 0) {
@@ -194,10 +262,13 @@ export class KubeClient {
           yield event as WatchEvent<T>;
         }
       }
+      if (idle.signal.aborted && !signal?.aborted) throw idle.signal.reason;
     } catch (error) {
       if (signal?.aborted) return;
+      if (idle.signal.aborted) throw idle.signal.reason ?? error;
       throw error;
     } finally {
+      clearTimeout(idleTimer);
       response.destroy();
     }
   }
@@ -246,7 +317,46 @@ export class KubeClient {
     this.agent.destroy();
   }
 
+  /**
+   * One call with a deadline; retried with a short back-off (0.2 s, 0.4 s...) when it timed out,
+   * failed on the way or got 429/5xx, as long as repeating it is safe (`repeatable`).
+   */
   private async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.timeouts.requestMs;
+    const safe = repeatable(method, options.body);
+    for (let attempt = 1; ; attempt++) {
+      const deadline = new AbortController();
+      const timer = setTimeout(
+        () => deadline.abort(new KubeTimeoutError(`${method} ${path}: no answer from the API server within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+      try {
+        const { status, text } = await this.exchange(method, path, { ...options, signal });
+        if (status >= 300) {
+          const error = errorFromBody(status, text);
+          if (safe && (status === 429 || status >= 500) && attempt < this.timeouts.attempts) {
+            await abortableDelay(retryDelayMs(attempt), options.signal ?? new AbortController().signal);
+            continue;
+          }
+          throw error;
+        }
+        return text ? JSON.parse(text) : undefined;
+      } catch (error) {
+        if (error instanceof KubeApiError || options.signal?.aborted) throw error;
+        const failure = deadline.signal.aborted ? (deadline.signal.reason as Error) : error;
+        const code = (error as { code?: string }).code;
+        const again = attempt < this.timeouts.attempts && (safe || (code !== undefined && notSentCodes.has(code)));
+        if (!again) throw failure;
+        await abortableDelay(retryDelayMs(attempt), options.signal ?? new AbortController().signal);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** Sends the request and reads the whole answer (within `options.signal`). */
+  private async exchange(method: string, path: string, options: RequestOptions): Promise<{ status: number; text: string }> {
     let response = await this.open(method, path, options);
     if (response.statusCode === 401 && this.tokens) {
       // A plugin token the server no longer honours: fetch a fresh one and try once more.
@@ -254,10 +364,7 @@ export class KubeClient {
       this.tokens.invalidate();
       response = await this.open(method, path, options);
     }
-    const text = await readAll(response);
-    const status = response.statusCode ?? 0;
-    if (status >= 300) throw errorFromBody(status, text);
-    return text ? JSON.parse(text) : undefined;
+    return { status: response.statusCode ?? 0, text: await readAll(response) };
   }
 
   private async open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
@@ -285,9 +392,17 @@ export class KubeClient {
 function readAll(response: http.IncomingMessage): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const chunks: Buffer[] = [];
+    let ended = false;
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
-    response.on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')));
+    response.on('end', () => {
+      ended = true;
+      resolvePromise(Buffer.concat(chunks).toString('utf8'));
+    });
     response.on('error', reject);
+    // Cut off (a deadline, a dropped connection) without an error event: still not an answer.
+    response.on('close', () => {
+      if (!ended) reject(new Error('the connection closed before the answer was complete'));
+    });
   });
 }
 
@@ -298,6 +413,10 @@ function errorFromBody(code: number, text: string): KubeApiError {
   } catch {
     return new KubeApiError(code, 'Unknown', text.slice(0, 500) || `HTTP ${code}`);
   }
+}
+
+function retryDelayMs(attempt: number): number {
+  return 200 * 2 ** (attempt - 1);
 }
 
 export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
  * when the agent has a bearer token, requires that same token (ADR 082).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -156,53 +156,93 @@ export async function tailOffset(path: string, lines: number): Promise<number> {
   }
 }
 
+/** Resolves when the socket has taken what was written (or the client is gone). */
+function drained(response: http.ServerResponse): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolvePromise();
+    };
+    response.once('drain', done);
+    response.once('close', done);
+  });
+}
+
+/** Bytes read from the log file at a time: memory stays this, whatever the log's size. */
+const readChunkBytes = 64 * 1024;
+/** A line longer than this is sent in pieces, each with its timestamp (as the CRI splits long lines). */
+const maxLineBytes = 64 * 1024;
+
+/**
+ * Copies the log to the response in chunks of 64 KiB, waiting for the client to take each one
+ * (back-pressure), from `tailLines` back if asked, until `limitBytes` have been sent; with
+ * `follow`, keeps going as the file grows until the container has ended. A file that shrank was
+ * rotated (copied away, then truncated): reading starts again from its beginning.
+ */
 async function streamLog(response: http.ServerResponse, record: ContainerRecord, target: LogTarget, options: StreamOptions): Promise<void> {
   const path = record.logPath ?? '';
   let offset = options.tailLines !== undefined ? await tailOffset(path, options.tailLines) : 0;
   let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
-  let partial = '';
+  let partial = Buffer.alloc(0);
   // The process runtime writes raw output, so a line's time is when the agent first reads it;
   // for output written before the request that is the file's last modification (ADR 082).
   const stampOf = () => new Date().toISOString().replace('Z', '000000Z');
-  const emit = (text: string, stamp: string): boolean => {
-    if (!options.timestamps) return write(text);
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    return lines.length === 0 || write(lines.map((line) => `${stamp} ${line}\n`).join(''));
-  };
-  const write = (text: string): boolean => {
-    if (remaining <= 0) return false;
-    const bytes = Buffer.from(text);
+  /** Sends bytes within the limit; false once the limit is reached or the client left. */
+  const send = async (bytes: Buffer): Promise<boolean> => {
+    if (remaining <= 0 || options.signal.aborted) return false;
     const slice = bytes.length > remaining ? bytes.subarray(0, remaining) : bytes;
     remaining -= slice.length;
-    response.write(slice);
-    return remaining > 0;
+    if (!response.write(slice)) await drained(response);
+    return remaining > 0 && !options.signal.aborted;
   };
+  const emit = async (chunk: Buffer, stamp: string): Promise<boolean> => {
+    if (!options.timestamps) return send(chunk);
+    let data = partial.length > 0 ? Buffer.concat([partial, chunk]) : chunk;
+    for (;;) {
+      const newline = data.indexOf(0x0a);
+      if (newline < 0) break;
+      if (!(await send(Buffer.concat([Buffer.from(`${stamp} `), data.subarray(0, newline + 1)])))) return false;
+      data = data.subarray(newline + 1);
+    }
+    while (data.length > maxLineBytes) {
+      if (!(await send(Buffer.concat([Buffer.from(`${stamp} `), data.subarray(0, maxLineBytes), Buffer.from('\n')])))) return false;
+      data = data.subarray(maxLineBytes);
+    }
+    partial = Buffer.from(data);
+    return true;
+  };
+  const buffer = Buffer.alloc(readChunkBytes);
   const readMore = async (stamp: string): Promise<boolean> => {
-    const size = statSync(path).size;
-    if (size <= offset) return true;
-    const text = await readRange(path, offset, size);
-    offset = size;
-    return emit(text, stamp);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return true;
+    }
+    if (size < offset) offset = 0;
+    if (size === offset) return true;
+    const handle = await open(path, 'r');
+    try {
+      while (offset < size) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(readChunkBytes, size - offset), offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+        if (!(await emit(buffer.subarray(0, bytesRead), stamp))) return false;
+      }
+    } finally {
+      await handle.close();
+    }
+    return true;
   };
-  let open = await readMore(new Date(statSync(path).mtimeMs).toISOString().replace('Z', '000000Z'));
-  while (open && options.follow && !options.signal.aborted) {
+  let more = await readMore(new Date(statSync(path).mtimeMs).toISOString().replace('Z', '000000Z'));
+  while (more && options.follow && !options.signal.aborted) {
     const fresh = target.refresh(record.id);
     const ended = !fresh || fresh.exit !== undefined;
     await new Promise((resolvePromise) => setTimeout(resolvePromise, options.pollMs));
-    open = await readMore(stampOf());
+    more = await readMore(stampOf());
     if (ended) break;
   }
-  if (partial && options.timestamps && remaining > 0) write(`${stampOf()} ${partial}`);
+  if (partial.length > 0 && options.timestamps && remaining > 0) await send(Buffer.concat([Buffer.from(`${stampOf()} `), partial]));
   response.end();
-}
-
-function readRange(path: string, start: number, endExclusive: number): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const chunks: Buffer[] = [];
-    createReadStream(path, { start, end: endExclusive - 1 })
-      .on('data', (chunk) => chunks.push(chunk as Buffer))
-      .on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')))
-      .on('error', reject);
-  });
 }

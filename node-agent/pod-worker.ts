@@ -54,6 +54,7 @@ export interface PodWorkerContext {
   allocatePodIp(uid: string): string;
   releasePodIp(uid: string): void;
   /** The worker is done: its pod is deleted and its containers are gone. */
+  /** The worker is done: its pod is deleted and its containers are gone (their records and logs are the agent's to remove). */
   onFinished(uid: string): void;
   readonly log: Log;
   /** @default the system clock */
@@ -727,7 +728,8 @@ export class PodWorker {
 
   private finish(): void {
     this.detach();
-    this.context.runtime.removePod(this.uid);
+    // The agent removes the containers' records and logs (after a while: a `kubectl logs` that
+    // found the pod a moment ago is still answered).
     this.context.releasePodIp(this.uid);
     this.context.events.forgetPod(this.uid);
     this.context.onFinished(this.uid);

@@ -66,17 +66,25 @@ function httpProbe(
       resolvePromise(code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` });
     };
     // The kubelet does not verify certificates of HTTPS probes either: it checks liveness, not identity.
-    const request =
-      scheme === 'HTTPS'
-        ? https.get(url, { headers: requestHeaders, timeout: timeoutMs, rejectUnauthorized: false, agent: false }, onResponse)
-        : http.get(url, { headers: requestHeaders, timeout: timeoutMs, agent: false }, onResponse);
+    let request: http.ClientRequest;
+    try {
+      request =
+        scheme === 'HTTPS'
+          ? https.get(url, { headers: requestHeaders, timeout: timeoutMs, rejectUnauthorized: false, agent: false }, onResponse)
+          : http.get(url, { headers: requestHeaders, timeout: timeoutMs, agent: false }, onResponse);
+    } catch (error) {
+      // A header, host or path Node refuses to send (admission refuses them; an object stored
+      // before that, or written around the API, must not take the agent down): the probe fails.
+      resolvePromise({ ok: false, message: `Get "${url}": ${(error as Error).message}` });
+      return;
+    }
     request.on('timeout', () => request.destroy(new Error(`Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`)));
     request.on('error', (error) => resolvePromise({ ok: false, message: errorText(error, url) }));
   });
 }
 
 function errorText(error: Error & { code?: string }, url: string): string {
-  if (error.code === 'ECONNREFUSED') return `Get "${url}": dial tcp ${new URL(url).host}: connect: connection refused`;
+  if (error.code === 'ECONNREFUSED') return `Get "${url}": dial tcp ${URL.canParse(url) ? new URL(url).host : url}: connect: connection refused`;
   return error.message;
 }
 

@@ -7,7 +7,7 @@
 import { admit, type FieldValidation } from '../../schemas/index.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
-import { BadRequestError, ConflictError, ForbiddenError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
+import { BadRequestError, ConflictError, ForbiddenError, InvalidError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
 import { labelSelectorString } from '../core/label-selector.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
@@ -37,6 +37,7 @@ export interface PodLogRequest {
   readonly follow: boolean;
   readonly previous: boolean;
   readonly tailLines?: number;
+  readonly limitBytes?: number;
   readonly timestamps: boolean;
   readonly signal: AbortSignal;
 }
@@ -656,7 +657,8 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
     if (isApiError(error, 404)) throw new NotFoundError({ resource: 'nodes', group: '', name: spec.nodeName! });
     throw error;
   });
-  const tail = request.query.get('tailLines');
+  const tailLines = logOption(request.query, 'tailLines', 0);
+  const limitBytes = logOption(request.query, 'limitBytes', 1);
   const stream = await context.podLogs({
     pod,
     node,
@@ -664,8 +666,23 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
     follow: request.query.get('follow') === 'true',
     previous: request.query.get('previous') === 'true',
     timestamps: request.query.get('timestamps') === 'true',
-    ...(tail !== null && Number.isInteger(Number(tail)) ? { tailLines: Number(tail) } : {}),
+    ...(tailLines !== undefined ? { tailLines } : {}),
+    ...(limitBytes !== undefined ? { limitBytes } : {}),
     signal: request.signal,
   });
   return { status: 200, headers: { 'content-type': 'text/plain' }, stream };
+}
+
+/** `tailLines` (at least 0) and `limitBytes` (at least 1) of a log request, as PodLogOptions validation words them. */
+function logOption(query: URLSearchParams, name: 'tailLines' | 'limitBytes', minimum: number): number | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  if (!/^-?\d+$/.test(value)) throw new BadRequestError(`${name} must be an integer, got ${JSON.stringify(value.slice(0, 64))}`);
+  const number = Number(value);
+  if (number < minimum) {
+    throw new InvalidError({ kind: 'PodLogOptions', group: '', name: '' }, [
+      { field: name, reason: 'FieldValueInvalid', message: `Invalid value: ${number}: must be greater than ${minimum === 0 ? 'or equal to 0' : '0'}` },
+    ]);
+  }
+  return number;
 }

@@ -11,6 +11,9 @@ interface NodeStatus {
   readonly daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
 }
 
+/** How long the node has to start answering a log request. */
+const nodeAnswerMs = 30_000;
+
 export function kubeletLogSource(options: { token?: string } = {}): PodLogSource {
   return (request: PodLogRequest) => {
     const status = (request.node.status ?? {}) as NodeStatus;
@@ -24,33 +27,39 @@ export function kubeletLogSource(options: { token?: string } = {}): PodLogSource
     if (request.previous) query.set('previous', 'true');
     if (request.timestamps) query.set('timestamps', 'true');
     if (request.tailLines !== undefined) query.set('tailLines', String(request.tailLines));
+    if (request.limitBytes !== undefined) query.set('limitBytes', String(request.limitBytes));
     const { namespace, name } = request.pod.metadata;
     const path = `/containerLogs/${encodeURIComponent(namespace ?? '')}/${encodeURIComponent(name ?? '')}/${encodeURIComponent(request.container)}?${query}`;
     return new Promise((resolve, reject) => {
       const outgoing = httpRequest(
         { host: address, port, path, method: 'GET', signal: request.signal, headers: options.token ? { authorization: `Bearer ${options.token}` } : {} },
         (response) => {
-          if (response.statusCode === 404) {
-            response.resume();
-            reject(
-              new NotFoundError(
-                { resource: 'pods', group: '', name: name ?? '' },
-                `previous terminated container "${request.container}" in pod "${name}" not found`,
-              ),
-            );
-            return;
-          }
+          clearTimeout(headersTimer);
           if (response.statusCode !== 200) {
+            // The node says why (a container waiting to start, no previous run, a pod it no longer
+            // has): that text is the message, as kube-apiserver passes the kubelet's on.
             let text = '';
             response.setEncoding('utf8');
-            response.on('data', (chunk: string) => (text += chunk));
-            response.on('end', () => reject(new BadRequestError(text.trim() || `the node answered ${response.statusCode}`)));
+            response.on('data', (chunk: string) => {
+              if (text.length < 4096) text += chunk;
+            });
+            response.on('end', () => {
+              const message = text.trim() || `the node answered ${response.statusCode}`;
+              reject(
+                response.statusCode === 404 ? new NotFoundError({ resource: 'pods', group: '', name: name ?? '' }, message) : new BadRequestError(message),
+              );
+            });
             return;
           }
           resolve(response);
         },
       );
-      outgoing.on('error', (error) => reject(new BadRequestError(`cannot reach the node's log endpoint: ${error.message}`)));
+      // A node that accepts the connection and never answers must not hold the request forever.
+      const headersTimer = setTimeout(() => outgoing.destroy(new Error(`no answer within ${nodeAnswerMs / 1000} s`)), nodeAnswerMs);
+      outgoing.on('error', (error) => {
+        clearTimeout(headersTimer);
+        reject(new BadRequestError(`cannot reach the node's log endpoint: ${error.message}`));
+      });
       outgoing.end();
     });
   };

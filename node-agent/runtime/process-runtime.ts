@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -63,6 +63,30 @@ export interface ProcessRuntimeOptions {
   readonly images: ImageTable;
   /** How often adopted processes (not children of this agent) are checked for exit. */
   readonly adoptedPollMs?: number;
+  /** A running container's log is rotated once it reaches this size (the kubelet's containerLogMaxSize). @default 10 MiB */
+  readonly containerLogMaxBytes?: number;
+  /** Log files kept per container run, the current one included (the kubelet's containerLogMaxFiles). @default 5 */
+  readonly containerLogMaxFiles?: number;
+  /** How often log sizes are checked (the kubelet's containerLogMonitorInterval). @default 10000 */
+  readonly logRotationCheckMs?: number;
+}
+
+export const defaultContainerLogMaxBytes = 10 * 1024 * 1024;
+export const defaultContainerLogMaxFiles = 5;
+
+/**
+ * Rotates a log that a process keeps writing to (opened with O_APPEND, as the runtime opens
+ * them): older copies move up one (`.1` → `.2`, the last dropped), the file is copied to `.1`,
+ * then truncated, so the writer goes on at its beginning. Output written between the copy and the
+ * truncation is lost (logrotate's copytruncate has the same gap); the process is never touched.
+ */
+export function rotateLogFile(path: string, maxFiles: number): void {
+  rmSync(`${path}.${maxFiles - 1}`, { force: true });
+  for (let index = maxFiles - 2; index >= 1; index--) {
+    if (existsSync(`${path}.${index}`)) renameSync(`${path}.${index}`, `${path}.${index + 1}`);
+  }
+  if (maxFiles > 1) copyFileSync(path, `${path}.1`);
+  truncateSync(path, 0);
 }
 
 export class ProcessRuntime implements ContainerRuntime {
@@ -76,6 +100,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private readonly listeners: ((record: ContainerRecord) => void)[] = [];
   private readonly statePath: string;
   private readonly poller: NodeJS.Timeout;
+  private readonly logRotator: NodeJS.Timeout;
 
   constructor(private readonly options: ProcessRuntimeOptions) {
     mkdirSync(join(options.stateDir, 'logs'), { recursive: true, mode: 0o700 });
@@ -87,6 +112,8 @@ export class ProcessRuntime implements ContainerRuntime {
     }
     this.poller = setInterval(() => this.pollAdopted(), options.adoptedPollMs ?? 1000);
     this.poller.unref();
+    this.logRotator = setInterval(() => this.rotateLogs(), options.logRotationCheckMs ?? 10_000);
+    this.logRotator.unref();
     this.pollAdopted();
   }
 
@@ -177,10 +204,30 @@ export class ProcessRuntime implements ContainerRuntime {
     return this.records.get(id);
   }
 
+  /** Forgets an exited container and deletes its log (a pod keeps the logs of its current and previous runs only). */
   remove(id: string): void {
+    const logPath = this.records.get(id)?.logPath;
     rmSync(this.exitFile(id), { force: true });
+    if (logPath) for (const file of logFilesOf(logPath, this.maxLogFiles())) rmSync(file, { force: true });
     this.records.delete(id);
     this.save();
+  }
+
+  private maxLogFiles(): number {
+    return Math.max(1, this.options.containerLogMaxFiles ?? defaultContainerLogMaxFiles);
+  }
+
+  /** Rotates the logs of running containers that reached the size limit. */
+  private rotateLogs(): void {
+    const maxBytes = this.options.containerLogMaxBytes ?? defaultContainerLogMaxBytes;
+    for (const record of this.records.values()) {
+      if (record.exit || !record.logPath) continue;
+      try {
+        if (statSync(record.logPath).size >= maxBytes) rotateLogFile(record.logPath, this.maxLogFiles());
+      } catch {
+        // The log is gone (the pod is being removed): nothing to rotate.
+      }
+    }
   }
 
   removePod(uid: string): void {
@@ -219,6 +266,7 @@ export class ProcessRuntime implements ContainerRuntime {
 
   async close(): Promise<void> {
     clearInterval(this.poller);
+    clearInterval(this.logRotator);
     for (const child of this.children.values()) child.removeAllListeners('exit');
     this.children.clear();
     this.save();
@@ -336,6 +384,11 @@ function readProcessEnvironment(pid: number): Record<string, string> | undefined
   } catch {
     return undefined;
   }
+}
+
+/** A container run's log and its rotated copies. */
+function logFilesOf(logPath: string, maxFiles: number): string[] {
+  return [logPath, ...Array.from({ length: maxFiles - 1 }, (_, index) => `${logPath}.${index + 1}`)];
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<boolean> {

@@ -98,6 +98,41 @@ describe('the local host supervises its children', { timeout: 240_000 }, () => {
     assert.match(await httpGet(podIP, 80), /Welcome to nginx!/);
   });
 
+  it("serves a stopped container's log until its pod is gone, and passes limitBytes through", async () => {
+    // A container that takes a few seconds to stop, saying so in its log.
+    await cluster.kubectlOk([
+      'run',
+      'replaced',
+      '--image=busybox',
+      '--command',
+      '--',
+      '/bin/sh',
+      '-c',
+      'trap "echo stopping; sleep 3; echo stopped; exit 0" TERM; echo started; while :; do sleep 1; done',
+    ]);
+    await waitFor('replaced running', async () => (await cluster.kubectl(['logs', 'replaced'])).stdout.includes('started') || undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    assert.equal(await cluster.kubectlOk(['logs', 'replaced', '--limit-bytes=3']), 'sta');
+    await cluster.kubectlOk(['delete', 'pod', 'replaced', '--wait=false']);
+    const answers: string[] = [];
+    await waitFor(
+      'the pod to be gone',
+      async () => {
+        const result = await cluster.kubectl(['logs', 'replaced']);
+        answers.push(result.code === 0 ? result.stdout : result.stderr);
+        return (result.code !== 0 && /pods? "replaced" not found/.test(result.stderr)) || undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    assert.ok(!answers.some((answer) => answer.includes('previous terminated container')), answers.join('\n---\n'));
+    assert.ok(
+      answers.some((answer) => answer.includes('stopping')),
+      'the log of the stopped container was served while the pod was terminating',
+    );
+  });
+
   it('fails /readyz and says so when DynamoDB Local dies', async () => {
     const ready = await rawRequest(cluster.local.server, { path: '/readyz' });
     assert.equal(ready.status, 200);

@@ -1,6 +1,7 @@
 /**
- * The API core over the local HTTPS server and a DynamoDB Local store, without controllers or
- * agents: for tests of what the API does with requests.
+ * The API core over the local HTTPS server and a DynamoDB Local store (or the in-memory store,
+ * for tests that need many objects fast), without controllers or agents: for tests of what the
+ * API does with requests.
  *
  *   const api = await startTestApi();
  *   after(() => api.stop());
@@ -14,14 +15,17 @@ import { ensureSystemNamespaces } from '../../functions/controllers/namespaces/s
 import { alwaysAllowAuthorizer } from '../../functions/domain/authorization/authorizer.ts';
 import { startHttpsApiServer } from '../../functions/local/https-server.ts';
 import { createServingCertificate } from '../../functions/local/tls.ts';
-import { createDynamoDbStore, type DynamoDbStore } from '../../functions/store/dynamodb-store.ts';
-import { type TestDynamoDb, useDynamoDb } from './dynamodb.ts';
+import { createDynamoDbStore } from '../../functions/store/dynamodb-store.ts';
+import { createMemoryStore } from '../../functions/store/memory-store.ts';
+import type { ObjectStore } from '../../functions/store/store.ts';
+import { useDynamoDb } from './dynamodb.ts';
 
 export interface TestApi {
   readonly url: string;
   readonly token: string;
-  readonly store: DynamoDbStore;
-  readonly db: TestDynamoDb;
+  /** The CA that signed the server's certificate, for clients that verify it (the agent). */
+  readonly caPem: string;
+  readonly store: ObjectStore;
   stop(): Promise<void>;
 }
 
@@ -30,14 +34,16 @@ let certificate: ReturnType<typeof createServingCertificate> | undefined;
 export interface TestApiOptions extends Partial<Pick<ApiDependencies, 'podLogs'>> {
   /** Wraps the API core before the HTTPS server gets it (to watch what passes between them). */
   readonly wrap?: (handler: ApiHandler) => ApiHandler;
+  /** The in-memory store instead of DynamoDB Local. */
+  readonly memory?: boolean;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const db = await useDynamoDb();
-  const store = createDynamoDbStore({ client: db.client, tables: db.tables });
+  const { wrap, memory, ...dependencies } = options;
+  const db = memory ? undefined : await useDynamoDb();
+  const store: ObjectStore & { close(): void } = db ? createDynamoDbStore({ client: db.client, tables: db.tables }) : createMemoryStore();
   await ensureSystemNamespaces(store);
   const token = randomBytes(16).toString('hex');
-  const { wrap, ...dependencies } = options;
   const core = createApi({
     store,
     authenticators: [async (presented) => (presented === token ? { username: 'test-admin', groups: ['system:masters'] } : undefined)],
@@ -50,12 +56,12 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   return {
     url: `https://127.0.0.1:${server.port}`,
     token,
+    caPem: certificate.caCertPem,
     store,
-    db,
     async stop() {
       await server.close();
       store.close();
-      await db.cleanup();
+      await db?.cleanup();
     },
   };
 }

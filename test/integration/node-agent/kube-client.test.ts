@@ -4,8 +4,10 @@
  * the server ends a watch.
  */
 import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient, type WatchEvent } from '../../../node-agent/kube-client.ts';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient, KubeTimeoutError, type WatchEvent } from '../../../node-agent/kube-client.ts';
 import { loadKubeconfig, parseKubeconfig } from '../../../node-agent/kubeconfig.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
@@ -121,6 +123,81 @@ describe('KubeClient against the local API server', () => {
       await assert.rejects(untrusting.list(types.configmaps, { namespace: 'default' }), /self[- ]signed|unable to verify|certificate/i);
     } finally {
       untrusting.close();
+    }
+  });
+});
+
+describe('KubeClient deadlines and retries', () => {
+  /** A server that answers each request by the script, recording what it got. */
+  async function scriptedServer(answer: (method: string, count: number, response: ServerResponse) => void) {
+    const seen: string[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.method ?? '');
+      request.resume();
+      answer(request.method ?? '', seen.filter((method) => method === request.method).length, response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      seen,
+      client: new KubeClient({ server: `http://127.0.0.1:${port}` }, 'test', { requestMs: 300, attempts: 3 }),
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  const status = (code: number) =>
+    JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: 'ServiceUnavailable', message: 'try again' });
+
+  it('retries a read that got no answer in time, or a 503, and returns the answer that came', async () => {
+    const server = await scriptedServer((_method, count, response) => {
+      if (count === 1) return; // never answered
+      if (count === 2) {
+        response.writeHead(503, { 'content-type': 'application/json' }).end(status(503));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ metadata: { name: 'n1' } }));
+    });
+    try {
+      const node = await server.client.get(types.nodes, undefined, 'n1');
+      assert.equal(node.metadata.name, 'n1');
+      assert.deepEqual(server.seen, ['GET', 'GET', 'GET']);
+    } finally {
+      server.client.close();
+      await server.close();
+    }
+  });
+
+  it('does not repeat a create that may have been received, and says it timed out', async () => {
+    const server = await scriptedServer(() => {});
+    try {
+      await assert.rejects(
+        server.client.create(types.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'once', namespace: 'default' } }),
+        KubeTimeoutError,
+      );
+      assert.deepEqual(server.seen, ['POST']);
+    } finally {
+      server.client.close();
+      await server.close();
+    }
+  });
+
+  it('repeats a conditional update, and gives up after the attempts with the last error', async () => {
+    const server = await scriptedServer((_method, _count, response) => {
+      response.writeHead(503, { 'content-type': 'application/json' }).end(status(503));
+    });
+    try {
+      await assert.rejects(
+        server.client.update(types.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default', resourceVersion: '7' } }),
+        (error: unknown) => error instanceof KubeApiError && error.code === 503,
+      );
+      assert.deepEqual(server.seen, ['PUT', 'PUT', 'PUT']);
+    } finally {
+      server.client.close();
+      await server.close();
     }
   });
 });

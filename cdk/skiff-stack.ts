@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { attributes } from '../functions/store/tables.ts';
 import { types } from '../schemas/registry.ts';
+import { LoadBalancing } from './load-balancing.ts';
 import { SkiffFunction } from './skiff-function.ts';
 import { StoreTables } from './store-tables.ts';
 
@@ -27,6 +29,12 @@ export interface SkiffStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly storeRemovalPolicy?: RemovalPolicy;
+  /**
+   * Where `type: LoadBalancer` Services and Ingresses get their ALBs and NLBs (docs/adr/096):
+   * the cluster's VPC and, to let load balancers reach pods, the pods' security group.
+   * @default - none: such Services and Ingresses get an Event saying the cluster has no load balancing
+   */
+  readonly loadBalancing?: { readonly vpc: ec2.IVpc; readonly podSecurityGroup?: ec2.ISecurityGroup };
 }
 
 /** Lambda's limit, and API Gateway's for a streamed response: the longest a watch can last. */
@@ -56,6 +64,7 @@ export class SkiffStack extends Stack {
   readonly api: apigateway.RestApi;
   readonly tokenSecret: secretsmanager.Secret;
   readonly serviceAccountKeySecret: secretsmanager.Secret;
+  readonly loadBalancing?: LoadBalancing;
 
   constructor(scope: Construct, id: string, props: SkiffStackProps = {}) {
     super(scope, id, props);
@@ -180,11 +189,15 @@ export class SkiffStack extends Stack {
       'This queue is itself the on-failure destination of the stream consumers; the resync reconciles what it records.',
     );
 
-    this.streamConsumer('Controllers', {
+    if (props.loadBalancing) {
+      this.loadBalancing = new LoadBalancing(this, 'LoadBalancing', { ...props.loadBalancing, clusterName: this.stackName });
+    }
+    const controllerEnvironment = { ...storeEnvironment, ...(this.loadBalancing?.environment() ?? {}) };
+    const controllersFunction = this.streamConsumer('Controllers', {
       entry: 'functions/lambda/controllers-handler.ts',
-      description: 'the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle)',
+      description: 'the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)',
       filters: controllerFilters,
-      environment: storeEnvironment,
+      environment: controllerEnvironment,
       logRetention,
       onFailure: streamFailures,
     });
@@ -202,9 +215,10 @@ export class SkiffStack extends Stack {
       description: 'the Skiff periodic resync of every controller',
       timeout: Duration.minutes(5),
       logRetention,
-      environment: storeEnvironment,
+      environment: controllerEnvironment,
     });
     objects.grantReadWriteData(resync.function);
+    for (const fn of [controllersFunction, resync]) this.loadBalancing?.grantControllers(fn.role);
     changes.grantReadWriteData(resync.function);
     this.acknowledgeFunctionFindings(resync, false);
     new events.Rule(this, 'ResyncSchedule', {

@@ -6,14 +6,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
+import { loadBalancerProvidersFromEnvironment } from '../aws/load-balancing-environment.ts';
 import { type ResyncResult, resyncAll } from '../controller-runtime/run-controllers.ts';
-import { controllers } from '../controllers/controllers.ts';
+import { controllersWith } from '../controllers/controllers.ts';
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { lambdaLog, logger, storeFromEnvironment } from './lambda-runtime.ts';
 
 const store = storeFromEnvironment();
 const log = lambdaLog('resync');
+const controllers = controllersWith(loadBalancerProvidersFromEnvironment());
 
 export const handler = middy<ScheduledEvent, ResyncResult>()
   .use(injectLambdaContext(logger))

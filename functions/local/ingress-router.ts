@@ -23,7 +23,15 @@ import type {
   LoadBalancerProblem,
   TargetState,
 } from '../controllers/service-load-balancer/load-balancers.ts';
-import { type IngressGroup, type IngressModel, type IngressRoute, matchRoute, wildcardMatch } from '../domain/ingress/ingress-routes.ts';
+import {
+  type IngressGroup,
+  type IngressModel,
+  type IngressRoute,
+  matchRoute,
+  notFoundBody,
+  unresolvedBody,
+  wildcardMatch,
+} from '../domain/ingress/ingress-routes.ts';
 import type { BackendPod } from '../domain/services/load-balancer-backends.ts';
 import { type AddressPool, createAddressPool } from './address-pool.ts';
 
@@ -120,8 +128,8 @@ export function createLocalIngressRouters(options: LocalIngressRouterOptions = {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     const route = matchRoute(router.routes, request.headers.host ?? '', path);
     const backend = route ? route.backend : router.defaultBackend;
-    if (!route && router.defaultBackend === undefined) return answer(response, 404, 'default backend - 404\n');
-    if (!backend) return answer(response, 503, 'Service Unavailable: the backend of this rule does not resolve\n');
+    if (!route && router.defaultBackend === undefined) return answer(response, 404, notFoundBody);
+    if (!backend) return answer(response, 503, unresolvedBody);
     const targets = router.targets.get(backend) ?? [];
     if (targets.length === 0) return answer(response, 503, 'Service Unavailable: no ready endpoints\n');
     const start = router.next++ % targets.length;

@@ -25,6 +25,10 @@ export const defaultClassAnnotation = 'ingressclass.kubernetes.io/is-default-cla
 /** `spec.controller` of the IngressClasses Skiff serves. */
 export const skiffIngressController = 'skiff.io/ingress-controller';
 export const defaultIngressClassName = 'skiff';
+/** What a request no rule matches gets, where the Ingress has no default backend (status 404). */
+export const notFoundBody = 'default backend - 404\n';
+/** What a request to a rule whose backend does not resolve gets (status 503). */
+export const unresolvedBody = 'Service Unavailable: the backend of this rule does not resolve\n';
 
 export interface IngressProblem {
   readonly reason: string;

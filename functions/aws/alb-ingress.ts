@@ -29,6 +29,8 @@ import {
   type Rule,
   type RuleCondition,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { type IngressGroup, type IngressModel, type IngressRoute, mergeRoutes, notFoundBody, unresolvedBody } from '../domain/ingress/ingress-routes.ts';
+import { probeForPort } from '../domain/services/load-balancer-backends.ts';
 import type {
   EnsuredIngress,
   EnsuredIngressGroup,
@@ -36,9 +38,7 @@ import type {
   LoadBalancerIngress,
   LoadBalancerProblem,
   TargetState,
-} from '../controllers/service-load-balancer/load-balancers.ts';
-import { type IngressGroup, type IngressModel, type IngressRoute, mergeRoutes, notFoundBody, unresolvedBody } from '../domain/ingress/ingress-routes.ts';
-import { probeForPort } from '../domain/services/load-balancer-backends.ts';
+} from '../domain/services/load-balancers.ts';
 import {
   type AlbProviderOptions,
   asConfigurationError,

@@ -24,14 +24,14 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { KubeObject } from '../../schemas/meta.ts';
+import { type BackendPod, probeForPort } from '../domain/services/load-balancer-backends.ts';
 import {
   type EnsuredLoadBalancer,
   LoadBalancerConfigurationError,
   type LoadBalancerProblem,
   type LoadBalancers,
   type TargetState,
-} from '../controllers/service-load-balancer/load-balancers.ts';
-import { type BackendPod, probeForPort } from '../domain/services/load-balancer-backends.ts';
+} from '../domain/services/load-balancers.ts';
 import { type ServicePort, viewService } from '../domain/services/service-view.ts';
 import { type Elbv2, elbv2, isNotFound, type RetryPolicy } from './elbv2-client.ts';
 import { type LoadBalancerKind, loadBalancerName, type Owner, ownedBy, ownerPrefix, ownerTags, type Scheme, targetGroupName } from './elbv2-names.ts';

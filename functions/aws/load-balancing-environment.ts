@@ -6,7 +6,7 @@
  * on them are released instead of waiting for a load balancer that cannot come.
  */
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { type IngressLoadBalancers, LoadBalancerConfigurationError, type LoadBalancers } from '../controllers/service-load-balancer/load-balancers.ts';
+import { type IngressLoadBalancers, LoadBalancerConfigurationError, type LoadBalancers } from '../domain/services/load-balancers.ts';
 import { createAlbIngressLoadBalancers } from './alb-ingress.ts';
 import { type AlbNetwork, createAlbLoadBalancers } from './alb-load-balancers.ts';
 

@@ -15,8 +15,8 @@ import {
   type TargetGroup,
   type TargetGroupAttribute,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { TargetState } from '../controllers/service-load-balancer/load-balancers.ts';
 import type { HealthProbe } from '../domain/services/load-balancer-backends.ts';
+import type { TargetState } from '../domain/services/load-balancers.ts';
 import type { Elbv2 } from './elbv2-client.ts';
 import type { Tag } from './elbv2-names.ts';
 

@@ -4,6 +4,7 @@
  */
 
 import type { Controller } from '../controller-runtime/controller.ts';
+import type { IngressLoadBalancers } from '../domain/services/load-balancers.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation/clusterrole-aggregation-controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
@@ -14,7 +15,6 @@ import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifec
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
 import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
-import type { IngressLoadBalancers } from './service-load-balancer/load-balancers.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 import { serviceAccountController } from './serviceaccounts/service-account-controller.ts';
 

@@ -15,14 +15,6 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type {
-  EnsuredIngress,
-  EnsuredIngressGroup,
-  IngressLoadBalancers,
-  LoadBalancerIngress,
-  LoadBalancerProblem,
-  TargetState,
-} from '../controllers/service-load-balancer/load-balancers.ts';
 import {
   type IngressGroup,
   type IngressModel,
@@ -33,6 +25,14 @@ import {
   wildcardMatch,
 } from '../domain/ingress/ingress-routes.ts';
 import type { BackendPod } from '../domain/services/load-balancer-backends.ts';
+import type {
+  EnsuredIngress,
+  EnsuredIngressGroup,
+  IngressLoadBalancers,
+  LoadBalancerIngress,
+  LoadBalancerProblem,
+  TargetState,
+} from '../domain/services/load-balancers.ts';
 import { type AddressPool, createAddressPool } from './address-pool.ts';
 
 export interface LocalIngressRouterOptions {

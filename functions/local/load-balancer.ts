@@ -12,14 +12,8 @@
  */
 
 import type { KubeObject } from '../../schemas/meta.ts';
-import type {
-  EnsuredLoadBalancer,
-  LoadBalancerIngress,
-  LoadBalancerProblem,
-  LoadBalancers,
-  TargetState,
-} from '../controllers/service-load-balancer/load-balancers.ts';
 import type { BackendPod } from '../domain/services/load-balancer-backends.ts';
+import type { EnsuredLoadBalancer, LoadBalancerIngress, LoadBalancerProblem, LoadBalancers, TargetState } from '../domain/services/load-balancers.ts';
 import { viewService } from '../domain/services/service-view.ts';
 import { type Backend, createListenerSet, type ListenerSet, type ListenerTarget, listenerKey } from '../net/tcp-listeners.ts';
 import { type AddressPool, createAddressPool } from './address-pool.ts';

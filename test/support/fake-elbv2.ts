@@ -91,8 +91,12 @@ export class FakeElbv2 {
   private serial = 0;
   private readonly arnBase = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012';
 
-  constructor() {
-    this.mock = mockClient(this.client);
+  /**
+   * @param everyClient mock every ElasticLoadBalancingV2Client the process makes (a Lambda
+   * handler builds its own at import), not only `client`; call `restore()` after.
+   */
+  constructor(options: { everyClient?: boolean } = {}) {
+    this.mock = options.everyClient ? mockClient(ElasticLoadBalancingV2Client) : mockClient(this.client);
     const m = this.mock;
     m.on(DescribeLoadBalancersCommand).callsFake(
       this.guard('DescribeLoadBalancers', (input) => {
@@ -400,6 +404,11 @@ export class FakeElbv2 {
 
   reset(): void {
     this.mock.resetHistory();
+  }
+
+  /** Gives the client (or every client) its real `send` back. */
+  restore(): void {
+    this.mock.restore();
   }
 
   groupNamed(name: string): FakeGroup | undefined {

@@ -99,7 +99,7 @@ const allowed: readonly (readonly [file: string, specifier: string])[] = [
   ['node-agent/d.ts', '../schemas/meta.ts'],
   ['node-agent/e.ts', './pod-cidr.ts'],
   ['node-agent/f.ts', '../functions/logging/structured-log.ts'],
-  ['functions/aws/a.ts', '../controllers/service-load-balancer/load-balancers.ts'],
+  ['functions/aws/a.ts', '../domain/services/load-balancers.ts'],
   ['functions/aws/b.ts', '../domain/services/load-balancer-backends.ts'],
   ['functions/aws/c.ts', '../../schemas/meta.ts'],
   ['functions/aws/d.ts', '@aws-sdk/client-elastic-load-balancing-v2'],

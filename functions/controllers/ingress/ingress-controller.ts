@@ -29,14 +29,14 @@ import {
   skiffIngressController,
 } from '../../domain/ingress/ingress-routes.ts';
 import type { BackendPod } from '../../domain/services/load-balancer-backends.ts';
-import { ingressTargetHealthType, isTargetHealthType } from '../../domain/services/target-health.ts';
-import { getIfExists, listAll } from '../../store/list-all.ts';
 import {
   type EnsuredIngressGroup,
   type IngressLoadBalancers,
   LoadBalancerConfigurationError,
   type LoadBalancerProblem,
-} from '../service-load-balancer/load-balancers.ts';
+} from '../../domain/services/load-balancers.ts';
+import { ingressTargetHealthType, isTargetHealthType } from '../../domain/services/target-health.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import { withReadyCondition } from '../service-load-balancer/service-load-balancer-controller.ts';
 import { planTargetConditions, writePodCondition } from '../service-load-balancer/target-conditions.ts';
 

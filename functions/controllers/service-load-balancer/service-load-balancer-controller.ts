@@ -19,13 +19,18 @@ import { storedService } from '../../../schemas/stored-objects.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey, ReconcileResult } from '../../controller-runtime/controller.ts';
 import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
 import { backendsOf } from '../../domain/services/load-balancer-backends.ts';
+import {
+  type EnsuredLoadBalancer,
+  LoadBalancerConfigurationError,
+  type LoadBalancerProblem,
+  type LoadBalancers,
+} from '../../domain/services/load-balancers.ts';
 import { viewService } from '../../domain/services/service-view.ts';
 import { isTargetHealthType, serviceTargetHealthType } from '../../domain/services/target-health.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { type EnsuredLoadBalancer, LoadBalancerConfigurationError, type LoadBalancerProblem, type LoadBalancers } from './load-balancers.ts';
 import { planTargetConditions, writePodCondition } from './target-conditions.ts';
 
-export type { LoadBalancerIngress, LoadBalancers } from './load-balancers.ts';
+export type { LoadBalancerIngress, LoadBalancers } from '../../domain/services/load-balancers.ts';
 
 const component = 'service-controller';
 export const loadBalancerCleanupFinalizer = 'service.kubernetes.io/load-balancer-cleanup';

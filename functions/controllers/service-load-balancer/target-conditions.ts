@@ -8,9 +8,9 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { BackendPod } from '../../domain/services/load-balancer-backends.ts';
+import type { TargetState } from '../../domain/services/load-balancers.ts';
 import { routedBy, type TargetHealthCondition, type TargetHealthReason, targetHealthCondition } from '../../domain/services/target-health.ts';
 import type { ObjectStore } from '../../store/store.ts';
-import type { TargetState } from './load-balancers.ts';
 
 export interface PodConditionWrite {
   readonly namespace: string;

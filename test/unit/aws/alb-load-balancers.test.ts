@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createAlbLoadBalancers, planServiceListeners } from '../../../functions/aws/alb-load-balancers.ts';
 import { clusterPrefix, loadBalancerName, ownerPrefix, targetGroupName } from '../../../functions/aws/elbv2-names.ts';
-import type { LoadBalancers } from '../../../functions/controllers/service-load-balancer/load-balancers.ts';
 import type { BackendPod } from '../../../functions/domain/services/load-balancer-backends.ts';
+import type { LoadBalancers } from '../../../functions/domain/services/load-balancers.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { FakeElbv2, testNetwork as network } from '../../support/fake-elbv2.ts';
 

@@ -9,8 +9,8 @@ import { createAlbLoadBalancers } from '../../../../functions/aws/alb-load-balan
 import { loadBalancerProvidersFromEnvironment } from '../../../../functions/aws/load-balancing-environment.ts';
 import { memoryEventRecorder } from '../../../../functions/controller-runtime/events.ts';
 import { reconcileKeys } from '../../../../functions/controller-runtime/run-controllers.ts';
-import type { LoadBalancers } from '../../../../functions/controllers/service-load-balancer/load-balancers.ts';
 import { serviceLoadBalancerController } from '../../../../functions/controllers/service-load-balancer/service-load-balancer-controller.ts';
+import type { LoadBalancers } from '../../../../functions/domain/services/load-balancers.ts';
 import { createMemoryStore } from '../../../../functions/store/memory-store.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 import { types } from '../../../../schemas/registry.ts';

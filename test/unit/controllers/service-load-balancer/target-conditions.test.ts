@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TargetState } from '../../../../functions/controllers/service-load-balancer/load-balancers.ts';
 import { planTargetConditions } from '../../../../functions/controllers/service-load-balancer/target-conditions.ts';
 import type { BackendPod } from '../../../../functions/domain/services/load-balancer-backends.ts';
+import type { TargetState } from '../../../../functions/domain/services/load-balancers.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 
 const type = 'target-health.skiff.io/web';

@@ -11,8 +11,8 @@
  * gates and termination holds of docs/adr/094-zero-downtime-targets.md.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
-import type { IngressGroup } from '../../domain/ingress/ingress-routes.ts';
-import type { BackendPod } from '../../domain/services/load-balancer-backends.ts';
+import type { IngressGroup } from '../ingress/ingress-routes.ts';
+import type { BackendPod } from './load-balancer-backends.ts';
 
 /** One entry of `status.loadBalancer.ingress`. */
 export interface LoadBalancerIngress {

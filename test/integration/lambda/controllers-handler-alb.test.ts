@@ -1,0 +1,173 @@
+/**
+ * The controller-manager Lambda on AWS with load balancing configured, as the stack configures
+ * it (`CLUSTER_NAME`, `LB_VPC_ID`, `LB_PUBLIC_SUBNETS`, `LB_PRIVATE_SUBNETS`,
+ * `LB_SECURITY_GROUPS`; the store on DynamoDB Local through `AWS_ENDPOINT_URL`), driven with the
+ * DynamoDB Streams event shape AWS documents, made from the items the store wrote. ELBv2 cannot
+ * run here: every ElasticLoadBalancingV2Client of the process is answered by aws-sdk-client-mock
+ * (`test/support/fake-elbv2.ts`). A LoadBalancer Service gets its ALB, its DNS name in
+ * `status.loadBalancer` and the cleanup finalizer; deleting it removes every ELBv2 resource
+ * before the Service goes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { createDynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { types } from '../../../schemas/registry.ts';
+import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { FakeElbv2, testNetwork } from '../../support/fake-elbv2.ts';
+import { namespaceObject } from '../controllers/control-plane.ts';
+
+type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+
+const context = {
+  functionName: 'skiff-controllers',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:skiff-controllers',
+  memoryLimitInMB: '1024',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+const variables = [
+  'OBJECTS_TABLE',
+  'CHANGES_TABLE',
+  'AWS_ENDPOINT_URL',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'CLUSTER_NAME',
+  'LB_VPC_ID',
+  'LB_PUBLIC_SUBNETS',
+  'LB_PRIVATE_SUBNETS',
+  'LB_SECURITY_GROUPS',
+] as const;
+
+const namespace = `lambda-alb-${process.pid}`;
+
+describe('controller-manager Lambda with the alb provider', () => {
+  let db: TestDynamoDb;
+  let store: ReturnType<typeof createDynamoDbStore>;
+  let fake: FakeElbv2;
+  let handler: StreamHandler;
+  let sequence = 0;
+  const saved = Object.fromEntries(variables.map((name) => [name, process.env[name]]));
+
+  before(async () => {
+    db = await useDynamoDb();
+    Object.assign(process.env, {
+      OBJECTS_TABLE: db.tables.objects,
+      CHANGES_TABLE: db.tables.changes,
+      AWS_ENDPOINT_URL: db.endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'skiff',
+      AWS_SECRET_ACCESS_KEY: 'skiff',
+      CLUSTER_NAME: testNetwork.clusterName,
+      LB_VPC_ID: testNetwork.vpcId,
+      LB_PUBLIC_SUBNETS: testNetwork.publicSubnets.join(','),
+      LB_PRIVATE_SUBNETS: testNetwork.privateSubnets.join(','),
+      LB_SECURITY_GROUPS: testNetwork.securityGroups.join(','),
+    });
+    fake = new FakeElbv2({ everyClient: true });
+    store = createDynamoDbStore({ client: db.client, tables: db.tables });
+    ({ handler } = (await import('../../../functions/lambda/controllers-handler.ts')) as { handler: StreamHandler });
+  });
+
+  after(async () => {
+    fake?.restore();
+    store?.close();
+    for (const name of variables) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await db?.cleanup();
+  });
+
+  /** The object's item as the table holds it now (undefined once deleted). */
+  async function item(typeId: string, name: string): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await db.client.send(
+      new GetItemCommand({ TableName: db.tables.objects, Key: { pk: { S: typeId }, sk: { S: `${namespace}/${name}` } }, ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  /** One stream record of the objects table, as DynamoDB Streams delivers it (NEW_AND_OLD_IMAGES). */
+  function record(
+    typeId: string,
+    name: string,
+    images: { old?: Record<string, AttributeValue> | undefined; new?: Record<string, AttributeValue> | undefined },
+  ): DynamoDBRecord {
+    sequence += 1;
+    const eventName = !images.old ? 'INSERT' : !images.new ? 'REMOVE' : 'MODIFY';
+    return {
+      eventID: `${sequence}`,
+      eventName,
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'eu-west-1',
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: { pk: { S: typeId }, sk: { S: `${namespace}/${name}` } },
+        ...(images.new ? { NewImage: images.new as never } : {}),
+        ...(images.old ? { OldImage: images.old as never } : {}),
+        SequenceNumber: `${100 + sequence}`,
+        SizeBytes: 512,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+      eventSourceARN: `arn:aws:dynamodb:eu-west-1:123456789012:table/${db.tables.objects}/stream/2026-01-01T00:00:00.000`,
+    };
+  }
+
+  const mutations = () => fake.calls().filter((call) => !call.startsWith('Describe'));
+
+  it('makes an ALB for a LoadBalancer Service and removes all of it when the Service is deleted', async () => {
+    await store.create(types.namespaces, namespaceObject(namespace));
+    await store.create(types.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace, labels: { app: 'web' } },
+      spec: { nodeName: 'ip-10-0-1-20', containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8080 }] }] },
+      status: {
+        phase: 'Running',
+        podIP: '10.0.1.5',
+        conditions: [
+          { type: 'ContainersReady', status: 'True' },
+          { type: 'Ready', status: 'True' },
+        ],
+      },
+    } satisfies KubeObject);
+    await store.create(types.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace },
+      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    const created = await item(types.services.id, 'web');
+    assert.ok(created);
+
+    const first = await handler({ Records: [record(types.services.id, 'web', { new: created })] }, context);
+    assert.deepEqual(first, { batchItemFailures: [] });
+    assert.deepEqual(mutations(), ['CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener', 'RegisterTargets']);
+    const service = await store.get(types.services, namespace, 'web');
+    assert.deepEqual(service.metadata.finalizers, ['service.kubernetes.io/load-balancer-cleanup']);
+    const hostname = (service.status as { loadBalancer?: { ingress?: { hostname?: string }[] } }).loadBalancer?.ingress?.[0]?.hostname;
+    assert.equal(hostname, [...fake.loadBalancers.values()][0]?.lb.DNSName);
+    assert.equal(fake.resourceCount(), 3, 'a load balancer, a listener, a target group');
+
+    // kubectl delete: the finalizer holds the Service while the load balancer goes.
+    const before = await item(types.services.id, 'web');
+    await store.delete(types.services, namespace, 'web');
+    const deleting = await item(types.services.id, 'web');
+    assert.ok(deleting, 'held by the finalizer');
+    const change = record(types.services.id, 'web', { old: before, new: deleting });
+    fake.reset();
+    assert.deepEqual(await handler({ Records: [change] }, context), { batchItemFailures: [] });
+    assert.deepEqual(mutations(), ['DeleteLoadBalancer', 'DeleteTargetGroup']);
+    assert.ok(await item(types.services.id, 'web'), 'the target group was still in use: the Service waits');
+    // The same record again (a retry, or the resync's pass): the target group goes, then the Service.
+    assert.deepEqual(await handler({ Records: [change] }, context), { batchItemFailures: [] });
+    assert.equal(fake.resourceCount(), 0, 'nothing left in the account');
+    assert.equal(await item(types.services.id, 'web'), undefined, 'the Service is gone once its load balancer is');
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * The service load balancer controller against the in-memory store and ELBv2 as
  * aws-sdk-client-mock answers it: what a Service asks that the provider cannot serve is an Event
- * and a condition, never a retry loop, and the pods a refused load balancer gates are released.
+ * and a condition, never a retry loop, and the pods a refused load balancer gates are released;
+ * a Service that stops being a LoadBalancer keeps its finalizer until nothing of its load
+ * balancer is left.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -41,7 +43,7 @@ async function setUp(provider: LoadBalancers, ports: unknown[]) {
   return { store, events, reconcile };
 }
 
-describe('the service load balancer controller with bad input', () => {
+describe('the service load balancer controller on the alb provider', () => {
   it('serves the TCP port of a Service with a UDP port on an ALB, with a Warning Event and a False condition', async () => {
     const fake = new FakeElbv2();
     const { store, events, reconcile } = await setUp(createAlbLoadBalancers({ ...testNetwork, client: fake.client }), [
@@ -56,6 +58,40 @@ describe('the service load balancer controller with bad input', () => {
     assert.equal(ready?.reason, 'UnsupportedProtocol');
     assert.ok(events.recorded.some((e) => e.type === 'Warning' && e.reason === 'UnsupportedProtocol' && /port 53\/UDP/.test(e.message)));
     assert.equal(fake.listeners.size, 1, 'port 80 is served');
+  });
+
+  it('removes everything it made on AWS when the Service stops being a LoadBalancer, then lets the Service go on', async () => {
+    const fake = new FakeElbv2();
+    const { store, events, reconcile } = await setUp(createAlbLoadBalancers({ ...testNetwork, client: fake.client }), [
+      { port: 80, targetPort: 8080, protocol: 'TCP' },
+    ]);
+    assert.equal(await reconcile(), 0);
+    const balanced = await store.get(types.services, 'shop', 'web');
+    assert.deepEqual(balanced.metadata.finalizers, ['service.kubernetes.io/load-balancer-cleanup']);
+    assert.equal(fake.resourceCount(), 3, 'a load balancer, a listener, a target group');
+
+    // kubectl patch svc web -p '{"spec":{"type":"ClusterIP"}}'
+    await store.update(types.services, { ...balanced, spec: { ...(balanced.spec as object), type: 'ClusterIP' } });
+    fake.reset();
+    assert.equal(await reconcile(), 0);
+    assert.deepEqual(
+      fake.calls().filter((c) => !c.startsWith('Describe')),
+      ['DeleteLoadBalancer', 'DeleteTargetGroup'],
+      'the load balancer goes first; its target group is still in use',
+    );
+    assert.deepEqual((await store.get(types.services, 'shop', 'web')).metadata.finalizers, ['service.kubernetes.io/load-balancer-cleanup']);
+    assert.equal(await reconcile(), 0);
+    assert.equal(fake.resourceCount(), 0, 'nothing left behind');
+    const plain = await store.get(types.services, 'shop', 'web');
+    assert.equal(plain.metadata.finalizers, undefined);
+    assert.deepEqual((plain.status as { loadBalancer?: unknown }).loadBalancer, {});
+    assert.equal(
+      conditions(plain).find((c) => c.type === 'skiff.io/LoadBalancerReady'),
+      undefined,
+    );
+    assert.ok(events.recorded.some((e) => e.reason === 'DeletedLoadBalancer'));
+    const gate = conditions(await store.get(types.pods, 'shop', 'web-1')).find((c) => c.type === 'target-health.skiff.io/web');
+    assert.deepEqual([gate?.status, gate?.reason], ['True', 'NotTargeted'], 'the pod no longer waits on a load balancer');
   });
 
   it('reports a cluster without load balancing once per resync, releases the gated pods and does not fail the batch', async () => {

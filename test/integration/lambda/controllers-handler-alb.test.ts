@@ -6,11 +6,12 @@
  * run here: every ElasticLoadBalancingV2Client of the process is answered by aws-sdk-client-mock
  * (`test/support/fake-elbv2.ts`). A LoadBalancer Service gets its ALB, its DNS name in
  * `status.loadBalancer` and the cleanup finalizer; deleting it removes every ELBv2 resource
- * before the Service goes.
+ * before the Service goes. An Ingress becomes listener rules on the IngressClass's shared ALB.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -72,56 +73,7 @@ describe('controller-manager Lambda with the alb provider', () => {
     fake = new FakeElbv2({ everyClient: true });
     store = createDynamoDbStore({ client: db.client, tables: db.tables });
     ({ handler } = (await import('../../../functions/lambda/controllers-handler.ts')) as { handler: StreamHandler });
-  });
-
-  after(async () => {
-    fake?.restore();
-    store?.close();
-    for (const name of variables) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
-    await db?.cleanup();
-  });
-
-  /** The object's item as the table holds it now (undefined once deleted). */
-  async function item(typeId: string, name: string): Promise<Record<string, AttributeValue> | undefined> {
-    const out = await db.client.send(
-      new GetItemCommand({ TableName: db.tables.objects, Key: { pk: { S: typeId }, sk: { S: `${namespace}/${name}` } }, ConsistentRead: true }),
-    );
-    return out.Item;
-  }
-
-  /** One stream record of the objects table, as DynamoDB Streams delivers it (NEW_AND_OLD_IMAGES). */
-  function record(
-    typeId: string,
-    name: string,
-    images: { old?: Record<string, AttributeValue> | undefined; new?: Record<string, AttributeValue> | undefined },
-  ): DynamoDBRecord {
-    sequence += 1;
-    const eventName = !images.old ? 'INSERT' : !images.new ? 'REMOVE' : 'MODIFY';
-    return {
-      eventID: `${sequence}`,
-      eventName,
-      eventVersion: '1.1',
-      eventSource: 'aws:dynamodb',
-      awsRegion: 'eu-west-1',
-      dynamodb: {
-        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
-        Keys: { pk: { S: typeId }, sk: { S: `${namespace}/${name}` } },
-        ...(images.new ? { NewImage: images.new as never } : {}),
-        ...(images.old ? { OldImage: images.old as never } : {}),
-        SequenceNumber: `${100 + sequence}`,
-        SizeBytes: 512,
-        StreamViewType: 'NEW_AND_OLD_IMAGES',
-      },
-      eventSourceARN: `arn:aws:dynamodb:eu-west-1:123456789012:table/${db.tables.objects}/stream/2026-01-01T00:00:00.000`,
-    };
-  }
-
-  const mutations = () => fake.calls().filter((call) => !call.startsWith('Describe'));
-
-  it('makes an ALB for a LoadBalancer Service and removes all of it when the Service is deleted', async () => {
+    // The namespace and one serving pod (app: web) behind the Services of both tests.
     await store.create(types.namespaces, namespaceObject(namespace));
     await store.create(types.pods, {
       apiVersion: 'v1',
@@ -137,6 +89,57 @@ describe('controller-manager Lambda with the alb provider', () => {
         ],
       },
     } satisfies KubeObject);
+  });
+
+  after(async () => {
+    fake?.restore();
+    store?.close();
+    for (const name of variables) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await db?.cleanup();
+  });
+
+  /** The object's item as the table holds it now (undefined once deleted). */
+  async function item(typeId: string, name: string, ns = namespace): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await db.client.send(
+      new GetItemCommand({ TableName: db.tables.objects, Key: { pk: { S: typeId }, sk: { S: `${ns}/${name}` } }, ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  /** One stream record of the objects table, as DynamoDB Streams delivers it (NEW_AND_OLD_IMAGES). */
+  function record(
+    typeId: string,
+    name: string,
+    images: { old?: Record<string, AttributeValue> | undefined; new?: Record<string, AttributeValue> | undefined },
+    ns = namespace,
+  ): DynamoDBRecord {
+    sequence += 1;
+    const eventName = !images.old ? 'INSERT' : !images.new ? 'REMOVE' : 'MODIFY';
+    return {
+      eventID: `${sequence}`,
+      eventName,
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'eu-west-1',
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: { pk: { S: typeId }, sk: { S: `${ns}/${name}` } },
+        ...(images.new ? { NewImage: images.new as never } : {}),
+        ...(images.old ? { OldImage: images.old as never } : {}),
+        SequenceNumber: `${100 + sequence}`,
+        SizeBytes: 512,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+      eventSourceARN: `arn:aws:dynamodb:eu-west-1:123456789012:table/${db.tables.objects}/stream/2026-01-01T00:00:00.000`,
+    };
+  }
+
+  const mutations = () => fake.calls().filter((call) => !call.startsWith('Describe'));
+
+  it('makes an ALB for a LoadBalancer Service and removes all of it when the Service is deleted', async () => {
     await store.create(types.services, {
       apiVersion: 'v1',
       kind: 'Service',
@@ -169,5 +172,48 @@ describe('controller-manager Lambda with the alb provider', () => {
     assert.deepEqual(await handler({ Records: [change] }, context), { batchItemFailures: [] });
     assert.equal(fake.resourceCount(), 0, 'nothing left in the account');
     assert.equal(await item(types.services.id, 'web'), undefined, 'the Service is gone once its load balancer is');
+  });
+  it('turns an Ingress into listener rules on the shared ALB of its class and reports its DNS name', async () => {
+    await store.create(types.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'api', namespace },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    await store.create(types.ingresses, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'shop', namespace },
+      spec: {
+        rules: [
+          {
+            host: 'shop.example.com',
+            http: { paths: [{ path: '/api', pathType: 'Prefix', backend: { service: { name: 'api', port: { number: 80 } } } }] },
+          },
+        ],
+      },
+    });
+    fake.reset();
+    const inserted = await item(types.ingresses.id, 'shop');
+    assert.deepEqual(await handler({ Records: [record(types.ingresses.id, 'shop', { new: inserted })] }, context), { batchItemFailures: [] });
+    assert.deepEqual(mutations(), ['CreateLoadBalancer', 'CreateTargetGroup', 'RegisterTargets', 'CreateListener', 'CreateRule']);
+    const [rule] = fake.inputs<{ Priority: number; Conditions: unknown[] }>(CreateRuleCommand);
+    assert.equal(rule?.Priority, 1);
+    assert.deepEqual(rule?.Conditions, [
+      { Field: 'host-header', HostHeaderConfig: { Values: ['shop.example.com'] } },
+      { Field: 'path-pattern', PathPatternConfig: { Values: ['/api', '/api/*'] } },
+    ]);
+    const ingress = await store.get(types.ingresses, namespace, 'shop');
+    const hostname = (ingress.status as { loadBalancer?: { ingress?: { hostname?: string }[] } }).loadBalancer?.ingress?.[0]?.hostname;
+    assert.equal(hostname, [...fake.loadBalancers.values()][0]?.lb.DNSName);
+    assert.ok(await item(types.ingressclasses.id, 'skiff', ''), 'the default class skiff was made');
+
+    // The last Ingress of the class goes: so does its ALB, and then its target groups.
+    const last = await item(types.ingresses.id, 'shop');
+    await store.delete(types.ingresses, namespace, 'shop');
+    const removal = record(types.ingresses.id, 'shop', { old: last });
+    assert.deepEqual(await handler({ Records: [removal] }, context), { batchItemFailures: [] });
+    assert.deepEqual(await handler({ Records: [removal] }, context), { batchItemFailures: [] });
+    assert.equal(fake.resourceCount(), 0, 'nothing of the class is left');
   });
 });

@@ -2,10 +2,14 @@
  * Ingress and LoadBalancer Services with the real kubectl and curl against a local cluster with
  * two agents: an Ingress with two hosts and two paths routes `curl -H Host:` to the right
  * Services, and a steady curl loop loses no request through a rolling update behind the Ingress
- * and behind a LoadBalancer Service (docs/adr/094-zero-downtime-targets.md).
+ * and behind a LoadBalancer Service (docs/adr/094-zero-downtime-targets.md); an Ingress with
+ * `tls` and a `kubernetes.io/tls` Secret is served over HTTPS on 443 with that certificate.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { randomLoopbackSubnet } from '../support/loopback.ts';
@@ -299,5 +303,73 @@ describe('Ingress and LoadBalancer Services end to end with kubectl and curl', {
     const brokenIp = await jsonpath(['get', 'ingress', 'broken'], '{.status.loadBalancer.ingress[0].ip}');
     assert.equal((await curl(brokenIp, '/', { host: 'broken.example.com' })).code, 503);
     assert.equal((await curl(ingressIp, '/beta', { host: 'alpha.example.com' })).code, 200, 'the other Ingress still serves');
+  });
+  it('serves an Ingress with tls over HTTPS on 443 with the certificate of its kubernetes.io/tls Secret', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-ingress-tls-'));
+    try {
+      const [cert, key] = [join(dir, 'tls.crt'), join(dir, 'tls.key')];
+      execFileSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=secure.example.com',
+        '-addext',
+        'subjectAltName=DNS:secure.example.com',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ]);
+      await cluster.kubectlOk(['create', 'secret', 'tls', 'secure-tls', `--cert=${cert}`, `--key=${key}`]);
+      await cluster.kubectlOk(['create', 'ingress', 'secure', '--rule=secure.example.com/*=alpha:80,tls=secure-tls']);
+      const ip = await waitFor(
+        'the secure Ingress address',
+        async () => (await jsonpath(['get', 'ingress', 'secure'], '{.status.loadBalancer.ingress[0].ip}')) || undefined,
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      const answer = await waitFor(
+        'an HTTPS answer',
+        async () => {
+          const result = await curl(ip, '/', { host: 'secure.example.com', https: true });
+          return result.code === 200 ? result : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      assert.match(answer.body, /Served by pod alpha-/);
+      // The certificate served is the Secret's: curl verifies it against that very certificate as its CA.
+      const verified = await new Promise<string>((resolve, reject) => {
+        execFile(
+          'curl',
+          [
+            '-s',
+            '--max-time',
+            '5',
+            '--cacert',
+            cert,
+            '--resolve',
+            `secure.example.com:443:${ip}`,
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            'https://secure.example.com/',
+          ],
+          { timeout: 10_000 },
+          (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+        );
+      });
+      assert.equal(verified, '200');
+      const table = await cluster.kubectlOk(['get', 'ingress', 'secure']);
+      assert.match(table, /secure\s+skiff\s+secure\.example\.com\s+\S+\s+80, 443/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

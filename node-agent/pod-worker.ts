@@ -461,6 +461,7 @@ export class PodWorker {
     const pod = this.pod.view;
     const events = this.context.events;
     slot.announcedId = current.id;
+    slot.waiting = undefined;
     if (current.imageID) slot.imageID = current.imageID;
     events.record(
       pod,
@@ -531,6 +532,8 @@ export class PodWorker {
     }
     for (const record of records) {
       const slot = this.slot(record.containerName);
+      // While the image is pulled again, the container still shows why it waits (as the kubelet's do).
+      const repulling = slot.current?.exit?.pullFailed === true;
       if (slot.current && slot.current.id !== record.id) {
         if (slot.current.exit?.pullFailed) this.context.runtime.remove(slot.current.id);
         else {
@@ -540,7 +543,7 @@ export class PodWorker {
       }
       slot.current = record;
       slot.restartCount = record.attempt;
-      slot.waiting = undefined;
+      if (!repulling) slot.waiting = undefined;
       slot.nextStartAtMs = undefined;
       if (record.podIP) this.podIP = record.podIP;
       const container = pod.spec.containers.find((c) => c.name === record.containerName);

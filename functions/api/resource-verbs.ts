@@ -15,6 +15,7 @@ import type { Authorizer } from '../domain/authorization/authorizer.ts';
 import type { UserInfo } from '../domain/authorization/user-info.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import { podDeleteOptions } from '../domain/pods/pod-deletion.ts';
+import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import { releaseService } from '../domain/services/service-allocation.ts';
 import { continueIsWithin, decodeContinue } from '../store/continue-token.ts';
 import type { DeleteOptions, ObjectStore } from '../store/store.ts';
@@ -30,20 +31,7 @@ import type { ResourceRoute } from './routes.ts';
 import { mergeForUpdate, type StrategyOptions, writeAdmitted } from './strategies.ts';
 import { serveTokenRequest } from './token-requests.ts';
 
-export interface PodLogRequest {
-  readonly pod: KubeObject;
-  readonly node: KubeObject;
-  readonly container: string;
-  readonly follow: boolean;
-  readonly previous: boolean;
-  readonly tailLines?: number;
-  readonly limitBytes?: number;
-  readonly timestamps: boolean;
-  readonly signal: AbortSignal;
-}
-
-/** Reads container logs from the node that runs the pod (the kubelet's job in Kubernetes). */
-export type PodLogSource = (request: PodLogRequest) => Promise<AsyncIterable<string | Buffer>>;
+export type { PodLogRequest, PodLogSource } from '../domain/pods/pod-logs.ts';
 
 export interface VerbContext {
   readonly store: ObjectStore;
@@ -637,8 +625,54 @@ async function evict(route: ResourceRoute, request: ReadRequest, context: VerbCo
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
+/** PodLogOptions as kube-apiserver validates them: whole numbers, tailLines ≥ 0, the others > 0, one of the two `since`. */
+function logOptions(query: URLSearchParams, podName: string): { tailLines?: number; sinceSeconds?: number; sinceTimeMs?: number; limitBytes?: number } {
+  const causes: { reason: string; message: string; field: string }[] = [];
+  const integer = (name: string, minimum: number): number | undefined => {
+    const text = query.get(name);
+    if (text === null || text === '') return undefined;
+    // Not a number at all fails the query's decoding (400), before validation (422).
+    if (!/^-?\d+$/.test(text)) throw new BadRequestError(`${name} must be an integer, got ${JSON.stringify(text.slice(0, 64))}`);
+    if (Number(text) < minimum) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${Number(text)}: must be ${minimum === 0 ? 'greater than or equal to 0' : 'greater than 0'}`,
+        field: name,
+      });
+      return undefined;
+    }
+    return Number(text);
+  };
+  const tailLines = integer('tailLines', 0);
+  const sinceSeconds = integer('sinceSeconds', 1);
+  const limitBytes = integer('limitBytes', 1);
+  const sinceTime = query.get('sinceTime');
+  let sinceTimeMs: number | undefined;
+  if (sinceTime !== null) {
+    sinceTimeMs = /^\d{4}-\d{2}-\d{2}T/.test(sinceTime) ? Date.parse(sinceTime) : Number.NaN;
+    if (Number.isNaN(sinceTimeMs)) {
+      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(sinceTime)}: must be an RFC 3339 time`, field: 'sinceTime' });
+      sinceTimeMs = undefined;
+    }
+  }
+  if (sinceSeconds !== undefined && sinceTimeMs !== undefined) {
+    causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified', field: 'sinceSeconds' });
+  }
+  if (causes.length > 0) {
+    throw new InvalidError({ kind: 'PodLogOptions', group: '', name: podName }, causes);
+  }
+  return {
+    ...(tailLines !== undefined ? { tailLines } : {}),
+    ...(sinceSeconds !== undefined ? { sinceSeconds } : {}),
+    ...(sinceTimeMs !== undefined ? { sinceTimeMs } : {}),
+    ...(limitBytes !== undefined ? { limitBytes } : {}),
+  };
+}
+
 async function serveLog(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   if (request.method.toUpperCase() !== 'GET') throw new MethodNotAllowedError();
+  // kube-apiserver checks the options before it reads the pod.
+  const { tailLines, sinceSeconds, sinceTimeMs, limitBytes } = logOptions(request.query, route.name!);
   const pod = await context.store.get(types.pods, route.namespace, route.name!);
   const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[] };
   const containers = spec.containers ?? [];
@@ -657,8 +691,6 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
     if (isApiError(error, 404)) throw new NotFoundError({ resource: 'nodes', group: '', name: spec.nodeName! });
     throw error;
   });
-  const tailLines = logOption(request.query, 'tailLines', 0);
-  const limitBytes = logOption(request.query, 'limitBytes', 1);
   const stream = await context.podLogs({
     pod,
     node,
@@ -667,22 +699,11 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
     previous: request.query.get('previous') === 'true',
     timestamps: request.query.get('timestamps') === 'true',
     ...(tailLines !== undefined ? { tailLines } : {}),
+    ...(sinceSeconds !== undefined ? { sinceSeconds } : {}),
+    ...(sinceTimeMs !== undefined ? { sinceTimeMs } : {}),
     ...(limitBytes !== undefined ? { limitBytes } : {}),
     signal: request.signal,
+    currentPod: () => context.store.get(types.pods, route.namespace, route.name!).catch(() => undefined),
   });
   return { status: 200, headers: { 'content-type': 'text/plain' }, stream };
-}
-
-/** `tailLines` (at least 0) and `limitBytes` (at least 1) of a log request, as PodLogOptions validation words them. */
-function logOption(query: URLSearchParams, name: 'tailLines' | 'limitBytes', minimum: number): number | undefined {
-  const value = query.get(name);
-  if (value === null || value === '') return undefined;
-  if (!/^-?\d+$/.test(value)) throw new BadRequestError(`${name} must be an integer, got ${JSON.stringify(value.slice(0, 64))}`);
-  const number = Number(value);
-  if (number < minimum) {
-    throw new InvalidError({ kind: 'PodLogOptions', group: '', name: '' }, [
-      { field: name, reason: 'FieldValueInvalid', message: `Invalid value: ${number}: must be greater than ${minimum === 0 ? 'or equal to 0' : '0'}` },
-    ]);
-  }
-  return number;
 }

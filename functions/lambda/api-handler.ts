@@ -6,11 +6,13 @@
  */
 import { Readable } from 'node:stream';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
+import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { interimNodeAuthorizer } from '../domain/authorization/interim-node-authorizer.ts';
@@ -118,9 +120,12 @@ function apiFromEnvironment(): ApiHandler {
     const store = createDynamoDbStore({ client, tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') } });
     const secretId = requiredEnvironment('TOKEN_SECRET_ARN');
     const authenticate = secretTokenAuthenticator(() => readSecretFromExtension(secretId));
+    // Pods' output is in CloudWatch Logs, where the nodes' ECS tasks ship it (ADR 134).
+    const podLogGroup = process.env.POD_LOG_GROUP;
     const serviceAccountKeys = secretServiceAccountKeys(new SecretsManagerClient({}), requiredEnvironment('SERVICE_ACCOUNT_KEY_SECRET_ARN'));
     api = createApi({
       store,
+      ...(podLogGroup ? { podLogs: cloudWatchPodLogSource({ client: new CloudWatchLogsClient({}), logGroup: podLogGroup }) } : {}),
       authenticators: [authenticate, serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
       serviceAccountKeys,
       authorizer: unionAuthorizer([superuserAuthorizer, interimNodeAuthorizer, rbacAuthorizer(storePolicySource(store))]),

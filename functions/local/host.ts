@@ -21,6 +21,7 @@ import { interimNodeAuthorizer } from '../domain/authorization/interim-node-auth
 import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
 import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
+import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTables } from '../store/tables.ts';
@@ -60,6 +61,8 @@ export interface LocalClusterOptions {
   readonly onProgress?: (message: string) => void;
   /** What the host tells the user while it runs (an agent restarted, DynamoDB Local gone). @default onProgress */
   readonly onReport?: (message: string) => void;
+  /** Where `kubectl logs` reads from. @default the node agents' kubelet API */
+  readonly podLogs?: PodLogSource;
   /** Structured log of the control plane; silent when absent. */
   readonly log?: Log;
 }
@@ -160,7 +163,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ],
       serviceAccountKeys,
       authorizer: unionAuthorizer([superuserAuthorizer, interimNodeAuthorizer, rbacAuthorizer(storePolicySource(store))]),
-      podLogs: kubeletLogSource({ token: tokens.node }),
+      podLogs: options.podLogs ?? kubeletLogSource({ token: tokens.node }),
       strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
       audit: (event) => {

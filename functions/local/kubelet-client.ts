@@ -3,8 +3,8 @@
  * the kubelet: the node's InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`.
  */
 import { request as httpRequest } from 'node:http';
-import type { PodLogRequest, PodLogSource } from '../api/resource-verbs.ts';
 import { BadRequestError, NotFoundError } from '../core/errors.ts';
+import type { PodLogRequest, PodLogSource } from '../domain/pods/pod-logs.ts';
 
 interface NodeStatus {
   readonly addresses?: readonly { type: string; address: string }[];

@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import { attributes } from '../functions/store/tables.ts';
 import { types } from '../schemas/registry.ts';
 import { LoadBalancing } from './load-balancing.ts';
+import { NodeGroup, type NodeGroupProps } from './node-group.ts';
 import { SkiffFunction } from './skiff-function.ts';
 import { StoreTables } from './store-tables.ts';
 
@@ -35,6 +36,12 @@ export interface SkiffStackProps extends StackProps {
    * @default - none: such Services and Ingresses get an Event saying the cluster has no load balancing
    */
   readonly loadBalancing?: { readonly vpc: ec2.IVpc; readonly podSecurityGroup?: ec2.ISecurityGroup };
+  /**
+   * The nodes: an Auto Scaling group of EC2 instances running pods as ECS tasks (ADR 132), or
+   * `false` for a control plane alone.
+   * @default a NodeGroup of 2 c6g.large nodes, cluster name = the stack's name
+   */
+  readonly nodes?: Partial<NodeGroupProps> | false;
 }
 
 /** Lambda's limit, and API Gateway's for a streamed response: the longest a watch can last. */
@@ -65,6 +72,7 @@ export class SkiffStack extends Stack {
   readonly tokenSecret: secretsmanager.Secret;
   readonly serviceAccountKeySecret: secretsmanager.Secret;
   readonly loadBalancing?: LoadBalancing;
+  readonly nodes?: NodeGroup;
 
   constructor(scope: Construct, id: string, props: SkiffStackProps = {}) {
     super(scope, id, props);
@@ -155,6 +163,14 @@ export class SkiffStack extends Stack {
     });
     this.api.root.addMethod('ANY', integration);
     this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
+
+    if (props.nodes !== false) {
+      this.nodes = new NodeGroup(this, 'Nodes', { clusterName: this.stackName, apiUrl: this.api.url, ...props.nodes });
+      // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
+      apiFunction.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
+      this.nodes.podLogGroup.grantRead(apiFunction.function);
+      new CfnOutput(this, 'NodeRoleArn', { description: 'The IAM role the nodes sign in to the API with', value: this.nodes.instanceRole.roleArn });
+    }
     acknowledge(
       this.api,
       'AwsSolutions-APIG2',

@@ -23,7 +23,7 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --runtime process|sim|ecs  how containers run (default process; ecs: each pod an ECS task, on AWS)
   --cpu N                 node CPU capacity (default 4; ecs: what ECS registered)
   --memory SIZE           node memory capacity (default 8Gi; ecs: what ECS registered)
-  --pods N                pods the node accepts (default 110)
+  --pods N                pods the node accepts (default 110; ecs: what the instance type's network interfaces allow)
   --address IP            the node's loopback InternalIP (default 127.0.0.1, or 127.0.1.<node-index>)
   --pod-cidr CIDR         the node's pod subnet (default from --node-index or the name; see ADR 080)
   --port N                kubelet API port (default: a free port)
@@ -81,7 +81,7 @@ export interface AgentCliSettings {
   readonly containerLogMaxBytes: number;
   readonly containerLogMaxFiles: number;
   /** The CPU and memory flags were given (the ecs runtime otherwise reports what ECS registered). */
-  readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean };
+  readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean; readonly pods: boolean };
   readonly kubeletAddress?: string;
   readonly ecs?: EcsCliSettings;
   readonly lifecycleHook?: string;
@@ -107,7 +107,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       runtime: { type: 'string', default: 'process' },
       cpu: { type: 'string' },
       memory: { type: 'string' },
-      pods: { type: 'string', default: '110' },
+      pods: { type: 'string' },
       address: { type: 'string' },
       'pod-cidr': { type: 'string' },
       port: { type: 'string', default: '0' },
@@ -174,7 +174,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       ...(values['container-instance'] ? { containerInstanceArn: values['container-instance'] } : {}),
     };
   }
-  const pods = integer('pods', values.pods, 1, 100_000);
+  const pods = integer('pods', values.pods ?? '110', 1, 100_000);
   const port = integer('port', values.port, 0, 65_535);
   const nodeIndex = values['node-index'] === undefined ? undefined : integer('node-index', values['node-index'], 1, 255);
   const dataDir = resolve(values['data-dir'] ?? env.SKIFF_DATA_DIR ?? '.skiff');
@@ -186,7 +186,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     runtime: values.runtime,
     cpu,
     memory,
-    sizeGiven: { cpu: values.cpu !== undefined, memory: values.memory !== undefined },
+    sizeGiven: { cpu: values.cpu !== undefined, memory: values.memory !== undefined, pods: values.pods !== undefined },
     pods,
     address,
     ...(podCidr ? { podCidr } : {}),
@@ -233,7 +233,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
       ...(ecsNode ? { containerRuntime: ecsNode.runtime } : { runtime: settings.runtime === 'ecs' ? 'process' : settings.runtime }),
       cpu: ecsNode && !settings.sizeGiven.cpu ? ecsNode.cpu : settings.cpu,
       memory: ecsNode && !settings.sizeGiven.memory ? ecsNode.memory : settings.memory,
-      pods: settings.pods,
+      pods: ecsNode?.pods !== undefined && !settings.sizeGiven.pods ? ecsNode.pods : settings.pods,
       address: settings.address,
       ...(settings.podCidr ? { podCidr: settings.podCidr } : {}),
       port: settings.port,

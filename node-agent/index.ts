@@ -4,5 +4,6 @@
  * own business and may change shape freely.
  */
 export { runAgentCli } from './cli.ts';
+export { podsPerInstance, supportsTrunking } from './ec2/ecs-capacity.ts';
 export { buildLease, buildNode, nodeLeaseNamespace } from './node-object.ts';
 export { killRecordedContainers } from './runtime/process-runtime.ts';

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import type { Log } from '../../functions/logging/log.ts';
 import { describeContainerInstance, EcsRuntime } from '../runtime/ecs-runtime.ts';
 import { SecretsManagerSources } from '../runtime/secrets-manager-sources.ts';
+import { podsPerInstance } from './ecs-capacity.ts';
+import { instanceMetadata } from './instance-metadata.ts';
 
 export interface EcsNodeSettings {
   readonly nodeName: string;
@@ -28,6 +30,8 @@ export interface EcsNodeSettings {
   readonly familyPrefix?: string;
   /** @default http://127.0.0.1:51678 */
   readonly introspectionEndpoint?: string;
+  /** @default what the instance metadata says */
+  readonly instanceType?: string;
   readonly log?: Log;
 }
 
@@ -37,6 +41,8 @@ export interface EcsNode {
   readonly cpu: string;
   readonly memory: string;
   readonly trunking: boolean;
+  /** Pods the instance's network interfaces allow; undefined for an instance type not in the table. */
+  readonly pods?: number;
 }
 
 const metadataSchema = z.object({ Cluster: z.string().optional(), ContainerInstanceArn: z.string().optional(), Version: z.string().optional() });
@@ -98,10 +104,18 @@ export async function createEcsNode(settings: EcsNodeSettings): Promise<EcsNode>
     ...(facts.agentVersion ? { agentVersion: facts.agentVersion } : {}),
     ...(settings.log ? { log: settings.log } : {}),
   });
+  const instanceType =
+    settings.instanceType ??
+    (await instanceMetadata()
+      .get('instance-type')
+      .catch(() => undefined));
+  const pods = instanceType ? podsPerInstance(instanceType, facts.trunking) : undefined;
+  settings.log?.info('ECS container instance', { containerInstance: found.containerInstanceArn, instanceType, trunking: facts.trunking, pods });
   return {
     runtime,
     cpu: `${Math.floor((facts.cpuUnits * 1000) / 1024)}m`,
     memory: `${facts.memoryMiB}Mi`,
     trunking: facts.trunking,
+    ...(pods !== undefined ? { pods } : {}),
   };
 }

@@ -5,17 +5,12 @@
  * ECS and CloudWatch Logs are the fakes of test/support. The real kubectl drives every flag.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cloudWatchPodLogSource } from '../../functions/aws/cloudwatch-pod-logs.ts';
-import { type RunningAgent, startAgent } from '../../node-agent/agent.ts';
-import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
-import { EcsRuntime } from '../../node-agent/runtime/ecs-runtime.ts';
-import { SecretsManagerSources } from '../../node-agent/runtime/secrets-manager-sources.ts';
-import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import type { TestCluster } from '../support/cluster.ts';
+import { type EcsNodeCluster, startEcsNodeCluster } from '../support/ecs-node.ts';
 import { FakeCloudWatchLogs } from '../support/fake-cloudwatch-logs.ts';
-import { FakeEcs } from '../support/fake-ecs.ts';
-import { FakeSecretsManager } from '../support/fake-secrets-manager.ts';
+import type { FakeEcs } from '../support/fake-ecs.ts';
 import { waitFor } from '../support/wait.ts';
 
 const bounded = { timeout: 120_000 };
@@ -28,45 +23,29 @@ interface PodJson {
 }
 
 describe('kubectl logs from CloudWatch Logs', () => {
+  let node: EcsNodeCluster;
   let cluster: TestCluster;
-  let agent: RunningAgent;
-  let runtime: EcsRuntime;
-  const ecs = new FakeEcs({ provisionMs: 30, pendingMs: 60, stopMs: 100 });
+  let ecs: FakeEcs;
   const logs = new FakeCloudWatchLogs(logGroup);
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 0, podLogs: cloudWatchPodLogSource({ client: logs.client, logGroup, pollMs: 100, runCheckMs: 300 }) });
-    runtime = await EcsRuntime.create({
-      client: ecs.client,
-      cluster: ecs.cluster,
-      containerInstanceArn: ecs.containerInstanceArn,
+    node = await startEcsNodeCluster({
       nodeName,
-      subnets: ['subnet-0a'],
-      securityGroups: ['sg-0pods'],
-      taskDefinitions: { familyPrefix: 'e2e', logGroup, region: ecs.region, executionRoleArn: `arn:aws:iam::${ecs.account}:role/exec` },
-      sources: new SecretsManagerSources({ client: new FakeSecretsManager().client, prefix: 'skiff/e2e' }),
-      pollMs: { busy: 50, idle: 200 },
-    });
-    agent = await startAgent({
-      credentials: loadKubeconfig(join(cluster.dataDir, 'node-kubeconfig')),
-      nodeName,
-      containerRuntime: runtime,
       address: '127.0.1.203',
-      kubeletAddress: '127.0.0.1',
-      stateDir: join(cluster.dataDir, 'nodes', nodeName),
-      backOff: { initialMs: 500, maxMs: 2000 },
-      serviceProxy: false,
+      logGroup,
+      podLogs: cloudWatchPodLogSource({ client: logs.client, logGroup, pollMs: 100, runCheckMs: 300 }),
     });
+    ({ cluster, ecs } = node);
   });
 
   after(async () => {
-    await agent?.stop();
-    await runtime?.close();
-    await cluster?.stop();
+    await node?.stop();
   });
 
   async function getPod(name: string): Promise<PodJson> {
-    return JSON.parse(await cluster.kubectlOk(['get', 'pod', name, '-o', 'json'])) as PodJson;
+    const pod = await node.get<PodJson>(`/api/v1/namespaces/default/pods/${name}`);
+    if (!pod) throw new Error(`pod ${name} not found`);
+    return pod;
   }
 
   /** The pod runs; the CloudWatch stream of each container's current run. */

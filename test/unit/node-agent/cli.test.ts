@@ -66,7 +66,7 @@ describe('parseAgentArgs', () => {
       'skiff-drain',
     ]);
     assert.equal(settings.runtime, 'ecs');
-    assert.deepEqual(settings.sizeGiven, { cpu: false, memory: false });
+    assert.deepEqual(settings.sizeGiven, { cpu: false, memory: false, pods: true });
     assert.equal(settings.kubeletAddress, '127.0.0.1');
     assert.equal(settings.serviceProxy, true);
     assert.equal(settings.lifecycleHook, 'skiff-drain');

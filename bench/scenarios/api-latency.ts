@@ -106,7 +106,7 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
   const getSamples: Sample[] = [];
   for (let i = 0; i < options.samples; i++) {
     progress.update(`api latency: get ${i + 1}/${options.samples}`);
-    getSamples.push(await timed('GetItemCommand', () => plane.call('GET', `${base}/cm-${i}`), 200));
+    getSamples.push(await timed('BatchGetItemCommand', () => plane.call('GET', `${base}/cm-${i}`), 200));
   }
 
   const updateSamples: Sample[] = [];
@@ -156,7 +156,7 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
   return {
     anchor: 'Kubernetes SLO: p99 <= 1 s for mutating and single-object calls (namespaced LIST p99 <= 5 s)',
     create: operation(createSamples, 'TransactWriteItems'),
-    get: operation(getSamples, 'GetItem'),
+    get: operation(getSamples, 'BatchGetItem'),
     update: operation(updateSamples, 'TransactWriteItems'),
     listSmall: operation(listSmall, 'Query', 100),
     listLarge: operation(listLarge, 'Query', options.largeList),

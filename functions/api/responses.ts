@@ -10,7 +10,8 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 
 export function errorResponse(error: unknown): ApiResponse {
   const status = toStatus(error);
-  return jsonResponse(status.code, status);
+  const retryAfter = status.details?.retryAfterSeconds;
+  return jsonResponse(status.code, status, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
 }
 
 /** `Warning` headers as kube-apiserver sends them (RFC 7234 code 299). */

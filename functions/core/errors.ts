@@ -167,11 +167,26 @@ export class UnsupportedMediaTypeError extends ApiError {
   }
 }
 
-/** 503: the server cannot do this now (a part it needs is not configured or not reachable). */
+/**
+ * 429: the store's backend throttled or its writers kept colliding, past the store's own retries.
+ * `Retry-After` tells the client when to try again (kube-apiserver answers overload the same way).
+ */
+export class TooManyRequestsError extends ApiError {
+  override name = 'TooManyRequestsError';
+  constructor(message: string, retryAfterSeconds = 1, options?: { cause?: unknown }) {
+    super(429, 'TooManyRequests', message, { retryAfterSeconds }, options);
+  }
+}
+
+/**
+ * 503: the server cannot do this now (a part it needs is not configured or not reachable, or the
+ * store's backend did not answer in time; nothing was written). With `retryAfterSeconds` the
+ * answer carries `Retry-After`.
+ */
 export class ServiceUnavailableError extends ApiError {
   override name = 'ServiceUnavailableError';
-  constructor(message: string) {
-    super(503, 'ServiceUnavailable', message);
+  constructor(message: string, retryAfterSeconds?: number, options?: { cause?: unknown }) {
+    super(503, 'ServiceUnavailable', message, retryAfterSeconds === undefined ? undefined : { retryAfterSeconds }, options);
   }
 }
 

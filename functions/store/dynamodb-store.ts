@@ -1,33 +1,31 @@
 /**
- * `ObjectStore` on DynamoDB (docs/adr/001). Every write is one TransactWriteItems: the type's
- * revision counter (conditional on the value just read), the object item (conditional on its
- * stored revision, or on absence), and the change-log entry at the new revision. Revisions of a
- * type are therefore gap-free and commit-ordered; watch reads the log after a revision.
+ * `ObjectStore` on DynamoDB (docs/adr/001–004), put together from its parts:
+ *
+ * - `dynamodb-commit.ts`: revisions from the type's atomic counter, group commit of the writes
+ *   of a type waiting in this process, one transaction per group (object + change entry);
+ * - `dynamodb-change-log.ts`: the change log, read up to its settled revision; voids for
+ *   revisions never committed; compaction; what watches read;
+ * - `dynamodb-list.ts`: paged, selective lists;
+ * - `dynamodb-calls.ts`: timeouts, retries, throttling as 429/503, batched reads;
+ * - `object-lifecycle.ts` (pure): what each create, update and delete writes.
  */
-
 import { randomUUID } from 'node:crypto';
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  QueryCommand,
-  TransactionCanceledException,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
-import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, NotFoundError } from '../core/errors.ts';
-import { decodeContinue, encodeContinue } from './continue-token.ts';
-import { parseChangeItem, parseCounterItem, parseObjectItem } from './object-items.ts';
+import { AlreadyExistsError, BadRequestError, NotFoundError } from '../core/errors.ts';
+import { createDynamoDbCalls, createItemReader } from './dynamodb-calls.ts';
+import { createChangeLog } from './dynamodb-change-log.ts';
+import { createCommitter } from './dynamodb-commit.ts';
+import { createLister } from './dynamodb-list.ts';
+import { parseObjectItem } from './object-items.ts';
 import {
-  checkWritableTogether,
   expectedRevision,
   maxBatchWrites,
-  namespacePrefix,
   objectKey,
   type PlannedWrite,
+  parseStoredObject,
   planCreate,
   planDelete,
   planUpdate,
@@ -35,12 +33,10 @@ import {
   requestedName,
   type StoredObject,
   storedNamespace,
-  withResourceVersion,
 } from './object-lifecycle.ts';
-import { type ChangeRecord, objectMatcher } from './object-matcher.ts';
-import type { BatchWrite, DeleteOptions, DeleteResult, ListOptions, ListResult, ObjectStore, UpdateOptions, WatchEvent, WatchOptions } from './store.ts';
+import type { BatchWrite, DeleteOptions, DeleteResult, ObjectStore, UpdateOptions, WatchEvent, WatchOptions } from './store.ts';
 import { attributes, type TableNames } from './tables.ts';
-import { type ChangePage, type ChangeSource, followChanges } from './watch-loop.ts';
+import { followChanges } from './watch-loop.ts';
 
 export { parseStreamRecord, type StreamChange, type StreamRecordLike } from './object-items.ts';
 
@@ -53,62 +49,114 @@ export interface DynamoDbStoreOptions {
   readonly pollIntervalMs?: number;
   /** Quiet time after which a watch with allowBookmarks sends a BOOKMARK. @default 60000 */
   readonly bookmarkIntervalMs?: number;
+  /**
+   * A revision handed out to a writer and still not committed after this long is voided by the
+   * first reader that waits for it (the writer died or stalled; its late commit is refused and
+   * retried at a new revision). Bounds how long watches and lists wait behind a lost writer. @default 5000
+   */
+  readonly gapTimeoutMs?: number;
+  /** Longest wait for one DynamoDB call, retries by the SDK included. @default 5000 */
+  readonly callTimeoutMs?: number;
+  /** How often (at most) this store compacts the change log of a type it uses. @default 60 */
+  readonly compactIntervalSeconds?: number;
+  /**
+   * Compaction deletes the entries it compacted. Off, they stay until DynamoDB's TTL removes them
+   * (free on AWS, but DynamoDB Local's TTL job deletes only about 2 items a second). @default true
+   */
+  readonly deleteCompacted?: boolean;
+  /**
+   * Writes of a type wait and join the next group commit while a group is in flight, unless it
+   * has been in flight this long (or three times the recent commit time): then a hung call does
+   * not hold them up. 0 commits every write on its own. @default 200
+   */
+  readonly groupStallMs?: number;
   readonly now?: () => Date;
+  /** Test seam for fault tests: runs after a group of writes took its revisions, before it commits. */
+  readonly afterAllocate?: (type: ResourceType, from: number, through: number) => Promise<void>;
 }
 
 export type DynamoDbStore = ObjectStore & {
+  /** Compacts the change log of a type now (it also happens on its own as the store is used). */
+  compactChangeLog(type: ResourceType): Promise<void>;
   /** Ends every watch of this store. */
   close(): void;
 };
 
-const maxCommitAttempts = 60;
 const maxGeneratedNameAttempts = 8;
-const watchPageSize = 200;
-
-interface Plan<T> {
-  readonly writes: readonly PlannedWrite[];
-  /** Builds the operation's answer from the committed objects, one per write, stamped with revisions. */
-  readonly result: (committed: readonly KubeObject[]) => T;
-}
-
-/** Writes committed in this process wake the watches of the same table and type at once. */
-const wakers = new Map<string, Set<() => void>>();
-/** Counts the wake-ups per table and type: a change-log read from before the last one is stale. */
-const wakeGenerations = new Map<string, number>();
-
-function wake(key: string): void {
-  wakeGenerations.set(key, (wakeGenerations.get(key) ?? 0) + 1);
-  for (const waker of wakers.get(key) ?? []) waker();
-}
-
-class RetryCommit extends Error {}
-
-const retriableCancellations = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+/** Objects remembered at the revision they were read or written at, per store. */
+const recentObjectsLimit = 20_000;
 
 export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStore {
-  const { client, tables } = options;
+  const { tables } = options;
   const retentionSeconds = options.changeRetentionSeconds ?? 300;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
   const now = options.now ?? (() => new Date());
   const closed = new AbortController();
 
-  const typeKey = (type: ResourceType): Record<string, AttributeValue> => ({ [attributes.partitionKey]: { S: type.id } });
-  const wakeKey = (type: ResourceType): string => `${tables.changes}\u0000${type.id}`;
-
-  async function readCounter(type: ResourceType, signal?: AbortSignal): Promise<number> {
-    const { Item } = await client.send(
-      new GetItemCommand({ TableName: tables.changes, Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } }, ConsistentRead: true }),
-      signal ? { abortSignal: signal } : {},
-    );
-    return parseCounterItem(Item);
+  const calls = createDynamoDbCalls(options.client, options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {});
+  const objectReader = createItemReader(calls, tables.objects, [attributes.partitionKey, attributes.sortKey]);
+  const log = createChangeLog({
+    calls,
+    tables,
+    now,
+    retentionSeconds,
+    pollIntervalMs,
+    gapTimeoutMs: options.gapTimeoutMs ?? 5000,
+    compactIntervalSeconds: options.compactIntervalSeconds ?? 60,
+    deleteCompacted: options.deleteCompacted ?? true,
+  });
+  /**
+   * The objects this store read or wrote lately, each at its revision. An update that names the
+   * revision it expects and finds the object remembered at exactly that revision plans from it
+   * without reading: revisions are never reused, so the object at that revision is exactly this,
+   * and the commit is conditional on it still being there (if not, it plans again from a read).
+   */
+  const recent = new Map<string, { readonly revision: number; readonly body: string }>();
+  const recentKey = (type: ResourceType, key: string): string => `${type.id}\u0000${key}`;
+  /** Keeps the object's JSON (not the object: callers may change what they were given). */
+  function remember(type: ResourceType, key: string, revision?: number, body?: string): void {
+    const id = recentKey(type, key);
+    recent.delete(id);
+    if (revision === undefined || body === undefined) return;
+    recent.set(id, { revision, body });
+    if (recent.size > recentObjectsLimit) {
+      const oldest = recent.keys().next().value;
+      if (oldest !== undefined) recent.delete(oldest);
+    }
+  }
+  /** The stored object at `expected`, if this store has it in mind; only on a first attempt. */
+  function rememberedAt(type: ResourceType, key: string, expected: string | undefined, uid: string | undefined, attempt: number): StoredObject | undefined {
+    if (attempt > 0 || expected === undefined) return undefined;
+    const entry = recent.get(recentKey(type, key));
+    if (!entry || String(entry.revision) !== expected) return undefined;
+    const object = parseStoredObject(entry.body);
+    if (uid !== undefined && object.metadata.uid !== uid) return undefined;
+    return { key, revision: entry.revision, object };
   }
 
+  const committer = createCommitter({
+    calls,
+    tables,
+    log,
+    now,
+    retentionSeconds,
+    onCommitted: (type, writes, revisions, bodies) => {
+      writes.forEach((write, index) => {
+        if (write.action === 'put') remember(type, write.key, revisions[index], bodies[index]);
+        else remember(type, write.key);
+      });
+    },
+    ...(options.afterAllocate ? { afterAllocate: options.afterAllocate } : {}),
+    ...(options.groupStallMs !== undefined ? { groupStallMs: options.groupStallMs } : {}),
+  });
+  const list = createLister({ calls, tables, log, onRead: (type, stored, body) => remember(type, stored.key, stored.revision, body) });
+
   async function readObject(type: ResourceType, key: string): Promise<StoredObject | undefined> {
-    const { Item } = await client.send(
-      new GetItemCommand({ TableName: tables.objects, Key: { ...typeKey(type), [attributes.sortKey]: { S: key } }, ConsistentRead: true }),
-    );
-    return Item ? parseObjectItem(Item) : undefined;
+    const item = await objectReader.get({ [attributes.partitionKey]: { S: type.id }, [attributes.sortKey]: { S: key } });
+    const stored = item ? parseObjectItem(item) : undefined;
+    remember(type, key, stored?.revision, stored ? item?.[attributes.body]?.S : undefined);
+    return stored;
   }
 
   async function readExisting(type: ResourceType, namespace: string | undefined, name: string): Promise<StoredObject> {
@@ -117,141 +165,24 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     return record;
   }
 
-  function transactItems(type: ResourceType, current: number, writes: readonly PlannedWrite[]): { items: TransactWriteItem[]; committed: KubeObject[] } {
-    const next = current + writes.length;
-    const items: TransactWriteItem[] = [
-      {
-        Put: {
-          TableName: tables.changes,
-          Item: { ...typeKey(type), [attributes.sortKey]: { N: '0' }, [attributes.counter]: { N: String(next) } },
-          ConditionExpression: current === 0 ? 'attribute_not_exists(#counter)' : '#counter = :current',
-          ExpressionAttributeNames: { '#counter': attributes.counter },
-          ...(current === 0 ? {} : { ExpressionAttributeValues: { ':current': { N: String(current) } } }),
-        },
-      },
-    ];
-    const committed: KubeObject[] = [];
-    const expiresAt = Math.floor(now().getTime() / 1000) + retentionSeconds;
-    writes.forEach((write, index) => {
-      const revision = current + index + 1;
-      const object = withResourceVersion(write.object, revision);
-      committed.push(object);
-      const body = JSON.stringify(object);
-      const key = { ...typeKey(type), [attributes.sortKey]: { S: write.key } };
-      const condition =
-        write.expect === 'absent'
-          ? { ConditionExpression: 'attribute_not_exists(#rv)', ExpressionAttributeNames: { '#rv': attributes.revision } }
-          : {
-              ConditionExpression: '#rv = :expected',
-              ExpressionAttributeNames: { '#rv': attributes.revision },
-              ExpressionAttributeValues: { ':expected': { N: String(write.expect) } },
-            };
-      if (write.action === 'put') {
-        const slash = write.key.indexOf('/');
-        items.push({
-          Put: {
-            TableName: tables.objects,
-            Item: {
-              ...key,
-              [attributes.body]: { S: body },
-              [attributes.revision]: { N: String(revision) },
-              [attributes.namespace]: { S: write.key.slice(0, slash) },
-              [attributes.name]: { S: write.key.slice(slash + 1) },
-            },
-            ...condition,
-          },
-        });
-      } else {
-        items.push({ Delete: { TableName: tables.objects, Key: key, ...condition } });
-      }
-      items.push({
-        Put: {
-          TableName: tables.changes,
-          Item: {
-            ...typeKey(type),
-            [attributes.sortKey]: { N: String(revision) },
-            [attributes.eventType]: { S: write.event },
-            [attributes.body]: { S: body },
-            ...(write.prior ? { [attributes.prior]: { S: JSON.stringify(write.prior) } } : {}),
-            [attributes.expiresAt]: { N: String(expiresAt) },
-          },
-        },
-      });
-    });
-    return { items, committed };
-  }
-
-  async function commit(type: ResourceType, current: number, writes: readonly PlannedWrite[]): Promise<KubeObject[]> {
-    const { items, committed } = transactItems(type, current, writes);
-    try {
-      await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      // Items 1 + 2i are the object writes: a failed create condition means the name is taken.
-      const reasons = error.CancellationReasons ?? [];
-      // Only races are worth another attempt; anything else (a validation error) is final.
-      if (reasons.some((reason) => reason.Code !== undefined && !retriableCancellations.has(reason.Code))) throw error;
-      writes.forEach((write, index) => {
-        if (write.expect === 'absent' && reasons[1 + 2 * index]?.Code === 'ConditionalCheckFailed') {
-          throw new AlreadyExistsError(refOf(type, write.object.metadata.name ?? ''));
-        }
-      });
-      // A lost counter race, a concurrent change of an object, or a transaction conflict:
-      // plan again from fresh reads.
-      throw new RetryCommit();
-    }
-    wake(wakeKey(type));
-    return committed;
-  }
-
   /**
-   * Writers of one type in this process take turns: they would only collide on the counter.
-   * Whoever holds the turn also knows the counter it left, so the next one skips reading it.
+   * The update's write planned from the object remembered at the revision it expects, else
+   * from a read. Only a write is planned from memory: "nothing to change" needs the stored object
+   * to be current (the caller's revision may be stale: a 409), which only a read tells.
    */
-  const turns = new Map<string, Promise<void>>();
-  const knownCounters = new Map<string, number>();
-
-  async function inTurn<T>(type: ResourceType, work: () => Promise<T>): Promise<T> {
-    const previous = turns.get(type.id) ?? Promise.resolve();
-    let release = (): void => {};
-    const mine = new Promise<void>((done) => {
-      release = done;
-    });
-    const queue = previous.then(() => mine);
-    turns.set(type.id, queue);
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-      if (turns.get(type.id) === queue) turns.delete(type.id);
-    }
-  }
-
-  /** Plans from fresh reads and commits, again while writers elsewhere win the race. */
-  function run<T>(type: ResourceType, name: string, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
-    return inTurn(type, () => planAndCommit(type, name, plan));
-  }
-
-  async function planAndCommit<T>(type: ResourceType, name: string, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
-    for (let attempt = 0; attempt < maxCommitAttempts; attempt++) {
-      const known = knownCounters.get(type.id);
-      const [current, planned] = await Promise.all([known ?? readCounter(type), plan(attempt)]);
-      if (planned.writes.length === 0) return planned.result([]);
-      checkWritableTogether(type, planned.writes);
-      try {
-        const committed = await commit(type, current, planned.writes);
-        knownCounters.set(type.id, current + planned.writes.length);
-        return planned.result(committed);
-      } catch (error) {
-        // Another process may have moved the counter.
-        knownCounters.delete(type.id);
-        if (!(error instanceof RetryCommit)) throw error;
-      }
-      // Jittered, growing backoff spreads out writers that collided on the counter.
-      await new Promise((done) => setTimeout(done, Math.random() * Math.min(100, 2 ** Math.min(attempt, 7))));
-    }
-    throw new ConflictError(refOf(type, name), 'too many concurrent writes to this resource type; please try again');
+  async function planUpdateOf(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    object: KubeObject,
+    expected: string | undefined,
+    attempt: number,
+  ) {
+    const remembered = rememberedAt(type, objectKey(namespace, name), expected, object.metadata.uid, attempt);
+    const fromMemory = remembered ? planUpdate(type, remembered, object, expected) : undefined;
+    if (remembered && fromMemory) return { stored: remembered, write: fromMemory };
+    const stored = await readExisting(type, namespace, name);
+    return { stored, write: planUpdate(type, stored, object, expected) };
   }
 
   const store: DynamoDbStore = {
@@ -259,55 +190,14 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       return (await readExisting(type, type.namespaced ? storedNamespace(type, namespace) : undefined, name)).object;
     },
 
-    async list(type, listOptions: ListOptions = {}): Promise<ListResult> {
-      const namespace = type.namespaced ? listOptions.namespace || undefined : undefined;
-      const matcher = objectMatcher(type, namespace, listOptions.labelSelector, listOptions.fieldSelector);
-      const position = listOptions.continue ? decodeContinue(listOptions.continue) : undefined;
-      // The counter is read before the objects: a watch from this revision misses nothing.
-      const resourceVersion = position?.rv ?? String(await readCounter(type));
-      const limit = listOptions.limit && listOptions.limit > 0 ? listOptions.limit : undefined;
-      const pageLimit = limit === undefined ? undefined : matcher.filtered ? Math.max(limit + 1, 250) : limit + 1;
-
-      if (position && namespace !== undefined && !position.after.startsWith(namespacePrefix(namespace))) {
-        throw new BadRequestError('continue key is not valid: it was returned by a list of another namespace');
-      }
-      const items: KubeObject[] = [];
-      let after = position?.after;
-      let more = false;
-      pages: for (;;) {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tables.objects,
-            KeyConditionExpression: namespace ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': attributes.partitionKey, ...(namespace ? { '#sk': attributes.sortKey } : {}) },
-            ExpressionAttributeValues: { ':pk': { S: type.id }, ...(namespace ? { ':prefix': { S: namespacePrefix(namespace) } } : {}) },
-            ConsistentRead: true,
-            ...(after !== undefined ? { ExclusiveStartKey: { ...typeKey(type), [attributes.sortKey]: { S: after } } } : {}),
-            ...(pageLimit !== undefined ? { Limit: pageLimit } : {}),
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          if (limit !== undefined && items.length === limit) {
-            more = true;
-            break pages;
-          }
-          const record = parseObjectItem(item);
-          after = record.key;
-          if (matcher.matches(record.object)) items.push(record.object);
-        }
-        const lastKey = page.LastEvaluatedKey?.[attributes.sortKey]?.S;
-        if (lastKey === undefined) break;
-        after = lastKey;
-      }
-      return { items, resourceVersion, ...(more && after !== undefined ? { continue: encodeContinue({ rv: resourceVersion, after }) } : {}) };
-    },
+    list,
 
     async create(type, object) {
       storedNamespace(type, object.metadata.namespace);
       for (let nameAttempt = 0; ; nameAttempt++) {
         const { name, generated } = requestedName(type, object);
         try {
-          return await run(type, name, async () => ({
+          return await committer.run(type, async () => ({
             writes: [planCreate(type, object, name, randomUUID(), now())],
             result: ([created]) => created ?? object,
           }));
@@ -322,16 +212,15 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       if (!name) throw new BadRequestError('metadata.name is required to update an object');
       const namespace = type.namespaced ? storedNamespace(type, object.metadata.namespace) : undefined;
       const expected = expectedRevision(object, updateOptions?.expectedResourceVersion);
-      return run(type, name, async () => {
-        const stored = await readExisting(type, namespace, name);
-        const write = planUpdate(type, stored, object, expected);
+      return committer.run(type, async (attempt) => {
+        const { stored, write } = await planUpdateOf(type, namespace, name, object, expected, attempt);
         return { writes: write ? [write] : [], result: ([updated]) => updated ?? stored.object };
       });
     },
 
     async delete(type, namespace, name, deleteOptions?: DeleteOptions): Promise<DeleteResult> {
       const ns = type.namespaced ? storedNamespace(type, namespace) : undefined;
-      return run(type, name, async () => {
+      return committer.run(type, async () => {
         const stored = await readExisting(type, ns, name);
         const { write, removed } = planDelete(type, stored, deleteOptions, now());
         return { writes: write ? [write] : [], result: ([object]) => ({ object: object ?? stored.object, removed }) };
@@ -341,20 +230,22 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     async batch(type, writes: readonly BatchWrite[]) {
       if (writes.length === 0) return [];
       if (writes.length > maxBatchWrites) throw new BadRequestError(`a batch holds at most ${maxBatchWrites} writes (got ${writes.length})`);
-      const names = writes.map((write) => (write.op === 'delete' ? write.name : write.object.metadata.name) ?? write.op);
-      return run(type, names[0] ?? '', async () => {
+      return committer.run(type, async (attempt) => {
         const planned = await Promise.all(
           writes.map(async (write): Promise<{ write?: PlannedWrite; stored?: KubeObject }> => {
             if (write.op === 'create') {
-              storedNamespace(type, write.object.metadata.namespace);
-              return { write: planCreate(type, write.object, requestedName(type, write.object).name, randomUUID(), now()) };
+              const namespace = storedNamespace(type, write.object.metadata.namespace);
+              const { name } = requestedName(type, write.object);
+              // A batch that would fail on a taken name fails before it takes revisions.
+              if (await readObject(type, objectKey(namespace, name))) throw new AlreadyExistsError(refOf(type, name));
+              return { write: planCreate(type, write.object, name, randomUUID(), now()) };
             }
             if (write.op === 'update') {
               const name = write.object.metadata.name;
               if (!name) throw new BadRequestError('metadata.name is required to update an object');
               const namespace = type.namespaced ? storedNamespace(type, write.object.metadata.namespace) : undefined;
-              const stored = await readExisting(type, namespace, name);
-              const planned = planUpdate(type, stored, write.object, expectedRevision(write.object, write.expectedResourceVersion));
+              const expected = expectedRevision(write.object, write.expectedResourceVersion);
+              const { stored, write: planned } = await planUpdateOf(type, namespace, name, write.object, expected, attempt);
               return planned ? { write: planned } : { stored: stored.object };
             }
             const namespace = type.namespaced ? storedNamespace(type, write.namespace) : undefined;
@@ -371,9 +262,8 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
           if (keys.has(entry.write.key)) throw new BadRequestError(`a batch may write ${type.plural} "${entry.write.object.metadata.name ?? ''}" only once`);
           keys.add(entry.write.key);
         }
-        const plannedWrites = planned.flatMap((entry) => (entry.write ? [entry.write] : []));
         return {
-          writes: plannedWrites,
+          writes: planned.flatMap((entry) => (entry.write ? [entry.write] : [])),
           result: (committed) => {
             let next = 0;
             return planned.map((entry) =>
@@ -385,104 +275,21 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     },
 
     watch(type, watchOptions: WatchOptions): AsyncIterable<WatchEvent> {
-      return followChanges({ source: changeSource, list: store.list, pollIntervalMs, bookmarkIntervalMs, closed: closed.signal }, type, watchOptions);
+      return followChanges({ source: log.source, list, pollIntervalMs, bookmarkIntervalMs, closed: closed.signal }, type, watchOptions);
     },
 
-    async currentRevision(type) {
-      return String(await readCounter(type));
+    currentRevision(type) {
+      return log.currentRevision(type);
+    },
+
+    compactChangeLog(type) {
+      return log.compact(type);
     },
 
     close() {
       closed.abort();
+      log.close();
     },
   };
-
-  /**
-   * Watches of one type mostly sit at the same revision: they share one read of the log after
-   * it, reused until a write of this process or half a poll interval makes it stale.
-   */
-  const changeReads = new Map<string, { readonly generation: number; readonly startedAt: number; readonly result: Promise<ChangeRecord[]> }>();
-
-  function readChanges(type: ResourceType, after: number, signal: AbortSignal): Promise<ChangeRecord[]> {
-    const key = `${type.id}\u0000${after}`;
-    const generation = wakeGenerations.get(wakeKey(type)) ?? 0;
-    const startedAt = Date.now();
-    const shared = changeReads.get(key);
-    if (shared && shared.generation === generation && startedAt - shared.startedAt < pollIntervalMs / 2) return abortable(shared.result, signal);
-    for (const [oldKey, read] of changeReads) {
-      if (startedAt - read.startedAt >= pollIntervalMs) changeReads.delete(oldKey);
-    }
-    const result = queryChanges(type, after);
-    changeReads.set(key, { generation, startedAt, result });
-    result.catch(() => changeReads.delete(key));
-    return abortable(result, signal);
-  }
-
-  async function queryChanges(type: ResourceType, after: number): Promise<ChangeRecord[]> {
-    const { Items } = await client.send(
-      new QueryCommand({
-        TableName: tables.changes,
-        KeyConditionExpression: '#pk = :pk AND #sk > :after',
-        ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-        ExpressionAttributeValues: { ':pk': { S: type.id }, ':after': { N: String(after) } },
-        ConsistentRead: true,
-        Limit: watchPageSize,
-      }),
-    );
-    return (Items ?? []).map(parseChangeItem);
-  }
-
-  function tooOld(revision: number, oldest: number): GoneError {
-    return new GoneError(`too old resource version: ${revision} (${oldest})`);
-  }
-
-  const changeSource: ChangeSource = {
-    async read(type, after, first, signal): Promise<ChangePage> {
-      // At the start, the counter read before the log tells an empty log from a compacted one.
-      const counterBefore = first ? await readCounter(type, signal) : 0;
-      // A revision this store never reached (its data was reset): the client must list again.
-      if (first && counterBefore < after) throw new GoneError(`too large resource version: ${after}, current: ${counterBefore}`);
-      const changes = await readChanges(type, after, signal);
-      const nowSeconds = Math.floor(now().getTime() / 1000);
-      const head = changes[0];
-      // Revisions are gap-free: a missing or expired next entry means the log was compacted past it.
-      if (head && (head.revision !== after + 1 || head.expiresAt <= nowSeconds)) {
-        const oldest = changes.find((change) => change.expiresAt > nowSeconds)?.revision ?? head.revision;
-        throw tooOld(after, oldest - 1);
-      }
-      if (!head && first && counterBefore > after) throw tooOld(after, counterBefore);
-      return { changes, through: changes.at(-1)?.revision ?? after, more: changes.length === watchPageSize };
-    },
-    subscribe(type, wakeUp) {
-      const key = wakeKey(type);
-      const set = wakers.get(key) ?? new Set();
-      set.add(wakeUp);
-      wakers.set(key, set);
-      return () => {
-        set.delete(wakeUp);
-        if (set.size === 0) wakers.delete(key);
-      };
-    },
-  };
-
   return store;
-}
-
-/** `promise`, or an AbortError as soon as `signal` aborts (the shared work goes on for others). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

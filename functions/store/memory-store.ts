@@ -19,7 +19,7 @@ import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { apiVersionOf } from '../../schemas/registry.ts';
 import { AlreadyExistsError, BadRequestError, ConflictError, GoneError, NotFoundError } from '../core/errors.ts';
-import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { continueIsWithin, decodeContinue, encodeContinue } from './continue-token.ts';
 import {
   checkWritableTogether,
   expectedRevision,
@@ -52,7 +52,7 @@ interface LogEntry {
   readonly event: ChangeEventType;
   readonly body: string;
   readonly prior?: Projection;
-  readonly expiresAt: number;
+  readonly retainedUntil: number;
 }
 
 interface TypeData {
@@ -113,7 +113,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     // Entries past their time are gone, as the DynamoDB adapter treats expired entries.
     const nowSeconds = Math.floor(now().getTime() / 1000);
     let expired = 0;
-    while (expired < found.log.length && (found.log[expired]?.expiresAt ?? 0) <= nowSeconds) expired++;
+    while (expired < found.log.length && (found.log[expired]?.retainedUntil ?? 0) <= nowSeconds) expired++;
     if (expired > 0) found.compacted = found.log.splice(0, expired).at(-1)?.revision ?? found.compacted;
     return found;
   }
@@ -142,7 +142,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         throw new ConflictError(refOf(type, write.object.metadata.name ?? ''));
       }
     }
-    const expiresAt = Math.floor(now().getTime() / 1000) + retentionSeconds;
+    const retainedUntil = Math.floor(now().getTime() / 1000) + retentionSeconds;
     const committed = writes.map((write, index) => {
       const revision = typeData.revision + index + 1;
       const object = withResourceVersion(write.object, revision);
@@ -154,7 +154,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         typeData.objects.delete(write.key);
         typeData.sortedKeys = undefined;
       }
-      typeData.log.push({ revision, event: write.event, body, ...(write.prior ? { prior: write.prior } : {}), expiresAt });
+      typeData.log.push({ revision, event: write.event, body, ...(write.prior ? { prior: write.prior } : {}), retainedUntil });
       return parseStoredObject(body);
     });
     typeData.revision += writes.length;
@@ -182,7 +182,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
           type: entry.event,
           object: parseStoredObject(entry.body),
           ...(entry.prior ? { prior: entry.prior } : {}),
-          expiresAt: entry.expiresAt,
+          retainedUntil: entry.retainedUntil,
         }),
       );
       return { changes, through: changes.at(-1)?.revision ?? after, more: start + entries.length < typeData.log.length };
@@ -223,7 +223,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const resourceVersion = position?.rv ?? String(typeData.revision);
       const limit = listOptions.limit && listOptions.limit > 0 ? listOptions.limit : undefined;
       const prefix = namespace === undefined ? '' : namespacePrefix(namespace);
-      if (position && !position.after.startsWith(prefix)) throw new BadRequestError(continueElsewhere);
+      if (position && !continueIsWithin(position, namespace)) throw new BadRequestError(continueElsewhere);
       const keys = sortedKeys(typeData);
       const items: KubeObject[] = [];
       let after = position?.after;

@@ -24,16 +24,19 @@ const objectItemSchema = z.object({
   [attributes.revision]: numberValue,
 });
 
-const changeItemSchema = z.object({
+/** A change entry, or a void entry (`void` set, no event or body). */
+const logItemSchema = z.object({
   [attributes.partitionKey]: stringValue,
   [attributes.sortKey]: numberValue,
-  [attributes.eventType]: z.object({ S: z.enum(changeEventTypes) }),
-  [attributes.body]: stringValue,
+  [attributes.eventType]: z.object({ S: z.enum(changeEventTypes) }).optional(),
+  [attributes.body]: stringValue.optional(),
   [attributes.prior]: stringValue.optional(),
+  [attributes.voidThrough]: numberValue.optional(),
+  [attributes.retainedUntil]: numberValue.optional(),
   [attributes.expiresAt]: numberValue,
 });
 
-const counterItemSchema = z.object({ [attributes.counter]: numberValue });
+const counterItemSchema = z.object({ [attributes.counter]: numberValue.optional(), [attributes.compacted]: numberValue.optional() });
 
 export interface ObjectRecord {
   readonly typeId: string;
@@ -56,23 +59,58 @@ export function parseObjectItem(item: unknown): ObjectRecord {
   };
 }
 
-export function parseChangeItem(item: unknown): ChangeRecord {
-  const parsed = changeItemSchema.parse(item);
-  const prior = parsed[attributes.prior];
-  return {
-    typeId: parsed[attributes.partitionKey].S,
-    revision: Number(parsed[attributes.sortKey].N),
-    type: parsed[attributes.eventType].S,
-    object: parseObjectJson(parsed[attributes.body].S),
-    ...(prior ? { prior: projectionSchema.parse(JSON.parse(prior.S)) } : {}),
-    expiresAt: Number(parsed[attributes.expiresAt].N),
-  };
+/** One entry of the change log: a committed change, or revisions that were never used (void). */
+export interface LogEntry {
+  readonly revision: number;
+  /** The last revision the entry accounts for: `revision` for a change, the end of a void range. */
+  readonly through: number;
+  /** The change; undefined for a void entry. */
+  readonly change?: ChangeRecord;
+  /** Epoch seconds after which the entry counts as compacted. */
+  readonly retainedUntil: number;
 }
 
-/** The counter item's revision; 0 when the type has never been written. */
-export function parseCounterItem(item: unknown): number {
-  if (item === undefined) return 0;
-  return Number(counterItemSchema.parse(item)[attributes.counter].N);
+export function parseLogItem(item: unknown): LogEntry {
+  const parsed = logItemSchema.parse(item);
+  const revision = Number(parsed[attributes.sortKey].N);
+  // Entries written before `retainedUntil` existed were deleted by TTL at `expiresAt`.
+  const retainedUntil = Number((parsed[attributes.retainedUntil] ?? parsed[attributes.expiresAt]).N);
+  const voidThrough = parsed[attributes.voidThrough];
+  if (voidThrough) return { revision, through: Math.max(revision, Number(voidThrough.N)), retainedUntil };
+  const event = parsed[attributes.eventType];
+  const body = parsed[attributes.body];
+  if (!event || !body) throw new Error(`change-log entry ${revision} of ${parsed[attributes.partitionKey].S} has neither a change nor a void mark`);
+  const prior = parsed[attributes.prior];
+  const change: ChangeRecord = {
+    typeId: parsed[attributes.partitionKey].S,
+    revision,
+    type: event.S,
+    object: parseObjectJson(body.S),
+    ...(prior ? { prior: projectionSchema.parse(JSON.parse(prior.S)) } : {}),
+    retainedUntil,
+  };
+  return { revision, through: revision, change, retainedUntil };
+}
+
+/** The type's counter item (sort key 0): revisions handed out, and the log compacted up to. */
+export interface CounterState {
+  /** The highest revision handed out to a writer. */
+  readonly allocated: number;
+  /** Every revision up to here is compacted away: a watch from before it gets 410. */
+  readonly compacted: number;
+  /**
+   * Written by the store before revisions were handed out by counter (docs/adr/001): it has no
+   * compaction point, and entries below the oldest one left were deleted by TTL.
+   */
+  readonly legacy: boolean;
+}
+
+/** The counter item; zeros when the type has never been written. */
+export function parseCounterItem(item: unknown): CounterState {
+  if (item === undefined) return { allocated: 0, compacted: 0, legacy: false };
+  const parsed = counterItemSchema.parse(item);
+  const compacted = parsed[attributes.compacted];
+  return { allocated: Number(parsed[attributes.counter]?.N ?? 0), compacted: Number(compacted?.N ?? 0), legacy: compacted === undefined };
 }
 
 export interface StreamChange {

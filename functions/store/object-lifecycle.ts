@@ -307,12 +307,13 @@ export function checkWritable(type: ResourceType, write: PlannedWrite): number {
   return size;
 }
 
-/** Checks every write of one commit, and that they fit one transaction together (413 otherwise). */
-export function checkWritableTogether(type: ResourceType, writes: readonly PlannedWrite[]): void {
+/** Checks every write of one commit, and that they fit one transaction together (413 otherwise). Returns the bytes they store. */
+export function checkWritableTogether(type: ResourceType, writes: readonly PlannedWrite[]): number {
   let total = 0;
   // Each write is stored twice: the object item and its change entry.
   for (const write of writes) total += 2 * checkWritable(type, write);
   if (total > maxTransactionBytes - 64 * 1024) {
     throw new RequestEntityTooLargeError(`the writes together are too large for one transaction: ${total} bytes, limit is ${maxTransactionBytes} bytes`);
   }
+  return total;
 }

@@ -29,7 +29,7 @@ export interface ChangeRecord {
   /** Labels and fields before a MODIFIED or a DELETED, so a selective watch can tell an object leaving its view. */
   readonly prior?: Projection;
   /** Epoch seconds after which the entry counts as compacted. */
-  readonly expiresAt: number;
+  readonly retainedUntil: number;
 }
 
 export interface ObjectMatcher {

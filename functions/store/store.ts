@@ -3,8 +3,9 @@
  * `functions/store/` talks to DynamoDB for objects; everything goes through `ObjectStore`.
  *
  * Semantics follow the Kubernetes storage layer:
- * - every write takes the next revision of its resource type (gap-free, commit-ordered)
- *   and stamps it into `metadata.resourceVersion`;
+ * - every write takes a new revision of its resource type, higher than any committed before it
+ *   and than the object's own, and stamps it into `metadata.resourceVersion`; revisions are
+ *   unique and ordered per type (they may skip numbers where writes failed);
  * - `uid`, `creationTimestamp`, `generation` (bumped when `spec` changes), and names from
  *   `generateName` are assigned here;
  * - deleting an object with finalizers only sets `deletionTimestamp`; an update that

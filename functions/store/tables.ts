@@ -45,10 +45,19 @@ export const attributes = {
   eventType: 'event',
   /** changes: labels and selectable fields of the object before the change, as JSON. */
   prior: 'prior',
-  /** changes: when the entry is compacted, epoch seconds (the TTL attribute). */
+  /**
+   * changes: when DynamoDB's TTL may delete the entry, epoch seconds. Well after `retainedUntil`:
+   * the store's compaction removes entries first (docs/adr/053); TTL only cleans up after it.
+   */
   expiresAt: 'expiresAt',
-  /** changes, counter item (sk 0): the type's latest revision. */
+  /** changes: when the entry counts as compacted (watches from before it get 410), epoch seconds. */
+  retainedUntil: 'retainedUntil',
+  /** changes: marks a void entry, revisions never used, up to this one (number). */
+  voidThrough: 'void',
+  /** changes, counter item (sk 0): the highest revision handed out (an atomic counter). */
   counter: 'revision',
+  /** changes, counter item (sk 0): every revision up to this one is compacted. */
+  compacted: 'compacted',
 } as const;
 
 export const tableDefinitions: { readonly objects: TableDefinition; readonly changes: TableDefinition } = {

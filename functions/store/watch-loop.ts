@@ -19,6 +19,8 @@ export interface ChangePage {
   readonly through: number;
   /** More is ready after `through`: read again at once. */
   readonly more: boolean;
+  /** Something is about to settle (a revision a writer is committing): read again this soon. */
+  readonly retryInMs?: number;
 }
 
 export interface ChangeSource {
@@ -129,7 +131,7 @@ export async function* followChanges(loop: WatchLoop, type: ResourceType, watchO
           wakeUp = undefined;
           done();
         };
-        const timer = setTimeout(finish, Math.max(0, Math.min(loop.pollIntervalMs, bookmarkDue)));
+        const timer = setTimeout(finish, Math.max(0, Math.min(page.retryInMs ?? loop.pollIntervalMs, loop.pollIntervalMs, bookmarkDue)));
         signal.addEventListener('abort', finish);
         wakeUp = finish;
         if (dirty || signal.aborted) finish();

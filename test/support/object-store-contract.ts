@@ -185,6 +185,27 @@ export function describeObjectStoreContract(adapter: string, setup: () => Promis
     });
   });
 
+  describe(`${adapter}: objects handed out`, () => {
+    it('plans an update from what is stored, not from an object the caller changed in place', async () => {
+      await store.create(types.deployments, {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'in-place', namespace: 'gen' },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'web' } } },
+      });
+      const read = await store.get(types.deployments, 'gen', 'in-place');
+      (read.spec as { replicas: number }).replicas = 3;
+      const updated = await store.update(types.deployments, read);
+      assert.equal(updated.metadata.generation, 2);
+      const listed = await store.list(types.deployments, { namespace: 'gen' });
+      const item = listed.items.find((candidate) => candidate.metadata.name === 'in-place');
+      assert.ok(item);
+      (item.spec as { replicas: number }).replicas = 5;
+      assert.equal((await store.update(types.deployments, item)).metadata.generation, 3);
+      assert.deepEqual((await store.get(types.deployments, 'gen', 'in-place')).spec, { replicas: 5, selector: { matchLabels: { app: 'web' } } });
+    });
+  });
+
   describe(`${adapter}: concurrency`, () => {
     // Two store instances stand for two processes: their writers race on the counter item.
     let rival: ClosableStore;
@@ -213,6 +234,15 @@ export function describeObjectStoreContract(adapter: string, setup: () => Promis
       );
       const final = await store.get(types.configmaps, 'race', 'counter');
       assert.deepEqual(final.data, { count: '20' });
+    });
+
+    it('answers 409 for an update from a revision another process moved past, whether or not it changes anything', async () => {
+      const created = await store.create(types.configmaps, configMap('race', 'moved', { a: '1' }));
+      await rival.update(types.configmaps, { ...created, data: { a: '2' } });
+      await assert.rejects(store.update(types.configmaps, { ...created, data: { a: '2' } }), (error) => isApiError(error, 409) && error.reason === 'Conflict');
+      await assert.rejects(store.update(types.configmaps, { ...created, data: { a: '1' } }), (error) => isApiError(error, 409) && error.reason === 'Conflict');
+      await assert.rejects(store.update(types.configmaps, { ...created, data: { a: '3' } }), (error) => isApiError(error, 409) && error.reason === 'Conflict');
+      assert.deepEqual((await store.get(types.configmaps, 'race', 'moved')).data, { a: '2' });
     });
 
     it('gives concurrent writers gap-free revisions in commit order', async () => {

@@ -1,0 +1,430 @@
+/**
+ * Revisions and commits on DynamoDB (docs/adr/004). A write is planned from fresh reads, then
+ * committed in a group with the writes of the same type that are waiting in this process:
+ *
+ *   1. the group takes a range of revisions from the type's counter with one atomic `ADD`
+ *      (outside any transaction: writers of one type, here or in other processes, never wait
+ *      for each other's transactions), after its objects were read, so an object's revisions only
+ *      grow;
+ *   2. one TransactWriteItems puts each object (conditional on the revision it was read at, or
+ *      on its absence) and its change entry (conditional on the revision still being free: a
+ *      reader may have voided it, see dynamodb-change-log.ts).
+ *
+ * A group that fails gives its revisions back as a void entry, and its writes plan again (a
+ * conflict) or answer (a name taken). Throttling and transaction conflicts are retried with
+ * jittered back-off up to a bound, then become 429 / 503 (dynamodb-calls.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  GetItemCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { KubeObject } from '../../schemas/meta.ts';
+import type { ResourceType } from '../../schemas/registry.ts';
+import { AlreadyExistsError, ServiceUnavailableError } from '../core/errors.ts';
+import { type DynamoDbCalls, exhausted, type FailureKind, OutcomeUnknownError } from './dynamodb-calls.ts';
+import { type ChangeLog, changeEntryItem } from './dynamodb-change-log.ts';
+import { type LogEntry, parseLogItem } from './object-items.ts';
+import { checkWritableTogether, maxTransactionBytes, type PlannedWrite, parseStoredObject, refOf, withResourceVersion } from './object-lifecycle.ts';
+import { attributes, type TableNames } from './tables.ts';
+
+/** The call went unanswered: it may have been applied. */
+function outcomeUnknown(error: unknown): boolean {
+  return error instanceof OutcomeUnknownError || error instanceof ServiceUnavailableError;
+}
+
+/** What a write planned from fresh reads: the item writes, and how to answer once they are committed. */
+export interface Plan<T> {
+  readonly writes: readonly PlannedWrite[];
+  /** Builds the operation's answer from the committed objects, one per write, stamped with revisions. */
+  readonly result: (committed: readonly KubeObject[]) => T;
+}
+
+export interface CommitterOptions {
+  readonly calls: DynamoDbCalls;
+  readonly tables: TableNames;
+  readonly log: ChangeLog;
+  readonly now: () => Date;
+  readonly retentionSeconds: number;
+  /**
+   * A group in flight longer than this (or three times the recent commit time, if more) no
+   * longer holds back the next one. @default 200
+   */
+  readonly groupStallMs?: number;
+  /** Test seam for fault tests: runs after a group took its revisions, before it commits. */
+  readonly afterAllocate?: (type: ResourceType, from: number, through: number) => Promise<void>;
+  /** Told of every committed write, with its revision and the object's JSON as stored. */
+  readonly onCommitted?: (type: ResourceType, writes: readonly PlannedWrite[], revisions: readonly number[], bodies: readonly string[]) => void;
+}
+
+export interface Committer {
+  /** Plans (`plan` reads afresh each attempt) and commits, again while writers elsewhere win races. */
+  run<T>(type: ResourceType, plan: (attempt: number) => Promise<Plan<T>>): Promise<T>;
+}
+
+/** Attempts of one write before its last failure is answered (429); one that went unanswered is tried once more (then 503). */
+const maxAttempts = 12;
+const maxUnansweredAttempts = 2;
+/** TransactWriteItems holds 100 items: an object and its change entry per write. */
+const maxGroupWrites = 50;
+/** Groups of one type in flight at once in a process, when the earlier ones stall. */
+const maxGroupsInFlight = 8;
+
+type Outcome =
+  | { readonly kind: 'committed'; readonly objects: KubeObject[] }
+  /** A create found its name taken: the write at this index. */
+  | { readonly kind: 'exists'; readonly index: number }
+  /** An object changed since it was read, or the revision was voided: plan again from fresh reads. */
+  | { readonly kind: 'replan' }
+  /** Throttled, conflicting or unanswered: back off and plan again. */
+  | { readonly kind: 'retry'; readonly failure: FailureKind; readonly cause: unknown }
+  | { readonly kind: 'failed'; readonly error: unknown };
+
+interface Waiting {
+  readonly writes: readonly PlannedWrite[];
+  readonly bytes: number;
+  readonly resolve: (outcome: Outcome) => void;
+}
+
+interface TypeQueue {
+  readonly waiting: Waiting[];
+  /** Start times of the groups in flight. */
+  readonly inFlight: Set<{ readonly startedAt: number }>;
+  timer: NodeJS.Timeout | undefined;
+  /** Recent commit time of a group (ms, moving average): what counts as a stall scales with it. */
+  commitMs: number;
+}
+
+export function createCommitter(options: CommitterOptions): Committer {
+  const { calls, tables, log, now } = options;
+  const groupStallMs = options.groupStallMs ?? 200;
+  const queues = new Map<string, TypeQueue>();
+
+  const typeKey = (type: ResourceType): Record<string, AttributeValue> => ({ [attributes.partitionKey]: { S: type.id } });
+
+  function enqueue(type: ResourceType, writes: readonly PlannedWrite[], bytes: number): Promise<Outcome> {
+    let queue = queues.get(type.id);
+    if (!queue) {
+      queue = { waiting: [], inFlight: new Set(), timer: undefined, commitMs: 0 };
+      queues.set(type.id, queue);
+    }
+    const typeQueue = queue;
+    return new Promise((resolve) => {
+      typeQueue.waiting.push({ writes, bytes, resolve });
+      pump(type, typeQueue);
+    });
+  }
+
+  /**
+   * Starts a group when none is in flight, or when those in flight have stalled (a hung call
+   * must not hold up the writers behind it); otherwise writes wait and join the next group.
+   */
+  function pump(type: ResourceType, queue: TypeQueue): void {
+    const stallMs = groupStallMs === 0 ? 0 : Math.max(groupStallMs, 3 * queue.commitMs);
+    for (;;) {
+      if (queue.waiting.length === 0) return;
+      const stalled = [...queue.inFlight].every((group) => Date.now() - group.startedAt >= stallMs);
+      if (queue.inFlight.size > 0 && (!stalled || queue.inFlight.size >= maxGroupsInFlight)) break;
+      const group = takeGroup(queue);
+      const token = { startedAt: Date.now() };
+      queue.inFlight.add(token);
+      void commitGroup(type, group)
+        // Whatever went wrong, every write of the group gets an answer (a second answer is ignored).
+        .catch((error: unknown) => {
+          for (const waiting of group) waiting.resolve({ kind: 'failed', error });
+        })
+        .finally(() => {
+          queue.inFlight.delete(token);
+          queue.commitMs = 0.8 * queue.commitMs + 0.2 * (Date.now() - token.startedAt);
+          pump(type, queue);
+        });
+    }
+    if (!queue.timer) {
+      queue.timer = setTimeout(() => {
+        queue.timer = undefined;
+        pump(type, queue);
+      }, stallMs);
+      queue.timer.unref();
+    }
+  }
+
+  /** The waiting writes that fit one transaction (items, bytes, each object once), oldest first. */
+  function takeGroup(queue: TypeQueue): Waiting[] {
+    const group: Waiting[] = [];
+    const keys = new Set<string>();
+    let writes = 0;
+    let bytes = 0;
+    for (let index = 0; index < queue.waiting.length; ) {
+      const candidate = queue.waiting[index];
+      if (!candidate) break;
+      const fits =
+        group.length === 0 ||
+        (writes + candidate.writes.length <= maxGroupWrites &&
+          bytes + candidate.bytes <= maxTransactionBytes - 64 * 1024 &&
+          candidate.writes.every((write) => !keys.has(write.key)));
+      if (!fits) {
+        index++;
+        if (writes >= maxGroupWrites) break;
+        continue;
+      }
+      queue.waiting.splice(index, 1);
+      group.push(candidate);
+      writes += candidate.writes.length;
+      bytes += candidate.bytes;
+      for (const write of candidate.writes) keys.add(write.key);
+    }
+    return group;
+  }
+
+  async function allocate(type: ResourceType, count: number): Promise<number> {
+    const output = await calls.run(
+      'UpdateItem',
+      (abortSignal) =>
+        calls.client.send(
+          new UpdateItemCommand({
+            TableName: tables.changes,
+            Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } },
+            // A new counter starts with its compaction point at 0 (one without is from before this design).
+            UpdateExpression: 'ADD #revision :count SET #compacted = if_not_exists(#compacted, :zero)',
+            ExpressionAttributeNames: { '#revision': attributes.counter, '#compacted': attributes.compacted },
+            ExpressionAttributeValues: { ':count': { N: String(count) }, ':zero': { N: '0' } },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+          { abortSignal },
+        ),
+      // Not idempotent: sent twice it hands out two ranges (the lost one is voided by readers).
+      { idempotent: false },
+    );
+    const high = Number(output.Attributes?.[attributes.counter]?.N);
+    if (!Number.isSafeInteger(high) || high < count) throw new Error(`the revision counter of ${type.id} answered ${String(high)}`);
+    return high;
+  }
+
+  function transactItems(
+    type: ResourceType,
+    from: number,
+    writes: readonly PlannedWrite[],
+  ): { items: TransactWriteItem[]; entries: LogEntry[]; objects: KubeObject[]; bodies: string[] } {
+    const retainedUntil = Math.floor(now().getTime() / 1000) + options.retentionSeconds;
+    const items: TransactWriteItem[] = [];
+    const entries: LogEntry[] = [];
+    const objects: KubeObject[] = [];
+    const bodies: string[] = [];
+    writes.forEach((write, index) => {
+      const revision = from + index;
+      const object = withResourceVersion(write.object, revision);
+      const body = JSON.stringify(object);
+      objects.push(object);
+      bodies.push(body);
+      entries.push({
+        revision,
+        through: revision,
+        retainedUntil,
+        // Watches get their own copy, as they would reading the table: the caller may change `object`.
+        change: {
+          typeId: type.id,
+          revision,
+          type: write.event,
+          object: parseStoredObject(body),
+          ...(write.prior ? { prior: write.prior } : {}),
+          retainedUntil,
+        },
+      });
+      const key = { ...typeKey(type), [attributes.sortKey]: { S: write.key } };
+      const condition =
+        write.expect === 'absent'
+          ? { ConditionExpression: 'attribute_not_exists(#rv)', ExpressionAttributeNames: { '#rv': attributes.revision } }
+          : {
+              ConditionExpression: '#rv = :expected',
+              ExpressionAttributeNames: { '#rv': attributes.revision },
+              ExpressionAttributeValues: { ':expected': { N: String(write.expect) } },
+            };
+      if (write.action === 'put') {
+        const slash = write.key.indexOf('/');
+        items.push({
+          Put: {
+            TableName: tables.objects,
+            Item: {
+              ...key,
+              [attributes.body]: { S: body },
+              [attributes.revision]: { N: String(revision) },
+              [attributes.namespace]: { S: write.key.slice(0, slash) },
+              [attributes.name]: { S: write.key.slice(slash + 1) },
+            },
+            ...condition,
+          },
+        });
+      } else {
+        items.push({ Delete: { TableName: tables.objects, Key: key, ...condition } });
+      }
+      items.push({
+        Put: {
+          TableName: tables.changes,
+          Item: changeEntryItem(type, revision, write.event, body, write.prior, retainedUntil),
+          ConditionExpression: 'attribute_not_exists(#sk)',
+          ExpressionAttributeNames: { '#sk': attributes.sortKey },
+        },
+      });
+    });
+    return { items, entries, objects, bodies };
+  }
+
+  async function commitGroup(type: ResourceType, group: readonly Waiting[]): Promise<void> {
+    const writes = group.flatMap((waiting) => waiting.writes);
+    let high: number;
+    try {
+      high = await allocate(type, writes.length);
+    } catch (error) {
+      for (const waiting of group) waiting.resolve(failure(error));
+      return;
+    }
+    const from = high - writes.length + 1;
+    log.allocated(type, from, high);
+    try {
+      await options.afterAllocate?.(type, from, high);
+    } catch (error) {
+      await log.voidOwn(type, from, high).catch(() => undefined);
+      for (const waiting of group) waiting.resolve({ kind: 'failed', error });
+      return;
+    }
+    const { items, entries, objects, bodies } = transactItems(type, from, writes);
+    const clientRequestToken = randomUUID();
+    try {
+      await calls.run(
+        'TransactWriteItems',
+        (abortSignal) => calls.client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: clientRequestToken }), { abortSignal }),
+        // The client request token makes a resend idempotent: DynamoDB answers it without writing twice.
+        { idempotent: true },
+      );
+    } catch (error) {
+      let committed = false;
+      if (outcomeUnknown(error)) committed = await committedAfterAll(type, from, entries[0]);
+      if (committed) {
+        resolveCommitted(type, group, entries, objects, bodies);
+        return;
+      }
+      // Nothing was written: the range goes back as void before anyone answers, so readers wait no longer than a round trip.
+      await log.voidOwn(type, from, high).catch(() => undefined);
+      resolveFailed(type, group, error);
+      return;
+    }
+    resolveCommitted(type, group, entries, objects, bodies);
+  }
+
+  function resolveCommitted(
+    type: ResourceType,
+    group: readonly Waiting[],
+    entries: readonly LogEntry[],
+    objects: readonly KubeObject[],
+    bodies: readonly string[],
+  ): void {
+    log.committed(type, entries[0]?.revision ?? 0, entries);
+    options.onCommitted?.(
+      type,
+      group.flatMap((waiting) => waiting.writes),
+      entries.map((entry) => entry.revision),
+      bodies,
+    );
+    let next = 0;
+    for (const waiting of group) {
+      waiting.resolve({ kind: 'committed', objects: objects.slice(next, next + waiting.writes.length) });
+      next += waiting.writes.length;
+    }
+  }
+
+  /** Each write's part in a cancelled transaction: items 2i (object) and 2i + 1 (change entry). */
+  function resolveFailed(_type: ResourceType, group: readonly Waiting[], error: unknown): void {
+    if (!(error instanceof TransactionCanceledException)) {
+      for (const waiting of group) waiting.resolve(failure(error));
+      return;
+    }
+    const reasons = error.CancellationReasons ?? [];
+    let next = 0;
+    for (const waiting of group) {
+      const first = next;
+      next += waiting.writes.length;
+      let outcome: Outcome | undefined;
+      for (let index = 0; index < waiting.writes.length && !outcome; index++) {
+        const write = waiting.writes[index];
+        const objectReason = reasons[2 * (first + index)]?.Code;
+        const entryReason = reasons[2 * (first + index) + 1]?.Code;
+        for (const code of [objectReason, entryReason]) {
+          if (code === undefined || code === 'None') continue;
+          if (code === 'ConditionalCheckFailed') {
+            outcome = code === objectReason && write?.expect === 'absent' ? { kind: 'exists', index } : { kind: 'replan' };
+          } else if (code === 'TransactionConflict') {
+            outcome = { kind: 'retry', failure: 'conflict', cause: error };
+          } else if (code === 'ThrottlingError' || code === 'ProvisionedThroughputExceeded') {
+            outcome = { kind: 'retry', failure: 'throttled', cause: error };
+          } else {
+            outcome = { kind: 'failed', error };
+          }
+          break;
+        }
+      }
+      // Not at fault: it only lost its revisions with the group.
+      waiting.resolve(outcome ?? { kind: 'replan' });
+    }
+  }
+
+  /** After a transaction went unanswered: its first change entry tells whether it was applied (it is all or nothing). */
+  async function committedAfterAll(type: ResourceType, from: number, expected: LogEntry | undefined): Promise<boolean> {
+    try {
+      const { Item } = await calls.run(
+        'GetItem',
+        (abortSignal) =>
+          calls.client.send(
+            new GetItemCommand({ TableName: tables.changes, Key: { ...typeKey(type), [attributes.sortKey]: { N: String(from) } }, ConsistentRead: true }),
+            { abortSignal },
+          ),
+        { idempotent: true },
+      );
+      if (!Item) return false;
+      const entry = parseLogItem(Item);
+      return entry.change !== undefined && JSON.stringify(entry.change.object) === JSON.stringify(expected?.change?.object);
+    } catch {
+      return false;
+    }
+  }
+
+  function failure(error: unknown): Outcome {
+    // Its revisions are void by now, so the write can go again safely.
+    if (outcomeUnknown(error)) return { kind: 'retry', failure: 'unavailable', cause: error };
+    return { kind: 'failed', error };
+  }
+
+  return {
+    async run<T>(type: ResourceType, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
+      let last: { failure: FailureKind; cause: unknown } = { failure: 'conflict', cause: undefined };
+      let unanswered = 0;
+      for (let attempt = 0; attempt < maxAttempts && unanswered < maxUnansweredAttempts; attempt++) {
+        const planned = await plan(attempt);
+        if (planned.writes.length === 0) return planned.result([]);
+        const bytes = checkWritableTogether(type, planned.writes);
+        const outcome = await enqueue(type, planned.writes, bytes);
+        switch (outcome.kind) {
+          case 'committed':
+            return planned.result(outcome.objects);
+          case 'exists':
+            throw new AlreadyExistsError(refOf(type, planned.writes[outcome.index]?.object.metadata.name ?? ''));
+          case 'failed':
+            throw outcome.error;
+          case 'replan':
+            last = { failure: 'conflict', cause: undefined };
+            if (attempt > 0) await calls.backOff(attempt - 1);
+            break;
+          case 'retry':
+            last = { failure: outcome.failure, cause: outcome.cause };
+            if (outcome.failure === 'unavailable') unanswered++;
+            await calls.backOff(attempt);
+            break;
+        }
+      }
+      throw exhausted(last.failure, `writing ${type.plural}`, last.cause);
+    },
+  };
+}

@@ -39,6 +39,15 @@ export const requiredFigures: readonly string[] = [
   ]),
   'cost.eksMonthlyUsd',
   'cost.prices.date',
+  'writers.runs.0.writesPerSecond',
+  'writers.runs.0.ceilingPutsPerSecond',
+  'writers.runs.0.ratio',
+  'writers.runs.0.retriesPerWrite',
+  'writers.runs.1.ratio',
+  'writers.update1KB.writeUnits',
+  'writers.update1KB.reportedWriteUnits',
+  'writers.leaseRenewal.writeUnits',
+  'writers.leaseRenewal.reportedWriteUnits',
 ];
 
 /** The value at a dotted path (array indexes as numbers). */

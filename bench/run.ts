@@ -5,6 +5,7 @@
  *   npm run bench                      # full (< 20 min on 2 cores)
  *   npm run bench -- --quick           # small sizes (< 2 min); CI runs this through npm test
  *   npm run bench -- --out /tmp/r.json # write the results elsewhere
+ *   npm run bench -- --only writers,scale  # only these scenarios (figures of the others are not required)
  *
  * Exits non-zero when a scenario fails or a figure the issue names is missing. Figures are
  * never compared with thresholds: they are read, not asserted.
@@ -25,6 +26,7 @@ import { runCost } from './scenarios/cost.ts';
 import { runPodStartup } from './scenarios/pod-startup.ts';
 import { runScale } from './scenarios/scale.ts';
 import { runScheduling } from './scenarios/scheduling.ts';
+import { runWriters } from './scenarios/writers.ts';
 import { formatTable } from './summary-table.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,6 +48,7 @@ const profiles = {
       budgetSeconds: 240,
     },
     cost: { idleWindowSeconds: 20, heartbeatSamples: 10, steadyNodes: 100, steadyWindowSeconds: 60 },
+    writers: { processCounts: [1, 4, 16], writersPerProcess: 4, seconds: 15 },
   },
   quick: {
     api: { samples: 30, largeList: 1000, largeListSamples: 3 },
@@ -59,6 +62,7 @@ const profiles = {
       budgetSeconds: 30,
     },
     cost: { idleWindowSeconds: 2, heartbeatSamples: 3, steadyNodes: 10, steadyWindowSeconds: 10 },
+    writers: { processCounts: [1, 4], writersPerProcess: 2, seconds: 3 },
   },
 } as const;
 
@@ -126,7 +130,9 @@ async function main(): Promise<number> {
     }
   };
 
+  const only = option('--only')?.split(',');
   async function scenario(name: string, work: () => Promise<unknown>): Promise<void> {
+    if (only && !only.includes(name)) return;
     const started = Date.now();
     try {
       results[name] = { ...((await work()) as object), seconds: Math.round((Date.now() - started) / 100) / 10 };
@@ -173,12 +179,30 @@ async function main(): Promise<number> {
         await p.close();
       }
     });
+    await scenario('writers', () =>
+      runWriters({
+        progress,
+        ...profile.writers,
+        // A fresh instance per process count: DynamoDB Local slows down as its history grows.
+        startLocal: async () => {
+          const local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local') });
+          locals.add(local);
+          return {
+            ...local,
+            async stop() {
+              await local.stop();
+              locals.delete(local);
+            },
+          };
+        },
+      }),
+    );
   } finally {
     for (const local of locals) await local.stop();
     progress.done();
   }
 
-  const missing = missingFigures(results);
+  const missing = missingFigures(results).filter((path) => !only || only.some((name) => path.startsWith(`${name}.`)));
   results.meta = {
     ...(results.meta as object),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),

@@ -49,6 +49,22 @@ export function formatTable(results: unknown): string {
   ] as const) {
     rows.push([`cost: ${label}`, `$${show(at(`cost.scenarios.${key}.monthlyUsd.total`))}/month`, `EKS $${show(at('cost.eksMonthlyUsd'))}/month`]);
   }
+  const writerRuns =
+    (at('writers.runs') as
+      | { processes: number; writesPerSecond: number; ceilingPutsPerSecond: number; ratio: number; retriesPerWrite: number }[]
+      | undefined) ?? [];
+  for (const run of writerRuns) {
+    rows.push([
+      `writers, ${run.processes} process(es), one type`,
+      `${show(run.writesPerSecond, ' writes/s')} (ceiling ${show(run.ceilingPutsPerSecond, ' puts/s')}, ratio ${show(run.ratio)}; ${show(run.retriesPerWrite)} retries/write)`,
+      run.processes >= 16 ? 'ratio >= 0.5' : '',
+    ]);
+  }
+  rows.push([
+    'write units: 1 KB update / Lease renewal',
+    `${show(at('writers.update1KB.writeUnits'))} / ${show(at('writers.leaseRenewal.writeUnits'))} (DynamoDB Local reports ${show(at('writers.update1KB.reportedWriteUnits'))} / ${show(at('writers.leaseRenewal.reportedWriteUnits'))})`,
+    '<= 4 / <= 2',
+  ]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
   const line = (row: readonly string[]): string =>
     row

@@ -27,6 +27,7 @@ export const requiredFigures: readonly string[] = [
   'scale.maxNodes',
   'scale.maxPods',
   'scale.steps.0.kubectlGetPodsSeconds',
+  'scale.steps.0.kubectlGetPodsAllNamespacesSeconds',
   ...['idleControlPlane', 'idleNode', 'steady100Nodes30Pods', 'rollout1000Pods'].flatMap((scenario) => [
     `cost.scenarios.${scenario}.units.dynamoDbReadUnits`,
     `cost.scenarios.${scenario}.units.dynamoDbWriteUnits`,

@@ -11,6 +11,7 @@ import { type Log, silentLog } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 import { type BackOffPolicy, kubeletBackOff } from './back-off.ts';
+import { systemClock } from './clock.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { loadImageTable } from './images.ts';
 import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient } from './kube-client.ts';
@@ -25,6 +26,7 @@ import { startServiceProxy } from './proxy/service-proxy.ts';
 import { ProcessRuntime } from './runtime/process-runtime.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { SimRuntime } from './runtime/sim-runtime.ts';
+import { ServiceAccountVolumes } from './service-account-volume.ts';
 
 export interface AgentOptions {
   readonly credentials: ClusterCredentials;
@@ -141,8 +143,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   });
 
+  const serviceAccountVolumes = new ServiceAccountVolumes({
+    client,
+    stateDir: options.stateDir,
+    ...(options.credentials.caPem ? { caPem: options.credentials.caPem } : {}),
+    clock: systemClock,
+    log,
+  });
   const stopEverything = async () => {
     abort.abort();
+    serviceAccountVolumes.close();
     await server.close();
     await runtime.close();
     client.close();
@@ -302,7 +312,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     backOff: options.backOff ?? kubeletBackOff,
     allocatePodIp: (uid: string) => addresses.allocate(uid),
     releasePodIp: (uid: string) => addresses.release(uid),
+    serviceAccountVolumes,
+    apiServer: apiServerAddress(options.credentials.server),
     onFinished(uid: string) {
+      serviceAccountVolumes.release(uid);
       finished.add(uid);
       if (finished.size > 10_000) finished.delete(finished.values().next().value ?? '');
       const worker = workers.get(uid);
@@ -451,4 +464,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       log.info('node agent stopped', { node: nodeName });
     },
   };
+}
+
+/** The API server's host and port, as `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT` give them to pods. */
+function apiServerAddress(server: string): { host: string; port: string } {
+  const url = new URL(server);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'http:' ? '80' : '443') };
 }

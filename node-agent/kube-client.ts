@@ -167,6 +167,11 @@ export class KubeClient {
     return (await this.request('POST', KubeClient.path(type, object.metadata.namespace), { ...call, body })) as T;
   }
 
+  /** POSTs a body to a subresource of one object (`serviceaccounts/<name>/token`) and returns the answer. */
+  async createSubresource(type: ResourceType, namespace: string | undefined, name: string, subresource: string, body: unknown): Promise<KubeObject> {
+    return (await this.request('POST', KubeClient.path(type, namespace, name, subresource), { body })) as KubeObject;
+  }
+
   /** PUT of the object (or of its `/status` when `subresource` is 'status'); 409 when stale. */
   async update<T extends KubeObject>(type: ResourceType, object: T, subresource?: 'status', call: CallOptions = {}): Promise<T> {
     const name = object.metadata.name;

@@ -6,6 +6,7 @@
  * leave the pod in a wrong state.
  */
 import { kubeTime } from '../functions/core/kube-time.ts';
+import { SERVICE_ACCOUNT_MOUNT_PATH } from '../functions/domain/pods/service-account-volume.ts';
 import type { Log } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
@@ -42,6 +43,7 @@ import {
   type PodContainerLaunch,
   PodSandboxError,
 } from './runtime/runtime.ts';
+import { type ServiceAccountVolumes, TokenVolumeError } from './service-account-volume.ts';
 
 export interface PodWorkerContext {
   readonly runtime: ContainerRuntime;
@@ -59,6 +61,10 @@ export interface PodWorkerContext {
   readonly log: Log;
   /** @default the system clock */
   readonly clock?: Clock;
+  /** Fills the pods' ServiceAccount token volumes (container runtimes). */
+  readonly serviceAccountVolumes?: ServiceAccountVolumes;
+  /** Where in-cluster clients reach the API: `KUBERNETES_SERVICE_HOST` and `_PORT`. */
+  readonly apiServer?: { readonly host: string; readonly port: string };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -635,11 +641,17 @@ export class PodWorker {
   /** Variables every container gets from the agent, under what the pod sets itself. */
   private baseEnvironment(container: Container): Record<string, string> {
     const pod = this.pod.view;
+    // Every container finds the API as Kubernetes tells it, from the `kubernetes` Service's variables.
+    const api = this.context.apiServer;
+    const kubernetesService: Record<string, string> = api
+      ? { KUBERNETES_SERVICE_HOST: api.host, KUBERNETES_SERVICE_PORT: api.port, KUBERNETES_SERVICE_PORT_HTTPS: api.port }
+      : {};
     // Pod runtimes run real images: they get what Kubernetes gives, not the stand-ins' HOST and PORT.
-    if (this.podUnit) return { HOSTNAME: pod.spec.hostname ?? pod.metadata.name };
+    if (this.podUnit) return { HOSTNAME: pod.spec.hostname ?? pod.metadata.name, ...kubernetesService };
     const podIP = this.podIP ?? '';
     const firstPort = container.ports[0]?.containerPort;
     return {
+      ...kubernetesService,
       HOSTNAME: pod.spec.hostname ?? pod.metadata.name,
       POD_NAME: pod.metadata.name,
       POD_NAMESPACE: pod.metadata.namespace,
@@ -664,7 +676,24 @@ export class PodWorker {
     const secrets = await Promise.all(referencedSecrets(container).map(async (name) => [name, await fetch('secrets', name)] as const));
     const sources: EnvSources = { configMaps: new Map(configMaps), secrets: new Map(secrets) };
     const facts = { podIP: this.podIP ?? '', hostIP: this.context.hostIP, nodeName: this.context.nodeName };
-    return resolveEnv(this.pod.view, container, sources, facts, this.baseEnvironment(container));
+    const env = resolveEnv(this.pod.view, container, sources, facts, this.baseEnvironment(container));
+    const serviceAccountDir = await this.serviceAccountDir(container);
+    return serviceAccountDir ? { ...env, SKIFF_SERVICEACCOUNT_DIR: serviceAccountDir } : env;
+  }
+
+  /**
+   * The directory of the ServiceAccount volume the container mounts, filled: a process container
+   * has no mount namespace to find it at /var/run/secrets/kubernetes.io/serviceaccount (ADR 122).
+   */
+  private async serviceAccountDir(container: Container): Promise<string | undefined> {
+    const volumes = this.context.serviceAccountVolumes;
+    if (!volumes) return undefined;
+    try {
+      return (await volumes.prepare(this.pod.raw, container.name)).get(SERVICE_ACCOUNT_MOUNT_PATH);
+    } catch (error) {
+      if (error instanceof TokenVolumeError) throw new CreateContainerConfigError(`MountVolume.SetUp failed for the ServiceAccount volume: ${error.message}`);
+      throw error;
+    }
   }
 
   // --- probes -------------------------------------------------------------------------------

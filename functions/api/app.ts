@@ -16,6 +16,7 @@ import { requestAttributes } from '../domain/authorization/request-attributes.ts
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
 import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
+import { nodeRestrictionPlugin } from './admission/node-restriction.ts';
 import { rbacEscalationPlugin } from './admission/rbac-escalation.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
 import { serviceAccountAdmissionPlugin } from './admission/service-account.ts';
@@ -114,7 +115,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     authenticate: authenticateToken,
     ...(dependencies.serviceAccountKeys ? { serviceAccountKeys: dependencies.serviceAccountKeys } : {}),
     // Kubernetes' built-in plugins, always on; hosts add their own after them.
-    admission: [serviceAccountAdmissionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
+    admission: [serviceAccountAdmissionPlugin, nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 

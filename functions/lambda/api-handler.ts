@@ -15,7 +15,7 @@ import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
-import { interimNodeAuthorizer } from '../domain/authorization/interim-node-authorizer.ts';
+import { nodeAuthorizer } from '../domain/authorization/node-authorizer.ts';
 import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
 import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
@@ -128,7 +128,7 @@ function apiFromEnvironment(): ApiHandler {
       ...(podLogGroup ? { podLogs: cloudWatchPodLogSource({ client: new CloudWatchLogsClient({}), logGroup: podLogGroup }) } : {}),
       authenticators: [authenticate, serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
       serviceAccountKeys,
-      authorizer: unionAuthorizer([superuserAuthorizer, interimNodeAuthorizer, rbacAuthorizer(storePolicySource(store))]),
+      authorizer: unionAuthorizer([superuserAuthorizer, nodeAuthorizer(store), rbacAuthorizer(storePolicySource(store))]),
       log: lambdaLog('api'),
       audit: (event) => console.log(JSON.stringify(event)),
     });

@@ -17,10 +17,11 @@ import type { HealthCheck } from '../api/health-checks.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
-import { interimNodeAuthorizer } from '../domain/authorization/interim-node-authorizer.ts';
+import { nodeAuthorizer } from '../domain/authorization/node-authorizer.ts';
 import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
 import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
+import { nodeUsername } from '../domain/authorization/user-info.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
@@ -37,7 +38,7 @@ import { createLocalLoadBalancers } from './load-balancer.ts';
 import { localServiceAccountKeys } from './service-account-keys.ts';
 import { ensureServingCertificate } from './tls.ts';
 import { tokenFileAuthenticator } from './token-file.ts';
-import { ensureTokens, tokenAuthenticator } from './tokens.ts';
+import { LocalTokens } from './tokens.ts';
 
 export const repositoryRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -74,6 +75,11 @@ export interface LocalCluster {
   readonly caCertPem: string;
   /** Node names of the agents started. */
   readonly nodeNames: readonly string[];
+  /**
+   * Joins a node to the cluster: makes its own token (user `system:node:<name>`) and writes its
+   * kubeconfig; returns the kubeconfig's path, for an agent started by hand (`skiff agent`).
+   */
+  joinNode(name: string): Promise<string>;
   /**
    * Signals the agent process of one node. The supervisor starts it again (its pods carry on),
    * unless `restart` is false: then the node stays down, as a failed machine would.
@@ -147,7 +153,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     progress('starting the API server');
     const [certificate, tokens, serviceAccountKeys] = await Promise.all([
       ensureServingCertificate(join(dataDir, 'pki')),
-      ensureTokens(dataDir),
+      LocalTokens.open(dataDir),
       localServiceAccountKeys(dataDir),
     ]);
     // The audit log, as kube-apiserver's --audit-log-path: one JSON line per event (docs/adr/124).
@@ -157,13 +163,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       store,
       readiness,
       authenticators: [
-        tokenAuthenticator(tokens),
+        tokens.authenticator(),
         tokenFileAuthenticator(join(dataDir, 'tokens.csv')),
         serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store }),
       ],
       serviceAccountKeys,
-      authorizer: unionAuthorizer([superuserAuthorizer, interimNodeAuthorizer, rbacAuthorizer(storePolicySource(store))]),
-      podLogs: options.podLogs ?? kubeletLogSource({ token: tokens.node }),
+      authorizer: unionAuthorizer([superuserAuthorizer, nodeAuthorizer(store), rbacAuthorizer(storePolicySource(store))]),
+      // The API reaches each agent's kubelet API with that node's own token.
+      podLogs: options.podLogs ?? kubeletLogSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
       strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
       audit: (event) => {
@@ -175,9 +182,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     cleanups.push(() => server.close());
     const url = `https://127.0.0.1:${server.port}`;
     const kubeconfigPath = join(dataDir, 'kubeconfig');
-    const nodeKubeconfigPath = join(dataDir, 'node-kubeconfig');
     await writeKubeconfig(kubeconfigPath, { server: url, caCertPem: certificate.caCertPem, token: tokens.admin, user: 'skiff-admin' });
-    await writeKubeconfig(nodeKubeconfigPath, { server: url, caCertPem: certificate.caCertPem, token: tokens.node, user: 'skiff-node' });
+    /** Joins a node: its own token, in its own kubeconfig `<data-dir>/nodes/<name>/kubeconfig`. */
+    const joinNode = async (name: string): Promise<string> => {
+      const dir = join(dataDir, 'nodes', name);
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, 'kubeconfig');
+      await writeKubeconfig(path, { server: url, caCertPem: certificate.caCertPem, token: await tokens.joinNode(name), user: nodeUsername(name) });
+      return path;
+    };
 
     progress('starting controllers and the scheduler');
     const addresses = createAddressPool(options.loadBalancerRange ?? '127.0.200.0/24');
@@ -205,7 +218,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     for (let index = 0; index < options.nodes; index++) {
       const name = `skiff-node-${index + 1}`;
       progress(`starting node agent ${name}`);
-      await mkdir(join(dataDir, 'nodes', name), { recursive: true });
+      const nodeKubeconfigPath = await joinNode(name);
       agents.start({
         name,
         args: [
@@ -243,6 +256,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       adminToken: tokens.admin,
       caCertPem: certificate.caCertPem,
       nodeNames,
+      joinNode,
       killAgent(name, signal = 'SIGKILL', killOptions = {}) {
         agents.kill(name, signal, killOptions);
       },

@@ -14,8 +14,12 @@ interface NodeStatus {
 /** How long the node has to start answering a log request. */
 const nodeAnswerMs = 30_000;
 
-export function kubeletLogSource(options: { token?: string } = {}): PodLogSource {
+/** The bearer token the kubelet API of a node accepts: one for all, or each node's own. */
+export type KubeletToken = string | ((nodeName: string) => string | undefined);
+
+export function kubeletLogSource(options: { token?: KubeletToken } = {}): PodLogSource {
   return (request: PodLogRequest) => {
+    const token = typeof options.token === 'function' ? options.token(request.node.metadata.name ?? '') : options.token;
     const status = (request.node.status ?? {}) as NodeStatus;
     const address = status.addresses?.find((a) => a.type === 'InternalIP')?.address;
     const port = status.daemonEndpoints?.kubeletEndpoint?.Port;
@@ -32,7 +36,7 @@ export function kubeletLogSource(options: { token?: string } = {}): PodLogSource
     const path = `/containerLogs/${encodeURIComponent(namespace ?? '')}/${encodeURIComponent(name ?? '')}/${encodeURIComponent(request.container)}?${query}`;
     return new Promise((resolve, reject) => {
       const outgoing = httpRequest(
-        { host: address, port, path, method: 'GET', signal: request.signal, headers: options.token ? { authorization: `Bearer ${options.token}` } : {} },
+        { host: address, port, path, method: 'GET', signal: request.signal, headers: token ? { authorization: `Bearer ${token}` } : {} },
         (response) => {
           clearTimeout(headersTimer);
           if (response.statusCode !== 200) {

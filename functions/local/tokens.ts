@@ -1,39 +1,86 @@
 /**
- * Bearer tokens of the local cluster: an admin token and a node token, random, made at first
- * start and kept in the data dir (mode 0600). Tokens are compared by SHA-256 digest in
- * constant time; the tokens themselves are never logged.
+ * Bearer tokens of the local cluster, random and kept in `<data-dir>/tokens.json` (mode 0600):
+ * the admin's (`skiff-admin` in `system:masters`), made at first start, and one per node, made
+ * when the host first starts (joins) that node's agent, which authenticates as
+ * `system:node:<name>` in `system:nodes` (docs/adr/123). Tokens are compared by SHA-256 digest
+ * in constant time; the tokens themselves are never logged.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { UserInfo } from '../domain/authorization/user-info.ts';
+import { z } from 'zod';
+import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
+import { AUTHENTICATED, NODES_GROUP, nodeUsername, SYSTEM_MASTERS, type UserInfo } from '../domain/authorization/user-info.ts';
 
-export interface LocalTokens {
-  readonly admin: string;
-  readonly node: string;
-}
+const tokensFileSchema = z.object({
+  admin: z.string().min(16),
+  /** Node name → token. */
+  nodes: z.record(z.string(), z.string().min(16)).default({}),
+});
+type TokensFile = z.infer<typeof tokensFileSchema>;
 
-export async function ensureTokens(dataDir: string): Promise<LocalTokens> {
-  const file = join(dataDir, 'tokens.json');
-  if (!existsSync(file)) {
-    const tokens: LocalTokens = { admin: randomBytes(32).toString('base64url'), node: randomBytes(32).toString('base64url') };
-    await writeFile(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+const digest = (token: string) => createHash('sha256').update(token).digest();
+const newToken = () => randomBytes(32).toString('base64url');
+
+export class LocalTokens {
+  private readonly known: { digest: Buffer; user: UserInfo }[] = [];
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    private readonly tokens: TokensFile,
+  ) {
+    this.known.push({ digest: digest(tokens.admin), user: { username: 'skiff-admin', groups: [SYSTEM_MASTERS, AUTHENTICATED] } });
+    for (const [name, token] of Object.entries(tokens.nodes)) this.remember(name, token);
   }
-  return JSON.parse(await readFile(file, 'utf8')) as LocalTokens;
-}
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
+  /** The data dir's tokens, made on first use. A shared node token of an older data dir is dropped. */
+  static async open(dataDir: string): Promise<LocalTokens> {
+    const file = join(dataDir, 'tokens.json');
+    const stored = existsSync(file) ? tokensFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8'))) : undefined;
+    const tokens: TokensFile = stored?.success ? stored.data : { admin: newToken(), nodes: {} };
+    const local = new LocalTokens(file, tokens);
+    await local.save();
+    return local;
+  }
 
-export function tokenAuthenticator(tokens: LocalTokens): (token: string) => Promise<UserInfo | undefined> {
-  const known = [
-    { digest: digest(tokens.admin), user: { username: 'skiff-admin', groups: ['system:masters', 'system:authenticated'] } },
-    { digest: digest(tokens.node), user: { username: 'system:node', groups: ['system:nodes', 'system:authenticated'] } },
-  ];
-  return async (token) => {
-    const presented = digest(token);
-    return known.find((entry) => timingSafeEqual(entry.digest, presented))?.user;
-  };
+  get admin(): string {
+    return this.tokens.admin;
+  }
+
+  /** The token of `name`'s agent; made and saved the first time the node joins. */
+  async joinNode(name: string): Promise<string> {
+    const existing = this.tokens.nodes[name];
+    if (existing) return existing;
+    const token = newToken();
+    this.tokens.nodes[name] = token;
+    this.remember(name, token);
+    await this.save();
+    return token;
+  }
+
+  nodeToken(name: string): string | undefined {
+    return this.tokens.nodes[name];
+  }
+
+  authenticator(): TokenAuthenticator {
+    return async (token) => {
+      const presented = digest(token);
+      let found: UserInfo | undefined;
+      // Compared with every entry, so the time taken does not tell which one matched.
+      for (const entry of this.known) if (timingSafeEqual(entry.digest, presented) && !found) found = entry.user;
+      return found;
+    };
+  }
+
+  private remember(name: string, token: string): void {
+    this.known.push({ digest: digest(token), user: { username: nodeUsername(name), groups: [NODES_GROUP, AUTHENTICATED] } });
+  }
+
+  private save(): Promise<void> {
+    const text = `${JSON.stringify(this.tokens, null, 2)}\n`;
+    this.writing = this.writing.then(() => writeFile(this.file, text, { mode: 0o600 }));
+    return this.writing;
+  }
 }

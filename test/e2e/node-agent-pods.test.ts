@@ -45,8 +45,8 @@ describe('node agent pod lifecycle', () => {
   before(async () => {
     cluster = await startTestCluster({ nodes: 0 });
     agentOptions = {
-      // The node kubeconfig the host gives its agents: the host sends that token to the kubelet API.
-      credentials: loadKubeconfig(join(cluster.dataDir, 'node-kubeconfig')),
+      // The node's own kubeconfig, as the host gives its agents: the host sends its token to the kubelet API.
+      credentials: loadKubeconfig(await cluster.local.joinNode(nodeName)),
       nodeName,
       address: '127.0.1.201',
       podCidr: '127.64.201.0/24',

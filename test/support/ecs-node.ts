@@ -60,7 +60,8 @@ export async function startEcsNodeCluster(options: {
     });
   const runtime = await newRuntime();
   const agentOptions: AgentOptions = {
-    credentials: loadKubeconfig(join(cluster.dataDir, 'node-kubeconfig')),
+    // The node's own identity (system:node:<name>), as the host gives its agents.
+    credentials: loadKubeconfig(await cluster.local.joinNode(options.nodeName)),
     nodeName: options.nodeName,
     containerRuntime: runtime,
     address: options.address,

@@ -12,12 +12,7 @@ import { types } from '../../../schemas/registry.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import { getIfExists } from '../../store/list-all.ts';
 import type { ObjectStore } from '../../store/store.ts';
-
-export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
-/** What Kubernetes asks for: one hour and seven seconds, so refreshes are told apart from user requests. */
-export const SERVICE_ACCOUNT_TOKEN_SECONDS = 3607;
-export const SERVICE_ACCOUNT_VOLUME_PREFIX = 'kube-api-access-';
-export const ROOT_CA_CONFIG_MAP = 'kube-root-ca.crt';
+import { SERVICE_ACCOUNT_MOUNT_PATH, SERVICE_ACCOUNT_VOLUME_PREFIX, serviceAccountVolume } from './service-account-volume.ts';
 
 /** The characters Kubernetes' random suffixes use: no vowels, no look-alikes. */
 const suffixAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
@@ -45,21 +40,6 @@ interface PodSpecFields {
   readonly volumes?: readonly { readonly name: string }[];
   readonly imagePullSecrets?: readonly { readonly name?: string }[];
   readonly [field: string]: unknown;
-}
-
-/** The projected volume of a pod's ServiceAccount token, CA and namespace. */
-export function serviceAccountVolume(name: string): Record<string, unknown> {
-  return {
-    name,
-    projected: {
-      defaultMode: 0o644,
-      sources: [
-        { serviceAccountToken: { expirationSeconds: SERVICE_ACCOUNT_TOKEN_SECONDS, path: 'token' } },
-        { configMap: { name: ROOT_CA_CONFIG_MAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-      ],
-    },
-  };
 }
 
 const mountsServiceAccountPath = (container: ContainerFields) => (container.volumeMounts ?? []).some((mount) => mount.mountPath === SERVICE_ACCOUNT_MOUNT_PATH);

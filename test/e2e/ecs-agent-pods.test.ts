@@ -220,8 +220,13 @@ describe('node agent with the ecs runtime: pods', () => {
         ),
       ),
     );
+    // In-cluster clients find the API as the agent reaches it (KUBERNETES_SERVICE_HOST/PORT).
+    const api = new URL(node.cluster.local.server);
     assert.deepEqual(start?.overrides?.containerOverrides?.[0]?.environment, [
       { name: 'HOSTNAME', value: 'with-secrets' },
+      { name: 'KUBERNETES_SERVICE_HOST', value: api.hostname },
+      { name: 'KUBERNETES_SERVICE_PORT', value: api.port },
+      { name: 'KUBERNETES_SERVICE_PORT_HTTPS', value: api.port },
       { name: 'POD', value: 'with-secrets' },
     ]);
     assert.equal(node.secrets.valueOf('skiff/skiff/default/secrets/db'), JSON.stringify({ password }));

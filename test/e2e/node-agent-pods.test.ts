@@ -300,6 +300,8 @@ describe('node agent pod lifecycle', () => {
   it('runs pods on a sim node at once, with no process', bounded, async () => {
     const sim = await startAgent({
       ...agentOptions,
+      // Its own identity: one node's credentials may not register another node.
+      credentials: loadKubeconfig(await cluster.local.joinNode('sim-e2e')),
       nodeName: 'sim-e2e',
       runtime: 'sim',
       address: '127.0.1.202',

@@ -1,11 +1,13 @@
 /**
  * ServiceAccount tokens against DynamoDB Local: what TokenRequest issues authenticates as the
  * account (and its bound pod) while both live; expired, wrong-audience, tampered, unsigned and
- * foreign tokens, and tokens of deleted or recreated accounts and pods, do not.
+ * foreign tokens, and tokens of deleted or recreated accounts and pods, do not: the API answers
+ * them with kube-apiserver's 401 Status.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, decodeProtectedHeader, UnsecuredJWT } from 'jose';
+import { createApi } from '../../../functions/api/app.ts';
 import {
   API_AUDIENCE,
   issueServiceAccountToken,
@@ -13,6 +15,7 @@ import {
   serviceAccountTokenAuthenticator,
   signingKeyFromSeed,
 } from '../../../functions/domain/authentication/service-account-tokens.ts';
+import { type Authorizer, allow, noOpinion, noRules } from '../../../functions/domain/authorization/authorizer.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
@@ -56,6 +59,33 @@ async function tokenFor(account: KubeObject, options: { audiences?: string[]; se
     })
   ).token;
 }
+
+/** What kube-apiserver answers a request whose credentials it does not accept. */
+const unauthorizedStatus = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };
+
+/** A SelfSubjectReview (`kubectl auth whoami`) through the API core with only this authenticator. */
+function throughApi(token: string) {
+  const api = createApi({ store, authenticators: [authenticator()], authorizer: allowAuthenticated });
+  const body = Buffer.from(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));
+  return api({
+    method: 'POST',
+    path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+    query: new URLSearchParams(),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+    signal: new AbortController().signal,
+    requestId: 'sa-token-test',
+  });
+}
+
+const allowAuthenticated: Authorizer = {
+  async authorize(attributes) {
+    return attributes.user.groups.includes('system:authenticated') ? allow() : noOpinion();
+  },
+  async rulesFor() {
+    return noRules;
+  },
+};
 
 describe('ServiceAccount tokens', () => {
   it("carry Kubernetes' claims and the key id of the signing key", async () => {
@@ -125,9 +155,21 @@ describe('ServiceAccount tokens', () => {
       const account = (await store.get(types.serviceaccounts, 'refused', 'builder').catch(() => undefined)) ?? (await createAccount('refused', 'builder'));
       const token = await make(account);
       assert.equal(await authenticator()(token), undefined);
+      // Through the API: kube-apiserver's 401 Status, whatever the path.
+      const response = await throughApi(token);
+      assert.equal(response.status, 401);
+      assert.deepEqual(JSON.parse(String(response.body)), unauthorizedStatus);
       clock = t0;
     });
   }
+
+  it('get past authentication through the API when valid, as the account', async () => {
+    clock = t0;
+    const account = await createAccount('through-api', 'builder');
+    const response = await throughApi(await tokenFor(account));
+    assert.equal(response.status, 201);
+    assert.equal(JSON.parse(String(response.body)).status.userInfo.username, 'system:serviceaccount:through-api:builder');
+  });
 
   it('stop working when the account is deleted, and stay refused when it is made again', async () => {
     clock = t0;

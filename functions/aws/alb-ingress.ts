@@ -42,7 +42,7 @@ import type {
 import {
   type AlbProviderOptions,
   asConfigurationError,
-  createLoadBalancer,
+  createOrFindLoadBalancer,
   deleteListener,
   deleteTargetGroup,
   desiredTargets,
@@ -232,7 +232,12 @@ export function createAlbIngressLoadBalancers(options: AlbProviderOptions): Ingr
     const name = loadBalancerName(cluster, owner, 'application', scheme, index);
     const lb =
       existing ??
-      (await createLoadBalancer(api, options, { name, kind: 'application', scheme, tags: ownerTags(cluster, owner, `LoadBalancer/${scheme}/${index}`) }));
+      (await createOrFindLoadBalancer(
+        api,
+        options,
+        { name, kind: 'application', scheme, tags: ownerTags(cluster, owner, `LoadBalancer/${scheme}/${index}`) },
+        owner,
+      ));
     const lbArn = lb.LoadBalancerArn as string;
     const listeners = await api.listenersOf(lbArn);
     const attached = await api.targetGroupsOf(lbArn);

@@ -209,10 +209,17 @@ export async function sweepOwner(
   api: Elbv2,
   clusterName: string,
   owner: Owner,
-  keep: { readonly loadBalancers?: ReadonlySet<string>; readonly targetGroups?: ReadonlySet<string> } = {},
+  keep: {
+    readonly loadBalancers?: ReadonlySet<string>;
+    /** Load balancers kept by name: the one a reconcile is about to make, which a concurrent one may just have made. */
+    readonly loadBalancerNames?: ReadonlySet<string>;
+    readonly targetGroups?: ReadonlySet<string>;
+  } = {},
 ): Promise<boolean> {
   const prefix = ownerPrefix(clusterName, owner);
-  const loadBalancers = (await api.loadBalancersStartingWith(prefix)).filter((lb) => !keep.loadBalancers?.has(lb.LoadBalancerArn ?? ''));
+  const loadBalancers = (await api.loadBalancersStartingWith(prefix)).filter(
+    (lb) => !keep.loadBalancers?.has(lb.LoadBalancerArn ?? '') && !keep.loadBalancerNames?.has(lb.LoadBalancerName ?? ''),
+  );
   const targetGroups = (await api.targetGroupsStartingWith(prefix)).filter((tg) => !keep.targetGroups?.has(tg.TargetGroupArn ?? ''));
   const arns = [...loadBalancers.map((lb) => lb.LoadBalancerArn ?? ''), ...targetGroups.map((tg) => tg.TargetGroupArn ?? '')].filter(Boolean);
   if (arns.length === 0) return true;
@@ -317,6 +324,22 @@ export async function createLoadBalancer(api: Elbv2, network: AlbNetwork, input:
   return lb;
 }
 
+/**
+ * Creates the load balancer; when a concurrent reconcile made it first (ELBv2 answers a create of
+ * the same settings with the existing one, and `DuplicateLoadBalancerName` when they differ), uses
+ * that one once its tags prove it ours.
+ */
+export async function createOrFindLoadBalancer(api: Elbv2, network: AlbNetwork, input: CreateLoadBalancerInput, owner: Owner): Promise<LoadBalancer> {
+  try {
+    return await createLoadBalancer(api, network, input);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'DuplicateLoadBalancerNameException')) throw error;
+    const found = await ownedLoadBalancer(api, input.name, network.clusterName, owner);
+    if (!found) throw error;
+    return found;
+  }
+}
+
 function sameCertificates(listener: Listener, arns: readonly string[]): boolean {
   const current = (listener.Certificates ?? []).map((c) => c.CertificateArn).filter(Boolean);
   return arns.length === 0 ? current.length === 0 : current[0] === arns[0];
@@ -344,9 +367,10 @@ export function createAlbLoadBalancers(options: AlbProviderOptions): LoadBalance
     const name = loadBalancerName(cluster, owner, kind, scheme);
     let lb = await ownedLoadBalancer(api, name, cluster, owner);
     if (!lb) {
-      // A load balancer of another type or scheme (the annotations changed), or leftovers of an earlier Service of this name.
-      await sweepOwner(api, cluster, owner);
-      lb = await createLoadBalancer(api, options, { name, kind, scheme, tags: ownerTags(cluster, owner, 'LoadBalancer') });
+      // A load balancer of another type or scheme (the annotations changed), or leftovers of an earlier Service of this name;
+      // never the one of this name, which a concurrent reconcile (the resync beside the stream) may just have made.
+      await sweepOwner(api, cluster, owner, { loadBalancerNames: new Set([name]) });
+      lb = await createOrFindLoadBalancer(api, options, { name, kind, scheme, tags: ownerTags(cluster, owner, 'LoadBalancer') }, owner);
     }
     const lbArn = lb.LoadBalancerArn as string;
     const listeners = await api.listenersOf(lbArn);

@@ -18,7 +18,7 @@ import {
 import type { HealthProbe } from '../domain/services/load-balancer-backends.ts';
 import type { TargetState } from '../domain/services/load-balancers.ts';
 import type { Elbv2 } from './elbv2-client.ts';
-import type { Tag } from './elbv2-names.ts';
+import { clusterTag, ownerTag, type Tag } from './elbv2-names.ts';
 
 export type TargetProtocol = 'HTTP' | 'HTTPS' | 'TCP' | 'UDP' | 'TCP_UDP' | 'TLS';
 
@@ -201,17 +201,28 @@ function sameHealthCheck(group: TargetGroup, check: HealthCheck): boolean {
 export async function ensureTargetGroup(api: Elbv2, spec: TargetGroupSpec, vpcId: string, existing: TargetGroup | undefined): Promise<string> {
   let arn = existing?.TargetGroupArn;
   if (!existing || !arn) {
-    const created = await api.send<{ TargetGroups?: TargetGroup[] }>(
-      new CreateTargetGroupCommand({
-        Name: spec.name,
-        Protocol: spec.protocol,
-        Port: spec.port,
-        VpcId: vpcId,
-        TargetType: 'ip',
-        ...healthCheckFields(spec.healthCheck),
-        Tags: [...spec.tags],
-      }),
-    );
+    let created: { TargetGroups?: TargetGroup[] };
+    try {
+      created = await api.send<{ TargetGroups?: TargetGroup[] }>(
+        new CreateTargetGroupCommand({
+          Name: spec.name,
+          Protocol: spec.protocol,
+          Port: spec.port,
+          VpcId: vpcId,
+          TargetType: 'ip',
+          ...healthCheckFields(spec.healthCheck),
+          Tags: [...spec.tags],
+        }),
+      );
+    } catch (error) {
+      // A concurrent reconcile made it first (with other settings, or ELBv2 would have answered with it): ours if its tags say so.
+      if (!(error instanceof Error && error.name === 'DuplicateTargetGroupNameException')) throw error;
+      const found = await api.targetGroupNamed(spec.name);
+      const tags = found?.TargetGroupArn ? (await api.tags([found.TargetGroupArn])).get(found.TargetGroupArn) : undefined;
+      const same = (key: string) => tags?.find((t) => t.Key === key)?.Value === spec.tags.find((t) => t.Key === key)?.Value;
+      if (!found || !same(clusterTag) || !same(ownerTag)) throw error;
+      created = { TargetGroups: [found] };
+    }
     arn = created.TargetGroups?.[0]?.TargetGroupArn;
     if (!arn) throw new Error(`CreateTargetGroup ${spec.name} returned no ARN`);
   } else if (!sameHealthCheck(existing, spec.healthCheck)) {

@@ -5,7 +5,7 @@
  * balancers with a DNS name, listeners one per port, rules one per priority, target groups that
  * cannot be deleted while a listener or rule uses them (ResourceInUse), `ip` targets starting
  * `initial` and `draining` after deregistration, NotFound errors for what does not exist, paged
- * describes, tags. Every call stays recorded on `mock`, so tests assert the exact calls and their order.
+ * describes, tags, creates that answer the same settings with what exists. Every call stays recorded on `mock`, so tests assert the exact calls and their order.
  */
 import {
   type Action,
@@ -80,7 +80,7 @@ export const testNetwork = {
 export class FakeElbv2 {
   readonly client = new ElasticLoadBalancingV2Client({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   readonly mock: AwsClientStub<ElasticLoadBalancingV2Client>;
-  readonly loadBalancers = new Map<string, { lb: LoadBalancer; tags: Tag[] }>();
+  readonly loadBalancers = new Map<string, { lb: LoadBalancer; tags: Tag[]; subnets: string[] }>();
   readonly groups = new Map<string, FakeGroup>();
   readonly listeners = new Map<string, { listener: Listener; tags: Tag[]; certificates: string[] }>();
   readonly rules = new Map<string, { rule: Rule; listenerArn: string; tags: Tag[] }>();
@@ -115,7 +115,13 @@ export class FakeElbv2 {
     );
     m.on(CreateLoadBalancerCommand).callsFake(
       this.guard('CreateLoadBalancer', (input) => {
-        if ([...this.loadBalancers.values()].some((e) => e.lb.LoadBalancerName === input.Name)) {
+        const same = [...this.loadBalancers.values()].find((e) => e.lb.LoadBalancerName === input.Name);
+        if (same) {
+          // Idempotent, as documented: the same settings answer with the existing load balancer.
+          const settings = (lb: { Type?: string; Scheme?: string; subnets: readonly string[] }) =>
+            JSON.stringify([lb.Type ?? 'application', lb.Scheme ?? 'internet-facing', [...lb.subnets].sort()]);
+          if (settings({ ...input, subnets: input.Subnets ?? [] }) === settings({ ...same.lb, subnets: same.subnets }))
+            return { LoadBalancers: [{ ...same.lb }] };
           throw new DuplicateLoadBalancerNameException({ message: 'A load balancer with the same name exists', ...meta });
         }
         const kind = input.Type === 'network' ? 'net' : 'app';
@@ -129,7 +135,7 @@ export class FakeElbv2 {
           State: { Code: 'provisioning' },
           SecurityGroups: input.SecurityGroups ?? [],
         };
-        this.loadBalancers.set(arn, { lb, tags: [...(input.Tags ?? [])] });
+        this.loadBalancers.set(arn, { lb, tags: [...(input.Tags ?? [])], subnets: [...(input.Subnets ?? [])] });
         return { LoadBalancers: [{ ...lb }] };
       }),
     );
@@ -167,7 +173,12 @@ export class FakeElbv2 {
     );
     m.on(CreateTargetGroupCommand).callsFake(
       this.guard('CreateTargetGroup', (input) => {
-        if ([...this.groups.values()].some((g) => g.group.TargetGroupName === input.Name)) {
+        const same = [...this.groups.values()].find((g) => g.group.TargetGroupName === input.Name);
+        if (same) {
+          // Idempotent, as documented: the same settings answer with the existing target group.
+          const settings = (g: { Protocol?: string; Port?: number; VpcId?: string; TargetType?: string }) =>
+            JSON.stringify([g.Protocol, g.Port, g.VpcId, g.TargetType ?? 'instance']);
+          if (settings(input) === settings(same.group)) return { TargetGroups: [this.describeGroup(same)] };
           throw new DuplicateTargetGroupNameException({ message: 'A target group with the same name exists', ...meta });
         }
         const arn = `${this.arnBase}:targetgroup/${input.Name}/${this.id()}`;

@@ -10,12 +10,15 @@ import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
+  DeleteLoadBalancerCommand,
   DeregisterTargetsCommand,
   RegisterTargetsCommand,
   TargetGroupNotFoundException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createAlbLoadBalancers, planServiceListeners } from '../../../functions/aws/alb-load-balancers.ts';
+import { elbv2 } from '../../../functions/aws/elbv2-client.ts';
 import { clusterPrefix, loadBalancerName, ownerPrefix, targetGroupName } from '../../../functions/aws/elbv2-names.ts';
+import { ensureTargetGroup, healthCheckFor, serviceHealthCheckAnnotations } from '../../../functions/aws/target-groups.ts';
 import type { BackendPod } from '../../../functions/domain/services/load-balancer-backends.ts';
 import type { LoadBalancers } from '../../../functions/domain/services/load-balancers.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -417,6 +420,52 @@ describe('the alb provider for LoadBalancer Services', () => {
     assert.equal(fake.loadBalancers.size, 1);
     assert.equal(fake.groups.size, 1);
     assert.ok(result.ingress[0]?.hostname);
+  });
+
+  it('lets two reconciles of one Service run at once (the resync beside the stream) without one deleting what the other made', async () => {
+    const fake = new FakeElbv2();
+    const lb = provider(fake);
+    const pods = [backend('web-1', '10.0.1.5')];
+    const results = await Promise.allSettled([lb.ensure(web(), pods), lb.ensure(web(), pods)]);
+    assert.ok(
+      results.some((r) => r.status === 'fulfilled'),
+      'at least one finishes; the other may meet the listener the first made',
+    );
+    for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as Error).name, 'DuplicateListenerException');
+    const again = await lb.ensure(web(), pods);
+    assert.deepEqual(fake.inputs(DeleteLoadBalancerCommand), [], 'no load balancer was deleted');
+    assert.deepEqual([fake.loadBalancers.size, fake.groups.size, fake.listeners.size], [1, 1, 1]);
+    assert.equal(again.ingress[0]?.hostname, [...fake.loadBalancers.values()][0]?.lb.DNSName);
+  });
+
+  it('uses a target group a concurrent reconcile made with other settings once its tags prove it ours, never one of another owner', async () => {
+    const fake = new FakeElbv2();
+    const name = targetGroupName('prod', owner, '80/HTTP');
+    const tags = (service: string) => [
+      { Key: 'skiff.io/cluster', Value: 'prod' },
+      { Key: 'skiff.io/owner', Value: service },
+      { Key: 'skiff.io/resource', Value: '80/HTTP' },
+    ];
+    // The other pass made it with port 9090 (the Service's targetPort changed in between).
+    const made = await fake.client.send(
+      new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 9090, VpcId: 'vpc-0abc', TargetType: 'ip', Tags: tags('service/shop/web') }),
+    );
+    const api = elbv2(fake.client);
+    const spec = {
+      name,
+      protocol: 'HTTP' as const,
+      port: 8080,
+      healthCheck: healthCheckFor('application', undefined, 8080, {}, serviceHealthCheckAnnotations),
+      attributes: [],
+      tags: tags('service/shop/web'),
+    };
+    fake.reset();
+    assert.equal(await ensureTargetGroup(api, spec, 'vpc-0abc', undefined), made.TargetGroups?.[0]?.TargetGroupArn);
+    assert.deepEqual(fake.calls(), ['CreateTargetGroup', 'DescribeTargetGroups', 'DescribeTags']);
+    assert.equal(fake.groups.size, 1);
+    await assert.rejects(ensureTargetGroup(api, { ...spec, tags: tags('service/shop/other') }, 'vpc-0abc', undefined), {
+      name: 'DuplicateTargetGroupNameException',
+    });
   });
 
   it('refuses to take over a load balancer of its name that is not tagged as its own', async () => {

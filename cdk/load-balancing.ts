@@ -69,11 +69,15 @@ export class LoadBalancing extends Construct {
         return [];
       }
     };
+    const publicSubnets = select(ec2.SubnetType.PUBLIC);
+    const privateSubnets = [...select(ec2.SubnetType.PRIVATE_WITH_EGRESS), ...select(ec2.SubnetType.PRIVATE_ISOLATED)];
     return {
       CLUSTER_NAME: this.clusterName,
       LB_VPC_ID: this.vpc.vpcId,
-      LB_PUBLIC_SUBNETS: ids(select(ec2.SubnetType.PUBLIC)),
-      LB_PRIVATE_SUBNETS: ids([...select(ec2.SubnetType.PRIVATE_WITH_EGRESS), ...select(ec2.SubnetType.PRIVATE_ISOLATED)]),
+      LB_PUBLIC_SUBNETS: ids(publicSubnets),
+      // An internal load balancer has only private addresses wherever it sits: a VPC without private
+      // subnets (the node group's without NAT) puts it in the public ones.
+      LB_PRIVATE_SUBNETS: ids(privateSubnets.length > 0 ? privateSubnets : publicSubnets),
       LB_SECURITY_GROUPS: this.securityGroup.securityGroupId,
     };
   }

@@ -32,10 +32,11 @@ export interface SkiffStackProps extends StackProps {
   readonly storeRemovalPolicy?: RemovalPolicy;
   /**
    * Where `type: LoadBalancer` Services and Ingresses get their ALBs and NLBs (docs/adr/096):
-   * the cluster's VPC and, to let load balancers reach pods, the pods' security group.
-   * @default - none: such Services and Ingresses get an Event saying the cluster has no load balancing
+   * the cluster's VPC and, to let load balancers reach pods, the pods' security group; `false`
+   * for none (such Services and Ingresses then get an Event saying the cluster has no load balancing).
+   * @default - the node group's VPC and pod security group; none without nodes
    */
-  readonly loadBalancing?: { readonly vpc: ec2.IVpc; readonly podSecurityGroup?: ec2.ISecurityGroup };
+  readonly loadBalancing?: { readonly vpc: ec2.IVpc; readonly podSecurityGroup?: ec2.ISecurityGroup } | false;
   /**
    * The nodes: an Auto Scaling group of EC2 instances running pods as ECS tasks (ADR 132), or
    * `false` for a control plane alone.
@@ -205,9 +206,12 @@ export class SkiffStack extends Stack {
       'This queue is itself the on-failure destination of the stream consumers; the resync reconciles what it records.',
     );
 
-    if (props.loadBalancing) {
-      this.loadBalancing = new LoadBalancing(this, 'LoadBalancing', { ...props.loadBalancing, clusterName: this.stackName });
-    }
+    // Load balancers go where the pods are: the node group's VPC, let into its pods' security group.
+    const network =
+      props.loadBalancing === false
+        ? undefined
+        : (props.loadBalancing ?? (this.nodes ? { vpc: this.nodes.vpc, podSecurityGroup: this.nodes.podSecurityGroup } : undefined));
+    if (network) this.loadBalancing = new LoadBalancing(this, 'LoadBalancing', { ...network, clusterName: this.stackName });
     const controllerEnvironment = { ...storeEnvironment, ...(this.loadBalancing?.environment() ?? {}) };
     const controllersFunction = this.streamConsumer('Controllers', {
       entry: 'functions/lambda/controllers-handler.ts',

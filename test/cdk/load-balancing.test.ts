@@ -106,3 +106,52 @@ describe('SkiffStack with load balancing', () => {
     }
   });
 });
+
+describe('SkiffStack with its node group: load balancing by default', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'skiff-cdk-lb-nodes-'));
+  let template: Template;
+
+  before(() => {
+    const app = new App({ outdir });
+    template = Template.fromStack(new SkiffStack(app, 'Skiff', { env: { account: '123456789012', region: 'eu-west-1' } }));
+  });
+  after(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it("puts load balancers in the node group's VPC and lets them into the pods' security group", () => {
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const id = (pattern: RegExp) => {
+      const found = Object.keys(groups).filter((key) => pattern.test(key));
+      assert.equal(found.length, 1, `${pattern}: ${Object.keys(groups).join(', ')}`);
+      return found[0] as string;
+    };
+    const loadBalancers = id(/^LoadBalancing/);
+    const pods = id(/^NodesPodSecurityGroup/);
+    const vpc = Object.keys(template.findResources('AWS::EC2::VPC'));
+    assert.equal(vpc.length, 1);
+    assert.deepEqual((groups[loadBalancers] as Resources[string]).Properties.VpcId, { Ref: vpc[0] });
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as Resources[string][];
+    assert.ok(
+      ingress.some(
+        (rule) =>
+          JSON.stringify(rule.Properties.GroupId).includes(pods) &&
+          JSON.stringify(rule.Properties.SourceSecurityGroupId).includes(loadBalancers) &&
+          rule.Properties.IpProtocol === 'tcp',
+      ),
+      'the pods let the load balancers in',
+    );
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][];
+    const variables = functions
+      .map((fn) => (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables)
+      .filter((v): v is Record<string, unknown> => v?.LB_VPC_ID !== undefined);
+    assert.equal(variables.length, 2, 'the controllers and the resync');
+    for (const v of variables) {
+      assert.deepEqual(v.LB_VPC_ID, { Ref: vpc[0] });
+      // The node group's VPC without NAT has public subnets only: internal load balancers go there too.
+      const subnets = Object.keys(template.findResources('AWS::EC2::Subnet'));
+      assert.equal(subnets.length, 2, 'two zones');
+      const expected = { 'Fn::Join': ['', [{ Ref: subnets[0] }, ',', { Ref: subnets[1] }]] };
+      assert.deepEqual(v.LB_PUBLIC_SUBNETS, expected);
+      assert.deepEqual(v.LB_PRIVATE_SUBNETS, expected);
+    }
+  });
+});

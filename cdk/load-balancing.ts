@@ -108,6 +108,21 @@ export class LoadBalancing extends Construct {
         ],
         resources: ['*'],
       }),
+      // What ELBv2 itself checks on the caller's behalf (Elastic Load Balancing API permissions:
+      // CreateLoadBalancer, CreateTargetGroup, RegisterTargets); EC2's Describe calls cannot be scoped.
+      new iam.PolicyStatement({
+        sid: 'DescribeNetworkForLoadBalancing',
+        actions: [
+          'ec2:DescribeAccountAttributes',
+          'ec2:DescribeAddresses',
+          'ec2:DescribeInstances',
+          'ec2:DescribeInternetGateways',
+          'ec2:DescribeSecurityGroups',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeVpcs',
+        ],
+        resources: ['*'],
+      }),
       new iam.PolicyStatement({
         sid: 'CreateTaggedForThisCluster',
         actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'],
@@ -184,7 +199,7 @@ export class LoadBalancing extends Construct {
     }
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: "ELBv2's Describe calls (and DynamoDB's ListStreams) have no resource-level permissions; they are the only actions on *.",
+      reason: "ELBv2's and EC2's Describe calls (and DynamoDB's ListStreams) have no resource-level permissions; they are the only actions on *.",
     });
   }
 }

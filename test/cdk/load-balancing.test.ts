@@ -85,6 +85,20 @@ describe('SkiffStack with load balancing', () => {
           JSON.stringify(statement),
         );
     }
+    const network = statements.find((s) => [s.Action].flat().includes('ec2:DescribeSubnets'));
+    assert.deepEqual(
+      [network?.Action].flat().sort(),
+      [
+        'ec2:DescribeAccountAttributes',
+        'ec2:DescribeAddresses',
+        'ec2:DescribeInstances',
+        'ec2:DescribeInternetGateways',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeSubnets',
+        'ec2:DescribeVpcs',
+      ],
+      'what ELBv2 checks on the caller when it creates load balancers and target groups and registers targets',
+    );
     const create = elb.find((s) => [s.Action].flat().includes('elasticloadbalancing:CreateLoadBalancer'));
     assert.deepEqual(create?.Condition, { StringEquals: { 'aws:RequestTag/skiff.io/cluster': 'Skiff' } });
     const remove = elb.find((s) => [s.Action].flat().includes('elasticloadbalancing:DeleteLoadBalancer'));

@@ -175,6 +175,23 @@ describe('SkiffStack', () => {
     'ecs:RegisterTaskDefinition',
     'ecs:DescribeTaskDefinition',
     'ecs:PutAccountSetting',
+    // The load balancer controllers (cdk/load-balancing.ts): ELBv2's Describe calls, and the EC2
+    // ones ELBv2 checks on the caller's behalf when it creates load balancers and target groups.
+    'elasticloadbalancing:DescribeLoadBalancers',
+    'elasticloadbalancing:DescribeListeners',
+    'elasticloadbalancing:DescribeListenerCertificates',
+    'elasticloadbalancing:DescribeRules',
+    'elasticloadbalancing:DescribeTargetGroups',
+    'elasticloadbalancing:DescribeTargetGroupAttributes',
+    'elasticloadbalancing:DescribeTargetHealth',
+    'elasticloadbalancing:DescribeTags',
+    'ec2:DescribeAccountAttributes',
+    'ec2:DescribeAddresses',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInternetGateways',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeVpcs',
   ]);
 
   it('grants no wildcard actions, and * resources only to actions that cannot be scoped', () => {

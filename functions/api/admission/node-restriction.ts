@@ -1,18 +1,29 @@
 /**
  * NodeRestriction admission, as Kubernetes' plugin: what the node authorizer lets an agent write,
- * narrowed to its own objects — its own Node and Lease, the status of pods bound to it, deleting
- * and evicting those pods, mirror pods only, and ServiceAccount tokens only bound to its own
- * pods. Messages are Kubernetes' own.
+ * narrowed to its own objects — its own Node (not its taints) and Lease, the status of pods bound
+ * to it (not their labels), deleting and evicting those pods, mirror pods only (owned by its Node,
+ * referencing no account, Secret, ConfigMap or claim: the node authorizer follows what a node's
+ * pods reference), and ServiceAccount tokens only bound to its own pods. Messages are Kubernetes'
+ * own.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { ForbiddenError, isApiError, qualifiedResource } from '../../core/errors.ts';
-import { NODE_LEASE_NAMESPACE } from '../../domain/authorization/node-authorizer.ts';
+import { NODE_LEASE_NAMESPACE, podReferences } from '../../domain/authorization/node-authorizer.ts';
 import { nodeNameOf } from '../../domain/authorization/user-info.ts';
+import { isMirrorPod, MIRROR_POD_ANNOTATION } from '../../domain/pods/service-account-admission.ts';
 import type { ObjectStore } from '../../store/store.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './request-admission.ts';
 
-const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+interface OwnerReference {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly name?: string;
+  readonly uid?: string;
+  readonly controller?: boolean;
+  readonly blockOwnerDeletion?: boolean;
+}
 
 function forbidden(attributes: AdmissionAttributes, message: string): ForbiddenError {
   const resource = qualifiedResource({ resource: attributes.type.plural, group: attributes.type.group });
@@ -31,6 +42,30 @@ async function storedPod(store: ObjectStore, namespace: string | undefined, name
   }
 }
 
+/** A node may create only mirror pods of its own, controlled by its Node, that lend it nothing to read. */
+async function admitMirrorPod(nodeName: string, attributes: AdmissionAttributes, store: ObjectStore): Promise<void> {
+  const pod = attributes.object;
+  if (!pod || !isMirrorPod(pod)) {
+    throw forbidden(attributes, `pod does not have "${MIRROR_POD_ANNOTATION}" annotation, node "${nodeName}" can only create mirror pods`);
+  }
+  if (nodeOf(pod) !== nodeName) throw forbidden(attributes, `node "${nodeName}" can only create pods with spec.nodeName set to itself`);
+  const owners = (pod.metadata.ownerReferences ?? []) as readonly OwnerReference[];
+  if (owners.length > 1) throw forbidden(attributes, `node "${nodeName}" can only create pods with a single owner reference set to itself`);
+  const owner = owners[0];
+  if (!owner || owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== nodeName) {
+    throw forbidden(attributes, `node "${nodeName}" can only create pods with an owner reference set to itself`);
+  }
+  if (owner.controller !== true) throw forbidden(attributes, `node "${nodeName}" can only create pods with a controller owner reference set to itself`);
+  if (owner.blockOwnerDeletion === true) throw forbidden(attributes, `node "${nodeName}" must not set blockOwnerDeletion on an owner reference`);
+  const node = await store.get(types.nodes, undefined, nodeName);
+  if (owner.uid !== node.metadata.uid) throw forbidden(attributes, `node ${nodeName} UID mismatch: expected ${owner.uid} got ${node.metadata.uid}`);
+  const references = podReferences(pod);
+  if (references.serviceAccount) throw forbidden(attributes, `node "${nodeName}" can not create pods that reference a service account`);
+  if (references.secrets.size > 0) throw forbidden(attributes, `node "${nodeName}" can not create pods that reference secrets`);
+  if (references.configMaps.size > 0) throw forbidden(attributes, `node "${nodeName}" can not create pods that reference configmaps`);
+  if (references.persistentVolumeClaims.size > 0) throw forbidden(attributes, `node "${nodeName}" can not create pods that reference persistentvolumeclaims`);
+}
+
 async function admitPod(nodeName: string, attributes: AdmissionAttributes, store: ObjectStore): Promise<void> {
   const { operation, subresource } = attributes;
   if (subresource === 'eviction') {
@@ -42,18 +77,15 @@ async function admitPod(nodeName: string, attributes: AdmissionAttributes, store
     if (nodeOf(attributes.oldObject) !== nodeName) {
       throw forbidden(attributes, `node "${nodeName}" can only update pod status for pods with spec.nodeName set to itself`);
     }
+    if (!isDeepStrictEqual(attributes.oldObject?.metadata.labels ?? {}, attributes.object?.metadata.labels ?? {})) {
+      throw forbidden(attributes, `node "${nodeName}" cannot update labels through pod status`);
+    }
     return;
   }
   if (subresource) throw forbidden(attributes, `node "${nodeName}" cannot modify pods/${subresource}`);
   switch (operation) {
-    case 'CREATE': {
-      const pod = attributes.object;
-      if (!pod?.metadata.annotations?.[MIRROR_POD_ANNOTATION]) {
-        throw forbidden(attributes, `pod does not have "${MIRROR_POD_ANNOTATION}" annotation, node "${nodeName}" can only create mirror pods`);
-      }
-      if (nodeOf(pod) !== nodeName) throw forbidden(attributes, `node "${nodeName}" can only create pods with spec.nodeName set to itself`);
-      return;
-    }
+    case 'CREATE':
+      return admitMirrorPod(nodeName, attributes, store);
     case 'DELETE':
       if (nodeOf(attributes.oldObject) !== nodeName) throw forbidden(attributes, `node "${nodeName}" can only delete pods with spec.nodeName set to itself`);
       return;
@@ -63,13 +95,20 @@ async function admitPod(nodeName: string, attributes: AdmissionAttributes, store
 }
 
 async function admitToken(nodeName: string, attributes: AdmissionAttributes, store: ObjectStore): Promise<void> {
-  const ref = ((attributes.object?.spec ?? {}) as { boundObjectRef?: { kind?: string; name?: string; uid?: string } }).boundObjectRef;
-  if (ref?.kind !== 'Pod') throw forbidden(attributes, 'node requested token not bound to a pod');
-  const pod = await storedPod(store, attributes.namespace, ref.name ?? '');
+  const ref = ((attributes.object?.spec ?? {}) as { boundObjectRef?: { apiVersion?: string; kind?: string; name?: string; uid?: string } }).boundObjectRef;
+  if (ref?.kind !== 'Pod' || ref.apiVersion !== 'v1' || !ref.name) throw forbidden(attributes, 'node requested token not bound to a pod');
+  if (!ref.uid) throw forbidden(attributes, 'node requested token with a pod binding without a uid');
+  const pod = await storedPod(store, attributes.namespace, ref.name);
   if (!pod) throw forbidden(attributes, 'node requested token bound to a pod that does not exist');
-  if (ref.uid && ref.uid !== pod.metadata.uid) throw forbidden(attributes, 'the UID in the bound object reference does not match the UID of the pod');
+  if (ref.uid !== pod.metadata.uid) {
+    throw forbidden(
+      attributes,
+      `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+    );
+  }
   if (nodeOf(pod) !== nodeName) throw forbidden(attributes, 'node requested token bound to a pod scheduled on a different node');
-  if ((((pod.spec ?? {}) as { serviceAccountName?: string }).serviceAccountName || 'default') !== attributes.name) {
+  // Kubernetes ties the account to the pod in the node authorizer's graph; here, at the request.
+  if (((pod.spec ?? {}) as { serviceAccountName?: string }).serviceAccountName !== attributes.name) {
     throw forbidden(attributes, 'node requested token bound to a pod that does not use this service account');
   }
 }
@@ -84,6 +123,11 @@ export const nodeRestrictionPlugin: AdmissionPlugin = {
     if (type.id === types.nodes.id) {
       if (attributes.name !== nodeName && (attributes.object?.metadata.name ?? attributes.name) !== nodeName) {
         throw forbidden(attributes, `node "${nodeName}" is not allowed to modify node "${attributes.name || attributes.object?.metadata.name}"`);
+      }
+      // Its taints keep pods away: a node that could drop them would draw workloads to itself.
+      const taints = (node: KubeObject | undefined) => ((node?.spec ?? {}) as { taints?: unknown[] }).taints ?? [];
+      if (attributes.operation === 'UPDATE' && !attributes.subresource && !isDeepStrictEqual(taints(attributes.oldObject), taints(attributes.object))) {
+        throw forbidden(attributes, `node "${nodeName}" is not allowed to modify taints`);
       }
       return;
     }

@@ -26,6 +26,7 @@ export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 const kubeletRules = [...nodeRules, ...nodeProxierRules];
 
 interface VolumeSource {
+  readonly persistentVolumeClaim?: { readonly claimName?: string };
   readonly secret?: { readonly secretName?: string };
   readonly configMap?: { readonly name?: string };
   readonly projected?: { readonly sources?: readonly { readonly secret?: { readonly name?: string }; readonly configMap?: { readonly name?: string } }[] };
@@ -53,7 +54,9 @@ interface PodRefs {
 export interface PodReferences {
   readonly secrets: ReadonlySet<string>;
   readonly configMaps: ReadonlySet<string>;
-  readonly serviceAccount: string;
+  /** Only when the pod names one: ServiceAccount admission names it for every pod but mirror pods. */
+  readonly serviceAccount: string | undefined;
+  readonly persistentVolumeClaims: ReadonlySet<string>;
 }
 
 /** What a pod uses that its node must be able to read: the edges of Kubernetes' node graph. */
@@ -61,6 +64,7 @@ export function podReferences(pod: KubeObject): PodReferences {
   const spec = (pod.spec ?? {}) as PodRefs;
   const secrets = new Set<string>();
   const configMaps = new Set<string>();
+  const persistentVolumeClaims = new Set<string>();
   const add = (set: Set<string>, name: string | undefined) => {
     if (name) set.add(name);
   };
@@ -68,6 +72,7 @@ export function podReferences(pod: KubeObject): PodReferences {
   for (const volume of spec.volumes ?? []) {
     add(secrets, volume.secret?.secretName);
     add(configMaps, volume.configMap?.name);
+    add(persistentVolumeClaims, volume.persistentVolumeClaim?.claimName);
     for (const source of volume.projected?.sources ?? []) {
       add(secrets, source.secret?.name);
       add(configMaps, source.configMap?.name);
@@ -83,7 +88,7 @@ export function podReferences(pod: KubeObject): PodReferences {
       add(configMaps, variable.valueFrom?.configMapKeyRef?.name);
     }
   }
-  return { secrets, configMaps, serviceAccount: spec.serviceAccountName || 'default' };
+  return { secrets, configMaps, serviceAccount: spec.serviceAccountName || undefined, persistentVolumeClaims };
 }
 
 function boundTo(pod: KubeObject, nodeName: string): boolean {

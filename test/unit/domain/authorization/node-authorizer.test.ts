@@ -39,7 +39,12 @@ before(async () => {
       imagePullSecrets: [{ name: 'pull-secret' }],
     }),
   );
-  await store.create(types.pods, pod('on-n2', 'n2', { volumes: [{ name: 'v', secret: { secretName: 'n2-secret' } }] }));
+  await store.create(types.pods, pod('on-n2', 'n2', { serviceAccountName: 'default', volumes: [{ name: 'v', secret: { secretName: 'n2-secret' } }] }));
+  // A mirror pod names no account (ServiceAccount admission leaves it so): it lends n1 no token.
+  await store.create(types.pods, {
+    ...pod('mirror-on-n1', 'n1'),
+    metadata: { name: 'mirror-on-n1', namespace: 'team-a', annotations: { 'kubernetes.io/config.mirror': 'x' } },
+  });
 });
 
 const r = (verb: string, resource: string, extra: Partial<AuthorizationAttributes> = {}) => resourceAttributes(n1, { verb, resource, ...extra });
@@ -55,7 +60,11 @@ const table: [string, AuthorizationAttributes, boolean][] = [
   ['every Secret of a namespace', r('list', 'secrets', { namespace: 'team-a' }), false],
   ['writing a Secret a pod uses', r('update', 'secrets', { namespace: 'team-a', name: 'env-secret' }), false],
   ['a token for the account of its pod', r('create', 'serviceaccounts', { namespace: 'team-a', name: 'builder', subresource: 'token' }), true],
-  ['a token for another account', r('create', 'serviceaccounts', { namespace: 'team-a', name: 'default', subresource: 'token' }), false],
+  [
+    'a token for an account only a pod of another node uses',
+    r('create', 'serviceaccounts', { namespace: 'team-a', name: 'default', subresource: 'token' }),
+    false,
+  ],
   ['its own pod', r('get', 'pods', { namespace: 'team-a', name: 'on-n1' }), true],
   ["another node's pod", r('get', 'pods', { namespace: 'team-a', name: 'on-n2' }), false],
   ['its pods by field selector', r('watch', 'pods', { fieldSelector: 'spec.nodeName=n1' }), true],
@@ -101,6 +110,8 @@ describe('the node authorizer', () => {
   it('finds every Secret and ConfigMap a pod references', () => {
     const refs = podReferences(pod('x', 'n1', { initContainers: [{ name: 'i', image: 'busybox', envFrom: [{ secretRef: { name: 'init-secret' } }] }] }));
     assert.deepEqual([...refs.secrets], ['init-secret']);
-    assert.equal(refs.serviceAccount, 'default');
+    assert.equal(refs.serviceAccount, undefined, 'no account unless the pod names one');
+    const claims = podReferences(pod('y', 'n1', { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-0' } }] }));
+    assert.deepEqual([...claims.persistentVolumeClaims], ['data-0']);
   });
 });

@@ -56,6 +56,26 @@ describe('ServiceAccount admission', () => {
     );
   });
 
+  it("leaves a mirror pod as it is, and refuses one that names an account, a Secret or a token projection, with Kubernetes' messages", async () => {
+    const mirror = (spec: Record<string, unknown> = {}): KubeObject => ({
+      ...pod(spec),
+      metadata: { name: 'static-web', namespace: 'team-a', annotations: { 'kubernetes.io/config.mirror': 'hash' } },
+    });
+    assert.deepEqual(await admitPodServiceAccount(mirror(), store, fixed), mirror());
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ serviceAccountName: 'builder' }, 'a mirror pod may not reference service accounts'],
+      [{ volumes: [{ name: 's', secret: { secretName: 'db' } }] }, 'a mirror pod may not reference secrets'],
+      [{ imagePullSecrets: [{ name: 'registry' }] }, 'a mirror pod may not reference secrets'],
+      [{ volumes: [serviceAccountVolume('kube-api-access-x')] }, 'a mirror pod may not use ServiceAccountToken volume projections'],
+    ];
+    for (const [spec, message] of refusals) {
+      await assert.rejects(
+        admitPodServiceAccount(mirror(spec), store),
+        (error: unknown) => error instanceof ForbiddenError && error.message === `pods "static-web" is forbidden: ${message}`,
+      );
+    }
+  });
+
   it('mounts nothing when the account or the pod turns automounting off, or a container mounts the path already', async () => {
     assert.equal(((await admitPodServiceAccount(pod({ serviceAccountName: 'quiet' }), store)).spec as Spec).volumes, undefined);
     assert.equal(

@@ -129,7 +129,7 @@ export class FakeElbv2 {
         const lb: LoadBalancer = {
           LoadBalancerArn: arn,
           LoadBalancerName: input.Name,
-          DNSName: `${input.Scheme === 'internal' ? 'internal-' : ''}${input.Name}-${this.id().slice(0, 6)}.eu-west-1.elb.amazonaws.com`,
+          DNSName: `${input.Scheme === 'internal' ? 'internal-' : ''}${input.Name}-${this.id().slice(-6)}.eu-west-1.elb.amazonaws.com`,
           Type: input.Type ?? 'application',
           Scheme: input.Scheme ?? 'internet-facing',
           State: { Code: 'provisioning' },

@@ -12,6 +12,7 @@ import {
   CreateTargetGroupCommand,
   DeleteLoadBalancerCommand,
   DeregisterTargetsCommand,
+  ListenerNotFoundException,
   RegisterTargetsCommand,
   TargetGroupNotFoundException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -498,6 +499,39 @@ describe('the alb provider for LoadBalancer Services', () => {
     assert.equal(await lb.remove(web()), false);
     fake.failNext('DeleteTargetGroup', new TargetGroupNotFoundException({ message: 'gone', $metadata: {} }));
     assert.equal(await lb.remove(web()), true);
+  });
+
+  it('makes the load balancer again when someone deleted it, sweeping what it left and reporting the new DNS name', async () => {
+    const fake = new FakeElbv2();
+    const lb = provider(fake);
+    const pods = [backend('web-1', '10.0.1.5')];
+    const first = await lb.ensure(web(), pods);
+    const [gone] = [...fake.loadBalancers.keys()];
+    // Deleted in the console: its listener goes with it, its target group stays behind.
+    await fake.client.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: gone }));
+    assert.equal(fake.groups.size, 1);
+    fake.reset();
+    const again = await lb.ensure(web(), pods);
+    assert.deepEqual(
+      fake.calls().filter((c) => !c.startsWith('Describe')),
+      ['DeleteTargetGroup', 'CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener', 'RegisterTargets'],
+    );
+    assert.deepEqual([fake.loadBalancers.size, fake.groups.size, fake.listeners.size], [1, 1, 1]);
+    assert.notEqual(again.ingress[0]?.hostname, first.ingress[0]?.hostname);
+    assert.equal(again.ingress[0]?.hostname, [...fake.loadBalancers.values()][0]?.lb.DNSName);
+  });
+
+  it('treats a listener already gone as deleted when a port is dropped', async () => {
+    const fake = new FakeElbv2();
+    const lb = provider(fake);
+    const two = service('web', [
+      { name: 'http', port: 80, targetPort: 8080 },
+      { name: 'admin', port: 9000, targetPort: 9000 },
+    ]);
+    await lb.ensure(two, [backend('web-1', '10.0.1.5')]);
+    fake.failNext('DeleteListener', new ListenerNotFoundException({ message: 'gone', $metadata: {} }));
+    await lb.ensure(service('web', [{ name: 'http', port: 80, targetPort: 8080 }]), [backend('web-1', '10.0.1.5')]);
+    assert.equal(fake.calls().filter((c) => c === 'DeleteListener').length, 1);
   });
 
   it('refuses with a clear reason when the cluster has no subnets for the scheme', async () => {

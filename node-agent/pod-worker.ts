@@ -435,7 +435,10 @@ export class PodWorker {
       const slot = this.slot(name);
       const container = pod.spec.containers.find((c) => c.name === name);
       if (!container) continue;
+      // The next run starts with fresh probe results: a liveness failure of this run must not
+      // kill the next one while its task is still being created.
       this.stopProbes(slot);
+      slot.probes = undefined;
       if (exit) recordExit(slot, exit);
       if (pull) {
         slot.decidedExitId = pull.containerId;

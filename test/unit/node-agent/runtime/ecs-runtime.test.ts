@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, StartTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
-import { EcsRuntime } from '../../../../node-agent/runtime/ecs-runtime.ts';
+import { EcsRuntime, type EcsRuntimeOptions } from '../../../../node-agent/runtime/ecs-runtime.ts';
 import type { ContainerRecord, PodContainerLaunch, PodLaunch } from '../../../../node-agent/runtime/runtime.ts';
 import { PodSandboxError } from '../../../../node-agent/runtime/runtime.ts';
 import { SecretsManagerSources } from '../../../../node-agent/runtime/secrets-manager-sources.ts';
@@ -24,7 +24,11 @@ function setup(options: ConstructorParameters<typeof FakeEcs>[0] = {}): Setup {
   return { ecs: new FakeEcs(options), secrets: new FakeSecretsManager(), sleeps: [] };
 }
 
-async function runtimeOn({ ecs, secrets, sleeps }: Setup, containerInstanceArn = ecs.containerInstanceArn): Promise<EcsRuntime> {
+async function runtimeOn(
+  { ecs, secrets, sleeps }: Setup,
+  containerInstanceArn = ecs.containerInstanceArn,
+  extra: Partial<EcsRuntimeOptions> = {},
+): Promise<EcsRuntime> {
   const runtime = await EcsRuntime.create({
     client: ecs.client,
     cluster: ecs.cluster,
@@ -43,6 +47,7 @@ async function runtimeOn({ ecs, secrets, sleeps }: Setup, containerInstanceArn =
     pollMs: { busy: 60_000, idle: 60_000 },
     stopMarginMs: 5_000,
     retry: { sleep: async (ms) => void sleeps.push(ms), random: () => 1 },
+    ...extra,
   });
   runtimes.push(runtime);
   return runtime;
@@ -328,5 +333,32 @@ describe('EcsRuntime', () => {
     ]);
     assert.deepEqual(definition?.environment, [{ name: 'GREETING', value: 'hello' }]);
     assert.equal(fake.secrets.valueOf('skiff/test/default/secrets/db'), JSON.stringify({ password }));
+  });
+  it('runs exec probes in the task container ECS reports (its runtimeId), and in no container that is not running', async () => {
+    const fake = setup();
+    const execs: { runtimeId: string; argv: readonly string[]; timeoutMs: number }[] = [];
+    const runtime = await runtimeOn(fake, fake.ecs.containerInstanceArn, {
+      execInContainer: async (runtimeId, argv, timeoutMs) => {
+        execs.push({ runtimeId, argv, timeoutMs });
+        return { exitCode: 0, output: 'ok' };
+      },
+    });
+    const records = await runtime.startPod(launch(uid(9)));
+    const id = records[0]?.id ?? '';
+    assert.deepEqual(await runtime.exec(id, ['cat', '/tmp/healthy'], 1000), { exitCode: 1, output: 'the container is not running' });
+    await untilRunning(runtime, records);
+    const runtimeId = fake.ecs.running()[0]?.containers?.[0]?.runtimeId;
+    assert.ok(runtimeId);
+    assert.deepEqual(await runtime.exec(id, ['cat', '/tmp/healthy'], 1000), { exitCode: 0, output: 'ok' });
+    assert.deepEqual(execs, [{ runtimeId, argv: ['cat', '/tmp/healthy'], timeoutMs: 1000 }]);
+
+    const stopping = runtime.stop(id, 1000);
+    await waitFor('the task stopped', async () => {
+      await runtime.refresh();
+      return runtime.container(id)?.exit !== undefined;
+    });
+    await stopping;
+    assert.deepEqual(await runtime.exec(id, ['cat', '/tmp/healthy'], 1000), { exitCode: 1, output: 'the container is not running' });
+    assert.equal(execs.length, 1);
   });
 });

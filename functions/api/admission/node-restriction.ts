@@ -1,10 +1,10 @@
 /**
  * NodeRestriction admission, as Kubernetes' plugin: what the node authorizer lets an agent write,
- * narrowed to its own objects — its own Node (not its taints) and Lease, the status of pods bound
- * to it (not their labels), deleting and evicting those pods, mirror pods only (owned by its Node,
- * referencing no account, Secret, ConfigMap or claim: the node authorizer follows what a node's
- * pods reference), and ServiceAccount tokens only bound to its own pods. Messages are Kubernetes'
- * own.
+ * narrowed to its own objects — its own Node (not its taints, nor the labels admins steer
+ * workloads with) and Lease, the status of pods bound to it (not their labels), deleting and
+ * evicting those pods, mirror pods only (owned by its Node, referencing no account, Secret,
+ * ConfigMap or claim: the node authorizer follows what a node's pods reference), and
+ * ServiceAccount tokens only bound to its own pods. Messages are Kubernetes' own.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -43,6 +43,60 @@ async function storedPod(store: ObjectStore, namespace: string | undefined, name
 }
 
 /** A node may create only mirror pods of its own, controlled by its Node, that lend it nothing to read. */
+/** The labels a kubelet may set on its own Node, and the namespaces it may use (Kubernetes' list). */
+const KUBELET_LABELS = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/os',
+  'kubernetes.io/arch',
+  'beta.kubernetes.io/os',
+  'beta.kubernetes.io/arch',
+  'beta.kubernetes.io/instance-type',
+  'node.kubernetes.io/instance-type',
+  'failure-domain.beta.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+]);
+const KUBELET_LABEL_NAMESPACES = ['kubelet.kubernetes.io', 'node.kubernetes.io'];
+const NODE_RESTRICTION_NAMESPACE = 'node-restriction.kubernetes.io';
+
+const labelNamespace = (key: string) => (key.includes('/') ? key.slice(0, key.indexOf('/')) : '');
+const inNamespace = (namespace: string, suffix: string) => namespace === suffix || namespace.endsWith(`.${suffix}`);
+
+/**
+ * Labels a node may not add, change or remove on its own Node: `node-restriction.kubernetes.io/`
+ * ones (set by admins to steer workloads to nodes they trust), and `kubernetes.io`/`k8s.io` ones
+ * other than the kubelet's. Sorted, as Kubernetes lists them.
+ */
+function forbiddenLabelChanges(labels: Record<string, string>, old: Record<string, string>): string[] {
+  const changed = [...new Set([...Object.keys(labels), ...Object.keys(old)])].filter((key) => labels[key] !== old[key]);
+  return changed
+    .filter((key) => {
+      const namespace = labelNamespace(key);
+      if (inNamespace(namespace, NODE_RESTRICTION_NAMESPACE)) return true;
+      const kubernetes = inNamespace(namespace, 'kubernetes.io') || inNamespace(namespace, 'k8s.io');
+      const kubelet = KUBELET_LABELS.has(key) || KUBELET_LABEL_NAMESPACES.some((allowed) => inNamespace(namespace, allowed));
+      return kubernetes && !kubelet;
+    })
+    .sort();
+}
+
+function admitOwnNode(nodeName: string, attributes: AdmissionAttributes): void {
+  const labels = (node: KubeObject | undefined) => (node?.metadata.labels ?? {}) as Record<string, string>;
+  if (attributes.operation === 'CREATE') {
+    const forbiddenLabels = forbiddenLabelChanges(labels(attributes.object), {});
+    if (forbiddenLabels.length > 0) throw forbidden(attributes, `node "${nodeName}" is not allowed to set the following labels: ${forbiddenLabels.join(', ')}`);
+  }
+  if (attributes.operation !== 'UPDATE') return;
+  // Its taints keep pods away: a node that could drop them would draw workloads to itself.
+  const taints = (node: KubeObject | undefined) => ((node?.spec ?? {}) as { taints?: unknown[] }).taints ?? [];
+  if (!attributes.subresource && !isDeepStrictEqual(taints(attributes.oldObject), taints(attributes.object))) {
+    throw forbidden(attributes, `node "${nodeName}" is not allowed to modify taints`);
+  }
+  const forbiddenLabels = forbiddenLabelChanges(labels(attributes.object), labels(attributes.oldObject));
+  if (forbiddenLabels.length > 0) throw forbidden(attributes, `is not allowed to modify labels: ${forbiddenLabels.join(', ')}`);
+}
+
 async function admitMirrorPod(nodeName: string, attributes: AdmissionAttributes, store: ObjectStore): Promise<void> {
   const pod = attributes.object;
   if (!pod || !isMirrorPod(pod)) {
@@ -52,7 +106,7 @@ async function admitMirrorPod(nodeName: string, attributes: AdmissionAttributes,
   const owners = (pod.metadata.ownerReferences ?? []) as readonly OwnerReference[];
   if (owners.length > 1) throw forbidden(attributes, `node "${nodeName}" can only create pods with a single owner reference set to itself`);
   const owner = owners[0];
-  if (!owner || owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== nodeName) {
+  if (owner?.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== nodeName) {
     throw forbidden(attributes, `node "${nodeName}" can only create pods with an owner reference set to itself`);
   }
   if (owner.controller !== true) throw forbidden(attributes, `node "${nodeName}" can only create pods with a controller owner reference set to itself`);
@@ -124,12 +178,7 @@ export const nodeRestrictionPlugin: AdmissionPlugin = {
       if (attributes.name !== nodeName && (attributes.object?.metadata.name ?? attributes.name) !== nodeName) {
         throw forbidden(attributes, `node "${nodeName}" is not allowed to modify node "${attributes.name || attributes.object?.metadata.name}"`);
       }
-      // Its taints keep pods away: a node that could drop them would draw workloads to itself.
-      const taints = (node: KubeObject | undefined) => ((node?.spec ?? {}) as { taints?: unknown[] }).taints ?? [];
-      if (attributes.operation === 'UPDATE' && !attributes.subresource && !isDeepStrictEqual(taints(attributes.oldObject), taints(attributes.object))) {
-        throw forbidden(attributes, `node "${nodeName}" is not allowed to modify taints`);
-      }
-      return;
+      return admitOwnNode(nodeName, attributes);
     }
     if (type.id === types.leases.id && attributes.namespace === NODE_LEASE_NAMESPACE) {
       const name = attributes.object?.metadata.name ?? attributes.name;

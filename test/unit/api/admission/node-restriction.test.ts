@@ -124,6 +124,36 @@ describe('NodeRestriction', () => {
     );
   });
 
+  it('lets a node set only the kubelet labels on its Node, never node-restriction ones', async () => {
+    const node = (labels: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels } });
+    const kubelet = {
+      'kubernetes.io/hostname': 'n1',
+      'kubernetes.io/os': 'linux',
+      'topology.kubernetes.io/zone': 'a',
+      'node.kubernetes.io/exclude-from-external-load-balancers': '',
+    };
+    await attempt(types.nodes, 'CREATE', { name: 'n1', object: node({ ...kubelet, team: 'a', 'example.com/disk': 'ssd' }) });
+    assert.equal(
+      await refusal(
+        attempt(types.nodes, 'CREATE', {
+          name: 'n1',
+          object: node({ ...kubelet, 'node-role.kubernetes.io/control-plane': '', 'a.node-restriction.kubernetes.io/pci': 'yes' }),
+        }),
+      ),
+      'nodes "n1" is forbidden: node "n1" is not allowed to set the following labels: a.node-restriction.kubernetes.io/pci, node-role.kubernetes.io/control-plane',
+    );
+    const trusted = node({ ...kubelet, 'node-restriction.kubernetes.io/trusted': 'yes' });
+    await attempt(types.nodes, 'UPDATE', {
+      name: 'n1',
+      oldObject: trusted,
+      object: { ...trusted, metadata: { ...trusted.metadata, labels: { ...kubelet, 'node-restriction.kubernetes.io/trusted': 'yes', team: 'b' } } },
+    });
+    assert.equal(
+      await refusal(attempt(types.nodes, 'UPDATE', { name: 'n1', oldObject: trusted, object: node(kubelet) })),
+      'nodes "n1" is forbidden: is not allowed to modify labels: node-restriction.kubernetes.io/trusted',
+    );
+  });
+
   it('lets a node renew only its own Lease', async () => {
     const lease = (name: string): KubeObject => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-node-lease' } });
     await attempt(types.leases, 'CREATE', { namespace: 'kube-node-lease', name: 'n1', object: lease('n1') });

@@ -26,6 +26,11 @@ const passKey: ReconcileKey = { typeId: types.pods.id, name: '' };
 export const sliceSize = 500;
 /** The store's transaction limit. */
 const bindingsPerWrite = 25;
+/**
+ * Binding writes in flight at once: the pods of a slice are distinct, so their writes never
+ * collide, and the store commits the ones waiting together (docs/adr/004).
+ */
+const writesInFlight = 4;
 /** Renew the lease this long after the last renewal; a write starts only while the lease has more than safetyMs left. */
 const renewAfterMs = 4_000;
 const safetyMs = 5_000;
@@ -149,11 +154,18 @@ async function schedulePass(
   let renewedAt = acquiredAt;
 
   // Past the lease's safe window another scheduler may take over: renew in time, or stop and let a retry replan.
+  // Writes in flight together share one renewal.
+  let renewing: Promise<void> | undefined;
   const keepLease = async (): Promise<void> => {
     if (Date.now() - renewedAt >= renewAfterMs) {
-      const at = Date.now();
-      held = await renewSchedulerLease(ctx.store, held, ctx.now());
-      renewedAt = at;
+      renewing ??= (async () => {
+        const at = Date.now();
+        held = await renewSchedulerLease(ctx.store, held, ctx.now());
+        renewedAt = at;
+      })().finally(() => {
+        renewing = undefined;
+      });
+      await renewing;
     }
     if (Date.now() > renewedAt + leaseDurationSeconds * 1000 - safetyMs) throw new Error('scheduling pass outlived its lease');
   };
@@ -161,27 +173,32 @@ async function schedulePass(
   for (let start = 0; start < queue.length; start += sliceSize) {
     const plan = planner.plan(queue.slice(start, start + sliceSize));
     const now = ctx.now();
-    await inChunks(plan.bindings, bindingsPerWrite, async (chunk) => {
-      await keepLease();
-      const written = await ctx.store.batch(
-        types.pods,
-        chunk.map(({ pod, nodeName }) => ({
-          op: 'update',
-          object: bindPod(pod, nodeName, now),
-          expectedResourceVersion: pod.metadata.resourceVersion ?? null,
-        })),
-      );
-      recordEvents(
-        chunk.map(({ pod, nodeName }) => ({
-          involvedObject: pod,
-          type: 'Normal',
-          reason: 'Scheduled',
-          message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
-          component: schedulerName,
-        })),
-      );
-      return written;
-    });
+    await inChunks(
+      plan.bindings,
+      bindingsPerWrite,
+      async (chunk) => {
+        await keepLease();
+        const written = await ctx.store.batch(
+          types.pods,
+          chunk.map(({ pod, nodeName }) => ({
+            op: 'update',
+            object: bindPod(pod, nodeName, now),
+            expectedResourceVersion: pod.metadata.resourceVersion ?? null,
+          })),
+        );
+        recordEvents(
+          chunk.map(({ pod, nodeName }) => ({
+            involvedObject: pod,
+            type: 'Normal',
+            reason: 'Scheduled',
+            message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
+            component: schedulerName,
+          })),
+        );
+        return written;
+      },
+      writesInFlight,
+    );
     await writeUnschedulable(ctx, plan.unschedulable, now, keepLease, recordEvents);
   }
   return held;

@@ -43,9 +43,29 @@ export async function getIfExists(store: ObjectStore, type: ResourceType, namesp
   }
 }
 
-/** Runs `write` over `items` in chunks of the store's batch limit. */
-export async function inChunks<T, R>(items: readonly T[], size: number, write: (chunk: readonly T[]) => Promise<readonly R[]>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += size) results.push(...(await write(items.slice(i, i + size))));
-  return results;
+/**
+ * Runs `write` over `items` in chunks of the store's batch limit, up to `concurrency` chunks at
+ * once (writes of one type in flight together are committed together by the store, docs/adr/004).
+ * Results come back in the items' order. After a chunk fails no further chunk starts; the first
+ * failure is thrown once the chunks in flight have settled.
+ */
+export async function inChunks<T, R>(items: readonly T[], size: number, write: (chunk: readonly T[]) => Promise<readonly R[]>, concurrency = 1): Promise<R[]> {
+  const chunks: (readonly T[])[] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  const written: (readonly R[])[] = new Array(chunks.length);
+  let next = 0;
+  let failed: { readonly error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < chunks.length) {
+      const index = next++;
+      try {
+        written[index] = await write(chunks[index] ?? []);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, chunks.length)) }, worker));
+  if (failed) throw failed.error;
+  return written.flat();
 }

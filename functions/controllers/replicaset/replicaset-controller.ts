@@ -46,11 +46,16 @@ export const replicaSetController: Controller = {
     }
     // Pods a load balancer will route to wait for it to have them healthy before they are Ready.
     const gated = await addTargetHealthGates(ctx.store, key.namespace ?? 'default', admitted);
-    const created = await inChunks(gated, 25, (chunk) =>
-      ctx.store.batch(
-        types.pods,
-        chunk.map((object) => ({ op: 'create', object })),
-      ),
+    // Up to four transactions of new pods in flight: the store commits the ones waiting together (docs/adr/004).
+    const created = await inChunks(
+      gated,
+      25,
+      (chunk) =>
+        ctx.store.batch(
+          types.pods,
+          chunk.map((object) => ({ op: 'create', object })),
+        ),
+      4,
     );
     for (const pod of created) {
       await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });

@@ -92,16 +92,20 @@ export const podSchema = z
 export type Pod = z.infer<typeof podSchema>;
 
 // A Pod itself, unlike a template, goes through priority admission: with no priority class the
-// priority is 0 and the policy preempts lower priorities; the service account defaults too.
+// priority is 0 and the policy preempts lower priorities; the service account defaults too,
+// except in a mirror pod (a node's own, `kubernetes.io/config.mirror`), which names none, as
+// Kubernetes' ServiceAccount admission leaves it.
 function defaultPod(pod: Pod): Pod {
   const spec = defaultPodSpec(pod.spec);
-  const serviceAccount = spec.serviceAccountName ?? 'default';
+  const mirror = pod.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined;
+  const serviceAccount = spec.serviceAccountName ?? (mirror ? undefined : 'default');
+  const serviceAccountFields =
+    serviceAccount === undefined ? {} : { serviceAccountName: serviceAccount, serviceAccount: spec.serviceAccount ?? serviceAccount };
   return {
     ...pod,
     spec: {
       ...spec,
-      serviceAccountName: serviceAccount,
-      serviceAccount: spec.serviceAccount ?? serviceAccount,
+      ...serviceAccountFields,
       ...(spec.priority === undefined && !spec.priorityClassName ? { priority: 0 } : {}),
       preemptionPolicy: spec.preemptionPolicy ?? 'PreemptLowerPriority',
     },

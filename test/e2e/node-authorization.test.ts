@@ -22,7 +22,8 @@ describe('node and pod identities with kubectl', () => {
   let home: string;
   const kubectlPath = execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim();
   const [node1, node2] = ['skiff-node-1', 'skiff-node-2'];
-  const asNode = (node: string, args: string[]) => cluster.kubectl(['--kubeconfig', join(cluster.dataDir, 'nodes', node, 'kubeconfig'), ...args]);
+  const asNode = (node: string, args: string[], options: { input?: string } = {}) =>
+    cluster.kubectl(['--kubeconfig', join(cluster.dataDir, 'nodes', node, 'kubeconfig'), ...args], options);
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 2 });
@@ -95,6 +96,25 @@ describe('node and pod identities with kubectl', () => {
     assert.equal(
       unused.stderr.trim(),
       `Error from server (Forbidden): secrets "unused" is forbidden: User "system:node:${node1}" cannot get resource "secrets" in API group "" in the namespace "team-a": no relationship found between node '${node1}' and this object`,
+    );
+    // Nor can it lend itself the Secret with a pod of its own (a mirror pod) that uses it.
+    const nodeUid = (await cluster.kubectlOk(['get', 'node', node1, '-o', 'jsonpath={.metadata.uid}'])).trim();
+    const lending = await asNode(node1, ['create', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'lends-a-secret',
+          namespace: 'team-a',
+          annotations: { 'kubernetes.io/config.mirror': 'hash' },
+          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node1, uid: nodeUid, controller: true }],
+        },
+        spec: { nodeName: node1, containers: [{ name: 'c', image: 'busybox', envFrom: [{ secretRef: { name: 'unused' } }] }] },
+      }),
+    });
+    assert.equal(
+      lending.stderr.trim(),
+      'Error from server (Forbidden): error when creating "STDIN": pods "lends-a-secret" is forbidden: a mirror pod may not reference secrets',
     );
     const otherNode = await asNode(node2, ['get', 'secret', 'used', '-n', 'team-a']);
     assert.match(otherNode.stderr, /no relationship found between node 'skiff-node-2' and this object/);

@@ -72,6 +72,10 @@ describe('defaults applied on admission', () => {
     assert.equal(pod.spec.preemptionPolicy, 'PreemptLowerPriority');
     assert.equal(pod.spec.serviceAccountName, 'default');
     assert.equal(pod.spec.serviceAccount, 'default');
+    // A mirror pod names no account: a node may not lend itself one (docs/adr/123).
+    const mirror = created(types.pods, { metadata: { name: 'm', annotations: { 'kubernetes.io/config.mirror': 'hash' } }, spec: podSpec });
+    assert.equal(mirror.spec.serviceAccountName, undefined);
+    assert.equal(mirror.spec.serviceAccount, undefined);
     const deploy = created(types.deployments, { metadata: { name: 'web' }, spec: { selector: { matchLabels: { app: 'web' } }, template } });
     assert.equal(deploy.spec.template.spec.priority, undefined);
   });

@@ -19,6 +19,7 @@ import {
   isPortName,
   isQualifiedName,
 } from './name-rules.ts';
+import { checkPodSupport } from './pod-support.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
 
@@ -628,7 +629,8 @@ export interface PodSpecRules {
 
 /** `ValidatePodSpec`: containers, names, ports, probes, volumes and scheduling fields. */
 export function validatePodSpec(spec: PodSpec, field: string, rules: PodSpecRules = {}): FieldCause[] {
-  const causes: FieldCause[] = [];
+  // What Skiff cannot run is refused with Kubernetes' own checks, never dropped on the node.
+  const causes: FieldCause[] = [...checkPodSupport(spec, field)];
   const volumes = spec.volumes ?? [];
   causes.push(...validateVolumes(volumes, child(field, 'volumes')));
   const volumeNames = new Set(volumes.map((v) => v.name));

@@ -95,13 +95,14 @@ describe('unknown fields and fieldValidation', () => {
       metadata: { name: 'p' },
       spec: {
         containers: [{ name: 'c', image: 'nginx', securityContext: { seccompProfile: { type: 'RuntimeDefault', localhostProfile: 'x' } } }],
-        volumes: [{ name: 'nfs', nfs: { server: 'nfs.example.com', path: '/export', readOnly: true } }],
+        resourceClaims: [{ name: 'gpu', resourceClaimName: 'gpu-claim', extra: { kept: true } }],
       },
     };
     const { object, warnings } = admit(types.pods, pod, { operation: 'create', fieldValidation: 'Strict' });
     assert.deepEqual(warnings, []);
-    const spec = object.spec as { volumes: { nfs: unknown }[] };
-    assert.deepEqual(spec.volumes[0]?.nfs, { server: 'nfs.example.com', path: '/export', readOnly: true });
+    const spec = object.spec as { resourceClaims: unknown[]; containers: { securityContext: { seccompProfile: unknown } }[] };
+    assert.deepEqual(spec.resourceClaims[0], { name: 'gpu', resourceClaimName: 'gpu-claim', extra: { kept: true } });
+    assert.deepEqual(spec.containers[0]?.securityContext.seccompProfile, { type: 'RuntimeDefault', localhostProfile: 'x' });
   });
 
   it('names unknown fields inside map values with the key in brackets', () => {

@@ -608,3 +608,112 @@ describe('probe targets the agent can reach', () => {
     });
   }
 });
+
+describe('what Skiff runs of a PodSpec', () => {
+  const refused: [string, Record<string, unknown>, string, RegExp][] = [
+    [
+      'a persistentVolumeClaim volume',
+      { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] },
+      'spec.volumes[0].persistentVolumeClaim',
+      /persistentVolumeClaim volumes are not supported by Skiff yet; supported: emptyDir, configMap, secret, downwardAPI, projected and hostPath \(read-only\)/,
+    ],
+    [
+      'a clusterTrustBundle projection',
+      { volumes: [{ name: 'bundle', projected: { sources: [{ clusterTrustBundle: { name: 'ca', path: 'ca.pem' } }] } }] },
+      'spec.volumes[0].projected.sources[0].clusterTrustBundle',
+      /clusterTrustBundle projections are not supported by Skiff yet/,
+    ],
+    [
+      'container resources in a downwardAPI file',
+      { volumes: [{ name: 'info', downwardAPI: { items: [{ path: 'cpu', resourceFieldRef: { containerName: 'c', resource: 'limits.cpu' } }] } }] },
+      'spec.volumes[0].downwardAPI.items[0].resourceFieldRef',
+      /not supported by Skiff yet/,
+    ],
+    [
+      'a hostPath mounted writable',
+      { volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }], containers: [{ ...container, volumeMounts: [{ name: 'logs', mountPath: '/logs' }] }] },
+      'spec.containers[0].volumeMounts[0].readOnly',
+      /mounts hostPath volumes read-only/,
+    ],
+    [
+      'a privileged container',
+      { containers: [{ ...container, securityContext: { privileged: true } }] },
+      'spec.containers[0].securityContext.privileged',
+      /not supported/,
+    ],
+    [
+      'a capability other than NET_BIND_SERVICE',
+      { containers: [{ ...container, securityContext: { capabilities: { add: ['NET_BIND_SERVICE', 'SYS_ADMIN'] } } }] },
+      'spec.containers[0].securityContext.capabilities.add[1]',
+      /Unsupported value: "SYS_ADMIN": supported values: "NET_BIND_SERVICE"/,
+    ],
+    ['sysctls', { securityContext: { sysctls: [{ name: 'net.core.somaxconn', value: '1024' }] } }, 'spec.securityContext.sysctls', /sysctls are not supported/],
+    [
+      'a Localhost seccomp profile',
+      { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } } },
+      'spec.securityContext.seccompProfile.type',
+      /Unsupported value: "Localhost"/,
+    ],
+    [
+      'a sidecar init container',
+      { initContainers: [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always' }] },
+      'spec.initContainers[0].restartPolicy',
+      /sidecar init containers/,
+    ],
+    [
+      'a probe on an init container',
+      { initContainers: [{ name: 'setup', image: 'busybox', readinessProbe: { exec: { command: ['true'] } } }] },
+      'spec.initContainers[0].readinessProbe',
+      /may not be set for init containers/,
+    ],
+  ];
+  for (const [what, spec, field, message] of refused) {
+    it(`refuses ${what} at admission, naming the field`, () => {
+      const causes = causesOf(types.pods, pod(spec));
+      assert.ok(
+        causes.some((cause) => cause.field === field && message.test(cause.message)),
+        `no cause at ${field} matching ${message} in ${JSON.stringify(causes, null, 1)}`,
+      );
+    });
+  }
+
+  it('accepts the volumes, securityContext and init containers Skiff runs', () => {
+    const causes = causesOf(
+      types.pods,
+      pod({
+        securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        volumes: [
+          { name: 'scratch', emptyDir: {} },
+          { name: 'config', configMap: { name: 'app' } },
+          { name: 'tls', secret: { secretName: 'tls', defaultMode: 0o400 } },
+          { name: 'host', hostPath: { path: '/etc/ssl/certs' } },
+          {
+            name: 'kube-api-access-x1y2z',
+            projected: {
+              sources: [
+                { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+                { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+              ],
+            },
+          },
+          { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+        ],
+        initContainers: [{ name: 'setup', image: 'busybox', command: ['true'], volumeMounts: [{ name: 'scratch', mountPath: '/work' }] }],
+        containers: [
+          {
+            ...container,
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } },
+            volumeMounts: [
+              { name: 'config', mountPath: '/etc/app', readOnly: true },
+              { name: 'tls', mountPath: '/etc/tls' },
+              { name: 'host', mountPath: '/certs', readOnly: true },
+              { name: 'scratch', mountPath: '/work', subPath: 'out' },
+            ],
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(causes, []);
+  });
+});

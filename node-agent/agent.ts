@@ -23,7 +23,7 @@ import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
 import { startServiceProxy } from './proxy/service-proxy.ts';
-import { ProcessRuntime } from './runtime/process-runtime.ts';
+import { defaultPodsDir, ProcessRuntime } from './runtime/process-runtime.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { SimRuntime } from './runtime/sim-runtime.ts';
 import { ServiceAccountVolumes } from './service-account-volume.ts';
@@ -145,7 +145,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const serviceAccountVolumes = new ServiceAccountVolumes({
     client,
-    stateDir: options.stateDir,
+    // Beside the pods' other volumes, where their users can read them: never in the state dir (ADR 084).
+    podsDir: defaultPodsDir(options.stateDir),
     ...(options.credentials.caPem ? { caPem: options.credentials.caPem } : {}),
     clock: systemClock,
     log,

@@ -97,8 +97,11 @@ export type PodActions =
   | { readonly type: 'hold'; readonly untilMs: number }
   /** The pod is being deleted (or is gone): stop every running container, then let the pod go. */
   | { readonly type: 'terminate'; readonly graceSeconds: number; readonly containersToStop: readonly { readonly name: string; readonly containerId: string }[] }
-  /** One plan per container of the spec, in spec order, and when to look again. */
-  | { readonly type: 'sync'; readonly containers: readonly ContainerPlan[]; readonly wakeAtMs?: number };
+  /**
+   * One plan per container of the spec, in spec order, and when to look again; while the pod
+   * is `initializing`, the one plan of the init container whose turn it is.
+   */
+  | { readonly type: 'sync'; readonly containers: readonly ContainerPlan[]; readonly wakeAtMs?: number; readonly initializing?: boolean };
 
 export interface PlanOptions {
   /** @default the kubelet's 10 s doubling to 5 min */
@@ -124,11 +127,31 @@ export function planContainerActions(pod: PodView, containers: readonly Containe
     };
   }
   const backOff = options.backOff ?? kubeletBackOff;
+  // Init containers first, one at a time in order, each to a successful end: the app
+  // containers wait until the last has completed (the kubelet's rule). One that fails is run
+  // again after a back-off, unless the pod's restartPolicy is Never: then the pod has failed.
+  const initPolicy = pod.spec.restartPolicy === 'Never' ? 'Never' : 'OnFailure';
+  for (const container of pod.spec.initContainers) {
+    const snapshot = byName.get(container.name) ?? emptySnapshot(container.name);
+    if (snapshot.current?.exit?.exitCode === 0) continue;
+    const plan = planContainer(pod, container, snapshot, nowMs, backOff, initPolicy);
+    return { type: 'sync', containers: [plan], ...wakeOf([plan]), initializing: true };
+  }
   const plans = pod.spec.containers.map((container) =>
     planContainer(pod, container, byName.get(container.name) ?? emptySnapshot(container.name), nowMs, backOff),
   );
+  return { type: 'sync', containers: plans, ...wakeOf(plans) };
+}
+
+function wakeOf(plans: readonly ContainerPlan[]): { wakeAtMs?: number } {
   const wakes = plans.flatMap((plan) => (plan.action.type === 'backOff' || plan.action.type === 'wait' ? [plan.action.untilMs] : []));
-  return { type: 'sync', containers: plans, ...(wakes.length > 0 ? { wakeAtMs: Math.min(...wakes) } : {}) };
+  return wakes.length > 0 ? { wakeAtMs: Math.min(...wakes) } : {};
+}
+
+/** All init containers have completed successfully (none: initialized from the start). */
+export function initialized(pod: PodView, containers: readonly ContainerSnapshot[]): boolean {
+  const byName = new Map(containers.map((snapshot) => [snapshot.name, snapshot]));
+  return pod.spec.initContainers.every((container) => byName.get(container.name)?.current?.exit?.exitCode === 0);
 }
 
 function planContainer(
@@ -137,6 +160,7 @@ function planContainer(
   snapshot: ContainerSnapshot,
   nowMs: number,
   backOff: BackOffPolicy,
+  restartPolicy: PodView['spec']['restartPolicy'] = pod.spec.restartPolicy,
 ): ContainerPlan {
   const { name, current } = snapshot;
   if (!current) {
@@ -158,7 +182,7 @@ function planContainer(
     exit = { containerId: current.id, crashes, nextStartAtMs };
   }
   const withExit = (action: ContainerAction): ContainerPlan => ({ name, ...(exit ? { exit } : {}), action });
-  if (!shouldRestart(pod.spec.restartPolicy, exited.exitCode)) return withExit({ type: 'done' });
+  if (!shouldRestart(restartPolicy, exited.exitCode)) return withExit({ type: 'done' });
   if (nextStartAtMs === undefined || nowMs >= nextStartAtMs) return withExit({ type: 'start' });
   const seconds = Math.round(restartDelayMs(crashes, backOff) / 1000);
   const { name: podName, namespace, uid } = pod.metadata;

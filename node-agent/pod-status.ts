@@ -4,7 +4,7 @@
  * with what it last wrote and skip writes that would change nothing.
  */
 import { kubeTime } from '../functions/core/kube-time.ts';
-import { type ContainerSnapshot, emptySnapshot } from './pod-actions.ts';
+import { type ContainerSnapshot, emptySnapshot, initialized } from './pod-actions.ts';
 import type { PodView } from './pod-view.ts';
 import type { ContainerRecord } from './runtime/runtime.ts';
 
@@ -62,11 +62,19 @@ export interface PodStatusFacts {
  * probe and not being stopped; with `probesRun` false (a runtime with nothing to probe) the
  * probes count as passed.
  */
-export function containerReports(pod: PodView, containers: readonly ContainerSnapshot[], probesRun: boolean): ContainerReport[] {
+export function containerReports(
+  pod: PodView,
+  containers: readonly ContainerSnapshot[],
+  probesRun: boolean,
+  which: 'containers' | 'initContainers' = 'containers',
+): ContainerReport[] {
   const byName = new Map(containers.map((snapshot) => [snapshot.name, snapshot]));
-  return pod.spec.containers.map((container) => {
+  // App containers wait with PodInitializing until the last init container has completed.
+  const initializing = which === 'containers' && !initialized(pod, containers);
+  return pod.spec[which].map((container) => {
     const snapshot = byName.get(container.name) ?? emptySnapshot(container.name);
-    const { current, previous, waiting } = snapshot;
+    const { current, previous } = snapshot;
+    const waiting = snapshot.waiting ?? (initializing ? { reason: 'PodInitializing' } : undefined);
     let state: ContainerState;
     let lastState: ContainerState | undefined;
     if (current?.creating) {
@@ -91,6 +99,8 @@ export function containerReports(pod: PodView, containers: readonly ContainerSna
     const running = 'running' in state;
     const started = running && (!container.startupProbe || !probesRun || snapshot.probes.startup.result === 'success');
     const readyByProbe = !container.readinessProbe || !probesRun || snapshot.probes.readiness.result === 'success';
+    // An init container is ready once it has completed successfully, as the kubelet reports it.
+    const completed = 'terminated' in state && state.terminated.exitCode === 0;
     return {
       name: container.name,
       image: container.image,
@@ -98,7 +108,7 @@ export function containerReports(pod: PodView, containers: readonly ContainerSna
       ...(current ? { containerID: current.containerID } : {}),
       state,
       ...(lastState ? { lastState } : {}),
-      ready: running && started && readyByProbe && !snapshot.killing,
+      ready: which === 'initContainers' ? completed : running && started && readyByProbe && !snapshot.killing,
       started,
       restartCount: snapshot.restartCount,
     };
@@ -160,8 +170,27 @@ export function containerStatusOf(report: ContainerReport): Record<string, unkno
   };
 }
 
-export function computePodStatus(pod: PodView, reports: readonly ContainerReport[], facts: PodStatusFacts): Record<string, unknown> {
-  const phase = podPhase(pod.spec.restartPolicy, reports);
+/**
+ * The phase while init containers are not all done: Failed once one has failed for good
+ * (restartPolicy Never), Pending otherwise; undefined once they are all done.
+ */
+export function initPhase(restartPolicy: PodView['spec']['restartPolicy'], initReports: readonly ContainerReport[]): PodPhase | undefined {
+  for (const report of initReports) {
+    if ('terminated' in report.state && report.state.terminated.exitCode === 0) continue;
+    if (restartPolicy === 'Never' && 'terminated' in report.state) return 'Failed';
+    return 'Pending';
+  }
+  return undefined;
+}
+
+export function computePodStatus(
+  pod: PodView,
+  reports: readonly ContainerReport[],
+  facts: PodStatusFacts,
+  initReports: readonly ContainerReport[] = [],
+): Record<string, unknown> {
+  const phase = initPhase(pod.spec.restartPolicy, initReports) ?? podPhase(pod.spec.restartPolicy, reports);
+  const incomplete = initReports.filter((r) => !r.ready).map((r) => r.name);
   const unready = reports.filter((r) => !r.ready).map((r) => r.name);
   const completed = phase === 'Succeeded' || phase === 'Failed';
   const previous = new Map(pod.status.conditions.map((c) => [c.type, c]));
@@ -197,7 +226,9 @@ export function computePodStatus(pod: PodView, reports: readonly ContainerReport
   const foreign = pod.status.conditions.filter((c) => !kubeletOwned.has(c.type));
   const conditions = [
     condition('PodReadyToStartContainers', facts.podIP ? 'True' : 'False'),
-    condition('Initialized', 'True'),
+    incomplete.length === 0
+      ? condition('Initialized', 'True')
+      : condition('Initialized', 'False', 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
     ready,
     containersReady,
     condition('PodScheduled', 'True'),
@@ -210,6 +241,7 @@ export function computePodStatus(pod: PodView, reports: readonly ContainerReport
     hostIPs: [{ ip: facts.hostIP }],
     ...(facts.podIP ? { podIP: facts.podIP, podIPs: [{ ip: facts.podIP }] } : {}),
     ...(facts.startTime ? { startTime: facts.startTime } : {}),
+    ...(initReports.length > 0 ? { initContainerStatuses: initReports.map(containerStatusOf) } : {}),
     containerStatuses: reports.map(containerStatusOf),
     qosClass: 'BestEffort',
   };

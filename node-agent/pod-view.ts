@@ -52,6 +52,83 @@ const envFromSchema = z.object({
 });
 export type EnvFromSource = z.infer<typeof envFromSchema>;
 
+const capabilitiesSchema = z.object({ add: z.array(z.string()).default([]), drop: z.array(z.string()).default([]) });
+
+/** The securityContext fields the process runtime acts on (admission refuses the rest, schemas/pod-spec.ts). */
+const containerSecurityContextSchema = z.object({
+  runAsUser: z.number().int().optional(),
+  runAsGroup: z.number().int().optional(),
+  runAsNonRoot: z.boolean().optional(),
+  capabilities: capabilitiesSchema.optional(),
+  privileged: z.boolean().optional(),
+  allowPrivilegeEscalation: z.boolean().optional(),
+  readOnlyRootFilesystem: z.boolean().optional(),
+});
+export type ContainerSecurityContext = z.infer<typeof containerSecurityContextSchema>;
+
+const podSecurityContextSchema = z.object({
+  runAsUser: z.number().int().optional(),
+  runAsGroup: z.number().int().optional(),
+  runAsNonRoot: z.boolean().optional(),
+  supplementalGroups: z.array(z.number().int()).default([]),
+  fsGroup: z.number().int().optional(),
+});
+export type PodSecurityContext = z.infer<typeof podSecurityContextSchema>;
+
+const volumeMountSchema = z.object({
+  name: z.string(),
+  mountPath: z.string(),
+  subPath: z.string().optional(),
+  readOnly: z.boolean().default(false),
+});
+export type VolumeMount = z.infer<typeof volumeMountSchema>;
+
+const keyToPathSchema = z.object({ key: z.string(), path: z.string(), mode: z.number().int().optional() });
+
+/** A downwardAPI file: one field of the pod (admission refuses resource fields). */
+const downwardItemSchema = z.object({ path: z.string(), fieldRef: z.object({ fieldPath: z.string() }).optional(), mode: z.number().int().optional() });
+export type DownwardItem = z.infer<typeof downwardItemSchema>;
+
+/** The volume sources the agent materializes; anything else is refused at admission. */
+const volumeSchema = z.object({
+  name: z.string(),
+  emptyDir: z.object({ medium: z.string().optional() }).optional(),
+  configMap: z
+    .object({
+      name: z.string().default(''),
+      items: z.array(keyToPathSchema).optional(),
+      defaultMode: z.number().int().default(0o644),
+      optional: z.boolean().default(false),
+    })
+    .optional(),
+  secret: z
+    .object({
+      secretName: z.string().default(''),
+      items: z.array(keyToPathSchema).optional(),
+      defaultMode: z.number().int().default(0o644),
+      optional: z.boolean().default(false),
+    })
+    .optional(),
+  hostPath: z.object({ path: z.string(), type: z.string().default('') }).optional(),
+  downwardAPI: z.object({ items: z.array(downwardItemSchema).default([]), defaultMode: z.number().int().default(0o644) }).optional(),
+  projected: z
+    .object({
+      sources: z
+        .array(
+          z.object({
+            serviceAccountToken: z.object({ audience: z.string().optional(), expirationSeconds: z.number().int().default(3600), path: z.string() }).optional(),
+            configMap: z.object({ name: z.string().default(''), items: z.array(keyToPathSchema).optional(), optional: z.boolean().default(false) }).optional(),
+            secret: z.object({ name: z.string().default(''), items: z.array(keyToPathSchema).optional(), optional: z.boolean().default(false) }).optional(),
+            downwardAPI: z.object({ items: z.array(downwardItemSchema).default([]) }).optional(),
+          }),
+        )
+        .default([]),
+      defaultMode: z.number().int().default(0o644),
+    })
+    .optional(),
+});
+export type Volume = z.infer<typeof volumeSchema>;
+
 const containerSchema = z.object({
   name: z.string(),
   image: z.string().default(''),
@@ -70,6 +147,8 @@ const containerSchema = z.object({
   livenessProbe: probeSchema.optional(),
   readinessProbe: probeSchema.optional(),
   startupProbe: probeSchema.optional(),
+  volumeMounts: z.array(volumeMountSchema).default([]),
+  securityContext: containerSecurityContextSchema.optional(),
 });
 export type Container = z.infer<typeof containerSchema>;
 
@@ -90,7 +169,10 @@ const podSchema = z.object({
     terminationGracePeriodSeconds: z.number().int().min(0).default(30),
     serviceAccountName: z.string().optional(),
     hostname: z.string().optional(),
+    initContainers: z.array(containerSchema).default([]),
     containers: z.array(containerSchema).min(1),
+    volumes: z.array(volumeSchema).default([]),
+    securityContext: podSecurityContextSchema.default({ supplementalGroups: [] }),
     readinessGates: z.array(z.object({ conditionType: z.string() })).default([]),
   }),
   status: z

@@ -35,6 +35,7 @@ import { type AgentPod, type Container, parsePod } from './pod-view.ts';
 import type { ProbeKind, ProbeState } from './probe-state.ts';
 import { type ProbeOutcome, runProbe } from './prober.ts';
 import {
+  ContainerConfigError,
   type ContainerRecord,
   type ContainerRuntime,
   ImagePullError,
@@ -44,6 +45,7 @@ import {
   PodSandboxError,
 } from './runtime/runtime.ts';
 import { type ServiceAccountVolumes, TokenVolumeError } from './service-account-volume.ts';
+import { type KeyedData, mountsOf, securityOf, type VolumeDataSource, volumesFor } from './volume-sources.ts';
 
 export interface PodWorkerContext {
   readonly runtime: ContainerRuntime;
@@ -255,7 +257,7 @@ export class PodWorker {
     if (!deleting) {
       if (!this.podIP && !this.podUnit) this.podIP = this.context.allocatePodIp(this.uid);
       if (!this.startTime) this.startTime = kubeTime(now);
-      for (const container of view.spec.containers) {
+      for (const container of [...view.spec.initContainers, ...view.spec.containers]) {
         const slot = this.slot(container.name);
         if (slot.current) slot.current = this.context.runtime.container(slot.current.id) ?? slot.current;
       }
@@ -285,7 +287,7 @@ export class PodWorker {
     }
     for (const { name, exit, action } of plan.containers) {
       const slot = this.slot(name);
-      const container = view.spec.containers.find((c) => c.name === name);
+      const container = view.spec.containers.find((c) => c.name === name) ?? view.spec.initContainers.find((c) => c.name === name);
       if (!container) continue;
       if (slot.current?.exit) this.stopProbes(slot);
       if (exit) recordExit(slot, exit);
@@ -371,29 +373,35 @@ export class PodWorker {
     }
     slot.pulled = true;
     slot.pullFailures = 0;
-    let env: Record<string, string>;
+    const restarting = slot.current !== undefined;
+    const attempt = restarting ? slot.restartCount + 1 : slot.restartCount;
+    let started: ContainerRecord;
     try {
-      env = await this.environment(container);
+      const env = await this.environment(container);
+      started = await this.context.runtime.start({
+        pod: { namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+        containerName: container.name,
+        attempt,
+        ...launchBase,
+        ...(container.command ? { command: container.command.map((part) => expandReferences(part, env)) } : {}),
+        ...(container.args ? { args: container.args.map((part) => expandReferences(part, env)) } : {}),
+        env,
+        ...(container.workingDir ? { workingDir: container.workingDir } : {}),
+        ...(this.podIP ? { podIP: this.podIP } : {}),
+        volumes: await volumesFor(pod, container, this.volumeData(), await this.tokenVolumes(container)),
+        mounts: mountsOf(container),
+        security: securityOf(pod, container),
+      });
     } catch (error) {
-      if (!(error instanceof CreateContainerConfigError)) throw error;
+      // What the pod asks for cannot be given (a missing Secret, a user the runtime cannot run
+      // as): the container waits with the reason, as the kubelet's CreateContainerConfigError.
+      if (!(error instanceof CreateContainerConfigError) && !(error instanceof ContainerConfigError)) throw error;
       slot.waiting = { reason: 'CreateContainerConfigError', message: error.message };
       events.record(pod, 'Warning', 'Failed', `Error: ${error.message}`, container.name);
       slot.nextStartAtMs = this.clock.now() + this.context.backOff.initialMs;
       this.wakeAt(slot.nextStartAtMs);
       return;
     }
-    const restarting = slot.current !== undefined;
-    const attempt = restarting ? slot.restartCount + 1 : slot.restartCount;
-    const started = await this.context.runtime.start({
-      pod: { namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
-      containerName: container.name,
-      attempt,
-      ...launchBase,
-      ...(container.command ? { command: container.command.map((part) => expandReferences(part, env)) } : {}),
-      ...(container.args ? { args: container.args.map((part) => expandReferences(part, env)) } : {}),
-      env,
-      ...(container.workingDir ? { workingDir: container.workingDir } : {}),
-    });
     if (this.discarding) {
       await this.context.runtime.stop(started.id, 0);
       return;
@@ -664,6 +672,26 @@ export class PodWorker {
     };
   }
 
+  /** ConfigMaps and Secrets of the pod's namespace as bytes per key, for volumes. */
+  private volumeData(): VolumeDataSource {
+    const namespace = this.pod.view.metadata.namespace;
+    const read = async (kind: 'configmaps' | 'secrets', name: string): Promise<KeyedData> => {
+      let object: KubeObject;
+      try {
+        object = await this.context.client.get(types[kind], namespace, name);
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+      const data = new Map<string, Buffer>();
+      const fields = object as { data?: Record<string, string>; binaryData?: Record<string, string> };
+      for (const [key, value] of Object.entries(fields.data ?? {})) data.set(key, Buffer.from(value, kind === 'secrets' ? 'base64' : 'utf8'));
+      for (const [key, value] of Object.entries(fields.binaryData ?? {})) data.set(key, Buffer.from(value, 'base64'));
+      return data;
+    };
+    return { configMap: (name) => read('configmaps', name), secret: (name) => read('secrets', name) };
+  }
+
   private async environment(container: Container): Promise<Record<string, string>> {
     const namespace = this.pod.view.metadata.namespace;
     const fetch = async (kind: 'configmaps' | 'secrets', name: string) => {
@@ -680,19 +708,20 @@ export class PodWorker {
     const sources: EnvSources = { configMaps: new Map(configMaps), secrets: new Map(secrets) };
     const facts = { podIP: this.podIP ?? '', hostIP: this.context.hostIP, nodeName: this.context.nodeName };
     const env = resolveEnv(this.pod.view, container, sources, facts, this.baseEnvironment(container));
-    const serviceAccountDir = await this.serviceAccountDir(container);
+    const serviceAccountDir = (await this.tokenVolumes(container)).get(SERVICE_ACCOUNT_MOUNT_PATH);
     return serviceAccountDir ? { ...env, SKIFF_SERVICEACCOUNT_DIR: serviceAccountDir } : env;
   }
 
   /**
-   * The directory of the ServiceAccount volume the container mounts, filled: a process container
-   * has no mount namespace to find it at /var/run/secrets/kubernetes.io/serviceaccount (ADR 122).
+   * The directories of the ServiceAccount token volumes the container mounts, filled and kept
+   * fresh, by mount path: a process container has no mount namespace to find them at
+   * /var/run/secrets/kubernetes.io/serviceaccount (ADR 122), so they are among its volumes (ADR 084).
    */
-  private async serviceAccountDir(container: Container): Promise<string | undefined> {
+  private async tokenVolumes(container: Container): Promise<ReadonlyMap<string, string>> {
     const volumes = this.context.serviceAccountVolumes;
-    if (!volumes) return undefined;
+    if (!volumes) return new Map();
     try {
-      return (await volumes.prepare(this.pod.raw, container.name)).get(SERVICE_ACCOUNT_MOUNT_PATH);
+      return await volumes.prepare(this.pod.raw, container.name);
     } catch (error) {
       if (error instanceof TokenVolumeError) throw new CreateContainerConfigError(`MountVolume.SetUp failed for the ServiceAccount volume: ${error.message}`);
       throw error;
@@ -774,13 +803,20 @@ export class PodWorker {
 
   private async pushStatus(): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const reports = containerReports(this.pod.view, [...this.slots.values()].map(snapshotOf), this.context.runtime.supportsProbes);
-      const status = computePodStatus(this.pod.view, reports, {
-        hostIP: this.context.hostIP,
-        ...(this.podIP ? { podIP: this.podIP } : {}),
-        ...(this.startTime ? { startTime: this.startTime } : {}),
-        now: kubeTime(this.clock.now()),
-      });
+      const snapshots = [...this.slots.values()].map(snapshotOf);
+      const reports = containerReports(this.pod.view, snapshots, this.context.runtime.supportsProbes);
+      const initReports = containerReports(this.pod.view, snapshots, this.context.runtime.supportsProbes, 'initContainers');
+      const status = computePodStatus(
+        this.pod.view,
+        reports,
+        {
+          hostIP: this.context.hostIP,
+          ...(this.podIP ? { podIP: this.podIP } : {}),
+          ...(this.startTime ? { startTime: this.startTime } : {}),
+          now: kubeTime(this.clock.now()),
+        },
+        initReports,
+      );
       const json = JSON.stringify(status);
       const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;
       if (json === this.lastStatusJson && (untouchedSinceOurWrite || statusDigest(status) === statusDigest(this.pod.raw.status))) return;

@@ -6,9 +6,11 @@
  * of the pod, and rewrites the token before it gets old (at 80% of its life, or after 24 hours,
  * as the kubelet does), so a long-running container always finds a valid one.
  *
- * The directory is `<state-dir>/pods/<uid>/volumes/kubernetes.io~projected/<volume>`. Containers
- * here are host processes without a mount namespace of their own, so they cannot find it at the
- * volume's `mountPath`: the agent names it in the container's environment (ADR 122).
+ * The directory is `<pods-dir>/<uid>/volumes/kubernetes.io~projected/<volume>`, among the pod's
+ * other volumes (ADR 084), outside the agent's state dir, which pods cannot read. Containers here
+ * are host processes without a mount namespace of their own, so they cannot find it at the
+ * volume's `mountPath`: the process runtime rewrites the mount path to it (ADR 084), and the
+ * agent names it in the container's environment (ADR 122).
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,8 +67,8 @@ interface PodVolumes {
 
 export interface ServiceAccountVolumesOptions {
   readonly client: KubeClient;
-  /** Where pods' volume directories go (the agent's state dir). */
-  readonly stateDir: string;
+  /** Where pods' own directories go (the process runtime's pods dir, `defaultPodsDir`). */
+  readonly podsDir: string;
   /** The CA the agent itself trusts the API with, written when the namespace has no `kube-root-ca.crt`. */
   readonly caPem?: string;
   readonly clock: Clock;
@@ -79,7 +81,7 @@ export class ServiceAccountVolumes {
   constructor(private readonly options: ServiceAccountVolumesOptions) {}
 
   private podDir(uid: string): string {
-    return join(this.options.stateDir, 'pods', uid);
+    return join(this.options.podsDir, uid);
   }
 
   /**

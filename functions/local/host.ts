@@ -7,7 +7,7 @@
  * (docs/adr/108).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
@@ -100,6 +100,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const report = options.onReport ?? progress;
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Tokens, the CA key and DynamoDB's files live here: no pod (running as another user) may look in.
+  await chmod(dataDir, 0o700);
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async () => {

@@ -5,13 +5,29 @@
  * restarted on the same node adopts them instead of starting duplicates (ADR 081).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
+import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from './pod-volumes.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
+import { currentHost, launchArgv, type RunAs, runAsFor } from './process-isolation.ts';
 import { type ContainerExit, type ContainerLaunch, type ContainerRecord, type ContainerRuntime, type ExecResult, ImagePullError } from './runtime.ts';
 
 /**
@@ -30,8 +46,11 @@ const shim = [
   'exit "$code"',
 ].join('\n');
 
-/** Variables of the agent's own environment a host process needs to find its tools. */
-const inheritedVariables = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
+/**
+ * The PATH a container gets unless its image or spec sets one: a container runtime's default,
+ * with the directory of the Node binary the stand-in images run on.
+ */
+const containerPath = [...new Set([...'/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'.split(':'), dirname(process.execPath)])].join(':');
 
 const exitSchema = z.object({
   exitCode: z.number(),
@@ -52,10 +71,13 @@ const recordSchema = z.object({
   pid: z.number().optional(),
   /** Who `pid` was when the container started: checked before the PID is signalled or adopted. */
   processIdentity: z.object({ bootId: z.string(), startTicks: z.string() }).optional(),
+  /** Who the container runs as and where, for exec probes in its name. */
+  runAs: z.object({ uid: z.number(), gid: z.number(), groups: z.array(z.number()), capabilities: z.array(z.string()) }).optional(),
+  cwd: z.string().optional(),
   logPath: z.string().optional(),
   exit: exitSchema.optional(),
 });
-type ProcessRecord = ContainerRecord & { readonly processIdentity?: ProcessIdentity };
+type ProcessRecord = ContainerRecord & { readonly processIdentity?: ProcessIdentity; readonly runAs?: RunAs; readonly cwd?: string };
 const stateSchema = z.object({ containers: z.array(recordSchema) });
 
 export interface ProcessRuntimeOptions {
@@ -69,6 +91,12 @@ export interface ProcessRuntimeOptions {
   readonly containerLogMaxFiles?: number;
   /** How often log sizes are checked (the kubelet's containerLogMonitorInterval). @default 10000 */
   readonly logRotationCheckMs?: number;
+  /**
+   * Where pods get their own directories (home, tmp, volumes). Never inside the data dir: pods
+   * must not be able to reach it. @default a folder of the system's temporary directory named
+   * after the state dir
+   */
+  readonly podsDir?: string;
 }
 
 export const defaultContainerLogMaxBytes = 10 * 1024 * 1024;
@@ -99,6 +127,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private readonly exitWaiters = new Map<string, (() => void)[]>();
   private readonly listeners: ((record: ContainerRecord) => void)[] = [];
   private readonly statePath: string;
+  private readonly podsDir: string;
   private readonly poller: NodeJS.Timeout;
   private readonly logRotator: NodeJS.Timeout;
 
@@ -106,6 +135,10 @@ export class ProcessRuntime implements ContainerRuntime {
     mkdirSync(join(options.stateDir, 'logs'), { recursive: true, mode: 0o700 });
     mkdirSync(join(options.stateDir, 'exits'), { recursive: true, mode: 0o700 });
     this.statePath = join(options.stateDir, 'containers.json');
+    this.podsDir = options.podsDir ?? defaultPodsDir(options.stateDir);
+    // Traversable, not listable: a pod reaches its own directory (named by its uid) and no other.
+    mkdirSync(this.podsDir, { recursive: true, mode: 0o711 });
+    chmodSync(this.podsDir, 0o711);
     if (existsSync(this.statePath)) {
       const parsed = stateSchema.safeParse(JSON.parse(readFileSync(this.statePath, 'utf8')));
       if (parsed.success) for (const record of parsed.data.containers) this.records.set(record.id, record);
@@ -131,19 +164,50 @@ export class ProcessRuntime implements ContainerRuntime {
   async start(launch: ContainerLaunch): Promise<ContainerRecord> {
     const resolved = resolveImage(this.options.images, launch.image, launch.command, launch.args);
     if (!resolved) throw new ImagePullError(`image "${launch.image}" is not in the local image table`);
+    const host = currentHost();
+    // Who the process runs as, and its own directories (ADR 084): throws ContainerConfigError.
+    const runAs = runAsFor(launch.security, launch.podIP, host, launch.pod.uid);
+    const owner = host.uid === 0 ? { uid: runAs.uid, gid: launch.security?.fsGroup ?? runAs.gid } : undefined;
+    const podDir = this.podDir(launch.pod.uid);
+    const containerDir = join(podDir, 'containers', launch.containerName);
+    const home = join(containerDir, 'home');
+    const tmp = join(containerDir, 'tmp');
+    // The way down is the agent's and traversable only (0711): a pod reaches what is its own.
+    for (const dir of [podDir, join(podDir, 'containers'), containerDir]) {
+      mkdirSync(dir, { recursive: true, mode: 0o711 });
+      chmodSync(dir, 0o711);
+    }
+    for (const dir of [home, tmp]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (host.uid === 0) chownSync(dir, runAs.uid, runAs.gid);
+    }
+    const volumePaths = materializeVolumes(join(podDir, 'volumes'), launch.volumes ?? [], owner);
+    const mounts = resolveMounts(launch.mounts ?? [], volumePaths);
+    const rewrite = (text: string) => rewriteMountPaths(text, mounts);
     const id = randomBytes(16).toString('hex');
     const logDir = this.logDir(launch.pod.uid, launch.pod, launch.containerName);
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
     const logPath = join(logDir, `${launch.attempt}.log`);
     const exitFile = this.exitFile(id);
     rmSync(exitFile, { force: true });
-    const inherited = Object.fromEntries(inheritedVariables.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
-    const env = { ...inherited, ...resolved.env, ...launch.env };
-    const cwd = launch.workingDir && existsSync(launch.workingDir) ? launch.workingDir : logDir;
+    // A clean environment, as a container's: nothing of the agent's own, only what a runtime
+    // always sets and what the image and the pod give.
+    const env: Record<string, string> = {
+      PATH: containerPath,
+      HOME: home,
+      TMPDIR: tmp,
+      ...resolved.env,
+      ...Object.fromEntries(Object.entries(launch.env).map(([name, value]) => [name, rewrite(value)])),
+      ...mountVariables(mounts),
+    };
+    const workingDir = launch.workingDir ? rewrite(launch.workingDir) : undefined;
+    const cwd = workingDir && existsSync(workingDir) ? workingDir : home;
+    const argv = launchArgv(resolved.argv.map(rewrite), runAs, host);
     const logFd = openSync(logPath, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', shim, 'skiff-shim', exitFile, ...resolved.argv], {
+      // The shim stays the agent's (it writes the exit file); only the container drops to its user.
+      child = spawn('/bin/sh', ['-c', shim, 'skiff-shim', exitFile, ...argv], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
         env,
@@ -165,6 +229,8 @@ export class ProcessRuntime implements ContainerRuntime {
       startedAt: new Date().toISOString(),
       ...(pid !== undefined ? { pid } : {}),
       ...(identity ? { processIdentity: identity } : {}),
+      runAs,
+      cwd,
       logPath,
     };
     this.records.set(id, record);
@@ -239,7 +305,13 @@ export class ProcessRuntime implements ContainerRuntime {
       this.records.delete(id);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
+    rmSync(this.podDir(uid), { recursive: true, force: true });
     this.save();
+  }
+
+  /** The pod's own directory: its containers' homes and temporary directories, its volumes. */
+  podDir(uid: string): string {
+    return join(this.podsDir, uid);
   }
 
   /** Runs a command "inside" a container: with its environment and working directory. */
@@ -250,13 +322,26 @@ export class ProcessRuntime implements ContainerRuntime {
       return Promise.resolve({ exitCode: 126, output: 'container not running' });
     }
     const env = readProcessEnvironment(record.pid) ?? {};
+    // As the container's user, in its working directory: an exec probe is the container's command.
+    let command: string[];
+    try {
+      command = record.runAs ? launchArgv([file, ...args], record.runAs) : [file, ...args];
+    } catch (error) {
+      return Promise.resolve({ exitCode: 126, output: (error as Error).message });
+    }
+    const [program, ...programArgs] = command as [string, ...string[]];
     return new Promise((resolvePromise) => {
-      execFile(file, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-        const output = `${stdout}${stderr}`;
-        if (!error) return resolvePromise({ exitCode: 0, output });
-        const code = typeof error.code === 'number' ? error.code : error.killed ? 124 : 127;
-        resolvePromise({ exitCode: code, output: output || error.message });
-      });
+      execFile(
+        program,
+        programArgs,
+        { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, ...(record.cwd && existsSync(record.cwd) ? { cwd: record.cwd } : {}) },
+        (error, stdout, stderr) => {
+          const output = `${stdout}${stderr}`;
+          if (!error) return resolvePromise({ exitCode: 0, output });
+          const code = typeof error.code === 'number' ? error.code : error.killed ? 124 : 127;
+          resolvePromise({ exitCode: code, output: output || error.message });
+        },
+      );
     });
   }
 
@@ -384,6 +469,11 @@ function readProcessEnvironment(pid: number): Record<string, string> | undefined
   } catch {
     return undefined;
   }
+}
+
+/** Pods' directories of a node: outside its state dir (which pods must not reach), one per state dir. */
+export function defaultPodsDir(stateDir: string): string {
+  return join(tmpdir(), `skiff-pods-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16)}`);
 }
 
 /** A container run's log and its rotated copies. */

@@ -16,6 +16,48 @@ export interface PodRef {
   readonly uid: string;
 }
 
+/**
+ * A pod volume as the agent resolved it, for the runtime to provide: an empty directory, a set
+ * of files (a ConfigMap's or Secret's keys), or a path of the host. The process runtime makes
+ * directories of them (docs/adr/084); other runtimes may refuse what they cannot provide.
+ */
+export type VolumeSource =
+  | { readonly kind: 'emptyDir' }
+  | { readonly kind: 'files'; readonly files: readonly { readonly path: string; readonly content: Buffer; readonly mode: number }[] }
+  | { readonly kind: 'hostPath'; readonly path: string }
+  /** A directory of the pod the agent fills and keeps up to date itself (ServiceAccount tokens). */
+  | { readonly kind: 'directory'; readonly path: string };
+
+export interface PodVolume {
+  readonly name: string;
+  readonly source: VolumeSource;
+}
+
+/** Where a container sees a volume (or a part of it, `subPath`). */
+export interface VolumeMountSpec {
+  readonly volume: string;
+  readonly mountPath: string;
+  readonly subPath?: string;
+  readonly readOnly: boolean;
+}
+
+/** The pod's and the container's securityContext, merged as the kubelet merges them (container wins). */
+export interface SecuritySpec {
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly runAsNonRoot?: boolean;
+  readonly supplementalGroups: readonly number[];
+  readonly fsGroup?: number;
+  readonly privileged?: boolean;
+  readonly addCapabilities: readonly string[];
+  readonly dropCapabilities: readonly string[];
+}
+
+/** The container cannot be created as specified (the kubelet's CreateContainerConfigError). */
+export class ContainerConfigError extends Error {
+  override name = 'ContainerConfigError';
+}
+
 export interface ContainerLaunch {
   readonly pod: PodRef;
   readonly containerName: string;
@@ -27,6 +69,12 @@ export interface ContainerLaunch {
   /** The container's environment as the pod defines it; the image's defaults go under it. */
   readonly env: Readonly<Record<string, string>>;
   readonly workingDir?: string;
+  /** The pod's address (the process runtime derives the pod's own user id from it). */
+  readonly podIP?: string;
+  /** Every volume of the pod, and where this container sees which. */
+  readonly volumes?: readonly PodVolume[];
+  readonly mounts?: readonly VolumeMountSpec[];
+  readonly security?: SecuritySpec;
 }
 
 export interface ContainerExit {

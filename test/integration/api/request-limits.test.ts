@@ -172,6 +172,32 @@ describe('request limits and malformed requests', () => {
     });
   }
 
+  it('refuses probes Node could not send (header `bad name`, a value with a line break, host `a b`) with 422 and stores no pod', async () => {
+    const probes: [string, Record<string, unknown>][] = [
+      ['header-name', { httpGet: { port: 80, httpHeaders: [{ name: 'bad name', value: 'x' }] } }],
+      ['header-value', { httpGet: { port: 80, httpHeaders: [{ name: 'X-A', value: 'a\nInjected: 1' }] } }],
+      ['host', { httpGet: { port: 80, host: 'a b' } }],
+    ];
+    for (const [name, probe] of probes) {
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `probe-${name}` },
+        spec: { containers: [{ name: 'c', image: 'nginx', livenessProbe: probe }] },
+      };
+      const answer = await rawRequest(api.url, {
+        method: 'POST',
+        path: '/api/v1/namespaces/default/pods',
+        token: api.token,
+        headers: { 'content-type': 'application/json' },
+        chunks: [Buffer.from(JSON.stringify(pod))],
+      });
+      assertStatus(answer, 422, /livenessProbe\.httpGet/);
+      await assert.rejects(api.store.get(types.pods, 'default', `probe-${name}`), (error: unknown) => isApiError(error, 404));
+    }
+    await assertStillServing();
+  });
+
   it('answers a malformed escape in the path with 400, and with 401 without a token', async () => {
     const path = '/api/v1/namespaces/default/configmaps/%E0%A4%A';
     assertStatus(await rawRequest(api.url, { path, token: api.token }), 400);

@@ -5,7 +5,7 @@
  * failures, graceful deletion, restart policies, and adoption by a restarted agent.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,6 +41,8 @@ describe('node agent pod lifecycle', () => {
   let agent: RunningAgent;
   let agentOptions: AgentOptions;
   const scratch = mkdtempSync(join(tmpdir(), 'skiff-agent-e2e-'));
+  // The probe's marker file lives here: a pod runs as a user of its own (ADR 084), so it may look.
+  chmodSync(scratch, 0o755);
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 0 });

@@ -134,7 +134,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         const worker = byName.get(nameKey(namespace, pod)) ?? retired.get(nameKey(namespace, pod));
         if (!worker) return undefined;
         return {
-          containerNames: worker.view.spec.containers.map((c) => c.name),
+          containerNames: [...worker.view.spec.containers, ...worker.view.spec.initContainers].map((c) => c.name),
           record: (container, previous) => worker.logRecord(container, previous),
           refresh: (id) => runtime.container(id),
           waitingReason: (container) => worker.waitingReason(container),

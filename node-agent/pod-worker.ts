@@ -28,7 +28,7 @@ import {
 } from './env.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
-import { type ContainerAction, type ContainerSnapshot, type ExitDecision, freshProbeStates, planContainerActions } from './pod-actions.ts';
+import { type ContainerAction, type ContainerSnapshot, type ExitDecision, freshProbeStates, initialized, planContainerActions } from './pod-actions.ts';
 import { computePodStatus, containerReports, statusDigest } from './pod-status.ts';
 import { type PodUnitActions, planPodUnitActions } from './pod-unit-actions.ts';
 import { type AgentPod, type Container, parsePod } from './pod-view.ts';
@@ -45,7 +45,7 @@ import {
   PodSandboxError,
 } from './runtime/runtime.ts';
 import { type ServiceAccountVolumes, TokenVolumeError } from './service-account-volume.ts';
-import { type KeyedData, mountsOf, securityOf, type VolumeDataSource, volumesFor } from './volume-sources.ts';
+import { type KeyedData, mountsOf, podUnitRefusal, securityOf, type VolumeDataSource, volumesFor } from './volume-sources.ts';
 
 export interface PodWorkerContext {
   readonly runtime: ContainerRuntime;
@@ -151,7 +151,11 @@ export class PodWorker {
   }
 
   waitingReason(containerName: string): string {
-    return this.slots.get(containerName)?.waiting?.reason ?? 'ContainerCreating';
+    const waiting = this.slots.get(containerName)?.waiting?.reason;
+    if (waiting) return waiting;
+    const view = this.pod.view;
+    const appContainer = view.spec.containers.some((c) => c.name === containerName);
+    return appContainer && !initialized(view, [...this.slots.values()].map(snapshotOf)) ? 'PodInitializing' : 'ContainerCreating';
   }
 
   update(pod: AgentPod): void {
@@ -576,6 +580,9 @@ export class PodWorker {
    */
   private async podContainerLaunches(): Promise<{ containers: PodContainerLaunch[]; sources: LaunchSource[] }> {
     const pod = this.pod.view;
+    // What this runtime cannot give the pod is said, never dropped (ADR 084).
+    const refusal = podUnitRefusal(pod, this.context.runtime.kind);
+    if (refusal) throw new CreateContainerConfigError(refusal);
     const namespace = pod.metadata.namespace;
     const objects = new Map<string, { kind: 'secret' | 'configMap'; object: KubeObject }>();
     const fetch = async (kind: 'configmaps' | 'secrets', name: string) => {

@@ -5,6 +5,7 @@
  * volume types here are the ones admission lets through (schemas/pod-spec.ts); the full set
  * comes with issue 16 at this seam.
  */
+import { SERVICE_ACCOUNT_VOLUME_PREFIX } from '../functions/domain/pods/service-account-volume.ts';
 import { CreateContainerConfigError, fieldValue } from './env.ts';
 import type { Container, DownwardItem, PodView, Volume } from './pod-view.ts';
 import type { PodVolume, SecuritySpec, VolumeMountSpec } from './runtime/runtime.ts';
@@ -146,4 +147,22 @@ export function securityOf(pod: PodView, container: Container): SecuritySpec {
     addCapabilities: own?.capabilities?.add ?? [],
     dropCapabilities: own?.capabilities?.drop ?? [],
   };
+}
+
+/**
+ * What a runtime that runs the pod as one unit (ECS) does not do yet, said as the reason the pod
+ * waits: init containers, volumes other than the ServiceAccount token's (ADR 122), another user
+ * or added capabilities. Undefined when it can run the pod as specified.
+ */
+export function podUnitRefusal(pod: PodView, runtime: string): string | undefined {
+  if (pod.spec.initContainers.length > 0) return `init containers are not run by the ${runtime} runtime yet`;
+  for (const container of pod.spec.containers) {
+    const mount = container.volumeMounts.find((m) => !m.name.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX));
+    if (mount) return `volume "${mount.name}" of container "${container.name}" cannot be mounted by the ${runtime} runtime yet`;
+    const security = securityOf(pod, container);
+    if (security.runAsUser !== undefined || security.runAsGroup !== undefined || security.addCapabilities.length > 0 || security.privileged) {
+      return `the securityContext of container "${container.name}" (user, group or capabilities) is not applied by the ${runtime} runtime yet`;
+    }
+  }
+  return undefined;
 }

@@ -674,13 +674,15 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
   // kube-apiserver checks the options before it reads the pod.
   const { tailLines, sinceSeconds, sinceTimeMs, limitBytes } = logOptions(request.query, route.name!);
   const pod = await context.store.get(types.pods, route.namespace, route.name!);
-  const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[] };
+  const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[]; initContainers?: { name: string }[] };
   const containers = spec.containers ?? [];
+  const initContainers = spec.initContainers ?? [];
   const container = request.query.get('container') ?? (containers.length === 1 ? containers[0]!.name : undefined);
   if (!container) {
-    throw new BadRequestError(`a container name must be specified for pod ${route.name}, choose one of: [${containers.map((c) => c.name).join(' ')}]`);
+    const inits = initContainers.length > 0 ? ` or one of the init containers: [${initContainers.map((c) => c.name).join(' ')}]` : '';
+    throw new BadRequestError(`a container name must be specified for pod ${route.name}, choose one of: [${containers.map((c) => c.name).join(' ')}]${inits}`);
   }
-  if (!containers.some((c) => c.name === container)) {
+  if (![...containers, ...initContainers].some((c) => c.name === container)) {
     throw new BadRequestError(`container ${container} is not valid for pod ${route.name}`);
   }
   if (!spec.nodeName) {

@@ -32,7 +32,7 @@ describe('pods as processes with kubectl', { timeout: 240_000 }, () => {
           {
             name: 'prepare',
             image: 'busybox',
-            command: ['/bin/sh', '-c', 'sleep 3; echo prepared > /work/state'],
+            command: ['/bin/sh', '-c', 'sleep 3; echo prepared > /work/state; echo prepare done'],
             volumeMounts: [{ name: 'work', mountPath: '/work' }],
           },
         ],
@@ -52,6 +52,7 @@ describe('pods as processes with kubectl', { timeout: 240_000 }, () => {
     );
     assert.ok(statuses.has('Init:0/1'), `saw ${[...statuses].join(', ')}`);
     assert.equal((await cluster.kubectlOk(['logs', 'initialized', '-c', 'app'])).trim(), 'prepared');
+    assert.equal((await cluster.kubectlOk(['logs', 'initialized', '-c', 'prepare'])).trim(), 'prepare done', "an init container's log");
     assert.equal(await phase('initialized'), 'Succeeded');
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CreateContainerConfigError } from '../../../node-agent/env.ts';
 import { parsePod } from '../../../node-agent/pod-view.ts';
-import { type KeyedData, type VolumeDataSource, volumesFor } from '../../../node-agent/volume-sources.ts';
+import { type KeyedData, podUnitRefusal, type VolumeDataSource, volumesFor } from '../../../node-agent/volume-sources.ts';
 
 const mountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -108,6 +108,34 @@ describe('pod volumes as content for the runtime', () => {
     assert.deepEqual(
       volumes.map((volume) => [volume.name, volume.source.kind]),
       [['scratch', 'emptyDir']],
+    );
+  });
+});
+
+describe('what a pod-unit runtime does not do yet', () => {
+  it('says so for init containers, volumes other than the ServiceAccount token, and another user', () => {
+    const base = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u' } };
+    const view = (spec: Record<string, unknown>) => {
+      const parsed = parsePod({ ...base, spec });
+      if ('error' in parsed) throw new Error(parsed.error);
+      return parsed.view;
+    };
+    const tokenMount = { name: 'kube-api-access-abcde', mountPath };
+    assert.equal(podUnitRefusal(view({ volumes: [serviceAccountVolume], containers: [{ name: 'app', volumeMounts: [tokenMount] }] }), 'ecs'), undefined);
+    assert.equal(
+      podUnitRefusal(view({ initContainers: [{ name: 'setup' }], containers: [{ name: 'app' }] }), 'ecs'),
+      'init containers are not run by the ecs runtime yet',
+    );
+    assert.equal(
+      podUnitRefusal(
+        view({ volumes: [{ name: 'data', emptyDir: {} }], containers: [{ name: 'app', volumeMounts: [tokenMount, { name: 'data', mountPath: '/d' }] }] }),
+        'ecs',
+      ),
+      'volume "data" of container "app" cannot be mounted by the ecs runtime yet',
+    );
+    assert.match(
+      podUnitRefusal(view({ securityContext: { runAsUser: 1000 }, containers: [{ name: 'app' }] }), 'ecs') ?? '',
+      /securityContext of container "app"/,
     );
   });
 });

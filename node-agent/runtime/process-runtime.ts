@@ -497,7 +497,15 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<boolean> {
  * a test or a host that shuts the whole cluster down calls this for each node. Returns how
  * many process groups were signalled.
  */
-export function killRecordedContainers(stateDir: string): number {
+export function killRecordedContainers(stateDir: string, podsDir = defaultPodsDir(stateDir)): number {
+  // The pods' own directories (homes, emptyDirs) go with their containers: nothing is left in
+  // the system's temporary directory once the node is gone (an emptyDir does not outlive the host).
+  const signalled = killRecorded(stateDir);
+  rmSync(podsDir, { recursive: true, force: true });
+  return signalled;
+}
+
+function killRecorded(stateDir: string): number {
   const path = join(stateDir, 'containers.json');
   if (!existsSync(path)) return 0;
   const parsed = stateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));

@@ -17,7 +17,12 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { isLoopbackAddress, listeningSocketsOf } from './listening-sockets.ts';
 
 const simulatorPackage = 'amplify-dynamodb-simulator@2.9.30';
-const readyTimeoutMs = 30_000;
+/**
+ * How long a started JVM may take to answer its first request. A few seconds on an idle machine;
+ * on a loaded one (CI runners, several test runs at once) its first request alone can take tens
+ * of seconds, and a process that dies is noticed at once anyway.
+ */
+const readyTimeoutMs = 120_000;
 const stopTimeoutMs = 5_000;
 const javaMissing = 'Java 17+ is required for DynamoDB Local: apt-get install openjdk-17-jre-headless';
 
@@ -226,7 +231,7 @@ async function launch(emulatorDir: string, launcherDir: string, port: number, op
       if (exited) throw new Error(`DynamoDB Local exited before it was ready: ${output.trim()}`);
       if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${readyTimeoutMs} ms: ${output.trim()}`);
       try {
-        await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2_000) });
+        await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(10_000) });
         // A process that failed to bind keeps running while another one answers on the port.
         if (!portInUse && !exited) break;
       } catch {

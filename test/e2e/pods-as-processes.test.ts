@@ -74,7 +74,7 @@ describe('pods as processes with kubectl', { timeout: 240_000 }, () => {
             command: [
               '/bin/sh',
               '-c',
-              `cat /etc/greeting/text; echo; ls -A "$HOME/.ssh" 2>&1; cat ${dataDir}/tokens.json 2>&1; ls ${dataDir} 2>&1; cat ~root/.ssh/id_rsa 2>&1; echo end`,
+              `cat /etc/greeting/text; echo; sa=/var/run/secrets/kubernetes.io/serviceaccount; echo "namespace=$(cat $sa/namespace)"; test -s $sa/token && echo token-readable; ls -A "$HOME/.ssh" 2>&1; cat ${dataDir}/tokens.json 2>&1; ls ${dataDir} 2>&1; cat ~root/.ssh/id_rsa 2>&1; echo end`,
             ],
             volumeMounts: [{ name: 'greeting', mountPath: '/etc/greeting', readOnly: true }],
           },
@@ -87,6 +87,9 @@ describe('pods as processes with kubectl', { timeout: 240_000 }, () => {
     });
     const log = await cluster.kubectlOk(['logs', 'curious']);
     assert.match(log, /^hello from a ConfigMap\n/);
+    // The ServiceAccount volume (ADR 122) is among the pod's volumes, readable by the pod's user, at its mount path.
+    assert.match(log, /^namespace=default$/m);
+    assert.match(log, /^token-readable$/m);
     assert.match(log, /\.ssh'?: No such file or directory/);
     assert.ok(!log.includes(adminToken), 'the admin token stayed in the data dir');
     assert.doesNotMatch(log, /kubeconfig|tokens\.json\n|pki/, 'the data dir cannot be listed');

@@ -107,15 +107,15 @@ function escapeRegExp(text: string): string {
 
 /**
  * Rewrites each mountPath in `text` to its host path: where the mountPath starts the text or
- * follows `=`, `:`, a quote or a space, and ends it or is followed by `/`, a quote, `:`, `,`
- * or a space. Longer mountPaths first, so `/data/cache` wins over `/data`.
+ * follows `=`, `:`, a quote, a comma, `(` or a space, and ends it or is followed by `/`, a
+ * quote, `:`, `,`, a space, or what ends a shell word (`;`, `|`, `&`, `)`). Longer mountPaths first, so `/data/cache` wins over `/data`.
  */
 export function rewriteMountPaths(text: string, mounts: readonly ResolvedMount[]): string {
   let result = text;
   for (const mount of [...mounts].sort((a, b) => b.mountPath.length - a.mountPath.length)) {
     const path = mount.mountPath.replace(/\/+$/, '') || '/';
     if (path === '/') continue;
-    const pattern = new RegExp(`(^|[=:\\s"',])${escapeRegExp(path)}(?=$|[/\\s"':,])`, 'g');
+    const pattern = new RegExp(`(^|[=:\\s"',(])${escapeRegExp(path)}(?=$|[/\\s"':,;|&)])`, 'g');
     result = result.replace(pattern, (_match, before: string) => `${before}${mount.hostPath}`);
   }
   return result;

@@ -5,8 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeApiError, KubeClient } from '../../node-agent/kube-client.ts';
@@ -19,7 +17,6 @@ const bounded = { timeout: 120_000 };
 
 describe('node and pod identities with kubectl', () => {
   let cluster: TestCluster;
-  let home: string;
   const kubectlPath = execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim();
   const [node1, node2] = ['skiff-node-1', 'skiff-node-2'];
   const asNode = (node: string, args: string[], options: { input?: string } = {}) =>
@@ -27,7 +24,6 @@ describe('node and pod identities with kubectl', () => {
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 2 });
-    home = mkdtempSync(join(tmpdir(), 'skiff-pod-home-'));
     await cluster.kubectlOk(['create', 'namespace', 'team-a']);
     await cluster.kubectlOk(['create', 'namespace', 'team-b']);
     await cluster.kubectlOk(['create', 'secret', 'generic', 'used', '--from-literal=k=v', '-n', 'team-a']);
@@ -38,13 +34,12 @@ describe('node and pod identities with kubectl', () => {
   }, bounded);
   after(async () => {
     await cluster?.stop();
-    rmSync(home, { recursive: true, force: true });
   });
 
   it("lets a pod list what its ServiceAccount's Role allows with its mounted token, and nothing more", bounded, async () => {
     // The in-cluster client's view: the API from KUBERNETES_SERVICE_HOST/PORT, the token and CA
     // from the ServiceAccount volume (named by SKIFF_SERVICEACCOUNT_DIR for a process pod).
-    const client = `${kubectlPath} --server "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT" --certificate-authority "$SKIFF_SERVICEACCOUNT_DIR/ca.crt" --token "$(cat "$SKIFF_SERVICEACCOUNT_DIR/token")" --cache-dir "$HOME/cache"`;
+    const client = `${kubectlPath} --server "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT" --certificate-authority "$SKIFF_SERVICEACCOUNT_DIR/ca.crt" --token "$(cat "$SKIFF_SERVICEACCOUNT_DIR/token")" --cache-dir "$HOME/cache"`; // HOME: the pod's own (ADR 084)
     const script = [
       `echo "namespace=$(cat "$SKIFF_SERVICEACCOUNT_DIR/namespace")"`,
       `${client} get pods -n team-a -o name`,
@@ -61,7 +56,7 @@ describe('node and pod identities with kubectl', () => {
         spec: {
           nodeName: node1,
           serviceAccountName: 'reader',
-          containers: [{ name: 'client', image: 'busybox', command: ['/bin/sh', '-c', script], env: [{ name: 'HOME', value: home }] }],
+          containers: [{ name: 'client', image: 'busybox', command: ['/bin/sh', '-c', script] }],
         },
       }),
     });

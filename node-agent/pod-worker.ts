@@ -392,6 +392,7 @@ export class PodWorker {
         env,
         ...(container.workingDir ? { workingDir: container.workingDir } : {}),
         ...(this.podIP ? { podIP: this.podIP } : {}),
+        ...(pod.spec.initContainers.some((c) => c.name === container.name) ? { init: true } : {}),
         volumes: await volumesFor(pod, container, this.volumeData(), await this.tokenVolumes(container)),
         mounts: mountsOf(container),
         security: securityOf(pod, container),

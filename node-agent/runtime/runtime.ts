@@ -69,6 +69,8 @@ export interface ContainerLaunch {
   /** The container's environment as the pod defines it; the image's defaults go under it. */
   readonly env: Readonly<Record<string, string>>;
   readonly workingDir?: string;
+  /** An init container: it runs to completion before the app containers (the sim runtime completes it at once). */
+  readonly init?: boolean;
   /** The pod's address (the process runtime derives the pod's own user id from it). */
   readonly podIP?: string;
   /** Every volume of the pod, and where this container sees which. */

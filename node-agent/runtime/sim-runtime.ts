@@ -1,6 +1,6 @@
 /**
  * The `sim` runtime: nothing runs. Containers are Running the moment they start and exit
- * only when stopped, like KWOK's fake nodes; state lives in memory only, so a sim agent with
+ * only when stopped (init containers: at once, with success), like KWOK's fake nodes; state lives in memory only, so a sim agent with
  * thousands of pods costs a few objects per container and no processes or files.
  */
 import { randomUUID } from 'node:crypto';
@@ -31,6 +31,9 @@ export class SimRuntime implements ContainerRuntime {
       startedAt: new Date().toISOString(),
     };
     this.records.set(id, record);
+    // An init container has nothing to do here: it completes at once, as on KWOK's fake nodes,
+    // so the app containers start.
+    if (launch.init) setImmediate(() => void this.stop(id));
     return record;
   }
 

@@ -14,12 +14,25 @@ import { keyToString } from '../functions/controller-runtime/controller.ts';
 import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../functions/controller-runtime/run-controllers.ts';
 import { controllersWith } from '../functions/controllers/controllers.ts';
 import { ensureSystemNamespaces } from '../functions/controllers/namespaces/system-namespaces.ts';
-import { superuserAuthorizer } from '../functions/domain/authorization/authorizer.ts';
+import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../functions/domain/authorization/authorizer.ts';
+import type { UserInfo } from '../functions/domain/authorization/user-info.ts';
+import {
+  controllerStreamFilters,
+  type FilterPattern,
+  fanOutStreamFilters,
+  matchesStreamFilter,
+  schedulerStreamFilters,
+} from '../functions/lambda/stream-filters.ts';
 import { localCredentials, localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
 import { startStreamPoller } from '../functions/local/stream-poller.ts';
 import { schedulerControllers } from '../functions/scheduler/scheduler-controller.ts';
 import { createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../functions/store/dynamodb-store.ts';
-import { ensureTables, type TableNames } from '../functions/store/tables.ts';
+import { ensureTable, ensureTables, type TableNames } from '../functions/store/tables.ts';
+import { type Channel, createChannel } from '../functions/watch/channel.ts';
+import { type ChannelRegistry, channelTableDefinition, dynamoDbChannelRegistry } from '../functions/watch/channel-registry.ts';
+import { type ConnectionPoster, GoneConnectionError } from '../functions/watch/connection-poster.ts';
+import { handleChangeStreamEvent } from '../functions/watch/fan-out.ts';
+import type { ClientMessage, ServerMessage } from '../schemas/watch-channel.ts';
 import { type Meter, meterDynamoDb } from './metering.ts';
 
 export const benchToken = 'skiff-bench-admin';
@@ -36,11 +49,28 @@ export interface ControlLoops {
   stop(): Promise<void>;
 }
 
+/**
+ * The watch channel as API Gateway and its Lambdas would run it, metered: every message a client
+ * sends is a WebSocket message and an invocation of the channel's Lambda; every message posted to
+ * a client is a WebSocket message; the fan-out runs on the change log's stream with the control
+ * loops, one invocation per batch.
+ */
+export interface BenchChannel {
+  /** `$connect` of a client with a bearer token (`benchToken`, or `benchNodeToken(name)` for a node). */
+  connect(connectionId: string, token: string, receive: (message: ServerMessage) => void): Promise<number>;
+  send(connectionId: string, message: ClientMessage): Promise<void>;
+  disconnect(connectionId: string): Promise<void>;
+}
+
+/** A node's bearer token in the bench: `system:node:<name>`. */
+export const benchNodeToken = (nodeName: string): string => `skiff-bench-node:${nodeName}`;
+
 export interface BenchPlane {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
   readonly tables: TableNames;
   readonly store: DynamoDbStore;
+  readonly channel: BenchChannel;
   /** The API core with metering: one API Gateway request and one API Lambda invocation per call. */
   readonly api: ApiHandler;
   call(method: string, path: string, body?: unknown, query?: Record<string, string>): Promise<ApiResult>;
@@ -53,14 +83,22 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
   const client = localDynamoDbClient(endpoint);
   meterDynamoDb(client, meter);
   const tables = { objects: `${prefix}objects`, changes: `${prefix}changes` };
-  await ensureTables(client, tables);
+  const channelTable = `${prefix}channel`;
+  await Promise.all([ensureTables(client, tables, { changeLogStream: true }), ensureTable(client, channelTable, channelTableDefinition)]);
   const store = createDynamoDbStore({ client, tables });
   await ensureSystemNamespaces(store);
-  const core = createApi({
-    store,
-    authenticators: [async (token) => (token === benchToken ? { username: 'bench-admin', groups: ['system:masters', 'system:authenticated'] } : undefined)],
-    authorizer: superuserAuthorizer,
-  });
+  const authenticate = async (token: string): Promise<UserInfo | undefined> => {
+    if (token === benchToken) return { username: 'bench-admin', groups: ['system:masters', 'system:authenticated'] };
+    const node = token.startsWith('skiff-bench-node:') ? token.slice('skiff-bench-node:'.length) : undefined;
+    return node ? { username: `system:node:${node}`, groups: ['system:nodes', 'system:authenticated'] } : undefined;
+  };
+  // The bench's users are the admin and the sim nodes; the nodes' channel requests are allowed as the stack's interim authorizer allows them.
+  const authorizer = unionAuthorizer([superuserAuthorizer, alwaysAllowAuthorizer]);
+  const core = createApi({ store, authenticators: [authenticate], authorizer });
+  const catchUpStore = createDynamoDbStore({ client, tables, bookmarkIntervalMs: 0 });
+  const registry = dynamoDbChannelRegistry({ client, tableName: channelTable });
+  const channelCore = createChannel({ registry, store, catchUpStore, authenticate, authorizer });
+  const { channel, poster } = meteredChannel(channelCore, meter);
   const api: ApiHandler = async (request) => {
     const started = performance.now();
     const response = await core(request);
@@ -75,6 +113,7 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
     client,
     tables,
     store,
+    channel,
     api,
     async call(method, path, body, query) {
       const response = await api(apiRequest(method, path, body, query));
@@ -82,18 +121,60 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     },
     async startControlLoops(options = {}) {
-      const loops = await startMeteredControlLoops(client, endpoint, tables, store, meter, options);
+      const loops = await startMeteredControlLoops(client, endpoint, tables, store, meter, { ...options, fanOut: { registry, poster } });
       stops.push(() => loops.stop());
       return loops;
     },
     async close() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
       store.close();
+      catchUpStore.close();
       // Each scenario has its own tables: dropping them keeps the in-memory DynamoDB Local small.
-      for (const table of [tables.objects, tables.changes]) await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      for (const table of [tables.objects, tables.changes, channelTable])
+        await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
       client.destroy();
     },
   };
+}
+
+function meteredChannel(core: Channel, meter: Meter): { channel: BenchChannel; poster: ConnectionPoster } {
+  const receivers = new Map<string, (message: ServerMessage) => void>();
+  const poster: ConnectionPoster = {
+    async post(connectionId, message) {
+      const receive = receivers.get(connectionId);
+      if (!receive) throw new GoneConnectionError(connectionId);
+      meter.countWebSocketMessage(Buffer.byteLength(message));
+      receive(JSON.parse(message) as ServerMessage);
+    },
+  };
+  /** One invocation of the channel's Lambda, timed as Lambda bills it. */
+  const invoke = async <T>(work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      meter.countChannel((performance.now() - started) / 1000);
+    }
+  };
+  const channel: BenchChannel = {
+    async connect(connectionId, token, receive) {
+      const { statusCode } = await invoke(() => core.connect(connectionId, { authorization: `Bearer ${token}` }));
+      if (statusCode === 200) receivers.set(connectionId, receive);
+      return statusCode;
+    },
+    async send(connectionId, message) {
+      const body = JSON.stringify(message);
+      meter.countWebSocketMessage(Buffer.byteLength(body));
+      // API Gateway answers a ping itself (a mock integration): no Lambda runs.
+      if (message.action === 'ping') return;
+      await invoke(() => core.receive(connectionId, body, poster));
+    },
+    async disconnect(connectionId) {
+      receivers.delete(connectionId);
+      await invoke(() => core.disconnect(connectionId));
+    },
+  };
+  return { channel, poster };
 }
 
 export function apiRequest(method: string, path: string, body?: unknown, query: Record<string, string> = {}, signal?: AbortSignal): ApiRequest {
@@ -118,7 +199,7 @@ async function startMeteredControlLoops(
   tables: TableNames,
   store: DynamoDbStore,
   meter: Meter,
-  options: { resyncSeconds?: number; nodeGraceSeconds?: number; evictionSeconds?: number },
+  options: { resyncSeconds?: number; nodeGraceSeconds?: number; evictionSeconds?: number; fanOut: { registry: ChannelRegistry; poster: ConnectionPoster } },
 ): Promise<ControlLoops> {
   let stopped = false;
   const timers = new Map<string, NodeJS.Timeout>();
@@ -138,10 +219,13 @@ async function startMeteredControlLoops(
   };
   const controllerRuntime: ControllerRuntime = { store, controllers: controllersWith(lifecycle), onRequeue: requeue(() => controllerRuntime) };
   const schedulerRuntime: ControllerRuntime = { store, controllers: schedulerControllers, onRequeue: requeue(() => schedulerRuntime) };
-  const metered = (runtime: ControllerRuntime) => async (event: DynamoDBStreamEvent) => {
+  /** A stream consumer as its event source mapping runs it: only records its filters let through invoke it. */
+  const metered = (runtime: ControllerRuntime, filters: readonly FilterPattern[]) => async (event: DynamoDBStreamEvent) => {
+    const records = event.Records.filter((record) => matchesStreamFilter(filters, record));
+    if (records.length === 0) return { batchItemFailures: [] };
     const started = performance.now();
     try {
-      return await handleStreamEvent<DynamoDBRecord>(event, { ...runtime, parseRecord: parseStreamRecord });
+      return await handleStreamEvent<DynamoDBRecord>({ Records: records }, { ...runtime, parseRecord: parseStreamRecord });
     } finally {
       meter.countStreamBatch((performance.now() - started) / 1000);
     }
@@ -151,7 +235,25 @@ async function startMeteredControlLoops(
     dynamoDb: client,
     streams,
     tableName: tables.objects,
-    consumers: [metered(controllerRuntime), metered(schedulerRuntime)],
+    consumers: [metered(controllerRuntime, controllerStreamFilters), metered(schedulerRuntime, schedulerStreamFilters)],
+  });
+  // The fan-out Lambda on the change log's stream, with the stack's filter: new entries of the channel's types.
+  const fanOutPoller = await startStreamPoller({
+    dynamoDb: client,
+    streams,
+    tableName: tables.changes,
+    consumers: [
+      async (event) => {
+        const records = event.Records.filter((record) => matchesStreamFilter(fanOutStreamFilters, record));
+        if (records.length === 0) return { batchItemFailures: [] };
+        const started = performance.now();
+        try {
+          return await handleChangeStreamEvent({ Records: records }, options.fanOut);
+        } finally {
+          meter.countFanOutBatch((performance.now() - started) / 1000);
+        }
+      },
+    ],
   });
 
   let resyncing: Promise<void> | undefined;
@@ -178,6 +280,7 @@ async function startMeteredControlLoops(
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
       await poller.stop();
+      await fanOutPoller.stop();
       await resyncing?.catch(() => undefined);
       streams.destroy();
     },

@@ -9,10 +9,12 @@ export interface LambdaMemory {
   readonly apiMb: number;
   readonly streamConsumerMb: number;
   readonly resyncMb: number;
+  readonly channelMb: number;
+  readonly fanOutMb: number;
 }
 
-/** The stack's sizes: the API server 1024 MB, every other function 512 MB (Arm). */
-export const stackLambdaMemory: LambdaMemory = { apiMb: 1024, streamConsumerMb: 512, resyncMb: 512 };
+/** The stack's sizes (Arm): the API server 1024 MB, the watch channel and its fan-out 256 MB, the others 512 MB. */
+export const stackLambdaMemory: LambdaMemory = { apiMb: 1024, streamConsumerMb: 512, resyncMb: 512, channelMb: 256, fanOutMb: 256 };
 
 export interface BilledUnits {
   readonly dynamoDbReadUnits: number;
@@ -22,6 +24,8 @@ export interface BilledUnits {
   readonly apiGatewayRequests: number;
   readonly webSocketMessages: number;
   readonly webSocketConnectionMinutes: number;
+  /** STS GetCallerIdentity calls (free; counted to show sign-in's share). */
+  readonly stsCalls: number;
 }
 
 export const noUnits: BilledUnits = {
@@ -32,6 +36,7 @@ export const noUnits: BilledUnits = {
   apiGatewayRequests: 0,
   webSocketMessages: 0,
   webSocketConnectionMinutes: 0,
+  stsCalls: 0,
 };
 
 export interface Dollars {
@@ -39,20 +44,33 @@ export interface Dollars {
   readonly lambda: number;
   readonly apiGateway: number;
   readonly webSocket: number;
+  readonly sts: number;
   readonly total: number;
 }
 
-/** The units a measured usage is billed as: API requests pass API Gateway and invoke the API Lambda. */
+/**
+ * The units a measured usage is billed as: API requests pass API Gateway and invoke the API
+ * Lambda; channel messages are WebSocket messages, and those routed to the channel's Lambda
+ * invoke it. Connection-minutes are not measured (a scenario adds them for the time its nodes
+ * are connected).
+ */
 export function billedUnits(usage: Usage, memory: LambdaMemory = stackLambdaMemory): BilledUnits {
   return {
     dynamoDbReadUnits: usage.dynamoDb.readUnits,
     dynamoDbWriteUnits: usage.dynamoDb.writeUnits,
-    lambdaInvocations: usage.api.invocations + usage.streamConsumers.invocations + usage.resync.invocations,
+    lambdaInvocations:
+      usage.api.invocations + usage.streamConsumers.invocations + usage.resync.invocations + usage.channel.invocations + usage.fanOut.invocations,
     lambdaGbSeconds:
-      (usage.api.seconds * memory.apiMb + usage.streamConsumers.seconds * memory.streamConsumerMb + usage.resync.seconds * memory.resyncMb) / 1024,
+      (usage.api.seconds * memory.apiMb +
+        usage.streamConsumers.seconds * memory.streamConsumerMb +
+        usage.resync.seconds * memory.resyncMb +
+        usage.channel.seconds * memory.channelMb +
+        usage.fanOut.seconds * memory.fanOutMb) /
+      1024,
     apiGatewayRequests: usage.api.invocations,
-    webSocketMessages: 0,
+    webSocketMessages: usage.webSocketMessages,
     webSocketConnectionMinutes: 0,
+    stsCalls: usage.stsCalls,
   };
 }
 
@@ -76,7 +94,8 @@ export function dollars(units: BilledUnits, prices: Prices): Dollars {
   const webSocket =
     perMillion(units.webSocketMessages, prices.webSocketPerMillionMessages) +
     perMillion(units.webSocketConnectionMinutes, prices.webSocketPerMillionConnectionMinutes);
-  return { dynamoDb, lambda, apiGateway, webSocket, total: dynamoDb + lambda + apiGateway + webSocket };
+  const sts = perMillion(units.stsCalls, prices.stsPerMillionGetCallerIdentity);
+  return { dynamoDb, lambda, apiGateway, webSocket, sts, total: dynamoDb + lambda + apiGateway + webSocket + sts };
 }
 
 /** Rounds every figure to a tenth of a cent for the results file. */
@@ -87,6 +106,7 @@ export function roundDollars(value: Dollars): Dollars {
     lambda: round(value.lambda),
     apiGateway: round(value.apiGateway),
     webSocket: round(value.webSocket),
+    sts: round(value.sts),
     total: round(value.total),
   };
 }

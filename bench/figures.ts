@@ -36,6 +36,7 @@ export const requiredFigures: readonly string[] = [
     `cost.scenarios.${scenario}.units.apiGatewayRequests`,
     `cost.scenarios.${scenario}.units.webSocketMessages`,
     `cost.scenarios.${scenario}.units.webSocketConnectionMinutes`,
+    `cost.scenarios.${scenario}.units.stsCalls`,
     `cost.scenarios.${scenario}.monthlyUsd.total`,
   ]),
   'cost.eksMonthlyUsd',

@@ -7,8 +7,10 @@
  * of one table: 4), where AWS bills 2 per kilobyte of each item. Transactions are therefore
  * counted by AWS's rule from their items' sizes; DynamoDB Local's own figure is kept beside it
  * (`reportedWriteUnits`).
- * Lambda and API Gateway: the bench wraps the API handler and the stream consumers, counting
- * invocations and their wall-clock duration as Lambda would bill them.
+ * Lambda and API Gateway: the bench wraps the API handler, the stream consumers, the watch
+ * channel's handler and its fan-out, counting invocations and their wall-clock duration as
+ * Lambda would bill them, and every WebSocket message in either direction in API Gateway's
+ * 32 KB billing units.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -46,6 +48,14 @@ export interface Usage {
   readonly streamConsumers: InvocationUsage;
   /** The scheduled resync Lambda. */
   readonly resync: InvocationUsage;
+  /** The watch channel's Lambda: one invocation per $connect, $disconnect and routed message. */
+  readonly channel: InvocationUsage;
+  /** The fan-out Lambda: one invocation per change-log stream batch. */
+  readonly fanOut: InvocationUsage;
+  /** WebSocket messages, sent and received, in 32 KB billing units. */
+  readonly webSocketMessages: number;
+  /** STS GetCallerIdentity calls made to verify sign-in tokens. */
+  readonly stsCalls: number;
 }
 
 export const emptyUsage: Usage = {
@@ -53,7 +63,19 @@ export const emptyUsage: Usage = {
   api: { invocations: 0, seconds: 0 },
   streamConsumers: { invocations: 0, seconds: 0 },
   resync: { invocations: 0, seconds: 0 },
+  channel: { invocations: 0, seconds: 0 },
+  fanOut: { invocations: 0, seconds: 0 },
+  webSocketMessages: 0,
+  stsCalls: 0,
 };
+
+/** API Gateway bills WebSocket messages in 32 KB increments. */
+export const webSocketBillingUnitBytes = 32 * 1024;
+
+/** The billed messages one message of this many bytes counts as. */
+export function billedMessages(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / webSocketBillingUnitBytes));
+}
 
 /** `after` minus `before`: what happened between two readings of a meter. */
 export function usageBetween(before: Usage, after: Usage): Usage {
@@ -67,6 +89,10 @@ export function usageBetween(before: Usage, after: Usage): Usage {
     api: minus(after.api, before.api),
     streamConsumers: minus(after.streamConsumers, before.streamConsumers),
     resync: minus(after.resync, before.resync),
+    channel: minus(after.channel, before.channel),
+    fanOut: minus(after.fanOut, before.fanOut),
+    webSocketMessages: after.webSocketMessages - before.webSocketMessages,
+    stsCalls: after.stsCalls - before.stsCalls,
   };
 }
 
@@ -140,13 +166,18 @@ export interface Meter {
   countApi(seconds: number): void;
   countStreamBatch(seconds: number): void;
   countResync(seconds: number): void;
+  countChannel(seconds: number): void;
+  countFanOutBatch(seconds: number): void;
+  /** One WebSocket message of this many bytes, in either direction. */
+  countWebSocketMessage(bytes: number): void;
+  countStsCall(): void;
   countDynamoDbCall(call: CallRecord): void;
 }
 
 export function createMeter(): Meter {
   let usage: Usage = emptyUsage;
   const recorders = new Set<CallRecord[]>();
-  const add = (part: keyof Omit<Usage, 'dynamoDb'>, seconds: number): void => {
+  const add = (part: 'api' | 'streamConsumers' | 'resync' | 'channel' | 'fanOut', seconds: number): void => {
     usage = { ...usage, [part]: { invocations: usage[part].invocations + 1, seconds: usage[part].seconds + seconds } };
   };
   return {
@@ -164,6 +195,14 @@ export function createMeter(): Meter {
     countApi: (seconds) => add('api', seconds),
     countStreamBatch: (seconds) => add('streamConsumers', seconds),
     countResync: (seconds) => add('resync', seconds),
+    countChannel: (seconds) => add('channel', seconds),
+    countFanOutBatch: (seconds) => add('fanOut', seconds),
+    countWebSocketMessage(bytes) {
+      usage = { ...usage, webSocketMessages: usage.webSocketMessages + billedMessages(bytes) };
+    },
+    countStsCall() {
+      usage = { ...usage, stsCalls: usage.stsCalls + 1 };
+    },
     countDynamoDbCall(call) {
       usage = {
         ...usage,

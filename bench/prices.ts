@@ -19,6 +19,8 @@ export interface Prices {
   /** API Gateway WebSocket API, per million messages (32 KB units) and per million connection-minutes. */
   readonly webSocketPerMillionMessages: number;
   readonly webSocketPerMillionConnectionMinutes: number;
+  /** STS GetCallerIdentity, what IAM sign-in costs per token verified: STS charges nothing for it. */
+  readonly stsPerMillionGetCallerIdentity: number;
   /** EventBridge Scheduler / rules invoking the resync: free for AWS-service targets on a schedule. */
   readonly eventBridgeScheduledPerMillion: number;
   /** EKS control plane, per cluster-hour (standard support). */
@@ -26,7 +28,7 @@ export interface Prices {
 }
 
 export const usEast1Prices: Prices = {
-  source: 'AWS public price list (aws.amazon.com/dynamodb|lambda|api-gateway|eks/pricing), us-east-1 on-demand',
+  source: 'AWS public price list (aws.amazon.com/dynamodb|lambda|api-gateway|eks/pricing; STS is free), us-east-1 on-demand',
   date: '2025-06-01',
   region: 'us-east-1',
   dynamoDbPerMillionWriteUnits: 0.625,
@@ -36,6 +38,7 @@ export const usEast1Prices: Prices = {
   apiGatewayRestPerMillionRequests: 3.5,
   webSocketPerMillionMessages: 1.0,
   webSocketPerMillionConnectionMinutes: 0.25,
+  stsPerMillionGetCallerIdentity: 0,
   eventBridgeScheduledPerMillion: 0,
   eksPerClusterHour: 0.1,
 };

@@ -12,7 +12,7 @@ import { inChunks } from '../functions/store/list-all.ts';
 import { buildLease, buildNode, nodeLeaseNamespace } from '../node-agent/index.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
-import type { BenchPlane } from './bench-plane.ts';
+import { type BenchPlane, benchNodeToken } from './bench-plane.ts';
 
 export const simRuntimeVersion = 'skiff-sim://1';
 
@@ -69,6 +69,8 @@ export interface SimKubeletOptions {
   readonly concurrency?: number;
   /** Called when a pod is first seen Running (by the simulated kubelet's own write). */
   readonly onRunning?: (pod: KubeObject) => void;
+  /** Each node takes its pods from the watch channel and renews its Lease over it. @default false: one store watch, renewals through the API */
+  readonly channel?: boolean;
 }
 
 export interface SimKubelet {
@@ -185,19 +187,46 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
   });
 
   const revision = await plane.store.currentRevision(types.pods);
-  const watching = (async () => {
-    try {
-      for await (const event of plane.store.watch(types.pods, { resourceVersion: revision, signal: stopping.signal })) {
-        if (event.type === 'ADDED' || event.type === 'MODIFIED') handle(event.object);
-      }
-    } catch {
-      // Ends with the abort; a 410 here would mean the bench outran the change log's retention.
-    }
-  })();
+  const connectionOf = (name: string): string => `sim-${name}`;
+  const watching = options.channel
+    ? (async () => {
+        for (const name of options.nodeNames) {
+          const status = await plane.channel.connect(connectionOf(name), benchNodeToken(name), (message) => {
+            if (message.type === 'event' && message.event.object && message.event.type !== 'DELETED') handle(message.event.object);
+          });
+          if (status !== 200) throw new Error(`the channel refused ${name}: ${status}`);
+          await plane.channel.send(connectionOf(name), {
+            action: 'subscribe',
+            id: 'pods',
+            group: '',
+            version: 'v1',
+            resource: 'pods',
+            fieldSelector: `spec.nodeName=${name}`,
+            resourceVersion: revision,
+          });
+        }
+      })()
+    : (async () => {
+        try {
+          for await (const event of plane.store.watch(types.pods, { resourceVersion: revision, signal: stopping.signal })) {
+            if (event.type === 'ADDED' || event.type === 'MODIFIED') handle(event.object);
+          }
+        } catch {
+          // Ends with the abort; a 410 here would mean the bench outran the change log's retention.
+        }
+      })();
+  // Over the channel, every node is subscribed before the kubelet counts as started.
+  if (options.channel) await watching;
 
   const leases = new Map<string, KubeObject>();
   const heartbeatTimers: NodeJS.Timeout[] = [];
   const renew = async (name: string): Promise<void> => {
+    if (options.channel) {
+      // The agent's heartbeat over the channel: one message, no reply.
+      await plane.channel.send(connectionOf(name), { action: 'renewLease', nodeName: name, leaseDurationSeconds: 40 });
+      heartbeats++;
+      return;
+    }
     const path = `/apis/coordination.k8s.io/v1/namespaces/${nodeLeaseNamespace}/leases/${name}`;
     let lease = leases.get(name);
     if (!lease) {
@@ -210,12 +239,14 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
     if (result.status === 200) leases.set(name, result.body as KubeObject);
     else leases.delete(name);
   };
-  if (options.leaseRenewSeconds !== undefined) {
+  if (options.leaseRenewSeconds !== undefined && !options.channel) {
     // An agent keeps its Lease after the first write; one list stands in for that here.
     const listed = await plane.call('GET', `/apis/coordination.k8s.io/v1/namespaces/${nodeLeaseNamespace}/leases`);
     for (const lease of (listed.body?.items ?? []) as KubeObject[]) {
       if (nodeIndex.has(lease.metadata.name ?? '')) leases.set(lease.metadata.name ?? '', { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' });
     }
+  }
+  if (options.leaseRenewSeconds !== undefined) {
     const periodMs = options.leaseRenewSeconds * 1000;
     options.nodeNames.forEach((name, index) => {
       // Spread the nodes over the period, as independent agents would be.
@@ -239,6 +270,7 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
       for (const timer of heartbeatTimers) clearTimeout(timer);
       wakeWorkers();
       await Promise.all([watching, ...workers]);
+      if (options.channel) for (const name of options.nodeNames) await plane.channel.disconnect(connectionOf(name)).catch(() => undefined);
     },
   };
 }

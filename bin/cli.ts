@@ -3,15 +3,21 @@
  *
  *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--load-balancer-range 127.0.200.0/24]
  *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N --memory SIZE --pods N]
+ *   skiff kubeconfig --stack NAME [--region R] [--profile P] [--out FILE]
+ *   skiff token --cluster-id ID --region R [--profile P]
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalCluster } from '../functions/local/host.ts';
 import { createLogger, logTo } from '../functions/logging/structured-log.ts';
 
 const usage = `Usage:
   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--load-balancer-range 127.0.200.0/24] [--verbose]
-  skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N] [--memory SIZE] [--pods N]`;
+  skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N] [--memory SIZE] [--pods N]
+  skiff kubeconfig --stack NAME [--region R] [--profile P] [--out FILE]   a kubeconfig for a deployed cluster
+  skiff token --cluster-id ID --region R [--profile P]                    kubectl's exec credential plugin (IAM sign-in)`;
 
 function integerFlag(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -75,11 +81,58 @@ Press Ctrl-C to stop; state is kept in the data dir for the next start.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
+async function kubeconfig(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { stack: { type: 'string' }, region: { type: 'string' }, profile: { type: 'string' }, out: { type: 'string' } },
+  });
+  if (!values.stack) {
+    console.error(`skiff kubeconfig: --stack is required\n${usage}`);
+    process.exit(2);
+  }
+  const { cloudFormationClient, deployedCluster, renderAwsKubeconfig } = await import('./aws-kubeconfig.ts');
+  const client = cloudFormationClient(values.region, values.profile);
+  try {
+    const cluster = await deployedCluster(client, values.stack);
+    const out = resolve(values.out ?? join('.skiff', `aws-${values.stack}.kubeconfig`));
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'skiff.js');
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(
+      out,
+      renderAwsKubeconfig(cluster, { command: process.execPath, commandArgs: [script], ...(values.profile ? { profile: values.profile } : {}) }),
+      {
+        mode: 0o600,
+      },
+    );
+    process.stdout.write(
+      `Wrote ${out} for ${cluster.server} (cluster id ${cluster.clusterId}, ${cluster.region}).\n\n  export KUBECONFIG=${out}\n  kubectl get namespaces\n`,
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'cluster-id': { type: 'string' }, region: { type: 'string' }, profile: { type: 'string' } } });
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!values['cluster-id'] || !region) {
+    console.error(`skiff token: --cluster-id and --region are required\n${usage}`);
+    process.exit(2);
+  }
+  const { awsToken, defaultCredentials, execCredential } = await import('./aws-token.ts');
+  const signed = await awsToken({ clusterId: values['cluster-id'], region, credentials: defaultCredentials(values.profile) });
+  process.stdout.write(`${JSON.stringify(execCredential(signed))}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
       return up(rest);
+    case 'kubeconfig':
+      return kubeconfig(rest);
+    case 'token':
+      return token(rest);
     case 'agent': {
       const { runAgentCli } = await import('../node-agent/index.ts');
       return runAgentCli(rest);

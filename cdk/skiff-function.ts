@@ -23,10 +23,21 @@ export interface SkiffFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default - no layer */
   readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
+  /**
+   * Ship source maps and turn them on (`NODE_OPTIONS=--enable-source-maps`): readable stack
+   * traces, paid for on every cold start (Node parses the maps when it loads the bundle).
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
+  /** Executions reserved for (and the most allowed to) this function. @default - none: the account's shared pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
+/** The Lambda runtime of every Skiff function (docs/adr/071). */
+export const skiffRuntime = lambda.Runtime.NODEJS_22_X;
+
 /**
- * A Skiff Lambda: TypeScript bundled by the local esbuild (no Docker), Node.js 20 on arm64,
+ * A Skiff Lambda: TypeScript bundled by the local esbuild (no Docker), Node.js 22 on arm64,
  * its own log group with a retention, and a role that may write only to that log group
  * (instead of the AWSLambdaBasicExecutionRole managed policy, which allows every log group).
  */
@@ -51,24 +62,25 @@ export class SkiffFunction extends Construct {
       entry: path.join(projectRoot, props.entry),
       handler: 'handler',
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_20_X,
+      runtime: skiffRuntime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(60),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: { ...(props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}), ...props.environment },
       ...(props.paramsAndSecrets ? { paramsAndSecrets: props.paramsAndSecrets } : {}),
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       projectRoot,
       depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
       bundling: {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
-        target: 'node20',
+        target: 'node22',
         mainFields: ['module', 'main'],
         minify: true,
-        sourceMap: true,
+        sourceMap: props.sourceMaps ?? false,
         // The SDK is bundled at the version the project pins, not the runtime's copy.
         externalModules: [],
         // CommonJS dependencies call require(); give the ESM bundle one.

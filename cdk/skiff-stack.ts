@@ -1,20 +1,25 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigatewayv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { attributes } from '../functions/store/tables.ts';
-import { types } from '../schemas/registry.ts';
+import { controllerStreamFilters, fanOutStreamFilters, schedulerStreamFilters } from '../functions/lambda/stream-filters.ts';
+import { tableActions } from '../functions/store/tables.ts';
+import { channelTableActions, channelTableDefinition } from '../functions/watch/channel-registry.ts';
 import { LoadBalancing } from './load-balancing.ts';
 import { NodeGroup, type NodeGroupProps } from './node-group.ts';
-import { SkiffFunction } from './skiff-function.ts';
-import { StoreTables } from './store-tables.ts';
+import { SkiffFunction, type SkiffFunctionProps } from './skiff-function.ts';
+import { StoreTables, tableProps } from './store-tables.ts';
 
 export interface SkiffStackProps extends StackProps {
   /**
@@ -31,6 +36,35 @@ export interface SkiffStackProps extends StackProps {
    */
   readonly storeRemovalPolicy?: RemovalPolicy;
   /**
+   * IAM users or roles that administer the cluster (`system:masters`), written into
+   * `kube-system/aws-auth` at deploy time. Without one, nobody can sign in with IAM until an
+   * entry is added (docs/adr/072).
+   * @default - none
+   */
+  readonly adminPrincipalArns?: readonly string[];
+  /** IAM roles of the nodes' instance profiles: they sign in as `system:node:<instance id>`. @default - none */
+  readonly nodeRoleArns?: readonly string[];
+  /**
+   * Also accept the static bearer tokens of a Secrets Manager secret (a generated `adminToken`
+   * in `system:masters`): a break-glass for when IAM sign-in is not possible. The secret costs
+   * $0.40 a month.
+   * @default false
+   */
+  readonly breakGlassToken?: boolean;
+  /** API Gateway stage throttling of the Kubernetes API (steady requests per second, burst). @default { rateLimit: 200, burstLimit: 400 } */
+  readonly apiThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** API Gateway stage throttling of the watch channel's messages from clients. @default { rateLimit: 500, burstLimit: 1000 } */
+  readonly channelThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Executions reserved for the stream consumers and the resync, which also caps them. `false`
+   * reserves none: an account whose concurrency quota is still 10 (new accounts) cannot reserve
+   * any, because Lambda keeps 10 unreserved.
+   * @default { controllers: 2, scheduler: 1, resync: 1, fanOut: 2 }
+   */
+  readonly reservedConcurrency?: false | { readonly controllers: number; readonly scheduler: number; readonly resync: number; readonly fanOut: number };
+  /** Ship and enable source maps in every function (slower cold starts). @default false */
+  readonly sourceMaps?: boolean;
+  /**
    * Where `type: LoadBalancer` Services and Ingresses get their ALBs and NLBs (docs/adr/096):
    * the cluster's VPC and, to let load balancers reach pods, the pods' security group; `false`
    * for none (such Services and Ingresses then get an Event saying the cluster has no load balancing).
@@ -45,53 +79,56 @@ export interface SkiffStackProps extends StackProps {
   readonly nodes?: Partial<NodeGroupProps> | false;
 }
 
+const defaultReservedConcurrency = { controllers: 2, scheduler: 1, resync: 1, fanOut: 2 } as const;
+
+/** The routes of the watch channel (schemas/watch-channel.ts) that run the channel's Lambda. */
+const channelRoutes = ['subscribe', 'unsubscribe', 'renewLease'] as const;
+
 /** Lambda's limit, and API Gateway's for a streamed response: the longest a watch can last. */
 const WATCH_LIMIT = Duration.minutes(15);
 
 /**
- * Stream record filters (docs/adr/071), on the objects table's partition key: the type's id. Events are written by the controllers themselves and
- * Leases are node heartbeats every 10 s; neither needs a reconcile, and the resync catches a
- * lapsed lease, so they do not invoke the controllers.
- */
-const controllerFilters = [
-  lambda.FilterCriteria.filter({ dynamodb: { Keys: { [attributes.partitionKey]: { S: [{ 'anything-but': [types.events.id, types.leases.id] }] } } } }),
-];
-
-/** The scheduler places new or changed pods, and retries pending ones when a node appears. */
-const schedulerFilters = [types.pods, types.nodes].map((type) =>
-  lambda.FilterCriteria.filter({ eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { [attributes.partitionKey]: { S: [type.id] } } } }),
-);
-
-/**
  * The Skiff control plane: the object store's tables, the Kubernetes API (a streaming Lambda
  * behind an API Gateway REST API), the controllers and the scheduler on the objects table's
- * stream, and a scheduled resync.
+ * stream, a scheduled resync, and the bootstrap that makes a fresh cluster usable.
  */
 export class SkiffStack extends Stack {
   readonly tables: StoreTables;
   readonly api: apigateway.RestApi;
-  readonly tokenSecret: secretsmanager.Secret;
+  readonly tokenSecret?: secretsmanager.Secret;
   readonly serviceAccountKeySecret: secretsmanager.Secret;
+  /** The watch channel's WebSocket API, its stage and its connections table (docs/adr/073). */
+  readonly channel: { readonly api: apigatewayv2.WebSocketApi; readonly stage: apigatewayv2.WebSocketStage; readonly table: dynamodb.Table };
+  /** The id IAM sign-in tokens must be signed for (`x-k8s-aws-id`): the stack's name. */
+  readonly clusterId: string;
   readonly loadBalancing?: LoadBalancing;
   readonly nodes?: NodeGroup;
 
+  private readonly logRetention: logs.RetentionDays;
+  private readonly sourceMaps: boolean;
+
   constructor(scope: Construct, id: string, props: SkiffStackProps = {}) {
     super(scope, id, props);
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.sourceMaps = props.sourceMaps ?? false;
+    this.clusterId = this.stackName;
+    const reserved = props.reservedConcurrency === false ? undefined : (props.reservedConcurrency ?? defaultReservedConcurrency);
 
     this.tables = new StoreTables(this, 'Store', { removalPolicy: props.storeRemovalPolicy ?? RemovalPolicy.RETAIN });
     const { objects, changes } = this.tables;
     const storeEnvironment = { OBJECTS_TABLE: objects.tableName, CHANGES_TABLE: changes.tableName };
 
-    this.tokenSecret = new secretsmanager.Secret(this, 'ApiTokens', {
-      description: 'Bearer tokens of the Skiff API (docs/adr/070). adminToken is the skiff-admin user in system:masters.',
-      generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'adminToken', passwordLength: 64, excludePunctuation: true },
-    });
-    acknowledge(
-      this.tokenSecret,
-      'AwsSolutions-SMG4',
-      'Bearer tokens are rotated by updating the secret; the API re-reads it every 5 minutes (ADR 070). Managed rotation needs a rotation Lambda that is not built yet.',
-    );
+    if (props.breakGlassToken) {
+      this.tokenSecret = new secretsmanager.Secret(this, 'ApiTokens', {
+        description: 'Break-glass bearer tokens of the Skiff API (docs/adr/070, 072). adminToken is the skiff-admin user in system:masters.',
+        generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'adminToken', passwordLength: 64, excludePunctuation: true },
+      });
+      acknowledge(
+        this.tokenSecret,
+        'AwsSolutions-SMG4',
+        'Bearer tokens are rotated by updating the secret; the API re-reads it every 5 minutes (ADR 070). Managed rotation needs a rotation Lambda that is not built yet.',
+      );
+    }
 
     this.serviceAccountKeySecret = new secretsmanager.Secret(this, 'ServiceAccountSigningKey', {
       description:
@@ -105,29 +142,37 @@ export class SkiffStack extends Stack {
     );
 
     // The API server.
-    const apiFunction = new SkiffFunction(this, 'ApiServer', {
+    const apiFunction = this.function('ApiServer', {
       entry: 'functions/lambda/api-handler.ts',
       description: 'the Skiff Kubernetes API server',
       timeout: WATCH_LIMIT,
       memorySize: 1024,
-      logRetention,
       environment: {
         ...storeEnvironment,
-        TOKEN_SECRET_ARN: this.tokenSecret.secretArn,
+        CLUSTER_ID: this.clusterId,
         SERVICE_ACCOUNT_KEY_SECRET_ARN: this.serviceAccountKeySecret.secretArn,
+        ...(this.tokenSecret ? { TOKEN_SECRET_ARN: this.tokenSecret.secretArn } : {}),
       },
-      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
-        cacheEnabled: true,
-        secretsManagerTtl: Duration.minutes(5),
-      }),
+      ...(this.tokenSecret
+        ? {
+            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+              cacheEnabled: true,
+              secretsManagerTtl: Duration.minutes(5),
+            }),
+          }
+        : {}),
     });
-    objects.grantReadWriteData(apiFunction.function);
-    changes.grantReadWriteData(apiFunction.function);
-    this.tokenSecret.grantRead(apiFunction.function);
-    this.serviceAccountKeySecret.grantRead(apiFunction.function);
-    this.acknowledgeFunctionFindings(apiFunction, false);
+    this.grantStore(apiFunction);
+    // The ServiceAccount signing key's seed is read with the SDK (GetSecretValue), never written.
+    apiFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.serviceAccountKeySecret.secretArn] }),
+    );
+    if (this.tokenSecret) {
+      apiFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.tokenSecret.secretArn] }));
+    }
 
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: this.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const throttle = props.apiThrottle ?? { rateLimit: 200, burstLimit: 400 };
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: `${this.stackName}-kubernetes-api`,
       description: 'The Kubernetes API of a Skiff cluster',
@@ -155,6 +200,9 @@ export class SkiffStack extends Stack {
         // Request data would include bearer tokens and Secrets.
         dataTraceEnabled: false,
         metricsEnabled: true,
+        // A runaway client is refused with 429 before it runs up the bill.
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
       },
     });
     const integration = new apigateway.LambdaIntegration(apiFunction.function, {
@@ -185,9 +233,9 @@ export class SkiffStack extends Stack {
     acknowledge(
       this.api,
       'AwsSolutions-APIG4',
-      'The API server authenticates every request by bearer token (ADR 070) and answers 401 as a Kubernetes Status; an API Gateway authorizer cannot produce that response.',
+      'The API server authenticates every request (IAM tokens checked with STS, ADR 072) and answers 401 as a Kubernetes Status; an API Gateway authorizer cannot produce that response.',
     );
-    acknowledge(this.api, 'AwsSolutions-COG4', 'Kubernetes clients authenticate with bearer tokens, not Cognito user pools (ADR 070).');
+    acknowledge(this.api, 'AwsSolutions-COG4', 'Kubernetes clients authenticate with IAM sign-in tokens (ADR 072), not Cognito user pools.');
     acknowledge(
       this.api,
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
@@ -216,43 +264,207 @@ export class SkiffStack extends Stack {
     const controllersFunction = this.streamConsumer('Controllers', {
       entry: 'functions/lambda/controllers-handler.ts',
       description: 'the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)',
-      filters: controllerFilters,
+      filters: controllerStreamFilters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
       environment: controllerEnvironment,
-      logRetention,
       onFailure: streamFailures,
+      ...(reserved ? { reservedConcurrentExecutions: reserved.controllers } : {}),
     });
     this.streamConsumer('Scheduler', {
       entry: 'functions/lambda/scheduler-handler.ts',
       description: 'the Skiff scheduler',
-      filters: schedulerFilters,
+      filters: schedulerStreamFilters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
       environment: storeEnvironment,
-      logRetention,
       onFailure: streamFailures,
+      ...(reserved ? { reservedConcurrentExecutions: reserved.scheduler } : {}),
     });
 
-    const resync = new SkiffFunction(this, 'Resync', {
+    const resync = this.function('Resync', {
       entry: 'functions/lambda/resync-handler.ts',
       description: 'the Skiff periodic resync of every controller',
       timeout: Duration.minutes(5),
-      logRetention,
       environment: controllerEnvironment,
+      // One at a time: a resync that outlasts its period is not overlapped by the next.
+      ...(reserved ? { reservedConcurrentExecutions: reserved.resync } : {}),
     });
-    objects.grantReadWriteData(resync.function);
+    this.grantStore(resync);
     for (const fn of [controllersFunction, resync]) this.loadBalancing?.grantControllers(fn.role);
-    changes.grantReadWriteData(resync.function);
-    this.acknowledgeFunctionFindings(resync, false);
+    // The next scheduled run repairs what a failed one did not: no retries, and a run that could
+    // not start within a minute (the previous one still running) is dropped, not queued.
+    resync.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
     new events.Rule(this, 'ResyncSchedule', {
       description: 'Re-reconciles every object, catching anything the stream consumers missed',
       schedule: events.Schedule.rate(props.resyncInterval ?? Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(resync.function, { retryAttempts: 0 })],
+      targets: [new targets.LambdaFunction(resync.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+
+    this.channel = this.watchChannel({
+      storeEnvironment,
+      throttle: props.channelThrottle ?? { rateLimit: 500, burstLimit: 1000 },
+      onFailure: streamFailures,
+      ...(reserved ? { fanOutReservedConcurrency: reserved.fanOut } : {}),
+    });
+
+    // The bootstrap: the system namespaces and the IAM mapping exist once the deploy is done.
+    const bootstrap = this.function('Bootstrap', {
+      entry: 'functions/lambda/bootstrap-handler.ts',
+      description: 'the Skiff cluster bootstrap (system namespaces, kube-system/aws-auth), a CloudFormation custom resource',
+      timeout: Duration.minutes(2),
+      environment: storeEnvironment,
+    });
+    this.grantStore(bootstrap);
+    new CustomResource(this, 'ClusterBootstrap', {
+      serviceToken: bootstrap.function.functionArn,
+      resourceType: 'Custom::SkiffBootstrap',
+      properties: { AdminPrincipalArns: [...(props.adminPrincipalArns ?? [])], NodeRoleArns: [...(props.nodeRoleArns ?? [])] },
     });
 
     new CfnOutput(this, 'ApiUrl', { description: 'The cluster server URL for a kubeconfig', value: this.api.url });
-    new CfnOutput(this, 'TokenSecretArn', {
-      description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString: adminToken is the admin bearer token',
-      value: this.tokenSecret.secretArn,
-    });
+    new CfnOutput(this, 'ClusterId', { description: 'The cluster id IAM sign-in tokens are signed for (skiff token --cluster-id)', value: this.clusterId });
+    new CfnOutput(this, 'Region', { description: 'The region of the cluster, and of the STS endpoint its tokens name', value: this.region });
+    new CfnOutput(this, 'WatchChannelUrl', { description: 'The WebSocket URL node agents take their changes from', value: this.channel.stage.url });
+    if (this.tokenSecret) {
+      new CfnOutput(this, 'TokenSecretArn', {
+        description: 'Break-glass: aws secretsmanager get-secret-value --secret-id <this> --query SecretString: adminToken is an admin bearer token',
+        value: this.tokenSecret.secretArn,
+      });
+    }
     new CfnOutput(this, 'StreamFailuresQueueUrl', { description: 'Stream records the controllers or scheduler gave up on', value: streamFailures.queueUrl });
+  }
+
+  /**
+   * The watch channel (docs/adr/073): a WebSocket API whose routes run one Lambda (ping is
+   * answered by API Gateway itself), a table of connections and subscriptions, and the fan-out on
+   * the change log's stream, filtered to new entries of the types agents subscribe to.
+   */
+  private watchChannel(props: {
+    storeEnvironment: Record<string, string>;
+    throttle: { rateLimit: number; burstLimit: number };
+    onFailure: sqs.IQueue;
+    fanOutReservedConcurrency?: number;
+  }): SkiffStack['channel'] {
+    const table = new dynamodb.Table(this, 'ChannelConnections', {
+      ...tableProps(channelTableDefinition, RemovalPolicy.DESTROY),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
+      deletionProtection: false,
+    });
+    acknowledge(
+      table,
+      'AwsSolutions-DDB3',
+      'The connections table holds only who is connected right now; it is rebuilt as agents reconnect, so there is nothing to recover.',
+    );
+    const grantChannelTable = (fn: SkiffFunction) =>
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...channelTableActions], resources: [table.tableArn] }));
+
+    const handler = this.function('WatchChannel', {
+      entry: 'functions/lambda/channel-handler.ts',
+      description: 'the Skiff watch channel (WebSocket routes: connect, subscribe with catch-up, Lease renewals)',
+      // API Gateway waits 29 s for a route's integration.
+      timeout: Duration.seconds(29),
+      memorySize: 256,
+      environment: { ...props.storeEnvironment, CHANNEL_TABLE: table.tableName, CLUSTER_ID: this.clusterId },
+    });
+    this.grantStore(handler);
+    grantChannelTable(handler);
+    const integration = new WebSocketLambdaIntegration('ChannelRoutes', handler.function);
+    const api = new apigatewayv2.WebSocketApi(this, 'WatchChannelApi', {
+      apiName: `${this.stackName}-watch-channel`,
+      description: 'The watch channel of a Skiff cluster: node agents take their changes from it',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: { integration },
+      disconnectRouteOptions: { integration },
+      defaultRouteOptions: { integration },
+    });
+    for (const route of channelRoutes) api.addRoute(route, { integration });
+    // A ping only keeps the connection from idling out: API Gateway answers it without a Lambda.
+    api.addRoute('ping', { integration: new WebSocketMockIntegration('Ping') });
+    const accessLogs = new logs.LogGroup(this, 'WatchChannelAccessLogs', { retention: this.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const stage = new apigatewayv2.WebSocketStage(this, 'WatchChannelStage', {
+      webSocketApi: api,
+      stageName: 'cluster',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigatewayv2.LogGroupLogDestination(accessLogs),
+        format: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            connectionId: '$context.connectionId',
+            eventType: '$context.eventType',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            requestTime: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+          }),
+        ),
+      },
+    });
+    // How cdk-nag names the grant's resource: the API by its logical id, region and account as given.
+    const connectionsFinding = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region}:${
+      Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account
+    }:<${this.resolve((api.node.defaultChild as CfnResource).logicalId)}>/cluster/*/@connections/*]`;
+    const connectionsReason = "execute-api:ManageConnections is granted on the stage's @connections/*: connection ids are made by API Gateway at run time.";
+    stage.grantManagementApiAccess(handler.role);
+    acknowledge(handler.role, connectionsFinding, connectionsReason);
+    acknowledge(
+      api,
+      'AwsSolutions-APIG4',
+      'The $connect route authenticates the bearer token (IAM sign-in, ADR 072) in the channel Lambda, as the REST API does; other routes act only for connections it let in.',
+    );
+
+    const fanOut = this.function('WatchFanOut', {
+      entry: 'functions/lambda/fan-out-handler.ts',
+      description: 'the Skiff watch channel fan-out (change log stream to subscribed connections)',
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      environment: { CHANNEL_TABLE: table.tableName, CHANNEL_ENDPOINT: stage.callbackUrl },
+      ...(props.fanOutReservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.fanOutReservedConcurrency } : {}),
+    });
+    grantChannelTable(fanOut);
+    stage.grantManagementApiAccess(fanOut.role);
+    acknowledge(fanOut.role, connectionsFinding, connectionsReason);
+
+    this.tables.changes.grantStreamRead(fanOut.function);
+    acknowledge(
+      fanOut.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      "dynamodb:ListStreams has no resource-level permissions, so the stream grant lists streams on *; reading records is scoped to the change log's stream ARN.",
+    );
+    fanOut.function.addEventSource(
+      new DynamoEventSource(this.tables.changes, {
+        // What came before a deploy is caught up by agents on reconnect.
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 5,
+        // A change older than the change log's retention is caught up by a relist anyway.
+        maxRecordAge: Duration.minutes(10),
+        onFailure: new SqsDlq(props.onFailure),
+        filters: fanOutStreamFilters.map((pattern) => lambda.FilterCriteria.filter(pattern)),
+      }),
+    );
+    return { api, stage, table };
+  }
+
+  /** A Skiff function with the stack's log retention and source map setting, its findings acknowledged. */
+  private function(id: string, props: Omit<SkiffFunctionProps, 'logRetention' | 'sourceMaps'>): SkiffFunction {
+    const fn = new SkiffFunction(this, id, { ...props, logRetention: this.logRetention, sourceMaps: this.sourceMaps });
+    acknowledge(
+      fn.function,
+      'AwsSolutions-L1',
+      'Node.js 22 is the runtime the project targets (ADR 071); the check asks for the newest runtime Lambda offers, which the code is not yet tested on.',
+    );
+    return fn;
+  }
+
+  /** The store's calls on its tables, and nothing more (no dynamodb:*). */
+  private grantStore(fn: SkiffFunction): void {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...tableActions.read, ...tableActions.write],
+        resources: [this.tables.objects.tableArn, this.tables.changes.tableArn],
+      }),
+    );
   }
 
   private streamConsumer(
@@ -262,23 +474,21 @@ export class SkiffStack extends Stack {
       description: string;
       filters: Array<Record<string, unknown>>;
       environment: Record<string, string>;
-      logRetention: logs.RetentionDays;
       onFailure: sqs.IQueue;
+      reservedConcurrentExecutions?: number;
     },
   ): SkiffFunction {
-    const consumer = new SkiffFunction(this, id, {
+    const consumer = this.function(id, {
       entry: props.entry,
       description: props.description,
       timeout: Duration.minutes(2),
-      logRetention: props.logRetention,
       environment: props.environment,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
     });
-    const { objects, changes } = this.tables;
-    objects.grantReadWriteData(consumer.function);
-    changes.grantReadWriteData(consumer.function);
-    objects.grantStreamRead(consumer.function);
+    this.grantStore(consumer);
+    this.tables.objects.grantStreamRead(consumer.function);
     consumer.function.addEventSource(
-      new DynamoEventSource(objects, {
+      new DynamoEventSource(this.tables.objects, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
         batchSize: 100,
         // Level-triggered reconcilers converge from any record; a failing record is retried
@@ -291,25 +501,12 @@ export class SkiffStack extends Stack {
         filters: props.filters,
       }),
     );
-    this.acknowledgeFunctionFindings(consumer, true);
-    return consumer;
-  }
-
-  /** Findings on a Skiff function that are deliberate, each explained. */
-  private acknowledgeFunctionFindings(fn: SkiffFunction, readsStream: boolean): void {
-    acknowledge(fn.function, 'AwsSolutions-L1', 'Skiff targets Node.js 20 (package.json engines), the runtime its tests run on; see ADR 071.');
     acknowledge(
-      fn.function,
-      'CloudFormation-Validate::W2531',
-      'Node.js 20 is the runtime the project pins (package.json engines, tests); moving to a newer runtime is the one runtime line in SkiffFunction (ADR 071).',
+      consumer.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'dynamodb:ListStreams has no resource-level permissions, so the stream grant lists streams on *; reading records is scoped to the stream ARN.',
     );
-    if (readsStream) {
-      acknowledge(
-        fn.role,
-        'AwsSolutions-IAM5[Resource::*]',
-        'dynamodb:ListStreams has no resource-level permissions, so the stream grant lists streams on *; reading records is scoped to the objects table stream ARN.',
-      );
-    }
+    return consumer;
   }
 }
 

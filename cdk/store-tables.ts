@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { type AttributeKind, type TableDefinition, tableDefinitions } from '../functions/store/tables.ts';
+import { type AttributeKind, changeLogStream, type TableDefinition, tableDefinitions } from '../functions/store/tables.ts';
 
 export interface StoreTablesProps {
   /**
@@ -15,7 +15,7 @@ function attributeType(kind: AttributeKind): dynamodb.AttributeType {
   return kind === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER;
 }
 
-function tableProps(definition: TableDefinition, removalPolicy: RemovalPolicy): dynamodb.TableProps {
+export function tableProps(definition: TableDefinition, removalPolicy: RemovalPolicy): dynamodb.TableProps {
   return {
     partitionKey: { name: definition.partitionKey.name, type: attributeType(definition.partitionKey.type) },
     sortKey: { name: definition.sortKey.name, type: attributeType(definition.sortKey.type) },
@@ -23,7 +23,9 @@ function tableProps(definition: TableDefinition, removalPolicy: RemovalPolicy): 
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
     removalPolicy,
-    ...(definition.stream ? { stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES } : {}),
+    ...(definition.stream
+      ? { stream: definition.stream === 'NEW_IMAGE' ? dynamodb.StreamViewType.NEW_IMAGE : dynamodb.StreamViewType.NEW_AND_OLD_IMAGES }
+      : {}),
     ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
   };
 }
@@ -32,13 +34,13 @@ function tableProps(definition: TableDefinition, removalPolicy: RemovalPolicy): 
 export class StoreTables extends Construct {
   /** One item per object; its stream drives the controllers and the scheduler. */
   readonly objects: dynamodb.Table;
-  /** The change log watches read; compacted by TTL. */
+  /** The change log watches read; compacted by TTL; its stream feeds the watch channel's fan-out. */
   readonly changes: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StoreTablesProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.objects = new dynamodb.Table(this, 'Objects', tableProps(tableDefinitions.objects, removalPolicy));
-    this.changes = new dynamodb.Table(this, 'Changes', tableProps(tableDefinitions.changes, removalPolicy));
+    this.changes = new dynamodb.Table(this, 'Changes', tableProps({ ...tableDefinitions.changes, stream: changeLogStream }, removalPolicy));
   }
 }

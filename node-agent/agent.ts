@@ -17,7 +17,7 @@ import { loadImageTable } from './images.ts';
 import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient } from './kube-client.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 import { startKubeletServer } from './kubelet-server.ts';
-import { buildLease, buildNode, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
+import { buildLease, buildNode, leaseRenewSeconds, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod } from './pod-view.ts';
@@ -54,7 +54,7 @@ export interface AgentOptions {
   /** A user image table laid over the shipped one. @default '<stateDir>/../../images.json' */
   readonly imagesFile?: string;
   readonly labels?: Readonly<Record<string, string>>;
-  /** @default 10 */
+  /** @default 10, or 20 over the watch channel (docs/adr/074) */
   readonly leaseRenewSeconds?: number;
   /** @default 40 */
   readonly leaseDurationSeconds?: number;
@@ -99,7 +99,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const address = options.address ?? '127.0.0.1';
   const runtimeKind = options.containerRuntime?.kind ?? options.runtime ?? 'process';
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-  const client = new KubeClient(options.credentials);
+  const client = new KubeClient(options.credentials, undefined, {
+    log,
+    // The Lease is gone or the channel may not renew it: the next renewal goes over REST (and recreates it).
+    onLeaseError: (_node, error) => {
+      log.warn('lease renewal over the watch channel refused', { code: error.code, error: error.message });
+      lease = undefined;
+    },
+  });
   const abort = new AbortController();
   const startAborted = () => abort.abort();
   options.signal?.addEventListener('abort', startAborted, { once: true });
@@ -242,7 +249,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   let lease: KubeObject | undefined;
   let nodeUid: string | undefined;
-  const renewSeconds = options.leaseRenewSeconds ?? 10;
+  const renewSeconds = options.leaseRenewSeconds ?? (client.channel ? leaseRenewSeconds.channel : leaseRenewSeconds.rest);
   /**
    * One renewal. Every call has the renew interval as its deadline, as the kubelet's heartbeat
    * client does: a renewal that hangs fails in time for the next one (docs/adr/083).
@@ -250,6 +257,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   async function renewLease(signal: AbortSignal, conflicts = 0): Promise<void> {
     const call = { signal, timeoutMs: renewSeconds * 1000 };
     const duration = options.leaseDurationSeconds ?? 40;
+    // The heartbeat over the watch channel (docs/adr/074): one message, no HTTP request; the
+    // first renewal, and any while the channel is down, go over REST.
+    if (lease && client.channel?.renewLease(nodeName, duration)) return;
     if (!nodeUid) nodeUid = (await client.get(types.nodes, undefined, nodeName, call)).metadata.uid;
     if (!lease) {
       try {

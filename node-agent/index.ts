@@ -5,5 +5,5 @@
  */
 export { runAgentCli } from './cli.ts';
 export { podsPerInstance, supportsTrunking } from './ec2/ecs-capacity.ts';
-export { buildLease, buildNode, nodeLeaseNamespace } from './node-object.ts';
+export { buildLease, buildNode, leaseRenewSecondsOverChannel, nodeLeaseNamespace } from './node-object.ts';
 export { killRecordedContainers } from './runtime/process-runtime.ts';

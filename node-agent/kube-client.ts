@@ -1,16 +1,20 @@
 /**
  * A small typed Kubernetes client for the node agent: the agent talks to the API server only
- * through this, over HTTPS, trusting the kubeconfig's CA and sending its bearer token.
- * Watches are read as newline-delimited JSON and resumed from the last resourceVersion seen;
+ * through this, over HTTPS, trusting the kubeconfig's CA and sending its bearer token (given, or
+ * from an exec credential plugin). When the kubeconfig names a watch channel, `listAndWatch` of
+ * the types it serves goes over that one WebSocket (watch-channel.ts, docs/adr/073); otherwise
+ * watches are read as newline-delimited JSON and resumed from the last resourceVersion seen, and
  * a `410 Gone` (history compacted) makes `listAndWatch` relist, as client-go's reflector does.
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Log } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { apiVersionOf } from '../schemas/registry.ts';
 import { ExecTokenSource } from './exec-credential.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
+import { WatchChannel } from './watch-channel.ts';
 
 export type PatchType = 'merge' | 'strategic' | 'json';
 
@@ -128,14 +132,20 @@ export class KubeClient {
   private readonly agent: http.Agent;
   private readonly base: URL;
   private readonly tokens?: ExecTokenSource;
+  /** The watch channel, when the kubeconfig names one. */
+  readonly channel: WatchChannel | undefined;
 
   private readonly timeouts: KubeClientTimeouts;
 
   constructor(
     private readonly credentials: ClusterCredentials,
     private readonly userAgent = 'skiff-node-agent/v1.32.0',
-    timeouts: Partial<KubeClientTimeouts> = {},
+    options: Partial<KubeClientTimeouts> & {
+      readonly log?: Log;
+      readonly onLeaseError?: (nodeName: string, error: KubeApiError) => void;
+    } = {},
   ) {
+    const { log, onLeaseError, ...timeouts } = options;
     this.timeouts = { ...defaultTimeouts, ...timeouts };
     this.base = new URL(credentials.server);
     if (!credentials.token && credentials.exec) this.tokens = new ExecTokenSource(credentials.exec);
@@ -143,6 +153,21 @@ export class KubeClient {
       this.base.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, ...(credentials.caPem ? { ca: credentials.caPem } : {}) })
         : new http.Agent({ keepAlive: true });
+    this.channel = credentials.watchChannel
+      ? new WatchChannel({
+          url: credentials.watchChannel,
+          ...(credentials.caPem ? { caPem: credentials.caPem } : {}),
+          token: () => this.token(),
+          rest: { list: (type, listOptions) => this.list(type, listOptions), get: (type, namespace, name) => this.get(type, namespace, name) },
+          ...(log ? { log } : {}),
+          ...(onLeaseError ? { onLeaseError } : {}),
+        })
+      : undefined;
+  }
+
+  /** The bearer token to send: the kubeconfig's, or the exec plugin's current one. */
+  async token(): Promise<string | undefined> {
+    return this.credentials.token ?? (await this.tokens?.token());
   }
 
   /** The path of a type's collection or one of its objects: `/api/v1/namespaces/ns/pods/p/status`. */
@@ -289,6 +314,10 @@ export class KubeClient {
     handlers: ListWatchHandlers<T>,
     signal: AbortSignal,
   ): Promise<void> {
+    if (this.channel && WatchChannel.serves(type)) {
+      const { timeoutSeconds: _timeout, ...listOptions } = options;
+      return this.channel.listAndWatch(type, listOptions, handlers, signal);
+    }
     let resourceVersion: string | undefined;
     let failures = 0;
     while (!signal.aborted) {
@@ -317,8 +346,9 @@ export class KubeClient {
     }
   }
 
-  /** Ends pooled keep-alive connections so a stopping agent leaves no sockets behind. */
+  /** Ends pooled keep-alive connections and the watch channel so a stopping agent leaves no sockets behind. */
   close(): void {
+    this.channel?.close();
     this.agent.destroy();
   }
 
@@ -372,14 +402,27 @@ export class KubeClient {
     return { status: response.statusCode ?? 0, text: await readAll(response) };
   }
 
+  /**
+   * The URL of an API path under the server URL, keeping the server's own path: behind API
+   * Gateway the API lives under its stage (`https://x.execute-api…/cluster`), which
+   * `new URL('/api/v1/…', base)` would drop.
+   */
+  static url(server: URL, path: string): URL {
+    const url = new URL(server.href);
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+    url.search = '';
+    url.hash = '';
+    return url;
+  }
+
   private async open(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
-    const url = new URL(path, this.base);
+    const url = KubeClient.url(this.base, path);
+    const token = await this.token();
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, value);
     }
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
-    const token = this.credentials.token ?? (await this.tokens?.token());
     if (token) headers.authorization = `Bearer ${token}`;
     if (body) {
       headers['content-type'] = options.contentType ?? 'application/json';

@@ -1,7 +1,9 @@
 /**
- * Reads the parts of a kubeconfig the agent needs: the current context's server, its CA and
- * its bearer token. Only what kubectl itself would accept is accepted; anything else is a
- * clear error at start-up rather than a confusing TLS failure later.
+ * Reads the parts of a kubeconfig the agent needs: the current context's server, its CA, its
+ * bearer token — given, in a file, or from an exec credential plugin such as `skiff token` (an
+ * EC2 node signs in with its instance role) — and the watch channel's URL (the cluster extension
+ * `skiff.io/watch-channel`). Only what kubectl itself would accept is accepted; anything else is
+ * a clear error at start-up rather than a confusing TLS failure later.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -17,7 +19,12 @@ export interface ClusterCredentials {
   readonly token?: string;
   /** A credential plugin that prints the token (`skiff token` on AWS), run instead of a fixed token. */
   readonly exec?: ExecCredentialConfig;
+  /** The watch channel's WebSocket URL (docs/adr/073); agents take their changes from it. */
+  readonly watchChannel?: string;
 }
+
+/** The cluster extension that names the watch channel. */
+export const watchChannelExtension = 'skiff.io/watch-channel';
 
 const kubeconfigSchema = z.object({
   'current-context': z.string().optional(),
@@ -30,6 +37,7 @@ const kubeconfigSchema = z.object({
           'certificate-authority-data': z.string().optional(),
           'certificate-authority': z.string().optional(),
           'insecure-skip-tls-verify': z.boolean().optional(),
+          extensions: z.array(z.object({ name: z.string(), extension: z.unknown() })).optional(),
         }),
       }),
     )
@@ -90,10 +98,14 @@ export function parseKubeconfig(text: string, baseDir = '.'): ClusterCredentials
     args: user.exec.args ?? [],
     env: Object.fromEntries((user.exec.env ?? []).map((variable) => [variable.name, variable.value])),
   };
+  const channel = cluster.extensions?.find((extension) => extension.name === watchChannelExtension)?.extension;
+  const watchChannel = z.object({ url: z.string().regex(/^wss?:\/\//) }).safeParse(channel);
+  if (channel !== undefined && !watchChannel.success) throw new KubeconfigError(`the ${watchChannelExtension} extension needs a ws:// or wss:// url`);
   return {
     server: cluster.server.replace(/\/+$/, ''),
     ...(caPem !== undefined ? { caPem } : {}),
     ...(token !== undefined ? { token } : exec ? { exec } : {}),
+    ...(watchChannel.success ? { watchChannel: watchChannel.data.url } : {}),
   };
 }
 

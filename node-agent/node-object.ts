@@ -102,6 +102,14 @@ export function buildNode(settings: NodeSettings, now: string): KubeObject {
 
 export const nodeLeaseNamespace = 'kube-node-lease';
 
+/**
+ * How often an agent renews its Lease (docs/adr/074): every 10 s over REST, as the kubelet does
+ * (a quarter of the 40 s lease); over the watch channel, where every renewal is a billed
+ * WebSocket message and Lambda invocation, every 20 s — twice per lease duration.
+ */
+export const leaseRenewSeconds = { rest: 10, channel: 20 } as const;
+export const leaseRenewSecondsOverChannel = leaseRenewSeconds.channel;
+
 export function buildLease(nodeName: string, nodeUid: string | undefined, durationSeconds: number, now: Date): KubeObject {
   return {
     apiVersion: 'coordination.k8s.io/v1',

@@ -1,14 +1,16 @@
 /**
  * Scenario 5: the cost model. Each scenario runs on the metered control plane and its usage is
- * extrapolated to a month: idle control plane (no nodes), one idle node (heartbeats, status
- * updates, its watch channel), 100 nodes × 30 pods steady, and a rollout of 1,000 pods (from
- * the pod startup scenario). Prices: bench/prices.ts, stated in the results.
+ * extrapolated to a month: idle control plane (no nodes), one idle node (Lease renewals over the
+ * watch channel, status updates, its connection and reconnects), 100 nodes × 30 pods steady, and
+ * a rollout of 1,000 pods (from the pod startup scenario). Prices: bench/prices.ts, stated in the
+ * results.
  */
 import { kubeTime } from '../../functions/core/kube-time.ts';
 import { inChunks } from '../../functions/store/list-all.ts';
+import { leaseRenewSecondsOverChannel } from '../../node-agent/index.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
-import type { BenchPlane } from '../bench-plane.ts';
+import { type BenchPlane, benchNodeToken } from '../bench-plane.ts';
 import { addUnits, type BilledUnits, billedUnits, type Dollars, dollars, noUnits, roundDollars, scaleUnits } from '../cost-model.ts';
 import { type Meter, type Usage, usageBetween } from '../metering.ts';
 import { type Prices, secondsPerMonth } from '../prices.ts';
@@ -17,12 +19,13 @@ import { seedNodes, simNodeNames, startSimKubelet } from '../sim-kubelet.ts';
 
 /** The agent's cadence (node-agent/agent.ts) and the stack's resync schedule (cdk/skiff-stack.ts). */
 export const cadence = {
-  leaseRenewSeconds: 10,
+  leaseRenewSeconds: leaseRenewSecondsOverChannel,
   nodeStatusSeconds: 300,
   resyncSeconds: 60,
-  /** API Gateway WebSocket: idle connections close after 10 min, any connection after 2 h. */
-  webSocketKeepaliveSeconds: 300,
+  /** API Gateway WebSocket: any connection ends after 2 h (idle ones after 10 min; the Lease renewals keep it busy). */
   webSocketReconnectSeconds: 7200,
+  /** A `skiff token` lasts 15 minutes; the agent takes a new one a minute before: one STS call per new token. */
+  signInTokenSeconds: 14 * 60,
   rolloutsPerMonth: 30,
 } as const;
 
@@ -67,12 +70,19 @@ async function measure(meter: Meter, work: () => Promise<void>): Promise<Usage> 
   return usageBetween(before, meter.usage());
 }
 
-/** One node's watch channel over the WebSocket API (designed in DESIGN.md §9, not built yet). */
-function webSocketUnits(reconnectList: BilledUnits): BilledUnits {
-  const reconnects = perMonth(cadence.webSocketReconnectSeconds);
+/**
+ * One node's watch channel (docs/adr/073) for a month: connected all the time, reconnected every
+ * 2 hours (measured: `$connect`, a list and a subscribe with catch-up for each of its three
+ * subscriptions), and the STS calls that verify its sign-in tokens.
+ */
+function channelUnits(reconnect: BilledUnits): BilledUnits {
   return addUnits(
-    { ...noUnits, webSocketConnectionMinutes: secondsPerMonth / 60, webSocketMessages: perMonth(cadence.webSocketKeepaliveSeconds) + reconnects },
-    scaleUnits(reconnectList, reconnects),
+    {
+      ...noUnits,
+      webSocketConnectionMinutes: secondsPerMonth / 60,
+      stsCalls: perMonth(cadence.signInTokenSeconds) + perMonth(cadence.webSocketReconnectSeconds),
+    },
+    scaleUnits(reconnect, perMonth(cadence.webSocketReconnectSeconds)),
   );
 }
 
@@ -108,7 +118,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const [nodeName] = simNodeNames('cost-idle', 1);
     await seedNodes(plane, [nodeName ?? 'cost-idle-00001'], { leases: true });
     await sleep(1000);
-    const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], leaseRenewSeconds: 1, concurrency: 1 });
+    const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], leaseRenewSeconds: 1, concurrency: 1, channel: true });
     let heartbeats = 0;
     const heartbeatUsage = await measure(meter, async () => {
       // Renewals one second apart: each reaches the stream on its own, as a lone node's would.
@@ -127,8 +137,29 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
       await plane.call('PUT', `${nodePath}/status`, { ...node.body, status: { ...status, conditions } });
       await sleep(1500);
     });
-    const reconnectList = await measure(meter, async () => {
-      await plane.call('GET', '/api/v1/pods', undefined, { fieldSelector: `spec.nodeName=${nodeName}` });
+    // A reconnect after the 2-hour limit, counted as if its position had been compacted: a new
+    // connection, then a list and a subscribe (with its catch-up) for each of the agent's three watches.
+    const reconnect = await measure(meter, async () => {
+      const connection = `reconnect-${nodeName}`;
+      await plane.channel.connect(connection, benchNodeToken(nodeName ?? ''), () => undefined);
+      const watches: { resource: string; path: string; query: Record<string, string> }[] = [
+        { resource: 'pods', path: '/api/v1/pods', query: { fieldSelector: `spec.nodeName=${nodeName}` } },
+        { resource: 'services', path: '/api/v1/services', query: {} },
+        { resource: 'endpoints', path: '/api/v1/endpoints', query: {} },
+      ];
+      for (const watch of watches) {
+        const listed = await plane.call('GET', watch.path, undefined, watch.query);
+        await plane.channel.send(connection, {
+          action: 'subscribe',
+          id: watch.resource,
+          group: '',
+          version: 'v1',
+          resource: watch.resource,
+          ...(watch.query.fieldSelector ? { fieldSelector: watch.query.fieldSelector } : {}),
+          resourceVersion: String(listed.body.metadata.resourceVersion),
+        });
+      }
+      await plane.channel.disconnect(connection);
     });
     const resyncOneNode = await measure(meter, () => loops.resync());
     const perHeartbeat = scaleUnits(billedUnits(heartbeatUsage), 1 / Math.max(1, heartbeats));
@@ -137,7 +168,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
       scaleUnits(perHeartbeat, perMonth(cadence.leaseRenewSeconds)),
       scaleUnits(billedUnits(statusUpdate), perMonth(cadence.nodeStatusSeconds)),
       clampUnits(resyncShare),
-      webSocketUnits(billedUnits(reconnectList)),
+      channelUnits(billedUnits(reconnect)),
     );
 
     // 3. Steady cluster: nodes heartbeating on the agent's cadence over Running pods, plus the resync.
@@ -155,7 +186,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
     // The kubelet's renewals are spread evenly over the period from the start, so the window opens at once.
-    const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, concurrency: 4 });
+    const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, concurrency: 4, channel: true });
     const steadyWindow = await measure(meter, () => sleep(options.steadyWindowSeconds * 1000));
     await steadyKubelet.stop();
     const resyncSteady = await measure(meter, () => loops.resync());
@@ -165,7 +196,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
         scaleUnits(billedUnits(steadyWindow), perMonth(options.steadyWindowSeconds)),
         scaleUnits(billedUnits(statusUpdate), perMonth(cadence.nodeStatusSeconds) * options.steadyNodes),
         scaleUnits(billedUnits(resyncSteady), resyncsPerMonth),
-        scaleUnits(webSocketUnits(billedUnits(reconnectList)), options.steadyNodes),
+        scaleUnits(channelUnits(billedUnits(reconnect)), options.steadyNodes),
       ),
       nodeFactor,
     );
@@ -187,13 +218,14 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
         idleNode: priced(
           nodeUnits,
           prices,
-          { heartbeats, heartbeatWindow: heartbeatUsage, oneStatusUpdate: statusUpdate, oneResyncWithTheNode: resyncOneNode, reconnectList },
+          { heartbeats, heartbeatWindow: heartbeatUsage, oneStatusUpdate: statusUpdate, oneResyncWithTheNode: resyncOneNode, reconnect },
           [
-            `Lease renewed every ${cadence.leaseRenewSeconds} s through the API (PUT), each renewal also invoking the stream consumers; measured per renewal`,
-            `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s`,
+            `Lease renewed every ${cadence.leaseRenewSeconds} s with a renewLease message on the watch channel (one WebSocket message and one invocation of the channel's 256 MB Lambda, which writes the Lease); measured per renewal, stream consumers included (the stack's filters keep Lease writes from invoking the controllers, the scheduler and the fan-out; locally every batch reaches both consumers, so this is an upper bound)`,
+            `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s through the REST API`,
             'its share of the resync: one resync with the node minus one without, floored at zero',
-            `watch channel over the WebSocket API (designed, not built yet): connected all month, a keepalive every ${cadence.webSocketKeepaliveSeconds} s, a reconnect with a pod list every ${cadence.webSocketReconnectSeconds / 3600} h`,
-            'the WebSocket fan-out Lambda that pushes changes is not built yet and not counted',
+            `watch channel connected all month (${Math.round(secondsPerMonth / 60)} connection-minutes); a reconnect every ${cadence.webSocketReconnectSeconds / 3600} h, measured as $connect plus a list and a subscribe with catch-up for each of pods, Services and Endpoints (a relist each time: the upper bound, as a position older than the change log's 5 minutes is relisted)`,
+            `sign-in: one STS GetCallerIdentity per new token (every ${cadence.signInTokenSeconds / 60} min) and per reconnect; STS is free, and the API's ~50 ms wait for it is not measured here (≈ $0.002 a node-month at 1,024 MB)`,
+            'no pod changes: the fan-out is not invoked',
           ],
         ),
         steady100Nodes30Pods: priced(
@@ -208,9 +240,9 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
             scaledBy: nodeFactor,
           },
           [
-            'nodes renew their leases on the agent cadence during the window; pods do not change',
+            'nodes, each on its own watch channel connection subscribed to its pods, renew their leases over it on the agent cadence during the window; pods do not change',
             `one resync (every object of every controller's types) every ${cadence.resyncSeconds} s`,
-            'node status updates and WebSocket channels as for the idle node, per node',
+            'node status updates, connections, reconnects and sign-in as for the idle node, per node',
             ...(nodeFactor !== 1 ? [`measured with ${options.steadyNodes} nodes and scaled linearly to 100`] : []),
           ],
         ),

@@ -4,6 +4,8 @@
  * heartbeat like agents; a watch notes when each pod first appears and when it is first seen
  * Running. The metered usage of the rollout feeds the cost model.
  */
+
+import { leaseRenewSecondsOverChannel } from '../../node-agent/index.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import type { BenchPlane } from '../bench-plane.ts';
@@ -46,7 +48,8 @@ export async function runPodStartup(options: PodStartupOptions): Promise<PodStar
   const names = simNodeNames('startup', options.nodes);
   await seedNodes(plane, names, { leases: true });
   const loops = await plane.startControlLoops({ resyncSeconds: 30 });
-  const kubelet = await startSimKubelet({ plane, nodeNames: names, leaseRenewSeconds: 10, concurrency: 8 });
+  // The nodes take their pods from the watch channel (fan-out included) and renew their leases over it, as agents do.
+  const kubelet = await startSimKubelet({ plane, nodeNames: names, leaseRenewSeconds: leaseRenewSecondsOverChannel, concurrency: 8, channel: true });
   await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
 
   const added = new Map<string, number>();

@@ -27,9 +27,20 @@ export interface ControllerRuntime {
   onRequeue?(controller: Controller, key: ReconcileKey, afterSeconds: number): void;
 }
 
-/** The stream record fields the runner needs; Lambda's `DynamoDBRecord` has them. */
+/**
+ * The stream record fields the runner needs; Lambda's `DynamoDBRecord` has them. A failed
+ * record is reported by its `dynamodb.SequenceNumber`: that is the `itemIdentifier` Lambda's
+ * DynamoDB Streams event source mapping checkpoints on (it retries the batch from the lowest
+ * one reported).
+ */
 export interface StreamRecordLike {
   readonly eventID?: string;
+  readonly dynamodb?: { readonly SequenceNumber?: string };
+}
+
+/** A failed record that carries no sequence number cannot be reported alone: the whole batch is retried. */
+export class UnidentifiableRecordError extends Error {
+  override name = 'UnidentifiableRecordError';
 }
 
 export interface StreamBatch<R extends StreamRecordLike> {
@@ -48,7 +59,8 @@ export interface BatchResult {
 interface PendingKey {
   readonly controller: Controller;
   readonly key: ReconcileKey;
-  readonly eventIds: Set<string>;
+  /** Indexes into the batch of the records that named this key. */
+  readonly records: Set<number>;
 }
 
 export function contextOf(runtime: ControllerRuntime): ControllerContext {
@@ -71,7 +83,7 @@ export function contextOf(runtime: ControllerRuntime): ControllerContext {
 export async function handleStreamEvent<R extends StreamRecordLike>(event: StreamBatch<R>, deps: StreamDeps<R>): Promise<BatchResult> {
   const log = deps.log ?? silentLog;
   const pending = new Map<string, PendingKey>();
-  for (const record of event.Records) {
+  for (const [index, record] of event.Records.entries()) {
     let change: ObjectChange | undefined;
     try {
       change = deps.parseRecord(record);
@@ -81,15 +93,19 @@ export async function handleStreamEvent<R extends StreamRecordLike>(event: Strea
       continue;
     }
     if (!change) continue;
-    collectKeys(deps.controllers, change, record.eventID, pending, log);
+    collectKeys(deps.controllers, change, index, pending, log);
   }
   const failed = await reconcileAll([...pending.values()], deps);
-  const failedIds = new Set<string>();
-  for (const item of failed) for (const id of item.eventIds) failedIds.add(id);
-  // Keep the batch's order: Lambda checkpoints at the lowest failed sequence number.
-  const batchItemFailures = event.Records.filter((r) => r.eventID !== undefined && failedIds.has(r.eventID)).map((r) => ({
-    itemIdentifier: r.eventID as string,
-  }));
+  const failedIndexes = new Set<number>();
+  for (const item of failed) for (const index of item.records) failedIndexes.add(index);
+  // In the batch's order; Lambda checkpoints at the lowest sequence number reported and
+  // delivers every record from there again.
+  const batchItemFailures = event.Records.flatMap((record, index) => {
+    if (!failedIndexes.has(index)) return [];
+    const sequenceNumber = record.dynamodb?.SequenceNumber;
+    if (!sequenceNumber) throw new UnidentifiableRecordError(`stream record ${record.eventID ?? index} failed and has no dynamodb.SequenceNumber to report`);
+    return [{ itemIdentifier: sequenceNumber }];
+  });
   return { batchItemFailures };
 }
 
@@ -120,7 +136,7 @@ export async function resyncAll(runtime: ControllerRuntime): Promise<ResyncResul
 /** Reconciles the given keys now (a host's delayed requeue); returns how many failed. */
 export async function reconcileKeys(runtime: ControllerRuntime, keys: readonly { controller: Controller; key: ReconcileKey }[]): Promise<number> {
   const failed = await reconcileAll(
-    keys.map(({ controller, key }) => ({ controller, key, eventIds: new Set<string>() })),
+    keys.map(({ controller, key }) => ({ controller, key, records: new Set<number>() })),
     runtime,
   );
   return failed.length;
@@ -135,7 +151,13 @@ async function listEverything(store: ObjectStore, type: Controller['resyncTypes'
   }));
 }
 
-function collectKeys(controllers: readonly Controller[], change: ObjectChange, eventId: string | undefined, pending: Map<string, PendingKey>, log: Log): void {
+function collectKeys(
+  controllers: readonly Controller[],
+  change: ObjectChange,
+  recordIndex: number | undefined,
+  pending: Map<string, PendingKey>,
+  log: Log,
+): void {
   for (const controller of controllers) {
     let keys: readonly ReconcileKey[];
     try {
@@ -148,10 +170,10 @@ function collectKeys(controllers: readonly Controller[], change: ObjectChange, e
       const id = keyToString(controller.name, key);
       let entry = pending.get(id);
       if (!entry) {
-        entry = { controller, key, eventIds: new Set() };
+        entry = { controller, key, records: new Set() };
         pending.set(id, entry);
       }
-      if (eventId !== undefined) entry.eventIds.add(eventId);
+      if (recordIndex !== undefined) entry.records.add(recordIndex);
     }
   }
 }

@@ -14,14 +14,10 @@ import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
-import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
-import { nodeAuthorizer } from '../domain/authorization/node-authorizer.ts';
-import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
-import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { clusterAuthenticators, clusterAuthorizer } from './cluster-authentication.ts';
 import { dynamoDbClient, lambdaLog, logger } from './lambda-runtime.ts';
 import { secretServiceAccountKeys } from './service-account-key-secret.ts';
-import { readSecretFromExtension, secretTokenAuthenticator } from './token-secret.ts';
 
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is declared by @types/aws-lambda.
 
@@ -113,23 +109,22 @@ function requiredEnvironment(name: string): string {
 
 let api: ApiHandler | undefined;
 
-/** The API core with its DynamoDB store and token secret, built once per container. */
+/** The API core with its DynamoDB store and authenticators, built once per container. */
 function apiFromEnvironment(): ApiHandler {
   if (!api) {
     const client = dynamoDbClient();
     const store = createDynamoDbStore({ client, tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') } });
-    const secretId = requiredEnvironment('TOKEN_SECRET_ARN');
-    const authenticate = secretTokenAuthenticator(() => readSecretFromExtension(secretId));
+    const log = lambdaLog('api');
     // Pods' output is in CloudWatch Logs, where the nodes' ECS tasks ship it (ADR 134).
     const podLogGroup = process.env.POD_LOG_GROUP;
     const serviceAccountKeys = secretServiceAccountKeys(new SecretsManagerClient({}), requiredEnvironment('SERVICE_ACCOUNT_KEY_SECRET_ARN'));
     api = createApi({
       store,
       ...(podLogGroup ? { podLogs: cloudWatchPodLogSource({ client: new CloudWatchLogsClient({}), logGroup: podLogGroup }) } : {}),
-      authenticators: [authenticate, serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
+      authenticators: [...clusterAuthenticators(store, process.env, log), serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
       serviceAccountKeys,
-      authorizer: unionAuthorizer([superuserAuthorizer, nodeAuthorizer(store), rbacAuthorizer(storePolicySource(store))]),
-      log: lambdaLog('api'),
+      authorizer: clusterAuthorizer(store),
+      log,
       audit: (event) => console.log(JSON.stringify(event)),
     });
   }

@@ -1,14 +1,19 @@
 /**
  * What the Lambda entry points share: the store built from the environment (`OBJECTS_TABLE`,
- * `CHANGES_TABLE`; the SDK itself honours `AWS_ENDPOINT_URL`) and the process's structured
- * logger, which every handler's middy chain gives to `injectLambdaContext` so each entry carries
- * the invocation's context. Built once per container, reused across invocations.
+ * `CHANGES_TABLE`; the SDK itself honours `AWS_ENDPOINT_URL`), the process's structured logger,
+ * which every handler's middy chain gives to `injectLambdaContext` so each entry carries the
+ * invocation's context, and the stream batch handler. Built once per container, on first use,
+ * reused across invocations.
  */
 
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { type ControllerRuntime, handleStreamEvent } from '../controller-runtime/run-controllers.ts';
 import type { Log } from '../logging/log.ts';
 import { createLogger, logTo } from '../logging/structured-log.ts';
-import { createDynamoDbStore, type DynamoDbStore } from '../store/dynamodb-store.ts';
+import { createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../store/dynamodb-store.ts';
 
 /**
  * A DynamoDB client that gives up on a hung call instead of holding the invocation: 3 s to
@@ -32,4 +37,24 @@ export const logger = createLogger();
 /** The log of one part of the function (`component`: api, controller-manager, scheduler, resync). */
 export function lambdaLog(component: string): Log {
   return logTo(logger, { component });
+}
+
+/** `make()` on the first call, the same value after: a container's clients outlive one invocation. */
+export function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+}
+
+/**
+ * A handler for a DynamoDB Streams event source mapping with ReportBatchItemFailures: the batch's
+ * records become keys for the controllers, and the records of keys that failed are reported by
+ * their `dynamodb.SequenceNumber`.
+ */
+export function createStreamBatchHandler(runtime: () => ControllerRuntime) {
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+    .use(injectLambdaContext(logger))
+    .handler((event) => handleStreamEvent<DynamoDBRecord>(event, { ...runtime(), parseRecord: parseStreamRecord }));
 }

@@ -11,11 +11,13 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import type { HealthCheck } from '../api/health-checks.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
+import { chainAuthenticators } from '../domain/authentication/token-authenticators.ts';
 import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { nodeAuthorizer } from '../domain/authorization/node-authorizer.ts';
 import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
@@ -25,7 +27,11 @@ import { nodeUsername } from '../domain/authorization/user-info.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
-import { ensureTables } from '../store/tables.ts';
+import { ensureTable, ensureTables } from '../store/tables.ts';
+import { createChannel } from '../watch/channel.ts';
+import { channelTableDefinition, dynamoDbChannelRegistry } from '../watch/channel-registry.ts';
+import { handleChangeStreamEvent } from '../watch/fan-out.ts';
+import { handleWebSocketEvent } from '../watch/websocket-events.ts';
 import { createAddressPool } from './address-pool.ts';
 import { createAgentSupervisor } from './agent-supervisor.ts';
 import { startControlLoops } from './control-loops.ts';
@@ -36,9 +42,11 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { kubeletLogSource } from './kubelet-client.ts';
 import { createLocalLoadBalancers } from './load-balancer.ts';
 import { localServiceAccountKeys } from './service-account-keys.ts';
+import { startStreamPoller } from './stream-poller.ts';
 import { ensureServingCertificate } from './tls.ts';
 import { tokenFileAuthenticator } from './token-file.ts';
 import { LocalTokens } from './tokens.ts';
+import { type LocalWatchChannel, startLocalWatchChannel, watchChannelPath } from './watch-channel-server.ts';
 
 export const repositoryRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -66,6 +74,8 @@ export interface LocalClusterOptions {
   readonly podLogs?: PodLogSource;
   /** Structured log of the control plane; silent when absent. */
   readonly log?: Log;
+  /** The watch channel's limits, API Gateway's by default (2 hours, 10 idle minutes); tests shorten them. */
+  readonly watchChannel?: { readonly maxConnectionMs?: number; readonly idleTimeoutMs?: number };
 }
 
 export interface LocalCluster {
@@ -91,6 +101,8 @@ export interface LocalCluster {
   agentRestarts(name: string): number;
   /** The DynamoDB Local process, when this host started one. */
   readonly dynamoDbPid?: number;
+  /** The watch channel agents take their changes from (tests cut its connections). */
+  readonly watchChannel: LocalWatchChannel;
   stop(): Promise<void>;
 }
 
@@ -135,6 +147,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     cleanups.push(async () => client.destroy());
     const prefix = options.tablePrefix ?? 'skiff-';
     const tables = { objects: `${prefix}objects`, changes: `${prefix}changes` };
+    const channelTable = `${prefix}channel`;
     const readiness: HealthCheck[] = [
       {
         name: 'dynamodb',
@@ -145,7 +158,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       },
     ];
     progress('creating tables');
-    await ensureTables(client, tables);
+    await Promise.all([ensureTables(client, tables, { changeLogStream: true }), ensureTable(client, channelTable, channelTableDefinition)]);
     const store = createDynamoDbStore({ client, tables });
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);
@@ -161,16 +174,19 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     // The audit log, as kube-apiserver's --audit-log-path: one JSON line per event (docs/adr/124).
     const auditLog = createWriteStream(join(dataDir, 'audit.log'), { flags: 'a', mode: 0o600 });
     cleanups.push(() => new Promise<void>((done) => auditLog.end(done)));
+    const authenticators = [
+      tokens.authenticator(),
+      tokenFileAuthenticator(join(dataDir, 'tokens.csv')),
+      serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store }),
+    ];
+    // The API and the watch channel ask the same authorizer.
+    const authorizer = unionAuthorizer([superuserAuthorizer, nodeAuthorizer(store), rbacAuthorizer(storePolicySource(store))]);
     const api = createApi({
       store,
       readiness,
-      authenticators: [
-        tokens.authenticator(),
-        tokenFileAuthenticator(join(dataDir, 'tokens.csv')),
-        serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store }),
-      ],
+      authenticators,
       serviceAccountKeys,
-      authorizer: unionAuthorizer([superuserAuthorizer, nodeAuthorizer(store), rbacAuthorizer(storePolicySource(store))]),
+      authorizer,
       // The API reaches each agent's kubelet API with that node's own token.
       podLogs: options.podLogs ?? kubeletLogSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
       strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
@@ -180,9 +196,58 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         options.log?.info('audit', { component: 'api', event });
       },
     });
-    const server = await startHttpsApiServer({ handler: api, certPem: certificate.certPem, keyPem: certificate.keyPem, port: options.port });
-    cleanups.push(() => server.close());
+
+    // The watch channel (docs/adr/073): the channel's handler behind a local stand-in for API
+    // Gateway's WebSocket API on the same port, and the fan-out on the change log's stream.
+    const registry = dynamoDbChannelRegistry({ client, tableName: channelTable });
+    const catchUpStore = createDynamoDbStore({ client, tables, bookmarkIntervalMs: 0 });
+    cleanups.push(async () => catchUpStore.close());
+    const channel = createChannel({
+      registry,
+      store,
+      catchUpStore,
+      authenticate: chainAuthenticators(authenticators),
+      authorizer,
+      ...(options.log ? { log: options.log.child({ component: 'watch-channel' }) } : {}),
+    });
+    const watchChannel = startLocalWatchChannel({
+      handle: (event, poster) => handleWebSocketEvent(event, channel, () => poster),
+      ...(options.watchChannel?.maxConnectionMs !== undefined ? { maxConnectionMs: options.watchChannel.maxConnectionMs } : {}),
+      ...(options.watchChannel?.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.watchChannel.idleTimeoutMs } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    cleanups.push(() => watchChannel.close());
+    const changeStreams = new DynamoDBStreamsClient({ endpoint, region: client.config.region, credentials: client.config.credentials });
+    cleanups.push(async () => changeStreams.destroy());
+    const fanOutPoller = await startStreamPoller({
+      dynamoDb: client,
+      streams: changeStreams,
+      tableName: tables.changes,
+      consumers: [
+        (event) =>
+          handleChangeStreamEvent(event, {
+            registry,
+            poster: watchChannel.poster,
+            ...(options.log ? { log: options.log.child({ component: 'watch-fan-out' }) } : {}),
+          }),
+      ],
+    });
+    cleanups.push(() => fanOutPoller.stop());
+
+    const server = await startHttpsApiServer({
+      handler: api,
+      certPem: certificate.certPem,
+      keyPem: certificate.keyPem,
+      port: options.port,
+      onUpgrade: watchChannel.handleUpgrade,
+    });
+    // Upgraded sockets keep an HTTPS server from closing: end them first.
+    cleanups.push(async () => {
+      watchChannel.dropConnections();
+      await server.close();
+    });
     const url = `https://127.0.0.1:${server.port}`;
+    const channelUrl = `wss://127.0.0.1:${server.port}${watchChannelPath}`;
     const kubeconfigPath = join(dataDir, 'kubeconfig');
     await writeKubeconfig(kubeconfigPath, { server: url, caCertPem: certificate.caCertPem, token: tokens.admin, user: 'skiff-admin' });
     /** Joins a node: its own token, in its own kubeconfig `<data-dir>/nodes/<name>/kubeconfig`. */
@@ -190,7 +255,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const dir = join(dataDir, 'nodes', name);
       await mkdir(dir, { recursive: true });
       const path = join(dir, 'kubeconfig');
-      await writeKubeconfig(path, { server: url, caCertPem: certificate.caCertPem, token: await tokens.joinNode(name), user: nodeUsername(name) });
+      await writeKubeconfig(path, {
+        server: url,
+        caCertPem: certificate.caCertPem,
+        token: await tokens.joinNode(name),
+        user: nodeUsername(name),
+        watchChannel: channelUrl,
+      });
       return path;
     };
 
@@ -265,6 +336,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       agentPid: (name) => agents.pid(name),
       agentRestarts: (name) => agents.restarts(name),
       ...(dynamoDbLocal ? { dynamoDbPid: dynamoDbLocal.pid } : {}),
+      watchChannel,
       stop,
     };
   } catch (error) {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ApiHandler, ApiRequest } from '../api/http.ts';
 import { toStatus } from '../core/errors.ts';
 
@@ -75,6 +76,8 @@ export async function startHttpsApiServer(options: {
   keyPem: string;
   port: number;
   host?: string;
+  /** WebSocket upgrades (the watch channel); refused with 404 when absent. */
+  onUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }): Promise<HttpsApiServer> {
   const server: Server = createServer({ cert: options.certPem, key: options.keyPem }, (request, response) => {
     serve(options.handler, request, response).catch((error: unknown) => {
@@ -88,6 +91,10 @@ export async function startHttpsApiServer(options: {
     });
   });
   server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (options.onUpgrade) return options.onUpgrade(request, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {

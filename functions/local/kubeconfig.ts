@@ -8,6 +8,8 @@ export interface KubeconfigSpec {
   readonly token: string;
   readonly user: string;
   readonly clusterName?: string;
+  /** The watch channel's WebSocket URL, for node agents (a cluster extension kubectl ignores). */
+  readonly watchChannel?: string;
 }
 
 export function renderKubeconfig(spec: KubeconfigSpec): string {
@@ -15,7 +17,16 @@ export function renderKubeconfig(spec: KubeconfigSpec): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server: spec.server, 'certificate-authority-data': Buffer.from(spec.caCertPem).toString('base64') } }],
+    clusters: [
+      {
+        name: cluster,
+        cluster: {
+          server: spec.server,
+          'certificate-authority-data': Buffer.from(spec.caCertPem).toString('base64'),
+          ...(spec.watchChannel ? { extensions: [{ name: 'skiff.io/watch-channel', extension: { url: spec.watchChannel } }] } : {}),
+        },
+      },
+    ],
     users: [{ name: spec.user, user: { token: spec.token } }],
     contexts: [{ name: cluster, context: { cluster, user: spec.user, namespace: 'default' } }],
     'current-context': cluster,

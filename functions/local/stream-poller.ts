@@ -137,15 +137,11 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   const deliverTo = async (consume: StreamConsumer, records: DynamoDBRecord[]) => {
     let batch = records;
     for (let attempt = 1; batch.length > 0; attempt++) {
-      let failedIds: Set<string>;
       try {
-        const response = await consume({ Records: batch });
-        failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        batch = remainderAfterResponse(batch, await consume({ Records: batch }));
       } catch (error) {
         log.warn('stream handler failed; retrying the batch', { error: String(error), attempt });
-        failedIds = new Set(batch.map((r) => r.eventID ?? ''));
       }
-      batch = batch.filter((r) => failedIds.has(r.eventID ?? ''));
       if (batch.length === 0) return;
       if (attempt >= (options.maxAttempts ?? 5) || stopping.signal.aborted) {
         log.error('stream records dropped after retries; the next resync repairs them', { count: batch.length });
@@ -191,6 +187,27 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       await Promise.all(queues.map((queue) => queue.tail));
     },
   };
+}
+
+/**
+ * What Lambda's event source mapping delivers again after a handler's response
+ * (ReportBatchItemFailures): nothing for an empty or absent list; otherwise every record from
+ * the lowest reported `dynamodb.SequenceNumber` to the end of the batch, in order; the whole
+ * batch when an identifier is empty or names no record of the batch.
+ */
+export function remainderAfterResponse(batch: readonly DynamoDBRecord[], response: DynamoDBBatchResponse | undefined | null): DynamoDBRecord[] {
+  const failures = response?.batchItemFailures ?? [];
+  if (failures.length === 0) return [];
+  const positions = new Map(batch.map((record, index) => [record.dynamodb?.SequenceNumber, index]));
+  let checkpoint: { sequence: bigint; index: number } | undefined;
+  for (const failure of failures) {
+    const index = failure.itemIdentifier ? positions.get(failure.itemIdentifier) : undefined;
+    if (index === undefined) return [...batch];
+    // Sequence numbers are decimal strings of varying length: compare them as numbers.
+    const sequence = BigInt(failure.itemIdentifier);
+    if (!checkpoint || sequence < checkpoint.sequence) checkpoint = { sequence, index };
+  }
+  return checkpoint ? batch.slice(checkpoint.index) : [];
 }
 
 async function latestStreamArn(client: DynamoDBClient, tableName: string): Promise<string> {

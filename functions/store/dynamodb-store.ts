@@ -38,6 +38,7 @@ import type { BatchWrite, DeleteOptions, DeleteResult, ObjectStore, UpdateOption
 import { attributes, type TableNames } from './tables.ts';
 import { followChanges } from './watch-loop.ts';
 
+export { parseChangeStreamRecord } from './change-stream.ts';
 export { parseStreamRecord, type StreamChange, type StreamRecordLike } from './object-items.ts';
 
 export interface DynamoDbStoreOptions {

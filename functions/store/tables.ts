@@ -6,7 +6,9 @@
  *   sk = `<namespace>/<name>` ('' namespace for cluster-scoped types), so a namespace's
  *   objects are one `begins_with` query. Stream NEW_AND_OLD_IMAGES drives the controllers.
  * - changes: the change log. pk = type id, sk = revision; sk 0 holds the type's revision
- *   counter. Entries expire through the TTL attribute (like etcd compaction).
+ *   counter. Entries expire through the TTL attribute (like etcd compaction). Where the watch
+ *   channel runs (the stack, the local host) its stream (new images) feeds the fan-out
+ *   (`change-stream.ts`, docs/adr/073): `changeLogStream`.
  */
 import {
   CreateTableCommand,
@@ -14,6 +16,8 @@ import {
   type DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
+  type TableDescription,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 
@@ -27,7 +31,7 @@ export type AttributeKind = 'S' | 'N';
 export interface TableDefinition {
   readonly partitionKey: { readonly name: string; readonly type: AttributeKind };
   readonly sortKey: { readonly name: string; readonly type: AttributeKind };
-  readonly stream?: 'NEW_AND_OLD_IMAGES';
+  readonly stream?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE';
   readonly timeToLiveAttribute?: string;
 }
 
@@ -73,12 +77,34 @@ export const tableDefinitions: { readonly objects: TableDefinition; readonly cha
   },
 };
 
+/**
+ * The change log's stream, for the watch channel's fan-out. Only where the channel runs: every
+ * write puts two items in the change log (the entry and the revision counter), and DynamoDB Local
+ * slows down with every stream record it holds, so tests without a channel do without it.
+ */
+export const changeLogStream = 'NEW_IMAGE' as const;
+
+/**
+ * The DynamoDB calls the store's adapter makes on its tables, as IAM actions: the CDK stack
+ * grants functions exactly these (no `dynamodb:*`). A `TransactWriteItems` is authorized by the
+ * actions of its parts (Put → PutItem, Delete → DeleteItem, Update → UpdateItem,
+ * ConditionCheck → ConditionCheckItem). Keep this in step with the adapter:
+ * `test/unit/store/table-actions.test.ts` reads the adapter's source and fails when a call is
+ * missing here.
+ */
+export const tableActions: { readonly read: readonly string[]; readonly write: readonly string[] } = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+};
+
 /** Creates the tables that do not exist yet and waits until they are active. Idempotent. */
-export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
-  await Promise.all([ensureTable(client, names.objects, tableDefinitions.objects), ensureTable(client, names.changes, tableDefinitions.changes)]);
+export async function ensureTables(client: DynamoDBClient, names: TableNames, options: { readonly changeLogStream?: boolean } = {}): Promise<void> {
+  const changes = options.changeLogStream ? { ...tableDefinitions.changes, stream: changeLogStream } : tableDefinitions.changes;
+  await Promise.all([ensureTable(client, names.objects, tableDefinitions.objects), ensureTable(client, names.changes, changes)]);
 }
 
-async function ensureTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
+/** Creates one table from its definition unless it exists (then turns on a stream it lacks); waits until it is active. */
+export async function ensureTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
   let created = false;
   try {
     await client.send(
@@ -100,7 +126,12 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  await waitUntilActive(client, name);
+  const table = await waitUntilActive(client, name);
+  if (!created && definition.stream && !table.StreamSpecification?.StreamEnabled) {
+    // A table made before its definition had a stream (an older data dir).
+    await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }));
+    await waitUntilActive(client, name);
+  }
   if (created && definition.timeToLiveAttribute) {
     await client.send(
       new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: definition.timeToLiveAttribute } }),
@@ -108,12 +139,12 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
   }
 }
 
-async function waitUntilActive(client: DynamoDBClient, name: string): Promise<void> {
+async function waitUntilActive(client: DynamoDBClient, name: string): Promise<TableDescription> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-      if (Table?.TableStatus === 'ACTIVE') return;
+      if (Table?.TableStatus === 'ACTIVE') return Table;
     } catch (error) {
       // A table created a moment ago by someone else may not be visible yet.
       if (!(error instanceof ResourceNotFoundException)) throw error;

@@ -45,13 +45,14 @@ async function release(): Promise<void> {
   await (await local).stop();
 }
 
-export async function useDynamoDb(): Promise<TestDynamoDb> {
+/** `changeLogStream`: also the change log's stream, which the watch channel's fan-out reads. */
+export async function useDynamoDb(options: { readonly changeLogStream?: boolean } = {}): Promise<TestDynamoDb> {
   const url = await endpoint();
   const client = localDynamoDbClient(url);
   const prefix = `test-${randomBytes(4).toString('hex')}`;
   const tables: TableNames = { objects: `${prefix}-objects`, changes: `${prefix}-changes` };
   try {
-    await ensureTables(client, tables);
+    await ensureTables(client, tables, options);
   } catch (error) {
     client.destroy();
     await release();

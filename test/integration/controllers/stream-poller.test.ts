@@ -127,17 +127,73 @@ describe('stream poller', { timeout: 120_000 }, () => {
           const name = parseStreamRecord(record)?.name ?? '';
           const count = (deliveries.get(name) ?? 0) + 1;
           deliveries.set(name, count);
-          if (name === 'retried' && count < 3) failures.push({ itemIdentifier: record.eventID ?? '' });
+          if (name === 'retried' && count < 3) failures.push({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' });
         }
         return { batchItemFailures: failures };
       },
       async () => {
-        await store.create(types.configmaps, configMap('retried', '1'));
         await store.create(types.configmaps, configMap('fine', '1'));
+        await store.create(types.configmaps, configMap('retried', '1'));
         await waitFor('three deliveries', () => deliveries.get('retried') === 3);
       },
     );
     assert.equal(deliveries.get('fine'), 1);
     assert.equal(deliveries.get('retried'), 3);
+  });
+
+  it('retries a partial failure from the reported record on, as Lambda checkpoints at the lowest SequenceNumber', async () => {
+    const batches: string[][] = [];
+    let failedOnce = false;
+    await withPoller(
+      streams,
+      async (event) => {
+        const names = event.Records.map((record) => parseStreamRecord(record)?.name ?? '');
+        if (!names.some((name) => name.startsWith('partial-'))) return { batchItemFailures: [] };
+        batches.push(names);
+        const middle = event.Records[names.indexOf('partial-b')];
+        if (failedOnce || !middle) return { batchItemFailures: [] };
+        failedOnce = true;
+        // The middle record failed: everything from it on comes again, the first does not.
+        return { batchItemFailures: [{ itemIdentifier: middle.dynamodb?.SequenceNumber ?? '' }] };
+      },
+      async () => {
+        // One transaction: three records that reach the poller in one GetRecords.
+        await store.batch(types.configmaps, [
+          { op: 'create', object: configMap('partial-a', '1') },
+          { op: 'create', object: configMap('partial-b', '1') },
+          { op: 'create', object: configMap('partial-c', '1') },
+        ]);
+        await waitFor('the retried batch', () => batches.length >= 2);
+      },
+    );
+    assert.deepEqual(batches, [
+      ['partial-a', 'partial-b', 'partial-c'],
+      ['partial-b', 'partial-c'],
+    ]);
+  });
+
+  it('delivers the whole batch again when an itemIdentifier names no record of it', async () => {
+    const batches: string[][] = [];
+    await withPoller(
+      streams,
+      async (event) => {
+        const names = event.Records.map((record) => parseStreamRecord(record)?.name ?? '');
+        if (!names.some((name) => name.startsWith('unknown-'))) return { batchItemFailures: [] };
+        batches.push(names);
+        // An eventID is not what Lambda checkpoints on: it counts as a failure of the whole batch.
+        return { batchItemFailures: batches.length === 1 ? [{ itemIdentifier: event.Records[1]?.eventID ?? '' }] : [] };
+      },
+      async () => {
+        await store.batch(types.configmaps, [
+          { op: 'create', object: configMap('unknown-a', '1') },
+          { op: 'create', object: configMap('unknown-b', '1') },
+        ]);
+        await waitFor('the retried batch', () => batches.length >= 2);
+      },
+    );
+    assert.deepEqual(batches, [
+      ['unknown-a', 'unknown-b'],
+      ['unknown-a', 'unknown-b'],
+    ]);
   });
 });

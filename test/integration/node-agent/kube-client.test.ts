@@ -201,3 +201,29 @@ describe('KubeClient deadlines and retries', () => {
     }
   });
 });
+
+describe('KubeClient behind a server URL with a path', () => {
+  it('keeps the path (an API Gateway stage) in front of every request', async () => {
+    const paths: string[] = [];
+    const server = createServer((request, response) => {
+      paths.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default', resourceVersion: '1' } }));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const client = new KubeClient({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cluster/` });
+    try {
+      await client.get(types.configmaps, 'default', 'x');
+      await client.list(types.configmaps, { namespace: 'default', labelSelector: 'a=b' });
+      await client.patch(types.configmaps, 'default', 'x', 'merge', { data: {} });
+    } finally {
+      client.close();
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+    assert.deepEqual(paths, [
+      '/cluster/api/v1/namespaces/default/configmaps/x',
+      '/cluster/api/v1/namespaces/default/configmaps?labelSelector=a%3Db',
+      '/cluster/api/v1/namespaces/default/configmaps/x',
+    ]);
+  });
+});

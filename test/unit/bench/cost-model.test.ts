@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addUnits, billedUnits, dollars, noUnits, scaleUnits, stackLambdaMemory } from '../../../bench/cost-model.ts';
-import { emptyUsage } from '../../../bench/metering.ts';
+import { billedMessages, createMeter, emptyUsage } from '../../../bench/metering.ts';
 import { type Prices, usEast1Prices } from '../../../bench/prices.ts';
 
 const unitPrices: Prices = {
@@ -30,6 +30,34 @@ describe('bench cost model', () => {
     assert.equal(units.lambdaGbSeconds, 2 * (512 / 1024));
   });
 
+  it('bills the watch channel and its fan-out as Lambda invocations at 256 MB, and their messages as WebSocket messages', () => {
+    const units = billedUnits({
+      ...emptyUsage,
+      channel: { invocations: 10, seconds: 4 },
+      fanOut: { invocations: 2, seconds: 4 },
+      webSocketMessages: 30,
+      stsCalls: 5,
+    });
+    assert.equal(units.lambdaInvocations, 12);
+    assert.equal(units.lambdaGbSeconds, 8 * (256 / 1024));
+    assert.equal(units.apiGatewayRequests, 0);
+    assert.equal(units.webSocketMessages, 30);
+    assert.equal(units.stsCalls, 5);
+    assert.equal(units.webSocketConnectionMinutes, 0, 'connection time is added by the scenario, not measured');
+  });
+
+  it("counts WebSocket messages in API Gateway's 32 KB billing units", () => {
+    assert.equal(billedMessages(10), 1);
+    assert.equal(billedMessages(32 * 1024), 1);
+    assert.equal(billedMessages(32 * 1024 + 1), 2);
+    assert.equal(billedMessages(100 * 1024), 4);
+    const meter = createMeter();
+    meter.countWebSocketMessage(40 * 1024);
+    meter.countStsCall();
+    assert.equal(meter.usage().webSocketMessages, 2);
+    assert.equal(meter.usage().stsCalls, 1);
+  });
+
   it('prices every kind of unit per million, and per GB-second for Lambda duration', () => {
     const units = {
       ...noUnits,
@@ -40,8 +68,9 @@ describe('bench cost model', () => {
       apiGatewayRequests: 5e6,
       webSocketMessages: 6e6,
       webSocketConnectionMinutes: 7e6,
+      stsCalls: 8e6,
     };
-    assert.deepEqual(dollars(units, unitPrices), { dynamoDb: 3, lambda: 7, apiGateway: 5, webSocket: 13, total: 28 });
+    assert.deepEqual(dollars(units, unitPrices), { dynamoDb: 3, lambda: 7, apiGateway: 5, webSocket: 13, sts: 0, total: 28 });
   });
 
   it('prices us-east-1 on-demand writes at $0.625 and reads at $0.125 per million', () => {

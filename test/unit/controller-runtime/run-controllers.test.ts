@@ -8,8 +8,16 @@ import type { ObjectStore } from '../../../functions/store/store.ts';
 
 interface FakeRecord {
   readonly eventID: string;
+  readonly dynamodb?: { readonly SequenceNumber?: string };
   readonly change: ObjectChange;
 }
+
+/** A record as Lambda delivers it: its sequence number is what a failure is reported by. */
+const record = (eventID: string, sequenceNumber: string, name: string): FakeRecord => ({
+  eventID,
+  dynamodb: { SequenceNumber: sequenceNumber },
+  change: change(name),
+});
 
 const change = (name: string): ObjectChange => ({ typeId: 'core/pods', namespace: 'default', name });
 
@@ -42,47 +50,46 @@ const deps = (controller: Controller) => ({
 describe('handleStreamEvent', () => {
   it('reconciles a key once however many records name it', async () => {
     const controller = recordingController(() => {});
-    const records = [
-      { eventID: '1', change: change('a') },
-      { eventID: '2', change: change('a') },
-      { eventID: '3', change: change('b') },
-    ];
+    const records = [record('e1', '100', 'a'), record('e2', '200', 'a'), record('e3', '300', 'b')];
     const result = await handleStreamEvent({ Records: records }, deps(controller));
     assert.deepEqual(result, { batchItemFailures: [] });
     assert.deepEqual([...controller.calls].sort(), ['a', 'b']);
   });
 
-  it('reports every record of a failing key, and only those', async () => {
+  it('reports every record of a failing key by its SequenceNumber, and only those', async () => {
     const controller = recordingController((key) => {
       if (key.name === 'bad') throw new Error('boom');
     });
-    const records = [
-      { eventID: '1', change: change('bad') },
-      { eventID: '2', change: change('good') },
-      { eventID: '3', change: change('bad') },
-    ];
+    const records = [record('e1', '4100000000000000001', 'good'), record('e2', '4100000000000000002', 'bad'), record('e3', '4100000000000000003', 'bad')];
     const result = await handleStreamEvent({ Records: records }, deps(controller));
-    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '1' }, { itemIdentifier: '3' }]);
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '4100000000000000002' }, { itemIdentifier: '4100000000000000003' }]);
+  });
+
+  it('fails the whole invocation when a failed record has no SequenceNumber to report', async () => {
+    const controller = recordingController(() => {
+      throw new Error('boom');
+    });
+    await assert.rejects(handleStreamEvent({ Records: [{ eventID: 'e1', change: change('a') }] }, deps(controller)), /no dynamodb.SequenceNumber/);
   });
 
   it('retries a conflict from a fresh reconcile, within a bound', async () => {
     const flaky = recordingController((_key, attempt) => {
       if (attempt < 3) throw new ConflictError({ resource: 'pods', group: '', name: 'a' });
     });
-    assert.deepEqual(await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, deps(flaky)), { batchItemFailures: [] });
+    assert.deepEqual(await handleStreamEvent({ Records: [record('e1', '7', 'a')] }, deps(flaky)), { batchItemFailures: [] });
     assert.equal(flaky.calls.length, 3);
 
     const hopeless = recordingController(() => {
       throw new ConflictError({ resource: 'pods', group: '', name: 'a' });
     });
-    const result = await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, { ...deps(hopeless), maxConflictRetries: 2 });
-    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '1' }]);
+    const result = await handleStreamEvent({ Records: [record('e1', '7', 'a')] }, { ...deps(hopeless), maxConflictRetries: 2 });
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '7' }]);
     assert.equal(hopeless.calls.length, 3);
   });
 
   it('skips records that are not objects', async () => {
     const controller = recordingController(() => {});
-    const result = await handleStreamEvent({ Records: [{ eventID: '1', change: change('a') }] }, { ...deps(controller), parseRecord: () => undefined });
+    const result = await handleStreamEvent({ Records: [record('e1', '7', 'a')] }, { ...deps(controller), parseRecord: () => undefined });
     assert.deepEqual(result.batchItemFailures, []);
     assert.equal(controller.calls.length, 0);
   });

@@ -1,0 +1,103 @@
+/**
+ * `npm start`'s agents take their pods from the watch channel: a whole local cluster with one
+ * node agent process, a Deployment rolled out to a new image with the real kubectl while the
+ * agent's WebSocket is cut again and again; the agent ends running exactly the pods bound to
+ * its node — each of them, with the new image, and nothing of the old ones.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
+
+interface PodJson {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec: { nodeName?: string; containers: { image: string }[] };
+  status?: { phase?: string };
+}
+
+interface ContainerJson {
+  pod: { uid: string; name: string };
+  image: string;
+  pid?: number;
+  exit?: unknown;
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('node agent over the watch channel', { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+  const node = 'skiff-node-1';
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 1 });
+    await waitFor('the node to be Ready', async () => (await cluster.kubectl(['get', 'node', node])).stdout.includes(' Ready'), { timeoutMs: 60_000 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  async function pods(): Promise<PodJson[]> {
+    return (JSON.parse(await cluster.kubectlOk(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: PodJson[] }).items;
+  }
+
+  /** Pod uid → image of every container process the agent runs now. */
+  function running(): Map<string, string> {
+    const state = JSON.parse(readFileSync(join(cluster.dataDir, 'nodes', node, 'containers.json'), 'utf8')) as { containers: ContainerJson[] };
+    return new Map(state.containers.filter((c) => !c.exit && alive(c.pid)).map((c) => [c.pod.uid, c.image]));
+  }
+
+  it('ends with exactly the right pods after a rollout during which its connection was cut', async () => {
+    await cluster.kubectlOk(['create', 'deployment', 'web', '--image=nginx', '--replicas=3']);
+    await cluster.kubectlOk(['rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 });
+    assert.equal(cluster.local.watchChannel.connectionIds().length, 1, 'the agent holds one channel connection');
+
+    // Cut the agent's connection every 400 ms while the rollout runs.
+    let cuts = 0;
+    let rolling = true;
+    const cutter = (async () => {
+      while (rolling) {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        if (cluster.local.watchChannel.connectionIds().length > 0) {
+          cluster.local.watchChannel.dropConnections();
+          cuts++;
+        }
+      }
+    })();
+    try {
+      await cluster.kubectlOk(['set', 'image', 'deployment/web', 'nginx=httpd']);
+      await cluster.kubectlOk(['rollout', 'status', 'deployment/web', '--timeout=180s'], { timeoutMs: 190_000 });
+    } finally {
+      rolling = false;
+      await cutter;
+    }
+    assert.ok(cuts >= 3, `the connection was cut ${cuts} times during the rollout`);
+
+    await waitFor(
+      'the agent to run exactly the pods bound to its node, with the new image',
+      async () => {
+        const bound = (await pods()).filter((p) => p.spec.nodeName === node && !p.metadata.deletionTimestamp);
+        const processes = running();
+        return (
+          bound.length === 3 &&
+          bound.every((p) => p.status?.phase === 'Running' && p.spec.containers[0]?.image === 'httpd' && processes.get(p.metadata.uid) === 'httpd') &&
+          processes.size === bound.length
+        );
+      },
+      { timeoutMs: 60_000 },
+    );
+    const log = readFileSync(join(cluster.dataDir, 'nodes', node, 'agent.log'), 'utf8');
+    const connects = log.split('\n').filter((line) => line.includes('watch channel connected')).length;
+    assert.ok(connects > cuts / 2, `the agent reconnected (${connects} connects for ${cuts} cuts)`);
+    assert.doesNotMatch(log, /pod watch failed/, 'no REST watch of pods was needed');
+  });
+});

@@ -287,10 +287,12 @@ describe('node agent with the ecs runtime: pods', () => {
     const gone = await node.cluster.kubectl(['get', 'node', node.nodeName]);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /NotFound/);
-    // The Deployment re-creates its pods; with no node left they wait to be scheduled.
+    // The Deployment re-creates its pods; with no node left they wait to be scheduled (the
+    // scheduler marks them Pending, PodScheduled False, once it has tried: wait for that).
     const replacements = await waitFor('replacement pods', async () => {
       const items = (await pods('app=drained')).filter((p) => !p.metadata.deletionTimestamp && !serving.some((old) => old.metadata.uid === p.metadata.uid));
-      return items.length === 2 ? items : undefined;
+      const tried = items.every((p) => (p.status as { conditions?: { type: string }[] } | undefined)?.conditions?.some((c) => c.type === 'PodScheduled'));
+      return items.length === 2 && tried ? items : undefined;
     });
     assert.ok(replacements.every((p) => p.status?.phase === 'Pending'));
   });

@@ -168,8 +168,12 @@ describe('node agent pod lifecycle', () => {
       { timeoutMs: 20_000 },
     );
     assert.match(page, /pod swapped/);
-    const status = (await getPod('swapped')).status?.containerStatuses?.[0];
-    assert.equal(status?.restartCount, 1);
+    // The agent writes the status after the new container started: the page can come first.
+    const status = await waitFor('the restart in the status', async () => {
+      const current = (await getPod('swapped')).status?.containerStatuses?.[0];
+      return current && current.restartCount >= 1 && current.ready ? current : undefined;
+    });
+    assert.equal(status.restartCount, 1);
     assert.match(await describePod('swapped'), /Container web definition changed, will be restarted/);
     await cluster.kubectlOk(['delete', 'pod', 'swapped', '--wait=true']);
   });

@@ -133,7 +133,12 @@ describe('SkiffStack', () => {
       Timeout: 900,
       Environment: { Variables: Match.objectLike({ OBJECTS_TABLE: Match.anyValue(), CHANGES_TABLE: Match.anyValue(), CLUSTER_ID: 'Skiff' }) },
     });
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // The only secret is the ServiceAccount key seed: no static admin token.
+    const tokenSecrets = template.findResources('AWS::SecretsManager::Secret', {
+      Properties: { GenerateSecretString: Match.objectLike({ GenerateStringKey: 'adminToken' }) },
+    });
+    assert.deepEqual(Object.keys(tokenSecrets), []);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][]) {
       const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
       assert.equal(variables.TOKEN_SECRET_ARN, undefined);
@@ -182,7 +187,7 @@ describe('SkiffStack', () => {
         .filter(([, reserved]) => reserved !== undefined)
         .sort();
     assert.deepEqual(reservations(template), [
-      ['the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle)', 2],
+      ['the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)', 2],
       ['the Skiff periodic resync of every controller', 1],
       ['the Skiff scheduler', 1],
       ['the Skiff watch channel fan-out (change log stream to subscribed connections)', 2],

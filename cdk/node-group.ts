@@ -17,6 +17,12 @@ export interface NodeGroupProps {
   /** The Kubernetes API the agents talk to (the stage URL of the REST API). */
   readonly apiUrl: string;
   /**
+   * The watch channel the agents take their pods, Services and Endpoints from and renew their
+   * Leases over (the WebSocket stage URL, docs/adr/073, 074), written into their kubeconfig.
+   * @default - none: agents hold REST watches
+   */
+  readonly watchChannelUrl?: string;
+  /**
    * Graviton (arm64) instance type of the nodes.
    * @default c6g.large (2 vCPU, 4 GiB; 10 pods with ENI trunking)
    */
@@ -272,6 +278,7 @@ export class NodeGroup extends Construct {
     const userData = nodeUserData({
       clusterName: props.clusterName,
       apiUrl: props.apiUrl,
+      ...(props.watchChannelUrl ? { watchChannelUrl: props.watchChannelUrl } : {}),
       bundleUrl: agent.s3ObjectUrl,
       ...(props.podsPerNode !== undefined ? { pods: props.podsPerNode } : {}),
       trunking,
@@ -383,6 +390,7 @@ function addImagePulls(role: iam.Role, stack: Stack, nagArn: (rest: string) => s
 export interface NodeUserDataSettings {
   readonly clusterName: string;
   readonly apiUrl: string;
+  readonly watchChannelUrl?: string;
   readonly bundleUrl: string;
   /** @default - the agent counts them from the instance type */
   readonly pods?: number;
@@ -436,6 +444,9 @@ export function nodeUserData(settings: NodeUserDataSettings): ec2.UserData {
     `- name: ${settings.clusterName}`,
     '  cluster:',
     `    server: ${settings.apiUrl}`,
+    ...(settings.watchChannelUrl
+      ? ['    extensions:', '    - name: skiff.io/watch-channel', '      extension:', `        url: ${settings.watchChannelUrl}`]
+      : []),
     'users:',
     '- name: node',
     '  user:',

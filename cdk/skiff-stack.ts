@@ -213,13 +213,6 @@ export class SkiffStack extends Stack {
     this.api.root.addMethod('ANY', integration);
     this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
 
-    if (props.nodes !== false) {
-      this.nodes = new NodeGroup(this, 'Nodes', { clusterName: this.stackName, apiUrl: this.api.url, ...props.nodes });
-      // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
-      apiFunction.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
-      this.nodes.podLogGroup.grantRead(apiFunction.function);
-      new CfnOutput(this, 'NodeRoleArn', { description: 'The IAM role the nodes sign in to the API with', value: this.nodes.instanceRole.roleArn });
-    }
     acknowledge(
       this.api,
       'AwsSolutions-APIG2',
@@ -304,6 +297,21 @@ export class SkiffStack extends Stack {
       ...(reserved ? { fanOutReservedConcurrency: reserved.fanOut } : {}),
     });
 
+    // The node group's agents take their changes over the watch channel and sign in with their
+    // instance role, mapped to system:node:<instance id> by aws-auth (docs/adr/072, 073).
+    if (props.nodes !== false) {
+      this.nodes = new NodeGroup(this, 'Nodes', {
+        clusterName: this.stackName,
+        apiUrl: this.api.url,
+        watchChannelUrl: this.channel.stage.url,
+        ...props.nodes,
+      });
+      // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
+      apiFunction.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
+      this.nodes.podLogGroup.grantRead(apiFunction.function);
+      new CfnOutput(this, 'NodeRoleArn', { description: 'The IAM role the nodes sign in to the API with', value: this.nodes.instanceRole.roleArn });
+    }
+
     // The bootstrap: the system namespaces and the IAM mapping exist once the deploy is done.
     const bootstrap = this.function('Bootstrap', {
       entry: 'functions/lambda/bootstrap-handler.ts',
@@ -315,7 +323,10 @@ export class SkiffStack extends Stack {
     new CustomResource(this, 'ClusterBootstrap', {
       serviceToken: bootstrap.function.functionArn,
       resourceType: 'Custom::SkiffBootstrap',
-      properties: { AdminPrincipalArns: [...(props.adminPrincipalArns ?? [])], NodeRoleArns: [...(props.nodeRoleArns ?? [])] },
+      properties: {
+        AdminPrincipalArns: [...(props.adminPrincipalArns ?? [])],
+        NodeRoleArns: [...(props.nodeRoleArns ?? []), ...(this.nodes ? [this.nodes.instanceRole.roleArn] : [])],
+      },
     });
 
     new CfnOutput(this, 'ApiUrl', { description: 'The cluster server URL for a kubeconfig', value: this.api.url });

@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SkiffStack } from '../../cdk/skiff-stack.ts';
+import { tableActions } from '../../functions/store/tables.ts';
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
 
@@ -213,16 +214,29 @@ describe('SkiffStack', () => {
       nodeRoleArns: ['arn:aws:iam::123456789012:role/Nodes'],
     });
     const declared = Template.fromStack(stack);
+    assert.ok(stack.nodes, 'the stack has its node group');
+    const nodeRole = stack.getLogicalId(stack.nodes.instanceRole.node.defaultChild as CfnElement);
     declared.hasResourceProperties('Custom::SkiffBootstrap', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BootstrapFunction'), 'Arn'] },
       AdminPrincipalArns: ['arn:aws:iam::123456789012:role/Admins'],
-      NodeRoleArns: ['arn:aws:iam::123456789012:role/Nodes'],
+      // The declared node roles and the node group's own: its instances sign in as system:node:<instance id>.
+      NodeRoleArns: ['arn:aws:iam::123456789012:role/Nodes', { 'Fn::GetAtt': [nodeRole, 'Arn'] }],
     });
     declared.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
       Description: Match.stringLikeRegexp('bootstrap'),
       Environment: { Variables: Match.objectLike({ OBJECTS_TABLE: Match.anyValue(), CHANGES_TABLE: Match.anyValue() }) },
     });
+  });
+
+  it("gives the node group's agents the watch channel in their kubeconfig", () => {
+    const templates = Object.values(template.findResources('AWS::EC2::LaunchTemplate')) as Resources[string][];
+    assert.equal(templates.length, 1);
+    const userData = JSON.stringify(templates[0]?.Properties.LaunchTemplateData);
+    assert.match(userData, /- name: skiff\.io\/watch-channel/);
+    const [channelApi] = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'));
+    assert.ok(channelApi);
+    assert.ok(userData.includes(`"Ref":"${channelApi}"`), 'the kubeconfig names the WebSocket API');
   });
 
   it('names the outputs skiff kubeconfig reads', () => {
@@ -396,7 +410,10 @@ describe('SkiffStack', () => {
       ).map((statement) => [statement.Action].flat().sort().join(',')),
     );
     assert.equal(onStoreTables.length, 6, 'API server, controllers, scheduler, resync, bootstrap, watch channel');
-    for (const actions of onStoreTables) assert.equal(actions, 'dynamodb:DeleteItem,dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query');
+    // tableActions is checked against the adapter's own calls (test/unit/store/table-actions.test.ts).
+    const storeCalls = [...tableActions.read, ...tableActions.write].sort().join(',');
+    assert.match(storeCalls, /dynamodb:UpdateItem/);
+    for (const actions of onStoreTables) assert.equal(actions, storeCalls);
   });
 });
 

@@ -5,7 +5,6 @@
  * watch with the same selector sees — none missed, none twice — and end with the same pods.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KubeClient, type WatchEvent } from '../../../node-agent/kube-client.ts';
 import { loadKubeconfig } from '../../../node-agent/kubeconfig.ts';
@@ -55,7 +54,8 @@ describe('the watch channel through cut connections', { timeout: 240_000 }, () =
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 0 });
-    const nodeCredentials = loadKubeconfig(join(cluster.dataDir, 'node-kubeconfig'));
+    // Node n1's own credentials (the host joins it: its token, in its own kubeconfig).
+    const nodeCredentials = loadKubeconfig(await cluster.local.joinNode('n1'));
     assert.ok(nodeCredentials.watchChannel, 'the host names its channel in the node kubeconfig');
     channelClient = new KubeClient(nodeCredentials);
     restClient = new KubeClient(loadKubeconfig(cluster.local.kubeconfigPath));
@@ -78,6 +78,9 @@ describe('the watch channel through cut connections', { timeout: 240_000 }, () =
     const viaChannel = recorder();
     const viaRest = recorder();
     const options = { fieldSelector: 'spec.nodeName=n1' };
+    // Pods have been written before the lists: they return a version of their own, not "0",
+    // which a watch reads as "from any point" (current objects as synthetic ADDED events).
+    await restClient.create(types.pods, pod('seed', 'n2'));
     void channelClient.listAndWatch(types.pods, options, viaChannel.handlers, abort.signal);
     void restClient.listAndWatch(types.pods, options, viaRest.handlers, abort.signal);
     await waitFor('both lists', () => viaChannel.listed && viaRest.listed);

@@ -122,7 +122,7 @@ const allowed: readonly (readonly [file: string, specifier: string])[] = [
   ['functions/watch/a.ts', '../store/change-stream.ts'],
   ['functions/watch/b.ts', '../../schemas/watch-channel.ts'],
   ['node-agent/g.ts', '../schemas/watch-channel.ts'],
-  ['functions/lambda/e.ts', '../watch/channel.ts'],
+  ['functions/lambda/w.ts', '../watch/channel.ts'],
   ['functions/local/c.ts', '../watch/channel.ts'],
   ['functions/lambda/a.ts', '../api/app.ts'],
   ['functions/lambda/d.ts', '../aws/alb-load-balancers.ts'],

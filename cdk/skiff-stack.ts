@@ -247,6 +247,28 @@ export class SkiffStack extends Stack {
       'This queue is itself the on-failure destination of the stream consumers; the resync reconciles what it records.',
     );
 
+    this.channel = this.watchChannel({
+      storeEnvironment,
+      throttle: props.channelThrottle ?? { rateLimit: 500, burstLimit: 1000 },
+      onFailure: streamFailures,
+      ...(reserved ? { fanOutReservedConcurrency: reserved.fanOut } : {}),
+    });
+
+    // The node group's agents take their changes over the watch channel and sign in with their
+    // instance role, mapped to system:node:<instance id> by aws-auth (docs/adr/072, 073).
+    if (props.nodes !== false) {
+      this.nodes = new NodeGroup(this, 'Nodes', {
+        clusterName: this.stackName,
+        apiUrl: this.api.url,
+        watchChannelUrl: this.channel.stage.url,
+        ...props.nodes,
+      });
+      // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
+      apiFunction.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
+      this.nodes.podLogGroup.grantRead(apiFunction.function);
+      new CfnOutput(this, 'NodeRoleArn', { description: 'The IAM role the nodes sign in to the API with', value: this.nodes.instanceRole.roleArn });
+    }
+
     // Load balancers go where the pods are: the node group's VPC, let into its pods' security group.
     const network =
       props.loadBalancing === false
@@ -289,28 +311,6 @@ export class SkiffStack extends Stack {
       schedule: events.Schedule.rate(props.resyncInterval ?? Duration.minutes(1)),
       targets: [new targets.LambdaFunction(resync.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
     });
-
-    this.channel = this.watchChannel({
-      storeEnvironment,
-      throttle: props.channelThrottle ?? { rateLimit: 500, burstLimit: 1000 },
-      onFailure: streamFailures,
-      ...(reserved ? { fanOutReservedConcurrency: reserved.fanOut } : {}),
-    });
-
-    // The node group's agents take their changes over the watch channel and sign in with their
-    // instance role, mapped to system:node:<instance id> by aws-auth (docs/adr/072, 073).
-    if (props.nodes !== false) {
-      this.nodes = new NodeGroup(this, 'Nodes', {
-        clusterName: this.stackName,
-        apiUrl: this.api.url,
-        watchChannelUrl: this.channel.stage.url,
-        ...props.nodes,
-      });
-      // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
-      apiFunction.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
-      this.nodes.podLogGroup.grantRead(apiFunction.function);
-      new CfnOutput(this, 'NodeRoleArn', { description: 'The IAM role the nodes sign in to the API with', value: this.nodes.instanceRole.roleArn });
-    }
 
     // The bootstrap: the system namespaces and the IAM mapping exist once the deploy is done.
     const bootstrap = this.function('Bootstrap', {

@@ -5,7 +5,7 @@
  * failures, graceful deletion, restart policies, and adoption by a restarted agent.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -248,6 +248,52 @@ describe('node agent pod lifecycle', () => {
       await follow.stop();
     }
     await cluster.kubectlOk(['delete', 'pod', 'ticker', '--wait=true']);
+  });
+
+  it('answers kubectl logs --tail 10 of a 1 GiB container log with bounded memory', bounded, async () => {
+    await apply(pod('biglog', [{ name: 'app', image: 'busybox', ...sh('echo first line') }], { restartPolicy: 'Never' }));
+    await waitFor('biglog done', async () => ((await getPod('biglog')).status?.phase === 'Succeeded' ? true : undefined));
+    const state = JSON.parse(readFileSync(join(agentOptions.stateDir, 'containers.json'), 'utf8')) as {
+      containers: { pod: { name: string }; logPath?: string }[];
+    };
+    const logPath = state.containers.find((record) => record.pod.name === 'biglog')?.logPath;
+    assert.ok(logPath, 'the runtime recorded where the container logged');
+    // The finished container's log grown to 1 GiB: a hole (read as zero bytes), then a last MiB of
+    // numbered 64-byte lines. Only what the agent and the API read is measured.
+    const gib = 1024 ** 3;
+    const tailBytes = 1024 * 1024;
+    const line = (n: number) => `line ${String(n).padStart(10, '0')} ${'x'.repeat(47)}\n`;
+    const fd = openSync(logPath, 'r+');
+    try {
+      ftruncateSync(fd, gib - tailBytes);
+      writeSync(fd, Buffer.from(Array.from({ length: tailBytes / 64 }, (_, n) => line(n)).join('')), 0, tailBytes, gib - tailBytes);
+    } finally {
+      closeSync(fd);
+    }
+    assert.equal(statSync(logPath).size, gib);
+
+    // The API and the agent run in this process: their buffers are this process's.
+    let peak = 0;
+    const base = process.memoryUsage().arrayBuffers;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+    }, 10);
+    let text: string;
+    try {
+      text = await cluster.kubectlOk(['logs', 'biglog', '--tail', '10']);
+    } finally {
+      clearInterval(sampler);
+    }
+    const numbers = text
+      .trimEnd()
+      .split('\n')
+      .map((entry) => Number(/^line (\d{10}) x{47}$/.exec(entry)?.[1]));
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 10 }, (_, i) => tailBytes / 64 - 10 + i),
+    );
+    assert.ok(peak < 64 * 1024 * 1024, `buffers grew by ${Math.round(peak / 1024 / 1024)} MiB answering --tail 10 of a 1 GiB log`);
+    await cluster.kubectlOk(['delete', 'pod', 'biglog', '--wait=true']);
   });
 
   it('waits with CreateContainerConfigError while a referenced Secret is missing', bounded, async () => {

@@ -213,12 +213,15 @@ async function startMeteredControlLoops(
     timer.unref();
     timers.set(id, timer);
   };
-  const lifecycle = {
-    ...(options.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: options.nodeGraceSeconds } : {}),
-    ...(options.evictionSeconds !== undefined ? { evictionSeconds: options.evictionSeconds } : {}),
+  const lifecycle = options.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: options.nodeGraceSeconds } : {};
+  const admissionSettings = options.evictionSeconds !== undefined ? { defaultTolerationSeconds: options.evictionSeconds } : {};
+  const controllerRuntime: ControllerRuntime = {
+    store,
+    admissionSettings,
+    controllers: controllersWith(lifecycle),
+    onRequeue: requeue(() => controllerRuntime),
   };
-  const controllerRuntime: ControllerRuntime = { store, controllers: controllersWith(lifecycle), onRequeue: requeue(() => controllerRuntime) };
-  const schedulerRuntime: ControllerRuntime = { store, controllers: schedulerControllers, onRequeue: requeue(() => schedulerRuntime) };
+  const schedulerRuntime: ControllerRuntime = { store, admissionSettings, controllers: schedulerControllers, onRequeue: requeue(() => schedulerRuntime) };
   /** A stream consumer as its event source mapping runs it: only records its filters let through invoke it. */
   const metered = (runtime: ControllerRuntime, filters: readonly FilterPattern[]) => async (event: DynamoDBStreamEvent) => {
     const records = event.Records.filter((record) => matchesStreamFilter(filters, record));

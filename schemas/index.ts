@@ -44,6 +44,12 @@ export interface AdmitOptions {
   readonly old?: KubeObject;
   /** What to do with fields the schema does not declare. Default `Warn`, as in Kubernetes 1.27+. */
   readonly fieldValidation?: FieldValidation;
+  /**
+   * Mutating admission: changes the defaulted object before it is validated, as kube-apiserver
+   * runs its mutating admission plugins between defaulting and validation (the per-kind
+   * strategies of `functions/domain/admission/` add what needs cluster settings here).
+   */
+  readonly prepare?: (object: KubeObject) => KubeObject;
 }
 
 export interface Admitted {
@@ -141,7 +147,9 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
   if (!parsed.success) throw new InvalidError(ref, causesOf(parsed.error));
   const oldParsed = options.operation === 'update' && options.old ? rules.schema.safeParse(withoutNulls(options.old)) : undefined;
   const old = oldParsed?.success ? (rules.defaults ? rules.defaults(oldParsed.data) : oldParsed.data) : undefined;
-  const defaulted = rules.defaults ? rules.defaults(parsed.data, old) : parsed.data;
+  const withDefaults = rules.defaults ? rules.defaults(parsed.data, old) : parsed.data;
+  // The hook returns the same kind it is given: a pod with tolerations added is still a pod.
+  const defaulted = options.prepare ? (options.prepare(withDefaults as KubeObject) as typeof withDefaults) : withDefaults;
 
   const causes: FieldCause[] = [
     // The review kinds are never stored, so they need no name.

@@ -14,6 +14,7 @@ import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '.
 import { impersonate, impersonationOf } from '../domain/authorization/impersonation.ts';
 import { requestAttributes } from '../domain/authorization/request-attributes.ts';
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
+import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { nodeRestrictionPlugin } from './admission/node-restriction.ts';
@@ -30,7 +31,6 @@ import { readRequestBody } from './request-body.ts';
 import { type PodLogSource, serveResource } from './resource-verbs.ts';
 import { errorResponse, jsonResponse } from './responses.ts';
 import { parseRoute } from './routes.ts';
-import type { StrategyOptions } from './strategies.ts';
 
 export type { UserInfo } from '../domain/authorization/user-info.ts';
 
@@ -47,7 +47,8 @@ export interface ApiDependencies {
   readonly admission?: readonly AdmissionPlugin[];
   readonly now?: () => Date;
   readonly podLogs?: PodLogSource;
-  readonly strategy?: Partial<StrategyOptions>;
+  /** Cluster settings of admission (the default tolerations' seconds): the controllers must get the same. */
+  readonly admissionSettings?: Partial<AdmissionSettings>;
   /** The structured log: one entry per request, one more for a request that failed with a 5xx. */
   readonly log?: Log;
   /** What must work for the API to be ready: `/readyz` and `/healthz` fail while one fails (docs/adr/108). */
@@ -110,12 +111,13 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
   const baseContext = {
     store: dependencies.store,
     now,
-    strategy: { defaultTolerationSeconds: 300, ...dependencies.strategy },
+    // No namespace cache: every create reads its namespace, so a namespace just marked for deletion refuses at once.
+    admission: createAdmission({ store: dependencies.store, ...(dependencies.admissionSettings ? { settings: dependencies.admissionSettings } : {}) }),
     authorizer,
     authenticate: authenticateToken,
     ...(dependencies.serviceAccountKeys ? { serviceAccountKeys: dependencies.serviceAccountKeys } : {}),
-    // Kubernetes' built-in plugins, always on; hosts add their own after them.
-    admission: [serviceAccountAdmissionPlugin, nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
+    // Kubernetes' built-in plugins that depend on the request, always on; hosts add their own after them.
+    admissionPlugins: [serviceAccountAdmissionPlugin, nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 

@@ -1,24 +1,27 @@
 /**
  * The verbs of the Kubernetes resource API — get, list, watch, create, update, patch, delete,
- * deletecollection — and the status, scale, binding, eviction and log subresources, over the
- * object store. Admission order follows kube-apiserver: decode → defaults and validation
- * (schemas) → admission that needs the store → write.
+ * deletecollection — and the status, scale, binding, eviction and log subresources. Reads go to
+ * the object store; every write goes through the one admission path controllers use too
+ * (`functions/domain/object-admission/`), with what only a request has — decoding, unknown
+ * fields, managed fields, dry run, the admission plugins that depend on the user, retries of a
+ * write without a resourceVersion — done here around it: decode → defaults, the kind's
+ * preparation, validation → the user's admission plugins → NamespaceLifecycle → the kind's
+ * strategy around the write → the store.
  */
-import { admit, type FieldValidation } from '../../schemas/index.ts';
+import type { FieldValidation } from '../../schemas/index.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
-import { BadRequestError, ConflictError, ForbiddenError, InvalidError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
+import { BadRequestError, ConflictError, InvalidError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
 import { labelSelectorString } from '../core/label-selector.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import type { Authorizer } from '../domain/authorization/authorizer.ts';
 import type { UserInfo } from '../domain/authorization/user-info.ts';
+import type { Admission, StrategyDeleteOptions } from '../domain/object-admission/admission.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
-import { podDeleteOptions } from '../domain/pods/pod-deletion.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
-import { releaseService } from '../domain/services/service-allocation.ts';
 import { continueIsWithin, decodeContinue } from '../store/continue-token.ts';
-import type { DeleteOptions, ObjectStore } from '../store/store.ts';
+import type { ObjectReader } from '../store/store.ts';
 import { serveReview } from './access-reviews.ts';
 import { evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
@@ -28,21 +31,21 @@ import { toTable, wantsTable } from './printers/index.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
 import type { ResourceRoute } from './routes.ts';
-import { mergeForUpdate, type StrategyOptions, writeAdmitted } from './strategies.ts';
 import { serveTokenRequest } from './token-requests.ts';
 
 export type { PodLogRequest, PodLogSource } from '../domain/pods/pod-logs.ts';
 
 export interface VerbContext {
-  readonly store: ObjectStore;
+  readonly store: ObjectReader;
+  /** The admission path every write goes through (the controllers' too). */
+  readonly admission: Admission;
   readonly now: () => Date;
-  readonly strategy: StrategyOptions;
   readonly podLogs?: PodLogSource;
   /** Who the request runs as (after impersonation): admission plugins and the review APIs read it. */
   readonly user: UserInfo;
   readonly authorizer: Authorizer;
-  /** The request pipeline's admission step, run right before every write (request-admission.ts). */
-  readonly admission: readonly AdmissionPlugin[];
+  /** The request pipeline's admission plugins that depend on the user, run right before every write (request-admission.ts). */
+  readonly admissionPlugins: readonly AdmissionPlugin[];
   /** The API's token authenticators, for TokenReview. */
   readonly authenticate?: TokenAuthenticator;
   /** The ServiceAccount signing key, for TokenRequest. */
@@ -51,8 +54,8 @@ export interface VerbContext {
 
 /** Runs the admission plugins for one write; returns the object to write. */
 async function admitRequest(context: VerbContext, attributes: Omit<AdmissionAttributes, 'user'>): Promise<KubeObject | undefined> {
-  if (context.admission.length === 0) return attributes.object;
-  return runAdmission(context.admission, { ...attributes, user: context.user }, context.store);
+  if (context.admissionPlugins.length === 0) return attributes.object;
+  return runAdmission(context.admissionPlugins, { ...attributes, user: context.user }, context.admission.store);
 }
 
 /** Writes that race with other writers are retried from a fresh read this many times. */
@@ -274,19 +277,6 @@ function withRequestNamespace(route: ResourceRoute, body: unknown): Record<strin
   return { ...object, metadata: { ...metadata, namespace: route.namespace } };
 }
 
-/** 404 for a missing namespace, 403 for one being terminated, as kube-apiserver's NamespaceLifecycle. */
-async function checkNamespaceAcceptsCreate(route: ResourceRoute, context: VerbContext): Promise<void> {
-  if (!route.type.namespaced) return;
-  if (route.namespace === undefined) throw new BadRequestError('a namespace is required to create this object');
-  const namespace = await context.store.get(types.namespaces, undefined, route.namespace);
-  if (namespace.metadata.deletionTimestamp) {
-    throw new ForbiddenError(
-      `${route.type.plural}${route.type.group ? `.${route.type.group}` : ''} is forbidden: unable to create new content in namespace ${route.namespace} because it is being terminated`,
-      { causes: [{ reason: 'NamespaceTerminating', message: `namespace ${route.namespace} is being terminated`, field: 'metadata.namespace' }] },
-    );
-  }
-}
-
 async function createObject(
   route: ResourceRoute,
   request: ReadRequest,
@@ -296,8 +286,7 @@ async function createObject(
   applied?: (body: KubeObject) => KubeObject,
 ): Promise<ApiResponse> {
   const source = applied ? applied(body as unknown as KubeObject) : body;
-  const { object: admitted, warnings } = admit(route.type, source, { operation: 'create', fieldValidation: fieldValidationOf(request.query) });
-  await checkNamespaceAcceptsCreate(route, context);
+  const { object: admitted, warnings } = context.admission.admitCreate(route.type, source, { fieldValidation: fieldValidationOf(request.query) });
   const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
   const dryRun = isDryRun(request.query);
   const plugged =
@@ -309,7 +298,7 @@ async function createObject(
       object: shaped,
       dryRun,
     })) ?? shaped;
-  const created = await writeAdmitted(route.type, plugged, undefined, { ...context, dryRun }, (object) => context.store.create(route.type, object));
+  const created = await context.admission.writeCreate(route.type, plugged, { dryRun });
   return render(route.type, created, request, context, 201, warningHeaders(warnings));
 }
 
@@ -347,9 +336,7 @@ async function writeWithRetry(
         dryRun,
       })) ?? object;
     try {
-      return await writeAdmitted(route.type, plugged, current, { ...context, dryRun }, (admitted) =>
-        context.store.update(route.type, admitted, { expectedResourceVersion: current.metadata.resourceVersion ?? null }),
-      );
+      return await context.admission.writeUpdate(route.type, plugged, current, { dryRun });
     } catch (error) {
       if (!(error instanceof ConflictError) || clientResourceVersion || attempt >= MAX_WRITE_ATTEMPTS) throw error;
     }
@@ -376,8 +363,10 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
     route,
     context,
     (current) => {
-      const merged = mergeForUpdate(route.type, withName as unknown as KubeObject, current, subresource);
-      const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
+      const admitted = context.admission.admitUpdate(route.type, withName as unknown as KubeObject, current, {
+        fieldValidation,
+        ...(subresource ? { subresource } : {}),
+      });
       warnings = admitted.warnings;
       const object = recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
       return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
@@ -419,8 +408,7 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
     (current) => {
       const patched = applyPatchOfType(route, patchType, current, patchBody, fieldManager, request.query.get('force') === 'true', context.now());
       if (patched.metadata.name !== current.metadata.name) throw new BadRequestError('metadata.name cannot be changed by a patch');
-      const merged = mergeForUpdate(route.type, patched, current, subresource);
-      const admitted = admit(route.type, merged, { operation: 'update', old: current, fieldValidation });
+      const admitted = context.admission.admitUpdate(route.type, patched, current, { fieldValidation, ...(subresource ? { subresource } : {}) });
       warnings = admitted.warnings;
       const object =
         patchType === 'apply'
@@ -503,30 +491,12 @@ async function deleteOne(
   });
   if (options.dryRun) return { object: current, removed: false };
   const finalizers = options.propagationPolicy === 'Foreground' ? ['foregroundDeletion'] : options.propagationPolicy === 'Orphan' ? ['orphan'] : [];
-  const base: DeleteOptions = {
+  const asked: StrategyDeleteOptions = {
     ...(options.preconditions ? { preconditions: options.preconditions } : {}),
     ...(finalizers.length > 0 ? { addFinalizers: finalizers } : {}),
-  };
-  if (type.id === types.namespaces.id) {
-    if (current.metadata.deletionTimestamp) return { object: current, removed: false };
-    const terminating = await context.store.update(type, { ...current, status: { ...(current.status as object), phase: 'Terminating' } });
-    return context.store.delete(type, undefined, name, { ...base, mark: true, preconditions: { uid: terminating.metadata.uid } });
-  }
-  if (type.id === types.pods.id) {
-    const podDefaults = podDeleteOptions(current);
-    const result = await context.store.delete(type, namespace, name, {
-      ...podDefaults,
-      ...base,
-      ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
-    });
-    return result;
-  }
-  const result = await context.store.delete(type, namespace, name, {
-    ...base,
     ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
-  });
-  if (result.removed && type.id === types.services.id) await releaseService(context.store, result.object);
-  return result;
+  };
+  return context.admission.delete(type, current, asked);
 }
 
 async function remove(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
@@ -592,7 +562,7 @@ async function serveScale(route: ResourceRoute, request: ReadRequest, context: V
       );
     }
     const next = { ...current, spec: { ...(current.spec as object), replicas } };
-    const admitted = admit(route.type, next, { operation: 'update', old: current, fieldValidation: 'Ignore' }).object;
+    const admitted = context.admission.admitUpdate(route.type, next, current, { fieldValidation: 'Ignore' }).object;
     return { object: admitted, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
   });
   return jsonResponse(200, toScale(written));
@@ -606,7 +576,8 @@ async function bind(route: ResourceRoute, request: ReadRequest, context: VerbCon
   if (!nodeName) {
     throw new BadRequestError('Binding.target.name is required');
   }
-  await writeWithRetry(route, context, (current) => ({ object: bindPod(current, nodeName) }));
+  // As kube-apiserver's binding storage: the node name and the PodScheduled condition, no pod validation.
+  await writeWithRetry(route, context, (current) => ({ object: bindPod(current, nodeName, context.now()) }));
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
@@ -621,7 +592,7 @@ async function evict(route: ResourceRoute, request: ReadRequest, context: VerbCo
     ...(eviction ? { object: eviction } : {}),
     dryRun: isDryRun(request.query),
   });
-  await evictPod(context.store, route.namespace!, route.name!);
+  await evictPod(context, route.namespace!, route.name!);
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 

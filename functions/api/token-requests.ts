@@ -9,7 +9,7 @@ import { types } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, InvalidError, MethodNotAllowedError, ServiceUnavailableError } from '../core/errors.ts';
 import { API_AUDIENCE, type BoundObject, issueServiceAccountToken, type ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import { getIfExists } from '../store/list-all.ts';
-import type { ObjectStore } from '../store/store.ts';
+import type { ObjectReader } from '../store/store.ts';
 import type { ApiResponse, ReadRequest } from './http.ts';
 import { decodeObjectBody } from './request-body.ts';
 import { jsonResponse } from './responses.ts';
@@ -21,7 +21,7 @@ const MIN_EXPIRATION_SECONDS = 600;
 const MAX_EXPIRATION_SECONDS = 2 ** 32;
 
 export interface TokenRequestContext {
-  readonly store: ObjectStore;
+  readonly store: ObjectReader;
   readonly now: () => Date;
   readonly keys?: ServiceAccountKeySource;
   /** The admission step (NodeRestriction checks what a node may ask for). */
@@ -31,7 +31,7 @@ export interface TokenRequestContext {
 const boundTypes = { Pod: types.pods, Secret: types.secrets, Node: types.nodes } as const;
 
 async function boundObjectOf(
-  store: ObjectStore,
+  store: ObjectReader,
   namespace: string,
   spec: TokenRequest['spec'],
 ): Promise<{ bound?: BoundObject; node?: { name: string; uid: string } }> {

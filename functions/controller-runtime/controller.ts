@@ -7,8 +7,9 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
+import type { Admission } from '../domain/object-admission/admission.ts';
 import type { Log } from '../logging/log.ts';
-import type { ObjectStore } from '../store/store.ts';
+import type { ObjectReader } from '../store/store.ts';
 import type { EventRecorder } from './events.ts';
 
 /** One changed object, as parsed from a stream record (or synthesised by a resync). */
@@ -30,7 +31,10 @@ export interface ReconcileKey {
 }
 
 export interface ControllerContext {
-  readonly store: ObjectStore;
+  /** Reads. A controller writes objects only through `admission`, as the API's clients do. */
+  readonly store: ObjectReader;
+  /** The admission path of the API server's writes (defaults, per-kind strategy, validation, NamespaceLifecycle). */
+  readonly admission: Admission;
   readonly events: EventRecorder;
   readonly log: Log;
   /** The clock; tests pin it. */

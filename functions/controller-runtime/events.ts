@@ -19,7 +19,7 @@ import {
   recurrence,
   referenceTo,
 } from '../domain/events/event-builder.ts';
-import type { ObjectStore } from '../store/store.ts';
+import type { Admission } from '../domain/object-admission/admission.ts';
 
 export type { EventType };
 
@@ -49,13 +49,14 @@ export function repeatEvent(existing: KubeObject, now: Date): KubeObject {
 }
 
 export interface StoreEventRecorderOptions {
-  readonly store: ObjectStore;
+  /** Events are admitted like any object: validated, and refused in a namespace being terminated. */
+  readonly admission: Admission;
   now(): Date;
   onError?(error: unknown, event: EventSpec): void;
 }
 
 export function storeEventRecorder(options: StoreEventRecorderOptions): EventRecorder {
-  const { store } = options;
+  const { admission } = options;
   return {
     async record(spec) {
       const fresh = newEvent(spec, options.now());
@@ -63,12 +64,12 @@ export function storeEventRecorder(options: StoreEventRecorderOptions): EventRec
       const name = fresh.metadata.name ?? '';
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          const existing = await store.get(types.events, namespace, name).catch((error: unknown) => {
+          const existing = await admission.store.get(types.events, namespace, name).catch((error: unknown) => {
             if (error instanceof NotFoundError) return undefined;
             throw error;
           });
-          if (existing) await store.update(types.events, repeatEvent(existing, options.now()));
-          else await store.create(types.events, fresh);
+          if (existing) await admission.update(types.events, repeatEvent(existing, options.now()), existing);
+          else await admission.create(types.events, fresh);
           return;
         } catch (error) {
           if (error instanceof ConflictError || error instanceof AlreadyExistsError) continue;

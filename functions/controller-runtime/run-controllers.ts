@@ -5,6 +5,7 @@
  * controllers' types through the same path, repairing anything a lost record left behind.
  */
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import { listAll } from '../store/list-all.ts';
 import type { ObjectStore } from '../store/store.ts';
@@ -18,6 +19,8 @@ export interface ControllerRuntime {
   readonly controllers: readonly Controller[];
   readonly log?: Log;
   readonly events?: EventRecorder;
+  /** Cluster settings of admission: the API server's (the default tolerations' seconds). */
+  readonly admissionSettings?: Partial<AdmissionSettings>;
   now?(): Date;
   /** Fresh reads after a conflict before the key counts as failed. Default 5. */
   readonly maxConflictRetries?: number;
@@ -63,17 +66,27 @@ interface PendingKey {
   readonly records: Set<number>;
 }
 
+/**
+ * A namespace read by admission is trusted this long within one batch (see
+ * `domain/object-admission/namespace-lifecycle.ts`), so a reconcile creating many objects in one
+ * namespace, or recording many events, reads it once.
+ */
+const namespaceCacheMs = 5_000;
+
+/** What controllers get for one batch (or resync): a fresh admission, so nothing it trusts outlives the batch by much. */
 export function contextOf(runtime: ControllerRuntime): ControllerContext {
   const now = runtime.now ?? (() => new Date());
   const log = runtime.log ?? silentLog;
+  const admission = createAdmission({ store: runtime.store, ...(runtime.admissionSettings ? { settings: runtime.admissionSettings } : {}), namespaceCacheMs });
   return {
     store: runtime.store,
+    admission,
     log,
     now,
     events:
       runtime.events ??
       storeEventRecorder({
-        store: runtime.store,
+        admission,
         now,
         onError: (error, event) => log.warn('event not recorded', { reason: event.reason, error: String(error) }),
       }),

@@ -40,8 +40,8 @@ export interface ControllerOptions extends NodeLifecycleOptions {
 }
 
 /**
- * The list with the node lifecycle controller's timings set (`skiff up --node-grace-seconds N
- * --eviction-seconds N`) and, when providers are given, the service load balancer and ingress controllers.
+ * The list with the node lifecycle controller's timing set (`skiff up --node-grace-seconds N`)
+ * and, when providers are given, the service load balancer and ingress controllers.
  */
 export function controllersWith(options: ControllerOptions): readonly Controller[] {
   const configured = nodeLifecycleController(options);

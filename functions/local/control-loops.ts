@@ -11,6 +11,7 @@ import type { Controller, ReconcileKey } from '../controller-runtime/controller.
 import { keyToString } from '../controller-runtime/controller.ts';
 import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../controller-runtime/run-controllers.ts';
 import { type ControllerOptions, controllersWith } from '../controllers/controllers.ts';
+import type { AdmissionSettings } from '../domain/object-admission/admission.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
 import { parseStreamRecord } from '../store/dynamodb-store.ts';
@@ -21,6 +22,8 @@ import { startStreamPoller } from './stream-poller.ts';
 
 export interface ControlLoopsOptions extends ControllerOptions {
   readonly store: ObjectStore;
+  /** Cluster settings of admission, the API server's: `--eviction-seconds` sets the default tolerations' seconds. */
+  readonly admissionSettings?: Partial<AdmissionSettings>;
   /** The DynamoDB client of the store; its region and credentials are reused for the stream. */
   readonly client: DynamoDBClient;
   /** Where DynamoDB Local listens; the Streams client is pointed there. */
@@ -63,12 +66,14 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<C
 
   const controllerRuntime: ControllerRuntime = {
     store: options.store,
+    ...(options.admissionSettings ? { admissionSettings: options.admissionSettings } : {}),
     controllers: options.controllers ?? controllersWith(options),
     log: (options.log ?? silentLog).child({ component: 'controller-manager' }),
     onRequeue: requeue(() => controllerRuntime),
   };
   const schedulerRuntime: ControllerRuntime = {
     store: options.store,
+    ...(options.admissionSettings ? { admissionSettings: options.admissionSettings } : {}),
     controllers: options.schedulerControllers ?? schedulerControllers,
     log: (options.log ?? silentLog).child({ component: 'scheduler' }),
     onRequeue: requeue(() => schedulerRuntime),

@@ -165,6 +165,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     progress('reconciling the default RBAC policy');
     await reconcileBootstrapPolicy(store);
 
+    // One admission for the API and the control loops: pods get the same default tolerations whoever makes them.
+    const admissionSettings = { defaultTolerationSeconds: options.evictionSeconds ?? 300 };
     progress('starting the API server');
     const [certificate, tokens, serviceAccountKeys] = await Promise.all([
       ensureServingCertificate(join(dataDir, 'pki')),
@@ -189,7 +191,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       authorizer,
       // The API reaches each agent's kubelet API with that node's own token.
       podLogs: options.podLogs ?? kubeletLogSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
-      strategy: { defaultTolerationSeconds: options.evictionSeconds ?? 300 },
+      admissionSettings,
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
       audit: (event) => {
         auditLog.write(`${JSON.stringify(event)}\n`);
@@ -281,7 +283,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       tables,
       resyncSeconds: options.resyncSeconds ?? 30,
       ...(options.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: options.nodeGraceSeconds } : {}),
-      ...(options.evictionSeconds !== undefined ? { evictionSeconds: options.evictionSeconds } : {}),
+      admissionSettings,
       ...(options.log ? { log: options.log } : {}),
     });
     cleanups.push(() => loops.stop());

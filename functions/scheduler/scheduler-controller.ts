@@ -12,9 +12,8 @@ import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '
 import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
 import { kubeTime } from '../core/kube-time.ts';
-import { bindPod } from '../domain/pods/pod-binding.ts';
 import { inChunks, listAll, listComplete } from '../store/list-all.ts';
-import type { ObjectStore } from '../store/store.ts';
+import type { ObjectReader } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
 import { createPlanner, holdsNode, isPendingPod, schedulingQueue, type Unschedulable } from './plan-schedule.ts';
 import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, renewSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';
@@ -47,7 +46,7 @@ interface PodList {
   readonly revision: string;
 }
 
-async function listPods(store: ObjectStore): Promise<PodList> {
+async function listPods(store: ObjectReader): Promise<PodList> {
   const { items, resourceVersion } = await listComplete(store, types.pods);
   return { items, revision: resourceVersion };
 }
@@ -70,7 +69,7 @@ export const schedulerController: Controller = {
     const listed = await listPods(ctx.store);
     if (!listed.items.some(isPendingPod)) return;
     const acquiredAt = Date.now();
-    const lease = await acquireSchedulerLease(ctx.store, schedulerIdentity, ctx.now());
+    const lease = await acquireSchedulerLease(ctx.admission, schedulerIdentity, ctx.now());
     // Events wait for the bindings: they are best effort, and each costs the store as much as a binding.
     const events: (readonly EventSpec[])[] = [];
     let held = lease;
@@ -80,7 +79,7 @@ export const schedulerController: Controller = {
       const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
       held = await schedulePass(ctx, pods, lease, acquiredAt, (specs) => events.push(specs));
     } finally {
-      await releaseSchedulerLease(ctx.store, held);
+      await releaseSchedulerLease(ctx.admission, held);
       for (const specs of events) await recordEvents(ctx, specs);
     }
   },
@@ -95,9 +94,10 @@ async function recordEvents(ctx: ControllerContext, specs: readonly EventSpec[])
   if (specs.length === 0) return;
   try {
     const now = ctx.now();
-    await ctx.store.batch(
+    // Events in a namespace being terminated are refused by admission and dropped, as the recorder drops them.
+    await ctx.admission.createAll(
       types.events,
-      specs.map((spec) => ({ op: 'create', object: newEvent(spec, now) })),
+      specs.map((spec) => newEvent(spec, now)),
     );
   } catch {
     for (const spec of specs) await ctx.events.record(spec);
@@ -160,7 +160,7 @@ async function schedulePass(
     if (Date.now() - renewedAt >= renewAfterMs) {
       renewing ??= (async () => {
         const at = Date.now();
-        held = await renewSchedulerLease(ctx.store, held, ctx.now());
+        held = await renewSchedulerLease(ctx.admission, held, ctx.now());
         renewedAt = at;
       })().finally(() => {
         renewing = undefined;
@@ -178,14 +178,8 @@ async function schedulePass(
       bindingsPerWrite,
       async (chunk) => {
         await keepLease();
-        const written = await ctx.store.batch(
-          types.pods,
-          chunk.map(({ pod, nodeName }) => ({
-            op: 'update',
-            object: bindPod(pod, nodeName, now),
-            expectedResourceVersion: pod.metadata.resourceVersion ?? null,
-          })),
-        );
+        // As the pods/binding subresource: conditional on the pod as listed, so a pod changed meanwhile fails the chunk.
+        const written = await ctx.admission.bindAll(chunk, now);
         recordEvents(
           chunk.map(({ pod, nodeName }) => ({
             involvedObject: pod,
@@ -218,13 +212,9 @@ async function writeUnschedulable(
   });
   await inChunks(changed, bindingsPerWrite, async (chunk) => {
     await keepLease();
-    const written = await ctx.store.batch(
+    const written = await ctx.admission.updateStatusAll(
       types.pods,
-      chunk.map(({ pod, message }) => ({
-        op: 'update',
-        object: markUnschedulable(pod, message, now),
-        expectedResourceVersion: pod.metadata.resourceVersion ?? null,
-      })),
+      chunk.map(({ pod, message }) => ({ object: markUnschedulable(pod, message, now), old: pod })),
     );
     recordEvents(chunk.map(({ pod, message }) => ({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName })));
     return written;

@@ -11,8 +11,8 @@ import { types } from '../../schemas/registry.ts';
 import { storedLease } from '../../schemas/stored-objects.ts';
 import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
 import { kubeMicroTime } from '../core/kube-time.ts';
+import type { Admission } from '../domain/object-admission/admission.ts';
 import { getIfExists } from '../store/list-all.ts';
-import type { ObjectStore } from '../store/store.ts';
 
 export const schedulerLeaseNamespace = 'kube-system';
 export const schedulerLeaseName = 'kube-scheduler';
@@ -35,8 +35,8 @@ export class LeaseHeldError extends ConflictError {
 }
 
 /** Takes (or renews) the lease; throws LeaseHeldError when another live scheduler has it. */
-export async function acquireSchedulerLease(store: ObjectStore, identity: string, now: Date): Promise<KubeObject> {
-  const current = await getIfExists(store, types.leases, schedulerLeaseNamespace, schedulerLeaseName);
+export async function acquireSchedulerLease(admission: Admission, identity: string, now: Date): Promise<KubeObject> {
+  const current = await getIfExists(admission.store, types.leases, schedulerLeaseNamespace, schedulerLeaseName);
   if (!leaseFree(current, identity, now)) {
     throw new LeaseHeldError({ resource: 'leases', group: 'coordination.k8s.io', name: schedulerLeaseName }, 'another scheduler holds the lease');
   }
@@ -55,7 +55,7 @@ export async function acquireSchedulerLease(store: ObjectStore, identity: string
     },
   };
   try {
-    return current ? await store.update(types.leases, next) : await store.create(types.leases, next);
+    return current ? await admission.update(types.leases, next, current) : await admission.create(types.leases, next);
   } catch (error) {
     if (error instanceof AlreadyExistsError) throw new ConflictError({ resource: 'leases', group: 'coordination.k8s.io', name: schedulerLeaseName });
     throw error;
@@ -63,9 +63,9 @@ export async function acquireSchedulerLease(store: ObjectStore, identity: string
 }
 
 /** Gives the lease up so another scheduler need not wait for it to expire. */
-export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObject): Promise<void> {
+export async function releaseSchedulerLease(admission: Admission, lease: KubeObject): Promise<void> {
   const spec = storedLease(lease).spec ?? {};
-  await store.update(types.leases, { ...lease, spec: { ...spec, holderIdentity: '' } }).catch(() => undefined);
+  await admission.update(types.leases, { ...lease, spec: { ...spec, holderIdentity: '' } }, lease).catch(() => undefined);
 }
 
 /**
@@ -73,7 +73,7 @@ export async function releaseSchedulerLease(store: ObjectStore, lease: KubeObjec
  * last wrote it: if it lapsed and anyone else took it meanwhile (even to release it again), the
  * view this pass planned from is stale, so the renewal fails with a Conflict.
  */
-export async function renewSchedulerLease(store: ObjectStore, lease: KubeObject, now: Date): Promise<KubeObject> {
+export async function renewSchedulerLease(admission: Admission, lease: KubeObject, now: Date): Promise<KubeObject> {
   const spec = storedLease(lease).spec ?? {};
-  return store.update(types.leases, { ...lease, spec: { ...spec, renewTime: kubeMicroTime(now) } });
+  return admission.update(types.leases, { ...lease, spec: { ...spec, renewTime: kubeMicroTime(now) } }, lease);
 }

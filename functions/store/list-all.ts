@@ -3,7 +3,7 @@
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { NotFoundError } from '../core/errors.ts';
-import type { ListOptions, ObjectStore } from './store.ts';
+import type { ListOptions, ObjectReader } from './store.ts';
 
 export interface CompleteList {
   readonly items: KubeObject[];
@@ -15,7 +15,7 @@ export interface CompleteList {
  * Every object a list would page through, gathered in one array: the one paged-list loop of the
  * project (pages of 500, following `continue` until the store has no more).
  */
-export async function listComplete(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<CompleteList> {
+export async function listComplete(store: ObjectReader, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<CompleteList> {
   const items: KubeObject[] = [];
   let resourceVersion: string | undefined;
   let token: string | undefined;
@@ -29,12 +29,12 @@ export async function listComplete(store: ObjectStore, type: ResourceType, optio
 }
 
 /** Every object a list would page through, gathered in one array. */
-export async function listAll(store: ObjectStore, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<KubeObject[]> {
+export async function listAll(store: ObjectReader, type: ResourceType, options: Omit<ListOptions, 'continue' | 'limit'> = {}): Promise<KubeObject[]> {
   return (await listComplete(store, type, options)).items;
 }
 
 /** The object, or undefined when it does not exist. */
-export async function getIfExists(store: ObjectStore, type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+export async function getIfExists(store: ObjectReader, type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
   try {
     return await store.get(type, namespace, name);
   } catch (error) {

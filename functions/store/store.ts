@@ -118,3 +118,6 @@ export interface ObjectStore {
   /** The type's latest committed revision. */
   currentRevision(type: ResourceType): Promise<string>;
 }
+
+/** The reading half of the store: what a writer that must go through admission holds directly. */
+export type ObjectReader = Pick<ObjectStore, 'get' | 'list' | 'watch' | 'currentRevision'>;

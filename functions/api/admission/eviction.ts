@@ -4,8 +4,8 @@
  * pod with its usual grace (the node agent stops it and finishes the deletion).
  */
 import { types } from '../../../schemas/registry.ts';
-import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
-import type { DeleteResult, ObjectStore } from '../../store/store.ts';
+import type { Admission } from '../../domain/object-admission/admission.ts';
+import type { DeleteResult, ObjectReader } from '../../store/store.ts';
 
 /** `Eviction.deleteOptions`, the part of it an eviction honours. */
 export interface EvictionDeleteOptions {
@@ -17,13 +17,16 @@ export interface EvictionDeleteOptions {
  * Evicts one pod: NotFoundError (404) when it does not exist; a pod already being deleted is
  * left as it is (evicting it again succeeds, as in Kubernetes).
  */
-export async function evictPod(store: ObjectStore, namespace: string, name: string, options: EvictionDeleteOptions = {}): Promise<DeleteResult> {
-  const pod = await store.get(types.pods, namespace, name);
+export async function evictPod(
+  context: { readonly store: ObjectReader; readonly admission: Admission },
+  namespace: string,
+  name: string,
+  options: EvictionDeleteOptions = {},
+): Promise<DeleteResult> {
+  const pod = await context.store.get(types.pods, namespace, name);
   if (pod.metadata.deletionTimestamp) return { object: pod, removed: false };
-  const defaults = podDeleteOptions(pod);
-  return store.delete(types.pods, namespace, name, {
-    ...defaults,
+  return context.admission.delete(types.pods, pod, {
     ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: Math.max(0, options.gracePeriodSeconds) } : {}),
-    preconditions: { ...defaults.preconditions, ...options.preconditions },
+    ...(options.preconditions ? { preconditions: { ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}), ...options.preconditions } } : {}),
   });
 }

@@ -16,7 +16,7 @@ export const clusterRoleAggregationController: Controller = {
     return change.typeId === types.clusterroles.id ? [aggregationKey] : [];
   },
   async reconcile(_key, ctx) {
-    const changed = await applyAggregation(ctx.store);
+    const changed = await applyAggregation(ctx.store, (role, original) => ctx.admission.update(types.clusterroles, role, original));
     if (changed > 0) ctx.log.info('aggregated cluster roles updated', { changed });
     return undefined;
   },

@@ -8,7 +8,7 @@ import { types } from '../../../schemas/registry.ts';
 import { storedDeployment, storedReplicaSet } from '../../../schemas/stored-objects.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { isControlledBy } from '../../controller-runtime/owner-references.ts';
-import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
+import { AlreadyExistsError, isApiError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { ownerKeys } from '../replicaset/replicaset-controller.ts';
 import { planDeployment, sameTemplate } from './plan-deployment.ts';
@@ -34,8 +34,14 @@ export const deploymentController: Controller = {
 
     if (plan.createReplicaSet) {
       try {
-        await ctx.store.create(types.replicasets, plan.createReplicaSet);
+        await ctx.admission.create(types.replicasets, plan.createReplicaSet);
       } catch (error) {
+        if (isRefused(error)) {
+          // As Kubernetes: an event, then the next change or resync tries again; no retry loop.
+          const message = `Failed to create new replica set "${plan.createReplicaSet.metadata.name}": ${error.message}`;
+          await ctx.events.record({ involvedObject: deployment, type: 'Warning', reason: 'FailedCreate', message, component });
+          return;
+        }
         if (!(error instanceof AlreadyExistsError)) throw error;
         const taken = await getIfExists(ctx.store, types.replicasets, key.namespace, plan.createReplicaSet.metadata.name ?? '');
         const ours =
@@ -43,20 +49,24 @@ export const deploymentController: Controller = {
         if (ours || !taken) throw error;
         // Another object holds the hashed name: hash again with a bumped collision count.
         const status = storedDeployment(deployment).status ?? {};
-        await ctx.store.update(types.deployments, { ...deployment, status: { ...status, collisionCount: (status.collisionCount ?? 0) + 1 } });
+        await ctx.admission.update(types.deployments, { ...deployment, status: { ...status, collisionCount: (status.collisionCount ?? 0) + 1 } }, deployment);
         return;
       }
     }
-    for (const rs of plan.updateReplicaSets) await ctx.store.update(types.replicasets, rs);
+    const listed = new Map(replicaSets.map((rs) => [rs.metadata.name, rs]));
+    for (const rs of plan.updateReplicaSets) await ctx.admission.update(types.replicasets, rs, listed.get(rs.metadata.name) ?? rs);
     for (const rs of plan.deleteReplicaSets) {
-      await ctx.store
-        .delete(types.replicasets, rs.metadata.namespace, rs.metadata.name ?? '', { ...(rs.metadata.uid ? { preconditions: { uid: rs.metadata.uid } } : {}) })
-        .catch((error: unknown) => {
-          if (!(error instanceof NotFoundError)) throw error;
-        });
+      await ctx.admission.delete(types.replicasets, rs, { ...(rs.metadata.uid ? { preconditions: { uid: rs.metadata.uid } } : {}) }).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error;
+      });
     }
     for (const event of plan.events) await ctx.events.record({ involvedObject: deployment, ...event, component });
-    if (plan.deployment) await ctx.store.update(types.deployments, plan.deployment);
+    if (plan.deployment) await ctx.admission.update(types.deployments, plan.deployment, deployment);
     return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
   },
 };
+
+/** Admission turned the object away (invalid, or its namespace is going away): trying again will not help. */
+function isRefused(error: unknown): error is Error {
+  return isApiError(error, 422) || isApiError(error, 403) || isApiError(error, 400);
+}

@@ -9,10 +9,11 @@ import { types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import type { Admission } from '../../domain/object-admission/admission.ts';
 import { releaseAllocationsOf } from '../../domain/services/service-allocation.ts';
 import { viewPod, viewService } from '../../domain/services/service-view.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import type { ObjectStore } from '../../store/store.ts';
+import type { ObjectReader } from '../../store/store.ts';
 import { endpointsContent, managedByLabel, managedByValue, managesEndpoints, planEndpoints, serviceNameLabel, sliceContent } from './plan-endpoints.ts';
 
 const component = 'endpoints-controller';
@@ -43,70 +44,77 @@ export const endpointsController: Controller = {
       const managed = services.filter((s) => managesEndpoints(viewService(s)) && !s.metadata.deletionTimestamp);
       if (managed.length === 0) return;
       const pods = await listAll(ctx.store, types.pods, { namespace: key.name });
-      for (const service of managed) await syncService(ctx.store, service, pods);
+      for (const service of managed) await syncService(ctx, service, pods);
       return;
     }
-    await reconcileService(ctx.store, key.namespace ?? 'default', key.name, ctx.now());
+    await reconcileService(ctx, key.namespace ?? 'default', key.name, ctx.now());
   },
 };
 
+/** What the endpoints controller works with: reads from the store, writes through admission. */
+export interface EndpointsWriter {
+  readonly store: ObjectReader;
+  readonly admission: Admission;
+}
+
 /** Brings one Service's Endpoints and EndpointSlice in step with its pods (or removes them). */
-export async function reconcileService(store: ObjectStore, namespace: string, name: string, now: Date = new Date()): Promise<void> {
-  const service = await getIfExists(store, types.services, namespace, name);
+export async function reconcileService(ctx: EndpointsWriter, namespace: string, name: string, now: Date = new Date()): Promise<void> {
+  const service = await getIfExists(ctx.store, types.services, namespace, name);
   if (!service) {
-    await deleteIfExists(store, types.endpoints, namespace, name);
-    await syncSlices(store, namespace, name, undefined);
-    // A Service removed by a finalizer's controller or a namespace cleanup did not free its
-    // ClusterIP and NodePorts on the API's delete path: whoever notices it is gone does.
-    await releaseAllocationsOf(store, namespace, name, now);
+    await deleteIfExists(ctx, types.endpoints, { namespace, name });
+    await syncSlices(ctx, namespace, name, undefined);
+    // A Service removed by a finalizer's controller did not free its ClusterIP and NodePorts on
+    // a delete path: whoever notices it is gone does (the records are the allocator's own).
+    await releaseAllocationsOf(ctx.admission.store, namespace, name, now);
     return;
   }
   if (!managesEndpoints(viewService(service))) {
     // Endpoints of a Service without a selector are the user's; only our slices go.
-    await syncSlices(store, namespace, name, undefined);
+    await syncSlices(ctx, namespace, name, undefined);
     return;
   }
-  const pods = await listAll(store, types.pods, { namespace });
-  await syncService(store, service, pods);
+  const pods = await listAll(ctx.store, types.pods, { namespace });
+  await syncService(ctx, service, pods);
 }
 
-async function syncService(store: ObjectStore, service: KubeObject, pods: readonly KubeObject[]): Promise<void> {
+async function syncService(ctx: EndpointsWriter, service: KubeObject, pods: readonly KubeObject[]): Promise<void> {
   const plan = planEndpoints(service, pods);
   const namespace = plan.endpoints.metadata.namespace;
   const name = plan.endpoints.metadata.name ?? '';
-  const existing = await getIfExists(store, types.endpoints, namespace, name);
+  const existing = await getIfExists(ctx.store, types.endpoints, namespace, name);
   if (!existing) {
-    await store.create(types.endpoints, plan.endpoints);
+    await ctx.admission.create(types.endpoints, plan.endpoints);
   } else if (canonicalJson(endpointsContent(existing)) !== canonicalJson(endpointsContent(plan.endpoints))) {
     const { subsets: _old, ...rest } = existing;
-    await store.update(types.endpoints, {
+    const next = {
       ...rest,
       metadata: { ...existing.metadata, labels: plan.endpoints.metadata.labels ?? {} },
       ...(plan.endpoints.subsets ? { subsets: plan.endpoints.subsets } : {}),
-    });
+    };
+    await ctx.admission.update(types.endpoints, next, existing);
   }
-  await syncSlices(store, namespace ?? 'default', name, plan.slice);
+  await syncSlices(ctx, namespace ?? 'default', name, plan.slice);
 }
 
-async function syncSlices(store: ObjectStore, namespace: string, serviceName: string, desired: KubeObject | undefined): Promise<void> {
-  const slices = await listAll(store, types.endpointslices, { namespace, labelSelector: `${serviceNameLabel}=${serviceName}` });
+async function syncSlices(ctx: EndpointsWriter, namespace: string, serviceName: string, desired: KubeObject | undefined): Promise<void> {
+  const slices = await listAll(ctx.store, types.endpointslices, { namespace, labelSelector: `${serviceNameLabel}=${serviceName}` });
   const ours = slices.filter((s) => s.metadata.labels?.[managedByLabel] === managedByValue);
   for (const slice of ours) {
     if (desired && slice.metadata.name === desired.metadata.name) continue;
-    await deleteIfExists(store, types.endpointslices, namespace, slice.metadata.name ?? '');
+    await deleteIfExists(ctx, types.endpointslices, slice);
   }
   if (!desired) return;
   const current = ours.find((s) => s.metadata.name === desired.metadata.name);
   if (!current) {
-    await store.create(types.endpointslices, desired);
+    await ctx.admission.create(types.endpointslices, desired);
   } else if (canonicalJson(sliceContent(current)) !== canonicalJson(sliceContent(desired))) {
-    await store.update(types.endpointslices, { ...current, ...desired, metadata: { ...current.metadata, ...desired.metadata } });
+    await ctx.admission.update(types.endpointslices, { ...current, ...desired, metadata: { ...current.metadata, ...desired.metadata } }, current);
   }
 }
 
-async function deleteIfExists(store: ObjectStore, type: typeof types.endpoints, namespace: string, name: string): Promise<void> {
+async function deleteIfExists(ctx: EndpointsWriter, type: typeof types.endpoints, target: Parameters<Admission['delete']>[1]): Promise<void> {
   try {
-    await store.delete(type, namespace, name);
+    await ctx.admission.delete(type, target);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
   }

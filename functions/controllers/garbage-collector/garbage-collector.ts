@@ -13,7 +13,6 @@ import type { ResourceType } from '../../../schemas/registry.ts';
 import { persistedTypes, typeById, typeOfKind, types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { foregroundFinalizer, orphanFinalizer, planGarbageCollection } from './plan-garbage-collection.ts';
 
@@ -64,20 +63,19 @@ export const garbageCollector: Controller = {
     if (dependents.length === 0 && !(owner && owner.metadata.uid === uid)) return;
     const plan = planGarbageCollection(uid, owner, dependents);
 
-    for (const released of plan.release) await ctx.store.update(typeFor(released), released);
+    const read = new Map(dependents.map((d) => [d.metadata.uid, d]));
+    for (const released of plan.release) await ctx.admission.update(typeFor(released), released, read.get(released.metadata.uid) ?? released);
     for (const { object, foreground } of plan.delete) {
       const dependentType = typeFor(object);
-      const options =
-        dependentType.id === types.pods.id
-          ? podDeleteOptions(object)
-          : {
-              ...(object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {}),
-              ...(foreground ? { addFinalizers: [foregroundFinalizer] } : {}),
-            };
-      await ctx.store.delete(dependentType, object.metadata.namespace, object.metadata.name ?? '', options).catch((error: unknown) => {
+      // Pods have no dependents to wait for: they go with their kind's own defaults (graceful when bound).
+      const options = {
+        ...(object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {}),
+        ...(foreground && dependentType.id !== types.pods.id ? { addFinalizers: [foregroundFinalizer] } : {}),
+      };
+      await ctx.admission.delete(dependentType, object, options).catch((error: unknown) => {
         if (!(error instanceof NotFoundError)) throw error;
       });
     }
-    if (plan.owner) await ctx.store.update(type, plan.owner);
+    if (plan.owner && owner) await ctx.admission.update(type, plan.owner, owner);
   },
 };

@@ -110,7 +110,7 @@ export function ingressController(provider: IngressLoadBalancers): Controller {
     if (!classes.some(isOurClass)) {
       // A cluster starts with Skiff's class as its default, as an ingress controller's install would add it.
       try {
-        await ctx.store.create(types.ingressclasses, defaultIngressClass());
+        await ctx.admission.create(types.ingressclasses, defaultIngressClass());
       } catch (error) {
         if (!(error instanceof AlreadyExistsError)) throw error;
       }
@@ -153,11 +153,11 @@ export function ingressController(provider: IngressLoadBalancers): Controller {
       if (!(error instanceof LoadBalancerConfigurationError)) throw error;
       for (const model of models) await writeIngressStatus(ctx, model, undefined, [{ reason: error.reason, message: error.message }]);
       for (const write of planTargetConditions(type, [...backends.values()], new Map(), pods, `ingress class ${className}`))
-        await writePodCondition(ctx.store, write, ctx.now());
+        await writePodCondition(ctx, write, ctx.now());
       return { requeueAfterSeconds: 60 };
     }
     for (const write of planTargetConditions(type, [...backends.values()], ensured.targets, pods, `ingress class ${className}`)) {
-      await writePodCondition(ctx.store, write, ctx.now());
+      await writePodCondition(ctx, write, ctx.now());
     }
     for (const model of models) {
       const result = ensured.ingresses.get(model.key);
@@ -190,7 +190,7 @@ export function ingressController(provider: IngressLoadBalancers): Controller {
       );
     if (canonicalJson(statusIngress(next)) === canonicalJson(statusIngress(current)) && conditionOf(next) === conditionOf(current)) return;
     const firstAddress = canonicalJson(statusIngress(current)) === '[]' && ingress !== undefined && ingress.length > 0;
-    await ctx.store.update(types.ingresses, next);
+    await ctx.admission.update(types.ingresses, next, current);
     if (firstAddress) await ctx.events.record({ involvedObject: current, type: 'Normal', reason: 'Sync', message: 'Scheduled for sync', component });
   }
 

@@ -37,7 +37,7 @@ export const namespaceController: Controller = {
 
     let stillThere = plan.waitingFor;
     for (const { type, object, options } of plan.delete) {
-      const result = await ctx.store.delete(type, key.name, object.metadata.name ?? '', options).catch(ignoreNotFound);
+      const result = await ctx.admission.delete(type, object, options).catch(ignoreNotFound);
       if (result && !result.removed) stillThere++;
     }
     if (!plan.removeNamespace) {
@@ -46,9 +46,10 @@ export const namespaceController: Controller = {
       return { requeueAfterSeconds: stillThere > 0 ? 5 : 1 };
     }
     for (const { type, object } of content.filter((c) => c.type.id === types.events.id)) {
-      await ctx.store.delete(type, key.name, object.metadata.name ?? '', { gracePeriodSeconds: 0 }).catch(() => undefined);
+      await ctx.admission.delete(type, object, { gracePeriodSeconds: 0 }).catch(() => undefined);
     }
-    await ctx.store.delete(types.namespaces, undefined, key.name, { gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+    // The namespace is empty: its deletion, started by the API, is finished here.
+    await ctx.admission.delete(types.namespaces, namespace, { finalized: true }).catch(ignoreNotFound);
     ctx.log.info('namespace removed', { namespace: key.name });
     return undefined;
   },

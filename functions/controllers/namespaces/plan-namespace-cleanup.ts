@@ -5,7 +5,6 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
-import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
 import type { DeleteOptions } from '../../store/store.ts';
 
 export interface NamespaceContent {
@@ -14,7 +13,7 @@ export interface NamespaceContent {
 }
 
 export interface NamespaceCleanupPlan {
-  /** Objects to delete now, in order. */
+  /** Objects to delete now, in order; each kind's deletion adds its own defaults (graceful pods). */
   readonly delete: readonly { readonly type: ResourceType; readonly object: KubeObject; readonly options: DeleteOptions }[];
   /** Objects already on their way out (grace period, finalizers): the namespace waits for them. */
   readonly waitingFor: number;
@@ -32,12 +31,11 @@ export function planNamespaceCleanup(namespace: KubeObject | undefined, content:
   const toDelete = rest
     .filter((c) => !c.object.metadata.deletionTimestamp)
     .sort((a, b) => rank(a) - rank(b))
-    .map(({ type, object }) => ({ type, object, options: deleteOptionsFor(type, object) }));
+    .map(({ type, object }) => ({ type, object, options: deleteOptionsFor(object) }));
   const waitingFor = rest.length - toDelete.length;
   return { delete: toDelete, waitingFor, removeNamespace: rest.length === 0 };
 }
 
-function deleteOptionsFor(type: ResourceType, object: KubeObject): DeleteOptions {
-  if (type.id === types.pods.id) return podDeleteOptions(object);
+function deleteOptionsFor(object: KubeObject): DeleteOptions {
   return object.metadata.uid ? { preconditions: { uid: object.metadata.uid } } : {};
 }

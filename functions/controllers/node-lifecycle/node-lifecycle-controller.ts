@@ -10,7 +10,6 @@ import { types } from '../../../schemas/registry.ts';
 import { storedLease, storedNode } from '../../../schemas/stored-objects.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { podDeleteOptions } from '../../domain/pods/pod-deletion.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { defaultNodeGraceSeconds, type NodeLifecycleOptions, planNodeLifecycle } from './plan-node-lifecycle.ts';
 
@@ -51,7 +50,8 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       const needsPods = hasNoExecuteTaint(node) || first.node !== undefined;
       const pods = needsPods ? await listAll(ctx.store, types.pods, { fieldSelector: `spec.nodeName=${key.name}` }) : [];
       const plan = needsPods ? planNodeLifecycle(node, lease, pods, ctx.now(), options) : first;
-      if (plan.node) await ctx.store.update(types.nodes, plan.node);
+      // Conditions through the node's status, taints through the node itself, as Kubernetes' node controller writes them.
+      if (plan.node) await ctx.admission.update(types.nodes, plan.node, node);
       if (plan.becameUnreachable) {
         await ctx.events.record({
           involvedObject: node,
@@ -64,16 +64,10 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       if (plan.becameReady) {
         await ctx.events.record({ involvedObject: node, type: 'Normal', reason: 'NodeReady', message: `Node ${key.name} status is now: NodeReady`, component });
       }
-      for (const pod of plan.markNotReady) await ignoringGone(() => ctx.store.update(types.pods, pod));
+      const read = new Map(pods.map((pod) => [pod.metadata.uid, pod]));
+      for (const pod of plan.markNotReady) await ignoringGone(() => ctx.admission.update(types.pods, pod, read.get(pod.metadata.uid) ?? pod));
       for (const pod of plan.evict) await evict(ctx, pod);
-      for (const pod of plan.forceDelete) {
-        await ignoringGone(() =>
-          ctx.store.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', {
-            gracePeriodSeconds: 0,
-            ...(pod.metadata.uid ? { preconditions: { uid: pod.metadata.uid } } : {}),
-          }),
-        );
-      }
+      for (const pod of plan.forceDelete) await ignoringGone(() => ctx.admission.delete(types.pods, pod, { gracePeriodSeconds: 0 }));
       return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
     },
   };
@@ -87,7 +81,7 @@ async function evict(ctx: ControllerContext, pod: KubeObject): Promise<void> {
     message: `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`,
     component: 'taint-eviction-controller',
   });
-  await ignoringGone(() => ctx.store.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', podDeleteOptions(pod)));
+  await ignoringGone(() => ctx.admission.delete(types.pods, pod));
 }
 
 /** A pod that went away (or was replaced) meanwhile needs nothing more. */

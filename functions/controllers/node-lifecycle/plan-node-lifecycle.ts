@@ -19,15 +19,9 @@ import { type PodToleration, viewPod } from '../../domain/services/service-view.
 export interface NodeLifecycleOptions {
   /** Seconds without a Lease renewal before a node counts as unreachable. Default 40. */
   readonly nodeGraceSeconds?: number;
-  /**
-   * Seconds a pod tolerates `unreachable` / `not-ready` when it carries no toleration for them.
-   * Default 300 (the API gives new pods tolerations of this length; pass it the same value).
-   */
-  readonly evictionSeconds?: number;
 }
 
 export const defaultNodeGraceSeconds = 40;
-export const defaultEvictionSeconds = 300;
 
 export type Taint = NonNullable<NonNullable<StoredNode['spec']>['taints']>[number];
 type Condition = NonNullable<NonNullable<StoredNode['status']>['conditions']>[number];
@@ -85,14 +79,12 @@ export function tolerates(toleration: PodToleration, taint: Taint): boolean {
 
 /**
  * How long a pod stays on a node with this NoExecute taint: undefined = for ever, 0 = not at all.
- * A pod with no toleration for the unreachable / not-ready taints gets `defaultSeconds`, standing
- * in for the tolerations the API adds to every pod.
+ * Every pod carries tolerations for the unreachable and not-ready taints (admission adds them,
+ * `--eviction-seconds` long, to pods from the API and from controllers alike).
  */
-export function tolerationSecondsFor(tolerations: readonly PodToleration[], taint: Taint, defaultSeconds: number): number | undefined {
+export function tolerationSecondsFor(tolerations: readonly PodToleration[], taint: Taint): number | undefined {
   const matching = tolerations.filter((t) => tolerates(t, taint));
-  if (matching.length === 0) {
-    return taint.key === unreachableTaintKey || taint.key === notReadyTaintKey ? defaultSeconds : 0;
-  }
+  if (matching.length === 0) return 0;
   const bounded = matching.map((t) => t.tolerationSeconds).filter((s): s is number => typeof s === 'number');
   return bounded.length === 0 ? undefined : Math.max(0, Math.min(...bounded));
 }
@@ -105,7 +97,6 @@ export function planNodeLifecycle(
   options: NodeLifecycleOptions = {},
 ): NodeLifecyclePlan {
   const graceMs = (options.nodeGraceSeconds ?? defaultNodeGraceSeconds) * 1000;
-  const evictionSeconds = options.evictionSeconds ?? defaultEvictionSeconds;
   const nowMs = now.getTime();
   const heartbeat = lastHeartbeat(node, lease);
   const stale = heartbeat === undefined || nowMs - heartbeat > graceMs;
@@ -200,7 +191,7 @@ export function planNodeLifecycle(
     if (unreachable && pod.ready) markNotReady.push(withPodNotReady(podObject, nowMs));
     let evictAt: number | undefined;
     for (const taint of noExecute) {
-      const seconds = tolerationSecondsFor(pod.tolerations, taint, evictionSeconds);
+      const seconds = tolerationSecondsFor(pod.tolerations, taint);
       if (seconds === undefined) continue;
       const at = (time(taint.timeAdded) ?? nowMs) + seconds * 1000;
       evictAt = evictAt === undefined ? at : Math.min(evictAt, at);

@@ -8,7 +8,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../../core/errors.ts';
+import { AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists } from '../../store/list-all.ts';
 
 export const ROOT_CA_CONFIG_MAP = 'kube-root-ca.crt';
@@ -38,13 +38,19 @@ export function rootCaPublisher(caPem: string): Controller {
             metadata: { name: ROOT_CA_CONFIG_MAP, namespace: key.name, annotations: { 'kubernetes.io/description': description } },
             data,
           };
-          await ctx.store.create(types.configmaps, configMap);
+          await ctx.admission.create(types.configmaps, configMap);
         } else if ((existing.data as Record<string, string> | undefined)?.['ca.crt'] !== caPem) {
-          await ctx.store.update(types.configmaps, { ...existing, data });
+          await ctx.admission.update(types.configmaps, { ...existing, data }, existing);
         }
       } catch (error) {
         // A concurrent writer or a namespace going away: the next change or resync looks again.
-        if (!(error instanceof AlreadyExistsError) && !(error instanceof ConflictError) && !(error instanceof NotFoundError)) throw error;
+        if (
+          !(error instanceof AlreadyExistsError) &&
+          !(error instanceof ConflictError) &&
+          !(error instanceof NotFoundError) &&
+          !(error instanceof ForbiddenError)
+        )
+          throw error;
       }
       return undefined;
     },

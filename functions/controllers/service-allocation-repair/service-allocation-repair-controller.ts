@@ -21,7 +21,8 @@ export function serviceAllocationRepairController(options: { readonly minAgeSeco
       return change.typeId === types.services.id ? [onlyKey] : [];
     },
     async reconcile(_key, ctx) {
-      const result = await repairServiceAllocations(ctx.store, types.services, ctx.now(), options.minAgeSeconds ?? 120);
+      // The records are the allocator's own bookkeeping, written below admission (as kube-apiserver's repair loop writes storage).
+      const result = await repairServiceAllocations(ctx.admission.store, types.services, ctx.now(), options.minAgeSeconds ?? 120);
       if (result.released.length > 0 || result.restored.length > 0) {
         ctx.log.info('service allocations repaired', { released: result.released, restored: result.restored });
       }

@@ -127,7 +127,7 @@ async function writeTargetConditions(
   owner: string,
 ): Promise<void> {
   const writes = planTargetConditions(type, backends, ensured.targets, pods, owner);
-  for (const write of writes) await writePodCondition(ctx.store, write, ctx.now());
+  for (const write of writes) await writePodCondition(ctx, write, ctx.now());
 }
 
 export function serviceLoadBalancerController(loadBalancers: LoadBalancers): Controller {
@@ -159,7 +159,7 @@ export function serviceLoadBalancerController(loadBalancers: LoadBalancers): Con
           finalizers.filter((f) => f !== loadBalancerCleanupFinalizer),
         );
       if (canonicalJson(next) !== canonicalJson(service)) {
-        await ctx.store.update(types.services, next);
+        await ctx.admission.update(types.services, next, service);
         if (hasFinalizer) {
           await ctx.events.record({ involvedObject: service, type: 'Normal', reason: 'DeletedLoadBalancer', message: 'Deleted load balancer', component });
         }
@@ -167,7 +167,7 @@ export function serviceLoadBalancerController(loadBalancers: LoadBalancers): Con
       return undefined;
     }
     let current = service;
-    if (!hasFinalizer) current = await ctx.store.update(types.services, withFinalizers(service, [...finalizers, loadBalancerCleanupFinalizer]));
+    if (!hasFinalizer) current = await ctx.admission.update(types.services, withFinalizers(service, [...finalizers, loadBalancerCleanupFinalizer]), service);
     const pods = await listAll(ctx.store, types.pods, { namespace });
     const backends = backendsOf(viewService(current), pods);
     const firstTime = canonicalJson(ingressOf(current)) === '[]';
@@ -182,7 +182,7 @@ export function serviceLoadBalancerController(loadBalancers: LoadBalancers): Con
       await ctx.events.record({ involvedObject: current, type: 'Warning', reason: 'SyncLoadBalancerFailed', message, component });
       if (!(error instanceof LoadBalancerConfigurationError)) throw error;
       const failed = withReadyCondition(current, [{ reason: error.reason, message: error.message }], ctx.now());
-      if (!sameCondition(failed, current)) await ctx.store.update(types.services, failed);
+      if (!sameCondition(failed, current)) await ctx.admission.update(types.services, failed, current);
       // The load balancer cannot route to the pods: their gates must not wait on it.
       await writeTargetConditions(ctx, serviceTargetHealthType(name), { targets: new Map() }, backends, pods, owner(current));
       return { requeueAfterSeconds: configurationRetrySeconds };
@@ -194,7 +194,7 @@ export function serviceLoadBalancerController(loadBalancers: LoadBalancers): Con
     let next = withReadyCondition(current, ensured.problems, ctx.now());
     if (canonicalJson(ingressOf(current)) !== canonicalJson(ensured.ingress)) next = withStatusIngress(next, ensured.ingress);
     if (canonicalJson(ingressOf(next)) !== canonicalJson(ingressOf(current)) || !sameCondition(next, current)) {
-      await ctx.store.update(types.services, next);
+      await ctx.admission.update(types.services, next, current);
     }
     if (firstTime && ensured.ingress.length > 0) {
       await ctx.events.record({ involvedObject: current, type: 'Normal', reason: 'EnsuredLoadBalancer', message: 'Ensured load balancer', component });

@@ -7,10 +7,11 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { Admission } from '../../domain/object-admission/admission.ts';
 import type { BackendPod } from '../../domain/services/load-balancer-backends.ts';
 import type { TargetState } from '../../domain/services/load-balancers.ts';
 import { routedBy, type TargetHealthCondition, type TargetHealthReason, targetHealthCondition } from '../../domain/services/target-health.ts';
-import type { ObjectStore } from '../../store/store.ts';
+import type { ObjectReader } from '../../store/store.ts';
 
 export interface PodConditionWrite {
   readonly namespace: string;
@@ -86,11 +87,15 @@ function timestamp(now: Date): string {
 }
 
 /** Sets one condition on a pod's status, from a fresh read, retrying a few conflicts. False when the pod is gone or replaced. */
-export async function writePodCondition(store: ObjectStore, write: PodConditionWrite, now: Date): Promise<boolean> {
+export async function writePodCondition(
+  ctx: { readonly store: ObjectReader; readonly admission: Admission },
+  write: PodConditionWrite,
+  now: Date,
+): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let pod: KubeObject;
     try {
-      pod = await store.get(types.pods, write.namespace, write.name);
+      pod = await ctx.store.get(types.pods, write.namespace, write.name);
     } catch (error) {
       if (error instanceof NotFoundError) return false;
       throw error;
@@ -105,7 +110,7 @@ export async function writePodCondition(store: ObjectStore, write: PodConditionW
     const next = { ...write.condition, lastProbeTime: null, lastTransitionTime };
     const written = before ? conditions.map((c) => (c.type === write.condition.type ? next : c)) : [...conditions, next];
     try {
-      await store.update(types.pods, { ...pod, status: { ...status, conditions: written } });
+      await ctx.admission.update(types.pods, { ...pod, status: { ...status, conditions: written } }, pod);
       return true;
     } catch (error) {
       if (error instanceof NotFoundError) return false;

@@ -6,7 +6,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
+import { AlreadyExistsError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists } from '../../store/list-all.ts';
 
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
@@ -27,10 +27,10 @@ export const serviceAccountController: Controller = {
     if (await getIfExists(ctx.store, types.serviceaccounts, key.name, DEFAULT_SERVICE_ACCOUNT)) return undefined;
     const account: KubeObject = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DEFAULT_SERVICE_ACCOUNT, namespace: key.name } };
     try {
-      await ctx.store.create(types.serviceaccounts, account);
+      await ctx.admission.create(types.serviceaccounts, account);
     } catch (error) {
       // Another writer made it, or the namespace went away meanwhile: nothing to do.
-      if (!(error instanceof AlreadyExistsError) && !(error instanceof NotFoundError)) throw error;
+      if (!(error instanceof AlreadyExistsError) && !(error instanceof NotFoundError) && !(error instanceof ForbiddenError)) throw error;
     }
     return undefined;
   },

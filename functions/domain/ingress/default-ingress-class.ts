@@ -7,10 +7,10 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { listAll } from '../../store/list-all.ts';
-import type { ObjectStore } from '../../store/store.ts';
+import type { ObjectReader } from '../../store/store.ts';
 import { classOf, defaultClassOf } from './ingress-routes.ts';
 
-export async function withDefaultIngressClass(store: ObjectStore, ingress: KubeObject): Promise<KubeObject> {
+export async function withDefaultIngressClass(store: ObjectReader, ingress: KubeObject): Promise<KubeObject> {
   if (classOf(ingress)) return ingress;
   const name = defaultClassOf(await listAll(store, types.ingressclasses));
   if (!name) return ingress;

@@ -13,7 +13,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { listAll } from '../../store/list-all.ts';
-import type { ObjectStore } from '../../store/store.ts';
+import type { ObjectReader } from '../../store/store.ts';
 import { classOf, defaultClassOf, isOurClass } from '../ingress/ingress-routes.ts';
 import { viewService } from './service-view.ts';
 import { ingressTargetHealthType, serviceTargetHealthType } from './target-health.ts';
@@ -76,7 +76,7 @@ export function withGates(pod: KubeObject, gates: readonly string[]): KubeObject
 }
 
 /** New pods of one namespace with their target-health gates: reads the namespace's Services (and Ingresses, if any Service selects a pod). */
-export async function addTargetHealthGates(store: ObjectStore, namespace: string, pods: readonly KubeObject[]): Promise<KubeObject[]> {
+export async function addTargetHealthGates(store: ObjectReader, namespace: string, pods: readonly KubeObject[]): Promise<KubeObject[]> {
   if (pods.length === 0) return [];
   const services = await listAll(store, types.services, { namespace });
   if (services.length === 0) return [...pods];

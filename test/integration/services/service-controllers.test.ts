@@ -4,9 +4,11 @@ import type { Controller, ObjectChange } from '../../../functions/controller-run
 import { memoryEventRecorder } from '../../../functions/controller-runtime/events.ts';
 import { reconcileKeys, resyncAll } from '../../../functions/controller-runtime/run-controllers.ts';
 import { endpointsController } from '../../../functions/controllers/endpoints/endpoints-controller.ts';
+import { ensureSystemNamespaces } from '../../../functions/controllers/namespaces/system-namespaces.ts';
 import { nodeLifecycleController } from '../../../functions/controllers/node-lifecycle/node-lifecycle-controller.ts';
 import { serviceLoadBalancerController } from '../../../functions/controllers/service-load-balancer/service-load-balancer-controller.ts';
 import { isApiError } from '../../../functions/core/errors.ts';
+import { type Admission, createAdmission } from '../../../functions/domain/object-admission/admission.ts';
 import { createLocalLoadBalancers, type LocalLoadBalancers } from '../../../functions/local/load-balancer.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -44,10 +46,17 @@ function withReady(object: KubeObject, status: boolean): KubeObject {
 describe('service controllers against DynamoDB Local', () => {
   let db: TestDynamoDb;
   let store: DynamoDbStore;
+  /** Writes as the API would make them (the pods' default tolerations, for one). */
+  let admission: Admission;
   const events = memoryEventRecorder();
   before(async () => {
     db = await useDynamoDb();
     store = createDynamoDbStore({ client: db.client, tables: db.tables });
+    admission = createAdmission({ store });
+    await ensureSystemNamespaces(store);
+    for (const name of ['endpoints', 'lifecycle', 'lb']) {
+      await admission.create(types.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }
   });
   after(async () => {
     store?.close();
@@ -126,7 +135,7 @@ describe('service controllers against DynamoDB Local', () => {
   describe('node lifecycle', () => {
     const nodeName = 'node-lapse';
     const ns = 'lifecycle';
-    const controller = nodeLifecycleController({ nodeGraceSeconds: 40, evictionSeconds: 300 });
+    const controller = nodeLifecycleController({ nodeGraceSeconds: 40 });
     const conditionOf = (node: KubeObject) =>
       ((node.status as { conditions: { type: string; status: string; reason?: string }[] }).conditions ?? []).find((c) => c.type === 'Ready');
     const taintsOf = (node: KubeObject) => ((node.spec as { taints?: { key: string; effect: string }[] }).taints ?? []).map((t) => `${t.key}:${t.effect}`);
@@ -147,8 +156,8 @@ describe('service controllers against DynamoDB Local', () => {
         metadata: { name: nodeName, namespace: 'kube-node-lease' },
         spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: at(0).toISOString() },
       });
-      await store.create(types.pods, pod(ns, 'default-toleration', '127.1.1.2', { node: nodeName }));
-      await store.create(
+      await admission.create(types.pods, pod(ns, 'default-toleration', '127.1.1.2', { node: nodeName }));
+      await admission.create(
         types.pods,
         pod(ns, 'short-toleration', '127.1.1.3', {
           node: nodeName,

@@ -12,7 +12,7 @@ import { types } from '../../../../schemas/registry.ts';
 import { sameJson } from '../../../../schemas/structural-equality.ts';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../../core/errors.ts';
 import { getIfExists, listAll } from '../../../store/list-all.ts';
-import type { ObjectStore } from '../../../store/store.ts';
+import type { ObjectReader, ObjectStore } from '../../../store/store.ts';
 import { planAggregation } from './aggregation.ts';
 import { AUTOUPDATE_ANNOTATION, bootstrapClusterRoleBindings, bootstrapClusterRoles } from './bootstrap-policy.ts';
 import { covers } from './escalation.ts';
@@ -117,8 +117,20 @@ async function ensureClusterRoleBinding(store: ObjectStore, expected: ClusterRol
   });
 }
 
-/** Rewrites every aggregated ClusterRole whose rules are out of date. Returns how many changed. */
-export async function applyAggregation(store: ObjectStore): Promise<number> {
+/** Writes `role` over `original` (the stored version it was made from). */
+export type ClusterRoleWriter = (role: KubeObject, original: KubeObject) => Promise<unknown>;
+
+/**
+ * Rewrites every aggregated ClusterRole whose rules are out of date. Returns how many changed.
+ * `write` defaults to a store update (the start-up reconciliation); the controller passes its admission path.
+ */
+export async function applyAggregation(store: ObjectReader & Partial<Pick<ObjectStore, 'update'>>, write?: ClusterRoleWriter): Promise<number> {
+  const writeRole: ClusterRoleWriter =
+    write ??
+    ((role) => {
+      if (!store.update) throw new Error('applyAggregation needs a writer');
+      return store.update(types.clusterroles, role);
+    });
   let changedCount = 0;
   await withRetries(async () => {
     const stored = await listAll(store, types.clusterroles);
@@ -126,7 +138,7 @@ export async function applyAggregation(store: ObjectStore): Promise<number> {
     const changed = planAggregation(stored.map(asClusterRole));
     for (const role of changed) {
       const original = byName.get(role.metadata.name ?? '');
-      if (original) await store.update(types.clusterroles, { ...original, rules: role.rules ?? [] });
+      if (original) await writeRole({ ...original, rules: role.rules ?? [] }, original);
     }
     changedCount = changed.length;
   });

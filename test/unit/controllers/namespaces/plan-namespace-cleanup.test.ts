@@ -19,18 +19,19 @@ describe('planNamespaceCleanup', () => {
     assert.deepEqual(planNamespaceCleanup(active, [{ type: types.pods, object: pod('a') }]), { delete: [], waitingFor: 0, removeNamespace: false });
   });
 
-  it('deletes owners before pods, a bound pod gracefully and an unbound one at once', () => {
+  it('deletes owners before pods, each only while it is the object that was read', () => {
     const plan = planNamespaceCleanup(terminating, [
       { type: types.pods, object: pod('bound', { node: 'n1' }) },
       { type: types.pods, object: pod('unbound') },
       { type: types.replicasets, object: replicaSet('web-1', 1) },
     ]);
+    // How each kind goes (a bound pod gracefully, an unbound one at once) is its strategy's part, not the plan's.
     assert.deepEqual(
-      plan.delete.map((d) => [d.object.metadata.name, d.options.gracePeriodSeconds]),
+      plan.delete.map((d) => [d.object.metadata.name, d.options]),
       [
-        ['web-1', undefined],
-        ['bound', 30],
-        ['unbound', 0],
+        ['web-1', { preconditions: { uid: replicaSet('web-1', 1).metadata.uid } }],
+        ['bound', { preconditions: { uid: 'uid-bound' } }],
+        ['unbound', { preconditions: { uid: 'uid-unbound' } }],
       ],
     );
     assert.equal(plan.removeNamespace, false);

@@ -32,12 +32,19 @@ function lease(renewedAt: number): KubeObject {
   };
 }
 
+/** What admission gives every pod, whoever creates it. */
+const defaultTolerations = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+];
+
 function pod(name: string, options: { tolerations?: unknown[]; deleting?: number; ready?: boolean; nodeName?: string } = {}): KubeObject {
+  const tolerations = options.tolerations ?? defaultTolerations;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', uid: `${name}-uid`, ...(options.deleting !== undefined ? { deletionTimestamp: iso(options.deleting) } : {}) },
-    spec: { nodeName: options.nodeName ?? 'n1', ...(options.tolerations ? { tolerations: options.tolerations } : {}), containers: [] },
+    spec: { nodeName: options.nodeName ?? 'n1', ...(tolerations.length > 0 ? { tolerations } : {}), containers: [] },
     status: { phase: 'Running', podIP: '127.1.0.2', conditions: [{ type: 'Ready', status: options.ready === false ? 'False' : 'True' }] },
   };
 }
@@ -87,10 +94,10 @@ describe('planNodeLifecycle', () => {
     assert.equal(planNodeLifecycle(node(), lease(-4), [], at(0), { nodeGraceSeconds: 5 }).becameUnreachable, false);
   });
 
-  const evictionCases: { name: string; tolerations?: unknown[]; now: number; evicted: boolean; options?: { evictionSeconds: number } }[] = [
-    { name: 'keeps a pod without tolerations for the default 300 s', now: 299, evicted: false },
-    { name: 'evicts a pod without tolerations after 300 s', now: 300, evicted: true },
-    { name: 'uses the configured eviction seconds for pods without tolerations', now: 5, evicted: true, options: { evictionSeconds: 5 } },
+  const evictionCases: { name: string; tolerations?: unknown[]; now: number; evicted: boolean }[] = [
+    { name: 'keeps a pod with the default tolerations for their 300 s', tolerations: defaultTolerations, now: 299, evicted: false },
+    { name: 'evicts a pod with the default tolerations after 300 s', tolerations: defaultTolerations, now: 300, evicted: true },
+    { name: 'evicts a pod that tolerates neither taint at once, as the taint manager does', tolerations: [], now: 0, evicted: true },
     {
       name: 'evicts after the tolerationSeconds of a matching toleration',
       tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 20 }],
@@ -108,7 +115,7 @@ describe('planNodeLifecycle', () => {
   for (const c of evictionCases) {
     it(c.name, () => {
       const tainted = node({ ready: 'Unknown', reason: 'NodeStatusUnknown', taints: unreachable(0) });
-      const plan = planNodeLifecycle(tainted, lease(-1000), [pod('a', c.tolerations ? { tolerations: c.tolerations } : {})], at(c.now), c.options);
+      const plan = planNodeLifecycle(tainted, lease(-1000), [pod('a', c.tolerations ? { tolerations: c.tolerations } : {})], at(c.now));
       assert.equal(plan.node, undefined, 'node already right');
       assert.deepEqual(
         plan.evict.map((p) => p.metadata.name),
@@ -162,7 +169,7 @@ describe('planNodeLifecycle', () => {
 describe('tolerationSecondsFor', () => {
   const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' } as const;
   const cases: [string, unknown[], number | undefined][] = [
-    ['no toleration: the default', [], 300],
+    ['no toleration: at once', [], 0],
     ['a matching key with seconds', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 7 }], 7],
     [
       'the shortest of several',
@@ -172,13 +179,13 @@ describe('tolerationSecondsFor', () => {
       ],
       4,
     ],
-    ['a non-matching effect is ignored', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 1 }], 300],
+    ['a non-matching effect is ignored', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 1 }], 0],
     ['no seconds: for ever', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' }], undefined],
   ];
   for (const [name, tolerations, expected] of cases) {
-    it(name, () => assert.equal(tolerationSecondsFor(tolerations as never, taint, 300), expected));
+    it(name, () => assert.equal(tolerationSecondsFor(tolerations as never, taint), expected));
   }
   it('evicts at once for another NoExecute taint the pod does not tolerate', () => {
-    assert.equal(tolerationSecondsFor([], { key: 'custom', effect: 'NoExecute' }, 300), 0);
+    assert.equal(tolerationSecondsFor([], { key: 'custom', effect: 'NoExecute' }), 0);
   });
 });

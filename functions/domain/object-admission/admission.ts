@@ -1,0 +1,304 @@
+/**
+ * The one admission path of every write of a Kubernetes object, whoever writes it: the API
+ * server's verbs once a request is decoded, and every controller and the scheduler. So a pod a
+ * ReplicaSet makes gets exactly what a pod `kubectl create` makes. In kube-apiserver's order:
+ *
+ *   schema defaults → the kind's strategy prepares (mutating admission) → validation
+ *     → NamespaceLifecycle and the kind's preparation that reads the store (creates)
+ *     → the kind's strategy around the store write → the store
+ *
+ * The first three are pure (`admitCreate`, `admitUpdate`); the rest needs the store
+ * (`writeCreate`, `writeUpdate`, `delete`). The API runs the two halves apart, with its own
+ * decode-dependent steps (unknown fields, managed fields, dry run) in between; controllers call
+ * the whole (`create`, `createAll`, `update`, `updateStatusAll`, `bindAll`, `delete`), passing the
+ * object they read as `old`, so admission costs them no read of their own: every update is
+ * conditional on the revision of `old`, and a stale `old` is a 409 the controller retries from a
+ * fresh read.
+ */
+import { type Admitted, admit, type FieldValidation } from '../../../schemas/index.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { type ResourceType, types } from '../../../schemas/registry.ts';
+import { sameJson } from '../../../schemas/structural-equality.ts';
+import { type ApiError, isApiError } from '../../core/errors.ts';
+import { inChunks } from '../../store/list-all.ts';
+import type { DeleteResult, ObjectStore } from '../../store/store.ts';
+import { bindPod } from '../pods/pod-binding.ts';
+import { type AdmissionSettings, defaultAdmissionSettings, type StrategyDeleteOptions } from './kind-strategy.ts';
+import { namespaceLifecycle } from './namespace-lifecycle.ts';
+import { hasStatusSubresource, mergeForUpdate } from './status-subresource.ts';
+import { strategyOf } from './strategies.ts';
+
+export type { AdmissionSettings, StrategyDeleteOptions } from './kind-strategy.ts';
+
+/** The store's limit of writes in one transaction. */
+const writesPerBatch = 25;
+/** Batches of creates written at once (a ReplicaSet's new pods). */
+const batchesInFlight = 4;
+
+export interface AdmissionOptions {
+  readonly store: ObjectStore;
+  readonly settings?: Partial<AdmissionSettings>;
+  /**
+   * How long a namespace read for the NamespaceLifecycle check is trusted (see
+   * `namespace-lifecycle.ts`). @default 0: the namespace is read on every create, as the API does.
+   */
+  readonly namespaceCacheMs?: number;
+}
+
+export interface AdmitOptions {
+  /** Fields the schema does not declare: dropped with a warning (`Warn`, the default), dropped (`Ignore`), or refused (`Strict`). */
+  readonly fieldValidation?: FieldValidation;
+}
+
+export interface AdmitUpdateOptions extends AdmitOptions {
+  /** `status`: only the status changes; metadata and spec stay as `old` has them. */
+  readonly subresource?: 'status';
+}
+
+export interface WriteOptions {
+  /** Run every step but the write (claims are freed again); returns what would be written. */
+  readonly dryRun?: boolean;
+}
+
+/** A new version of an object, and the version it was made from (as stored: the write is conditional on its revision). */
+export interface Replacement {
+  readonly object: KubeObject;
+  readonly old: KubeObject;
+}
+
+export interface Binding {
+  readonly pod: KubeObject;
+  readonly nodeName: string;
+}
+
+/** What to delete: the object as the caller read it, or only its name when the caller has not read it. */
+export type DeleteTarget = KubeObject | { readonly namespace?: string | undefined; readonly name: string };
+
+/** An object admission turned away, and why (400, 403, 404 or 422). */
+export interface Refused {
+  readonly object: KubeObject;
+  readonly error: ApiError;
+}
+
+export interface CreateAllResult {
+  readonly created: KubeObject[];
+  readonly refused: Refused[];
+}
+
+export interface Admission {
+  /** The store under admission. Reads go to it directly; so do the Service allocator's own records. */
+  readonly store: ObjectStore;
+  readonly settings: AdmissionSettings;
+
+  /** Defaults, the kind's preparation for create, validation (pure). */
+  admitCreate(type: ResourceType, body: unknown, options?: AdmitOptions): Admitted;
+  /** The same for an update of `old` (status updates keep everything but the status). */
+  admitUpdate(type: ResourceType, object: KubeObject, old: KubeObject, options?: AdmitUpdateOptions): Admitted;
+  /** NamespaceLifecycle, then the store create wrapped by the kind's strategy. */
+  writeCreate(type: ResourceType, object: KubeObject, options?: WriteOptions): Promise<KubeObject>;
+  /** The store update, conditional on `old`'s revision, wrapped by the kind's strategy. */
+  writeUpdate(type: ResourceType, object: KubeObject, old: KubeObject, options?: WriteOptions): Promise<KubeObject>;
+
+  /** Admits and creates one object. */
+  create(type: ResourceType, object: KubeObject): Promise<KubeObject>;
+  /**
+   * Admits every object, then creates the admitted ones in transactions of 25 (one namespace
+   * read per namespace). Objects admission refuses are returned, not thrown; a failed write throws.
+   */
+  createAll(type: ResourceType, objects: readonly KubeObject[]): Promise<CreateAllResult>;
+  /**
+   * Writes `object` over `old` as Kubernetes clients must: a change of metadata or spec through
+   * the object itself, a change of status through its status subresource (for kinds that have
+   * one), each admitted. Returns the object as last written (`old` when nothing changed).
+   */
+  update(type: ResourceType, object: KubeObject, old: KubeObject): Promise<KubeObject>;
+  /** Status updates, admitted each and written together (at most 25 a transaction). */
+  updateStatusAll(type: ResourceType, replacements: readonly Replacement[]): Promise<KubeObject[]>;
+  /**
+   * Binds pods to nodes as the `pods/binding` subresource does (`bindPod`: the node name and the
+   * PodScheduled condition, nothing else, so no pod validation runs), at most 25 a transaction.
+   */
+  bindAll(bindings: readonly Binding[], now: Date): Promise<KubeObject[]>;
+  /**
+   * Deletes an object the way its kind is deleted (graceful pods, terminating namespaces, Service
+   * addresses freed). Given only a name, it reads the object first if, and only if, its kind's
+   * deletion depends on it.
+   */
+  delete(type: ResourceType, target: DeleteTarget, options?: StrategyDeleteOptions): Promise<DeleteResult>;
+}
+
+/** What admission turns away is the caller's mistake (or a namespace going away), never a failure of the write. */
+function isRefusal(error: unknown): error is ApiError {
+  return isApiError(error) && (error.code === 400 || error.code === 403 || error.code === 404 || error.code === 422);
+}
+
+async function oneByOne<T>(items: readonly T[], write: (item: T) => Promise<KubeObject>): Promise<KubeObject[]> {
+  const written: KubeObject[] = [];
+  for (const item of items) written.push(await write(item));
+  return written;
+}
+
+function withoutStatus(object: KubeObject): KubeObject {
+  const { status: _status, ...rest } = object;
+  return rest as KubeObject;
+}
+
+export function createAdmission(options: AdmissionOptions): Admission {
+  const { store } = options;
+  const settings: AdmissionSettings = { ...defaultAdmissionSettings, ...options.settings };
+  const lifecycle = namespaceLifecycle(store, { cacheMs: options.namespaceCacheMs ?? 0 });
+
+  function admitCreate(type: ResourceType, body: unknown, admitOptions: AdmitOptions = {}): Admitted {
+    const strategy = strategyOf(type);
+    const prepare = strategy.prepareForCreate;
+    return admit(type, body, {
+      operation: 'create',
+      ...(admitOptions.fieldValidation ? { fieldValidation: admitOptions.fieldValidation } : {}),
+      ...(prepare ? { prepare: (object: KubeObject) => prepare(object, settings) } : {}),
+    });
+  }
+
+  function admitUpdate(type: ResourceType, object: KubeObject, old: KubeObject, admitOptions: AdmitUpdateOptions = {}): Admitted {
+    const merged = mergeForUpdate(type, object, old, admitOptions.subresource);
+    // Subresources are not the pod itself: kube-apiserver's DefaultTolerationSeconds skips them too.
+    const prepare = admitOptions.subresource ? undefined : strategyOf(type).prepareForUpdate;
+    return admit(type, merged, {
+      operation: 'update',
+      old,
+      ...(admitOptions.fieldValidation ? { fieldValidation: admitOptions.fieldValidation } : {}),
+      ...(prepare ? { prepare: (prepared: KubeObject) => prepare(prepared, old, settings) } : {}),
+    });
+  }
+
+  function aroundWrite(
+    type: ResourceType,
+    object: KubeObject,
+    old: KubeObject | undefined,
+    dryRun: boolean,
+    write: (object: KubeObject) => Promise<KubeObject>,
+  ): Promise<KubeObject> {
+    const strategy = strategyOf(type);
+    if (strategy.aroundWrite) return strategy.aroundWrite({ store, dryRun }, object, old, write);
+    return dryRun ? Promise.resolve(object) : write(object);
+  }
+
+  /** The kind's preparation that reads the store, for new objects of one namespace. */
+  async function prepareFromStore(type: ResourceType, namespace: string | undefined, objects: readonly KubeObject[]): Promise<KubeObject[]> {
+    const prepare = strategyOf(type).prepareCreateFromStore;
+    return prepare && objects.length > 0 ? prepare(store, namespace, objects) : [...objects];
+  }
+
+  async function writeCreate(type: ResourceType, object: KubeObject, writeOptions: WriteOptions = {}): Promise<KubeObject> {
+    await lifecycle.checkCreate(type, object.metadata.namespace);
+    const [prepared = object] = await prepareFromStore(type, object.metadata.namespace, [object]);
+    return aroundWrite(type, prepared, undefined, writeOptions.dryRun ?? false, (admitted) => store.create(type, admitted));
+  }
+
+  function writeUpdate(type: ResourceType, object: KubeObject, old: KubeObject, writeOptions: WriteOptions = {}): Promise<KubeObject> {
+    return aroundWrite(type, object, old, writeOptions.dryRun ?? false, (admitted) =>
+      store.update(type, admitted, { expectedResourceVersion: old.metadata.resourceVersion ?? null }),
+    );
+  }
+
+  /** Writes replacements that need no strategy around them in transactions; one by one otherwise. */
+  function writeUpdates(type: ResourceType, replacements: readonly Replacement[]): Promise<KubeObject[]> {
+    if (strategyOf(type).aroundWrite) return oneByOne(replacements, ({ object, old }) => writeUpdate(type, object, old));
+    return inChunks(replacements, writesPerBatch, (chunk) =>
+      store.batch(
+        type,
+        chunk.map(({ object, old }) => ({ op: 'update', object, expectedResourceVersion: old.metadata.resourceVersion ?? null })),
+      ),
+    );
+  }
+
+  return {
+    store,
+    settings,
+    admitCreate,
+    admitUpdate,
+    writeCreate,
+    writeUpdate,
+
+    async create(type, object) {
+      return writeCreate(type, admitCreate(type, object).object);
+    },
+
+    async createAll(type, objects) {
+      const refused: Refused[] = [];
+      const admitted: KubeObject[] = [];
+      for (const object of objects) {
+        try {
+          admitted.push(admitCreate(type, object).object);
+        } catch (error) {
+          if (!isRefusal(error)) throw error;
+          refused.push({ object, error });
+        }
+      }
+      const byNamespace = new Map<string | undefined, KubeObject[]>();
+      for (const object of admitted) byNamespace.set(object.metadata.namespace, [...(byNamespace.get(object.metadata.namespace) ?? []), object]);
+      const accepted: KubeObject[] = [];
+      for (const [namespace, group] of byNamespace) {
+        const verdict = await lifecycle.checkCreate(type, namespace).then(
+          () => undefined,
+          (error: unknown) => {
+            if (!isRefusal(error)) throw error;
+            return error;
+          },
+        );
+        if (verdict) refused.push(...group.map((object) => ({ object, error: verdict })));
+        else accepted.push(...(await prepareFromStore(type, namespace, group)));
+      }
+      const created = strategyOf(type).aroundWrite
+        ? await oneByOne(accepted, (object) => aroundWrite(type, object, undefined, false, (admitted) => store.create(type, admitted)))
+        : // Up to four transactions in flight: the store commits the ones waiting together (docs/adr/004).
+          await inChunks(
+            accepted,
+            writesPerBatch,
+            (chunk) =>
+              store.batch(
+                type,
+                chunk.map((object) => ({ op: 'create', object })),
+              ),
+            batchesInFlight,
+          );
+      return { created, refused };
+    },
+
+    async update(type, object, old) {
+      if (!hasStatusSubresource(type)) return writeUpdate(type, admitUpdate(type, object, old).object, old);
+      let current = old;
+      if (!sameJson(withoutStatus(object), withoutStatus(old))) {
+        current = await writeUpdate(type, admitUpdate(type, object, current).object, current);
+      }
+      if (!sameJson(object.status, old.status)) {
+        const statusOnly = admitUpdate(type, { ...object, metadata: current.metadata }, current, { subresource: 'status' }).object;
+        current = await writeUpdate(type, statusOnly, current);
+      }
+      return current;
+    },
+
+    async updateStatusAll(type, replacements) {
+      const admitted = replacements.map(({ object, old }) => ({ object: admitUpdate(type, object, old, { subresource: 'status' }).object, old }));
+      return writeUpdates(type, admitted);
+    },
+
+    async bindAll(bindings, now) {
+      return writeUpdates(
+        types.pods,
+        bindings.map(({ pod, nodeName }) => ({ object: bindPod(pod, nodeName, now), old: pod })),
+      );
+    },
+
+    async delete(type, target, deleteOptions = {}) {
+      const strategy = strategyOf(type);
+      const namespace = 'metadata' in target ? target.metadata.namespace : target.namespace;
+      const name = 'metadata' in target ? (target.metadata.name ?? '') : target.name;
+      if (strategy.delete) {
+        const current = 'metadata' in target ? target : await store.get(type, namespace, name);
+        return strategy.delete(store, current, deleteOptions);
+      }
+      const { finalized: _finalized, ...asked } = deleteOptions;
+      return store.delete(type, namespace, name, asked);
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Services: a ClusterIP and NodePorts are claimed around the write (records created before it,
+ * freed when it fails; a dry run claims and frees at once) and freed when the Service is
+ * removed (docs/adr/090-service-allocation-records.md).
+ */
+import { types } from '../../../schemas/registry.ts';
+import { allocateService, releaseService, writeServiceWithAllocations } from '../services/service-allocation.ts';
+import type { KindStrategy } from './kind-strategy.ts';
+
+export const serviceStrategy: KindStrategy = {
+  async aroundWrite({ store, dryRun }, service, old, write) {
+    if (!dryRun) return writeServiceWithAllocations(store, service, old, write);
+    const allocated = await allocateService(store, service, old);
+    await releaseService(store, allocated, old);
+    return allocated;
+  },
+  async delete(store, service, options) {
+    const { finalized: _finalized, ...asked } = options;
+    const result = await store.delete(types.services, service.metadata.namespace, service.metadata.name ?? '', asked);
+    if (result.removed) await releaseService(store, result.object);
+    return result;
+  },
+};

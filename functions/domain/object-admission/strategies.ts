@@ -1,0 +1,20 @@
+/** The strategy of each kind that has one; every other kind is written and deleted as it is. */
+import { type ResourceType, types } from '../../../schemas/registry.ts';
+import { ingressStrategy } from './ingress-strategy.ts';
+import type { KindStrategy } from './kind-strategy.ts';
+import { namespaceStrategy } from './namespace-strategy.ts';
+import { podStrategy } from './pod-strategy.ts';
+import { serviceStrategy } from './service-strategy.ts';
+
+const strategiesById: ReadonlyMap<string, KindStrategy> = new Map([
+  [types.pods.id, podStrategy],
+  [types.services.id, serviceStrategy],
+  [types.namespaces.id, namespaceStrategy],
+  [types.ingresses.id, ingressStrategy],
+]);
+
+const plain: KindStrategy = {};
+
+export function strategyOf(type: ResourceType): KindStrategy {
+  return strategiesById.get(type.id) ?? plain;
+}

@@ -42,6 +42,16 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
     assert.equal(new Set(running.map((p) => p.spec.nodeName)).size, 3);
   });
 
+  it("shows a deployment's pod the default not-ready and unreachable tolerations in describe, as Kubernetes prints them", async () => {
+    const [pod] = await pods('app=test1');
+    assert.ok(pod);
+    const described = await cluster.kubectlOk(['describe', 'pod', pod.metadata.name]);
+    assert.match(
+      described,
+      /\nTolerations:\s+node\.kubernetes\.io\/not-ready:NoExecute op=Exists for 300s\n\s+node\.kubernetes\.io\/unreachable:NoExecute op=Exists for 300s\n/,
+    );
+  });
+
   it('replaces a deleted pod', async () => {
     const [victim] = await pods('app=test1');
     assert.ok(victim);

@@ -161,6 +161,21 @@ describe('kubectl against the Skiff API', () => {
     }
   });
 
+  it('replaces a pod from the manifest it was created from: the default tolerations stay', async () => {
+    const file = join(cluster.dataDir, 'pod.yaml');
+    await writeFile(file, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: replaced\n  namespace: demo\nspec:\n  containers:\n  - name: web\n    image: nginx\n');
+    await cluster.kubectlOk(['create', '-f', file]);
+    assert.match(await cluster.kubectlOk(['replace', '-f', file]), /pod\/replaced replaced/);
+    const tolerations = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'replaced', '-n', 'demo', '-o', 'jsonpath={.spec.tolerations}'])) as {
+      key: string;
+    }[];
+    assert.deepEqual(
+      tolerations.map((t) => t.key),
+      ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'],
+    );
+    await cluster.kubectlOk(['delete', 'pod', 'replaced', '-n', 'demo', '--wait=false']);
+  });
+
   it('deletes objects', async () => {
     assert.match(await cluster.kubectlOk(['delete', 'deployment', 'web-ssa', '-n', 'demo']), /deleted/);
     const result = await cluster.kubectl(['get', 'deployment', 'web-ssa', '-n', 'demo']);

@@ -50,6 +50,12 @@ export interface AdmitOptions {
    * strategies of `functions/domain/admission/` add what needs cluster settings here).
    */
   readonly prepare?: (object: KubeObject) => KubeObject;
+  /**
+   * Only failing fields this accepts refuse the object; the rest of it is taken as stored. A
+   * status update is judged on its status, as kube-apiserver's status strategies validate only
+   * the status: the spec it keeps from the stored object is not the writer's to answer for.
+   */
+  readonly judged?: (field: string) => boolean;
 }
 
 export interface Admitted {
@@ -160,7 +166,8 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
     if (old.metadata.name && defaulted.metadata.name !== old.metadata.name) causes.push(immutable('metadata.name', defaulted.metadata.name ?? ''));
     causes.push(...(rules.validateUpdate?.(defaulted, old) ?? []));
   }
-  if (causes.length > 0) throw new InvalidError(ref, causes);
+  const refusing = options.judged ? causes.filter((cause) => options.judged?.(cause.field)) : causes;
+  if (refusing.length > 0) throw new InvalidError(ref, refusing);
 
   const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = defaulted;
   // Cluster-scoped objects have no namespace; the apiserver clears one sent by mistake.

@@ -2,9 +2,10 @@
  * Admission that depends on who asks: the step of the request pipeline between authorization
  * and the write, as kube-apiserver's admission chain. Each plugin sees the operation, the new
  * and old objects and the user; mutating plugins run first (each may return a changed object),
- * then validating ones (each may refuse with a 403 or 422). Schema defaults and validation,
- * and per-kind store-side steps (Service allocation), stay where they are (`schemas/`,
- * `strategies.ts`): these plugins come after them, just before the object is written.
+ * then validating ones (each may refuse with a 403 or 422). Schema defaults, the kinds'
+ * strategies and validation come first, and NamespaceLifecycle and the write after, on the one
+ * admission path every writer uses (`functions/domain/object-admission/`, docs/adr/105): these
+ * plugins, which need the user, run between the two halves.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { ResourceType } from '../../../schemas/registry.ts';

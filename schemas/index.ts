@@ -51,11 +51,12 @@ export interface AdmitOptions {
    */
   readonly prepare?: (object: KubeObject) => KubeObject;
   /**
-   * Only failing fields this accepts refuse the object; the rest of it is taken as stored. A
-   * status update is judged on its status, as kube-apiserver's status strategies validate only
-   * the status: the spec it keeps from the stored object is not the writer's to answer for.
+   * A status update (`old` given, everything but the status taken from it): judged on its
+   * status alone, as kube-apiserver's status strategies validate only the status. Failing
+   * fields elsewhere, which are the stored object's and not the writer's to answer for, do not
+   * refuse it, and the update rules (immutable fields) are not run: nothing they compare changes.
    */
-  readonly judged?: (field: string) => boolean;
+  readonly statusOnly?: boolean;
 }
 
 export interface Admitted {
@@ -162,11 +163,11 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
     ...(type.persisted ? validateObjectMeta(defaulted.metadata, { namespaced: type.namespaced, nameRule: rules.nameRule }) : []),
     ...(rules.validate?.(defaulted) ?? []),
   ];
-  if (old) {
+  if (old && !options.statusOnly) {
     if (old.metadata.name && defaulted.metadata.name !== old.metadata.name) causes.push(immutable('metadata.name', defaulted.metadata.name ?? ''));
     causes.push(...(rules.validateUpdate?.(defaulted, old) ?? []));
   }
-  const refusing = options.judged ? causes.filter((cause) => options.judged?.(cause.field)) : causes;
+  const refusing = options.statusOnly ? causes.filter((cause) => isStatusField(cause.field)) : causes;
   if (refusing.length > 0) throw new InvalidError(ref, refusing);
 
   const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = defaulted;
@@ -174,4 +175,8 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
   const { namespace: _namespace, ...clusterMetadata } = metadata;
   const object = { apiVersion: apiVersionOf(type), kind: type.kind, metadata: type.namespaced ? metadata : clusterMetadata, ...rest } as KubeObject;
   return { object, warnings };
+}
+
+function isStatusField(field: string): boolean {
+  return field === 'status' || field.startsWith('status.') || field.startsWith('status[');
 }

@@ -138,10 +138,6 @@ async function oneByOne<T>(items: readonly T[], write: (item: T) => Promise<Kube
   return written;
 }
 
-function isStatusField(field: string): boolean {
-  return field === 'status' || field.startsWith('status.') || field.startsWith('status[');
-}
-
 function withoutStatus(object: KubeObject): KubeObject {
   const { status: _status, ...rest } = object;
   return rest as KubeObject;
@@ -169,7 +165,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return admit(type, merged, {
       operation: 'update',
       old,
-      ...(admitOptions.subresource === 'status' ? { judged: isStatusField } : {}),
+      ...(admitOptions.subresource === 'status' ? { statusOnly: true } : {}),
       ...(admitOptions.fieldValidation ? { fieldValidation: admitOptions.fieldValidation } : {}),
       ...(prepare ? { prepare: (prepared: KubeObject) => prepare(prepared, old, settings) } : {}),
     });

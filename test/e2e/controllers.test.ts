@@ -125,9 +125,10 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
       spec: { containers: [{ name: 'big', image: 'nginx', resources: { requests: { cpu: '1000' } } }] },
     });
     await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
-    const described = await waitFor('FailedScheduling in describe', async () => {
+    // describe reads the pod and then its events: wait for a reading that has both the status and the event.
+    const described = await waitFor('FailedScheduling and PodScheduled=False in describe', async () => {
       const text = await cluster.kubectlOk(['describe', 'pod', 'big']);
-      return /FailedScheduling/.test(text) ? text : undefined;
+      return /FailedScheduling/.test(text) && /PodScheduled\s+False/.test(text) ? text : undefined;
     });
     assert.match(described, /Status:\s+Pending/);
     assert.match(described, /0\/3 nodes are available: 3 Insufficient cpu\./);

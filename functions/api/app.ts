@@ -20,7 +20,6 @@ import type { ObjectStore } from '../store/store.ts';
 import { nodeRestrictionPlugin } from './admission/node-restriction.ts';
 import { rbacEscalationPlugin } from './admission/rbac-escalation.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
-import { serviceAccountAdmissionPlugin } from './admission/service-account.ts';
 import { type AuditSink, auditEvent, isAudited } from './audit.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
 import { answerHealth, type HealthCheck } from './health-checks.ts';
@@ -116,8 +115,9 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     authorizer,
     authenticate: authenticateToken,
     ...(dependencies.serviceAccountKeys ? { serviceAccountKeys: dependencies.serviceAccountKeys } : {}),
-    // Kubernetes' built-in plugins that depend on the request, always on; hosts add their own after them.
-    admissionPlugins: [serviceAccountAdmissionPlugin, nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
+    // Kubernetes' built-in plugins that depend on the request, always on; hosts add their own after
+    // them. ServiceAccount admission needs no user: it is a step of the one admission path (pod-strategy.ts).
+    admissionPlugins: [nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
   };
 

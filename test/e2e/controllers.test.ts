@@ -42,7 +42,7 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
     assert.equal(new Set(running.map((p) => p.spec.nodeName)).size, 3);
   });
 
-  it("shows a deployment's pod the default not-ready and unreachable tolerations in describe, as Kubernetes prints them", async () => {
+  it("shows a deployment's pod the default tolerations and its ServiceAccount's token volume in describe, as Kubernetes prints them", async () => {
     const [pod] = await pods('app=test1');
     assert.ok(pod);
     const described = await cluster.kubectlOk(['describe', 'pod', pod.metadata.name]);
@@ -50,6 +50,10 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
       described,
       /\nTolerations:\s+node\.kubernetes\.io\/not-ready:NoExecute op=Exists for 300s\n\s+node\.kubernetes\.io\/unreachable:NoExecute op=Exists for 300s\n/,
     );
+    // ServiceAccount admission too, as for a pod kubectl creates: the account and its token volume.
+    assert.match(described, /\nService Account:\s+default\n/);
+    assert.match(described, /\n\s+\/var\/run\/secrets\/kubernetes\.io\/serviceaccount from kube-api-access-[a-z0-9]{5} \(ro\)\n/);
+    assert.match(described, /\n\s+kube-api-access-[a-z0-9]{5}:\n\s+Type:\s+Projected \(a volume that contains injected data from multiple sources\)\n/);
   });
 
   it('replaces a deleted pod', async () => {

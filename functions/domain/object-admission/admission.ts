@@ -184,7 +184,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   }
 
   /** The kind's preparation that reads the store, for new objects of one namespace. */
-  async function prepareFromStore(type: ResourceType, namespace: string | undefined, objects: readonly KubeObject[]): Promise<KubeObject[]> {
+  async function prepareFromStore(type: ResourceType, namespace: string | undefined, objects: readonly KubeObject[]): Promise<(KubeObject | ApiError)[]> {
     const prepare = strategyOf(type).prepareCreateFromStore;
     return prepare && objects.length > 0 ? prepare(store, namespace, objects) : [...objects];
   }
@@ -192,6 +192,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   async function writeCreate(type: ResourceType, object: KubeObject, writeOptions: WriteOptions = {}): Promise<KubeObject> {
     await lifecycle.checkCreate(type, object.metadata.namespace);
     const [prepared = object] = await prepareFromStore(type, object.metadata.namespace, [object]);
+    if (isApiError(prepared)) throw prepared;
     return aroundWrite(type, prepared, undefined, writeOptions.dryRun ?? false, (admitted) => store.create(type, admitted));
   }
 
@@ -246,8 +247,16 @@ export function createAdmission(options: AdmissionOptions): Admission {
             return error;
           },
         );
-        if (verdict) refused.push(...group.map((object) => ({ object, error: verdict })));
-        else accepted.push(...(await prepareFromStore(type, namespace, group)));
+        if (verdict) {
+          refused.push(...group.map((object) => ({ object, error: verdict })));
+          continue;
+        }
+        const prepared = await prepareFromStore(type, namespace, group);
+        prepared.forEach((outcome, index) => {
+          if (!isApiError(outcome)) accepted.push(outcome);
+          else if (isRefusal(outcome)) refused.push({ object: group[index] as KubeObject, error: outcome });
+          else throw outcome;
+        });
       }
       const created = strategyOf(type).aroundWrite
         ? await oneByOne(accepted, (object) => aroundWrite(type, object, undefined, false, (admitted) => store.create(type, admitted)))

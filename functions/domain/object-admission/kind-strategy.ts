@@ -7,6 +7,7 @@
  * `KindRules`, next to its schema in `schemas/`. Kinds with nothing of their own use none.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import type { ApiError } from '../../core/errors.ts';
 import type { DeleteOptions, DeleteResult, ObjectReader, ObjectStore } from '../../store/store.ts';
 
 /** Cluster settings admission applies (kube-apiserver flags). */
@@ -42,9 +43,10 @@ export interface KindStrategy {
   /**
    * On create, after validation and just before the write: what only other objects decide
    * (mutating admission that reads the store). Given every new object of one namespace at once
-   * (a ReplicaSet's batch of pods), so one read serves them all; returns them in the same order.
+   * (a ReplicaSet's batch of pods), so one read serves them all; returns them in the same order,
+   * each the object to write or the error that refuses it (validating admission that reads the store).
    */
-  prepareCreateFromStore?(store: ObjectReader, namespace: string | undefined, objects: readonly KubeObject[]): Promise<KubeObject[]>;
+  prepareCreateFromStore?(store: ObjectReader, namespace: string | undefined, objects: readonly KubeObject[]): Promise<(KubeObject | ApiError)[]>;
   /**
    * Around the store write of a create (`old` undefined) or an update: claims what the object
    * needs before `write`, frees it again when `write` fails (or for a dry run, which never calls

@@ -3,10 +3,13 @@
  * DefaultTolerationSeconds plugin), on create and again on an update of the pod itself, so a
  * `kubectl replace -f pod.yaml` that leaves them out keeps them instead of being refused for
  * removing tolerations. A new pod that a load balancer will route to gets its target-health
- * readiness gate (docs/adr/094). A pod is deleted gracefully when a node runs it (`pod-deletion.ts`).
+ * readiness gate (docs/adr/094). Every new pod gets its ServiceAccount (Kubernetes' ServiceAccount
+ * admission plugin, docs/adr/122): `spec.serviceAccountName` defaulted, the account's token volume
+ * mounted, and a pod naming a missing account refused with 403. A pod is deleted gracefully when a node runs it (`pod-deletion.ts`).
  */
 import { types } from '../../../schemas/registry.ts';
 import { podDeleteOptions } from '../pods/pod-deletion.ts';
+import { admitPodsServiceAccounts } from '../pods/service-account-admission.ts';
 import { withDefaultTolerations } from '../pods/tolerations.ts';
 import { addTargetHealthGates } from '../services/readiness-gates.ts';
 import type { KindStrategy } from './kind-strategy.ts';
@@ -15,7 +18,10 @@ import { withoutUnset } from './without-unset.ts';
 export const podStrategy: KindStrategy = {
   prepareForCreate: (pod, settings) => withDefaultTolerations(pod, settings.defaultTolerationSeconds),
   prepareForUpdate: (pod, _old, settings) => withDefaultTolerations(pod, settings.defaultTolerationSeconds),
-  prepareCreateFromStore: (store, namespace, pods) => addTargetHealthGates(store, namespace ?? 'default', pods),
+  async prepareCreateFromStore(store, namespace = 'default', pods) {
+    const gated = await addTargetHealthGates(store, namespace, pods);
+    return admitPodsServiceAccounts(store, namespace, gated);
+  },
   delete(store, pod, options) {
     const { finalized: _finalized, ...asked } = options;
     return store.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...podDeleteOptions(pod), ...withoutUnset(asked) });

@@ -4,7 +4,8 @@
  * makes it as the namespace appears), and unless the pod or the account turns automounting off,
  * every container gets the account's token, the cluster CA and the namespace at
  * `/var/run/secrets/kubernetes.io/serviceaccount`, from one projected volume named
- * `kube-api-access-<random>`. The API and the controllers that create pods run it alike.
+ * `kube-api-access-<random>`. It is a step of pod admission (`../object-admission/pod-strategy.ts`),
+ * so pods created through the API and pods the controllers create get it alike.
  * Mirror pods (a node's own pods, annotated `kubernetes.io/config.mirror`) are left as they are,
  * but may not name an account, Secrets or a token projection: a node could otherwise make a pod
  * that lends it access (the node authorizer follows what its pods reference).
@@ -14,7 +15,7 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import { getIfExists } from '../../store/list-all.ts';
-import type { ObjectStore } from '../../store/store.ts';
+import type { ObjectReader } from '../../store/store.ts';
 import { podReferences } from '../authorization/node-authorizer.ts';
 import { SERVICE_ACCOUNT_MOUNT_PATH, SERVICE_ACCOUNT_VOLUME_PREFIX, serviceAccountVolume } from './service-account-volume.ts';
 
@@ -70,18 +71,22 @@ function validateMirrorPod(pod: KubeObject): void {
   if (projections.some((source) => source.serviceAccountToken)) throw podForbidden(pod, 'a mirror pod may not use ServiceAccountToken volume projections');
 }
 
-/** Runs ServiceAccount admission on a pod about to be created; returns the pod to write. */
-export async function admitPodServiceAccount(pod: KubeObject, store: ObjectStore, suffix: () => string = randomSuffix): Promise<KubeObject> {
+/** What admission does to a pod given its account as read (`undefined`: not found): the pod to write, or the 403. */
+function withServiceAccount(pod: KubeObject, account: KubeObject | undefined, suffix: () => string): KubeObject | ForbiddenError {
   if (isMirrorPod(pod)) {
-    validateMirrorPod(pod);
+    try {
+      validateMirrorPod(pod);
+    } catch (error) {
+      if (error instanceof ForbiddenError) return error;
+      throw error;
+    }
     return pod;
   }
   const spec = (pod.spec ?? {}) as PodSpecFields;
   const namespace = pod.metadata.namespace ?? '';
   const accountName = spec.serviceAccountName || 'default';
-  const account = await getIfExists(store, types.serviceaccounts, namespace, accountName);
   if (!account && accountName !== 'default') {
-    throw podForbidden(pod, `error looking up service account ${namespace}/${accountName}: serviceaccount "${accountName}" not found`);
+    return podForbidden(pod, `error looking up service account ${namespace}/${accountName}: serviceaccount "${accountName}" not found`);
   }
   let next: PodSpecFields = { ...spec, serviceAccountName: accountName, serviceAccount: accountName };
   const accountPullSecrets = (account?.imagePullSecrets as { name?: string }[] | undefined) ?? [];
@@ -101,4 +106,40 @@ export async function admitPodServiceAccount(pod: KubeObject, store: ObjectStore
     };
   }
   return { ...pod, spec: next };
+}
+
+/**
+ * Runs ServiceAccount admission on new pods of one namespace (a ReplicaSet's batch, or the one pod
+ * of an API create); each account they name is read once. Returns, in order, the pod to write or
+ * the 403 that refuses it.
+ */
+export async function admitPodsServiceAccounts(
+  store: ObjectReader,
+  namespace: string,
+  pods: readonly KubeObject[],
+  suffix: () => string = randomSuffix,
+): Promise<(KubeObject | ForbiddenError)[]> {
+  const accounts = new Map<string, Promise<KubeObject | undefined>>();
+  const accountOf = (name: string) => {
+    let account = accounts.get(name);
+    if (!account) {
+      account = getIfExists(store, types.serviceaccounts, namespace, name);
+      accounts.set(name, account);
+    }
+    return account;
+  };
+  const admitted: (KubeObject | ForbiddenError)[] = [];
+  for (const pod of pods) {
+    const accountName = ((pod.spec ?? {}) as PodSpecFields).serviceAccountName || 'default';
+    admitted.push(withServiceAccount(pod, isMirrorPod(pod) ? undefined : await accountOf(accountName), suffix));
+  }
+  return admitted;
+}
+
+/** Runs ServiceAccount admission on one pod about to be created; returns the pod to write or throws the 403. */
+export async function admitPodServiceAccount(pod: KubeObject, store: ObjectReader, suffix: () => string = randomSuffix): Promise<KubeObject> {
+  const [admitted] = await admitPodsServiceAccounts(store, pod.metadata.namespace ?? '', [pod], suffix);
+  if (admitted === undefined) throw new Error('ServiceAccount admission returned no pod');
+  if (admitted instanceof ForbiddenError) throw admitted;
+  return admitted;
 }

@@ -19,6 +19,9 @@ function replicaSet(name: string, replicas: number, podSpec: Record<string, unkn
   };
 }
 
+/** The random part of the token volume's name (`kube-api-access-<5>`) is each pod's own. */
+const withoutVolumeSuffix = (spec: unknown) => JSON.parse(JSON.stringify(spec).replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-*')) as unknown;
+
 const key = (name: string, namespace = 'apps') => ({ typeId: types.replicasets.id, namespace, name });
 const livePods = async (world: MemoryCluster, namespace = 'apps') =>
   (await world.raw.list(types.pods, { namespace })).items.filter((pod) => !pod.metadata.deletionTimestamp);
@@ -37,19 +40,35 @@ describe('replicaSetController.reconcile', () => {
     await replicaSetController.reconcile(key('web'), ctx);
     const pods = await livePods(world);
     assert.equal(pods.length, 3);
-    const apiMade = world.admission.admitCreate(types.pods, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'by-hand', namespace: 'apps' },
-      spec: { containers: [{ name: 'web', image: 'nginx' }] },
-    }).object;
+    // What the API's create makes of the same pod (its steps in its order, as a dry run).
+    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'by-hand', namespace: 'apps' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } };
+    const apiMade = await world.admission.writeCreate(types.pods, world.admission.admitCreate(types.pods, body).object, { dryRun: true });
+    assert.ok(JSON.stringify(apiMade.spec).includes('kube-api-access-'), 'the API mounts the ServiceAccount token');
     for (const pod of pods) {
-      assert.deepEqual(pod.spec, apiMade.spec, `${pod.metadata.name} has the API's defaults and default tolerations`);
+      assert.deepEqual(
+        withoutVolumeSuffix(pod.spec),
+        withoutVolumeSuffix(apiMade.spec),
+        `${pod.metadata.name} has the API's defaults, default tolerations, ServiceAccount and token volume`,
+      );
       assert.equal(pod.metadata.ownerReferences?.[0]?.name, 'web');
     }
     assert.deepEqual(
       ctx.recorded.map((e) => e.reason),
       ['SuccessfulCreate', 'SuccessfulCreate', 'SuccessfulCreate'],
+    );
+  });
+
+  it('makes no pod that names a missing ServiceAccount and says why in a FailedCreate event, as the API refuses it', async () => {
+    await world.admission.create(types.replicasets, replicaSet('web', 2, { serviceAccountName: 'ghost' }));
+    const ctx = world.controllerContext();
+    await replicaSetController.reconcile(key('web'), ctx);
+    assert.equal((await livePods(world)).length, 0);
+    assert.deepEqual(
+      ctx.recorded.map((e) => [e.reason, /is forbidden: error looking up service account apps\/ghost: serviceaccount "ghost" not found$/.test(e.message)]),
+      [
+        ['FailedCreate', true],
+        ['FailedCreate', true],
+      ],
     );
   });
 

@@ -52,8 +52,12 @@ describe('admission of a pod (DefaultTolerationSeconds)', () => {
   }
 
   it('re-adds them on an update that leaves them out, so `kubectl replace -f pod.yaml` is not refused', async () => {
-    const created = await world.admission.create(types.pods, podBody('p'));
-    const replaced = world.admission.admitUpdate(types.pods, { ...podBody('p'), metadata: { ...created.metadata } }, created).object;
+    const created = await world.admission.create(types.pods, podBody('p', { automountServiceAccountToken: false }));
+    const replaced = world.admission.admitUpdate(
+      types.pods,
+      { ...podBody('p', { automountServiceAccountToken: false }), metadata: { ...created.metadata } },
+      created,
+    ).object;
     assert.deepEqual(tolerationsOf(replaced), [notReady(120), unreachable(120)]);
   });
 
@@ -104,6 +108,85 @@ describe('admission that reads other objects, on create', () => {
       spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } },
     });
     assert.equal((ingress.spec as { ingressClassName?: string }).ingressClassName, 'house');
+  });
+});
+
+describe('ServiceAccount admission, on create', () => {
+  type Mount = { name: string; mountPath: string; readOnly?: boolean };
+  type Spec = {
+    serviceAccountName?: string;
+    volumes?: { name: string; projected?: { sources: Record<string, unknown>[] } }[];
+    containers: { volumeMounts?: Mount[] }[];
+    imagePullSecrets?: { name: string }[];
+  };
+  const specOf = (pod: KubeObject) => pod.spec as Spec;
+  const account = (name: string, fields: Record<string, unknown> = {}) =>
+    world.raw.create(types.serviceaccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'apps' }, ...fields });
+
+  it("names the namespace's default account and mounts its token, the cluster CA and the namespace from one projected volume", async () => {
+    await account('default');
+    const pod = await world.admission.create(types.pods, podBody('p'));
+    const { serviceAccountName, volumes = [], containers } = specOf(pod);
+    assert.equal(serviceAccountName, 'default');
+    assert.equal(volumes.length, 1);
+    assert.match(volumes[0]?.name ?? '', /^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    assert.deepEqual(
+      (volumes[0]?.projected?.sources ?? []).map((source) => Object.keys(source)[0]),
+      ['serviceAccountToken', 'configMap', 'downwardAPI'],
+    );
+    assert.deepEqual(containers[0]?.volumeMounts, [{ name: volumes[0]?.name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }]);
+  });
+
+  it("takes the account's image pull secrets and its choice not to automount", async () => {
+    await account('builder', { automountServiceAccountToken: false, imagePullSecrets: [{ name: 'registry' }] });
+    const pod = await world.admission.create(types.pods, podBody('p', { serviceAccountName: 'builder' }));
+    assert.deepEqual([specOf(pod).volumes ?? [], specOf(pod).imagePullSecrets], [[], [{ name: 'registry' }]]);
+  });
+
+  it('refuses a pod naming an account that does not exist with 403, and writes nothing', async () => {
+    await assert.rejects(
+      world.admission.create(types.pods, podBody('p', { serviceAccountName: 'ghost' })),
+      (error: unknown) =>
+        isApiError(error, 403) && error.message === 'pods "p" is forbidden: error looking up service account apps/ghost: serviceaccount "ghost" not found',
+    );
+    assert.equal((await world.raw.list(types.pods, { namespace: 'apps' })).items.length, 0);
+  });
+
+  it('gives a batch the same, each pod its own volume, reading each account once, and refuses only the pods naming a missing one', async () => {
+    await account('default');
+    world.resetCalls();
+    const { created, refused } = await world.admission.createAll(types.pods, [
+      podBody('a'),
+      podBody('b'),
+      podBody('lost', { serviceAccountName: 'ghost' }),
+      podBody('c'),
+    ]);
+    assert.deepEqual(
+      created.map((pod) => [pod.metadata.name, specOf(pod).serviceAccountName, specOf(pod).volumes?.length]),
+      [
+        ['a', 'default', 1],
+        ['b', 'default', 1],
+        ['c', 'default', 1],
+      ],
+    );
+    assert.equal(new Set(created.map((pod) => specOf(pod).volumes?.[0]?.name)).size, 3);
+    assert.deepEqual(
+      refused.map((r) => [r.object.metadata.name, r.error.code]),
+      [['lost', 403]],
+    );
+    assert.equal(world.calls.get, 3, 'the namespace, then the accounts default and ghost, once each');
+  });
+
+  it('leaves a pod that mounts the token path itself as it is, but for the account name', async () => {
+    const mount = { name: 'mine', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' };
+    const pod = await world.admission.create(
+      types.pods,
+      podBody('p', { volumes: [{ name: 'mine', emptyDir: {} }], containers: [{ name: 'web', image: 'nginx', volumeMounts: [mount] }] }),
+    );
+    assert.deepEqual(
+      [specOf(pod).serviceAccountName, specOf(pod).volumes?.map((v) => v.name), specOf(pod).containers[0]?.volumeMounts],
+      ['default', ['mine'], [mount]],
+    );
   });
 });
 
@@ -171,7 +254,8 @@ describe('createAll', () => {
       refused.map((r) => [r.object.metadata.name, r.error.code]),
       [['Not_Valid', 422]],
     );
-    assert.deepEqual([world.calls.get, world.calls.batch, world.calls.create], [1, 2, 0]);
+    // One read of the namespace and one of the ServiceAccount they all name.
+    assert.deepEqual([world.calls.get, world.calls.batch, world.calls.create], [2, 2, 0]);
   });
 
   it('refuses every object of a namespace being terminated and creates the rest', async () => {

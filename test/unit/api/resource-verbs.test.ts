@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../../../functions/api/http.ts';
 import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
+import { nodePortRecords } from '../../../functions/domain/services/service-allocation.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
@@ -259,6 +260,25 @@ describe('update and patch', () => {
       assert.equal(json(await call(deployment, { method: 'PATCH', body: c.body, contentType: c.contentType })).spec.replicas, c.replicas);
     });
   }
+
+  it('turns a NodePort Service into a ClusterIP one with a patch of its type alone, freeing the node port', async () => {
+    const services = '/api/v1/namespaces/apps/services';
+    const body = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'np' }, spec: { type: 'NodePort', selector: { app: 'np' }, ports: [{ port: 80 }] } };
+    const created = json(await call(services, { method: 'POST', body }));
+    const nodePort = created.spec.ports[0].nodePort as number;
+    assert.ok(await world.raw.get(nodePortRecords, undefined, String(nodePort)).catch(() => undefined), 'the node port is held');
+    const patched = await call(`${services}/np`, {
+      method: 'PATCH',
+      body: { spec: { type: 'ClusterIP' } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    assert.equal(patched.status, 200, String(patched.body));
+    assert.deepEqual(
+      [json(patched).spec.type, json(patched).spec.ports[0].nodePort, json(patched).spec.externalTrafficPolicy, json(patched).spec.clusterIP],
+      ['ClusterIP', undefined, undefined, created.spec.clusterIP],
+    );
+    assert.equal(await world.raw.get(nodePortRecords, undefined, String(nodePort)).catch(() => undefined), undefined, 'the node port is free again');
+  });
 
   it('refuses a patch of an unknown media type with 400', async () => {
     assert.equal(status(await call(deployment, { method: 'PATCH', body: {}, contentType: 'text/plain' }))[0], 400);

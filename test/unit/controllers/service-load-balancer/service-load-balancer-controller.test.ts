@@ -12,6 +12,7 @@ import { loadBalancerProvidersFromEnvironment } from '../../../../functions/aws/
 import { memoryEventRecorder } from '../../../../functions/controller-runtime/events.ts';
 import { reconcileKeys } from '../../../../functions/controller-runtime/run-controllers.ts';
 import { serviceLoadBalancerController } from '../../../../functions/controllers/service-load-balancer/service-load-balancer-controller.ts';
+import { createAdmission } from '../../../../functions/domain/object-admission/admission.ts';
 import type { LoadBalancers } from '../../../../functions/domain/services/load-balancers.ts';
 import { createMemoryStore } from '../../../../functions/store/memory-store.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
@@ -70,8 +71,8 @@ describe('the service load balancer controller on the alb provider', () => {
     assert.deepEqual(balanced.metadata.finalizers, ['service.kubernetes.io/load-balancer-cleanup']);
     assert.equal(fake.resourceCount(), 3, 'a load balancer, a listener, a target group');
 
-    // kubectl patch svc web -p '{"spec":{"type":"ClusterIP"}}'
-    await store.update(types.services, { ...balanced, spec: { ...(balanced.spec as object), type: 'ClusterIP' } });
+    // kubectl patch svc web -p '{"spec":{"type":"ClusterIP"}}', admitted as the API admits it (the NodePort goes with the type).
+    await createAdmission({ store }).update(types.services, { ...balanced, spec: { ...(balanced.spec as object), type: 'ClusterIP' } }, balanced);
     fake.reset();
     assert.equal(await reconcile(), 0);
     assert.deepEqual(

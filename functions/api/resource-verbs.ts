@@ -23,7 +23,7 @@ import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import { continueIsWithin, decodeContinue } from '../store/continue-token.ts';
 import type { ObjectReader } from '../store/store.ts';
 import { serveReview } from './access-reviews.ts';
-import { evictPod } from './admission/eviction.ts';
+import { type EvictionDeleteOptions, evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
 import type { ApiResponse, ReadRequest } from './http.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
@@ -481,6 +481,7 @@ async function deleteOne(
   context: VerbContext,
 ): Promise<{ object: KubeObject; removed: boolean }> {
   const current = await context.store.get(type, namespace, name);
+  context.admission.admitDelete(type, name);
   await admitRequest(context, {
     operation: 'DELETE',
     type,
@@ -541,30 +542,35 @@ async function serveScale(route: ResourceRoute, request: ReadRequest, context: V
     return jsonResponse(200, toScale(await context.store.get(route.type, route.namespace, route.name!)));
   }
   if (method !== 'PUT' && method !== 'PATCH') throw new MethodNotAllowedError();
-  const written = await writeWithRetry(route, context, (current) => {
-    const scale = toScale(current);
-    let desired: unknown;
-    let clientResourceVersion: string | undefined;
-    if (method === 'PUT') {
-      desired = decodeObjectBody(request.body, request.headers['content-type']);
-      clientResourceVersion = (desired as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || undefined;
-    } else {
-      const patchType = patchTypeOf(request.headers['content-type']);
-      if (!patchType || patchType === 'apply') throw new BadRequestError('unsupported patch type for the scale subresource');
-      desired = applyPatch(route.type, scale, parsePatchBody(patchType, request.body), patchType);
-      const patchedVersion = (desired as KubeObject).metadata?.resourceVersion;
-      clientResourceVersion = patchedVersion !== scale.metadata.resourceVersion ? patchedVersion : undefined;
-    }
-    const replicas = (desired as { spec?: { replicas?: unknown } }).spec?.replicas;
-    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw new BadRequestError(
-        `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-      );
-    }
-    const next = { ...current, spec: { ...(current.spec as object), replicas } };
-    const admitted = context.admission.admitUpdate(route.type, next, current, { fieldValidation: 'Ignore' }).object;
-    return { object: admitted, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
-  });
+  const written = await writeWithRetry(
+    route,
+    context,
+    (current) => {
+      const scale = toScale(current);
+      let desired: unknown;
+      let clientResourceVersion: string | undefined;
+      if (method === 'PUT') {
+        desired = decodeObjectBody(request.body, request.headers['content-type']);
+        clientResourceVersion = (desired as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || undefined;
+      } else {
+        const patchType = patchTypeOf(request.headers['content-type']);
+        if (!patchType || patchType === 'apply') throw new BadRequestError('unsupported patch type for the scale subresource');
+        desired = applyPatch(route.type, scale, parsePatchBody(patchType, request.body), patchType);
+        const patchedVersion = (desired as KubeObject).metadata?.resourceVersion;
+        clientResourceVersion = patchedVersion !== scale.metadata.resourceVersion ? patchedVersion : undefined;
+      }
+      const replicas = (desired as { spec?: { replicas?: unknown } }).spec?.replicas;
+      if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+        throw new BadRequestError(
+          `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        );
+      }
+      const next = { ...current, spec: { ...(current.spec as object), replicas } };
+      const admitted = context.admission.admitUpdate(route.type, next, current, { fieldValidation: 'Ignore' }).object;
+      return { object: admitted, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+    },
+    isDryRun(request.query),
+  );
   return jsonResponse(200, toScale(written));
 }
 
@@ -577,12 +583,19 @@ async function bind(route: ResourceRoute, request: ReadRequest, context: VerbCon
     throw new BadRequestError('Binding.target.name is required');
   }
   // As kube-apiserver's binding storage: the node name and the PodScheduled condition, no pod validation.
-  await writeWithRetry(route, context, (current) => ({ object: bindPod(current, nodeName, context.now()) }));
+  await writeWithRetry(route, context, (current) => ({ object: bindPod(current, nodeName, context.now()) }), isDryRun(request.query));
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
 async function evict(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const eviction = decodeOptionalJson(request.body, request.headers['content-type']) as KubeObject | undefined;
+  // kubectl drain --dry-run=server asks in the Eviction's deleteOptions; a client may ask on the URL.
+  const deleteOptions = (eviction?.deleteOptions ?? {}) as {
+    dryRun?: unknown;
+    gracePeriodSeconds?: unknown;
+    preconditions?: EvictionDeleteOptions['preconditions'];
+  };
+  const dryRun = isDryRun(request.query) || (Array.isArray(deleteOptions.dryRun) && deleteOptions.dryRun.includes('All'));
   await admitRequest(context, {
     operation: 'CREATE',
     type: route.type,
@@ -590,9 +603,13 @@ async function evict(route: ResourceRoute, request: ReadRequest, context: VerbCo
     namespace: route.namespace!,
     name: route.name!,
     ...(eviction ? { object: eviction } : {}),
-    dryRun: isDryRun(request.query),
+    dryRun,
   });
-  await evictPod(context, route.namespace!, route.name!);
+  await evictPod(context, route.namespace!, route.name!, {
+    dryRun,
+    ...(typeof deleteOptions.gracePeriodSeconds === 'number' ? { gracePeriodSeconds: deleteOptions.gracePeriodSeconds } : {}),
+    ...(deleteOptions.preconditions ? { preconditions: deleteOptions.preconditions } : {}),
+  });
   return jsonResponse(201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 

@@ -10,7 +10,9 @@ import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
 import { ingressController } from './ingress/ingress-controller.ts';
+import { type KubernetesServiceOptions, kubernetesServiceController } from './kubernetes-service/kubernetes-service-controller.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
+import { systemNamespacesController } from './namespaces/system-namespaces-controller.ts';
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
 import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
@@ -23,11 +25,13 @@ export const controllers: readonly Controller[] = [
   replicaSetController,
   garbageCollector,
   namespaceController,
+  systemNamespacesController,
   endpointsController,
   nodeLifecycleController(),
   serviceAllocationRepairController(),
   clusterRoleAggregationController,
   serviceAccountController,
+  kubernetesServiceController(),
 ];
 
 export interface ControllerOptions extends NodeLifecycleOptions {
@@ -37,6 +41,8 @@ export interface ControllerOptions extends NodeLifecycleOptions {
   readonly ingressLoadBalancers?: IngressLoadBalancers;
   /** The CA of the API's serving certificate: when given, published as `kube-root-ca.crt` in every namespace. */
   readonly rootCaPem?: string;
+  /** The service range and where the API server listens, for the `kubernetes` Service and its endpoints. */
+  readonly kubernetesService?: KubernetesServiceOptions;
 }
 
 /**
@@ -44,8 +50,8 @@ export interface ControllerOptions extends NodeLifecycleOptions {
  * and, when providers are given, the service load balancer and ingress controllers.
  */
 export function controllersWith(options: ControllerOptions): readonly Controller[] {
-  const configured = nodeLifecycleController(options);
-  const list = controllers.map((controller) => (controller.name === configured.name ? configured : controller));
+  const configured = [nodeLifecycleController(options), kubernetesServiceController(options.kubernetesService)];
+  const list = controllers.map((controller) => configured.find((c) => c.name === controller.name) ?? controller);
   return [
     ...list,
     ...(options.loadBalancers ? [serviceLoadBalancerController(options.loadBalancers)] : []),

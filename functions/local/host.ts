@@ -284,6 +284,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       resyncSeconds: options.resyncSeconds ?? 30,
       ...(options.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: options.nodeGraceSeconds } : {}),
       admissionSettings,
+      // Pods reach the API where it listens, on loopback (the node agents proxy Service addresses there).
+      kubernetesService: { apiServer: { ip: '127.0.0.1', port: server.port } },
       ...(options.log ? { log: options.log } : {}),
     });
     cleanups.push(() => loops.stop());

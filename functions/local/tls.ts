@@ -3,10 +3,12 @@
  * for 127.0.0.1/localhost signed by it. Both persist in the data dir, so a kubeconfig keeps
  * working across restarts.
  */
+
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { kubernetesServiceIp } from '../domain/services/service-allocation-plan.ts';
 
 export interface ServingCertificate {
   readonly caCertPem: string;
@@ -63,7 +65,11 @@ export async function ensureServingCertificate(dir: string): Promise<ServingCert
   const files = { ca: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'apiserver.crt'), key: join(dir, 'apiserver.key') };
   if (!existsSync(files.ca) || !existsSync(files.cert) || !existsSync(files.key)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const made = createServingCertificate({ ips: ['127.0.0.1', '::1'], dnsNames: ['localhost'] });
+    // As kube-apiserver's: also valid for in-cluster clients, which reach it as the `kubernetes` Service.
+    const made = createServingCertificate({
+      ips: ['127.0.0.1', '::1', kubernetesServiceIp()],
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    });
     await writeFile(files.ca, made.caCertPem);
     await writeFile(files.caKey, made.caKeyPem, { mode: 0o600 });
     await writeFile(files.cert, made.certPem);

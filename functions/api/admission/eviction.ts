@@ -11,6 +11,8 @@ import type { DeleteResult, ObjectReader } from '../../store/store.ts';
 export interface EvictionDeleteOptions {
   readonly gracePeriodSeconds?: number;
   readonly preconditions?: { readonly uid?: string; readonly resourceVersion?: string };
+  /** Server-side dry run: every check, no deletion. */
+  readonly dryRun?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function evictPod(
   options: EvictionDeleteOptions = {},
 ): Promise<DeleteResult> {
   const pod = await context.store.get(types.pods, namespace, name);
-  if (pod.metadata.deletionTimestamp) return { object: pod, removed: false };
+  if (pod.metadata.deletionTimestamp || options.dryRun) return { object: pod, removed: false };
   return context.admission.delete(types.pods, pod, {
     ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: Math.max(0, options.gracePeriodSeconds) } : {}),
     ...(options.preconditions ? { preconditions: { ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}), ...options.preconditions } } : {}),

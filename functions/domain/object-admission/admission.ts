@@ -24,7 +24,7 @@ import { inChunks } from '../../store/list-all.ts';
 import type { DeleteResult, ObjectStore } from '../../store/store.ts';
 import { bindPod } from '../pods/pod-binding.ts';
 import { type AdmissionSettings, defaultAdmissionSettings, type StrategyDeleteOptions } from './kind-strategy.ts';
-import { namespaceLifecycle } from './namespace-lifecycle.ts';
+import { checkDelete, namespaceLifecycle } from './namespace-lifecycle.ts';
 import { hasStatusSubresource, mergeForUpdate } from './status-subresource.ts';
 import { strategyOf } from './strategies.ts';
 
@@ -119,6 +119,8 @@ export interface Admission {
    * PodScheduled condition, nothing else, so no pod validation runs), at most 25 a transaction.
    */
   bindAll(bindings: readonly Binding[], now: Date): Promise<KubeObject[]>;
+  /** NamespaceLifecycle on delete (pure): throws the 403 for a namespace that may not be deleted. `delete` runs it too; a dry run calls it alone. */
+  admitDelete(type: ResourceType, name: string): void;
   /**
    * Deletes an object the way its kind is deleted (graceful pods, terminating namespaces, Service
    * addresses freed). Given only a name, it reads the object first if, and only if, its kind's
@@ -299,10 +301,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
       );
     },
 
+    admitDelete: checkDelete,
+
     async delete(type, target, deleteOptions = {}) {
       const strategy = strategyOf(type);
       const namespace = 'metadata' in target ? target.metadata.namespace : target.namespace;
       const name = 'metadata' in target ? (target.metadata.name ?? '') : target.name;
+      if (!deleteOptions.finalized) checkDelete(type, name);
       if (strategy.delete) {
         const current = 'metadata' in target ? target : await store.get(type, namespace, name);
         return strategy.delete(store, current, deleteOptions);

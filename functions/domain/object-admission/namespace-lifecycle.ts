@@ -1,6 +1,8 @@
 /**
- * kube-apiserver's NamespaceLifecycle admission for creates: an object cannot be created in a
- * namespace that does not exist (404) or is being terminated (403, cause `NamespaceTerminating`).
+ * kube-apiserver's NamespaceLifecycle admission: an object cannot be created in a namespace that
+ * does not exist (404) or is being terminated (403, cause `NamespaceTerminating`), and the
+ * namespaces Kubernetes calls immortal (`default`, `kube-system`, `kube-public`) cannot be
+ * deleted (403 `this namespace may not be deleted`).
  *
  * The API server reads the namespace on every create. Controllers may trust a namespace they
  * read a moment ago (`cacheMs`), as kube-apiserver trusts its informer's copy: a namespace
@@ -12,9 +14,18 @@ import { type ResourceType, types } from '../../../schemas/registry.ts';
 import { BadRequestError, ForbiddenError } from '../../core/errors.ts';
 import type { ObjectStore } from '../../store/store.ts';
 
+/** The namespaces NamespaceLifecycle never lets go (kube-node-lease may go; it is made again). */
+export const immortalNamespaces: readonly string[] = ['default', 'kube-system', 'kube-public'];
+
 export interface NamespaceLifecycle {
   /** Throws unless objects of `type` may be created in `namespace` now. */
   checkCreate(type: ResourceType, namespace: string | undefined): Promise<void>;
+}
+
+/** Throws unless the object of `type` named `name` may be deleted (only immortal namespaces may not). */
+export function checkDelete(type: ResourceType, name: string): void {
+  if (type.id !== types.namespaces.id || !immortalNamespaces.includes(name)) return;
+  throw new ForbiddenError(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, group: '', kind: 'namespaces' });
 }
 
 export function namespaceLifecycle(store: ObjectStore, options: { readonly cacheMs: number; readonly clock?: () => number }): NamespaceLifecycle {

@@ -8,7 +8,7 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { StatusCause } from '../../core/errors.ts';
-import { type Ipv4Range, offsetInRange, parseIpv4Cidr } from '../../core/ipv4-range.ts';
+import { addressAt, type Ipv4Range, offsetInRange, parseIpv4Cidr } from '../../core/ipv4-range.ts';
 import { needsNodePorts, type ServicePort, type ServiceSpec, serviceSpecSchema, serviceType } from './service-view.ts';
 
 export interface NodePortRange {
@@ -26,6 +26,11 @@ export interface ServiceAllocationOptions {
 }
 
 export const defaultServiceCidr = '10.96.0.0/12';
+
+/** The first address of the service range: the `kubernetes` Service's, as kube-apiserver gives it. */
+export function kubernetesServiceIp(serviceCidr: string = defaultServiceCidr): string {
+  return addressAt(parseIpv4Cidr(serviceCidr), 1);
+}
 export const defaultNodePortRange: NodePortRange = { min: 30000, max: 32767 };
 
 export type IpDecision =

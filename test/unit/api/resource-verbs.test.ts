@@ -309,6 +309,25 @@ describe('delete', () => {
     assert.equal(status(await call(`${pods}/bound`))[0], 404);
   });
 
+  for (const name of ['default', 'kube-system', 'kube-public']) {
+    it(`refuses to delete the namespace ${name} with NamespaceLifecycle's 403, for a dry run too, and leaves it Active`, async () => {
+      for (const query of ['', '?dryRun=All']) {
+        assert.deepEqual(status(await call(`/api/v1/namespaces/${name}${query}`, { method: 'DELETE' })), [
+          403,
+          'Forbidden',
+          `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        ]);
+      }
+      const namespace = await world.raw.get(types.namespaces, undefined, name);
+      assert.deepEqual([namespace.metadata.deletionTimestamp, (namespace.status as { phase: string }).phase], [undefined, 'Active']);
+    });
+  }
+
+  it('lets kube-node-lease be deleted, as Kubernetes does (the system namespaces controller makes it again)', async () => {
+    const marked = json(await call('/api/v1/namespaces/kube-node-lease', { method: 'DELETE' }));
+    assert.equal(marked.status.phase, 'Terminating');
+  });
+
   it('refuses an unknown propagation policy with 400', async () => {
     await call(pods, { method: 'POST', body: podBody('a') });
     assert.equal(status(await call(`${pods}/a?propagationPolicy=Sideways`, { method: 'DELETE' }))[0], 400);
@@ -356,6 +375,32 @@ describe('subresources', () => {
     assert.equal(json(written).spec.replicas, 4);
     assert.equal(((await world.raw.get(types.deployments, 'apps', 'web')).spec as { replicas: number }).replicas, 4);
     assert.equal(status(await call(scale, { method: 'PUT', body: { spec: { replicas: -1 } } }))[0], 400);
+  });
+
+  it('changes nothing on a server-side dry run of scale, eviction, binding or status, and answers as if it had', async () => {
+    await call('/apis/apps/v1/namespaces/apps/deployments', { method: 'POST', body: deploymentBody('web') });
+    const deployment = await world.raw.get(types.deployments, 'apps', 'web');
+    const pod = await world.raw.get(types.pods, 'apps', 'a');
+    const scaled = await call('/apis/apps/v1/namespaces/apps/deployments/web/scale?dryRun=All', {
+      method: 'PATCH',
+      body: { spec: { replicas: 4 } },
+      contentType: 'application/merge-patch+json',
+    });
+    assert.deepEqual([scaled.status, json(scaled).spec.replicas], [200, 4]);
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'a', namespace: 'apps' } };
+    // kubectl drain --dry-run=server asks in the Eviction's deleteOptions.
+    assert.equal((await call(`${pods}/a/eviction`, { method: 'POST', body: { ...eviction, deleteOptions: { dryRun: ['All'] } } })).status, 201);
+    assert.equal((await call(`${pods}/a/eviction?dryRun=All`, { method: 'POST', body: eviction })).status, 201);
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'a' }, target: { apiVersion: 'v1', kind: 'Node', name: 'n1' } };
+    assert.equal((await call(`${pods}/a/binding?dryRun=All`, { method: 'POST', body: binding })).status, 201);
+    const status = await call(`${pods}/a/status?dryRun=All`, {
+      method: 'PATCH',
+      body: { status: { phase: 'Running' } },
+      contentType: 'application/merge-patch+json',
+    });
+    assert.deepEqual([status.status, json(status).status.phase], [200, 'Running']);
+    assert.equal((await world.raw.get(types.deployments, 'apps', 'web')).metadata.resourceVersion, deployment.metadata.resourceVersion);
+    assert.equal((await world.raw.get(types.pods, 'apps', 'a')).metadata.resourceVersion, pod.metadata.resourceVersion);
   });
 
   it('asks for a container name and a node before it reads logs', async () => {

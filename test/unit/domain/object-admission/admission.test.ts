@@ -374,6 +374,23 @@ describe('bindAll', () => {
 });
 
 describe('delete', () => {
+  it('refuses to delete default, kube-system and kube-public with 403, whoever asks, and lets other namespaces go', async () => {
+    for (const name of ['default', 'kube-system', 'kube-public']) {
+      await assert.rejects(
+        world.admission.delete(types.namespaces, { name }),
+        (error: unknown) => isApiError(error, 403) && error.message === `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+      );
+      assert.throws(
+        () => world.admission.admitDelete(types.namespaces, name),
+        (error: unknown) => isApiError(error, 403),
+      );
+    }
+    assert.equal((await world.raw.get(types.namespaces, undefined, 'default')).metadata.deletionTimestamp, undefined);
+    const leases = await world.admission.delete(types.namespaces, { name: 'kube-node-lease' });
+    assert.ok(leases.object.metadata.deletionTimestamp);
+    world.admission.admitDelete(types.configmaps, 'default');
+  });
+
   it('removes an unbound pod at once and only marks a bound one for its grace period', async () => {
     const unbound = await world.admission.create(types.pods, podBody('unbound'));
     const bound = await world.admission.create(types.pods, podBody('bound', { nodeName: 'n1', terminationGracePeriodSeconds: 7 }));

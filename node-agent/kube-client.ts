@@ -13,6 +13,7 @@ import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { apiVersionOf } from '../schemas/registry.ts';
 import { ExecTokenSource } from './exec-credential.ts';
+import { isGone, KubeApiError, type ListOptions, type ListWatchHandlers, type ObjectList, type WatchEvent } from './kube-api.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 import { WatchChannel } from './watch-channel.ts';
 
@@ -24,55 +25,18 @@ const patchContentTypes: Record<PatchType, string> = {
   json: 'application/json-patch+json',
 };
 
-/** A failed API call, carrying the server's Status fields. */
-export class KubeApiError extends Error {
-  override name = 'KubeApiError';
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function isNotFound(error: unknown): boolean {
-  return error instanceof KubeApiError && error.code === 404;
-}
-export function isConflict(error: unknown): boolean {
-  return error instanceof KubeApiError && error.code === 409;
-}
-export function isAlreadyExists(error: unknown): boolean {
-  return error instanceof KubeApiError && error.code === 409 && error.reason === 'AlreadyExists';
-}
-export function isGone(error: unknown): boolean {
-  return error instanceof KubeApiError && error.code === 410;
-}
-
-export interface ListOptions {
-  readonly namespace?: string;
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-}
-
-export interface ObjectList<T extends KubeObject = KubeObject> {
-  readonly items: readonly T[];
-  readonly metadata: { readonly resourceVersion?: string };
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
-
-export interface WatchEvent<T extends KubeObject = KubeObject> {
-  readonly type: WatchEventType;
-  readonly object: T;
-}
-
-export interface ListWatchHandlers<T extends KubeObject> {
-  /** Called with the full set after every (re)list: the receiver replaces what it had. */
-  onList(items: readonly T[]): void;
-  onEvent(event: WatchEvent<T>): void;
-  onError?(error: unknown): void;
-}
+export {
+  isAlreadyExists,
+  isConflict,
+  isGone,
+  isNotFound,
+  KubeApiError,
+  type ListOptions,
+  type ListWatchHandlers,
+  type ObjectList,
+  type WatchEvent,
+  type WatchEventType,
+} from './kube-api.ts';
 
 export interface DeleteOptions {
   readonly gracePeriodSeconds?: number;

@@ -16,7 +16,7 @@ import type { Log } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { type ClientMessage, channelTypes, type EventMessage, serverMessage } from '../schemas/watch-channel.ts';
-import { isNotFound, KubeApiError, type ListOptions, type ListWatchHandlers, type ObjectList, type WatchEvent } from './kube-client.ts';
+import { isNotFound, KubeApiError, type ListOptions, type ListWatchHandlers, type ObjectList, type WatchEvent } from './kube-api.ts';
 
 export interface WatchChannelOptions {
   readonly url: string;

@@ -4,7 +4,8 @@ import { type FieldCause, forbidden } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { apiVersionField, int32, int64, kindField, mergedBy, objectMetaSchema, opaqueObject, quantity, time } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
-import { defaultPodSpec, type PodSpec, podSpecSchema, validatePodSpec } from './pod-spec.ts';
+import { defaultPodSpec, type PodSpec, podSpecSchema } from './pod-spec.ts';
+import { validatePodSpec } from './pod-spec-validation.ts';
 import { sameJson } from './structural-equality.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';

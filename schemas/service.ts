@@ -5,7 +5,8 @@ import { child, duplicate, type FieldCause, forbidden, immutable, index, invalid
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { apiVersionField, conditionSchema, int32, intOrString, kindField, mergedBy, objectMetaSchema, stringMap } from './meta.ts';
 import { checkLabels, checkName, isDns1035Label, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';
-import { protocolSchema, validatePortNumberOrName } from './pod-spec.ts';
+import { protocolSchema } from './pod-spec.ts';
+import { validatePortNumberOrName } from './pod-spec-validation.ts';
 
 const coreV1 = 'io.k8s.api.core.v1';
 

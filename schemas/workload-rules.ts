@@ -1,7 +1,8 @@
 /** Rules Deployments and ReplicaSets share: a selector that matches the pod template, replicas. */
 import { child, type FieldCause, immutable, invalid, nonNegative, required } from './field-errors.ts';
 import { isEmptySelector, type LabelSelector, selectorMatches, validateLabelSelector } from './meta.ts';
-import { type PodTemplateSpec, validatePodTemplate } from './pod-spec.ts';
+import type { PodTemplateSpec } from './pod-spec.ts';
+import { validatePodTemplate } from './pod-spec-validation.ts';
 import { sameJson } from './structural-equality.ts';
 
 interface WorkloadSpec {

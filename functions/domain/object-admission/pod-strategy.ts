@@ -9,14 +9,19 @@
  */
 import { types } from '../../../schemas/registry.ts';
 import { podDeleteOptions } from '../pods/pod-deletion.ts';
-import { admitPodsServiceAccounts } from '../pods/service-account-admission.ts';
+import { admitPodsServiceAccounts, isMirrorPod, validateMirrorPod } from '../pods/service-account-admission.ts';
 import { withDefaultTolerations } from '../pods/tolerations.ts';
 import { addTargetHealthGates } from '../services/readiness-gates.ts';
 import type { KindStrategy } from './kind-strategy.ts';
 import { withoutUnset } from './without-unset.ts';
 
 export const podStrategy: KindStrategy = {
-  prepareForCreate: (pod, settings) => withDefaultTolerations(pod, settings.defaultTolerationSeconds),
+  prepareForCreate(pod, settings) {
+    // The ServiceAccount plugin judges a mirror pod in kube-apiserver's mutating phase, before any
+    // validating plugin (NodeRestriction): its refusals come first here too.
+    if (isMirrorPod(pod)) validateMirrorPod(pod);
+    return withDefaultTolerations(pod, settings.defaultTolerationSeconds);
+  },
   prepareForUpdate: (pod, _old, settings) => withDefaultTolerations(pod, settings.defaultTolerationSeconds),
   async prepareCreateFromStore(store, namespace = 'default', pods) {
     const gated = await addTargetHealthGates(store, namespace, pods);

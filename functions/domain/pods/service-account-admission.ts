@@ -61,7 +61,7 @@ function podForbidden(pod: KubeObject, message: string): ForbiddenError {
 }
 
 /** What Kubernetes' ServiceAccount admission refuses in a mirror pod, which it otherwise leaves alone. */
-function validateMirrorPod(pod: KubeObject): void {
+export function validateMirrorPod(pod: KubeObject): void {
   const spec = (pod.spec ?? {}) as PodSpecFields;
   if (spec.serviceAccountName) throw podForbidden(pod, 'a mirror pod may not reference service accounts');
   if (podReferences(pod).secrets.size > 0) throw podForbidden(pod, 'a mirror pod may not reference secrets');

@@ -230,6 +230,26 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
 
   /** Reads the log past `settled`, voiding revisions missing for longer than the gap bound. */
   /** Shared by every reader of the type in this process: it takes no caller's abort signal (callers stop waiting with `abortable`). */
+  /** One page of a type's change log after a revision, read consistently (safe to repeat). */
+  function queryAfter(typeId: string, after: number, limit: number) {
+    return calls.run(
+      'Query',
+      (abortSignal) =>
+        calls.client.send(
+          new QueryCommand({
+            TableName: tables.changes,
+            KeyConditionExpression: '#pk = :pk AND #sk > :after',
+            ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
+            ExpressionAttributeValues: { ':pk': { S: typeId }, ':after': { N: String(after) } },
+            ConsistentRead: true,
+            Limit: limit,
+          }),
+          { abortSignal },
+        ),
+      { idempotent: true },
+    );
+  }
+
   function refresh(log: TypeLog): Promise<void> {
     log.refreshing ??= (async () => {
       try {
@@ -239,22 +259,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         if (log.legacy) await adoptLegacyLog(log);
         let after = log.settled;
         for (let page = 0; page < refreshPages; page++) {
-          const output = await calls.run(
-            'Query',
-            (abortSignal) =>
-              calls.client.send(
-                new QueryCommand({
-                  TableName: tables.changes,
-                  KeyConditionExpression: '#pk = :pk AND #sk > :after',
-                  ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-                  ExpressionAttributeValues: { ':pk': { S: log.type.id }, ':after': { N: String(after) } },
-                  ConsistentRead: true,
-                  Limit: queryPageSize,
-                }),
-                { abortSignal },
-              ),
-            { idempotent: true },
-          );
+          const output = await queryAfter(log.type.id, after, queryPageSize);
           for (const item of output.Items ?? []) record(log, parseLogItem(item));
           const last = output.LastEvaluatedKey?.[attributes.sortKey]?.N;
           if (last === undefined) break;
@@ -405,22 +410,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
     if (shared && at - shared.at < options.pollIntervalMs / 2) return abortable(shared.result, signal);
     for (const [oldKey, read] of olderReads) if (at - read.at >= options.pollIntervalMs) olderReads.delete(oldKey);
     const result = (async () => {
-      const output = await calls.run(
-        'Query',
-        (abortSignal) =>
-          calls.client.send(
-            new QueryCommand({
-              TableName: tables.changes,
-              KeyConditionExpression: '#pk = :pk AND #sk > :after',
-              ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-              ExpressionAttributeValues: { ':pk': { S: type.id }, ':after': { N: String(after) } },
-              ConsistentRead: true,
-              Limit: watchPageSize,
-            }),
-            { abortSignal },
-          ),
-        { idempotent: true },
-      );
+      const output = await queryAfter(type.id, after, watchPageSize);
       return (output.Items ?? []).map(parseLogItem);
     })();
     olderReads.set(key, { at, result });
@@ -501,22 +491,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
     const nowS = nowSeconds();
     const removable: number[] = [];
     pages: for (let page = 0; page < refreshPages; page++) {
-      const output = await calls.run(
-        'Query',
-        (abortSignal) =>
-          calls.client.send(
-            new QueryCommand({
-              TableName: tables.changes,
-              KeyConditionExpression: '#pk = :pk AND #sk > :after',
-              ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-              ExpressionAttributeValues: { ':pk': { S: type.id }, ':after': { N: String(compacted) } },
-              ConsistentRead: true,
-              Limit: queryPageSize,
-            }),
-            { abortSignal },
-          ),
-        { idempotent: true },
-      );
+      const output = await queryAfter(type.id, compacted, queryPageSize);
       const entries = (output.Items ?? []).map(parseLogItem);
       for (const entry of entries) {
         if (entry.retainedUntil > nowS) break pages;

@@ -15,28 +15,10 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { startAgent } from '../../node-agent/agent.ts';
-import { type EcsNodeCluster, startEcsNodeCluster } from '../support/ecs-node.ts';
+import { type EcsNodeCluster, type EcsPodJson as PodJson, startEcsNodeCluster } from '../support/ecs-node.ts';
 import { waitFor } from '../support/wait.ts';
 
 const bounded = { timeout: 120_000 };
-
-interface PodJson {
-  metadata: { name: string; uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  spec: { containers: { image: string }[] };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    hostIP?: string;
-    containerStatuses?: {
-      restartCount: number;
-      ready: boolean;
-      containerID?: string;
-      imageID?: string;
-      state: { running?: unknown; waiting?: { reason: string }; terminated?: { exitCode: number; reason: string } };
-      lastState: { terminated?: { exitCode: number } };
-    }[];
-  };
-}
 
 describe('node agent with the ecs runtime: pods', () => {
   let node: EcsNodeCluster;

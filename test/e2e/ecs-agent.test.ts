@@ -8,30 +8,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RegisterTaskDefinitionCommand, StartTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
-import { type EcsNodeCluster, startEcsNodeCluster } from '../support/ecs-node.ts';
+import { type EcsNodeCluster, type EcsPodJson as PodJson, startEcsNodeCluster } from '../support/ecs-node.ts';
 import { waitFor } from '../support/wait.ts';
 
 // The walkthrough allows itself two rollouts of up to 100 s each: its bound must hold both (it
 // took 107-120 s on a loaded machine and failed at the old 120 s bound).
 const bounded = { timeout: 300_000 };
-
-interface PodJson {
-  metadata: { name: string; uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  spec: { containers: { image: string }[] };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    hostIP?: string;
-    containerStatuses?: {
-      restartCount: number;
-      ready: boolean;
-      containerID?: string;
-      imageID?: string;
-      state: { running?: unknown; waiting?: { reason: string }; terminated?: { exitCode: number; reason: string } };
-      lastState: { terminated?: { exitCode: number } };
-    }[];
-  };
-}
 
 describe('node agent with the ecs runtime: the walkthrough', () => {
   let node: EcsNodeCluster;

@@ -111,3 +111,22 @@ export async function startEcsNodeCluster(options: {
   };
   return state;
 }
+
+/** What the ecs e2e tests read of a pod from the API. */
+export interface EcsPodJson {
+  metadata: { name: string; uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec: { containers: { image: string }[] };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    hostIP?: string;
+    containerStatuses?: {
+      restartCount: number;
+      ready: boolean;
+      containerID?: string;
+      imageID?: string;
+      state: { running?: unknown; waiting?: { reason: string }; terminated?: { exitCode: number; reason: string } };
+      lastState: { terminated?: { exitCode: number } };
+    }[];
+  };
+}

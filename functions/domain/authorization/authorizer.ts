@@ -157,11 +157,15 @@ export function forbiddenError(attributes: AuthorizationAttributes, reason = '')
       : attributes.name
         ? `${qualified} "${attributes.name}" is forbidden`
         : `${qualified} is forbidden`;
-  return new ForbiddenError(`${subject}: ${message}`, {
-    name: attributes.resourceRequest ? attributes.name : '',
-    group: attributes.resourceRequest ? attributes.apiGroup : '',
-    kind: attributes.resourceRequest ? attributes.resource : '',
-  });
+  // StatusDetails' fields are `omitempty` in Kubernetes' Go types: an empty one is not sent.
+  const details = attributes.resourceRequest
+    ? {
+        ...(attributes.name ? { name: attributes.name } : {}),
+        ...(attributes.apiGroup ? { group: attributes.apiGroup } : {}),
+        ...(attributes.resource ? { kind: attributes.resource } : {}),
+      }
+    : {};
+  return new ForbiddenError(`${subject}: ${message}`, details);
 }
 
 export interface AccessCheck {

@@ -81,7 +81,7 @@ describe('the API request pipeline', () => {
       status: 'Failure',
       message: 'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "team-b"',
       reason: 'Forbidden',
-      details: { name: '', group: '', kind: 'pods' },
+      details: { kind: 'pods' },
       code: 403,
     });
   });

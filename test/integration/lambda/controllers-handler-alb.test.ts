@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateRuleCommand, DeleteLoadBalancerCommand, DeleteTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -173,6 +173,63 @@ describe('controller-manager Lambda with the alb provider', () => {
     assert.equal(fake.resourceCount(), 0, 'nothing left in the account');
     assert.equal(await item(types.services.id, 'web'), undefined, 'the Service is gone once its load balancer is');
   });
+  it('removes every ELBv2 resource, the finalizer and the status when a Service stops being a LoadBalancer, and releases its pods', async () => {
+    await store.create(types.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'switch', namespace },
+      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30080 }] },
+    });
+    const created = await item(types.services.id, 'switch');
+    fake.reset();
+    assert.deepEqual(await handler({ Records: [record(types.services.id, 'switch', { new: created })] }, context), { batchItemFailures: [] });
+    assert.deepEqual(mutations(), ['CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener', 'RegisterTargets']);
+    assert.equal(fake.resourceCount(), 3);
+    const made = await store.get(types.services, namespace, 'switch');
+    assert.deepEqual(made.metadata.finalizers, ['service.kubernetes.io/load-balancer-cleanup']);
+    const loadBalancerArn = [...fake.loadBalancers.keys()][0];
+    const targetGroupArn = [...fake.groups.keys()][0];
+    const listenerArn = [...fake.listeners.keys()][0];
+
+    // kubectl patch svc switch -p '{"spec":{"type":"ClusterIP"}}': the API drops the fields of the old type with it.
+    const before = await item(types.services.id, 'switch');
+    const {
+      externalTrafficPolicy: _policy,
+      allocateLoadBalancerNodePorts: _allocate,
+      ...spec
+    } = made.spec as { ports: Record<string, unknown>[] } & Record<string, unknown>;
+    await store.update(types.services, { ...made, spec: { ...spec, type: 'ClusterIP', ports: spec.ports.map(({ nodePort: _, ...port }) => port) } });
+    const changed = record(types.services.id, 'switch', { old: before, new: await item(types.services.id, 'switch') });
+    fake.reset();
+    assert.deepEqual(await handler({ Records: [changed] }, context), { batchItemFailures: [] });
+    assert.deepEqual(mutations(), ['DeleteLoadBalancer', 'DeleteTargetGroup']);
+    assert.deepEqual(fake.inputs(DeleteLoadBalancerCommand), [{ LoadBalancerArn: loadBalancerArn }]);
+    assert.deepEqual(fake.inputs(DeleteTargetGroupCommand), [{ TargetGroupArn: targetGroupArn }]);
+    assert.ok(listenerArn && !fake.listeners.has(listenerArn), 'the listener went with the load balancer');
+    assert.equal(fake.resourceCount(), 0, 'no load balancer, listener, rule or target group left in the account');
+    // The finalizer stays until a pass finds nothing of the Service's left (the stream's retry, or the resync).
+    assert.deepEqual((await store.get(types.services, namespace, 'switch')).metadata.finalizers, ['service.kubernetes.io/load-balancer-cleanup']);
+    fake.reset();
+    assert.deepEqual(await handler({ Records: [changed] }, context), { batchItemFailures: [] });
+    assert.deepEqual(mutations(), [], 'nothing more to delete');
+    const after = await store.get(types.services, namespace, 'switch');
+    assert.equal((after.spec as { type?: string }).type, 'ClusterIP', 'the Service stays, as a ClusterIP one');
+    assert.deepEqual(after.metadata.finalizers ?? [], []);
+    assert.deepEqual((after.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [], []);
+    // The pod no longer waits on a load balancer that will not drain it.
+    const pod = await store.get(types.pods, namespace, 'web-1');
+    const condition = ((pod.status as { conditions?: { type: string; status: string; reason?: string }[] }).conditions ?? []).find(
+      (c) => c.type === 'target-health.skiff.io/switch',
+    );
+    assert.equal(condition?.reason, 'NotTargeted');
+    assert.equal(condition?.status, 'True');
+    // A further pass finds nothing of the Service's and calls nothing that changes the account.
+    fake.reset();
+    assert.deepEqual(await handler({ Records: [changed] }, context), { batchItemFailures: [] });
+    assert.deepEqual(mutations(), []);
+    assert.equal(fake.resourceCount(), 0);
+  });
+
   it('turns an Ingress into listener rules on the shared ALB of its class and reports its DNS name', async () => {
     await store.create(types.services, {
       apiVersion: 'v1',

@@ -53,6 +53,8 @@ export interface AgentOptions {
   readonly stateDir: string;
   /** A user image table laid over the shipped one. @default '<stateDir>/../../images.json' */
   readonly imagesFile?: string;
+  /** Folders process pods must not see when the agent is not root (see ProcessRuntimeOptions.hiddenPaths). */
+  readonly hiddenPaths?: readonly string[];
   readonly labels?: Readonly<Record<string, string>>;
   /** @default 10, or 20 over the watch channel (docs/adr/074) */
   readonly leaseRenewSeconds?: number;
@@ -117,6 +119,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       : new ProcessRuntime({
           stateDir: options.stateDir,
           images: loadImageTable(options.imagesFile ?? join(options.stateDir, '..', '..', 'images.json')),
+          ...(options.hiddenPaths ? { hiddenPaths: options.hiddenPaths } : {}),
           ...(options.containerLogMaxBytes !== undefined ? { containerLogMaxBytes: options.containerLogMaxBytes } : {}),
           ...(options.containerLogMaxFiles !== undefined ? { containerLogMaxFiles: options.containerLogMaxFiles } : {}),
         }));

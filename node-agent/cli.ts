@@ -7,6 +7,7 @@
  *               [ecs: --subnets --security-groups --pod-log-group --task-execution-role --secret-prefix
  *                     [--task-role] [--ecs-cluster --container-instance] [--lifecycle-hook NAME]]
  */
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -17,6 +18,7 @@ import { instanceMetadata } from './ec2/instance-metadata.ts';
 import { watchLifecycle } from './ec2/lifecycle-drain.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { podCidrForNodeIndex } from './pod-cidr.ts';
+import { credentialFolders } from './runtime/process-isolation.ts';
 import { killRecordedContainers } from './runtime/process-runtime.ts';
 
 const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
@@ -74,6 +76,8 @@ export interface AgentCliSettings {
   readonly podCidr?: string;
   readonly port: number;
   readonly stateDir: string;
+  /** The data dir and the user's credential folders: hidden from pods when the agent is not root. */
+  readonly hiddenPaths: readonly string[];
   readonly imagesFile: string;
   readonly keepContainers: boolean;
   readonly serviceProxy: boolean;
@@ -193,6 +197,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     port,
     stateDir: resolve(values['state-dir'] ?? join(dataDir, 'nodes', values.name)),
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
+    hiddenPaths: [dataDir, ...credentialFolders.map((folder) => join(homedir(), folder))],
     keepContainers: values['keep-containers'],
     exitWithParent: values['exit-with-parent'],
     containerLogMaxBytes: byteSize('container-log-max-size', values['container-log-max-size']),
@@ -239,6 +244,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
       port: settings.port,
       stateDir: settings.stateDir,
       imagesFile: settings.imagesFile,
+      hiddenPaths: settings.hiddenPaths,
       stopContainersOnStop: !settings.keepContainers,
       serviceProxy: settings.serviceProxy,
       ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),

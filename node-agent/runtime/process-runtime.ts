@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
 import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from './pod-volumes.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
-import { currentHost, launchArgv, type RunAs, runAsFor } from './process-isolation.ts';
+import { currentHost, launchArgv, type PodView, type RunAs, runAsFor } from './process-isolation.ts';
 import { type ContainerExit, type ContainerLaunch, type ContainerRecord, type ContainerRuntime, type ExecResult, ImagePullError } from './runtime.ts';
 
 /**
@@ -74,10 +74,12 @@ const recordSchema = z.object({
   /** Who the container runs as and where, for exec probes in its name. */
   runAs: z.object({ uid: z.number(), gid: z.number(), groups: z.array(z.number()), capabilities: z.array(z.string()) }).optional(),
   cwd: z.string().optional(),
+  /** What the container does not see of the machine (an agent that is not root), for exec probes alike. */
+  view: z.object({ hide: z.array(z.string()), keep: z.array(z.string()) }).optional(),
   logPath: z.string().optional(),
   exit: exitSchema.optional(),
 });
-type ProcessRecord = ContainerRecord & { readonly processIdentity?: ProcessIdentity; readonly runAs?: RunAs; readonly cwd?: string };
+type ProcessRecord = ContainerRecord & { readonly processIdentity?: ProcessIdentity; readonly runAs?: RunAs; readonly cwd?: string; readonly view?: PodView };
 const stateSchema = z.object({ containers: z.array(recordSchema) });
 
 export interface ProcessRuntimeOptions {
@@ -97,6 +99,11 @@ export interface ProcessRuntimeOptions {
    * after the state dir
    */
   readonly podsDir?: string;
+  /**
+   * Folders pods must not see when the agent is not root (and so cannot keep them from pods by
+   * permissions): the data dir, the user's credential folders. The state dir is always hidden.
+   */
+  readonly hiddenPaths?: readonly string[];
 }
 
 export const defaultContainerLogMaxBytes = 10 * 1024 * 1024;
@@ -202,7 +209,11 @@ export class ProcessRuntime implements ContainerRuntime {
     };
     const workingDir = launch.workingDir ? rewrite(launch.workingDir) : undefined;
     const cwd = workingDir && existsSync(workingDir) ? workingDir : home;
-    const argv = launchArgv(resolved.argv.map(rewrite), runAs, host);
+    const view: PodView = {
+      hide: [this.options.stateDir, ...(this.options.hiddenPaths ?? [])],
+      keep: [podDir, cwd, ...mounts.map((mount) => mount.hostPath)],
+    };
+    const argv = launchArgv(resolved.argv.map(rewrite), runAs, host, view);
     const logFd = openSync(logPath, 'a', 0o600);
     let child: ChildProcess;
     try {
@@ -231,6 +242,7 @@ export class ProcessRuntime implements ContainerRuntime {
       ...(identity ? { processIdentity: identity } : {}),
       runAs,
       cwd,
+      view,
       logPath,
     };
     this.records.set(id, record);
@@ -325,7 +337,7 @@ export class ProcessRuntime implements ContainerRuntime {
     // As the container's user, in its working directory: an exec probe is the container's command.
     let command: string[];
     try {
-      command = record.runAs ? launchArgv([file, ...args], record.runAs) : [file, ...args];
+      command = record.runAs ? launchArgv([file, ...args], record.runAs, currentHost(), record.view) : [file, ...args];
     } catch (error) {
       return Promise.resolve({ exitCode: 126, output: (error as Error).message });
     }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { launchArgv, podUid, podUidBase, runAsFor } from '../../../../node-agent/runtime/process-isolation.ts';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { hidingArgv, launchArgv, podUid, podUidBase, runAsFor } from '../../../../node-agent/runtime/process-isolation.ts';
 import { ContainerConfigError, type SecuritySpec } from '../../../../node-agent/runtime/runtime.ts';
 
 const root = { uid: 0, gid: 0 };
@@ -75,5 +78,51 @@ describe('who a pod runs as', () => {
     ]);
     assert.match(argv[0] ?? '', /setpriv$/);
     assert.deepEqual(launchArgv(['/bin/app'], { uid: 1000, gid: 1000, groups: [], capabilities: [] }, user).slice(1), ['--no-new-privs', '--', '/bin/app']);
+  });
+});
+
+describe('what a pod of an agent that is not root does not see', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-view-'));
+  const data = join(dir, "it's data");
+  const state = join(data, 'nodes', 'n1');
+  const volume = join(data, 'shared');
+  const inner = join(volume, 'inner');
+  const outside = join(dir, 'pods');
+  for (const path of [state, inner, outside]) mkdirSync(path, { recursive: true });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('covers the outermost hidden folders that exist and binds back only what lies under them', () => {
+    const argv = hidingArgv(
+      ['setpriv', '--no-new-privs', '--', '/bin/app'],
+      { hide: [state, data, join(dir, 'missing')], keep: [outside, volume, inner] },
+      user,
+    );
+    assert.deepEqual(argv.slice(1, 6), ['--user', '--map-root-user', '--mount', '--', '/bin/sh']);
+    assert.deepEqual(argv.slice(-5), ['skiff-view', 'setpriv', '--no-new-privs', '--', '/bin/app']);
+    const quoted = `'${data.replaceAll("'", "'\\''")}'`;
+    const quotedVolume = `'${volume.replaceAll("'", "'\\''")}'`;
+    assert.deepEqual((argv[7] ?? '').split('\n'), [
+      'set -e',
+      'start=$PWD',
+      `exec 3<${quotedVolume}`,
+      `mount -t tmpfs -o mode=0755,size=64k skiff-hidden ${quoted}`,
+      `mkdir -p ${quotedVolume}`,
+      `mount --no-canonicalize --bind /proc/self/fd/3 ${quotedVolume}`,
+      'exec 3<&-',
+      'cd "$start"',
+      `exec '${argv[0]}' --user --map-user=1000 --map-group=1000 -- "$@"`,
+    ]);
+  });
+
+  it('refuses more kept folders under hidden ones than the shell has descriptors for', () => {
+    const many = Array.from({ length: 8 }, (_, index) => join(data, `v${index}`));
+    for (const path of many) mkdirSync(path, { recursive: true });
+    assert.throws(() => hidingArgv(['/bin/app'], { hide: [data], keep: many }, user), refused(/at most 7 hostPath volumes/));
+  });
+
+  it('is used only when the agent is not root and there is something to hide', () => {
+    const runAs = { uid: 1000, gid: 1000, groups: [], capabilities: [] };
+    assert.match(launchArgv(['/bin/app'], runAs, root, { hide: [data], keep: [] })[0] ?? '', /setpriv$/);
+    assert.match(launchArgv(['/bin/app'], runAs, user, { hide: [], keep: [] })[0] ?? '', /setpriv$/);
   });
 });

@@ -8,7 +8,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -59,7 +59,7 @@ export interface SkiffStackProps extends StackProps {
    * Executions reserved for the stream consumers and the resync, which also caps them. `false`
    * reserves none: an account whose concurrency quota is still 10 (new accounts) cannot reserve
    * any, because Lambda keeps 10 unreserved.
-   * @default { controllers: 2, scheduler: 1, resync: 1, fanOut: 2 }
+   * @default { controllers: 4, scheduler: 1, resync: 1, fanOut: 2 }
    */
   readonly reservedConcurrency?: false | { readonly controllers: number; readonly scheduler: number; readonly resync: number; readonly fanOut: number };
   /** Ship and enable source maps in every function (slower cold starts). @default false */
@@ -79,7 +79,7 @@ export interface SkiffStackProps extends StackProps {
   readonly nodes?: Partial<NodeGroupProps> | false;
 }
 
-const defaultReservedConcurrency = { controllers: 2, scheduler: 1, resync: 1, fanOut: 2 } as const;
+const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2 } as const;
 
 /** The routes of the watch channel (schemas/watch-channel.ts) that run the channel's Lambda. */
 const channelRoutes = ['subscribe', 'unsubscribe', 'renewLease'] as const;
@@ -284,6 +284,34 @@ export class SkiffStack extends Stack {
       onFailure: streamFailures,
       ...(reserved ? { reservedConcurrentExecutions: reserved.controllers } : {}),
     });
+    // Requeues: a reconcile that asks to look again after a while (a target registering or
+    // draining, a rollout waiting) is a message with that delay, delivered back to the
+    // controllers (docs/adr/138). A minute's resync remains the backstop.
+    const requeue = new sqs.Queue(this, 'ControllerRequeue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      // SQS wants at least the function's timeout: a batch in work is not delivered twice.
+      visibilityTimeout: Duration.minutes(3),
+      // Past an hour the resync has long looked at the key again.
+      retentionPeriod: Duration.hours(1),
+    });
+    acknowledge(
+      requeue,
+      'AwsSolutions-SQS3',
+      'A requeue is an early second look at a key the resync reconciles every minute anyway; one that keeps failing expires within the hour instead of going to a dead-letter queue.',
+    );
+    controllersFunction.function.addEnvironment('REQUEUE_QUEUE_URL', requeue.queueUrl);
+    requeue.grantSendMessages(controllersFunction.function);
+    controllersFunction.function.addEventSource(
+      new SqsEventSource(requeue, {
+        batchSize: 10,
+        // Requeues of one key that fall due together are reconciled once.
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        // Leaves room for the stream's invocations within the function's reserved concurrency.
+        maxConcurrency: 2,
+      }),
+    );
     this.streamConsumer('Scheduler', {
       entry: 'functions/lambda/scheduler-handler.ts',
       description: 'the Skiff scheduler',

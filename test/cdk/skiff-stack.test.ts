@@ -188,7 +188,7 @@ describe('SkiffStack', () => {
         .filter(([, reserved]) => reserved !== undefined)
         .sort();
     assert.deepEqual(reservations(template), [
-      ['the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)', 2],
+      ['the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)', 4],
       ['the Skiff periodic resync of every controller', 1],
       ['the Skiff scheduler', 1],
       ['the Skiff watch channel fan-out (change log stream to subscribed connections)', 2],
@@ -348,6 +348,50 @@ describe('SkiffStack', () => {
       { dynamodb: { Keys: { pk: { S: [{ 'anything-but': ['core/events', 'coordination.k8s.io/leases'] }] } } } },
       { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['core/pods'] } } } },
       { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['core/nodes'] } } } },
+    ]);
+  });
+
+  it('sends the controllers their requeues through a queue they alone may send to and consume, with per-message failure reporting', () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Resources;
+    const requeueId = Object.keys(queues).find((id) => id.startsWith('ControllerRequeue')) ?? '';
+    const queue = queues[requeueId]?.Properties;
+    assert.ok(queue, 'the requeue queue');
+    assert.equal(queue.VisibilityTimeout, 180, 'at least the function timeout (120 s)');
+    assert.equal(queue.MessageRetentionPeriod, 3600);
+    assert.equal(queue.SqsManagedSseEnabled, true);
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const controllersId = Object.keys(functions).find((id) => String(functions[id]?.Properties.Description).startsWith('the Skiff controllers')) ?? '';
+    const environment = (functions[controllersId]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(environment.REQUEUE_QUEUE_URL, { Ref: requeueId });
+    const mappings = (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resources[string][]).filter((mapping) =>
+      JSON.stringify(mapping.Properties.EventSourceArn).includes(requeueId),
+    );
+    assert.equal(mappings.length, 1);
+    assert.deepEqual(mappings[0]?.Properties.FunctionName, { Ref: controllersId });
+    assert.deepEqual(mappings[0]?.Properties.FunctionResponseTypes, ['ReportBatchItemFailures']);
+    assert.equal(mappings[0]?.Properties.BatchSize, 10);
+    assert.equal(mappings[0]?.Properties.MaximumBatchingWindowInSeconds, 1);
+    assert.deepEqual(mappings[0]?.Properties.ScalingConfig, { MaximumConcurrency: 2 });
+    // Who may touch the queue: the controllers' role only, sending and consuming, on this queue's ARN.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resources[string][];
+    const onQueue = policies.flatMap((policy) =>
+      (policy.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement.filter((statement) =>
+        JSON.stringify(statement.Resource).includes(requeueId),
+      ).map((statement) => ({ roles: policy.Properties.Roles, actions: [statement.Action].flat().sort(), resource: statement.Resource })),
+    );
+    const controllersRole = (functions[controllersId]?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    assert.ok(onQueue.length > 0);
+    for (const grant of onQueue) {
+      assert.deepEqual(grant.roles, [{ Ref: controllersRole }]);
+      assert.deepEqual(grant.resource, { 'Fn::GetAtt': [requeueId, 'Arn'] });
+    }
+    assert.deepEqual([...new Set(onQueue.flatMap((grant) => grant.actions))].sort(), [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
     ]);
   });
 

@@ -361,7 +361,9 @@ describe('SkiffStack', () => {
     assert.equal(queue.SqsManagedSseEnabled, true);
     const functions = template.findResources('AWS::Lambda::Function') as Resources;
     const controllersId = Object.keys(functions).find((id) => String(functions[id]?.Properties.Description).startsWith('the Skiff controllers')) ?? '';
-    const environment = (functions[controllersId]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const controllers = functions[controllersId];
+    assert.ok(controllers, 'the controllers function');
+    const environment = (controllers.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.deepEqual(environment.REQUEUE_QUEUE_URL, { Ref: requeueId });
     const mappings = (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resources[string][]).filter((mapping) =>
       JSON.stringify(mapping.Properties.EventSourceArn).includes(requeueId),
@@ -379,7 +381,7 @@ describe('SkiffStack', () => {
         JSON.stringify(statement.Resource).includes(requeueId),
       ).map((statement) => ({ roles: policy.Properties.Roles, actions: [statement.Action].flat().sort(), resource: statement.Resource })),
     );
-    const controllersRole = (functions[controllersId]?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const controllersRole = (controllers.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
     assert.ok(onQueue.length > 0);
     for (const grant of onQueue) {
       assert.deepEqual(grant.roles, [{ Ref: controllersRole }]);

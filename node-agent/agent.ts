@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr } from '../functions/core/ipv4-range.ts';
 import { kubeMicroTime, kubeTime } from '../functions/core/kube-time.ts';
+import { kubernetesServiceIp } from '../functions/domain/services/service-allocation-plan.ts';
 import { type Log, silentLog } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
@@ -22,7 +23,9 @@ import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
+import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip-routing.ts';
 import { startServiceProxy } from './proxy/service-proxy.ts';
+import { choosePodNetworkMode, namespaceTools, PodNetwork, type PodNetworkMode } from './runtime/pod-network.ts';
 import { defaultPodsDir, ProcessRuntime } from './runtime/process-runtime.ts';
 import type { ContainerRuntime } from './runtime/runtime.ts';
 import { SimRuntime } from './runtime/sim-runtime.ts';
@@ -77,6 +80,14 @@ export interface AgentOptions {
   readonly containerLogMaxFiles?: number;
   /** How long the logs of a finished pod are still served. @default 30 */
   readonly finishedPodLogRetentionSeconds?: number;
+  /**
+   * How pods are networked (docs/adr/136): `namespaces` gives each pod its own network, PID,
+   * mount, UTS and IPC namespaces on the node's bridge (root only); `loopback` runs them as host
+   * processes on loopback addresses; `auto` picks namespaces when it can. @default 'auto'
+   */
+  readonly podNetwork?: PodNetworkMode | 'auto';
+  /** The nameserver pods' resolv.conf names in namespace mode (the kube-dns Service's ClusterIP). */
+  readonly clusterDns?: string;
   /** Aborting it while the agent starts makes `startAgent` give up (its host went away). */
   readonly signal?: AbortSignal;
   readonly log?: Log;
@@ -169,7 +180,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     client.close();
   };
 
+  const processRuntime = runtime instanceof ProcessRuntime ? runtime : undefined;
+  const networkOf = (cidr: string) => (processRuntime ? choosePodNetworkMode(options.podNetwork ?? 'auto', cidr) : undefined);
   let podCidr: string;
+  let podNetwork: ReturnType<typeof networkOf>;
   try {
     podCidr = await registerNode();
     if (abort.signal.aborted) throw new Error('the agent was stopped while it registered its node');
@@ -178,6 +192,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', startAborted);
+  }
+  podNetwork = networkOf(podCidr);
+  let clusterIpRouting: ClusterIpRouting | undefined;
+  if (processRuntime && podNetwork?.mode === 'namespaces') {
+    const network = new PodNetwork({
+      stateDir: options.stateDir,
+      podCidr,
+      ...(options.clusterDns ? { clusterDns: options.clusterDns } : {}),
+      log: (message, fields) => log.info(message, fields),
+    });
+    await network.setUp();
+    processRuntime.attachNetwork(network);
+    const tools = namespaceTools();
+    if (!('missing' in tools)) {
+      clusterIpRouting = startClusterIpRouting({ client, nft: tools.nft, table: network.names.table, bridge: network.names.bridge, log });
+    }
   }
   const addresses = new PodAddressBook(podCidr, runtimeKind === 'sim' ? undefined : options.stateDir);
   const events = new EventRecorder(client, nodeName, (error) => log.warn('event not written', { error: String(error) }));
@@ -192,7 +222,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     kubeletPort: server.port,
     containerRuntimeVersion: runtime.version,
     ...(options.labels ? { labels: options.labels } : {}),
+    ...(podNetwork ? { podNetwork } : {}),
   });
+
+  // The mode is known once the podCIDR is: the Node says it (NetworkUnavailable, False).
+  if (podNetwork) writeNodeStatus(settings()).catch((error: unknown) => log.warn('node status update failed', { error: String(error) }));
 
   /** Creates the Node, or takes over an existing one (an agent restart), keeping its podCIDR. */
   async function registerNode(): Promise<string> {
@@ -209,6 +243,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       containerRuntimeVersion: runtime.version,
       ...(options.labels ? { labels: options.labels } : {}),
     };
+    const network = networkOf(wanted);
+    if (network) Object.assign(base, { podNetwork: network });
     for (;;) {
       try {
         await client.create(types.nodes, buildNode(base, kubeTime(Date.now())));
@@ -327,7 +363,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     allocatePodIp: (uid: string) => addresses.allocate(uid),
     releasePodIp: (uid: string) => addresses.release(uid),
     serviceAccountVolumes,
-    apiServer: apiServerAddress(options.credentials.server),
+    // In its own network a pod cannot reach the host's loopback: it finds the API as the
+    // `kubernetes` Service's ClusterIP, which the node's rules send to the API server.
+    apiServer: podNetwork?.mode === 'namespaces' ? { host: kubernetesServiceIp(), port: '443' } : apiServerAddress(options.credentials.server),
     onFinished(uid: string) {
       serviceAccountVolumes.release(uid);
       finished.add(uid);
@@ -462,6 +500,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       for (const worker of retired.values()) runtime.removePod(worker.uid);
       retired.clear();
       await proxy?.stop();
+      await clusterIpRouting?.stop();
       if (options.stopContainersOnStop) {
         await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(5, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
         // Anything else still running (a pod deleted mid-start, an orphan): stop it too.

@@ -18,6 +18,7 @@ import { instanceMetadata } from './ec2/instance-metadata.ts';
 import { watchLifecycle } from './ec2/lifecycle-drain.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { podCidrForNodeIndex } from './pod-cidr.ts';
+import { choosePodNetworkMode, namespacePodCidr } from './runtime/pod-network.ts';
 import { credentialFolders } from './runtime/process-isolation.ts';
 import { killRecordedContainers } from './runtime/process-runtime.ts';
 
@@ -28,6 +29,11 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --pods N                pods the node accepts (default 110; ecs: what the instance type's network interfaces allow)
   --address IP            the node's loopback InternalIP (default 127.0.0.1, or 127.0.1.<node-index>)
   --pod-cidr CIDR         the node's pod subnet (default from --node-index or the name; see ADR 080)
+  --pod-network auto|namespaces|loopback
+                          each pod in its own network namespace on the node's bridge (root only),
+                          or host processes on loopback addresses (default auto: namespaces when
+                          root with ip, unshare, nsenter and nft installed; see ADR 136)
+  --cluster-dns IP        the nameserver of pods' resolv.conf in namespace mode (the kube-dns ClusterIP)
   --port N                kubelet API port (default: a free port)
   --state-dir DIR         runtime state and logs (default <data-dir>/nodes/<name>)
   --data-dir DIR          (default $SKIFF_DATA_DIR or ./.skiff)
@@ -74,6 +80,8 @@ export interface AgentCliSettings {
   readonly pods: number;
   readonly address: string;
   readonly podCidr?: string;
+  readonly podNetwork: 'auto' | 'namespaces' | 'loopback';
+  readonly clusterDns?: string;
   readonly port: number;
   readonly stateDir: string;
   /** The data dir and the user's credential folders: hidden from pods when the agent is not root. */
@@ -114,6 +122,8 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       pods: { type: 'string' },
       address: { type: 'string' },
       'pod-cidr': { type: 'string' },
+      'pod-network': { type: 'string', default: 'auto' },
+      'cluster-dns': { type: 'string' },
       port: { type: 'string', default: '0' },
       'state-dir': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -183,7 +193,15 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
   const nodeIndex = values['node-index'] === undefined ? undefined : integer('node-index', values['node-index'], 1, 255);
   const dataDir = resolve(values['data-dir'] ?? env.SKIFF_DATA_DIR ?? '.skiff');
   const address = values.address ?? (nodeIndex !== undefined && nodeIndex <= 254 ? `127.0.1.${nodeIndex}` : '127.0.0.1');
-  const podCidr = values['pod-cidr'] ?? (nodeIndex !== undefined && nodeIndex <= 255 ? podCidrForNodeIndex(nodeIndex, dataDir) : undefined);
+  const podNetwork = values['pod-network'];
+  if (podNetwork !== 'auto' && podNetwork !== 'namespaces' && podNetwork !== 'loopback')
+    throw new AgentUsageError(`--pod-network must be auto, namespaces or loopback\n${usage}`);
+  const stateDir = resolve(values['state-dir'] ?? join(dataDir, 'nodes', values.name));
+  // In namespace mode pods leave loopback: a node's /24 is one of 10.128.0.0/9 (ADR 136).
+  const namespaced = values.runtime === 'process' && podNetwork !== 'loopback' && choosePodNetworkMode(podNetwork, '10.128.0.0/24').mode === 'namespaces';
+  const podCidr =
+    values['pod-cidr'] ??
+    (nodeIndex !== undefined && nodeIndex <= 255 ? (namespaced ? namespacePodCidr(nodeIndex, stateDir) : podCidrForNodeIndex(nodeIndex, dataDir)) : undefined);
   return {
     kubeconfig: resolve(values.kubeconfig),
     name: values.name,
@@ -194,8 +212,10 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     pods,
     address,
     ...(podCidr ? { podCidr } : {}),
+    podNetwork,
+    ...(values['cluster-dns'] ? { clusterDns: values['cluster-dns'] } : {}),
     port,
-    stateDir: resolve(values['state-dir'] ?? join(dataDir, 'nodes', values.name)),
+    stateDir,
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
     hiddenPaths: [dataDir, ...credentialFolders.map((folder) => join(homedir(), folder))],
     keepContainers: values['keep-containers'],
@@ -241,6 +261,8 @@ export async function runAgentCli(args: string[]): Promise<void> {
       pods: ecsNode?.pods !== undefined && !settings.sizeGiven.pods ? ecsNode.pods : settings.pods,
       address: settings.address,
       ...(settings.podCidr ? { podCidr: settings.podCidr } : {}),
+      podNetwork: settings.podNetwork,
+      ...(settings.clusterDns ? { clusterDns: settings.clusterDns } : {}),
       port: settings.port,
       stateDir: settings.stateDir,
       imagesFile: settings.imagesFile,

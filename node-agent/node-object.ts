@@ -18,7 +18,12 @@ export interface NodeSettings {
   readonly kubeletPort: number;
   readonly containerRuntimeVersion: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** How the node's pods are networked (docs/adr/136): shown by `kubectl describe node`. */
+  readonly podNetwork?: { readonly mode: 'namespaces' | 'loopback'; readonly reason: string };
 }
+
+/** The annotation that names a node's pod network mode. */
+export const podNetworkAnnotation = 'skiff.io/pod-network';
 
 export function nodeLabels(settings: NodeSettings): Record<string, string> {
   return {
@@ -53,7 +58,9 @@ interface ExistingCondition {
 /** The status an agent reports; transition times are kept from `previous` when unchanged. */
 export function nodeStatus(settings: NodeSettings, now: string, previous: readonly ExistingCondition[] = []): Record<string, unknown> {
   const before = new Map(previous.map((c) => [c.type, c]));
-  const conditions = (Object.keys(conditionTexts) as (keyof typeof conditionTexts)[]).map((type) => {
+  const conditions: { type: string; status: string; reason: string; message: string; lastHeartbeatTime: string; lastTransitionTime: string }[] = (
+    Object.keys(conditionTexts) as (keyof typeof conditionTexts)[]
+  ).map((type) => {
     const [status, reason, message] = conditionTexts[type];
     const old = before.get(type);
     return {
@@ -65,6 +72,19 @@ export function nodeStatus(settings: NodeSettings, now: string, previous: readon
       lastTransitionTime: old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : now,
     };
   });
+  // The condition a network plugin sets (NetworkUnavailable): False, with the mode as its reason.
+  if (settings.podNetwork) {
+    const old = before.get('NetworkUnavailable');
+    const reason = settings.podNetwork.mode === 'namespaces' ? 'PodNetworkNamespaces' : 'PodNetworkLoopback';
+    conditions.unshift({
+      type: 'NetworkUnavailable',
+      status: 'False',
+      reason,
+      message: `pod network mode ${settings.podNetwork.mode}: ${settings.podNetwork.reason}`,
+      lastHeartbeatTime: now,
+      lastTransitionTime: old?.status === 'False' && old.lastTransitionTime ? old.lastTransitionTime : now,
+    });
+  }
   const resources = { cpu: settings.cpu, memory: settings.memory, pods: String(settings.pods), 'ephemeral-storage': '20Gi' };
   return {
     capacity: resources,
@@ -94,7 +114,11 @@ export function buildNode(settings: NodeSettings, now: string): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: settings.name, labels: nodeLabels(settings) },
+    metadata: {
+      name: settings.name,
+      labels: nodeLabels(settings),
+      ...(settings.podNetwork ? { annotations: { [podNetworkAnnotation]: settings.podNetwork.mode } } : {}),
+    },
     spec: { podCIDR: settings.podCidr, podCIDRs: [settings.podCidr] },
     status: nodeStatus(settings, now),
   };

@@ -25,10 +25,19 @@ import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
+import { type PodNetwork, tearDownPodNetwork } from './pod-network.ts';
 import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from './pod-volumes.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
 import { currentHost, launchArgv, type PodView, type RunAs, runAsFor } from './process-isolation.ts';
-import { type ContainerExit, type ContainerLaunch, type ContainerRecord, type ContainerRuntime, type ExecResult, ImagePullError } from './runtime.ts';
+import {
+  ContainerConfigError,
+  type ContainerExit,
+  type ContainerLaunch,
+  type ContainerRecord,
+  type ContainerRuntime,
+  type ExecResult,
+  ImagePullError,
+} from './runtime.ts';
 
 /**
  * Runs "$@" in the background and waits for it, retrying the wait when a trapped signal
@@ -137,6 +146,7 @@ export class ProcessRuntime implements ContainerRuntime {
   private readonly podsDir: string;
   private readonly poller: NodeJS.Timeout;
   private readonly logRotator: NodeJS.Timeout;
+  private network: PodNetwork | undefined;
 
   constructor(private readonly options: ProcessRuntimeOptions) {
     mkdirSync(join(options.stateDir, 'logs'), { recursive: true, mode: 0o700 });
@@ -155,6 +165,29 @@ export class ProcessRuntime implements ContainerRuntime {
     this.logRotator = setInterval(() => this.rotateLogs(), options.logRotationCheckMs ?? 10_000);
     this.logRotator.unref();
     this.pollAdopted();
+  }
+
+  /**
+   * Gives pods their own namespaces from now on (docs/adr/136): the agent attaches the node's
+   * network once its podCIDR is known, before any pod starts.
+   */
+  attachNetwork(network: PodNetwork): void {
+    this.network = network;
+  }
+
+  /** How the node's pods are networked. */
+  get networkMode(): 'namespaces' | 'loopback' {
+    return this.network ? 'namespaces' : 'loopback';
+  }
+
+  /**
+   * The argv prefix that enters a pod's namespaces (network, mount, PID, UTS, IPC) in `cwd`:
+   * empty in loopback mode, where a pod is a set of host processes; undefined when the pod's
+   * sandbox is gone. Containers, exec probes and `kubectl exec` all start through it.
+   */
+  enterPodArgv(uid: string, cwd?: string): string[] | undefined {
+    if (!this.network) return [];
+    return this.network.enterArgv(uid, cwd);
   }
 
   imageIdOf(launch: Pick<ContainerLaunch, 'image' | 'command' | 'args'>): string {
@@ -213,7 +246,21 @@ export class ProcessRuntime implements ContainerRuntime {
       hide: [this.options.stateDir, ...(this.options.hiddenPaths ?? [])],
       keep: [podDir, cwd, ...mounts.map((mount) => mount.hostPath)],
     };
-    const argv = launchArgv(resolved.argv.map(rewrite), runAs, host, view);
+    let enter: string[] = [];
+    if (this.network) {
+      if (!launch.podIP) throw new ContainerConfigError('the pod has no address yet');
+      await this.network.ensureSandbox({
+        uid: launch.pod.uid,
+        namespace: launch.pod.namespace,
+        name: launch.pod.name,
+        ip: launch.podIP,
+        hostname: launch.env.HOSTNAME ?? launch.pod.name,
+        podDir,
+      });
+      enter = this.network.enterArgv(launch.pod.uid, cwd) ?? [];
+    }
+    // One seam for both modes: the pod's namespaces as root (ADR 136), the unprivileged view otherwise (ADR 085).
+    const argv = [...enter, ...launchArgv(resolved.argv.map(rewrite), runAs, host, view)];
     const logFd = openSync(logPath, 'a', 0o600);
     let child: ChildProcess;
     try {
@@ -319,6 +366,7 @@ export class ProcessRuntime implements ContainerRuntime {
     if (dir) rmSync(dir, { recursive: true, force: true });
     rmSync(this.podDir(uid), { recursive: true, force: true });
     this.save();
+    this.network?.removeSandbox(uid).catch(() => undefined);
   }
 
   /** The pod's own directory: its containers' homes and temporary directories, its volumes. */
@@ -336,8 +384,10 @@ export class ProcessRuntime implements ContainerRuntime {
     const env = readProcessEnvironment(record.pid) ?? {};
     // As the container's user, in its working directory: an exec probe is the container's command.
     let command: string[];
+    const enter = this.enterPodArgv(record.pod.uid, record.cwd);
+    if (!enter) return Promise.resolve({ exitCode: 126, output: 'the pod sandbox is gone' });
     try {
-      command = record.runAs ? launchArgv([file, ...args], record.runAs, currentHost(), record.view) : [file, ...args];
+      command = [...enter, ...(record.runAs ? launchArgv([file, ...args], record.runAs, currentHost(), record.view) : [file, ...args])];
     } catch (error) {
       return Promise.resolve({ exitCode: 126, output: (error as Error).message });
     }
@@ -513,6 +563,8 @@ export function killRecordedContainers(stateDir: string, podsDir = defaultPodsDi
   // The pods' own directories (homes, emptyDirs) go with their containers: nothing is left in
   // the system's temporary directory once the node is gone (an emptyDir does not outlive the host).
   const signalled = killRecorded(stateDir);
+  // The pods' sandboxes, namespaces and the node's bridge and rules (docs/adr/136).
+  tearDownPodNetwork(stateDir);
   rmSync(podsDir, { recursive: true, force: true });
   return signalled;
 }

@@ -1,0 +1,106 @@
+/**
+ * Keeps the node's nftables table in step with the cluster's Services and EndpointSlices
+ * (docs/adr/137): every change rewrites the whole table in one `nft -f` transaction, so a
+ * connection never sees half a rule set. Changes that come together are applied once.
+ */
+import { spawn } from 'node:child_process';
+import type { Log } from '../../functions/logging/log.ts';
+import type { KubeObject } from '../../schemas/meta.ts';
+import { types } from '../../schemas/registry.ts';
+import { clusterIpRuleset, type RuleTarget, routedServices } from './cluster-ip-rules.ts';
+import type { ServiceProxySource } from './service-proxy.ts';
+
+export interface ClusterIpRoutingOptions extends RuleTarget {
+  readonly client: ServiceProxySource;
+  readonly nft: string;
+  readonly log?: Log;
+}
+
+export interface ClusterIpRouting {
+  /** Resolves once a rule set built from complete lists of both kinds is in the kernel. */
+  readonly ready: Promise<void>;
+  /** How many times the table was written. */
+  applied(): number;
+  stop(): Promise<void>;
+}
+
+export function applyNftScript(nft: string, script: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(nft, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`nft -f failed (${code}): ${stderr.trim()}`))));
+    child.stdin.end(script);
+  });
+}
+
+function keyOf(object: KubeObject): string {
+  return `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
+}
+
+export function startClusterIpRouting(options: ClusterIpRoutingOptions): ClusterIpRouting {
+  const abort = new AbortController();
+  const services = new Map<string, KubeObject>();
+  const slices = new Map<string, KubeObject>();
+  const listed = { services: false, slices: false };
+  let writes = 0;
+  let dirty = false;
+  let running: Promise<void> | undefined;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolvePromise) => {
+    markReady = resolvePromise;
+  });
+  const apply = async () => {
+    while (dirty && !abort.signal.aborted) {
+      dirty = false;
+      const script = clusterIpRuleset(options, routedServices(services.values(), slices.values()));
+      try {
+        await applyNftScript(options.nft, script);
+        writes += 1;
+        if (listed.services && listed.slices) markReady();
+      } catch (error) {
+        options.log?.warn('ClusterIP rules not applied', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  };
+  const changed = () => {
+    if (!listed.services || !listed.slices) return;
+    dirty = true;
+    if (running) return;
+    running = new Promise<void>((resolvePromise) => setImmediate(resolvePromise)).then(apply).finally(() => {
+      running = undefined;
+      if (dirty) changed();
+    });
+  };
+  const handlers = (objects: Map<string, KubeObject>, kind: keyof typeof listed) => ({
+    onList(items: readonly KubeObject[]) {
+      objects.clear();
+      for (const item of items) objects.set(keyOf(item), item);
+      listed[kind] = true;
+      changed();
+    },
+    onEvent(event: { readonly type: string; readonly object: KubeObject }) {
+      if (event.type === 'DELETED') objects.delete(keyOf(event.object));
+      else if (event.type === 'ADDED' || event.type === 'MODIFIED') objects.set(keyOf(event.object), event.object);
+      else return;
+      changed();
+    },
+    onError: (error: unknown) => options.log?.warn('ClusterIP routing watch error', { error: error instanceof Error ? error.message : String(error) }),
+  });
+  const loops = [
+    options.client.listAndWatch(types.services, {}, handlers(services, 'services'), abort.signal),
+    options.client.listAndWatch(types.endpointslices, {}, handlers(slices, 'slices'), abort.signal),
+  ].map((loop) => loop.catch(() => undefined));
+  return {
+    ready,
+    applied: () => writes,
+    async stop() {
+      abort.abort();
+      await Promise.all(loops);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Pods' own network with the real kubectl (docs/adr/136, 137): as root, two nodes, each pod in
+ * its own network, PID and mount namespaces on its node's bridge. A pod reaches a pod of the
+ * other node by its IP and a Service by its ClusterIP; the host reaches the ClusterIP too;
+ * resolv.conf and hosts are the pod's; a pod sees only its own processes and cannot take
+ * another pod's address; the NodePort path still answers; nothing is left on the machine after
+ * the cluster stops. Without root (or the tools) the file is skipped with the reason printed.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { choosePodNetworkMode, podNetworkNames } from '../../node-agent/runtime/pod-network.ts';
+import { get } from '../integration/services/proxy-support.ts';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
+
+const possible = choosePodNetworkMode('auto', '10.128.0.0/24');
+if (possible.mode !== 'namespaces') console.log(`# pod-network e2e skipped: ${possible.reason}`);
+
+describe('pods in their own network namespaces', { timeout: 300_000, skip: possible.mode !== 'namespaces' ? possible.reason : false }, () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 2, resyncSeconds: 5 });
+  });
+  after(async () => {
+    const dataDir = cluster?.dataDir;
+    await cluster?.stop();
+    if (!dataDir) return;
+    // Everything the nodes made on the machine goes with the cluster.
+    for (const node of ['skiff-node-1', 'skiff-node-2']) {
+      const names = podNetworkNames(`${dataDir}/nodes/${node}`);
+      assert.equal(existsSync(`/sys/class/net/${names.bridge}`), false, `bridge ${names.bridge} left behind`);
+      const left = existsSync('/run/netns') ? readdirSync('/run/netns').filter((name) => name.startsWith(names.netnsPrefix)) : [];
+      assert.deepEqual(left, [], 'network namespaces left behind');
+    }
+  });
+
+  const jsonpath = async (args: string[], path: string) => (await cluster.kubectl([...args, '-o', `jsonpath=${path}`])).stdout.trim();
+  const podOn = (name: string, node: string, image: string, command?: string) =>
+    cluster.kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: name } },
+        spec: {
+          nodeName: node,
+          containers: [{ name: 'main', image, ...(command ? { command: ['/bin/sh', '-c', command] } : {}), ports: [{ containerPort: 80 }] }],
+        },
+      }),
+    });
+  const ready = (name: string) =>
+    waitFor(
+      `${name} running with an IP`,
+      async () => {
+        const ip = await jsonpath(['get', 'pod', name], '{.status.podIP}');
+        const phase = await jsonpath(['get', 'pod', name], '{.status.phase}');
+        return phase === 'Running' && ip ? ip : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  const logsMatch = (name: string, pattern: RegExp) =>
+    waitFor(
+      `${name}'s log to match ${pattern}`,
+      async () => {
+        const result = await cluster.kubectl(['logs', name]);
+        return pattern.test(result.stdout) ? result.stdout : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+
+  it('says the mode in kubectl describe node', async () => {
+    const described = await waitFor('the node to say its network mode', async () => {
+      const out = await cluster.kubectlOk(['describe', 'node', 'skiff-node-1']);
+      return /PodNetworkNamespaces/.test(out) ? out : undefined;
+    });
+    assert.match(described, /skiff\.io\/pod-network: namespaces/);
+    assert.match(described, /NetworkUnavailable\s+False/);
+    const cidr = await jsonpath(['get', 'node', 'skiff-node-2'], '{.spec.podCIDR}');
+    assert.match(cidr, /^10\.(1[3-9]\d|2[0-5]\d|12[89])\.2\.0\/24$/);
+  });
+
+  let backendIP = '';
+  it('a pod reaches a pod of the other node by its IP', async () => {
+    await podOn('backend', 'skiff-node-2', 'nginx');
+    backendIP = await ready('backend');
+    const cidr = await jsonpath(['get', 'node', 'skiff-node-2'], '{.spec.podCIDR}');
+    assert.ok(backendIP.startsWith(cidr.slice(0, cidr.lastIndexOf('.'))), `${backendIP} in ${cidr}`);
+    await podOn('caller', 'skiff-node-1', 'busybox', `while true; do curl -s -m 2 http://${backendIP}/; sleep 1; done`);
+    await logsMatch('caller', /Served by pod backend/);
+  });
+
+  it("gives the pod its own resolv.conf, hosts, hostname and processes, and no other pod's address", async () => {
+    const script = [
+      'cat /etc/resolv.conf /etc/hosts',
+      'echo "hostname=$(hostname)"',
+      'echo "pids=$(ls /proc | grep -c "^[0-9]")"',
+      `${process.execPath} -e "require('net').createServer().listen(8099,'${backendIP}').on('error',e=>console.log('bind other:',e.code))"`,
+      'sleep 3600',
+    ].join('; ');
+    await podOn('looker', 'skiff-node-1', 'busybox', script);
+    const log = await logsMatch('looker', /bind other:/);
+    assert.match(log, /search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local/);
+    assert.match(log, /options ndots:5/);
+    const ip = await jsonpath(['get', 'pod', 'looker'], '{.status.podIP}');
+    assert.match(log, new RegExp(`${ip.replaceAll('.', '\\.')}\\s+looker`));
+    assert.match(log, /hostname=looker/);
+    // The sandbox, the container's shell and what it runs: a handful, not the machine's.
+    const pids = Number(/pids=(\d+)/.exec(log)?.[1]);
+    assert.ok(pids > 0 && pids < 10, `pids seen: ${pids}`);
+    assert.match(log, /bind other: EADDRNOTAVAIL/);
+  });
+
+  it('routes a ClusterIP to its endpoints from a pod and from the host; the NodePort still answers', async () => {
+    await cluster.kubectlOk(['expose', 'pod', 'backend', '--port=8080', '--target-port=80', '--type=NodePort']);
+    const clusterIP = await jsonpath(['get', 'service', 'backend'], '{.spec.clusterIP}');
+    const nodePort = Number(await jsonpath(['get', 'service', 'backend'], '{.spec.ports[0].nodePort}'));
+    await podOn('viaservice', 'skiff-node-1', 'busybox', `while true; do curl -s -m 2 http://${clusterIP}:8080/; sleep 1; done`);
+    await logsMatch('viaservice', /Served by pod backend/);
+    const fromHost = await waitFor('the ClusterIP from the host', async () => {
+      const answer = await get(clusterIP, 8080);
+      return answer.startsWith('E') ? undefined : answer;
+    });
+    assert.match(fromHost, /Served by pod backend/);
+    const viaNodePort = await waitFor('the NodePort', async () => {
+      const answer = await get('127.0.0.1', nodePort);
+      return answer.startsWith('E') ? undefined : answer;
+    });
+    assert.match(viaNodePort, /Served by pod backend/);
+  });
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AgentUsageError, parseAgentArgs } from '../../../node-agent/cli.ts';
+import { choosePodNetworkMode } from '../../../node-agent/runtime/pod-network.ts';
 
 describe('parseAgentArgs', () => {
   it('applies defaults: process runtime, 4 CPU, 8Gi, 110 pods, 127.0.0.1, a free port', () => {
@@ -15,11 +16,26 @@ describe('parseAgentArgs', () => {
 
   it('gives each --node-index its own address and pod subnet', () => {
     const env = { SKIFF_DATA_DIR: '/data' };
-    const one = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1'], env);
-    const two = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n2', '--node-index', '2'], env);
+    const one = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1', '--pod-network', 'loopback'], env);
+    const two = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n2', '--node-index', '2', '--pod-network', 'loopback'], env);
     assert.deepEqual([one.address, two.address], ['127.0.1.1', '127.0.1.2']);
     assert.match(one.podCidr ?? '', /^127\.\d+\.1\.0\/24$/);
     assert.equal(two.podCidr, one.podCidr?.replace('.1.0/24', '.2.0/24'));
+  });
+
+  it('gives namespace mode a 10.x /24 per --node-index (ADR 136), loopback when it cannot', () => {
+    const env = { SKIFF_DATA_DIR: '/data-not-routed' };
+    const one = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--node-index', '1'], env);
+    const two = parseAgentArgs(['--kubeconfig', '/k', '--name', 'n2', '--node-index', '2'], env);
+    const mode = choosePodNetworkMode('auto', '10.128.0.0/24').mode;
+    assert.equal(one.podNetwork, 'auto');
+    if (mode === 'namespaces') {
+      assert.match(one.podCidr ?? '', /^10\.(1[2-9]\d|2[0-5]\d)\.1\.0\/24$/);
+      assert.equal(two.podCidr, one.podCidr?.replace('.1.0/24', '.2.0/24'));
+    } else {
+      assert.match(one.podCidr ?? '', /^127\.\d+\.1\.0\/24$/);
+    }
+    assert.throws(() => parseAgentArgs(['--kubeconfig', '/k', '--name', 'n1', '--pod-network', 'bridge'], env), AgentUsageError);
   });
 
   it('lets explicit flags win over the node-index defaults', () => {

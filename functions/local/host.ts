@@ -15,6 +15,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import type { HealthCheck } from '../api/health-checks.ts';
+import { clusterDnsIp } from '../controllers/kubernetes-service/kubernetes-service-controller.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { chainAuthenticators } from '../domain/authentication/token-authenticators.ts';
@@ -34,6 +35,7 @@ import { handleChangeStreamEvent } from '../watch/fan-out.ts';
 import { handleWebSocketEvent } from '../watch/websocket-events.ts';
 import { createAddressPool } from './address-pool.ts';
 import { createAgentSupervisor } from './agent-supervisor.ts';
+import { startClusterDns, storeDnsSource } from './cluster-dns.ts';
 import { startControlLoops } from './control-loops.ts';
 import { type DynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { startHttpsApiServer } from './https-server.ts';
@@ -267,6 +269,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       return path;
     };
 
+    // The cluster DNS (kube-dns's job, docs/adr/139): on loopback only; pods reach it as the
+    // kube-dns Service's ClusterIP, which the nodes' rules send here.
+    const clusterDns = await startClusterDns({
+      services: storeDnsSource(store),
+      ...(options.log ? { log: options.log.child({ component: 'cluster-dns' }) } : {}),
+    });
+    cleanups.push(() => clusterDns.close());
     progress('starting controllers and the scheduler');
     const addresses = createAddressPool(options.loadBalancerRange ?? '127.0.200.0/24');
     const loadBalancers = createLocalLoadBalancers({ addresses });
@@ -285,7 +294,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: options.nodeGraceSeconds } : {}),
       admissionSettings,
       // Pods reach the API where it listens, on loopback (the node agents proxy Service addresses there).
-      kubernetesService: { apiServer: { ip: '127.0.0.1', port: server.port } },
+      kubernetesService: { apiServer: { ip: '127.0.0.1', port: server.port }, clusterDns: { ip: clusterDns.address, port: clusterDns.port } },
       ...(options.log ? { log: options.log } : {}),
     });
     cleanups.push(() => loops.stop());
@@ -311,6 +320,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           join(dataDir, 'nodes', name),
           '--node-index',
           String(index + 1),
+          '--cluster-dns',
+          clusterDnsIp(),
           // The agent stops (with its containers) when this host goes away, even by SIGKILL.
           '--exit-with-parent',
         ],

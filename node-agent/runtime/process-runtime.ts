@@ -14,6 +14,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -496,6 +497,19 @@ export class ProcessRuntime implements ContainerRuntime {
       this.finishUnwatched(record.id);
       return false;
     }
+    // In a pod's namespaces the group holds nsenter, which would die of SIGTERM at once and make
+    // the container look finished while it still drains: a soft signal goes to the others only.
+    if (this.network && signal !== 'SIGKILL') {
+      for (const member of processGroupMembers(pid)) {
+        if (member.comm === 'nsenter') continue;
+        try {
+          process.kill(member.pid, signal);
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      return true;
+    }
     try {
       process.kill(-pid, signal);
     } catch {
@@ -513,6 +527,28 @@ export class ProcessRuntime implements ContainerRuntime {
     writeFileSync(temporary, JSON.stringify({ containers: [...this.records.values()] }), { mode: 0o600 });
     renameSync(temporary, this.statePath);
   }
+}
+
+/** The processes of a process group, with their command names (Linux /proc). */
+function processGroupMembers(group: number): { pid: number; comm: string }[] {
+  const members: { pid: number; comm: string }[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return members;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== group) continue;
+      members.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+    } catch {
+      // Ended while we looked.
+    }
+  }
+  return members;
 }
 
 /** The environment a container was started with (Linux /proc); undefined elsewhere. */

@@ -127,4 +127,27 @@ describe('pods in their own network namespaces', { timeout: 300_000, skip: possi
     });
     assert.match(viaNodePort, /Served by pod backend/);
   });
+  it('resolves Services by name through the cluster DNS: short, full and headless names, pod names; kube-dns exists', async () => {
+    const dnsIP = await jsonpath(['get', 'service', 'kube-dns', '-n', 'kube-system'], '{.spec.clusterIP}');
+    assert.equal(dnsIP, '10.96.0.10');
+    await cluster.kubectlOk(['create', 'service', 'clusterip', 'backend-headless', '--clusterip=None', '--tcp=80:80']);
+    await cluster.kubectlOk(['set', 'selector', 'service', 'backend-headless', 'app=backend']);
+    const dashed = backendIP.replaceAll('.', '-');
+    const script = [
+      'while true',
+      'do curl -s -m 2 http://backend:8080/ | sed "s/^/short: /"',
+      'curl -s -m 2 http://backend.default.svc.cluster.local:8080/ | sed "s/^/full: /"',
+      'getent hosts backend-headless | sed "s/^/headless: /"',
+      `getent hosts ${dashed}.default.pod.cluster.local | sed "s/^/pod: /"`,
+      'sleep 1',
+      'done',
+    ].join('; ');
+    await podOn('frontend', 'skiff-node-1', 'busybox', script);
+    const ip = backendIP.replaceAll('.', '\\.');
+    const log = await logsMatch(
+      'frontend',
+      new RegExp(`(?=[\\s\\S]*short: .*Served by pod backend)(?=[\\s\\S]*full: .*Served by pod backend)(?=[\\s\\S]*headless: ${ip})(?=[\\s\\S]*pod: ${ip})`),
+    );
+    assert.match(log, /short: .*Served by pod backend/);
+  });
 });

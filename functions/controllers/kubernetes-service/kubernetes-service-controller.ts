@@ -31,6 +31,69 @@ export interface KubernetesServiceOptions {
   readonly serviceCidr?: string;
   /** Where the API server listens; without it (no address pods can reach) the Service has no endpoints. */
   readonly apiServer?: ApiServerEndpoint;
+  /**
+   * Where the cluster DNS server listens (UDP and TCP on one port): the `kube-dns` Service of
+   * `kube-system` (the tenth address of the service range, ports 53 UDP and TCP, as kubeadm
+   * makes it) is kept with endpoints there (docs/adr/139). Without it there is no kube-dns.
+   */
+  readonly clusterDns?: ApiServerEndpoint;
+}
+
+export const KUBE_DNS_SERVICE = 'kube-dns';
+const dnsNamespace = 'kube-system';
+const dnsKey: ReconcileKey = { typeId: types.services.id, namespace: dnsNamespace, name: KUBE_DNS_SERVICE };
+
+/** The kube-dns Service's ClusterIP: the tenth address of the service range. */
+export function clusterDnsIp(serviceCidr?: string): string {
+  const first = kubernetesServiceIp(serviceCidr).split('.').map(Number);
+  return [first[0], first[1], first[2], (first[3] ?? 1) + 9].join('.');
+}
+
+export function desiredDnsObjects(options: KubernetesServiceOptions & { clusterDns: ApiServerEndpoint }): {
+  service: KubeObject;
+  endpoints: KubeObject;
+  slice: KubeObject;
+} {
+  const ip = clusterDnsIp(options.serviceCidr);
+  const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' };
+  const ports = [
+    { name: 'dns', port: options.clusterDns.port, protocol: 'UDP' },
+    { name: 'dns-tcp', port: options.clusterDns.port, protocol: 'TCP' },
+  ];
+  return {
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: KUBE_DNS_SERVICE, namespace: dnsNamespace, labels },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: ip,
+        clusterIPs: [ip],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        sessionAffinity: 'None',
+        internalTrafficPolicy: 'Cluster',
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: options.clusterDns.port },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: options.clusterDns.port },
+        ],
+      },
+    },
+    endpoints: {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: KUBE_DNS_SERVICE, namespace: dnsNamespace, labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      subsets: [{ addresses: [{ ip: options.clusterDns.ip }], ports }],
+    },
+    slice: {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: KUBE_DNS_SERVICE, namespace: dnsNamespace, labels: { 'kubernetes.io/service-name': KUBE_DNS_SERVICE } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [options.clusterDns.ip], conditions: { ready: true } }],
+      ports,
+    },
+  };
 }
 
 const key: ReconcileKey = { typeId: types.services.id, namespace, name: KUBERNETES_SERVICE };
@@ -77,7 +140,7 @@ export function desiredEndpointSlice(apiServer: ApiServerEndpoint): KubeObject {
 
 /** Creates `desired`, or writes the fields `owned` over an existing one that differs in them. */
 async function ensure(ctx: ControllerContext, type: ResourceType, desired: KubeObject, owned: readonly string[]): Promise<void> {
-  const existing = await getIfExists(ctx.store, type, namespace, KUBERNETES_SERVICE);
+  const existing = await getIfExists(ctx.store, type, desired.metadata.namespace, desired.metadata.name ?? '');
   if (!existing) {
     await ctx.admission.create(type, desired);
     return;
@@ -95,14 +158,48 @@ function specPorts(service: KubeObject): KubeObject {
 }
 
 export function kubernetesServiceController(options: KubernetesServiceOptions = {}): Controller {
+  const reconcileDns = async (ctx: ControllerContext) => {
+    const clusterDns = options.clusterDns;
+    if (!clusterDns) return undefined;
+    const home = await getIfExists(ctx.store, types.namespaces, undefined, dnsNamespace);
+    if (!home || home.metadata.deletionTimestamp) return undefined;
+    const desired = desiredDnsObjects({ ...options, clusterDns });
+    try {
+      const existing = await getIfExists(ctx.store, types.services, dnsNamespace, KUBE_DNS_SERVICE);
+      if (!existing) await ctx.admission.create(types.services, desired.service);
+      else if (!sameJson(specPorts(existing).spec, specPorts(desired.service).spec)) {
+        await ctx.admission.update(
+          types.services,
+          { ...existing, spec: { ...(existing.spec as object), ports: (desired.service.spec as { ports: unknown }).ports } },
+          existing,
+        );
+      }
+      await ensure(ctx, types.endpoints, desired.endpoints, ['subsets']);
+      await ensure(ctx, types.endpointslices, desired.slice, ['addressType', 'endpoints', 'ports']);
+    } catch (error) {
+      if (error instanceof AlreadyExistsError || error instanceof ConflictError) return undefined;
+      if (isApiError(error, 422)) {
+        ctx.log.error('the kube-dns Service cannot be made', { error: error.message });
+        return undefined;
+      }
+      throw error;
+    }
+    return undefined;
+  };
   return {
     name: 'kubernetes-service-controller',
     resyncTypes: [types.namespaces],
     keysFor(change: ObjectChange): ReconcileKey[] {
-      if (change.typeId === types.namespaces.id) return change.name === namespace ? [key] : [];
-      return watchedTypes.has(change.typeId) && change.namespace === namespace && change.name === KUBERNETES_SERVICE ? [key] : [];
+      if (change.typeId === types.namespaces.id) {
+        if (change.name === namespace) return [key];
+        return change.name === dnsNamespace && options.clusterDns ? [dnsKey] : [];
+      }
+      if (!watchedTypes.has(change.typeId)) return [];
+      if (change.namespace === namespace && change.name === KUBERNETES_SERVICE) return [key];
+      return options.clusterDns && change.namespace === dnsNamespace && change.name === KUBE_DNS_SERVICE ? [dnsKey] : [];
     },
-    async reconcile(_key, ctx) {
+    async reconcile(reconcileKey, ctx) {
+      if (reconcileKey.namespace === dnsNamespace) return reconcileDns(ctx);
       const home = await getIfExists(ctx.store, types.namespaces, undefined, namespace);
       if (!home || home.metadata.deletionTimestamp) return undefined;
       try {

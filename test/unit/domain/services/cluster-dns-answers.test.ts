@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { answerClusterQuery, type DnsService } from '../../../../functions/domain/services/cluster-dns-answers.ts';
+
+const services: DnsService[] = [
+  {
+    namespace: 'default',
+    name: 'backend',
+    clusterIP: '10.96.4.4',
+    ports: [
+      { name: 'http', protocol: 'TCP', port: 80 },
+      { protocol: 'TCP', port: 81 },
+    ],
+    endpoints: ['10.200.1.2'],
+  },
+  { namespace: 'default', name: 'db', clusterIP: 'None', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }], endpoints: ['10.200.1.5', '10.200.2.6'] },
+  { namespace: 'shop', name: 'ext', externalName: 'example.com', ports: [], endpoints: [] },
+];
+const a = (name: string, data: string) => ({ type: 'A', name, ttl: 5, data });
+
+describe('cluster DNS answers', () => {
+  const table: [string, string, ReturnType<typeof answerClusterQuery>][] = [
+    ['backend.default.svc.cluster.local', 'A', { rcode: 'NOERROR', answers: [a('backend.default.svc.cluster.local', '10.96.4.4')] }],
+    ['BACKEND.default.svc.cluster.local.', 'A', { rcode: 'NOERROR', answers: [a('backend.default.svc.cluster.local', '10.96.4.4')] }],
+    ['backend.default.svc.cluster.local', 'AAAA', { rcode: 'NOERROR', answers: [] }],
+    [
+      'db.default.svc.cluster.local',
+      'A',
+      { rcode: 'NOERROR', answers: [a('db.default.svc.cluster.local', '10.200.1.5'), a('db.default.svc.cluster.local', '10.200.2.6')] },
+    ],
+    ['ext.shop.svc.cluster.local', 'A', { rcode: 'NOERROR', answers: [{ type: 'CNAME', name: 'ext.shop.svc.cluster.local', ttl: 5, data: 'example.com' }] }],
+    [
+      '_http._tcp.backend.default.svc.cluster.local',
+      'SRV',
+      {
+        rcode: 'NOERROR',
+        answers: [
+          {
+            type: 'SRV',
+            name: '_http._tcp.backend.default.svc.cluster.local',
+            ttl: 5,
+            data: { priority: 0, weight: 100, port: 80, target: 'backend.default.svc.cluster.local' },
+          },
+        ],
+      },
+    ],
+    ['_http._udp.backend.default.svc.cluster.local', 'SRV', { rcode: 'NXDOMAIN', answers: [] }],
+    ['10-200-1-2.default.pod.cluster.local', 'A', { rcode: 'NOERROR', answers: [a('10-200-1-2.default.pod.cluster.local', '10.200.1.2')] }],
+    ['not-an-ip.default.pod.cluster.local', 'A', { rcode: 'NXDOMAIN', answers: [] }],
+    ['missing.default.svc.cluster.local', 'A', { rcode: 'NXDOMAIN', answers: [] }],
+    ['backend.other.svc.cluster.local', 'A', { rcode: 'NXDOMAIN', answers: [] }],
+    ['backend.default.svc.cluster.local.default.svc.cluster.local', 'A', { rcode: 'NXDOMAIN', answers: [] }],
+    ['default.svc.cluster.local', 'A', { rcode: 'NOERROR', answers: [] }],
+    ['example.com', 'A', { forward: true }],
+    ['cluster.local.example.com', 'A', { forward: true }],
+  ];
+  for (const [name, type, expected] of table) {
+    it(`${type} ${name}`, () => assert.deepEqual(answerClusterQuery(name, type, services), expected));
+  }
+});

@@ -16,7 +16,7 @@ const services: DnsService[] = [
   { namespace: 'default', name: 'db', clusterIP: 'None', ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }], endpoints: ['10.200.1.5', '10.200.2.6'] },
   { namespace: 'shop', name: 'ext', externalName: 'example.com', ports: [], endpoints: [] },
 ];
-const a = (name: string, data: string) => ({ type: 'A', name, ttl: 5, data });
+const a = (name: string, data: string) => ({ type: 'A' as const, name, ttl: 5, data });
 
 describe('cluster DNS answers', () => {
   const table: [string, string, ReturnType<typeof answerClusterQuery>][] = [

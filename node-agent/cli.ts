@@ -20,7 +20,7 @@ import { loadKubeconfig } from './kubeconfig.ts';
 import { podCidrForNodeIndex } from './pod-cidr.ts';
 import { choosePodNetworkMode, namespacePodCidr } from './runtime/pod-network.ts';
 import { credentialFolders } from './runtime/process-isolation.ts';
-import { killRecordedContainers } from './runtime/process-runtime.ts';
+import { defaultPodsDir, killRecordedContainers } from './runtime/process-runtime.ts';
 
 const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --runtime process|sim|ecs  how containers run (default process; ecs: each pod an ECS task, on AWS)
@@ -249,7 +249,9 @@ export async function runAgentCli(args: string[]): Promise<void> {
     for (const event of ['end', 'close', 'error'] as const) process.stdin.on(event, () => parentGone.abort());
     process.stdin.resume();
   }
-  const ecsNode = settings.ecs ? await createEcsNode({ nodeName: settings.name, ...settings.ecs, log }) : undefined;
+  const ecsNode = settings.ecs
+    ? await createEcsNode({ nodeName: settings.name, ...settings.ecs, tokenSlotsDir: join(defaultPodsDir(settings.stateDir), 'token-slots'), log })
+    : undefined;
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
     agent = await startAgent({

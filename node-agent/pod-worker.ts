@@ -631,6 +631,8 @@ export class PodWorker {
       };
       const command = expand(container.command, 'command');
       const args = expand(container.args, 'args');
+      // The ServiceAccount token directories the agent keeps fresh, mounted where the container expects them.
+      const tokens = await this.tokenVolumes(container);
       containers.push({
         name: container.name,
         image: container.image,
@@ -640,6 +642,7 @@ export class PodWorker {
         env: variables,
         ports: container.ports.map((port) => ({ containerPort: port.containerPort, protocol: port.protocol })),
         resources: container.resources,
+        ...(tokens.size > 0 ? { tokenMounts: [...tokens].map(([mountPath, hostDir]) => ({ hostDir, mountPath })) } : {}),
       });
     }
     const sources: LaunchSource[] = [];

@@ -28,6 +28,8 @@ export interface EcsNodeSettings {
   readonly secretPrefix: string;
   /** @default the ECS cluster's name */
   readonly familyPrefix?: string;
+  /** Where the links of the ServiceAccount token slots go (ADR 145): beside the pods' own directories. */
+  readonly tokenSlotsDir: string;
   /** @default http://127.0.0.1:51678 */
   readonly introspectionEndpoint?: string;
   /** @default what the instance metadata says */
@@ -99,6 +101,7 @@ export async function createEcsNode(settings: EcsNodeSettings): Promise<EcsNode>
       region,
       executionRoleArn: settings.executionRoleArn,
       ...(settings.taskRoleArn ? { taskRoleArn: settings.taskRoleArn } : {}),
+      tokenSlotsDir: settings.tokenSlotsDir,
     },
     sources: new SecretsManagerSources({ client: secretsManager, prefix: settings.secretPrefix, tags: { 'skiff.io/cluster': clusterName } }),
     ...(facts.agentVersion ? { agentVersion: facts.agentVersion } : {}),

@@ -9,6 +9,8 @@
  * changing state, every ten seconds when all are steady (ADR 130).
  */
 import { execFile } from 'node:child_process';
+import { lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   type Attachment,
   DescribeContainerInstancesCommand,
@@ -23,7 +25,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { Log } from '../../functions/logging/log.ts';
 import { backOff, isRetryable, isThrottling, type RetryPolicy, withRetry } from '../ec2/aws-retry.ts';
-import { type PodTask, podTask, type TaskDefinitionSettings } from './ecs-task-definition.ts';
+import { type PodTask, podTask, type TaskDefinitionSettings, tokenSlotTag } from './ecs-task-definition.ts';
 import type { ContainerExit, ContainerLaunch, ContainerRecord, ContainerRuntime, ExecResult, PodLaunch, PodRef } from './runtime.ts';
 import { PodSandboxError } from './runtime.ts';
 import type { EnvSourceStore } from './secrets-manager-sources.ts';
@@ -64,6 +66,8 @@ interface TaskState {
   readonly attempt: number;
   /** Container names and images as launched (a description may lack them early on). */
   readonly containers: readonly { readonly name: string; readonly image: string }[];
+  /** The token slot the task's definition uses (ADR 145), `<hash>/<slot>`: taken while the task lives. */
+  readonly tokenSlot?: string;
   described?: Task;
   /** Stopped for good: nothing more to read. */
   final: boolean;
@@ -86,6 +90,8 @@ export class EcsRuntime implements ContainerRuntime {
   private readonly updateListeners: ((record: ContainerRecord) => void)[] = [];
   private readonly finalWaiters = new Map<string, (() => void)[]>();
   private readonly definitions = new Map<string, Promise<string>>();
+  /** Token slots taken by pods being started (not yet in `tasks`). */
+  private readonly reservedSlots = new Set<string>();
   private timer?: NodeJS.Timeout;
   private polling = false;
   private closed = false;
@@ -116,15 +122,31 @@ export class EcsRuntime implements ContainerRuntime {
     const live = [...this.tasks.values()].find((state) => state.pod.uid === launch.pod.uid && !state.final);
     if (live) return this.recordsOf(live);
     const locations = await this.options.sources.store(launch.pod.namespace, launch.sources);
-    const task = podTask(launch, this.options.taskDefinitions, locations);
-    const definitionArn = await this.definitionArn(task);
-    const described = await this.startTask(launch, task, definitionArn);
+    let task = podTask(launch, this.options.taskDefinitions, locations);
+    let tokenSlot: string | undefined;
+    let described: Task;
+    try {
+      if (task.tokenLinks.length > 0) {
+        // The lowest slot of this definition no live task of the node holds: its host paths
+        // become links to this pod's token directories before the task's containers are made.
+        const slot = this.freeSlot(task.hash);
+        tokenSlot = `${task.hash}/${slot}`;
+        this.reservedSlots.add(tokenSlot);
+        task = podTask(launch, this.options.taskDefinitions, locations, slot);
+        for (const link of task.tokenLinks) pointLink(link.path, link.target);
+      }
+      const definitionArn = await this.definitionArn(task);
+      described = await this.startTask(launch, task, definitionArn, tokenSlot);
+    } finally {
+      if (tokenSlot) this.reservedSlots.delete(tokenSlot);
+    }
     const state: TaskState = {
       arn: described.taskArn ?? '',
       id: taskIdOf(described.taskArn ?? ''),
       pod: launch.pod,
       attempt: launch.attempt,
       containers: launch.containers.map((c) => ({ name: c.name, image: c.image })),
+      ...(tokenSlot ? { tokenSlot } : {}),
       described,
       final: false,
     };
@@ -238,7 +260,16 @@ export class EcsRuntime implements ContainerRuntime {
     return arn;
   }
 
-  private async startTask(launch: PodLaunch, task: PodTask, definitionArn: string): Promise<Task> {
+  /** The lowest slot of a definition hash that no live task and no start in progress holds. */
+  private freeSlot(hash: string): number {
+    const taken = new Set(this.reservedSlots);
+    for (const state of this.tasks.values()) if (state.tokenSlot && !state.final) taken.add(state.tokenSlot);
+    let slot = 0;
+    while (taken.has(`${hash}/${slot}`)) slot += 1;
+    return slot;
+  }
+
+  private async startTask(launch: PodLaunch, task: PodTask, definitionArn: string, tokenSlot?: string): Promise<Task> {
     const input = {
       cluster: this.options.cluster,
       taskDefinition: definitionArn,
@@ -253,6 +284,7 @@ export class EcsRuntime implements ContainerRuntime {
         { key: podNameTag, value: launch.pod.name },
         { key: attemptTag, value: String(launch.attempt) },
         { key: nodeTag, value: this.options.nodeName },
+        ...(tokenSlot ? [{ key: tokenSlotTag, value: tokenSlot }] : []),
       ],
     };
     const attempts = this.options.retry?.attempts ?? 8;
@@ -388,6 +420,7 @@ export class EcsRuntime implements ContainerRuntime {
           pod: { uid, namespace: tags.get(podNamespaceTag) ?? '', name: tags.get(podNameTag) ?? '' },
           attempt: Number(tags.get(attemptTag) ?? '0') || 0,
           containers: (task.containers ?? []).map((c) => ({ name: c.name ?? '', image: c.image ?? '' })),
+          ...(tags.get(tokenSlotTag) ? { tokenSlot: tags.get(tokenSlotTag) } : {}),
           final: false,
         };
         this.tasks.set(state.id, state);
@@ -553,4 +586,24 @@ function dockerExec(runtimeId: string, argv: readonly string[], timeoutMs: numbe
       resolve({ exitCode: code, output: `${stdout}${stderr}` });
     });
   });
+}
+
+/**
+ * Makes `path` a symbolic link to `target`, replacing what is there in one rename (a link of an
+ * earlier pod of the slot, or a directory Docker made when the path did not exist). Docker
+ * resolves the link when it makes the container's bind mount, so a task keeps its pod's
+ * directory even after the slot's link is pointed at another pod's.
+ */
+function pointLink(path: string, target: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  symlinkSync(target, temporary);
+  try {
+    const existing = lstatSync(path, { throwIfNoEntry: false });
+    if (existing?.isDirectory()) rmSync(path, { recursive: true, force: true });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

@@ -21,6 +21,12 @@ export interface TaskDefinitionSettings {
   readonly taskRoleArn?: string;
   /** Memory a container reserves when it requests none, in MiB. @default 64 */
   readonly defaultMemoryReservationMiB?: number;
+  /**
+   * The node's directory of token slots (ADR 145): a task definition names a host path
+   * `<dir>/<hash>-<slot>/<n>`, a link the agent points at one pod's token directory before the
+   * task starts. Needed when a pod mounts a ServiceAccount token.
+   */
+  readonly tokenSlotsDir?: string;
 }
 
 /** Where the stored copy of a Secret or ConfigMap is: its ARN in Secrets Manager. */
@@ -36,7 +42,17 @@ export interface PodTask {
   readonly hash: string;
   readonly definition: RegisterTaskDefinitionCommandInput;
   readonly containerOverrides: ContainerOverride[];
+  /**
+   * The host paths the definition's token volumes name and the pod's directories they must lead
+   * to (empty when the pod mounts no token); the runtime makes each path a link to its target.
+   */
+  readonly tokenLinks: readonly { readonly path: string; readonly target: string }[];
+  /** The slot of the token links (ADR 145); only set when there are links. */
+  readonly slot?: number;
 }
+
+/** The tag of a task whose definition uses token slots: `<hash>/<slot>`, so an agent that adopts it knows the slot is taken. */
+export const tokenSlotTag = 'skiff.io/token-slot';
 
 /** ECS's ceiling for a container's stop timeout on EC2 (the agent's own default is 30 s). */
 export const maxStopTimeoutSeconds = 120;
@@ -48,8 +64,25 @@ export function logStreamName(namespace: string, containerName: string, taskId: 
   return `${namespace}/${containerName}/${taskId}`;
 }
 
-export function podTask(launch: PodLaunch, settings: TaskDefinitionSettings, locations: SourceLocations): PodTask {
-  const containerDefinitions = launch.containers.map((container) => containerDefinition(launch, container, settings, locations));
+/**
+ * The pod's task: its definition, named by a hash of everything but the token volumes' host paths,
+ * and, when the pod mounts ServiceAccount tokens, the slot `slot` of that definition (a family per
+ * slot; the host paths are the slot's, so every pod that takes the slot shares the definition).
+ */
+export function podTask(launch: PodLaunch, settings: TaskDefinitionSettings, locations: SourceLocations, slot = 0): PodTask {
+  // One volume per token directory, in the order the containers mount them.
+  const tokenDirs = [...new Set(launch.containers.flatMap((container) => (container.tokenMounts ?? []).map((mount) => mount.hostDir)))];
+  if (tokenDirs.length > 0 && !settings.tokenSlotsDir) throw new Error('the pod mounts a ServiceAccount token but the runtime has no token slots directory');
+  const volumeName = (dir: string) => `serviceaccount-${tokenDirs.indexOf(dir)}`;
+  const containerDefinitions = launch.containers.map((container) => {
+    const definition = containerDefinition(launch, container, settings, locations);
+    const mounts = container.tokenMounts ?? [];
+    if (mounts.length === 0) return definition;
+    return {
+      ...definition,
+      mountPoints: mounts.map((mount) => ({ sourceVolume: volumeName(mount.hostDir), containerPath: mount.mountPath, readOnly: true })),
+    };
+  });
   const overrides = launch.containers.map((container) => containerOverride(container)).filter((override) => override !== undefined);
   const cpuLimits = launch.containers.map((c) => parseMilliCpu(c.resources.limits.cpu));
   const memoryLimits = launch.containers.map((c) => mebibytes(c.resources.limits.memory));
@@ -63,13 +96,37 @@ export function podTask(launch: PodLaunch, settings: TaskDefinitionSettings, loc
     ...(cpuLimits.every((v) => v !== undefined) ? { cpu: String(Math.max(128, Math.ceil((sum(cpuLimits) * 1024) / 1000))) } : {}),
     ...(memoryLimits.every((v) => v !== undefined) ? { memory: String(Math.max(6, sum(memoryLimits))) } : {}),
   };
-  const hash = createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 16);
-  const family = familyName(settings.familyPrefix, launch.pod.namespace, launch.workloadName, hash);
+  // The host paths depend on the hash, so the hash is of the volumes' names alone.
+  const volumeNames = tokenDirs.map((dir) => volumeName(dir));
+  const hash = createHash('sha256')
+    .update(canonicalJson(volumeNames.length > 0 ? { ...body, volumes: volumeNames } : body))
+    .digest('hex')
+    .slice(0, 16);
+  if (tokenDirs.length === 0) {
+    const family = familyName(settings.familyPrefix, launch.pod.namespace, launch.workloadName, hash);
+    return {
+      family,
+      hash,
+      definition: { family, ...body, tags: [{ key: templateHashTag, value: hash }] },
+      containerOverrides: overrides,
+      tokenLinks: [],
+    };
+  }
+  const slotDir = `${settings.tokenSlotsDir?.replace(/\/+$/, '')}/${hash}-${slot}`;
+  const tokenLinks = tokenDirs.map((dir, index) => ({ path: `${slotDir}/${index}`, target: dir }));
+  const family = familyName(settings.familyPrefix, launch.pod.namespace, launch.workloadName, `${hash}-s${slot}`);
   return {
     family,
     hash,
-    definition: { family, ...body, tags: [{ key: templateHashTag, value: hash }] },
+    definition: {
+      family,
+      ...body,
+      volumes: tokenLinks.map((link, index) => ({ name: volumeNames[index], host: { sourcePath: link.path } })),
+      tags: [{ key: templateHashTag, value: hash }],
+    },
     containerOverrides: overrides,
+    tokenLinks,
+    slot,
   };
 }
 

@@ -148,6 +148,12 @@ export interface PodContainerLaunch {
     readonly requests: Readonly<Record<string, string | number>>;
     readonly limits: Readonly<Record<string, string | number>>;
   };
+  /**
+   * The ServiceAccount token volumes the container mounts: the node's directory the agent keeps
+   * the token, `ca.crt` and `namespace` in (refreshed before expiry), and where the container
+   * sees it (`/var/run/secrets/kubernetes.io/serviceaccount`).
+   */
+  readonly tokenMounts?: readonly { readonly hostDir: string; readonly mountPath: string }[];
 }
 
 /** Everything a `pod` runtime needs to start a pod's containers as one unit. */

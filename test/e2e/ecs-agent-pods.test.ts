@@ -5,6 +5,9 @@
  * exact ECS calls the fake recorded.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   DescribeTaskDefinitionCommand,
@@ -213,6 +216,54 @@ describe('node agent with the ecs runtime: pods', () => {
     ]);
     assert.equal(node.secrets.valueOf('skiff/skiff/default/secrets/db'), JSON.stringify({ password }));
     await node.cluster.kubectlOk(['delete', 'pod', 'with-secrets', '--grace-period=1']);
+  });
+
+  it('gives the pod its ServiceAccount token, CA and namespace at the usual path through a host volume the agent keeps', bounded, async () => {
+    await node.cluster.kubectlOk(['apply', '-f', '-'], { input: podManifest('with-token', 'Always') });
+    const { pod, task } = await runningTaskOf('with-token');
+    const mountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+    // The admission gave the pod its projected token volume; the task's definition mounts it there.
+    const volume = (pod.spec as { volumes?: { name: string; projected?: unknown }[] }).volumes?.find((v) => v.name.startsWith('kube-api-access-'));
+    assert.ok(volume?.projected, 'the pod has the kube-api-access volume');
+    const family = task.taskDefinitionArn?.split('/').at(-1)?.split(':')[0];
+    const definition = node.ecs.inputsOf(RegisterTaskDefinitionCommand).find((input) => input.family === family);
+    assert.match(family ?? '', /-s0$/);
+    const sourcePath = definition?.volumes?.[0]?.host?.sourcePath ?? '';
+    assert.deepEqual(definition?.volumes, [{ name: 'serviceaccount-0', host: { sourcePath } }]);
+    assert.deepEqual(definition?.containerDefinitions?.[0]?.mountPoints, [{ sourceVolume: 'serviceaccount-0', containerPath: mountPath, readOnly: true }]);
+    assert.equal(startsFor(pod.metadata.uid)[0]?.tags?.find((tag) => tag.key === 'skiff.io/token-slot')?.value, `${family?.split('-').at(-2)}/0`);
+    // What Docker would bind there (it follows the link): the files the agent wrote and keeps fresh.
+    const files = await waitFor('the token files', async () => {
+      try {
+        return {
+          token: readFileSync(join(sourcePath, 'token'), 'utf8'),
+          ca: readFileSync(join(sourcePath, 'ca.crt'), 'utf8'),
+          namespace: readFileSync(join(sourcePath, 'namespace'), 'utf8'),
+        };
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(files.namespace, 'default');
+    assert.match(files.ca, /-----BEGIN CERTIFICATE-----/);
+    // An in-cluster client with that token is the pod's ServiceAccount.
+    const review = await new Promise<{ status?: { userInfo?: { username?: string; extra?: Record<string, string[]> } } }>((resolve, reject) => {
+      const request = https.request(
+        `${node.cluster.local.server}/apis/authentication.k8s.io/v1/selfsubjectreviews`,
+        { method: 'POST', ca: files.ca, headers: { authorization: `Bearer ${files.token}`, 'content-type': 'application/json', accept: 'application/json' } },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => (response.statusCode === 201 ? resolve(JSON.parse(body)) : reject(new Error(`${response.statusCode} ${body}`))));
+        },
+      );
+      request.on('error', reject);
+      request.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));
+    });
+    assert.equal(review.status?.userInfo?.username, 'system:serviceaccount:default:default');
+    assert.deepEqual(review.status?.userInfo?.extra?.['authentication.kubernetes.io/pod-name'], ['with-token']);
+    await node.cluster.kubectlOk(['delete', 'pod', 'with-token', '--grace-period=1']);
   });
 
   it('treats a task ECS lost as stopped and restarts the pod', bounded, async () => {

@@ -4,12 +4,14 @@
  * the real kubectl and read objects straight from the API (`get`), which is much faster than a
  * kubectl run per poll on a busy machine.
  */
+import { rmSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { PodLogSource } from '../../functions/domain/pods/pod-logs.ts';
 import { type AgentOptions, type RunningAgent, startAgent } from '../../node-agent/agent.ts';
 import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
 import { EcsRuntime } from '../../node-agent/runtime/ecs-runtime.ts';
+import { defaultPodsDir } from '../../node-agent/runtime/process-runtime.ts';
 import { SecretsManagerSources } from '../../node-agent/runtime/secrets-manager-sources.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 import { FakeEcs, type FakeEcsOptions } from './fake-ecs.ts';
@@ -40,6 +42,9 @@ export async function startEcsNodeCluster(options: {
   const cluster = await startTestCluster({ nodes: 0, ...(options.podLogs ? { podLogs: options.podLogs } : {}) });
   const ecs = new FakeEcs({ provisionMs: 30, pendingMs: 60, stopMs: 100, ...options.ecs });
   const secrets = new FakeSecretsManager();
+  const stateDir = join(cluster.dataDir, 'nodes', options.nodeName);
+  // Where the agent would put them on the instance: beside the pods' directories (ADR 145).
+  const tokenSlotsDir = join(defaultPodsDir(stateDir), 'token-slots');
   const newRuntime = () =>
     EcsRuntime.create({
       client: ecs.client,
@@ -53,6 +58,7 @@ export async function startEcsNodeCluster(options: {
         logGroup: options.logGroup ?? '/skiff/skiff/pods',
         region: ecs.region,
         executionRoleArn: `arn:aws:iam::${ecs.account}:role/skiff-task-execution`,
+        tokenSlotsDir,
       },
       sources: new SecretsManagerSources({ client: secrets.client, prefix: 'skiff/skiff' }),
       pollMs: { busy: 50, idle: 200 },
@@ -69,7 +75,7 @@ export async function startEcsNodeCluster(options: {
     cpu: '2',
     memory: '3788Mi',
     pods: 10,
-    stateDir: join(cluster.dataDir, 'nodes', options.nodeName),
+    stateDir,
     backOff: { initialMs: 500, maxMs: 2000 },
     serviceProxy: false,
   };
@@ -107,6 +113,7 @@ export async function startEcsNodeCluster(options: {
       await state.agent.stop();
       await state.runtime.close();
       await cluster.stop();
+      rmSync(tokenSlotsDir, { recursive: true, force: true });
     },
   };
   return state;

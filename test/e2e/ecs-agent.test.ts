@@ -65,25 +65,48 @@ describe('node agent with the ecs runtime: the walkthrough', () => {
     assert.match(first.status?.containerStatuses?.[0]?.containerID ?? '', /^ecs:\/\/[0-9a-f]{32}\/nginx$/);
     assert.match(first.status?.containerStatuses?.[0]?.imageID ?? '', /^nginx@sha256:/);
     assert.deepEqual(node.ecs.callNames({ withoutPolling: true }), ['ListTasks', 'ListTasks', 'DescribeTaskDefinition', 'RegisterTaskDefinition', 'StartTask']);
-    const nginxDefinition = node.ecs.inputsOf(StartTaskCommand)[0]?.taskDefinition;
+    // Pods mount their ServiceAccount token: each live pod of a template has its own token slot,
+    // a definition per slot of the template (ADR 139), `<family>-s<slot>`.
+    const familyOf = (arn: string | undefined) => arn?.split('/').at(-1)?.split(':')[0] ?? '';
+    const templateOf = (arn: string | undefined) => familyOf(arn).replace(/-s\d+$/, '');
+    const nginxTemplate = templateOf(node.ecs.inputsOf(StartTaskCommand)[0]?.taskDefinition);
+    assert.match(familyOf(node.ecs.inputsOf(StartTaskCommand)[0]?.taskDefinition), /-s0$/);
 
     await node.cluster.kubectlOk(['scale', 'deployment', 'web', '--replicas=3']);
     const three = await untilServing('app=web', 3, 'nginx');
     assert.equal(new Set(three.map((p) => p.status?.podIP)).size, 3, 'each pod has its own VPC address');
-    assert.deepEqual(node.ecs.callNames({ withoutPolling: true }).slice(5), ['StartTask', 'StartTask']);
+    assert.deepEqual(node.ecs.callNames({ withoutPolling: true }).slice(5), [
+      'DescribeTaskDefinition',
+      'RegisterTaskDefinition',
+      'StartTask',
+      'DescribeTaskDefinition',
+      'RegisterTaskDefinition',
+      'StartTask',
+    ]);
     assert.ok(
-      node.ecs.inputsOf(StartTaskCommand).every((input) => input.taskDefinition === nginxDefinition),
-      'one definition for the template',
+      node.ecs.inputsOf(StartTaskCommand).every((input) => templateOf(input.taskDefinition) === nginxTemplate),
+      'one template, one definition per slot',
+    );
+    assert.deepEqual(
+      node.ecs
+        .inputsOf(StartTaskCommand)
+        .map((input) => familyOf(input.taskDefinition).slice(-3))
+        .sort(),
+      ['-s0', '-s1', '-s2'],
     );
 
     await node.cluster.kubectlOk(['set', 'image', 'deployment/web', 'nginx=httpd']);
     await node.cluster.kubectlOk(['rollout', 'status', 'deployment', 'web', '--timeout=90s'], { timeoutMs: 100_000 });
     const httpd = await untilServing('app=web', 3, 'httpd');
     for (const pod of httpd) assert.equal(pod.status?.podIP, addressOf(taskOf(pod)));
-    assert.equal(node.ecs.inputsOf(RegisterTaskDefinitionCommand).length, 2, 'a new template, a new family');
-    const httpdDefinition = node.ecs.inputsOf(StartTaskCommand).at(-1)?.taskDefinition;
-    assert.notEqual(httpdDefinition, nginxDefinition);
-    await waitFor('the nginx tasks stopped', () => node.ecs.running().length === 3 && node.ecs.running().every((t) => t.taskDefinitionArn === httpdDefinition));
+    const families = node.ecs.inputsOf(RegisterTaskDefinitionCommand).map((input) => input.family ?? '');
+    assert.equal(new Set(families.map((family) => family.replace(/-s\d+$/, ''))).size, 2, 'a new template, new families');
+    const httpdTemplate = templateOf(node.ecs.inputsOf(StartTaskCommand).at(-1)?.taskDefinition);
+    assert.notEqual(httpdTemplate, nginxTemplate);
+    await waitFor(
+      'the nginx tasks stopped',
+      () => node.ecs.running().length === 3 && node.ecs.running().every((t) => templateOf(t.taskDefinitionArn) === httpdTemplate),
+    );
     assert.equal(node.ecs.inputsOf(StopTaskCommand).length, 3, 'each old pod stopped with one StopTask');
 
     const before = node.ecs.inputsOf(StartTaskCommand).length;
@@ -91,14 +114,17 @@ describe('node agent with the ecs runtime: the walkthrough', () => {
     await node.cluster.kubectlOk(['rollout', 'status', 'deployment', 'web', '--timeout=90s'], { timeoutMs: 100_000 });
     const back = await untilServing('app=web', 3, 'nginx');
     assert.equal(back.length, 3);
-    assert.equal(node.ecs.inputsOf(RegisterTaskDefinitionCommand).length, 2, 'the nginx definition is reused after the undo');
+    assert.equal(node.ecs.inputsOf(RegisterTaskDefinitionCommand).length, families.length, 'the nginx definitions are reused after the undo');
     assert.ok(
       node.ecs
         .inputsOf(StartTaskCommand)
         .slice(before)
-        .every((input) => input.taskDefinition === nginxDefinition),
+        .every((input) => templateOf(input.taskDefinition) === nginxTemplate),
     );
-    await waitFor('only nginx tasks left', () => node.ecs.running().length === 3 && node.ecs.running().every((t) => t.taskDefinitionArn === nginxDefinition));
+    await waitFor(
+      'only nginx tasks left',
+      () => node.ecs.running().length === 3 && node.ecs.running().every((t) => templateOf(t.taskDefinitionArn) === nginxTemplate),
+    );
 
     await node.cluster.kubectlOk(['delete', 'deployment', 'web']);
     await waitFor('the tasks of the deleted deployment stopped', () => node.ecs.running().length === 0);

@@ -11,6 +11,7 @@
  * It runs inside the local host, next to the controllers that drive it.
  */
 
+import { BlockList, isIP } from 'node:net';
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { BackendPod } from '../domain/services/load-balancer-backends.ts';
 import type { EnsuredLoadBalancer, LoadBalancerIngress, LoadBalancerProblem, LoadBalancers, TargetState } from '../domain/services/load-balancers.ts';
@@ -54,6 +55,40 @@ function statusIp(service: KubeObject): string | undefined {
 }
 
 const byAddress = (a: Backend, b: Backend) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1);
+
+/** Kubernetes' older way to give the ranges, read when `spec.loadBalancerSourceRanges` is empty (as the cloud providers do). */
+const sourceRangesAnnotation = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+/**
+ * The client ranges a Service lets in (`spec.loadBalancerSourceRanges`, else the annotation, comma
+ * separated); undefined when it names none, which lets every source in (0.0.0.0/0, as on AWS).
+ * An entry that is not a CIDR is skipped. A client on IPv4-mapped IPv6 is matched as IPv4.
+ */
+export function sourceRangesOf(service: KubeObject): { allows(address: string): boolean; readonly ranges: readonly string[] } | undefined {
+  const field = (service.spec as { loadBalancerSourceRanges?: unknown } | undefined)?.loadBalancerSourceRanges;
+  const fromField = Array.isArray(field) ? field.filter((entry): entry is string => typeof entry === 'string' && entry.trim() !== '') : [];
+  const annotation = service.metadata.annotations?.[sourceRangesAnnotation] ?? '';
+  const entries = (fromField.length > 0 ? fromField : annotation.split(',')).map((entry) => entry.trim()).filter(Boolean);
+  const list = new BlockList();
+  const ranges: string[] = [];
+  for (const entry of entries) {
+    const [address = '', prefix = ''] = entry.split('/');
+    const family = isIP(address);
+    const bits = Number(prefix);
+    if (family === 0 || !/^\d+$/.test(prefix) || bits > (family === 4 ? 32 : 128)) continue;
+    list.addSubnet(address, bits, family === 4 ? 'ipv4' : 'ipv6');
+    ranges.push(entry);
+  }
+  if (ranges.length === 0) return undefined;
+  return {
+    ranges,
+    allows(address) {
+      const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+      const family = isIP(plain);
+      return family !== 0 && list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+    },
+  };
+}
 
 function backendsOfPod(pod: BackendPod): Backend[] {
   return [...new Set(pod.ports.values())].map((port) => ({ ip: pod.ip, port }));
@@ -121,9 +156,11 @@ export function createLocalLoadBalancers(options: LocalLoadBalancerOptions = {})
       for (const port of view.ports) {
         if ((port.protocol ?? 'TCP') !== 'TCP') continue;
         const portName = port.name ?? '';
+        const sources = sourceRangesOf(balancer.service);
         const target: ListenerTarget = {
           description: `${view.namespace}/${view.name}:${port.port}`,
           backends: () => balancer.targets.get(portName) ?? [],
+          ...(sources ? { accepts: (address: string) => sources.allows(address) } : {}),
         };
         desired.set(listenerKey(balancer.ip, port.port), { address: balancer.ip, port: port.port, target });
       }

@@ -17,6 +17,8 @@ export interface ListenerTarget {
   /** Who the listener serves, for logs: `default/web:80`. */
   readonly description: string;
   backends(): readonly Backend[];
+  /** Whether a client of this address may connect (a load balancer's source ranges); all may when absent. */
+  accepts?(clientAddress: string): boolean;
 }
 
 export interface ListenerSetOptions {
@@ -108,6 +110,11 @@ export function createListenerSet(options: ListenerSetOptions = {}): ListenerSet
     listener.sockets.add(client);
     client.on('close', () => listener.sockets.delete(client));
     client.on('error', () => client.destroy());
+    if (listener.target.accepts && !listener.target.accepts(client.remoteAddress ?? '')) {
+      // A source the load balancer does not let in: refused before any backend is asked.
+      client.resetAndDestroy();
+      return;
+    }
     const backends = listener.target.backends();
     if (backends.length === 0) {
       // No ready endpoint: refuse, as kube-proxy's REJECT rule does.

@@ -35,10 +35,10 @@ export async function startBackend(ip: string, name: string, port = 0): Promise<
 
 export { freePort } from '../../support/loopback.ts';
 
-/** GET http://ip:port/ → body, or the error code (ECONNRESET, ECONNREFUSED...). */
-export function get(ip: string, port: number): Promise<string> {
+/** GET http://ip:port/ → body, or the error code (ECONNRESET, ECONNREFUSED...); from `localAddress` when given. */
+export function get(ip: string, port: number, localAddress?: string): Promise<string> {
   return new Promise((resolve) => {
-    const request = http.get({ host: ip, port, path: '/', agent: false, timeout: 3000 }, (response) => {
+    const request = http.get({ host: ip, port, path: '/', agent: false, timeout: 3000, ...(localAddress ? { localAddress } : {}) }, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => {
         body += chunk.toString();

@@ -250,6 +250,51 @@ describe('service controllers against DynamoDB Local', () => {
       await store.delete(types.pods, ns, created.metadata.name ?? '');
     });
 
+    it('lets in only clients of spec.loadBalancerSourceRanges (or the older annotation), refusing the others', async () => {
+      const backend = await startBackend(subnet.address(240), 'ranged-pod');
+      after(backend.close);
+      const controller = serviceLoadBalancerController(balancers);
+      const port = await freePort(subnet.address(1));
+      const allowed = subnet.address(20);
+      const other = subnet.address(21);
+      const service = await store.create(types.services, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'ranged', namespace: ns },
+        spec: {
+          type: 'LoadBalancer',
+          selector: { app: 'ranged' },
+          ports: [{ port, targetPort: backend.port, protocol: 'TCP' }],
+          loadBalancerSourceRanges: [`${allowed}/32`, 'not-a-cidr'],
+        },
+      });
+      const created = await store.create(types.pods, pod(ns, 'ranged-1', backend.ip, { labels: { app: 'ranged' } }));
+      await written(controller, types.services.id, undefined, service);
+      const ip = balancers.addressOf(`${ns}/ranged`) as string;
+      assert.equal(await get(ip, port, allowed), 'ranged-pod', 'a client in the range is served');
+      assert.equal(await get(ip, port, other), 'ECONNRESET', 'a client outside every range is refused');
+
+      // The ranges taken away: every source comes in again (0.0.0.0/0). Then the annotation's ranges.
+      const withRanges = await store.get(types.services, ns, 'ranged');
+      const { loadBalancerSourceRanges: _, ...spec } = withRanges.spec as Record<string, unknown>;
+      const open = await store.update(types.services, { ...withRanges, spec });
+      await written(controller, types.services.id, withRanges, open);
+      assert.equal(await get(ip, port, other), 'ranged-pod');
+      const current = await store.get(types.services, ns, 'ranged');
+      const annotated = await store.update(types.services, {
+        ...current,
+        metadata: { ...current.metadata, annotations: { 'service.beta.kubernetes.io/load-balancer-source-ranges': ` ${other}/32 , 10.0.0.0/8` } },
+      });
+      await written(controller, types.services.id, current, annotated);
+      assert.equal(await get(ip, port, other), 'ranged-pod');
+      assert.equal(await get(ip, port, allowed), 'ECONNRESET');
+
+      const last = await store.get(types.services, ns, 'ranged');
+      const marked = await store.delete(types.services, ns, 'ranged');
+      await written(controller, types.services.id, last, marked.object);
+      await store.delete(types.pods, ns, created.metadata.name ?? '');
+    });
+
     it('keeps a terminating pod draining while a connection to it is open, then marks it deregistered', async () => {
       const net = await import('node:net');
       const held: import('node:net').Socket[] = [];

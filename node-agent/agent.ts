@@ -27,9 +27,10 @@ import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip
 import { startServiceProxy } from './proxy/service-proxy.ts';
 import { choosePodNetworkMode, namespaceTools, PodNetwork, type PodNetworkMode } from './runtime/pod-network.ts';
 import { defaultPodsDir, ProcessRuntime } from './runtime/process-runtime.ts';
-import type { ContainerRuntime } from './runtime/runtime.ts';
+import { type ContainerRuntime, ExecUnavailableError } from './runtime/runtime.ts';
 import { SimRuntime } from './runtime/sim-runtime.ts';
 import { ServiceAccountVolumes } from './service-account-volume.ts';
+import { StreamTargetError } from './streaming/streaming-server.ts';
 
 export interface AgentOptions {
   readonly credentials: ClusterCredentials;
@@ -160,6 +161,38 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           refresh: (id) => runtime.container(id),
           waitingReason: (container) => worker.waitingReason(container),
         };
+      },
+    },
+    // exec, attach and port forwarding into the pods of this node (docs/adr/136).
+    streaming: {
+      container(namespace, pod, container) {
+        const worker = byName.get(nameKey(namespace, pod));
+        if (!worker) throw new StreamTargetError(404, `pod "${pod}" in namespace "${namespace}" is not on this node`);
+        const names = [...worker.view.spec.containers, ...worker.view.spec.initContainers].map((c) => c.name);
+        if (!names.includes(container)) throw new StreamTargetError(400, `container ${container} is not valid for pod ${pod}`);
+        const record = worker.logRecord(container, false);
+        const { openExec, openAttach } = runtime;
+        if (!openExec || !openAttach) throw new StreamTargetError(400, `the ${runtime.kind} runtime of this node cannot exec into containers`);
+        if (!record || record.exit || record.creating) throw new StreamTargetError(400, `container not found ("${container}")`);
+        const guard = <T>(open: () => T): T => {
+          try {
+            return open();
+          } catch (error) {
+            if (error instanceof ExecUnavailableError) throw new StreamTargetError(400, error.message);
+            throw error;
+          }
+        };
+        return {
+          exec: (argv, execOptions) => guard(() => openExec.call(runtime, record.id, argv, execOptions)),
+          attach: () => guard(() => openAttach.call(runtime, record.id)),
+        };
+      },
+      podAddress(namespace, pod) {
+        const worker = byName.get(nameKey(namespace, pod));
+        if (!worker) throw new StreamTargetError(404, `pod "${pod}" in namespace "${namespace}" is not on this node`);
+        const address = worker.address;
+        if (!address) throw new StreamTargetError(400, `pod "${pod}" has no address yet`);
+        return address;
       },
     },
   });

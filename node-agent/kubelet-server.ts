@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ContainerRecord } from './runtime/runtime.ts';
+import { createStreamingServer, refuseUpgrade, type StreamingOptions, type StreamTargets } from './streaming/streaming-server.ts';
 
 export interface LogLookup {
   /** Undefined when the pod is not on this node. */
@@ -31,6 +32,10 @@ export interface KubeletServerOptions {
   readonly logs: LogLookup;
   /** How often a follow checks the file for more output. */
   readonly followPollMs?: number;
+  /** exec, attach and port forwarding (docs/adr/136); refused with 404 without. */
+  readonly streaming?: StreamTargets;
+  /** Bounds of the streaming sessions (tests shorten them). */
+  readonly streamingLimits?: Omit<StreamingOptions, 'targets'>;
 }
 
 export interface KubeletServer {
@@ -44,6 +49,13 @@ function digest(text: string): Buffer {
 
 export async function startKubeletServer(options: KubeletServerOptions): Promise<KubeletServer> {
   const expected = options.token ? digest(options.token) : undefined;
+  const authorized = (request: http.IncomingMessage): boolean => {
+    if (!expected) return true;
+    const header = request.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? digest(header.slice(7)) : undefined;
+    return presented !== undefined && timingSafeEqual(presented, expected);
+  };
+  const streaming = options.streaming ? createStreamingServer({ targets: options.streaming, ...options.streamingLimits }) : undefined;
   const server = http.createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) send(response, 500, `internal error: ${String(error)}`);
@@ -54,11 +66,7 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://kubelet');
     if (url.pathname === '/healthz') return send(response, 200, 'ok');
-    if (expected) {
-      const header = request.headers.authorization ?? '';
-      const presented = header.startsWith('Bearer ') ? digest(header.slice(7)) : undefined;
-      if (!presented || !timingSafeEqual(presented, expected)) return send(response, 401, 'Unauthorized');
-    }
+    if (!authorized(request)) return send(response, 401, 'Unauthorized');
     const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (request.method !== 'GET' || !match) return send(response, 404, '404 page not found');
     const [namespace, podName, containerName] = match.slice(1).map((part) => decodeURIComponent(part ?? '')) as [string, string, string];
@@ -88,6 +96,14 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     await streamLog(response, record, target, { tailLines, limitBytes, timestamps, follow, pollMs: options.followPollMs ?? 200, signal: closed.signal });
   }
 
+  // exec, attach, portForward: the same token as the logs, checked before anything is looked up.
+  server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
+    socket.on('error', () => undefined);
+    if (!authorized(request)) return refuseUpgrade(socket, 401, 'Unauthorized');
+    if (!streaming) return refuseUpgrade(socket, 404, '404 page not found');
+    streaming.handleUpgrade(request, socket, head);
+  });
+
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.address, () => resolvePromise());
@@ -97,6 +113,7 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     port,
     close: () =>
       new Promise<void>((resolvePromise) => {
+        streaming?.close();
         server.closeAllConnections();
         server.close(() => resolvePromise());
       }),

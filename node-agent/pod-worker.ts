@@ -135,6 +135,11 @@ export class PodWorker {
     return this.pod.view;
   }
 
+  /** The pod's address (port forwarding dials it); undefined before the pod has one. */
+  get address(): string | undefined {
+    return this.podIP;
+  }
+
   /** The runtime starts the pod's containers together (an ECS task) and gives the pod its IP. */
   private get podUnit(): boolean {
     return this.context.runtime.unit === 'pod';

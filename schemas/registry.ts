@@ -4,7 +4,7 @@
  * validation, printer columns) is looked up by `ResourceType.id`.
  */
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction' | 'token';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
 
 export interface ResourceType {
   /** Stable key, `<group or core>/<plural>`: the store's partition for this type. */
@@ -75,7 +75,11 @@ export const resourceTypes: readonly ResourceType[] = [
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   }),
   type('', 'v1', 'Node', 'nodes', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),
-  type('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'eviction'] }),
+  type('', 'v1', 'Pod', 'pods', {
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'binding', 'log', 'eviction', 'exec', 'attach', 'portforward'],
+  }),
   type('', 'v1', 'Service', 'services', {
     shortNames: ['svc'],
     categories: ['all'],

@@ -15,6 +15,7 @@ import { impersonate, impersonationOf } from '../domain/authorization/impersonat
 import { requestAttributes } from '../domain/authorization/request-attributes.ts';
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
+import type { PodStreamLocator } from '../domain/pods/pod-streams.ts';
 import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { nodeRestrictionPlugin } from './admission/node-restriction.ts';
@@ -46,6 +47,8 @@ export interface ApiDependencies {
   readonly admission?: readonly AdmissionPlugin[];
   readonly now?: () => Date;
   readonly podLogs?: PodLogSource;
+  /** Where exec, attach and port-forward upgrades go (the local host's node agents); none behind API Gateway. */
+  readonly podStreams?: PodStreamLocator;
   /** Cluster settings of admission (the default tolerations' seconds): the controllers must get the same. */
   readonly admissionSettings?: Partial<AdmissionSettings>;
   /** The structured log: one entry per request, one more for a request that failed with a 5xx. */
@@ -119,6 +122,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     // them. ServiceAccount admission needs no user: it is a step of the one admission path (pod-strategy.ts).
     admissionPlugins: [nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
+    ...(dependencies.podStreams ? { podStreams: dependencies.podStreams } : {}),
   };
 
   /** The body is read here, after authentication and authorization, never before (docs/adr/125). */
@@ -204,7 +208,15 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
   }
 
   function audit(request: ApiRequest, trail: RequestTrail, response: ApiResponse, error: unknown, received: Date): void {
-    if (!dependencies.audit || !isAudited(trail.attributes?.verb, response.status)) return;
+    if (
+      !dependencies.audit ||
+      !isAudited(
+        trail.attributes?.verb,
+        response.status,
+        trail.attributes?.subresource ? `${trail.attributes.resource}/${trail.attributes.subresource}` : undefined,
+      )
+    )
+      return;
     const query = request.query.toString();
     const status = error instanceof ApiError ? { code: error.code, reason: error.reason, message: error.message } : { code: response.status };
     dependencies.audit(

@@ -36,8 +36,15 @@ export type AuditSink = (event: AuditEvent) => void;
 
 const changingVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
-/** Audited: every request whose verb changes something, and every one refused by authentication or authorization. */
-export function isAudited(verb: string | undefined, code: number): boolean {
+/** Sessions into a pod: audited whatever their verb (kubectl's WebSocket upgrades are GETs). */
+const sessionSubresources = new Set(['pods/exec', 'pods/attach', 'pods/portforward']);
+
+/**
+ * Audited: every request whose verb changes something, every session into a pod (exec, attach,
+ * port-forward), and every request refused by authentication or authorization.
+ */
+export function isAudited(verb: string | undefined, code: number, resource?: string): boolean {
+  if (resource !== undefined && sessionSubresources.has(resource)) return true;
   return code === 401 || code === 403 || (verb !== undefined && changingVerbs.has(verb));
 }
 

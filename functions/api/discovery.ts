@@ -63,6 +63,9 @@ const subresourceFacts: Readonly<Record<Subresource, SubresourceFacts>> = {
   log: { responseKind: ownKind, verbs: ['get'] },
   eviction: { responseKind: () => ({ group: 'policy', version: 'v1', kind: 'Eviction' }), verbs: ['create'] },
   token: { responseKind: () => ({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }), verbs: ['create'] },
+  exec: { responseKind: () => ({ group: '', version: 'v1', kind: 'PodExecOptions' }), verbs: ['create', 'get'] },
+  attach: { responseKind: () => ({ group: '', version: 'v1', kind: 'PodAttachOptions' }), verbs: ['create', 'get'] },
+  portforward: { responseKind: () => ({ group: '', version: 'v1', kind: 'PodPortForwardOptions' }), verbs: ['create', 'get'] },
 };
 
 /** Served groups in discovery order: the core group, then the others as the registry lists them. */

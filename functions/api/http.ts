@@ -38,6 +38,12 @@ export interface ApiResponse {
    * at once, then each chunk as it comes, and end the response when the iterator ends.
    */
   readonly stream?: AsyncIterable<string | Buffer>;
+  /**
+   * ...or an upgraded connection (`exec`, `attach`, `port-forward`): the request was authorized
+   * and the host passes the upgrade on to this node endpoint, then copies bytes both ways.
+   * Only hosts that can hold an upgraded connection get one (docs/adr/136).
+   */
+  readonly upgrade?: { readonly url: string; readonly headers: Readonly<Record<string, string>> };
 }
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;

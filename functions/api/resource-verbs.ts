@@ -20,6 +20,7 @@ import type { UserInfo } from '../domain/authorization/user-info.ts';
 import type { Admission, StrategyDeleteOptions } from '../domain/object-admission/admission.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
+import type { PodStreamLocator } from '../domain/pods/pod-streams.ts';
 import { continueIsWithin, decodeContinue } from '../store/continue-token.ts';
 import type { ObjectReader } from '../store/store.ts';
 import { serveReview } from './access-reviews.ts';
@@ -27,6 +28,7 @@ import { type EvictionDeleteOptions, evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
 import type { ApiResponse, ReadRequest } from './http.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
+import { servePodStream } from './pod-streams.ts';
 import { toTable, wantsTable } from './printers/index.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
@@ -41,6 +43,8 @@ export interface VerbContext {
   readonly admission: Admission;
   readonly now: () => Date;
   readonly podLogs?: PodLogSource;
+  /** Where exec, attach and port-forward upgrades go; absent on hosts that cannot hold them. */
+  readonly podStreams?: PodStreamLocator;
   /** Who the request runs as (after impersonation): admission plugins and the review APIs read it. */
   readonly user: UserInfo;
   readonly authorizer: Authorizer;
@@ -84,6 +88,7 @@ export async function serveResource(route: ResourceRoute, request: ReadRequest, 
     });
   }
   if (subresource === 'log') return serveLog(route, request, context);
+  if (subresource === 'exec' || subresource === 'attach' || subresource === 'portforward') return servePodStream(route, request, context);
   if (subresource === 'binding') return expect(method, 'POST', () => bind(route, request, context));
   if (subresource === 'eviction') return expect(method, 'POST', () => evict(route, request, context));
   if (subresource === 'scale') return serveScale(route, request, context, method);

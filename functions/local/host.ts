@@ -41,7 +41,7 @@ import { type DynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from './d
 import { startHttpsApiServer } from './https-server.ts';
 import { createLocalIngressRouters } from './ingress-router.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { kubeletLogSource } from './kubelet-client.ts';
+import { kubeletLogSource, kubeletStreamLocator } from './kubelet-client.ts';
 import { createLocalLoadBalancers } from './load-balancer.ts';
 import { localServiceAccountKeys } from './service-account-keys.ts';
 import { startStreamPoller } from './stream-poller.ts';
@@ -193,6 +193,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       authorizer,
       // The API reaches each agent's kubelet API with that node's own token.
       podLogs: options.podLogs ?? kubeletLogSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
+      // exec, attach and port-forward: upgrades passed on to the agent's streaming endpoints (docs/adr/136).
+      podStreams: kubeletStreamLocator({ token: (nodeName) => tokens.nodeToken(nodeName) }),
       admissionSettings,
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
       audit: (event) => {

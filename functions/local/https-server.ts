@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ApiHandler, ApiRequest } from '../api/http.ts';
 import { toStatus } from '../core/errors.ts';
+import { isPodStreamUpgrade, serveUpgrade } from './upgrade-proxy.ts';
 
 export interface HttpsApiServer {
   readonly port: number;
@@ -92,6 +93,11 @@ export async function startHttpsApiServer(options: {
   });
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // exec, attach, port-forward: the API decides, the node serves (docs/adr/136).
+    if (isPodStreamUpgrade(request)) {
+      void serveUpgrade(options.handler, request, socket, head);
+      return;
+    }
     if (options.onUpgrade) return options.onUpgrade(request, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
   });

@@ -5,6 +5,7 @@
 import { request as httpRequest } from 'node:http';
 import { BadRequestError, NotFoundError } from '../core/errors.ts';
 import type { PodLogRequest, PodLogSource } from '../domain/pods/pod-logs.ts';
+import type { PodStreamLocator, PodStreamRequest } from '../domain/pods/pod-streams.ts';
 
 interface NodeStatus {
   readonly addresses?: readonly { type: string; address: string }[];
@@ -66,5 +67,32 @@ export function kubeletLogSource(options: { token?: KubeletToken } = {}): PodLog
       });
       outgoing.end();
     });
+  };
+}
+
+/**
+ * Where exec, attach and port-forward upgrades go: the node agent's streaming endpoints
+ * (`/exec`, `/attach`, `/portForward`), with the node's token, as kube-apiserver reaches the
+ * kubelet's (docs/adr/136).
+ */
+export function kubeletStreamLocator(options: { token?: KubeletToken } = {}): PodStreamLocator {
+  return (request: PodStreamRequest) => {
+    const token = typeof options.token === 'function' ? options.token(request.node.metadata.name ?? '') : options.token;
+    const status = (request.node.status ?? {}) as NodeStatus;
+    const address = status.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    const port = status.daemonEndpoints?.kubeletEndpoint?.Port;
+    if (!address || !port) throw new BadRequestError(`node "${request.node.metadata.name}" has no kubelet endpoint to stream from`);
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    const { namespace, name } = request.pod.metadata;
+    const podPath = `${encodeURIComponent(namespace ?? '')}/${encodeURIComponent(name ?? '')}`;
+    if (request.kind === 'portforward') return { url: `http://${address}:${port}/portForward/${podPath}`, headers };
+    const query = new URLSearchParams();
+    for (const command of request.query.getAll('command')) query.append('command', command);
+    for (const flag of ['stdin', 'stdout', 'stderr', 'tty']) {
+      const value = request.query.get(flag);
+      if (value !== null) query.set(flag, value);
+    }
+    const path = `/${request.kind}/${podPath}/${encodeURIComponent(request.container ?? '')}?${query}`;
+    return { url: `http://${address}:${port}${path}`, headers };
   };
 }

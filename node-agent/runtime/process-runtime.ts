@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
 import { type PodNetwork, tearDownPodNetwork } from './pod-network.ts';
 import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from './pod-volumes.ts';
+import { attachToLog, execArgv, spawnExec } from './process-exec.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
 import { currentHost, launchArgv, type PodView, type RunAs, runAsFor } from './process-isolation.ts';
 import {
@@ -37,6 +38,9 @@ import {
   type ContainerRecord,
   type ContainerRuntime,
   type ExecResult,
+  type ExecSession,
+  type ExecStreamOptions,
+  ExecUnavailableError,
   ImagePullError,
 } from './runtime.ts';
 
@@ -406,6 +410,59 @@ export class ProcessRuntime implements ContainerRuntime {
         },
       );
     });
+  }
+
+  /**
+   * `kubectl exec`: a new process in the pod's namespaces with the container's environment, user,
+   * view of the files and working directory (its volumes' paths rewritten as in its own command).
+   */
+  openExec(id: string, argv: readonly string[], options: ExecStreamOptions): ExecSession {
+    const record = this.runningRecord(id);
+    const env = readProcessEnvironment(record.pid!) ?? {};
+    // The container's mounts, from the variables it was started with: its paths in the command
+    // become the volumes' directories, as they were in its own command (ADR 084).
+    const mounts = Object.entries(env)
+      .filter(([name]) => /^SKIFF_MOUNT_\d+$/.test(name))
+      .map(([, value]) => {
+        const equals = value.indexOf('=');
+        return { mountPath: value.slice(0, equals), hostPath: value.slice(equals + 1), readOnly: false };
+      })
+      .filter((mount) => mount.mountPath.startsWith('/') && mount.hostPath.startsWith('/'));
+    // Into the pod's namespaces when it has them (ADR 136), then as its user with its view of the files (ADR 084, 085).
+    const enter = this.enterPodArgv(record.pod.uid, record.cwd);
+    if (!enter) throw new ExecUnavailableError('the pod sandbox is gone');
+    let command: string[];
+    try {
+      command = [
+        ...enter,
+        ...execArgv(
+          argv.map((arg) => rewriteMountPaths(arg, mounts)),
+          record.runAs,
+          record.view,
+        ),
+      ];
+    } catch (error) {
+      throw new ExecUnavailableError((error as Error).message);
+    }
+    return spawnExec(command, { ...options, env, ...(record.cwd && existsSync(record.cwd) ? { cwd: record.cwd } : {}) });
+  }
+
+  /** `kubectl attach`: the container's output from now on, until it ends (its stdin is not kept). */
+  openAttach(id: string): ExecSession {
+    const record = this.runningRecord(id);
+    if (!record.logPath) throw new ExecUnavailableError(`container ${record.containerName} has no output to attach to`);
+    return attachToLog(record.logPath, () => {
+      const fresh = this.records.get(id);
+      return !fresh || fresh.exit !== undefined;
+    });
+  }
+
+  private runningRecord(id: string): ProcessRecord {
+    const record = this.records.get(id);
+    if (!record || record.exit || record.pid === undefined || (!this.children.has(id) && !isSameLiveProcess(record.pid, record.processIdentity))) {
+      throw new ExecUnavailableError(`container not found (${record?.containerName ?? id}) or not running`);
+    }
+    return record;
   }
 
   onExit(listener: (record: ContainerRecord) => void): void {

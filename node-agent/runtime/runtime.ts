@@ -1,3 +1,5 @@
+import type { Readable, Writable } from 'node:stream';
+
 /**
  * The container runtime port: how the agent runs a pod's containers. `process` runs them as
  * host processes (local clusters and CI), `sim` runs nothing (scale tests), `ecs` runs each pod
@@ -183,6 +185,34 @@ export interface ExecResult {
   readonly output: string;
 }
 
+/** How `kubectl exec` wants its command run. */
+export interface ExecStreamOptions {
+  /** A terminal: stdout and stderr become one stream, and the size can change (`resize`). */
+  readonly tty: boolean;
+  /** The client sends input; without it the command's stdin is empty. */
+  readonly stdin: boolean;
+}
+
+/** A command running in a container for `kubectl exec` (or a view of the container for `attach`). */
+export interface ExecSession {
+  /** Where the client's input goes; undefined without `stdin`. */
+  readonly stdin: Writable | undefined;
+  readonly stdout: Readable;
+  /** Undefined with a terminal (its output is all on stdout). */
+  readonly stderr: Readable | undefined;
+  /** The terminal's new size, in characters. */
+  resize(width: number, height: number): void;
+  /** The command's exit code once it has ended and its output has been read. */
+  readonly exited: Promise<number>;
+  /** Ends the command (the client went away). */
+  kill(): void;
+}
+
+/** The container cannot take an exec or attach now (not running, gone): the kubelet's 4xx. */
+export class ExecUnavailableError extends Error {
+  override name = 'ExecUnavailableError';
+}
+
 export interface ContainerRuntime {
   readonly kind: 'process' | 'sim' | 'ecs';
   /** How containers start: alone (`start`) or a whole pod at once (`startPod`). */
@@ -210,6 +240,14 @@ export interface ContainerRuntime {
   /** Forgets every container of a pod and deletes its logs. */
   removePod(uid: string): void;
   exec(id: string, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
+  /**
+   * Starts `argv` in the container's context with streams (`kubectl exec`): the seam where a
+   * runtime enters the pod's namespaces. Throws ExecUnavailableError when the container is not
+   * running. Absent on runtimes that cannot (the API answers that exec is not supported there).
+   */
+  openExec?(id: string, argv: readonly string[], options: ExecStreamOptions): ExecSession;
+  /** Streams the container's own output from now on (`kubectl attach`), until it ends. */
+  openAttach?(id: string): ExecSession;
   /** Called once for every container that exits (including adopted ones found gone). */
   onExit(listener: (record: ContainerRecord) => void): void;
   /** Called when a record changes other than by exiting (a `pod` runtime's task running, getting its IP). */

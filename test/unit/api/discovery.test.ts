@@ -128,6 +128,9 @@ describe('aggregated discovery', () => {
       binding: [{ group: '', version: 'v1', kind: 'Binding' }, ['create']],
       log: [{ group: '', version: 'v1', kind: 'Pod' }, ['get']],
       eviction: [{ group: 'policy', version: 'v1', kind: 'Eviction' }, ['create']],
+      exec: [{ group: '', version: 'v1', kind: 'PodExecOptions' }, ['create', 'get']],
+      attach: [{ group: '', version: 'v1', kind: 'PodAttachOptions' }, ['create', 'get']],
+      portforward: [{ group: '', version: 'v1', kind: 'PodPortForwardOptions' }, ['create', 'get']],
     });
   });
 

@@ -1,0 +1,250 @@
+/**
+ * `kubectl exec`, `attach`, `port-forward` and `cp` against a local cluster with one node agent,
+ * with the newest kubectl (WebSocket `v5.channel.k8s.io`, port forwarding as SPDY tunnelled in a
+ * WebSocket) and kubectl 1.29 (SPDY/3.1 only), run directly rather than through the dispatcher
+ * (which picks the client from the server's minor version). Also: the exit code of a command,
+ * a terminal driven through a pseudo-terminal (`script`), and Kubernetes' 403 for a user
+ * without `pods/exec`.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { freePort } from '../support/loopback.ts';
+import { waitFor } from '../support/wait.ts';
+
+const bounded = { timeout: 120_000 };
+const clientDir = '/usr/lib/google-cloud-sdk/bin';
+/** The clients this file drives: the newest, and one that speaks SPDY only. */
+const clients = [
+  // WebSocket: exec and attach as v5.channel.k8s.io, port forwarding as SPDY tunnelled in a WebSocket (a GET upgrade).
+  { name: 'kubectl 1.33 (WebSocket)', binary: join(clientDir, 'kubectl.1.33'), upgradeVerb: 'GET' },
+  // SPDY/3.1 for everything (a POST upgrade).
+  { name: 'kubectl 1.29 (SPDY)', binary: join(clientDir, 'kubectl.1.29'), upgradeVerb: 'POST' },
+].filter((client) => existsSync(client.binary));
+
+/** kubectl's -v=6 line for a switched upgrade of `subresource` made with `verb` (1.33 and 1.29 word it differently). */
+function upgradedWith(verb: string, subresource: string): RegExp {
+  return new RegExp(`verb="${verb}" url="[^"]*/${subresource}[^"]*" status="101|${verb} https://\\S+/${subresource}\\S* 101 Switching Protocols`);
+}
+
+interface Result {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+describe('exec, attach, port-forward and cp through the API to the node agent', () => {
+  let cluster: TestCluster;
+  const scratch = mkdtempSync(join(tmpdir(), 'skiff-exec-e2e-'));
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 1 });
+    await cluster.kubectlOk(['apply', '-f', '-'], {
+      input: [
+        pod('shell', [{ name: 'main', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }], {
+          volumes: [{ name: 'data', emptyDir: {} }],
+        }),
+        pod('web', [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }]),
+        pod('ticker', [{ name: 'ticker', image: 'busybox', command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'] }]),
+      ]
+        .map((manifest) => stringify(manifest))
+        .join('---\n'),
+    });
+    await cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod/shell', 'pod/web', 'pod/ticker', '--timeout=90s'], { timeoutMs: 100_000 });
+  }, bounded);
+
+  after(async () => {
+    await cluster?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  function pod(name: string, containers: unknown[], spec: Record<string, unknown> = {}): unknown {
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers, ...spec } };
+  }
+
+  function run(binary: string, args: readonly string[], options: { input?: string; timeoutMs?: number; kubeconfig?: string } = {}): Promise<Result> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        binary,
+        ['--kubeconfig', options.kubeconfig ?? cluster.local.kubeconfigPath, ...args],
+        { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(options.input ?? '');
+    });
+  }
+
+  for (const client of clients) {
+    describe(client.name, () => {
+      const kubectl = (args: readonly string[], options?: { input?: string; timeoutMs?: number }) => run(client.binary, args, options);
+
+      it(`upgrades exec and port-forward with ${client.upgradeVerb}, no fallback`, bounded, async () => {
+        const exec = await kubectl(['exec', '-v=6', 'shell', '--', 'true']);
+        assert.equal(exec.code, 0, exec.stderr);
+        assert.match(exec.stderr, upgradedWith(client.upgradeVerb, 'exec'));
+        assert.doesNotMatch(exec.stderr, /fallback/i);
+      });
+
+      it('runs a command in the pod with its environment and volumes, and passes its output through', bounded, async () => {
+        const write = await kubectl(['exec', 'shell', '--', 'sh', '-c', 'echo "from $HOSTNAME" > /data/note.txt']);
+        assert.equal(write.code, 0, write.stderr);
+        const read = await kubectl(['exec', 'shell', '--', 'cat', '/data/note.txt']);
+        assert.equal(read.code, 0, read.stderr);
+        assert.equal(read.stdout, 'from shell\n');
+      });
+
+      it('passes the exit code on, as "command terminated with exit code N"', bounded, async () => {
+        const result = await kubectl(['exec', 'shell', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+        assert.equal(result.code, 3);
+        assert.equal(result.stdout, 'out\n');
+        assert.match(result.stderr, /^err\n/);
+        assert.match(result.stderr, /command terminated with exit code 3/);
+        const missing = await kubectl(['exec', 'shell', '--', 'cat', '/data/no-such-file']);
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /No such file or directory/);
+      });
+
+      it('feeds stdin to the command (-i) until the client closes it', bounded, async () => {
+        const input = `${'line of input\n'.repeat(20_000)}last\n`;
+        const result = await kubectl(['exec', '-i', 'shell', '--', 'sh', '-c', 'wc -c; echo done'], { input });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, `${Buffer.byteLength(input)}\ndone\n`);
+      });
+
+      it('runs an interactive shell on a terminal (-it)', bounded, async () => {
+        const kubeconfig = cluster.local.kubeconfigPath;
+        // `script` gives kubectl a pseudo-terminal, as a user's shell would.
+        const command = `${client.binary} --kubeconfig ${kubeconfig} exec -it shell -- sh`;
+        const result = await new Promise<Result>((resolve) => {
+          const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+          child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? 1, stdout, stderr });
+          });
+          // Typed ahead: the terminal keeps it until the shell reads; `tty` proves the shell has one.
+          child.stdin.write('tty; echo "answer=$((6*7))"; exit 5\n');
+        });
+        assert.match(result.stdout, /answer=42/);
+        assert.match(result.stdout, /\/dev\/pts\/\d+/);
+        assert.equal(result.code, 5, result.stdout + result.stderr);
+      });
+
+      it('attaches to a running container and streams its output', bounded, async () => {
+        const child = spawn(client.binary, ['--kubeconfig', cluster.local.kubeconfigPath, 'attach', 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        try {
+          // New lines keep coming: two different ticks seen after attaching.
+          await waitFor('two ticks through attach', () => new Set(output.match(/tick \d+/g) ?? []).size >= 2, { timeoutMs: 30_000 });
+        } finally {
+          child.kill('SIGTERM');
+        }
+      });
+
+      it('forwards a local port to the pod (port-forward) and an HTTP request answers', bounded, async () => {
+        const port = await freePort();
+        const child = spawn(client.binary, ['--kubeconfig', cluster.local.kubeconfigPath, 'port-forward', '-v=6', 'pod/web', `${port}:80`], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        try {
+          await waitFor('port-forward to listen', () => output.includes('Forwarding from'), { timeoutMs: 30_000 });
+          for (let request = 0; request < 3; request++) {
+            const answer = await httpGet(`http://127.0.0.1:${port}/`);
+            assert.equal(answer.status, 200);
+            assert.match(answer.body, /nginx|html/i);
+          }
+          assert.match(output, upgradedWith(client.upgradeVerb, 'portforward'));
+          assert.doesNotMatch(output, /fallback/i);
+        } finally {
+          child.kill('SIGTERM');
+        }
+      });
+
+      it('copies a file into the pod and back (kubectl cp)', bounded, async () => {
+        const local = join(scratch, `${client.binary.split('.').pop()}-in.txt`);
+        const back = join(scratch, `${client.binary.split('.').pop()}-back.txt`);
+        const content = `copied by ${client.name}\n${'x'.repeat(100_000)}\n`;
+        writeFileSync(local, content);
+        // The pod's own home: a path the pod's user may write.
+        const home = (await kubectl(['exec', 'shell', '--', 'printenv', 'HOME'])).stdout.trim();
+        assert.ok(home.startsWith('/'), home);
+        const into = await kubectl(['cp', local, `shell:${home}/copied.txt`]);
+        assert.equal(into.code, 0, into.stderr);
+        const inPod = await kubectl(['exec', 'shell', '--', 'cat', `${home}/copied.txt`]);
+        assert.equal(inPod.stdout, content);
+        const out = await kubectl(['cp', `shell:${home}/copied.txt`, back]);
+        assert.equal(out.code, 0, out.stderr);
+        assert.equal(readFileSync(back, 'utf8'), content);
+      });
+    });
+  }
+
+  it('refuses a user without pods/exec with Kubernetes 403, and a missing container with 400', bounded, async () => {
+    // A user who may read pods but not exec into them (the `view` role).
+    await cluster.kubectlOk(['create', 'serviceaccount', 'viewer']);
+    await cluster.kubectlOk(['create', 'rolebinding', 'viewer-view', '--clusterrole=view', '--serviceaccount=default:viewer']);
+    const token = (await cluster.kubectlOk(['create', 'token', 'viewer'])).trim();
+    const binary = clients[0]?.binary ?? 'kubectl';
+    const forbidden = await run(binary, ['--token', token, 'exec', 'shell', '--', 'true']);
+    assert.notEqual(forbidden.code, 0);
+    assert.match(
+      forbidden.stderr,
+      /pods "shell" is forbidden: User "system:serviceaccount:default:viewer" cannot (get|create) resource "pods\/exec" in API group "" in the namespace "default"/,
+    );
+    const forward = await run(binary, ['--token', token, 'port-forward', 'pod/web', '0:80'], { timeoutMs: 20_000 });
+    assert.notEqual(forward.code, 0);
+    assert.match(forward.stderr, /cannot (get|create) resource "pods\/portforward"/);
+    const wrongContainer = await run(binary, ['exec', 'shell', '-c', 'nope', '--', 'true']);
+    assert.notEqual(wrongContainer.code, 0);
+    assert.match(wrongContainer.stderr, /container nope is not valid for pod shell/);
+  });
+
+  it('audits every session into a pod, WebSocket GETs included', bounded, async () => {
+    const events = readFileSync(join(cluster.dataDir, 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (line) =>
+          JSON.parse(line) as { verb: string; objectRef?: { resource?: string; subresource?: string; name?: string }; responseStatus?: { code?: number } },
+      );
+    const sessions = events.filter((event) => event.objectRef?.resource === 'pods' && event.objectRef.subresource === 'exec');
+    assert.ok(
+      sessions.some((event) => event.verb === 'get' && event.objectRef?.name === 'shell'),
+      'a WebSocket exec (GET) is in the audit log',
+    );
+    assert.ok(
+      sessions.some((event) => event.verb === 'create' && event.objectRef?.name === 'shell'),
+      'a SPDY exec (POST) is in the audit log',
+    );
+    assert.ok(
+      sessions.some((event) => event.responseStatus?.code === 403),
+      'the refused exec is in the audit log',
+    );
+  });
+});
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}

@@ -71,6 +71,11 @@ const table: [string, AuthorizationAttributes, boolean][] = [
   ["another node's pods by field selector", r('list', 'pods', { fieldSelector: 'spec.nodeName=n2' }), false],
   ['every pod', r('list', 'pods'), false],
   ['status of pods (NodeRestriction narrows it)', r('update', 'pods', { namespace: 'team-a', name: 'on-n1', subresource: 'status' }), true],
+  // A node runs its pods; it never opens sessions into them through the API (kube-apiserver's node authorizer neither).
+  ['exec into its own pod over SPDY', r('create', 'pods', { namespace: 'team-a', name: 'on-n1', subresource: 'exec' }), false],
+  ['exec into its own pod over a WebSocket', r('get', 'pods', { namespace: 'team-a', name: 'on-n1', subresource: 'exec' }), false],
+  ['attach to its own pod', r('create', 'pods', { namespace: 'team-a', name: 'on-n1', subresource: 'attach' }), false],
+  ['port-forward to its own pod', r('get', 'pods', { namespace: 'team-a', name: 'on-n1', subresource: 'portforward' }), false],
   ['its own Node', r('get', 'nodes', { name: 'n1' }), true],
   ['another Node', r('get', 'nodes', { name: 'n2' }), false],
   ['every Node', r('list', 'nodes'), false],

@@ -226,6 +226,24 @@ describe('the bootstrap policy', () => {
       true,
     ],
     ['admin in a namespace may not read nodes', () => bound('admin'), r(u, 'get', 'nodes', { name: 'n1' }), false],
+    // Sessions into pods: `create` for kubectl's SPDY POST, `get` for its WebSocket GET, in edit and admin as in Kubernetes.
+    ...(['exec', 'attach', 'portforward'] as const).flatMap((subresource) =>
+      (['create', 'get'] as const).flatMap((verb): [string, () => ReturnType<typeof bound>, AuthorizationAttributes, boolean][] => [
+        [`edit may ${verb} pods/${subresource}`, () => bound('edit'), r(u, verb, 'pods', { namespace: 'team-a', name: 'p', subresource }), true],
+        [`admin may ${verb} pods/${subresource}`, () => bound('admin'), r(u, verb, 'pods', { namespace: 'team-a', name: 'p', subresource }), true],
+        [`view may not ${verb} pods/${subresource}`, () => bound('view'), r(u, verb, 'pods', { namespace: 'team-a', name: 'p', subresource }), false],
+      ]),
+    ),
+    [
+      'a node may not exec into pods through RBAC',
+      () => bootstrap,
+      r({ username: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] }, 'create', 'pods', {
+        namespace: 'team-a',
+        name: 'p',
+        subresource: 'exec',
+      }),
+      false,
+    ],
   ];
   for (const [description, authorizerOf, attributes, allowed] of cases) {
     it(`${allowed ? 'allows' : 'refuses'}: ${description}`, async () => {

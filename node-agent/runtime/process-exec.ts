@@ -28,26 +28,40 @@ export function shellQuote(word: string): string {
 
 export interface SpawnExecOptions extends ExecStreamOptions {
   readonly env: Readonly<Record<string, string>>;
+  /** The working directory, where the command runs. */
   readonly cwd?: string;
+  /**
+   * What enters the pod's namespaces (nsenter) before anything else: the terminal is made in
+   * there too, so the shell's process group and its terminal are in one PID namespace, and the
+   * working directory is changed to in there, where its path resolves.
+   */
+  readonly enter?: readonly string[];
 }
 
 export function spawnExec(command: readonly string[], options: SpawnExecOptions): ExecSession {
-  const [program, ...args] = command as [string, ...string[]];
+  const enter = options.enter ?? [];
+  // In a pod's namespaces the directory is changed to inside them; on the host spawn does it.
+  const inside = enter.length > 0 && options.cwd !== undefined;
+  const spawnCwd = inside ? {} : options.cwd ? { cwd: options.cwd } : {};
   let child: ChildProcess;
   if (options.tty) {
     if (!scriptPath) throw new ExecUnavailableError('a terminal needs util-linux script (apt-get install bsdutils)');
+    const line = `${inside ? `cd -- ${shellQuote(options.cwd!)} 2>/dev/null; ` : ''}exec ${command.map(shellQuote).join(' ')}`;
     // -E never: the terminal itself echoes what is typed, as a container's does; -e: its exit code.
-    child = spawn(scriptPath, ['-q', '-E', 'never', '-e', '-c', command.map(shellQuote).join(' '), '/dev/null'], {
+    const [program, ...args] = [...enter, scriptPath, '-q', '-E', 'never', '-e', '-c', line, '/dev/null'] as unknown as [string, ...string[]];
+    child = spawn(program, args, {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { ...options.env, TERM: options.env.TERM ?? 'xterm' },
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...spawnCwd,
       detached: true,
     });
   } else {
+    const wrapped = inside ? ['/bin/sh', '-c', 'cd -- "$1" 2>/dev/null; shift; exec "$@"', 'skiff-exec', options.cwd!, ...command] : command;
+    const [program, ...args] = [...enter, ...wrapped] as [string, ...string[]];
     child = spawn(program, args, {
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: options.env,
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...spawnCwd,
       detached: true,
     });
   }
@@ -102,16 +116,24 @@ export function spawnExec(command: readonly string[], options: SpawnExecOptions)
   };
 }
 
-/** The pseudo-terminal `script` made for its command: the command's stdin. */
-function terminalOfChild(scriptPid: number): string | undefined {
-  try {
-    const children = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    for (const pid of children) {
-      const target = readlinkSync(`/proc/${pid}/fd/0`);
-      if (target.startsWith('/dev/pts/')) return target;
+/**
+ * The pseudo-terminal `script` made for its command: the stdin of the first process below
+ * `pid` (nsenter, script, the shell) that reads from one, as /proc names it, which opens the
+ * same terminal whatever namespaces the process is in.
+ */
+function terminalOfChild(pid: number): string | undefined {
+  let generation = [String(pid)];
+  for (let depth = 0; depth < 4 && generation.length > 0; depth++) {
+    const next: string[] = [];
+    for (const member of generation) {
+      try {
+        if (depth > 0 && readlinkSync(`/proc/${member}/fd/0`).startsWith('/dev/pts/')) return `/proc/${member}/fd/0`;
+        next.push(...readFileSync(`/proc/${member}/task/${member}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+      } catch {
+        // Gone, or not started yet.
+      }
     }
-  } catch {
-    // Not started yet, or already gone.
+    generation = next;
   }
   return undefined;
 }

@@ -429,22 +429,19 @@ export class ProcessRuntime implements ContainerRuntime {
       })
       .filter((mount) => mount.mountPath.startsWith('/') && mount.hostPath.startsWith('/'));
     // Into the pod's namespaces when it has them (ADR 136), then as its user with its view of the files (ADR 084, 085).
-    const enter = this.enterPodArgv(record.pod.uid, record.cwd);
+    const enter = this.enterPodArgv(record.pod.uid);
     if (!enter) throw new ExecUnavailableError('the pod sandbox is gone');
     let command: string[];
     try {
-      command = [
-        ...enter,
-        ...execArgv(
-          argv.map((arg) => rewriteMountPaths(arg, mounts)),
-          record.runAs,
-          record.view,
-        ),
-      ];
+      command = execArgv(
+        argv.map((arg) => rewriteMountPaths(arg, mounts)),
+        record.runAs,
+        record.view,
+      );
     } catch (error) {
       throw new ExecUnavailableError((error as Error).message);
     }
-    return spawnExec(command, { ...options, env, ...(record.cwd && existsSync(record.cwd) ? { cwd: record.cwd } : {}) });
+    return spawnExec(command, { ...options, env, enter, ...(record.cwd && existsSync(record.cwd) ? { cwd: record.cwd } : {}) });
   }
 
   /** `kubectl attach`: the container's output from now on, until it ends (its stdin is not kept). */

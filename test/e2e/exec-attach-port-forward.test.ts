@@ -99,6 +99,15 @@ describe('exec, attach, port-forward and cp through the API to the node agent', 
         assert.equal(read.stdout, 'from shell\n');
       });
 
+      it('enters the pod: its resolv.conf with the cluster search path when pods have namespaces (root)', bounded, async (context) => {
+        if (process.getuid?.() !== 0) return context.skip('pods have their own namespaces only when the agent runs as root');
+        const result = await kubectl(['exec', 'shell', '--', 'cat', '/etc/resolv.conf']);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local/m);
+        const hostname = await kubectl(['exec', 'shell', '--', 'hostname']);
+        assert.equal(hostname.stdout.trim(), 'shell');
+      });
+
       it('passes the exit code on, as "command terminated with exit code N"', bounded, async () => {
         const result = await kubectl(['exec', 'shell', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
         assert.equal(result.code, 3);

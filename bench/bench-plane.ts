@@ -11,7 +11,14 @@ import { createApi } from '../functions/api/app.ts';
 import type { ApiHandler, ApiRequest } from '../functions/api/http.ts';
 import type { Controller, ReconcileKey } from '../functions/controller-runtime/controller.ts';
 import { keyToString } from '../functions/controller-runtime/controller.ts';
-import { type ControllerRuntime, handleStreamEvent, reconcileKeys, resyncAll } from '../functions/controller-runtime/run-controllers.ts';
+import {
+  type ControllerRuntime,
+  handleStreamEvent,
+  newResyncState,
+  reconcileKeys,
+  resyncAll,
+  resyncFullPassSeconds,
+} from '../functions/controller-runtime/run-controllers.ts';
 import { controllersWith } from '../functions/controllers/controllers.ts';
 import { ensureSystemNamespaces } from '../functions/controllers/namespaces/system-namespaces.ts';
 import { alwaysAllowAuthorizer, superuserAuthorizer, unionAuthorizer } from '../functions/domain/authorization/authorizer.ts';
@@ -26,7 +33,7 @@ import {
 import { localCredentials, localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
 import { startStreamPoller } from '../functions/local/stream-poller.ts';
 import { schedulerControllers } from '../functions/scheduler/scheduler-controller.ts';
-import { createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../functions/store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../functions/store/dynamodb-store.ts';
 import { ensureTable, ensureTables, type TableNames } from '../functions/store/tables.ts';
 import { type Channel, createChannel } from '../functions/watch/channel.ts';
 import { type ChannelRegistry, channelTableDefinition, dynamoDbChannelRegistry } from '../functions/watch/channel-registry.ts';
@@ -44,8 +51,11 @@ export interface ApiResult {
 }
 
 export interface ControlLoops {
-  /** One scheduled resync (the Resync Lambda), metered as one invocation. */
-  resync(): Promise<void>;
+  /**
+   * One scheduled resync (the Resync Lambda), metered as one invocation: incremental as the
+   * Lambda runs it (the first one, and any with `full`, a full pass; docs/adr/111).
+   */
+  resync(options?: { readonly full?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,7 +95,8 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
   const tables = { objects: `${prefix}objects`, changes: `${prefix}changes` };
   const channelTable = `${prefix}channel`;
   await Promise.all([ensureTables(client, tables, { changeLogStream: true }), ensureTable(client, channelTable, channelTableDefinition)]);
-  const store = createDynamoDbStore({ client, tables });
+  // The store as the Lambdas run it (functions/lambda/lambda-runtime.ts): AWS is what the bench prices.
+  const store = createDynamoDbStore({ client, tables, ...awsStoreSettings });
   await ensureSystemNamespaces(store);
   const authenticate = async (token: string): Promise<UserInfo | undefined> => {
     if (token === benchToken) return { username: 'bench-admin', groups: ['system:masters', 'system:authenticated'] };
@@ -121,7 +132,7 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     },
     async startControlLoops(options = {}) {
-      const loops = await startMeteredControlLoops(client, endpoint, tables, store, meter, { ...options, fanOut: { registry, poster } });
+      const loops = await startMeteredControlLoops(client, endpoint, tables, store, meter, { ...options, fanOut: { registry, poster }, changes: catchUpStore });
       stops.push(() => loops.stop());
       return loops;
     },
@@ -199,7 +210,14 @@ async function startMeteredControlLoops(
   tables: TableNames,
   store: DynamoDbStore,
   meter: Meter,
-  options: { resyncSeconds?: number; nodeGraceSeconds?: number; evictionSeconds?: number; fanOut: { registry: ChannelRegistry; poster: ConnectionPoster } },
+  options: {
+    resyncSeconds?: number;
+    nodeGraceSeconds?: number;
+    evictionSeconds?: number;
+    fanOut: { registry: ChannelRegistry; poster: ConnectionPoster };
+    /** The change log, read by the incremental resync. */
+    changes: DynamoDbStore;
+  },
 ): Promise<ControlLoops> {
   let stopped = false;
   const timers = new Map<string, NodeJS.Timeout>();
@@ -260,11 +278,16 @@ async function startMeteredControlLoops(
   });
 
   let resyncing: Promise<void> | undefined;
-  const resync = (): Promise<void> => {
+  const resyncState = newResyncState();
+  const resync = (resyncOptions: { readonly full?: boolean } = {}): Promise<void> => {
     resyncing ??= (async () => {
+      if (resyncOptions.full) delete resyncState.lastFullPassAt;
       const started = performance.now();
       try {
-        await resyncAll({ ...controllerRuntime, controllers: [...controllerRuntime.controllers, ...schedulerControllers] });
+        await resyncAll(
+          { ...controllerRuntime, controllers: [...controllerRuntime.controllers, ...schedulerControllers] },
+          { state: resyncState, changes: options.changes, fullPassSeconds: resyncFullPassSeconds },
+        );
       } finally {
         meter.countResync((performance.now() - started) / 1000);
         resyncing = undefined;

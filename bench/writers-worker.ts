@@ -9,7 +9,7 @@
 import { createInterface } from 'node:readline';
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
-import { createDynamoDbStore } from '../functions/store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore } from '../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { types } from '../schemas/registry.ts';
 
@@ -47,7 +47,7 @@ async function setUp(): Promise<(name: string, deadline: number) => Promise<numb
   if (mode === 'store') {
     // SKIFF_BENCH_GROUP_STALL_MS=0 commits every write on its own (the scenario without group commit).
     const stall = process.env.SKIFF_BENCH_GROUP_STALL_MS;
-    const store = createDynamoDbStore({ client, tables, ...(stall !== undefined ? { groupStallMs: Number(stall) } : {}) });
+    const store = createDynamoDbStore({ client, tables, ...awsStoreSettings, ...(stall !== undefined ? { groupStallMs: Number(stall) } : {}) });
     const created = new Map<string, KubeObject>();
     for (const name of names) {
       created.set(

@@ -5,6 +5,7 @@
  * a rollout of 1,000 pods (from the pod startup scenario). Prices: bench/prices.ts, stated in the
  * results.
  */
+import { resyncFullPassSeconds } from '../../functions/controller-runtime/run-controllers.ts';
 import { kubeTime } from '../../functions/core/kube-time.ts';
 import { inChunks } from '../../functions/store/list-all.ts';
 import { leaseRenewSecondsOverChannel } from '../../node-agent/index.ts';
@@ -22,6 +23,8 @@ export const cadence = {
   leaseRenewSeconds: leaseRenewSecondsOverChannel,
   nodeStatusSeconds: 300,
   resyncSeconds: 60,
+  /** The Resync Lambda's full pass; the passes between read the change log (docs/adr/111). */
+  resyncFullPassSeconds,
   /** API Gateway WebSocket: any connection ends after 2 h (idle ones after 10 min; the Lease renewals keep it busy). */
   webSocketReconnectSeconds: 7200,
   /** A `skiff token` lasts 15 minutes; the agent takes a new one a minute before: one STS call per new token. */
@@ -86,6 +89,12 @@ function channelUnits(reconnect: BilledUnits): BilledUnits {
   );
 }
 
+/** A month of resyncs: one full pass per `resyncFullPassSeconds`, incremental ones the rest of the time. */
+function resyncMonth(incremental: Usage, full: Usage): BilledUnits {
+  const fulls = perMonth(cadence.resyncFullPassSeconds);
+  return addUnits(scaleUnits(billedUnits(incremental), perMonth(cadence.resyncSeconds) - fulls), scaleUnits(billedUnits(full), fulls));
+}
+
 function priced(units: BilledUnits, prices: Prices, measured: Record<string, unknown>, assumptions: readonly string[]): CostScenario {
   const rounded = Object.fromEntries(Object.entries(units).map(([key, value]) => [key, Math.round(value * 100) / 100])) as unknown as BilledUnits;
   return { units: rounded, monthlyUsd: roundDollars(dollars(units, prices)), measured, assumptions };
@@ -114,8 +123,9 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await sleep(1000);
     const idle = await measure(meter, () => sleep(options.idleWindowSeconds * 1000));
     const resyncEmpty = await measure(meter, () => loops.resync());
+    const resyncEmptyFull = await measure(meter, () => loops.resync({ full: true }));
     const resyncsPerMonth = perMonth(cadence.resyncSeconds);
-    const idleUnits = addUnits(scaleUnits(billedUnits(idle), perMonth(options.idleWindowSeconds)), scaleUnits(billedUnits(resyncEmpty), resyncsPerMonth));
+    const idleUnits = addUnits(scaleUnits(billedUnits(idle), perMonth(options.idleWindowSeconds)), resyncMonth(resyncEmpty, resyncEmptyFull));
 
     // 2. One idle node: lease renewals (each also wakes the stream consumers), status updates, resync share, watch channel.
     progress.update('cost: one idle node');
@@ -165,9 +175,12 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
       }
       await plane.channel.disconnect(connection);
     });
+    // The node's renewals since the last pass are on the log: the first incremental pass reads them.
+    await loops.resync();
     const resyncOneNode = await measure(meter, () => loops.resync());
+    const resyncOneNodeFull = await measure(meter, () => loops.resync({ full: true }));
     const perHeartbeat = scaleUnits(billedUnits(heartbeatUsage), 1 / Math.max(1, heartbeats));
-    const resyncShare = scaleUnits(addUnits(billedUnits(resyncOneNode), scaleUnits(billedUnits(resyncEmpty), -1)), resyncsPerMonth);
+    const resyncShare = addUnits(resyncMonth(resyncOneNode, resyncOneNodeFull), scaleUnits(resyncMonth(resyncEmpty, resyncEmptyFull), -1));
     const nodeUnits = addUnits(
       scaleUnits(perHeartbeat, perMonth(cadence.leaseRenewSeconds)),
       scaleUnits(billedUnits(statusUpdate), perMonth(cadence.nodeStatusSeconds)),
@@ -190,16 +203,30 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
     // The kubelet's renewals are spread evenly over the period from the start, so the window opens at once.
+    // The resync's position is now: the pass after the window reads the window's changes.
+    await loops.resync();
     const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, concurrency: 4, channel: true });
     const steadyWindow = await measure(meter, () => sleep(options.steadyWindowSeconds * 1000));
-    await steadyKubelet.stop();
+    // An incremental pass reads the changes since the one before: this one the window's renewals.
     const resyncSteady = await measure(meter, () => loops.resync());
+    await steadyKubelet.stop();
+    const resyncSteadyQuiet = await measure(meter, () => loops.resync());
+    const resyncSteadyFull = await measure(meter, () => loops.resync({ full: true }));
+    // A minute's pass: the quiet pass, plus the window's changes scaled from the window to the minute.
+    const changesPerMinute = cadence.resyncSeconds / options.steadyWindowSeconds;
+    const minuteOfChanges = addUnits(
+      billedUnits(resyncSteadyQuiet),
+      scaleUnits(addUnits(billedUnits(resyncSteady), scaleUnits(billedUnits(resyncSteadyQuiet), -1)), changesPerMinute),
+    );
     const nodeFactor = 100 / options.steadyNodes;
     const steadyUnits = scaleUnits(
       addUnits(
         scaleUnits(billedUnits(steadyWindow), perMonth(options.steadyWindowSeconds)),
         scaleUnits(billedUnits(statusUpdate), perMonth(cadence.nodeStatusSeconds) * options.steadyNodes),
-        scaleUnits(billedUnits(resyncSteady), resyncsPerMonth),
+        addUnits(
+          scaleUnits(clampUnits(minuteOfChanges), perMonth(cadence.resyncSeconds) - perMonth(cadence.resyncFullPassSeconds)),
+          scaleUnits(billedUnits(resyncSteadyFull), perMonth(cadence.resyncFullPassSeconds)),
+        ),
         scaleUnits(channelUnits(billedUnits(reconnect)), options.steadyNodes),
       ),
       nodeFactor,
@@ -217,10 +244,11 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
         idleControlPlane: priced(
           idleUnits,
           prices,
-          { windowSeconds: options.idleWindowSeconds, window: idle, firstResync, oneResync: resyncEmpty, resyncsPerMonth },
+          { windowSeconds: options.idleWindowSeconds, window: idle, firstResync, oneResync: resyncEmpty, oneFullResync: resyncEmptyFull, resyncsPerMonth },
           [
             'Lambda event source mappings poll DynamoDB Streams for free; an idle stream invokes nothing',
             `the Resync Lambda runs every ${cadence.resyncSeconds} s (EventBridge rule, cdk/skiff-stack.ts); the EventBridge rule itself is free`,
+            `one resync in ${cadence.resyncFullPassSeconds / cadence.resyncSeconds} is a full pass (oneFullResync); the others read the change log since the pass before (oneResync; docs/adr/111)`,
             "billed at a resync of the converged cluster; the first one after a deploy, which creates the namespaces' default ServiceAccounts and kube-root-ca.crt ConfigMaps, is measured apart (firstResync) and not multiplied",
             'DynamoDB storage (a few MB, $0.25/GB-month) and CloudWatch Logs are left out',
           ],
@@ -228,11 +256,18 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
         idleNode: priced(
           nodeUnits,
           prices,
-          { heartbeats, heartbeatWindow: heartbeatUsage, oneStatusUpdate: statusUpdate, oneResyncWithTheNode: resyncOneNode, reconnect },
+          {
+            heartbeats,
+            heartbeatWindow: heartbeatUsage,
+            oneStatusUpdate: statusUpdate,
+            oneResyncWithTheNode: resyncOneNode,
+            oneFullResyncWithTheNode: resyncOneNodeFull,
+            reconnect,
+          },
           [
             `Lease renewed every ${cadence.leaseRenewSeconds} s with a renewLease message on the watch channel (one WebSocket message and one invocation of the channel's 256 MB Lambda, which writes the Lease); measured per renewal, stream consumers included (the stack's filters keep Lease writes from invoking the controllers, the scheduler and the fan-out; locally every batch reaches both consumers, so this is an upper bound)`,
             `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s through the REST API`,
-            'its share of the resync: one resync with the node minus one without, floored at zero',
+            'its share of the resync: a month of resyncs with the node minus one without (incremental passes and one full pass an hour), floored at zero',
             `watch channel connected all month (${Math.round(secondsPerMonth / 60)} connection-minutes); a reconnect every ${cadence.webSocketReconnectSeconds / 3600} h, measured as $connect plus a list and a subscribe with catch-up for each of pods, Services and Endpoints (a relist each time: the upper bound, as a position older than the change log's 5 minutes is relisted)`,
             `sign-in: one STS GetCallerIdentity per new token (every ${cadence.signInTokenSeconds / 60} min) and per reconnect; STS is free, and the API's ~50 ms wait for it is not measured here (≈ $0.002 a node-month at 1,024 MB)`,
             'no pod changes: the fan-out is not invoked',
@@ -246,12 +281,14 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
             measuredPods: pods.length,
             windowSeconds: options.steadyWindowSeconds,
             window: steadyWindow,
-            oneResync: resyncSteady,
+            resyncAfterTheWindow: resyncSteady,
+            resyncQuiet: resyncSteadyQuiet,
+            oneFullResync: resyncSteadyFull,
             scaledBy: nodeFactor,
           },
           [
             'nodes, each on its own watch channel connection subscribed to its pods, renew their leases over it on the agent cadence during the window; pods do not change',
-            `one resync (every object of every controller's types) every ${cadence.resyncSeconds} s`,
+            `one resync every ${cadence.resyncSeconds} s: a full pass (every object of every controller's types) every ${cadence.resyncFullPassSeconds} s, and between them the changes since the last pass plus the types of the controllers that depend on time: the quiet pass (resyncQuiet) plus the window's changes (resyncAfterTheWindow minus resyncQuiet) scaled to a minute`,
             'node status updates, connections, reconnects and sign-in as for the idle node, per node',
             ...(nodeFactor !== 1 ? [`measured with ${options.steadyNodes} nodes and scaled linearly to 100`] : []),
           ],

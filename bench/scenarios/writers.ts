@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type DynamoDbLocal, localDynamoDbClient } from '../../functions/local/dynamodb-local.ts';
-import { createDynamoDbStore } from '../../functions/store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore } from '../../functions/store/dynamodb-store.ts';
 import { ensureTables } from '../../functions/store/tables.ts';
 import { types } from '../../schemas/registry.ts';
 import { createMeter, meterDynamoDb, usageBetween } from '../metering.ts';
@@ -109,7 +109,7 @@ async function measureCosts(local: DynamoDbLocal): Promise<{ update1KB: WriteCos
   meterDynamoDb(client, meter);
   const tables = { objects: 'bench-cost-objects', changes: 'bench-cost-changes' };
   await ensureTables(client, tables);
-  const store = createDynamoDbStore({ client, tables });
+  const store = createDynamoDbStore({ client, tables, ...awsStoreSettings });
   const samples = 20;
   try {
     const cost = async (update: (i: number) => Promise<unknown>): Promise<WriteCost> => {

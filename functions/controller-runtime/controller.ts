@@ -48,6 +48,12 @@ export interface Controller {
    * so a lost stream record is repaired within one resync period.
    */
   readonly resyncTypes: readonly ResourceType[];
+  /**
+   * Its answer depends on objects only, never on time passing: between full passes an
+   * incremental resync does not list its types, it feeds it the changes since its last pass
+   * (as every controller gets them) — see `resyncAll`.
+   */
+  readonly resyncChangesOnly?: boolean;
   keysFor(change: ObjectChange): readonly ReconcileKey[];
   /**
    * Converges one key. Returns `requeueAfterSeconds` when time alone will change the answer

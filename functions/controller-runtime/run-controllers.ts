@@ -4,7 +4,7 @@
  * delivers them again (Lambda's `ReportBatchItemFailures`). A resync feeds every object of the
  * controllers' types through the same path, repairing anything a lost record left behind.
  */
-import { AlreadyExistsError, ConflictError } from '../core/errors.ts';
+import { AlreadyExistsError, ConflictError, GoneError } from '../core/errors.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import { listAll } from '../store/list-all.ts';
@@ -127,12 +127,76 @@ export interface ResyncResult {
   readonly failed: number;
 }
 
-/** Re-reconciles everything the controllers own, as if every object had just been written. */
-export async function resyncAll(runtime: ControllerRuntime): Promise<ResyncResult> {
+/** How often the scheduled resync makes a full pass; the passes between read the change log (docs/adr/111). */
+export const resyncFullPassSeconds = 3600;
+
+/** What an incremental resync keeps from one pass to the next (the Resync Lambda's memory while it stays warm). */
+export interface ResyncState {
+  /** Per type id: the revision up to which its changes were fed to the controllers. */
+  readonly positions: Map<string, string>;
+  /** Keys that failed in a pass: tried again in the next one. */
+  readonly failed: Map<string, PendingKey>;
+  /** When the last full pass began (ms since the epoch); none yet: the next pass is full. */
+  lastFullPassAt?: number;
+}
+
+export function newResyncState(): ResyncState {
+  return { positions: new Map(), failed: new Map() };
+}
+
+/** An incremental resync (docs/adr/111): the changes since the last pass, with a full pass now and then. */
+export interface IncrementalResync {
+  readonly state: ResyncState;
+  /** Reads the change log: its watches send a BOOKMARK as soon as they have caught up (`bookmarkIntervalMs: 0`). */
+  readonly changes: Pick<ObjectStore, 'watch' | 'currentRevision'>;
+  /** A full pass at least this often. */
+  readonly fullPassSeconds: number;
+}
+
+/**
+ * Re-reconciles everything the controllers own, as if every object had just been written.
+ *
+ * Given `incremental`, a pass between full passes lists only the types of the controllers that
+ * depend on time (node leases, minReadySeconds, progress deadlines: not `resyncChangesOnly`), and
+ * feeds every controller, as the stream would, each change of any resync type since the last
+ * pass, read from the change log — so a record the stream lost is caught in the next pass
+ * (DESIGN decision 4). A position the log no longer has (410) lists that type instead.
+ */
+export async function resyncAll(runtime: ControllerRuntime, incremental?: IncrementalResync): Promise<ResyncResult> {
   const log = runtime.log ?? silentLog;
   const pending = new Map<string, PendingKey>();
   const listed = new Map<string, Promise<readonly ObjectChange[]>>();
+  const state = incremental?.state;
+  const startedAt = (runtime.now?.() ?? new Date()).getTime();
+  const allTypes = new Map(runtime.controllers.flatMap((controller) => controller.resyncTypes.map((type) => [type.id, type] as const)));
+  const full =
+    !incremental ||
+    state?.lastFullPassAt === undefined ||
+    startedAt - state.lastFullPassAt >= incremental.fullPassSeconds * 1000 ||
+    [...allTypes.keys()].some((id) => !state.positions.has(id));
+  const positions = new Map<string, string>();
+  if (incremental && full) {
+    // Taken before anything is listed: a change made while listing is fed again next time (harmless).
+    await Promise.all([...allTypes.values()].map(async (type) => positions.set(type.id, await incremental.changes.currentRevision(type))));
+  }
+  if (incremental && !full) {
+    await Promise.all(
+      [...allTypes.values()].map(async (type) => {
+        const from = state?.positions.get(type.id) ?? '0';
+        const read = await changesSince(incremental.changes, type, from);
+        if (read) {
+          positions.set(type.id, read.through);
+          for (const change of read.changes) collectKeys(runtime.controllers, change, undefined, pending, log);
+          return;
+        }
+        // The log no longer goes back that far: every object of the type, to every controller.
+        positions.set(type.id, await incremental.changes.currentRevision(type));
+        for (const change of await listEverything(runtime.store, type)) collectKeys(runtime.controllers, change, undefined, pending, log);
+      }),
+    );
+  }
   for (const controller of runtime.controllers) {
+    if (incremental && !full && controller.resyncChangesOnly) continue;
     for (const type of controller.resyncTypes) {
       let changes = listed.get(type.id);
       if (!changes) {
@@ -142,8 +206,48 @@ export async function resyncAll(runtime: ControllerRuntime): Promise<ResyncResul
       for (const change of await changes) collectKeys([controller], change, undefined, pending, log);
     }
   }
+  for (const [id, key] of state?.failed ?? []) if (!pending.has(id)) pending.set(id, { ...key, records: new Set() });
   const failed = await reconcileAll([...pending.values()], runtime);
+  if (state) {
+    for (const [id, position] of positions) state.positions.set(id, position);
+    state.failed.clear();
+    for (const item of failed) state.failed.set(keyToString(item.controller.name, item.key), item);
+    if (full) state.lastFullPassAt = startedAt;
+  }
   return { keys: pending.size, failed: failed.length };
+}
+
+/** The type's changes after `from`, up to where the log is settled; undefined if `from` is compacted (410). */
+async function changesSince(
+  changes: IncrementalResync['changes'],
+  type: Controller['resyncTypes'][number],
+  from: string,
+): Promise<{ changes: ObjectChange[]; through: string } | undefined> {
+  const abort = new AbortController();
+  // A log that keeps growing faster than it is read ends the read here; the next pass goes on from `through`.
+  const timer = setTimeout(() => abort.abort(), 20_000);
+  const read: ObjectChange[] = [];
+  let through = from;
+  try {
+    for await (const event of changes.watch(type, { resourceVersion: from, allowBookmarks: true, signal: abort.signal })) {
+      through = event.object.metadata.resourceVersion ?? through;
+      if (event.type === 'BOOKMARK') break;
+      const object = event.object;
+      read.push({
+        typeId: type.id,
+        ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+        name: object.metadata.name ?? '',
+        ...(event.type === 'DELETED' ? { oldObject: object } : { newObject: object }),
+      });
+    }
+  } catch (error) {
+    if (error instanceof GoneError) return undefined;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  return { changes: read, through };
 }
 
 /** Reconciles the given keys now (a host's delayed requeue); returns how many failed. */

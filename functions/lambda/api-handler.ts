@@ -14,7 +14,7 @@ import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
-import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { clusterAuthenticators, clusterAuthorizer } from './cluster-authentication.ts';
 import { dynamoDbClient, lambdaLog, logger } from './lambda-runtime.ts';
 import { secretServiceAccountKeys } from './service-account-key-secret.ts';
@@ -113,7 +113,11 @@ let api: ApiHandler | undefined;
 function apiFromEnvironment(): ApiHandler {
   if (!api) {
     const client = dynamoDbClient();
-    const store = createDynamoDbStore({ client, tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') } });
+    const store = createDynamoDbStore({
+      client,
+      tables: { objects: requiredEnvironment('OBJECTS_TABLE'), changes: requiredEnvironment('CHANGES_TABLE') },
+      ...awsStoreSettings,
+    });
     const log = lambdaLog('api');
     // Pods' output is in CloudWatch Logs, where the nodes' ECS tasks ship it (ADR 134).
     const podLogGroup = process.env.POD_LOG_GROUP;

@@ -10,7 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { chainAuthenticators } from '../domain/authentication/token-authenticators.ts';
-import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { createChannel } from '../watch/channel.ts';
 import { dynamoDbChannelRegistry } from '../watch/channel-registry.ts';
 import type { ConnectionPoster } from '../watch/connection-poster.ts';
@@ -28,7 +28,7 @@ function required(name: string): string {
 const channel = once(() => {
   const client = new DynamoDBClient({});
   const tables = { objects: required('OBJECTS_TABLE'), changes: required('CHANGES_TABLE') };
-  const store = createDynamoDbStore({ client, tables });
+  const store = createDynamoDbStore({ client, tables, ...awsStoreSettings });
   const log = lambdaLog('watch-channel');
   return createChannel({
     registry: dynamoDbChannelRegistry({ client, tableName: required('CHANNEL_TABLE') }),

@@ -13,7 +13,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { type ControllerRuntime, handleStreamEvent } from '../controller-runtime/run-controllers.ts';
 import type { Log } from '../logging/log.ts';
 import { createLogger, logTo } from '../logging/structured-log.ts';
-import { createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../store/dynamodb-store.ts';
 
 /**
  * A DynamoDB client that gives up on a hung call instead of holding the invocation: 3 s to
@@ -24,11 +24,11 @@ export function dynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
 }
 
-export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env): DynamoDbStore {
+export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env, settings: { readonly bookmarkIntervalMs?: number } = {}): DynamoDbStore {
   const objects = env.OBJECTS_TABLE;
   const changes = env.CHANGES_TABLE;
   if (!objects || !changes) throw new Error('OBJECTS_TABLE and CHANGES_TABLE must be set');
-  return createDynamoDbStore({ client: dynamoDbClient(), tables: { objects, changes } });
+  return createDynamoDbStore({ client: dynamoDbClient(), tables: { objects, changes }, ...awsStoreSettings, ...settings });
 }
 
 /** The function's Logger: for `injectLambdaContext(logger)` in the handler's middy chain. */

@@ -42,6 +42,12 @@ export interface ChangeLogOptions {
   readonly deleteCompacted: boolean;
   /** Called with background failures (compaction); they are retried on the next occasion. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Told of each revision a reader of this process voided (its writer died or stalled). With
+   * plain updates (dynamodb-commit.ts) the object may already hold that revision: the store
+   * commits it again at a new one, so watches still see the change.
+   */
+  readonly onVoided?: (type: ResourceType, revision: number) => void;
 }
 
 export interface ChangeLog {
@@ -367,6 +373,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         { idempotent: true },
       );
       record(log, { revision, through: revision, retainedUntil: nowSeconds() + options.retentionSeconds });
+      options.onVoided?.(log.type, revision);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await calls.run(

@@ -17,7 +17,11 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
+  ConditionalCheckFailedException,
   GetItemCommand,
+  PutItemCommand,
+  type PutItemCommandInput,
+  QueryCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -28,7 +32,7 @@ import type { ResourceType } from '../../schemas/registry.ts';
 import { AlreadyExistsError, ServiceUnavailableError } from '../core/errors.ts';
 import { type DynamoDbCalls, exhausted, type FailureKind, OutcomeUnknownError } from './dynamodb-calls.ts';
 import { type ChangeLog, changeEntryItem } from './dynamodb-change-log.ts';
-import { type LogEntry, parseLogItem } from './object-items.ts';
+import { type LogEntry, parseLogItem, parseObjectItem } from './object-items.ts';
 import { checkWritableTogether, maxTransactionBytes, type PlannedWrite, parseStoredObject, refOf, withResourceVersion } from './object-lifecycle.ts';
 import { attributes, type TableNames } from './tables.ts';
 
@@ -57,6 +61,13 @@ export interface CommitterOptions {
   readonly groupStallMs?: number;
   /** Test seam for fault tests: runs after a group took its revisions, before it commits. */
   readonly afterAllocate?: (type: ResourceType, from: number, through: number) => Promise<void>;
+  /**
+   * A single-object update committed on its own is written as two plain conditional puts, the
+   * object and then its change entry, instead of one transaction (3 write units for a ≤ 1 KB
+   * object instead of 5; docs/adr/111). Batches, creates and deletes keep the transaction.
+   * @default false
+   */
+  readonly plainUpdates?: boolean;
   /** Told of every committed write, with its revision and the object's JSON as stored. */
   readonly onCommitted?: (type: ResourceType, writes: readonly PlannedWrite[], revisions: readonly number[], bodies: readonly string[]) => void;
 }
@@ -64,6 +75,11 @@ export interface CommitterOptions {
 export interface Committer {
   /** Plans (`plan` reads afresh each attempt) and commits, again while writers elsewhere win races. */
   run<T>(type: ResourceType, plan: (attempt: number) => Promise<Plan<T>>): Promise<T>;
+  /**
+   * A reader voided `revision`: if an object holds it (a plain update whose writer died between
+   * its two puts), commits that object again at a new revision, so watches see the change.
+   */
+  repairVoided(type: ResourceType, revision: number): Promise<void>;
 }
 
 /** Attempts of one write before its last failure is answered (429); one that went unanswered is tried once more (then 503). */
@@ -275,6 +291,12 @@ export function createCommitter(options: CommitterOptions): Committer {
 
   async function commitGroup(type: ResourceType, group: readonly Waiting[]): Promise<void> {
     const writes = group.flatMap((waiting) => waiting.writes);
+    const [single] = writes;
+    const [waiting] = group;
+    if (options.plainUpdates && writes.length === 1 && single && waiting && single.action === 'put' && typeof single.expect === 'number') {
+      await commitPlain(type, waiting, single);
+      return;
+    }
     let high: number;
     try {
       high = await allocate(type, writes.length);
@@ -313,6 +335,153 @@ export function createCommitter(options: CommitterOptions): Committer {
       return;
     }
     resolveCommitted(type, group, entries, objects, bodies);
+  }
+
+  /**
+   * One update as two plain puts (docs/adr/111): the object, conditional on the revision it was
+   * read at, then its change entry, conditional on the revision still being free. Until the
+   * entry is written the revision is a gap that holds lists and watches back, as a transaction in
+   * flight does. If a reader voided it meanwhile (this writer stalled past the gap bound), the
+   * object already holds a revision no watch will send: it is committed again at a new one. If
+   * this writer dies between the puts, the reader that voids the revision does that
+   * (`repairVoided`).
+   */
+  async function commitPlain(type: ResourceType, waiting: Waiting, write: PlannedWrite): Promise<void> {
+    let revision: number;
+    try {
+      revision = await allocate(type, 1);
+    } catch (error) {
+      waiting.resolve(failure(error));
+      return;
+    }
+    log.allocated(type, revision, revision);
+    try {
+      await options.afterAllocate?.(type, revision, revision);
+    } catch (error) {
+      await log.voidOwn(type, revision, revision).catch(() => undefined);
+      waiting.resolve({ kind: 'failed', error });
+      return;
+    }
+    const { items, entries, objects, bodies } = transactItems(type, revision, [write]);
+    const objectPut = items[0]?.Put as PutItemCommandInput | undefined;
+    const entryPut = items[1]?.Put as PutItemCommandInput | undefined;
+    const entry = entries[0];
+    if (!objectPut || !entryPut || !entry) throw new Error('a plain update without its two items');
+    try {
+      // Not idempotent: a resend of a put that landed fails its condition; the outcome is looked up instead.
+      await calls.run('PutItem', (abortSignal) => calls.client.send(new PutItemCommand(objectPut), { abortSignal }), { idempotent: false });
+    } catch (error) {
+      const landed = outcomeUnknown(error) && (await objectRevision(type, write.key).catch(() => undefined)) === revision;
+      if (!landed) {
+        await log.voidOwn(type, revision, revision).catch(() => undefined);
+        if (error instanceof ConditionalCheckFailedException) waiting.resolve({ kind: 'replan' });
+        else {
+          // An unanswered put could still land after its revision went void: the repair catches that.
+          if (outcomeUnknown(error)) void repairVoided(type, revision).catch(() => undefined);
+          waiting.resolve(failure(error));
+        }
+        return;
+      }
+    }
+    const written = await putEntry(type, entryPut, entry);
+    if (written === 'ours') {
+      resolveCommitted(type, [waiting], entries, objects, bodies);
+      return;
+    }
+    // The object holds `revision`, which is void (a reader gave up on this writer) or could not be
+    // recorded: give it back if still free, and commit the object again at a new revision.
+    if (written === 'unwritten') await log.voidOwn(type, revision, revision).catch(() => undefined);
+    else log.voidOwn(type, revision, revision).catch(() => undefined);
+    try {
+      const again = await recommit(type, write.key, revision, write.prior);
+      waiting.resolve({ kind: 'committed', objects: [again ?? (objects[0] as KubeObject)] });
+    } catch (error) {
+      // The object holds the write; the revision is void, and readers that void it repair it.
+      waiting.resolve({ kind: 'committed', objects: objects as KubeObject[] });
+      void error;
+    }
+  }
+
+  /** Writes a plain update's change entry: 'ours' once it is there, 'void' if a reader voided the revision first, 'unwritten' if it could not be written. */
+  async function putEntry(type: ResourceType, entryPut: PutItemCommandInput, expected: LogEntry): Promise<'ours' | 'void' | 'unwritten'> {
+    try {
+      // Idempotent: sent again after it landed, it fails its condition and the entry is read below.
+      await calls.run('PutItem', (abortSignal) => calls.client.send(new PutItemCommand(entryPut), { abortSignal }), { idempotent: true });
+      return 'ours';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) && !outcomeUnknown(error)) return 'unwritten';
+      if (await committedAfterAll(type, expected.revision, expected)) return 'ours';
+      return error instanceof ConditionalCheckFailedException ? 'void' : 'unwritten';
+    }
+  }
+
+  /** The revision the object's item holds now (undefined: absent). */
+  async function objectRevision(type: ResourceType, key: string): Promise<number | undefined> {
+    const { Item } = await calls.run(
+      'GetItem',
+      (abortSignal) =>
+        calls.client.send(
+          new GetItemCommand({ TableName: tables.objects, Key: { ...typeKey(type), [attributes.sortKey]: { S: key } }, ConsistentRead: true }),
+          { abortSignal },
+        ),
+      { idempotent: true },
+    );
+    return Item ? parseObjectItem(Item).revision : undefined;
+  }
+
+  /**
+   * Commits the object at `key` again at a new revision if it still holds `revision` (one that
+   * went void): the same object, a MODIFIED change. Answers the object as committed, or
+   * undefined when it no longer holds that revision (someone wrote it since: their change is on
+   * the log, and it carries this state's successor).
+   */
+  function recommit(type: ResourceType, key: string, revision: number, prior: PlannedWrite['prior']): Promise<KubeObject | undefined> {
+    return run(type, async () => {
+      const { Item } = await calls.run(
+        'GetItem',
+        (abortSignal) =>
+          calls.client.send(
+            new GetItemCommand({ TableName: tables.objects, Key: { ...typeKey(type), [attributes.sortKey]: { S: key } }, ConsistentRead: true }),
+            { abortSignal },
+          ),
+        { idempotent: true },
+      );
+      const stored = Item ? parseObjectItem(Item) : undefined;
+      if (!stored || stored.revision !== revision) return { writes: [], result: () => undefined };
+      const write: PlannedWrite = { key, action: 'put', object: stored.object, expect: revision, event: 'MODIFIED', ...(prior ? { prior } : {}) };
+      return { writes: [write], result: (committed) => committed[0] };
+    });
+  }
+
+  async function repairVoided(type: ResourceType, revision: number): Promise<void> {
+    if (!options.plainUpdates) return;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const exclusiveStartKey = start;
+      const output = await calls.run(
+        'Query',
+        (abortSignal) =>
+          calls.client.send(
+            new QueryCommand({
+              TableName: tables.objects,
+              KeyConditionExpression: '#pk = :pk',
+              FilterExpression: '#rv = :revision',
+              ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey, '#rv': attributes.revision },
+              ExpressionAttributeValues: { ':pk': { S: type.id }, ':revision': { N: String(revision) } },
+              ProjectionExpression: '#pk, #sk, #rv',
+              ConsistentRead: true,
+              ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
+            }),
+            { abortSignal },
+          ),
+        { idempotent: true },
+      );
+      for (const item of output.Items ?? []) {
+        const key = item[attributes.sortKey]?.S;
+        if (key !== undefined) await recommit(type, key, revision, undefined);
+      }
+      start = output.LastEvaluatedKey;
+    } while (start);
   }
 
   function resolveCommitted(
@@ -397,34 +566,34 @@ export function createCommitter(options: CommitterOptions): Committer {
     return { kind: 'failed', error };
   }
 
-  return {
-    async run<T>(type: ResourceType, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
-      let last: { failure: FailureKind; cause: unknown } = { failure: 'conflict', cause: undefined };
-      let unanswered = 0;
-      for (let attempt = 0; attempt < maxAttempts && unanswered < maxUnansweredAttempts; attempt++) {
-        const planned = await plan(attempt);
-        if (planned.writes.length === 0) return planned.result([]);
-        const bytes = checkWritableTogether(type, planned.writes);
-        const outcome = await enqueue(type, planned.writes, bytes);
-        switch (outcome.kind) {
-          case 'committed':
-            return planned.result(outcome.objects);
-          case 'exists':
-            throw new AlreadyExistsError(refOf(type, planned.writes[outcome.index]?.object.metadata.name ?? ''));
-          case 'failed':
-            throw outcome.error;
-          case 'replan':
-            last = { failure: 'conflict', cause: undefined };
-            if (attempt > 0) await calls.backOff(attempt - 1);
-            break;
-          case 'retry':
-            last = { failure: outcome.failure, cause: outcome.cause };
-            if (outcome.failure === 'unavailable') unanswered++;
-            await calls.backOff(attempt);
-            break;
-        }
+  async function run<T>(type: ResourceType, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
+    let last: { failure: FailureKind; cause: unknown } = { failure: 'conflict', cause: undefined };
+    let unanswered = 0;
+    for (let attempt = 0; attempt < maxAttempts && unanswered < maxUnansweredAttempts; attempt++) {
+      const planned = await plan(attempt);
+      if (planned.writes.length === 0) return planned.result([]);
+      const bytes = checkWritableTogether(type, planned.writes);
+      const outcome = await enqueue(type, planned.writes, bytes);
+      switch (outcome.kind) {
+        case 'committed':
+          return planned.result(outcome.objects);
+        case 'exists':
+          throw new AlreadyExistsError(refOf(type, planned.writes[outcome.index]?.object.metadata.name ?? ''));
+        case 'failed':
+          throw outcome.error;
+        case 'replan':
+          last = { failure: 'conflict', cause: undefined };
+          if (attempt > 0) await calls.backOff(attempt - 1);
+          break;
+        case 'retry':
+          last = { failure: outcome.failure, cause: outcome.cause };
+          if (outcome.failure === 'unavailable') unanswered++;
+          await calls.backOff(attempt);
+          break;
       }
-      throw exhausted(last.failure, `writing ${type.plural}`, last.cause);
-    },
-  };
+    }
+    throw exhausted(last.failure, `writing ${type.plural}`, last.cause);
+  }
+
+  return { run, repairVoided };
 }

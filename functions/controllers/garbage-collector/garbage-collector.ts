@@ -29,6 +29,8 @@ const ownerTypeIds = new Set([types.deployments.id, types.replicasets.id, types.
 export const garbageCollector: Controller = {
   name: 'garbage-collector',
   resyncTypes: dependentTypes,
+  // Every namespaced type is a lot to list each minute; what it decides follows from changes alone.
+  resyncChangesOnly: true,
   keysFor(change: ObjectChange): ReconcileKey[] {
     const keys = new Map<string, ReconcileKey>();
     const owner = change.newObject;

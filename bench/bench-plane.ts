@@ -53,7 +53,7 @@ export interface ApiResult {
 export interface ControlLoops {
   /**
    * One scheduled resync (the Resync Lambda), metered as one invocation: incremental as the
-   * Lambda runs it (the first one, and any with `full`, a full pass; docs/adr/111).
+   * Lambda runs it (the first one, and any with `full`, a full pass; docs/adr/053).
    */
   resync(options?: { readonly full?: boolean }): Promise<void>;
   stop(): Promise<void>;

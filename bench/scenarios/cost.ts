@@ -23,7 +23,7 @@ export const cadence = {
   leaseRenewSeconds: leaseRenewSecondsOverChannel,
   nodeStatusSeconds: 300,
   resyncSeconds: 60,
-  /** The Resync Lambda's full pass; the passes between read the change log (docs/adr/111). */
+  /** The Resync Lambda's full pass; the passes between read the change log (docs/adr/053). */
   resyncFullPassSeconds,
   /** API Gateway WebSocket: any connection ends after 2 h (idle ones after 10 min; the Lease renewals keep it busy). */
   webSocketReconnectSeconds: 7200,
@@ -202,10 +202,11 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     );
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
-    // The kubelet's renewals are spread evenly over the period from the start, so the window opens at once.
-    // The resync's position is now: the pass after the window reads the window's changes.
-    await loops.resync();
     const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, concurrency: 4, channel: true });
+    // Once every node has renewed (the seeding's Leases are fresh again), a pass puts the resync's
+    // position here: the pass after the window reads the window's changes.
+    while (steadyKubelet.heartbeats() < options.steadyNodes) await sleep(100);
+    await loops.resync();
     const steadyWindow = await measure(meter, () => sleep(options.steadyWindowSeconds * 1000));
     // An incremental pass reads the changes since the one before: this one the window's renewals.
     const resyncSteady = await measure(meter, () => loops.resync());
@@ -248,7 +249,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
           [
             'Lambda event source mappings poll DynamoDB Streams for free; an idle stream invokes nothing',
             `the Resync Lambda runs every ${cadence.resyncSeconds} s (EventBridge rule, cdk/skiff-stack.ts); the EventBridge rule itself is free`,
-            `one resync in ${cadence.resyncFullPassSeconds / cadence.resyncSeconds} is a full pass (oneFullResync); the others read the change log since the pass before (oneResync; docs/adr/111)`,
+            `one resync in ${cadence.resyncFullPassSeconds / cadence.resyncSeconds} is a full pass (oneFullResync); the others read the change log since the pass before (oneResync; docs/adr/053)`,
             "billed at a resync of the converged cluster; the first one after a deploy, which creates the namespaces' default ServiceAccounts and kube-root-ca.crt ConfigMaps, is measured apart (firstResync) and not multiplied",
             'DynamoDB storage (a few MB, $0.25/GB-month) and CloudWatch Logs are left out',
           ],

@@ -127,7 +127,7 @@ export interface ResyncResult {
   readonly failed: number;
 }
 
-/** How often the scheduled resync makes a full pass; the passes between read the change log (docs/adr/111). */
+/** How often the scheduled resync makes a full pass; the passes between read the change log (docs/adr/053). */
 export const resyncFullPassSeconds = 3600;
 
 /** What an incremental resync keeps from one pass to the next (the Resync Lambda's memory while it stays warm). */
@@ -144,7 +144,7 @@ export function newResyncState(): ResyncState {
   return { positions: new Map(), failed: new Map() };
 }
 
-/** An incremental resync (docs/adr/111): the changes since the last pass, with a full pass now and then. */
+/** An incremental resync (docs/adr/053): the changes since the last pass, with a full pass now and then. */
 export interface IncrementalResync {
   readonly state: ResyncState;
   /** Reads the change log: its watches send a BOOKMARK as soon as they have caught up (`bookmarkIntervalMs: 0`). */

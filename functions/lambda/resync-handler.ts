@@ -3,7 +3,7 @@
  * scheduler own, so a record the stream lost — or time passing, for node leases, minReadySeconds
  * and progress deadlines — is caught within one period. A full pass once an hour (and after a
  * cold start); the passes between list only the types of controllers that depend on time and
- * feed every controller the changes since the last pass, read from the change log (docs/adr/111).
+ * feed every controller the changes since the last pass, read from the change log (docs/adr/053).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -18,7 +18,7 @@ import { lambdaLog, logger, storeFromEnvironment } from './lambda-runtime.ts';
 const store = storeFromEnvironment();
 // Its watches bookmark as soon as they have caught up: the change log since the last pass.
 const changes = storeFromEnvironment(process.env, { bookmarkIntervalMs: 0 });
-/** Kept while the function stays warm; a cold start makes a full pass (docs/adr/111). */
+/** Kept while the function stays warm; a cold start makes a full pass (docs/adr/053). */
 const state = newResyncState();
 const log = lambdaLog('resync');
 const controllers = controllersWith(loadBalancerProvidersFromEnvironment());

@@ -161,7 +161,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     ];
     progress('creating tables');
     await Promise.all([ensureTables(client, tables, { changeLogStream: true }), ensureTable(client, channelTable, channelTableDefinition)]);
-    // Plain updates as on AWS (docs/adr/111); compaction deletes here, DynamoDB Local's TTL being slow.
+    // Plain updates as on AWS (docs/adr/005); compaction deletes here, DynamoDB Local's TTL being slow.
     const store = createDynamoDbStore({ client, tables, plainUpdates: true });
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);

@@ -457,6 +457,8 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         // A revision this store never reached (its data was reset): the client must list again.
         if (after > counter.allocated) throw new GoneError(`too large resource version: ${after}, current: ${counter.allocated}`);
         compactIfDue(type);
+        // Nothing was handed out after it: no read of the log (a catch-up or resync pass of a quiet type costs the counter alone).
+        if (after === counter.allocated && after >= log.compacted) return { changes: [], through: after, more: false };
       }
       if (after < log.compacted) throw tooOld(after, log.compacted);
       const waitingOnGap = log.missingSince.size > 0;

@@ -64,7 +64,7 @@ export interface CommitterOptions {
   /**
    * A single-object update committed on its own is written as two plain conditional puts, the
    * object and then its change entry, instead of one transaction (3 write units for a ≤ 1 KB
-   * object instead of 5; docs/adr/111). Batches, creates and deletes keep the transaction.
+   * object instead of 5; docs/adr/005). Batches, creates and deletes keep the transaction.
    * @default false
    */
   readonly plainUpdates?: boolean;
@@ -338,7 +338,7 @@ export function createCommitter(options: CommitterOptions): Committer {
   }
 
   /**
-   * One update as two plain puts (docs/adr/111): the object, conditional on the revision it was
+   * One update as two plain puts (docs/adr/005): the object, conditional on the revision it was
    * read at, then its change entry, conditional on the revision still being free. Until the
    * entry is written the revision is a gap that holds lists and watches back, as a transaction in
    * flight does. If a reader voided it meanwhile (this writer stalled past the gap bound), the
@@ -453,8 +453,40 @@ export function createCommitter(options: CommitterOptions): Committer {
     });
   }
 
-  async function repairVoided(type: ResourceType, revision: number): Promise<void> {
-    if (!options.plainUpdates) return;
+  /** Revisions voided by readers, waiting for a repair scan, per type; and the scan running. */
+  const repairs = new Map<string, { readonly revisions: Set<number>; running: Promise<void> | undefined }>();
+
+  /**
+   * Queues a voided revision for repair. One scan of the type's partition at a time, each for up
+   * to 100 revisions (`IN`): voids come in bursts when a writer dies, and each scan reads the
+   * whole partition.
+   */
+  function repairVoided(type: ResourceType, revision: number): Promise<void> {
+    if (!options.plainUpdates) return Promise.resolve();
+    let repair = repairs.get(type.id);
+    if (!repair) {
+      repair = { revisions: new Set(), running: undefined };
+      repairs.set(type.id, repair);
+    }
+    const queue = repair;
+    queue.revisions.add(revision);
+    queue.running ??= (async () => {
+      try {
+        while (queue.revisions.size > 0) {
+          const batch = [...queue.revisions].slice(0, 100);
+          for (const taken of batch) queue.revisions.delete(taken);
+          await repairScan(type, batch);
+        }
+      } finally {
+        queue.running = undefined;
+      }
+    })();
+    return queue.running;
+  }
+
+  /** Finds the objects that hold any of `revisions` (consistent, the whole partition) and commits each again at a new revision. */
+  async function repairScan(type: ResourceType, revisions: readonly number[]): Promise<void> {
+    const values = Object.fromEntries(revisions.map((revision, index) => [`:r${index}`, { N: String(revision) }]));
     let start: Record<string, AttributeValue> | undefined;
     do {
       const exclusiveStartKey = start;
@@ -465,9 +497,9 @@ export function createCommitter(options: CommitterOptions): Committer {
             new QueryCommand({
               TableName: tables.objects,
               KeyConditionExpression: '#pk = :pk',
-              FilterExpression: '#rv = :revision',
+              FilterExpression: `#rv IN (${Object.keys(values).join(', ')})`,
               ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey, '#rv': attributes.revision },
-              ExpressionAttributeValues: { ':pk': { S: type.id }, ':revision': { N: String(revision) } },
+              ExpressionAttributeValues: { ':pk': { S: type.id }, ...values },
               ProjectionExpression: '#pk, #sk, #rv',
               ConsistentRead: true,
               ...(exclusiveStartKey ? { ExclusiveStartKey: exclusiveStartKey } : {}),
@@ -478,7 +510,8 @@ export function createCommitter(options: CommitterOptions): Committer {
       );
       for (const item of output.Items ?? []) {
         const key = item[attributes.sortKey]?.S;
-        if (key !== undefined) await recommit(type, key, revision, undefined);
+        const revision = Number(item[attributes.revision]?.N);
+        if (key !== undefined && Number.isSafeInteger(revision)) await recommit(type, key, revision, undefined);
       }
       start = output.LastEvaluatedKey;
     } while (start);

@@ -74,7 +74,7 @@ export interface DynamoDbStoreOptions {
   /**
    * A single-object update committed on its own is two plain conditional puts (the object, then
    * its change entry) instead of a transaction: 3 write units for a ≤ 1 KB object instead of 5
-   * (docs/adr/111). Batches, creates and deletes stay transactions. The hosts turn it on.
+   * (docs/adr/005). Batches, creates and deletes stay transactions. The hosts turn it on.
    * @default false
    */
   readonly plainUpdates?: boolean;
@@ -85,7 +85,7 @@ export interface DynamoDbStoreOptions {
 
 /**
  * How the store runs on AWS (the Lambdas; the bench prices it): single-object updates as plain
- * puts (docs/adr/111), and compacted change entries left to DynamoDB's TTL, whose deletes are free
+ * puts (docs/adr/005), and compacted change entries left to DynamoDB's TTL, whose deletes are free
  * where a delete by compaction costs a write unit.
  */
 export const awsStoreSettings = { plainUpdates: true, deleteCompacted: false } as const satisfies Partial<DynamoDbStoreOptions>;

@@ -1,6 +1,6 @@
 /**
  * A writer process for the plain-update fault test: updates one ConfigMap through a store with
- * plain updates (docs/adr/111) and is killed (SIGKILL) the moment it sends the change entry, so
+ * plain updates (docs/adr/005) and is killed (SIGKILL) the moment it sends the change entry, so
  * the object holds a revision whose entry was never written.
  */
 import { localDynamoDbClient } from '../../functions/local/dynamodb-local.ts';

@@ -1,5 +1,5 @@
 /**
- * The incremental resync (docs/adr/111): between full passes it does not list the types of the
+ * The incremental resync (docs/adr/053): between full passes it does not list the types of the
  * controllers that depend on objects only (the garbage collector's every namespaced type); it
  * feeds every controller the changes since its last pass, read from the change log. A change
  * whose stream record never reached the controllers is still caught (DESIGN decision 4).

@@ -1,4 +1,4 @@
-/** The store contract, with single-object updates written as plain puts (docs/adr/111), as the hosts run it. */
+/** The store contract, with single-object updates written as plain puts (docs/adr/005), as the hosts run it. */
 import { createDynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import { useDynamoDb } from '../../support/dynamodb.ts';
 import { describeObjectStoreContract } from '../../support/object-store-contract.ts';

@@ -1,5 +1,5 @@
 /**
- * Plain updates (docs/adr/111): a single-object update written as two conditional puts, the
+ * Plain updates (docs/adr/005): a single-object update written as two conditional puts, the
  * object and then its change entry, with no transaction. A writer that stalls or dies between
  * the two puts must not cost a watch the change: the revision is voided by a reader after the
  * gap bound and the object is committed again at a new revision.

@@ -302,13 +302,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  /** The Node as this agent last wrote it: the next status report writes on top of it, without a read (a conflict reads it). */
+  let lastWrittenNode: KubeObject | undefined;
   async function writeNodeStatus(nodeSettings: NodeSettings, existing?: KubeObject): Promise<void> {
+    let known = existing ?? lastWrittenNode;
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const node = existing ?? (await client.get(types.nodes, undefined, nodeName));
-      existing = undefined;
+      const node = known ?? (await client.get(types.nodes, undefined, nodeName));
+      known = undefined;
+      lastWrittenNode = undefined;
       const previous = ((node.status ?? {}) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] }).conditions ?? [];
       try {
-        await client.updateStatus(types.nodes, {
+        lastWrittenNode = await client.updateStatus(types.nodes, {
           ...node,
           status: { ...(node.status as object), ...nodeStatus(nodeSettings, kubeTime(Date.now()), previous) },
         });

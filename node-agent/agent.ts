@@ -163,7 +163,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         };
       },
     },
-    // exec, attach and port forwarding into the pods of this node (docs/adr/136).
+    // exec, attach and port forwarding into the pods of this node (docs/adr/140).
     streaming: {
       container(namespace, pod, container) {
         const worker = byName.get(nameKey(namespace, pod));

@@ -32,7 +32,7 @@ export interface KubeletServerOptions {
   readonly logs: LogLookup;
   /** How often a follow checks the file for more output. */
   readonly followPollMs?: number;
-  /** exec, attach and port forwarding (docs/adr/136); refused with 404 without. */
+  /** exec, attach and port forwarding (docs/adr/140); refused with 404 without. */
   readonly streaming?: StreamTargets;
   /** Bounds of the streaming sessions (tests shorten them). */
   readonly streamingLimits?: Omit<StreamingOptions, 'targets'>;

@@ -41,7 +41,7 @@ export interface ApiResponse {
   /**
    * ...or an upgraded connection (`exec`, `attach`, `port-forward`): the request was authorized
    * and the host passes the upgrade on to this node endpoint, then copies bytes both ways.
-   * Only hosts that can hold an upgraded connection get one (docs/adr/136).
+   * Only hosts that can hold an upgraded connection get one (docs/adr/140).
    */
   readonly upgrade?: { readonly url: string; readonly headers: Readonly<Record<string, string>> };
 }

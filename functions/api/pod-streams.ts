@@ -2,7 +2,7 @@
  * `pods/exec`, `pods/attach` and `pods/portforward`: the request pipeline has authenticated and
  * authorized the upgrade (`get` for kubectl's WebSocket GET, `create` for its SPDY POST, as in
  * Kubernetes); here the pod and container are checked as kube-apiserver checks them, and the
- * answer names the node endpoint the host passes the upgrade on to (docs/adr/136).
+ * answer names the node endpoint the host passes the upgrade on to (docs/adr/140).
  */
 import { types } from '../../schemas/registry.ts';
 import { BadRequestError, isApiError, MethodNotAllowedError, NotFoundError } from '../core/errors.ts';
@@ -45,7 +45,7 @@ export async function servePodStream(
   if (!spec.nodeName) throw new BadRequestError(`pod ${podName} does not have a host assigned`);
   if (!context.podStreams) {
     throw new BadRequestError(
-      `${kind === 'portforward' ? 'port forwarding' : kind} is not available on this server: its API endpoint cannot hold an upgraded connection (see docs/adr/136)`,
+      `${kind === 'portforward' ? 'port forwarding' : kind} is not available on this server: its API endpoint cannot hold an upgraded connection (see docs/adr/140)`,
     );
   }
   const node = await context.store.get(types.nodes, undefined, spec.nodeName).catch((error: unknown) => {

@@ -194,7 +194,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       authorizer,
       // The API reaches each agent's kubelet API with that node's own token.
       podLogs: options.podLogs ?? kubeletLogSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
-      // exec, attach and port-forward: upgrades passed on to the agent's streaming endpoints (docs/adr/136).
+      // exec, attach and port-forward: upgrades passed on to the agent's streaming endpoints (docs/adr/140).
       podStreams: kubeletStreamLocator({ token: (nodeName) => tokens.nodeToken(nodeName) }),
       admissionSettings,
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),

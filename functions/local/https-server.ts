@@ -92,9 +92,13 @@ export async function startHttpsApiServer(options: {
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Sessions into pods hold their sockets after the upgrade: closing the server ends them.
+  const sessions = new Set<Duplex>();
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    // exec, attach, port-forward: the API decides, the node serves (docs/adr/136).
+    // exec, attach, port-forward: the API decides, the node serves (docs/adr/140).
     if (isPodStreamUpgrade(request)) {
+      sessions.add(socket);
+      socket.once('close', () => sessions.delete(socket));
       void serveUpgrade(options.handler, request, socket, head);
       return;
     }
@@ -115,6 +119,7 @@ export async function startHttpsApiServer(options: {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of sessions) socket.destroy();
       }),
   };
 }

@@ -73,7 +73,7 @@ export function kubeletLogSource(options: { token?: KubeletToken } = {}): PodLog
 /**
  * Where exec, attach and port-forward upgrades go: the node agent's streaming endpoints
  * (`/exec`, `/attach`, `/portForward`), with the node's token, as kube-apiserver reaches the
- * kubelet's (docs/adr/136).
+ * kubelet's (docs/adr/140).
  */
 export function kubeletStreamLocator(options: { token?: KubeletToken } = {}): PodStreamLocator {
   return (request: PodStreamRequest) => {

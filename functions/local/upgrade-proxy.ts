@@ -3,7 +3,7 @@
  * HTTPS server: the API core authenticates and authorizes them like any request; when it
  * answers with a node endpoint, the upgrade is passed on there (with the node's token instead
  * of the user's) and, once the node switched protocols, bytes are copied both ways with
- * back-pressure, as kube-apiserver's upgrade-aware proxy does (docs/adr/136).
+ * back-pressure, as kube-apiserver's upgrade-aware proxy does (docs/adr/140).
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';

@@ -9,7 +9,7 @@
  *
  * Each is served over a WebSocket (`v5.channel.k8s.io`/`v4.channel.k8s.io` for exec and attach,
  * `SPDY/3.1+portforward.k8s.io` for port forwarding) or over SPDY/3.1 (every kubectl's
- * fallback), whichever the client's upgrade asks for (docs/adr/136). Sessions are bounded: at
+ * fallback), whichever the client's upgrade asks for (docs/adr/140). Sessions are bounded: at
  * most `maxSessions` at once, and a connection with no traffic for `idleTimeoutMs` is closed
  * (the kubelet's streamingConnectionIdleTimeout).
  */

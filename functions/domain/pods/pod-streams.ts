@@ -3,7 +3,7 @@
  * the node that runs the pod, as kube-apiserver passes their upgrades on to the kubelet. The
  * local host has an adapter (`functions/local/kubelet-client.ts`): the upgrade goes to the node
  * agent's kubelet API with the node's token. The Lambda host has none: API Gateway's REST API
- * cannot carry an upgraded connection (docs/adr/136).
+ * cannot carry an upgraded connection (docs/adr/140).
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 

@@ -33,7 +33,8 @@ export const deploymentSpecSchema = z
     replicas: int32.default(1).describe('Number of desired pods.'),
     selector: labelSelectorSchema.optional().describe('Label query over the pods this Deployment manages; must match the template labels; immutable.'),
     template: podTemplateSpecSchema.optional().describe('The pod each replica runs.'),
-    strategy: deploymentStrategySchema.default(() => ({})),
+    // retainKeys, as Kubernetes tags it: kubectl apply then drops rollingUpdate when the type becomes Recreate.
+    strategy: deploymentStrategySchema.default(() => ({})).meta({ 'x-kubernetes-patch-strategy': 'retainKeys' }),
     minReadySeconds: int32.optional().describe('Seconds a new pod must be ready, without crashing, to count as available.'),
     revisionHistoryLimit: int32.default(10).describe('Old ReplicaSets kept for rollback.'),
     paused: z.boolean().optional().describe('Stops the rollout of template changes while true.'),
@@ -61,7 +62,8 @@ export const deploymentSchema = z
     kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: deploymentSpecSchema.default(() => deploymentSpecSchema.parse({})),
-    status: deploymentStatusSchema.optional(),
+    // kube-apiserver always sends the status struct, `{}` before the controller fills it.
+    status: deploymentStatusSchema.prefault({}),
   })
   .meta({ id: `${appsV1}.Deployment`, description: 'A Deployment declares a replicated, rolling-updated set of pods, managed through ReplicaSets.' });
 export type Deployment = z.infer<typeof deploymentSchema>;

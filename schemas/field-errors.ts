@@ -17,8 +17,9 @@ export function required(field: string, detail?: string): FieldCause {
   return { field, reason: 'FieldValueRequired', message: detail ? `Required value: ${detail}` : 'Required value' };
 }
 
-export function invalid(field: string, value: unknown, detail: string): FieldCause {
-  return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${renderValue(value)}: ${detail}` };
+/** `rendered` stands for the value where Kubernetes quotes it in Go syntax (`[]string{"a"}`). */
+export function invalid(field: string, value: unknown, detail: string, rendered = renderValue(value)): FieldCause {
+  return { field, reason: 'FieldValueInvalid', message: `Invalid value: ${rendered}: ${detail}` };
 }
 
 export function notSupported(field: string, value: unknown, supported: readonly string[]): FieldCause {

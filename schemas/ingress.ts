@@ -64,12 +64,13 @@ export const ingressSchema = z
         loadBalancer: z
           .object({ ingress: z.array(loadBalancerIngressSchema.omit({ ipMode: true })).optional() })
           .meta({ id: `${networkingV1}.IngressLoadBalancerStatus` })
-          .optional(),
+          .prefault({}),
         // Not in Kubernetes' IngressStatus: where Skiff's controller reports what it cannot serve (docs/adr/095-ingress-as-alb-rules.md).
         conditions: mergedBy(conditionSchema, 'type').optional(),
       })
       .meta({ id: `${networkingV1}.IngressStatus` })
-      .optional(),
+      // Always sent as kube-apiserver sends it: `{"loadBalancer": {}}` at least.
+      .prefault({}),
   })
   .meta({ id: `${networkingV1}.Ingress`, description: 'An Ingress routes HTTP traffic by host and path to Services.' });
 export type Ingress = z.infer<typeof ingressSchema>;

@@ -53,22 +53,23 @@ export const nodeSchema = z
           .array(z.object({ type: z.string(), address: z.string() }).meta({ id: `${coreV1}.NodeAddress` }))
           .meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' })
           .optional(),
-        daemonEndpoints: z.object({ kubeletEndpoint: z.object({ Port: int32 }).optional() }).optional(),
+        // Structs without omitempty in NodeStatus: kube-apiserver sends them on every Node, zero-valued until a kubelet reports.
+        daemonEndpoints: z.object({ kubeletEndpoint: z.object({ Port: int32.default(0) }).prefault({}) }).prefault({}),
         nodeInfo: z
           .looseObject({
-            machineID: z.string().optional(),
-            systemUUID: z.string().optional(),
-            bootID: z.string().optional(),
-            kernelVersion: z.string().optional(),
-            osImage: z.string().optional(),
-            containerRuntimeVersion: z.string().optional(),
-            kubeletVersion: z.string().optional(),
-            kubeProxyVersion: z.string().optional(),
-            operatingSystem: z.string().optional(),
-            architecture: z.string().optional(),
+            machineID: z.string().default(''),
+            systemUUID: z.string().default(''),
+            bootID: z.string().default(''),
+            kernelVersion: z.string().default(''),
+            osImage: z.string().default(''),
+            containerRuntimeVersion: z.string().default(''),
+            kubeletVersion: z.string().default(''),
+            kubeProxyVersion: z.string().default(''),
+            operatingSystem: z.string().default(''),
+            architecture: z.string().default(''),
           })
           .meta({ id: `${coreV1}.NodeSystemInfo` })
-          .optional(),
+          .prefault({}),
         images: z.array(z.object({ names: z.array(z.string()).optional(), sizeBytes: int64.optional() })).optional(),
         volumesInUse: z.array(z.string()).optional(),
         volumesAttached: z.array(opaqueObject).optional(),
@@ -77,7 +78,7 @@ export const nodeSchema = z
         features: opaqueObject.optional(),
       })
       .meta({ id: `${coreV1}.NodeStatus`, description: 'The capacity, conditions and addresses a node agent reports.' })
-      .optional(),
+      .prefault({}),
   })
   .meta({ id: `${coreV1}.Node`, description: 'A Node is a machine that runs pods, registered and kept alive by its node agent.' });
 export type Node = z.infer<typeof nodeSchema>;

@@ -338,7 +338,8 @@ export const restartPolicies = ['Always', 'OnFailure', 'Never'] as const;
 
 export const podSpecSchema = z
   .object({
-    volumes: mergedBy(volumeSchema, 'name').optional(),
+    // merge,retainKeys as Kubernetes tags it: kubectl apply of a volume that changes type drops the old source.
+    volumes: mergedBy(volumeSchema, 'name').meta({ 'x-kubernetes-patch-strategy': 'merge,retainKeys' }).optional(),
     initContainers: mergedBy(containerSchema, 'name').optional(),
     containers: mergedBy(containerSchema, 'name').optional().describe('The containers of the pod; at least one.'),
     ephemeralContainers: mergedBy(opaqueObject, 'name').optional(),

@@ -38,7 +38,8 @@ export const replicaSetSchema = z
     kind: kindField,
     metadata: objectMetaSchema.default(() => ({})),
     spec: replicaSetSpecSchema.default(() => replicaSetSpecSchema.parse({})),
-    status: replicaSetStatusSchema.optional(),
+    // Always sent, `{"replicas": 0}` before the controller counts (replicas has no omitempty).
+    status: replicaSetStatusSchema.prefault({}),
   })
   .meta({ id: `${appsV1}.ReplicaSet`, description: 'A ReplicaSet keeps a given number of pods matching its selector running.' });
 export type ReplicaSet = z.infer<typeof replicaSetSchema>;

@@ -1,7 +1,7 @@
 /** `core/v1` Service: ports, selector, type, and the address fields the API allocates. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { child, duplicate, type FieldCause, forbidden, immutable, index, invalid, required } from './field-errors.ts';
+import { child, duplicate, type FieldCause, forbidden, index, invalid, required } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { apiVersionField, conditionSchema, int32, intOrString, kindField, mergedBy, objectMetaSchema, stringMap } from './meta.ts';
 import { checkLabels, checkName, isDns1035Label, isDns1123Label, isDns1123Subdomain } from './name-rules.ts';
@@ -73,11 +73,12 @@ export const serviceSchema = z
     spec: serviceSpecSchema.default(() => serviceSpecSchema.parse({})),
     status: z
       .object({
-        loadBalancer: z.object({ ingress: z.array(loadBalancerIngressSchema).optional() }).optional(),
+        loadBalancer: z.object({ ingress: z.array(loadBalancerIngressSchema).optional() }).prefault({}),
         conditions: mergedBy(conditionSchema, 'type').optional(),
       })
       .meta({ id: `${coreV1}.ServiceStatus`, description: 'The most recently observed state of a Service (its load balancer).' })
-      .optional(),
+      // Always sent as kube-apiserver sends it: `{"loadBalancer": {}}` at least.
+      .prefault({}),
   })
   .meta({ id: `${coreV1}.Service`, description: 'A Service gives a set of pods, chosen by a label selector, one stable address and port.' });
 export type Service = z.infer<typeof serviceSchema>;
@@ -164,8 +165,11 @@ function validateService(service: Service): FieldCause[] {
 function validateServiceUpdate(service: Service, old: Service): FieldCause[] {
   const oldIp = old.spec.clusterIP;
   const newIp = service.spec.clusterIP;
-  if (oldIp && newIp !== oldIp && service.spec.type !== 'ExternalName' && old.spec.type !== 'ExternalName') return [immutable('spec.clusterIP', newIp ?? '')];
-  return [];
+  if (!oldIp || newIp === oldIp || service.spec.type === 'ExternalName' || old.spec.type === 'ExternalName') return [];
+  // kube-apiserver first carries a changed clusterIP into clusterIPs[0], then refuses that change in
+  // its words for clusterIPs (validateUpgradeDowngradeClusterIPs), quoting the list as Go prints it.
+  const ips = [newIp ?? '', ...(service.spec.clusterIPs ?? []).slice(1)];
+  return [invalid('spec.clusterIPs[0]', undefined, 'may not change once set', `[]string{${ips.map((ip) => JSON.stringify(ip)).join(', ')}}`)];
 }
 
 export const serviceRules: AnyKindRules = anyKind<Service>({

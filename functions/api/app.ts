@@ -8,6 +8,7 @@
 
 import { RBAC_GROUP } from '../../schemas/rbac.ts';
 import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../core/errors.ts';
+import { wantsPrettyOutput } from '../core/query-flags.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import { bearerToken, chainAuthenticators, type TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '../domain/authorization/authorizer.ts';
@@ -27,6 +28,7 @@ import { answerHealth, type HealthCheck } from './health-checks.ts';
 import type { ApiHandler, ApiRequest, ApiResponse, ReadRequest } from './http.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
+import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Protobuf, wantsOpenApiV2Protobuf } from './openapi-v2.ts';
 import { readRequestBody } from './request-body.ts';
 import { type PodLogSource, serveResource } from './resource-verbs.ts';
 import { errorResponse, jsonResponse } from './responses.ts';
@@ -105,6 +107,12 @@ interface RequestTrail {
   resource: string;
 }
 
+/** `?pretty=true`: the JSON body indented by two spaces, as kube-apiserver's response writer does. */
+function indented(response: ApiResponse): ApiResponse {
+  if (typeof response.body !== 'string' || !response.headers['content-type']?.startsWith('application/json')) return response;
+  return { ...response, body: `${JSON.stringify(JSON.parse(response.body), null, 2)}\n` };
+}
+
 export function createApi(dependencies: ApiDependencies): ApiHandler {
   const now = dependencies.now ?? (() => new Date());
   const metrics = new RequestMetrics();
@@ -174,7 +182,11 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       case 'metrics':
         return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: metrics.render() };
       case 'openapi-v2':
-        throw new NotFoundError({ resource: '', group: '', name: '' }, 'the server could not find the requested resource');
+        // kubectl 1.27 and 1.28 ask for protobuf only; anything else gets the same document as JSON.
+        if (wantsOpenApiV2Protobuf(accept)) {
+          return { status: 200, headers: { 'content-type': OPENAPI_V2_PROTOBUF }, body: Buffer.from(openApiV2Protobuf()) };
+        }
+        return jsonResponse(200, openApiV2Document());
       case 'openapi-v3-index':
         return jsonResponse(200, openApiIndex());
       case 'openapi-v3': {
@@ -260,6 +272,6 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       ms: Math.round(seconds * 1000),
     });
     audit(request, trail, response, failure, received);
-    return response;
+    return wantsPrettyOutput(request.query) ? indented(response) : response;
   };
 }

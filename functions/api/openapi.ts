@@ -411,3 +411,8 @@ export function openApiIndex(): object {
 export function openApiGroupVersion(gvPath: string): object | undefined {
   return cached().documents.get(gvPath.replace(/^\/+|\/+$/g, ''));
 }
+
+/** Every group-version's v3 document, for the v2 document made from them (openapi-v2.ts). */
+export function openApiGroupVersions(): ReadonlyMap<string, object> {
+  return cached().documents;
+}

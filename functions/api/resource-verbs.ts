@@ -13,6 +13,7 @@ import type { KubeObject } from '../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, InvalidError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
 import { labelSelectorString } from '../core/label-selector.ts';
+import { optionalQueryFlag, queryFlag } from '../core/query-flags.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import type { Authorizer } from '../domain/authorization/authorizer.ts';
@@ -30,6 +31,7 @@ import type { ApiResponse, ReadRequest } from './http.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
 import { servePodStream } from './pod-streams.ts';
 import { toTable, wantsTable } from './printers/index.ts';
+import type { IncludeObject } from './printers/table.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
 import type { ResourceRoute } from './routes.ts';
@@ -95,7 +97,7 @@ export async function serveResource(route: ResourceRoute, request: ReadRequest, 
   if (route.name === undefined) {
     switch (method) {
       case 'GET':
-        return isWatch(request.query) ? watch(route, request, context) : list(route, request, context);
+        return queryFlag(request.query, 'watch') ? watch(route, request, context) : list(route, request, context);
       case 'POST':
         return create(route, request, context);
       case 'DELETE':
@@ -124,11 +126,6 @@ function expect(method: string, wanted: string, run: () => Promise<ApiResponse>)
   return run();
 }
 
-function isWatch(query: URLSearchParams): boolean {
-  const value = query.get('watch');
-  return value === 'true' || value === '1';
-}
-
 function ref(type: ResourceType, name: string) {
   return { resource: type.plural, group: type.group, name, kind: type.kind };
 }
@@ -154,6 +151,14 @@ function isDryRun(query: URLSearchParams): boolean {
   return query.getAll('dryRun').includes('All');
 }
 
+/** TableOptions' `includeObject`: what each Table row carries besides its cells (PartialObjectMetadata by default). */
+function includeObjectOf(query: URLSearchParams): IncludeObject {
+  const value = query.get('includeObject');
+  if (value === null || value === '') return 'Metadata';
+  if (value === 'None' || value === 'Metadata' || value === 'Object') return value;
+  throw new BadRequestError(`includeObject: Unsupported value: ${JSON.stringify(value.slice(0, 64))}: supported values: "", "Metadata", "None", "Object"`);
+}
+
 /** The object as a response body: JSON, or a one-row Table when the client asks for one. */
 function render(
   type: ResourceType,
@@ -164,7 +169,7 @@ function render(
   headers: Record<string, string> = {},
 ): ApiResponse {
   if (wantsTable(request.headers.accept)) {
-    return jsonResponse(status, toTable(type, [object], { now: context.now() }), headers);
+    return jsonResponse(status, toTable(type, [object], { now: context.now(), includeObject: includeObjectOf(request.query) }), headers);
   }
   return jsonResponse(status, object, headers);
 }
@@ -233,7 +238,7 @@ async function list(route: ResourceRoute, request: ReadRequest, context: VerbCon
     ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
   };
   if (wantsTable(request.headers.accept)) {
-    return jsonResponse(200, toTable(route.type, result.items, { now: context.now(), ...metadata }));
+    return jsonResponse(200, toTable(route.type, result.items, { now: context.now(), includeObject: includeObjectOf(request.query), ...metadata }));
   }
   return jsonResponse(200, {
     kind: route.type.listKind,
@@ -247,18 +252,21 @@ function watch(route: ResourceRoute, request: ReadRequest, context: VerbContext)
   const { limit: _limit, continue: _continue, ...filters } = listOptions(route, request.query);
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(watchTimeoutSeconds(request.query) * 1000)]);
   const asTable = wantsTable(request.headers.accept);
+  const includeObject = includeObjectOf(request.query);
   const resourceVersion = resourceVersionOf(request.query);
   const events = context.store.watch(route.type, {
     ...filters,
     ...(resourceVersion !== undefined ? { resourceVersion } : {}),
-    allowBookmarks: request.query.get('allowWatchBookmarks') === 'true',
+    allowBookmarks: queryFlag(request.query, 'allowWatchBookmarks'),
     signal,
   });
   async function* lines(): AsyncIterable<string> {
     try {
       for await (const event of events) {
         const object =
-          asTable && event.type !== 'BOOKMARK' ? toTable(route.type, [event.object], { now: context.now(), includeColumnDefinitions: false }) : event.object;
+          asTable && event.type !== 'BOOKMARK'
+            ? toTable(route.type, [event.object], { now: context.now(), includeColumnDefinitions: false, includeObject })
+            : event.object;
         yield `${JSON.stringify({ type: event.type, object })}\n`;
       }
     } catch (error) {
@@ -326,9 +334,7 @@ async function writeWithRetry(
   for (let attempt = 1; ; attempt++) {
     const current = await context.store.get(route.type, route.namespace, route.name!);
     const { object, clientResourceVersion } = compute(current);
-    if (clientResourceVersion && clientResourceVersion !== current.metadata.resourceVersion) {
-      throw new ConflictError(ref(route.type, route.name!));
-    }
+    checkPrecondition(route, clientResourceVersion, current);
     const plugged =
       (await admitRequest(context, {
         operation: 'UPDATE',
@@ -348,6 +354,25 @@ async function writeWithRetry(
   }
 }
 
+/**
+ * The resourceVersion an update or patch is conditional on: the one the client sent, or none
+ * when it sent none, '' or '0' (kube-apiserver parses '0' as no version: an unconditional update,
+ * which `kubectl replace` of a Node relies on).
+ */
+function preconditionOf(resourceVersion: unknown): string | undefined {
+  return typeof resourceVersion === 'string' && resourceVersion !== '' && resourceVersion !== '0' ? resourceVersion : undefined;
+}
+
+/**
+ * A stale resourceVersion is a Conflict before anything validates the object, as kube-apiserver's
+ * store compares versions before its strategy's checks: a stale and invalid write is a 409.
+ */
+function checkPrecondition(route: ResourceRoute, clientResourceVersion: string | undefined, current: KubeObject): void {
+  if (clientResourceVersion && clientResourceVersion !== current.metadata.resourceVersion) {
+    throw new ConflictError(ref(route.type, route.name!));
+  }
+}
+
 function checkName(route: ResourceRoute, body: Record<string, unknown>): void {
   const name = (body.metadata as { name?: unknown } | undefined)?.name;
   if (name !== undefined && name !== route.name) {
@@ -361,13 +386,14 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
   const withName = { ...body, metadata: { ...(body.metadata as object), name: route.name } };
   const fieldValidation = fieldValidationOf(request.query);
   const fieldManager = fieldManagerOf(request);
-  const clientResourceVersion = (withName.metadata as { resourceVersion?: string }).resourceVersion || undefined;
+  const clientResourceVersion = preconditionOf((withName.metadata as { resourceVersion?: unknown }).resourceVersion);
   let warnings: string[] = [];
   const subresource = route.subresource === 'status' ? 'status' : undefined;
   const written = await writeWithRetry(
     route,
     context,
     (current) => {
+      checkPrecondition(route, clientResourceVersion, current);
       const admitted = context.admission.admitUpdate(route.type, withName as unknown as KubeObject, current, {
         fieldValidation,
         ...(subresource ? { subresource } : {}),
@@ -402,7 +428,7 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
       const applied = withRequestNamespace(route, patchBody);
       checkName(route, applied);
       return createObject(route, request, context, { ...applied, metadata: { ...(applied.metadata as object), name: route.name } }, (config) =>
-        serverSideApply(route.type, undefined, config, { fieldManager, force: request.query.get('force') === 'true', now: context.now() }),
+        serverSideApply(route.type, undefined, config, { fieldManager, force: queryFlag(request.query, 'force'), now: context.now() }),
       );
     }
   }
@@ -411,15 +437,17 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
     route,
     context,
     (current) => {
-      const patched = applyPatchOfType(route, patchType, current, patchBody, fieldManager, request.query.get('force') === 'true', context.now());
+      const patched = applyPatchOfType(route, patchType, current, patchBody, fieldManager, queryFlag(request.query, 'force'), context.now());
       if (patched.metadata.name !== current.metadata.name) throw new BadRequestError('metadata.name cannot be changed by a patch');
+      const clientResourceVersion =
+        patched.metadata.resourceVersion !== current.metadata.resourceVersion ? preconditionOf(patched.metadata.resourceVersion) : undefined;
+      checkPrecondition(route, clientResourceVersion, current);
       const admitted = context.admission.admitUpdate(route.type, patched, current, { fieldValidation, ...(subresource ? { subresource } : {}) });
       warnings = admitted.warnings;
       const object =
         patchType === 'apply'
           ? admitted.object
           : recordUpdateManager(route.type, current, admitted.object, { fieldManager, now: context.now(), ...(subresource ? { subresource } : {}) });
-      const clientResourceVersion = patched.metadata.resourceVersion !== current.metadata.resourceVersion ? patched.metadata.resourceVersion : undefined;
       return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
     },
     isDryRun(request.query),
@@ -462,7 +490,7 @@ function deleteRequestOf(request: ReadRequest): DeleteRequest {
     throw new BadRequestError('gracePeriodSeconds must be an integer');
   }
   let policy = (body.propagationPolicy ?? query.get('propagationPolicy') ?? undefined) as string | undefined;
-  const orphan = body.orphanDependents ?? (query.get('orphanDependents') !== null ? query.get('orphanDependents') === 'true' : undefined);
+  const orphan = body.orphanDependents ?? optionalQueryFlag(query, 'orphanDependents');
   if (policy === undefined && orphan === true) policy = 'Orphan';
   if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
     throw new BadRequestError(
@@ -556,14 +584,15 @@ async function serveScale(route: ResourceRoute, request: ReadRequest, context: V
       let clientResourceVersion: string | undefined;
       if (method === 'PUT') {
         desired = decodeObjectBody(request.body, request.headers['content-type']);
-        clientResourceVersion = (desired as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion || undefined;
+        clientResourceVersion = preconditionOf((desired as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion);
       } else {
         const patchType = patchTypeOf(request.headers['content-type']);
         if (!patchType || patchType === 'apply') throw new BadRequestError('unsupported patch type for the scale subresource');
         desired = applyPatch(route.type, scale, parsePatchBody(patchType, request.body), patchType);
         const patchedVersion = (desired as KubeObject).metadata?.resourceVersion;
-        clientResourceVersion = patchedVersion !== scale.metadata.resourceVersion ? patchedVersion : undefined;
+        clientResourceVersion = patchedVersion !== scale.metadata.resourceVersion ? preconditionOf(patchedVersion) : undefined;
       }
+      checkPrecondition(route, clientResourceVersion, current);
       const replicas = (desired as { spec?: { replicas?: unknown } }).spec?.replicas;
       if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
         throw new BadRequestError(
@@ -690,9 +719,9 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
     pod,
     node,
     container,
-    follow: request.query.get('follow') === 'true',
-    previous: request.query.get('previous') === 'true',
-    timestamps: request.query.get('timestamps') === 'true',
+    follow: queryFlag(request.query, 'follow'),
+    previous: queryFlag(request.query, 'previous'),
+    timestamps: queryFlag(request.query, 'timestamps'),
     ...(tailLines !== undefined ? { tailLines } : {}),
     ...(sinceSeconds !== undefined ? { sinceSeconds } : {}),
     ...(sinceTimeMs !== undefined ? { sinceTimeMs } : {}),

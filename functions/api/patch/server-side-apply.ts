@@ -80,7 +80,7 @@ export function serverSideApply(
   const mine = entries.find((entry) => isEntryOf(entry, fieldManager, 'Apply', subresource));
   const live = (current ?? newObject(applied, apiVersion, type.kind)) as unknown as JsonObject;
 
-  const conflicts = entries
+  const contested = entries
     .filter((entry) => entry !== mine)
     .flatMap((entry) =>
       entry.fields
@@ -95,9 +95,14 @@ export function serverSideApply(
           }),
         ),
     );
-  if (conflicts.length > 0 && !force) {
-    throw new FieldManagerConflictError({ resource: type.plural, group: type.group, name: identity.name }, conflicts);
+  // `kubectl apply --server-side` takes over what client-side apply last applied without conflict
+  // (kube-apiserver's lastAppliedManager): fields the last-applied annotation holds at their live values.
+  const takenOver = contested.length > 0 && !force && fieldManager === KUBECTL_APPLY_MANAGER ? lastAppliedFields(type, current) : undefined;
+  const refused = takenOver ? contested.filter((conflict) => !takenOver.has(conflict.path)) : contested;
+  if (refused.length > 0 && !force) {
+    throw new FieldManagerConflictError({ resource: type.plural, group: type.group, name: identity.name }, refused);
   }
+  const conflicts = contested;
 
   // Forcing moves the contested fields to this manager.
   const forced = new FieldSet(conflicts.map((conflict) => conflict.path));
@@ -112,7 +117,7 @@ export function serverSideApply(
     .sort((a, b) => b.length - a.length);
   const pruned = dropped.reduce<JsonValue>((object, path) => removeAt(object, path), live);
   const merged = mergeApplied(type.kind, pruned, config, []) as JsonObject;
-  const metadata = isJsonObject(merged.metadata) ? merged.metadata : {};
+  const metadata = withLastAppliedSynced(isJsonObject(merged.metadata) ? merged.metadata : {}, applied, fieldManager);
   const body = { ...merged, apiVersion: live.apiVersion ?? apiVersion, kind: live.kind ?? type.kind, metadata } as unknown as KubeObject;
 
   const updated: ManagedFieldsEntry = {
@@ -128,6 +133,51 @@ export function serverSideApply(
 
   if (current && isNoOp(current, body, entries, next)) return cloneJson(current);
   return cloneJson(withManagedFields(body, writeManagedFields(next)));
+}
+
+/** The field manager `kubectl apply --server-side` uses, the only one kube-apiserver lets take over from client-side apply. */
+const KUBECTL_APPLY_MANAGER = 'kubectl';
+const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The fields client-side apply last applied that still hold the values it applied: the
+ * annotation's field set less every field whose live value differs or is missing. Undefined
+ * when there is no annotation of this kind and version to go by.
+ */
+function lastAppliedFields(type: ResourceType, current: KubeObject | undefined): FieldSet | undefined {
+  const text = current?.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
+  if (!current || !text) return undefined;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(lastApplied) || lastApplied.apiVersion !== apiVersionOf(type)) return undefined;
+  const config = withoutNullFields(ownableFields(lastApplied, undefined)) as JsonObject;
+  const live = current as unknown as JsonObject;
+  const fields = fieldSetOf(type.kind, config, identityOf(type, current));
+  return fields.filter((path) => {
+    const liveValue = valueAt(live, path);
+    return liveValue !== undefined && (!fields.isLeaf(path) || deepEqual(valueAt(config, path), liveValue));
+  });
+}
+
+/**
+ * After `kubectl apply --server-side`, an object that has the last-applied annotation gets the
+ * configuration just applied in it (kube-apiserver's lastAppliedUpdater), so a later client-side
+ * apply computes its patch from what is really applied.
+ */
+function withLastAppliedSynced(metadata: JsonObject, applied: KubeObject, fieldManager: string): JsonObject {
+  const annotations = isJsonObject(metadata.annotations) ? metadata.annotations : undefined;
+  if (fieldManager !== KUBECTL_APPLY_MANAGER || typeof annotations?.[LAST_APPLIED_ANNOTATION] !== 'string') return metadata;
+  const { [LAST_APPLIED_ANNOTATION]: _previous, ...appliedAnnotations } = applied.metadata.annotations ?? {};
+  const { annotations: _annotations, ...appliedMetadata } = applied.metadata;
+  const configuration = {
+    ...applied,
+    metadata: Object.keys(appliedAnnotations).length > 0 ? { ...appliedMetadata, annotations: appliedAnnotations } : appliedMetadata,
+  };
+  return { ...metadata, annotations: { ...annotations, [LAST_APPLIED_ANNOTATION]: `${JSON.stringify(configuration)}\n` } };
 }
 
 /** A list item's key field (`name` under `k:{"name":...}`) goes with the item, never alone. */

@@ -6,7 +6,7 @@
  */
 
 import type { KubeObject, ObjectMeta } from '../../../schemas/meta.ts';
-import type { ResourceType } from '../../../schemas/registry.ts';
+import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
 import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
 import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
@@ -86,9 +86,10 @@ export function printerFor(type: ResourceType): KindPrinter {
   return printers.get(type.id) ?? defaultPrinter;
 }
 
-function rowObject(object: KubeObject, include: IncludeObject): TableRow['object'] {
+function rowObject(type: ResourceType, object: KubeObject, include: IncludeObject): TableRow['object'] {
   if (include === 'None') return undefined;
-  if (include === 'Object') return object;
+  // The whole object, typed, as `kubectl get --sort-by` and `-o custom-columns` with a server-side Table read it.
+  if (include === 'Object') return { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
 }
 
@@ -100,7 +101,7 @@ export function toTable(type: ResourceType, objects: readonly KubeObject[], opti
   const resourceVersion = options.resourceVersion ?? (objects.length === 1 ? objects[0]?.metadata.resourceVersion : undefined);
   const rows = objects.map((object): TableRow => {
     const printed = printer.print(object, options.now);
-    const embedded = rowObject(object, include);
+    const embedded = rowObject(type, object, include);
     return {
       cells: printed.cells,
       ...(printed.conditions ? { conditions: printed.conditions } : {}),

@@ -10,6 +10,7 @@
  *   GET    /api/v1/namespaces/demo                     → get namespaces "demo" in the namespace demo
  *   GET    /healthz                                    → get path /healthz (a non-resource request)
  */
+import { queryFlag } from '../../core/query-flags.ts';
 import type { AuthorizationAttributes } from './authorizer.ts';
 import type { UserInfo } from './user-info.ts';
 
@@ -83,11 +84,6 @@ export interface HttpRequestFacts {
   readonly query: URLSearchParams;
 }
 
-function isWatch(query: URLSearchParams): boolean {
-  const value = query.get('watch');
-  return value === 'true' || value === '1';
-}
-
 /** The authorization attributes of one HTTP request by `user`. */
 export function requestAttributes(user: UserInfo, request: HttpRequestFacts): AuthorizationAttributes {
   const method = request.method.toUpperCase();
@@ -135,7 +131,7 @@ export function requestAttributes(user: UserInfo, request: HttpRequestFacts): Au
   const fieldSelector = request.query.get('fieldSelector') ?? undefined;
   const labelSelector = request.query.get('labelSelector') ?? undefined;
   if (name === '' && verb === 'get' && !verbInPath) {
-    verb = isWatch(request.query) ? 'watch' : 'list';
+    verb = queryFlag(request.query, 'watch') ? 'watch' : 'list';
     // A list pinned to one name is about that object: `resourceNames` rules apply to it.
     const pinned = exactFieldValue(fieldSelector, 'metadata.name');
     if (pinned !== undefined && isValidPathSegmentName(pinned)) name = pinned;

@@ -312,7 +312,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
         const current = 'metadata' in target ? target : await store.get(type, namespace, name);
         return strategy.delete(store, current, deleteOptions);
       }
-      const { finalized: _finalized, ...asked } = deleteOptions;
+      // Grace periods are for pods: kube-apiserver deletes every other kind at once (or marks it for
+      // its finalizers), whatever gracePeriodSeconds says (`kubectl delete cm --grace-period=10`).
+      const { finalized: _finalized, gracePeriodSeconds: _grace, ...asked } = deleteOptions;
       return store.delete(type, namespace, name, asked);
     },
   };

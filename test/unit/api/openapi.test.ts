@@ -196,8 +196,13 @@ describe('OpenAPI v3 group-version documents', () => {
     const podSpec = schemas['io.k8s.api.core.v1.PodSpec'].properties;
     for (const list of ['containers', 'initContainers', 'volumes']) {
       assert.equal(podSpec[list]['x-kubernetes-patch-merge-key'], 'name');
-      assert.equal(podSpec[list]['x-kubernetes-patch-strategy'], 'merge');
+      assert.equal(podSpec[list]['x-kubernetes-patch-strategy'], list === 'volumes' ? 'merge,retainKeys' : 'merge');
     }
+    // kubectl apply's patches then carry $retainKeys, as for Kubernetes' own documents.
+    assert.equal(
+      (openApiGroupVersion('apis/apps/v1') as Json).components.schemas['io.k8s.api.apps.v1.DeploymentSpec'].properties.strategy['x-kubernetes-patch-strategy'],
+      'retainKeys',
+    );
     assert.equal(schemas['io.k8s.api.core.v1.Container'].properties.env['x-kubernetes-patch-merge-key'], 'name');
     assert.equal(schemas['io.k8s.api.core.v1.ServiceSpec'].properties.ports['x-kubernetes-patch-merge-key'], 'port');
   });

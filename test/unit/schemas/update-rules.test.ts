@@ -118,11 +118,11 @@ describe('update rules against the stored object', () => {
   describe('Services', () => {
     const service = stored(types.services, { metadata: { name: 'web' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 80 }] } });
 
-    it('forbids changing clusterIP once set', () => {
+    it('forbids changing clusterIP once set, in kube-apiserver’s words for clusterIPs[0]', () => {
       const causes = updateCauses(types.services, service, withSpec(service, { clusterIP: '10.96.0.11' }));
       assert.deepEqual(
-        causes.map((c) => [c.field, c.reason]),
-        [['spec.clusterIP', 'FieldValueInvalid']],
+        causes.map((c) => [c.field, c.reason, c.message]),
+        [['spec.clusterIPs[0]', 'FieldValueInvalid', 'Invalid value: []string{"10.96.0.11"}: may not change once set']],
       );
     });
 

@@ -473,7 +473,7 @@ describe('toTable', () => {
 
   it('honours includeObject=None and includeObject=Object', () => {
     assert.equal(toTable(types.pods, pods, { now, includeObject: 'None' }).rows[0]?.object, undefined);
-    assert.equal(toTable(types.pods, pods, { now, includeObject: 'Object' }).rows[0]?.object, pods[0]);
+    assert.deepEqual(toTable(types.pods, pods, { now, includeObject: 'Object' }).rows[0]?.object, { ...pods[0], apiVersion: 'v1', kind: 'Pod' });
   });
 
   it('does not modify the objects it prints', () => {

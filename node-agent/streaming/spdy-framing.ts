@@ -314,7 +314,10 @@ export class SpdySession extends EventEmitter {
     const body = Buffer.alloc(8);
     body.writeUInt32BE(streamId & 0x7fffffff, 0);
     body.writeUInt32BE(status, 4);
-    this.write(controlFrame(frameType.rstStream, 0, body));
+    // In order with the replies and data already queued: never before the stream's SYN_REPLY.
+    this.enqueue(async () => {
+      this.write(controlFrame(frameType.rstStream, 0, body));
+    });
   }
 
   forget(streamId: number): void {

@@ -158,6 +158,27 @@ describe('agent streaming over WebSocket (v5.channel.k8s.io)', () => {
     assert.match(status.message ?? '', /nothing to attach to/);
   });
 
+  it('kills the command when the client goes away', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${execPath(['sh', '-c', 'echo $$; exec sleep 60'])}`, ['v5.channel.k8s.io'], {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    let output = '';
+    ws.on('message', (data: Buffer) => {
+      if (data[0] === 1) output += data.subarray(1).toString();
+    });
+    const pid = Number(await waitFor('the command to say its pid', () => /^\d+\n/.exec(output)?.[0]));
+    assert.doesNotThrow(() => process.kill(pid, 0));
+    ws.terminate();
+    await waitFor('the command to be gone', () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+
   it('holds at most maxSessions at once and answers 429 beyond', async () => {
     const sessions = [0, 1].map(
       () =>
@@ -314,6 +335,18 @@ describe('agent streaming over SPDY/3.1', () => {
     assert.equal(client.data.get(stdout)?.length, 100_000);
     assert.equal(JSON.parse(client.data.get(error)?.toString() ?? '{}').details.causes[0].message, '4');
     client.socket.destroy();
+  });
+
+  it('ends a connection that announces a frame beyond its limit, and resets a stream type it does not know', async () => {
+    const { client } = await spdyUpgrade('/portForward/default/p', 'portforward.k8s.io');
+    const unknown = await client.open({ streamtype: 'bogus', port: String(echoPort), requestid: '9' });
+    await waitFor('the reset of the unknown stream', () => client.resets.has(unknown));
+    const closed = new Promise<void>((resolve) => client.socket.once('close', () => resolve()));
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(1, 0);
+    head.writeUInt32BE(2 << 20, 4);
+    client.socket.write(head);
+    await closed;
   });
 
   it('forwards each data stream to the pod port, errors on the paired error stream', async () => {

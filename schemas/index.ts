@@ -13,6 +13,7 @@ import {
   tokenReviewRules,
 } from './access-reviews.ts';
 import { configMapRules } from './config-map.ts';
+import { cronJobRules } from './cron-job.ts';
 import { deploymentRules } from './deployment.ts';
 import { endpointSliceRules } from './endpoint-slice.ts';
 import { endpointsRules } from './endpoints.ts';
@@ -20,6 +21,7 @@ import { eventRules } from './event.ts';
 import { type FieldCause, immutable } from './field-errors.ts';
 import { ingressRules } from './ingress.ts';
 import { ingressClassRules } from './ingress-class.ts';
+import { jobRules } from './job.ts';
 import type { AnyKindRules } from './kind-rules.ts';
 import { leaseRules } from './lease.ts';
 import type { KubeObject } from './meta.ts';
@@ -75,6 +77,8 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.events.id, eventRules],
   [types.deployments.id, deploymentRules],
   [types.replicasets.id, replicaSetRules],
+  [types.jobs.id, jobRules],
+  [types.cronjobs.id, cronJobRules],
   [types.leases.id, leaseRules],
   [types.ingresses.id, ingressRules],
   [types.ingressclasses.id, ingressClassRules],

@@ -239,12 +239,16 @@ export function validatePodSpec(spec: PodSpec, field: string, rules: PodSpecRule
 }
 
 /** The pod template of a workload: its labels, annotations and spec. */
-export function validatePodTemplate(template: PodTemplateSpec | undefined, field: string): FieldCause[] {
+export function validatePodTemplate(
+  template: PodTemplateSpec | undefined,
+  field: string,
+  allowedRestartPolicies: readonly string[] = ['Always'],
+): FieldCause[] {
   if (!template) return [required(field)];
   const causes: FieldCause[] = [
     ...checkLabels(child(child(field, 'metadata'), 'labels'), template.metadata?.labels),
     ...checkAnnotations(child(child(field, 'metadata'), 'annotations'), template.metadata?.annotations),
-    ...validatePodSpec(template.spec ?? podSpecSchema.parse({}), child(field, 'spec'), { allowedRestartPolicies: ['Always'] }),
+    ...validatePodSpec(template.spec ?? podSpecSchema.parse({}), child(field, 'spec'), { allowedRestartPolicies }),
   ];
   return causes;
 }

@@ -10,7 +10,9 @@
  * of a millisecond.
  */
 import type { z } from 'zod';
+import type { cronJobSchema } from './cron-job.ts';
 import type { deploymentSchema } from './deployment.ts';
+import type { jobSchema } from './job.ts';
 import type { leaseSchema } from './lease.ts';
 import type { DeepReadonly, KubeObject } from './meta.ts';
 import type { nodeSchema } from './node.ts';
@@ -27,6 +29,8 @@ export type StoredLease = StoredObject<typeof leaseSchema>;
 export type StoredDeployment = StoredObject<typeof deploymentSchema>;
 export type StoredReplicaSet = StoredObject<typeof replicaSetSchema>;
 export type StoredService = StoredObject<typeof serviceSchema>;
+export type StoredJob = StoredObject<typeof jobSchema>;
+export type StoredCronJob = StoredObject<typeof cronJobSchema>;
 
 function narrowing<T extends KubeObject>(kind: string): (object: KubeObject) => T {
   return (object) => {
@@ -41,3 +45,5 @@ export const storedLease = narrowing<StoredLease>('Lease');
 export const storedDeployment = narrowing<StoredDeployment>('Deployment');
 export const storedReplicaSet = narrowing<StoredReplicaSet>('ReplicaSet');
 export const storedService = narrowing<StoredService>('Service');
+export const storedJob = narrowing<StoredJob>('Job');
+export const storedCronJob = narrowing<StoredCronJob>('CronJob');

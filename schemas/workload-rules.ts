@@ -13,7 +13,7 @@ interface WorkloadSpec {
 }
 
 /** Go's `%v` of a label map, as `selector does not match template labels` errors quote it. */
-function goLabelMap(labels: Readonly<Record<string, string>>): string {
+export function goLabelMap(labels: Readonly<Record<string, string>>): string {
   return `map[string]string{${Object.entries(labels)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)

@@ -6,10 +6,12 @@
 import type { Controller } from '../controller-runtime/controller.ts';
 import type { IngressLoadBalancers } from '../domain/services/load-balancers.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation/clusterrole-aggregation-controller.ts';
+import { cronJobController } from './cronjob/cronjob-controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
 import { ingressController } from './ingress/ingress-controller.ts';
+import { jobController } from './job/job-controller.ts';
 import { type KubernetesServiceOptions, kubernetesServiceController } from './kubernetes-service/kubernetes-service-controller.ts';
 import { namespaceController } from './namespaces/namespace-controller.ts';
 import { systemNamespacesController } from './namespaces/system-namespaces-controller.ts';
@@ -23,6 +25,8 @@ import { serviceAccountController } from './serviceaccounts/service-account-cont
 export const controllers: readonly Controller[] = [
   deploymentController,
   replicaSetController,
+  jobController(),
+  cronJobController,
   garbageCollector,
   namespaceController,
   systemNamespacesController,

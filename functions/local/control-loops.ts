@@ -41,6 +41,8 @@ export interface ControlLoopsOptions extends ControllerOptions {
   readonly pollIntervalMs?: number;
   /** Run a resync before returning. @default true */
   readonly initialResync?: boolean;
+  /** The controllers' clock (tests fast-forward it: a CronJob's schedule). @default the system clock */
+  readonly now?: () => Date;
 }
 
 export interface ControlLoops {
@@ -68,6 +70,7 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<C
     store: options.store,
     ...(options.admissionSettings ? { admissionSettings: options.admissionSettings } : {}),
     controllers: options.controllers ?? controllersWith(options),
+    ...(options.now ? { now: options.now } : {}),
     log: (options.log ?? silentLog).child({ component: 'controller-manager' }),
     onRequeue: requeue(() => controllerRuntime),
   };

@@ -217,8 +217,13 @@ export interface PlannedWrite {
   readonly prior?: Projection;
 }
 
+/**
+ * `uid` is the store's fresh one unless admission assigned one already: kube-apiserver gives a
+ * new object its uid before the kind's strategy runs, and a Job's strategy labels its pods with it.
+ * Admission drops a uid a client sent, so only its own reaches the store.
+ */
 export function planCreate(type: ResourceType, object: KubeObject, name: string, uid: string, now: Date): PlannedWrite {
-  const prepared = prepareCreate(type, object, name, uid, now);
+  const prepared = prepareCreate(type, object, name, object.metadata.uid || uid, now);
   return { key: objectKey(prepared.metadata.namespace, name), action: 'put', object: prepared, expect: 'absent', event: 'ADDED' };
 }
 

@@ -9,6 +9,7 @@ import type { KubeObject, ObjectMeta } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
 import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
+import { cronJobPrinter, jobPrinter } from './batch-printers.ts';
 import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
 import { eventPrinter } from './event-printer.ts';
 import { ageSince } from './human-duration.ts';
@@ -66,6 +67,8 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['core/events', eventPrinter],
   ['apps/deployments', deploymentPrinter],
   ['apps/replicasets', replicaSetPrinter],
+  ['batch/jobs', jobPrinter],
+  ['batch/cronjobs', cronJobPrinter],
   ['coordination.k8s.io/leases', leasePrinter],
   ['networking.k8s.io/ingresses', ingressPrinter],
   ['networking.k8s.io/ingressclasses', ingressClassPrinter],

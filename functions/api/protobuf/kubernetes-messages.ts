@@ -5,6 +5,7 @@
 import protobuf from 'protobufjs';
 import { authenticationV1Proto, authorizationV1Proto, rbacV1Proto, serviceAccountProto } from './schema/access-apis-proto.ts';
 import { intstrProto, metaV1Proto, resourceProto, runtimeProto } from './schema/apimachinery-proto.ts';
+import { batchV1Proto } from './schema/batch-v1-proto.ts';
 import { coreV1Proto } from './schema/core-v1-proto.ts';
 import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto, networkingV1Proto, policyV1Proto } from './schema/group-apis-proto.ts';
 
@@ -17,6 +18,7 @@ function buildRoot(): protobuf.Root {
     metaV1Proto,
     coreV1Proto,
     appsV1Proto,
+    batchV1Proto,
     coordinationV1Proto,
     networkingV1Proto,
     discoveryV1Proto,
@@ -68,6 +70,8 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'v1/Event': 'k8s.io.api.core.v1.Event',
   'apps/v1/Deployment': 'k8s.io.api.apps.v1.Deployment',
   'apps/v1/ReplicaSet': 'k8s.io.api.apps.v1.ReplicaSet',
+  'batch/v1/Job': 'k8s.io.api.batch.v1.Job',
+  'batch/v1/CronJob': 'k8s.io.api.batch.v1.CronJob',
   'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
   'networking.k8s.io/v1/Ingress': 'k8s.io.api.networking.v1.Ingress',
   'networking.k8s.io/v1/IngressClass': 'k8s.io.api.networking.v1.IngressClass',

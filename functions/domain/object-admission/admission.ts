@@ -156,7 +156,14 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return admit(type, body, {
       operation: 'create',
       ...(admitOptions.fieldValidation ? { fieldValidation: admitOptions.fieldValidation } : {}),
-      ...(prepare ? { prepare: (object: KubeObject) => prepare(object, settings) } : {}),
+      // The server assigns a new object's uid: one a client sent is dropped, and a kind whose
+      // strategy needs the uid (a Job's pod selector) assigns it here, as kube-apiserver does
+      // before its strategies run.
+      prepare: (object: KubeObject) => {
+        const { uid: _client, ...metadata } = object.metadata;
+        const fresh = { ...object, metadata };
+        return prepare ? prepare(fresh, settings) : fresh;
+      },
     });
   }
 

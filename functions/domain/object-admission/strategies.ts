@@ -1,6 +1,7 @@
 /** The strategy of each kind that has one; every other kind is written and deleted as it is. */
 import { type ResourceType, types } from '../../../schemas/registry.ts';
 import { ingressStrategy } from './ingress-strategy.ts';
+import { jobStrategy } from './job-strategy.ts';
 import type { KindStrategy } from './kind-strategy.ts';
 import { namespaceStrategy } from './namespace-strategy.ts';
 import { podStrategy } from './pod-strategy.ts';
@@ -11,6 +12,7 @@ const strategiesById: ReadonlyMap<string, KindStrategy> = new Map([
   [types.services.id, serviceStrategy],
   [types.namespaces.id, namespaceStrategy],
   [types.ingresses.id, ingressStrategy],
+  [types.jobs.id, jobStrategy],
 ]);
 
 const plain: KindStrategy = {};

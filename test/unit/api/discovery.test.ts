@@ -65,6 +65,7 @@ describe('aggregated discovery', () => {
       'apps',
       'authentication.k8s.io',
       'authorization.k8s.io',
+      'batch',
       'coordination.k8s.io',
       'discovery.k8s.io',
       'networking.k8s.io',
@@ -101,9 +102,9 @@ describe('aggregated discovery', () => {
     });
   }
 
-  it('puts exactly pods, services, deployments and replicasets in the all category', () => {
+  it('puts exactly pods, services, deployments, replicasets, jobs and cronjobs in the all category', () => {
     const inAll = [...allResources().entries()].filter(([, r]) => r.categories?.includes('all')).map(([id]) => id);
-    assert.deepEqual(inAll.sort(), ['apps/deployments', 'apps/replicasets', 'core/pods', 'core/services']);
+    assert.deepEqual(inAll.sort(), ['apps/deployments', 'apps/replicasets', 'batch/cronjobs', 'batch/jobs', 'core/pods', 'core/services']);
   });
 
   it('describes a resource with its kind, scope, singular name and verbs', () => {
@@ -198,7 +199,7 @@ describe('legacy discovery', () => {
       versions: [{ groupVersion: 'networking.k8s.io/v1', version: 'v1' }],
       preferredVersion: { groupVersion: 'networking.k8s.io/v1', version: 'v1' },
     });
-    assert.equal(apiGroup('batch'), undefined);
+    assert.equal(apiGroup('example.com'), undefined);
     assert.equal(apiGroup(''), undefined);
   });
 
@@ -250,7 +251,7 @@ describe('legacy discovery', () => {
 
   it('serves nothing for a group version that is not served', () => {
     assert.equal(apiResourceList('apps', 'v1beta1'), undefined);
-    assert.equal(apiResourceList('batch', 'v1'), undefined);
+    assert.equal(apiResourceList('example.com', 'v1'), undefined);
   });
 });
 

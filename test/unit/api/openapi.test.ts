@@ -31,6 +31,8 @@ const componentIds: Readonly<Record<string, string>> = {
   Event: 'io.k8s.api.core.v1.Event',
   Deployment: 'io.k8s.api.apps.v1.Deployment',
   ReplicaSet: 'io.k8s.api.apps.v1.ReplicaSet',
+  Job: 'io.k8s.api.batch.v1.Job',
+  CronJob: 'io.k8s.api.batch.v1.CronJob',
   Lease: 'io.k8s.api.coordination.v1.Lease',
   Ingress: 'io.k8s.api.networking.v1.Ingress',
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
@@ -85,7 +87,7 @@ describe('OpenAPI v3 index', () => {
   });
 
   it('has no document for a group-version it does not serve', () => {
-    assert.equal(openApiGroupVersion('apis/batch/v1'), undefined);
+    assert.equal(openApiGroupVersion('apis/example.com/v1'), undefined);
     assert.equal(openApiGroupVersion('api/v2'), undefined);
   });
 });

@@ -61,8 +61,8 @@ describe('rejecting bad protobuf bodies', () => {
     { name: 'an envelope without a kind', body: envelope({ apiVersion: 'v1', raw: new Uint8Array() }), message: /apiVersion and kind/ },
     {
       name: 'a kind Skiff does not serve',
-      body: envelope({ apiVersion: 'batch/v1', kind: 'Job', raw: new Uint8Array() }),
-      message: /cannot decode Job \(batch\/v1\) from protobuf/,
+      body: envelope({ apiVersion: 'example.com/v1', kind: 'Widget', raw: new Uint8Array() }),
+      message: /cannot decode Widget \(example.com\/v1\) from protobuf/,
     },
     {
       name: 'a served kind in another version',
@@ -129,7 +129,7 @@ describe('rejecting bad protobuf bodies', () => {
 
 describe('rejecting objects that cannot be encoded', () => {
   const cases: { name: string; object: unknown; message: RegExp }[] = [
-    { name: 'a kind Skiff does not serve', object: { apiVersion: 'batch/v1', kind: 'Job', metadata: {} }, message: /cannot encode Job/ },
+    { name: 'a kind Skiff does not serve', object: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: {} }, message: /cannot encode Widget/ },
     { name: 'an object without a kind', object: { apiVersion: 'v1', metadata: {} }, message: /apiVersion and kind/ },
     { name: 'replicas given as a string', object: { ...deployment, spec: { replicas: 'two' } }, message: /^spec\.replicas: expected an integer/ },
     {

@@ -1,0 +1,103 @@
+/**
+ * The Job controller: runs a Job's pods until enough succeed (or too many fail), counting each
+ * finished pod exactly once through the tracking finalizer (see `plan-job.ts`), and lets go of a
+ * deleted Job's pods. Keys come from Job changes and from changes of the pods Jobs control.
+ */
+import { jobLabels } from '../../../schemas/job.ts';
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { types } from '../../../schemas/registry.ts';
+import type { Controller, ControllerContext, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
+import { ownerKeys } from '../replicaset/replicaset-controller.ts';
+import { type JobPlanOptions, planJob } from './plan-job.ts';
+
+const component = 'job-controller';
+
+/** Removes the tracking finalizer; false when the pod changed under us (the next pass retries). */
+async function releasePod(ctx: ControllerContext, pod: KubeObject): Promise<boolean> {
+  const finalizers = (pod.metadata.finalizers ?? []).filter((f) => f !== jobLabels.trackingFinalizer);
+  const { finalizers: _old, ...metadata } = pod.metadata;
+  try {
+    await ctx.admission.update(types.pods, { ...pod, metadata: finalizers.length > 0 ? { ...metadata, finalizers } : metadata }, pod);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return true;
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
+}
+
+export function jobController(options: JobPlanOptions = {}): Controller {
+  return {
+    name: component,
+    resyncTypes: [types.jobs],
+    keysFor(change): ReconcileKey[] {
+      if (change.typeId === types.jobs.id) return [{ typeId: types.jobs.id, namespace: change.namespace, name: change.name }];
+      if (change.typeId !== types.pods.id) return [];
+      return ownerKeys(change, 'Job', types.jobs.id);
+    },
+    async reconcile(key, ctx) {
+      const job = await getIfExists(ctx.store, types.jobs, key.namespace, key.name);
+      const pods = await listAll(ctx.store, types.pods, { namespace: key.namespace });
+      if (!job) {
+        // The Job is gone: its pods keep no finalizer of ours, or they could never be removed.
+        let retry = false;
+        for (const pod of pods) {
+          const ref = controllerRefOf(pod);
+          if (ref?.kind === 'Job' && ref.name === key.name && (pod.metadata.finalizers ?? []).includes(jobLabels.trackingFinalizer)) {
+            if (!(await releasePod(ctx, pod))) retry = true;
+          }
+        }
+        return retry ? { requeueAfterSeconds: 1 } : undefined;
+      }
+      const plan = planJob(job, pods, ctx.now(), options);
+
+      // The uncounted uids are written before any finalizer goes, so a pod is never lost between them.
+      let current = job;
+      if (plan.status) current = await ctx.admission.update(types.jobs, { ...job, status: plan.status }, job);
+      let retry = false;
+      for (const pod of plan.removeFinalizers) if (!(await releasePod(ctx, pod))) retry = true;
+
+      const { created, refused } = await ctx.admission.createAll(types.pods, plan.create);
+      for (const { error } of refused) {
+        await ctx.events.record({ involvedObject: current, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
+      }
+      for (const pod of created) {
+        await ctx.events.record({
+          involvedObject: current,
+          type: 'Normal',
+          reason: 'SuccessfulCreate',
+          message: `Created pod: ${pod.metadata.name}`,
+          component,
+        });
+      }
+      for (const pod of plan.delete) {
+        try {
+          await ctx.admission.delete(types.pods, pod);
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+        }
+        await ctx.events.record({
+          involvedObject: current,
+          type: 'Normal',
+          reason: 'SuccessfulDelete',
+          message: `Deleted pod: ${pod.metadata.name}`,
+          component,
+        });
+      }
+      for (const event of plan.events) await ctx.events.record({ involvedObject: current, ...event, component });
+      if (plan.deleteJob) {
+        try {
+          await ctx.admission.delete(types.jobs, current, { addFinalizers: ['foregroundDeletion'] });
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+        }
+      }
+      // Pods created or released change the counts: look again soon (their stream records do too).
+      if (retry || plan.removeFinalizers.length > 0) return { requeueAfterSeconds: 1 };
+      return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
+    },
+  };
+}

@@ -13,7 +13,9 @@ import {
   tokenReviewRules,
 } from './access-reviews.ts';
 import { configMapRules } from './config-map.ts';
+import { controllerRevisionRules } from './controller-revision.ts';
 import { cronJobRules } from './cron-job.ts';
+import { daemonSetRules } from './daemon-set.ts';
 import { deploymentRules } from './deployment.ts';
 import { endpointSliceRules } from './endpoint-slice.ts';
 import { endpointsRules } from './endpoints.ts';
@@ -77,6 +79,8 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.events.id, eventRules],
   [types.deployments.id, deploymentRules],
   [types.replicasets.id, replicaSetRules],
+  [types.daemonsets.id, daemonSetRules],
+  [types.controllerrevisions.id, controllerRevisionRules],
   [types.jobs.id, jobRules],
   [types.cronjobs.id, cronJobRules],
   [types.leases.id, leaseRules],

@@ -11,6 +11,7 @@
  */
 import type { z } from 'zod';
 import type { cronJobSchema } from './cron-job.ts';
+import type { daemonSetSchema } from './daemon-set.ts';
 import type { deploymentSchema } from './deployment.ts';
 import type { jobSchema } from './job.ts';
 import type { leaseSchema } from './lease.ts';
@@ -30,6 +31,7 @@ export type StoredDeployment = StoredObject<typeof deploymentSchema>;
 export type StoredReplicaSet = StoredObject<typeof replicaSetSchema>;
 export type StoredService = StoredObject<typeof serviceSchema>;
 export type StoredJob = StoredObject<typeof jobSchema>;
+export type StoredDaemonSet = StoredObject<typeof daemonSetSchema>;
 export type StoredCronJob = StoredObject<typeof cronJobSchema>;
 
 function narrowing<T extends KubeObject>(kind: string): (object: KubeObject) => T {
@@ -46,4 +48,5 @@ export const storedDeployment = narrowing<StoredDeployment>('Deployment');
 export const storedReplicaSet = narrowing<StoredReplicaSet>('ReplicaSet');
 export const storedService = narrowing<StoredService>('Service');
 export const storedJob = narrowing<StoredJob>('Job');
+export const storedDaemonSet = narrowing<StoredDaemonSet>('DaemonSet');
 export const storedCronJob = narrowing<StoredCronJob>('CronJob');

@@ -7,6 +7,7 @@ import type { Controller } from '../controller-runtime/controller.ts';
 import type { IngressLoadBalancers } from '../domain/services/load-balancers.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation/clusterrole-aggregation-controller.ts';
 import { cronJobController } from './cronjob/cronjob-controller.ts';
+import { daemonSetController } from './daemonset/daemonset-controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
@@ -25,6 +26,7 @@ import { serviceAccountController } from './serviceaccounts/service-account-cont
 export const controllers: readonly Controller[] = [
   deploymentController,
   replicaSetController,
+  daemonSetController,
   jobController(),
   cronJobController,
   garbageCollector,

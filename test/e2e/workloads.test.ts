@@ -1,7 +1,8 @@
 /**
  * Issue 16's workloads with the real kubectl, on one shared local cluster (process runtime, so
  * pods really run and exit): Jobs (completions and parallelism, backoffLimit, kubectl create job,
- * kubectl wait), CronJobs (kubectl create cronjob, create job --from=cronjob).
+ * kubectl wait), CronJobs (kubectl create cronjob, create job --from=cronjob), DaemonSets (one pod per
+ * node, a new node gets its own, rolling update, rollout status/history/undo).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,8 +18,8 @@ describe('workloads with kubectl', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 1, agentRuntime: 'process', resyncSeconds: 5 });
-    await waitFor('a Ready node', async () => / Ready /.test(await cluster.kubectlOk(['get', 'nodes'])), { timeoutMs: 60_000 });
+    cluster = await startTestCluster({ nodes: 2, agentRuntime: 'process', resyncSeconds: 5 });
+    await waitFor('two Ready nodes', async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 2, { timeoutMs: 60_000 });
   });
   after(async () => {
     await cluster?.stop();
@@ -134,5 +135,89 @@ spec:
   it('deletes a Job with its pods', async () => {
     await cluster.kubectlOk(['delete', 'job', 'five']);
     await waitFor('the pods of the deleted job gone', async () => (await jobPods('five')).length === 0, { timeoutMs: 60_000 });
+  });
+
+  describe('a DaemonSet', () => {
+    const manifest = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: logger
+  labels:
+    k8s-app: logger
+spec:
+  selector:
+    matchLabels:
+      name: logger
+  template:
+    metadata:
+      labels:
+        name: logger
+    spec:
+      tolerations:
+      - key: node-role.kubernetes.io/control-plane
+        operator: Exists
+        effect: NoSchedule
+      containers:
+      - name: logger
+        image: busybox
+        command: ["sh", "-c", "while true; do sleep 3600; done"]
+      terminationGracePeriodSeconds: 1
+`;
+    const dsPods = async () =>
+      (
+        JSON.parse(await cluster.kubectlOk(['get', 'pods', '-l', 'name=logger', '-o', 'json'])) as {
+          items: {
+            metadata: { name: string; deletionTimestamp?: string };
+            spec: { nodeName?: string; containers: { env?: { name: string }[] }[]; affinity?: unknown };
+          }[];
+        }
+      ).items.filter((p) => !p.metadata.deletionTimestamp);
+    const rolledOut = () => cluster.kubectlOk(['rollout', 'status', 'daemonset/logger', '--timeout=120s'], { timeoutMs: 130_000 });
+
+    it('runs one pod on each node, listed with the DaemonSet columns, with the tolerations daemon pods get', async () => {
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+      assert.match(await rolledOut(), /daemon set "logger" successfully rolled out/);
+      const pods = await dsPods();
+      assert.deepEqual(pods.map((p) => p.spec.nodeName).sort(), [...cluster.local.nodeNames].sort());
+      const table = await cluster.kubectlOk(['get', 'ds']);
+      assert.match(table, /^NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+NODE SELECTOR\s+AGE\n/);
+      assert.match(table, /\nlogger\s+2\s+2\s+2\s+2\s+2\s+<none>\s+\d+s\n/);
+      const described = await cluster.kubectlOk(['describe', 'pod', pods[0]?.metadata.name ?? '']);
+      assert.match(described, /node\.kubernetes\.io\/unschedulable:NoSchedule op=Exists/);
+      assert.match(described, /node\.kubernetes\.io\/not-ready:NoExecute op=Exists\n/);
+      const describedDs = await cluster.kubectlOk(['describe', 'ds', 'logger']);
+      assert.match(describedDs, /\nDesired Number of Nodes Scheduled: 2\n/);
+      assert.match(describedDs, /SuccessfulCreate\s+\S+\s+daemonset-controller\s+Created pod: logger-/);
+    });
+
+    it('gives a node that joins its own pod, and takes it away with the node', async () => {
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Node\nmetadata:\n  name: joined-node\n' });
+      await waitFor('a daemon pod for the new node', async () => (await dsPods()).some((p) => JSON.stringify(p.spec.affinity ?? {}).includes('"joined-node"')));
+      await cluster.kubectlOk(['delete', 'node', 'joined-node']);
+      await waitFor(
+        'the new node’s daemon pod gone',
+        async () => !(await dsPods()).some((p) => JSON.stringify(p.spec.affinity ?? {}).includes('"joined-node"')),
+      );
+    });
+
+    it('rolls out a template change node by node, lists two revisions and rolls back', async () => {
+      await cluster.kubectlOk(['set', 'env', 'daemonset/logger', 'MODE=verbose']);
+      assert.match(await rolledOut(), /successfully rolled out/);
+      let pods = await dsPods();
+      assert.equal(pods.length, 2);
+      assert.ok(pods.every((p) => p.spec.containers[0]?.env?.some((e) => e.name === 'MODE')));
+      const history = await cluster.kubectlOk(['rollout', 'history', 'daemonset/logger']);
+      assert.match(history, /REVISION\s+CHANGE-CAUSE\s*\n1\s+<none>\s*\n2\s+<none>/);
+      await cluster.kubectlOk(['rollout', 'undo', 'daemonset/logger']);
+      assert.match(await rolledOut(), /successfully rolled out/);
+      pods = await dsPods();
+      assert.ok(pods.length === 2 && pods.every((p) => !p.spec.containers[0]?.env?.some((e) => e.name === 'MODE')));
+      assert.match(await cluster.kubectlOk(['rollout', 'history', 'daemonset/logger']), /REVISION\s+CHANGE-CAUSE\s*\n2\s+<none>\s*\n3\s+<none>/);
+    });
+
+    it('deletes the DaemonSet with its pods', async () => {
+      await cluster.kubectlOk(['delete', 'daemonset', 'logger']);
+      await waitFor('the daemon pods gone', async () => (await dsPods()).length === 0, { timeoutMs: 60_000 });
+    });
   });
 });

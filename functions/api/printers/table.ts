@@ -16,7 +16,7 @@ import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
 import { endpointSlicePrinter, endpointsPrinter, ingressClassPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
 import { podPrinter } from './pod-printer.ts';
-import { deploymentPrinter, replicaSetPrinter } from './workload-printers.ts';
+import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter } from './workload-printers.ts';
 
 export type { Cell, ColumnDefinition, TableRowCondition } from './kind-printer.ts';
 
@@ -67,6 +67,8 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['core/events', eventPrinter],
   ['apps/deployments', deploymentPrinter],
   ['apps/replicasets', replicaSetPrinter],
+  ['apps/daemonsets', daemonSetPrinter],
+  ['apps/controllerrevisions', controllerRevisionPrinter],
   ['batch/jobs', jobPrinter],
   ['batch/cronjobs', cronJobPrinter],
   ['coordination.k8s.io/leases', leasePrinter],

@@ -69,3 +69,55 @@ export const replicaSetPrinter: KindPrinter = {
     };
   },
 };
+
+function nodeSelectorText(object: KubeObject): string {
+  const selector = at(object, 'spec', 'template', 'spec', 'nodeSelector');
+  const entries = typeof selector === 'object' && selector !== null ? Object.entries(selector as Record<string, unknown>) : [];
+  return entries.length === 0 ? '<none>' : entries.map(([k, v]) => `${k}=${text(v)}`).join(',');
+}
+
+export const daemonSetPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column('Desired', 'The total number of nodes that should be running the daemon pod.', { type: 'integer' }),
+    column('Current', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.', { type: 'integer' }),
+    column('Ready', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.', { type: 'integer' }),
+    column('Up-to-date', 'The total number of nodes that are running updated daemon pod.', { type: 'integer' }),
+    column('Available', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.', {
+      type: 'integer',
+    }),
+    column('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node.'),
+    ageColumn,
+    ...templateColumns,
+  ],
+  print(daemonSet, now) {
+    const status = at(daemonSet, 'status');
+    return {
+      cells: [
+        nameOf(daemonSet),
+        integer(at(status, 'desiredNumberScheduled')),
+        integer(at(status, 'currentNumberScheduled')),
+        integer(at(status, 'numberReady')),
+        integer(at(status, 'updatedNumberScheduled')),
+        integer(at(status, 'numberAvailable')),
+        nodeSelectorText(daemonSet),
+        ageSince(daemonSet.metadata.creationTimestamp, now),
+        ...templateCells(daemonSet),
+      ],
+    };
+  },
+};
+
+export const controllerRevisionPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column('Controller', 'Controller of the object.'),
+    column('Revision', 'Revision of the ControllerRevision.', { type: 'integer' }),
+    ageColumn,
+  ],
+  print(revision, now) {
+    const owner = (revision.metadata.ownerReferences ?? []).find((ref) => ref.controller);
+    const controller = owner ? `${owner.kind.toLowerCase()}.${owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0] : ''}/${owner.name}` : '<none>';
+    return { cells: [nameOf(revision), controller, integer(at(revision, 'revision')), ageSince(revision.metadata.creationTimestamp, now)] };
+  },
+};

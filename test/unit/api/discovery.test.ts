@@ -102,9 +102,9 @@ describe('aggregated discovery', () => {
     });
   }
 
-  it('puts exactly pods, services, deployments, replicasets, jobs and cronjobs in the all category', () => {
+  it('puts exactly pods, services, deployments, replicasets, daemonsets, jobs and cronjobs in the all category', () => {
     const inAll = [...allResources().entries()].filter(([, r]) => r.categories?.includes('all')).map(([id]) => id);
-    assert.deepEqual(inAll.sort(), ['apps/deployments', 'apps/replicasets', 'batch/cronjobs', 'batch/jobs', 'core/pods', 'core/services']);
+    assert.deepEqual(inAll.sort(), ['apps/daemonsets', 'apps/deployments', 'apps/replicasets', 'batch/cronjobs', 'batch/jobs', 'core/pods', 'core/services']);
   });
 
   it('describes a resource with its kind, scope, singular name and verbs', () => {
@@ -233,7 +233,17 @@ describe('legacy discovery', () => {
     assert.equal(apps.groupVersion, 'apps/v1');
     assert.deepEqual(
       apps.resources.map((r) => r.name),
-      ['deployments', 'deployments/status', 'deployments/scale', 'replicasets', 'replicasets/status', 'replicasets/scale'],
+      [
+        'deployments',
+        'deployments/status',
+        'deployments/scale',
+        'replicasets',
+        'replicasets/status',
+        'replicasets/scale',
+        'daemonsets',
+        'daemonsets/status',
+        'controllerrevisions',
+      ],
     );
     assert.deepEqual(
       apps.resources.find((r) => r.name === 'deployments/scale'),

@@ -31,6 +31,8 @@ const componentIds: Readonly<Record<string, string>> = {
   Event: 'io.k8s.api.core.v1.Event',
   Deployment: 'io.k8s.api.apps.v1.Deployment',
   ReplicaSet: 'io.k8s.api.apps.v1.ReplicaSet',
+  DaemonSet: 'io.k8s.api.apps.v1.DaemonSet',
+  ControllerRevision: 'io.k8s.api.apps.v1.ControllerRevision',
   Job: 'io.k8s.api.batch.v1.Job',
   CronJob: 'io.k8s.api.batch.v1.CronJob',
   Lease: 'io.k8s.api.coordination.v1.Lease',

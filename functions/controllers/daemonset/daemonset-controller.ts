@@ -1,0 +1,87 @@
+/**
+ * The DaemonSet controller: one pod per eligible node, kept through node changes and rolled out
+ * within the update strategy's bounds (see `plan-daemonset.ts`). Keys come from DaemonSet changes,
+ * from changes of the pods they control, and from nodes that come, go, or change what decides
+ * eligibility (labels, taints, unschedulable): those raise every DaemonSet.
+ */
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { types } from '../../../schemas/registry.ts';
+import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
+import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
+import { ownerKeys } from '../replicaset/replicaset-controller.ts';
+import { planDaemonSet } from './plan-daemonset.ts';
+
+const component = 'daemonset-controller';
+/** The key of "every DaemonSet": a node changed. */
+const allDaemonSets = '';
+
+function eligibilityChanged(change: ObjectChange): boolean {
+  if (!change.oldObject || !change.newObject) return true;
+  const facts = (node: KubeObject) => canonicalJson([node.metadata.labels, (node.spec as { taints?: unknown; unschedulable?: unknown } | undefined) ?? {}]);
+  return facts(change.oldObject) !== facts(change.newObject);
+}
+
+async function reconcileOne(ds: KubeObject, nodes: readonly KubeObject[], ctx: ControllerContext) {
+  const namespace = ds.metadata.namespace;
+  const [pods, revisions] = await Promise.all([listAll(ctx.store, types.pods, { namespace }), listAll(ctx.store, types.controllerrevisions, { namespace })]);
+  const plan = planDaemonSet(ds, nodes, pods, revisions, ctx.now());
+  if (plan.createRevision) {
+    try {
+      await ctx.admission.create(types.controllerrevisions, plan.createRevision);
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+  }
+  if (plan.renumberRevision) {
+    const { revision, to } = plan.renumberRevision;
+    await ctx.admission.update(types.controllerrevisions, { ...revision, revision: to } as KubeObject, revision);
+  }
+  const { created, refused } = await ctx.admission.createAll(types.pods, plan.create);
+  for (const { error } of refused) {
+    await ctx.events.record({ involvedObject: ds, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
+  }
+  for (const pod of created) {
+    await ctx.events.record({ involvedObject: ds, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });
+  }
+  for (const pod of plan.delete) {
+    try {
+      await ctx.admission.delete(types.pods, pod);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+    await ctx.events.record({ involvedObject: ds, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}`, component });
+  }
+  for (const revision of plan.deleteRevisions) {
+    await ctx.admission.delete(types.controllerrevisions, revision).catch((error: unknown) => {
+      if (!(error instanceof NotFoundError)) throw error;
+    });
+  }
+  if (plan.status) await ctx.admission.update(types.daemonsets, { ...ds, status: { ...((ds.status as object) ?? {}), ...plan.status } }, ds);
+  return plan.requeueAfterSeconds;
+}
+
+export const daemonSetController: Controller = {
+  name: component,
+  resyncTypes: [types.daemonsets],
+  keysFor(change): ReconcileKey[] {
+    if (change.typeId === types.daemonsets.id) return [{ typeId: types.daemonsets.id, namespace: change.namespace, name: change.name }];
+    if (change.typeId === types.nodes.id) return eligibilityChanged(change) ? [{ typeId: types.daemonsets.id, name: allDaemonSets }] : [];
+    if (change.typeId !== types.pods.id) return [];
+    return ownerKeys(change, 'DaemonSet', types.daemonsets.id);
+  },
+  async reconcile(key, ctx) {
+    const nodes = await listAll(ctx.store, types.nodes);
+    const daemonSets =
+      key.name === allDaemonSets
+        ? await listAll(ctx.store, types.daemonsets)
+        : [await getIfExists(ctx.store, types.daemonsets, key.namespace, key.name)].filter((ds): ds is KubeObject => ds !== undefined);
+    let requeue: number | undefined;
+    for (const ds of daemonSets) {
+      const after = await reconcileOne(ds, nodes, ctx);
+      if (after !== undefined) requeue = Math.min(requeue ?? after, after);
+    }
+    return requeue !== undefined ? { requeueAfterSeconds: requeue } : undefined;
+  },
+};

@@ -110,6 +110,7 @@ const volumeSchema = z.object({
     })
     .optional(),
   hostPath: z.object({ path: z.string(), type: z.string().default('') }).optional(),
+  persistentVolumeClaim: z.object({ claimName: z.string(), readOnly: z.boolean().default(false) }).optional(),
   downwardAPI: z.object({ items: z.array(downwardItemSchema).default([]), defaultMode: z.number().int().default(0o644) }).optional(),
   projected: z
     .object({

@@ -705,7 +705,24 @@ export class PodWorker {
       for (const [key, value] of Object.entries(fields.binaryData ?? {})) data.set(key, Buffer.from(value, 'base64'));
       return data;
     };
-    return { configMap: (name) => read('configmaps', name), secret: (name) => read('secrets', name) };
+    const claimedDirectory = async (claimName: string) => {
+      let claim: KubeObject;
+      try {
+        claim = await this.context.client.get(types.persistentvolumeclaims, namespace, claimName);
+      } catch (error) {
+        if (isNotFound(error)) return { error: `persistentvolumeclaim "${claimName}" not found` };
+        throw error;
+      }
+      const volumeName = (claim.spec as { volumeName?: string } | undefined)?.volumeName;
+      if (!volumeName || (claim.status as { phase?: string } | undefined)?.phase !== 'Bound')
+        return { error: `persistentvolumeclaim "${claimName}" is not bound` };
+      const volume = await this.context.client.get(types.persistentvolumes, undefined, volumeName);
+      const spec = (volume.spec ?? {}) as { local?: { path?: string }; hostPath?: { path?: string } };
+      const path = spec.local?.path ?? spec.hostPath?.path;
+      if (!path) return { error: `persistentvolume "${volumeName}" has no local or hostPath source this node can mount` };
+      return { path };
+    };
+    return { configMap: (name) => read('configmaps', name), secret: (name) => read('secrets', name), claimedDirectory };
   }
 
   private async environment(container: Container): Promise<Record<string, string>> {

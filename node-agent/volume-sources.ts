@@ -22,6 +22,11 @@ export interface VolumeDataSource {
    * out (the rest of the volume, CA and namespace, is still written).
    */
   serviceAccountToken?(audience: string | undefined, expirationSeconds: number): Promise<string>;
+  /**
+   * The directory of the PersistentVolume a claim is bound to, or an error message (the kubelet's
+   * wording) when the claim is missing, unbound, or its volume is not one this node can mount.
+   */
+  claimedDirectory?(claimName: string): Promise<{ readonly path: string } | { readonly error: string }>;
 }
 
 type FileEntry = { readonly path: string; readonly content: Buffer; readonly mode: number };
@@ -94,6 +99,12 @@ async function podVolume(pod: PodView, volume: Volume, data: VolumeDataSource): 
   if (volume.configMap) return files(volume.name, 'configmap', volume.configMap.name, await data.configMap(volume.configMap.name), volume.configMap);
   if (volume.secret) return files(volume.name, 'secret', volume.secret.secretName, await data.secret(volume.secret.secretName), volume.secret);
   if (volume.hostPath) return { name: volume.name, source: { kind: 'hostPath', path: volume.hostPath.path } };
+  if (volume.persistentVolumeClaim) {
+    const claim = volume.persistentVolumeClaim.claimName;
+    const found = data.claimedDirectory ? await data.claimedDirectory(claim) : { error: 'this node mounts no persistent volumes' };
+    if ('error' in found) throw new CreateContainerConfigError(`MountVolume.SetUp failed for volume "${volume.name}" : ${found.error}`);
+    return { name: volume.name, source: { kind: 'persistent', path: found.path } };
+  }
   // emptyDir, and a volume with no source, which the API defaults to emptyDir.
   return { name: volume.name, source: { kind: 'emptyDir' } };
 }

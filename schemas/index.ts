@@ -37,6 +37,8 @@ import { replicaSetRules } from './replica-set.ts';
 import { secretRules } from './secret.ts';
 import { serviceRules } from './service.ts';
 import { serviceAccountRules } from './service-account.ts';
+import { statefulSetRules } from './stateful-set.ts';
+import { persistentVolumeClaimRules, persistentVolumeRules, storageClassRules } from './storage.ts';
 import { unknownFields } from './unknown-fields.ts';
 import { causesOf } from './zod-causes.ts';
 
@@ -80,6 +82,10 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.deployments.id, deploymentRules],
   [types.replicasets.id, replicaSetRules],
   [types.daemonsets.id, daemonSetRules],
+  [types.statefulsets.id, statefulSetRules],
+  [types.persistentvolumes.id, persistentVolumeRules],
+  [types.persistentvolumeclaims.id, persistentVolumeClaimRules],
+  [types.storageclasses.id, storageClassRules],
   [types.controllerrevisions.id, controllerRevisionRules],
   [types.jobs.id, jobRules],
   [types.cronjobs.id, cronJobRules],

@@ -10,9 +10,9 @@ import { child, type FieldCause, forbidden, index, notSupported } from './field-
 import type { Container, PodSpec, Volume } from './pod-spec.ts';
 
 /** The volume sources every Skiff node materializes. */
-export const supportedVolumeSources = ['emptyDir', 'configMap', 'secret', 'hostPath', 'downwardAPI', 'projected'] as const;
+export const supportedVolumeSources = ['emptyDir', 'configMap', 'secret', 'hostPath', 'downwardAPI', 'projected', 'persistentVolumeClaim'] as const;
 
-const supportedText = 'emptyDir, configMap, secret, downwardAPI, projected and hostPath (read-only)';
+const supportedText = 'emptyDir, configMap, secret, downwardAPI, projected, persistentVolumeClaim and hostPath (read-only)';
 
 /** The sources of a projected volume the nodes fill (a ServiceAccount token's volume is one). */
 const supportedProjections = ['serviceAccountToken', 'configMap', 'secret', 'downwardAPI'] as const;

@@ -17,11 +17,13 @@ import { type KubernetesServiceOptions, kubernetesServiceController } from './ku
 import { namespaceController } from './namespaces/namespace-controller.ts';
 import { systemNamespacesController } from './namespaces/system-namespaces-controller.ts';
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
+import { type LocalVolumes, persistentVolumeController } from './persistent-volume/persistent-volume-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
 import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 import { serviceAccountController } from './serviceaccounts/service-account-controller.ts';
+import { statefulSetController } from './statefulset/statefulset-controller.ts';
 
 export const controllers: readonly Controller[] = [
   deploymentController,
@@ -29,6 +31,8 @@ export const controllers: readonly Controller[] = [
   daemonSetController,
   jobController(),
   cronJobController,
+  statefulSetController,
+  persistentVolumeController(),
   garbageCollector,
   namespaceController,
   systemNamespacesController,
@@ -49,6 +53,8 @@ export interface ControllerOptions extends NodeLifecycleOptions {
   readonly rootCaPem?: string;
   /** The service range and where the API server listens, for the `kubernetes` Service and its endpoints. */
   readonly kubernetesService?: KubernetesServiceOptions;
+  /** Where local persistent volumes live: when given, the default StorageClass's claims get a directory each. */
+  readonly localVolumes?: LocalVolumes;
 }
 
 /**
@@ -56,7 +62,11 @@ export interface ControllerOptions extends NodeLifecycleOptions {
  * and, when providers are given, the service load balancer and ingress controllers.
  */
 export function controllersWith(options: ControllerOptions): readonly Controller[] {
-  const configured = [nodeLifecycleController(options), kubernetesServiceController(options.kubernetesService)];
+  const configured = [
+    nodeLifecycleController(options),
+    kubernetesServiceController(options.kubernetesService),
+    persistentVolumeController(options.localVolumes),
+  ];
   const list = controllers.map((controller) => configured.find((c) => c.name === controller.name) ?? controller);
   return [
     ...list,

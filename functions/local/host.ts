@@ -43,6 +43,7 @@ import { createLocalIngressRouters } from './ingress-router.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { kubeletLogSource, kubeletStreamLocator } from './kubelet-client.ts';
 import { createLocalLoadBalancers } from './load-balancer.ts';
+import { ensureDefaultStorageClass, localVolumes } from './local-volumes.ts';
 import { localServiceAccountKeys } from './service-account-keys.ts';
 import { startStreamPoller } from './stream-poller.ts';
 import { ensureServingCertificate } from './tls.ts';
@@ -165,6 +166,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const store = createDynamoDbStore({ client, tables, plainUpdates: true });
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);
+    await ensureDefaultStorageClass(store);
     progress('reconciling the default RBAC policy');
     await reconcileBootstrapPolicy(store);
 
@@ -298,6 +300,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       admissionSettings,
       // Pods reach the API where it listens, on loopback (the node agents proxy Service addresses there).
       kubernetesService: { apiServer: { ip: '127.0.0.1', port: server.port }, clusterDns: { ip: clusterDns.address, port: clusterDns.port } },
+      localVolumes: localVolumes(dataDir),
       ...(options.log ? { log: options.log } : {}),
     });
     cleanups.push(() => loops.stop());

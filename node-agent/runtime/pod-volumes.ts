@@ -10,7 +10,7 @@
  * This is the seam the full volume set (issue 16: downwardAPI, projected, PVCs) and per-pod
  * mount namespaces (issue 15, which can bind the directories at their real mountPath) extend.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
 import { ContainerConfigError, type PodVolume, type VolumeMountSpec } from './runtime.ts';
 
@@ -29,6 +29,17 @@ export interface Owner {
 /** Sets `owner` on a path when the agent may (root); otherwise the files stay the agent's, which is the pod's user anyway. */
 function own(path: string, owner: Owner | undefined): void {
   if (owner) chownSync(path, owner.uid, owner.gid);
+}
+
+/** `own` over a whole tree (a volume an earlier pod of another user wrote). */
+function ownTree(path: string, owner: Owner | undefined): void {
+  if (!owner) return;
+  own(path, owner);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) ownTree(child, owner);
+    else lchownSync(child, owner.uid, owner.gid);
+  }
 }
 
 /** Rejects a relative path that would leave its directory (`../`, absolute). */
@@ -56,6 +67,16 @@ export function materializeVolumes(volumesDir: string, volumes: readonly PodVolu
   for (const volume of volumes) {
     const source = volume.source;
     if (source.kind === 'hostPath' || source.kind === 'directory') {
+      paths.set(volume.name, source.path);
+      continue;
+    }
+    if (source.kind === 'persistent') {
+      // The way down is traversable only; the volume is the pod user's while it runs, with what
+      // earlier pods wrote (the kubelet hands a volume to a pod's fsGroup the same way).
+      if (!existsSync(source.path)) mkdirSync(source.path, { recursive: true, mode: 0o711 });
+      chmodSync(dirname(source.path), 0o711);
+      chmodSync(source.path, 0o770);
+      ownTree(source.path, owner);
       paths.set(volume.name, source.path);
       continue;
     }

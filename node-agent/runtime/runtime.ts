@@ -28,7 +28,9 @@ export type VolumeSource =
   | { readonly kind: 'files'; readonly files: readonly { readonly path: string; readonly content: Buffer; readonly mode: number }[] }
   | { readonly kind: 'hostPath'; readonly path: string }
   /** A directory of the pod the agent fills and keeps up to date itself (ServiceAccount tokens). */
-  | { readonly kind: 'directory'; readonly path: string };
+  | { readonly kind: 'directory'; readonly path: string }
+  /** A persistent volume's directory: made when missing, outliving the pod, handed to the pod's user. */
+  | { readonly kind: 'persistent'; readonly path: string };
 
 export interface PodVolume {
   readonly name: string;

@@ -2,7 +2,9 @@
  * Issue 16's workloads with the real kubectl, on one shared local cluster (process runtime, so
  * pods really run and exit): Jobs (completions and parallelism, backoffLimit, kubectl create job,
  * kubectl wait), CronJobs (kubectl create cronjob, create job --from=cronjob), DaemonSets (one pod per
- * node, a new node gets its own, rolling update, rollout status/history/undo).
+ * node, a new node gets its own, rolling update, rollout status/history/undo), StatefulSets with
+ * their claims (a successor reads what its predecessor wrote; claims kept on scale-down; a claim's
+ * volume reclaimed with it).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -218,6 +220,99 @@ spec:
     it('deletes the DaemonSet with its pods', async () => {
       await cluster.kubectlOk(['delete', 'daemonset', 'logger']);
       await waitFor('the daemon pods gone', async () => (await dsPods()).length === 0, { timeoutMs: 60_000 });
+    });
+  });
+
+  describe('a StatefulSet with volumes', () => {
+    const manifest = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  ports:
+  - port: 80
+    name: web
+  clusterIP: None
+  selector:
+    app: web
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels:
+      app: web
+  serviceName: web
+  replicas: 2
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: store
+        image: busybox
+        command: ["sh", "-c", "if [ -f /data/note ]; then echo found $(cat /data/note); else echo first > /data/note; echo wrote; fi; while true; do sleep 3600; done"]
+        volumeMounts:
+        - name: www
+          mountPath: /data
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: [ "ReadWriteOnce" ]
+      resources:
+        requests:
+          storage: 1Mi
+`;
+    const stsPods = async () =>
+      (
+        JSON.parse(await cluster.kubectlOk(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as {
+          items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; status?: { phase?: string } }[];
+        }
+      ).items.filter((p) => !p.metadata.deletionTimestamp);
+
+    it('starts web-0 then web-1, each with its own bound claim, listed with Kubernetes columns', async () => {
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+      const status = await cluster.kubectlOk(['rollout', 'status', 'statefulset/web', '--timeout=120s'], { timeoutMs: 130_000 });
+      // kubectl words a RollingUpdate with a partition (apps/v1 defaults it to 0) this way.
+      assert.match(status, /partitioned roll out complete: 2 new pods have been updated\.\.\./);
+      assert.deepEqual((await stsPods()).map((p) => p.metadata.name).sort(), ['web-0', 'web-1']);
+      assert.match(await cluster.kubectlOk(['get', 'sts']), /^NAME\s+READY\s+AGE\nweb\s+2\/2\s+\d+s\n/);
+      const claims = await cluster.kubectlOk(['get', 'pvc']);
+      assert.match(claims, /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE\n/);
+      assert.match(claims, /\nwww-web-0\s+Bound\s+pvc-[0-9a-f-]+\s+1Mi\s+RWO\s+standard\s+<unset>\s+\d+s\n/);
+      assert.match(claims, /\nwww-web-1\s+Bound\s+pvc-/);
+      assert.match(await cluster.kubectlOk(['get', 'storageclass']), /\nstandard \(default\)\s+skiff\.io\/local-directory\s+Delete\s+Immediate\s+false\s+/);
+      assert.match(await cluster.kubectlOk(['get', 'pv']), /\npvc-[0-9a-f-]+\s+1Mi\s+RWO\s+Delete\s+Bound\s+default\/www-web-0\s+standard\s+/);
+      assert.match(await cluster.kubectlOk(['logs', 'web-0']), /^wrote\n/);
+    });
+
+    it("gives a deleted pod's successor the same name and its volume, with the file it wrote", async () => {
+      const before = (await stsPods()).find((p) => p.metadata.name === 'web-0');
+      await cluster.kubectlOk(['delete', 'pod', 'web-0']);
+      await waitFor('a new web-0 running', async () => {
+        const again = (await stsPods()).find((p) => p.metadata.name === 'web-0');
+        return again !== undefined && again.metadata.uid !== before?.metadata.uid && again.status?.phase === 'Running';
+      });
+      await waitFor('the successor read the file', async () => /^found first\n/.test((await cluster.kubectl(['logs', 'web-0'])).stdout));
+    });
+
+    it('scales down from the highest ordinal and keeps the claims; deleting a claim reclaims its volume', async () => {
+      await cluster.kubectlOk(['scale', 'statefulset', 'web', '--replicas=1']);
+      await waitFor('web-1 gone', async () => (await stsPods()).every((p) => p.metadata.name !== 'web-1'));
+      assert.match(await cluster.kubectlOk(['get', 'pvc', 'www-web-1']), /\nwww-web-1\s+Bound\s/);
+      await cluster.kubectlOk(['delete', 'statefulset', 'web']);
+      await waitFor('the pods of the StatefulSet gone', async () => (await stsPods()).length === 0, { timeoutMs: 60_000 });
+      assert.match(await cluster.kubectlOk(['get', 'pvc']), /www-web-0[\s\S]*www-web-1/);
+      const volume = (await cluster.kubectlOk(['get', 'pvc', 'www-web-1', '-o', 'jsonpath={.spec.volumeName}'])).trim();
+      await cluster.kubectlOk(['delete', 'pvc', 'www-web-1']);
+      await waitFor('the released volume deleted', async () => (await cluster.kubectl(['get', 'pv', volume])).code !== 0);
     });
   });
 });

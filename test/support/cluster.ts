@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalCluster, type LocalClusterOptions, startLocalCluster } from '../../functions/local/host.ts';
+import { localVolumesRoot } from '../../functions/local/local-volumes.ts';
 
 export interface KubectlResult {
   readonly code: number;
@@ -96,7 +97,10 @@ export async function startTestCluster(
     },
     async stop() {
       await local.stop();
-      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) {
+        await rm(dataDir, { recursive: true, force: true });
+        await rm(localVolumesRoot(dataDir), { recursive: true, force: true });
+      }
     },
   };
 }

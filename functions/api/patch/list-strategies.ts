@@ -63,6 +63,7 @@ const byKind: Readonly<Record<string, ReadonlyMap<string, ListStrategy>>> = {
   Deployment: new Map([...podTemplateLists, conditionsByType('status.')]),
   ReplicaSet: new Map([...podTemplateLists, conditionsByType('status.')]),
   DaemonSet: new Map([...podTemplateLists, conditionsByType('status.')]),
+  StatefulSet: new Map([...podTemplateLists, conditionsByType('status.')]),
   Job: new Map([...podTemplateLists, conditionsByType('status.')]),
   CronJob: new Map([...objectMetaLists('spec.jobTemplate.spec.template.metadata.'), ...podSpecLists('spec.jobTemplate.spec.template.spec.')]),
   Service: new Map([['spec.ports', byKey('port')], conditionsByType('status.')]),

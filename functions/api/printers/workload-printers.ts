@@ -1,7 +1,7 @@
 /** `kubectl get deployments` and `kubectl get replicasets`, with the wide template columns. */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { ageSince } from './human-duration.ts';
-import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
+import { ageColumn, type ColumnDefinition, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
 import { formatLabelSelector } from './label-text.ts';
 import { at, integer, records, text } from './object-fields.ts';
 
@@ -119,5 +119,27 @@ export const controllerRevisionPrinter: KindPrinter = {
     const owner = (revision.metadata.ownerReferences ?? []).find((ref) => ref.controller);
     const controller = owner ? `${owner.kind.toLowerCase()}.${owner.apiVersion.includes('/') ? owner.apiVersion.split('/')[0] : ''}/${owner.name}` : '<none>';
     return { cells: [nameOf(revision), controller, integer(at(revision, 'revision')), ageSince(revision.metadata.creationTimestamp, now)] };
+  },
+};
+
+export const statefulSetPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column('Ready', 'Number of the pod with ready state'),
+    ageColumn,
+    templateColumns[0] as ColumnDefinition,
+    templateColumns[1] as ColumnDefinition,
+  ],
+  print(statefulSet, now) {
+    const [containers, images] = templateCells(statefulSet);
+    return {
+      cells: [
+        nameOf(statefulSet),
+        `${integer(at(statefulSet, 'status', 'readyReplicas'))}/${desiredReplicas(statefulSet)}`,
+        ageSince(statefulSet.metadata.creationTimestamp, now),
+        containers,
+        images,
+      ],
+    };
   },
 };

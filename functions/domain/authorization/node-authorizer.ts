@@ -13,7 +13,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { isApiError } from '../../core/errors.ts';
-import { listAll } from '../../store/list-all.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
 import type { ObjectStore } from '../../store/store.ts';
 import { type AuthorizationAttributes, type Authorizer, allow, noOpinion, noRules } from './authorizer.ts';
 import { nodeProxierRules, nodeRules } from './rbac/bootstrap-policy.ts';
@@ -103,12 +103,24 @@ export function nodeAuthorizer(store: ObjectStore): Authorizer {
     return listAll(store, types.pods, { namespace, fieldSelector: `spec.nodeName=${nodeName}` });
   }
 
-  async function readNamespacedObject(nodeName: string, attributes: AuthorizationAttributes, kind: 'secrets' | 'configMaps') {
+  async function readNamespacedObject(nodeName: string, attributes: AuthorizationAttributes, kind: 'secrets' | 'configMaps' | 'persistentVolumeClaims') {
     if (!['get', 'list', 'watch'].includes(attributes.verb)) return noOpinion('can only read resources of this type');
     if (attributes.subresource) return noOpinion('cannot read subresource');
     if (!attributes.namespace) return noOpinion('can only read namespaced object of this type');
     if (!attributes.name) return noOpinion('No Object name found');
     const related = (await podsOn(nodeName, attributes.namespace)).some((pod) => podReferences(pod)[kind].has(attributes.name));
+    return related ? allow() : noRelationship(nodeName);
+  }
+
+  /** A volume bound to a claim a pod of the node uses (the graph's pod → claim → volume edge). */
+  async function readPersistentVolume(nodeName: string, attributes: AuthorizationAttributes) {
+    if (attributes.verb !== 'get') return noOpinion('can only get individual resources of this type');
+    if (attributes.subresource) return noOpinion('cannot get subresource');
+    if (!attributes.name) return noOpinion('No Object name found');
+    const volume = await getIfExists(store, types.persistentvolumes, undefined, attributes.name);
+    const claimRef = (volume?.spec as { claimRef?: { namespace?: string; name?: string } } | undefined)?.claimRef;
+    if (!claimRef?.namespace || !claimRef.name) return noRelationship(nodeName);
+    const related = (await podsOn(nodeName, claimRef.namespace)).some((pod) => podReferences(pod).persistentVolumeClaims.has(claimRef.name ?? ''));
     return related ? allow() : noRelationship(nodeName);
   }
 
@@ -166,8 +178,9 @@ export function nodeAuthorizer(store: ObjectStore): Authorizer {
           case 'serviceaccounts':
             return createToken(nodeName, attributes);
           case 'persistentvolumeclaims':
+            return readNamespacedObject(nodeName, attributes, 'persistentVolumeClaims');
           case 'persistentvolumes':
-            return noRelationship(nodeName);
+            return readPersistentVolume(nodeName, attributes);
           case 'pods':
             if (!subresource && (verb === 'get' || verb === 'list' || verb === 'watch')) return readPod(nodeName, attributes);
             return byRules(attributes);

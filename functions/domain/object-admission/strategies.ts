@@ -4,6 +4,7 @@ import { ingressStrategy } from './ingress-strategy.ts';
 import { jobStrategy } from './job-strategy.ts';
 import type { KindStrategy } from './kind-strategy.ts';
 import { namespaceStrategy } from './namespace-strategy.ts';
+import { persistentVolumeClaimStrategy } from './persistent-volume-claim-strategy.ts';
 import { podStrategy } from './pod-strategy.ts';
 import { serviceStrategy } from './service-strategy.ts';
 
@@ -13,6 +14,7 @@ const strategiesById: ReadonlyMap<string, KindStrategy> = new Map([
   [types.namespaces.id, namespaceStrategy],
   [types.ingresses.id, ingressStrategy],
   [types.jobs.id, jobStrategy],
+  [types.persistentvolumeclaims.id, persistentVolumeClaimStrategy],
 ]);
 
 const plain: KindStrategy = {};

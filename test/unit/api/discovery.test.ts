@@ -70,6 +70,7 @@ describe('aggregated discovery', () => {
       'discovery.k8s.io',
       'networking.k8s.io',
       'rbac.authorization.k8s.io',
+      'storage.k8s.io',
     ]);
     for (const group of [...api.items, ...apis.items]) {
       assert.deepEqual(
@@ -102,9 +103,18 @@ describe('aggregated discovery', () => {
     });
   }
 
-  it('puts exactly pods, services, deployments, replicasets, daemonsets, jobs and cronjobs in the all category', () => {
+  it('puts exactly pods, services, deployments, replicasets, statefulsets, daemonsets, jobs and cronjobs in the all category', () => {
     const inAll = [...allResources().entries()].filter(([, r]) => r.categories?.includes('all')).map(([id]) => id);
-    assert.deepEqual(inAll.sort(), ['apps/daemonsets', 'apps/deployments', 'apps/replicasets', 'batch/cronjobs', 'batch/jobs', 'core/pods', 'core/services']);
+    assert.deepEqual(inAll.sort(), [
+      'apps/daemonsets',
+      'apps/deployments',
+      'apps/replicasets',
+      'apps/statefulsets',
+      'batch/cronjobs',
+      'batch/jobs',
+      'core/pods',
+      'core/services',
+    ]);
   });
 
   it('describes a resource with its kind, scope, singular name and verbs', () => {
@@ -243,6 +253,9 @@ describe('legacy discovery', () => {
         'daemonsets',
         'daemonsets/status',
         'controllerrevisions',
+        'statefulsets',
+        'statefulsets/status',
+        'statefulsets/scale',
       ],
     );
     assert.deepEqual(

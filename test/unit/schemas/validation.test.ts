@@ -612,10 +612,10 @@ describe('probe targets the agent can reach', () => {
 describe('what Skiff runs of a PodSpec', () => {
   const refused: [string, Record<string, unknown>, string, RegExp][] = [
     [
-      'a persistentVolumeClaim volume',
-      { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] },
-      'spec.volumes[0].persistentVolumeClaim',
-      /persistentVolumeClaim volumes are not supported by Skiff yet; supported: emptyDir, configMap, secret, downwardAPI, projected and hostPath \(read-only\)/,
+      'an nfs volume',
+      { volumes: [{ name: 'data', nfs: { server: 'files', path: '/data' } }] },
+      'spec.volumes[0].nfs',
+      /nfs volumes are not supported by Skiff yet; supported: emptyDir, configMap, secret, downwardAPI, projected, persistentVolumeClaim and hostPath \(read-only\)/,
     ],
     [
       'a clusterTrustBundle projection',

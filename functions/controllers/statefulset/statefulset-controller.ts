@@ -1,0 +1,99 @@
+/**
+ * The StatefulSet controller: stable, ordered pods with their own claims (see
+ * `plan-statefulset.ts`). Keys come from StatefulSet changes and from changes of the pods they
+ * control.
+ */
+import type { KubeObject } from '../../../schemas/meta.ts';
+import { types } from '../../../schemas/registry.ts';
+import type { Controller, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
+import { getIfExists, listAll } from '../../store/list-all.ts';
+import { ownerKeys } from '../replicaset/replicaset-controller.ts';
+import { planStatefulSet } from './plan-statefulset.ts';
+
+const component = 'statefulset-controller';
+
+const ignoreMissing = (error: unknown) => {
+  if (!(error instanceof NotFoundError)) throw error;
+};
+
+export const statefulSetController: Controller = {
+  name: component,
+  resyncTypes: [types.statefulsets],
+  keysFor(change): ReconcileKey[] {
+    if (change.typeId === types.statefulsets.id) return [{ typeId: types.statefulsets.id, namespace: change.namespace, name: change.name }];
+    if (change.typeId !== types.pods.id) return [];
+    return ownerKeys(change, 'StatefulSet', types.statefulsets.id);
+  },
+  async reconcile(key, ctx) {
+    const sts = await getIfExists(ctx.store, types.statefulsets, key.namespace, key.name);
+    if (!sts) return;
+    const namespace = key.namespace;
+    const [pods, claims, revisions] = await Promise.all([
+      listAll(ctx.store, types.pods, { namespace }),
+      listAll(ctx.store, types.persistentvolumeclaims, { namespace }),
+      listAll(ctx.store, types.controllerrevisions, { namespace }),
+    ]);
+    const plan = planStatefulSet(sts, pods, claims, revisions, ctx.now());
+    if (plan.createRevision) {
+      await ctx.admission.create(types.controllerrevisions, plan.createRevision).catch((error: unknown) => {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      });
+    }
+    if (plan.renumberRevision) {
+      const { revision, to } = plan.renumberRevision;
+      await ctx.admission.update(types.controllerrevisions, { ...revision, revision: to } as KubeObject, revision);
+    }
+    for (const claim of plan.createClaims) {
+      try {
+        await ctx.admission.create(types.persistentvolumeclaims, claim);
+        await ctx.events.record({
+          involvedObject: sts,
+          type: 'Normal',
+          reason: 'SuccessfulCreate',
+          message: `create Claim ${claim.metadata.name} Pod ${sts.metadata.name}-${claim.metadata.name?.split('-').pop()} in StatefulSet ${sts.metadata.name} success`,
+          component,
+        });
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+    }
+    for (const pod of plan.create) {
+      try {
+        await ctx.admission.create(types.pods, pod);
+        await ctx.events.record({
+          involvedObject: sts,
+          type: 'Normal',
+          reason: 'SuccessfulCreate',
+          message: `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+          component,
+        });
+      } catch (error) {
+        if (error instanceof AlreadyExistsError) continue;
+        if (error instanceof Error && 'code' in error && [400, 403, 404, 422].includes((error as { code: number }).code)) {
+          await ctx.events.record({
+            involvedObject: sts,
+            type: 'Warning',
+            reason: 'FailedCreate',
+            message: `create Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} failed error: ${error.message}`,
+            component,
+          });
+        } else throw error;
+      }
+    }
+    for (const pod of plan.delete) {
+      await ctx.admission.delete(types.pods, pod).catch(ignoreMissing);
+      await ctx.events.record({
+        involvedObject: sts,
+        type: 'Normal',
+        reason: 'SuccessfulDelete',
+        message: `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+        component,
+      });
+    }
+    for (const claim of plan.deleteClaims) await ctx.admission.delete(types.persistentvolumeclaims, claim).catch(ignoreMissing);
+    for (const revision of plan.deleteRevisions) await ctx.admission.delete(types.controllerrevisions, revision).catch(ignoreMissing);
+    if (plan.status) await ctx.admission.update(types.statefulsets, { ...sts, status: { ...((sts.status as object) ?? {}), ...plan.status } }, sts);
+    return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
+  },
+};

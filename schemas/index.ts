@@ -34,6 +34,7 @@ import { podRules } from './pod.ts';
 import { clusterRoleBindingRules, clusterRoleRules, roleBindingRules, roleRules } from './rbac.ts';
 import { apiVersionOf, type ResourceType, types } from './registry.ts';
 import { replicaSetRules } from './replica-set.ts';
+import { limitRangeRules, resourceQuotaRules } from './resource-quota.ts';
 import { secretRules } from './secret.ts';
 import { serviceRules } from './service.ts';
 import { serviceAccountRules } from './service-account.ts';
@@ -81,6 +82,8 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.events.id, eventRules],
   [types.deployments.id, deploymentRules],
   [types.replicasets.id, replicaSetRules],
+  [types.resourcequotas.id, resourceQuotaRules],
+  [types.limitranges.id, limitRangeRules],
   [types.daemonsets.id, daemonSetRules],
   [types.statefulsets.id, statefulSetRules],
   [types.persistentvolumes.id, persistentVolumeRules],

@@ -19,6 +19,7 @@ import { systemNamespacesController } from './namespaces/system-namespaces-contr
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
 import { type LocalVolumes, persistentVolumeController } from './persistent-volume/persistent-volume-controller.ts';
 import { replicaSetController } from './replicaset/replicaset-controller.ts';
+import { resourceQuotaController } from './resource-quota/resource-quota-controller.ts';
 import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
@@ -33,6 +34,7 @@ export const controllers: readonly Controller[] = [
   cronJobController,
   statefulSetController,
   persistentVolumeController(),
+  resourceQuotaController,
   garbageCollector,
   namespaceController,
   systemNamespacesController,

@@ -315,4 +315,52 @@ spec:
       await waitFor('the released volume deleted', async () => (await cluster.kubectl(['get', 'pv', volume])).code !== 0);
     });
   });
+
+  describe('a LimitRange and a ResourceQuota', () => {
+    const namespace = 'limited';
+    const run = (name: string) => cluster.kubectl(['run', name, '-n', namespace, '--image=busybox', '--restart=Never', '--', 'sh', '-c', 'sleep 3600']);
+
+    it("gives a new pod the LimitRange's defaults and refuses one over quota with Kubernetes' 403", async () => {
+      await cluster.kubectlOk(['create', 'namespace', namespace]);
+      await cluster.kubectlOk(['apply', '-n', namespace, '-f', '-'], {
+        input: `apiVersion: v1
+kind: LimitRange
+metadata:
+  name: mem-limit-range
+spec:
+  limits:
+  - default:
+      memory: 512Mi
+    defaultRequest:
+      memory: 256Mi
+    type: Container
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata:
+  name: object-counts
+spec:
+  hard:
+    pods: "2"
+    requests.memory: 1Gi
+`,
+      });
+      assert.equal((await run('first')).code, 0);
+      const resources = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'first', '-n', namespace, '-o', 'jsonpath={.spec.containers[0].resources}']));
+      assert.deepEqual(resources, { limits: { memory: '512Mi' }, requests: { memory: '256Mi' } });
+      assert.equal((await run('second')).code, 0);
+      const refused = await run('third');
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /Error from server \(Forbidden\): pods "third" is forbidden: exceeded quota: object-counts, requested: pods=1, used: pods=2, limited: pods=2/,
+      );
+      await waitFor('the quota status counting both pods', async () =>
+        /\nobject-counts\s+\d+s\s+pods: 2\/2, requests\.memory: 512Mi\/1Gi\s+\n/.test(await cluster.kubectlOk(['get', 'quota', '-n', namespace])),
+      );
+      assert.match(await cluster.kubectlOk(['describe', 'quota', 'object-counts', '-n', namespace]), /\npods\s+2\s+2\n/);
+      assert.match(await cluster.kubectlOk(['get', 'limits', '-n', namespace]), /^NAME\s+CREATED AT\nmem-limit-range\s+\d{4}-\d\d-\d\dT/);
+      await cluster.kubectlOk(['delete', 'namespace', namespace, '--wait=false']);
+    });
+  });
 });

@@ -1,4 +1,5 @@
 /** `kubectl get namespaces | nodes | leases | configmaps | secrets`. */
+import type { KubeObject } from '../../../schemas/meta.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
 import { at, countKeys, integer, optionalText, record, records, text } from './object-fields.ts';
@@ -88,4 +89,35 @@ export const secretPrinter: KindPrinter = {
   print(secret, now) {
     return { cells: [nameOf(secret), text(secret.type), integer(countKeys(secret.data)), ageSince(secret.metadata.creationTimestamp, now)] };
   },
+};
+
+/** `resource: used/hard` pairs of a quota's status, split into the request and limit columns. */
+function quotaColumns(quota: KubeObject): [string, string] {
+  const hard = (at(quota, 'status', 'hard') ?? {}) as Record<string, unknown>;
+  const used = (at(quota, 'status', 'used') ?? {}) as Record<string, unknown>;
+  const requests: string[] = [];
+  const limits: string[] = [];
+  for (const name of Object.keys(hard).sort()) {
+    const cell = `${name}: ${text(used[name]) || '0'}/${text(hard[name])}`;
+    (name.startsWith('limits.') ? limits : requests).push(cell);
+  }
+  return [requests.join(', '), limits.join(', ')];
+}
+
+export const resourceQuotaPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    ageColumn,
+    column('Request', 'Request represents a minimum amount of cpu/memory that a container may consume.'),
+    column('Limit', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.'),
+  ],
+  print(quota, now) {
+    const [request, limit] = quotaColumns(quota);
+    return { cells: [nameOf(quota), ageSince(quota.metadata.creationTimestamp, now), request, limit] };
+  },
+};
+
+export const limitRangePrinter: KindPrinter = {
+  columns: [nameColumn, column('Created At', 'CreationTimestamp is a timestamp representing the server time when this object was created.')],
+  print: (range) => ({ cells: [nameOf(range), range.metadata.creationTimestamp ?? ''] }),
 };

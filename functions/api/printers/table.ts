@@ -10,7 +10,7 @@ import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
 import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
 import { cronJobPrinter, jobPrinter } from './batch-printers.ts';
-import { configMapPrinter, leasePrinter, namespacePrinter, nodePrinter, secretPrinter } from './cluster-printers.ts';
+import { configMapPrinter, leasePrinter, limitRangePrinter, namespacePrinter, nodePrinter, resourceQuotaPrinter, secretPrinter } from './cluster-printers.ts';
 import { eventPrinter } from './event-printer.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
@@ -68,6 +68,8 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['core/events', eventPrinter],
   ['apps/deployments', deploymentPrinter],
   ['apps/replicasets', replicaSetPrinter],
+  ['core/resourcequotas', resourceQuotaPrinter],
+  ['core/limitranges', limitRangePrinter],
   ['apps/daemonsets', daemonSetPrinter],
   ['apps/statefulsets', statefulSetPrinter],
   ['core/persistentvolumes', persistentVolumePrinter],

@@ -25,6 +25,7 @@ import type { DeleteResult, ObjectStore } from '../../store/store.ts';
 import { bindPod } from '../pods/pod-binding.ts';
 import { type AdmissionSettings, defaultAdmissionSettings, type StrategyDeleteOptions } from './kind-strategy.ts';
 import { checkDelete, namespaceLifecycle } from './namespace-lifecycle.ts';
+import { applyLimitRanges, enforceQuotas } from './namespace-limits.ts';
 import { hasStatusSubresource, mergeForUpdate } from './status-subresource.ts';
 import { strategyOf } from './strategies.ts';
 
@@ -194,8 +195,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   /** The kind's preparation that reads the store, for new objects of one namespace. */
   async function prepareFromStore(type: ResourceType, namespace: string | undefined, objects: readonly KubeObject[]): Promise<(KubeObject | ApiError)[]> {
+    if (objects.length === 0) return [];
     const prepare = strategyOf(type).prepareCreateFromStore;
-    return prepare && objects.length > 0 ? prepare(store, namespace, objects) : [...objects];
+    const prepared = prepare ? await prepare(store, namespace, objects) : [...objects];
+    // LimitRanger, then ResourceQuota, as kube-apiserver orders its admission plugins.
+    const limited = type.id === types.pods.id && namespace ? await applyLimitRanges(store, namespace, prepared) : prepared;
+    return enforceQuotas(store, type, namespace, limited);
   }
 
   async function writeCreate(type: ResourceType, object: KubeObject, writeOptions: WriteOptions = {}): Promise<KubeObject> {

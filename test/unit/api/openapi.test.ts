@@ -34,6 +34,8 @@ const componentIds: Readonly<Record<string, string>> = {
   DaemonSet: 'io.k8s.api.apps.v1.DaemonSet',
   ControllerRevision: 'io.k8s.api.apps.v1.ControllerRevision',
   StatefulSet: 'io.k8s.api.apps.v1.StatefulSet',
+  ResourceQuota: 'io.k8s.api.core.v1.ResourceQuota',
+  LimitRange: 'io.k8s.api.core.v1.LimitRange',
   PersistentVolume: 'io.k8s.api.core.v1.PersistentVolume',
   PersistentVolumeClaim: 'io.k8s.api.core.v1.PersistentVolumeClaim',
   StorageClass: 'io.k8s.api.storage.v1.StorageClass',

@@ -68,6 +68,16 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Revision', 0],
     ['Age', 0],
   ],
+  'core/resourcequotas': [
+    ['Name', 0],
+    ['Age', 0],
+    ['Request', 0],
+    ['Limit', 0],
+  ],
+  'core/limitranges': [
+    ['Name', 0],
+    ['Created At', 0],
+  ],
   'apps/statefulsets': [
     ['Name', 0],
     ['Ready', 0],

@@ -34,12 +34,24 @@ before(async () => {
       ],
       volumes: [
         { name: 'v', secret: { secretName: 'volume-secret' } },
+        { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
         { name: 'p', projected: { sources: [{ configMap: { name: 'kube-root-ca.crt' } }, { secret: { name: 'projected-secret' } }] } },
       ],
       imagePullSecrets: [{ name: 'pull-secret' }],
     }),
   );
   await store.create(types.pods, pod('on-n2', 'n2', { serviceAccountName: 'default', volumes: [{ name: 'v', secret: { secretName: 'n2-secret' } }] }));
+  for (const [name, claim] of [
+    ['pvc-data', 'data'],
+    ['pvc-other', 'other'],
+  ]) {
+    await store.create(types.persistentvolumes, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name },
+      spec: { claimRef: { namespace: 'team-a', name: claim }, local: { path: `/volumes/${name}` } },
+    } as KubeObject);
+  }
   // A mirror pod names no account (ServiceAccount admission leaves it so): it lends n1 no token.
   await store.create(types.pods, {
     ...pod('mirror-on-n1', 'n1'),
@@ -57,6 +69,11 @@ const table: [string, AuthorizationAttributes, boolean][] = [
   ['the CA ConfigMap of the token volume', r('watch', 'configmaps', { namespace: 'team-a', name: 'kube-root-ca.crt' }), true],
   ['a Secret only a pod of another node uses', r('get', 'secrets', { namespace: 'team-a', name: 'n2-secret' }), false],
   ['a Secret no pod uses', r('get', 'secrets', { namespace: 'team-a', name: 'unused' }), false],
+  ['a claim a pod of its own mounts', r('get', 'persistentvolumeclaims', { namespace: 'team-a', name: 'data' }), true],
+  ['a claim no pod of its own mounts', r('get', 'persistentvolumeclaims', { namespace: 'team-a', name: 'other' }), false],
+  ['the volume bound to a claim its pod mounts', r('get', 'persistentvolumes', { name: 'pvc-data' }), true],
+  ['a volume bound to another claim', r('get', 'persistentvolumes', { name: 'pvc-other' }), false],
+  ['every volume', r('list', 'persistentvolumes'), false],
   ['every Secret of a namespace', r('list', 'secrets', { namespace: 'team-a' }), false],
   ['writing a Secret a pod uses', r('update', 'secrets', { namespace: 'team-a', name: 'env-secret' }), false],
   ['a token for the account of its pod', r('create', 'serviceaccounts', { namespace: 'team-a', name: 'builder', subresource: 'token' }), true],

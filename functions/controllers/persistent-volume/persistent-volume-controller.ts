@@ -191,6 +191,7 @@ export function persistentVolumeController(local?: LocalVolumes): Controller {
   return {
     name: component,
     resyncTypes: [types.persistentvolumeclaims, types.persistentvolumes],
+    resyncChangesOnly: true,
     keysFor(change): ReconcileKey[] {
       if (change.typeId === types.persistentvolumeclaims.id) {
         const keys: ReconcileKey[] = [{ typeId: change.typeId, namespace: change.namespace, name: change.name }];

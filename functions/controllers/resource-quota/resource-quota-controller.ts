@@ -24,6 +24,7 @@ function typesCounting(name: string): ResourceType[] {
 export const resourceQuotaController: Controller = {
   name: component,
   resyncTypes: [types.resourcequotas],
+  resyncChangesOnly: true,
   keysFor(change): ReconcileKey[] {
     if (!change.namespace) return [];
     if (change.typeId === types.resourcequotas.id) return [{ typeId: types.resourcequotas.id, namespace: change.namespace, name: change.name }];

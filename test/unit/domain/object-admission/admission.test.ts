@@ -91,7 +91,9 @@ describe('admission that reads other objects, on create', () => {
         ['unselected', []],
       ],
     );
-    assert.equal(world.calls.list, 2, "the namespace's Services and Ingresses, once");
+    // One read each for the whole batch: Services and Ingresses (readiness gates), then the
+    // namespace's LimitRanges and ResourceQuotas (LimitRanger and ResourceQuota admission).
+    assert.equal(world.calls.list, 4, "the namespace's Services, Ingresses, LimitRanges and ResourceQuotas, once each");
   });
 
   it('gives a new Ingress without a class the default IngressClass', async () => {

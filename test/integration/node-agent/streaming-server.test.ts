@@ -158,6 +158,34 @@ describe('agent streaming over WebSocket (v5.channel.k8s.io)', () => {
     assert.match(status.message ?? '', /nothing to attach to/);
   });
 
+  it('gives a terminal (tty) whose size follows the resize channel', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}${execPath(['sh'], 'stdin=true&stdout=true&tty=true')}`, ['v5.channel.k8s.io'], {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    let output = '';
+    ws.on('message', (data: Buffer) => {
+      if (data[0] === 1) output += data.subarray(1).toString();
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    try {
+      ws.send(Buffer.concat([Buffer.of(4), Buffer.from('{"Width":101,"Height":33}')]));
+      // Asked again until the size has reached the terminal (it is set once the shell has one).
+      await waitFor(
+        'the terminal to have the size sent',
+        () => {
+          if (/33 101/.test(output)) return true;
+          ws.send(Buffer.concat([Buffer.of(0), Buffer.from('stty size\n')]));
+          return false;
+        },
+        { intervalMs: 200 },
+      );
+      ws.send(Buffer.concat([Buffer.of(0), Buffer.from('tty\n')]));
+      await waitFor('the shell to name its terminal', () => /\/dev\/pts\/\d+/.test(output));
+    } finally {
+      ws.terminate();
+    }
+  });
+
   it('kills the command when the client goes away', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}${execPath(['sh', '-c', 'echo $$; exec sleep 60'])}`, ['v5.channel.k8s.io'], {
       headers: { authorization: `Bearer ${token}` },

@@ -21,6 +21,33 @@ export function execArgv(argv: readonly string[], runAs: RunAs | undefined, view
   return runAs ? launchArgv(argv, runAs, currentHost(), view) : [...argv];
 }
 
+/**
+ * `kubectl cp` out of a pod runs `tar cf - <path>`; a path under a volume was rewritten to the
+ * volume's directory, so tar would name the files by that directory and kubectl would refuse
+ * them ("tar contents corrupted"). GNU tar's `--transform` names them by the path the pod sees.
+ * Only for `tar` commands whose arguments were rewritten; appended after the other arguments
+ * (GNU tar takes options anywhere, and an old-style first argument such as `cf` must stay first).
+ */
+export function tarNamesAsMounted(
+  original: readonly string[],
+  rewritten: readonly string[],
+  mounts: readonly { mountPath: string; hostPath: string }[],
+): string[] {
+  const program = original[0]?.split('/').pop();
+  if (program !== 'tar' || original.every((arg, index) => arg === rewritten[index])) return [...rewritten];
+  const asPattern = (path: string) => path.replace(/^\/+/, '').replace(/[\\.*^$[\]]/g, (char) => `\\${char}`);
+  const transforms = mounts
+    .filter((mount) => !mount.mountPath.includes(',') && !mount.hostPath.includes(','))
+    .map(
+      (mount) =>
+        `--transform=s,^${asPattern(mount.hostPath.replace(/\/+$/, ''))},${mount.mountPath
+          .replace(/^\/+/, '')
+          .replace(/\/+$/, '')
+          .replace(/[\\&]/g, (char) => `\\${char}`)},`,
+    );
+  return [...rewritten, ...transforms];
+}
+
 /** Quotes one word for `sh -c`. */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;

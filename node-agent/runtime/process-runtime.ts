@@ -28,7 +28,7 @@ import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
 import { type PodNetwork, tearDownPodNetwork } from './pod-network.ts';
 import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from './pod-volumes.ts';
-import { attachToLog, execArgv, spawnExec } from './process-exec.ts';
+import { attachToLog, execArgv, spawnExec, tarNamesAsMounted } from './process-exec.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
 import { currentHost, launchArgv, type PodView, type RunAs, runAsFor } from './process-isolation.ts';
 import {
@@ -433,11 +433,8 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!enter) throw new ExecUnavailableError('the pod sandbox is gone');
     let command: string[];
     try {
-      command = execArgv(
-        argv.map((arg) => rewriteMountPaths(arg, mounts)),
-        record.runAs,
-        record.view,
-      );
+      const rewritten = argv.map((arg) => rewriteMountPaths(arg, mounts));
+      command = execArgv(tarNamesAsMounted(argv, rewritten, mounts), record.runAs, record.view);
     } catch (error) {
       throw new ExecUnavailableError((error as Error).message);
     }

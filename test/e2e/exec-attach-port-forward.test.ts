@@ -199,6 +199,12 @@ describe('exec, attach, port-forward and cp through the API to the node agent', 
         const out = await kubectl(['cp', `shell:${home}/copied.txt`, back]);
         assert.equal(out.code, 0, out.stderr);
         assert.equal(readFileSync(back, 'utf8'), content);
+        // Under a volume's mount path, which the process runtime rewrites to the volume's directory.
+        const volumeBack = `${back}.volume`;
+        assert.equal((await kubectl(['cp', local, 'shell:/data/copied.txt'])).code, 0);
+        const fromVolume = await kubectl(['cp', 'shell:/data/copied.txt', volumeBack]);
+        assert.equal(fromVolume.code, 0, fromVolume.stderr);
+        assert.equal(readFileSync(volumeBack, 'utf8'), content);
       });
     });
   }

@@ -17,6 +17,12 @@ export interface NodeGroupProps {
   /** The Kubernetes API the agents talk to (the stage URL of the REST API). */
   readonly apiUrl: string;
   /**
+   * The API without a base path (the stack's function URL, docs/adr/147), written into the
+   * nodes' kubeconfig (`skiff.io/in-cluster-server`); the agents give it to pods as
+   * KUBERNETES_SERVICE_HOST/_PORT.
+   */
+  readonly inClusterApiUrl?: string;
+  /**
    * The watch channel the agents take their pods, Services and Endpoints from and renew their
    * Leases over (the WebSocket stage URL, docs/adr/073, 074), written into their kubeconfig.
    * @default - none: agents hold REST watches
@@ -278,6 +284,7 @@ export class NodeGroup extends Construct {
     const userData = nodeUserData({
       clusterName: props.clusterName,
       apiUrl: props.apiUrl,
+      ...(props.inClusterApiUrl ? { inClusterApiUrl: props.inClusterApiUrl } : {}),
       ...(props.watchChannelUrl ? { watchChannelUrl: props.watchChannelUrl } : {}),
       bundleUrl: agent.s3ObjectUrl,
       ...(props.podsPerNode !== undefined ? { pods: props.podsPerNode } : {}),
@@ -390,6 +397,8 @@ function addImagePulls(role: iam.Role, stack: Stack, nagArn: (rest: string) => s
 export interface NodeUserDataSettings {
   readonly clusterName: string;
   readonly apiUrl: string;
+  /** The API without a base path (its function URL), given to pods as KUBERNETES_SERVICE_HOST/_PORT (docs/adr/147). */
+  readonly inClusterApiUrl?: string;
   readonly watchChannelUrl?: string;
   readonly bundleUrl: string;
   /** @default - the agent counts them from the instance type */
@@ -444,9 +453,9 @@ export function nodeUserData(settings: NodeUserDataSettings): ec2.UserData {
     `- name: ${settings.clusterName}`,
     '  cluster:',
     `    server: ${settings.apiUrl}`,
-    ...(settings.watchChannelUrl
-      ? ['    extensions:', '    - name: skiff.io/watch-channel', '      extension:', `        url: ${settings.watchChannelUrl}`]
-      : []),
+    ...(settings.watchChannelUrl || settings.inClusterApiUrl ? ['    extensions:'] : []),
+    ...(settings.watchChannelUrl ? ['    - name: skiff.io/watch-channel', '      extension:', `        url: ${settings.watchChannelUrl}`] : []),
+    ...(settings.inClusterApiUrl ? ['    - name: skiff.io/in-cluster-server', '      extension:', `        url: ${settings.inClusterApiUrl}`] : []),
     'users:',
     '- name: node',
     '  user:',

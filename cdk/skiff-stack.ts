@@ -59,9 +59,20 @@ export interface SkiffStackProps extends StackProps {
    * Executions reserved for the stream consumers and the resync, which also caps them. `false`
    * reserves none: an account whose concurrency quota is still 10 (new accounts) cannot reserve
    * any, because Lambda keeps 10 unreserved.
-   * @default { controllers: 4, scheduler: 1, resync: 1, fanOut: 2 }
+   * `inClusterApi` caps the API function behind the function URL that pods use (no API Gateway
+   * stage throttles it; a watch holds one execution while it lasts; Lambda answers 429 beyond it).
+   * @default { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50 }
    */
-  readonly reservedConcurrency?: false | { readonly controllers: number; readonly scheduler: number; readonly resync: number; readonly fanOut: number };
+  readonly reservedConcurrency?:
+    | false
+    | {
+        readonly controllers: number;
+        readonly scheduler: number;
+        readonly resync: number;
+        readonly fanOut: number;
+        /** @default 50 */
+        readonly inClusterApi?: number;
+      };
   /** Ship and enable source maps in every function (slower cold starts). @default false */
   readonly sourceMaps?: boolean;
   /**
@@ -79,7 +90,7 @@ export interface SkiffStackProps extends StackProps {
   readonly nodes?: Partial<NodeGroupProps> | false;
 }
 
-const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2 } as const;
+const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50 } as const;
 
 /** The routes of the watch channel (schemas/watch-channel.ts) that run the channel's Lambda. */
 const channelRoutes = ['subscribe', 'unsubscribe', 'renewLease'] as const;
@@ -95,6 +106,8 @@ const WATCH_LIMIT = Duration.minutes(15);
 export class SkiffStack extends Stack {
   readonly tables: StoreTables;
   readonly api: apigateway.RestApi;
+  /** The API's function URL: the path-less HTTPS endpoint in-cluster clients reach (docs/adr/147). */
+  readonly inClusterApiUrl: lambda.FunctionUrl;
   readonly tokenSecret?: secretsmanager.Secret;
   readonly serviceAccountKeySecret: secretsmanager.Secret;
   /** The watch channel's WebSocket API, its stage and its connections table (docs/adr/073). */
@@ -141,35 +154,54 @@ export class SkiffStack extends Stack {
       'The signing key is rotated by putting a new seed; the API verifies with the current and the previous version (ADR 122). Managed rotation needs a rotation Lambda that is not built yet.',
     );
 
-    // The API server.
-    const apiFunction = this.function('ApiServer', {
-      entry: 'functions/lambda/api-handler.ts',
-      description: 'the Skiff Kubernetes API server',
-      timeout: WATCH_LIMIT,
-      memorySize: 1024,
-      environment: {
-        ...storeEnvironment,
-        CLUSTER_ID: this.clusterId,
-        SERVICE_ACCOUNT_KEY_SECRET_ARN: this.serviceAccountKeySecret.secretArn,
-        ...(this.tokenSecret ? { TOKEN_SECRET_ARN: this.tokenSecret.secretArn } : {}),
-      },
-      ...(this.tokenSecret
-        ? {
-            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
-              cacheEnabled: true,
-              secretsManagerTtl: Duration.minutes(5),
-            }),
-          }
-        : {}),
-    });
-    this.grantStore(apiFunction);
-    // The ServiceAccount signing key's seed is read with the SDK (GetSecretValue), never written.
-    apiFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.serviceAccountKeySecret.secretArn] }),
+    // The API server, once behind the REST API (kubectl, agents) and once behind its function
+    // URL for in-cluster clients (docs/adr/147): the same code and grants, two functions so the
+    // URL's traffic, which no stage throttles, is capped by its own reserved concurrency.
+    const apiServer = (id: string, description: string, reservedConcurrentExecutions?: number): SkiffFunction => {
+      const fn = this.function(id, {
+        entry: 'functions/lambda/api-handler.ts',
+        description,
+        timeout: WATCH_LIMIT,
+        memorySize: 1024,
+        environment: {
+          ...storeEnvironment,
+          CLUSTER_ID: this.clusterId,
+          SERVICE_ACCOUNT_KEY_SECRET_ARN: this.serviceAccountKeySecret.secretArn,
+          ...(this.tokenSecret ? { TOKEN_SECRET_ARN: this.tokenSecret.secretArn } : {}),
+        },
+        ...(reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions } : {}),
+        ...(this.tokenSecret
+          ? {
+              paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+                cacheEnabled: true,
+                secretsManagerTtl: Duration.minutes(5),
+              }),
+            }
+          : {}),
+      });
+      this.grantStore(fn);
+      // The ServiceAccount signing key's seed is read with the SDK (GetSecretValue), never written.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.serviceAccountKeySecret.secretArn] }),
+      );
+      if (this.tokenSecret) {
+        fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.tokenSecret.secretArn] }));
+      }
+      return fn;
+    };
+    const apiFunction = apiServer('ApiServer', 'the Skiff Kubernetes API server');
+    const inClusterApiFunction = apiServer(
+      'InClusterApiServer',
+      'the Skiff Kubernetes API server for in-cluster clients (its function URL)',
+      reserved ? (reserved.inClusterApi ?? defaultReservedConcurrency.inClusterApi) : undefined,
     );
-    if (this.tokenSecret) {
-      apiFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.tokenSecret.secretArn] }));
-    }
+    // HTTPS without a base path, as KUBERNETES_SERVICE_HOST/_PORT can name it. Streamed, so
+    // watches work; no URL auth: the API authenticates every request itself (bearer tokens,
+    // IAM sign-in tokens checked with STS), as behind the REST API's proxy.
+    this.inClusterApiUrl = inClusterApiFunction.function.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+    });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: this.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const throttle = props.apiThrottle ?? { rateLimit: 200, burstLimit: 400 };
@@ -260,12 +292,15 @@ export class SkiffStack extends Stack {
       this.nodes = new NodeGroup(this, 'Nodes', {
         clusterName: this.stackName,
         apiUrl: this.api.url,
+        inClusterApiUrl: this.inClusterApiUrl.url,
         watchChannelUrl: this.channel.stage.url,
         ...props.nodes,
       });
       // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
-      apiFunction.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
-      this.nodes.podLogGroup.grantRead(apiFunction.function);
+      for (const fn of [apiFunction, inClusterApiFunction]) {
+        fn.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
+        this.nodes.podLogGroup.grantRead(fn.function);
+      }
       new CfnOutput(this, 'NodeRoleArn', { description: 'The IAM role the nodes sign in to the API with', value: this.nodes.instanceRole.roleArn });
     }
 
@@ -358,6 +393,10 @@ export class SkiffStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { description: 'The cluster server URL for a kubeconfig', value: this.api.url });
+    new CfnOutput(this, 'InClusterApiUrl', {
+      description: 'The API without a base path, for in-cluster clients (KUBERNETES_SERVICE_HOST of the pods; docs/adr/147)',
+      value: this.inClusterApiUrl.url,
+    });
     new CfnOutput(this, 'ClusterId', { description: 'The cluster id IAM sign-in tokens are signed for (skiff token --cluster-id)', value: this.clusterId });
     new CfnOutput(this, 'Region', { description: 'The region of the cluster, and of the STS endpoint its tokens name', value: this.region });
     new CfnOutput(this, 'WatchChannelUrl', { description: 'The WebSocket URL node agents take their changes from', value: this.channel.stage.url });

@@ -25,6 +25,7 @@ import { parsePod } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
 import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip-routing.ts';
 import { startServiceProxy } from './proxy/service-proxy.ts';
+import { amazonTrustServicesRoots } from './public-roots.ts';
 import { choosePodNetworkMode, namespaceTools, PodNetwork, type PodNetworkMode } from './runtime/pod-network.ts';
 import { defaultPodsDir, ProcessRuntime } from './runtime/process-runtime.ts';
 import { type ContainerRuntime, ExecUnavailableError } from './runtime/runtime.ts';
@@ -201,7 +202,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     client,
     // Beside the pods' other volumes, where their users can read them: never in the state dir (ADR 084).
     podsDir: defaultPodsDir(options.stateDir),
-    ...(options.credentials.caPem ? { caPem: options.credentials.caPem } : {}),
+    caPem: podApiAccess(options.credentials).caPem,
     clock: systemClock,
     log,
   });
@@ -217,6 +218,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const networkOf = (cidr: string) => (processRuntime ? choosePodNetworkMode(options.podNetwork ?? 'auto', cidr) : undefined);
   let podCidr: string;
   let podNetwork: ReturnType<typeof networkOf>;
+  /**
+   * The Node as this agent last wrote it: the next status report writes on top of it, without a
+   * read (a conflict reads it). Declared before registration, which writes it on re-registration.
+   */
+  let lastWrittenNode: KubeObject | undefined;
   try {
     podCidr = await registerNode();
     if (abort.signal.aborted) throw new Error('the agent was stopped while it registered its node');
@@ -302,8 +308,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
-  /** The Node as this agent last wrote it: the next status report writes on top of it, without a read (a conflict reads it). */
-  let lastWrittenNode: KubeObject | undefined;
   async function writeNodeStatus(nodeSettings: NodeSettings, existing?: KubeObject): Promise<void> {
     let known = existing ?? lastWrittenNode;
     for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -402,7 +406,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     serviceAccountVolumes,
     // In its own network a pod cannot reach the host's loopback: it finds the API as the
     // `kubernetes` Service's ClusterIP, which the node's rules send to the API server.
-    apiServer: podNetwork?.mode === 'namespaces' ? { host: kubernetesServiceIp(), port: '443' } : apiServerAddress(options.credentials.server),
+    apiServer: podNetwork?.mode === 'namespaces' ? { host: kubernetesServiceIp(), port: '443' } : podApiAccess(options.credentials).apiServer,
     onFinished(uid: string) {
       serviceAccountVolumes.release(uid);
       finished.add(uid);
@@ -556,8 +560,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 }
 
-/** The API server's host and port, as `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT` give them to pods. */
-function apiServerAddress(server: string): { host: string; port: string } {
-  const url = new URL(server);
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'http:' ? '80' : '443') };
+/**
+ * How a pod reaches the API: the host and port of `KUBERNETES_SERVICE_HOST`/`_PORT` — the
+ * kubeconfig's in-cluster server when it names one (on AWS the API's function URL, as the REST
+ * API's base path cannot be carried by those variables: ADR 147), else the agent's own server —
+ * and the CA its `ca.crt` holds when the cluster publishes none: the agent's own, or, when the
+ * agent trusts the system's roots, Amazon Trust Services' roots that verify AWS's endpoints.
+ */
+export function podApiAccess(credentials: Pick<ClusterCredentials, 'server' | 'inClusterServer' | 'caPem'>): {
+  apiServer: { host: string; port: string };
+  caPem: string;
+} {
+  const url = new URL(credentials.inClusterServer ?? credentials.server);
+  return {
+    apiServer: { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'http:' ? '80' : '443') },
+    caPem: credentials.caPem ?? amazonTrustServicesRoots(),
+  };
 }

@@ -21,10 +21,17 @@ export interface ClusterCredentials {
   readonly exec?: ExecCredentialConfig;
   /** The watch channel's WebSocket URL (docs/adr/073); agents take their changes from it. */
   readonly watchChannel?: string;
+  /**
+   * The API as pods reach it, when that is not `server`: an `https://` URL without a path (the
+   * cluster extension `skiff.io/in-cluster-server`; on AWS the API's function URL, ADR 147).
+   */
+  readonly inClusterServer?: string;
 }
 
 /** The cluster extension that names the watch channel. */
 export const watchChannelExtension = 'skiff.io/watch-channel';
+/** The cluster extension that names the API's address for pods (KUBERNETES_SERVICE_HOST/_PORT). */
+export const inClusterServerExtension = 'skiff.io/in-cluster-server';
 
 const kubeconfigSchema = z.object({
   'current-context': z.string().optional(),
@@ -101,12 +108,25 @@ export function parseKubeconfig(text: string, baseDir = '.'): ClusterCredentials
   const channel = cluster.extensions?.find((extension) => extension.name === watchChannelExtension)?.extension;
   const watchChannel = z.object({ url: z.string().regex(/^wss?:\/\//) }).safeParse(channel);
   if (channel !== undefined && !watchChannel.success) throw new KubeconfigError(`the ${watchChannelExtension} extension needs a ws:// or wss:// url`);
+  const inCluster = cluster.extensions?.find((extension) => extension.name === inClusterServerExtension)?.extension;
+  const inClusterServer = inCluster === undefined ? undefined : pathlessHttpsUrl(inCluster);
   return {
     server: cluster.server.replace(/\/+$/, ''),
     ...(caPem !== undefined ? { caPem } : {}),
     ...(token !== undefined ? { token } : exec ? { exec } : {}),
     ...(watchChannel.success ? { watchChannel: watchChannel.data.url } : {}),
+    ...(inClusterServer ? { inClusterServer } : {}),
   };
+}
+
+/** Host and port are all an in-cluster client takes: a path, query or credentials could not reach it. */
+function pathlessHttpsUrl(extension: unknown): string {
+  const given = z.object({ url: z.string() }).safeParse(extension);
+  const url = given.success && URL.canParse(given.data.url) ? new URL(given.data.url) : undefined;
+  if (url?.protocol !== 'https:' || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new KubeconfigError(`the ${inClusterServerExtension} extension needs an https:// url without a path`);
+  }
+  return url.origin;
 }
 
 export function loadKubeconfig(path: string): ClusterCredentials {

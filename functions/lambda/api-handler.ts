@@ -1,6 +1,7 @@
 /**
  * The API's Lambda entry: an API Gateway REST API proxy integration with response streaming
- * (docs/adr/100). It converts the proxy event into the core's `ApiRequest`, calls the core and
+ * (docs/adr/100), and the function's URL that in-cluster clients reach without a base path
+ * (payload format 2.0, docs/adr/147). It converts either event into the core's `ApiRequest`, calls the core and
  * hands middy a stream that writes the status and headers at once (watches need them before
  * the first event: kubectl waits on a watch's response head before it exits) and then each chunk.
  */
@@ -9,7 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
@@ -27,6 +28,18 @@ export type RestProxyEvent = Pick<
   'httpMethod' | 'path' | 'headers' | 'multiValueHeaders' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'body' | 'isBase64Encoded'
 > & { readonly requestContext?: { readonly requestId?: string } };
 
+/** The parts of a Lambda function URL event (payload format 2.0, as HTTP API v2) the API reads. */
+export type FunctionUrlEvent = Pick<LambdaFunctionURLEvent, 'version' | 'rawPath' | 'rawQueryString' | 'headers' | 'cookies' | 'body' | 'isBase64Encoded'> & {
+  readonly requestContext: { readonly requestId?: string; readonly http: { readonly method: string } };
+};
+
+/** Either event the API function is invoked with. */
+export type ApiEvent = RestProxyEvent | FunctionUrlEvent;
+
+function isFunctionUrlEvent(event: ApiEvent): event is FunctionUrlEvent {
+  return (event as FunctionUrlEvent).version === '2.0' && typeof (event as FunctionUrlEvent).rawPath === 'string';
+}
+
 /** What middy's streamifyResponse mode expects back: a prelude and a body stream. */
 export interface StreamingResult {
   readonly statusCode: number;
@@ -34,7 +47,8 @@ export interface StreamingResult {
   readonly body: Readable;
 }
 
-export function toApiRequest(event: RestProxyEvent, signal: AbortSignal, fallbackRequestId = ''): ApiRequest {
+export function toApiRequest(event: ApiEvent, signal: AbortSignal, fallbackRequestId = ''): ApiRequest {
+  if (isFunctionUrlEvent(event)) return fromFunctionUrlEvent(event, signal, fallbackRequestId);
   const query = new URLSearchParams();
   const multiQuery = event.multiValueQueryStringParameters ?? {};
   for (const [name, values] of Object.entries(multiQuery)) {
@@ -64,6 +78,29 @@ export function toApiRequest(event: RestProxyEvent, signal: AbortSignal, fallbac
     body,
     signal,
     requestId: event.requestContext?.requestId ?? fallbackRequestId,
+  };
+}
+
+/**
+ * A function URL event: the path and query as the client sent them (`rawPath`,
+ * `rawQueryString`, so repeated parameters stay repeated), headers already joined with commas,
+ * cookies apart (joined back into one Cookie header).
+ */
+function fromFunctionUrlEvent(event: FunctionUrlEvent, signal: AbortSignal, fallbackRequestId: string): ApiRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  if (event.cookies && event.cookies.length > 0) headers.cookie = event.cookies.join('; ');
+  const body = event.body == null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath || '/',
+    query: new URLSearchParams(event.rawQueryString ?? ''),
+    headers,
+    body,
+    signal,
+    requestId: event.requestContext.requestId ?? fallbackRequestId,
   };
 }
 
@@ -141,7 +178,7 @@ function apiFromEnvironment(): ApiHandler {
  * last resourceVersion, as after kube-apiserver's watch timeout.
  */
 export async function handleApiEvent(
-  event: RestProxyEvent,
+  event: ApiEvent,
   context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>,
   core: ApiHandler,
 ): Promise<StreamingResult> {
@@ -165,7 +202,7 @@ export async function handleApiEvent(
 export function createApiLambdaHandler(core: () => ApiHandler) {
   // middy's own early-timeout race only covers the time until the result is returned, not
   // the streamed body, so it is off and `handleApiEvent` keeps its own deadline.
-  return middy<RestProxyEvent, StreamingResult>({ streamifyResponse: true, timeoutEarlyInMillis: 0 })
+  return middy<ApiEvent, StreamingResult>({ streamifyResponse: true, timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger))
     .handler((event, context) => handleApiEvent(event, context, core()));
 }

@@ -107,7 +107,7 @@ describe('SkiffStack', () => {
 
   it('runs every function on Node.js 22, arm64, with a log group that has a retention and no source maps on cold start', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][];
-    assert.equal(functions.length, 7, 'API server, controllers, scheduler, resync, bootstrap, watch channel, fan-out');
+    assert.equal(functions.length, 8, 'API server (REST API), API server (function URL), controllers, scheduler, resync, bootstrap, watch channel, fan-out');
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs22.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -169,9 +169,11 @@ describe('SkiffStack', () => {
     const grants = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`),
     );
-    assert.equal(grants.length, 1, 'one function (the API server) may read it');
-    assert.match(JSON.stringify(grants[0]?.Properties.PolicyDocument), /secretsmanager:GetSecretValue/);
-    assert.doesNotMatch(JSON.stringify(grants[0]?.Properties.PolicyDocument), /secretsmanager:PutSecretValue/);
+    assert.equal(grants.length, 2, 'the API server behind the REST API and the one behind the function URL may read it');
+    for (const grant of grants) {
+      assert.match(JSON.stringify(grant.Properties.PolicyDocument), /secretsmanager:GetSecretValue/);
+      assert.doesNotMatch(JSON.stringify(grant.Properties.PolicyDocument), /secretsmanager:PutSecretValue/);
+    }
   });
 
   it('throttles the API stage', () => {
@@ -188,6 +190,7 @@ describe('SkiffStack', () => {
         .filter(([, reserved]) => reserved !== undefined)
         .sort();
     assert.deepEqual(reservations(template), [
+      ['the Skiff Kubernetes API server for in-cluster clients (its function URL)', 50],
       ['the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)', 4],
       ['the Skiff periodic resync of every controller', 1],
       ['the Skiff scheduler', 1],
@@ -237,6 +240,60 @@ describe('SkiffStack', () => {
     const [channelApi] = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'));
     assert.ok(channelApi);
     assert.ok(userData.includes(`"Ref":"${channelApi}"`), 'the kubeconfig names the WebSocket API');
+  });
+
+  it('serves the API without a base path from a streamed function URL that pods reach, its output, and the nodes told of it', () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'the Skiff Kubernetes API server for in-cluster clients (its function URL)' },
+    }) as Resources;
+    const [inCluster] = Object.keys(functions);
+    assert.ok(inCluster);
+    const fn = functions[inCluster]?.Properties ?? {};
+    assert.equal(fn.Timeout, 900, 'a watch lasts up to 15 minutes');
+    assert.equal(fn.ReservedConcurrentExecutions, 50, 'no stage throttles the URL: reserved concurrency caps it');
+    assert.equal(fn.Handler, 'index.handler');
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      InvokeMode: 'RESPONSE_STREAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [inCluster, 'Arn'] },
+    });
+    assert.equal(JSON.stringify(template.findResources('AWS::Lambda::Url')).includes('"Cors"'), false, 'no CORS: browsers are not its clients');
+    // A public URL is invocable by anyone, through the URL only; the API authenticates each request.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionName: { 'Fn::GetAtt': [inCluster, 'Arn'] },
+      Principal: '*',
+      FunctionUrlAuthType: 'NONE',
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [inCluster, 'Arn'] },
+      Principal: '*',
+      InvokedViaFunctionUrl: true,
+    });
+    const [url] = Object.keys(template.findResources('AWS::Lambda::Url'));
+    assert.ok(url);
+    template.hasOutput('InClusterApiUrl', { Value: { 'Fn::GetAtt': [url, 'FunctionUrl'] } });
+    // The same code, tables and key as the REST API's function.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'the Skiff Kubernetes API server for in-cluster clients (its function URL)',
+      Environment: {
+        Variables: Match.objectLike({
+          OBJECTS_TABLE: Match.anyValue(),
+          CHANGES_TABLE: Match.anyValue(),
+          CLUSTER_ID: 'Skiff',
+          SERVICE_ACCOUNT_KEY_SECRET_ARN: Match.anyValue(),
+          POD_LOG_GROUP: Match.anyValue(),
+        }),
+      },
+    });
+    // The nodes' kubeconfig names it, for the agents to give pods as KUBERNETES_SERVICE_HOST/_PORT.
+    const userData = JSON.stringify(
+      (Object.values(template.findResources('AWS::EC2::LaunchTemplate')) as Resources[string][])[0]?.Properties.LaunchTemplateData,
+    );
+    assert.match(userData, /- name: skiff\.io\/in-cluster-server\\n/);
+    assert.ok(userData.includes(`{"Fn::GetAtt":["${url}","FunctionUrl"]}`), 'the kubeconfig names the function URL');
   });
 
   it('names the outputs skiff kubeconfig reads', () => {
@@ -455,7 +512,7 @@ describe('SkiffStack', () => {
         (statement) => storeTables.some((id) => JSON.stringify(statement.Resource).includes(id)) && !JSON.stringify(statement.Resource).includes('StreamArn'),
       ).map((statement) => [statement.Action].flat().sort().join(',')),
     );
-    assert.equal(onStoreTables.length, 6, 'API server, controllers, scheduler, resync, bootstrap, watch channel');
+    assert.equal(onStoreTables.length, 7, 'API server (twice: REST API and function URL), controllers, scheduler, resync, bootstrap, watch channel');
     // tableActions is checked against the adapter's own calls (test/unit/store/table-actions.test.ts).
     const storeCalls = [...tableActions.read, ...tableActions.write].sort().join(',');
     assert.match(storeCalls, /dynamodb:UpdateItem/);

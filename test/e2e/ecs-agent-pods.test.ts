@@ -27,7 +27,14 @@ describe('node agent with the ecs runtime: pods', () => {
   let node: EcsNodeCluster;
 
   before(async () => {
-    node = await startEcsNodeCluster({ nodeName: 'i-0e2e0abcdef012345', address: '127.0.1.204', ecs: { provisionMs: 40, pendingMs: 80, stopMs: 300 } });
+    node = await startEcsNodeCluster({
+      nodeName: 'i-0e2e0abcdef012345',
+      address: '127.0.1.204',
+      ecs: { provisionMs: 40, pendingMs: 80, stopMs: 300 },
+      // Pods reach the API at another address than the agent (on AWS: the function URL, not the
+      // REST API's stage path, ADR 147); here the same server under its other name.
+      inClusterServer: (server) => `https://localhost:${server.port}`,
+    });
   });
 
   after(async () => {
@@ -205,11 +212,11 @@ describe('node agent with the ecs runtime: pods', () => {
         ),
       ),
     );
-    // In-cluster clients find the API as the agent reaches it (KUBERNETES_SERVICE_HOST/PORT).
+    // In-cluster clients find the API at the kubeconfig's in-cluster server (KUBERNETES_SERVICE_HOST/PORT).
     const api = new URL(node.cluster.local.server);
     assert.deepEqual(start?.overrides?.containerOverrides?.[0]?.environment, [
       { name: 'HOSTNAME', value: 'with-secrets' },
-      { name: 'KUBERNETES_SERVICE_HOST', value: api.hostname },
+      { name: 'KUBERNETES_SERVICE_HOST', value: 'localhost' },
       { name: 'KUBERNETES_SERVICE_PORT', value: api.port },
       { name: 'KUBERNETES_SERVICE_PORT_HTTPS', value: api.port },
       { name: 'POD', value: 'with-secrets' },
@@ -246,10 +253,13 @@ describe('node agent with the ecs runtime: pods', () => {
     });
     assert.equal(files.namespace, 'default');
     assert.match(files.ca, /-----BEGIN CERTIFICATE-----/);
-    // An in-cluster client with that token is the pod's ServiceAccount.
+    // An in-cluster client with that token, at the task's KUBERNETES_SERVICE_HOST/_PORT and
+    // verifying with ca.crt, is the pod's ServiceAccount.
+    const environment = new Map(startsFor(pod.metadata.uid)[0]?.overrides?.containerOverrides?.[0]?.environment?.map((v) => [v.name, v.value]));
+    assert.equal(environment.get('KUBERNETES_SERVICE_HOST'), 'localhost');
     const review = await new Promise<{ status?: { userInfo?: { username?: string; extra?: Record<string, string[]> } } }>((resolve, reject) => {
       const request = https.request(
-        `${node.cluster.local.server}/apis/authentication.k8s.io/v1/selfsubjectreviews`,
+        `https://${environment.get('KUBERNETES_SERVICE_HOST')}:${environment.get('KUBERNETES_SERVICE_PORT')}/apis/authentication.k8s.io/v1/selfsubjectreviews`,
         { method: 'POST', ca: files.ca, headers: { authorization: `Bearer ${files.token}`, 'content-type': 'application/json', accept: 'application/json' } },
         (response) => {
           let body = '';

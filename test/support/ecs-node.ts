@@ -38,6 +38,8 @@ export async function startEcsNodeCluster(options: {
   readonly ecs?: FakeEcsOptions;
   readonly logGroup?: string;
   readonly podLogs?: PodLogSource;
+  /** The kubeconfig's `skiff.io/in-cluster-server`, made from the local server's URL. @default - none */
+  readonly inClusterServer?: (server: URL) => string;
 }): Promise<EcsNodeCluster> {
   const cluster = await startTestCluster({ nodes: 0, ...(options.podLogs ? { podLogs: options.podLogs } : {}) });
   const ecs = new FakeEcs({ provisionMs: 30, pendingMs: 60, stopMs: 100, ...options.ecs });
@@ -67,7 +69,10 @@ export async function startEcsNodeCluster(options: {
   const runtime = await newRuntime();
   const agentOptions: AgentOptions = {
     // The node's own identity (system:node:<name>), as the host gives its agents.
-    credentials: loadKubeconfig(await cluster.local.joinNode(options.nodeName)),
+    credentials: {
+      ...loadKubeconfig(await cluster.local.joinNode(options.nodeName)),
+      ...(options.inClusterServer ? { inClusterServer: options.inClusterServer(new URL(cluster.local.server)) } : {}),
+    },
     nodeName: options.nodeName,
     containerRuntime: runtime,
     address: options.address,

@@ -59,4 +59,22 @@ describe('parseKubeconfig', () => {
     assert.equal(credentials.exec?.command, 'skiff');
     assert.deepEqual(credentials.exec?.args, []);
   });
+  it('reads the in-cluster server of the skiff.io/in-cluster-server extension as an origin, and refuses one with a path or not https', () => {
+    const extensions = (url: string) => [{ name: 'skiff.io/in-cluster-server', extension: { url } }];
+    const server = 'https://abc.execute-api.eu-west-1.amazonaws.com/cluster';
+    const credentials = parseKubeconfig(kubeconfig({ server, extensions: extensions('https://xyz.lambda-url.eu-west-1.on.aws/') }));
+    assert.deepEqual(credentials, { server, token: 't0k', inClusterServer: 'https://xyz.lambda-url.eu-west-1.on.aws' });
+    for (const url of [
+      'https://abc.execute-api.eu-west-1.amazonaws.com/cluster',
+      'http://xyz.lambda-url.eu-west-1.on.aws/',
+      'https://xyz.example/?a=1',
+      'not a url',
+    ]) {
+      assert.throws(
+        () => parseKubeconfig(kubeconfig({ server, extensions: extensions(url) })),
+        /skiff\.io\/in-cluster-server extension needs an https:\/\/ url without a path/,
+        url,
+      );
+    }
+  });
 });

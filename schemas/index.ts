@@ -31,6 +31,7 @@ import { validateObjectMeta } from './meta.ts';
 import { namespaceRules } from './namespace.ts';
 import { nodeRules } from './node.ts';
 import { podRules } from './pod.ts';
+import { priorityClassRules } from './priority-class.ts';
 import { clusterRoleBindingRules, clusterRoleRules, roleBindingRules, roleRules } from './rbac.ts';
 import { apiVersionOf, type ResourceType, types } from './registry.ts';
 import { replicaSetRules } from './replica-set.ts';
@@ -95,6 +96,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.leases.id, leaseRules],
   [types.ingresses.id, ingressRules],
   [types.ingressclasses.id, ingressClassRules],
+  [types.priorityclasses.id, priorityClassRules],
   [types.endpointslices.id, endpointSliceRules],
   [types.serviceaccounts.id, serviceAccountRules],
   [types.roles.id, roleRules],

@@ -107,8 +107,9 @@ function defaultPod(pod: Pod): Pod {
     spec: {
       ...spec,
       ...serviceAccountFields,
+      // A pod naming a class gets its priority and policy from the class at admission (pod-priority.ts).
       ...(spec.priority === undefined && !spec.priorityClassName ? { priority: 0 } : {}),
-      preemptionPolicy: spec.preemptionPolicy ?? 'PreemptLowerPriority',
+      ...(spec.preemptionPolicy === undefined && spec.priorityClassName ? {} : { preemptionPolicy: spec.preemptionPolicy ?? 'PreemptLowerPriority' }),
     },
   };
 }

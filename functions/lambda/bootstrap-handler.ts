@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { type DeclaredIamEntries, ensureIamIdentityMapping } from '../domain/authentication/iam-identity-mapping.ts';
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
+import { ensureSystemPriorityClasses } from '../domain/scheduling/system-priority-classes.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { lambdaLog, logger, once, storeFromEnvironment } from './lambda-runtime.ts';
 
@@ -47,6 +48,7 @@ export function declaredEntries(properties: z.infer<typeof bootstrapProperties>)
 
 export async function bootstrapCluster(store: ObjectStore, properties: z.infer<typeof bootstrapProperties>): Promise<void> {
   await ensureSystemNamespaces(store);
+  await ensureSystemPriorityClasses(store);
   // Kubernetes' default roles and bindings, so RBAC answers from the first request on (the resync keeps them reconciled).
   await reconcileBootstrapPolicy(store);
   await ensureIamIdentityMapping(store, declaredEntries(properties));

@@ -26,6 +26,7 @@ import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts'
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
 import { nodeUsername } from '../domain/authorization/user-info.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
+import { ensureSystemPriorityClasses } from '../domain/scheduling/system-priority-classes.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTable, ensureTables } from '../store/tables.ts';
@@ -167,6 +168,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);
     await ensureDefaultStorageClass(store);
+    await ensureSystemPriorityClasses(store);
     progress('reconciling the default RBAC policy');
     await reconcileBootstrapPolicy(store);
 

@@ -212,6 +212,32 @@ describe('compatibility with what kubectl expects of a cluster', () => {
     await cluster.kubectlOk(['delete', 'deployment,service', 'versions']);
   });
 
+  it('has the system PriorityClasses, creates one with kubectl create priorityclass, and gives a pod its priority', async () => {
+    const listed = await cluster.kubectlOk(['get', 'priorityclasses', '--no-headers']);
+    assert.match(listed, /^system-cluster-critical\s+2000000000\s+false\s+\S+\s+PreemptLowerPriority$/m);
+    assert.match(listed, /^system-node-critical\s+2000001000\s+false\s+\S+\s+PreemptLowerPriority$/m);
+    const created = await cluster.kubectl(['create', 'priorityclass', 'high-priority', '--value=1000', '--description=for the test']);
+    assert.deepEqual([created.code, created.stdout.trim(), created.stderr], [0, 'priorityclass.scheduling.k8s.io/high-priority created', '']);
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'prioritized', namespace: 'default' },
+      spec: { priorityClassName: 'high-priority', containers: [{ name: 'web', image: 'nginx' }] },
+    };
+    await cluster.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(manifest) });
+    assert.equal(
+      await cluster.kubectlOk(['get', 'pod', 'prioritized', '-o', 'jsonpath={.spec.priority}/{.spec.preemptionPolicy}']),
+      '1000/PreemptLowerPriority',
+    );
+    const missing = await cluster.kubectl(['run', 'unprioritized', '--image=nginx', '--overrides={"spec":{"priorityClassName":"nosuch"}}']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /pods "unprioritized" is forbidden: no PriorityClass with name nosuch was found/);
+    const reserved = await cluster.kubectl(['create', 'priorityclass', 'system-mine', '--value=5']);
+    assert.match(reserved.stderr, /priority class names with 'system-' prefix are reserved for system use only/);
+    await cluster.kubectlOk(['delete', 'pod', 'prioritized', '--grace-period=0', '--force']);
+    await cluster.kubectlOk(['delete', 'priorityclass', 'high-priority']);
+  });
+
   it('sorts kubectl get by a field of the objects (--sort-by asks the Table for whole objects)', async () => {
     await cluster.kubectlOk(['create', 'namespace', 'sorted']);
     for (const [name, key] of Object.entries({ first: 'b', second: 'c', third: 'a' })) {

@@ -16,6 +16,7 @@ import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
 import { endpointSlicePrinter, endpointsPrinter, ingressClassPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
 import { podPrinter } from './pod-printer.ts';
+import { priorityClassPrinter } from './scheduling-printers.ts';
 import { persistentVolumeClaimPrinter, persistentVolumePrinter, storageClassPrinter } from './storage-printers.ts';
 import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter, statefulSetPrinter } from './workload-printers.ts';
 
@@ -81,6 +82,7 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['coordination.k8s.io/leases', leasePrinter],
   ['networking.k8s.io/ingresses', ingressPrinter],
   ['networking.k8s.io/ingressclasses', ingressClassPrinter],
+  ['scheduling.k8s.io/priorityclasses', priorityClassPrinter],
   ['discovery.k8s.io/endpointslices', endpointSlicePrinter],
   ['core/serviceaccounts', serviceAccountPrinter],
   ['rbac.authorization.k8s.io/roles', rolePrinter],

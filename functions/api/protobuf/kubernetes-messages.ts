@@ -8,6 +8,7 @@ import { intstrProto, metaV1Proto, resourceProto, runtimeProto } from './schema/
 import { batchV1Proto } from './schema/batch-v1-proto.ts';
 import { coreV1Proto } from './schema/core-v1-proto.ts';
 import { appsV1Proto, autoscalingV1Proto, coordinationV1Proto, discoveryV1Proto, networkingV1Proto, policyV1Proto } from './schema/group-apis-proto.ts';
+import { schedulingV1Proto } from './schema/scheduling-proto.ts';
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
@@ -24,6 +25,7 @@ function buildRoot(): protobuf.Root {
     discoveryV1Proto,
     autoscalingV1Proto,
     policyV1Proto,
+    schedulingV1Proto,
     serviceAccountProto,
     rbacV1Proto,
     authorizationV1Proto,
@@ -92,6 +94,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   // Subresource bodies: pods/binding and pods/eviction.
   'v1/Binding': 'k8s.io.api.core.v1.Binding',
   'policy/v1/Eviction': 'k8s.io.api.policy.v1.Eviction',
+  'scheduling.k8s.io/v1/PriorityClass': 'k8s.io.api.scheduling.v1.PriorityClass',
   // DeleteOptions is registered in every group; clients stamp either form.
   'v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
   'meta.k8s.io/v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',

@@ -9,6 +9,7 @@
  */
 import { types } from '../../../schemas/registry.ts';
 import { podDeleteOptions } from '../pods/pod-deletion.ts';
+import { admitPodsPriority } from '../pods/pod-priority.ts';
 import { admitPodsServiceAccounts, isMirrorPod, validateMirrorPod } from '../pods/service-account-admission.ts';
 import { withDefaultTolerations } from '../pods/tolerations.ts';
 import { addTargetHealthGates } from '../services/readiness-gates.ts';
@@ -25,7 +26,8 @@ export const podStrategy: KindStrategy = {
   prepareForUpdate: (pod, _old, settings) => withDefaultTolerations(pod, settings.defaultTolerationSeconds),
   async prepareCreateFromStore(store, namespace = 'default', pods) {
     const gated = await addTargetHealthGates(store, namespace, pods);
-    return admitPodsServiceAccounts(store, namespace, gated);
+    // Kubernetes' Priority plugin runs after ServiceAccount admission.
+    return admitPodsPriority(store, await admitPodsServiceAccounts(store, namespace, gated));
   },
   delete(store, pod, options) {
     const { finalized: _finalized, ...asked } = options;

@@ -70,6 +70,7 @@ describe('aggregated discovery', () => {
       'discovery.k8s.io',
       'networking.k8s.io',
       'rbac.authorization.k8s.io',
+      'scheduling.k8s.io',
       'storage.k8s.io',
     ]);
     for (const group of [...api.items, ...apis.items]) {

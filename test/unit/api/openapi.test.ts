@@ -44,6 +44,7 @@ const componentIds: Readonly<Record<string, string>> = {
   Lease: 'io.k8s.api.coordination.v1.Lease',
   Ingress: 'io.k8s.api.networking.v1.Ingress',
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
+  PriorityClass: 'io.k8s.api.scheduling.v1.PriorityClass',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
   ServiceAccount: 'io.k8s.api.core.v1.ServiceAccount',
   Role: 'io.k8s.api.rbac.v1.Role',

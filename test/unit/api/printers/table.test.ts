@@ -198,6 +198,13 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Holder', 0],
     ['Age', 0],
   ],
+  'scheduling.k8s.io/priorityclasses': [
+    ['Name', 0],
+    ['Value', 0],
+    ['Global-Default', 0],
+    ['Age', 0],
+    ['PreemptionPolicy', 0],
+  ],
   'networking.k8s.io/ingressclasses': [
     ['Name', 0],
     ['Controller', 0],

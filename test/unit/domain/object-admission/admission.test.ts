@@ -91,9 +91,10 @@ describe('admission that reads other objects, on create', () => {
         ['unselected', []],
       ],
     );
-    // One read each for the whole batch: Services and Ingresses (readiness gates), then the
-    // namespace's LimitRanges and ResourceQuotas (LimitRanger and ResourceQuota admission).
-    assert.equal(world.calls.list, 4, "the namespace's Services, Ingresses, LimitRanges and ResourceQuotas, once each");
+    // One read each for the whole batch: Services and Ingresses (readiness gates), the
+    // PriorityClasses (for a default class), then the namespace's LimitRanges and ResourceQuotas
+    // (LimitRanger and ResourceQuota admission).
+    assert.equal(world.calls.list, 5, "the namespace's Services, Ingresses, the PriorityClasses, LimitRanges and ResourceQuotas, once each");
   });
 
   it('gives a new Ingress without a class the default IngressClass', async () => {

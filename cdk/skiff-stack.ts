@@ -1,4 +1,4 @@
-import { CfnOutput, type CfnResource, CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type CfnResource, CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigatewayv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -11,6 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { controllerStreamFilters, fanOutStreamFilters, schedulerStreamFilters } from '../functions/lambda/stream-filters.ts';
@@ -366,6 +367,56 @@ export class SkiffStack extends Stack {
     });
     this.grantStore(resync);
     for (const fn of [controllersFunction, resync]) this.loadBalancing?.grantControllers(fn.role);
+    // Service names in the VPC (docs/adr/146): `<svc>.<ns>.svc.cluster.local` answers with the
+    // ready pod IPs, kept by the service discovery controller in an AWS Cloud Map namespace.
+    if (this.nodes) {
+      const serviceNames = new servicediscovery.PrivateDnsNamespace(this, 'ServiceNames', {
+        name: 'svc.cluster.local',
+        vpc: this.nodes.vpc,
+        description: `Kubernetes Service names of ${this.stackName}`,
+      });
+      const hostedZoneId = (serviceNames.node.defaultChild as servicediscovery.CfnPrivateDnsNamespace).attrHostedZoneId;
+      const services = this.formatArn({ service: 'servicediscovery', resource: 'service', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+      for (const fn of [controllersFunction, resync]) {
+        fn.function.addEnvironment('SERVICE_DISCOVERY_NAMESPACE_ID', serviceNames.namespaceId);
+        fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListServiceNames', actions: ['servicediscovery:ListServices'], resources: ['*'] }));
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'CreateServiceNames',
+            actions: ['servicediscovery:CreateService', 'servicediscovery:TagResource'],
+            resources: [serviceNames.namespaceArn, services],
+          }),
+        );
+        // Services of the cluster's namespace only.
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'KeepServiceNames',
+            actions: [
+              'servicediscovery:DeleteService',
+              'servicediscovery:ListInstances',
+              'servicediscovery:RegisterInstance',
+              'servicediscovery:DeregisterInstance',
+            ],
+            resources: [services],
+            conditions: { ArnEquals: { 'servicediscovery:NamespaceArn': serviceNames.namespaceArn } },
+          }),
+        );
+        // What Cloud Map does in the namespace's hosted zone on the caller's behalf.
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'ServiceNameRecords',
+            actions: ['route53:GetHostedZone', 'route53:ChangeResourceRecordSets'],
+            resources: [`arn:${this.partition}:route53:::hostedzone/${hostedZoneId}`],
+          }),
+        );
+        acknowledge(fn.role, 'AwsSolutions-IAM5[Resource::*]', 'servicediscovery:ListServices has no resource-level permission.');
+        acknowledge(
+          fn.role,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:servicediscovery:${nagValue(this.region, 'AWS::Region')}:${nagValue(this.account, 'AWS::AccountId')}:service/*]`,
+          'Cloud Map services are made by the controller, so their ids are not known to the stack; the instance actions are limited to the cluster namespace by servicediscovery:NamespaceArn.',
+        );
+      }
+    }
     // The next scheduled run repairs what a failed one did not: no retries, and a run that could
     // not start within a minute (the previous one still running) is dropped, not queued.
     resync.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
@@ -586,6 +637,11 @@ export class SkiffStack extends Stack {
     );
     return consumer;
   }
+}
+
+/** How cdk-nag writes a value of an ARN: the literal, or the pseudo parameter a token stands for. */
+function nagValue(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
 }
 
 /** Records why a cdk-nag rule does not apply to a construct (and its children). */

@@ -21,7 +21,7 @@ import { startKubeletServer } from './kubelet-server.ts';
 import { buildLease, buildNode, leaseRenewSeconds, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
-import { parsePod } from './pod-view.ts';
+import { parsePod, withListeningReadiness } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
 import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip-routing.ts';
 import { startServiceProxy } from './proxy/service-proxy.ts';
@@ -404,6 +404,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     allocatePodIp: (uid: string) => addresses.allocate(uid),
     releasePodIp: (uid: string) => addresses.release(uid),
     serviceAccountVolumes,
+    // A deleted pod keeps serving while the ClusterIP rules still send it connections (ADR 137).
+    ...(clusterIpRouting ? { serviceRoutingHold: (podIP: string, nowMs: number) => clusterIpRouting?.holdFor(podIP, nowMs) } : {}),
     // In its own network a pod cannot reach the host's loopback: it finds the API as the
     // `kubernetes` Service's ClusterIP, which the node's rules send to the API server.
     apiServer: podNetwork?.mode === 'namespaces' ? { host: kubernetesServiceIp(), port: '443' } : podApiAccess(options.credentials).apiServer,
@@ -436,7 +438,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   function upsert(raw: KubeObject): void {
     if (raw.metadata.uid && finished.has(raw.metadata.uid)) return;
-    const pod = parsePod(raw);
+    const parsed = parsePod(raw);
+    const pod = 'error' in parsed || podNetwork?.mode !== 'namespaces' ? parsed : withListeningReadiness(parsed);
     if ('error' in pod) {
       log.warn('pod cannot be run', { pod: `${raw.metadata.namespace}/${raw.metadata.name}`, error: pod.error });
       return;

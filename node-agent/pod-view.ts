@@ -203,6 +203,30 @@ export interface AgentPod {
   readonly raw: KubeObject;
 }
 
+/**
+ * A pod as namespace mode runs it (docs/adr/137): a container of the image table (no command of
+ * its own: a stand-in that takes a moment to listen) with TCP ports and no readiness probe is
+ * ready once its first port accepts, as a readiness probe of one second would find it. A Service's
+ * ClusterIP is rewritten by the kernel, with no proxy to try another endpoint; this keeps a new
+ * pod out of the rules until it answers.
+ */
+export function withListeningReadiness(pod: AgentPod): AgentPod {
+  const containers = pod.view.spec.containers.map((container) => {
+    const port = container.ports.find((candidate) => candidate.protocol === 'TCP');
+    if (container.readinessProbe || container.command || !port) return container;
+    const readinessProbe: Probe = {
+      tcpSocket: { port: port.containerPort },
+      initialDelaySeconds: 0,
+      periodSeconds: 1,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 1,
+    };
+    return { ...container, readinessProbe };
+  });
+  return { ...pod, view: { ...pod.view, spec: { ...pod.view.spec, containers } } };
+}
+
 export function parsePod(raw: KubeObject): AgentPod | { readonly error: string } {
   const parsed = podSchema.safeParse(raw);
   if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };

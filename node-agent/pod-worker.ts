@@ -67,6 +67,11 @@ export interface PodWorkerContext {
   readonly serviceAccountVolumes?: ServiceAccountVolumes;
   /** Where in-cluster clients reach the API: `KUBERNETES_SERVICE_HOST` and `_PORT`. */
   readonly apiServer?: { readonly host: string; readonly port: string };
+  /**
+   * Until when a deleted pod keeps serving because the node's ClusterIP rules may still send it
+   * new connections (namespace mode, docs/adr/137); undefined when nothing routes to `podIP`.
+   */
+  serviceRoutingHold?(podIP: string, nowMs: number): number | undefined;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -291,6 +296,11 @@ export class PodWorker {
     const plan = planContainerActions(view, snapshots, now, { backOff: this.context.backOff, podGone: this.deletedFromApi });
     if (plan.type === 'hold') return this.hold(plan.untilMs);
     if (plan.type === 'terminate') {
+      // ClusterIP rules are rewritten when the pod's endpoint goes: until then new connections
+      // still come, so SIGTERM waits (never past the deletion's deadline), as a preStop would.
+      const deadline = view.metadata.deletionTimestamp ? Date.parse(view.metadata.deletionTimestamp) : Number.NaN;
+      const routed = !this.deletedFromApi && this.podIP ? this.context.serviceRoutingHold?.(this.podIP, now) : undefined;
+      if (routed !== undefined && Number.isFinite(deadline) && now < deadline) return this.hold(Math.min(routed, deadline));
       await this.terminate(plan.graceSeconds, plan.containersToStop);
       return;
     }
@@ -795,7 +805,8 @@ export class PodWorker {
 
   /** A deleted pod a load balancer still routes to keeps serving; any change of the pod, or `untilMs`, looks again. */
   private hold(untilMs: number): void {
-    if (!this.holding) this.context.log.info('pod held until its load balancers drained it', { pod: this.podName(), until: new Date(untilMs).toISOString() });
+    if (!this.holding)
+      this.context.log.info('pod held until its load balancers and ClusterIP rules let it go', { pod: this.podName(), until: new Date(untilMs).toISOString() });
     this.holding = true;
     this.wakeAt(untilMs);
   }

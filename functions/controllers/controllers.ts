@@ -22,6 +22,7 @@ import { replicaSetController } from './replicaset/replicaset-controller.ts';
 import { resourceQuotaController } from './resource-quota/resource-quota-controller.ts';
 import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
+import { type ServiceDirectory, serviceDiscoveryController } from './service-discovery/service-discovery-controller.ts';
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 import { serviceAccountController } from './serviceaccounts/service-account-controller.ts';
 import { statefulSetController } from './statefulset/statefulset-controller.ts';
@@ -53,6 +54,8 @@ export interface ControllerOptions extends NodeLifecycleOptions {
   readonly ingressLoadBalancers?: IngressLoadBalancers;
   /** The CA of the API's serving certificate: when given, published as `kube-root-ca.crt` in every namespace. */
   readonly rootCaPem?: string;
+  /** A directory of Service names outside the cluster (AWS Cloud Map): when given, kept in step with Services (docs/adr/146). */
+  readonly serviceDirectory?: ServiceDirectory;
   /** The service range and where the API server listens, for the `kubernetes` Service and its endpoints. */
   readonly kubernetesService?: KubernetesServiceOptions;
   /** Where local persistent volumes live: when given, the default StorageClass's claims get a directory each. */
@@ -75,5 +78,6 @@ export function controllersWith(options: ControllerOptions): readonly Controller
     ...(options.loadBalancers ? [serviceLoadBalancerController(options.loadBalancers)] : []),
     ...(options.ingressLoadBalancers ? [ingressController(options.ingressLoadBalancers)] : []),
     ...(options.rootCaPem ? [rootCaPublisher(options.rootCaPem)] : []),
+    ...(options.serviceDirectory ? [serviceDiscoveryController(options.serviceDirectory)] : []),
   ];
 }

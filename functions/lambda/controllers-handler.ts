@@ -15,6 +15,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { serviceDirectoryFromEnvironment } from '../aws/cloud-map-directory.ts';
 import { loadBalancerProvidersFromEnvironment } from '../aws/load-balancing-environment.ts';
 import { type SqsRequeueSender, sqsRequeueSender } from '../aws/sqs-requeue.ts';
 import { reconcileRequeued, requeueCollector, requeueMessageBody } from '../controller-runtime/requeue.ts';
@@ -55,7 +56,7 @@ const deps = once((): ControllersDeps => {
   const queueUrl = process.env.REQUEUE_QUEUE_URL;
   return {
     store: storeFromEnvironment(),
-    controllers: controllersWith(loadBalancerProvidersFromEnvironment()),
+    controllers: controllersWith({ ...loadBalancerProvidersFromEnvironment(), ...serviceDirectoryFromEnvironment() }),
     log,
     ...(queueUrl ? { requeue: sqsRequeueSender({ client: new SQSClient({}), queueUrl, log }) } : {}),
   };

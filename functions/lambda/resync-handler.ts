@@ -8,6 +8,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
+import { serviceDirectoryFromEnvironment } from '../aws/cloud-map-directory.ts';
 import { loadBalancerProvidersFromEnvironment } from '../aws/load-balancing-environment.ts';
 import { newResyncState, type ResyncResult, resyncAll, resyncFullPassSeconds } from '../controller-runtime/run-controllers.ts';
 import { controllersWith } from '../controllers/controllers.ts';
@@ -21,7 +22,7 @@ const changes = storeFromEnvironment(process.env, { bookmarkIntervalMs: 0 });
 /** Kept while the function stays warm; a cold start makes a full pass (docs/adr/053). */
 const state = newResyncState();
 const log = lambdaLog('resync');
-const controllers = controllersWith(loadBalancerProvidersFromEnvironment());
+const controllers = controllersWith({ ...loadBalancerProvidersFromEnvironment(), ...serviceDirectoryFromEnvironment() });
 
 export const handler = middy<ScheduledEvent, ResyncResult>()
   .use(injectLambdaContext(logger))

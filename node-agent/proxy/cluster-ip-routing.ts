@@ -10,6 +10,9 @@ import { types } from '../../schemas/registry.ts';
 import { clusterIpRuleset, type RuleTarget, routedServices } from './cluster-ip-rules.ts';
 import type { ServiceProxySource } from './service-proxy.ts';
 
+/** How long after an address leaves this node's rules the other nodes' rules are given to follow. */
+export const routingSettleMs = 1000;
+
 export interface ClusterIpRoutingOptions extends RuleTarget {
   readonly client: ServiceProxySource;
   readonly nft: string;
@@ -21,6 +24,12 @@ export interface ClusterIpRouting {
   readonly ready: Promise<void>;
   /** How many times the table was written. */
   applied(): number;
+  /**
+   * Until when a pod leaving the rules should keep serving: while its address is an endpoint in
+   * the table, a moment from now (to look again); once it left, `settleMs` after it left, for the
+   * other nodes' tables that apply the same change; undefined after that or if it never was one.
+   */
+  holdFor(ip: string, nowMs: number): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -47,6 +56,8 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   const slices = new Map<string, KubeObject>();
   const listed = { services: false, slices: false };
   let writes = 0;
+  let routed = new Set<string>();
+  const leftAt = new Map<string, number>();
   let dirty = false;
   let running: Promise<void> | undefined;
   let markReady: () => void = () => {};
@@ -56,10 +67,17 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   const apply = async () => {
     while (dirty && !abort.signal.aborted) {
       dirty = false;
-      const script = clusterIpRuleset(options, routedServices(services.values(), slices.values()));
+      const routes = routedServices(services.values(), slices.values());
+      const script = clusterIpRuleset(options, routes);
       try {
         await applyNftScript(options.nft, script);
         writes += 1;
+        const now = Date.now();
+        const next = new Set(routes.flatMap((service) => service.ports.flatMap((port) => port.endpoints.map((endpoint) => endpoint.ip))));
+        for (const ip of routed) if (!next.has(ip)) leftAt.set(ip, now);
+        for (const ip of next) leftAt.delete(ip);
+        for (const [ip, at] of leftAt) if (now - at > 10 * routingSettleMs) leftAt.delete(ip);
+        routed = next;
         if (listed.services && listed.slices) markReady();
       } catch (error) {
         options.log?.warn('ClusterIP rules not applied', { error: error instanceof Error ? error.message : String(error) });
@@ -97,6 +115,11 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   return {
     ready,
     applied: () => writes,
+    holdFor(ip, nowMs) {
+      if (routed.has(ip)) return nowMs + 200;
+      const left = leftAt.get(ip);
+      return left !== undefined && nowMs < left + routingSettleMs ? left + routingSettleMs : undefined;
+    },
     async stop() {
       abort.abort();
       await Promise.all(loops);

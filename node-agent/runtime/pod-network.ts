@@ -320,6 +320,8 @@ export class PodNetwork {
       await run(ip, ['-n', netns, 'link', 'set', 'lo', 'up']);
       await run(ip, ['-n', netns, 'link', 'set', 'eth0', 'up']);
       await run(ip, ['-n', netns, 'route', 'add', 'default', 'via', this.gateway]);
+      // The address may have been another pod's a moment ago: forget that pod's MAC.
+      await attempt(ip, ['neigh', 'del', spec.ip, 'dev', this.names.bridge]);
       const etc = join(spec.podDir, 'etc');
       mkdirSync(etc, { recursive: true, mode: 0o755 });
       chmodSync(etc, 0o755);
@@ -409,6 +411,7 @@ export class PodNetwork {
     if (isSameLiveProcess(sandbox.pid, sandbox.processIdentity)) killQuietly(sandbox.pid);
     await attempt(this.tools.ip, ['netns', 'del', sandbox.netns]);
     await attempt(this.tools.ip, ['link', 'del', sandbox.veth]);
+    await attempt(this.tools.ip, ['neigh', 'del', sandbox.ip, 'dev', this.names.bridge]);
   }
 
   private save(): void {

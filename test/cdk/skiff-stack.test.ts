@@ -454,6 +454,41 @@ describe('SkiffStack', () => {
     ]);
   });
 
+  it('keeps Service names in a Cloud Map private DNS namespace svc.cluster.local of the nodes VPC, for the controllers and the resync', () => {
+    const namespaces = template.findResources('AWS::ServiceDiscovery::PrivateDnsNamespace') as Resources;
+    const [namespaceId, namespace] = Object.entries(namespaces)[0] ?? [];
+    assert.equal(Object.keys(namespaces).length, 1);
+    assert.equal(namespace?.Properties.Name, 'svc.cluster.local');
+    assert.ok(JSON.stringify(namespace?.Properties.Vpc).includes('Vpc'), 'in the node group VPC');
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][];
+    const withNames = functions.filter(
+      (fn) => (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.SERVICE_DISCOVERY_NAMESPACE_ID,
+    );
+    assert.deepEqual(withNames.map((fn) => String(fn.Properties.Description).split(' (')[0]).sort(), [
+      'the Skiff controllers',
+      'the Skiff periodic resync of every controller',
+    ]);
+    for (const fn of withNames) {
+      assert.deepEqual((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.SERVICE_DISCOVERY_NAMESPACE_ID, {
+        'Fn::GetAtt': [namespaceId, 'Id'],
+      });
+    }
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resources[string][]).flatMap(
+      (policy) => (policy.Properties.PolicyDocument as { Statement: Array<{ Sid?: string; Action: string | string[]; Condition?: unknown }> }).Statement,
+    );
+    const keep = statements.filter((statement) => statement.Sid === 'KeepServiceNames');
+    assert.equal(keep.length, 2);
+    for (const statement of keep) {
+      assert.deepEqual([statement.Action].flat().sort(), [
+        'servicediscovery:DeleteService',
+        'servicediscovery:DeregisterInstance',
+        'servicediscovery:ListInstances',
+        'servicediscovery:RegisterInstance',
+      ]);
+      assert.deepEqual(statement.Condition, { ArnEquals: { 'servicediscovery:NamespaceArn': { 'Fn::GetAtt': [namespaceId, 'Arn'] } } });
+    }
+  });
+
   it('runs the resync on a schedule', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -464,6 +499,7 @@ describe('SkiffStack', () => {
   /** Actions IAM cannot scope to a resource (the Service Authorization Reference lists no resource type for them). */
   const actionsWithoutResourceLevelPermissions = new Set([
     'dynamodb:ListStreams',
+    'servicediscovery:ListServices',
     'ecr:GetAuthorizationToken',
     'ecs:DiscoverPollEndpoint',
     'ecs:RegisterTaskDefinition',

@@ -150,4 +150,71 @@ describe('pods in their own network namespaces', { timeout: 300_000, skip: possi
     );
     assert.match(log, /short: .*Served by pod backend/);
   });
+  it('spreads ClusterIP traffic over 3 pods on 2 nodes and follows a rolling update with no failed request; ClientIP affinity sticks', async () => {
+    await cluster.kubectlOk(['create', 'deployment', 'spread', '--image=nginx', '--replicas=3', '--port=80']);
+    await cluster.kubectlOk(['expose', 'deployment', 'spread', '--port=80']);
+    const clusterIP = await jsonpath(['get', 'service', 'spread'], '{.spec.clusterIP}');
+    await waitFor(
+      '3 ready endpoints on 2 nodes',
+      async () => {
+        const nodes = (
+          await jsonpath(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=spread'], '{.items[*].endpoints[?(@.conditions.ready==true)].nodeName}')
+        )
+          .split(' ')
+          .filter(Boolean);
+        return (nodes.length === 3 && new Set(nodes).size === 2) || undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    const seen = await waitFor(
+      'answers from all 3 pods through the ClusterIP',
+      async () => {
+        const pods = new Set<string>();
+        for (let i = 0; i < 30; i++) pods.add(/Served by pod (\S+)/.exec(await get(clusterIP, 80))?.[1] ?? 'none');
+        pods.delete('none');
+        return pods.size === 3 ? pods : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    assert.equal(seen.size, 3);
+    const failures: string[] = [];
+    let answered = 0;
+    let running = true;
+    const poller = (async () => {
+      while (running) {
+        const answer = await get(clusterIP, 80);
+        if (answer.startsWith('E') || !answer.includes('Served by pod')) failures.push(answer.slice(0, 80));
+        else answered++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await cluster.kubectlOk(['set', 'image', 'deployments/spread', 'nginx=httpd']);
+      await cluster.kubectlOk(['rollout', 'status', 'deployment/spread', '--timeout=120s'], { timeoutMs: 130_000 });
+      await waitFor(
+        'only httpd answers',
+        async () => {
+          const answers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => get(clusterIP, 80)));
+          return answers.every((answer) => answer.includes('It works!')) || undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+    } finally {
+      running = false;
+      await poller;
+    }
+    assert.ok(answered > 10, `answered ${answered}`);
+    assert.deepEqual(failures, [], `failed requests during the rollout (of ${answered + failures.length})`);
+    await cluster.kubectlOk(['patch', 'service', 'spread', '-p', '{"spec":{"sessionAffinity":"ClientIP"}}']);
+    const sticky = await waitFor(
+      'one pod for one client',
+      async () => {
+        const pods = new Set<string>();
+        for (let i = 0; i < 12; i++) pods.add(/Served by pod (\S+)/.exec(await get(clusterIP, 80))?.[1] ?? 'none');
+        return pods.size === 1 && !pods.has('none') ? pods : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    assert.equal(sticky.size, 1);
+  });
 });

@@ -88,3 +88,52 @@ describe('kubernetesServiceController', () => {
     assert.equal((await world.raw.list(types.endpoints, { namespace: 'default' })).items.length, 0);
   });
 });
+
+describe('kube-dns Service', () => {
+  const withDns = kubernetesServiceController({ apiServer: { ip: '127.0.0.1', port: 36443 }, clusterDns: { ip: '127.0.0.1', port: 40053 } });
+  const dnsKey = { typeId: types.services.id, namespace: 'kube-system', name: 'kube-dns' };
+
+  it('is looked at only when the cluster has a DNS server, on changes of kube-system or its objects', () => {
+    const change = { typeId: types.services.id, namespace: 'kube-system', name: 'kube-dns' };
+    assert.deepEqual(withDns.keysFor(change), [dnsKey]);
+    assert.deepEqual(withDns.keysFor({ typeId: types.namespaces.id, name: 'kube-system' }), [dnsKey]);
+    assert.deepEqual(controller.keysFor(change), []);
+  });
+
+  it('is made on the tenth address with 53/UDP and 53/TCP to the DNS server, with Endpoints and an EndpointSlice there', async () => {
+    await withDns.reconcile(dnsKey, world.controllerContext());
+    const service = await world.raw.get(types.services, 'kube-system', 'kube-dns');
+    const spec = service.spec as Record<string, unknown>;
+    assert.equal(service.metadata.labels?.['k8s-app'], 'kube-dns');
+    assert.deepEqual(
+      [spec.clusterIP, spec.ports],
+      [
+        '10.96.0.10',
+        [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 40053 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 40053 },
+        ],
+      ],
+    );
+    const slice = await world.raw.get(types.endpointslices, 'kube-system', 'kube-dns');
+    assert.deepEqual(
+      [slice.endpoints, slice.ports],
+      [
+        [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+        [
+          { name: 'dns', port: 40053, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 40053, protocol: 'TCP' },
+        ],
+      ],
+    );
+    assert.deepEqual((await world.raw.get(types.endpoints, 'kube-system', 'kube-dns')).subsets, [
+      {
+        addresses: [{ ip: '127.0.0.1' }],
+        ports: [
+          { name: 'dns', port: 40053, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 40053, protocol: 'TCP' },
+        ],
+      },
+    ]);
+  });
+});

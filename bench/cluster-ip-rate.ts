@@ -14,8 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { createListenerSet, listenerKey } from '../functions/net/tcp-listeners.ts';
-import { applyNftScript } from '../node-agent/proxy/cluster-ip-routing.ts';
-import { clusterIpRuleset } from '../node-agent/proxy/cluster-ip-rules.ts';
+import { applyNftScript, clusterIpRuleset } from '../node-agent/index.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, clients: { type: 'string', default: '8' } } });
 const seconds = Number(values.seconds);

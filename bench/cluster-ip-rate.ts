@@ -60,6 +60,7 @@ async function rate(host: string, port: number): Promise<number> {
   const one = () =>
     new Promise<void>((resolvePromise) => {
       const socket = net.connect({ host, port });
+      socket.setTimeout(2000, () => socket.destroy(new Error('timed out')));
       socket.on('data', () => socket.end());
       socket.on('close', () => resolvePromise());
       socket.on('error', () => {
@@ -90,6 +91,7 @@ try {
   ip('-n', netns, 'addr', 'add', `${backendIp}/24`, 'dev', 'eth0');
   ip('-n', netns, 'link', 'set', 'eth0', 'up');
   ip('-n', netns, 'link', 'set', 'lo', 'up');
+  ip('-n', netns, 'route', 'add', 'default', 'via', gateway);
   const backend = spawn(
     'ip',
     [

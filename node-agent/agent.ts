@@ -402,7 +402,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     hostIP: address,
     backOff: options.backOff ?? kubeletBackOff,
     allocatePodIp: (uid: string) => addresses.allocate(uid),
-    releasePodIp: (uid: string) => addresses.release(uid),
+    // A finished pod's sandbox goes before its address is free for another pod (two veths with one address on a bridge).
+    releasePodIp: (uid: string) => {
+      if (!processRuntime) return addresses.release(uid);
+      void processRuntime
+        .releaseSandbox(uid)
+        .catch((error: unknown) => log.warn('pod sandbox not removed', { uid, error: String(error) }))
+        .finally(() => addresses.release(uid));
+    },
     serviceAccountVolumes,
     // A deleted pod keeps serving while the ClusterIP rules still send it connections (ADR 137).
     ...(clusterIpRouting ? { serviceRoutingHold: (podIP: string, nowMs: number) => clusterIpRouting?.holdFor(podIP, nowMs) } : {}),

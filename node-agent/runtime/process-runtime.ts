@@ -61,6 +61,14 @@ const shim = [
 ].join('\n');
 
 /**
+ * The shim of a container in a pod's namespaces (docs/adr/136): its child is nsenter, and the
+ * container is nsenter's child. When the run ends, however it ends (nsenter itself killed
+ * included), whatever is left of the container's process group is killed once the code is
+ * recorded, as a container's processes all go with its main one; the shim goes with them.
+ */
+const namespacedShim = shim.replace('exit "$code"', 'kill -KILL 0\nexit "$code"');
+
+/**
  * The PATH a container gets unless its image or spec sets one: a container runtime's default,
  * with the directory of the Node binary the stand-in images run on.
  */
@@ -270,7 +278,7 @@ export class ProcessRuntime implements ContainerRuntime {
     let child: ChildProcess;
     try {
       // The shim stays the agent's (it writes the exit file); only the container drops to its user.
-      child = spawn('/bin/sh', ['-c', shim, 'skiff-shim', exitFile, ...argv], {
+      child = spawn('/bin/sh', ['-c', this.network ? namespacedShim : shim, 'skiff-shim', exitFile, ...argv], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
         env,
@@ -372,6 +380,14 @@ export class ProcessRuntime implements ContainerRuntime {
     rmSync(this.podDir(uid), { recursive: true, force: true });
     this.save();
     this.network?.removeSandbox(uid).catch(() => undefined);
+  }
+
+  /**
+   * Removes a finished pod's sandbox (its namespaces, and any process left in them) now, before
+   * its address is given to another pod: its logs stay until `removePod`.
+   */
+  releaseSandbox(uid: string): Promise<void> {
+    return this.network?.removeSandbox(uid) ?? Promise.resolve();
   }
 
   /** The pod's own directory: its containers' homes and temporary directories, its volumes. */

@@ -68,7 +68,7 @@ describe('node agents under the local host, with kubectl', () => {
       const text = await cluster.kubectlOk(['describe', 'node', 'skiff-node-1']);
       return text.includes('Starting kubelet.') ? text : undefined;
     });
-    assert.match(node, /PodCIDR:\s+127\.\d+\.1\.0\/24/);
+    assert.match(node, /PodCIDR:\s+(127|10)\.\d+\.1\.0\/24/);
     assert.match(node, /Ready\s+True\s.*KubeletReady/);
     const lease = JSON.parse(await cluster.kubectlOk(['get', 'lease', '-n', 'kube-node-lease', 'skiff-node-1', '-o', 'json'])) as {
       spec: { holderIdentity: string };
@@ -82,7 +82,7 @@ describe('node agents under the local host, with kubectl', () => {
       const text = await cluster.kubectlOk(['get', 'pod', '-o', 'wide']);
       return /test1-\S+\s+1\/1\s+Running/.test(text) ? text : undefined;
     });
-    assert.match(wide, /Running\s+0\s+\S+\s+127\.\d+\.\d+\.\d+\s+skiff-node-[12]/);
+    assert.match(wide, /Running\s+0\s+\S+\s+(127|10)\.\d+\.\d+\.\d+\s+skiff-node-[12]/);
     const [pod] = await podsOf('test1');
     assert.ok(pod?.status?.podIP);
     const page = await (await fetch(`http://${pod.status.podIP}:${port}/`, { signal: AbortSignal.timeout(5000) })).text();
@@ -92,7 +92,7 @@ describe('node agents under the local host, with kubectl', () => {
 
   it('shows the container log and the kubelet events', bounded, async () => {
     const logs = await cluster.kubectlOk(['logs', 'deployment/test1']);
-    assert.match(logs, /nginx stand-in for pod test1-\S+ listening on 127\.\d+\.\d+\.\d+:\d+/);
+    assert.match(logs, /nginx stand-in for pod test1-\S+ listening on (127|10)\.\d+\.\d+\.\d+:\d+/);
     const [pod] = await podsOf('test1');
     const described = await cluster.kubectlOk(['describe', 'pod', pod?.metadata.name ?? '']);
     for (const reason of ['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']) assert.match(described, new RegExp(`Normal\\s+${reason}\\s`), reason);

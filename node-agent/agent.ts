@@ -394,6 +394,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   every(renewSeconds, (signal) => renewLease(signal), 'lease renewal');
   every(options.nodeStatusReportSeconds ?? 300, () => writeNodeStatus(settings()), 'node status update');
 
+  const namespaced = () => processRuntime?.networkMode === 'namespaces';
+  /** Forgets a pod's containers and logs; in namespace mode its sandbox goes and its address is free again. */
+  const removePod = (uid: string) => {
+    runtime.removePod(uid);
+    if (namespaced()) addresses.release(uid);
+  };
   const context = {
     runtime,
     client,
@@ -402,13 +408,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     hostIP: address,
     backOff: options.backOff ?? kubeletBackOff,
     allocatePodIp: (uid: string) => addresses.allocate(uid),
-    // A finished pod's sandbox goes before its address is free for another pod (two veths with one address on a bridge).
+    // In namespace mode a finished pod keeps its sandbox (its address answering with resets, not
+    // silence) until the pod is removed, and its address with it: never two veths with one address.
     releasePodIp: (uid: string) => {
-      if (!processRuntime) return addresses.release(uid);
-      void processRuntime
-        .releaseSandbox(uid)
-        .catch((error: unknown) => log.warn('pod sandbox not removed', { uid, error: String(error) }))
-        .finally(() => addresses.release(uid));
+      if (!namespaced()) addresses.release(uid);
     },
     serviceAccountVolumes,
     // A deleted pod keeps serving while the ClusterIP rules still send it connections (ADR 137).
@@ -423,7 +426,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const worker = workers.get(uid);
       workers.delete(uid);
       if (!worker) {
-        runtime.removePod(uid);
+        removePod(uid);
         return;
       }
       const key = nameKey(worker.view.metadata.namespace, worker.view.metadata.name);
@@ -432,7 +435,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const timer = setTimeout(() => {
         retiring.delete(timer);
         if (retired.get(key) === worker) retired.delete(key);
-        runtime.removePod(uid);
+        removePod(uid);
       }, retentionMs);
       timer.unref();
       retiring.add(timer);
@@ -548,7 +551,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       for (const timer of timers) clearInterval(timer);
       // Finished pods whose logs were still kept: their records go now.
       for (const timer of retiring) clearTimeout(timer);
-      for (const worker of retired.values()) runtime.removePod(worker.uid);
+      for (const worker of retired.values()) removePod(worker.uid);
       retired.clear();
       await proxy?.stop();
       await clusterIpRouting?.stop();

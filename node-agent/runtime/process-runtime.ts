@@ -382,14 +382,6 @@ export class ProcessRuntime implements ContainerRuntime {
     this.network?.removeSandbox(uid).catch(() => undefined);
   }
 
-  /**
-   * Removes a finished pod's sandbox (its namespaces, and any process left in them) now, before
-   * its address is given to another pod: its logs stay until `removePod`.
-   */
-  releaseSandbox(uid: string): Promise<void> {
-    return this.network?.removeSandbox(uid) ?? Promise.resolve();
-  }
-
   /** The pod's own directory: its containers' homes and temporary directories, its volumes. */
   podDir(uid: string): string {
     return join(this.podsDir, uid);

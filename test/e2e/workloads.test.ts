@@ -334,17 +334,10 @@ spec:
     defaultRequest:
       memory: 256Mi
     type: Container
----
-apiVersion: v1
-kind: ResourceQuota
-metadata:
-  name: object-counts
-spec:
-  hard:
-    pods: "2"
-    requests.memory: 1Gi
 `,
       });
+      // kubectl create quota sends protobuf.
+      await cluster.kubectlOk(['create', 'quota', 'object-counts', '-n', namespace, '--hard=pods=2,requests.memory=1Gi']);
       assert.equal((await run('first')).code, 0);
       const resources = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'first', '-n', namespace, '-o', 'jsonpath={.spec.containers[0].resources}']));
       assert.deepEqual(resources, { limits: { memory: '512Mi' }, requests: { memory: '256Mi' } });

@@ -70,6 +70,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'v1/ConfigMap': 'k8s.io.api.core.v1.ConfigMap',
   'v1/Secret': 'k8s.io.api.core.v1.Secret',
   'v1/Event': 'k8s.io.api.core.v1.Event',
+  'v1/ResourceQuota': 'k8s.io.api.core.v1.ResourceQuota',
   'apps/v1/Deployment': 'k8s.io.api.apps.v1.Deployment',
   'apps/v1/ReplicaSet': 'k8s.io.api.apps.v1.ReplicaSet',
   'batch/v1/Job': 'k8s.io.api.batch.v1.Job',

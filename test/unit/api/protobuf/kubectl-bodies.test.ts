@@ -275,12 +275,24 @@ describe('decoding the protobuf bodies of kubectl create', () => {
     });
   });
 
+  it('decodes create quota with its hard limits and scopes', async () => {
+    const post = await createAndCapture('quota', 'robot', '--hard=pods=2,requests.cpu=500m', '--scopes=NotTerminating');
+    assert.equal(post.path, '/api/v1/namespaces/default/resourcequotas?fieldManager=kubectl-create&fieldValidation=Strict');
+    assert.deepStrictEqual(post.decoded, {
+      apiVersion: 'v1',
+      kind: 'ResourceQuota',
+      metadata: { name: 'robot' },
+      spec: { hard: { pods: '2', 'requests.cpu': '500m' }, scopes: ['NotTerminating'] },
+      status: {},
+    });
+  });
+
   it('answers a protobuf kind Skiff does not serve with a 400 Status that kubectl reports', async () => {
     requests = [];
     respond = answerCreated;
-    const result = await kubectl('create', 'quota', 'robot', '--hard=pods=2');
+    const result = await kubectl('create', 'poddisruptionbudget', 'robot', '--selector=app=robot', '--min-available=1');
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /failed to create quota: cannot decode ResourceQuota \(v1\) from protobuf/);
+    assert.match(result.stderr, /failed to create poddisruptionbudgets: cannot decode PodDisruptionBudget \(policy\/v1\) from protobuf/);
     assert.equal(requests.filter((r) => r.method === 'POST').length, 1);
   });
 });

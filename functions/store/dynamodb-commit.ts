@@ -415,8 +415,8 @@ export function createCommitter(options: CommitterOptions): Committer {
     }
   }
 
-  /** The revision the object's item holds now (undefined: absent). */
-  async function objectRevision(type: ResourceType, key: string): Promise<number | undefined> {
+  /** The object's item as it is now, read consistently (undefined: absent). */
+  async function storedObject(type: ResourceType, key: string): Promise<ReturnType<typeof parseObjectItem> | undefined> {
     const { Item } = await calls.run(
       'GetItem',
       (abortSignal) =>
@@ -426,7 +426,12 @@ export function createCommitter(options: CommitterOptions): Committer {
         ),
       { idempotent: true },
     );
-    return Item ? parseObjectItem(Item).revision : undefined;
+    return Item ? parseObjectItem(Item) : undefined;
+  }
+
+  /** The revision the object's item holds now (undefined: absent). */
+  async function objectRevision(type: ResourceType, key: string): Promise<number | undefined> {
+    return (await storedObject(type, key))?.revision;
   }
 
   /**
@@ -437,16 +442,7 @@ export function createCommitter(options: CommitterOptions): Committer {
    */
   function recommit(type: ResourceType, key: string, revision: number, prior: PlannedWrite['prior']): Promise<KubeObject | undefined> {
     return run(type, async () => {
-      const { Item } = await calls.run(
-        'GetItem',
-        (abortSignal) =>
-          calls.client.send(
-            new GetItemCommand({ TableName: tables.objects, Key: { ...typeKey(type), [attributes.sortKey]: { S: key } }, ConsistentRead: true }),
-            { abortSignal },
-          ),
-        { idempotent: true },
-      );
-      const stored = Item ? parseObjectItem(Item) : undefined;
+      const stored = await storedObject(type, key);
       if (!stored || stored.revision !== revision) return { writes: [], result: () => undefined };
       const write: PlannedWrite = { key, action: 'put', object: stored.object, expect: revision, event: 'MODIFIED', ...(prior ? { prior } : {}) };
       return { writes: [write], result: (committed) => committed[0] };

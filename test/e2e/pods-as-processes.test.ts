@@ -104,14 +104,14 @@ describe('pods as processes with kubectl', { timeout: 240_000 }, () => {
         kind: 'Pod',
         metadata: { name: 'claims' },
         spec: {
-          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+          volumes: [{ name: 'data', nfs: { server: 'nfs.example.com', path: '/exports' } }],
           containers: [{ name: 'app', image: 'busybox', securityContext: { privileged: true } }],
         },
       }),
     });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /The Pod "claims" is invalid/);
-    assert.match(result.stderr, /spec\.volumes\[0\]\.persistentVolumeClaim: Forbidden: persistentVolumeClaim volumes are not supported by Skiff yet/);
+    assert.match(result.stderr, /spec\.volumes\[0\]\.nfs: Forbidden: nfs volumes are not supported by Skiff yet/);
     assert.match(result.stderr, /spec\.containers\[0\]\.securityContext\.privileged: Forbidden/);
     assert.notEqual((await cluster.kubectl(['get', 'pod', 'claims'])).code, 0, 'nothing was stored');
   });

@@ -18,6 +18,7 @@ import { bootstrapCluster } from '../../../functions/lambda/bootstrap-handler.ts
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { restoreEnvironment, setEnvironment } from '../../support/environment.ts';
 import { fakeSts } from '../../support/fake-sts.ts';
 import { waitFor } from '../../support/wait.ts';
 import { FakeResponseStream } from '../../unit/lambda/fake-lambda-runtime.ts';
@@ -32,20 +33,6 @@ const admin = {
   arn: `arn:aws:iam::${account}:user/ops/alice`,
   userId: 'AIDAALICE',
 };
-
-const saved: Record<string, string | undefined> = {};
-function setEnvironment(values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
-}
-function restoreEnvironment(): void {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
 
 /** A function URL event as Lambda documents it, for a request client-go would send in a pod. */
 function urlEvent(method: string, path: string, token: string, options: { query?: string; body?: unknown } = {}): LambdaFunctionURLEvent {

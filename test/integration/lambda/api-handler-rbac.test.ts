@@ -21,6 +21,7 @@ import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/stor
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { restoreEnvironment, setEnvironment } from '../../support/environment.ts';
 import { fakeSts } from '../../support/fake-sts.ts';
 import { FakeResponseStream } from '../../unit/lambda/fake-lambda-runtime.ts';
 
@@ -39,20 +40,6 @@ const viewer = {
   arn: `arn:aws:iam::${account}:user/dev/bob`,
   userId: 'AIDABOB',
 };
-
-const saved: Record<string, string | undefined> = {};
-function setEnvironment(values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
-}
-function restoreEnvironment(): void {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
 
 function proxyEvent(method: string, path: string, token: string, body?: unknown): RestProxyEvent {
   const headers: Record<string, string> = {

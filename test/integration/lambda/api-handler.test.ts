@@ -19,6 +19,7 @@ import { bootstrapCluster } from '../../../functions/lambda/bootstrap-handler.ts
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { restoreEnvironment, setEnvironment } from '../../support/environment.ts';
 import { fakeSts } from '../../support/fake-sts.ts';
 import { FakeResponseStream } from '../../unit/lambda/fake-lambda-runtime.ts';
 
@@ -36,20 +37,6 @@ const stranger = {
   arn: 'arn:aws:iam::111122223333:user/eve',
   userId: 'AIDAEVE',
 };
-
-const environment: Record<string, string | undefined> = {};
-function setEnvironment(values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) {
-    environment[name] = process.env[name];
-    process.env[name] = value;
-  }
-}
-function restoreEnvironment(): void {
-  for (const [name, value] of Object.entries(environment)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
 
 function proxyEvent(method: string, path: string, options: { token?: string; body?: unknown; query?: Record<string, string> } = {}): RestProxyEvent {
   const headers: Record<string, string> = { Accept: 'application/json', Host: 'abc123.execute-api.eu-west-1.amazonaws.com' };

@@ -5,6 +5,7 @@
  * everything, what kubectl 1.26+ asks for) and the legacy documents (`/api`, `/apis`,
  * `/api/v1`, `/apis/apps/v1`) that older clients and `kubectl api-resources` fall back to.
  */
+import { createHash } from 'node:crypto';
 import { apiVersionOf, type ResourceType, resourceTypes, type Subresource } from '../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './printers/accept-header.ts';
 
@@ -171,6 +172,18 @@ function subresourceEntry(type: ResourceType, name: Subresource): object {
   };
 }
 
+/**
+ * The `storageVersionHash` kube-apiserver puts on each stored resource of an APIResourceList:
+ * base64 of the first 8 bytes of the SHA-256 of `<group>/<version>/<Kind>` of the version the
+ * object is stored in (`/v1/Pod` for the core group). Every Skiff type is stored in the one
+ * version it serves. Clients (the storage version migrator, caches of discovery) compare it to
+ * notice a storage version change; kinds never stored and subresources have none.
+ */
+export function storageVersionHash(type: Pick<ResourceType, 'group' | 'version' | 'kind'>): string {
+  const digest = createHash('sha256').update(`${type.group}/${type.version}/${type.kind}`).digest();
+  return digest.subarray(0, 8).toString('base64');
+}
+
 /** GET /api/v1 or /apis/<group>/<version> (APIResourceList); undefined when not served. */
 export function apiResourceList(group: string, version: string): object | undefined {
   const types = typesIn(group, version);
@@ -188,6 +201,7 @@ export function apiResourceList(group: string, version: string): object | undefi
         verbs: type.verbs,
         ...(type.shortNames.length > 0 ? { shortNames: type.shortNames } : {}),
         ...(type.categories.length > 0 ? { categories: type.categories } : {}),
+        ...(type.persisted ? { storageVersionHash: storageVersionHash(type) } : {}),
       },
       ...type.subresources.map((name) => subresourceEntry(type, name)),
     ]),

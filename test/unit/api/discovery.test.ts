@@ -10,6 +10,7 @@ import {
   legacyApiGroupList,
   legacyApiVersions,
   rootDiscovery,
+  storageVersionHash,
   wantsAggregatedDiscovery,
 } from '../../../functions/api/discovery.ts';
 import { resourceTypes } from '../../../schemas/registry.ts';
@@ -227,6 +228,7 @@ describe('legacy discovery', () => {
       verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
       shortNames: ['po'],
       categories: ['all'],
+      storageVersionHash: 'xPOwRZ+Yhw8=',
     });
     assert.deepEqual(byName.get('pods/eviction'), {
       name: 'pods/eviction',
@@ -271,6 +273,38 @@ describe('legacy discovery', () => {
         verbs: ['get', 'patch', 'update'],
       },
     );
+  });
+
+  it('gives every stored resource the storageVersionHash kube-apiserver computes, and subresources and review kinds none', () => {
+    // Values a kube-apiserver 1.32 serves for these resources.
+    const known: Record<string, string> = {
+      'v1 pods': 'xPOwRZ+Yhw8=',
+      'v1 services': '0/CO1lhkEBI=',
+      'v1 configmaps': 'qFsyl6wFWjQ=',
+      'v1 namespaces': 'Q3oi5N2YM8M=',
+      'v1 nodes': 'XwShjMxG9Fs=',
+      'apps/v1 deployments': '8aSe+NMegvE=',
+    };
+    for (const [key, hash] of Object.entries(known)) {
+      const [groupVersion = '', plural] = key.split(' ');
+      const [group, version] = groupVersion.includes('/') ? groupVersion.split('/') : ['', groupVersion];
+      const list = wire<{ resources: Array<Record<string, unknown>> }>(apiResourceList(group ?? '', version ?? ''));
+      assert.equal(list.resources.find((r) => r.name === plural)?.storageVersionHash, hash, key);
+    }
+    for (const type of resourceTypes) {
+      const list = wire<{ resources: Array<Record<string, unknown>> }>(apiResourceList(type.group, type.version));
+      for (const resource of list.resources) {
+        const name = String(resource.name);
+        if (name.includes('/') || !type.persisted || name !== type.plural) continue;
+        assert.match(String(resource.storageVersionHash), /^[A-Za-z0-9+/]{11}=$/, `${type.id} has a storageVersionHash`);
+      }
+      const own = list.resources.find((r) => r.name === type.plural);
+      if (!type.persisted) assert.equal(own?.storageVersionHash, undefined, `${type.id} is never stored`);
+      for (const sub of list.resources.filter((r) => String(r.name).startsWith(`${type.plural}/`))) {
+        assert.equal(sub.storageVersionHash, undefined, `${String(sub.name)} is a subresource`);
+      }
+    }
+    assert.equal(storageVersionHash({ group: '', version: 'v1', kind: 'Pod' }), 'xPOwRZ+Yhw8=');
   });
 
   it('serves nothing for a group version that is not served', () => {

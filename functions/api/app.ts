@@ -31,7 +31,7 @@ import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Protobuf, wantsOpenApiV2Protobuf } from './openapi-v2.ts';
 import { readRequestBody } from './request-body.ts';
 import { type PodLogSource, serveResource } from './resource-verbs.ts';
-import { errorResponse, jsonResponse } from './responses.ts';
+import { asYamlWhenPreferred, errorResponse, jsonResponse } from './responses.ts';
 import { parseRoute } from './routes.ts';
 
 export type { UserInfo } from '../domain/authorization/user-info.ts';
@@ -272,6 +272,6 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
       ms: Math.round(seconds * 1000),
     });
     audit(request, trail, response, failure, received);
-    return wantsPrettyOutput(request.query) ? indented(response) : response;
+    return asYamlWhenPreferred(request.headers.accept, wantsPrettyOutput(request.query) ? indented(response) : response);
   };
 }

@@ -64,10 +64,13 @@ export function decodeObjectBody(body: Buffer, contentType: string | undefined):
   if (isProtobufContentType(mediaType)) return checkedDepth(decodeProtobufObject(body), 'request body');
   if (body.length === 0) throw new BadRequestError('the request body is empty');
   if (mediaType === 'application/json' || mediaType === '*/*') return parseJsonWithin(body, 'error decoding request body as JSON');
-  if (mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml') {
-    return parseYamlWithin(body.toString('utf8'), 'error decoding YAML');
-  }
+  if (isYamlMediaType(mediaType)) return parseYamlWithin(body.toString('utf8'), 'error decoding YAML');
   throw new UnsupportedMediaTypeError(mediaType);
+}
+
+/** The YAML media types kube-apiserver decodes (`application/yaml`) and the spellings clients also send. */
+export function isYamlMediaType(mediaType: string): boolean {
+  return mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml';
 }
 
 /** An optional JSON body, such as DeleteOptions on DELETE. */
@@ -76,6 +79,7 @@ export function decodeOptionalJson(body: Buffer, contentType: string | undefined
   if (body.length === 0) return undefined;
   const mediaType = mediaTypeOf(contentType);
   if (isProtobufContentType(mediaType)) return checkedDepth(decodeProtobufObject(body), 'request body');
+  if (isYamlMediaType(mediaType)) return parseYamlWithin(body.toString('utf8'), 'error decoding YAML');
   return parseJsonWithin(body, 'error decoding request body as JSON');
 }
 

@@ -92,7 +92,7 @@ export type DownwardItem = z.infer<typeof downwardItemSchema>;
 /** The volume sources the agent materializes; anything else is refused at admission. */
 const volumeSchema = z.object({
   name: z.string(),
-  emptyDir: z.object({ medium: z.string().optional() }).optional(),
+  emptyDir: z.object({ medium: z.string().optional(), sizeLimit: z.union([z.string(), z.number()]).optional() }).optional(),
   configMap: z
     .object({
       name: z.string().default(''),

@@ -45,7 +45,7 @@ import {
   PodSandboxError,
 } from './runtime/runtime.ts';
 import { type ServiceAccountVolumes, TokenVolumeError } from './service-account-volume.ts';
-import { type KeyedData, mountsOf, podUnitRefusal, securityOf, type VolumeDataSource, volumesFor } from './volume-sources.ts';
+import { type KeyedData, mountsOf, podUnitRefusal, refreshableVolumes, securityOf, type VolumeDataSource, volumesFor } from './volume-sources.ts';
 
 export interface PodWorkerContext {
   readonly runtime: ContainerRuntime;
@@ -72,7 +72,12 @@ export interface PodWorkerContext {
    * new connections (namespace mode, docs/adr/137); undefined when nothing routes to `podIP`.
    */
   serviceRoutingHold?(podIP: string, nowMs: number): number | undefined;
+  /** How often running pods' ConfigMap, Secret, downwardAPI and projected files are read again. @default 10000 */
+  readonly volumeRefreshMs?: number;
 }
+
+/** How often a running pod's file volumes are read again (the kubelet's sync period is a minute; Skiff is quicker). */
+export const defaultVolumeRefreshMs = 10_000;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -121,6 +126,8 @@ export class PodWorker {
   private deletedFromApi = false;
   /** Termination waits for the pod's load balancers to drain it (docs/adr/094-zero-downtime-targets.md). */
   private holding = false;
+  /** When the running containers' file volumes are next read again (`refreshVolumes`). */
+  private nextVolumeRefreshAtMs = 0;
   /** Pod runtimes: placements that failed in a row (no network interface free...). */
   private sandboxFailures = 0;
 
@@ -312,7 +319,36 @@ export class PodWorker {
       if (exit) recordExit(slot, exit);
       await this.carryOut(slot, container, action);
     }
+    await this.refreshVolumes(now);
     await this.pushStatus();
+  }
+
+  /**
+   * Every `volumeRefreshMs` while containers run: their ConfigMap, Secret, downwardAPI and
+   * projected files are read again and rewritten where they changed, as the kubelet's sync does.
+   */
+  private async refreshVolumes(now: number): Promise<void> {
+    const runtime = this.context.runtime;
+    if (!runtime.refreshVolumes) return;
+    const view = this.pod.view;
+    const running = [...view.spec.initContainers, ...view.spec.containers].filter((container) => {
+      const current = this.slots.get(container.name)?.current;
+      return current !== undefined && !current.exit;
+    });
+    const names = new Set(running.flatMap((container) => container.volumeMounts.map((mount) => mount.name)));
+    if (!view.spec.volumes.some((volume) => names.has(volume.name) && (volume.configMap || volume.secret || volume.downwardAPI || volume.projected))) return;
+    const period = this.context.volumeRefreshMs ?? defaultVolumeRefreshMs;
+    if (now < this.nextVolumeRefreshAtMs) {
+      this.wakeAt(this.nextVolumeRefreshAtMs);
+      return;
+    }
+    this.nextVolumeRefreshAtMs = now + period;
+    const changed = runtime.refreshVolumes(
+      { namespace: view.metadata.namespace, name: view.metadata.name, uid: view.metadata.uid },
+      await refreshableVolumes(view, names, this.volumeData()),
+    );
+    if (changed.length > 0) this.context.log.info('pod volumes updated', { pod: this.podName(), volumes: changed });
+    this.wakeAt(this.nextVolumeRefreshAtMs);
   }
 
   private async carryOut(slot: ContainerSlot, container: Container, action: ContainerAction): Promise<void> {

@@ -5,6 +5,7 @@
  * volume types here are the ones admission lets through (schemas/pod-spec.ts); the full set
  * comes with issue 16 at this seam.
  */
+import { parseQuantity } from '../functions/core/resource-quantity.ts';
 import { SERVICE_ACCOUNT_VOLUME_PREFIX } from '../functions/domain/pods/service-account-volume.ts';
 import { CreateContainerConfigError, fieldValue } from './env.ts';
 import type { Container, DownwardItem, PodView, Volume } from './pod-view.ts';
@@ -106,6 +107,13 @@ async function podVolume(pod: PodView, volume: Volume, data: VolumeDataSource): 
     return { name: volume.name, source: { kind: 'persistent', path: found.path } };
   }
   // emptyDir, and a volume with no source, which the API defaults to emptyDir.
+  if (volume.emptyDir?.medium === 'Memory') {
+    const size = volume.emptyDir.sizeLimit !== undefined ? parseQuantity(volume.emptyDir.sizeLimit) : undefined;
+    return {
+      name: volume.name,
+      source: { kind: 'emptyDir', medium: 'Memory', ...(size !== undefined && size > 0 ? { sizeLimitBytes: Math.ceil(size) } : {}) },
+    };
+  }
   return { name: volume.name, source: { kind: 'emptyDir' } };
 }
 
@@ -130,6 +138,22 @@ export async function volumesFor(
         return dir ? { name: volume.name, source: { kind: 'directory' as const, path: dir } } : podVolume(pod, volume, data);
       }),
   );
+}
+
+/**
+ * The pod's file volumes (configMap, secret, downwardAPI, projected) among `names`, resolved
+ * afresh for the runtime to rewrite when they changed. Projected volumes with a token are the
+ * ServiceAccount volumes' own (node-agent/service-account-volume.ts); a volume whose object
+ * cannot be read now keeps what it has (the kubelet keeps the last content too).
+ */
+export async function refreshableVolumes(pod: PodView, names: ReadonlySet<string>, data: VolumeDataSource): Promise<PodVolume[]> {
+  const wanted = pod.spec.volumes.filter(
+    (volume) =>
+      names.has(volume.name) &&
+      (volume.configMap || volume.secret || volume.downwardAPI || (volume.projected && !volume.projected.sources.some((source) => source.serviceAccountToken))),
+  );
+  const resolved = await Promise.all(wanted.map((volume) => podVolume(pod, volume, { configMap: data.configMap, secret: data.secret }).catch(() => undefined)));
+  return resolved.filter((volume): volume is PodVolume => volume !== undefined);
 }
 
 export function mountsOf(container: Container): VolumeMountSpec[] {

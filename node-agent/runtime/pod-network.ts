@@ -182,6 +182,15 @@ async function attempt(file: string, args: readonly string[]): Promise<void> {
   await run(file, args).catch(() => undefined);
 }
 
+/** Whether a mount table (`/proc/<pid>/mounts`) has a tmpfs at `path` (octal escapes as the kernel writes them). */
+export function tmpfsMountedAt(table: string, path: string): boolean {
+  const decode = (text: string) => text.replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  return table.split('\n').some((line) => {
+    const [, mountPoint, type] = line.split(' ');
+    return type === 'tmpfs' && mountPoint !== undefined && decode(mountPoint) === path;
+  });
+}
+
 /** What `/etc/hosts` of a pod says, as the kubelet writes it. */
 export function podHostsFile(spec: Pick<SandboxSpec, 'ip' | 'hostname' | 'subdomain' | 'namespace'>): string {
   const own = spec.subdomain ? `${spec.hostname}.${spec.subdomain}.${spec.namespace}.svc.${clusterDomain}\t${spec.hostname}` : spec.hostname;
@@ -392,6 +401,23 @@ export class PodNetwork {
     const sandbox = this.sandboxes.get(uid);
     if (!sandbox || !isSameLiveProcess(sandbox.pid, sandbox.processIdentity)) return undefined;
     return [this.tools.nsenter, `--target=${sandbox.pid}`, '--net', '--mount', '--pid', '--uts', '--ipc', ...(cwd ? [`--wd=${cwd}`] : []), '--'];
+  }
+
+  /**
+   * A tmpfs at `path` in the pod's mount namespace, for an emptyDir of medium Memory (docs/adr/176),
+   * unless one is there already: the pod's containers share it, a restarted container finds what
+   * it held, and it is gone with the sandbox. `sizeBytes` caps it (the volume's sizeLimit).
+   */
+  async mountMemoryVolume(uid: string, path: string, options: { readonly sizeBytes?: number; readonly owner?: { uid: number; gid: number } }): Promise<void> {
+    const sandbox = this.sandboxes.get(uid);
+    if (!sandbox || !isSameLiveProcess(sandbox.pid, sandbox.processIdentity)) throw new Error('the pod has no sandbox');
+    if (tmpfsMountedAt(readFileSync(`/proc/${sandbox.pid}/mounts`, 'utf8'), path)) return;
+    const flags = [
+      'mode=0770',
+      ...(options.sizeBytes !== undefined ? [`size=${options.sizeBytes}`] : []),
+      ...(options.owner ? [`uid=${options.owner.uid}`, `gid=${options.owner.gid}`] : []),
+    ];
+    await run(this.tools.nsenter, [`--target=${sandbox.pid}`, '--mount', '--', 'mount', '-t', 'tmpfs', '-o', flags.join(','), 'skiff-emptydir', path]);
   }
 
   hasSandbox(uid: string): boolean {

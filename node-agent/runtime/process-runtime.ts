@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
 import { type PodNetwork, tearDownPodNetwork } from './pod-network.ts';
-import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from './pod-volumes.ts';
+import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths, writeAtomically } from './pod-volumes.ts';
 import { attachToLog, execArgv, spawnExec, tarNamesAsMounted } from './process-exec.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
 import { currentHost, launchArgv, type PodView, type RunAs, runAsFor } from './process-isolation.ts';
@@ -42,6 +42,8 @@ import {
   type ExecStreamOptions,
   ExecUnavailableError,
   ImagePullError,
+  type PodRef,
+  type PodVolume,
 } from './runtime.ts';
 
 /**
@@ -235,7 +237,8 @@ export class ProcessRuntime implements ContainerRuntime {
       if (host.uid === 0) chownSync(dir, runAs.uid, runAs.gid);
     }
     const volumePaths = materializeVolumes(join(podDir, 'volumes'), launch.volumes ?? [], owner);
-    const mounts = resolveMounts(launch.mounts ?? [], volumePaths);
+    const fileVolumes = new Set((launch.volumes ?? []).filter((volume) => volume.source.kind === 'files').map((volume) => volume.name));
+    const mounts = resolveMounts(launch.mounts ?? [], volumePaths, { dir: join(containerDir, 'subpaths'), volumes: fileVolumes, owner });
     const rewrite = (text: string) => rewriteMountPaths(text, mounts);
     const id = randomBytes(16).toString('hex');
     const logDir = this.logDir(launch.pod.uid, launch.pod, launch.containerName);
@@ -271,6 +274,20 @@ export class ProcessRuntime implements ContainerRuntime {
         podDir,
       });
       enter = this.network.enterArgv(launch.pod.uid, cwd) ?? [];
+      // emptyDir of medium Memory: a tmpfs in the pod's mount namespace (docs/adr/176); without
+      // namespaces it stays a directory of the pod's own (the documented fallback).
+      for (const volume of launch.volumes ?? []) {
+        const path = volumePaths.get(volume.name);
+        if (volume.source.kind !== 'emptyDir' || volume.source.medium !== 'Memory' || path === undefined) continue;
+        try {
+          await this.network.mountMemoryVolume(launch.pod.uid, path, {
+            ...(volume.source.sizeLimitBytes !== undefined ? { sizeBytes: volume.source.sizeLimitBytes } : {}),
+            ...(owner ? { owner } : {}),
+          });
+        } catch (error) {
+          throw new ContainerConfigError(`MountVolume.SetUp failed for volume "${volume.name}" : ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
     }
     // One seam for both modes: the pod's namespaces as root (ADR 136), the unprivileged view otherwise (ADR 085).
     const argv = [...enter, ...launchArgv(resolved.argv.map(rewrite), runAs, host, view)];
@@ -319,6 +336,23 @@ export class ProcessRuntime implements ContainerRuntime {
     child.unref();
     this.save();
     return record;
+  }
+
+  /**
+   * Rewrites the pod's file volumes (ConfigMap, Secret, downwardAPI, projected) whose content
+   * changed, as the kubelet's periodic sync does, with the atomic writer: running containers see
+   * the new files at once. Volumes no container has made yet are left for the first start.
+   */
+  refreshVolumes(pod: PodRef, volumes: readonly PodVolume[]): string[] {
+    const root = join(this.podDir(pod.uid), 'volumes');
+    const changed: string[] = [];
+    for (const volume of volumes) {
+      const dir = join(root, volume.name);
+      if (volume.source.kind !== 'files' || !existsSync(dir)) continue;
+      const stats = statSync(dir);
+      if (writeAtomically(dir, volume.source.files, currentHost().uid === 0 ? { uid: stats.uid, gid: stats.gid } : undefined)) changed.push(volume.name);
+    }
+    return changed;
   }
 
   containers(): readonly ContainerRecord[] {

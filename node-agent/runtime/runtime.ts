@@ -24,7 +24,11 @@ export interface PodRef {
  * directories of them (docs/adr/084); other runtimes may refuse what they cannot provide.
  */
 export type VolumeSource =
-  | { readonly kind: 'emptyDir' }
+  /**
+   * An empty directory; `medium: 'Memory'` asks for a tmpfs (mounted in the pod's mount namespace
+   * where the pod has one, docs/adr/176), at most `sizeLimitBytes` big when given.
+   */
+  | { readonly kind: 'emptyDir'; readonly medium?: 'Memory'; readonly sizeLimitBytes?: number }
   | { readonly kind: 'files'; readonly files: readonly { readonly path: string; readonly content: Buffer; readonly mode: number }[] }
   | { readonly kind: 'hostPath'; readonly path: string }
   /** A directory of the pod the agent fills and keeps up to date itself (ServiceAccount tokens). */
@@ -254,6 +258,12 @@ export interface ContainerRuntime {
   onExit(listener: (record: ContainerRecord) => void): void;
   /** Called when a record changes other than by exiting (a `pod` runtime's task running, getting its IP). */
   onUpdate?(listener: (record: ContainerRecord) => void): void;
+  /**
+   * Rewrites a running pod's file volumes whose content changed (a ConfigMap or Secret updated,
+   * the pod's labels for downwardAPI); returns the names of those rewritten. Absent: the runtime
+   * gives a container its files once, at start.
+   */
+  refreshVolumes?(pod: PodRef, volumes: readonly PodVolume[]): string[];
   /** Stops watching containers; the containers themselves keep running for the next agent. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { choosePodNetworkMode } from '../../node-agent/runtime/pod-network.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -15,6 +16,8 @@ interface PodJson {
   metadata: { name: string; finalizers?: string[]; labels?: Record<string, string> };
   status?: { phase?: string };
 }
+
+const networkMode = choosePodNetworkMode('auto', '10.128.0.0/24').mode;
 
 describe('workloads with kubectl', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
@@ -313,6 +316,79 @@ spec:
       const volume = (await cluster.kubectlOk(['get', 'pvc', 'www-web-1', '-o', 'jsonpath={.spec.volumeName}'])).trim();
       await cluster.kubectlOk(['delete', 'pvc', 'www-web-1']);
       await waitFor('the released volume deleted', async () => (await cluster.kubectl(['get', 'pv', volume])).code !== 0);
+    });
+  });
+
+  describe('pod volumes', () => {
+    it('gives an emptyDir of medium Memory as a tmpfs of its sizeLimit where pods have namespaces, a directory otherwise', async () => {
+      const manifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: memory-volume
+spec:
+  restartPolicy: Never
+  containers:
+  - name: show
+    image: busybox
+    command: ["sh", "-c", "grep -F ' /cache ' /proc/mounts || echo no tmpfs; echo hello > /cache/file && cat /cache/file"]
+    volumeMounts:
+    - name: cache
+      mountPath: /cache
+  volumes:
+  - name: cache
+    emptyDir:
+      medium: Memory
+      sizeLimit: 16Mi
+`;
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+      await waitFor('the pod done', async () =>
+        /Succeeded|Failed/.test(await cluster.kubectlOk(['get', 'pod', 'memory-volume', '-o', 'jsonpath={.status.phase}'])),
+      );
+      const logs = await cluster.kubectlOk(['logs', 'memory-volume']);
+      if (networkMode === 'namespaces') assert.match(logs, /^skiff-emptydir \S+\/volumes\/cache tmpfs rw,[^ ]*size=16384k[^ ]* 0 0\nhello\n$/);
+      else assert.equal(logs, 'no tmpfs\nhello\n');
+      await cluster.kubectlOk(['delete', 'pod', 'memory-volume', '--wait=false']);
+    });
+
+    it('updates the files of a mounted ConfigMap when it is replaced, and leaves a subPath mount as it was', async () => {
+      await cluster.kubectlOk(['create', 'configmap', 'settings', '--from-literal=mode=first']);
+      const manifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: reads-config
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: reader
+    image: busybox
+    command: ["sh", "-c", "while true; do echo $(cat /etc/settings/mode) $(cat /etc/pinned); sleep 1; done"]
+    volumeMounts:
+    - name: settings
+      mountPath: /etc/settings
+    - name: settings
+      mountPath: /etc/pinned
+      subPath: mode
+  volumes:
+  - name: settings
+    configMap:
+      name: settings
+`;
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+      await waitFor('the first content read', async () => /^first first$/m.test((await cluster.kubectl(['logs', 'reads-config'])).stdout));
+      const replacement = await cluster.kubectlOk(['create', 'configmap', 'settings', '--from-literal=mode=second', '--dry-run=client', '-o', 'yaml']);
+      await cluster.kubectlOk(['replace', '-f', '-'], { input: replacement });
+      await waitFor('the new content read', async () => /^second first$/m.test((await cluster.kubectl(['logs', 'reads-config'])).stdout), {
+        timeoutMs: 60_000,
+      });
+      const listing = await cluster.kubectlOk(['exec', 'reads-config', '--', 'ls', '-a', '/etc/settings']);
+      assert.deepEqual(
+        listing
+          .split(/\s+/)
+          .filter((name) => name.startsWith('..data') || name === 'mode')
+          .sort(),
+        ['..data', 'mode'],
+      );
+      await cluster.kubectlOk(['delete', 'pod', 'reads-config', '--wait=false']);
     });
   });
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePod, withListeningReadiness } from '../../../../node-agent/pod-view.ts';
-import { choosePodNetworkMode, namespacePodCidr, podHostsFile, podNetworkNames, podResolvConf, vethName } from '../../../../node-agent/runtime/pod-network.ts';
+import {
+  choosePodNetworkMode,
+  namespacePodCidr,
+  podHostsFile,
+  podNetworkNames,
+  podResolvConf,
+  tmpfsMountedAt,
+  vethName,
+} from '../../../../node-agent/runtime/pod-network.ts';
 
 describe('pod network (namespace mode)', () => {
   it('names every object after the cluster and the node, within the kernel limit of 15 characters', () => {
@@ -75,5 +83,18 @@ describe('pod network (namespace mode)', () => {
     assert.equal(own?.readinessProbe, undefined);
     assert.ok(probed?.readinessProbe?.httpGet);
     assert.equal(quiet?.readinessProbe, undefined);
+  });
+
+  it('finds a tmpfs in a mount table by its mount point, escaped as the kernel writes it', () => {
+    const table = [
+      'proc /proc proc rw,nosuid 0 0',
+      'skiff-emptydir /tmp/pods/u/volumes/cache tmpfs rw,relatime,size=16384k,mode=770 0 0',
+      '/dev/sda1 /tmp/pods/u/volumes/disk ext4 rw 0 0',
+      'skiff-emptydir /tmp/with\\040space tmpfs rw 0 0',
+    ].join('\n');
+    assert.equal(tmpfsMountedAt(table, '/tmp/pods/u/volumes/cache'), true);
+    assert.equal(tmpfsMountedAt(table, '/tmp/pods/u/volumes/disk'), false);
+    assert.equal(tmpfsMountedAt(table, '/tmp/pods/u/volumes'), false);
+    assert.equal(tmpfsMountedAt(table, '/tmp/with space'), true);
   });
 });

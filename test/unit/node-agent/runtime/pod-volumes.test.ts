@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths } from '../../../../node-agent/runtime/pod-volumes.ts';
+import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths, writeAtomically } from '../../../../node-agent/runtime/pod-volumes.ts';
 import { ContainerConfigError } from '../../../../node-agent/runtime/runtime.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-volumes-'));
@@ -86,5 +86,55 @@ describe('volumes as directories', () => {
     assert.deepEqual(resolveMounts([{ volume: 'c', mountPath: '/c', subPath: 'sub', readOnly: true }], new Map([['c', '/v/c']])), [
       { mountPath: '/c', hostPath: '/v/c/sub', readOnly: true },
     ]);
+  });
+});
+
+describe("the kubelet's atomic writer", () => {
+  const file = (path: string, text: string, mode = 0o644) => ({ path, content: Buffer.from(text), mode });
+
+  it('writes a timestamped payload, links ..data to it and each key to ..data/<key>, and swaps it whole on a change', () => {
+    const volume = join(dir, 'atomic', 'config');
+    assert.equal(writeAtomically(volume, [file('app.conf', 'a=1\n'), file('nested/deep.txt', 'd')], undefined), true);
+    const first = readlinkSync(join(volume, '..data'));
+    assert.match(first, /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.[0-9a-f]+$/);
+    assert.ok(lstatSync(join(volume, 'app.conf')).isSymbolicLink());
+    assert.equal(readlinkSync(join(volume, 'app.conf')), join('..data', 'app.conf'));
+    assert.equal(readlinkSync(join(volume, 'nested')), join('..data', 'nested'));
+    assert.equal(readFileSync(join(volume, 'nested', 'deep.txt'), 'utf8'), 'd');
+
+    assert.equal(writeAtomically(volume, [file('app.conf', 'a=1\n'), file('nested/deep.txt', 'd')], undefined), false, 'the same payload is not written again');
+    assert.equal(readlinkSync(join(volume, '..data')), first);
+
+    assert.equal(writeAtomically(volume, [file('app.conf', 'a=2\n'), file('added', 'new', 0o600)], undefined), true);
+    const second = readlinkSync(join(volume, '..data'));
+    assert.notEqual(second, first);
+    assert.equal(readFileSync(join(volume, 'app.conf'), 'utf8'), 'a=2\n');
+    assert.equal(statSync(join(volume, 'added')).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(volume).sort(), ['..data', second, 'added', 'app.conf'].sort(), 'the old payload and the dropped key are gone');
+    assert.equal(writeAtomically(volume, [file('app.conf', 'a=2\n'), file('added', 'new', 0o644)], undefined), true, 'a changed mode is a change');
+  });
+
+  it('replaces a directory of another layout', () => {
+    const volume = join(dir, 'atomic', 'old');
+    materializeVolumes(join(dir, 'atomic'), [{ name: 'old', source: { kind: 'emptyDir' } }], undefined);
+    writeFileSync(join(volume, 'stale'), 'x');
+    writeAtomically(volume, [file('k', 'v')], undefined);
+    assert.deepEqual(
+      readdirSync(volume).filter((name) => !name.startsWith('..')),
+      ['k'],
+    );
+  });
+
+  it('gives a subPath of a file volume as it was when the container started, as a subPath mount keeps it', () => {
+    const volumes = join(dir, 'pinned');
+    const paths = materializeVolumes(volumes, [{ name: 'cfg', source: { kind: 'files', files: [file('key', 'old')] } }], undefined);
+    const mounts = resolveMounts([{ volume: 'cfg', mountPath: '/etc/key', subPath: 'key', readOnly: true }], paths, {
+      dir: join(dir, 'pinned-subpaths'),
+      volumes: new Set(['cfg']),
+      owner: undefined,
+    });
+    writeAtomically(join(volumes, 'cfg'), [file('key', 'new')], undefined);
+    assert.equal(readFileSync(join(volumes, 'cfg', 'key'), 'utf8'), 'new');
+    assert.equal(readFileSync(mounts[0]?.hostPath ?? '', 'utf8'), 'old');
   });
 });

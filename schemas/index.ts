@@ -38,6 +38,7 @@ import { replicaSetRules } from './replica-set.ts';
 import { limitRangeRules, resourceQuotaRules } from './resource-quota.ts';
 import { secretRules } from './secret.ts';
 import { serviceRules } from './service.ts';
+import { podDisruptionBudgetRules } from './pod-disruption-budget.ts';
 import { serviceAccountRules } from './service-account.ts';
 import { statefulSetRules } from './stateful-set.ts';
 import { persistentVolumeClaimRules, persistentVolumeRules, storageClassRules } from './storage.ts';
@@ -99,6 +100,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.priorityclasses.id, priorityClassRules],
   [types.endpointslices.id, endpointSliceRules],
   [types.serviceaccounts.id, serviceAccountRules],
+  [types.poddisruptionbudgets.id, podDisruptionBudgetRules],
   [types.roles.id, roleRules],
   [types.rolebindings.id, roleBindingRules],
   [types.clusterroles.id, clusterRoleRules],

@@ -16,6 +16,7 @@ import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
 import { endpointSlicePrinter, endpointsPrinter, ingressClassPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
 import { podPrinter } from './pod-printer.ts';
+import { podDisruptionBudgetPrinter } from './policy-printers.ts';
 import { priorityClassPrinter } from './scheduling-printers.ts';
 import { persistentVolumeClaimPrinter, persistentVolumePrinter, storageClassPrinter } from './storage-printers.ts';
 import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter, statefulSetPrinter } from './workload-printers.ts';
@@ -85,6 +86,7 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['scheduling.k8s.io/priorityclasses', priorityClassPrinter],
   ['discovery.k8s.io/endpointslices', endpointSlicePrinter],
   ['core/serviceaccounts', serviceAccountPrinter],
+  ['policy/poddisruptionbudgets', podDisruptionBudgetPrinter],
   ['rbac.authorization.k8s.io/roles', rolePrinter],
   ['rbac.authorization.k8s.io/clusterroles', rolePrinter],
   ['rbac.authorization.k8s.io/rolebindings', roleBindingPrinter],

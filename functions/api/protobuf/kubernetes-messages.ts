@@ -81,6 +81,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
   'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
   'v1/ServiceAccount': 'k8s.io.api.core.v1.ServiceAccount',
+  'policy/v1/PodDisruptionBudget': 'k8s.io.api.policy.v1.PodDisruptionBudget',
   'rbac.authorization.k8s.io/v1/Role': 'k8s.io.api.rbac.v1.Role',
   'rbac.authorization.k8s.io/v1/ClusterRole': 'k8s.io.api.rbac.v1.ClusterRole',
   'rbac.authorization.k8s.io/v1/RoleBinding': 'k8s.io.api.rbac.v1.RoleBinding',

@@ -281,4 +281,27 @@ message Eviction {
   optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
   optional k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions deleteOptions = 2;
 }
+
+message PodDisruptionBudget {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional PodDisruptionBudgetSpec spec = 2;
+  optional PodDisruptionBudgetStatus status = 3;
+}
+
+message PodDisruptionBudgetSpec {
+  optional k8s.io.apimachinery.pkg.util.intstr.IntOrString minAvailable = 1;
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector selector = 2;
+  optional k8s.io.apimachinery.pkg.util.intstr.IntOrString maxUnavailable = 3;
+  optional string unhealthyPodEvictionPolicy = 4;
+}
+
+message PodDisruptionBudgetStatus {
+  optional int64 observedGeneration = 1;
+  map<string, k8s.io.apimachinery.pkg.apis.meta.v1.Time> disruptedPods = 2;
+  optional int32 disruptionsAllowed = 3 [(emit_zero) = true];
+  optional int32 currentHealthy = 4 [(emit_zero) = true];
+  optional int32 desiredHealthy = 5 [(emit_zero) = true];
+  optional int32 expectedPods = 6 [(emit_zero) = true];
+  repeated k8s.io.apimachinery.pkg.apis.meta.v1.Condition conditions = 7;
+}
 `;

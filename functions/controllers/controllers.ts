@@ -9,6 +9,7 @@ import { clusterRoleAggregationController } from './clusterrole-aggregation/clus
 import { cronJobController } from './cronjob/cronjob-controller.ts';
 import { daemonSetController } from './daemonset/daemonset-controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
+import { disruptionController } from './disruption/disruption-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
 import { ingressController } from './ingress/ingress-controller.ts';
@@ -36,6 +37,7 @@ export const controllers: readonly Controller[] = [
   statefulSetController,
   persistentVolumeController(),
   resourceQuotaController,
+  disruptionController,
   garbageCollector,
   namespaceController,
   systemNamespacesController,

@@ -293,3 +293,111 @@ describe('compatibility with what kubectl expects of a cluster', () => {
     assert.deepEqual(phases, { default: 'Active', 'kube-node-lease': 'Active', 'kube-public': 'Active', 'kube-system': 'Active' });
   });
 });
+
+describe('PodDisruptionBudgets, ReplicationControllers and kubectl apply --prune, on two nodes', { timeout: 600_000 }, () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 2, agentRuntime: 'sim', resyncSeconds: 5 });
+    await waitFor('two Ready nodes', async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 2, { timeoutMs: 60_000 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const budget = {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'guarded', namespace: 'default' },
+    spec: { minAvailable: 2, selector: { matchLabels: { app: 'guarded' } } },
+  };
+
+  it('drains a node within a PodDisruptionBudget: one eviction at a time, the 429s retried, never fewer than minAvailable ready', async () => {
+    await cluster.kubectlOk(['create', 'deployment', 'guarded', '--image=nginx', '--replicas=3']);
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(budget) });
+    await cluster.kubectlOk(['rollout', 'status', 'deployment/guarded', '--timeout=120s'], { timeoutMs: 130_000 });
+    const status = await waitFor('the budget allowing one disruption', async () => {
+      const pdb = JSON.parse(await cluster.kubectlOk(['get', 'pdb', 'guarded', '-o', 'json']));
+      return pdb.status?.disruptionsAllowed === 1 ? pdb.status : undefined;
+    });
+    assert.deepEqual([status.expectedPods, status.currentHealthy, status.desiredHealthy, status.observedGeneration], [3, 3, 2, 1]);
+    assert.deepEqual(
+      status.conditions.map((c: Record<string, unknown>) => [c.type, c.status, c.reason]),
+      [['DisruptionAllowed', 'True', 'SufficientPods']],
+    );
+    const table = await cluster.kubectlOk(['get', 'pdb']);
+    assert.match(table, /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\n/);
+    assert.match(table, /\nguarded\s+2\s+N\/A\s+1\s+\S+\n/);
+    const described = await cluster.kubectlOk(['describe', 'pdb', 'guarded']);
+    for (const line of [
+      /^Name:\s+guarded$/m,
+      /^Min available:\s+2$/m,
+      /^Selector:\s+app=guarded$/m,
+      /^\s+Allowed disruptions:\s+1$/m,
+      /^\s+Current:\s+3$/m,
+      /^\s+Desired:\s+2$/m,
+      /^\s+Total:\s+3$/m,
+    ]) {
+      assert.match(described, line);
+    }
+
+    // The node with the most of the pods (two of three on two nodes) is drained.
+    const placement = (await cluster.kubectlOk(['get', 'pods', '-l', 'app=guarded', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}']))
+      .trim()
+      .split('\n');
+    const counts = new Map<string, number>();
+    for (const node of placement) counts.set(node, (counts.get(node) ?? 0) + 1);
+    const [node, onNode] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+    assert.ok(onNode >= 2, `two pods on one node: ${placement.join(' ')}`);
+
+    // Every change of the pods, in order: name, deletionTimestamp, Ready.
+    const watch = cluster.kubectlBackground([
+      'get',
+      'pods',
+      '-l',
+      'app=guarded',
+      '-w',
+      '-o',
+      'jsonpath={.metadata.name}|{.metadata.deletionTimestamp}|{.status.conditions[?(@.type=="Ready")].status}{"\\n"}',
+    ]);
+    await waitFor(
+      'the watch listing the pods',
+      () =>
+        watch
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('|')).length >= 3,
+    );
+    const drained = await cluster.kubectl(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=120s'], { timeoutMs: 150_000 });
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, new RegExp(`node/${node} drained`));
+    assert.equal((drained.stdout.match(/pod\/guarded-\S+ evicted/g) ?? []).length, onNode);
+    assert.match(
+      drained.stderr,
+      /error when evicting pods\/"guarded-\S+" -n "default" \(will retry after 5s\): Cannot evict pod as it would violate the pod's disruption budget\./,
+    );
+
+    await waitFor('three ready pods again', async () => {
+      const pdb = JSON.parse(await cluster.kubectlOk(['get', 'pdb', 'guarded', '-o', 'json']));
+      return pdb.status?.currentHealthy === 3 && pdb.status.disruptionsAllowed === 1;
+    });
+    await watch.stop();
+    const healthy = new Map<string, boolean>();
+    let fewest = Number.POSITIVE_INFINITY;
+    const lines = watch
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('|'));
+    for (const [index, line] of lines.entries()) {
+      const [name = '', deleting, ready] = line.split('|');
+      healthy.set(name, !deleting && ready === 'True');
+      if (index >= 2) fewest = Math.min(fewest, [...healthy.values()].filter(Boolean).length);
+    }
+    assert.equal(fewest, 2, `the budget held through the drain:\n${lines.join('\n')}`);
+    const after = (await cluster.kubectlOk(['get', 'pods', '-l', 'app=guarded', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}']))
+      .trim()
+      .split('\n');
+    assert.ok(!after.includes(node), `no pod left on ${node}: ${after.join(' ')}`);
+    await cluster.kubectlOk(['uncordon', node]);
+  });
+});

@@ -5,6 +5,7 @@ import { jobStrategy } from './job-strategy.ts';
 import type { KindStrategy } from './kind-strategy.ts';
 import { namespaceStrategy } from './namespace-strategy.ts';
 import { persistentVolumeClaimStrategy } from './persistent-volume-claim-strategy.ts';
+import { podDisruptionBudgetStrategy } from './pod-disruption-budget-strategy.ts';
 import { podStrategy } from './pod-strategy.ts';
 import { serviceStrategy } from './service-strategy.ts';
 
@@ -15,6 +16,7 @@ const strategiesById: ReadonlyMap<string, KindStrategy> = new Map([
   [types.ingresses.id, ingressStrategy],
   [types.jobs.id, jobStrategy],
   [types.persistentvolumeclaims.id, persistentVolumeClaimStrategy],
+  [types.poddisruptionbudgets.id, podDisruptionBudgetStrategy],
 ]);
 
 const plain: KindStrategy = {};

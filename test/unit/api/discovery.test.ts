@@ -70,6 +70,7 @@ describe('aggregated discovery', () => {
       'coordination.k8s.io',
       'discovery.k8s.io',
       'networking.k8s.io',
+      'policy',
       'rbac.authorization.k8s.io',
       'scheduling.k8s.io',
       'storage.k8s.io',

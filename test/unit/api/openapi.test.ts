@@ -46,6 +46,7 @@ const componentIds: Readonly<Record<string, string>> = {
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
   PriorityClass: 'io.k8s.api.scheduling.v1.PriorityClass',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
+  PodDisruptionBudget: 'io.k8s.api.policy.v1.PodDisruptionBudget',
   ServiceAccount: 'io.k8s.api.core.v1.ServiceAccount',
   Role: 'io.k8s.api.rbac.v1.Role',
   ClusterRole: 'io.k8s.api.rbac.v1.ClusterRole',

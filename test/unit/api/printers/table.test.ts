@@ -198,6 +198,13 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Holder', 0],
     ['Age', 0],
   ],
+  'policy/poddisruptionbudgets': [
+    ['Name', 0],
+    ['Min Available', 0],
+    ['Max Unavailable', 0],
+    ['Allowed Disruptions', 0],
+    ['Age', 0],
+  ],
   'scheduling.k8s.io/priorityclasses': [
     ['Name', 0],
     ['Value', 0],

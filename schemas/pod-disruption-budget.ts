@@ -3,7 +3,18 @@ import { z } from 'zod';
 import { validateIntOrPercent } from './deployment.ts';
 import { type FieldCause, invalid, notSupported } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
-import { apiVersionField, conditionSchema, int32, int64, intOrString, kindField, labelSelectorSchema, objectMetaSchema, time, validateLabelSelector } from './meta.ts';
+import {
+  apiVersionField,
+  conditionSchema,
+  int32,
+  int64,
+  intOrString,
+  kindField,
+  labelSelectorSchema,
+  objectMetaSchema,
+  time,
+  validateLabelSelector,
+} from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
 
 const policyV1 = 'io.k8s.api.policy.v1';
@@ -28,7 +39,12 @@ export const podDisruptionBudgetStatusSchema = z
     expectedPods: int32.default(0),
     conditions: z
       .array(conditionSchema)
-      .meta({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+      .meta({
+        'x-kubernetes-patch-merge-key': 'type',
+        'x-kubernetes-patch-strategy': 'merge',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      })
       .optional(),
   })
   .meta({ id: `${policyV1}.PodDisruptionBudgetStatus`, description: 'The most recently observed state of a PodDisruptionBudget.' });

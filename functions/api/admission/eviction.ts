@@ -107,7 +107,9 @@ export async function evictPod(context: EvictionContext, namespace: string, name
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       if (attempt >= budgetWriteAttempts) {
-        throw new ApiError(504, 'Timeout', `Timeout: couldn't update PodDisruptionBudget "${budget.metadata.name}" due to conflicts`, { retryAfterSeconds: 10 });
+        throw new ApiError(504, 'Timeout', `Timeout: couldn't update PodDisruptionBudget "${budget.metadata.name}" due to conflicts`, {
+          retryAfterSeconds: 10,
+        });
       }
       budget = await context.store.get(types.poddisruptionbudgets, namespace, budget.metadata.name ?? '');
     }

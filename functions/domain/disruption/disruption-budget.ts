@@ -7,7 +7,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { storedPod } from '../../../schemas/stored-objects.ts';
 import { kubeTime } from '../../core/kube-time.ts';
-import { labelSelectorFromObject, type LabelSelectorObject } from '../../core/label-selector.ts';
+import { type LabelSelectorObject, labelSelectorFromObject } from '../../core/label-selector.ts';
 
 /** How long an eviction's entry in `status.disruptedPods` keeps its pod out of the healthy count (Kubernetes' DeletionTimeout). */
 export const disruptedPodTimeoutMs = 2 * 60 * 1000;
@@ -167,7 +167,10 @@ function failSafe(pdb: KubeObject, message: string, now: Date): BudgetStatus {
 }
 
 /** The sum of the scales of the controllers of `pods`, each controller counted once (`getExpectedScale`). */
-function expectedScale(pods: readonly KubeObject[], controllerOf: (pod: KubeObject) => PodController): { count: number; unmanaged: string[] } | { error: string } {
+function expectedScale(
+  pods: readonly KubeObject[],
+  controllerOf: (pod: KubeObject) => PodController,
+): { count: number; unmanaged: string[] } | { error: string } {
   const scales = new Map<string, number>();
   const unmanaged: string[] = [];
   for (const pod of pods) {
@@ -193,15 +196,15 @@ export function planBudget(pdb: KubeObject, pods: readonly KubeObject[], control
   let expectedPods = 0;
   let desiredHealthy = 0;
   let unmanaged: string[] = [];
-  const fail = (reason: string, message: string): BudgetPlan => {
-    events.push({ type: 'Warning', reason, message });
-    const status = failSafe(pdb, message, now);
+  const fail = (error: string): BudgetPlan => {
+    events.push({ type: 'Warning', reason: 'CalculateExpectedPodCountFailed', message: `Failed to calculate the number of expected pods: ${error}` });
+    const status = failSafe(pdb, error, now);
     return { events, ...(sameStatus(budgetStatus(pdb), status) ? {} : { status }) };
   };
   try {
     if (spec.maxUnavailable !== undefined) {
       const scale = expectedScale(covered, controllerOf);
-      if ('error' in scale) return fail('CalculateExpectedPodCountFailed', `Failed to calculate the number of expected pods: ${scale.error}`);
+      if ('error' in scale) return fail(scale.error);
       ({ count: expectedPods, unmanaged } = scale);
       desiredHealthy = Math.max(0, expectedPods - scaledValue(spec.maxUnavailable, expectedPods, true));
     } else if (typeof spec.minAvailable === 'number') {
@@ -209,12 +212,12 @@ export function planBudget(pdb: KubeObject, pods: readonly KubeObject[], control
       expectedPods = covered.length;
     } else if (typeof spec.minAvailable === 'string') {
       const scale = expectedScale(covered, controllerOf);
-      if ('error' in scale) return fail('CalculateExpectedPodCountFailed', `Failed to calculate the number of expected pods: ${scale.error}`);
+      if ('error' in scale) return fail(scale.error);
       ({ count: expectedPods, unmanaged } = scale);
       desiredHealthy = scaledValue(spec.minAvailable, expectedPods, true);
     }
   } catch (error) {
-    return fail('CalculateExpectedPodCountFailed', `Failed to calculate the number of expected pods: ${(error as Error).message}`);
+    return fail((error as Error).message);
   }
   if (unmanaged.length > 0) {
     events.push({
@@ -235,13 +238,19 @@ export function planBudget(pdb: KubeObject, pods: readonly KubeObject[], control
     if (pod.metadata.deletionTimestamp || at === undefined) continue;
     const expires = Date.parse(at) + disruptedPodTimeoutMs;
     if (expires < now.getTime()) {
-      events.push({ type: 'Warning', reason: 'NotDeleted', message: `Pod ${name} was expected by PDB ${pdb.metadata.namespace}/${pdb.metadata.name} to be deleted but it wasn't` });
+      events.push({
+        type: 'Warning',
+        reason: 'NotDeleted',
+        message: `Pod ${name} was expected by PDB ${pdb.metadata.namespace}/${pdb.metadata.name} to be deleted but it wasn't`,
+      });
       continue;
     }
     disruptedPods[name] = at;
     recheckAt = recheckAt === undefined ? expires : Math.min(recheckAt, expires);
   }
-  const currentHealthy = covered.filter((pod) => !pod.metadata.deletionTimestamp && disruptedPods[pod.metadata.name ?? ''] === undefined && isPodReady(pod)).length;
+  const currentHealthy = covered.filter(
+    (pod) => !pod.metadata.deletionTimestamp && disruptedPods[pod.metadata.name ?? ''] === undefined && isPodReady(pod),
+  ).length;
 
   // A budget that expects no pods allows nothing, so pods that appear before the next pass are safe.
   let disruptionsAllowed = currentHealthy - desiredHealthy;
@@ -298,7 +307,13 @@ export function checkAndDecrement(pdb: KubeObject, podName: string, now: Date): 
   const name = pdb.metadata.name ?? '';
   const status = budgetStatus(pdb);
   if ((status.observedGeneration ?? 0) < (pdb.metadata.generation ?? 0)) {
-    return { allowed: false, code: 429, message: budgetViolationMessage, cause: `The disruption budget ${name} is still being processed by the server.`, retryAfterSeconds: 10 };
+    return {
+      allowed: false,
+      code: 429,
+      message: budgetViolationMessage,
+      cause: `The disruption budget ${name} is still being processed by the server.`,
+      retryAfterSeconds: 10,
+    };
   }
   if (status.disruptionsAllowed < 0) {
     return { allowed: false, code: 403, message: `poddisruptionbudget.policy "${name}" is forbidden: pdb disruptions allowed is negative` };

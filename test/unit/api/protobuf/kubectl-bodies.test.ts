@@ -287,13 +287,16 @@ describe('decoding the protobuf bodies of kubectl create', () => {
     });
   });
 
-  it('answers a protobuf kind Skiff does not serve with a 400 Status that kubectl reports', async () => {
-    requests = [];
-    respond = answerCreated;
-    const result = await kubectl('create', 'poddisruptionbudget', 'robot', '--selector=app=robot', '--min-available=1');
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /failed to create poddisruptionbudgets: cannot decode PodDisruptionBudget \(policy\/v1\) from protobuf/);
-    assert.equal(requests.filter((r) => r.method === 'POST').length, 1);
+  it('decodes create poddisruptionbudget with its selector and bound', async () => {
+    const post = await createAndCapture('poddisruptionbudget', 'robot', '--selector=app=robot', '--min-available=50%');
+    assert.equal(post.path, '/apis/policy/v1/namespaces/default/poddisruptionbudgets?fieldManager=kubectl-create&fieldValidation=Strict');
+    assert.deepStrictEqual(post.decoded, {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'robot' },
+      spec: { minAvailable: '50%', selector: { matchLabels: { app: 'robot' } } },
+      status: { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
+    });
   });
 });
 

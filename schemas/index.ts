@@ -15,6 +15,8 @@ import {
 import { configMapRules } from './config-map.ts';
 import { controllerRevisionRules } from './controller-revision.ts';
 import { cronJobRules } from './cron-job.ts';
+import { customResourceRules } from './custom-resource.ts';
+import { customResourceDefinitionRules } from './custom-resource-definition.ts';
 import { daemonSetRules } from './daemon-set.ts';
 import { deploymentRules } from './deployment.ts';
 import { endpointSliceRules } from './endpoint-slice.ts';
@@ -42,6 +44,7 @@ import { serviceRules } from './service.ts';
 import { serviceAccountRules } from './service-account.ts';
 import { statefulSetRules } from './stateful-set.ts';
 import { persistentVolumeClaimRules, persistentVolumeRules, storageClassRules } from './storage.ts';
+import { prune } from './structural-schema.ts';
 import { unknownFields } from './unknown-fields.ts';
 import { causesOf } from './zod-causes.ts';
 
@@ -98,6 +101,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.ingresses.id, ingressRules],
   [types.ingressclasses.id, ingressClassRules],
   [types.priorityclasses.id, priorityClassRules],
+  [types.customresourcedefinitions.id, customResourceDefinitionRules],
   [types.endpointslices.id, endpointSliceRules],
   [types.serviceaccounts.id, serviceAccountRules],
   [types.poddisruptionbudgets.id, podDisruptionBudgetRules],
@@ -114,6 +118,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
 ]);
 
 function rulesOf(type: ResourceType): AnyKindRules {
+  if (type.custom) return customResourceRules(type.custom);
   const rules = rulesById.get(type.id);
   if (!rules) throw new Error(`no schema for resource type ${type.id}`);
   return rules;
@@ -133,6 +138,10 @@ function withoutNulls(value: unknown): unknown {
       .filter(([, v]) => v !== null)
       .map(([k, v]) => [k, withoutNulls(v)]),
   );
+}
+
+function withoutNullMetadata(object: Record<string, unknown>): Record<string, unknown> {
+  return object.metadata === undefined || object.metadata === null ? object : { ...object, metadata: withoutNulls(object.metadata) };
 }
 
 function checkTypeMeta(type: ResourceType, body: Record<string, unknown>): void {
@@ -159,12 +168,14 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadRequestError(`the body of the request must be a JSON object of kind ${type.kind}`);
   }
-  const input = withoutNulls(body) as Record<string, unknown>;
-  checkTypeMeta(type, input);
+  checkTypeMeta(type, body as Record<string, unknown>);
   const rules = rulesOf(type);
+  // A custom resource is pruned to its version's schema (kube-apiserver keeps JSON nulls where the schema allows them).
+  const pruned = type.custom ? prune(type.custom.schema, body) : undefined;
+  const input = (pruned ? withoutNullMetadata(pruned.value as Record<string, unknown>) : withoutNulls(body)) as Record<string, unknown>;
   const ref = { kind: type.kind, group: type.group, name: nameOf(input) };
 
-  const unknown = unknownFields(rules.schema, input);
+  const unknown = [...(pruned?.pruned ?? []), ...unknownFields(rules.schema, input)];
   const fieldValidation = options.fieldValidation ?? 'Warn';
   if (unknown.length > 0 && fieldValidation === 'Strict') {
     throw new BadRequestError(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);

@@ -4,6 +4,9 @@
  * validation, printer columns) is looked up by `ResourceType.id`.
  */
 
+import type { CustomResourceFacts } from './custom-resource-definition.ts';
+import { customResourceTypeById, customResourceTypeOfKind, customResourceTypes, findCustomResourceType } from './custom-resource-registry.ts';
+
 export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
 
 export interface ResourceType {
@@ -27,6 +30,8 @@ export interface ResourceType {
    * creates one to ask a question, the server answers in `status` and stores nothing.
    */
   readonly persisted: boolean;
+  /** Set for the kinds CustomResourceDefinitions add: their schema, printer columns and scale paths. */
+  readonly custom?: CustomResourceFacts;
 }
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -105,6 +110,12 @@ export const resourceTypes: readonly ResourceType[] = [
   type('coordination.k8s.io', 'v1', 'Lease', 'leases'),
   type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'] }),
   type('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false }),
+  type('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    subresources: ['status'],
+  }),
   type('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', { namespaced: false, shortNames: ['pc'] }),
   type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
   type('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),
@@ -131,20 +142,34 @@ export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string
   return t.group ? `${t.group}/${t.version}` : t.version;
 }
 
-/** The type served at `/api(s)/<group>/<version>/.../<plural>`, if any. */
+/** The type served at `/api(s)/<group>/<version>/.../<plural>`, if any (custom resources included). */
 export function findType(group: string, version: string, plural: string): ResourceType | undefined {
   const t = byId.get(`${group || 'core'}/${plural}`);
-  return t && t.version === version ? t : undefined;
+  if (t) return t.version === version ? t : undefined;
+  return findCustomResourceType(group, version, plural);
 }
 
 export function typeById(id: string): ResourceType {
-  const t = byId.get(id);
+  const t = byId.get(id) ?? customResourceTypeById(id);
   if (!t) throw new Error(`unknown resource type ${id}`);
   return t;
 }
 
 export function typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return byKind.get(`${apiVersion}/${kind}`);
+  return byKind.get(`${apiVersion}/${kind}`) ?? customResourceTypeOfKind(apiVersion, kind);
+}
+
+/** Whether a group is one of the built-in kinds' (requests to other groups may name custom resources). */
+export function isBuiltInGroup(group: string): boolean {
+  return builtInGroups.has(group);
+}
+
+const builtInGroups = new Set(resourceTypes.map((t) => t.group));
+
+/** Every type served now: the built-in kinds, then the custom resources of Established CRDs. */
+export function servedTypes(): readonly ResourceType[] {
+  const custom = customResourceTypes();
+  return custom.length === 0 ? resourceTypes : [...resourceTypes, ...custom];
 }
 
 /** Well-known types by name, for code that works with one kind. */
@@ -173,6 +198,7 @@ export const types = {
   ingresses: typeById('networking.k8s.io/ingresses'),
   ingressclasses: typeById('networking.k8s.io/ingressclasses'),
   priorityclasses: typeById('scheduling.k8s.io/priorityclasses'),
+  customresourcedefinitions: typeById('apiextensions.k8s.io/customresourcedefinitions'),
   endpointslices: typeById('discovery.k8s.io/endpointslices'),
   serviceaccounts: typeById('core/serviceaccounts'),
   poddisruptionbudgets: typeById('policy/poddisruptionbudgets'),

@@ -7,6 +7,7 @@
  */
 
 import { RBAC_GROUP } from '../../schemas/rbac.ts';
+import { isBuiltInGroup } from '../../schemas/registry.ts';
 import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../core/errors.ts';
 import { wantsPrettyOutput } from '../core/query-flags.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
@@ -15,6 +16,7 @@ import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '.
 import { impersonate, impersonationOf } from '../domain/authorization/impersonation.ts';
 import { requestAttributes } from '../domain/authorization/request-attributes.ts';
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
+import { customResourceSync } from '../domain/custom-resources/custom-resource-sync.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import type { PodStreamLocator } from '../domain/pods/pod-streams.ts';
 import type { Log } from '../logging/log.ts';
@@ -97,6 +99,18 @@ function decodedPath(path: string): string {
   }
 }
 
+/**
+ * Whether serving this path may depend on the CustomResourceDefinitions: discovery of named
+ * groups, the OpenAPI documents, and every group that is not a built-in one (docs/adr/179).
+ * Requests for built-in kinds never pay the check.
+ */
+function dependsOnCustomResources(path: string): boolean {
+  if (path === '/apis' || path.startsWith('/openapi/')) return true;
+  if (!path.startsWith('/apis/')) return false;
+  const group = path.split('/')[2] ?? '';
+  return !isBuiltInGroup(group);
+}
+
 const writeVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /** What the pipeline learned about a request, for the audit log and metrics. */
@@ -118,6 +132,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
   const metrics = new RequestMetrics();
   const authenticateToken = chainAuthenticators(dependencies.authenticators);
   const authorizer = dependencies.authorizer;
+  const syncCustomResources = customResourceSync(dependencies.store);
   const baseContext = {
     store: dependencies.store,
     now,
@@ -168,6 +183,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     trail.decision = { verdict: decision.verdict === 'allow' ? 'allow' : 'forbid', reason: decision.reason };
     if (decision.verdict !== 'allow') throw forbiddenError(attributes, decision.reason);
     // 4. routing; admission runs inside the verbs, right before each write
+    if (dependsOnCustomResources(path)) await syncCustomResources();
     const target = parseRoute(request.path);
     const accept = request.headers.accept;
     switch (target.kind) {

@@ -6,7 +6,7 @@
  * `/api/v1`, `/apis/apps/v1`) that older clients and `kubectl api-resources` fall back to.
  */
 import { createHash } from 'node:crypto';
-import { apiVersionOf, type ResourceType, resourceTypes, type Subresource } from '../../schemas/registry.ts';
+import { apiVersionOf, type ResourceType, type Subresource, servedTypes } from '../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './printers/accept-header.ts';
 
 export type AggregatedDiscoveryVersion = 'v2' | 'v2beta1';
@@ -71,15 +71,39 @@ const subresourceFacts: Readonly<Record<Subresource, SubresourceFacts>> = {
 
 /** Served groups in discovery order: the core group, then the others as the registry lists them. */
 function servedGroups(): readonly string[] {
-  return [...new Set(resourceTypes.map((type) => type.group))];
+  return [...new Set(servedTypes().map((type) => type.group))];
 }
 
+/**
+ * A group's versions, the preferred first: a built-in group lists its one version; a CRD's group
+ * sorts its versions by Kubernetes' version priority (v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > others).
+ */
 function versionsOf(group: string): readonly string[] {
-  return [...new Set(resourceTypes.filter((type) => type.group === group).map((type) => type.version))];
+  const versions = [
+    ...new Set(
+      servedTypes()
+        .filter((type) => type.group === group)
+        .map((type) => type.version),
+    ),
+  ];
+  return versions.length > 1 ? versions.sort(compareVersionPriority) : versions;
+}
+
+function versionRank(version: string): [number, number, number] {
+  const match = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(version);
+  if (!match) return [0, 0, 0];
+  const stability = match[2] === undefined ? 3 : match[2] === 'beta' ? 2 : 1;
+  return [stability, Number(match[1]), Number(match[3] ?? 0)];
+}
+
+function compareVersionPriority(a: string, b: string): number {
+  const [ra, rb] = [versionRank(a), versionRank(b)];
+  for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return (rb[i] ?? 0) - (ra[i] ?? 0);
+  return a.localeCompare(b);
 }
 
 function typesIn(group: string, version: string): readonly ResourceType[] {
-  return resourceTypes.filter((type) => type.group === group && type.version === version);
+  return servedTypes().filter((type) => type.group === group && type.version === version);
 }
 
 function groupVersion(group: string, version: string): string {

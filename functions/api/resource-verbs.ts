@@ -11,7 +11,16 @@
 import type { FieldValidation } from '../../schemas/index.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType, types } from '../../schemas/registry.ts';
-import { BadRequestError, ConflictError, InvalidError, isApiError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
+import {
+  BadRequestError,
+  ConflictError,
+  InvalidError,
+  isApiError,
+  MethodNotAllowedError,
+  NotFoundError,
+  toStatus,
+  UnsupportedMediaTypeError,
+} from '../core/errors.ts';
 import { labelSelectorString } from '../core/label-selector.ts';
 import { optionalQueryFlag, queryFlag } from '../core/query-flags.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
@@ -27,10 +36,12 @@ import type { ObjectReader } from '../store/store.ts';
 import { serveReview } from './access-reviews.ts';
 import { type EvictionDeleteOptions, evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
+import { servedAs } from './custom-resource-versions.ts';
 import type { ApiResponse, ReadRequest } from './http.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
 import { servePodStream } from './pod-streams.ts';
 import { toTable, wantsTable } from './printers/index.ts';
+import { evaluateJsonPath } from './printers/simple-json-path.ts';
 import type { IncludeObject } from './printers/table.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
@@ -67,10 +78,15 @@ async function admitRequest(context: VerbContext, attributes: Omit<AdmissionAttr
 /** Writes that race with other writers are retried from a fresh read this many times. */
 const MAX_WRITE_ATTEMPTS = 8;
 
-export async function serveResource(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
+export async function serveResource(route: ResourceRoute, request: ReadRequest, verbContext: VerbContext): Promise<ApiResponse> {
   const method = request.method.toUpperCase();
   const { subresource } = route;
-  if (!route.type.persisted) return serveReview(route, request, context);
+  if (!route.type.persisted) return serveReview(route, request, verbContext);
+  // Custom resources of any served version are read as the version asked for (conversion None).
+  const context = route.type.custom ? { ...verbContext, store: servedAs(route.type, verbContext.store) } : verbContext;
+  if (route.type.custom?.terminating && method === 'POST' && route.name === undefined) {
+    throw new MethodNotAllowedError('create not allowed while custom resource definition is terminating');
+  }
   if (subresource === 'token') {
     return serveTokenRequest(route, request, {
       store: context.store,
@@ -414,6 +430,13 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
       `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${mediaTypeOf(request.headers['content-type'])})`,
     );
   }
+  if (patchType === 'strategic' && route.type.custom) {
+    // Custom resources have no patch strategies to merge by: kube-apiserver refuses the type.
+    throw new UnsupportedMediaTypeError(
+      'application/strategic-merge-patch+json',
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+    );
+  }
   const patchBody = parsePatchBody(patchType, request.body);
   const fieldValidation = fieldValidationOf(request.query);
   const fieldManager = fieldManagerOf(request);
@@ -557,7 +580,36 @@ async function deleteCollection(route: ResourceRoute, request: ReadRequest, cont
 
 // --- scale -------------------------------------------------------------------------------
 
-function toScale(object: KubeObject): KubeObject {
+/** A custom resource's scale, read at the paths its CRD names (`.spec.replicas`, `.status.replicas`, `.status.selector`). */
+function toCustomScale(type: ResourceType, object: KubeObject): KubeObject {
+  const paths = type.custom?.scale;
+  const first = (path: string | undefined): unknown => (path ? evaluateJsonPath(object, path)[0] : undefined);
+  const specReplicas = first(paths?.specReplicasPath);
+  const statusReplicas = first(paths?.statusReplicasPath);
+  const selector = first(paths?.labelSelectorPath);
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
+    spec: { replicas: typeof specReplicas === 'number' ? specReplicas : 0 },
+    status: { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0, ...(typeof selector === 'string' && selector ? { selector } : {}) },
+  };
+}
+
+/** `object` with `value` at a simple dotted path (`.spec.replicas`), parents made as needed. */
+function withValueAt(object: KubeObject, path: string, value: unknown): KubeObject {
+  const names = path.split('.').filter(Boolean);
+  const set = (target: unknown, at: number): unknown => {
+    const base = typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Record<string, unknown>) : {};
+    const name = names[at]!;
+    return { ...base, [name]: at === names.length - 1 ? value : set(base[name], at + 1) };
+  };
+  return set(object, 0) as KubeObject;
+}
+
+function toScale(object: KubeObject, type?: ResourceType): KubeObject {
+  if (type?.custom) return toCustomScale(type, object);
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: Parameters<typeof labelSelectorString>[0] };
   const status = (object.status ?? {}) as { replicas?: number };
   const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
@@ -572,14 +624,14 @@ function toScale(object: KubeObject): KubeObject {
 
 async function serveScale(route: ResourceRoute, request: ReadRequest, context: VerbContext, method: string): Promise<ApiResponse> {
   if (method === 'GET') {
-    return jsonResponse(200, toScale(await context.store.get(route.type, route.namespace, route.name!)));
+    return jsonResponse(200, toScale(await context.store.get(route.type, route.namespace, route.name!), route.type));
   }
   if (method !== 'PUT' && method !== 'PATCH') throw new MethodNotAllowedError();
   const written = await writeWithRetry(
     route,
     context,
     (current) => {
-      const scale = toScale(current);
+      const scale = toScale(current, route.type);
       let desired: unknown;
       let clientResourceVersion: string | undefined;
       if (method === 'PUT') {
@@ -599,13 +651,14 @@ async function serveScale(route: ResourceRoute, request: ReadRequest, context: V
           `Scale.autoscaling "${route.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
         );
       }
-      const next = { ...current, spec: { ...(current.spec as object), replicas } };
+      const specReplicasPath = route.type.custom?.scale?.specReplicasPath;
+      const next = specReplicasPath ? withValueAt(current, specReplicasPath, replicas) : { ...current, spec: { ...(current.spec as object), replicas } };
       const admitted = context.admission.admitUpdate(route.type, next, current, { fieldValidation: 'Ignore' }).object;
       return { object: admitted, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
     },
     isDryRun(request.query),
   );
-  return jsonResponse(200, toScale(written));
+  return jsonResponse(200, toScale(written, route.type));
 }
 
 // --- pods: binding, eviction, log ---------------------------------------------------------------

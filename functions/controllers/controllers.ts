@@ -7,6 +7,7 @@ import type { Controller } from '../controller-runtime/controller.ts';
 import type { IngressLoadBalancers } from '../domain/services/load-balancers.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation/clusterrole-aggregation-controller.ts';
 import { cronJobController } from './cronjob/cronjob-controller.ts';
+import { customResourceDefinitionController } from './custom-resource-definition/custom-resource-definition-controller.ts';
 import { daemonSetController } from './daemonset/daemonset-controller.ts';
 import { deploymentController } from './deployment/deployment-controller.ts';
 import { disruptionController } from './disruption/disruption-controller.ts';
@@ -47,6 +48,7 @@ export const controllers: readonly Controller[] = [
   clusterRoleAggregationController,
   serviceAccountController,
   kubernetesServiceController(),
+  customResourceDefinitionController,
 ];
 
 export interface ControllerOptions extends NodeLifecycleOptions {

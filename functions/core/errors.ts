@@ -158,11 +158,12 @@ export class RequestEntityTooLargeError extends ApiError {
 
 export class UnsupportedMediaTypeError extends ApiError {
   override name = 'UnsupportedMediaTypeError';
-  constructor(contentType: string) {
+  constructor(contentType: string, message?: string) {
     super(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
+      message ??
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
     );
   }
 }

@@ -13,8 +13,8 @@ export interface ColumnDefinition {
   readonly priority: number;
 }
 
-/** A cell holds what the apiserver puts there: text or an integer. */
-export type Cell = string | number | boolean;
+/** A cell holds what the apiserver puts there: text or a number; null where a custom column's path finds nothing (kubectl prints `<none>`). */
+export type Cell = string | number | boolean | null;
 
 export interface TableRowCondition {
   readonly type: 'Completed';

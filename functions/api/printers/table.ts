@@ -11,6 +11,7 @@ import { acceptsJson, parseAccept } from './accept-header.ts';
 import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
 import { cronJobPrinter, jobPrinter } from './batch-printers.ts';
 import { configMapPrinter, leasePrinter, limitRangePrinter, namespacePrinter, nodePrinter, resourceQuotaPrinter, secretPrinter } from './cluster-printers.ts';
+import { customResourcePrinter } from './custom-resource-printer.ts';
 import { eventPrinter } from './event-printer.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
@@ -98,7 +99,15 @@ const defaultPrinter: KindPrinter = {
   print: (object, now) => ({ cells: [nameOf(object), ageSince(object.metadata.creationTimestamp, now)] }),
 };
 
+/** A CustomResourceDefinition's own columns: its name and when it was made, as a timestamp. */
+const customResourceDefinitionPrinter: KindPrinter = {
+  columns: [nameColumn, { name: 'Created At', type: 'date', format: '', description: 'When the definition was created.', priority: 0 }],
+  print: (object) => ({ cells: [nameOf(object), object.metadata.creationTimestamp ?? null] }),
+};
+
 export function printerFor(type: ResourceType): KindPrinter {
+  if (type.custom) return customResourcePrinter(type.custom.printerColumns);
+  if (type.id === 'apiextensions.k8s.io/customresourcedefinitions') return customResourceDefinitionPrinter;
   return printers.get(type.id) ?? defaultPrinter;
 }
 

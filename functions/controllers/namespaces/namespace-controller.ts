@@ -5,7 +5,8 @@
  * removal finishes the namespace.
  */
 
-import { persistedTypes, types } from '../../../schemas/registry.ts';
+import { parseCustomResourceDefinition, storageTypeOf } from '../../../schemas/custom-resource-definition.ts';
+import { persistedTypes, type ResourceType, types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
@@ -31,7 +32,14 @@ export const namespaceController: Controller = {
   async reconcile(key, ctx) {
     const namespace = await getIfExists(ctx.store, types.namespaces, undefined, key.name);
     if (!namespace?.metadata.deletionTimestamp) return undefined;
-    const lists = await Promise.all(namespacedTypes.map(async (type) => ({ type, items: await listAll(ctx.store, type, { namespace: key.name }) })));
+    // Custom resources too: the namespaced kinds of every CRD (its storage version's type).
+    const customTypes = (await listAll(ctx.store, types.customresourcedefinitions))
+      .map(parseCustomResourceDefinition)
+      .map((crd) => (crd ? storageTypeOf(crd) : undefined))
+      .filter((type) => type?.namespaced === true) as ResourceType[];
+    const lists = await Promise.all(
+      [...namespacedTypes, ...customTypes].map(async (type) => ({ type, items: await listAll(ctx.store, type, { namespace: key.name }) })),
+    );
     const content: NamespaceContent[] = lists.flatMap(({ type, items }) => items.map((object) => ({ type, object })));
     const plan = planNamespaceCleanup(namespace, content);
 

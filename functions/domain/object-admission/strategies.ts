@@ -1,5 +1,6 @@
 /** The strategy of each kind that has one; every other kind is written and deleted as it is. */
 import { type ResourceType, types } from '../../../schemas/registry.ts';
+import { customResourceDefinitionStrategy } from './custom-resource-definition-strategy.ts';
 import { ingressStrategy } from './ingress-strategy.ts';
 import { jobStrategy } from './job-strategy.ts';
 import type { KindStrategy } from './kind-strategy.ts';
@@ -17,6 +18,7 @@ const strategiesById: ReadonlyMap<string, KindStrategy> = new Map([
   [types.jobs.id, jobStrategy],
   [types.persistentvolumeclaims.id, persistentVolumeClaimStrategy],
   [types.poddisruptionbudgets.id, podDisruptionBudgetStrategy],
+  [types.customresourcedefinitions.id, customResourceDefinitionStrategy],
 ]);
 
 const plain: KindStrategy = {};

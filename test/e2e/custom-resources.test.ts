@@ -1,0 +1,131 @@
+/**
+ * CustomResourceDefinitions with the real kubectl, on one local cluster without nodes: a CRD with
+ * a schema, printer columns, short names, a category and the status and scale subresources is
+ * applied and Established; its custom resources are applied, listed with their columns, refused
+ * when invalid with the schema's message, patched, scaled; deleting the CRD removes them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestCluster, type TestCluster } from '../support/cluster.ts';
+import { waitFor } from '../support/wait.ts';
+
+const crd = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    plural: widgets
+    singular: widget
+    kind: Widget
+    shortNames: [wd]
+    categories: [all]
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources:
+        status: {}
+        scale:
+          specReplicasPath: .spec.replicas
+          statusReplicasPath: .status.replicas
+      additionalPrinterColumns:
+        - name: Color
+          type: string
+          jsonPath: .spec.color
+        - name: Replicas
+          type: integer
+          jsonPath: .spec.replicas
+        - name: Age
+          type: date
+          jsonPath: .metadata.creationTimestamp
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [color]
+              properties:
+                color:
+                  type: string
+                  enum: [red, green, blue]
+                replicas:
+                  type: integer
+                  minimum: 0
+                  maximum: 10
+                  default: 1
+                size:
+                  x-kubernetes-int-or-string: true
+            status:
+              type: object
+              properties:
+                replicas:
+                  type: integer
+`;
+
+const widget = (name: string, color: string, extra = '') => `
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: ${name}
+spec:
+  color: ${color}
+${extra}`;
+
+describe('custom resources with kubectl', () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 0 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('applies a CRD and waits for it to be established', async () => {
+    assert.match(await cluster.kubectlOk(['apply', '-f', '-'], { input: crd }), /customresourcedefinition.apiextensions.k8s.io\/widgets.example.com created/);
+    await cluster.kubectlOk(['wait', '--for', 'condition=established', '--timeout=30s', 'crd/widgets.example.com']);
+    const listed = await cluster.kubectlOk(['get', 'crd']);
+    assert.match(listed, /^NAME\s+CREATED AT$/m);
+    assert.match(listed, /^widgets\.example\.com\s+\d{4}-\d\d-\d\dT/m);
+  });
+
+  it('serves the custom resources: apply, get with the columns, the short name, the all category', async () => {
+    assert.match(await cluster.kubectlOk(['apply', '-f', '-'], { input: widget('w1', 'red') }), /widget.example.com\/w1 created/);
+    const table = await cluster.kubectlOk(['get', 'widgets']);
+    assert.match(table, /^NAME\s+COLOR\s+REPLICAS\s+AGE$/m);
+    assert.match(table, /^w1\s+red\s+1\s+\d+s$/m);
+    assert.match(await cluster.kubectlOk(['get', 'wd']), /^w1\s+red\s+1/m);
+    assert.match(await cluster.kubectlOk(['get', 'all']), /widget\.example\.com\/w1/);
+    const object = JSON.parse(await cluster.kubectlOk(['get', 'widget', 'w1', '-o', 'json']));
+    assert.equal(object.spec.replicas, 1, 'the schema default is applied');
+  });
+
+  it('refuses an invalid object with the schema message', async () => {
+    const result = await cluster.kubectl(['apply', '-f', '-'], { input: widget('w2', 'pink') });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /The Widget "w2" is invalid: spec.color: Unsupported value: "pink": supported values: "red", "green", "blue"/);
+    const tooMany = await cluster.kubectl(['apply', '-f', '-'], { input: widget('w3', 'red', '  replicas: 11') });
+    assert.match(tooMany.stderr, /spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10/);
+  });
+
+  it('patches with a merge patch, scales, and refuses a strategic merge patch', async () => {
+    await cluster.kubectlOk(['patch', 'widget', 'w1', '--type=merge', '-p', '{"spec":{"color":"blue"}}']);
+    await cluster.kubectlOk(['scale', 'widget', 'w1', '--replicas=3']);
+    assert.match(await cluster.kubectlOk(['get', 'widgets']), /^w1\s+blue\s+3/m);
+    const strategic = await cluster.kubectl(['patch', 'widget', 'w1', '--type=strategic', '-p', '{"spec":{"color":"green"}}']);
+    assert.notEqual(strategic.code, 0);
+    assert.match(strategic.stderr, /unknown format|UnsupportedMediaType|not supported/i);
+  });
+
+  it('removes the objects when the CRD is deleted', async () => {
+    await cluster.kubectlOk(['delete', 'crd', 'widgets.example.com', '--timeout=60s']);
+    const gone = await cluster.kubectl(['get', 'widgets']);
+    assert.notEqual(gone.code, 0);
+    await waitFor('the CRD gone', async () => (await cluster.kubectl(['get', 'crd', 'widgets.example.com'])).code !== 0 || undefined);
+  });
+});

@@ -113,6 +113,41 @@ describe('custom resources with kubectl', () => {
     assert.match(tooMany.stderr, /spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10/);
   });
 
+  it('drops unknown fields with a warning, refuses them with --validate=strict', async () => {
+    const warned = await cluster.kubectl(['apply', '--validate=warn', '-f', '-'], { input: widget('w4', 'green', '  colour: green') });
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /unknown field "spec.colour"/);
+    assert.equal(JSON.parse(await cluster.kubectlOk(['get', 'widget', 'w4', '-o', 'json'])).spec.colour, undefined);
+    const strict = await cluster.kubectl(['apply', '--validate=strict', '-f', '-'], { input: widget('w5', 'green', '  colour: green') });
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /unknown field "spec.colour"/);
+  });
+
+  it('keeps status to the status subresource', async () => {
+    await cluster.kubectlOk(['patch', 'widget', 'w4', '--type=merge', '-p', '{"status":{"replicas":5}}']);
+    assert.equal(JSON.parse(await cluster.kubectlOk(['get', 'widget', 'w4', '-o', 'json'])).status, undefined, 'the main resource ignores status');
+    await cluster.kubectlOk(['patch', 'widget', 'w4', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":5},"spec":{"color":"red"}}']);
+    const object = JSON.parse(await cluster.kubectlOk(['get', 'widget', 'w4', '-o', 'json']));
+    assert.equal(object.status.replicas, 5);
+    assert.equal(object.spec.color, 'green', 'the status subresource ignores spec');
+  });
+
+  it("refuses a CRD whose schema is not structural, with kube-apiserver's message", async () => {
+    const bad = crd
+      .replace('widgets.example.com', 'gadgets.example.com')
+      .replace('plural: widgets', 'plural: gadgets')
+      .replace('singular: widget', 'singular: gadget')
+      .replace('kind: Widget', 'kind: Gadget')
+      .replace('shortNames: [wd]', 'shortNames: [gd]')
+      .replace('            status:\n              type: object\n', '            status:\n');
+    const result = await cluster.kubectl(['apply', '-f', '-'], { input: bad });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      /spec.versions\[0\].schema.openAPIV3Schema.properties\[status\].type: Required value: must not be empty for specified object fields/,
+    );
+  });
+
   it('patches with a merge patch, scales, and refuses a strategic merge patch', async () => {
     await cluster.kubectlOk(['patch', 'widget', 'w1', '--type=merge', '-p', '{"spec":{"color":"blue"}}']);
     await cluster.kubectlOk(['scale', 'widget', 'w1', '--replicas=3']);
@@ -127,5 +162,11 @@ describe('custom resources with kubectl', () => {
     const gone = await cluster.kubectl(['get', 'widgets']);
     assert.notEqual(gone.code, 0);
     await waitFor('the CRD gone', async () => (await cluster.kubectl(['get', 'crd', 'widgets.example.com'])).code !== 0 || undefined);
+    // Defined again, the kind starts empty: the objects went with the CRD.
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: crd });
+    await cluster.kubectlOk(['wait', '--for', 'condition=established', '--timeout=30s', 'crd/widgets.example.com']);
+    const listed = await cluster.kubectl(['get', 'widgets', '-A']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stderr, /No resources found/);
   });
 });

@@ -45,6 +45,7 @@ const componentIds: Readonly<Record<string, string>> = {
   Ingress: 'io.k8s.api.networking.v1.Ingress',
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
   PriorityClass: 'io.k8s.api.scheduling.v1.PriorityClass',
+  CustomResourceDefinition: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
   PodDisruptionBudget: 'io.k8s.api.policy.v1.PodDisruptionBudget',
   ServiceAccount: 'io.k8s.api.core.v1.ServiceAccount',

@@ -205,6 +205,10 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Allowed Disruptions', 0],
     ['Age', 0],
   ],
+  'apiextensions.k8s.io/customresourcedefinitions': [
+    ['Name', 0],
+    ['Created At', 0],
+  ],
   'scheduling.k8s.io/priorityclasses': [
     ['Name', 0],
     ['Value', 0],

@@ -1,0 +1,267 @@
+/**
+ * Custom resources through the API core over the memory store: a CRD written straight into the
+ * store (as another API instance would) appears in discovery at the next request; its objects
+ * take every verb with the kind's schema, subresources and printer columns; the CRD controller
+ * establishes it and, on delete, removes its objects and then itself.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { createApi } from '../../../functions/api/app.ts';
+import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
+import { customResourceDefinitionController } from '../../../functions/controllers/custom-resource-definition/custom-resource-definition-controller.ts';
+import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
+import { setCustomResourceDefinitions } from '../../../schemas/custom-resource-registry.ts';
+import { types } from '../../../schemas/registry.ts';
+import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
+
+interface Call {
+  readonly method?: string;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly signal?: AbortSignal;
+}
+
+let world: MemoryCluster;
+let api: ApiHandler;
+
+function call(path: string, options: Call = {}): Promise<ApiResponse> {
+  const url = new URL(path, 'https://server');
+  const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
+  return api({
+    method: options.method ?? 'GET',
+    path: url.pathname,
+    query: url.searchParams,
+    headers: {
+      authorization: 'Bearer admin-token',
+      'user-agent': 'kubectl/v1.32.0',
+      ...(options.body !== undefined ? { 'content-type': options.contentType ?? 'application/json' } : {}),
+      ...(options.accept ? { accept: options.accept } : {}),
+    },
+    body,
+    signal: options.signal ?? new AbortController().signal,
+    requestId: 'test',
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: test reads of JSON bodies
+function json(response: ApiResponse): Record<string, any> {
+  return JSON.parse(String(response.body));
+}
+
+const crd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.example.com' },
+  spec: {
+    group: 'example.com',
+    scope: 'Namespaced',
+    names: { plural: 'widgets', kind: 'Widget', shortNames: ['wd'] },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: {
+          status: {},
+          scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+        },
+        additionalPrinterColumns: [{ name: 'Color', type: 'string', jsonPath: '.spec.color' }],
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                required: ['color'],
+                properties: { color: { type: 'string' }, replicas: { type: 'integer', default: 1, maximum: 5 } },
+              },
+              status: { type: 'object', properties: { replicas: { type: 'integer' }, selector: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+    ],
+  },
+};
+
+const widgets = '/apis/example.com/v1/namespaces/apps/widgets';
+const widget = (name: string, spec: Record<string, unknown> = { color: 'red' }, labels: Record<string, string> = {}) => ({
+  apiVersion: 'example.com/v1',
+  kind: 'Widget',
+  metadata: { name, labels },
+  spec,
+});
+
+async function establish(): Promise<void> {
+  await customResourceDefinitionController.reconcile({ typeId: types.customresourcedefinitions.id, name: 'widgets.example.com' }, world.controllerContext());
+}
+
+beforeEach(async () => {
+  world = await memoryCluster();
+  await world.namespace('apps');
+  api = createApi({
+    store: world.store,
+    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
+    authorizer: superuserAuthorizer,
+  });
+});
+afterEach(() => {
+  world.close();
+  setCustomResourceDefinitions([]);
+});
+
+describe('custom resources through the API', () => {
+  it('learns of a CRD another instance wrote at the next discovery request, once it is Established', async () => {
+    const groups = async () => json(await call('/apis')).groups.map((group: { name: string }) => group.name);
+    assert.ok(!(await groups()).includes('example.com'));
+    await world.raw.create(types.customresourcedefinitions, crd);
+    assert.ok(!(await groups()).includes('example.com'), 'not served before it is Established');
+    await establish();
+    assert.ok((await groups()).includes('example.com'));
+    const resources = json(await call('/apis/example.com/v1')).resources;
+    assert.deepEqual(
+      resources.map((r: { name: string; shortNames?: string[] }) => [r.name, r.shortNames ?? []]),
+      [
+        ['widgets', ['wd']],
+        ['widgets/status', []],
+        ['widgets/scale', []],
+      ],
+    );
+    const stored = await world.raw.get(types.customresourcedefinitions, undefined, 'widgets.example.com');
+    const conditions = (stored.status as { conditions: { type: string; status: string }[] }).conditions;
+    assert.deepEqual(
+      conditions.map((c) => `${c.type}=${c.status}`),
+      ['NamesAccepted=True', 'Established=True'],
+    );
+  });
+
+  it('serves every verb with the schema, the subresources and the printer columns', async () => {
+    await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: crd });
+    await establish();
+
+    const created = await call(widgets, { method: 'POST', body: widget('w1', { color: 'red', extra: 1 }, { tier: 'a' }) });
+    assert.equal(created.status, 201, String(created.body));
+    assert.deepEqual(json(created).spec, { color: 'red', replicas: 1 }, 'pruned and defaulted');
+    assert.match(created.headers.warning ?? '', /unknown field .*spec.extra/);
+
+    const strict = await call(`${widgets}?fieldValidation=Strict`, { method: 'POST', body: widget('w9', { color: 'red', extra: 1 }) });
+    assert.equal(strict.status, 400);
+    assert.match(json(strict).message, /strict decoding error: unknown field "spec.extra"/);
+
+    const invalid = await call(widgets, { method: 'POST', body: widget('w2', { replicas: 9 }) });
+    assert.equal(invalid.status, 422);
+    assert.equal(
+      json(invalid).message,
+      'Widget.example.com "w2" is invalid: [spec.color: Required value, spec.replicas: Invalid value: 9: spec.replicas in body should be less than or equal to 5]',
+    );
+    assert.deepEqual(
+      json(invalid).details.causes.map((c: { field: string }) => c.field),
+      ['spec.color', 'spec.replicas'],
+    );
+
+    const generated = await call(widgets, { method: 'POST', body: { ...widget(''), metadata: { generateName: 'gen-' } } });
+    assert.match(json(generated).metadata.name, /^gen-[a-z0-9]{5}$/);
+
+    // selectors
+    const labelled = json(await call(`${widgets}?labelSelector=tier%3Da`)).items.map((i: { metadata: { name: string } }) => i.metadata.name);
+    assert.deepEqual(labelled, ['w1']);
+    const named = json(await call(`/apis/example.com/v1/widgets?fieldSelector=metadata.name%3Dw1,metadata.namespace%3Dapps`)).items;
+    assert.equal(named.length, 1);
+    assert.equal((await call(`${widgets}?fieldSelector=spec.color%3Dred`)).status, 400);
+
+    // update with a stale resourceVersion
+    const w1 = json(await call(`${widgets}/w1`));
+    const stale = await call(`${widgets}/w1`, {
+      method: 'PUT',
+      body: { ...w1, metadata: { ...w1.metadata, resourceVersion: String(Number(w1.metadata.resourceVersion) + 1000) } },
+    });
+    assert.equal(stale.status, 409);
+
+    // patches
+    assert.equal(
+      (await call(`${widgets}/w1`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { color: 'blue' } } })).status,
+      200,
+    );
+    const jsonPatched = await call(`${widgets}/w1`, {
+      method: 'PATCH',
+      contentType: 'application/json-patch+json',
+      body: [{ op: 'replace', path: '/spec/replicas', value: 2 }],
+    });
+    assert.equal(json(jsonPatched).spec.replicas, 2);
+    const strategic = await call(`${widgets}/w1`, { method: 'PATCH', contentType: 'application/strategic-merge-patch+json', body: { spec: { color: 'x' } } });
+    assert.equal(strategic.status, 415);
+    const applied = await call(`${widgets}/w3?fieldManager=test`, {
+      method: 'PATCH',
+      contentType: 'application/apply-patch+yaml',
+      body: widget('w3', { color: 'green' }),
+    });
+    assert.equal(applied.status, 201, String(applied.body));
+
+    // status: the main resource ignores it, the subresource takes only it
+    await call(`${widgets}/w1`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { status: { replicas: 7 } } });
+    assert.equal(json(await call(`${widgets}/w1`)).status, undefined);
+    await call(`${widgets}/w1/status`, {
+      method: 'PATCH',
+      contentType: 'application/merge-patch+json',
+      body: { status: { replicas: 2, selector: 'app=w' }, spec: { color: 'pink' } },
+    });
+    const afterStatus = json(await call(`${widgets}/w1`));
+    assert.deepEqual([afterStatus.status.replicas, afterStatus.spec.color], [2, 'blue']);
+
+    // scale
+    const scale = json(await call(`${widgets}/w1/scale`));
+    assert.deepEqual([scale.kind, scale.spec.replicas, scale.status.replicas, scale.status.selector], ['Scale', 2, 2, 'app=w']);
+    const scaled = await call(`${widgets}/w1/scale`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { replicas: 4 } } });
+    assert.equal(json(scaled).spec.replicas, 4);
+    assert.equal(json(await call(`${widgets}/w1`)).spec.replicas, 4);
+    const tooMany = await call(`${widgets}/w1/scale`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { replicas: 6 } } });
+    assert.equal(tooMany.status, 422);
+
+    // the Table
+    const table = json(await call(widgets, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' }));
+    assert.deepEqual(
+      table.columnDefinitions.map((c: { name: string }) => c.name),
+      ['Name', 'Color'],
+    );
+    assert.deepEqual(
+      table.rows.map((r: { cells: unknown[] }) => r.cells),
+      [
+        [json(generated).metadata.name, 'red'],
+        ['w1', 'blue'],
+        ['w3', 'green'],
+      ],
+    );
+
+    // another served version reads the same objects with its apiVersion
+    const beta = json(await call('/apis/example.com/v1beta1/namespaces/apps/widgets/w1'));
+    assert.equal(beta.apiVersion, 'example.com/v1beta1');
+    assert.equal(beta.spec.color, 'blue');
+  });
+
+  it('deletes the objects of a deleted CRD, waiting for their finalizers, then the CRD', async () => {
+    await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: crd });
+    await establish();
+    await call(widgets, { method: 'POST', body: widget('plain') });
+    await call(widgets, { method: 'POST', body: { ...widget('held'), metadata: { name: 'held', finalizers: ['example.com/hold'] } } });
+
+    const deleted = await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com', { method: 'DELETE' });
+    assert.deepEqual(json(deleted).metadata.finalizers, ['customresourcecleanup.apiextensions.k8s.io']);
+    assert.equal((await call(widgets, { method: 'POST', body: widget('late') })).status, 405);
+
+    const result = await customResourceDefinitionController.reconcile(
+      { typeId: types.customresourcedefinitions.id, name: 'widgets.example.com' },
+      world.controllerContext(),
+    );
+    assert.ok(result?.requeueAfterSeconds, 'waits for the object its finalizer holds');
+    const held = json(await call(`${widgets}/held`));
+    assert.ok(held.metadata.deletionTimestamp);
+    assert.equal((await call(`${widgets}/plain`)).status, 404);
+
+    await call(`${widgets}/held`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } });
+    await establish();
+    assert.equal((await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).status, 404);
+    assert.equal((await call(widgets)).status, 404, 'the kind is no longer served');
+  });
+});

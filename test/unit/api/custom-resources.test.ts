@@ -44,7 +44,6 @@ function call(path: string, options: Call = {}): Promise<ApiResponse> {
   });
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: test reads of JSON bodies
 function json(response: ApiResponse): Record<string, any> {
   return JSON.parse(String(response.body));
 }

@@ -148,6 +148,18 @@ describe('custom resources with kubectl', () => {
     );
   });
 
+  it('authorizes custom resources by their group and resource with RBAC', async () => {
+    await cluster.kubectlOk(['create', 'role', 'widget-reader', '--verb=get,list', '--resource=widgets.example.com']);
+    await cluster.kubectlOk(['create', 'rolebinding', 'widget-reader', '--role=widget-reader', '--user=alice']);
+    assert.match(await cluster.kubectlOk(['get', 'widgets', '--as=alice']), /^w1\s/m);
+    const refused = await cluster.kubectl(['get', 'widgets', '--as=bob']);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /widgets.example.com is forbidden: User "bob" cannot list resource "widgets" in API group "example.com" in the namespace "default"/,
+    );
+  });
+
   it('patches with a merge patch, scales, and refuses a strategic merge patch', async () => {
     await cluster.kubectlOk(['patch', 'widget', 'w1', '--type=merge', '-p', '{"spec":{"color":"blue"}}']);
     await cluster.kubectlOk(['scale', 'widget', 'w1', '--replicas=3']);

@@ -233,6 +233,23 @@ describe('custom resources through the API', () => {
       ],
     );
 
+    // a watch from the list's revision sees a change, as the version asked for
+    const listed = json(await call('/apis/example.com/v1beta1/namespaces/apps/widgets'));
+    const stop = new AbortController();
+    const watched = await call(`/apis/example.com/v1beta1/namespaces/apps/widgets?watch=1&resourceVersion=${listed.metadata.resourceVersion}`, {
+      signal: stop.signal,
+    });
+    await call(`${widgets}/w3`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { color: 'red' } } });
+    for await (const line of watched.stream ?? []) {
+      const event = JSON.parse(String(line));
+      assert.deepEqual(
+        [event.type, event.object.apiVersion, event.object.metadata.name, event.object.spec.color],
+        ['MODIFIED', 'example.com/v1beta1', 'w3', 'red'],
+      );
+      break;
+    }
+    stop.abort();
+
     // another served version reads the same objects with its apiVersion
     const beta = json(await call('/apis/example.com/v1beta1/namespaces/apps/widgets/w1'));
     assert.equal(beta.apiVersion, 'example.com/v1beta1');

@@ -20,6 +20,9 @@ const writeCommands = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteIte
 
 export interface CallRecord {
   readonly command: string;
+  /** The table called (for a transaction, the first item's), and the partition key (the store's type id) where the input names one. */
+  readonly table?: string;
+  readonly partition?: string;
   readonly ms: number;
   readonly readUnits: number;
   /** As AWS bills them (for transactions: computed from the items, see above). */
@@ -143,6 +146,34 @@ export function transactionWriteUnits(input: unknown): number {
   return units;
 }
 
+/** The table and partition key a call names: from its Key, Item, `:pk` value or first transaction item. */
+export function callTarget(input: unknown): { table?: string; partition?: string } {
+  const call = (input ?? {}) as Record<string, unknown>;
+  const first = (call.TransactItems as readonly Record<string, Record<string, unknown> | undefined>[] | undefined)?.[0];
+  const inner = first ? Object.values(first)[0] : undefined;
+  const source = inner ?? call;
+  const table = typeof source.TableName === 'string' ? source.TableName : undefined;
+  const keyed = (source.Key ?? source.Item) as Record<string, { S?: string } | undefined> | undefined;
+  const values = source.ExpressionAttributeValues as Record<string, { S?: string } | undefined> | undefined;
+  const partition = keyed?.pk?.S ?? values?.[':pk']?.S;
+  return { ...(table ? { table } : {}), ...(partition ? { partition } : {}) };
+}
+
+/** Calls and units per `table partition command`, largest first: where a measured window's units went. */
+export function unitsByTarget(calls: readonly CallRecord[]): { target: string; calls: number; readUnits: number; writeUnits: number }[] {
+  const totals = new Map<string, { target: string; calls: number; readUnits: number; writeUnits: number }>();
+  for (const call of calls) {
+    const table = call.table?.match(/(objects|changes|channel)$/)?.[1] ?? call.table ?? '?';
+    const target = `${table} ${call.partition ?? '-'} ${call.command.replace(/Command$/, '')}`;
+    const entry = totals.get(target) ?? { target, calls: 0, readUnits: 0, writeUnits: 0 };
+    entry.calls += 1;
+    entry.readUnits += call.readUnits;
+    entry.writeUnits += call.writeUnits;
+    totals.set(target, entry);
+  }
+  return [...totals.values()].sort((a, b) => b.readUnits + b.writeUnits - (a.readUnits + a.writeUnits));
+}
+
 /** Units DynamoDB reported in one response (a single object for item calls, an array for batches). */
 export function consumedUnits(command: string, consumed: unknown): { readUnits: number; writeUnits: number } {
   const entries = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
@@ -236,6 +267,7 @@ export function meterDynamoDb(client: DynamoDBClient, meter: Meter): void {
         const writeUnits = command === 'TransactWriteItemsCommand' && consumed !== undefined ? transactionWriteUnits(input) : reported.writeUnits;
         meter.countDynamoDbCall({
           command,
+          ...callTarget(input),
           ms: performance.now() - started,
           readUnits: reported.readUnits,
           writeUnits,

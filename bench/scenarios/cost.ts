@@ -13,7 +13,7 @@ import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { type BenchPlane, benchNodeToken } from '../bench-plane.ts';
 import { addUnits, type BilledUnits, billedUnits, type Dollars, dollars, noUnits, roundDollars, scaleUnits } from '../cost-model.ts';
-import { type Meter, type Usage, usageBetween } from '../metering.ts';
+import { type Meter, type Usage, unitsByTarget, usageBetween } from '../metering.ts';
 import { type Prices, secondsPerMonth } from '../prices.ts';
 import type { Progress } from '../progress.ts';
 import { seedNodes, simNodeNames, startSimKubelet } from '../sim-kubelet.ts';
@@ -43,6 +43,8 @@ export interface CostScenario {
 export interface CostResult {
   readonly prices: Prices;
   readonly eksMonthlyUsd: number;
+  /** Per measured window: DynamoDB calls and units by table, type and call, largest first. */
+  readonly unitsByTarget: Breakdowns;
   readonly scenarios: {
     readonly idleControlPlane: CostScenario;
     readonly idleNode: CostScenario;
@@ -67,9 +69,18 @@ export interface CostOptions {
 const perMonth = (seconds: number): number => secondsPerMonth / seconds;
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-async function measure(meter: Meter, work: () => Promise<void>): Promise<Usage> {
+/** Where each measured window's DynamoDB units went (table, type, call), kept in the results. */
+type Breakdowns = Record<string, ReturnType<typeof unitsByTarget>>;
+
+async function measure(meter: Meter, work: () => Promise<void>, breakdowns?: Breakdowns, name?: string): Promise<Usage> {
   const before = meter.usage();
-  await work();
+  const recorder = meter.recordCalls();
+  try {
+    await work();
+  } finally {
+    const calls = recorder.stop();
+    if (breakdowns && name) breakdowns[name] = unitsByTarget(calls);
+  }
   return usageBetween(before, meter.usage());
 }
 
@@ -113,17 +124,19 @@ function runningPod(index: number, nodeName: string): KubeObject {
 export async function runCost(options: CostOptions): Promise<CostResult> {
   const { plane, meter, progress, prices } = options;
   const loops = await plane.startControlLoops();
+  const breakdowns: Breakdowns = {};
+  const measureAs = (name: string, work: () => Promise<void>): Promise<Usage> => measure(meter, work, breakdowns, name);
   try {
     // 1. Idle control plane: nothing but the scheduled resync (stream polling by Lambda is free).
     progress.update(`cost: idle control plane for ${options.idleWindowSeconds} s`);
     // The first resync converges a new cluster once (each namespace's default ServiceAccount and
     // kube-root-ca.crt ConfigMap, written by the controllers): a deployed cluster does that in its
     // first minute, so the idle month is billed at the resync that follows, which finds nothing to do.
-    const firstResync = await measure(meter, () => loops.resync());
+    const firstResync = await measureAs('firstResync', () => loops.resync());
     await sleep(1000);
-    const idle = await measure(meter, () => sleep(options.idleWindowSeconds * 1000));
-    const resyncEmpty = await measure(meter, () => loops.resync());
-    const resyncEmptyFull = await measure(meter, () => loops.resync({ full: true }));
+    const idle = await measureAs('idle', () => sleep(options.idleWindowSeconds * 1000));
+    const resyncEmpty = await measureAs('resyncEmpty', () => loops.resync());
+    const resyncEmptyFull = await measureAs('resyncEmptyFull', () => loops.resync({ full: true }));
     const resyncsPerMonth = perMonth(cadence.resyncSeconds);
     const idleUnits = addUnits(scaleUnits(billedUnits(idle), perMonth(options.idleWindowSeconds)), resyncMonth(resyncEmpty, resyncEmptyFull));
 
@@ -134,7 +147,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await sleep(1000);
     const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], leaseRenewSeconds: 1, concurrency: 1, channel: true });
     let heartbeats = 0;
-    const heartbeatUsage = await measure(meter, async () => {
+    const heartbeatUsage = await measureAs('heartbeatUsage', async () => {
       // Renewals one second apart: each reaches the stream on its own, as a lone node's would.
       const first = idleKubelet.heartbeats();
       while (idleKubelet.heartbeats() - first < options.heartbeatSamples) await sleep(50);
@@ -146,7 +159,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const nodePath = `/api/v1/nodes/${nodeName}`;
     // The agent writes its status on top of the Node it last wrote (node-agent/agent.ts): no read.
     const known = await plane.call('GET', nodePath);
-    const statusUpdate = await measure(meter, async () => {
+    const statusUpdate = await measureAs('statusUpdate', async () => {
       const node = known;
       const status = node.body.status as { conditions?: { type: string; lastHeartbeatTime?: string }[] };
       const conditions = (status.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: kubeTime(Date.now()) }));
@@ -155,7 +168,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     });
     // A reconnect after the 2-hour limit, counted as if its position had been compacted: a new
     // connection, then a list and a subscribe (with its catch-up) for each of the agent's three watches.
-    const reconnect = await measure(meter, async () => {
+    const reconnect = await measureAs('reconnect', async () => {
       const connection = `reconnect-${nodeName}`;
       await plane.channel.connect(connection, benchNodeToken(nodeName ?? ''), () => undefined);
       const watches: { resource: string; path: string; query: Record<string, string> }[] = [
@@ -179,8 +192,8 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     });
     // The node's renewals since the last pass are on the log: the first incremental pass reads them.
     await loops.resync();
-    const resyncOneNode = await measure(meter, () => loops.resync());
-    const resyncOneNodeFull = await measure(meter, () => loops.resync({ full: true }));
+    const resyncOneNode = await measureAs('resyncOneNode', () => loops.resync());
+    const resyncOneNodeFull = await measureAs('resyncOneNodeFull', () => loops.resync({ full: true }));
     const perHeartbeat = scaleUnits(billedUnits(heartbeatUsage), 1 / Math.max(1, heartbeats));
     const resyncShare = addUnits(resyncMonth(resyncOneNode, resyncOneNodeFull), scaleUnits(resyncMonth(resyncEmpty, resyncEmptyFull), -1));
     const nodeUnits = addUnits(
@@ -209,12 +222,12 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     // position here: the pass after the window reads the window's changes.
     while (steadyKubelet.heartbeats() < options.steadyNodes) await sleep(100);
     await loops.resync();
-    const steadyWindow = await measure(meter, () => sleep(options.steadyWindowSeconds * 1000));
+    const steadyWindow = await measureAs('steadyWindow', () => sleep(options.steadyWindowSeconds * 1000));
     // An incremental pass reads the changes since the one before: this one the window's renewals.
-    const resyncSteady = await measure(meter, () => loops.resync());
+    const resyncSteady = await measureAs('resyncSteady', () => loops.resync());
     await steadyKubelet.stop();
-    const resyncSteadyQuiet = await measure(meter, () => loops.resync());
-    const resyncSteadyFull = await measure(meter, () => loops.resync({ full: true }));
+    const resyncSteadyQuiet = await measureAs('resyncSteadyQuiet', () => loops.resync());
+    const resyncSteadyFull = await measureAs('resyncSteadyFull', () => loops.resync({ full: true }));
     // A minute's pass: the quiet pass, plus the window's changes scaled from the window to the minute.
     const changesPerMinute = cadence.resyncSeconds / options.steadyWindowSeconds;
     const minuteOfChanges = addUnits(
@@ -243,6 +256,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     return {
       prices,
       eksMonthlyUsd,
+      unitsByTarget: breakdowns,
       scenarios: {
         idleControlPlane: priced(
           idleUnits,

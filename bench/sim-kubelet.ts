@@ -78,6 +78,8 @@ export interface SimKubelet {
   running(): number;
   /** Lease renewals made. */
   heartbeats(): number;
+  /** Stops renewing and waits for the renewals in flight (the connections stay open). */
+  stopHeartbeats(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -220,7 +222,13 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
 
   const leases = new Map<string, KubeObject>();
   const heartbeatTimers: NodeJS.Timeout[] = [];
-  const renew = async (name: string): Promise<void> => {
+  const renewing = new Set<Promise<void>>();
+  const renew = (name: string): Promise<void> => {
+    const renewal = renewOnce(name).finally(() => renewing.delete(renewal));
+    renewing.add(renewal);
+    return renewal;
+  };
+  const renewOnce = async (name: string): Promise<void> => {
     if (options.channel) {
       // The agent's heartbeat over the channel: one message, no reply.
       await plane.channel.send(connectionOf(name), { action: 'renewLease', nodeName: name, leaseDurationSeconds: 40 });
@@ -265,6 +273,10 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
   return {
     running: () => running,
     heartbeats: () => heartbeats,
+    async stopHeartbeats() {
+      for (const timer of heartbeatTimers) clearTimeout(timer);
+      await Promise.allSettled([...renewing]);
+    },
     async stop() {
       stopping.abort();
       for (const timer of heartbeatTimers) clearTimeout(timer);

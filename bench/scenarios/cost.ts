@@ -151,11 +151,13 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
       // Renewals one second apart: each reaches the stream on its own, as a lone node's would.
       const first = idleKubelet.heartbeats();
       while (idleKubelet.heartbeats() - first < options.heartbeatSamples) await sleep(50);
+      // Renewals only: the connection's end is a reconnect's, measured below with it.
+      await idleKubelet.stopHeartbeats();
       heartbeats = idleKubelet.heartbeats() - first;
-      await idleKubelet.stop();
       // The stream consumers' share of the last renewal.
       await sleep(1000);
     });
+    await idleKubelet.stop();
     const nodePath = `/api/v1/nodes/${nodeName}`;
     // The agent writes its status on top of the Node it last wrote (node-agent/agent.ts): no read.
     const known = await plane.call('GET', nodePath);
@@ -194,6 +196,14 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await loops.resync();
     const resyncOneNode = await measureAs('resyncOneNode', () => loops.resync());
     const resyncOneNodeFull = await measureAs('resyncOneNodeFull', () => loops.resync({ full: true }));
+    // The idle node leaves before the steady cluster is measured: left behind, its Lease would lapse
+    // 40 s after its last renewal, in or out of the steady window depending on the machine's speed,
+    // and its turn to NotReady (two Node writes, an event, a scheduler pass over every pod) would be
+    // billed as if every steady minute had one.
+    await plane.store.delete(types.leases, 'kube-node-lease', nodeName ?? '').catch(() => undefined);
+    await plane.store.delete(types.nodes, undefined, nodeName ?? '').catch(() => undefined);
+    await sleep(1000);
+    await loops.resync();
     const perHeartbeat = scaleUnits(billedUnits(heartbeatUsage), 1 / Math.max(1, heartbeats));
     const resyncShare = addUnits(resyncMonth(resyncOneNode, resyncOneNodeFull), scaleUnits(resyncMonth(resyncEmpty, resyncEmptyFull), -1));
     const nodeUnits = addUnits(

@@ -4,6 +4,8 @@
  * delivers them again (Lambda's `ReportBatchItemFailures`). A resync feeds every object of the
  * controllers' types through the same path, repairing anything a lost record left behind.
  */
+
+import type { KubeObject } from '../../schemas/meta.ts';
 import { AlreadyExistsError, ConflictError, GoneError } from '../core/errors.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import { type Log, silentLog } from '../logging/log.ts';
@@ -138,10 +140,33 @@ export interface ResyncState {
   readonly failed: Map<string, PendingKey>;
   /** When the last full pass began (ms since the epoch); none yet: the next pass is full. */
   lastFullPassAt?: number;
+  /**
+   * Per type listed in every pass (the time-driven controllers' types): each object as the last
+   * pass listed it, if no later change of it was read by then (its revision is at most the
+   * type's position). A change replayed from the log is given this as its old object, so
+   * `keysFor` can tell what changed since, as it does with a stream record's old image.
+   */
+  readonly seen: Map<string, Map<string, KubeObject>>;
 }
 
 export function newResyncState(): ResyncState {
-  return { positions: new Map(), failed: new Map() };
+  return { positions: new Map(), failed: new Map(), seen: new Map() };
+}
+
+const objectKey = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
+
+/** `revision` ≤ `position`, both the store's revisions (decimal); false when either is not one. */
+function atOrBefore(revision: string | undefined, position: string | undefined): boolean {
+  if (!revision || !position || !/^\d+$/.test(revision) || !/^\d+$/.test(position)) return false;
+  return BigInt(revision) <= BigInt(position);
+}
+
+/** A replayed change with the old object the last pass saw (same incarnation only), when it has one. */
+function withSeenOld(change: ObjectChange, seen: ResyncState['seen'] | undefined): ObjectChange {
+  if (change.oldObject || !change.newObject) return change;
+  const old = seen?.get(change.typeId)?.get(objectKey(change.namespace, change.name));
+  if (!old || old.metadata.uid !== change.newObject.metadata.uid) return change;
+  return { ...change, oldObject: old };
 }
 
 /** An incremental resync (docs/adr/053): the changes since the last pass, with a full pass now and then. */
@@ -186,7 +211,7 @@ export async function resyncAll(runtime: ControllerRuntime, incremental?: Increm
         const read = await changesSince(incremental.changes, type, from);
         if (read) {
           positions.set(type.id, read.through);
-          for (const change of read.changes) collectKeys(runtime.controllers, change, undefined, pending, log);
+          for (const change of read.changes) collectKeys(runtime.controllers, withSeenOld(change, state?.seen), undefined, pending, log);
           return;
         }
         // The log no longer goes back that far: every object of the type, to every controller.
@@ -209,6 +234,25 @@ export async function resyncAll(runtime: ControllerRuntime, incremental?: Increm
   for (const [id, key] of state?.failed ?? []) if (!pending.has(id)) pending.set(id, { ...key, records: new Set() });
   const failed = await reconcileAll([...pending.values()], runtime);
   if (state) {
+    // What the next pass compares replayed changes with: the time-driven types, as listed now.
+    const everyPass = new Set(
+      runtime.controllers.filter((controller) => !controller.resyncChangesOnly).flatMap((controller) => controller.resyncTypes.map((type) => type.id)),
+    );
+    for (const id of state.seen.keys()) if (!everyPass.has(id)) state.seen.delete(id);
+    for (const id of everyPass) {
+      const changes = listed.get(id);
+      const position = positions.get(id);
+      if (!changes || position === undefined) {
+        state.seen.delete(id);
+        continue;
+      }
+      const seen = new Map<string, KubeObject>();
+      for (const change of await changes) {
+        if (change.newObject && atOrBefore(change.newObject.metadata.resourceVersion, position))
+          seen.set(objectKey(change.namespace, change.name), change.newObject);
+      }
+      state.seen.set(id, seen);
+    }
     for (const [id, position] of positions) state.positions.set(id, position);
     state.failed.clear();
     for (const item of failed) state.failed.set(keyToString(item.controller.name, item.key), item);

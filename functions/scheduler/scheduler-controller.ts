@@ -54,6 +54,10 @@ async function listPods(store: ObjectReader): Promise<PodList> {
 export const schedulerController: Controller = {
   name: schedulerName,
   resyncTypes: [types.nodes],
+  // Where pods fit depends on objects only: between full passes the resync replays the changes,
+  // each Node's compared with the Node as the last pass listed it, so a heartbeat does not make a
+  // pass over every pod each minute (docs/adr/188).
+  resyncChangesOnly: true,
   keysFor(change: ObjectChange): ReconcileKey[] {
     if (change.typeId === types.nodes.id) {
       return !change.oldObject || nodeShape(change.oldObject) !== nodeShape(change.newObject) ? [passKey] : [];

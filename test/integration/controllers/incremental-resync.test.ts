@@ -12,6 +12,7 @@ import { ensureSystemNamespaces } from '../../../functions/controllers/namespace
 import { schedulerControllers } from '../../../functions/scheduler/scheduler-controller.ts';
 import { createDynamoDbStore, type DynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { ObjectStore } from '../../../functions/store/store.ts';
+import { buildNode } from '../../../node-agent/index.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
@@ -109,6 +110,46 @@ describe('incremental resync', () => {
     assert.ok(full.podLists > 0, 'a full pass lists pods');
     clock += 60_000;
     assert.equal((await pass()).podLists, 0);
+  });
+
+  it("replays a Node's change against the Node as the last pass listed it: a heartbeat makes no scheduling pass, a new label does", async () => {
+    const node = buildNode(
+      {
+        name: 'incremental-node',
+        address: '10.0.0.10',
+        podCidr: '10.200.0.0/24',
+        cpu: '4',
+        memory: '8Gi',
+        pods: 110,
+        kubeletPort: 10250,
+        containerRuntimeVersion: 'containerd://1.7.0',
+        labels: { zone: 'a' },
+      },
+      new Date(clock).toISOString(),
+    );
+    await store.create(types.nodes, node);
+    clock += 60_000;
+    assert.ok((await pass()).podLists > 0, 'a new Node: the scheduler looks at the pods');
+    // What that pass wrote (if anything) is replayed in the next one; after that nothing changes.
+    clock += 60_000;
+    await pass();
+    clock += 60_000;
+    assert.equal((await pass()).podLists, 0, 'nothing changed: no pass over the pods, though the Nodes are listed every minute');
+
+    // The Ready heartbeat only (what an agent writes every 300 s): not a change of where pods fit.
+    const current = await store.get(types.nodes, undefined, 'incremental-node');
+    const status = current.status as { conditions: { type: string; lastHeartbeatTime?: string }[] };
+    const beat = new Date(clock + 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await store.update(types.nodes, { ...current, status: { ...status, conditions: status.conditions.map((c) => ({ ...c, lastHeartbeatTime: beat })) } });
+    clock += 60_000;
+    assert.equal((await pass()).podLists, 0, 'a heartbeat replayed from the log makes no pass over the pods');
+
+    // A new label (its stream record lost: only the resync sees it) may let pending pods fit.
+    const beaten = await store.get(types.nodes, undefined, 'incremental-node');
+    await store.update(types.nodes, { ...beaten, metadata: { ...beaten.metadata, labels: { ...beaten.metadata.labels, zone: 'b' } } });
+    clock += 60_000;
+    assert.ok((await pass()).podLists > 0, 'a changed label replayed from the log makes the scheduler look at the pods');
+    await store.delete(types.nodes, undefined, 'incremental-node');
   });
 
   it('lists a type whose position the change log no longer holds (410), and still catches its change', async () => {

@@ -216,7 +216,6 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     // 3. Steady cluster: nodes heartbeating on the agent's cadence over Running pods, plus the resync.
     const steadyNames = simNodeNames('cost-steady', options.steadyNodes);
     progress.update(`cost: seeding ${options.steadyNodes} nodes × 30 pods`);
-    await seedNodes(plane, steadyNames, { leases: true });
     await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench-steady' } });
     const pods = Array.from({ length: options.steadyNodes * 30 }, (_, i) => runningPod(i, steadyNames[i % steadyNames.length] ?? ''));
     await inChunks(pods, 25, (chunk) =>
@@ -225,6 +224,10 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
         chunk.map((object) => ({ op: 'create', object })),
       ),
     );
+    // The nodes and their Leases after the pods, just before the kubelet starts renewing: on a
+    // loaded machine the pods' seeding took long enough for a Lease seeded before it to lapse
+    // (40 s) before its first renewal, and the nodes' turns to NotReady and back went on into the window.
+    await seedNodes(plane, steadyNames, { leases: true });
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
     const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, concurrency: 4, channel: true });
@@ -234,6 +237,9 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     // Every revision of the seeding settled first (a gap waits up to its bound), so this pass reads
     // all of it and the pass after the window reads the window's changes only.
     for (const type of [types.nodes, types.leases, types.namespaces, types.pods]) await plane.store.currentRevision(type);
+    await loops.resync();
+    // What that pass wrote (if a node changed state meanwhile), replayed and settled before the window.
+    for (const type of [types.nodes, types.events]) await plane.store.currentRevision(type);
     await loops.resync();
     const steadyWindow = await measureAs('steadyWindow', () => sleep(options.steadyWindowSeconds * 1000));
     // An incremental pass reads the changes since the one before: this one the window's renewals.

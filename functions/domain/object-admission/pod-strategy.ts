@@ -30,7 +30,11 @@ export const podStrategy: KindStrategy = {
     return admitPodsPriority(store, await admitPodsServiceAccounts(store, namespace, gated));
   },
   delete(store, pod, options) {
-    const { finalized: _finalized, ...asked } = options;
-    return store.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...podDeleteOptions(pod), ...withoutUnset(asked) });
+    const { finalized: _finalized, gracePeriodSeconds, ...asked } = options;
+    // The grace period is the strategy's to decide: an unscheduled or finished pod goes at once.
+    return store.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', {
+      ...podDeleteOptions(pod, gracePeriodSeconds),
+      ...withoutUnset(asked),
+    });
   },
 };

@@ -40,4 +40,21 @@ describe('podDeleteOptions', () => {
       assert.deepEqual(options.preconditions, { uid: 'uid-a' });
     });
   }
+
+  const asked = [
+    { name: 'gives a bound pod the grace period the client asked for', pod: pod('a', { node: 'n1' }), asked: 7, grace: 7 },
+    { name: 'removes an unbound pod at once even when the client asked for a grace period', pod: pod('a'), asked: 30, grace: 0 },
+    {
+      name: 'removes a Succeeded pod at once even on a node',
+      pod: { ...pod('a', { node: 'n1' }), status: { phase: 'Succeeded' } },
+      asked: 30,
+      grace: 0,
+    },
+    { name: 'removes a Failed pod at once even on a node', pod: { ...pod('a', { node: 'n1' }), status: { phase: 'Failed' } }, asked: undefined, grace: 0 },
+  ];
+  for (const c of asked) {
+    it(c.name, () => {
+      assert.equal(podDeleteOptions(c.pod, c.asked).gracePeriodSeconds, c.grace);
+    });
+  }
 });

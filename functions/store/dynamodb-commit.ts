@@ -80,6 +80,12 @@ export interface Committer {
    * its two puts), commits that object again at a new revision, so watches see the change.
    */
   repairVoided(type: ResourceType, revision: number): Promise<void>;
+  /**
+   * Takes one revision from the type's counter and voids it at once: what a list of a type that
+   * was never written does, so that it reports a revision above 0 from which a watch gets the
+   * first create (kube-apiserver's lists always carry a real revision).
+   */
+  skipRevision(type: ResourceType): Promise<void>;
 }
 
 /** Attempts of one write before its last failure is answered (429); one that went unanswered is tried once more (then 503). */
@@ -624,5 +630,11 @@ export function createCommitter(options: CommitterOptions): Committer {
     throw exhausted(last.failure, `writing ${type.plural}`, last.cause);
   }
 
-  return { run, repairVoided };
+  async function skipRevision(type: ResourceType): Promise<void> {
+    const revision = await allocate(type, 1);
+    log.allocated(type, revision, revision);
+    await log.voidOwn(type, revision, revision);
+  }
+
+  return { run, repairVoided, skipRevision };
 }

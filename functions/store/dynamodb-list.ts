@@ -28,6 +28,8 @@ export interface ListerOptions {
   readonly log: ChangeLog;
   /** Told of every object a list read, with its JSON as stored. */
   readonly onRead?: (type: ResourceType, stored: StoredObject, body: string) => void;
+  /** Moves a type that was never written past revision 0 (the committer's `skipRevision`). */
+  readonly skipRevision?: (type: ResourceType) => Promise<void>;
 }
 
 /** How long a page read ahead waits for its request. */
@@ -96,7 +98,12 @@ export function createLister(options: ListerOptions): (type: ResourceType, listO
       throw new BadRequestError('continue key is not valid: it was returned by a list of another namespace');
     }
     // The revision is settled before the objects are read: a watch from it misses nothing.
-    const resourceVersion = position?.rv ?? (await log.listRevision(type));
+    let resourceVersion = position?.rv ?? (await log.listRevision(type));
+    // A type never written is at revision 0, which a watch reads as "any": give it a real one.
+    if (resourceVersion === '0' && options.skipRevision) {
+      await options.skipRevision(type);
+      resourceVersion = await log.listRevision(type);
+    }
     const limit = listOptions.limit && listOptions.limit > 0 ? listOptions.limit : undefined;
     const pageLimit = limit === undefined ? undefined : matcher.filtered ? Math.max(limit + 1, 250) : limit + 1;
 

@@ -169,7 +169,13 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     ...(options.plainUpdates ? { plainUpdates: true } : {}),
     ...(options.groupStallMs !== undefined ? { groupStallMs: options.groupStallMs } : {}),
   });
-  const list = createLister({ calls, tables, log, onRead: (type, stored, body) => remember(type, stored.key, stored.revision, body) });
+  const list = createLister({
+    calls,
+    tables,
+    log,
+    onRead: (type, stored, body) => remember(type, stored.key, stored.revision, body),
+    skipRevision: (type) => committer.skipRevision(type),
+  });
 
   async function readObject(type: ResourceType, key: string): Promise<StoredObject | undefined> {
     const item = await objectReader.get({ [attributes.partitionKey]: { S: type.id }, [attributes.sortKey]: { S: key } });

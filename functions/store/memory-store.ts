@@ -220,6 +220,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const matcher = objectMatcher(type, namespace, listOptions.labelSelector, listOptions.fieldSelector);
       const position = listOptions.continue ? decodeContinue(listOptions.continue) : undefined;
       const typeData = data(type);
+      // A type never written is at revision 0, which a watch reads as "any": skip to a real one.
+      if (typeData.revision === 0) typeData.revision = 1;
       const resourceVersion = position?.rv ?? String(typeData.revision);
       const limit = listOptions.limit && listOptions.limit > 0 ? listOptions.limit : undefined;
       const prefix = namespace === undefined ? '' : namespacePrefix(namespace);

@@ -351,6 +351,29 @@ export function describeObjectStoreContract(adapter: string, setup: () => Promis
   });
 
   describe(`${adapter}: watch`, () => {
+    it('lists a type never written at a revision above 0, from which a watch gets the first create', async () => {
+      const type = types.cronjobs;
+      const empty = await store.list(type, { namespace: 'never' });
+      assert.deepEqual(empty.items, []);
+      assert.ok(Number(empty.resourceVersion) > 0, `an empty list reports revision ${empty.resourceVersion}, which a watch reads as "any"`);
+      const other = subject.open();
+      try {
+        const again = await other.list(type);
+        assert.ok(Number(again.resourceVersion) >= Number(empty.resourceVersion), 'another process lists it at the same revision or later');
+      } finally {
+        other.close();
+      }
+      const watching = take(store, type, { resourceVersion: empty.resourceVersion, namespace: 'never' }, 1);
+      const created = await store.create(type, {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'first', namespace: 'never' },
+        spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { containers: [] } } } } },
+      });
+      assert.ok(Number(created.metadata.resourceVersion) > Number(empty.resourceVersion));
+      assert.deepEqual(summary(await watching), ['ADDED first']);
+    });
+
     it('replays changes after a revision in order, with their event types', async () => {
       const from = await store.currentRevision(types.configmaps);
       const created = await store.create(types.configmaps, configMap('watch', 'w1', { a: '1' }));
@@ -429,7 +452,9 @@ export function describeObjectStoreContract(adapter: string, setup: () => Promis
         const [event] = await take(quick, types.secrets, { resourceVersion: from, allowBookmarks: true }, 1);
         assert.equal(event?.type, 'BOOKMARK');
         assert.equal(event?.object.kind, 'Secret');
-        assert.equal(event?.object.metadata.resourceVersion, from);
+        // From "0" (a type never written) the watch lists first, which moves the type to a real revision.
+        assert.equal(event?.object.metadata.resourceVersion, from === '0' ? await quick.currentRevision(types.secrets) : from);
+        assert.notEqual(event?.object.metadata.resourceVersion, '0');
       } finally {
         quick.close();
       }

@@ -26,6 +26,7 @@ import { optionalQueryFlag, queryFlag } from '../core/query-flags.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import type { Authorizer } from '../domain/authorization/authorizer.ts';
+import { exactFieldValue } from '../domain/authorization/request-attributes.ts';
 import type { UserInfo } from '../domain/authorization/user-info.ts';
 import type { Admission, StrategyDeleteOptions } from '../domain/object-admission/admission.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
@@ -110,6 +111,7 @@ export async function serveResource(route: ResourceRoute, request: ReadRequest, 
   if (subresource === 'binding') return expect(method, 'POST', () => bind(route, request, context));
   if (subresource === 'eviction') return expect(method, 'POST', () => evict(route, request, context));
   if (subresource === 'scale') return serveScale(route, request, context, method);
+  if (route.watchPath) return expect(method, 'GET', async () => watch(route, request, context));
   if (route.name === undefined) {
     switch (method) {
       case 'GET':
@@ -264,8 +266,20 @@ async function list(route: ResourceRoute, request: ReadRequest, context: VerbCon
   });
 }
 
+/**
+ * The field selector of a watch whose path names its object: `metadata.name=<name>`, or the
+ * client's own selector when it pins the same name (kube-apiserver's ListResource refuses any
+ * other with this 400).
+ */
+function namedWatchSelector(name: string, fieldSelector: string | undefined): string {
+  if (fieldSelector === undefined || fieldSelector.trim() === '') return `metadata.name=${name.replace(/([\\,=])/g, '\\$1')}`;
+  if (exactFieldValue(fieldSelector, 'metadata.name') !== name) throw new BadRequestError("fieldSelector metadata.name doesn't match requested name");
+  return fieldSelector;
+}
+
 function watch(route: ResourceRoute, request: ReadRequest, context: VerbContext): ApiResponse {
-  const { limit: _limit, continue: _continue, ...filters } = listOptions(route, request.query);
+  const { limit: _limit, continue: _continue, ...options } = listOptions(route, request.query);
+  const filters = route.name === undefined ? options : { ...options, fieldSelector: namedWatchSelector(route.name, options.fieldSelector) };
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(watchTimeoutSeconds(request.query) * 1000)]);
   const asTable = wantsTable(request.headers.accept);
   const includeObject = includeObjectOf(request.query);

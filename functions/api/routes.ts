@@ -4,6 +4,7 @@
  *   /api/v1/namespaces/demo/pods/web/log     → resource pods, namespace demo, name web, subresource log
  *   /apis/apps/v1/deployments                → resource deployments across all namespaces
  *   /api/v1/namespaces/demo                  → the Namespace "demo" itself
+ *   /api/v1/watch/namespaces/demo/pods/web   → a watch of pod web in demo (the deprecated path form)
  */
 import { findType, type ResourceType, type Subresource } from '../../schemas/registry.ts';
 import { BadRequestError, NotFoundError } from '../core/errors.ts';
@@ -26,6 +27,11 @@ export interface ResourceRoute {
   /** Absent: the collection. */
   readonly name?: string;
   readonly subresource?: Subresource;
+  /**
+   * The request came by the deprecated watch path (`/api/v1/watch/...`, `/apis/<g>/<v>/watch/...`):
+   * a watch whatever the query says, of the one object when the path names it.
+   */
+  readonly watchPath?: true;
 }
 
 function notFound(path: string): NotFoundError {
@@ -79,6 +85,12 @@ export function parseRoute(path: string): Route {
     throw notFound(path);
   }
   if (rest.length === 0) return { kind: 'api-resources', group, version };
+  if (rest[0] === 'watch') {
+    // kube-apiserver serves watch/ paths only for collections and their objects, never subresources.
+    const route = resourceRoute(path, group, version, rest.slice(1));
+    if (route.subresource !== undefined || !route.type.verbs.includes('watch')) throw notFound(path);
+    return { ...route, watchPath: true };
+  }
   return resourceRoute(path, group, version, rest);
 }
 

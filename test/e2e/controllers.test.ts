@@ -86,6 +86,34 @@ describe('controllers and scheduler with kubectl', { timeout: 600_000 }, () => {
     assert.match(await cluster.kubectlOk(['rollout', 'history', 'deployment/test1']), /\n2\s+\S+\s*\n3\s+\S+/);
   });
 
+  it('rolls back twice more, each undo giving the revived ReplicaSet the next revision and its old ones in revision-history', async () => {
+    const imageRevisions = async () => {
+      const list = JSON.parse(await cluster.kubectlOk(['get', 'rs', '-l', 'app=test1', '-o', 'json'])) as {
+        items: { metadata: { annotations?: Record<string, string> }; spec: { template: { spec: { containers: { image: string }[] } } } }[];
+      };
+      return Object.fromEntries(
+        list.items.map((rs) => [
+          rs.spec.template.spec.containers[0]?.image,
+          `${rs.metadata.annotations?.['deployment.kubernetes.io/revision']} after ${rs.metadata.annotations?.['deployment.kubernetes.io/revision-history'] ?? '-'}`,
+        ]),
+      );
+    };
+    await cluster.kubectlOk(['rollout', 'undo', 'deployment/test1']);
+    assert.match(await rolloutStatus('test1'), /successfully rolled out/);
+    assert.deepEqual(await imageRevisions(), { nginx: '3 after 1', httpd: '4 after 2' });
+    await cluster.kubectlOk(['rollout', 'undo', 'deployment/test1']);
+    assert.match(await rolloutStatus('test1'), /successfully rolled out/);
+    assert.deepEqual(await imageRevisions(), { nginx: '5 after 1,3', httpd: '4 after 2' });
+    await waitFor('pods back on nginx', async () => {
+      const now = await pods('app=test1');
+      return now.length === 3 && now.every((p) => p.spec.containers[0]?.image === 'nginx');
+    });
+    // As kube-controller-manager keeps it: the revisions a ReplicaSet left are no longer listed.
+    const history = await cluster.kubectlOk(['rollout', 'history', 'deployment/test1']);
+    assert.match(history, /REVISION\s+CHANGE-CAUSE\s*\n4\s+\S+\s*\n5\s+\S+\s*$/);
+    assert.match(await cluster.kubectlOk(['rollout', 'history', 'deployment/test1', '--revision=5']), /revision #5[\s\S]*Image:\s+nginx/);
+  });
+
   it('holds a new template while paused and rolls it out on resume', async () => {
     await cluster.kubectlOk(['rollout', 'pause', 'deployment/test1']);
     await cluster.kubectlOk(['set', 'image', 'deployments/test1', 'nginx=busybox']);

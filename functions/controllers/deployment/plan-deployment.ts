@@ -14,7 +14,16 @@ import { controllerRefTo, isControlledBy } from '../../controller-runtime/owner-
 import { canonicalJson, stableHash } from '../../controller-runtime/stable-hash.ts';
 import { kubeTime } from '../../core/kube-time.ts';
 import { isPodActive } from '../replicaset/pod-availability.ts';
-import { desiredReplicasAnnotation, maxReplicasAnnotation, revisionAnnotation, revisionOf, rollingBounds, templateHashLabel } from './rollout-math.ts';
+import {
+  appendedRevisionHistory,
+  desiredReplicasAnnotation,
+  maxReplicasAnnotation,
+  revisionAnnotation,
+  revisionHistoryAnnotation,
+  revisionOf,
+  rollingBounds,
+  templateHashLabel,
+} from './rollout-math.ts';
 
 export interface DeploymentEvent {
   readonly type: 'Normal' | 'Warning';
@@ -58,7 +67,7 @@ interface RsCounts {
 const notCopied = new Set([
   'kubectl.kubernetes.io/last-applied-configuration',
   revisionAnnotation,
-  'deployment.kubernetes.io/revision-history',
+  revisionHistoryAnnotation,
   desiredReplicasAnnotation,
   maxReplicasAnnotation,
   'deprecated.deployment.rollback.to',
@@ -228,10 +237,15 @@ export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[]
     const wantedReplicas = target.get(rs) ?? rsReplicas(rs);
     let annotations = rs.metadata.annotations ?? {};
     if (rs === newRs && !paused) {
+      // A rollback gives an old ReplicaSet the next revision: the one it had joins its history.
+      const leaving = rs.metadata.annotations?.[revisionAnnotation];
+      const history =
+        leaving !== undefined && revisionOf(rs) < revision ? appendedRevisionHistory(rs.metadata.annotations?.[revisionHistoryAnnotation], leaving) : undefined;
       annotations = {
         ...annotations,
         ...copiedAnnotations(d),
         [revisionAnnotation]: String(revision),
+        ...(history !== undefined ? { [revisionHistoryAnnotation]: history } : {}),
         [desiredReplicasAnnotation]: String(replicas),
         [maxReplicasAnnotation]: String(replicas + bounds.maxSurge),
       };

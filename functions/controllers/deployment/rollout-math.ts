@@ -2,6 +2,7 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 
 export const revisionAnnotation = 'deployment.kubernetes.io/revision';
+export const revisionHistoryAnnotation = 'deployment.kubernetes.io/revision-history';
 export const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';
 export const maxReplicasAnnotation = 'deployment.kubernetes.io/max-replicas';
 export const templateHashLabel = 'pod-template-hash';
@@ -36,4 +37,25 @@ export function rollingBounds(rollingUpdate: { maxSurge?: unknown; maxUnavailabl
 export function revisionOf(object: KubeObject): number {
   const value = Number(object.metadata.annotations?.[revisionAnnotation] ?? '0');
   return Number.isFinite(value) ? value : 0;
+}
+
+/** kube-controller-manager's cap on the length of `revision-history` (its `MaxRevHistoryLengthInChars`). */
+export const maxRevisionHistoryChars = 2000;
+
+/**
+ * The `revision-history` of a ReplicaSet that a rollback gives a new revision: its earlier
+ * revisions, oldest first, comma-separated, with the one it is leaving appended — the oldest
+ * dropped while the list would pass 2000 characters — as the deployment controller keeps them.
+ */
+export function appendedRevisionHistory(history: string | undefined, leaving: string): string | undefined {
+  if (!history) return leaving;
+  const revisions = history.split(',');
+  let length = history.length + leaving.length + 1;
+  let start = 0;
+  while (length > maxRevisionHistoryChars && start < revisions.length) {
+    length -= (revisions[start]?.length ?? 0) + 1;
+    start++;
+  }
+  if (length > maxRevisionHistoryChars) return history;
+  return [...revisions.slice(start), leaving].join(',');
 }

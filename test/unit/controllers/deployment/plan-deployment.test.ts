@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planDeployment, podTemplateHash } from '../../../../functions/controllers/deployment/plan-deployment.ts';
-import { resolveIntOrPercent, rollingBounds } from '../../../../functions/controllers/deployment/rollout-math.ts';
+import { appendedRevisionHistory, resolveIntOrPercent, rollingBounds } from '../../../../functions/controllers/deployment/rollout-math.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 import { now, ownerRef, pod, secondsAgo } from '../../fixtures.ts';
 
@@ -203,6 +203,37 @@ describe('planDeployment', () => {
     assert.equal(revived?.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
     assert.equal((revived?.spec as { replicas: number } | undefined)?.replicas, 1);
     assert.equal(plan.deployment?.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
+    assert.equal(revived?.metadata.annotations?.['deployment.kubernetes.io/revision-history'], '1', 'the revision it leaves joins its history');
+    const current = plan.updateReplicaSets.find((rs) => rs.metadata.name === second.metadata.name) ?? second;
+    assert.equal(current.metadata.annotations?.['deployment.kubernetes.io/revision-history'], undefined);
+  });
+
+  it('appends to the revision history at each rollback to the same ReplicaSet, and keeps it once the revision is current', () => {
+    const back = deployment({ template: templateV1 }, { annotations: { 'deployment.kubernetes.io/revision': '4' } });
+    const first = ownedRs(back, templateV1, 3, 0, {}, 300);
+    const firstWithHistory = {
+      ...first,
+      metadata: { ...first.metadata, annotations: { ...first.metadata.annotations, 'deployment.kubernetes.io/revision-history': '1' } },
+    };
+    const second = ownedRs(back, templateV2, 4, 3, full(3), 100);
+    const plan = planDeployment(back, [firstWithHistory, second], [], now);
+    const revived = plan.updateReplicaSets.find((rs) => rs.metadata.name === first.metadata.name);
+    assert.equal(revived?.metadata.annotations?.['deployment.kubernetes.io/revision'], '5');
+    assert.equal(revived?.metadata.annotations?.['deployment.kubernetes.io/revision-history'], '1,3');
+    assert.ok(revived);
+    // Planned again (the ReplicaSet unchanged or rewritten), its history stays as it is.
+    const settled = planDeployment(back, [revived, second], [], now).updateReplicaSets.find((rs) => rs.metadata.name === first.metadata.name) ?? revived;
+    assert.equal(settled.metadata.annotations?.['deployment.kubernetes.io/revision-history'], '1,3', 'nothing appended while the revision stays');
+  });
+
+  it('drops the oldest revisions from the history rather than pass 2000 characters', () => {
+    assert.equal(appendedRevisionHistory(undefined, '7'), '7');
+    assert.equal(appendedRevisionHistory('1,3', '7'), '1,3,7');
+    const long = Array.from({ length: 400 }, (_, i) => String(1000 + i)).join(',');
+    const appended = appendedRevisionHistory(long, '9999') ?? '';
+    assert.ok(appended.length <= 2000, `${appended.length} characters`);
+    assert.ok(appended.endsWith(',9999'));
+    assert.ok(!appended.startsWith('1000,'), 'the oldest went first');
   });
 
   it('Recreate scales old ReplicaSets to zero before the new one gets pods', () => {

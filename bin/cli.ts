@@ -1,7 +1,7 @@
 /**
  * The `skiff` command line.
  *
- *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--load-balancer-range 127.0.200.0/24]
+ *   skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--service-cidr 10.96.0.0/12] [--load-balancer-range 127.0.200.0/24]
  *   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N --memory SIZE --pods N]
  *   skiff kubeconfig --stack NAME [--region R] [--profile P] [--out FILE]
  *   skiff token --cluster-id ID --region R [--profile P]
@@ -10,11 +10,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serviceCidrProblem } from '../functions/domain/services/service-allocation-plan.ts';
 import { startLocalCluster } from '../functions/local/host.ts';
 import { createLogger, logTo } from '../functions/logging/structured-log.ts';
 
 const usage = `Usage:
-  skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--load-balancer-range 127.0.200.0/24] [--verbose]
+  skiff up [--port 6443] [--data-dir .skiff] [--nodes 2] [--node-grace-seconds 40] [--eviction-seconds 300] [--service-cidr 10.96.0.0/12] [--load-balancer-range 127.0.200.0/24] [--verbose]
   skiff agent --kubeconfig FILE --name NAME [--runtime process|sim] [--cpu N] [--memory SIZE] [--pods N]
   skiff kubeconfig --stack NAME [--region R] [--profile P] [--out FILE]   a kubeconfig for a deployed cluster
   skiff token --cluster-id ID --region R [--profile P]                    kubectl's exec credential plugin (IAM sign-in)`;
@@ -39,9 +40,16 @@ async function up(args: string[]): Promise<void> {
       'node-grace-seconds': { type: 'string' },
       'eviction-seconds': { type: 'string' },
       'load-balancer-range': { type: 'string' },
+      'service-cidr': { type: 'string' },
       verbose: { type: 'boolean' },
     },
   });
+  const serviceCidr = values['service-cidr'];
+  const problem = serviceCidr === undefined ? undefined : serviceCidrProblem(serviceCidr);
+  if (problem) {
+    console.error(`skiff: --service-cidr ${serviceCidr}: ${problem}`);
+    process.exit(2);
+  }
   const started = Date.now();
   const step = (message: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
   const cluster = await startLocalCluster({
@@ -51,6 +59,7 @@ async function up(args: string[]): Promise<void> {
     ...(values['node-grace-seconds'] !== undefined ? { nodeGraceSeconds: integerFlag(values['node-grace-seconds'], 'node-grace-seconds', 40) } : {}),
     ...(values['eviction-seconds'] !== undefined ? { evictionSeconds: integerFlag(values['eviction-seconds'], 'eviction-seconds', 300) } : {}),
     ...(values['load-balancer-range'] !== undefined ? { loadBalancerRange: values['load-balancer-range'] } : {}),
+    ...(serviceCidr !== undefined ? { serviceCidr } : {}),
     onProgress: step,
     // The same JSON lines as the Lambdas write, on stderr so they stay apart from the progress display.
     ...(values.verbose ? { log: logTo(createLogger({ write: (line) => process.stderr.write(`${line}\n`) })) } : {}),

@@ -9,6 +9,7 @@
  *   breakGlassToken=true                  also accept the static admin token of a secret
  *   reservedConcurrency=false             reserve no Lambda concurrency (accounts with a quota of 10)
  *   sourceMaps=true                       readable stack traces, slower cold starts
+ *   serviceCidr=10.96.0.0/12              the service range (ClusterIPs; the kubernetes Service takes its first address)
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -38,6 +39,7 @@ new SkiffStack(app, app.node.tryGetContext('stackName') ?? 'Skiff', {
   ...(flag('breakGlassToken') !== undefined ? { breakGlassToken: flag('breakGlassToken') } : {}),
   ...(flag('reservedConcurrency') === false ? { reservedConcurrency: false } : {}),
   ...(flag('sourceMaps') !== undefined ? { sourceMaps: flag('sourceMaps') } : {}),
+  ...(typeof app.node.tryGetContext('serviceCidr') === 'string' ? { serviceCidr: app.node.tryGetContext('serviceCidr') as string } : {}),
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

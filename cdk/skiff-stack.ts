@@ -14,6 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { defaultServiceCidr, serviceCidrProblem } from '../functions/domain/services/service-allocation-plan.ts';
 import { controllerStreamFilters, fanOutStreamFilters, schedulerStreamFilters } from '../functions/lambda/stream-filters.ts';
 import { tableActions } from '../functions/store/tables.ts';
 import { channelTableActions, channelTableDefinition } from '../functions/watch/channel-registry.ts';
@@ -89,6 +90,12 @@ export interface SkiffStackProps extends StackProps {
    * @default a NodeGroup of 2 c6g.large nodes, cluster name = the stack's name
    */
   readonly nodes?: Partial<NodeGroupProps> | false;
+  /**
+   * The service range (kube-apiserver's `--service-cluster-ip-range`): ClusterIPs come from it and
+   * the `kubernetes` Service takes its first address. IPv4, /12 to /28.
+   * @default '10.96.0.0/12'
+   */
+  readonly serviceCidr?: string;
 }
 
 const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50 } as const;
@@ -131,6 +138,11 @@ export class SkiffStack extends Stack {
     this.tables = new StoreTables(this, 'Store', { removalPolicy: props.storeRemovalPolicy ?? RemovalPolicy.RETAIN });
     const { objects, changes } = this.tables;
     const storeEnvironment = { OBJECTS_TABLE: objects.tableName, CHANGES_TABLE: changes.tableName };
+    const serviceCidr = props.serviceCidr ?? defaultServiceCidr;
+    const serviceCidrRefused = serviceCidrProblem(serviceCidr);
+    if (serviceCidrRefused) throw new Error(`serviceCidr ${serviceCidr}: ${serviceCidrRefused}`);
+    // The API allocates ClusterIPs from it; the controllers give the `kubernetes` Service its first address.
+    const serviceRangeEnvironment = { SERVICE_CIDR: serviceCidr };
 
     if (props.breakGlassToken) {
       this.tokenSecret = new secretsmanager.Secret(this, 'ApiTokens', {
@@ -166,6 +178,7 @@ export class SkiffStack extends Stack {
         memorySize: 1024,
         environment: {
           ...storeEnvironment,
+          ...serviceRangeEnvironment,
           CLUSTER_ID: this.clusterId,
           SERVICE_ACCOUNT_KEY_SECRET_ARN: this.serviceAccountKeySecret.secretArn,
           ...(this.tokenSecret ? { TOKEN_SECRET_ARN: this.tokenSecret.secretArn } : {}),
@@ -311,7 +324,7 @@ export class SkiffStack extends Stack {
         ? undefined
         : (props.loadBalancing ?? (this.nodes ? { vpc: this.nodes.vpc, podSecurityGroup: this.nodes.podSecurityGroup } : undefined));
     if (network) this.loadBalancing = new LoadBalancing(this, 'LoadBalancing', { ...network, clusterName: this.stackName });
-    const controllerEnvironment = { ...storeEnvironment, ...(this.loadBalancing?.environment() ?? {}) };
+    const controllerEnvironment = { ...storeEnvironment, ...serviceRangeEnvironment, ...(this.loadBalancing?.environment() ?? {}) };
     const controllersFunction = this.streamConsumer('Controllers', {
       entry: 'functions/lambda/controllers-handler.ts',
       description: 'the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)',

@@ -90,6 +90,8 @@ export interface AgentOptions {
   readonly podNetwork?: PodNetworkMode | 'auto';
   /** The nameserver pods' resolv.conf names in namespace mode (the kube-dns Service's ClusterIP). */
   readonly clusterDns?: string;
+  /** The service range: pods in namespace mode reach the API at its first address (the `kubernetes` Service). @default 10.96.0.0/12 */
+  readonly serviceCidr?: string;
   /** Aborting it while the agent starts makes `startAgent` give up (its host went away). */
   readonly signal?: AbortSignal;
   readonly log?: Log;
@@ -418,7 +420,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(clusterIpRouting ? { serviceRoutingHold: (podIP: string, nowMs: number) => clusterIpRouting?.holdFor(podIP, nowMs) } : {}),
     // In its own network a pod cannot reach the host's loopback: it finds the API as the
     // `kubernetes` Service's ClusterIP, which the node's rules send to the API server.
-    apiServer: podNetwork?.mode === 'namespaces' ? { host: kubernetesServiceIp(), port: '443' } : podApiAccess(options.credentials).apiServer,
+    apiServer:
+      podNetwork?.mode === 'namespaces' ? { host: kubernetesServiceIp(options.serviceCidr), port: '443' } : podApiAccess(options.credentials).apiServer,
     onFinished(uid: string) {
       serviceAccountVolumes.release(uid);
       finished.add(uid);

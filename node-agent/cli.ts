@@ -34,6 +34,7 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
                           or host processes on loopback addresses (default auto: namespaces when
                           root with ip, unshare, nsenter and nft installed; see ADR 136)
   --cluster-dns IP        the nameserver of pods' resolv.conf in namespace mode (the kube-dns ClusterIP)
+  --service-cidr CIDR     the cluster's service range (pods in namespace mode reach the API at its first address)
   --port N                kubelet API port (default: a free port)
   --state-dir DIR         runtime state and logs (default <data-dir>/nodes/<name>)
   --data-dir DIR          (default $SKIFF_DATA_DIR or ./.skiff)
@@ -82,6 +83,7 @@ export interface AgentCliSettings {
   readonly podCidr?: string;
   readonly podNetwork: 'auto' | 'namespaces' | 'loopback';
   readonly clusterDns?: string;
+  readonly serviceCidr?: string;
   readonly port: number;
   readonly stateDir: string;
   /** The data dir and the user's credential folders: hidden from pods when the agent is not root. */
@@ -124,6 +126,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       'pod-cidr': { type: 'string' },
       'pod-network': { type: 'string', default: 'auto' },
       'cluster-dns': { type: 'string' },
+      'service-cidr': { type: 'string' },
       port: { type: 'string', default: '0' },
       'state-dir': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -214,6 +217,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     ...(podCidr ? { podCidr } : {}),
     podNetwork,
     ...(values['cluster-dns'] ? { clusterDns: values['cluster-dns'] } : {}),
+    ...(values['service-cidr'] ? { serviceCidr: values['service-cidr'] } : {}),
     port,
     stateDir,
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
@@ -265,6 +269,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
       ...(settings.podCidr ? { podCidr: settings.podCidr } : {}),
       podNetwork: settings.podNetwork,
       ...(settings.clusterDns ? { clusterDns: settings.clusterDns } : {}),
+      ...(settings.serviceCidr ? { serviceCidr: settings.serviceCidr } : {}),
       port: settings.port,
       stateDir: settings.stateDir,
       imagesFile: settings.imagesFile,

@@ -17,7 +17,7 @@ import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { clusterAuthenticators, clusterAuthorizer } from './cluster-authentication.ts';
-import { dynamoDbClient, lambdaLog, logger } from './lambda-runtime.ts';
+import { dynamoDbClient, lambdaLog, logger, serviceCidrFromEnvironment } from './lambda-runtime.ts';
 import { secretServiceAccountKeys } from './service-account-key-secret.ts';
 
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is declared by @types/aws-lambda.
@@ -159,8 +159,10 @@ function apiFromEnvironment(): ApiHandler {
     // Pods' output is in CloudWatch Logs, where the nodes' ECS tasks ship it (ADR 134).
     const podLogGroup = process.env.POD_LOG_GROUP;
     const serviceAccountKeys = secretServiceAccountKeys(new SecretsManagerClient({}), requiredEnvironment('SERVICE_ACCOUNT_KEY_SECRET_ARN'));
+    const serviceCidr = serviceCidrFromEnvironment();
     api = createApi({
       store,
+      ...(serviceCidr ? { admissionSettings: { serviceCidr } } : {}),
       ...(podLogGroup ? { podLogs: cloudWatchPodLogSource({ client: new CloudWatchLogsClient({}), logGroup: podLogGroup }) } : {}),
       authenticators: [...clusterAuthenticators(store, process.env, log), serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
       serviceAccountKeys,

@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type ControllerRuntime, handleStreamEvent } from '../controller-runtime/run-controllers.ts';
+import { serviceCidrProblem } from '../domain/services/service-allocation-plan.ts';
 import type { Log } from '../logging/log.ts';
 import { createLogger, logTo } from '../logging/structured-log.ts';
 import { awsStoreSettings, createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../store/dynamodb-store.ts';
@@ -29,6 +30,24 @@ export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env, setti
   const changes = env.CHANGES_TABLE;
   if (!objects || !changes) throw new Error('OBJECTS_TABLE and CHANGES_TABLE must be set');
   return createDynamoDbStore({ client: dynamoDbClient(), tables: { objects, changes }, ...awsStoreSettings, ...settings });
+}
+
+/**
+ * The service range the stack was deployed with (`SERVICE_CIDR`, the CDK's `serviceCidr`), or
+ * undefined for the default; a range kube-apiserver would refuse stops the function at its start.
+ */
+export function serviceCidrFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const cidr = env.SERVICE_CIDR?.trim();
+  if (!cidr) return undefined;
+  const problem = serviceCidrProblem(cidr);
+  if (problem) throw new Error(`SERVICE_CIDR ${cidr}: ${problem}`);
+  return cidr;
+}
+
+/** The `kubernetes` Service's options of the controllers: its address from the deployed service range. */
+export function kubernetesServiceFromEnvironment(env: NodeJS.ProcessEnv = process.env): { kubernetesService?: { serviceCidr: string } } {
+  const serviceCidr = serviceCidrFromEnvironment(env);
+  return serviceCidr ? { kubernetesService: { serviceCidr } } : {};
 }
 
 /** The function's Logger: for `injectLambdaContext(logger)` in the handler's middy chain. */

@@ -6,8 +6,8 @@
  * supervisor. A DynamoDB Local that dies makes `/readyz` fail and is reported on the console
  * (docs/adr/108).
  */
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
@@ -27,6 +27,7 @@ import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile
 import { nodeUsername } from '../domain/authorization/user-info.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import { ensureSystemPriorityClasses } from '../domain/scheduling/system-priority-classes.ts';
+import { defaultServiceCidr, kubernetesServiceIp, serviceCidrProblem } from '../domain/services/service-allocation-plan.ts';
 import type { Log } from '../logging/log.ts';
 import { createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTable, ensureTables } from '../store/tables.ts';
@@ -66,6 +67,12 @@ export interface LocalClusterOptions {
   /** Default tolerationSeconds for not-ready/unreachable nodes before eviction (Kubernetes: 300 s). */
   readonly evictionSeconds?: number;
   readonly resyncSeconds?: number;
+  /**
+   * The service range (kube-apiserver's `--service-cluster-ip-range`): ClusterIPs come from it, the
+   * `kubernetes` Service takes its first address and kube-dns its tenth. A data dir keeps the range
+   * it was first started with. @default the data dir's, else '10.96.0.0/12'
+   */
+  readonly serviceCidr?: string;
   /** Loopback range of the addresses LoadBalancer Services and Ingresses get. @default '127.0.200.0/24' */
   readonly loadBalancerRange?: string;
   /** Use this DynamoDB endpoint instead of starting DynamoDB Local (tests share one). */
@@ -110,6 +117,28 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * The service range of a data dir: the one asked for, checked as kube-apiserver checks
+ * `--service-cluster-ip-range`, and the same as the data dir was first started with (its Services
+ * hold addresses of that range); without one asked for, the data dir's, else the default.
+ */
+export async function dataDirServiceCidr(dataDir: string, asked: string | undefined): Promise<string> {
+  if (asked !== undefined) {
+    const problem = serviceCidrProblem(asked);
+    if (problem) throw new Error(`--service-cidr: ${problem}`);
+  }
+  const file = join(dataDir, 'service-cidr');
+  const kept = existsSync(file) ? (await readFile(file, 'utf8')).trim() : undefined;
+  if (kept !== undefined && asked !== undefined && kept !== asked.trim()) {
+    throw new Error(
+      `--service-cidr ${asked}: the data dir ${dataDir} was started with the service range ${kept}, which its Services' ClusterIPs come from; use a new --data-dir for another range`,
+    );
+  }
+  const range = kept ?? asked?.trim() ?? defaultServiceCidr;
+  if (kept === undefined) await writeFile(file, `${range}\n`, { mode: 0o600 });
+  return range;
+}
+
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const progress = options.onProgress ?? (() => {});
   // What the supervisor has to tell the user once the cluster runs goes to the same console.
@@ -118,6 +147,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // Tokens, the CA key and DynamoDB's files live here: no pod (running as another user) may look in.
   await chmod(dataDir, 0o700);
+  const serviceCidr = await dataDirServiceCidr(dataDir, options.serviceCidr);
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async () => {
@@ -173,10 +203,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await reconcileBootstrapPolicy(store);
 
     // One admission for the API and the control loops: pods get the same default tolerations whoever makes them.
-    const admissionSettings = { defaultTolerationSeconds: options.evictionSeconds ?? 300 };
+    const admissionSettings = { defaultTolerationSeconds: options.evictionSeconds ?? 300, serviceCidr };
     progress('starting the API server');
     const [certificate, tokens, serviceAccountKeys] = await Promise.all([
-      ensureServingCertificate(join(dataDir, 'pki')),
+      ensureServingCertificate(join(dataDir, 'pki'), kubernetesServiceIp(serviceCidr)),
       LocalTokens.open(dataDir),
       localServiceAccountKeys(dataDir),
     ]);
@@ -301,7 +331,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: options.nodeGraceSeconds } : {}),
       admissionSettings,
       // Pods reach the API where it listens, on loopback (the node agents proxy Service addresses there).
-      kubernetesService: { apiServer: { ip: '127.0.0.1', port: server.port }, clusterDns: { ip: clusterDns.address, port: clusterDns.port } },
+      kubernetesService: {
+        serviceCidr,
+        apiServer: { ip: '127.0.0.1', port: server.port },
+        clusterDns: { ip: clusterDns.address, port: clusterDns.port },
+      },
       localVolumes: localVolumes(dataDir),
       ...(options.log ? { log: options.log } : {}),
     });
@@ -329,7 +363,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           '--node-index',
           String(index + 1),
           '--cluster-dns',
-          clusterDnsIp(),
+          clusterDnsIp(serviceCidr),
+          '--service-cidr',
+          serviceCidr,
           // The agent stops (with its containers) when this host goes away, even by SIGKILL.
           '--exit-with-parent',
         ],

@@ -61,13 +61,13 @@ export function createServingCertificate(hosts: { ips: readonly string[]; dnsNam
 }
 
 /** Loads the PKI from `<dir>`, creating it on first use. */
-export async function ensureServingCertificate(dir: string): Promise<ServingCertificate> {
+export async function ensureServingCertificate(dir: string, kubernetesServiceAddress: string = kubernetesServiceIp()): Promise<ServingCertificate> {
   const files = { ca: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'apiserver.crt'), key: join(dir, 'apiserver.key') };
   if (!existsSync(files.ca) || !existsSync(files.cert) || !existsSync(files.key)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // As kube-apiserver's: also valid for in-cluster clients, which reach it as the `kubernetes` Service.
     const made = createServingCertificate({
-      ips: ['127.0.0.1', '::1', kubernetesServiceIp()],
+      ips: ['127.0.0.1', '::1', kubernetesServiceAddress],
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
     });
     await writeFile(files.ca, made.caCertPem);

@@ -129,6 +129,28 @@ describe('SkiffStack', () => {
     }
   });
 
+  it('gives the API server, the controllers and the resync the service range, and refuses one kube-apiserver would refuse', () => {
+    const ranged = Template.fromStack(
+      new SkiffStack(newApp(), 'Ranged', { env: { account: '123456789012', region: 'eu-west-1' }, serviceCidr: '172.20.0.0/16' }),
+    );
+    const functions = Object.values(ranged.findResources('AWS::Lambda::Function')) as Resources[string][];
+    const withRange = functions.filter((fn) => (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.SERVICE_CIDR);
+    const handlers = withRange.map((fn) => String((fn.Properties.Description as string | undefined) ?? '')).join('\n');
+    assert.ok(withRange.every((fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.SERVICE_CIDR === '172.20.0.0/16'));
+    assert.match(handlers, /controllers/);
+    assert.match(handlers, /resync/);
+    assert.ok(withRange.length >= 4, `the two API functions, the controllers and the resync: ${withRange.length}`);
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SERVICE_CIDR: '10.96.0.0/12' }) } });
+    for (const [cidr, message] of [
+      ['10.0.0.0/8', /too large; for 32-bit addresses, the mask must be >= 12/],
+      ['10.96.0.0/29', /at least 16 IP addresses/],
+      ['fd00::/108', /IPv4 service ranges only/],
+      ['10.96.0/12', /not a valid cidr/],
+    ] as const) {
+      assert.throws(() => new SkiffStack(newApp(), 'BadRange', { serviceCidr: cidr }), message, cidr);
+    }
+  });
+
   it('gives the API server its tables and cluster id, and no static token unless break-glass is asked for', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 900,

@@ -31,7 +31,7 @@ export interface TestApi {
 
 let certificate: ReturnType<typeof createServingCertificate> | undefined;
 
-export interface TestApiOptions extends Partial<Pick<ApiDependencies, 'podLogs'>> {
+export interface TestApiOptions extends Partial<Pick<ApiDependencies, 'podLogs' | 'admissionSettings'>> {
   /** Wraps the API core before the HTTPS server gets it (to watch what passes between them). */
   readonly wrap?: (handler: ApiHandler) => ApiHandler;
   /** The in-memory store instead of DynamoDB Local. */

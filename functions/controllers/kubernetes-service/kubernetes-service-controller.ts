@@ -14,7 +14,7 @@ import { type ResourceType, types } from '../../../schemas/registry.ts';
 import { sameJson } from '../../../schemas/structural-equality.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { AlreadyExistsError, ConflictError, isApiError } from '../../core/errors.ts';
-import { kubernetesServiceIp } from '../../domain/services/service-allocation-plan.ts';
+import { clusterDnsServiceIp, kubernetesServiceIp } from '../../domain/services/service-allocation-plan.ts';
 import { getIfExists } from '../../store/list-all.ts';
 
 export const KUBERNETES_SERVICE = 'kubernetes';
@@ -45,8 +45,7 @@ const dnsKey: ReconcileKey = { typeId: types.services.id, namespace: dnsNamespac
 
 /** The kube-dns Service's ClusterIP: the tenth address of the service range. */
 export function clusterDnsIp(serviceCidr?: string): string {
-  const first = kubernetesServiceIp(serviceCidr).split('.').map(Number);
-  return [first[0], first[1], first[2], (first[3] ?? 1) + 9].join('.');
+  return clusterDnsServiceIp(serviceCidr);
 }
 
 export function desiredDnsObjects(options: KubernetesServiceOptions & { clusterDns: ApiServerEndpoint }): {

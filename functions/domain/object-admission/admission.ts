@@ -189,7 +189,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     write: (object: KubeObject) => Promise<KubeObject>,
   ): Promise<KubeObject> {
     const strategy = strategyOf(type);
-    if (strategy.aroundWrite) return strategy.aroundWrite({ store, dryRun }, object, old, write);
+    if (strategy.aroundWrite) return strategy.aroundWrite({ store, dryRun, settings }, object, old, write);
     return dryRun ? Promise.resolve(object) : write(object);
   }
 

@@ -17,6 +17,8 @@ export interface AdmissionSettings {
    * (`--default-not-ready-toleration-seconds`, `--default-unreachable-toleration-seconds`).
    */
   readonly defaultTolerationSeconds: number;
+  /** The service range ClusterIPs come from (`--service-cidr`, kube-apiserver's `--service-cluster-ip-range`). @default 10.96.0.0/12 */
+  readonly serviceCidr?: string;
 }
 
 export const defaultAdmissionSettings: AdmissionSettings = { defaultTolerationSeconds: 300 };
@@ -25,6 +27,7 @@ export interface StrategyWrite {
   readonly store: ObjectStore;
   /** A dry run claims nothing for good and writes nothing. */
   readonly dryRun: boolean;
+  readonly settings: AdmissionSettings;
 }
 
 export interface StrategyDeleteOptions extends DeleteOptions {

@@ -11,9 +11,10 @@ import type { KindStrategy } from './kind-strategy.ts';
 
 export const serviceStrategy: KindStrategy = {
   prepareForUpdate: (service, old) => dropTypeDependentFields(service, old),
-  async aroundWrite({ store, dryRun }, service, old, write) {
-    if (!dryRun) return writeServiceWithAllocations(store, service, old, write);
-    const allocated = await allocateService(store, service, old);
+  async aroundWrite({ store, dryRun, settings }, service, old, write) {
+    const ranges = settings.serviceCidr ? { serviceCidr: settings.serviceCidr } : {};
+    if (!dryRun) return writeServiceWithAllocations(store, service, old, write, ranges);
+    const allocated = await allocateService(store, service, old, ranges);
     await releaseService(store, allocated, old);
     return allocated;
   },

@@ -8,7 +8,7 @@
 
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { StatusCause } from '../../core/errors.ts';
-import { addressAt, type Ipv4Range, offsetInRange, parseIpv4Cidr } from '../../core/ipv4-range.ts';
+import { addressAt, type Ipv4Range, ipv4ToNumber, offsetInRange, parseIpv4Cidr } from '../../core/ipv4-range.ts';
 import { needsNodePorts, type ServicePort, type ServiceSpec, serviceSpecSchema, serviceType } from './service-view.ts';
 
 export interface NodePortRange {
@@ -26,6 +26,34 @@ export interface ServiceAllocationOptions {
 }
 
 export const defaultServiceCidr = '10.96.0.0/12';
+
+/**
+ * What is wrong with a service range (`--service-cidr`, kube-apiserver's
+ * `--service-cluster-ip-range`), in kube-apiserver's words, or undefined when it is usable.
+ * IPv4 only; at most /12 (kube-apiserver caps the range at 20 host bits) and at least /28: the
+ * cluster DNS Service takes the tenth address, so the 8 addresses kube-apiserver itself accepts
+ * (a /29) would leave it outside the range.
+ */
+export function serviceCidrProblem(cidr: string): string | undefined {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
+  const address = match?.[1] ?? '';
+  const prefixLength = Number(match?.[2]);
+  if (!match || ipv4ToNumber(address) === undefined || prefixLength > 32) {
+    return address.includes(':')
+      ? `service-cluster-ip-range[0] ${JSON.stringify(cidr)} is an IPv6 range: Skiff serves IPv4 service ranges only`
+      : `service-cluster-ip-range[0] ${JSON.stringify(cidr)} is not a valid cidr`;
+  }
+  if (prefixLength < 12) return 'specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12';
+  if (prefixLength > 28) {
+    return 'the service cluster IP range must be at least 16 IP addresses (a /28): the cluster DNS Service takes its tenth address';
+  }
+  return undefined;
+}
+
+/** The kube-dns Service's ClusterIP: the tenth address of the service range, as kubeadm gives it. */
+export function clusterDnsServiceIp(serviceCidr: string = defaultServiceCidr): string {
+  return addressAt(parseIpv4Cidr(serviceCidr), 10);
+}
 
 /** The first address of the service range: the `kubernetes` Service's, as kube-apiserver gives it. */
 export function kubernetesServiceIp(serviceCidr: string = defaultServiceCidr): string {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyAllocation, planServiceAllocation, resolveRanges } from '../../../../functions/domain/services/service-allocation-plan.ts';
+import {
+  applyAllocation,
+  clusterDnsServiceIp,
+  kubernetesServiceIp,
+  planServiceAllocation,
+  resolveRanges,
+  serviceCidrProblem,
+} from '../../../../functions/domain/services/service-allocation-plan.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 
 const ranges = resolveRanges();
@@ -172,4 +179,44 @@ describe('applyAllocation', () => {
     );
     assert.deepEqual(output.spec, { type: 'ExternalName', externalName: 'x.example', ports: [{ port: 80 }] });
   });
+});
+
+describe('a configured service range', () => {
+  it('follows the range for requests, refusals and the kubernetes and kube-dns addresses', () => {
+    const custom = resolveRanges({ serviceCidr: '172.20.0.0/16' });
+    assert.deepEqual(planServiceAllocation(service({ clusterIP: '172.20.9.9' }), undefined, custom).ip, { kind: 'request', ip: '172.20.9.9' });
+    const refused = planServiceAllocation(service({ clusterIP: '10.96.0.20' }), undefined, custom);
+    assert.equal(refused.causes[0]?.field, 'spec.clusterIPs');
+    assert.match(
+      refused.causes[0]?.message ?? '',
+      /the provided IP \(10\.96\.0\.20\) is not in the valid range\. The range of valid IPs is 172\.20\.0\.0\/16$/,
+    );
+    assert.equal(kubernetesServiceIp('172.20.0.0/16'), '172.20.0.1');
+    assert.equal(clusterDnsServiceIp('172.20.0.0/16'), '172.20.0.10');
+    // Host bits are dropped, as Go's net.ParseCIDR does.
+    assert.equal(kubernetesServiceIp('192.168.7.77/28'), '192.168.7.65');
+    assert.equal(clusterDnsServiceIp('192.168.7.77/28'), '192.168.7.74');
+  });
+
+  const problems: [string, RegExp | undefined][] = [
+    ['10.96.0.0/12', undefined],
+    ['172.20.0.0/16', undefined],
+    ['192.168.7.0/28', undefined],
+    ['10.0.0.0/11', /^specified --service-cluster-ip-range is too large; for 32-bit addresses, the mask must be >= 12$/],
+    ['10.0.0.0/8', /too large/],
+    ['10.96.0.0/29', /at least 16 IP addresses/],
+    ['10.96.0.1/32', /at least 16 IP addresses/],
+    ['fd00:1234::/108', /IPv6 range: Skiff serves IPv4 service ranges only/],
+    ['10.96.0.0', /is not a valid cidr/],
+    ['10.960.0.0/12', /is not a valid cidr/],
+    ['010.96.0.0/12', /is not a valid cidr/],
+    ['10.96.0.0/33', /is not a valid cidr/],
+  ];
+  for (const [cidr, problem] of problems) {
+    it(`${problem ? 'refuses' : 'takes'} ${cidr}`, () => {
+      const found = serviceCidrProblem(cidr);
+      if (problem) assert.match(found ?? '', problem);
+      else assert.equal(found, undefined);
+    });
+  }
 });

@@ -199,12 +199,15 @@ function subresourceEntry(type: ResourceType, name: Subresource): object {
 /**
  * The `storageVersionHash` kube-apiserver puts on each stored resource of an APIResourceList:
  * base64 of the first 8 bytes of the SHA-256 of `<group>/<version>/<Kind>` of the version the
- * object is stored in (`/v1/Pod` for the core group). Every Skiff type is stored in the one
- * version it serves. Clients (the storage version migrator, caches of discovery) compare it to
- * notice a storage version change; kinds never stored and subresources have none.
+ * object is stored in (`/v1/Pod` for the core group): a built-in type is stored in the version
+ * it serves, a custom resource in its CRD's storage version. Clients (the storage version
+ * migrator, caches of discovery) compare it to notice a storage version change; kinds never
+ * stored and subresources have none.
  */
-export function storageVersionHash(type: Pick<ResourceType, 'group' | 'version' | 'kind'>): string {
-  const digest = createHash('sha256').update(`${type.group}/${type.version}/${type.kind}`).digest();
+export function storageVersionHash(type: Pick<ResourceType, 'group' | 'version' | 'kind'> & { readonly custom?: { readonly storageVersion: string } }): string {
+  // A custom resource is stored in its CRD's storage version, whichever version is served.
+  const version = type.custom?.storageVersion ?? type.version;
+  const digest = createHash('sha256').update(`${type.group}/${version}/${type.kind}`).digest();
   return digest.subarray(0, 8).toString('base64');
 }
 

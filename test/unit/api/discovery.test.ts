@@ -307,6 +307,11 @@ describe('legacy discovery', () => {
       }
     }
     assert.equal(storageVersionHash({ group: '', version: 'v1', kind: 'Pod' }), 'xPOwRZ+Yhw8=');
+    // A custom resource served as v2 and stored as v1 hashes its storage version.
+    assert.equal(
+      storageVersionHash({ group: 'example.com', version: 'v2', kind: 'Widget', custom: { storageVersion: 'v1' } }),
+      storageVersionHash({ group: 'example.com', version: 'v1', kind: 'Widget' }),
+    );
   });
 
   it('serves nothing for a group version that is not served', () => {

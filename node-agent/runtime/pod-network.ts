@@ -400,7 +400,9 @@ export class PodNetwork {
   enterArgv(uid: string, cwd?: string): string[] | undefined {
     const sandbox = this.sandboxes.get(uid);
     if (!sandbox || !isSameLiveProcess(sandbox.pid, sandbox.processIdentity)) return undefined;
-    return [this.tools.nsenter, `--target=${sandbox.pid}`, '--net', '--mount', '--pid', '--uts', '--ipc', ...(cwd ? [`--wd=${cwd}`] : []), '--'];
+    // `--wdns`: the directory is entered after the mount namespace. `--wd` opens it before, in
+    // the host's mounts: relative paths then miss the pod's own (its /etc/resolv.conf, /proc).
+    return [this.tools.nsenter, `--target=${sandbox.pid}`, '--net', '--mount', '--pid', '--uts', '--ipc', ...(cwd ? [`--wdns=${cwd}`] : []), '--'];
   }
 
   /**

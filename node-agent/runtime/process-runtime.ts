@@ -471,7 +471,7 @@ export class ProcessRuntime implements ContainerRuntime {
       })
       .filter((mount) => mount.mountPath.startsWith('/') && mount.hostPath.startsWith('/'));
     // Into the pod's namespaces when it has them (ADR 136), then as its user with its view of the files (ADR 084, 085).
-    const enter = this.enterPodArgv(record.pod.uid);
+    const enter = this.enterPodArgv(record.pod.uid, record.cwd && existsSync(record.cwd) ? record.cwd : undefined);
     if (!enter) throw new ExecUnavailableError('the pod sandbox is gone');
     let command: string[];
     try {

@@ -110,6 +110,30 @@ describe('pods in their own network namespaces', { timeout: 300_000, skip: possi
     assert.match(log, /bind other: EADDRNOTAVAIL/);
   });
 
+  it("runs the container and kubectl exec in the container's workingDir, inside the pod's files", async () => {
+    // Relative to the working directory, /etc's resolv.conf must be the pod's (a mount of its
+    // own namespace), as it is by its full path.
+    const show = 'echo "in $(pwd -P)"; ls; grep search resolv.conf';
+    await cluster.kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'workdir' },
+        spec: {
+          nodeName: 'skiff-node-1',
+          containers: [{ name: 'main', image: 'busybox', workingDir: '/etc', command: ['/bin/sh', '-c', `${show}; sleep 3600`] }],
+        },
+      }),
+    });
+    const started = await logsMatch('workdir', /search /);
+    const execed = await cluster.kubectlOk(['exec', 'workdir', '--', '/bin/sh', '-c', show]);
+    for (const out of [started, execed]) {
+      assert.match(out, /^in \/etc$/m);
+      assert.match(out, /^resolv\.conf$/m);
+      assert.match(out, /^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local$/m);
+    }
+  });
+
   it('routes a ClusterIP to its endpoints from a pod and from the host; the NodePort still answers', async () => {
     await cluster.kubectlOk(['expose', 'pod', 'backend', '--port=8080', '--target-port=80', '--type=NodePort']);
     const clusterIP = await jsonpath(['get', 'service', 'backend'], '{.spec.clusterIP}');

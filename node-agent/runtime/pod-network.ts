@@ -87,6 +87,17 @@ export function podNetworkNames(stateDir: string): PodNetworkNames {
   return { clusterBridgePrefix: `skb${cluster}`, bridge: `skb${tag}`, netnsPrefix: `skiff-${tag}-`, table: `skiff_${tag}`, nodeTag: tag };
 }
 
+/**
+ * The bridge's own MAC address: fixed, locally administered and unicast (first octet 0x02), from
+ * the bridge's name. A bridge without one set takes the lowest MAC of its ports and changes it
+ * whenever a pod's veth comes or goes; pods keep the gateway's old MAC in their neighbour table and
+ * their replies to the host, sent to it, are dropped for seconds (docs/adr/137).
+ */
+export function bridgeMac(bridge: string): string {
+  const bytes = shortHash(`bridge-mac/${bridge}`, 10).match(/../g) ?? [];
+  return ['02', ...bytes].join(':');
+}
+
 /** The host side of a pod's veth pair: 15 characters, the kernel's limit. */
 export function vethName(nodeTag: string, podUid: string): string {
   return `skv${shortHash(`${nodeTag}/${podUid}`, 12)}`;
@@ -275,6 +286,8 @@ export class PodNetwork {
     const { ip } = this.tools;
     const bridge = this.names.bridge;
     if (!existsSync(`/sys/class/net/${bridge}`)) await run(ip, ['link', 'add', bridge, 'type', 'bridge']);
+    // Set, not inherited from the ports: the gateway's MAC never changes under the pods.
+    await run(ip, ['link', 'set', 'dev', bridge, 'address', bridgeMac(bridge)]);
     const prefix = `${this.gateway}/${this.cidr.prefixLength}`;
     const shown = await run(ip, ['-4', '-o', 'addr', 'show', 'dev', bridge]);
     for (const match of shown.matchAll(/inet (\S+)/g)) if (match[1] !== prefix) await attempt(ip, ['addr', 'del', match[1] ?? '', 'dev', bridge]);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePod, withListeningReadiness } from '../../../../node-agent/pod-view.ts';
 import {
+  bridgeMac,
   choosePodNetworkMode,
   namespacePodCidr,
   podHostsFile,
@@ -23,6 +24,14 @@ describe('pod network (namespace mode)', () => {
     for (const name of [one.bridge, vethName(one.nodeTag, 'some-pod-uid')]) assert.ok(name.length <= 15, name);
     assert.notEqual(vethName(one.nodeTag, 'a'), vethName(two.nodeTag, 'a'));
     assert.match(one.table, /^skiff_[0-9a-f]{11}$/);
+  });
+
+  it("gives each bridge a fixed, locally administered unicast MAC of its own, so the pods' gateway never changes", () => {
+    const one = podNetworkNames('/data/a/nodes/n1').bridge;
+    const two = podNetworkNames('/data/a/nodes/n2').bridge;
+    assert.match(bridgeMac(one), /^02(:[0-9a-f]{2}){5}$/);
+    assert.equal(bridgeMac(one), bridgeMac(one));
+    assert.notEqual(bridgeMac(one), bridgeMac(two));
   });
 
   it("gives node N a 10.B.N.0/24, moving on from a /24 the machine already routes, but not from the node's own bridge", () => {

@@ -242,6 +242,9 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     for (const type of [types.nodes, types.events]) await plane.store.currentRevision(type);
     await loops.resync();
     const steadyWindow = await measureAs('steadyWindow', () => sleep(options.steadyWindowSeconds * 1000));
+    // Renewals end with the window: on a loaded machine a pass takes seconds, and renewals made
+    // during it would be billed as the resync's every minute.
+    await steadyKubelet.stopHeartbeats();
     // An incremental pass reads the changes since the one before: this one the window's renewals.
     const resyncSteady = await measureAs('resyncSteady', () => loops.resync());
     await steadyKubelet.stop();

@@ -170,6 +170,7 @@ const podSchema = z.object({
     terminationGracePeriodSeconds: z.number().int().min(0).default(30),
     serviceAccountName: z.string().optional(),
     hostname: z.string().optional(),
+    subdomain: z.string().optional(),
     initContainers: z.array(containerSchema).default([]),
     containers: z.array(containerSchema).min(1),
     volumes: z.array(volumeSchema).default([]),

@@ -443,6 +443,7 @@ export class PodWorker {
         env,
         ...(container.workingDir ? { workingDir: container.workingDir } : {}),
         ...(this.podIP ? { podIP: this.podIP } : {}),
+        ...(pod.spec.subdomain ? { subdomain: pod.spec.subdomain } : {}),
         ...(pod.spec.initContainers.some((c) => c.name === container.name) ? { init: true } : {}),
         volumes: await volumesFor(pod, container, this.volumeData(), await this.tokenVolumes(container)),
         mounts: mountsOf(container),

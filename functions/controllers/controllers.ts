@@ -28,6 +28,7 @@ import { type ServiceDirectory, serviceDiscoveryController } from './service-dis
 import { type LoadBalancers, serviceLoadBalancerController } from './service-load-balancer/service-load-balancer-controller.ts';
 import { serviceAccountController } from './serviceaccounts/service-account-controller.ts';
 import { statefulSetController } from './statefulset/statefulset-controller.ts';
+import { pvcProtectionController, pvProtectionController } from './volume-protection/volume-protection-controllers.ts';
 
 export const controllers: readonly Controller[] = [
   deploymentController,
@@ -37,6 +38,8 @@ export const controllers: readonly Controller[] = [
   cronJobController,
   statefulSetController,
   persistentVolumeController(),
+  pvcProtectionController,
+  pvProtectionController,
   resourceQuotaController,
   disruptionController,
   garbageCollector,

@@ -36,16 +36,22 @@ export function storeDnsSource(store: ObjectReader): () => Promise<readonly DnsS
 /** Services and EndpointSlices to what the DNS answers from. */
 export function dnsServices(services: readonly KubeObject[], slices: readonly KubeObject[]): DnsService[] {
   const ready = new Map<string, Set<string>>();
+  const named = new Map<string, { hostname: string; address: string }[]>();
   for (const slice of slices) {
     const name = slice.metadata.labels?.['kubernetes.io/service-name'];
     if (!name) continue;
     const key = `${slice.metadata.namespace}/${name}`;
     const set = ready.get(key) ?? new Set<string>();
-    for (const endpoint of (slice as { endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null } }[] }).endpoints ?? []) {
+    const hostnames = named.get(key) ?? [];
+    for (const endpoint of (slice as { endpoints?: { addresses?: string[]; hostname?: string; conditions?: { ready?: boolean | null } }[] }).endpoints ?? []) {
       if (endpoint.conditions?.ready === false) continue;
-      for (const address of endpoint.addresses ?? []) set.add(address);
+      for (const address of endpoint.addresses ?? []) {
+        set.add(address);
+        if (endpoint.hostname) hostnames.push({ hostname: endpoint.hostname, address });
+      }
     }
     ready.set(key, set);
+    named.set(key, hostnames);
   }
   return services.map((service) => {
     const spec = (service.spec ?? {}) as {
@@ -61,6 +67,7 @@ export function dnsServices(services: readonly KubeObject[], slices: readonly Ku
       ...(spec.type === 'ExternalName' && spec.externalName ? { externalName: spec.externalName } : spec.clusterIP ? { clusterIP: spec.clusterIP } : {}),
       ports: (spec.ports ?? []).map((port) => ({ ...(port.name ? { name: port.name } : {}), protocol: port.protocol ?? 'TCP', port: port.port })),
       endpoints: [...(ready.get(key) ?? [])].sort(),
+      ...(named.get(key)?.length ? { hostnames: named.get(key) } : {}),
     };
   });
 }

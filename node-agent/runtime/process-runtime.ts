@@ -271,6 +271,7 @@ export class ProcessRuntime implements ContainerRuntime {
         name: launch.pod.name,
         ip: launch.podIP,
         hostname: launch.env.HOSTNAME ?? launch.pod.name,
+        ...(launch.subdomain ? { subdomain: launch.subdomain } : {}),
         podDir,
       });
       enter = this.network.enterArgv(launch.pod.uid, cwd) ?? [];

@@ -81,6 +81,8 @@ export interface ContainerLaunch {
   readonly init?: boolean;
   /** The pod's address (the process runtime derives the pod's own user id from it). */
   readonly podIP?: string;
+  /** `spec.subdomain`: the pod's hosts file names it `<hostname>.<subdomain>.<ns>.svc.<domain>`. */
+  readonly subdomain?: string;
   /** Every volume of the pod, and where this container sees which. */
   readonly volumes?: readonly PodVolume[];
   readonly mounts?: readonly VolumeMountSpec[];

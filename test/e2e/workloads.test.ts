@@ -294,6 +294,15 @@ spec:
       assert.match(await cluster.kubectlOk(['get', 'storageclass']), /\nstandard \(default\)\s+skiff\.io\/local-directory\s+Delete\s+Immediate\s+false\s+/);
       assert.match(await cluster.kubectlOk(['get', 'pv']), /\npvc-[0-9a-f-]+\s+1Mi\s+RWO\s+Delete\s+Bound\s+default\/www-web-0\s+standard\s+/);
       assert.match(await cluster.kubectlOk(['logs', 'web-0']), /^wrote\n/);
+      // Each pod is named after itself, and (where pods have the cluster DNS) under the headless Service.
+      assert.equal(await cluster.kubectlOk(['exec', 'web-0', '--', 'hostname']), 'web-0\n');
+      if (networkMode === 'namespaces') {
+        const web0 = (await cluster.kubectlOk(['get', 'pod', 'web-0', '-o', 'jsonpath={.status.podIP}'])).trim();
+        await waitFor('web-0 named in the cluster DNS', async () => {
+          const answer = await cluster.kubectl(['exec', 'web-1', '--', 'getent', 'hosts', 'web-0.web.default.svc.cluster.local']);
+          return answer.stdout.startsWith(`${web0} `);
+        });
+      }
     });
 
     it("gives a deleted pod's successor the same name and its volume, with the file it wrote", async () => {
@@ -310,9 +319,13 @@ spec:
       await cluster.kubectlOk(['scale', 'statefulset', 'web', '--replicas=1']);
       await waitFor('web-1 gone', async () => (await stsPods()).every((p) => p.metadata.name !== 'web-1'));
       assert.match(await cluster.kubectlOk(['get', 'pvc', 'www-web-1']), /\nwww-web-1\s+Bound\s/);
+      // A claim its pod still uses stays, Terminating, until the pod is gone (pvc-protection).
+      await cluster.kubectlOk(['delete', 'pvc', 'www-web-0', '--wait=false']);
+      assert.match(await cluster.kubectlOk(['get', 'pvc', 'www-web-0']), /\nwww-web-0\s+Terminating\s+pvc-/);
       await cluster.kubectlOk(['delete', 'statefulset', 'web']);
       await waitFor('the pods of the StatefulSet gone', async () => (await stsPods()).length === 0, { timeoutMs: 60_000 });
-      assert.match(await cluster.kubectlOk(['get', 'pvc']), /www-web-0[\s\S]*www-web-1/);
+      await waitFor('the claim web-0 used gone after its pod', async () => (await cluster.kubectl(['get', 'pvc', 'www-web-0'])).code !== 0);
+      assert.match(await cluster.kubectlOk(['get', 'pvc']), /\nwww-web-1\s+Bound\s/);
       const volume = (await cluster.kubectlOk(['get', 'pvc', 'www-web-1', '-o', 'jsonpath={.spec.volumeName}'])).trim();
       await cluster.kubectlOk(['delete', 'pvc', 'www-web-1']);
       await waitFor('the released volume deleted', async () => (await cluster.kubectl(['get', 'pv', volume])).code !== 0);

@@ -41,7 +41,7 @@ export const persistentVolumePrinter: KindPrinter = {
         storageOf(at(pv, 'spec', 'capacity')),
         accessModesText(at(pv, 'spec', 'accessModes')),
         text(at(pv, 'spec', 'persistentVolumeReclaimPolicy')),
-        text(at(pv, 'status', 'phase')),
+        pv.metadata.deletionTimestamp ? 'Terminating' : text(at(pv, 'status', 'phase')),
         claim ? `${text(at(claim, 'namespace'))}/${text(at(claim, 'name'))}` : '',
         text(at(pv, 'spec', 'storageClassName')),
         optionalText(at(pv, 'spec', 'volumeAttributesClassName')) ?? '<unset>',

@@ -23,6 +23,7 @@ export interface EndpointPort {
 
 export interface EndpointAddress {
   readonly ip: string;
+  readonly hostname?: string;
   readonly nodeName?: string;
   readonly targetRef: { readonly kind: 'Pod'; readonly namespace: string; readonly name: string; readonly uid?: string };
 }
@@ -53,9 +54,19 @@ function eligible(pod: PodView): boolean {
   return pod.podIP !== undefined && pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 }
 
-function addressOf(pod: PodView): EndpointAddress {
+/**
+ * The pod's hostname when it is named under this Service (`spec.subdomain` is the Service's name,
+ * in its namespace), as both Kubernetes endpoint controllers set it: the cluster DNS answers
+ * `<hostname>.<service>.<namespace>.svc.<domain>` from it.
+ */
+function hostnameUnder(service: ServiceView, pod: PodView): string | undefined {
+  return pod.hostname && pod.subdomain === service.name && pod.namespace === service.namespace ? pod.hostname : undefined;
+}
+
+function addressOf(pod: PodView, hostname: string | undefined): EndpointAddress {
   return {
     ip: pod.podIP ?? '',
+    ...(hostname ? { hostname } : {}),
     ...(pod.nodeName ? { nodeName: pod.nodeName } : {}),
     targetRef: { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
   };
@@ -89,7 +100,7 @@ export function planEndpoints(serviceObject: KubeObject, podObjects: readonly Ku
     if (service.ports.length > 0 && ports.length === 0) continue;
     const key = JSON.stringify(ports);
     const subset = subsets.get(key) ?? { ports, ready: [], notReady: [] };
-    (publishAll || pod.ready ? subset.ready : subset.notReady).push(addressOf(pod));
+    (publishAll || pod.ready ? subset.ready : subset.notReady).push(addressOf(pod, hostnameUnder(service, pod)));
     subsets.set(key, subset);
   }
   const subsetList: EndpointSubset[] = [...subsets.entries()]
@@ -121,6 +132,7 @@ function planSlice(serviceObject: KubeObject, service: ServiceView, pods: readon
   const endpoints = pods.map((pod) => ({
     addresses: [pod.podIP ?? ''],
     conditions: { ready: pod.ready && !pod.terminating, serving: pod.ready, terminating: pod.terminating },
+    ...(hostnameUnder(service, pod) ? { hostname: hostnameUnder(service, pod) } : {}),
     ...(pod.nodeName ? { nodeName: pod.nodeName } : {}),
     targetRef: { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
   }));

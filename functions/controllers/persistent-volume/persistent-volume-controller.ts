@@ -167,24 +167,25 @@ async function reconcileClaim(ctx: ControllerContext, claim: KubeObject, local: 
 
 async function reconcileVolume(ctx: ControllerContext, volume: KubeObject, local: LocalVolumes | undefined): Promise<void> {
   const spec = specOf<VolumeSpec>(volume);
+  const deleting = volume.metadata.deletionTimestamp !== undefined;
   if (!spec.claimRef?.name) {
-    await setVolumePhase(ctx, volume, 'Available');
+    if (!deleting) await setVolumePhase(ctx, volume, 'Available');
     return;
   }
   const claim = await getIfExists(ctx.store, types.persistentvolumeclaims, spec.claimRef.namespace, spec.claimRef.name);
   if (claim && (!spec.claimRef.uid || claim.metadata.uid === spec.claimRef.uid)) return;
-  // The claim is gone: the volume is released, then reclaimed as its policy says.
-  if (spec.persistentVolumeReclaimPolicy === 'Delete') {
-    const path = spec.local?.path;
-    if (path && local && volume.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === localProvisioner) await local.remove(path);
-    try {
-      await ctx.admission.delete(types.persistentvolumes, volume);
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-    return;
+  // The claim is gone: the volume is released (which lets pv-protection free it), then
+  // reclaimed as its policy says.
+  const released = await setVolumePhase(ctx, volume, 'Released');
+  if (spec.persistentVolumeReclaimPolicy !== 'Delete') return;
+  const path = spec.local?.path;
+  if (path && local && volume.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === localProvisioner) await local.remove(path);
+  if (deleting) return;
+  try {
+    await ctx.admission.delete(types.persistentvolumes, released);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
   }
-  await setVolumePhase(ctx, volume, 'Released');
 }
 
 export function persistentVolumeController(local?: LocalVolumes): Controller {
@@ -206,7 +207,7 @@ export function persistentVolumeController(local?: LocalVolumes): Controller {
     async reconcile(key, ctx) {
       if (key.typeId === types.persistentvolumes.id) {
         const volume = await getIfExists(ctx.store, types.persistentvolumes, undefined, key.name);
-        if (volume && !volume.metadata.deletionTimestamp) await reconcileVolume(ctx, volume, local);
+        if (volume) await reconcileVolume(ctx, volume, local);
         return;
       }
       const claim = await getIfExists(ctx.store, types.persistentvolumeclaims, key.namespace, key.name);

@@ -5,7 +5,7 @@ import { ingressStrategy } from './ingress-strategy.ts';
 import { jobStrategy } from './job-strategy.ts';
 import type { KindStrategy } from './kind-strategy.ts';
 import { namespaceStrategy } from './namespace-strategy.ts';
-import { persistentVolumeClaimStrategy } from './persistent-volume-claim-strategy.ts';
+import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from './persistent-volume-claim-strategy.ts';
 import { podDisruptionBudgetStrategy } from './pod-disruption-budget-strategy.ts';
 import { podStrategy } from './pod-strategy.ts';
 import { serviceStrategy } from './service-strategy.ts';
@@ -19,6 +19,7 @@ const strategiesById: ReadonlyMap<string, KindStrategy> = new Map([
   [types.persistentvolumeclaims.id, persistentVolumeClaimStrategy],
   [types.poddisruptionbudgets.id, podDisruptionBudgetStrategy],
   [types.customresourcedefinitions.id, customResourceDefinitionStrategy],
+  [types.persistentvolumes.id, persistentVolumeStrategy],
 ]);
 
 const plain: KindStrategy = {};

@@ -7,6 +7,8 @@
  * - ExternalName: a CNAME to the external name, whatever the type asked.
  * - `_<port>._<proto>.<svc>.<ns>.svc.<domain>` SRV: one record per named port (priority 0,
  *   weight 100), pointing at the Service's name.
+ * - `<hostname>.<svc>.<ns>.svc.<domain>` A: a headless Service's ready endpoint of that hostname
+ *   (a pod whose `subdomain` is the Service, a StatefulSet's pods), as CoreDNS answers it.
  * - `<a-b-c-d>.<ns>.pod.<domain>` A: the address written in the name, as CoreDNS's `pods insecure`.
  * - AAAA of a name that exists: no data (the cluster is IPv4 only); anything else in the domain:
  *   NXDOMAIN.
@@ -29,6 +31,8 @@ export interface DnsService {
   readonly ports: readonly DnsServicePort[];
   /** Ready endpoint addresses (headless Services answer with these). */
   readonly endpoints: readonly string[];
+  /** Ready endpoints with a hostname (pods whose subdomain is this Service): `<hostname>.<svc>.<ns>.svc` names. */
+  readonly hostnames?: readonly { readonly hostname: string; readonly address: string }[];
 }
 
 export type DnsRecord =
@@ -69,6 +73,14 @@ export function answerClusterQuery(name: string, type: string, services: readonl
     if (type !== 'A') return nodata;
     const addresses = service.clusterIP && service.clusterIP !== 'None' ? [service.clusterIP] : [...service.endpoints];
     return { rcode: 'NOERROR', answers: addresses.map((data) => ({ type: 'A', name: lower, ttl: dnsTtlSeconds, data })) };
+  }
+  if (labels.length === 4 && !labels[0]?.startsWith('_')) {
+    const [hostname, svc, namespace] = labels;
+    const service = find(svc, namespace);
+    if (service?.clusterIP !== 'None') return nxdomain;
+    const addresses = (service.hostnames ?? []).filter((entry) => entry.hostname === hostname).map((entry) => entry.address);
+    if (addresses.length === 0) return nxdomain;
+    return type === 'A' ? { rcode: 'NOERROR', answers: addresses.map((data) => ({ type: 'A', name: lower, ttl: dnsTtlSeconds, data })) } : nodata;
   }
   if (labels.length === 5 && labels[0]?.startsWith('_') && labels[1]?.startsWith('_')) {
     const [portLabel, protoLabel, svc, namespace] = labels;

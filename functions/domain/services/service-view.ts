@@ -116,6 +116,13 @@ export interface PodView {
   readonly terminating: boolean;
   readonly containerPorts: readonly z.infer<typeof containerPortSchema>[];
   readonly tolerations: readonly PodToleration[];
+  /** `spec.hostname` and `spec.subdomain`: a headless Service named as the subdomain gives the pod a DNS name. */
+  readonly hostname: string | undefined;
+  readonly subdomain: string | undefined;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 export function viewPod(pod: KubeObject): PodView {
@@ -132,6 +139,8 @@ export function viewPod(pod: KubeObject): PodView {
     terminating: pod.metadata.deletionTimestamp !== undefined,
     containerPorts: (parsed.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
     tolerations: parsed.spec?.tolerations ?? [],
+    hostname: nonEmpty((pod.spec as { hostname?: unknown } | undefined)?.hostname),
+    subdomain: nonEmpty((pod.spec as { subdomain?: unknown } | undefined)?.subdomain),
   };
 }
 

@@ -56,6 +56,30 @@ describe('planEndpoints', () => {
     ]);
   });
 
+  it("names the endpoint of a pod whose subdomain is the Service after the pod's hostname, and no other", () => {
+    const named = (name: string, subdomain: string) => {
+      const object = pod(name, { ip: name === 'web-0' ? '10.200.1.7' : '10.200.1.8' });
+      return { ...object, spec: { ...(object.spec as object), hostname: name, subdomain } } as KubeObject;
+    };
+    const plan = planEndpoints(service({ ...selectorSpec, clusterIP: 'None' }), [named('web-0', 'web'), named('other-0', 'elsewhere')]);
+    const endpoints = (plan.slice as unknown as { endpoints: { hostname?: string; targetRef: { name: string } }[] }).endpoints;
+    assert.deepEqual(
+      endpoints.map((e) => [e.targetRef.name, e.hostname]),
+      [
+        ['other-0', undefined],
+        ['web-0', 'web-0'],
+      ],
+    );
+    const addresses = (plan.endpoints.subsets as { addresses: { hostname?: string; ip: string }[] }[])[0]?.addresses ?? [];
+    assert.deepEqual(
+      addresses.map((a) => [a.ip, a.hostname]),
+      [
+        ['10.200.1.7', 'web-0'],
+        ['10.200.1.8', undefined],
+      ],
+    );
+  });
+
   it('puts pods that are not ready under notReadyAddresses', () => {
     const plan = planEndpoints(service(selectorSpec), [pod('a', { ip: '127.1.0.2', ready: false })]);
     const subsets = plan.endpoints.subsets as { addresses?: unknown[]; notReadyAddresses?: unknown[] }[];

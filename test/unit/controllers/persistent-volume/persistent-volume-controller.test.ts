@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { localProvisioner, persistentVolumeController } from '../../../../functions/controllers/persistent-volume/persistent-volume-controller.ts';
+import {
+  podUsesClaim,
+  pvcProtectionController,
+  pvProtectionController,
+} from '../../../../functions/controllers/volume-protection/volume-protection-controllers.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 import { types } from '../../../../schemas/registry.ts';
 import { type MemoryCluster, memoryCluster } from '../../../support/memory-cluster.ts';
@@ -75,6 +80,19 @@ describe('the PersistentVolume controller', () => {
     await world.raw.delete(types.persistentvolumeclaims, 'data', 'c');
     const name = `pvc-${created.metadata.uid}`;
     await controller.reconcile({ typeId: types.persistentvolumes.id, name }, world.controllerContext());
+    assert.ok(
+      (await world.raw.get(types.persistentvolumeclaims, 'data', 'c')).metadata.deletionTimestamp,
+      'the claim is Terminating until its protection is lifted',
+    );
+    assert.equal(((await world.raw.get(types.persistentvolumes, undefined, name)).status as { phase: string }).phase, 'Bound');
+    await pvcProtectionController.reconcile({ typeId: types.persistentvolumeclaims.id, namespace: 'data', name: 'c' }, world.controllerContext());
+    await assert.rejects(world.raw.get(types.persistentvolumeclaims, 'data', 'c'));
+    await controller.reconcile({ typeId: types.persistentvolumes.id, name }, world.controllerContext());
+    const released = await world.raw.get(types.persistentvolumes, undefined, name);
+    assert.ok(released.metadata.deletionTimestamp);
+    assert.equal((released.status as { phase: string }).phase, 'Released');
+    assert.deepEqual(released.metadata.finalizers, ['kubernetes.io/pv-protection']);
+    await pvProtectionController.reconcile({ typeId: types.persistentvolumes.id, name }, world.controllerContext());
     await assert.rejects(world.raw.get(types.persistentvolumes, undefined, name));
     assert.deepEqual(removed, [`/volumes/${name}`]);
 
@@ -93,6 +111,7 @@ describe('the PersistentVolume controller', () => {
     await world.admission.create(types.persistentvolumeclaims, claim('d', { storageClassName: 'manual' }));
     await reconcileClaim('d');
     await world.raw.delete(types.persistentvolumeclaims, 'data', 'd');
+    await pvcProtectionController.reconcile({ typeId: types.persistentvolumeclaims.id, namespace: 'data', name: 'd' }, world.controllerContext());
     await controller.reconcile({ typeId: types.persistentvolumes.id, name: 'kept' }, world.controllerContext());
     assert.equal(((await world.raw.get(types.persistentvolumes, undefined, 'kept')).status as { phase: string }).phase, 'Released');
   });
@@ -103,5 +122,39 @@ describe('the PersistentVolume controller', () => {
     await controller.reconcile({ typeId: types.persistentvolumeclaims.id, namespace: 'data', name: 'e' }, ctx);
     assert.equal(((await world.raw.get(types.persistentvolumeclaims, 'data', 'e')).status as { phase: string }).phase, 'Pending');
     assert.ok(ctx.recorded.some((e) => e.reason === 'FailedBinding' && e.message === 'storageclass.storage.k8s.io "gp3" not found'));
+  });
+
+  it('keeps a claim a running pod uses Terminating until the pod is gone, and frees an unused one at once', async () => {
+    const created = await world.admission.create(types.persistentvolumeclaims, claim('used'));
+    assert.deepEqual(created.metadata.finalizers, ['kubernetes.io/pvc-protection']);
+    await reconcileClaim('used');
+    const volumeName = `pvc-${created.metadata.uid}`;
+    assert.deepEqual((await world.raw.get(types.persistentvolumes, undefined, volumeName)).metadata.finalizers, ['kubernetes.io/pv-protection']);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'app', namespace: 'data' },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'used' } }] },
+      status: { phase: 'Running' },
+    } as KubeObject;
+    await world.raw.create(types.pods, pod);
+    const key = { typeId: types.persistentvolumeclaims.id, namespace: 'data', name: 'used' };
+    assert.deepEqual(pvcProtectionController.keysFor({ typeId: types.pods.id, namespace: 'data', name: 'app', oldObject: pod }), [key]);
+    await world.raw.delete(types.persistentvolumeclaims, 'data', 'used');
+    await pvcProtectionController.reconcile(key, world.controllerContext());
+    assert.ok((await world.raw.get(types.persistentvolumeclaims, 'data', 'used')).metadata.deletionTimestamp, 'in use: Terminating');
+    // Its volume, asked to go too, stays while Bound.
+    await world.raw.delete(types.persistentvolumes, undefined, volumeName);
+    await pvProtectionController.reconcile({ typeId: types.persistentvolumes.id, name: volumeName }, world.controllerContext());
+    assert.ok(await world.raw.get(types.persistentvolumes, undefined, volumeName));
+
+    assert.equal(podUsesClaim({ ...pod, status: { phase: 'Succeeded' } } as KubeObject, 'used'), false);
+    assert.equal(podUsesClaim({ ...pod, spec: { ...(pod.spec as object), nodeName: undefined } } as KubeObject, 'used'), false);
+    await world.raw.delete(types.pods, 'data', 'app', { gracePeriodSeconds: 0 });
+    await pvcProtectionController.reconcile(key, world.controllerContext());
+    await assert.rejects(world.raw.get(types.persistentvolumeclaims, 'data', 'used'));
+    await controller.reconcile({ typeId: types.persistentvolumes.id, name: volumeName }, world.controllerContext());
+    await pvProtectionController.reconcile({ typeId: types.persistentvolumes.id, name: volumeName }, world.controllerContext());
+    await assert.rejects(world.raw.get(types.persistentvolumes, undefined, volumeName));
   });
 });

@@ -15,6 +15,8 @@ const storageV1 = 'io.k8s.api.storage.v1';
 
 export const accessModes = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] as const;
 export const defaultStorageClassAnnotation = 'storageclass.kubernetes.io/is-default-class';
+/** The node the scheduler placed a WaitForFirstConsumer claim's first pod on; provisioners make the volume there. */
+export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
 
 const resourceList = z.record(z.string(), quantity);
 

@@ -44,7 +44,8 @@ export async function ensureDefaultStorageClass(store: ObjectStore): Promise<voi
       metadata: { name: 'standard', annotations: { [defaultStorageClassAnnotation]: 'true' } },
       provisioner: localProvisioner,
       reclaimPolicy: 'Delete',
-      volumeBindingMode: 'Immediate',
+      // As local-path-provisioner's class: a claim's directory is made on the node of its first pod.
+      volumeBindingMode: 'WaitForFirstConsumer',
     } as never);
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;

@@ -37,10 +37,34 @@ export interface Unschedulable {
   readonly message: string;
 }
 
+/** A claim of a WaitForFirstConsumer class given the node its first pod was placed on. */
+export interface ClaimSelection {
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName: string;
+}
+
 export interface SchedulePlan {
   readonly bindings: readonly Binding[];
   readonly unschedulable: readonly Unschedulable[];
+  /** Claims to annotate `volume.kubernetes.io/selected-node` (before their pods' bindings are written). */
+  readonly claimSelections?: readonly ClaimSelection[];
 }
+
+/**
+ * Where a pod's PersistentVolumeClaim lets it run, as kube-scheduler's VolumeBinding plugin
+ * sees it: bound (to a volume whose node affinity, if any, is `terms`), waiting for its first
+ * consumer (the node chosen for it, once chosen), or a reason no node will do.
+ */
+export type ClaimPlacement =
+  | { readonly kind: 'bound'; readonly terms?: readonly NodeSelectorTerm[] }
+  | { readonly kind: 'waitForFirstConsumer'; readonly selectedNode?: string }
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** The claims the scheduler knows, by namespace and name. */
+export type ClaimLookup = (namespace: string, name: string) => ClaimPlacement;
+
+export const volumeNodeAffinityConflict = 'node(s) had volume node affinity conflict';
 
 export interface Planner {
   /** Plans these pods in scheduling order; each sees every placement made before it, in this call or an earlier one. */
@@ -81,6 +105,12 @@ interface PodNeeds {
   readonly nodeSelector: readonly (readonly [string, string])[];
   readonly requiredTerms: readonly NodeSelectorTerm[] | undefined;
   readonly preferred: readonly { readonly weight: number; readonly term: NodeSelectorTerm }[];
+  /** Its claims: each volume's node affinity to satisfy, and the first-consumer claims this pod places. */
+  readonly volumeTerms: readonly (readonly NodeSelectorTerm[])[];
+  readonly claimNodes: readonly string[];
+  readonly firstConsumerOf: readonly string[];
+  /** Why no node will do whatever their state (a claim missing, unbound, being deleted). */
+  readonly volumeRefusal: string | undefined;
 }
 
 const unschedulableTaint: Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
@@ -157,10 +187,38 @@ function nodeState(node: KubeObject, order: number): NodeState {
   };
 }
 
-function podNeeds(pod: KubeObject): PodNeeds {
+/** The claims a pod's volumes name. */
+function claimNames(pod: KubeObject): string[] {
+  const volumes = (pod.spec as { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] } | undefined)?.volumes ?? [];
+  return volumes.flatMap((volume) => (volume.persistentVolumeClaim?.claimName ? [volume.persistentVolumeClaim.claimName] : []));
+}
+
+function podNeeds(pod: KubeObject, claims: ClaimLookup | undefined, selected: ReadonlyMap<string, string>): PodNeeds {
   const spec = schedulingSpec(pod);
   const nodeAffinity = spec.affinity?.nodeAffinity;
+  const namespace = pod.metadata.namespace ?? 'default';
+  const volumeTerms: (readonly NodeSelectorTerm[])[] = [];
+  const claimNodes: string[] = [];
+  const firstConsumerOf: string[] = [];
+  let volumeRefusal: string | undefined;
+  for (const name of claims ? claimNames(pod) : []) {
+    const placement = claims?.(namespace, name);
+    if (!placement) continue;
+    if (placement.kind === 'unavailable') {
+      volumeRefusal ??= placement.reason;
+    } else if (placement.kind === 'bound') {
+      if (placement.terms) volumeTerms.push(placement.terms);
+    } else {
+      const node = placement.selectedNode ?? selected.get(`${namespace}/${name}`);
+      if (node) claimNodes.push(node);
+      else firstConsumerOf.push(`${namespace}/${name}`);
+    }
+  }
   return {
+    volumeTerms,
+    claimNodes,
+    firstConsumerOf,
+    volumeRefusal,
     pod,
     requests: podRequests(pod),
     scored: nonZeroRequests(pod),
@@ -204,7 +262,12 @@ function filterNode(needs: PodNeeds, state: NodeState): readonly string[] {
   const tooManyPods = state.requestedPods + 1 > state.allocatable.pods;
   const noCpu = requests.milliCpu > 0 && state.requestedCpu + requests.milliCpu > state.allocatable.milliCpu;
   const noMemory = requests.memory > 0 && state.requestedMemory + requests.memory > state.allocatable.memory;
-  if (!tooManyPods && !noCpu && !noMemory) return noReasons;
+  if (!tooManyPods && !noCpu && !noMemory) {
+    // VolumeBinding: every bound volume's node affinity, and the node a first-consumer claim was given.
+    const volumesFit =
+      needs.volumeTerms.every((terms) => terms.some((term) => termMatches(term, state.node))) && needs.claimNodes.every((node) => node === state.name);
+    return volumesFit ? noReasons : [volumeNodeAffinityConflict];
+  }
   const reasons: string[] = [];
   if (tooManyPods) reasons.push('Too many pods');
   if (noCpu) reasons.push('Insufficient cpu');
@@ -252,7 +315,9 @@ function pickBest(needs: PodNeeds, feasible: readonly NodeState[]): NodeState | 
   return best;
 }
 
-export function createPlanner(nodes: readonly KubeObject[], boundPods: readonly KubeObject[]): Planner {
+export function createPlanner(nodes: readonly KubeObject[], boundPods: readonly KubeObject[], claims?: ClaimLookup): Planner {
+  /** First-consumer claims given a node earlier in this planner's life, `namespace/name` → node. */
+  const selected = new Map<string, string>();
   const states = [...nodes].sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1)).map((node, order) => nodeState(node, order));
   const byName = new Map(states.map((state) => [state.name, state]));
   for (const pod of boundPods) {
@@ -281,24 +346,43 @@ export function createPlanner(nodes: readonly KubeObject[], boundPods: readonly 
     plan(pendingPods) {
       const bindings: Binding[] = [];
       const unschedulable: Unschedulable[] = [];
+      const claimSelections: ClaimSelection[] = [];
       for (const pod of schedulingQueue(pendingPods)) {
-        const needs = podNeeds(pod);
+        const needs = podNeeds(pod, claims, selected);
+        if (needs.volumeRefusal !== undefined) {
+          unschedulable.push({
+            pod,
+            message: states.length === 0 ? fitError(0, new Map()) : `0/${states.length} nodes are available: ${needs.volumeRefusal}.`,
+          });
+          continue;
+        }
         const outcome = planOne(needs);
         if (outcome instanceof Map) {
           unschedulable.push({ pod, message: fitError(states.length, outcome) });
         } else {
           place(outcome, needs);
           bindings.push({ pod, nodeName: outcome.name });
+          for (const key of needs.firstConsumerOf) {
+            if (selected.has(key)) continue;
+            selected.set(key, outcome.name);
+            const [namespace = '', name = ''] = key.split('/');
+            claimSelections.push({ namespace, name, nodeName: outcome.name });
+          }
         }
       }
-      return { bindings, unschedulable };
+      return { bindings, unschedulable, ...(claimSelections.length > 0 ? { claimSelections } : {}) };
     },
   };
 }
 
 /** Plans every pending pod at once. */
-export function planSchedule(pendingPods: readonly KubeObject[], nodes: readonly KubeObject[], boundPods: readonly KubeObject[]): SchedulePlan {
-  return createPlanner(nodes, boundPods).plan(pendingPods);
+export function planSchedule(
+  pendingPods: readonly KubeObject[],
+  nodes: readonly KubeObject[],
+  boundPods: readonly KubeObject[],
+  claims?: ClaimLookup,
+): SchedulePlan {
+  return createPlanner(nodes, boundPods, claims).plan(pendingPods);
 }
 
 export function fitError(nodeCount: number, reasons: ReadonlyMap<string, number>): string {

@@ -7,15 +7,26 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
+import { selectedNodeAnnotation } from '../../schemas/storage.ts';
 import { storedPod } from '../../schemas/stored-objects.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controller-runtime/controller.ts';
 import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
+import { ConflictError, NotFoundError } from '../core/errors.ts';
 import { kubeTime } from '../core/kube-time.ts';
 import { inChunks, listAll, listComplete } from '../store/list-all.ts';
 import type { ObjectReader } from '../store/store.ts';
-import { allocatable, isNodeReady, isNodeUnschedulable, nodeTaints } from './node-filters.ts';
-import { createPlanner, holdsNode, isPendingPod, schedulingQueue, type Unschedulable } from './plan-schedule.ts';
+import { allocatable, isNodeReady, isNodeUnschedulable, nodeSelectorTerm, nodeTaints } from './node-filters.ts';
+import {
+  type ClaimLookup,
+  type ClaimPlacement,
+  type ClaimSelection,
+  createPlanner,
+  holdsNode,
+  isPendingPod,
+  schedulingQueue,
+  type Unschedulable,
+} from './plan-schedule.ts';
 import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, renewSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';
 
 export const schedulerName = 'default-scheduler';
@@ -59,6 +70,8 @@ export const schedulerController: Controller = {
   // pass over every pod each minute (docs/adr/188).
   resyncChangesOnly: true,
   keysFor(change: ObjectChange): ReconcileKey[] {
+    // A claim bound (or created) may let pods that waited on it be placed.
+    if (change.typeId === types.persistentvolumeclaims.id) return change.newObject ? [passKey] : [];
     if (change.typeId === types.nodes.id) {
       return !change.oldObject || nodeShape(change.oldObject) !== nodeShape(change.newObject) ? [passKey] : [];
     }
@@ -148,11 +161,13 @@ async function schedulePass(
   recordEvents: (events: readonly EventSpec[]) => void,
 ): Promise<KubeObject> {
   const nodes = await listAll(ctx.store, types.nodes);
+  const queue = schedulingQueue(pods);
+  const claims = queue.some(usesClaims) ? await loadClaims(ctx.store) : undefined;
   const planner = createPlanner(
     nodes,
     pods.filter((pod) => holdsNode(pod) !== undefined),
+    claims,
   );
-  const queue = schedulingQueue(pods);
   let held = lease;
   // Counted from before the lease was written, as its holder's rivals may count it.
   let renewedAt = acquiredAt;
@@ -177,6 +192,12 @@ async function schedulePass(
   for (let start = 0; start < queue.length; start += sliceSize) {
     const plan = planner.plan(queue.slice(start, start + sliceSize));
     const now = ctx.now();
+    // The nodes chosen for first-consumer claims go on the claims before their pods are bound, so
+    // the provisioner makes each volume where its pod runs.
+    for (const selection of plan.claimSelections ?? []) {
+      await keepLease();
+      await selectNode(ctx, selection);
+    }
     await inChunks(
       plan.bindings,
       bindingsPerWrite,
@@ -223,6 +244,72 @@ async function writeUnschedulable(
     recordEvents(chunk.map(({ pod, message }) => ({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName })));
     return written;
   });
+}
+
+function usesClaims(pod: KubeObject): boolean {
+  return ((pod.spec as { volumes?: { persistentVolumeClaim?: unknown }[] } | undefined)?.volumes ?? []).some((volume) => volume.persistentVolumeClaim);
+}
+
+interface ClaimFields {
+  spec?: { volumeName?: string; storageClassName?: string };
+  status?: { phase?: string };
+}
+
+/** What the scheduler needs of the cluster's claims, volumes and classes, read once per pass. */
+export function claimLookup(claims: readonly KubeObject[], volumes: readonly KubeObject[], classes: readonly KubeObject[]): ClaimLookup {
+  const claimsByKey = new Map(claims.map((claim) => [`${claim.metadata.namespace}/${claim.metadata.name}`, claim]));
+  const volumesByName = new Map(volumes.map((volume) => [volume.metadata.name, volume]));
+  const modes = new Map(classes.map((sc) => [sc.metadata.name, (sc as { volumeBindingMode?: string }).volumeBindingMode ?? 'Immediate']));
+  return (namespace, name): ClaimPlacement => {
+    const claim = claimsByKey.get(`${namespace}/${name}`);
+    if (!claim) return { kind: 'unavailable', reason: `persistentvolumeclaim "${name}" not found` };
+    if (claim.metadata.deletionTimestamp) return { kind: 'unavailable', reason: `persistentvolumeclaim "${name}" is being deleted` };
+    const fields = claim as ClaimFields;
+    const volumeName = fields.spec?.volumeName;
+    if (volumeName) {
+      const affinity = (volumesByName.get(volumeName)?.spec as { nodeAffinity?: { required?: { nodeSelectorTerms?: unknown[] } } } | undefined)?.nodeAffinity;
+      const terms = affinity?.required?.nodeSelectorTerms;
+      return terms ? { kind: 'bound', terms: terms.map((term) => nodeSelectorTerm(term as Parameters<typeof nodeSelectorTerm>[0])) } : { kind: 'bound' };
+    }
+    if (modes.get(fields.spec?.storageClassName ?? '') === 'WaitForFirstConsumer') {
+      const selectedNode = claim.metadata.annotations?.[selectedNodeAnnotation];
+      return selectedNode ? { kind: 'waitForFirstConsumer', selectedNode } : { kind: 'waitForFirstConsumer' };
+    }
+    return { kind: 'unavailable', reason: 'pod has unbound immediate PersistentVolumeClaims' };
+  };
+}
+
+async function loadClaims(store: ObjectReader): Promise<ClaimLookup> {
+  const [claims, volumes, classes] = await Promise.all([
+    listAll(store, types.persistentvolumeclaims),
+    listAll(store, types.persistentvolumes),
+    listAll(store, types.storageclasses),
+  ]);
+  return claimLookup(claims, volumes, classes);
+}
+
+/** Writes the chosen node on a first-consumer claim, from a fresh read (retried on a conflict). */
+async function selectNode(ctx: ControllerContext, selection: ClaimSelection): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let claim: KubeObject;
+    try {
+      claim = await ctx.store.get(types.persistentvolumeclaims, selection.namespace, selection.name);
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
+    if (claim.metadata.annotations?.[selectedNodeAnnotation] || (claim as ClaimFields).spec?.volumeName) return;
+    try {
+      await ctx.admission.update(
+        types.persistentvolumeclaims,
+        { ...claim, metadata: { ...claim.metadata, annotations: { ...claim.metadata.annotations, [selectedNodeAnnotation]: selection.nodeName } } },
+        claim,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
 }
 
 export const schedulerControllers: readonly Controller[] = [schedulerController];

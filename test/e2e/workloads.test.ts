@@ -291,7 +291,10 @@ spec:
       assert.match(claims, /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE\n/);
       assert.match(claims, /\nwww-web-0\s+Bound\s+pvc-[0-9a-f-]+\s+1Mi\s+RWO\s+standard\s+<unset>\s+\d+s\n/);
       assert.match(claims, /\nwww-web-1\s+Bound\s+pvc-/);
-      assert.match(await cluster.kubectlOk(['get', 'storageclass']), /\nstandard \(default\)\s+skiff\.io\/local-directory\s+Delete\s+Immediate\s+false\s+/);
+      assert.match(
+        await cluster.kubectlOk(['get', 'storageclass']),
+        /\nstandard \(default\)\s+skiff\.io\/local-directory\s+Delete\s+WaitForFirstConsumer\s+false\s+/,
+      );
       assert.match(await cluster.kubectlOk(['get', 'pv']), /\npvc-[0-9a-f-]+\s+1Mi\s+RWO\s+Delete\s+Bound\s+default\/www-web-0\s+standard\s+/);
       assert.match(await cluster.kubectlOk(['logs', 'web-0']), /^wrote\n/);
       // Each pod is named after itself, and (where pods have the cluster DNS) under the headless Service.
@@ -402,6 +405,74 @@ spec:
         ['..data', 'mode'],
       );
       await cluster.kubectlOk(['delete', 'pod', 'reads-config', '--wait=false']);
+    });
+  });
+
+  describe('a ReadWriteOnce claim of the default class', () => {
+    const podUsing = (name: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  terminationGracePeriodSeconds: 1
+${extra}  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "while true; do sleep 3600; done"]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: solo
+`;
+
+    it("waits for its first pod, is made on that pod's node, and keeps a pod bound elsewhere from it", async () => {
+      await cluster.kubectlOk(['apply', '-f', '-'], {
+        input:
+          'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: solo\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Mi\n',
+      });
+      await waitFor('the claim waiting for its first consumer', async () =>
+        /WaitForFirstConsumer\s+.*persistentvolume-controller\s+waiting for first consumer to be created before binding/.test(
+          await cluster.kubectlOk(['describe', 'pvc', 'solo']),
+        ),
+      );
+      assert.match(await cluster.kubectlOk(['get', 'pvc', 'solo']), /\nsolo\s+Pending\s/);
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: podUsing('first-user') });
+      await waitFor(
+        'the first pod running',
+        async () => (await cluster.kubectlOk(['get', 'pod', 'first-user', '-o', 'jsonpath={.status.phase}'])) === 'Running',
+      );
+      const node = await cluster.kubectlOk(['get', 'pod', 'first-user', '-o', 'jsonpath={.spec.nodeName}']);
+      const volume = await cluster.kubectlOk(['get', 'pvc', 'solo', '-o', 'jsonpath={.spec.volumeName}']);
+      const affinity = JSON.parse(await cluster.kubectlOk(['get', 'pv', volume, '-o', 'jsonpath={.spec.nodeAffinity}'])) as unknown;
+      assert.deepEqual(affinity, {
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] },
+      });
+
+      const elsewhere = `  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions:
+          - key: kubernetes.io/hostname
+            operator: NotIn
+            values: [${node}]
+`;
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: podUsing('second-user', elsewhere) });
+      const expected = "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had volume node affinity conflict.";
+      await waitFor(
+        "the second pod unschedulable with the scheduler's words",
+        async () =>
+          (await cluster.kubectlOk(['get', 'pod', 'second-user', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}'])) === expected,
+      );
+      assert.match(
+        await cluster.kubectlOk(['describe', 'pod', 'second-user']),
+        /FailedScheduling\s+.*default-scheduler\s+0\/2 nodes are available: 1 node\(s\) didn't match/,
+      );
+      await cluster.kubectlOk(['delete', 'pod', 'first-user', 'second-user', '--wait=false']);
+      await cluster.kubectlOk(['delete', 'pvc', 'solo', '--wait=false']);
     });
   });
 

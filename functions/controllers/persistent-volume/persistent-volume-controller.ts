@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { selectedNodeAnnotation } from '../../../schemas/storage.ts';
 import type { Controller, ControllerContext, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { kubeTime } from '../../core/kube-time.ts';
@@ -100,6 +101,13 @@ async function bind(ctx: ControllerContext, claim: KubeObject, volume: KubeObjec
   );
 }
 
+/** `kubernetes.io/hostname In [<node's hostname label>]`, as local-path-provisioner writes it. */
+async function hostnameAffinity(ctx: ControllerContext, nodeName: string): Promise<unknown> {
+  const node = await getIfExists(ctx.store, types.nodes, undefined, nodeName);
+  const hostname = node?.metadata.labels?.['kubernetes.io/hostname'] ?? nodeName;
+  return { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [hostname] }] }] } };
+}
+
 async function reconcileClaim(ctx: ControllerContext, claim: KubeObject, local: LocalVolumes | undefined): Promise<void> {
   const spec = specOf<ClaimSpec>(claim);
   if (phaseOf(claim) === 'Bound' && spec.volumeName) return;
@@ -117,6 +125,20 @@ async function reconcileClaim(ctx: ControllerContext, claim: KubeObject, local: 
 
   const className = spec.storageClassName;
   const storageClass = className ? await getIfExists(ctx.store, types.storageclasses, undefined, className) : undefined;
+  // WaitForFirstConsumer: nothing is provisioned until the scheduler has placed the claim's first
+  // pod and named its node on the claim; the volume is then made on that node.
+  const selectedNode = claim.metadata.annotations?.[selectedNodeAnnotation];
+  if ((storageClass as { volumeBindingMode?: string } | undefined)?.volumeBindingMode === 'WaitForFirstConsumer' && !selectedNode) {
+    if (phaseOf(claim) !== 'Pending') await ctx.admission.update(types.persistentvolumeclaims, { ...claim, status: { phase: 'Pending' } }, claim);
+    await ctx.events.record({
+      involvedObject: claim,
+      type: 'Normal',
+      reason: 'WaitForFirstConsumer',
+      message: 'waiting for first consumer to be created before binding',
+      component,
+    });
+    return;
+  }
   if (!storageClass || (storageClass as { provisioner?: string }).provisioner !== localProvisioner || !local) {
     if (phaseOf(claim) !== 'Pending') await ctx.admission.update(types.persistentvolumeclaims, { ...claim, status: { phase: 'Pending' } }, claim);
     const message = !className
@@ -145,6 +167,9 @@ async function reconcileClaim(ctx: ControllerContext, claim: KubeObject, local: 
       storageClassName: className,
       volumeMode: spec.volumeMode ?? 'Filesystem',
       local: { path: local.pathFor(name) },
+      // A local directory lives on one node: the one the claim's first pod was placed on, as
+      // local-path-provisioner pins its volumes (Immediate claims reach every local node).
+      ...(selectedNode ? { nodeAffinity: await hostnameAffinity(ctx, selectedNode) } : {}),
       claimRef: claimRefTo(claim),
     },
   };

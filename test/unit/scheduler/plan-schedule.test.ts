@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseMilliCpu, parseQuantity } from '../../../functions/core/resource-quantity.ts';
 import { planSchedule } from '../../../functions/scheduler/plan-schedule.ts';
+import { claimLookup } from '../../../functions/scheduler/scheduler-controller.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { pod, replicaSet } from '../fixtures.ts';
 
@@ -202,5 +203,83 @@ describe('planSchedule', () => {
   it('skips pods that are already bound or being deleted', () => {
     const plan = planSchedule([pod('a', { node: 'n1' }), pod('b', { deleting: true })], threeNodes, []);
     assert.equal(plan.bindings.length + plan.unschedulable.length, 0);
+  });
+});
+
+describe('planSchedule with persistent volume claims (VolumeBinding)', () => {
+  const withClaim = (name: string, claim: string, extra: Record<string, unknown> = {}): KubeObject => {
+    const base = pod(name);
+    return { ...base, spec: { ...(base.spec as object), volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }], ...extra } } as KubeObject;
+  };
+  const onNode = (hostname: string) => [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [hostname] }], matchFields: [] }];
+  const claims = (namespace: string, name: string) => {
+    if (name === 'local-n2') return { kind: 'bound' as const, terms: onNode('n2') };
+    if (name === 'first') return { kind: 'waitForFirstConsumer' as const };
+    if (name === 'unbound') return { kind: 'unavailable' as const, reason: 'pod has unbound immediate PersistentVolumeClaims' };
+    return { kind: 'unavailable' as const, reason: `persistentvolumeclaim "${name}" not found in ${namespace}` };
+  };
+
+  it("places a pod where its bound volume's node affinity allows, and says why elsewhere as kube-scheduler does", () => {
+    assert.equal(planSchedule([withClaim('a', 'local-n2')], threeNodes, [], claims).bindings[0]?.nodeName, 'n2');
+    const elsewhere = withClaim('b', 'local-n2', { nodeSelector: { 'kubernetes.io/hostname': 'n1' } });
+    assert.deepEqual(
+      planSchedule([elsewhere], threeNodes, [], claims).unschedulable[0]?.message,
+      "0/3 nodes are available: 1 node(s) had volume node affinity conflict, 2 node(s) didn't match Pod's node affinity/selector.",
+    );
+  });
+
+  it('gives a first-consumer claim the node of its first pod, and its next pods the same node', () => {
+    const plan = planSchedule([withClaim('a', 'first'), withClaim('b', 'first')], threeNodes, [], claims);
+    const first = plan.bindings[0]?.nodeName;
+    assert.ok(first);
+    assert.equal(plan.bindings[1]?.nodeName, first);
+    assert.deepEqual(plan.claimSelections, [{ namespace: 'default', name: 'first', nodeName: first }]);
+  });
+
+  it('refuses a pod whose claim is unbound (Immediate) or missing on every node', () => {
+    const plan = planSchedule([withClaim('a', 'unbound'), withClaim('b', 'gone')], threeNodes, [], claims);
+    assert.deepEqual(
+      plan.unschedulable.map((u) => u.message),
+      [
+        '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.',
+        '0/3 nodes are available: persistentvolumeclaim "gone" not found in default.',
+      ],
+    );
+  });
+});
+
+describe('claimLookup', () => {
+  const claim = (name: string, spec: Record<string, unknown>, annotations?: Record<string, string>, deleting = false): KubeObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: 'ns', ...(annotations ? { annotations } : {}), ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
+      spec,
+    }) as KubeObject;
+  const affinity = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n2'] }] }] } };
+  const lookup = claimLookup(
+    [
+      claim('bound', { volumeName: 'pv-1', storageClassName: 'standard' }),
+      claim('waiting', { storageClassName: 'standard' }),
+      claim('chosen', { storageClassName: 'standard' }, { 'volume.kubernetes.io/selected-node': 'n3' }),
+      claim('immediate', { storageClassName: 'fast' }),
+      claim('leaving', { storageClassName: 'standard' }, undefined, true),
+    ],
+    [{ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv-1' }, spec: { nodeAffinity: affinity } } as KubeObject],
+    [
+      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, volumeBindingMode: 'WaitForFirstConsumer' } as KubeObject,
+      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'fast' }, volumeBindingMode: 'Immediate' } as KubeObject,
+    ],
+  );
+  it("reads a bound claim's volume node affinity, a first-consumer claim's chosen node, and Kubernetes' reasons", () => {
+    assert.deepEqual(lookup('ns', 'bound'), {
+      kind: 'bound',
+      terms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n2'] }], matchFields: [] }],
+    });
+    assert.deepEqual(lookup('ns', 'waiting'), { kind: 'waitForFirstConsumer' });
+    assert.deepEqual(lookup('ns', 'chosen'), { kind: 'waitForFirstConsumer', selectedNode: 'n3' });
+    assert.deepEqual(lookup('ns', 'immediate'), { kind: 'unavailable', reason: 'pod has unbound immediate PersistentVolumeClaims' });
+    assert.deepEqual(lookup('ns', 'leaving'), { kind: 'unavailable', reason: 'persistentvolumeclaim "leaving" is being deleted' });
+    assert.deepEqual(lookup('other', 'bound'), { kind: 'unavailable', reason: 'persistentvolumeclaim "bound" not found' });
   });
 });

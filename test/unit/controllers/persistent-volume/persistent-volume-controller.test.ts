@@ -157,4 +157,36 @@ describe('the PersistentVolume controller', () => {
     await pvProtectionController.reconcile({ typeId: types.persistentvolumes.id, name: volumeName }, world.controllerContext());
     await assert.rejects(world.raw.get(types.persistentvolumes, undefined, volumeName));
   });
+
+  it("waits for a WaitForFirstConsumer claim's first pod, then provisions its directory pinned to that pod's node", async () => {
+    await world.admission.create(types.storageclasses, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'local' },
+      provisioner: localProvisioner,
+      volumeBindingMode: 'WaitForFirstConsumer',
+    } as never);
+    await world.raw.create(types.nodes, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node-2', labels: { 'kubernetes.io/hostname': 'host-2' } },
+    } as KubeObject);
+    const created = await world.admission.create(types.persistentvolumeclaims, claim('late', { storageClassName: 'local' }));
+    await reconcileClaim('late');
+    const waiting = await world.raw.get(types.persistentvolumeclaims, 'data', 'late');
+    assert.deepEqual(waiting.status, { phase: 'Pending' });
+    assert.equal((waiting.spec as { volumeName?: string }).volumeName, undefined);
+
+    await world.admission.update(
+      types.persistentvolumeclaims,
+      { ...waiting, metadata: { ...waiting.metadata, annotations: { ...waiting.metadata.annotations, 'volume.kubernetes.io/selected-node': 'node-2' } } },
+      waiting,
+    );
+    await reconcileClaim('late');
+    const volume = await world.raw.get(types.persistentvolumes, undefined, `pvc-${created.metadata.uid}`);
+    assert.deepEqual((volume.spec as { nodeAffinity?: unknown }).nodeAffinity, {
+      required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['host-2'] }] }] },
+    });
+    assert.equal(((await world.raw.get(types.persistentvolumeclaims, 'data', 'late')).status as { phase: string }).phase, 'Bound');
+  });
 });

@@ -70,8 +70,11 @@ export const schedulerController: Controller = {
   // pass over every pod each minute (docs/adr/188).
   resyncChangesOnly: true,
   keysFor(change: ObjectChange): ReconcileKey[] {
-    // A claim bound (or created) may let pods that waited on it be placed.
-    if (change.typeId === types.persistentvolumeclaims.id) return change.newObject ? [passKey] : [];
+    // A claim created or newly bound may let pods that waited on it be placed.
+    if (change.typeId === types.persistentvolumeclaims.id) {
+      const volumeOf = (claim: KubeObject | undefined) => (claim?.spec as { volumeName?: string } | undefined)?.volumeName;
+      return change.newObject && (!change.oldObject || (!volumeOf(change.oldObject) && volumeOf(change.newObject))) ? [passKey] : [];
+    }
     if (change.typeId === types.nodes.id) {
       return !change.oldObject || nodeShape(change.oldObject) !== nodeShape(change.newObject) ? [passKey] : [];
     }

@@ -9,7 +9,7 @@ import { type FieldCause, forbidden, immutable, index, invalid, notSupported, re
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { apiVersionField, int32, type KubeObject, kindField, objectMetaSchema, opaqueObject } from './meta.ts';
 import { isDns1035Label, isDns1123Subdomain } from './name-rules.ts';
-import type { ResourceType, Subresource } from './registry.ts';
+import type { ResourceType, Subresource } from './resource-type.ts';
 import { type JsonSchemaProps, validateCrdSchema } from './structural-schema.ts';
 
 export const CRD_GROUP = 'apiextensions.k8s.io';
@@ -76,7 +76,6 @@ export const customResourceDefinitionSchema = z
   .meta({ id: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition', description: 'Adds a kind to the API.' });
 export type CustomResourceDefinition = z.infer<typeof customResourceDefinitionSchema>;
 export type CustomResourceDefinitionVersion = z.infer<typeof versionSchema>;
-export type CustomResourceColumn = z.infer<typeof columnSchema>;
 
 const printerColumnTypes = ['boolean', 'date', 'integer', 'number', 'string'];
 const printerColumnFormats = ['byte', 'date', 'date-time', 'double', 'float', 'int32', 'int64', 'password'];
@@ -245,19 +244,6 @@ export const customResourceDefinitionRules: AnyKindRules = anyKind<CustomResourc
 
 // --- what a CRD serves ------------------------------------------------------------------------------
 
-/** What the API needs to serve one version of a custom resource, beyond its `ResourceType`. */
-export interface CustomResourceFacts {
-  /** The CRD's name, `<plural>.<group>`. */
-  readonly crdName: string;
-  readonly storageVersion: string;
-  readonly schema?: JsonSchemaProps;
-  readonly printerColumns: readonly CustomResourceColumn[];
-  readonly scale?: z.infer<typeof scaleSchema>;
-  /** The CRD is being deleted: its objects may be read and deleted, not created. */
-  readonly terminating: boolean;
-  readonly deprecationWarning?: string;
-}
-
 /** Parses a stored CRD; undefined when it does not parse (it is then served as nothing). */
 export function parseCustomResourceDefinition(object: KubeObject): CustomResourceDefinition | undefined {
   const parsed = customResourceDefinitionSchema.safeParse(object);
@@ -323,3 +309,5 @@ function versionTypes(crd: CustomResourceDefinition, versions: readonly CustomRe
     };
   });
 }
+
+export type { CustomResourceColumn, CustomResourceFacts } from './resource-type.ts';

@@ -6,7 +6,7 @@
  */
 import { customResourceTypesOf, parseCustomResourceDefinition } from './custom-resource-definition.ts';
 import type { KubeObject } from './meta.ts';
-import type { ResourceType } from './registry.ts';
+import type { ResourceType } from './resource-type.ts';
 
 interface CustomResourceView {
   readonly types: readonly ResourceType[];

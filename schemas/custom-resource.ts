@@ -5,10 +5,10 @@
  * validated against it.
  */
 import { z } from 'zod';
-import type { CustomResourceFacts } from './custom-resource-definition.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import { apiVersionField, kindField, type ObjectMeta, objectMetaSchema } from './meta.ts';
 import { isDns1123Subdomain } from './name-rules.ts';
+import type { CustomResourceFacts } from './resource-type.ts';
 import { applyDefaults, validateValue } from './structural-schema.ts';
 
 const customResourceSchema = z.looseObject({

@@ -4,35 +4,10 @@
  * validation, printer columns) is looked up by `ResourceType.id`.
  */
 
-import type { CustomResourceFacts } from './custom-resource-definition.ts';
 import { customResourceTypeById, customResourceTypeOfKind, customResourceTypes, findCustomResourceType } from './custom-resource-registry.ts';
+import type { ResourceType, Subresource } from './resource-type.ts';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
-
-export interface ResourceType {
-  /** Stable key, `<group or core>/<plural>`: the store's partition for this type. */
-  readonly id: string;
-  /** API group; '' for the core group. */
-  readonly group: string;
-  readonly version: string;
-  readonly kind: string;
-  readonly listKind: string;
-  /** Plural resource name as it appears in paths: `deployments`. */
-  readonly plural: string;
-  readonly singular: string;
-  readonly namespaced: boolean;
-  readonly shortNames: readonly string[];
-  readonly categories: readonly string[];
-  readonly subresources: readonly Subresource[];
-  readonly verbs: readonly string[];
-  /**
-   * false for the create-only review kinds (SelfSubjectAccessReview, TokenReview...): a client
-   * creates one to ask a question, the server answers in `status` and stores nothing.
-   */
-  readonly persisted: boolean;
-  /** Set for the kinds CustomResourceDefinitions add: their schema, printer columns and scale paths. */
-  readonly custom?: CustomResourceFacts;
-}
+export type { ResourceType, Subresource } from './resource-type.ts';
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
 

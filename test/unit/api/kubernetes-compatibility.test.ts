@@ -6,44 +6,16 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createApi } from '../../../functions/api/app.ts';
-import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
+import type { ApiHandler } from '../../../functions/api/http.ts';
 import { optionalQueryFlag, wantsPrettyOutput } from '../../../functions/core/query-flags.ts';
 import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
+import { apiCaller, responseJson } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
-
-interface Call {
-  readonly method?: string;
-  readonly body?: unknown;
-  readonly contentType?: string;
-  readonly accept?: string;
-  readonly signal?: AbortSignal;
-}
 
 let world: MemoryCluster;
 let api: ApiHandler;
-
-function call(path: string, options: Call = {}): Promise<ApiResponse> {
-  const url = new URL(path, 'https://server');
-  const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
-  return api({
-    method: options.method ?? 'GET',
-    path: url.pathname,
-    query: url.searchParams,
-    headers: {
-      authorization: 'Bearer admin-token',
-      'user-agent': 'OpenAPI-Generator/22.6.0/python',
-      ...(options.body !== undefined ? { 'content-type': options.contentType ?? 'application/json' } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-    },
-    body,
-    signal: options.signal ?? new AbortController().signal,
-    requestId: 'test',
-  });
-}
-
-function json(response: ApiResponse): Record<string, any> {
-  return JSON.parse(String(response.body));
-}
+const call = apiCaller(() => api, 'OpenAPI-Generator/22.6.0/python');
+const json = responseJson;
 
 const configMaps = '/api/v1/namespaces/apps/configmaps';
 const configMap = (name: string, data: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });

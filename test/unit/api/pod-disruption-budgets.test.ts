@@ -11,29 +11,13 @@ import { disruptionController } from '../../../functions/controllers/disruption/
 import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { apiCaller } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
 let api: ApiHandler;
+const call = apiCaller(() => api);
 let clock: Date;
-
-function call(path: string, options: { method?: string; body?: unknown; accept?: string } = {}): Promise<ApiResponse> {
-  const url = new URL(path, 'https://server');
-  return api({
-    method: options.method ?? 'GET',
-    path: url.pathname,
-    query: url.searchParams,
-    headers: {
-      authorization: 'Bearer admin-token',
-      'user-agent': 'kubectl/v1.32.0',
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-    },
-    body: options.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(options.body)),
-    signal: new AbortController().signal,
-    requestId: 'test',
-  });
-}
 
 const json = (response: ApiResponse): Record<string, any> => JSON.parse(String(response.body));
 const budgets = '/apis/policy/v1/namespaces/apps/poddisruptionbudgets';

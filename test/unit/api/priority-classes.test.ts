@@ -9,28 +9,12 @@ import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
 import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { ensureSystemPriorityClasses } from '../../../functions/domain/scheduling/system-priority-classes.ts';
 import { types } from '../../../schemas/registry.ts';
+import { apiCaller } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
 let api: ApiHandler;
-
-function call(path: string, options: { method?: string; body?: unknown; accept?: string } = {}): Promise<ApiResponse> {
-  const url = new URL(path, 'https://server');
-  return api({
-    method: options.method ?? 'GET',
-    path: url.pathname,
-    query: url.searchParams,
-    headers: {
-      authorization: 'Bearer admin-token',
-      'user-agent': 'kubectl/v1.32.0',
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-    },
-    body: options.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(options.body)),
-    signal: new AbortController().signal,
-    requestId: 'test',
-  });
-}
+const call = apiCaller(() => api);
 
 const json = (response: ApiResponse): Record<string, any> => JSON.parse(String(response.body));
 const classes = '/apis/scheduling.k8s.io/v1/priorityclasses';

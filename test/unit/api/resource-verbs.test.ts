@@ -5,47 +5,18 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createApi } from '../../../functions/api/app.ts';
-import type { ApiHandler, ApiRequest, ApiResponse } from '../../../functions/api/http.ts';
+import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
 import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { nodePortRecords } from '../../../functions/domain/services/service-allocation.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { apiCaller, responseJson } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
-
-interface Call {
-  readonly method?: string;
-  readonly body?: unknown;
-  readonly contentType?: string;
-  readonly accept?: string;
-  readonly signal?: AbortSignal;
-}
 
 let world: MemoryCluster;
 let api: ApiHandler;
-
-function call(path: string, options: Call = {}): Promise<ApiResponse> {
-  const url = new URL(path, 'https://server');
-  const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
-  const request: ApiRequest = {
-    method: options.method ?? 'GET',
-    path: url.pathname,
-    query: url.searchParams,
-    headers: {
-      authorization: 'Bearer admin-token',
-      'user-agent': 'kubectl/v1.32.0',
-      ...(options.body !== undefined ? { 'content-type': options.contentType ?? 'application/json' } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-    },
-    body,
-    signal: options.signal ?? new AbortController().signal,
-    requestId: 'test',
-  };
-  return api(request);
-}
-
-function json(response: ApiResponse): Record<string, any> {
-  return JSON.parse(String(response.body));
-}
+const call = apiCaller(() => api);
+const json = responseJson;
 
 /** The Status of a refused request: its code and reason, and the message kubectl prints. */
 function status(response: ApiResponse): [number, string, string] {

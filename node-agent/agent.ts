@@ -18,6 +18,9 @@ import { loadImageTable } from './images.ts';
 import { abortableDelay, isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeClient } from './kube-client.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 import { startKubeletServer } from './kubelet-server.ts';
+import { EcsTaskStatsSource } from './metrics/ecs-task-stats.ts';
+import { ProcUsageSource } from './metrics/proc-usage.ts';
+import { type UsageSource, UsageTracker } from './metrics/resource-usage.ts';
 import { buildLease, buildNode, leaseRenewSeconds, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
@@ -26,6 +29,7 @@ import { PodWorker } from './pod-worker.ts';
 import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip-routing.ts';
 import { startServiceProxy } from './proxy/service-proxy.ts';
 import { amazonTrustServicesRoots } from './public-roots.ts';
+import { EcsRuntime } from './runtime/ecs-runtime.ts';
 import { choosePodNetworkMode, namespaceTools, PodNetwork, type PodNetworkMode } from './runtime/pod-network.ts';
 import { defaultPodsDir, ProcessRuntime } from './runtime/process-runtime.ts';
 import { type ContainerRuntime, ExecUnavailableError } from './runtime/runtime.ts';
@@ -92,6 +96,13 @@ export interface AgentOptions {
   readonly clusterDns?: string;
   /** The service range: pods in namespace mode reach the API at its first address (the `kubernetes` Service). @default 10.96.0.0/12 */
   readonly serviceCidr?: string;
+  /**
+   * How often containers' usage is measured for the resource metrics (`/stats/summary`,
+   * `/metrics/resource`); a CPU rate needs two measurements. @default 10
+   */
+  readonly metricsResolutionSeconds?: number;
+  /** Where usage comes from. @default /proc for the process runtime, ECS task stats for ecs, zeros for sim */
+  readonly usageSource?: UsageSource;
   /** Aborting it while the agent starts makes `startAgent` give up (its host went away). */
   readonly signal?: AbortSignal;
   readonly log?: Log;
@@ -150,10 +161,28 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const retentionMs = (options.finishedPodLogRetentionSeconds ?? 30) * 1000;
   const nameKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
+  const usage = new UsageTracker(nodeName);
+  const usageSource = options.usageSource ?? defaultUsageSource(runtime);
+  let measuring: Promise<void> | undefined;
+  const measure = () => {
+    measuring ??= usageSource
+      .sample()
+      .then((sample) => usage.record(sample))
+      .catch((error: unknown) => log.warn('resource usage not measured', { error: String(error) }))
+      .finally(() => {
+        measuring = undefined;
+      });
+    return measuring;
+  };
+  const measureTimer = setInterval(() => void measure(), (options.metricsResolutionSeconds ?? 10) * 1000);
+  measureTimer.unref();
+  void measure();
+
   const server = await startKubeletServer({
     address: options.kubeletAddress ?? address,
     port: options.port ?? 0,
     ...(options.credentials.token ? { token: options.credentials.token } : {}),
+    usage,
     logs: {
       find(namespace, pod) {
         const worker = byName.get(nameKey(namespace, pod)) ?? retired.get(nameKey(namespace, pod));
@@ -210,6 +239,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   const stopEverything = async () => {
     abort.abort();
+    clearInterval(measureTimer);
     serviceAccountVolumes.close();
     await server.close();
     await runtime.close();
@@ -591,5 +621,35 @@ export function podApiAccess(credentials: Pick<ClusterCredentials, 'server' | 'i
   return {
     apiServer: { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || (url.protocol === 'http:' ? '80' : '443') },
     caPem: credentials.caPem ?? amazonTrustServicesRoots(),
+  };
+}
+
+/** What the node measures its containers with, by runtime. */
+function defaultUsageSource(runtime: ContainerRuntime): UsageSource {
+  if (runtime instanceof EcsRuntime) {
+    return new EcsTaskStatsSource({ containers: () => runtime.containers(), runtimeIdOf: (id) => runtime.runtimeIdOf(id) });
+  }
+  if (runtime.kind === 'process') return new ProcUsageSource({ containers: () => runtime.containers() });
+  // Simulated containers do nothing: they use nothing.
+  return {
+    sample: async () => {
+      const timeMs = Date.now();
+      return {
+        node: { cpuCoreNanoSeconds: 0, memoryWorkingSetBytes: 0, timeMs },
+        containers: runtime
+          .containers()
+          .filter((record) => !record.exit)
+          .map((record) => ({
+            namespace: record.pod.namespace,
+            pod: record.pod.name,
+            uid: record.pod.uid,
+            container: record.containerName,
+            startTime: record.startedAt,
+            cpuCoreNanoSeconds: 0,
+            memoryWorkingSetBytes: 0,
+            timeMs,
+          })),
+      };
+    },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The agent's HTTP server, the kubelet API the API server proxies `kubectl logs` to:
  * `GET /containerLogs/{namespace}/{pod}/{container}` with `follow`, `tailLines`, `previous`,
- * `timestamps` and `limitBytes`, plus `/healthz`. It listens on the node's loopback address and,
+ * `timestamps` and `limitBytes`, the resource usage (`/stats/summary`, `/metrics/resource`), plus `/healthz`. It listens on the node's loopback address and,
  * when the agent has a bearer token, requires that same token (ADR 082).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { StatsSummary } from './metrics/resource-usage.ts';
 import type { ContainerRecord } from './runtime/runtime.ts';
 import { createStreamingServer, refuseUpgrade, type StreamingOptions, type StreamTargets } from './streaming/streaming-server.ts';
 
@@ -30,6 +31,8 @@ export interface KubeletServerOptions {
   readonly port: number;
   readonly token?: string;
   readonly logs: LogLookup;
+  /** The node's resource usage: `/stats/summary` (JSON) and `/metrics/resource` (Prometheus text). */
+  readonly usage?: { summary(): StatsSummary | undefined; prometheusText(): string };
   /** How often a follow checks the file for more output. */
   readonly followPollMs?: number;
   /** exec, attach and port forwarding (docs/adr/140); refused with 404 without. */
@@ -67,6 +70,20 @@ export async function startKubeletServer(options: KubeletServerOptions): Promise
     const url = new URL(request.url ?? '/', 'http://kubelet');
     if (url.pathname === '/healthz') return send(response, 200, 'ok');
     if (!authorized(request)) return send(response, 401, 'Unauthorized');
+    if (request.method === 'GET' && (url.pathname === '/stats/summary' || url.pathname === '/metrics/resource')) {
+      if (!options.usage) return send(response, 404, '404 page not found');
+      if (url.pathname === '/metrics/resource') {
+        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        response.end(options.usage.prometheusText());
+        return;
+      }
+      const summary = options.usage.summary();
+      // Nothing measured yet (the agent just started): the kubelet answers 503 until its first housekeeping.
+      if (!summary) return send(response, 503, 'no resource usage measured yet');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(summary));
+      return;
+    }
     const match = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (request.method !== 'GET' || !match) return send(response, 404, '404 page not found');
     const [namespace, podName, containerName] = match.slice(1).map((part) => decodeURIComponent(part ?? '')) as [string, string, string];

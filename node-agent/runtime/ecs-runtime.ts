@@ -164,6 +164,11 @@ export class EcsRuntime implements ContainerRuntime {
     return this.records.get(id);
   }
 
+  /** The Docker id of a running container (ECS's `runtimeId`): where its stats and exec go. */
+  runtimeIdOf(id: string): string | undefined {
+    return this.runtimeIds.get(id);
+  }
+
   async stop(id: string, graceMs: number): Promise<ContainerRecord | undefined> {
     const state = this.tasks.get(taskIdOfRecord(id));
     if (!state || state.final) return this.records.get(id);

@@ -46,6 +46,7 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --container-log-max-files N     log files kept per container run, the current one included (default 5)
   --exit-with-parent      stop (with the containers) when stdin closes: the parent that holds
                           the other end of the pipe has gone, even if it was killed
+  --metrics-resolution N  seconds between measurements of the containers' CPU and memory (default 10)
   --kubelet-address IP    where the kubelet API listens (default --address; ecs: 127.0.0.1)
 ecs runtime (on an ECS container instance):
   --subnets IDS           comma-separated subnets of the pods' network interfaces
@@ -94,6 +95,8 @@ export interface AgentCliSettings {
   readonly exitWithParent: boolean;
   readonly containerLogMaxBytes: number;
   readonly containerLogMaxFiles: number;
+  /** Seconds between usage measurements (the CPU rate is over this window). */
+  readonly metricsResolutionSeconds: number;
   /** The CPU and memory flags were given (the ecs runtime otherwise reports what ECS registered). */
   readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean; readonly pods: boolean };
   readonly kubeletAddress?: string;
@@ -138,6 +141,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       'container-log-max-files': { type: 'string', default: '5' },
       'service-proxy': { type: 'string' },
       'kubelet-address': { type: 'string' },
+      'metrics-resolution': { type: 'string', default: '10' },
       subnets: { type: 'string' },
       'security-groups': { type: 'string' },
       'pod-log-group': { type: 'string' },
@@ -226,6 +230,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     exitWithParent: values['exit-with-parent'],
     containerLogMaxBytes: byteSize('container-log-max-size', values['container-log-max-size']),
     containerLogMaxFiles: integer('container-log-max-files', values['container-log-max-files'], 2, 100),
+    metricsResolutionSeconds: integer('metrics-resolution', values['metrics-resolution'], 1, 300),
     serviceProxy: proxyFlag === undefined ? values.runtime !== 'sim' : proxyFlag === 'on',
     ...(values['kubelet-address'] || values.runtime === 'ecs' ? { kubeletAddress: values['kubelet-address'] ?? '127.0.0.1' } : {}),
     ...(ecs ? { ecs } : {}),
@@ -277,6 +282,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
       stopContainersOnStop: !settings.keepContainers,
       serviceProxy: settings.serviceProxy,
       ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),
+      metricsResolutionSeconds: settings.metricsResolutionSeconds,
       signal: parentGone.signal,
       containerLogMaxBytes: settings.containerLogMaxBytes,
       containerLogMaxFiles: settings.containerLogMaxFiles,

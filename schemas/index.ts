@@ -38,6 +38,7 @@ import { priorityClassRules } from './priority-class.ts';
 import { clusterRoleBindingRules, clusterRoleRules, roleBindingRules, roleRules } from './rbac.ts';
 import { apiVersionOf, type ResourceType, types } from './registry.ts';
 import { replicaSetRules } from './replica-set.ts';
+import { nodeMetricsRules, podMetricsRules } from './resource-metrics.ts';
 import { limitRangeRules, resourceQuotaRules } from './resource-quota.ts';
 import { secretRules } from './secret.ts';
 import { serviceRules } from './service.ts';
@@ -109,6 +110,8 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.rolebindings.id, roleBindingRules],
   [types.clusterroles.id, clusterRoleRules],
   [types.clusterrolebindings.id, clusterRoleBindingRules],
+  [types.nodemetrics.id, nodeMetricsRules],
+  [types.podmetrics.id, podMetricsRules],
   [types.selfsubjectreviews.id, selfSubjectReviewRules],
   [types.tokenreviews.id, tokenReviewRules],
   [types.localsubjectaccessreviews.id, localSubjectAccessReviewRules],

@@ -99,6 +99,9 @@ export const resourceTypes: readonly ResourceType[] = [
   type('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
   type('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),
   type('rbac.authorization.k8s.io', 'v1', 'Role', 'roles'),
+  // What metrics-server's APIService adds: read-only usage, computed from the nodes' figures, never stored.
+  type('metrics.k8s.io', 'v1beta1', 'NodeMetrics', 'nodes', { namespaced: false, verbs: ['get', 'list'], persisted: false }),
+  type('metrics.k8s.io', 'v1beta1', 'PodMetrics', 'pods', { verbs: ['get', 'list'], persisted: false }),
   review('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews'),
   review('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
   review('authorization.k8s.io', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true),
@@ -181,6 +184,8 @@ export const types = {
   rolebindings: typeById('rbac.authorization.k8s.io/rolebindings'),
   clusterroles: typeById('rbac.authorization.k8s.io/clusterroles'),
   clusterrolebindings: typeById('rbac.authorization.k8s.io/clusterrolebindings'),
+  nodemetrics: typeById('metrics.k8s.io/nodes'),
+  podmetrics: typeById('metrics.k8s.io/pods'),
   selfsubjectreviews: typeById('authentication.k8s.io/selfsubjectreviews'),
   tokenreviews: typeById('authentication.k8s.io/tokenreviews'),
   localsubjectaccessreviews: typeById('authorization.k8s.io/localsubjectaccessreviews'),

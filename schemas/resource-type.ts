@@ -24,7 +24,8 @@ export interface ResourceType {
   readonly verbs: readonly string[];
   /**
    * false for the create-only review kinds (SelfSubjectAccessReview, TokenReview...): a client
-   * creates one to ask a question, the server answers in `status` and stores nothing.
+   * creates one to ask a question, the server answers in `status` and stores nothing; and for
+   * the read-only resource metrics (`metrics.k8s.io`), computed from what the nodes measured.
    */
   readonly persisted: boolean;
   /** Set for the kinds CustomResourceDefinitions add: their schema, printer columns and scale paths. */

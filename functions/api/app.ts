@@ -17,6 +17,7 @@ import { impersonate, impersonationOf } from '../domain/authorization/impersonat
 import { requestAttributes } from '../domain/authorization/request-attributes.ts';
 import { ANONYMOUS, type UserInfo } from '../domain/authorization/user-info.ts';
 import { customResourceSync } from '../domain/custom-resources/custom-resource-sync.ts';
+import type { NodeStatsSource } from '../domain/metrics/node-stats.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import type { PodStreamLocator } from '../domain/pods/pod-streams.ts';
 import type { Log } from '../logging/log.ts';
@@ -53,6 +54,8 @@ export interface ApiDependencies {
   readonly podLogs?: PodLogSource;
   /** Where exec, attach and port-forward upgrades go (the local host's node agents); none behind API Gateway. */
   readonly podStreams?: PodStreamLocator;
+  /** Where `metrics.k8s.io` reads the nodes' figures (the kubelets' Summary API locally). */
+  readonly nodeStats?: NodeStatsSource;
   /** Cluster settings of admission (the default tolerations' seconds): the controllers must get the same. */
   readonly admissionSettings?: Partial<AdmissionSettings>;
   /** The structured log: one entry per request, one more for a request that failed with a 5xx. */
@@ -146,6 +149,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     admissionPlugins: [nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
     ...(dependencies.podStreams ? { podStreams: dependencies.podStreams } : {}),
+    ...(dependencies.nodeStats ? { nodeStats: dependencies.nodeStats } : {}),
   };
 
   /** The body is read here, after authentication and authorization, never before (docs/adr/125). */

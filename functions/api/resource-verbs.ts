@@ -28,6 +28,7 @@ import type { TokenAuthenticator } from '../domain/authentication/token-authenti
 import type { Authorizer } from '../domain/authorization/authorizer.ts';
 import { exactFieldValue } from '../domain/authorization/request-attributes.ts';
 import type { UserInfo } from '../domain/authorization/user-info.ts';
+import type { NodeStatsSource } from '../domain/metrics/node-stats.ts';
 import type { Admission, StrategyDeleteOptions } from '../domain/object-admission/admission.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
@@ -45,6 +46,7 @@ import { toTable, wantsTable } from './printers/index.ts';
 import { evaluateJsonPath } from './printers/simple-json-path.ts';
 import type { IncludeObject } from './printers/table.ts';
 import { decodeObjectBody, decodeOptionalJson, mediaTypeOf } from './request-body.ts';
+import { serveResourceMetrics } from './resource-metrics.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
 import type { ResourceRoute } from './routes.ts';
 import { serveTokenRequest } from './token-requests.ts';
@@ -59,6 +61,8 @@ export interface VerbContext {
   readonly podLogs?: PodLogSource;
   /** Where exec, attach and port-forward upgrades go; absent on hosts that cannot hold them. */
   readonly podStreams?: PodStreamLocator;
+  /** Where the resource metrics API reads the nodes' figures (metrics.k8s.io); absent: the group answers 503. */
+  readonly nodeStats?: NodeStatsSource;
   /** Who the request runs as (after impersonation): admission plugins and the review APIs read it. */
   readonly user: UserInfo;
   readonly authorizer: Authorizer;
@@ -82,6 +86,7 @@ const MAX_WRITE_ATTEMPTS = 8;
 export async function serveResource(route: ResourceRoute, request: ReadRequest, verbContext: VerbContext): Promise<ApiResponse> {
   const method = request.method.toUpperCase();
   const { subresource } = route;
+  if (route.type.group === 'metrics.k8s.io') return serveResourceMetrics(route, request, verbContext);
   if (!route.type.persisted) return serveReview(route, request, verbContext);
   // Custom resources of any served version are read as the version asked for (conversion None).
   const context = route.type.custom ? { ...verbContext, store: servedAs(route.type, verbContext.store) } : verbContext;

@@ -43,7 +43,7 @@ import { type DynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from './d
 import { startHttpsApiServer } from './https-server.ts';
 import { createLocalIngressRouters } from './ingress-router.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { kubeletLogSource, kubeletStreamLocator } from './kubelet-client.ts';
+import { kubeletLogSource, kubeletStatsSource, kubeletStreamLocator } from './kubelet-client.ts';
 import { createLocalLoadBalancers } from './load-balancer.ts';
 import { ensureDefaultStorageClass, localVolumes } from './local-volumes.ts';
 import { localServiceAccountKeys } from './service-account-keys.ts';
@@ -62,6 +62,8 @@ export interface LocalClusterOptions {
   /** Node agents to start as child processes. */
   readonly nodes: number;
   readonly agentRuntime?: 'process' | 'sim';
+  /** Seconds between the agents' usage measurements (`kubectl top`'s window). @default the agent's 10 */
+  readonly metricsResolutionSeconds?: number;
   /** A lease older than this makes its node NotReady (Kubernetes: 40 s). */
   readonly nodeGraceSeconds?: number;
   /** Default tolerationSeconds for not-ready/unreachable nodes before eviction (Kubernetes: 300 s). */
@@ -230,6 +232,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       podLogs: options.podLogs ?? kubeletLogSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
       // exec, attach and port-forward: upgrades passed on to the agent's streaming endpoints (docs/adr/140).
       podStreams: kubeletStreamLocator({ token: (nodeName) => tokens.nodeToken(nodeName) }),
+      nodeStats: kubeletStatsSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
       admissionSettings,
       ...(options.log ? { log: options.log.child({ component: 'api' }) } : {}),
       audit: (event) => {
@@ -366,6 +369,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           clusterDnsIp(serviceCidr),
           '--service-cidr',
           serviceCidr,
+          ...(options.metricsResolutionSeconds !== undefined ? ['--metrics-resolution', String(options.metricsResolutionSeconds)] : []),
           // The agent stops (with its containers) when this host goes away, even by SIGKILL.
           '--exit-with-parent',
         ],

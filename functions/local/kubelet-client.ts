@@ -4,6 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { BadRequestError, NotFoundError } from '../core/errors.ts';
+import { type NodeStatsSource, type StatsSummary, statsSummarySchema } from '../domain/metrics/node-stats.ts';
 import type { PodLogRequest, PodLogSource } from '../domain/pods/pod-logs.ts';
 import type { PodStreamLocator, PodStreamRequest } from '../domain/pods/pod-streams.ts';
 
@@ -94,5 +95,31 @@ export function kubeletStreamLocator(options: { token?: KubeletToken } = {}): Po
     }
     const path = `/${request.kind}/${podPath}/${encodeURIComponent(request.container ?? '')}?${query}`;
     return { url: `http://${address}:${port}${path}`, headers };
+  };
+}
+
+/** How long a node has to give its figures before it is left out of a metrics answer. */
+const statsAnswerMs = 5_000;
+
+/**
+ * Reads a node agent's Summary API (`/stats/summary`) with the node's token, as metrics-server
+ * scrapes each kubelet. A node that does not answer, or answers other than 200, has no figures.
+ */
+export function kubeletStatsSource(options: { token?: KubeletToken } = {}): NodeStatsSource {
+  return async (node) => {
+    const token = typeof options.token === 'function' ? options.token(node.metadata.name ?? '') : options.token;
+    const status = (node.status ?? {}) as NodeStatus;
+    const address = status.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    const port = status.daemonEndpoints?.kubeletEndpoint?.Port;
+    if (!address || !port) return undefined;
+    const response = await fetch(`http://${address}:${port}/stats/summary`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(statsAnswerMs),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return statsSummarySchema.parse(await response.json()) as StatsSummary;
   };
 }

@@ -5,6 +5,9 @@
  * CPU rate (`usageNanoCores`) beside the cumulative figure, as the kubelet's Summary API does,
  * and the resource metrics endpoint's Prometheus text (`/metrics/resource`).
  */
+import type { ContainerStats, StatsSummary } from '../../functions/domain/metrics/node-stats.ts';
+
+export type { StatsSummary } from '../../functions/domain/metrics/node-stats.ts';
 
 /** One container's figures at `timeMs`. */
 export interface ContainerUsage {
@@ -38,32 +41,6 @@ export interface UsageSource {
   sample(): Promise<UsageSample>;
 }
 
-export interface CpuMemory {
-  readonly time: string;
-  readonly usageNanoCores?: number;
-  readonly usageCoreNanoSeconds: number;
-}
-
-/** The kubelet Summary API's shape (stats/v1alpha1), the part metrics consumers read. */
-export interface StatsSummary {
-  readonly node: {
-    readonly nodeName: string;
-    readonly cpu: CpuMemory;
-    readonly memory: { readonly time: string; readonly workingSetBytes: number };
-  };
-  readonly pods: readonly {
-    readonly podRef: { readonly name: string; readonly namespace: string; readonly uid: string };
-    readonly containers: readonly {
-      readonly name: string;
-      readonly startTime?: string;
-      readonly cpu: CpuMemory;
-      readonly memory: { readonly time: string; readonly workingSetBytes: number };
-    }[];
-    readonly cpu: CpuMemory;
-    readonly memory: { readonly time: string; readonly workingSetBytes: number };
-  }[];
-}
-
 function rate(
   previous: { cpuCoreNanoSeconds: number; timeMs: number } | undefined,
   current: { cpuCoreNanoSeconds: number; timeMs: number },
@@ -87,6 +64,7 @@ export class UsageTracker {
   private latest: UsageSample | undefined;
   private latestRates = new Map<string, number>();
   private latestNodeRate: number | undefined;
+  private windowMs: number | undefined;
 
   constructor(private readonly nodeName: string) {}
 
@@ -98,6 +76,7 @@ export class UsageTracker {
       if (measured !== undefined) rates.set(containerKey(usage), measured);
     }
     this.latestNodeRate = rate(this.latest?.node, sample.node);
+    this.windowMs = this.latest ? sample.node.timeMs - this.latest.node.timeMs : undefined;
     this.latest = sample;
     this.latestRates = rates;
   }
@@ -107,10 +86,7 @@ export class UsageTracker {
     const sample = this.latest;
     if (!sample) return undefined;
     const iso = (ms: number) => new Date(ms).toISOString();
-    const pods = new Map<
-      string,
-      { podRef: { name: string; namespace: string; uid: string }; containers: StatsSummary['pods'][number]['containers'][number][] }
-    >();
+    const pods = new Map<string, { podRef: { name: string; namespace: string; uid: string }; containers: ContainerStats[] }>();
     for (const usage of sample.containers) {
       const rateOf = this.latestRates.get(containerKey(usage));
       let pod = pods.get(usage.uid);
@@ -126,6 +102,7 @@ export class UsageTracker {
       });
     }
     return {
+      ...(this.windowMs !== undefined && this.windowMs > 0 ? { windowSeconds: Math.round(this.windowMs / 100) / 10 } : {}),
       node: {
         nodeName: this.nodeName,
         cpu: {

@@ -23,7 +23,7 @@ describe('workloads with kubectl', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 2, agentRuntime: 'process', resyncSeconds: 5 });
+    cluster = await startTestCluster({ nodes: 2, agentRuntime: 'process', resyncSeconds: 5, metricsResolutionSeconds: 2 });
     await waitFor('two Ready nodes', async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 2, { timeoutMs: 60_000 });
   });
   after(async () => {
@@ -514,6 +514,53 @@ spec:
       assert.match(await cluster.kubectlOk(['describe', 'quota', 'object-counts', '-n', namespace]), /\npods\s+2\s+2\n/);
       assert.match(await cluster.kubectlOk(['get', 'limits', '-n', namespace]), /^NAME\s+CREATED AT\nmem-limit-range\s+\d{4}-\d\d-\d\dT/);
       await cluster.kubectlOk(['delete', 'namespace', namespace, '--wait=false']);
+    });
+  });
+
+  describe('resource metrics and autoscaling', () => {
+    const namespace = 'metered';
+
+    it("shows a busy pod's CPU with kubectl top pods (and --containers) and the nodes' with kubectl top nodes", async () => {
+      await cluster.kubectlOk(['create', 'namespace', namespace]);
+      await cluster.kubectlOk(['run', 'spinner', '-n', namespace, '--image=busybox', '--restart=Never', '--command', '--', 'sh', '-c', 'while :; do :; done']);
+      await cluster.kubectlOk(['run', 'sleeper', '-n', namespace, '--image=busybox', '--restart=Never', '--', 'sh', '-c', 'sleep 3600']);
+      const top = await waitFor(
+        'metrics of both pods',
+        async () => {
+          const result = await cluster.kubectl(['top', 'pods', '-n', namespace]);
+          return result.code === 0 && /\nsleeper\s/.test(result.stdout) && /\nspinner\s/.test(result.stdout) ? result.stdout : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      assert.match(top, /^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*\n/);
+      const cpu = (name: string) => Number(new RegExp(`\\n${name}\\s+(\\d+)m\\s+\\d+Mi`).exec(top)?.[1]);
+      // A loop that never sleeps uses a good part of a core even on a busy machine; the sleeper next to nothing.
+      assert.ok(cpu('spinner') >= 100, `spinner: ${top}`);
+      assert.ok(cpu('sleeper') < cpu('spinner') / 4, `sleeper: ${top}`);
+      const containers = await cluster.kubectlOk(['top', 'pods', 'spinner', '-n', namespace, '--containers']);
+      assert.match(containers, /^POD\s+NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*\nspinner\s+spinner\s+\d+m\s+\d+Mi\s*\n$/);
+      const nodes = await waitFor('metrics of both nodes', async () => {
+        const result = await cluster.kubectl(['top', 'nodes']);
+        return result.code === 0 && (result.stdout.match(/\nskiff-node-\d/g) ?? []).length === 2 ? result.stdout : undefined;
+      });
+      assert.match(nodes, /^NAME\s+CPU\(cores\)\s+CPU\(%\)\s+MEMORY\(bytes\)\s+MEMORY\(%\)\s*\n/);
+      assert.match(nodes, /\nskiff-node-1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
+      // The group is what metrics-server's APIService adds, and the view role reads it.
+      assert.match(await cluster.kubectlOk(['api-resources', '--api-group=metrics.k8s.io']), /\npods\s+metrics\.k8s\.io\/v1beta1\s+true\s+PodMetrics\n/);
+      const podMetrics = JSON.parse(
+        await cluster.kubectlOk(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/namespaces/${namespace}/pods?labelSelector=run%3Dspinner`]),
+      ) as {
+        kind: string;
+        items: { metadata: { name: string }; window: string; containers: { name: string; usage: { cpu: string; memory: string } }[] }[];
+      };
+      assert.equal(podMetrics.kind, 'PodMetricsList');
+      assert.deepEqual(
+        podMetrics.items.map((item) => item.metadata.name),
+        ['spinner'],
+      );
+      assert.match(podMetrics.items[0]?.containers[0]?.usage.cpu ?? '', /^\d+n$/);
+      assert.match(podMetrics.items[0]?.window ?? '', /^[\d.]+s$/);
+      await cluster.kubectlOk(['delete', 'pod', 'spinner', 'sleeper', '-n', namespace, '--wait=false']);
     });
   });
 });

@@ -70,6 +70,7 @@ describe('aggregated discovery', () => {
       'batch',
       'coordination.k8s.io',
       'discovery.k8s.io',
+      'metrics.k8s.io',
       'networking.k8s.io',
       'policy',
       'rbac.authorization.k8s.io',
@@ -79,7 +80,7 @@ describe('aggregated discovery', () => {
     for (const group of [...api.items, ...apis.items]) {
       assert.deepEqual(
         group.versions.map((v) => [v.version, v.freshness]),
-        [['v1', 'Current']],
+        [[group.metadata.name === 'metrics.k8s.io' ? 'v1beta1' : 'v1', 'Current']],
       );
     }
   });

@@ -104,6 +104,18 @@ describe('OpenAPI v3 index', () => {
 });
 
 describe('OpenAPI v3 group-version documents', () => {
+  it('publishes the resource metrics as read-only: get and list, no writes', () => {
+    for (const type of resourceTypes.filter((t) => t.group === 'metrics.k8s.io')) {
+      const paths = documentOf(type).paths;
+      const item = paths[itemPath(type)];
+      assert.equal(item.get['x-kubernetes-action'], 'get');
+      assert.deepEqual(item.get['x-kubernetes-group-version-kind'], { group: 'metrics.k8s.io', version: 'v1beta1', kind: type.kind });
+      assert.equal(item.put, undefined);
+      assert.equal(item.delete, undefined);
+      assert.equal(paths[itemPath(type).replace(/\/\{name\}$/, '')].post, undefined);
+    }
+  });
+
   it('are OpenAPI 3.0 documents with paths and component schemas', () => {
     for (const gv of Object.keys((openApiIndex() as { paths: object }).paths)) {
       const document = openApiGroupVersion(gv) as Json;
@@ -114,7 +126,7 @@ describe('OpenAPI v3 group-version documents', () => {
     }
   });
 
-  for (const type of resourceTypes.filter((t) => !t.persisted)) {
+  for (const type of resourceTypes.filter((t) => !t.persisted && t.verbs.includes('create'))) {
     it(`publishes ${type.kind} as create-only, with its GVK`, () => {
       const paths = documentOf(type).paths;
       const collection = paths[itemPath(type).replace(/\/\{name\}$/, '')];

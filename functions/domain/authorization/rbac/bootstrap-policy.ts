@@ -163,6 +163,10 @@ export const bootstrapClusterRoles: readonly ClusterRole[] = [
   clusterRole('system:aggregate-to-admin', adminRules, { labels: { [AGGREGATE_TO_ADMIN]: 'true' } }),
   clusterRole('system:aggregate-to-edit', editRules, { labels: { [AGGREGATE_TO_EDIT]: 'true' } }),
   clusterRole('system:aggregate-to-view', viewRules, { labels: { [AGGREGATE_TO_VIEW]: 'true' } }),
+  // What metrics-server installs with its APIService: view, edit and admin read the usage of what they see.
+  clusterRole('system:aggregated-metrics-reader', [rule(read, ['metrics.k8s.io'], ['pods', 'nodes'])], {
+    labels: { [AGGREGATE_TO_VIEW]: 'true', [AGGREGATE_TO_EDIT]: 'true', [AGGREGATE_TO_ADMIN]: 'true' },
+  }),
   clusterRole('system:auth-delegator', [
     rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
     rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),

@@ -297,6 +297,8 @@ function versionTypes(crd: CustomResourceDefinition, versions: readonly CustomRe
       subresources,
       verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'],
       persisted: true,
+      // Each served version of a custom resource is a type of its own.
+      otherVersions: [],
       custom: {
         crdName: crd.metadata.name ?? '',
         storageVersion,

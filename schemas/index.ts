@@ -23,6 +23,7 @@ import { endpointSliceRules } from './endpoint-slice.ts';
 import { endpointsRules } from './endpoints.ts';
 import { eventRules } from './event.ts';
 import { type FieldCause, immutable } from './field-errors.ts';
+import { horizontalPodAutoscalerRules } from './horizontal-pod-autoscaler.ts';
 import { ingressRules } from './ingress.ts';
 import { ingressClassRules } from './ingress-class.ts';
 import { jobRules } from './job.ts';
@@ -96,6 +97,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.persistentvolumeclaims.id, persistentVolumeClaimRules],
   [types.storageclasses.id, storageClassRules],
   [types.controllerrevisions.id, controllerRevisionRules],
+  [types.horizontalpodautoscalers.id, horizontalPodAutoscalerRules],
   [types.jobs.id, jobRules],
   [types.cronjobs.id, cronJobRules],
   [types.leases.id, leaseRules],

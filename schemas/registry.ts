@@ -23,6 +23,7 @@ function type(
     subresources?: Subresource[];
     verbs?: readonly string[];
     persisted?: boolean;
+    otherVersions?: readonly string[];
   } = {},
 ): ResourceType {
   return {
@@ -39,6 +40,7 @@ function type(
     subresources: options.subresources ?? [],
     verbs: options.verbs ?? allVerbs,
     persisted: options.persisted ?? true,
+    otherVersions: options.otherVersions ?? [],
   };
 }
 
@@ -80,6 +82,12 @@ export const resourceTypes: readonly ResourceType[] = [
   type('apps', 'v1', 'ControllerRevision', 'controllerrevisions'),
   type('apps', 'v1', 'StatefulSet', 'statefulsets', { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
   type('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', { namespaced: false, shortNames: ['sc'] }),
+  type('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', {
+    shortNames: ['hpa'],
+    categories: ['all'],
+    subresources: ['status'],
+    otherVersions: ['v1'],
+  }),
   type('batch', 'v1', 'Job', 'jobs', { categories: ['all'], subresources: ['status'] }),
   type('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
   type('coordination.k8s.io', 'v1', 'Lease', 'leases'),
@@ -123,7 +131,7 @@ export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string
 /** The type served at `/api(s)/<group>/<version>/.../<plural>`, if any (custom resources included). */
 export function findType(group: string, version: string, plural: string): ResourceType | undefined {
   const t = byId.get(`${group || 'core'}/${plural}`);
-  if (t) return t.version === version ? t : undefined;
+  if (t) return t.version === version || t.otherVersions.includes(version) ? t : undefined;
   return findCustomResourceType(group, version, plural);
 }
 
@@ -170,6 +178,7 @@ export const types = {
   statefulsets: typeById('apps/statefulsets'),
   daemonsets: typeById('apps/daemonsets'),
   controllerrevisions: typeById('apps/controllerrevisions'),
+  horizontalpodautoscalers: typeById('autoscaling/horizontalpodautoscalers'),
   jobs: typeById('batch/jobs'),
   cronjobs: typeById('batch/cronjobs'),
   leases: typeById('coordination.k8s.io/leases'),

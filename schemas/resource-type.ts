@@ -30,6 +30,11 @@ export interface ResourceType {
   readonly persisted: boolean;
   /** Set for the kinds CustomResourceDefinitions add: their schema, printer columns and scale paths. */
   readonly custom?: CustomResourceFacts;
+  /**
+   * Older versions also served, converted to and from `version` (the stored one), which stays
+   * the preferred version in discovery: autoscaling/v1 for HorizontalPodAutoscaler.
+   */
+  readonly otherVersions: readonly string[];
 }
 
 /** An `additionalPrinterColumns` entry of a CRD version. */

@@ -83,7 +83,7 @@ function versionsOf(group: string): readonly string[] {
     ...new Set(
       servedTypes()
         .filter((type) => type.group === group)
-        .map((type) => type.version),
+        .flatMap((type) => [type.version, ...type.otherVersions]),
     ),
   ];
   return versions.length > 1 ? versions.sort(compareVersionPriority) : versions;
@@ -102,8 +102,11 @@ function compareVersionPriority(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
+/** The types served at group/version, each as that version shows it. */
 function typesIn(group: string, version: string): readonly ResourceType[] {
-  return servedTypes().filter((type) => type.group === group && type.version === version);
+  return servedTypes()
+    .filter((type) => type.group === group && (type.version === version || type.otherVersions.includes(version)))
+    .map((type) => (type.version === version ? type : { ...type, version, subresources: type.subresources.filter((name) => name !== 'scale') }));
 }
 
 function groupVersion(group: string, version: string): string {

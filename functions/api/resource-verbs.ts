@@ -50,6 +50,7 @@ import { serveResourceMetrics } from './resource-metrics.ts';
 import { jsonResponse, warningHeaders } from './responses.ts';
 import type { ResourceRoute } from './routes.ts';
 import { serveTokenRequest } from './token-requests.ts';
+import { serveOtherVersion } from './version-conversion.ts';
 
 export type { PodLogRequest, PodLogSource } from '../domain/pods/pod-logs.ts';
 
@@ -86,6 +87,9 @@ const MAX_WRITE_ATTEMPTS = 8;
 export async function serveResource(route: ResourceRoute, request: ReadRequest, verbContext: VerbContext): Promise<ApiResponse> {
   const method = request.method.toUpperCase();
   const { subresource } = route;
+  if (route.servedVersion !== undefined) {
+    return serveOtherVersion({ ...route, servedVersion: route.servedVersion }, request, (stored, forwarded) => serveResource(stored, forwarded, verbContext));
+  }
   if (route.type.group === 'metrics.k8s.io') return serveResourceMetrics(route, request, verbContext);
   if (!route.type.persisted) return serveReview(route, request, verbContext);
   // Custom resources of any served version are read as the version asked for (conversion None).

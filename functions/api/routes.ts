@@ -32,6 +32,8 @@ export interface ResourceRoute {
    * a watch whatever the query says, of the one object when the path names it.
    */
   readonly watchPath?: true;
+  /** The version in the path when it is one of the type's other versions (served by conversion). */
+  readonly servedVersion?: string;
 }
 
 function notFound(path: string): NotFoundError {
@@ -117,6 +119,7 @@ function resourceRoute(path: string, group: string, version: string, rest: strin
     ...(namespace !== undefined ? { namespace } : {}),
     ...(name !== undefined ? { name } : {}),
     ...(subresource !== undefined ? { subresource: subresource as Subresource } : {}),
+    ...(version !== type.version && type.otherVersions.includes(version) ? { servedVersion: version } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 
 import type { Controller } from '../controller-runtime/controller.ts';
+import type { NodeStatsSource } from '../domain/metrics/node-stats.ts';
 import type { IngressLoadBalancers } from '../domain/services/load-balancers.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation/clusterrole-aggregation-controller.ts';
 import { cronJobController } from './cronjob/cronjob-controller.ts';
@@ -13,6 +14,7 @@ import { deploymentController } from './deployment/deployment-controller.ts';
 import { disruptionController } from './disruption/disruption-controller.ts';
 import { endpointsController } from './endpoints/endpoints-controller.ts';
 import { garbageCollector } from './garbage-collector/garbage-collector.ts';
+import { horizontalPodAutoscalerController } from './horizontal-pod-autoscaler/horizontal-pod-autoscaler-controller.ts';
 import { ingressController } from './ingress/ingress-controller.ts';
 import { jobController } from './job/job-controller.ts';
 import { type KubernetesServiceOptions, kubernetesServiceController } from './kubernetes-service/kubernetes-service-controller.ts';
@@ -67,6 +69,10 @@ export interface ControllerOptions extends NodeLifecycleOptions {
   readonly kubernetesService?: KubernetesServiceOptions;
   /** Where local persistent volumes live: when given, the default StorageClass's claims get a directory each. */
   readonly localVolumes?: LocalVolumes;
+  /** Where the nodes' usage figures come from: when given, HorizontalPodAutoscalers act on them. */
+  readonly nodeStats?: NodeStatsSource;
+  /** Seconds between syncs of each HorizontalPodAutoscaler. @default 15 */
+  readonly autoscalerSyncSeconds?: number;
 }
 
 /**
@@ -85,6 +91,14 @@ export function controllersWith(options: ControllerOptions): readonly Controller
     ...(options.loadBalancers ? [serviceLoadBalancerController(options.loadBalancers)] : []),
     ...(options.ingressLoadBalancers ? [ingressController(options.ingressLoadBalancers)] : []),
     ...(options.rootCaPem ? [rootCaPublisher(options.rootCaPem)] : []),
+    ...(options.nodeStats
+      ? [
+          horizontalPodAutoscalerController({
+            nodeStats: options.nodeStats,
+            ...(options.autoscalerSyncSeconds !== undefined ? { syncSeconds: options.autoscalerSyncSeconds } : {}),
+          }),
+        ]
+      : []),
     ...(options.serviceDirectory ? [serviceDiscoveryController(options.serviceDirectory)] : []),
   ];
 }

@@ -62,6 +62,8 @@ export interface LocalClusterOptions {
   /** Node agents to start as child processes. */
   readonly nodes: number;
   readonly agentRuntime?: 'process' | 'sim';
+  /** Seconds between syncs of each HorizontalPodAutoscaler. @default 15 */
+  readonly autoscalerSyncSeconds?: number;
   /** Seconds between the agents' usage measurements (`kubectl top`'s window). @default the agent's 10 */
   readonly metricsResolutionSeconds?: number;
   /** A lease older than this makes its node NotReady (Kubernetes: 40 s). */
@@ -340,6 +342,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         clusterDns: { ip: clusterDns.address, port: clusterDns.port },
       },
       localVolumes: localVolumes(dataDir),
+      // HorizontalPodAutoscalers read the agents' figures, as metrics.k8s.io does.
+      nodeStats: kubeletStatsSource({ token: (nodeName) => tokens.nodeToken(nodeName) }),
+      ...(options.autoscalerSyncSeconds !== undefined ? { autoscalerSyncSeconds: options.autoscalerSyncSeconds } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
     cleanups.push(() => loops.stop());

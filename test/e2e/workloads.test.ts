@@ -19,11 +19,11 @@ interface PodJson {
 
 const networkMode = choosePodNetworkMode('auto', '10.128.0.0/24').mode;
 
-describe('workloads with kubectl', { timeout: 600_000 }, () => {
+describe('workloads with kubectl', { timeout: 900_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 2, agentRuntime: 'process', resyncSeconds: 5, metricsResolutionSeconds: 2 });
+    cluster = await startTestCluster({ nodes: 2, agentRuntime: 'process', resyncSeconds: 5, metricsResolutionSeconds: 2, autoscalerSyncSeconds: 2 });
     await waitFor('two Ready nodes', async () => ((await cluster.kubectlOk(['get', 'nodes'])).match(/ Ready /g) ?? []).length === 2, { timeoutMs: 60_000 });
   });
   after(async () => {
@@ -519,9 +519,11 @@ spec:
 
   describe('resource metrics and autoscaling', () => {
     const namespace = 'metered';
+    before(async () => {
+      await cluster.kubectlOk(['create', 'namespace', namespace]);
+    });
 
     it("shows a busy pod's CPU with kubectl top pods (and --containers) and the nodes' with kubectl top nodes", async () => {
-      await cluster.kubectlOk(['create', 'namespace', namespace]);
       await cluster.kubectlOk(['run', 'spinner', '-n', namespace, '--image=busybox', '--restart=Never', '--command', '--', 'sh', '-c', 'while :; do :; done']);
       await cluster.kubectlOk(['run', 'sleeper', '-n', namespace, '--image=busybox', '--restart=Never', '--', 'sh', '-c', 'sleep 3600']);
       const top = await waitFor(
@@ -561,6 +563,93 @@ spec:
       assert.match(podMetrics.items[0]?.containers[0]?.usage.cpu ?? '', /^\d+n$/);
       assert.match(podMetrics.items[0]?.window ?? '', /^[\d.]+s$/);
       await cluster.kubectlOk(['delete', 'pod', 'spinner', 'sleeper', '-n', namespace, '--wait=false']);
+    });
+
+    it('scales a busy Deployment out with kubectl autoscale, and back in once idle after the window its YAML behavior sets', async () => {
+      const replicas = async () => Number(await cluster.kubectlOk(['get', 'deployment', 'burner', '-n', namespace, '-o', 'jsonpath={.spec.replicas}']));
+      await cluster.kubectlOk(['apply', '-n', namespace, '-f', '-'], {
+        input: `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: burner
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: burner
+  template:
+    metadata:
+      labels:
+        app: burner
+    spec:
+      containers:
+      - name: burner
+        image: busybox
+        command:
+        - sh
+        - -c
+        # Busy for its first 40 seconds, then idle: the load ends by itself.
+        - 'end=$(( $(date +%s) + 40 )); while [ "$(date +%s)" -lt "$end" ]; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; done; sleep 3600'
+        resources:
+          requests:
+            cpu: 50m
+`,
+      });
+      // kubectl 1.32 posts an autoscaling/v1 HorizontalPodAutoscaler, as protobuf.
+      assert.match(
+        await cluster.kubectlOk(['autoscale', 'deployment', 'burner', '-n', namespace, '--cpu-percent=50', '--min=1', '--max=3']),
+        /^horizontalpodautoscaler\.autoscaling\/burner autoscaled\n$/,
+      );
+      await waitFor('the Deployment scaled out to maxReplicas', async () => (await replicas()) === 3, { timeoutMs: 90_000, intervalMs: 500 });
+      const table = await waitFor('the autoscaler listing its measured target', async () => {
+        const out = await cluster.kubectlOk(['get', 'hpa', '-n', namespace]);
+        return /cpu: \d+%\/50%/.test(out) ? out : undefined;
+      });
+      assert.match(table, /^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\n/);
+      assert.match(table, /\nburner\s+Deployment\/burner\s+cpu: \d+%\/50%\s+1\s+3\s+\d\s+\d+s\n/);
+      const described = await cluster.kubectlOk(['describe', 'hpa', 'burner', '-n', namespace]);
+      assert.match(described, /Reference:\s+Deployment\/burner/);
+      assert.match(described, /Min replicas:\s+1\n/);
+      assert.match(described, /Max replicas:\s+3\n/);
+      assert.match(described, /AbleToScale\s+True/);
+      assert.match(described, /SuccessfulRescale\s+.*New size: 3; reason: cpu resource utilization \(percentage of request\) above target/);
+
+      // The same autoscaler from YAML with a five-second scale-down window, before the pods go idle.
+      await cluster.kubectlOk(['delete', 'hpa', 'burner', '-n', namespace]);
+      await cluster.kubectlOk(['apply', '-n', namespace, '-f', '-'], {
+        input: `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: burner
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: burner
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target:
+        type: Utilization
+        averageUtilization: 50
+  behavior:
+    scaleDown:
+      stabilizationWindowSeconds: 5
+`,
+      });
+      await waitFor('the Deployment scaled back in', async () => (await replicas()) === 1, { timeoutMs: 120_000, intervalMs: 500 });
+      // The controller sets the target's replicas, then writes its own status.
+      const hpa = await waitFor('the autoscaler to record the scale-in', async () => {
+        const read = JSON.parse(await cluster.kubectlOk(['get', 'hpa', 'burner', '-n', namespace, '-o', 'json'])) as {
+          status: { desiredReplicas: number; conditions: { type: string; status: string }[] };
+        };
+        return read.status.desiredReplicas === 1 ? read : undefined;
+      });
+      assert.deepEqual(hpa.status.conditions.map((c) => c.type).sort(), ['AbleToScale', 'ScalingActive', 'ScalingLimited']);
+      await cluster.kubectlOk(['delete', 'namespace', namespace, '--wait=false']);
     });
   });
 });

@@ -9,6 +9,7 @@ import type { KubeObject, ObjectMeta } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
 import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
+import { horizontalPodAutoscalerPrinter } from './autoscaling-printers.ts';
 import { cronJobPrinter, jobPrinter } from './batch-printers.ts';
 import { configMapPrinter, leasePrinter, limitRangePrinter, namespacePrinter, nodePrinter, resourceQuotaPrinter, secretPrinter } from './cluster-printers.ts';
 import { customResourcePrinter } from './custom-resource-printer.ts';
@@ -79,6 +80,7 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['core/persistentvolumeclaims', persistentVolumeClaimPrinter],
   ['storage.k8s.io/storageclasses', storageClassPrinter],
   ['apps/controllerrevisions', controllerRevisionPrinter],
+  ['autoscaling/horizontalpodautoscalers', horizontalPodAutoscalerPrinter],
   ['batch/jobs', jobPrinter],
   ['batch/cronjobs', cronJobPrinter],
   ['coordination.k8s.io/leases', leasePrinter],

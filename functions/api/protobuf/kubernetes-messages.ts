@@ -80,6 +80,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'networking.k8s.io/v1/IngressClass': 'k8s.io.api.networking.v1.IngressClass',
   'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
   'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler',
   'v1/ServiceAccount': 'k8s.io.api.core.v1.ServiceAccount',
   'policy/v1/PodDisruptionBudget': 'k8s.io.api.policy.v1.PodDisruptionBudget',
   'rbac.authorization.k8s.io/v1/Role': 'k8s.io.api.rbac.v1.Role',

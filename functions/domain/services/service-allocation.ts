@@ -45,6 +45,7 @@ function internalType(group: string, kind: string, plural: string): ResourceType
     subresources: [],
     verbs: [],
     persisted: true,
+    otherVersions: [],
   };
 }
 

@@ -101,7 +101,9 @@ function startAgentStandIn(store: DynamoDbStore, ready: (pod: KubeObject) => boo
       { type: 'ContainersReady', status: wantReady ? 'True' : 'False', lastTransitionTime: time },
     ];
     try {
-      await store.update(types.pods, { ...pod, status: { ...status, phase: 'Running', podIP: '10.0.0.1', conditions } });
+      // As the kubelet: the start time once, when the pod first runs.
+      const startTime = (status as { startTime?: string }).startTime ?? time;
+      await store.update(types.pods, { ...pod, status: { ...status, phase: 'Running', podIP: '10.0.0.1', startTime, conditions } });
     } catch (error) {
       // A newer version of the pod is on its way through the watch.
       if (!(error instanceof ConflictError) && !(error instanceof NotFoundError)) throw error;

@@ -67,6 +67,7 @@ describe('aggregated discovery', () => {
       'apps',
       'authentication.k8s.io',
       'authorization.k8s.io',
+      'autoscaling',
       'batch',
       'coordination.k8s.io',
       'discovery.k8s.io',
@@ -80,7 +81,14 @@ describe('aggregated discovery', () => {
     for (const group of [...api.items, ...apis.items]) {
       assert.deepEqual(
         group.versions.map((v) => [v.version, v.freshness]),
-        [[group.metadata.name === 'metrics.k8s.io' ? 'v1beta1' : 'v1', 'Current']],
+        group.metadata.name === 'metrics.k8s.io'
+          ? [['v1beta1', 'Current']]
+          : group.metadata.name === 'autoscaling'
+            ? [
+                ['v2', 'Current'],
+                ['v1', 'Current'],
+              ]
+            : [['v1', 'Current']],
       );
     }
   });
@@ -108,13 +116,14 @@ describe('aggregated discovery', () => {
     });
   }
 
-  it('puts exactly pods, services, deployments, replicasets, statefulsets, daemonsets, jobs and cronjobs in the all category', () => {
+  it('puts exactly pods, services, deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs and horizontalpodautoscalers in the all category', () => {
     const inAll = [...allResources().entries()].filter(([, r]) => r.categories?.includes('all')).map(([id]) => id);
     assert.deepEqual(inAll.sort(), [
       'apps/daemonsets',
       'apps/deployments',
       'apps/replicasets',
       'apps/statefulsets',
+      'autoscaling/horizontalpodautoscalers',
       'batch/cronjobs',
       'batch/jobs',
       'core/pods',
@@ -313,6 +322,25 @@ describe('legacy discovery', () => {
       storageVersionHash({ group: 'example.com', version: 'v2', kind: 'Widget', custom: { storageVersion: 'v1' } }),
       storageVersionHash({ group: 'example.com', version: 'v1', kind: 'Widget' }),
     );
+  });
+
+  it('serves HorizontalPodAutoscaler at autoscaling/v2, preferred, and at v1 (kubectl autoscale posts v1)', () => {
+    assert.deepEqual(wire<{ preferredVersion: unknown; versions: unknown[] }>(apiGroup('autoscaling')).preferredVersion, {
+      groupVersion: 'autoscaling/v2',
+      version: 'v2',
+    });
+    for (const version of ['v2', 'v1']) {
+      const list = wire<{ groupVersion: string; resources: Array<Record<string, unknown>> }>(apiResourceList('autoscaling', version));
+      assert.equal(list.groupVersion, `autoscaling/${version}`);
+      assert.deepEqual(
+        list.resources.map((r) => [r.name, r.kind, r.namespaced]),
+        [
+          ['horizontalpodautoscalers', 'HorizontalPodAutoscaler', true],
+          ['horizontalpodautoscalers/status', 'HorizontalPodAutoscaler', true],
+        ],
+      );
+      assert.deepEqual(list.resources[0]?.shortNames, ['hpa']);
+    }
   });
 
   it('serves nothing for a group version that is not served', () => {

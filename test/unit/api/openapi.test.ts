@@ -40,6 +40,7 @@ const componentIds: Readonly<Record<string, string>> = {
   PersistentVolumeClaim: 'io.k8s.api.core.v1.PersistentVolumeClaim',
   StorageClass: 'io.k8s.api.storage.v1.StorageClass',
   Job: 'io.k8s.api.batch.v1.Job',
+  HorizontalPodAutoscaler: 'io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler',
   CronJob: 'io.k8s.api.batch.v1.CronJob',
   Lease: 'io.k8s.api.coordination.v1.Lease',
   Ingress: 'io.k8s.api.networking.v1.Ingress',

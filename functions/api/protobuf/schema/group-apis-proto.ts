@@ -271,6 +271,34 @@ message ScaleStatus {
   optional int32 replicas = 1 [(emit_zero) = true];
   optional string selector = 2;
 }
+
+// What kubectl autoscale (1.32) posts.
+message HorizontalPodAutoscaler {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional HorizontalPodAutoscalerSpec spec = 2;
+  optional HorizontalPodAutoscalerStatus status = 3;
+}
+
+message CrossVersionObjectReference {
+  optional string kind = 1 [(emit_zero) = true];
+  optional string name = 2 [(emit_zero) = true];
+  optional string apiVersion = 3;
+}
+
+message HorizontalPodAutoscalerSpec {
+  optional CrossVersionObjectReference scaleTargetRef = 1;
+  optional int32 minReplicas = 2;
+  optional int32 maxReplicas = 3 [(emit_zero) = true];
+  optional int32 targetCPUUtilizationPercentage = 4;
+}
+
+message HorizontalPodAutoscalerStatus {
+  optional int64 observedGeneration = 1;
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.Time lastScaleTime = 2;
+  optional int32 currentReplicas = 3 [(emit_zero) = true];
+  optional int32 desiredReplicas = 4 [(emit_zero) = true];
+  optional int32 currentCPUUtilizationPercentage = 5;
+}
 `;
 
 export const policyV1Proto = `

@@ -75,7 +75,7 @@ function respond(server: Server): void {
       discoveryContentTypes.push(contentType);
       return send(200, body, contentType);
     }
-    const match = /^\/(?:api|apis\/([^/]+))\/(v1)(?:\/namespaces\/([^/]+))?\/([^/]+)$/.exec(url.pathname);
+    const match = /^\/(?:api|apis\/([^/]+))\/(v1|v2)(?:\/namespaces\/([^/]+))?\/([^/]+)$/.exec(url.pathname);
     const type = match ? findType(match[1] ?? '', match[2] ?? '', match[4] ?? '') : undefined;
     if (!type || !wantsTable(accept)) return send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
     return send(200, toTable(type, objects[type.id] ?? [], { now: new Date(), resourceVersion: '10' }));

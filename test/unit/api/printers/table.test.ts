@@ -117,6 +117,15 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['AllowVolumeExpansion', 0],
     ['Age', 0],
   ],
+  'autoscaling/horizontalpodautoscalers': [
+    ['Name', 0],
+    ['Reference', 0],
+    ['Targets', 0],
+    ['MinPods', 0],
+    ['MaxPods', 0],
+    ['Replicas', 0],
+    ['Age', 0],
+  ],
   'batch/jobs': [
     ['Name', 0],
     ['Status', 0],

@@ -352,3 +352,76 @@ describe('decoding the protobuf DELETE body of kubectl drain', () => {
     assert.deepStrictEqual(deletes[0]!.decoded, { apiVersion: 'v1', kind: 'DeleteOptions' });
   });
 });
+
+describe('decoding the protobuf body of kubectl autoscale', () => {
+  it('decodes the autoscaling/v1 HorizontalPodAutoscaler kubectl 1.32 posts, whatever version discovery prefers', async () => {
+    const deployment = {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      metadata: { name: 'web', namespace: 'default', uid: 'u1' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
+    };
+    const resources = (groupVersion: string, list: object[]) => ({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources: list });
+    const hpaResource = {
+      name: 'horizontalpodautoscalers',
+      singularName: 'horizontalpodautoscaler',
+      namespaced: true,
+      kind: 'HorizontalPodAutoscaler',
+      verbs: ['create', 'get', 'list'],
+      shortNames: ['hpa'],
+    };
+    respond = (request) => {
+      const path = request.path.split('?')[0];
+      if (request.method === 'POST') return [201, request.decoded ?? {}];
+      if (path === '/api') return [200, { kind: 'APIVersions', versions: ['v1'] }];
+      if (path === '/apis') {
+        const group = (name: string, versions: string[]) => ({
+          name,
+          versions: versions.map((version) => ({ groupVersion: `${name}/${version}`, version })),
+          preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
+        });
+        return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [group('apps', ['v1']), group('autoscaling', ['v2', 'v1'])] }];
+      }
+      if (path === '/api/v1') return [200, resources('v1', [])];
+      if (path === '/apis/apps/v1')
+        return [
+          200,
+          resources('apps/v1', [
+            { name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['get'] },
+            // kubectl autoscale looks for the scale subresource first.
+            {
+              name: 'deployments/scale',
+              singularName: '',
+              namespaced: true,
+              group: 'autoscaling',
+              version: 'v1',
+              kind: 'Scale',
+              verbs: ['get', 'patch', 'update'],
+            },
+          ]),
+        ];
+      if (path === '/apis/autoscaling/v2' || path === '/apis/autoscaling/v1') return [200, resources(path.slice('/apis/'.length), [hpaResource])];
+      if (path === '/apis/apps/v1/namespaces/default/deployments/web') return [200, deployment];
+      return [404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'not found' }];
+    };
+    requests = [];
+    const result = await kubectl('autoscale', 'deployment', 'web', '--cpu-percent=50', '--min=1', '--max=3');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^horizontalpodautoscaler\.autoscaling\/web autoscaled\n$/);
+    const posts = requests.filter((r) => r.method === 'POST');
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0]!.path, '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers?fieldManager=kubectl-autoscale');
+    assert.ok(isProtobufContentType(posts[0]!.contentType));
+    assert.deepStrictEqual(posts[0]!.decoded, {
+      apiVersion: 'autoscaling/v1',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'web' },
+      spec: { scaleTargetRef: { kind: 'Deployment', name: 'web', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50 },
+      status: { currentReplicas: 0, desiredReplicas: 0 },
+    });
+  });
+});

@@ -39,6 +39,7 @@ import { priorityClassRules } from './priority-class.ts';
 import { clusterRoleBindingRules, clusterRoleRules, roleBindingRules, roleRules } from './rbac.ts';
 import { apiVersionOf, type ResourceType, types } from './registry.ts';
 import { replicaSetRules } from './replica-set.ts';
+import { replicationControllerRules } from './replication-controller.ts';
 import { nodeMetricsRules, podMetricsRules } from './resource-metrics.ts';
 import { limitRangeRules, resourceQuotaRules } from './resource-quota.ts';
 import { secretRules } from './secret.ts';
@@ -89,6 +90,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.events.id, eventRules],
   [types.deployments.id, deploymentRules],
   [types.replicasets.id, replicaSetRules],
+  [types.replicationcontrollers.id, replicationControllerRules],
   [types.resourcequotas.id, resourceQuotaRules],
   [types.limitranges.id, limitRangeRules],
   [types.daemonsets.id, daemonSetRules],

@@ -634,6 +634,8 @@ function withValueAt(object: KubeObject, path: string, value: unknown): KubeObje
 function toScale(object: KubeObject, type?: ResourceType): KubeObject {
   if (type?.custom) return toCustomScale(type, object);
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: Parameters<typeof labelSelectorString>[0] };
+  // A ReplicationController's selector is a plain label map.
+  const selector = object.kind === 'ReplicationController' && spec.selector ? { matchLabels: spec.selector as Record<string, string> } : spec.selector;
   const status = (object.status ?? {}) as { replicas?: number };
   const { name, namespace, uid, resourceVersion, creationTimestamp } = object.metadata;
   return {
@@ -641,7 +643,7 @@ function toScale(object: KubeObject, type?: ResourceType): KubeObject {
     apiVersion: 'autoscaling/v1',
     metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
     spec: { replicas: spec.replicas ?? 0 },
-    status: { replicas: status.replicas ?? 0, selector: spec.selector ? labelSelectorString(spec.selector) : '' },
+    status: { replicas: status.replicas ?? 0, selector: selector ? labelSelectorString(selector) : '' },
   };
 }
 

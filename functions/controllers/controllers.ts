@@ -22,7 +22,7 @@ import { namespaceController } from './namespaces/namespace-controller.ts';
 import { systemNamespacesController } from './namespaces/system-namespaces-controller.ts';
 import { type NodeLifecycleOptions, nodeLifecycleController } from './node-lifecycle/node-lifecycle-controller.ts';
 import { type LocalVolumes, persistentVolumeController } from './persistent-volume/persistent-volume-controller.ts';
-import { replicaSetController } from './replicaset/replicaset-controller.ts';
+import { replicaSetController, replicationControllerManager } from './replicaset/replicaset-controller.ts';
 import { resourceQuotaController } from './resource-quota/resource-quota-controller.ts';
 import { rootCaPublisher } from './root-ca-publisher/root-ca-publisher.ts';
 import { serviceAllocationRepairController } from './service-allocation-repair/service-allocation-repair-controller.ts';
@@ -35,6 +35,7 @@ import { pvcProtectionController, pvProtectionController } from './volume-protec
 export const controllers: readonly Controller[] = [
   deploymentController,
   replicaSetController,
+  replicationControllerManager,
   daemonSetController,
   jobController(),
   cronJobController,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -399,5 +400,94 @@ describe('PodDisruptionBudgets, ReplicationControllers and kubectl apply --prune
       .split('\n');
     assert.ok(!after.includes(node), `no pod left on ${node}: ${after.join(' ')}`);
     await cluster.kubectlOk(['uncordon', node]);
+  });
+
+  it('runs a ReplicationController from YAML: selector and labels from the template, scale, describe, delete with its pods', async () => {
+    const manifest = [
+      'apiVersion: v1',
+      'kind: ReplicationController',
+      'metadata:',
+      '  name: legacy',
+      'spec:',
+      '  replicas: 3',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        app: legacy',
+      '    spec:',
+      '      containers:',
+      '      - name: web',
+      '        image: nginx',
+    ].join('\n');
+    assert.match(await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest }), /replicationcontroller\/legacy created/);
+    const created = JSON.parse(await cluster.kubectlOk(['get', 'rc', 'legacy', '-o', 'json']));
+    assert.deepEqual(
+      [created.spec.selector, created.metadata.labels, created.spec.template.spec.restartPolicy],
+      [{ app: 'legacy' }, { app: 'legacy' }, 'Always'],
+    );
+    await waitFor('three ready replicas', async () => (await cluster.kubectlOk(['get', 'rc', 'legacy', '-o', 'jsonpath={.status.readyReplicas}'])) === '3', {
+      timeoutMs: 60_000,
+    });
+    const table = await cluster.kubectlOk(['get', 'rc', '-o', 'wide']);
+    assert.match(table, /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\n/);
+    assert.match(table, /\nlegacy\s+3\s+3\s+3\s+\S+\s+web\s+nginx\s+app=legacy\n/);
+    assert.match(await cluster.kubectlOk(['get', 'all']), /\nreplicationcontroller\/legacy\s+3\s+3\s+3\s+/);
+
+    assert.match(await cluster.kubectlOk(['scale', 'rc', 'legacy', '--replicas=1']), /replicationcontroller\/legacy scaled/);
+    // describe counts every pod the selector matches, the terminating ones too: wait until they are gone.
+    await waitFor(
+      'one pod left',
+      async () =>
+        (await cluster.kubectlOk(['get', 'pods', '-l', 'app=legacy', '-o', 'name'])).trim().split('\n').length === 1 &&
+        (await cluster.kubectlOk(['get', 'rc', 'legacy', '-o', 'jsonpath={.status.replicas}'])) === '1',
+      { timeoutMs: 60_000 },
+    );
+    const described = await cluster.kubectlOk(['describe', 'rc', 'legacy']);
+    for (const line of [
+      /^Name:\s+legacy$/m,
+      /^Selector:\s+app=legacy$/m,
+      /^Replicas:\s+1 current \/ 1 desired$/m,
+      /^Pods Status:\s+1 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m,
+      /SuccessfulDelete/,
+    ]) {
+      assert.match(described, line);
+    }
+    assert.match(await cluster.kubectlOk(['delete', 'rc', 'legacy']), /replicationcontroller "legacy" deleted/);
+    await waitFor('its pods gone', async () => (await cluster.kubectlOk(['get', 'pods', '-l', 'app=legacy', '-o', 'name'])).trim() === '', {
+      timeoutMs: 60_000,
+    });
+  });
+
+  it('prunes with kubectl apply --prune -l: the object dropped from the directory goes (kubectl 1.32 and 1.27)', async () => {
+    const directory = dirname(realpathSync(execFileSync('which', ['kubectl'], { encoding: 'utf8' }).trim()));
+    for (const minor of [32, 27]) {
+      const dir = await mkdtemp(join(cluster.dataDir, `prune-1.${minor}-`));
+      const configMap = (name: string) =>
+        JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { app: `prune${minor}` } }, data: { k: name } });
+      await writeFile(join(dir, 'kept.json'), configMap(`kept${minor}`));
+      await writeFile(join(dir, 'dropped.json'), configMap(`dropped${minor}`));
+      const run = (args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(
+            join(directory, `kubectl.1.${minor}`),
+            ['--kubeconfig', cluster.local.kubeconfigPath, '--cache-dir', join(cluster.dataDir, `prune-cache-1.${minor}`), ...args],
+            { timeout: 60_000 },
+            (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+          );
+        });
+      // kubectl 1.32 warns that pruning cluster-scoped kinds by default is deprecated; nothing else may be said.
+      const complaints = (stderr: string) =>
+        stderr.split('\n').filter((line) => line !== '' && !line.includes('Deprecated: kubectl apply will no longer prune'));
+      const first = await run(['apply', '--prune', '-l', `app=prune${minor}`, '-f', dir]);
+      assert.deepEqual([minor, first.code, complaints(first.stderr)], [minor, 0, []], first.stdout);
+      assert.match(first.stdout, new RegExp(`configmap/dropped${minor} created`));
+      await rm(join(dir, 'dropped.json'));
+      const second = await run(['apply', '--prune', '-l', `app=prune${minor}`, '-f', dir]);
+      assert.deepEqual([minor, second.code, complaints(second.stderr)], [minor, 0, []], second.stdout);
+      assert.match(second.stdout, new RegExp(`configmap/kept${minor} unchanged`));
+      assert.match(second.stdout, new RegExp(`configmap/dropped${minor} pruned`));
+      const left = await cluster.kubectlOk(['get', 'configmaps', '-l', `app=prune${minor}`, '-o', 'name']);
+      assert.equal(left.trim(), `configmap/kept${minor}`);
+    }
   });
 });

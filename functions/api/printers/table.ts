@@ -21,7 +21,14 @@ import { podPrinter } from './pod-printer.ts';
 import { podDisruptionBudgetPrinter } from './policy-printers.ts';
 import { priorityClassPrinter } from './scheduling-printers.ts';
 import { persistentVolumeClaimPrinter, persistentVolumePrinter, storageClassPrinter } from './storage-printers.ts';
-import { controllerRevisionPrinter, daemonSetPrinter, deploymentPrinter, replicaSetPrinter, statefulSetPrinter } from './workload-printers.ts';
+import {
+  controllerRevisionPrinter,
+  daemonSetPrinter,
+  deploymentPrinter,
+  replicaSetPrinter,
+  replicationControllerPrinter,
+  statefulSetPrinter,
+} from './workload-printers.ts';
 
 export type { Cell, ColumnDefinition, TableRowCondition } from './kind-printer.ts';
 
@@ -72,6 +79,7 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['core/events', eventPrinter],
   ['apps/deployments', deploymentPrinter],
   ['apps/replicasets', replicaSetPrinter],
+  ['core/replicationcontrollers', replicationControllerPrinter],
   ['core/resourcequotas', resourceQuotaPrinter],
   ['core/limitranges', limitRangePrinter],
   ['apps/daemonsets', daemonSetPrinter],

@@ -143,3 +143,29 @@ export const statefulSetPrinter: KindPrinter = {
     };
   },
 };
+
+/** A ReplicationController's selector is a plain label map: `app=web,tier=front`, `<none>` when empty. */
+function labelMapText(value: unknown): string {
+  const entries = typeof value === 'object' && value !== null ? Object.entries(value as Record<string, unknown>) : [];
+  return entries.length === 0 ? '<none>' : entries.map(([k, v]) => `${k}=${text(v)}`).join(',');
+}
+
+export const replicationControllerPrinter: KindPrinter = {
+  columns: replicaSetPrinter.columns,
+  print(controller, now) {
+    const status = at(controller, 'status');
+    const [containers, images] = templateCells(controller);
+    return {
+      cells: [
+        nameOf(controller),
+        desiredReplicas(controller),
+        integer(at(status, 'replicas')),
+        integer(at(status, 'readyReplicas')),
+        ageSince(controller.metadata.creationTimestamp, now),
+        containers,
+        images,
+        labelMapText(at(controller, 'spec', 'selector')),
+      ],
+    };
+  },
+};

@@ -40,7 +40,7 @@ function scaleChanged(change: ObjectChange): boolean {
   return replicasOf(before) !== replicasOf(after);
 }
 
-const scaledTypeIds = new Set([types.deployments.id, types.replicasets.id, types.statefulsets.id]);
+const scaledTypeIds = new Set([types.deployments.id, types.replicasets.id, types.replicationcontrollers.id, types.statefulsets.id]);
 
 /** Reads the owning controllers of pods, each object once per pass (`getExpectedScale`'s finders). */
 function controllerFinder(ctx: { store: Parameters<typeof getIfExists>[0] }, namespace: string) {

@@ -30,8 +30,17 @@ export interface ReplicaSetPlan {
   readonly requeueAfterSeconds?: number;
 }
 
+/**
+ * A ReplicaSet, or a ReplicationController: the same replicas, minReadySeconds, template and
+ * status (the selector, which differs, plays no part in the plan: pods are owned through their
+ * controller reference).
+ */
+function replicated(rs: KubeObject): StoredReplicaSet {
+  return rs.kind === 'ReplicationController' ? (rs as StoredReplicaSet) : storedReplicaSet(rs);
+}
+
 function replicaSetSpec(rs: KubeObject): NonNullable<StoredReplicaSet['spec']> {
-  return storedReplicaSet(rs).spec ?? {};
+  return replicated(rs).spec ?? {};
 }
 
 function desiredReplicas(rs: KubeObject): number {
@@ -68,7 +77,7 @@ export function planReplicaSet(rs: KubeObject, pods: readonly KubeObject[], now:
   return {
     create,
     delete: remove,
-    ...(sameStatus(storedReplicaSet(rs).status, status) ? {} : { status }),
+    ...(sameStatus(replicated(rs).status, status) ? {} : { status }),
     ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
   };
 }
@@ -93,7 +102,7 @@ export function podFromTemplate(rs: KubeObject): KubeObject {
 
 function statusFor(rs: KubeObject, active: readonly KubeObject[], minReadySeconds: number, now: Date): ReplicaSetStatus {
   const templateLabels = replicaSetSpec(rs).template?.metadata?.labels ?? {};
-  const previous = storedReplicaSet(rs).status ?? {};
+  const previous = replicated(rs).status ?? {};
   return {
     replicas: active.length,
     fullyLabeledReplicas: active.filter((pod) => Object.entries(templateLabels).every(([k, v]) => pod.metadata.labels?.[k] === v)).length,

@@ -1,56 +1,62 @@
 /**
  * The ReplicaSet controller: keeps `spec.replicas` pods of the template alive and reports how
  * many are ready and available. Keys come from ReplicaSet changes and from changes of the pods
- * they control.
+ * they control. The ReplicationController manager is the same loop over the core/v1 kind.
  */
 
-import { types } from '../../../schemas/registry.ts';
+import { type ResourceType, types } from '../../../schemas/registry.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { planReplicaSet } from './plan-replicaset.ts';
 
-const component = 'replicaset-controller';
+/** The loop that keeps the pods of one replicated kind (ReplicaSet, ReplicationController). */
+function podReplicator(type: ResourceType, component: string): Controller {
+  return {
+    name: component,
+    resyncTypes: [type],
+    keysFor(change: ObjectChange): ReconcileKey[] {
+      if (change.typeId === type.id) return [{ typeId: type.id, namespace: change.namespace, name: change.name }];
+      if (change.typeId !== types.pods.id) return [];
+      return ownerKeys(change, type.kind, type.id);
+    },
+    async reconcile(key, ctx) {
+      const rs = await getIfExists(ctx.store, type, key.namespace, key.name);
+      if (!rs) return;
+      const pods = await listAll(ctx.store, types.pods, { namespace: key.namespace });
+      const plan = planReplicaSet(rs, pods, ctx.now());
 
-export const replicaSetController: Controller = {
-  name: component,
-  resyncTypes: [types.replicasets],
-  keysFor(change: ObjectChange): ReconcileKey[] {
-    if (change.typeId === types.replicasets.id) return [{ typeId: types.replicasets.id, namespace: change.namespace, name: change.name }];
-    if (change.typeId !== types.pods.id) return [];
-    return ownerKeys(change, 'ReplicaSet', types.replicasets.id);
-  },
-  async reconcile(key, ctx) {
-    const rs = await getIfExists(ctx.store, types.replicasets, key.namespace, key.name);
-    if (!rs) return;
-    const pods = await listAll(ctx.store, types.pods, { namespace: key.namespace });
-    const plan = planReplicaSet(rs, pods, ctx.now());
-
-    // Pods are admitted as a pod created through the API is (defaults, default tolerations,
-    // validation, NamespaceLifecycle); a pod admission refuses becomes a FailedCreate event, as in
-    // Kubernetes, not a retry loop.
-    const { created, refused } = await ctx.admission.createAll(types.pods, plan.create);
-    for (const { error } of refused) {
-      await ctx.events.record({ involvedObject: rs, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
-    }
-    for (const pod of created) {
-      await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });
-    }
-    for (const pod of plan.delete) {
-      try {
-        await ctx.admission.delete(types.pods, pod);
-      } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error;
+      // Pods are admitted as a pod created through the API is (defaults, default tolerations,
+      // validation, NamespaceLifecycle); a pod admission refuses becomes a FailedCreate event, as in
+      // Kubernetes, not a retry loop.
+      const { created, refused } = await ctx.admission.createAll(types.pods, plan.create);
+      for (const { error } of refused) {
+        await ctx.events.record({ involvedObject: rs, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${error.message}`, component });
       }
-      await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}`, component });
-    }
-    if (plan.status) {
-      await ctx.admission.update(types.replicasets, { ...rs, status: plan.status }, rs);
-    }
-    return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
-  },
-};
+      for (const pod of created) {
+        await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component });
+      }
+      for (const pod of plan.delete) {
+        try {
+          await ctx.admission.delete(types.pods, pod);
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+        }
+        await ctx.events.record({ involvedObject: rs, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}`, component });
+      }
+      if (plan.status) {
+        await ctx.admission.update(type, { ...rs, status: plan.status }, rs);
+      }
+      return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
+    },
+  };
+}
+
+export const replicaSetController: Controller = podReplicator(types.replicasets, 'replicaset-controller');
+
+/** kube-controller-manager's replicationcontroller loop: the ReplicaSet's, for the core/v1 kind. */
+export const replicationControllerManager: Controller = podReplicator(types.replicationcontrollers, 'replication-controller');
 
 /** Keys of the `kind` controllers of a changed object (old and new, in case the owner changed). */
 export function ownerKeys(change: ObjectChange, kind: string, typeId: string): ReconcileKey[] {

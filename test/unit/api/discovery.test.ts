@@ -116,7 +116,7 @@ describe('aggregated discovery', () => {
     });
   }
 
-  it('puts exactly pods, services, deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs and horizontalpodautoscalers in the all category', () => {
+  it('puts exactly pods, replicationcontrollers, services, deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs and horizontalpodautoscalers in the all category', () => {
     const inAll = [...allResources().entries()].filter(([, r]) => r.categories?.includes('all')).map(([id]) => id);
     assert.deepEqual(inAll.sort(), [
       'apps/daemonsets',
@@ -127,6 +127,7 @@ describe('aggregated discovery', () => {
       'batch/cronjobs',
       'batch/jobs',
       'core/pods',
+      'core/replicationcontrollers',
       'core/services',
     ]);
   });

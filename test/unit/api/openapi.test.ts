@@ -48,6 +48,7 @@ const componentIds: Readonly<Record<string, string>> = {
   PriorityClass: 'io.k8s.api.scheduling.v1.PriorityClass',
   CustomResourceDefinition: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
+  ReplicationController: 'io.k8s.api.core.v1.ReplicationController',
   PodDisruptionBudget: 'io.k8s.api.policy.v1.PodDisruptionBudget',
   ServiceAccount: 'io.k8s.api.core.v1.ServiceAccount',
   Role: 'io.k8s.api.rbac.v1.Role',

@@ -49,6 +49,16 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Images', 1],
     ['Selector', 1],
   ],
+  'core/replicationcontrollers': [
+    ['Name', 0],
+    ['Desired', 0],
+    ['Current', 0],
+    ['Ready', 0],
+    ['Age', 0],
+    ['Containers', 1],
+    ['Images', 1],
+    ['Selector', 1],
+  ],
   'apps/daemonsets': [
     ['Name', 0],
     ['Desired', 0],

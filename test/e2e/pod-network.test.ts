@@ -210,12 +210,9 @@ describe('pods in their own network namespaces', { timeout: 300_000, skip: possi
     assert.equal(seen.size, 3);
   });
 
-  // Issue 15: a request was sometimes lost here (ETIMEDOUT) while old pods left. Its cause, the
-  // bridge's MAC changing as veths came and went, is fixed (ADR 137); the check stays todo until
-  // it has passed 15 runs in a row on a machine quiet enough for the rollout to finish in time.
-  it('follows a rolling update through the ClusterIP with no failed request', {
-    todo: 'issue 15: cause fixed (bridge MAC), 15 clean runs in a row not yet shown',
-  }, async () => {
+  // Issue 15: a request was once lost here about one run in six (ETIMEDOUT) while old pods left:
+  // the bridge's MAC changed as veths came and went (ADR 137).
+  it('follows a rolling update through the ClusterIP with no failed request', async () => {
     const failures: string[] = [];
     let answered = 0;
     let running = true;

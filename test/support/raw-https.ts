@@ -93,3 +93,15 @@ export function inChunksOf16KiB(body: Buffer): Buffer[] {
   for (let offset = 0; offset < body.length; offset += 16 * 1024) chunks.push(body.subarray(offset, offset + 16 * 1024));
   return chunks;
 }
+
+/** A request with an optional JSON body, as a client sends it, to a test API's `url` with its `token`. */
+export function jsonRequest(api: { readonly url: string; readonly token: string }, method: string, path: string, body?: unknown): Promise<RawAnswer> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return rawRequest(api.url, {
+    method,
+    path,
+    token: api.token,
+    headers: text === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
+    ...(text === undefined ? {} : { chunks: [text] }),
+  });
+}

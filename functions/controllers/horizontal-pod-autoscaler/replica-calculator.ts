@@ -7,8 +7,10 @@
  * request (scaling down) or 0% (scaling up) and unready ones at 0% (scaling up), and a
  * recomputed ratio that flips direction or falls within the tolerance changes nothing. Pure.
  */
+
 import type { KubeObject } from '../../../schemas/meta.ts';
 import type { PodMetrics } from '../../../schemas/resource-metrics.ts';
+import { parseQuantity } from '../../core/resource-quantity.ts';
 
 export const tolerance = 0.1;
 /** The CPU of a pod that started this recently may still be warming up (the controller's default). */
@@ -33,28 +35,8 @@ interface PodView {
 
 /** Milli-units of a Kubernetes quantity (`250m`, `1`, `1.5`, `128Mi`, `1G`). */
 export function milliValue(quantity: string | number | undefined): number | undefined {
-  if (quantity === undefined) return undefined;
-  if (typeof quantity === 'number') return quantity * 1000;
-  const match = /^([+-]?\d+(?:\.\d+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(quantity.trim());
-  if (!match) return undefined;
-  const factors: Record<string, number> = {
-    n: 1e-9,
-    u: 1e-6,
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 1024,
-    Mi: 1024 ** 2,
-    Gi: 1024 ** 3,
-    Ti: 1024 ** 4,
-    Pi: 1024 ** 5,
-    Ei: 1024 ** 6,
-  };
-  return Number(match[1]) * (match[2] ? (factors[match[2]] ?? 1) : 1) * 1000;
+  const value = parseQuantity(quantity);
+  return value === undefined ? undefined : value * 1000;
 }
 
 function viewOf(pod: KubeObject, resource: string, container: string | undefined): PodView {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type RawAnswer, rawRequest } from '../../support/raw-https.ts';
+import { jsonRequest, type RawAnswer } from '../../support/raw-https.ts';
 import { startTestApi, type TestApi } from '../../support/test-api.ts';
 
 const pods = '/api/v1/namespaces/default/pods';
@@ -18,16 +18,7 @@ describe('pod deletion and grace periods', () => {
   });
   after(() => api.stop());
 
-  const send = (method: string, path: string, body?: unknown): Promise<RawAnswer> => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    return rawRequest(api.url, {
-      method,
-      path,
-      token: api.token,
-      headers: text === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
-      ...(text === undefined ? {} : { chunks: [text] }),
-    });
-  };
+  const send = (method: string, path: string, body?: unknown): Promise<RawAnswer> => jsonRequest(api, method, path, body);
 
   const pod = (name: string, nodeName?: string) => ({
     apiVersion: 'v1',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cidrContains, parseCidr } from '../../../functions/core/ipv4-range.ts';
 import { dataDirServiceCidr } from '../../../functions/local/host.ts';
-import { type RawAnswer, rawRequest } from '../../support/raw-https.ts';
+import { jsonRequest, type RawAnswer, rawRequest } from '../../support/raw-https.ts';
 import { startTestApi, type TestApi } from '../../support/test-api.ts';
 
 const services = '/api/v1/namespaces/default/services';
@@ -23,14 +23,7 @@ describe('a configured service range', () => {
   after(() => api.stop());
 
   const create = (name: string, spec: Record<string, unknown>): Promise<RawAnswer> => {
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }], ...spec } });
-    return rawRequest(api.url, {
-      method: 'POST',
-      path: services,
-      token: api.token,
-      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
-      chunks: [text],
-    });
+    return jsonRequest(api, 'POST', services, { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }], ...spec } });
   };
 
   it('allocates ClusterIPs from the range', async () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { type RawAnswer, rawRequest } from '../../support/raw-https.ts';
+import { jsonRequest, type RawAnswer } from '../../support/raw-https.ts';
 import { startTestApi, type TestApi } from '../../support/test-api.ts';
 
 interface WatchEvent {
@@ -86,16 +86,7 @@ describe('watch paths and list-then-watch', () => {
   });
   after(() => api.stop());
 
-  const send = (method: string, path: string, body?: unknown): Promise<RawAnswer> => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    return rawRequest(api.url, {
-      method,
-      path,
-      token: api.token,
-      headers: text === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
-      ...(text === undefined ? {} : { chunks: [text] }),
-    });
-  };
+  const send = (method: string, path: string, body?: unknown): Promise<RawAnswer> => jsonRequest(api, method, path, body);
   const configMap = (name: string, data: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 
   it('watches one object by name on the deprecated watch path: its state, then its changes, nothing of its neighbours', async () => {

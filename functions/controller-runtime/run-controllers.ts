@@ -6,7 +6,7 @@
  */
 
 import type { KubeObject } from '../../schemas/meta.ts';
-import { AlreadyExistsError, ConflictError, GoneError } from '../core/errors.ts';
+import { AlreadyExistsError, ConflictError, GoneError, NotFoundError } from '../core/errors.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import { listAll } from '../store/list-all.ts';
@@ -384,7 +384,9 @@ async function reconcileWithRetry(item: PendingKey, ctx: ControllerContext, retr
       return true;
     } catch (error) {
       // Someone wrote in between: the plan was made from stale state, so plan again from a fresh read.
-      const stale = error instanceof ConflictError || error instanceof AlreadyExistsError;
+      // That includes an object the plan read and someone deleted since (a pod the scheduler
+      // listed, removed by the garbage collector before its binding was written).
+      const stale = error instanceof ConflictError || error instanceof AlreadyExistsError || error instanceof NotFoundError;
       if (stale && attempt < retries) continue;
       ctx.log.warn('reconcile failed', {
         controller: item.controller.name,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Controller, ObjectChange, ReconcileKey } from '../../../functions/controller-runtime/controller.ts';
 import { memoryEventRecorder } from '../../../functions/controller-runtime/events.ts';
 import { handleStreamEvent } from '../../../functions/controller-runtime/run-controllers.ts';
-import { ConflictError } from '../../../functions/core/errors.ts';
+import { ConflictError, NotFoundError } from '../../../functions/core/errors.ts';
 import type { ObjectStore } from '../../../functions/store/store.ts';
 
 interface FakeRecord {
@@ -85,6 +85,15 @@ describe('handleStreamEvent', () => {
     const result = await handleStreamEvent({ Records: [record('e1', '7', 'a')] }, { ...deps(hopeless), maxConflictRetries: 2 });
     assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '7' }]);
     assert.equal(hopeless.calls.length, 3);
+  });
+
+  it('plans again from a fresh reconcile when an object the plan read was deleted before its write', async () => {
+    // The scheduler listed a pod, the garbage collector removed it, the binding found it gone.
+    const raced = recordingController((_key, attempt) => {
+      if (attempt === 1) throw new NotFoundError({ resource: 'pods', group: '', name: 'a' });
+    });
+    assert.deepEqual(await handleStreamEvent({ Records: [record('e1', '7', 'a')] }, deps(raced)), { batchItemFailures: [] });
+    assert.equal(raced.calls.length, 2);
   });
 
   it('skips records that are not objects', async () => {

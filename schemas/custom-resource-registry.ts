@@ -59,3 +59,8 @@ export function customResourceTypeById(id: string): ResourceType | undefined {
 export function customResourceTypeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
   return view.byKind.get(`${apiVersion}/${kind}`);
 }
+
+/** One type per custom kind, its storage version's: what a controller lists all objects of the kind with. */
+export function customResourceStorageTypes(): readonly ResourceType[] {
+  return [...view.byId.values()];
+}

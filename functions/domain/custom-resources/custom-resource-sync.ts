@@ -42,3 +42,15 @@ export function customResourceSync(store: ObjectReader): CustomResourceSync {
   };
   return sync;
 }
+
+const syncs = new WeakMap<ObjectReader, CustomResourceSync>();
+
+/** The one sync of a store in this process, for controllers that need the custom kinds (the garbage collector). */
+export function syncCustomResourcesOf(store: ObjectReader): Promise<void> {
+  let sync = syncs.get(store);
+  if (!sync) {
+    sync = customResourceSync(store);
+    syncs.set(store, sync);
+  }
+  return sync();
+}

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler } from '../../../functions/api/http.ts';
 import { customResourceDefinitionController } from '../../../functions/controllers/custom-resource-definition/custom-resource-definition-controller.ts';
+import { garbageCollector } from '../../../functions/controllers/garbage-collector/garbage-collector.ts';
 import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { setCustomResourceDefinitions } from '../../../schemas/custom-resource-registry.ts';
 import { types } from '../../../schemas/registry.ts';
@@ -251,5 +252,40 @@ describe('custom resources through the API', () => {
     await establish();
     assert.equal((await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).status, 404);
     assert.equal((await call(widgets)).status, 404, 'the kind is no longer served');
+  });
+
+  it('collects the dependents of a deleted custom resource, and custom resources whose owner is gone, in a process that had not read the CRDs', async () => {
+    await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: crd });
+    await establish();
+    const owner = json(await call(widgets, { method: 'POST', body: widget('owner') }));
+    const ownedBy = (object: { apiVersion: string; kind: string; metadata: { name: string; uid: string } }) => [
+      { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, uid: object.metadata.uid },
+    ];
+    const child = json(
+      await call('/api/v1/namespaces/apps/configmaps', {
+        method: 'POST',
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'child', ownerReferences: ownedBy(owner) } },
+      }),
+    );
+    const parent = json(
+      await call('/api/v1/namespaces/apps/configmaps', { method: 'POST', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'parent' } } }),
+    );
+    await call(widgets, { method: 'POST', body: { ...widget('dependent'), metadata: { name: 'dependent', ownerReferences: ownedBy(parent) } } });
+
+    const dependent = json(await call(`${widgets}/dependent`));
+    assert.equal((await call(`${widgets}/owner`, { method: 'DELETE' })).status, 200);
+    assert.equal((await call('/api/v1/namespaces/apps/configmaps/parent', { method: 'DELETE' })).status, 200);
+    // A controller process that has not read the CRDs: the registry starts empty.
+    setCustomResourceDefinitions([]);
+    const ctx = world.controllerContext();
+    const changes = [
+      { typeId: 'example.com/widgets', namespace: 'apps', name: 'owner', oldObject: owner },
+      { typeId: types.configmaps.id, namespace: 'apps', name: 'child', newObject: child },
+      { typeId: 'example.com/widgets', namespace: 'apps', name: 'dependent', newObject: dependent },
+    ];
+    const keys = changes.flatMap((change) => garbageCollector.keysFor(change));
+    for (const key of keys) await garbageCollector.reconcile(key, ctx);
+    assert.equal((await call('/api/v1/namespaces/apps/configmaps/child')).status, 404, 'the custom resource owner took its ConfigMap');
+    assert.equal((await call(`${widgets}/dependent`)).status, 404, 'the ConfigMap owner took its custom resource');
   });
 });

@@ -38,6 +38,6 @@ export function apiCaller(api: () => ApiHandler, userAgent = 'kubectl/v1.32.0'):
   };
 }
 
-export function responseJson(response: ApiResponse): Record<string, any> {
+export function responseJson(response: ApiResponse): any {
   return JSON.parse(String(response.body));
 }

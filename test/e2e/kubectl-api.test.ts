@@ -170,6 +170,10 @@ describe('kubectl against the Skiff API', () => {
       'apiVersion: v1\nkind: Pod\nmetadata:\n  name: replaced\n  namespace: demo\nspec:\n  automountServiceAccountToken: false\n  containers:\n  - name: web\n    image: nginx\n',
     );
     await cluster.kubectlOk(['create', '-f', file]);
+    // kubectl replace reads the pod's resourceVersion and sends it: a write in between (here the
+    // scheduler's, marking the pod unschedulable on this node-less cluster) is a Conflict, as it
+    // would be against kube-apiserver. The replace comes once the pod is settled.
+    await cluster.kubectlOk(['wait', '--for=condition=PodScheduled=false', 'pod/replaced', '-n', 'demo', '--timeout=60s'], { timeoutMs: 70_000 });
     assert.match(await cluster.kubectlOk(['replace', '-f', file]), /pod\/replaced replaced/);
     const tolerations = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'replaced', '-n', 'demo', '-o', 'jsonpath={.spec.tolerations}'])) as {
       key: string;

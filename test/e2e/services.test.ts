@@ -33,8 +33,14 @@ describe('services end to end with kubectl', { timeout: 300_000 }, () => {
       timeoutMs: 90_000,
       intervalMs: 500,
     });
-    const slices = await jsonpath(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=test1'], '{.items[0].endpoints[0].conditions.ready}');
-    assert.equal(slices, 'true');
+    // The EndpointSlice is written beside the Endpoints, a moment apart: asked until it says ready.
+    await waitFor(
+      'a ready endpoint in the EndpointSlice of test1',
+      async () =>
+        (await jsonpath(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=test1'], '{.items[0].endpoints[0].conditions.ready}')) === 'true' ||
+        undefined,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const body = await waitFor(
       'curl 127.0.0.1:<nodePort>',
       async () => {

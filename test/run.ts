@@ -38,6 +38,9 @@ interface Outcome {
   readonly passed: boolean;
   readonly pass: number;
   readonly fail: number;
+  /** The runner's own list of failing tests with their errors, shown again under the summary. */
+  readonly failures?: readonly string[];
+  readonly seconds?: number;
 }
 
 async function testFiles(dir: string): Promise<string[]> {
@@ -64,19 +67,32 @@ function runSuite(suite: Suite, files: readonly string[], env: NodeJS.ProcessEnv
   return new Promise((done) => {
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
     running = child;
-    let tail = '';
+    // The spec reporter closes with "ℹ pass N" / "ℹ fail N" (the TAP one with "# pass N"), then
+    // lists the failures again, which can be long: the totals are caught line by line as they pass.
+    const totals = { pass: 0, fail: 0 };
+    const failures: string[] = [];
+    const started = performance.now();
+    let partial = '';
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString('utf8')).slice(-4000);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const total = /^(?:ℹ|#) (pass|fail) (\d+)$/.exec(line);
+        if (total) totals[total[1] as 'pass' | 'fail'] = Number(total[2]);
+        const listing = line === '✖ failing tests:' || (failures.length > 0 && failures.length < MAX_FAILURE_LINES);
+        if (listing && !/^\s+at /.test(line)) failures.push(line);
+      }
     });
     child.on('close', (code) => {
       running = undefined;
-      // The spec reporter closes with "ℹ pass N" / "ℹ fail N", the TAP one with "# pass N".
-      const count = (label: string): number => Number(new RegExp(`^(?:ℹ|#) ${label} (\\d+)$`, 'm').exec(tail)?.[1] ?? 0);
-      done({ suite: suite.name, files: files.length, passed: code === 0, pass: count('pass'), fail: count('fail') });
+      done({ suite: suite.name, files: files.length, passed: code === 0, ...totals, failures, seconds: (performance.now() - started) / 1000 });
     });
   });
 }
+
+/** Enough of the failure list to read the first few errors at the end of a long CI log. */
+const MAX_FAILURE_LINES = 150;
 
 let running: ReturnType<typeof spawn> | undefined;
 
@@ -145,11 +161,17 @@ async function quickBench(only: readonly string[]): Promise<Outcome[]> {
 }
 
 function report(outcomes: readonly Outcome[]): number {
+  for (const outcome of outcomes) {
+    if (!outcome.failures?.length) continue;
+    console.log(`\n=== ${outcome.suite}: what failed ===`);
+    console.log(outcome.failures.join('\n'));
+  }
   console.log('\n=== summary ===');
   for (const outcome of outcomes) {
     const verdict = outcome.files === 0 ? 'no tests' : outcome.passed ? 'passed' : 'FAILED';
     const counts = checks.some((check) => check.name === outcome.suite) ? '' : ` files ${outcome.files}, pass ${outcome.pass}, fail ${outcome.fail}`;
-    console.log(`${outcome.suite.padEnd(12)} ${verdict.padEnd(9)}${counts}`);
+    const time = outcome.seconds === undefined ? '' : `, ${Math.round(outcome.seconds)} s`;
+    console.log(`${outcome.suite.padEnd(12)} ${verdict.padEnd(9)}${counts}${time}`);
   }
   const tests = outcomes.filter((outcome) => !checks.some((check) => check.name === outcome.suite));
   const pass = tests.reduce((sum, outcome) => sum + outcome.pass, 0);

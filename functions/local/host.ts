@@ -29,7 +29,7 @@ import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import { ensureSystemPriorityClasses } from '../domain/scheduling/system-priority-classes.ts';
 import { defaultServiceCidr, kubernetesServiceIp, serviceCidrProblem } from '../domain/services/service-allocation-plan.ts';
 import type { Log } from '../logging/log.ts';
-import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { ensureTable, ensureTables } from '../store/tables.ts';
 import { createChannel } from '../watch/channel.ts';
 import { channelTableDefinition, dynamoDbChannelRegistry } from '../watch/channel-registry.ts';
@@ -197,8 +197,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     ];
     progress('creating tables');
     await Promise.all([ensureTables(client, tables, { changeLogStream: true }), ensureTable(client, channelTable, channelTableDefinition)]);
-    // Plain updates as on AWS (docs/adr/005); compaction deletes here, DynamoDB Local's TTL being slow.
-    const store = createDynamoDbStore({ client, tables, plainUpdates: true });
+    // Plain updates and claimed Lease revisions as on AWS (docs/adr/005, 189); compaction deletes here, DynamoDB Local's TTL being slow.
+    const store = createDynamoDbStore({ client, tables, plainUpdates: true, claimedRevisionTypes: awsStoreSettings.claimedRevisionTypes });
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);
     await ensureDefaultStorageClass(store);

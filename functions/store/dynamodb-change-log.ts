@@ -48,6 +48,12 @@ export interface ChangeLogOptions {
    * commits it again at a new one, so watches still see the change.
    */
   readonly onVoided?: (type: ResourceType, revision: number) => void;
+  /**
+   * Types whose updates claim revisions past the log's tail (docs/adr/189): a range handed out by
+   * the counter may hold one claimed meanwhile, so a writer gives its range back revision by
+   * revision (each void conditional on the revision being free), never as one range entry.
+   */
+  readonly claimedTypes?: ReadonlySet<string>;
 }
 
 export interface ChangeLog {
@@ -454,11 +460,13 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
       if (first) {
         const counter = await readCounter(type, signal);
         learnCounter(log, counter);
+        // Claimed revisions (docs/adr/189) run past the counter: the log's own entries say how far it reaches.
+        if (after > log.allocated && options.claimedTypes?.has(type.id)) await abortable(refresh(log), signal);
         // A revision this store never reached (its data was reset): the client must list again.
-        if (after > counter.allocated) throw new GoneError(`too large resource version: ${after}, current: ${counter.allocated}`);
+        if (after > log.allocated) throw new GoneError(`too large resource version: ${after}, current: ${log.allocated}`);
         compactIfDue(type);
         // Nothing was handed out after it: no read of the log (a catch-up or resync pass of a quiet type costs the counter alone).
-        if (after === counter.allocated && after >= log.compacted) return { changes: [], through: after, more: false };
+        if (after === counter.allocated && after >= log.compacted && !options.claimedTypes?.has(type.id)) return { changes: [], through: after, more: false };
       }
       if (after < log.compacted) throw tooOld(after, log.compacted);
       const waitingOnGap = log.missingSince.size > 0;
@@ -587,8 +595,11 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
       const log = logOf(type);
       log.ownInFlight.delete(from);
       // One range entry at the first revision; a reader may have voided that one already, then the next.
+      // Where updates claim revisions, each revision on its own: one in the range may be claimed.
+      const oneByOne = options.claimedTypes?.has(type.id) === true;
       for (let revision = from; revision <= through; revision++) {
         const retainedUntil = nowSeconds() + options.retentionSeconds;
+        const end = oneByOne ? revision : through;
         try {
           await calls.run(
             'PutItem',
@@ -596,7 +607,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
               calls.client.send(
                 new PutItemCommand({
                   TableName: tables.changes,
-                  Item: voidItem(type, revision, through, retainedUntil),
+                  Item: voidItem(type, revision, end, retainedUntil),
                   ConditionExpression: 'attribute_not_exists(#sk)',
                   ExpressionAttributeNames: { '#sk': attributes.sortKey },
                 }),
@@ -604,8 +615,8 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
               ),
             { idempotent: true },
           );
-          record(log, { revision, through, retainedUntil });
-          break;
+          record(log, { revision, through: end, retainedUntil });
+          if (!oneByOne) break;
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }

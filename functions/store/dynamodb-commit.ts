@@ -32,7 +32,7 @@ import type { ResourceType } from '../../schemas/registry.ts';
 import { AlreadyExistsError, ServiceUnavailableError } from '../core/errors.ts';
 import { type DynamoDbCalls, exhausted, type FailureKind, OutcomeUnknownError } from './dynamodb-calls.ts';
 import { type ChangeLog, changeEntryItem } from './dynamodb-change-log.ts';
-import { type LogEntry, parseLogItem, parseObjectItem } from './object-items.ts';
+import { type LogEntry, parseCounterItem, parseLogItem, parseObjectItem } from './object-items.ts';
 import { checkWritableTogether, maxTransactionBytes, type PlannedWrite, parseStoredObject, refOf, withResourceVersion } from './object-lifecycle.ts';
 import { attributes, type TableNames } from './tables.ts';
 
@@ -68,6 +68,14 @@ export interface CommitterOptions {
    * @default false
    */
   readonly plainUpdates?: boolean;
+  /**
+   * Types (ids) whose plain single-object updates take their revision by claiming the next free
+   * change-log entry instead of from the counter (docs/adr/189): the object put at the log's next
+   * revision, then its entry put there if still free — 2 write units for a ≤ 1 KB object, no
+   * `ADD`. Needs `plainUpdates`. Other writes of these types still take a range from the counter,
+   * lifted above the log's tail first.
+   */
+  readonly claimedTypes?: ReadonlySet<string>;
   /** Told of every committed write, with its revision and the object's JSON as stored. */
   readonly onCommitted?: (type: ResourceType, writes: readonly PlannedWrite[], revisions: readonly number[], bodies: readonly string[]) => void;
 }
@@ -128,7 +136,21 @@ export function createCommitter(options: CommitterOptions): Committer {
 
   const typeKey = (type: ResourceType): Record<string, AttributeValue> => ({ [attributes.partitionKey]: { S: type.id } });
 
+  /** A plain update of a claimed type: it claims its own revision, without waiting for a group. */
+  function claims(type: ResourceType, writes: readonly PlannedWrite[]): PlannedWrite | undefined {
+    if (!options.plainUpdates || !options.claimedTypes?.has(type.id) || writes.length !== 1) return undefined;
+    const [single] = writes;
+    return single && single.action === 'put' && typeof single.expect === 'number' ? single : undefined;
+  }
+
   function enqueue(type: ResourceType, writes: readonly PlannedWrite[], bytes: number): Promise<Outcome> {
+    const claimed = claims(type, writes);
+    if (claimed) {
+      return new Promise((resolve) => {
+        const waiting: Waiting = { writes, bytes, resolve };
+        commitPlain(type, waiting, claimed).catch((error: unknown) => resolve({ kind: 'failed', error }));
+      });
+    }
     let queue = queues.get(type.id);
     if (!queue) {
       queue = { waiting: [], inFlight: new Set(), timer: undefined, commitMs: 0 };
@@ -202,7 +224,92 @@ export function createCommitter(options: CommitterOptions): Committer {
     return group;
   }
 
+  /**
+   * The highest revision the type's log accounts for: its last entry (a change, or the end of a
+   * void range), the counter's handed-out revisions and its compaction point (entries compacted
+   * away are below it). Two consistent reads, one of the counter and one of the log's last entry.
+   */
+  async function logTail(type: ResourceType): Promise<number> {
+    const [counter, last] = await Promise.all([
+      calls.run(
+        'GetItem',
+        (abortSignal) =>
+          calls.client.send(
+            new GetItemCommand({ TableName: tables.changes, Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } }, ConsistentRead: true }),
+            { abortSignal },
+          ),
+        { idempotent: true },
+      ),
+      calls.run(
+        'Query',
+        (abortSignal) =>
+          calls.client.send(
+            new QueryCommand({
+              TableName: tables.changes,
+              KeyConditionExpression: '#pk = :pk AND #sk > :zero',
+              ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
+              ExpressionAttributeValues: { ':pk': { S: type.id }, ':zero': { N: '0' } },
+              ScanIndexForward: false,
+              Limit: 1,
+              ConsistentRead: true,
+            }),
+            { abortSignal },
+          ),
+        { idempotent: true },
+      ),
+    ]);
+    const state = parseCounterItem(counter.Item);
+    const [item] = last.Items ?? [];
+    const through = item ? parseLogItem(item).through : 0;
+    return Math.max(state.allocated, state.compacted, through);
+  }
+
+  /** The highest revision this process claimed or is claiming, per claimed type. */
+  const claimTails = new Map<string, number>();
+
+  /**
+   * The revision a claimed update is written at: the next after the log's tail and after any this
+   * process is claiming (never a gap that nobody fills: every revision below it has its entry, is
+   * handed out by the counter, or is being claimed here). Undefined when the object already holds
+   * a revision at or above it (a write of the counter's still in flight): the counter serves it.
+   */
+  async function claimRevision(type: ResourceType, expected: number): Promise<number | undefined> {
+    const tail = await logTail(type);
+    const revision = Math.max(tail, claimTails.get(type.id) ?? 0) + 1;
+    if (revision <= expected) return undefined;
+    claimTails.set(type.id, Math.max(claimTails.get(type.id) ?? 0, revision));
+    return revision;
+  }
+
   async function allocate(type: ResourceType, count: number): Promise<number> {
+    if (options.claimedTypes?.has(type.id)) {
+      // Claimed updates do not move the counter: lift it above the log's tail first, or its range
+      // would be revisions long taken. A counter that moved on since is above the tail already.
+      const tail = Math.max(await logTail(type), claimTails.get(type.id) ?? 0);
+      const high = tail + count;
+      try {
+        await calls.run(
+          'UpdateItem',
+          (abortSignal) =>
+            calls.client.send(
+              new UpdateItemCommand({
+                TableName: tables.changes,
+                Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } },
+                UpdateExpression: 'SET #revision = :high, #compacted = if_not_exists(#compacted, :zero)',
+                ConditionExpression: 'attribute_not_exists(#revision) OR #revision <= :tail',
+                ExpressionAttributeNames: { '#revision': attributes.counter, '#compacted': attributes.compacted },
+                ExpressionAttributeValues: { ':high': { N: String(high) }, ':tail': { N: String(tail) }, ':zero': { N: '0' } },
+              }),
+              { abortSignal },
+            ),
+          // Sent twice, the second fails its condition and the ADD below hands out a fresh range.
+          { idempotent: false },
+        );
+        return high;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
     const output = await calls.run(
       'UpdateItem',
       (abortSignal) =>
@@ -355,7 +462,8 @@ export function createCommitter(options: CommitterOptions): Committer {
   async function commitPlain(type: ResourceType, waiting: Waiting, write: PlannedWrite): Promise<void> {
     let revision: number;
     try {
-      revision = await allocate(type, 1);
+      const claimed = claims(type, [write]) && typeof write.expect === 'number' ? await claimRevision(type, write.expect) : undefined;
+      revision = claimed ?? (await allocate(type, 1));
     } catch (error) {
       waiting.resolve(failure(error));
       return;

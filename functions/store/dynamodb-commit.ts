@@ -69,11 +69,11 @@ export interface CommitterOptions {
    */
   readonly plainUpdates?: boolean;
   /**
-   * Types (ids) whose plain single-object updates take their revision by claiming the next free
-   * change-log entry instead of from the counter (docs/adr/189): the object put at the log's next
-   * revision, then its entry put there if still free — 2 write units for a ≤ 1 KB object, no
-   * `ADD`. Needs `plainUpdates`. Other writes of these types still take a range from the counter,
-   * lifted above the log's tail first.
+   * Types (ids) whose writes claim their revisions at the change log's tail instead of taking them
+   * from the counter (docs/adr/189): the next revisions after the log's last entry, the counter's
+   * and any this process is claiming, held by the entries' own conditional puts. A single update
+   * (with `plainUpdates`) is then the object put and its entry put, 2 write units for a ≤ 1 KB
+   * object, no `ADD`; other writes are one transaction at the claimed revisions, as before.
    */
   readonly claimedTypes?: ReadonlySet<string>;
   /** Told of every committed write, with its revision and the object's JSON as stored. */
@@ -99,6 +99,12 @@ export interface Committer {
 /** Attempts of one write before its last failure is answered (429); one that went unanswered is tried once more (then 503). */
 const maxAttempts = 12;
 const maxUnansweredAttempts = 2;
+/**
+ * Claims of one write lost to other writers before it is answered 429. Each lost claim is another
+ * writer's progress, so the type's writes go on; a claim is tried again at once, after a short
+ * random pause that grows with the losses.
+ */
+const maxReclaims = 64;
 /** TransactWriteItems holds 100 items: an object and its change entry per write. */
 const maxGroupWrites = 50;
 /** Groups of one type in flight at once in a process, when the earlier ones stall. */
@@ -110,6 +116,8 @@ type Outcome =
   | { readonly kind: 'exists'; readonly index: number }
   /** An object changed since it was read, or the revision was voided: plan again from fresh reads. */
   | { readonly kind: 'replan' }
+  /** A claimed revision was taken by another writer first (docs/adr/189): claim again at once, past it. */
+  | { readonly kind: 'reclaim' }
   /** Throttled, conflicting or unanswered: back off and plan again. */
   | { readonly kind: 'retry'; readonly failure: FailureKind; readonly cause: unknown }
   | { readonly kind: 'failed'; readonly error: unknown };
@@ -136,9 +144,11 @@ export function createCommitter(options: CommitterOptions): Committer {
 
   const typeKey = (type: ResourceType): Record<string, AttributeValue> => ({ [attributes.partitionKey]: { S: type.id } });
 
+  const claimed = (type: ResourceType): boolean => options.claimedTypes?.has(type.id) === true;
+
   /** A plain update of a claimed type: it claims its own revision, without waiting for a group. */
   function claims(type: ResourceType, writes: readonly PlannedWrite[]): PlannedWrite | undefined {
-    if (!options.plainUpdates || !options.claimedTypes?.has(type.id) || writes.length !== 1) return undefined;
+    if (!options.plainUpdates || !claimed(type) || writes.length !== 1) return undefined;
     const [single] = writes;
     return single && single.action === 'put' && typeof single.expect === 'number' ? single : undefined;
   }
@@ -268,48 +278,22 @@ export function createCommitter(options: CommitterOptions): Committer {
   const claimTails = new Map<string, number>();
 
   /**
-   * The revision a claimed update is written at: the next after the log's tail and after any this
-   * process is claiming (never a gap that nobody fills: every revision below it has its entry, is
-   * handed out by the counter, or is being claimed here). Undefined when the object already holds
-   * a revision at or above it (a write of the counter's still in flight): the counter serves it.
+   * Revisions for `count` writes, the last one answered: a range from the counter, or for a
+   * claimed type the next ones after the log's tail, after any this process is claiming and after
+   * `floor` (the highest revision the writes' objects hold, so an object's revisions only grow).
+   * A claim never leaves a gap that nobody fills: every revision below it has its entry, was handed
+   * out by the counter, or is being claimed by a writer that commits or voids it (or, if that
+   * writer died, a reader voids it after the gap bound, as any revision handed out).
    */
-  async function claimRevision(type: ResourceType, expected: number): Promise<number | undefined> {
+  async function reserve(type: ResourceType, count: number, floor: number): Promise<number> {
+    if (!claimed(type)) return allocate(type, count);
     const tail = await logTail(type);
-    const revision = Math.max(tail, claimTails.get(type.id) ?? 0) + 1;
-    if (revision <= expected) return undefined;
-    claimTails.set(type.id, Math.max(claimTails.get(type.id) ?? 0, revision));
-    return revision;
+    const high = Math.max(tail, claimTails.get(type.id) ?? 0, floor) + count;
+    claimTails.set(type.id, Math.max(claimTails.get(type.id) ?? 0, high));
+    return high;
   }
 
   async function allocate(type: ResourceType, count: number): Promise<number> {
-    if (options.claimedTypes?.has(type.id)) {
-      // Claimed updates do not move the counter: lift it above the log's tail first, or its range
-      // would be revisions long taken. A counter that moved on since is above the tail already.
-      const tail = Math.max(await logTail(type), claimTails.get(type.id) ?? 0);
-      const high = tail + count;
-      try {
-        await calls.run(
-          'UpdateItem',
-          (abortSignal) =>
-            calls.client.send(
-              new UpdateItemCommand({
-                TableName: tables.changes,
-                Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } },
-                UpdateExpression: 'SET #revision = :high, #compacted = if_not_exists(#compacted, :zero)',
-                ConditionExpression: 'attribute_not_exists(#revision) OR #revision <= :tail',
-                ExpressionAttributeNames: { '#revision': attributes.counter, '#compacted': attributes.compacted },
-                ExpressionAttributeValues: { ':high': { N: String(high) }, ':tail': { N: String(tail) }, ':zero': { N: '0' } },
-              }),
-              { abortSignal },
-            ),
-          // Sent twice, the second fails its condition and the ADD below hands out a fresh range.
-          { idempotent: false },
-        );
-        return high;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }
     const output = await calls.run(
       'UpdateItem',
       (abortSignal) =>
@@ -412,7 +396,7 @@ export function createCommitter(options: CommitterOptions): Committer {
     }
     let high: number;
     try {
-      high = await allocate(type, writes.length);
+      high = await reserve(type, writes.length, Math.max(0, ...writes.map((write) => (typeof write.expect === 'number' ? write.expect : 0))));
     } catch (error) {
       for (const waiting of group) waiting.resolve(failure(error));
       return;
@@ -462,8 +446,7 @@ export function createCommitter(options: CommitterOptions): Committer {
   async function commitPlain(type: ResourceType, waiting: Waiting, write: PlannedWrite): Promise<void> {
     let revision: number;
     try {
-      const claimed = claims(type, [write]) && typeof write.expect === 'number' ? await claimRevision(type, write.expect) : undefined;
-      revision = claimed ?? (await allocate(type, 1));
+      revision = await reserve(type, 1, typeof write.expect === 'number' ? write.expect : 0);
     } catch (error) {
       waiting.resolve(failure(error));
       return;
@@ -505,6 +488,8 @@ export function createCommitter(options: CommitterOptions): Committer {
     // The object holds `revision`, which is void (a reader gave up on this writer) or could not be
     // recorded: give it back if still free, and commit the object again at a new revision.
     if (written === 'unwritten') await log.voidOwn(type, revision, revision).catch(() => undefined);
+    // A claimed revision another writer's entry took: nothing to give back.
+    else if (claimed(type)) log.committed(type, revision, []);
     else log.voidOwn(type, revision, revision).catch(() => undefined);
     try {
       const again = await recommit(type, write.key, revision, write.prior);
@@ -661,6 +646,11 @@ export function createCommitter(options: CommitterOptions): Committer {
       next += waiting.writes.length;
       let outcome: Outcome | undefined;
       for (let index = 0; index < waiting.writes.length && !outcome; index++) {
+        // A claimed revision taken first by another writer is no conflict of this write's.
+        if (claimed(_type) && reasons[2 * (first + index) + 1]?.Code === 'ConditionalCheckFailed') {
+          outcome = { kind: 'reclaim' };
+          break;
+        }
         const write = waiting.writes[index];
         const objectReason = reasons[2 * (first + index)]?.Code;
         const entryReason = reasons[2 * (first + index) + 1]?.Code;
@@ -679,7 +669,7 @@ export function createCommitter(options: CommitterOptions): Committer {
         }
       }
       // Not at fault: it only lost its revisions with the group.
-      waiting.resolve(outcome ?? { kind: 'replan' });
+      waiting.resolve(outcome ?? (claimed(_type) ? { kind: 'reclaim' } : { kind: 'replan' }));
     }
   }
 
@@ -712,7 +702,8 @@ export function createCommitter(options: CommitterOptions): Committer {
   async function run<T>(type: ResourceType, plan: (attempt: number) => Promise<Plan<T>>): Promise<T> {
     let last: { failure: FailureKind; cause: unknown } = { failure: 'conflict', cause: undefined };
     let unanswered = 0;
-    for (let attempt = 0; attempt < maxAttempts && unanswered < maxUnansweredAttempts; attempt++) {
+    let reclaims = 0;
+    for (let attempt = 0; attempt < maxAttempts && unanswered < maxUnansweredAttempts && reclaims <= maxReclaims; attempt++) {
       const planned = await plan(attempt);
       if (planned.writes.length === 0) return planned.result([]);
       const bytes = checkWritableTogether(type, planned.writes);
@@ -724,6 +715,12 @@ export function createCommitter(options: CommitterOptions): Committer {
           throw new AlreadyExistsError(refOf(type, planned.writes[outcome.index]?.object.metadata.name ?? ''));
         case 'failed':
           throw outcome.error;
+        case 'reclaim':
+          reclaims++;
+          last = { failure: 'conflict', cause: undefined };
+          attempt--;
+          await new Promise((done) => setTimeout(done, Math.random() * 2 * Math.min(reclaims, 10)));
+          break;
         case 'replan':
           last = { failure: 'conflict', cause: undefined };
           if (attempt > 0) await calls.backOff(attempt - 1);
@@ -739,7 +736,7 @@ export function createCommitter(options: CommitterOptions): Committer {
   }
 
   async function skipRevision(type: ResourceType): Promise<void> {
-    const revision = await allocate(type, 1);
+    const revision = await reserve(type, 1, 0);
     log.allocated(type, revision, revision);
     await log.voidOwn(type, revision, revision);
   }

@@ -79,9 +79,9 @@ export interface DynamoDbStoreOptions {
    */
   readonly plainUpdates?: boolean;
   /**
-   * Types (ids) whose plain single-object updates claim the log's next revision instead of taking
-   * one from the counter: 2 write units for a ≤ 1 KB object instead of 3 (docs/adr/189). Needs
-   * `plainUpdates`. The hosts name the Lease type: a node's heartbeat is most of its bill.
+   * Types (ids) whose writes claim the change log's next revisions instead of taking them from the
+   * counter; with `plainUpdates` a single update is then 2 write units for a ≤ 1 KB object instead
+   * of 3 (docs/adr/189). The hosts name the Lease type: node heartbeats are most of a node's bill.
    */
   readonly claimedRevisionTypes?: readonly string[];
   readonly now?: () => Date;
@@ -89,7 +89,7 @@ export interface DynamoDbStoreOptions {
   readonly afterAllocate?: (type: ResourceType, from: number, through: number) => Promise<void>;
 }
 
-/** The Lease type: nodes renew their Lease every 20 s, most of what a node costs (docs/adr/189). */
+/** The Lease type: each node renews its own every 20 s, most of what a node costs (docs/adr/189). */
 export const heartbeatType = 'coordination.k8s.io/leases';
 
 /**
@@ -116,7 +116,7 @@ const recentObjectsLimit = 20_000;
 
 export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStore {
   const { tables } = options;
-  const claimedTypes = options.plainUpdates && options.claimedRevisionTypes?.length ? new Set(options.claimedRevisionTypes) : undefined;
+  const claimedTypes = options.claimedRevisionTypes?.length ? new Set(options.claimedRevisionTypes) : undefined;
   const retentionSeconds = options.changeRetentionSeconds ?? 300;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;

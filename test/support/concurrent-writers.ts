@@ -30,13 +30,23 @@ function assertSawExactly(events: readonly WatchEvent[], expected: readonly Comm
  * One describe per case: `processes` writer processes, each creating two ConfigMaps and updating
  * each `updates` times, and incrementing one shared ConfigMap `shared` times.
  */
-export function describeConcurrentWriters(cases: readonly (readonly [processes: number, updates: number, shared: number])[]): void {
+export function describeConcurrentWriters(
+  cases: readonly (readonly [processes: number, updates: number, shared: number])[],
+  /** `claimed`: every store, here and in the writers, runs plain updates that claim their revisions (docs/adr/189). */
+  options: { readonly claimed?: boolean } = {},
+): void {
+  const claimed = options.claimed === true;
   let db: TestDynamoDb;
   let store: DynamoDbStore;
 
   before(async () => {
     db = await useDynamoDb();
-    store = createDynamoDbStore({ client: db.client, tables: db.tables, pollIntervalMs: 100 });
+    store = createDynamoDbStore({
+      client: db.client,
+      tables: db.tables,
+      pollIntervalMs: 100,
+      ...(claimed ? { plainUpdates: true, claimedRevisionTypes: [types.configmaps.id] } : {}),
+    });
   });
 
   after(async () => {
@@ -60,12 +70,12 @@ export function describeConcurrentWriters(cases: readonly (readonly [processes: 
   }
 
   for (const [processes, updates, shared] of cases) {
-    describe(`DynamoDB store: ${processes} writer process(es) on one type`, () => {
+    describe(`DynamoDB store: ${processes} writer process(es) on one type${claimed ? ' (claimed revisions)' : ''}`, () => {
       const namespace = `writers-${processes}`;
       let writers: WriterProcess[] = [];
 
       before(async () => {
-        writers = await Promise.all(Array.from({ length: processes }, () => startWriter(db)));
+        writers = await Promise.all(Array.from({ length: processes }, () => startWriter(db, { claimed })));
       });
       after(async () => {
         await Promise.all(writers.map((writer) => writer.stop()));

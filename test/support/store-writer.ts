@@ -51,6 +51,8 @@ const store = createDynamoDbStore({
   client,
   tables,
   pollIntervalMs: 100,
+  // Plain updates that claim their revisions (docs/adr/189), as the hosts write Leases.
+  ...(process.env.STORE_WRITER_CLAIMED === '1' ? { plainUpdates: true, claimedRevisionTypes: [types.configmaps.id] } : {}),
   afterAllocate: async (type, from, through) => {
     if (stallOn === undefined || type.id !== types.configmaps.id) return;
     send({ allocated: { from, through } });

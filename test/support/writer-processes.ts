@@ -14,10 +14,16 @@ export interface WriterProcess {
   stop(): Promise<void>;
 }
 
-export async function startWriter(db: TestDynamoDb): Promise<WriterProcess> {
+export async function startWriter(db: TestDynamoDb, options: { readonly claimed?: boolean } = {}): Promise<WriterProcess> {
   const child = fork(script, [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, STORE_WRITER_ENDPOINT: db.endpoint, STORE_WRITER_OBJECTS: db.tables.objects, STORE_WRITER_CHANGES: db.tables.changes },
+    env: {
+      ...process.env,
+      STORE_WRITER_ENDPOINT: db.endpoint,
+      STORE_WRITER_OBJECTS: db.tables.objects,
+      STORE_WRITER_CHANGES: db.tables.changes,
+      STORE_WRITER_CLAIMED: options.claimed ? '1' : '',
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const reports: WriterReport[] = [];

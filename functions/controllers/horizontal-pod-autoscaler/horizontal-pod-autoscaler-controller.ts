@@ -10,7 +10,7 @@ import type { HorizontalPodAutoscaler } from '../../../schemas/horizontal-pod-au
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { typeOfKind, types } from '../../../schemas/registry.ts';
 import type { Controller, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { isApiError } from '../../core/errors.ts';
+import { ConflictError, isApiError } from '../../core/errors.ts';
 import { labelSelectorString } from '../../core/label-selector.ts';
 import type { NodeStatsSource } from '../../domain/metrics/node-stats.ts';
 import { collectPodMetrics, nodeStatsReader } from '../../domain/metrics/resource-metrics.ts';
@@ -67,11 +67,21 @@ export function horizontalPodAutoscalerController(options: HorizontalPodAutoscal
       const plan = planAutoscaling({ hpa, scale, ...(scaleError ? { scaleError } : {}), pods, metrics, now });
 
       let status = plan.status;
+      let history = plan.history;
       if (plan.rescale !== undefined && target && targetType) {
         try {
           await ctx.admission.update(targetType, { ...target, spec: { ...(target.spec as object), replicas: plan.rescale } }, target);
         } catch (error) {
-          if (!isApiError(error)) throw error;
+          // Someone wrote the target since it was read (its controller's status, as its pods
+          // start): the plan was made from a stale read, so the runtime plans again from a fresh
+          // one. This controller's read-to-write span (pods, every node's figures) is far longer
+          // than kube-controller-manager's GET-then-PUT of the scale, so a conflict here is common
+          // under load where there it is rare; a 409 kept as FailedRescale would wait a whole
+          // sync period.
+          if (!isApiError(error) || error instanceof ConflictError) throw error;
+          // The target did not take the new count: no scale event is remembered (Kubernetes stores
+          // it only after the update succeeded), or it would hold back the next scale-up.
+          history = plan.historyWithoutRescale;
           const message = `New size: ${plan.rescale}; reason: ${plan.rescaleReason ?? ''}; error: ${error.message}`;
           await ctx.events.record({ involvedObject: hpa, type: 'Warning', reason: 'FailedRescale', message, component });
           const conditions = (status.conditions ?? []).map((c) =>
@@ -92,11 +102,11 @@ export function horizontalPodAutoscalerController(options: HorizontalPodAutoscal
         if (event.reason === 'SuccessfulRescale' && status !== plan.status) continue;
         await ctx.events.record({ involvedObject: hpa, ...event, component });
       }
-      const history = JSON.stringify(plan.history);
-      const annotations = { ...(hpa.metadata.annotations ?? {}), [scaleHistoryAnnotation]: history };
+      const historyJson = JSON.stringify(history);
+      const annotations = { ...(hpa.metadata.annotations ?? {}), [scaleHistoryAnnotation]: historyJson };
       const historyChanged =
-        hpa.metadata.annotations?.[scaleHistoryAnnotation] !== history &&
-        plan.history.recommendations.length + plan.history.scaleUps.length + plan.history.scaleDowns.length > 0;
+        hpa.metadata.annotations?.[scaleHistoryAnnotation] !== historyJson &&
+        history.recommendations.length + history.scaleUps.length + history.scaleDowns.length > 0;
       if (historyChanged || !sameJson(status, hpa.status)) {
         await ctx.admission.update(
           types.horizontalpodautoscalers,

@@ -65,7 +65,13 @@ export interface AutoscalingPlan {
   readonly rescale?: number;
   readonly rescaleReason?: string;
   readonly status: HorizontalPodAutoscalerStatus;
+  /** The history to keep, with the rescale's event when there is one: kept only once the target took the new count. */
   readonly history: ScaleHistory;
+  /**
+   * The history to keep when the rescale could not be written: the recommendation without a
+   * scale event, as Kubernetes stores the event only after the scale update succeeded.
+   */
+  readonly historyWithoutRescale: ScaleHistory;
   readonly events: readonly AutoscalingEvent[];
 }
 
@@ -162,6 +168,7 @@ export function planAutoscaling(options: {
     return {
       status: { ...baseStatus, currentReplicas: hpa.status?.currentReplicas ?? 0, desiredReplicas: hpa.status?.desiredReplicas ?? 0, conditions },
       history,
+      historyWithoutRescale: history,
       events,
     };
   }
@@ -190,6 +197,7 @@ export function planAutoscaling(options: {
         conditions,
       },
       history,
+      historyWithoutRescale: history,
       events,
     };
   }
@@ -262,6 +270,7 @@ export function planAutoscaling(options: {
       return {
         status: { ...baseStatus, currentReplicas: current, desiredReplicas: hpa.status?.desiredReplicas ?? 0, currentMetrics, conditions },
         history,
+        historyWithoutRescale: history,
         events,
       };
     }
@@ -365,6 +374,7 @@ export function planAutoscaling(options: {
   }
 
   const rescale = desired !== current;
+  const historyWithoutRescale = history;
   if (rescale) {
     setCondition(
       conditions,
@@ -402,6 +412,7 @@ export function planAutoscaling(options: {
       conditions,
     },
     history,
+    historyWithoutRescale,
     events,
   };
 }

@@ -178,6 +178,20 @@ describe('planAutoscaling', () => {
     assert.deepEqual(scaled.history.scaleDowns, [{ change: 3, time: '2026-01-01T12:01:01Z' }]);
   });
 
+  it('keeps a scale-up event only for a rescale the target took: a remembered one that did not happen would hold the next to 2', () => {
+    const spec = { maxReplicas: 4, behavior: { scaleDown: { stabilizationWindowSeconds: 600 } } };
+    const plan = planAutoscaling({ hpa: hpa(spec), scale: { replicas: 1, selector: 'app=web' }, pods: [pod('a')], metrics: usage({ a: '200m' }), now });
+    assert.equal(plan.rescale, 4);
+    assert.deepEqual(plan.history.scaleUps, [{ change: 3, time: '2026-01-01T12:00:00Z' }]);
+    assert.deepEqual(plan.historyWithoutRescale.scaleUps, []);
+    assert.deepEqual(plan.historyWithoutRescale.recommendations, plan.history.recommendations);
+    const stored = (history: object) => hpa(spec, history);
+    const after = (history: object) =>
+      planAutoscaling({ hpa: stored(history), scale: { replicas: 1, selector: 'app=web' }, pods: [pod('a')], metrics: usage({ a: '200m' }), now }).rescale;
+    assert.equal(after(plan.historyWithoutRescale), 4, 'the rescale that failed is planned again in full');
+    assert.equal(after(plan.history), 2, 'had the failed one been remembered: 4 pods a period, less the 3 it did not add');
+  });
+
   it('limits a scale-down by the behavior policy: at most 1 pod per 60 s', () => {
     const spec = { behavior: { scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } } };
     const pods = ['a', 'b', 'c', 'd'].map((n) => pod(n));

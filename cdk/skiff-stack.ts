@@ -18,6 +18,7 @@ import { defaultServiceCidr, serviceCidrProblem } from '../functions/domain/serv
 import { controllerStreamFilters, fanOutStreamFilters, schedulerStreamFilters } from '../functions/lambda/stream-filters.ts';
 import { tableActions } from '../functions/store/tables.ts';
 import { channelTableActions, channelTableDefinition } from '../functions/watch/channel-registry.ts';
+import { nodeStatsReadActions } from '../functions/watch/node-stats-items.ts';
 import { LoadBalancing } from './load-balancing.ts';
 import { NodeGroup, type NodeGroupProps } from './node-group.ts';
 import { SkiffFunction, type SkiffFunctionProps } from './skiff-function.ts';
@@ -101,7 +102,7 @@ export interface SkiffStackProps extends StackProps {
 const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50 } as const;
 
 /** The routes of the watch channel (schemas/watch-channel.ts) that run the channel's Lambda. */
-const channelRoutes = ['subscribe', 'unsubscribe', 'renewLease'] as const;
+const channelRoutes = ['subscribe', 'unsubscribe', 'renewLease', 'nodeStats'] as const;
 
 /** Lambda's limit, and API Gateway's for a streamed response: the longest a watch can last. */
 const WATCH_LIMIT = Duration.minutes(15);
@@ -380,6 +381,13 @@ export class SkiffStack extends Stack {
     });
     this.grantStore(resync);
     for (const fn of [controllersFunction, resync]) this.loadBalancing?.grantControllers(fn.role);
+    // The nodes' figures (docs/adr/193): the agents send them over the watch channel, whose Lambda
+    // keeps one item a node in its table; the metrics API and the autoscaler controller (stream,
+    // requeue and resync) read those items, and only read them.
+    for (const fn of [apiFunction, inClusterApiFunction, controllersFunction, resync]) {
+      fn.function.addEnvironment('CHANNEL_TABLE', this.channel.table.tableName);
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...nodeStatsReadActions], resources: [this.channel.table.tableArn] }));
+    }
     // Service names in the VPC (docs/adr/146): `<svc>.<ns>.svc.cluster.local` answers with the
     // ready pod IPs, kept by the service discovery controller in an AWS Cloud Map namespace.
     if (this.nodes) {
@@ -499,7 +507,7 @@ export class SkiffStack extends Stack {
 
     const handler = this.function('WatchChannel', {
       entry: 'functions/lambda/channel-handler.ts',
-      description: 'the Skiff watch channel (WebSocket routes: connect, subscribe with catch-up, Lease renewals)',
+      description: 'the Skiff watch channel (WebSocket routes: connect, subscribe with catch-up, Lease renewals, node figures)',
       // API Gateway waits 29 s for a route's integration.
       timeout: Duration.seconds(29),
       memorySize: 256,

@@ -101,6 +101,11 @@ export interface AgentOptions {
    * `/metrics/resource`); a CPU rate needs two measurements. @default 10
    */
   readonly metricsResolutionSeconds?: number;
+  /**
+   * Seconds between the reports of the node's figures over the watch channel, for an API that
+   * cannot reach the kubelet API (on AWS, docs/adr/193); 0: none. @default 0
+   */
+  readonly metricsReportSeconds?: number;
   /** Where usage comes from. @default /proc for the process runtime, ECS task stats for ecs, zeros for sim */
   readonly usageSource?: UsageSource;
   /** Aborting it while the agent starts makes `startAgent` give up (its host went away). */
@@ -424,6 +429,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     events.recordNode(nodeUid, 'Normal', 'NodeReady', `Node ${nodeName} status is now: NodeReady`);
   }
   every(renewSeconds, (signal) => renewLease(signal), 'lease renewal');
+  // On AWS the API cannot reach this kubelet API: the figures it serves go over the watch channel.
+  const reportSeconds = options.metricsReportSeconds ?? 0;
+  if (reportSeconds > 0) {
+    every(
+      reportSeconds,
+      async () => {
+        const summary = usage.summary();
+        if (summary) client.channel?.sendNodeStats(nodeName, summary);
+      },
+      'resource figures report',
+    );
+  }
   every(options.nodeStatusReportSeconds ?? 300, () => writeNodeStatus(settings()), 'node status update');
 
   const namespaced = () => processRuntime?.networkMode === 'namespaces';

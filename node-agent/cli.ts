@@ -47,6 +47,8 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
   --exit-with-parent      stop (with the containers) when stdin closes: the parent that holds
                           the other end of the pipe has gone, even if it was killed
   --metrics-resolution N  seconds between measurements of the containers' CPU and memory (default 10)
+  --metrics-report N      seconds between reports of those figures over the watch channel, for an
+                          API that cannot reach the kubelet API (default 60 for ecs, else 0: none)
   --kubelet-address IP    where the kubelet API listens (default --address; ecs: 127.0.0.1)
 ecs runtime (on an ECS container instance):
   --subnets IDS           comma-separated subnets of the pods' network interfaces
@@ -97,6 +99,8 @@ export interface AgentCliSettings {
   readonly containerLogMaxFiles: number;
   /** Seconds between usage measurements (the CPU rate is over this window). */
   readonly metricsResolutionSeconds: number;
+  /** Seconds between reports of the figures over the watch channel (0: none). */
+  readonly metricsReportSeconds: number;
   /** The CPU and memory flags were given (the ecs runtime otherwise reports what ECS registered). */
   readonly sizeGiven: { readonly cpu: boolean; readonly memory: boolean; readonly pods: boolean };
   readonly kubeletAddress?: string;
@@ -142,6 +146,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       'service-proxy': { type: 'string' },
       'kubelet-address': { type: 'string' },
       'metrics-resolution': { type: 'string', default: '10' },
+      'metrics-report': { type: 'string' },
       subnets: { type: 'string' },
       'security-groups': { type: 'string' },
       'pod-log-group': { type: 'string' },
@@ -231,6 +236,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     containerLogMaxBytes: byteSize('container-log-max-size', values['container-log-max-size']),
     containerLogMaxFiles: integer('container-log-max-files', values['container-log-max-files'], 2, 100),
     metricsResolutionSeconds: integer('metrics-resolution', values['metrics-resolution'], 1, 300),
+    metricsReportSeconds: integer('metrics-report', values['metrics-report'] ?? (values.runtime === 'ecs' ? '60' : '0'), 0, 3600),
     serviceProxy: proxyFlag === undefined ? values.runtime !== 'sim' : proxyFlag === 'on',
     ...(values['kubelet-address'] || values.runtime === 'ecs' ? { kubeletAddress: values['kubelet-address'] ?? '127.0.0.1' } : {}),
     ...(ecs ? { ecs } : {}),
@@ -283,6 +289,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
       serviceProxy: settings.serviceProxy,
       ...(settings.kubeletAddress ? { kubeletAddress: settings.kubeletAddress } : {}),
       metricsResolutionSeconds: settings.metricsResolutionSeconds,
+      metricsReportSeconds: settings.metricsReportSeconds,
       signal: parentGone.signal,
       containerLogMaxBytes: settings.containerLogMaxBytes,
       containerLogMaxFiles: settings.containerLogMaxFiles,

@@ -15,8 +15,9 @@ import WebSocket from 'ws';
 import type { Log } from '../functions/logging/log.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
-import { type ClientMessage, channelTypes, type EventMessage, serverMessage } from '../schemas/watch-channel.ts';
+import { type ClientMessage, channelTypes, type EventMessage, maxFrameBytes, maxMessageBytes, serverMessage } from '../schemas/watch-channel.ts';
 import { isNotFound, KubeApiError, type ListOptions, type ListWatchHandlers, type ObjectList, type WatchEvent } from './kube-api.ts';
+import type { StatsSummary } from './metrics/resource-usage.ts';
 
 export interface WatchChannelOptions {
   readonly url: string;
@@ -127,6 +128,27 @@ export class WatchChannel {
   renewLease(nodeName: string, leaseDurationSeconds: number): boolean {
     if (!this.open) return false;
     return this.send({ action: 'renewLease', nodeName, leaseDurationSeconds });
+  }
+
+  /**
+   * Sends the node's resource figures (docs/adr/193); false when the channel is not open or the
+   * message would be larger than API Gateway takes (128 KB). A message over one frame's 32 KB
+   * goes in several frames of one message, as API Gateway's WebSocket API requires.
+   */
+  sendNodeStats(nodeName: string, summary: StatsSummary): boolean {
+    if (!this.open || !this.socket) return false;
+    const text = JSON.stringify({ action: 'nodeStats', nodeName, summary } satisfies ClientMessage);
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.length > maxMessageBytes) {
+      this.options.log?.warn('node figures too large for one channel message: not sent', { bytes: bytes.length });
+      return false;
+    }
+    for (let offset = 0; offset < bytes.length; offset += maxFrameBytes) {
+      const last = offset + maxFrameBytes >= bytes.length;
+      this.socket.send(bytes.subarray(offset, offset + maxFrameBytes), { binary: false, fin: last });
+    }
+    this.lastSent = Date.now();
+    return true;
   }
 
   close(): void {

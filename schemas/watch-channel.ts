@@ -9,6 +9,7 @@
  *   { action: 'unsubscribe', id }
  *   { action: 'renewLease', nodeName, leaseDurationSeconds? }      the node's heartbeat (docs/adr/074)
  *   { action: 'ping' }                                            keeps an otherwise quiet connection open
+ *   { action: 'nodeStats', nodeName, summary }                     the node's resource figures, on AWS (docs/adr/193)
  * Server → client:
  *   { type: 'event', id, event: { type, object }, catchUp? }      a watch event, as a REST watch sends it
  *   { type: 'event', id, event: { type, object: null }, ref }      one too large for a message: GET it
@@ -26,6 +27,8 @@ import { types } from './registry.ts';
 
 /** API Gateway's limit on one WebSocket message; a larger event travels as a reference. */
 export const maxMessageBytes = 128 * 1024;
+/** API Gateway's limit on one WebSocket frame: a larger message from a client goes in several frames. */
+export const maxFrameBytes = 32 * 1024;
 
 /**
  * The types agents follow over the channel: their pods, and what the Service proxy needs. Other
@@ -64,7 +67,18 @@ export type RenewLeaseMessage = z.infer<typeof renewLeaseMessage>;
 
 export const pingMessage = z.object({ action: z.literal('ping') });
 
-export const clientMessage = z.discriminatedUnion('action', [subscribeMessage, unsubscribeMessage, renewLeaseMessage, pingMessage]);
+/**
+ * A node's latest resource figures (the kubelet Summary API's shape, checked in full by the
+ * server): on AWS the API cannot reach the agents, so they send what `/stats/summary` serves.
+ */
+export const nodeStatsMessage = z.object({
+  action: z.literal('nodeStats'),
+  nodeName: z.string().min(1).max(253),
+  summary: z.custom<object>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'an object'),
+});
+export type NodeStatsMessage = z.infer<typeof nodeStatsMessage>;
+
+export const clientMessage = z.discriminatedUnion('action', [subscribeMessage, unsubscribeMessage, renewLeaseMessage, pingMessage, nodeStatsMessage]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 
 const statusSchema = z.object({ kind: z.literal('Status'), code: z.number(), reason: z.string().optional(), message: z.string().optional() }).passthrough();

@@ -17,7 +17,7 @@ import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { clusterAuthenticators, clusterAuthorizer } from './cluster-authentication.ts';
-import { dynamoDbClient, lambdaLog, logger, serviceCidrFromEnvironment } from './lambda-runtime.ts';
+import { dynamoDbClient, lambdaLog, logger, nodeStatsFromEnvironment, serviceCidrFromEnvironment } from './lambda-runtime.ts';
 import { secretServiceAccountKeys } from './service-account-key-secret.ts';
 
 // The `awslambda` global (streamifyResponse, HttpResponseStream) is declared by @types/aws-lambda.
@@ -164,6 +164,8 @@ function apiFromEnvironment(): ApiHandler {
       store,
       ...(serviceCidr ? { admissionSettings: { serviceCidr } } : {}),
       ...(podLogGroup ? { podLogs: cloudWatchPodLogSource({ client: new CloudWatchLogsClient({}), logGroup: podLogGroup }) } : {}),
+      // metrics.k8s.io from the figures the agents send over the watch channel (docs/adr/193).
+      ...nodeStatsFromEnvironment(),
       authenticators: [...clusterAuthenticators(store, process.env, log), serviceAccountTokenAuthenticator({ keys: serviceAccountKeys, store })],
       serviceAccountKeys,
       authorizer: clusterAuthorizer(store),

@@ -1,7 +1,7 @@
 /**
  * The watch channel's Lambda (docs/adr/073): every route of the API Gateway WebSocket API —
  * `$connect` (authenticates the bearer token as the API does), `$disconnect`, `subscribe`,
- * `unsubscribe`, `renewLease`, `ping` and `$default` — with API Gateway's WebSocket event shape.
+ * `unsubscribe`, `renewLease`, `nodeStats` (docs/adr/193), `ping` and `$default` — with API Gateway's WebSocket event shape.
  * Answers and catch-up events go out through the `@connections` management API of the stage the
  * event came from.
  */
@@ -14,6 +14,7 @@ import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.t
 import { createChannel } from '../watch/channel.ts';
 import { dynamoDbChannelRegistry } from '../watch/channel-registry.ts';
 import type { ConnectionPoster } from '../watch/connection-poster.ts';
+import { dynamoDbNodeStats } from '../watch/node-stats-items.ts';
 import { handleWebSocketEvent, type WebSocketEvent, type WebSocketResult } from '../watch/websocket-events.ts';
 import { apiGatewayPoster, managementClient } from './api-gateway-poster.ts';
 import { clusterAuthenticators, clusterAuthorizer } from './cluster-authentication.ts';
@@ -30,8 +31,11 @@ const channel = once(() => {
   const tables = { objects: required('OBJECTS_TABLE'), changes: required('CHANGES_TABLE') };
   const store = createDynamoDbStore({ client, tables, ...awsStoreSettings });
   const log = lambdaLog('watch-channel');
+  const tableName = required('CHANNEL_TABLE');
   return createChannel({
-    registry: dynamoDbChannelRegistry({ client, tableName: required('CHANNEL_TABLE') }),
+    registry: dynamoDbChannelRegistry({ client, tableName }),
+    // The nodes' figures, one item a node in the same table (docs/adr/193).
+    nodeStats: dynamoDbNodeStats({ client, tableName }),
     store,
     // Its watches bookmark as soon as they have read up to the head: where a catch-up ends.
     catchUpStore: createDynamoDbStore({ client, tables, bookmarkIntervalMs: 0 }),

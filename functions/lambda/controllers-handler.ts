@@ -22,7 +22,7 @@ import { reconcileRequeued, requeueCollector, requeueMessageBody } from '../cont
 import { type ControllerRuntime, handleStreamEvent } from '../controller-runtime/run-controllers.ts';
 import { controllersWith } from '../controllers/controllers.ts';
 import { parseStreamRecord } from '../store/dynamodb-store.ts';
-import { kubernetesServiceFromEnvironment, lambdaLog, logger, once, storeFromEnvironment } from './lambda-runtime.ts';
+import { kubernetesServiceFromEnvironment, lambdaLog, logger, nodeStatsFromEnvironment, once, storeFromEnvironment } from './lambda-runtime.ts';
 
 export interface ControllersDeps extends ControllerRuntime {
   /** Where requeues go; without it (no queue configured) the resync alone looks again. */
@@ -56,7 +56,14 @@ const deps = once((): ControllersDeps => {
   const queueUrl = process.env.REQUEUE_QUEUE_URL;
   return {
     store: storeFromEnvironment(),
-    controllers: controllersWith({ ...loadBalancerProvidersFromEnvironment(), ...serviceDirectoryFromEnvironment(), ...kubernetesServiceFromEnvironment() }),
+    // The HorizontalPodAutoscaler runs where the nodes' figures can be read (docs/adr/193); its
+    // 15 s sync is a requeue (docs/adr/174).
+    controllers: controllersWith({
+      ...loadBalancerProvidersFromEnvironment(),
+      ...serviceDirectoryFromEnvironment(),
+      ...kubernetesServiceFromEnvironment(),
+      ...nodeStatsFromEnvironment(),
+    }),
     log,
     ...(queueUrl ? { requeue: sqsRequeueSender({ client: new SQSClient({}), queueUrl, log }) } : {}),
   };

@@ -11,10 +11,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { type ControllerRuntime, handleStreamEvent } from '../controller-runtime/run-controllers.ts';
+import type { NodeStatsSource } from '../domain/metrics/node-stats.ts';
 import { serviceCidrProblem } from '../domain/services/service-allocation-plan.ts';
 import type { Log } from '../logging/log.ts';
 import { createLogger, logTo } from '../logging/structured-log.ts';
 import { awsStoreSettings, createDynamoDbStore, type DynamoDbStore, parseStreamRecord } from '../store/dynamodb-store.ts';
+import { dynamoDbNodeStats } from '../watch/node-stats-items.ts';
 
 /**
  * A DynamoDB client that gives up on a hung call instead of holding the invocation: 3 s to
@@ -48,6 +50,16 @@ export function serviceCidrFromEnvironment(env: NodeJS.ProcessEnv = process.env)
 export function kubernetesServiceFromEnvironment(env: NodeJS.ProcessEnv = process.env): { kubernetesService?: { serviceCidr: string } } {
   const serviceCidr = serviceCidrFromEnvironment(env);
   return serviceCidr ? { kubernetesService: { serviceCidr } } : {};
+}
+
+/**
+ * Where the nodes' figures are read on AWS (docs/adr/193): the items the watch channel keeps in
+ * its table (`CHANNEL_TABLE`). Without the table the metrics API answers 503 and the
+ * HorizontalPodAutoscaler controller is not run.
+ */
+export function nodeStatsFromEnvironment(env: NodeJS.ProcessEnv = process.env): { nodeStats?: NodeStatsSource } {
+  const tableName = env.CHANNEL_TABLE;
+  return tableName ? { nodeStats: dynamoDbNodeStats({ client: dynamoDbClient(), tableName }).source } : {};
 }
 
 /** The function's Logger: for `injectLambdaContext(logger)` in the handler's middy chain. */

@@ -14,7 +14,7 @@ import { newResyncState, type ResyncResult, resyncAll, resyncFullPassSeconds } f
 import { controllersWith } from '../controllers/controllers.ts';
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
 import { schedulerControllers } from '../scheduler/scheduler-controller.ts';
-import { kubernetesServiceFromEnvironment, lambdaLog, logger, storeFromEnvironment } from './lambda-runtime.ts';
+import { kubernetesServiceFromEnvironment, lambdaLog, logger, nodeStatsFromEnvironment, storeFromEnvironment } from './lambda-runtime.ts';
 
 const store = storeFromEnvironment();
 // Its watches bookmark as soon as they have caught up: the change log since the last pass.
@@ -22,7 +22,13 @@ const changes = storeFromEnvironment(process.env, { bookmarkIntervalMs: 0 });
 /** Kept while the function stays warm; a cold start makes a full pass (docs/adr/053). */
 const state = newResyncState();
 const log = lambdaLog('resync');
-const controllers = controllersWith({ ...loadBalancerProvidersFromEnvironment(), ...serviceDirectoryFromEnvironment(), ...kubernetesServiceFromEnvironment() });
+const controllers = controllersWith({
+  ...loadBalancerProvidersFromEnvironment(),
+  ...serviceDirectoryFromEnvironment(),
+  ...kubernetesServiceFromEnvironment(),
+  // Autoscalers too, as a backstop to their requeued 15 s syncs (docs/adr/193).
+  ...nodeStatsFromEnvironment(),
+});
 
 export const handler = middy<ScheduledEvent, ResyncResult>()
   .use(injectLambdaContext(logger))

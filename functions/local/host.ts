@@ -34,6 +34,7 @@ import { ensureTable, ensureTables } from '../store/tables.ts';
 import { createChannel } from '../watch/channel.ts';
 import { channelTableDefinition, dynamoDbChannelRegistry } from '../watch/channel-registry.ts';
 import { handleChangeStreamEvent } from '../watch/fan-out.ts';
+import { dynamoDbNodeStats } from '../watch/node-stats-items.ts';
 import { handleWebSocketEvent } from '../watch/websocket-events.ts';
 import { createAddressPool } from './address-pool.ts';
 import { createAgentSupervisor } from './agent-supervisor.ts';
@@ -254,6 +255,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       catchUpStore,
       authenticate: chainAuthenticators(authenticators),
       authorizer,
+      // An agent started with --metrics-report keeps its figures here as on AWS (docs/adr/193);
+      // the local API still asks the kubelets.
+      nodeStats: dynamoDbNodeStats({ client, tableName: channelTable }),
       ...(options.log ? { log: options.log.child({ component: 'watch-channel' }) } : {}),
     });
     const watchChannel = startLocalWatchChannel({

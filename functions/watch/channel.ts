@@ -13,11 +13,22 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { findType, types } from '../../schemas/registry.ts';
-import { channelTypes, clientMessage, type RenewLeaseMessage, type SubscribeMessage } from '../../schemas/watch-channel.ts';
-import { ApiError, BadRequestError, ConflictError, GoneError, MethodNotAllowedError, NotFoundError, toStatus } from '../core/errors.ts';
+import { channelTypes, clientMessage, type NodeStatsMessage, type RenewLeaseMessage, type SubscribeMessage } from '../../schemas/watch-channel.ts';
+import {
+  ApiError,
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  MethodNotAllowedError,
+  NotFoundError,
+  ServiceUnavailableError,
+  toStatus,
+} from '../core/errors.ts';
 import { bearerToken, type TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import { type Authorizer, requireAccess, resourceAttributes } from '../domain/authorization/authorizer.ts';
-import type { UserInfo } from '../domain/authorization/user-info.ts';
+import { nodeNameOf, type UserInfo } from '../domain/authorization/user-info.ts';
+import { type StatsSummary, statsSummarySchema } from '../domain/metrics/node-stats.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ChannelRegistry } from './channel-registry.ts';
@@ -41,6 +52,8 @@ export interface ChannelDependencies {
   readonly log?: Log;
   /** A catch-up that has not reached its end by then is given up: the client lists again. @default 20000 (API Gateway waits 29 s for a route) */
   readonly catchUpDeadlineMs?: number;
+  /** Where the nodes' figures are kept (docs/adr/193); without it a `nodeStats` message is answered 503. */
+  readonly nodeStats?: { record(nodeName: string, summary: StatsSummary): Promise<void> };
 }
 
 export interface Channel {
@@ -173,6 +186,28 @@ export function createChannel(deps: ChannelDependencies): Channel {
     throw new ConflictError({ resource: 'leases', group: 'coordination.k8s.io', name: message.nodeName }, 'the lease kept changing; renew it again');
   }
 
+  /**
+   * A node's figures: allowed as the update of its Node's status would be, and only for its own
+   * Node when the sender is a node (NodeRestriction's rule for node status); kept as sent.
+   */
+  async function nodeStats(user: UserInfo, message: NodeStatsMessage): Promise<void> {
+    await requireAccess(
+      deps.authorizer,
+      resourceAttributes(user, { verb: 'update', resource: 'nodes', subresource: 'status', apiVersion: 'v1', name: message.nodeName }),
+    );
+    const sender = nodeNameOf(user);
+    if (sender !== undefined && sender !== message.nodeName) throw new ForbiddenError(`node "${sender}" is not allowed to modify node "${message.nodeName}"`);
+    const parsed = statsSummarySchema.safeParse(message.summary);
+    if (!parsed.success) {
+      throw new BadRequestError(`invalid nodeStats message: ${parsed.error.issues.map((i) => `summary.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    if (parsed.data.node.nodeName !== message.nodeName) {
+      throw new BadRequestError(`invalid nodeStats message: summary.node.nodeName "${parsed.data.node.nodeName}" is not the node "${message.nodeName}"`);
+    }
+    if (!deps.nodeStats) throw new ServiceUnavailableError('this channel does not keep node figures');
+    await deps.nodeStats.record(message.nodeName, parsed.data);
+  }
+
   return {
     async connect(connectionId, headers) {
       const token = bearerToken(headers.authorization);
@@ -218,6 +253,9 @@ export function createChannel(deps: ChannelDependencies): Channel {
           case 'renewLease':
             id = `lease/${message.nodeName}`;
             return await renewLease(user, message);
+          case 'nodeStats':
+            id = `stats/${message.nodeName}`;
+            return await nodeStats(user, message);
         }
       } catch (error) {
         if (error instanceof GoneConnectionError) {

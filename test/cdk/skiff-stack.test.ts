@@ -331,6 +331,7 @@ describe('SkiffStack', () => {
       '$connect',
       '$default',
       '$disconnect',
+      'nodeStats',
       'ping',
       'renewLease',
       'subscribe',
@@ -508,6 +509,44 @@ describe('SkiffStack', () => {
         'servicediscovery:RegisterInstance',
       ]);
       assert.deepEqual(statement.Condition, { ArnEquals: { 'servicediscovery:NamespaceArn': { 'Fn::GetAtt': [namespaceId, 'Arn'] } } });
+    }
+  });
+
+  it('lets the API servers, the controllers and the resync read the nodes’ figures from the channel table, by GetItem only', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
+    const channelTableId = Object.keys(tables).find((id) => id.startsWith('ChannelConnections'));
+    assert.ok(channelTableId);
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const roleOf = (fn: Resources[string]) => (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const readers = Object.values(functions).filter((fn) => {
+      const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      // The fan-out (which has CHANNEL_ENDPOINT) reads subscriptions, not figures.
+      return JSON.stringify(variables.CHANNEL_TABLE ?? null).includes(channelTableId) && !variables.CHANNEL_ENDPOINT;
+    });
+    const descriptions = readers.map((fn) => String(fn.Properties.Description).split(' (')[0]).sort();
+    assert.deepEqual(descriptions, [
+      'the Skiff Kubernetes API server',
+      'the Skiff Kubernetes API server for in-cluster clients',
+      'the Skiff controllers',
+      'the Skiff periodic resync of every controller',
+      'the Skiff watch channel',
+    ]);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resources[string][];
+    const onChannelTable = (fn: Resources[string]) =>
+      policies
+        .filter((policy) => (policy.Properties.Roles as { Ref?: string }[]).some((role) => role.Ref === roleOf(fn)))
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
+        .filter((statement) => JSON.stringify(statement.Resource).includes(channelTableId))
+        .flatMap((statement) => [statement.Action].flat())
+        .sort();
+    for (const fn of readers) {
+      const description = String(fn.Properties.Description);
+      if (description.startsWith('the Skiff watch channel')) {
+        // It writes the figures (PutItem) with the connections' calls.
+        assert.ok(onChannelTable(fn).includes('dynamodb:PutItem'), description);
+      } else {
+        assert.deepEqual(onChannelTable(fn), ['dynamodb:GetItem'], description);
+      }
     }
   });
 

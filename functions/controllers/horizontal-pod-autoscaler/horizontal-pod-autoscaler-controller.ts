@@ -38,9 +38,12 @@ export function horizontalPodAutoscalerController(options: HorizontalPodAutoscal
     resyncTypes: [types.horizontalpodautoscalers],
     keysFor(change): ReconcileKey[] {
       if (change.typeId !== types.horizontalpodautoscalers.id) return [];
-      // Its own status and history writes do not call for another sync before the period is over
-      // (Kubernetes' queue holds an autoscaler to one sync a period the same way).
-      if (change.oldObject && change.newObject && change.oldObject.metadata.generation === change.newObject.metadata.generation) return [];
+      // A new autoscaler is synced at once, and from then on every period, by its own requeue.
+      // Any later change of it — its status and history writes, and spec edits too — waits for
+      // that next sync, as in Kubernetes, whose queue takes an autoscaler once a period whatever
+      // its informer sees. So each autoscaler has one chain of requeues: on AWS a record starting
+      // another would keep a second one going for as long as the autoscaler lives (docs/adr/193).
+      if (change.oldObject || !change.newObject) return [];
       return [{ typeId: change.typeId, ...(change.namespace !== undefined ? { namespace: change.namespace } : {}), name: change.name }];
     },
     async reconcile(key, ctx) {

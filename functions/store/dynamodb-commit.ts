@@ -236,42 +236,45 @@ export function createCommitter(options: CommitterOptions): Committer {
 
   /**
    * The highest revision the type's log accounts for: its last entry (a change, or the end of a
-   * void range), the counter's handed-out revisions and its compaction point (entries compacted
-   * away are below it). Two consistent reads, one of the counter and one of the log's last entry.
+   * void range), and — when that entry may already be compacted (past its retention) or there is
+   * none — the counter's handed-out revisions and compaction point (compaction deletes entries
+   * only below that point, so an entry still well within its retention is above it). One
+   * consistent read of the log's last entry; a second, of the counter, only for a type idle about
+   * as long as its retention.
    */
   async function logTail(type: ResourceType): Promise<number> {
-    const [counter, last] = await Promise.all([
-      calls.run(
-        'GetItem',
-        (abortSignal) =>
-          calls.client.send(
-            new GetItemCommand({ TableName: tables.changes, Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } }, ConsistentRead: true }),
-            { abortSignal },
-          ),
-        { idempotent: true },
-      ),
-      calls.run(
-        'Query',
-        (abortSignal) =>
-          calls.client.send(
-            new QueryCommand({
-              TableName: tables.changes,
-              KeyConditionExpression: '#pk = :pk AND #sk > :zero',
-              ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-              ExpressionAttributeValues: { ':pk': { S: type.id }, ':zero': { N: '0' } },
-              ScanIndexForward: false,
-              Limit: 1,
-              ConsistentRead: true,
-            }),
-            { abortSignal },
-          ),
-        { idempotent: true },
-      ),
-    ]);
-    const state = parseCounterItem(counter.Item);
+    const last = await calls.run(
+      'Query',
+      (abortSignal) =>
+        calls.client.send(
+          new QueryCommand({
+            TableName: tables.changes,
+            KeyConditionExpression: '#pk = :pk AND #sk > :zero',
+            ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
+            ExpressionAttributeValues: { ':pk': { S: type.id }, ':zero': { N: '0' } },
+            ScanIndexForward: false,
+            Limit: 1,
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      { idempotent: true },
+    );
     const [item] = last.Items ?? [];
-    const through = item ? parseLogItem(item).through : 0;
-    return Math.max(state.allocated, state.compacted, through);
+    const entry = item ? parseLogItem(item) : undefined;
+    // A minute's margin for the clocks of the processes that compact.
+    if (entry && entry.retainedUntil > Math.floor(now().getTime() / 1000) + 60) return entry.through;
+    const counter = await calls.run(
+      'GetItem',
+      (abortSignal) =>
+        calls.client.send(
+          new GetItemCommand({ TableName: tables.changes, Key: { ...typeKey(type), [attributes.sortKey]: { N: '0' } }, ConsistentRead: true }),
+          { abortSignal },
+        ),
+      { idempotent: true },
+    );
+    const state = parseCounterItem(counter.Item);
+    return Math.max(state.allocated, state.compacted, entry?.through ?? 0);
   }
 
   /** The highest revision this process claimed or is claiming, per claimed type. */

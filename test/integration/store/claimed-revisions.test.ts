@@ -100,6 +100,11 @@ describe('DynamoDB store with claimed revisions', () => {
         Array.from({ length: 3 }, () => ['PutItemCommand object', 'PutItemCommand entry']).flat(),
         'two puts a renewal, no UpdateItem on the counter',
       );
+      // Where the log ends: one read of its last entry a renewal; the counter is not read while that entry is recent.
+      assert.deepEqual(
+        sent.filter((call) => call.table === db.tables.changes && call.command !== 'PutItemCommand').map((call) => call.command),
+        ['QueryCommand', 'QueryCommand', 'QueryCommand'],
+      );
       for (let i = 1; i < revisions.length; i++) assert.ok(Number(revisions[i]) > Number(revisions[i - 1]));
       // A stale resourceVersion is still a 409, and writes nothing.
       await assert.rejects(writer.update(types.leases, renewed(created, '2026-11-28T00:00:09.000000Z')), (error: { code?: number }) => error.code === 409);

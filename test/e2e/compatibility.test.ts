@@ -110,8 +110,13 @@ describe('compatibility with what kubectl expects of a cluster', () => {
       spec: { containers: [{ name: 'web', image: 'nginx' }] },
     };
     await cluster.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(manifest) });
+    // kubectl replace of an object without a resourceVersion reads the server's and sends it: a
+    // write in between (here the scheduler's, marking the pod unschedulable on this node-less
+    // cluster) is a Conflict, as it would be against kube-apiserver. The replace comes once the
+    // pod is settled.
+    await cluster.kubectlOk(['wait', '--for=condition=PodScheduled=false', 'pod/replaced-pod', '--timeout=60s'], { timeoutMs: 70_000 });
     const pod = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'replaced-pod', '-o', 'json']));
-    // As a pod.yaml has it: no tolerations, no resourceVersion (the scheduler may write the pod meanwhile).
+    // As a pod.yaml has it: no tolerations, no resourceVersion.
     delete pod.spec.tolerations;
     delete pod.metadata.resourceVersion;
     pod.metadata.labels = { replaced: 'yes' };

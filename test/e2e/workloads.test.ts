@@ -440,9 +440,12 @@ ${extra}  containers:
       );
       assert.match(await cluster.kubectlOk(['get', 'pvc', 'solo']), /\nsolo\s+Pending\s/);
       await cluster.kubectlOk(['apply', '-f', '-'], { input: podUsing('first-user') });
+      // The scheduler names the node on the claim, the provisioner makes the volume there, the claim
+      // is bound, then the pod: a chain of controllers that took 20-24 s on a loaded machine.
       await waitFor(
         'the first pod running',
         async () => (await cluster.kubectlOk(['get', 'pod', 'first-user', '-o', 'jsonpath={.status.phase}'])) === 'Running',
+        { timeoutMs: 60_000 },
       );
       const node = await cluster.kubectlOk(['get', 'pod', 'first-user', '-o', 'jsonpath={.spec.nodeName}']);
       const volume = await cluster.kubectlOk(['get', 'pvc', 'solo', '-o', 'jsonpath={.spec.volumeName}']);
@@ -467,9 +470,13 @@ ${extra}  containers:
         async () =>
           (await cluster.kubectlOk(['get', 'pod', 'second-user', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].message}'])) === expected,
       );
-      assert.match(
-        await cluster.kubectlOk(['describe', 'pod', 'second-user']),
-        /FailedScheduling\s+.*default-scheduler\s+0\/2 nodes are available: 1 node\(s\) didn't match/,
+      // The scheduler records its FailedScheduling event after the pass that wrote the condition,
+      // as kube-scheduler's event broadcaster does at its own pace: Kubernetes does not promise the
+      // event is there when the condition is, so describe is asked until it shows it.
+      await waitFor("the scheduler's FailedScheduling event", async () =>
+        /FailedScheduling\s+.*default-scheduler\s+0\/2 nodes are available: 1 node\(s\) didn't match/.test(
+          await cluster.kubectlOk(['describe', 'pod', 'second-user']),
+        ),
       );
       await cluster.kubectlOk(['delete', 'pod', 'first-user', 'second-user', '--wait=false']);
       await cluster.kubectlOk(['delete', 'pvc', 'solo', '--wait=false']);

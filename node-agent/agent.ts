@@ -27,7 +27,9 @@ import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod, withListeningReadiness } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
 import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip-routing.ts';
-import { startServiceProxy } from './proxy/service-proxy.ts';
+import { type RoutingPeers, startRoutingPeers } from './proxy/routing-peers.ts';
+import { appliedEndpointsAnnotation, appliedSlicesAnnotation } from './proxy/routing-release.ts';
+import { type ServiceProxy, startServiceProxy } from './proxy/service-proxy.ts';
 import { amazonTrustServicesRoots } from './public-roots.ts';
 import { EcsRuntime } from './runtime/ecs-runtime.ts';
 import { choosePodNetworkMode, namespaceTools, PodNetwork, type PodNetworkMode } from './runtime/pod-network.ts';
@@ -271,6 +273,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
   podNetwork = networkOf(podCidr);
   let clusterIpRouting: ClusterIpRouting | undefined;
+  let routingPeers: RoutingPeers | undefined;
+  let proxy: ServiceProxy | undefined;
+  const appliedHere = () => ({ slices: clusterIpRouting?.appliedRevision() ?? 0n, endpoints: proxy?.appliedRevision() ?? 0n });
   if (processRuntime && podNetwork?.mode === 'namespaces') {
     const network = new PodNetwork({
       stateDir: options.stateDir,
@@ -282,8 +287,32 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     processRuntime.attachNetwork(network);
     const tools = namespaceTools();
     if (!('missing' in tools)) {
-      clusterIpRouting = startClusterIpRouting({ client, nft: tools.nft, table: network.names.table, bridge: network.names.bridge, log });
+      // The Node says what this node's proxies have applied, for terminating pods' agents (ADR 170).
+      routingPeers = startRoutingPeers({
+        client,
+        nodeName,
+        here: (ip) => (clusterIpRouting?.routes(ip) || proxy?.routes(ip) ? 'routes' : appliedHere()),
+        applied: appliedHere,
+        log,
+      });
+      await routingPeers.started;
+      clusterIpRouting = startClusterIpRouting({
+        client,
+        nft: tools.nft,
+        table: network.names.table,
+        bridge: network.names.bridge,
+        log,
+        onApplied: () => routingPeers?.publish(),
+      });
     }
+  }
+  // A node that routes nothing to pod addresses must not say it does: annotations left by an
+  // earlier run in namespace mode would hold other nodes' terminating pods (ADR 170).
+  const leftAnnotations = (lastWrittenNode?.metadata.annotations ?? {}) as Record<string, string>;
+  if (!routingPeers && (appliedSlicesAnnotation in leftAnnotations || appliedEndpointsAnnotation in leftAnnotations)) {
+    await client
+      .patch(types.nodes, undefined, nodeName, 'merge', { metadata: { annotations: { [appliedSlicesAnnotation]: null, [appliedEndpointsAnnotation]: null } } })
+      .catch((error: unknown) => log.warn('applied revisions not removed from the Node', { error: String(error) }));
   }
   const addresses = new PodAddressBook(podCidr, runtimeKind === 'sim' ? undefined : options.stateDir);
   const events = new EventRecorder(client, nodeName, (error) => log.warn('event not written', { error: String(error) }));
@@ -463,8 +492,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (!namespaced()) addresses.release(uid);
     },
     serviceAccountVolumes,
-    // A deleted pod keeps serving while the ClusterIP rules still send it connections (ADR 137).
-    ...(clusterIpRouting ? { serviceRoutingHold: (podIP: string, nowMs: number) => clusterIpRouting?.holdFor(podIP, nowMs) } : {}),
+    // A deleted pod keeps serving while some node's ClusterIP rules or NodePort proxy may still
+    // send it connections (ADR 170).
+    ...(routingPeers ? { serviceRoutingHold: (podIP: string, nowMs: number, deadlineMs: number) => routingPeers?.holdFor(podIP, nowMs, deadlineMs) } : {}),
     // In its own network a pod cannot reach the host's loopback: it finds the API as the
     // `kubernetes` Service's ClusterIP, which the node's rules send to the API server.
     apiServer:
@@ -560,7 +590,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
-  const proxy = (options.serviceProxy ?? runtimeKind !== 'sim') ? startServiceProxy({ client, bindAddresses: [address, '127.0.0.1'], log }) : undefined;
+  proxy =
+    (options.serviceProxy ?? runtimeKind !== 'sim')
+      ? startServiceProxy({ client, bindAddresses: [address, '127.0.0.1'], log, onEndpoints: () => routingPeers?.publish() })
+      : undefined;
 
   log.info('node agent started', { node: nodeName, runtime: runtimeKind, address, kubeletPort: server.port, podCidr });
   return {
@@ -605,6 +638,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       retired.clear();
       await proxy?.stop();
       await clusterIpRouting?.stop();
+      await routingPeers?.stop();
       if (options.stopContainersOnStop) {
         await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(5, worker.view.spec.terminationGracePeriodSeconds) * 1000)));
         // Anything else still running (a pod deleted mid-start, an orphan): stop it too.

@@ -49,8 +49,11 @@ export interface WatchEvent<T extends KubeObject = KubeObject> {
 }
 
 export interface ListWatchHandlers<T extends KubeObject> {
-  /** Called with the full set after every (re)list: the receiver replaces what it had. */
-  onList(items: readonly T[]): void;
+  /**
+   * Called with the full set after every (re)list: the receiver replaces what it had. The
+   * list's resourceVersion comes with it: the set is the type's state at that revision.
+   */
+  onList(items: readonly T[], resourceVersion?: string): void;
   onEvent(event: WatchEvent<T>): void;
   onError?(error: unknown): void;
 }

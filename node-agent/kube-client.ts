@@ -289,7 +289,7 @@ export class KubeClient {
         if (resourceVersion === undefined) {
           const list = await this.list<T>(type, { ...options });
           resourceVersion = list.metadata.resourceVersion ?? '0';
-          handlers.onList(list.items);
+          handlers.onList(list.items, resourceVersion);
         }
         for await (const event of this.watch<T>(type, { ...options, resourceVersion }, signal)) {
           failures = 0;

@@ -68,10 +68,11 @@ export interface PodWorkerContext {
   /** Where in-cluster clients reach the API: `KUBERNETES_SERVICE_HOST` and `_PORT`. */
   readonly apiServer?: { readonly host: string; readonly port: string };
   /**
-   * Until when a deleted pod keeps serving because the node's ClusterIP rules may still send it
-   * new connections (namespace mode, docs/adr/137); undefined when nothing routes to `podIP`.
+   * Until when a deleted pod keeps serving because some Ready node's ClusterIP rules or NodePort
+   * proxy may still send it new connections (namespace mode, docs/adr/170); undefined once none
+   * may, or at `deadlineMs`.
    */
-  serviceRoutingHold?(podIP: string, nowMs: number): number | undefined;
+  serviceRoutingHold?(podIP: string, nowMs: number, deadlineMs: number): number | undefined;
   /** How often running pods' ConfigMap, Secret, downwardAPI and projected files are read again. @default 10000 */
   readonly volumeRefreshMs?: number;
 }
@@ -303,10 +304,14 @@ export class PodWorker {
     const plan = planContainerActions(view, snapshots, now, { backOff: this.context.backOff, podGone: this.deletedFromApi });
     if (plan.type === 'hold') return this.hold(plan.untilMs);
     if (plan.type === 'terminate') {
-      // ClusterIP rules are rewritten when the pod's endpoint goes: until then new connections
-      // still come, so SIGTERM waits (never past the deletion's deadline), as a preStop would.
+      // Every node's ClusterIP rules and NodePort proxy follow the pod's endpoint going: until they
+      // all have, new connections may still come, so SIGTERM waits (never past the deletion's
+      // deadline), as a preStop would (docs/adr/170).
       const deadline = view.metadata.deletionTimestamp ? Date.parse(view.metadata.deletionTimestamp) : Number.NaN;
-      const routed = !this.deletedFromApi && this.podIP ? this.context.serviceRoutingHold?.(this.podIP, now) : undefined;
+      const routed =
+        !this.deletedFromApi && this.podIP && Number.isFinite(deadline) && now < deadline
+          ? this.context.serviceRoutingHold?.(this.podIP, now, deadline)
+          : undefined;
       if (routed !== undefined && Number.isFinite(deadline) && now < deadline) return this.hold(Math.min(routed, deadline));
       await this.terminate(plan.graceSeconds, plan.containersToStop);
       return;
@@ -843,7 +848,10 @@ export class PodWorker {
   /** A deleted pod a load balancer still routes to keeps serving; any change of the pod, or `untilMs`, looks again. */
   private hold(untilMs: number): void {
     if (!this.holding)
-      this.context.log.info('pod held until its load balancers and ClusterIP rules let it go', { pod: this.podName(), until: new Date(untilMs).toISOString() });
+      this.context.log.info("pod held until its load balancers and every node's proxies let it go", {
+        pod: this.podName(),
+        until: new Date(untilMs).toISOString(),
+      });
     this.holding = true;
     this.wakeAt(untilMs);
   }

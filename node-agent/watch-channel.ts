@@ -240,7 +240,7 @@ export class WatchChannel {
         subscription.applied.clear();
         for (const item of list.items) subscription.applied.set(keyOf(item), item.metadata.resourceVersion ?? '');
         subscription.cursor = list.metadata.resourceVersion ?? '0';
-        subscription.handlers.onList(list.items);
+        subscription.handlers.onList(list.items, subscription.cursor);
       } catch (error) {
         subscription.handlers.onError?.(error);
         this.retryLater(subscription);

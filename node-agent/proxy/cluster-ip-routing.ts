@@ -8,15 +8,15 @@ import type { Log } from '../../functions/logging/log.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { clusterIpRuleset, type RuleTarget, routedServices } from './cluster-ip-rules.ts';
+import { revisionOf } from './routing-release.ts';
 import type { ServiceProxySource } from './service-proxy.ts';
-
-/** How long after an address leaves this node's rules the other nodes' rules are given to follow. */
-export const routingSettleMs = 1000;
 
 export interface ClusterIpRoutingOptions extends RuleTarget {
   readonly client: ServiceProxySource;
   readonly nft: string;
   readonly log?: Log;
+  /** Called after each write of the table with the EndpointSlices revision it was built from. */
+  readonly onApplied?: (slicesRevision: bigint) => void;
 }
 
 export interface ClusterIpRouting {
@@ -24,12 +24,13 @@ export interface ClusterIpRouting {
   readonly ready: Promise<void>;
   /** How many times the table was written. */
   applied(): number;
+  /** Whether the table in the kernel sends new connections to this address (it is an endpoint there). */
+  routes(ip: string): boolean;
   /**
-   * Until when a pod leaving the rules should keep serving: while its address is an endpoint in
-   * the table, a moment from now (to look again); once it left, `settleMs` after it left, for the
-   * other nodes' tables that apply the same change; undefined after that or if it never was one.
+   * The EndpointSlices revision the table in the kernel was built from: it follows every
+   * EndpointSlice change up to it (docs/adr/170). 0 before the first write.
    */
-  holdFor(ip: string, nowMs: number): number | undefined;
+  appliedRevision(): bigint;
   stop(): Promise<void>;
 }
 
@@ -57,7 +58,9 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   const listed = { services: false, slices: false };
   let writes = 0;
   let routed = new Set<string>();
-  const leftAt = new Map<string, number>();
+  /** The newest EndpointSlices revision received (a list's, or a watch event's), and the one applied. */
+  let slicesSeen = 0n;
+  let slicesApplied = 0n;
   let dirty = false;
   let running: Promise<void> | undefined;
   let markReady: () => void = () => {};
@@ -67,17 +70,15 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   const apply = async () => {
     while (dirty && !abort.signal.aborted) {
       dirty = false;
+      const builtFrom = slicesSeen;
       const routes = routedServices(services.values(), slices.values());
       const script = clusterIpRuleset(options, routes);
       try {
         await applyNftScript(options.nft, script);
         writes += 1;
-        const now = Date.now();
-        const next = new Set(routes.flatMap((service) => service.ports.flatMap((port) => port.endpoints.map((endpoint) => endpoint.ip))));
-        for (const ip of routed) if (!next.has(ip)) leftAt.set(ip, now);
-        for (const ip of next) leftAt.delete(ip);
-        for (const [ip, at] of leftAt) if (now - at > 10 * routingSettleMs) leftAt.delete(ip);
-        routed = next;
+        routed = new Set(routes.flatMap((service) => service.ports.flatMap((port) => port.endpoints.map((endpoint) => endpoint.ip))));
+        if (builtFrom > slicesApplied) slicesApplied = builtFrom;
+        options.onApplied?.(slicesApplied);
         if (listed.services && listed.slices) markReady();
       } catch (error) {
         options.log?.warn('ClusterIP rules not applied', { error: error instanceof Error ? error.message : String(error) });
@@ -93,14 +94,25 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
       if (dirty) changed();
     });
   };
+  // Revisions of one type only grow, and a watch delivers them in order: the table built after
+  // the newest one received follows every change up to it.
+  const saw = (kind: keyof typeof listed, resourceVersion: string | undefined) => {
+    const revision = revisionOf(resourceVersion);
+    if (kind === 'slices' && revision !== undefined && revision > slicesSeen) slicesSeen = revision;
+  };
   const handlers = (objects: Map<string, KubeObject>, kind: keyof typeof listed) => ({
-    onList(items: readonly KubeObject[]) {
+    onList(items: readonly KubeObject[], resourceVersion?: string) {
       objects.clear();
-      for (const item of items) objects.set(keyOf(item), item);
+      for (const item of items) {
+        objects.set(keyOf(item), item);
+        saw(kind, item.metadata.resourceVersion);
+      }
+      saw(kind, resourceVersion);
       listed[kind] = true;
       changed();
     },
     onEvent(event: { readonly type: string; readonly object: KubeObject }) {
+      saw(kind, event.object.metadata.resourceVersion);
       if (event.type === 'DELETED') objects.delete(keyOf(event.object));
       else if (event.type === 'ADDED' || event.type === 'MODIFIED') objects.set(keyOf(event.object), event.object);
       else return;
@@ -115,11 +127,8 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   return {
     ready,
     applied: () => writes,
-    holdFor(ip, nowMs) {
-      if (routed.has(ip)) return nowMs + 200;
-      const left = leftAt.get(ip);
-      return left !== undefined && nowMs < left + routingSettleMs ? left + routingSettleMs : undefined;
-    },
+    routes: (ip) => routed.has(ip),
+    appliedRevision: () => slicesApplied,
     async stop() {
       abort.abort();
       await Promise.all(loops);

@@ -15,6 +15,7 @@ import { createListenerSet, type ListenerTarget, listenerKey } from '../../funct
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import { types } from '../../schemas/registry.ts';
+import { revisionOf } from './routing-release.ts';
 
 /** What the proxy needs of a Kubernetes client; the agent's `KubeClient` fits. */
 export interface ServiceProxySource {
@@ -22,7 +23,7 @@ export interface ServiceProxySource {
     type: ResourceType,
     options: { readonly namespace?: string },
     handlers: {
-      onList(items: readonly T[]): void;
+      onList(items: readonly T[], resourceVersion?: string): void;
       onEvent(event: { readonly type: string; readonly object: T }): void;
       onError?(error: unknown): void;
     },
@@ -36,11 +37,20 @@ export interface ServiceProxyOptions {
   readonly bindAddresses: readonly string[];
   readonly retryBindMs?: number;
   readonly log?: Log;
+  /** Called after every Endpoints list or change the proxy took in. */
+  readonly onEndpoints?: () => void;
 }
 
 export interface ServiceProxy {
   /** `address:port` of the NodePort listeners bound now. */
   listening(): string[];
+  /** Whether a new NodePort connection may still go to this address: it is a ready address of some Endpoints (docs/adr/170). */
+  routes(ip: string): boolean;
+  /**
+   * The Endpoints revision the proxy follows: backends are read from its cache at each
+   * connection, so it applies every Endpoints change up to the newest one received. 0 before the list.
+   */
+  appliedRevision(): bigint;
   stop(): Promise<void>;
 }
 
@@ -48,18 +58,34 @@ function keyOf(object: KubeObject): string {
   return `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
 }
 
-/** A cache of one type, fed by list+watch. */
+function readyAddressesOf(object: KubeObject): string[] {
+  const subsets = (object as { subsets?: { addresses?: { ip?: string }[] | null }[] | null }).subsets ?? [];
+  return subsets.flatMap((subset) => (subset.addresses ?? []).flatMap((address) => (address.ip ? [address.ip] : [])));
+}
+
+/** A cache of one type, fed by list+watch, with the newest revision it received. */
 function objectCache(onChange: () => void) {
   const objects = new Map<string, KubeObject>();
+  const revision = { seen: 0n };
+  const saw = (resourceVersion: string | undefined) => {
+    const value = revisionOf(resourceVersion);
+    if (value !== undefined && value > revision.seen) revision.seen = value;
+  };
   return {
     objects,
+    revision,
     handlers: {
-      onList(items: readonly KubeObject[]) {
+      onList(items: readonly KubeObject[], resourceVersion?: string) {
         objects.clear();
-        for (const item of items) objects.set(keyOf(item), item);
+        for (const item of items) {
+          objects.set(keyOf(item), item);
+          saw(item.metadata.resourceVersion);
+        }
+        saw(resourceVersion);
         onChange();
       },
       onEvent(event: { readonly type: string; readonly object: KubeObject }) {
+        saw(event.object.metadata.resourceVersion);
         if (event.type === 'DELETED') objects.delete(keyOf(event.object));
         else if (event.type === 'ADDED' || event.type === 'MODIFIED') objects.set(keyOf(event.object), event.object);
         else return;
@@ -123,7 +149,7 @@ export function startServiceProxy(options: ServiceProxyOptions): ServiceProxy {
     applying = applying.then(() => (abort.signal.aborted ? undefined : listeners.apply(withTargets))).catch(() => undefined);
   };
   const services = objectCache(sync);
-  const endpoints = objectCache(() => {});
+  const endpoints = objectCache(() => options.onEndpoints?.());
   const onError = (error: unknown) => options.log?.warn('service proxy watch error', { error: error instanceof Error ? error.message : String(error) });
   const loops = [
     options.client.listAndWatch(types.services, {}, { ...services.handlers, onError }, abort.signal),
@@ -131,6 +157,8 @@ export function startServiceProxy(options: ServiceProxyOptions): ServiceProxy {
   ].map((loop) => loop.catch(onError));
   return {
     listening: () => listeners.bound(),
+    routes: (ip) => [...endpoints.objects.values()].some((object) => readyAddressesOf(object).includes(ip)),
+    appliedRevision: () => endpoints.revision.seen,
     async stop() {
       abort.abort();
       await Promise.all(loops);

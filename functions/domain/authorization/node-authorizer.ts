@@ -1,7 +1,7 @@
 /**
  * The node authorizer (Kubernetes' `Node` authorization mode, with 1.32's selector-aware rules):
  * an agent, authenticated as `system:node:<name>` in `system:nodes`, may read its own Node
- * object, the pods bound to it, and the Secrets, ConfigMaps and ServiceAccount tokens those pods
+ * object (and list and watch all Nodes, as kube-proxy may: docs/adr/170), the pods bound to it, and the Secrets, ConfigMaps and ServiceAccount tokens those pods
  * use; its own Lease; and whatever the kubelet's and kube-proxy's roles allow (`system:node`,
  * `system:node-proxier`: Services, Endpoints, EndpointSlices, Events...). What it may write is
  * narrowed to its own objects by NodeRestriction admission. Other users: no opinion.
@@ -148,6 +148,10 @@ export function nodeAuthorizer(store: ObjectStore): Authorizer {
   function readNode(nodeName: string, attributes: AuthorizationAttributes) {
     // Compared by name, not through the pods, so an agent may read its Node before it exists.
     if (attributes.name === nodeName) return allow();
+    // The agent is its node's kube-proxy too, whose role (system:node-proxier) lists and watches
+    // Nodes: it reads there which revisions the other nodes' proxies have applied (docs/adr/170).
+    // A read of another Node by name stays refused, as kube-apiserver refuses it to a kubelet.
+    if (!attributes.name && (attributes.verb === 'list' || attributes.verb === 'watch')) return allow();
     if (!attributes.name) return noOpinion(`node '${nodeName}' cannot read all nodes, only its own Node object`);
     return noOpinion(`node '${nodeName}' cannot read '${attributes.name}', only its own Node object`);
   }

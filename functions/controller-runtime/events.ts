@@ -20,6 +20,7 @@ import {
   referenceTo,
 } from '../domain/events/event-builder.ts';
 import type { Admission } from '../domain/object-admission/admission.ts';
+import { inChunks } from '../store/list-all.ts';
 
 export type { EventType };
 
@@ -34,6 +35,8 @@ export interface EventSpec {
 
 export interface EventRecorder {
   record(event: EventSpec): Promise<void>;
+  /** Many events at once, written together (see `recordEvents`). */
+  recordAll(events: readonly EventSpec[]): Promise<void>;
 }
 
 /** The Event object for a first occurrence at `now`. Cluster-scoped objects' events go to `default`. */
@@ -57,7 +60,8 @@ export interface StoreEventRecorderOptions {
 
 export function storeEventRecorder(options: StoreEventRecorderOptions): EventRecorder {
   const { admission } = options;
-  return {
+  const recorder: EventRecorder = {
+    recordAll: (specs) => recordEvents({ admission, events: recorder, now: () => options.now() }, specs),
     async record(spec) {
       const fresh = newEvent(spec, options.now());
       const namespace = fresh.metadata.namespace;
@@ -79,6 +83,44 @@ export function storeEventRecorder(options: StoreEventRecorderOptions): EventRec
       }
     },
   };
+  return recorder;
+}
+
+/** Events created per transaction by `recordEvents`, and those transactions in flight at once. */
+const eventsPerWrite = 25;
+const eventWritesInFlight = 4;
+
+/**
+ * Records many events, as a controller that did many things at once has them: in transactions of
+ * 25, up to four in flight (the store commits the ones waiting together, docs/adr/004), when they
+ * are all new — the usual case, as an event is named from its object and message. A chunk in
+ * which one already exists fails as a whole, and its events go through `record` one by one,
+ * which bumps the existing event's count. One event after another, each a read and a write,
+ * held a controller's stream batch for seconds per hundred events (docs/adr/191).
+ */
+export async function recordEvents(
+  ctx: { readonly admission: Admission; readonly events: Pick<EventRecorder, 'record'>; now(): Date },
+  specs: readonly EventSpec[],
+): Promise<void> {
+  if (specs.length === 0) return;
+  await inChunks(
+    specs,
+    eventsPerWrite,
+    async (chunk) => {
+      try {
+        const now = ctx.now();
+        // Events in a namespace being terminated are refused by admission and dropped, as the recorder drops them.
+        await ctx.admission.createAll(
+          types.events,
+          chunk.map((spec) => newEvent(spec, now)),
+        );
+      } catch {
+        for (const spec of chunk) await ctx.events.record(spec);
+      }
+      return [];
+    },
+    eventWritesInFlight,
+  );
 }
 
 /** Keeps events in memory; for planners' tests and dry runs. */
@@ -88,6 +130,9 @@ export function memoryEventRecorder(): EventRecorder & { readonly recorded: Even
     recorded,
     async record(spec) {
       recorded.push(spec);
+    },
+    async recordAll(specs) {
+      recorded.push(...specs);
     },
   };
 }

@@ -10,7 +10,7 @@ import { types } from '../../schemas/registry.ts';
 import { selectedNodeAnnotation } from '../../schemas/storage.ts';
 import { storedPod } from '../../schemas/stored-objects.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../controller-runtime/controller.ts';
-import { type EventSpec, newEvent } from '../controller-runtime/events.ts';
+import { type EventSpec, recordEvents } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
 import { ConflictError, NotFoundError } from '../core/errors.ts';
 import { kubeTime } from '../core/kube-time.ts';
@@ -99,30 +99,12 @@ export const schedulerController: Controller = {
       const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
       held = await schedulePass(ctx, pods, lease, acquiredAt, (specs) => events.push(specs));
     } finally {
-      await releaseSchedulerLease(ctx.admission, held);
-      for (const specs of events) await recordEvents(ctx, specs);
+      // The events are written together, beside the lease's release: the next pass (pods
+      // created meanwhile wait for it) starts only when this one returns.
+      await Promise.all([releaseSchedulerLease(ctx.admission, held), recordEvents(ctx, events.flat())]);
     }
   },
 };
-
-/**
- * Records a chunk of events in one transaction when they are all new (the usual case: an event
- * is named from its pod's uid and message); when one already exists the transaction fails and
- * each goes through the recorder, which bumps the existing event's count.
- */
-async function recordEvents(ctx: ControllerContext, specs: readonly EventSpec[]): Promise<void> {
-  if (specs.length === 0) return;
-  try {
-    const now = ctx.now();
-    // Events in a namespace being terminated are refused by admission and dropped, as the recorder drops them.
-    await ctx.admission.createAll(
-      types.events,
-      specs.map((spec) => newEvent(spec, now)),
-    );
-  } catch {
-    for (const spec of specs) await ctx.events.record(spec);
-  }
-}
 
 function scheduledCondition(pod: KubeObject) {
   return storedPod(pod).status?.conditions?.find((c) => c.type === 'PodScheduled');
@@ -161,7 +143,7 @@ async function schedulePass(
   pods: readonly KubeObject[],
   lease: KubeObject,
   acquiredAt: number,
-  recordEvents: (events: readonly EventSpec[]) => void,
+  noteEvents: (events: readonly EventSpec[]) => void,
 ): Promise<KubeObject> {
   const nodes = await listAll(ctx.store, types.nodes);
   const queue = schedulingQueue(pods);
@@ -208,7 +190,7 @@ async function schedulePass(
         await keepLease();
         // As the pods/binding subresource: conditional on the pod as listed, so a pod changed meanwhile fails the chunk.
         const written = await ctx.admission.bindAll(chunk, now);
-        recordEvents(
+        noteEvents(
           chunk.map(({ pod, nodeName }) => ({
             involvedObject: pod,
             type: 'Normal',
@@ -221,7 +203,7 @@ async function schedulePass(
       },
       writesInFlight,
     );
-    await writeUnschedulable(ctx, plan.unschedulable, now, keepLease, recordEvents);
+    await writeUnschedulable(ctx, plan.unschedulable, now, keepLease, noteEvents);
   }
   return held;
 }
@@ -232,7 +214,7 @@ async function writeUnschedulable(
   unschedulable: readonly Unschedulable[],
   now: Date,
   keepLease: () => Promise<void>,
-  recordEvents: (events: readonly EventSpec[]) => void,
+  noteEvents: (events: readonly EventSpec[]) => void,
 ): Promise<void> {
   const changed = unschedulable.filter(({ pod, message }) => {
     const current = scheduledCondition(pod);
@@ -244,7 +226,7 @@ async function writeUnschedulable(
       types.pods,
       chunk.map(({ pod, message }) => ({ object: markUnschedulable(pod, message, now), old: pod })),
     );
-    recordEvents(chunk.map(({ pod, message }) => ({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName })));
+    noteEvents(chunk.map(({ pod, message }) => ({ involvedObject: pod, type: 'Warning', reason: 'FailedScheduling', message, component: schedulerName })));
     return written;
   });
 }

@@ -45,4 +45,19 @@ describe('storeEventRecorder', () => {
     assert.equal(failures.length, 1);
     assert.match(failures[0] ?? '', /unable to create new content in namespace going because it is being terminated/);
   });
+
+  it('writes many new events together, and counts repeats among them on the events already there', async () => {
+    await recorder().record(spec('apps', 'Created pod: web-3'));
+    const specs = Array.from({ length: 60 }, (_, index) => spec('apps', `Created pod: web-${index}`));
+    await recorder(() => new Date('2026-01-01T00:01:00Z')).recordAll(specs);
+    const events = (await world.raw.list(types.events, { namespace: 'apps' })).items;
+    assert.equal(events.length, 60);
+    const counts = new Map(events.map((event) => [event.message, event.count]));
+    assert.equal(counts.get('Created pod: web-3'), 2);
+    assert.deepEqual(
+      [...counts.entries()].filter(([, count]) => count !== 1).map(([message]) => message),
+      ['Created pod: web-3'],
+    );
+    assert.deepEqual(failures, []);
+  });
 });

@@ -363,33 +363,52 @@ async function create(route: ResourceRoute, request: ReadRequest, context: VerbC
 /**
  * Read, compute the new object, write conditionally; when another writer got there first
  * and the client set no resourceVersion of its own, start again from a fresh read.
+ *
+ * Given `rememberedVersion` (a status update's resourceVersion, the client's precondition), the
+ * first attempt starts from the object as the store remembers it at exactly that revision, if it
+ * does, instead of a read: the write is conditional on that revision, so if the object moved on
+ * since, it fails and everything is done again from a read — which answers as before (a 409 for
+ * the stale resourceVersion). Anything else that goes wrong on that attempt is also done again
+ * from a read, so every answer but a successful write comes from the current object. A node's
+ * pod status writes, one per pod start, skip a read each (docs/adr/191).
  */
 async function writeWithRetry(
   route: ResourceRoute,
   context: VerbContext,
   compute: (current: KubeObject) => { object: KubeObject; clientResourceVersion?: string },
   dryRun = false,
+  rememberedVersion?: string,
 ): Promise<KubeObject> {
+  let remembered =
+    rememberedVersion !== undefined && !dryRun ? context.store.rememberedAt?.(route.type, route.namespace, route.name!, rememberedVersion) : undefined;
   for (let attempt = 1; ; attempt++) {
-    const current = await context.store.get(route.type, route.namespace, route.name!);
-    const { object, clientResourceVersion } = compute(current);
-    checkPrecondition(route, clientResourceVersion, current);
-    const plugged =
-      (await admitRequest(context, {
-        operation: 'UPDATE',
-        type: route.type,
-        ...(route.subresource ? { subresource: route.subresource } : {}),
-        ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
-        name: route.name!,
-        object,
-        oldObject: current,
-        dryRun,
-      })) ?? object;
+    const fromMemory = remembered !== undefined;
+    const current = remembered ?? (await context.store.get(route.type, route.namespace, route.name!));
+    remembered = undefined;
     try {
-      return await context.admission.writeUpdate(route.type, plugged, current, { dryRun });
+      const { object, clientResourceVersion } = compute(current);
+      checkPrecondition(route, clientResourceVersion, current);
+      const plugged =
+        (await admitRequest(context, {
+          operation: 'UPDATE',
+          type: route.type,
+          ...(route.subresource ? { subresource: route.subresource } : {}),
+          ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+          name: route.name!,
+          object,
+          oldObject: current,
+          dryRun,
+        })) ?? object;
+      try {
+        return await context.admission.writeUpdate(route.type, plugged, current, { dryRun });
+      } catch (error) {
+        if (!fromMemory && (!(error instanceof ConflictError) || clientResourceVersion || attempt >= MAX_WRITE_ATTEMPTS)) throw error;
+      }
     } catch (error) {
-      if (!(error instanceof ConflictError) || clientResourceVersion || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      // Started from memory: whatever it was, the answer comes from a read (the loop's next turn).
+      if (!fromMemory) throw error;
     }
+    if (fromMemory) attempt--;
   }
 }
 
@@ -442,6 +461,8 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
       return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
     },
     isDryRun(request.query),
+    // A status write (a node's, for its pods) may start from the object remembered at the version it names.
+    subresource ? clientResourceVersion : undefined,
   );
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }

@@ -231,6 +231,10 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       return (await readExisting(type, type.namespaced ? storedNamespace(type, namespace) : undefined, name)).object;
     },
 
+    rememberedAt(type, namespace, name, resourceVersion) {
+      return rememberedAt(type, objectKey(type.namespaced ? namespace : undefined, name), resourceVersion, undefined, 0)?.object;
+    },
+
     list,
 
     async create(type, object) {

@@ -117,7 +117,13 @@ export interface ObjectStore {
   watch(type: ResourceType, options: WatchOptions): AsyncIterable<WatchEvent>;
   /** The type's latest committed revision. */
   currentRevision(type: ResourceType): Promise<string>;
+  /**
+   * The object as it was at `resourceVersion`, when this store read or wrote it at exactly that
+   * revision lately — no read. Revisions are never reused, so it is exactly that state; whether
+   * it is still current only a read or a write conditional on that revision tells.
+   */
+  rememberedAt?(type: ResourceType, namespace: string | undefined, name: string, resourceVersion: string): KubeObject | undefined;
 }
 
 /** The reading half of the store: what a writer that must go through admission holds directly. */
-export type ObjectReader = Pick<ObjectStore, 'get' | 'list' | 'watch' | 'currentRevision'>;
+export type ObjectReader = Pick<ObjectStore, 'get' | 'list' | 'watch' | 'currentRevision' | 'rememberedAt'>;

@@ -196,7 +196,8 @@ export class WatchChannel {
       this.options.log?.info('watch channel connected', { url: this.options.url });
       const opened = Date.now();
       socket.once('close', () => {
-        // A connection that lasted is not a failure; one that drops at once backs off.
+        // A connection that lasted is not a failure; one that drops at once backs off (unless it
+        // caught up first: see receive).
         if (Date.now() - opened > 10_000) this.failures = 0;
       });
       for (const subscription of this.subscriptions.values()) void this.start(subscription);
@@ -308,6 +309,10 @@ export class WatchChannel {
     const subscription = this.subscriptions.get(message.id);
     if (!subscription || subscription.listing) return;
     if (message.type === 'synced') {
+      // The server took the subscription and answered it in full: this connection works, so the
+      // next cut reconnects at once rather than after a back-off grown by earlier cuts (as
+      // client-go's reflector backs off only from a watch that ended without delivering anything).
+      this.failures = 0;
       // What was pushed meanwhile comes after the catch-up, in the order it was pushed.
       const pushed = subscription.pushed;
       subscription.pushed = [];

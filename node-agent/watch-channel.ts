@@ -74,12 +74,15 @@ export class WatchChannel {
   private sequence = 0;
   private closed = false;
   private failures = 0;
+  /** When the current connection opened, and whether every subscription has caught up on it. */
+  private openedAt = 0;
+  private caughtUp = false;
   private lastSent = 0;
   private connecting: Promise<void> | undefined;
   private readonly pinger: NodeJS.Timeout;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Messages received and applied, for the agent's log and the tests. */
-  readonly stats = { connects: 0, eventsApplied: 0, eventsDropped: 0, relists: 0, resubscribes: 0 };
+  readonly stats = { connects: 0, eventsApplied: 0, eventsDropped: 0, relists: 0, resubscribes: 0, reconnectDelayMs: 0 };
 
   constructor(private readonly options: WatchChannelOptions) {
     const pingIntervalMs = options.pingIntervalMs ?? 300_000;
@@ -195,6 +198,8 @@ export class WatchChannel {
       this.lastSent = Date.now();
       this.options.log?.info('watch channel connected', { url: this.options.url });
       const opened = Date.now();
+      this.openedAt = opened;
+      this.caughtUp = false;
       socket.once('close', () => {
         // A connection that lasted is not a failure; one that drops at once backs off (unless it
         // caught up first: see receive).
@@ -223,6 +228,7 @@ export class WatchChannel {
     if (this.closed || this.subscriptions.size === 0) return;
     this.failures++;
     const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures - 1, 7)) * (0.5 + Math.random() / 2);
+    this.stats.reconnectDelayMs = delay;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.ensureConnected(), delay);
   }
@@ -324,6 +330,10 @@ export class WatchChannel {
       // change below N has been committed yet. What a later catch-up sends again is dropped
       // by the per-object versions.
       if (isNewer(message.resourceVersion, subscription.cursor)) subscription.cursor = message.resourceVersion;
+      if (!this.caughtUp && [...this.subscriptions.values()].every((s) => s.synced)) {
+        this.caughtUp = true;
+        this.options.log?.info('watch channel caught up', { subscriptions: this.subscriptions.size, ms: Date.now() - this.openedAt });
+      }
       return;
     }
     if (!subscription.synced && !message.catchUp) {

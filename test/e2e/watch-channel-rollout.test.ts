@@ -57,20 +57,63 @@ describe('node agent over the watch channel', { timeout: 300_000 }, () => {
   }
 
   it('ends with exactly the right pods after a rollout during which its connection was cut', async () => {
-    await cluster.kubectlOk(['create', 'deployment', 'web', '--image=nginx', '--replicas=3']);
+    // maxSurge 100%: the rollout makes its three new pods at once, then removes the old ones, in one
+    // step rather than three one after another, each a chain of controllers that takes seconds on
+    // a loaded machine; the agent still sees creations and deletions while its connection is cut.
+    await cluster.kubectlOk(['create', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'default' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: 'web' } },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] } },
+        },
+      }),
+    });
     await cluster.kubectlOk(['rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 });
     assert.equal(cluster.local.watchChannel.connectionIds().length, 1, 'the agent holds one channel connection');
 
-    // Cut the agent's connection every 400 ms while the rollout runs.
+    // Cut the agent's connection again and again while the rollout runs, alternately: once at a
+    // random moment of its first 400 ms (most often before or during its catch-up), once as soon as
+    // the agent has caught up on it (changes pushed after that are cut off). Every other connection
+    // thus brings the agent up to date, so the rollout moves on however slow the machine is: with
+    // every connection cut after a fixed time, a loaded machine's catch-ups never finished in time.
+    const agentLog = () => readFileSync(join(cluster.dataDir, 'nodes', node, 'agent.log'), 'utf8');
+    /** The agent's channel connects so far, and whether it has caught up on the latest one. */
+    const agentChannel = () => {
+      let connects = 0;
+      let caughtUp = false;
+      for (const line of agentLog().split('\n')) {
+        if (line.includes('"message":"watch channel connected"')) {
+          connects++;
+          caughtUp = false;
+        } else if (line.includes('"message":"watch channel caught up"')) {
+          caughtUp = true;
+        }
+      }
+      return { connects, caughtUp };
+    };
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     let cuts = 0;
     let rolling = true;
     const cutter = (async () => {
+      let connectsAtCut = agentChannel().connects;
       while (rolling) {
-        await new Promise((resolve) => setTimeout(resolve, 400));
-        if (cluster.local.watchChannel.connectionIds().length > 0) {
-          cluster.local.watchChannel.dropConnections();
-          cuts++;
+        await pause(50);
+        if (cluster.local.watchChannel.connectionIds().length === 0) continue;
+        if (cuts % 2 === 0) {
+          await pause(Math.random() * 400);
+        } else {
+          const channel = agentChannel();
+          if (channel.connects <= connectsAtCut || !channel.caughtUp) continue;
         }
+        if (!rolling) break;
+        connectsAtCut = agentChannel().connects;
+        cluster.local.watchChannel.dropConnections();
+        cuts++;
       }
     })();
     try {
@@ -95,8 +138,8 @@ describe('node agent over the watch channel', { timeout: 300_000 }, () => {
       },
       { timeoutMs: 60_000 },
     );
-    const log = readFileSync(join(cluster.dataDir, 'nodes', node, 'agent.log'), 'utf8');
-    const connects = log.split('\n').filter((line) => line.includes('watch channel connected')).length;
+    const log = agentLog();
+    const { connects } = agentChannel();
     assert.ok(connects > cuts / 2, `the agent reconnected (${connects} connects for ${cuts} cuts)`);
     assert.doesNotMatch(log, /pod watch failed/, 'no REST watch of pods was needed');
   });

@@ -73,6 +73,8 @@ export interface ChangeLog {
   compactIfDue(type: ResourceType): void;
   /** Compacts now: what a test or a scheduled job calls. */
   compact(type: ResourceType): Promise<void>;
+  /** The type's first or last entry in the table, read consistently; none for an empty log. */
+  endEntry(type: ResourceType, end: 'oldest' | 'newest'): Promise<LogEntry | undefined>;
 }
 
 /** DynamoDB's TTL deletes an entry this long after it is compacted, should compaction's own delete not have happened. */
@@ -293,11 +295,8 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
     return false;
   }
 
-  /**
-   * A log written before revisions came from the counter had no gaps and no compaction point;
-   * TTL deleted its old entries. Its compaction point is just below the oldest entry left.
-   */
-  async function adoptLegacyLog(log: TypeLog): Promise<void> {
+  /** The type's first or last entry (or range) in the table, read consistently; none for an empty log. */
+  async function endEntry(type: ResourceType, end: 'oldest' | 'newest'): Promise<LogEntry | undefined> {
     const output = await calls.run(
       'Query',
       (abortSignal) =>
@@ -306,7 +305,8 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
             TableName: tables.changes,
             KeyConditionExpression: '#pk = :pk AND #sk > :zero',
             ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-            ExpressionAttributeValues: { ':pk': { S: log.type.id }, ':zero': { N: '0' } },
+            ExpressionAttributeValues: { ':pk': { S: type.id }, ':zero': { N: '0' } },
+            ScanIndexForward: end === 'oldest',
             ConsistentRead: true,
             Limit: 1,
           }),
@@ -314,7 +314,16 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         ),
       { idempotent: true },
     );
-    const oldest = output.Items?.[0] ? parseLogItem(output.Items[0]).revision : log.allocated + 1;
+    const [item] = output.Items ?? [];
+    return item ? parseLogItem(item) : undefined;
+  }
+
+  /**
+   * A log written before revisions came from the counter had no gaps and no compaction point;
+   * TTL deleted its old entries. Its compaction point is just below the oldest entry left.
+   */
+  async function adoptLegacyLog(log: TypeLog): Promise<void> {
+    const oldest = (await endEntry(log.type, 'oldest'))?.revision ?? log.allocated + 1;
     const compacted = oldest - 1;
     try {
       await calls.run(
@@ -578,6 +587,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
 
   return {
     source,
+    endEntry,
     allocated(type, from, through) {
       const log = logOf(type);
       log.ownInFlight.set(from, through);

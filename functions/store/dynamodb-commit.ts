@@ -243,25 +243,7 @@ export function createCommitter(options: CommitterOptions): Committer {
    * as long as its retention.
    */
   async function logTail(type: ResourceType): Promise<number> {
-    const last = await calls.run(
-      'Query',
-      (abortSignal) =>
-        calls.client.send(
-          new QueryCommand({
-            TableName: tables.changes,
-            KeyConditionExpression: '#pk = :pk AND #sk > :zero',
-            ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-            ExpressionAttributeValues: { ':pk': { S: type.id }, ':zero': { N: '0' } },
-            ScanIndexForward: false,
-            Limit: 1,
-            ConsistentRead: true,
-          }),
-          { abortSignal },
-        ),
-      { idempotent: true },
-    );
-    const [item] = last.Items ?? [];
-    const entry = item ? parseLogItem(item) : undefined;
+    const entry = await log.endEntry(type, 'newest');
     // A minute's margin for the clocks of the processes that compact.
     if (entry && entry.retainedUntil > Math.floor(now().getTime() / 1000) + 60) return entry.through;
     const counter = await calls.run(

@@ -12,13 +12,14 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDynamoDbStore } from '../../../functions/store/dynamodb-store.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 import { FakeElbv2, testNetwork } from '../../support/fake-elbv2.ts';
+import { sqsRecord } from '../../support/lambda-events.ts';
 import { namespaceObject } from '../controllers/control-plane.ts';
 
 type Handler = (event: DynamoDBStreamEvent | SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -33,7 +34,6 @@ const context = {
 } as unknown as Context;
 
 const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/skiff-ControllerRequeue';
-const queueArn = 'arn:aws:sqs:eu-west-1:123456789012:skiff-ControllerRequeue';
 const variables = [
   'OBJECTS_TABLE',
   'CHANGES_TABLE',
@@ -53,25 +53,6 @@ const namespace = `requeue-${process.pid}`;
 const targetHealthType = 'target-health.skiff.io/web';
 
 /** One message as Lambda's SQS event source mapping delivers it. */
-function sqsRecord(messageId: string, body: string): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `AQEB${messageId}handle`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(Date.now() - 15_000),
-      SenderId: 'AROAEXAMPLE:skiff-controllers',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '00000000000000000000000000000000',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'eu-west-1',
-  };
-}
-
 describe('controller-manager Lambda requeues through SQS', () => {
   let db: TestDynamoDb;
   let store: ReturnType<typeof createDynamoDbStore>;

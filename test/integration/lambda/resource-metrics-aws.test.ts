@@ -18,7 +18,7 @@ import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk
 import { type AttributeValue, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StatsSummary } from '../../../functions/domain/metrics/node-stats.ts';
 import { createAdmission } from '../../../functions/domain/object-admission/admission.ts';
@@ -33,6 +33,7 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 import { restoreEnvironment, setEnvironment } from '../../support/environment.ts';
+import { sqsRecord, webSocketEvent } from '../../support/lambda-events.ts';
 import { FakeResponseStream } from '../../unit/lambda/fake-lambda-runtime.ts';
 import { deploymentObject, namespaceObject } from '../controllers/control-plane.ts';
 
@@ -52,26 +53,6 @@ type ChannelHandler = (event: WebSocketEvent, context: Context) => Promise<WebSo
 type ControllersHandler = (event: DynamoDBStreamEvent | SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 type ApiHandler = (event: RestProxyEvent, stream: FakeResponseStream, context: Context) => Promise<void>;
 
-function wsEvent(
-  connectionId: string,
-  eventType: WebSocketEvent['requestContext']['eventType'],
-  extra: Partial<WebSocketEvent>,
-  routeKey: string,
-): WebSocketEvent {
-  return {
-    requestContext: {
-      routeKey,
-      eventType,
-      connectionId,
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      stage: 'cluster',
-      requestId: `r-${Math.random()}`,
-    },
-    isBase64Encoded: false,
-    ...extra,
-  };
-}
-
 function proxyEvent(path: string): RestProxyEvent {
   const headers: Record<string, string> = {
     Accept: 'application/json',
@@ -88,25 +69,6 @@ function proxyEvent(path: string): RestProxyEvent {
     body: null,
     isBase64Encoded: false,
     requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}` },
-  };
-}
-
-function sqsRecord(messageId: string, body: string): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `AQEB${messageId}handle`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(Date.now() - 15_000),
-      SenderId: 'AROAEXAMPLE:skiff-controllers',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '00000000000000000000000000000000',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:skiff-ControllerRequeue',
-    awsRegion: region,
   };
 }
 
@@ -143,7 +105,7 @@ describe('resource metrics and autoscaling on AWS, through the Lambda entry poin
 
   const items = () => dynamoDbNodeStats({ client: db.client, tableName: channelTable });
   const send = (connectionId: string, body: unknown) =>
-    channelHandler(wsEvent(connectionId, 'MESSAGE', { body: JSON.stringify(body) }, (body as { action?: string }).action ?? '$default'), context);
+    channelHandler(webSocketEvent(connectionId, 'MESSAGE', { body: JSON.stringify(body) }, (body as { action?: string }).action ?? '$default'), context);
   const posted = () =>
     management.commandCalls(PostToConnectionCommand).map((call) => ({
       connectionId: call.args[0].input.ConnectionId ?? '',
@@ -245,7 +207,7 @@ describe('resource metrics and autoscaling on AWS, through the Lambda entry poin
         status: { phase: 'Running', startTime: started, conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: started }] },
       }),
     ];
-    assert.deepEqual(await channelHandler(wsEvent('conn-node', 'CONNECT', { headers: { Authorization: `Bearer ${nodeToken}` } }, '$connect'), context), {
+    assert.deepEqual(await channelHandler(webSocketEvent('conn-node', 'CONNECT', { headers: { Authorization: `Bearer ${nodeToken}` } }, '$connect'), context), {
       statusCode: 200,
     });
   });

@@ -24,6 +24,7 @@ import type { WebSocketEvent, WebSocketResult } from '../../../functions/watch/w
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
+import { webSocketEvent } from '../../support/lambda-events.ts';
 import { waitFor } from '../../support/wait.ts';
 
 const adminToken = 'channel-test-admin-token-0123456789';
@@ -38,30 +39,13 @@ let channelTable: string;
 let channelHandler: (event: WebSocketEvent, context: Context) => Promise<WebSocketResult>;
 let fanOutHandler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
 
-function wsEvent(
-  connectionId: string,
-  eventType: WebSocketEvent['requestContext']['eventType'],
-  extra: Partial<WebSocketEvent> = {},
-  routeKey = '$default',
-): WebSocketEvent {
-  return {
-    requestContext: {
-      routeKey: eventType === 'CONNECT' ? '$connect' : eventType === 'DISCONNECT' ? '$disconnect' : routeKey,
-      eventType,
-      connectionId,
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      stage: 'cluster',
-      requestId: `r-${Math.random()}`,
-    },
-    isBase64Encoded: false,
-    ...extra,
-  };
-}
-
 const connect = (connectionId: string, token?: string) =>
-  channelHandler(wsEvent(connectionId, 'CONNECT', { headers: token ? { Authorization: `Bearer ${token}`, Host: 'abc123' } : { Host: 'abc123' } }), context);
+  channelHandler(
+    webSocketEvent(connectionId, 'CONNECT', { headers: token ? { Authorization: `Bearer ${token}`, Host: 'abc123' } : { Host: 'abc123' } }),
+    context,
+  );
 const message = (connectionId: string, body: unknown) =>
-  channelHandler(wsEvent(connectionId, 'MESSAGE', { body: JSON.stringify(body) }, (body as { action?: string }).action ?? '$default'), context);
+  channelHandler(webSocketEvent(connectionId, 'MESSAGE', { body: JSON.stringify(body) }, (body as { action?: string }).action ?? '$default'), context);
 
 /** What was posted to each connection, parsed, in order. */
 function posted(): { connectionId: string; message: Record<string, any> }[] {
@@ -191,7 +175,7 @@ describe('watch channel Lambda handlers', { timeout: 180_000 }, () => {
     await connect('conn-errors', nodeToken);
     await message('conn-errors', { action: 'subscribe', id: 'x' });
     await message('conn-errors', { action: 'subscribe', id: 'cms', group: '', version: 'v1', resource: 'configmaps', resourceVersion: '1' });
-    await channelHandler(wsEvent('conn-errors', 'MESSAGE', { body: 'not json' }), context);
+    await channelHandler(webSocketEvent('conn-errors', 'MESSAGE', { body: 'not json' }), context);
     assert.deepEqual(
       posted().map((m) => [m.message.type, m.message.id, m.message.status?.code, m.message.status?.reason]),
       [
@@ -275,7 +259,7 @@ describe('watch channel Lambda handlers', { timeout: 180_000 }, () => {
     await connect('conn-bye', adminToken);
     await message('conn-bye', { action: 'subscribe', id: 'svc', group: '', version: 'v1', resource: 'services', resourceVersion: '0' });
     assert.ok((await registry().subscriptionsOf('core/services')).some((s) => s.connectionId === 'conn-bye'));
-    assert.deepEqual(await channelHandler(wsEvent('conn-bye', 'DISCONNECT'), context), { statusCode: 200 });
+    assert.deepEqual(await channelHandler(webSocketEvent('conn-bye', 'DISCONNECT'), context), { statusCode: 200 });
     assert.equal(await registry().connection('conn-bye'), undefined);
     assert.ok(!(await registry().subscriptionsOf('core/services')).some((s) => s.connectionId === 'conn-bye'));
   });

@@ -53,7 +53,7 @@ export const resourceTypes: readonly ResourceType[] = [
   type('', 'v1', 'Namespace', 'namespaces', {
     namespaced: false,
     shortNames: ['ns'],
-    subresources: ['status'],
+    subresources: ['finalize', 'status'],
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   }),
   type('', 'v1', 'Node', 'nodes', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),

@@ -4,7 +4,7 @@
  */
 import type { JsonSchemaProps } from './structural-schema.ts';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
+export type Subresource = 'status' | 'finalize' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
 
 export interface ResourceType {
   /** Stable key, `<group or core>/<plural>`: the store's partition for this type. */

@@ -59,6 +59,7 @@ const ownKind = (type: ResourceType): GroupVersionKind => ({ group: type.group, 
 /** What each subresource takes and returns, as kube-apiserver serves them. */
 const subresourceFacts: Readonly<Record<Subresource, SubresourceFacts>> = {
   status: { responseKind: ownKind, verbs: ['get', 'patch', 'update'] },
+  finalize: { responseKind: ownKind, verbs: ['update'] },
   scale: { responseKind: () => ({ group: 'autoscaling', version: 'v1', kind: 'Scale' }), verbs: ['get', 'patch', 'update'] },
   binding: { responseKind: () => ({ group: '', version: 'v1', kind: 'Binding' }), verbs: ['create'] },
   log: { responseKind: ownKind, verbs: ['get'] },

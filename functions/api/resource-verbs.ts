@@ -120,6 +120,7 @@ export async function serveResource(route: ResourceRoute, request: ReadRequest, 
   if (subresource === 'binding') return expect(method, 'POST', () => bind(route, request, context));
   if (subresource === 'eviction') return expect(method, 'POST', () => evict(route, request, context));
   if (subresource === 'scale') return serveScale(route, request, context, method);
+  if (subresource === 'finalize') return expect(method, 'PUT', () => finalizeNamespace(route, request, context));
   if (route.watchPath) return expect(method, 'GET', async () => watch(route, request, context));
   if (route.name === undefined) {
     switch (method) {
@@ -620,6 +621,37 @@ async function deleteCollection(route: ResourceRoute, request: ReadRequest, cont
     }
   }
   return jsonResponse(200, { kind: route.type.listKind, apiVersion: apiVersionOf(route.type), metadata: { resourceVersion }, items: deleted });
+}
+
+/**
+ * `PUT namespaces/{name}/finalize`, as kube-apiserver's finalize strategy: only `spec.finalizers`
+ * change. A terminating namespace left with none is removed at once, whatever it still holds:
+ * what a user does to a namespace stuck in Terminating.
+ */
+async function finalizeNamespace(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
+  const body = decodeObjectBody(request.body, request.headers['content-type']) as Record<string, unknown>;
+  checkName(route, body);
+  const finalizers = (body.spec as { finalizers?: unknown } | undefined)?.finalizers ?? [];
+  const clientResourceVersion = preconditionOf((body.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion);
+  const dryRun = isDryRun(request.query);
+  const written = await writeWithRetry(
+    route,
+    context,
+    (current) => {
+      checkPrecondition(route, clientResourceVersion, current);
+      const finalized = { ...current, spec: { ...(current.spec as object), finalizers } } as KubeObject;
+      const { object } = context.admission.admitUpdate(route.type, finalized, current);
+      return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
+    },
+    dryRun,
+  );
+  const left = (written.spec as { finalizers?: readonly string[] } | undefined)?.finalizers ?? [];
+  if (!dryRun && written.metadata.deletionTimestamp && left.length === 0) {
+    await context.admission.delete(route.type, written, { finalized: true }).catch((error: unknown) => {
+      if (!isApiError(error, 404)) throw error;
+    });
+  }
+  return render(route.type, written, request, context, 200);
 }
 
 // --- scale -------------------------------------------------------------------------------

@@ -241,6 +241,40 @@ describe('deletion with a grace period', () => {
   });
 });
 
+describe('the finalize subresource of a namespace', () => {
+  const namespaces = '/api/v1/namespaces';
+
+  it('changes only spec.finalizers, and refuses every verb but update', async () => {
+    await call(namespaces, { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kept' } } });
+    const sent = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kept', labels: { ignored: 'yes' } }, spec: { finalizers: ['example.com/own'] } };
+    const finalized = await call(`${namespaces}/kept/finalize`, { method: 'PUT', body: sent });
+    assert.equal(finalized.status, 200);
+    const stored = json(await call(`${namespaces}/kept`));
+    assert.deepEqual([stored.spec.finalizers, stored.metadata.labels?.ignored, stored.status.phase], [['example.com/own'], undefined, 'Active']);
+    assert.equal((await call(`${namespaces}/kept/finalize`)).status, 405);
+    assert.equal((await call(`${namespaces}/kept/finalize`, { method: 'PATCH', body: {}, contentType: 'application/merge-patch+json' })).status, 405);
+    const renamed = await call(`${namespaces}/kept/finalize`, { method: 'PUT', body: { ...sent, metadata: { name: 'other' } } });
+    assert.equal(renamed.status, 400);
+  });
+
+  it('removes a terminating namespace at once when its last finalizer goes, as a user unsticks one', async () => {
+    await call(namespaces, { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stuck' } } });
+    await call(`${namespaces}/stuck`, { method: 'DELETE' });
+    const terminating = json(await call(`${namespaces}/stuck`));
+    assert.deepEqual([terminating.status.phase, terminating.spec.finalizers], ['Terminating', ['kubernetes']]);
+    const stale = await call(`${namespaces}/stuck/finalize`, {
+      method: 'PUT',
+      body: { ...terminating, metadata: { ...terminating.metadata, resourceVersion: '1' }, spec: { finalizers: [] } },
+    });
+    assert.equal(stale.status, 409);
+    assert.equal((await call(`${namespaces}/stuck`)).status, 200);
+    const finalized = await call(`${namespaces}/stuck/finalize`, { method: 'PUT', body: { ...terminating, spec: { finalizers: [] } } });
+    assert.equal(finalized.status, 200);
+    assert.deepEqual(json(finalized).spec.finalizers, []);
+    assert.equal((await call(`${namespaces}/stuck`)).status, 404);
+  });
+});
+
 describe('Table rows and includeObject', () => {
   const table = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
   beforeEach(async () => {

@@ -162,6 +162,15 @@ spec:
       - key: node-role.kubernetes.io/control-plane
         operator: Exists
         effect: NoSchedule
+      # As a network or log agent's DaemonSet does: a node that has not said it is Ready yet (the
+      # joined node below never does) carries not-ready or unreachable NoSchedule taints, which
+      # the tolerations daemon pods get by default do not cover.
+      - key: node.kubernetes.io/not-ready
+        operator: Exists
+        effect: NoSchedule
+      - key: node.kubernetes.io/unreachable
+        operator: Exists
+        effect: NoSchedule
       containers:
       - name: logger
         image: busybox

@@ -19,7 +19,7 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 import { FakeElbv2, testNetwork } from '../../support/fake-elbv2.ts';
-import { sqsRecord } from '../../support/lambda-events.ts';
+import { acceptEveryMessageBatch, sqsRecord } from '../../support/lambda-events.ts';
 import { namespaceObject } from '../controllers/control-plane.ts';
 
 type Handler = (event: DynamoDBStreamEvent | SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -91,11 +91,7 @@ describe('controller-manager Lambda requeues through SQS', () => {
   });
 
   beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
-      Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '0' })),
-      Failed: [],
-    }));
+    acceptEveryMessageBatch(sqs);
   });
 
   after(async () => {

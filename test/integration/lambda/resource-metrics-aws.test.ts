@@ -33,7 +33,7 @@ import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 import { restoreEnvironment, setEnvironment } from '../../support/environment.ts';
-import { sqsRecord, webSocketEvent } from '../../support/lambda-events.ts';
+import { acceptEveryMessageBatch, sqsRecord, webSocketEvent } from '../../support/lambda-events.ts';
 import { FakeResponseStream } from '../../unit/lambda/fake-lambda-runtime.ts';
 import { deploymentObject, namespaceObject } from '../controllers/control-plane.ts';
 
@@ -215,11 +215,7 @@ describe('resource metrics and autoscaling on AWS, through the Lambda entry poin
   beforeEach(() => {
     management.reset();
     management.on(PostToConnectionCommand).resolves({});
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
-      Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '0' })),
-      Failed: [],
-    }));
+    acceptEveryMessageBatch(sqs);
   });
 
   after(async () => {

@@ -264,49 +264,129 @@ export const horizontalPodAutoscalerRules: AnyKindRules = anyKind<HorizontalPodA
   validate: validateHorizontalPodAutoscaler,
 });
 
-/** The autoscaling/v1 form (`kubectl autoscale` posts it) as v2: its CPU target becomes a Resource metric. */
+/**
+ * Where autoscaling/v1 keeps what only v2 can say, so that an object read and written back at v1
+ * loses nothing: the annotation names Kubernetes uses for the same purpose. Their values here are
+ * the v2 fields as JSON (Kubernetes writes its older metric shapes); a v1 write lifts them back
+ * into the fields and drops the annotations.
+ */
+export const v1CarryAnnotations = {
+  metrics: 'autoscaling.alpha.kubernetes.io/metrics',
+  behavior: 'autoscaling.alpha.kubernetes.io/behavior',
+  conditions: 'autoscaling.alpha.kubernetes.io/conditions',
+  currentMetrics: 'autoscaling.alpha.kubernetes.io/current-metrics',
+} as const;
+
+const isCpuUtilization = (metric: MetricSpec): boolean =>
+  metric.type === 'Resource' && metric.resource?.name === 'cpu' && metric.resource.target.averageUtilization !== undefined;
+const isCpuCurrent = (metric: MetricStatus): boolean =>
+  metric.type === 'Resource' && metric.resource?.name === 'cpu' && metric.resource.current.averageUtilization !== undefined;
+
+/** The JSON value of a carried annotation, or undefined when it is absent or not of the expected shape. */
+function carried<T>(annotations: Record<string, string>, key: string, expect: (value: unknown) => boolean): T | undefined {
+  const text = annotations[key];
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return expect(value) ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The autoscaling/v1 form (`kubectl autoscale` posts it) as v2: its CPU target becomes a Resource metric, the carried annotations fields again. */
 export function horizontalPodAutoscalerFromV1(v1: Record<string, unknown>): Record<string, unknown> {
   const spec = (v1.spec ?? {}) as { scaleTargetRef?: unknown; minReplicas?: number; maxReplicas?: number; targetCPUUtilizationPercentage?: number };
-  const status = v1.status as { observedGeneration?: number; lastScaleTime?: string; currentReplicas?: number; desiredReplicas?: number } | undefined;
+  const status = v1.status as
+    | { observedGeneration?: number; lastScaleTime?: string; currentReplicas?: number; desiredReplicas?: number; currentCPUUtilizationPercentage?: number }
+    | undefined;
+  const metadata = (v1.metadata ?? {}) as { annotations?: Record<string, string> };
+  const annotations = { ...(metadata.annotations ?? {}) };
+  const otherMetrics = carried<MetricSpec[]>(annotations, v1CarryAnnotations.metrics, Array.isArray) ?? [];
+  const behaviorValue = carried<Record<string, unknown>>(annotations, v1CarryAnnotations.behavior, isObject);
+  const conditions = carried<unknown[]>(annotations, v1CarryAnnotations.conditions, Array.isArray);
+  const currentMetrics = carried<unknown[]>(annotations, v1CarryAnnotations.currentMetrics, Array.isArray);
+  for (const key of Object.values(v1CarryAnnotations)) delete annotations[key];
+  const { annotations: _old, ...restOfMetadata } = metadata;
+  const cpuMetrics =
+    spec.targetCPUUtilizationPercentage !== undefined
+      ? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage } } }]
+      : [];
+  const metrics = [...cpuMetrics, ...otherMetrics];
   return {
     ...v1,
     apiVersion: 'autoscaling/v2',
+    ...(v1.metadata !== undefined ? { metadata: { ...restOfMetadata, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) } } : {}),
     spec: {
       scaleTargetRef: spec.scaleTargetRef,
       ...(spec.minReplicas !== undefined ? { minReplicas: spec.minReplicas } : {}),
       ...(spec.maxReplicas !== undefined ? { maxReplicas: spec.maxReplicas } : {}),
-      ...(spec.targetCPUUtilizationPercentage !== undefined
-        ? {
-            metrics: [
-              { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage } } },
-            ],
-          }
-        : {}),
+      ...(metrics.length > 0 ? { metrics } : {}),
+      ...(behaviorValue ? { behavior: behaviorValue } : {}),
     },
-    ...(status ? { status: { ...status, desiredReplicas: status.desiredReplicas ?? 0 } } : {}),
+    ...(status ? { status: statusFromV1(status, currentMetrics, conditions) } : {}),
   };
 }
 
-/** The v2 object as autoscaling/v1 shows it: the CPU utilization target and current value only. */
+function statusFromV1(
+  status: { observedGeneration?: number; lastScaleTime?: string; currentReplicas?: number; desiredReplicas?: number; currentCPUUtilizationPercentage?: number },
+  otherCurrent: unknown[] | undefined,
+  conditions: unknown[] | undefined,
+): Record<string, unknown> {
+  const cpuCurrent =
+    status.currentCPUUtilizationPercentage !== undefined
+      ? [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: status.currentCPUUtilizationPercentage } } }]
+      : [];
+  const currentMetrics = [...cpuCurrent, ...(otherCurrent ?? [])];
+  return {
+    ...(status.observedGeneration !== undefined ? { observedGeneration: status.observedGeneration } : {}),
+    ...(status.lastScaleTime !== undefined ? { lastScaleTime: status.lastScaleTime } : {}),
+    ...(status.currentReplicas !== undefined ? { currentReplicas: status.currentReplicas } : {}),
+    desiredReplicas: status.desiredReplicas ?? 0,
+    ...(currentMetrics.length > 0 ? { currentMetrics } : {}),
+    ...(conditions ? { conditions } : {}),
+  };
+}
+
+/**
+ * The v2 object as autoscaling/v1 shows it: the CPU utilization target and current value as
+ * fields, the rest of the spec and status in the carried annotations.
+ */
 export function horizontalPodAutoscalerToV1(v2: HorizontalPodAutoscaler): Record<string, unknown> {
-  const cpuTarget = v2.spec.metrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target.averageUtilization;
-  const cpuCurrent = v2.status?.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current.averageUtilization;
+  const metrics = v2.spec.metrics ?? [];
+  const cpuMetric = metrics.find(isCpuUtilization);
+  const currentMetrics = v2.status?.currentMetrics ?? [];
+  const cpuCurrent = currentMetrics.find(isCpuCurrent);
   const status = v2.status;
+  const otherMetrics = metrics.filter((metric) => metric !== cpuMetric);
+  const otherCurrent = currentMetrics.filter((metric) => metric !== cpuCurrent);
+  const annotations: Record<string, string> = {
+    ...(v2.metadata.annotations ?? {}),
+    ...(otherMetrics.length > 0 ? { [v1CarryAnnotations.metrics]: JSON.stringify(otherMetrics) } : {}),
+    ...(v2.spec.behavior ? { [v1CarryAnnotations.behavior]: JSON.stringify(v2.spec.behavior) } : {}),
+    ...(status?.conditions?.length ? { [v1CarryAnnotations.conditions]: JSON.stringify(status.conditions) } : {}),
+    ...(otherCurrent.length > 0 ? { [v1CarryAnnotations.currentMetrics]: JSON.stringify(otherCurrent) } : {}),
+  };
   return {
     ...v2,
     apiVersion: 'autoscaling/v1',
+    metadata: { ...v2.metadata, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
     spec: {
       scaleTargetRef: v2.spec.scaleTargetRef,
       minReplicas: v2.spec.minReplicas,
       maxReplicas: v2.spec.maxReplicas,
-      ...(cpuTarget !== undefined ? { targetCPUUtilizationPercentage: cpuTarget } : {}),
+      ...(cpuMetric?.resource?.target.averageUtilization !== undefined ? { targetCPUUtilizationPercentage: cpuMetric.resource.target.averageUtilization } : {}),
     },
     status: {
       ...(status?.observedGeneration !== undefined ? { observedGeneration: status.observedGeneration } : {}),
       ...(status?.lastScaleTime ? { lastScaleTime: status.lastScaleTime } : {}),
       currentReplicas: status?.currentReplicas ?? 0,
       desiredReplicas: status?.desiredReplicas ?? 0,
-      ...(cpuCurrent !== undefined ? { currentCPUUtilizationPercentage: cpuCurrent } : {}),
+      ...(cpuCurrent?.resource?.current.averageUtilization !== undefined
+        ? { currentCPUUtilizationPercentage: cpuCurrent.resource.current.averageUtilization }
+        : {}),
     },
   };
 }

@@ -21,6 +21,7 @@ import { startKubeletServer } from './kubelet-server.ts';
 import { EcsTaskStatsSource } from './metrics/ecs-task-stats.ts';
 import { ProcUsageSource } from './metrics/proc-usage.ts';
 import { type UsageSource, UsageTracker } from './metrics/resource-usage.ts';
+import { evictPods, isDaemonPod } from './node-drain.ts';
 import { buildLease, buildNode, leaseRenewSeconds, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
@@ -120,11 +121,14 @@ export interface RunningAgent {
   readonly kubeletPort: number;
   readonly podCidr: string;
   /**
-   * The node is going away (its instance is terminating): cordons the Node, deletes the pods on
-   * it so their controllers re-create them elsewhere, waits until they are gone (at most
-   * `timeoutMs`), then stops renewing the Lease and deletes the Node.
+   * The node is going away (its instance is terminating): cordons the Node, evicts its pods as
+   * `kubectl drain` does, keeping PodDisruptionBudgets for up to `evictionTimeoutMs` (by default
+   * all but the last 2 minutes of `timeoutMs`, at least half of it), so their controllers
+   * re-create them elsewhere; deletes what is left (DaemonSet pods, pods still protected);
+   * waits until they are gone (at most `timeoutMs`), then stops renewing the Lease and deletes
+   * the Node.
    */
-  drain(timeoutMs?: number): Promise<void>;
+  drain(timeoutMs?: number, evictionTimeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -600,13 +604,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     nodeName,
     kubeletPort: server.port,
     podCidr,
-    async drain(timeoutMs = 10 * 60_000) {
+    async drain(timeoutMs = 10 * 60_000, evictionTimeoutMs = Math.max(timeoutMs / 2, timeoutMs - 2 * 60_000)) {
       const deadline = Date.now() + timeoutMs;
+      const evictionDeadline = Date.now() + Math.min(evictionTimeoutMs, timeoutMs);
       await client.patch(types.nodes, undefined, nodeName, 'merge', { spec: { unschedulable: true } });
       log.info('node cordoned', { node: nodeName });
       const pods = await client.list(types.pods, { fieldSelector: `spec.nodeName=${nodeName}` });
+      const blocked = await evictPods(client, pods.items, { until: evictionDeadline, signal: abort.signal, log });
+      log.info('pods evicted for drain', { node: nodeName, pods: pods.items.length, blockedByBudgets: blocked.length });
+      // What is left goes with a graceful delete, so it gets its grace period before the
+      // instance does: DaemonSet pods, and pods the budgets still protect at the deadline.
+      const evicted = new Set(pods.items.filter((pod) => !blocked.includes(pod) && !isDaemonPod(pod)).map((pod) => pod.metadata.uid));
+      const remaining = (await client.list(types.pods, { fieldSelector: `spec.nodeName=${nodeName}` })).items.filter(
+        (pod) => !pod.metadata.deletionTimestamp && !evicted.has(pod.metadata.uid),
+      );
+      if (blocked.length > 0)
+        log.warn('disruption budgets still forbid evictions; deleting the pods before the instance goes', { node: nodeName, pods: blocked.length });
       await Promise.all(
-        pods.items.map(async (pod) => {
+        remaining.map(async (pod) => {
           try {
             await client.delete(types.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) });
           } catch (error) {
@@ -614,7 +629,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           }
         }),
       );
-      log.info('pods deleted for drain', { node: nodeName, pods: pods.items.length });
       while (workers.size > 0 && Date.now() < deadline && !abort.signal.aborted) await abortableDelay(500, abort.signal);
       if (workers.size > 0) log.warn('pods still stopping when the drain timed out', { node: nodeName, pods: workers.size });
       for (const timer of timers) clearInterval(timer);

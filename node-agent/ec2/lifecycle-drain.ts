@@ -2,8 +2,8 @@
  * Drains the node before its Auto Scaling group terminates it. The group's termination
  * lifecycle hook holds the instance in `Terminating:Wait`; the instance metadata then reads
  * `autoscaling/target-lifecycle-state` = `Terminated`. The agent sees that, drains (cordons its
- * Node and deletes its pods, so their controllers re-create them elsewhere, then waits for the
- * pods to stop), and completes the lifecycle action so the termination goes on (ADR 133). If
+ * Node and evicts its pods within their disruption budgets, so their controllers re-create them
+ * elsewhere, then waits for the pods to stop), and completes the lifecycle action so the termination goes on (ADR 133). If
  * the agent is gone, the hook's timeout lets the termination continue and the node lifecycle
  * controller evicts the pods as for any lost node.
  */
@@ -17,7 +17,7 @@ export interface LifecycleDrainOptions {
   readonly autoScaling: AutoScalingClient;
   readonly hookName: string;
   readonly instanceId: string;
-  /** Cordons the node, deletes its pods and waits until they are gone. */
+  /** Cordons the node, evicts its pods and waits until they are gone. */
   readonly drain: () => Promise<void>;
   /** @default 5000 */
   readonly pollMs?: number;

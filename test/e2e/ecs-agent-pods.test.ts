@@ -310,7 +310,7 @@ describe('node agent with the ecs runtime: pods', () => {
     assert.equal(node.ecs.inputsOf(DescribeTaskDefinitionCommand).length, describesBefore);
   });
 
-  it('drains before its instance goes: cordons the Node, deletes its pods, waits for their tasks to stop, deletes the Node', bounded, async () => {
+  it('drains before its instance goes: cordons the Node, evicts its pods, waits for their tasks to stop, deletes the Node', bounded, async () => {
     await node.cluster.kubectlOk(['create', 'deployment', 'drained', '--image=nginx', '--replicas=2']);
     const serving = await untilServing('app=drained', 2, 'nginx');
     const tasks = serving.map((pod) => taskOf(pod)?.taskArn);

@@ -5,6 +5,11 @@
  * subresource, the same request a node agent makes; a pod marked for deletion is finished with
  * a zero-grace delete, as the agent does. Heartbeats renew each node's Lease through the API on
  * the agent's cadence.
+ *
+ * Each node writes its own pods' statuses and deletes one request at a time, in the order it saw
+ * them, as a kubelet's status manager does (one sync loop per kubelet, one pod after another):
+ * 100 nodes have up to 100 writes in flight, 10 nodes up to 10. Until docs/adr/195 one queue of 8
+ * writes in flight served every node, which no cluster does: the bench's own bottleneck.
  */
 
 import { kubeMicroTime, kubeTime } from '../functions/core/kube-time.ts';
@@ -65,8 +70,6 @@ export interface SimKubeletOptions {
   readonly nodeNames: readonly string[];
   /** Renew every node's Lease this often through the API (the agent: 10 s); undefined: no heartbeats. */
   readonly leaseRenewSeconds?: number;
-  /** Status writes in flight at once. @default 8 */
-  readonly concurrency?: number;
   /** Called when a pod is first seen Running (by the simulated kubelet's own write). */
   readonly onRunning?: (pod: KubeObject) => void;
   /** Each node takes its pods from the watch channel and renews its Lease over it. @default false: one store watch, renewals through the API */
@@ -76,11 +79,27 @@ export interface SimKubeletOptions {
 export interface SimKubelet {
   /** Pods this kubelet marked Running. */
   running(): number;
+  /** Per pod marked Running: when its node was told of it, when its writer began the write, when the write was answered (`performance.now()`). */
+  statusWrites(): readonly StatusWriteTiming[];
   /** Lease renewals made. */
   heartbeats(): number;
   /** Stops renewing and waits for the renewals in flight (the connections stay open). */
   stopHeartbeats(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StatusWriteTiming {
+  readonly uid: string;
+  readonly toldAt: number;
+  readonly startedAt: number;
+  readonly doneAt: number;
+}
+
+/** A node's status writer: the pods waiting for it, whether it runs, and its run. */
+interface NodeWriter {
+  readonly waiting: KubeObject[];
+  busy: boolean;
+  draining: Promise<void>;
 }
 
 function runningStatus(pod: KubeObject, nodeIndex: number, podIndex: number): Record<string, unknown> {
@@ -115,20 +134,18 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
   const nodeIndex = new Map(options.nodeNames.map((name, index) => [name, index]));
   const podsPerNode = new Map<string, number>();
   const stopping = new AbortController();
-  const queue: KubeObject[] = [];
+  /** Per node: the pods waiting for its one status writer, and that writer while it runs. */
+  const nodeQueues = new Map<string, NodeWriter>();
   const queued = new Set<string>();
   const done = new Set<string>();
+  const toldAt = new Map<string, number>();
+  const timings: StatusWriteTiming[] = [];
   let running = 0;
   let heartbeats = 0;
-  const idle = new Set<() => void>();
-  const wakeWorkers = (): void => {
-    for (const wake of idle) wake();
-    idle.clear();
-  };
-
   const podPath = (pod: KubeObject): string => `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
 
-  async function markRunning(pod: KubeObject): Promise<void> {
+  /** Whether the pod was marked Running by this write. */
+  async function markRunning(pod: KubeObject): Promise<boolean> {
     const nodeName = (pod.spec as { nodeName?: string }).nodeName ?? '';
     const index = nodeIndex.get(nodeName) ?? 0;
     const podIndex = (podsPerNode.get(nodeName) ?? 0) + 1;
@@ -139,14 +156,15 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
       if (result.status === 200) {
         running++;
         options.onRunning?.(result.body as KubeObject);
-        return;
+        return true;
       }
-      if (result.status !== 409) return;
+      if (result.status !== 409) return false;
       const fresh = await plane.call('GET', podPath(current));
-      if (fresh.status !== 200) return;
+      if (fresh.status !== 200) return false;
       current = fresh.body as KubeObject;
-      if ((current.status as { phase?: string } | undefined)?.phase === 'Running') return;
+      if ((current.status as { phase?: string } | undefined)?.phase === 'Running') return false;
     }
+    return false;
   }
 
   async function finishDeletion(pod: KubeObject): Promise<void> {
@@ -163,30 +181,44 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
     if (queued.has(key) || done.has(key)) return;
     if (!deleting && phase !== 'Pending' && phase !== undefined) return;
     queued.add(key);
-    queue.push(pod);
-    wakeWorkers();
+    if (!deleting) toldAt.set(uid, performance.now());
+    let node = nodeQueues.get(nodeName);
+    if (!node) {
+      node = { waiting: [], busy: false, draining: Promise.resolve() };
+      nodeQueues.set(nodeName, node);
+    }
+    node.waiting.push(pod);
+    if (!node.busy) {
+      node.busy = true;
+      node.draining = drain(node);
+    }
   };
 
-  const workers = Array.from({ length: options.concurrency ?? 8 }, async () => {
-    while (!stopping.signal.aborted) {
-      const pod = queue.shift();
-      if (!pod) {
-        await new Promise<void>((wake) => idle.add(wake));
-        continue;
+  /** A node's status writer: its waiting pods, one request at a time, oldest first. */
+  async function drain(node: NodeWriter): Promise<void> {
+    try {
+      for (let pod = node.waiting.shift(); pod && !stopping.signal.aborted; pod = node.waiting.shift()) {
+        const deleting = Boolean(pod.metadata.deletionTimestamp);
+        const key = `${pod.metadata.uid ?? ''}/${deleting ? 'delete' : 'run'}`;
+        try {
+          if (deleting) await finishDeletion(pod);
+          else {
+            const uid = pod.metadata.uid ?? '';
+            const startedAt = performance.now();
+            if (await markRunning(pod)) timings.push({ uid, toldAt: toldAt.get(uid) ?? startedAt, startedAt, doneAt: performance.now() });
+          }
+        } catch {
+          // The resync-free sim kubelet gives up on a pod that keeps failing; the scenario times out on it.
+        } finally {
+          queued.delete(key);
+          done.add(key);
+        }
       }
-      const deleting = Boolean(pod.metadata.deletionTimestamp);
-      const key = `${pod.metadata.uid ?? ''}/${deleting ? 'delete' : 'run'}`;
-      try {
-        if (deleting) await finishDeletion(pod);
-        else await markRunning(pod);
-      } catch {
-        // The resync-free sim kubelet gives up on a pod that keeps failing; the scenario times out on it.
-      } finally {
-        queued.delete(key);
-        done.add(key);
-      }
+    } finally {
+      // Cleared with no wait after the last look at the queue: a pod queued later starts a new writer.
+      node.busy = false;
     }
-  });
+  }
 
   const revision = await plane.store.currentRevision(types.pods);
   const connectionOf = (name: string): string => `sim-${name}`;
@@ -272,6 +304,7 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
 
   return {
     running: () => running,
+    statusWrites: () => timings,
     heartbeats: () => heartbeats,
     async stopHeartbeats() {
       for (const timer of heartbeatTimers) clearTimeout(timer);
@@ -280,8 +313,7 @@ export async function startSimKubelet(options: SimKubeletOptions): Promise<SimKu
     async stop() {
       stopping.abort();
       for (const timer of heartbeatTimers) clearTimeout(timer);
-      wakeWorkers();
-      await Promise.all([watching, ...workers]);
+      await Promise.all([watching, ...[...nodeQueues.values()].map((node) => node.draining)]);
       if (options.channel) for (const name of options.nodeNames) await plane.channel.disconnect(connectionOf(name)).catch(() => undefined);
     },
   };

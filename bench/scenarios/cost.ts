@@ -145,7 +145,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const [nodeName] = simNodeNames('cost-idle', 1);
     await seedNodes(plane, [nodeName ?? 'cost-idle-00001'], { leases: true });
     await sleep(1000);
-    const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], leaseRenewSeconds: 1, concurrency: 1, channel: true });
+    const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], leaseRenewSeconds: 1, channel: true });
     let heartbeats = 0;
     const heartbeatUsage = await measureAs('heartbeatUsage', async () => {
       // Renewals one second apart: each reaches the stream on its own, as a lone node's would.
@@ -230,7 +230,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await seedNodes(plane, steadyNames, { leases: true });
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
-    const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, concurrency: 4, channel: true });
+    const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, channel: true });
     // Once every node has renewed (the seeding's Leases are fresh again), a pass puts the resync's
     // position here: the pass after the window reads the window's changes.
     while (steadyKubelet.heartbeats() < options.steadyNodes) await sleep(100);

@@ -3,9 +3,13 @@
  * `schemas/`. kubectl reads them before `apply`/`create -f` to learn that the server validates
  * fields itself (a PATCH operation declaring `fieldValidation`), and for patch merge keys and
  * `kubectl explain`. Generated once per process; the index advertises each by content hash.
+ * The custom kinds of Established CRDs are published too, from each served version's schema,
+ * as kube-apiserver publishes them: their PATCH operations take no strategic merge patch, which
+ * is what tells `kubectl apply` to send a JSON merge patch (docs/adr/179).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { customResourceTypes } from '../../schemas/custom-resource-registry.ts';
 import { schemaOf } from '../../schemas/index.ts';
 import { deleteOptionsSchema, statusSchema, watchEventSchema } from '../../schemas/meta.ts';
 import { type ResourceType, resourceTypes } from '../../schemas/registry.ts';
@@ -185,14 +189,24 @@ function operationObject(type: ResourceType, gvk: Gvk, op: Operation, id: string
   };
 }
 
-function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
+/** The component ids of a kind and of its list. */
+interface KindIds {
+  readonly object: string;
+  readonly list: string;
+}
+
+function builtInIds(type: ResourceType): KindIds {
+  const object = idOf(schemaOf(type));
+  return { object, list: `${object.slice(0, object.lastIndexOf('.'))}.${type.listKind}` };
+}
+
+function resourcePaths(type: ResourceType, ids: KindIds = builtInIds(type)): Record<string, JsonSchema> {
   const prefix = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
   const collection = type.namespaced ? `${prefix}/namespaces/{namespace}/${type.plural}` : `${prefix}/${type.plural}`;
   const item = `${collection}/{name}`;
   const scope = type.namespaced ? 'Namespaced' : 'Cluster';
-  const objectRef = ref(idOf(schemaOf(type)));
-  const kindId = idOf(schemaOf(type));
-  const listRef = ref(`${kindId.slice(0, kindId.lastIndexOf('.'))}.${type.listKind}`);
+  const objectRef = ref(ids.object);
+  const listRef = ref(ids.list);
   const gvk = gvkOf(type);
   const can = (verb: string) => type.verbs.includes(verb);
   const commonParameters = [
@@ -211,7 +225,9 @@ function resourcePaths(type: ResourceType): Record<string, JsonSchema> {
     parameters.watch,
   ];
   const writeParameters = [parameters.dryRun, parameters.fieldManager, parameters.fieldValidation];
-  const patchBody = { required: true, content: content({ allOf: [ref(`${metaV1}.Patch`)] }, patchMediaTypes) };
+  // Custom resources take no strategic merge patch (kube-apiserver answers 415), and say so.
+  const patchTypes = type.custom ? patchMediaTypes.filter((mediaType) => mediaType !== 'application/strategic-merge-patch+json') : patchMediaTypes;
+  const patchBody = { required: true, content: content({ allOf: [ref(`${metaV1}.Patch`)] }, patchTypes) };
   const objectBody = { required: true, content: content(objectRef, ['*/*']) };
   const deleteBody = { content: content(ref(`${metaV1}.DeleteOptions`), ['*/*']) };
 
@@ -370,15 +386,15 @@ interface Published {
   readonly documents: ReadonlyMap<string, object>;
 }
 
-function publish(): Published {
-  const components = buildComponents();
+/** One document per group-version of `types`, with the components their paths and kinds reach. */
+function publishTypes(types: readonly ResourceType[], components: Readonly<Record<string, JsonSchema>>, idsOf: (type: ResourceType) => KindIds): Published {
   const byGv = new Map<string, ResourceType[]>();
-  for (const type of resourceTypes) byGv.set(gvPathOf(type), [...(byGv.get(gvPathOf(type)) ?? []), type]);
+  for (const type of types) byGv.set(gvPathOf(type), [...(byGv.get(gvPathOf(type)) ?? []), type]);
   const documents = new Map<string, object>();
   const index: Published['index'] = { paths: {} };
   for (const [gvPath, gvTypes] of [...byGv.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const paths = Object.assign({}, ...gvTypes.map(resourcePaths)) as Record<string, JsonSchema>;
-    const used = reachable([paths, ...gvTypes.map((t) => ref(idOf(schemaOf(t))))], components);
+    const paths = Object.assign({}, ...gvTypes.map((type) => resourcePaths(type, idsOf(type)))) as Record<string, JsonSchema>;
+    const used = reachable([paths, ...gvTypes.map((type) => ref(idsOf(type).object))], components);
     const document = {
       openapi: '3.0.0',
       info: { title: 'Kubernetes', version: 'unversioned' },
@@ -395,24 +411,71 @@ function publish(): Published {
   return { index, documents };
 }
 
-let published: Published | undefined;
+function publish(): Published & { readonly components: Readonly<Record<string, JsonSchema>> } {
+  const components = buildComponents();
+  return { ...publishTypes(resourceTypes, components, builtInIds), components };
+}
 
-function cached(): Published {
+// ---- custom kinds -----------------------------------------------------------------------------
+
+/** `example.com`, `v1`, `Widget` → `com.example.v1.Widget`: kube-apiserver's name for a custom kind's definition. */
+function customIds(type: ResourceType): KindIds {
+  const object = `${type.group.split('.').reverse().join('.')}.${type.version}.${type.kind}`;
+  return { object, list: `${object}List` };
+}
+
+/** A served version's schema as a component: its own properties, with apiVersion, kind and ObjectMeta as every kind has them. */
+function customObjectSchema(type: ResourceType): JsonSchema {
+  const schema: JsonSchema = type.custom?.schema ? { ...(type.custom.schema as unknown as JsonSchema) } : { 'x-kubernetes-preserve-unknown-fields': true };
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  return {
+    ...schema,
+    type: 'object',
+    properties: {
+      ...properties,
+      apiVersion: { type: 'string', description: 'The versioned schema of this representation of the object: the group and version.' },
+      kind: { type: 'string', description: 'The REST resource this object represents, in CamelCase.' },
+      metadata: { allOf: [ref(`${metaV1}.ObjectMeta`)], description: "Standard object's metadata." },
+    },
+    'x-kubernetes-group-version-kind': [gvkOf(type)],
+  };
+}
+
+let customPublished: (Published & { readonly types: readonly ResourceType[] }) | undefined;
+
+/** The documents of the custom kinds this process serves now, made again whenever the CRDs change. */
+function customDocuments(): Published {
+  const types = customResourceTypes();
+  if (customPublished?.types === types) return customPublished;
+  const components: Record<string, JsonSchema> = { ...cached().components };
+  for (const type of types) {
+    const ids = customIds(type);
+    components[ids.object] = customObjectSchema(type);
+    components[ids.list] = listSchema(type, ids.object);
+  }
+  customPublished = { ...publishTypes(types, components, customIds), types };
+  return customPublished;
+}
+
+let published: ReturnType<typeof publish> | undefined;
+
+function cached(): ReturnType<typeof publish> {
   published ??= publish();
   return published;
 }
 
-/** `GET /openapi/v3`: every group-version's document, addressed by content hash. */
+/** `GET /openapi/v3`: every group-version's document, the custom kinds' included, addressed by content hash. */
 export function openApiIndex(): object {
-  return cached().index;
+  return { paths: { ...cached().index.paths, ...customDocuments().index.paths } };
 }
 
 /** `GET /openapi/v3/<gvPath>` (`api/v1`, `apis/apps/v1`); undefined for an unknown group-version. */
 export function openApiGroupVersion(gvPath: string): object | undefined {
-  return cached().documents.get(gvPath.replace(/^\/+|\/+$/g, ''));
+  const path = gvPath.replace(/^\/+|\/+$/g, '');
+  return cached().documents.get(path) ?? customDocuments().documents.get(path);
 }
 
-/** Every group-version's v3 document, for the v2 document made from them (openapi-v2.ts). */
+/** Every built-in group-version's v3 document, for the v2 document made from them (openapi-v2.ts; custom kinds are not in it). */
 export function openApiGroupVersions(): ReadonlyMap<string, object> {
   return cached().documents;
 }

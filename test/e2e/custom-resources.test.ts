@@ -1,8 +1,8 @@
 /**
  * CustomResourceDefinitions with the real kubectl, on one local cluster without nodes: a CRD with
  * a schema, printer columns, short names, a category and the status and scale subresources is
- * applied and Established; its custom resources are applied, listed with their columns, refused
- * when invalid with the schema's message, patched, scaled; deleting the CRD removes them.
+ * applied and Established; its custom resources are applied, listed with their columns, explained,
+ * refused when invalid with the schema's message, patched, scaled; deleting the CRD removes them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -103,6 +103,17 @@ describe('custom resources with kubectl', () => {
     assert.match(await cluster.kubectlOk(['get', 'all']), /widget\.example\.com\/w1/);
     const object = JSON.parse(await cluster.kubectlOk(['get', 'widget', 'w1', '-o', 'json']));
     assert.equal(object.spec.replicas, 1, 'the schema default is applied');
+  });
+
+  it('explains the custom kind from its schema, and applies changes to it as a merge patch', async () => {
+    const explained = await cluster.kubectl(['explain', 'widget.spec']);
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /^KIND:\s+Widget$/m);
+    assert.match(explained.stdout, /^\s+color\s+<string> -required-$/m);
+    assert.match(explained.stdout, /^\s+replicas\s+<integer>$/m);
+    // With the kind in the OpenAPI documents and no strategic merge patch offered, kubectl sends a merge patch.
+    assert.match(await cluster.kubectlOk(['apply', '-f', '-'], { input: widget('w1', 'blue') }), /widget.example.com\/w1 configured/);
+    assert.equal(JSON.parse(await cluster.kubectlOk(['get', 'widget', 'w1', '-o', 'json'])).spec.color, 'blue');
   });
 
   it('refuses an invalid object with the schema message', async () => {

@@ -109,6 +109,40 @@ describe('custom resources through the API', () => {
     );
   });
 
+  it('publishes each served version in the OpenAPI v3 documents, with no strategic merge patch, and drops it with the CRD', async () => {
+    const index = async () => json(await call('/openapi/v3')).paths as Record<string, { serverRelativeURL: string }>;
+    assert.equal((await index())['apis/example.com/v1'], undefined);
+    await world.raw.create(types.customresourcedefinitions, crd);
+    await establish();
+    const paths = await index();
+    assert.ok(paths['apis/apps/v1'], 'the built-in documents stay');
+    const url = paths['apis/example.com/v1']?.serverRelativeURL ?? '';
+    assert.match(url, /^\/openapi\/v3\/apis\/example\.com\/v1\?hash=[0-9A-F]+$/);
+    const document = json(await call(url));
+    const kind = document.components.schemas['com.example.v1.Widget'];
+    assert.deepEqual(kind['x-kubernetes-group-version-kind'], [{ group: 'example.com', version: 'v1', kind: 'Widget' }]);
+    assert.deepEqual(kind.properties.spec.properties.color, { type: 'string' });
+    assert.deepEqual(kind.properties.metadata.allOf, [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }]);
+    assert.ok(document.components.schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'], 'the components it refers to come along');
+    assert.ok(document.components.schemas['com.example.v1.WidgetList']);
+    const item = document.paths['/apis/example.com/v1/namespaces/{namespace}/widgets/{name}'];
+    assert.deepEqual(item.patch['x-kubernetes-group-version-kind'], { group: 'example.com', version: 'v1', kind: 'Widget' });
+    assert.deepEqual(Object.keys(item.patch.requestBody.content).sort(), [
+      'application/apply-patch+yaml',
+      'application/json-patch+json',
+      'application/merge-patch+json',
+    ]);
+    assert.ok(document.paths['/apis/example.com/v1/namespaces/{namespace}/widgets/{name}/scale']);
+    const builtIn = json(await call(paths['apis/apps/v1']?.serverRelativeURL ?? ''));
+    assert.ok('application/strategic-merge-patch+json' in builtIn.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch.requestBody.content);
+    const beta = json(await call(paths['apis/example.com/v1beta1']?.serverRelativeURL ?? ''));
+    assert.equal(beta.components.schemas['com.example.v1beta1.Widget']['x-kubernetes-preserve-unknown-fields'], true);
+
+    await world.raw.delete(types.customresourcedefinitions, undefined, 'widgets.example.com');
+    assert.equal((await index())['apis/example.com/v1'], undefined, 'gone with the CRD');
+    assert.equal((await call('/openapi/v3/apis/example.com/v1')).status, 404);
+  });
+
   it('serves every verb with the schema, the subresources and the printer columns', async () => {
     await call('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: crd });
     await establish();

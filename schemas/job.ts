@@ -1,6 +1,6 @@
 /** `batch/v1` Job, with the batch/v1 defaults (parallelism, completions, backoffLimit, completion mode) and validation. */
 import { z } from 'zod';
-import { child, type FieldCause, immutable, invalid, nonNegative, required, supportedValue } from './field-errors.ts';
+import { child, duplicate, type FieldCause, forbidden, immutable, index, invalid, nonNegative, required, supportedValue } from './field-errors.ts';
 import { type AnyKindRules, anyKind } from './kind-rules.ts';
 import {
   apiVersionField,
@@ -116,6 +116,17 @@ export function defaultJobSpec(spec: JobSpec): JobSpec {
     suspend: spec.suspend ?? false,
     manualSelector: spec.manualSelector ?? false,
     podReplacementPolicy: spec.podReplacementPolicy ?? (spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed'),
+    ...(spec.podFailurePolicy
+      ? {
+          podFailurePolicy: {
+            rules: spec.podFailurePolicy.rules.map((rule) =>
+              rule.onPodConditions
+                ? { ...rule, onPodConditions: rule.onPodConditions.map((pattern) => ({ ...pattern, status: pattern.status ?? 'True' })) }
+                : rule,
+            ),
+          },
+        }
+      : {}),
     ...(spec.template ? { template: defaultPodTemplate(spec.template) } : {}),
   };
 }
@@ -148,6 +159,59 @@ export function validateJobSpec(spec: JobSpec, field: string, options: { selecto
     }
   } else if (options.selectorRequired) causes.push(required(child(field, 'selector')));
   causes.push(...validatePodTemplate(spec.template, child(field, 'template'), jobRestartPolicies));
+  if (spec.podFailurePolicy) causes.push(...validatePodFailurePolicy(spec, field));
+  return causes;
+}
+
+export const podFailurePolicyActions = ['FailJob', 'FailIndex', 'Ignore', 'Count'] as const;
+const exitCodeOperators = ['In', 'NotIn'] as const;
+const conditionStatuses = ['True', 'False', 'Unknown'] as const;
+const maxPolicyRules = 20;
+const maxPolicyValues = 255;
+
+/** kube-apiserver's checks of `podFailurePolicy` (batch validation, `validatePodFailurePolicy`). */
+function validatePodFailurePolicy(spec: JobSpec, field: string): FieldCause[] {
+  const at = child(field, 'podFailurePolicy');
+  const rules = spec.podFailurePolicy?.rules ?? [];
+  const causes: FieldCause[] = [];
+  const restartPolicy = spec.template?.spec?.restartPolicy;
+  if (restartPolicy !== 'Never') {
+    causes.push(
+      invalid(child(child(child(field, 'template'), 'spec'), 'restartPolicy'), restartPolicy, 'only "Never" is supported when podFailurePolicy is specified'),
+    );
+  }
+  if (rules.length > maxPolicyRules) {
+    causes.push({ field: child(at, 'rules'), reason: 'FieldValueTooMany', message: `Too many: ${rules.length}: must have at most ${maxPolicyRules} items` });
+  }
+  for (const [i, rule] of rules.entries()) {
+    const ruleAt = index(child(at, 'rules'), i);
+    causes.push(...supportedValue(child(ruleAt, 'action'), rule.action, podFailurePolicyActions));
+    if (rule.action === 'FailIndex' && spec.backoffLimitPerIndex === undefined) {
+      causes.push(forbidden(child(ruleAt, 'action'), 'the FailIndex action can only be used when backoffLimitPerIndex is specified'));
+    }
+    if (rule.onExitCodes && rule.onPodConditions) causes.push(invalid(ruleAt, '', 'specifying both OnExitCodes and OnPodConditions is not supported'));
+    else if (!rule.onExitCodes && !rule.onPodConditions) causes.push(invalid(ruleAt, '', 'specifying one of OnExitCodes and OnPodConditions is required'));
+    if (rule.onExitCodes) {
+      const codesAt = child(ruleAt, 'onExitCodes');
+      const { operator, values } = rule.onExitCodes;
+      causes.push(...supportedValue(child(codesAt, 'operator'), operator, exitCodeOperators));
+      const valuesAt = child(codesAt, 'values');
+      if (values.length === 0) causes.push(required(valuesAt, 'at least one value is required'));
+      if (values.length > maxPolicyValues) {
+        causes.push({ field: valuesAt, reason: 'FieldValueTooMany', message: `Too many: ${values.length}: must have at most ${maxPolicyValues} items` });
+      }
+      for (const [j, value] of values.entries()) {
+        if (operator === 'In' && value === 0) causes.push(invalid(index(valuesAt, j), value, 'must not be 0 for the In operator'));
+        if (values.indexOf(value) !== j) causes.push(duplicate(index(valuesAt, j), value));
+        else if (j > 0 && value < (values[j - 1] as number)) causes.push(invalid(index(valuesAt, j), value, 'must be ordered'));
+      }
+    }
+    for (const [j, pattern] of (rule.onPodConditions ?? []).entries()) {
+      const patternAt = index(child(ruleAt, 'onPodConditions'), j);
+      if (!pattern.type) causes.push(required(child(patternAt, 'type')));
+      causes.push(...supportedValue(child(patternAt, 'status'), pattern.status ?? 'True', conditionStatuses));
+    }
+  }
   return causes;
 }
 

@@ -3,11 +3,15 @@
  * delete of the pod that a PodDisruptionBudget covering it may refuse (kube-apiserver's
  * EvictionREST). The budget's `disruptionsAllowed` is spent by a write of its status conditional
  * on the revision read, so two evictions racing for the last allowed disruption cannot both pass.
+ * A pod not yet finished is marked with the `DisruptionTarget` condition (EvictionByEvictionAPI)
+ * before it is deleted, as kube-apiserver does, so a Job's podFailurePolicy can tell a disruption
+ * from a failure.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { storedPod } from '../../../schemas/stored-objects.ts';
 import { ApiError, ConflictError, ForbiddenError } from '../../core/errors.ts';
+import { kubeTime } from '../../core/kube-time.ts';
 import { budgetCovers, budgetViolationMessage, checkAndDecrement, type EvictionVerdict, unreadyPodMayGo } from '../../domain/disruption/disruption-budget.ts';
 import type { Admission } from '../../domain/object-admission/admission.ts';
 import { listAll } from '../../store/list-all.ts';
@@ -39,6 +43,51 @@ function budgetRefusal(budget: KubeObject, verdict: Extract<EvictionVerdict, { a
   });
 }
 
+/** Attempts at marking a pod whose status another writer changed meanwhile. */
+const markAttempts = 5;
+
+/**
+ * Sets `DisruptionTarget` on the latest pod (kube-apiserver's `addConditionAndDeletePod`), unless it
+ * finished or already carries it; the preconditions are checked against that latest pod, so a
+ * refused eviction changes nothing. Returns the pod as written, or undefined when nothing was.
+ */
+async function markDisruptionTarget(
+  context: EvictionContext,
+  read: KubeObject,
+  preconditions: { readonly uid?: string; readonly resourceVersion?: string },
+): Promise<KubeObject | undefined> {
+  let latest = read;
+  for (let attempt = 1; ; attempt++) {
+    const status = (latest.status ?? {}) as { phase?: string; conditions?: { type: string; status: string }[] };
+    if (status.phase === 'Succeeded' || status.phase === 'Failed') return undefined;
+    if ((status.conditions ?? []).some((c) => c.type === 'DisruptionTarget' && c.status === 'True')) return undefined;
+    const name = latest.metadata.name ?? '';
+    if (
+      (preconditions.uid && preconditions.uid !== latest.metadata.uid) ||
+      (preconditions.resourceVersion && preconditions.resourceVersion !== latest.metadata.resourceVersion)
+    ) {
+      throw new ConflictError(
+        { resource: 'pods', group: '', name },
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
+    }
+    const condition = {
+      type: 'DisruptionTarget',
+      status: 'True',
+      lastTransitionTime: kubeTime(context.now()),
+      reason: 'EvictionByEvictionAPI',
+      message: 'Eviction API: evicting',
+    };
+    const conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget'), condition];
+    try {
+      return await context.admission.update(types.pods, { ...latest, status: { ...status, conditions } }, latest);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= markAttempts || preconditions.resourceVersion) throw error;
+      latest = await context.store.get(types.pods, latest.metadata.namespace, name);
+    }
+  }
+}
+
 /** Terminal, pending and terminating pods are deleted without asking a budget (`canIgnorePDB`). */
 function canIgnoreBudget(pod: KubeObject): boolean {
   const phase = storedPod(pod).status?.phase ?? 'Pending';
@@ -52,13 +101,16 @@ function canIgnoreBudget(pod: KubeObject): boolean {
 export async function evictPod(context: EvictionContext, namespace: string, name: string, options: EvictionDeleteOptions = {}): Promise<DeleteResult> {
   const pod = await context.store.get(types.pods, namespace, name);
   const givenResourceVersion = options.preconditions?.resourceVersion;
-  const remove = (resourceVersion: string | undefined): Promise<DeleteResult> => {
-    if (options.dryRun) return Promise.resolve({ object: pod, removed: false });
-    const preconditions = {
+  const remove = async (resourceVersion: string | undefined): Promise<DeleteResult> => {
+    if (options.dryRun) return { object: pod, removed: false };
+    let preconditions: { uid?: string; resourceVersion?: string } = {
       ...(pod.metadata.uid && options.preconditions ? { uid: pod.metadata.uid } : {}),
       ...options.preconditions,
       ...(resourceVersion && !givenResourceVersion ? { resourceVersion } : {}),
     };
+    const marked = await markDisruptionTarget(context, pod, preconditions);
+    // The condition is this eviction's own write: a resourceVersion precondition moves past it.
+    if (marked && preconditions.resourceVersion) preconditions = { ...preconditions, resourceVersion: marked.metadata.resourceVersion };
     return context.admission.delete(types.pods, pod, {
       ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: Math.max(0, options.gracePeriodSeconds) } : {}),
       ...(Object.keys(preconditions).length > 0 ? { preconditions } : {}),

@@ -7,6 +7,12 @@
  * finalizer; a finished pod's uid goes into `status.uncountedTerminatedPods` (status write), then
  * its finalizer is removed, and a later pass moves the uids whose pods carry no finalizer any more
  * into `succeeded`/`failed`. Each step is idempotent, so a replayed or reordered key converges.
+ *
+ * A failed pod goes through the Job's `podFailurePolicy` first, as in Kubernetes: the first rule
+ * its exit codes or conditions match decides — `FailJob` fails the Job at once (its
+ * `FailureTarget` condition, written with the pod's count, remembers why), `Ignore` lets the pod
+ * go without counting it towards `backoffLimit`, `Count` (and `FailIndex`, as Skiff has no
+ * per-index limits) counts it as usual.
  */
 import { jobLabels } from '../../../schemas/job.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
@@ -183,6 +189,54 @@ function desiredCompletions(spec: Spec): number | undefined {
   return spec.completions ?? undefined;
 }
 
+type PodFailurePolicy = NonNullable<Spec['podFailurePolicy']>;
+
+/** What the pod failure policy makes of a failed pod: counted or not, and why the Job fails when a FailJob rule matched. */
+interface PolicyVerdict {
+  readonly counted: boolean;
+  readonly failJobMessage?: string;
+}
+
+interface TerminatedContainer {
+  readonly name: string;
+  readonly exitCode: number;
+}
+
+/** Terminated containers with a non-zero exit code (a zero one caused no failure), app containers before init containers. */
+function failedContainers(pod: KubeObject): TerminatedContainer[] {
+  const status = storedPod(pod).status;
+  return [...(status?.containerStatuses ?? []), ...(status?.initContainerStatuses ?? [])].flatMap((container) => {
+    const exitCode = container.state?.terminated?.exitCode;
+    return exitCode !== undefined && exitCode !== 0 ? [{ name: container.name, exitCode }] : [];
+  });
+}
+
+/** The first rule of the policy the failed pod matches, as Kubernetes' Job controller reads them, in order. */
+export function podFailureVerdict(policy: PodFailurePolicy | undefined, pod: KubeObject): PolicyVerdict {
+  const where = `${pod.metadata.namespace}/${pod.metadata.name}`;
+  for (const [index, rule] of (policy?.rules ?? []).entries()) {
+    let cause: string | undefined;
+    if (rule.onExitCodes) {
+      const { containerName, operator, values } = rule.onExitCodes;
+      const container = failedContainers(pod).find(
+        (c) =>
+          (containerName === undefined || c.name === containerName) &&
+          (operator === 'In' ? values.includes(c.exitCode) : operator === 'NotIn' && !values.includes(c.exitCode)),
+      );
+      if (container) cause = `Container ${container.name} for pod ${where} failed with exit code ${container.exitCode}`;
+    } else if (rule.onPodConditions) {
+      const conditions = storedPod(pod).status?.conditions ?? [];
+      const matched = conditions.find((c) => rule.onPodConditions?.some((pattern) => pattern.type === c.type && (pattern.status ?? 'True') === c.status));
+      if (matched) cause = `Pod ${where} has condition ${matched.type}`;
+    }
+    if (cause === undefined) continue;
+    if (rule.action === 'Ignore') return { counted: false };
+    if (rule.action === 'FailJob') return { counted: true, failJobMessage: `${cause} matching FailJob rule at index ${index}` };
+    return { counted: true };
+  }
+  return { counted: true };
+}
+
 export function planJob(job: KubeObject, pods: readonly KubeObject[], now: Date, options: JobPlanOptions = {}): JobPlan {
   const stored = storedJob(job);
   const spec: Spec = stored.spec ?? {};
@@ -234,11 +288,17 @@ export function planJob(job: KubeObject, pods: readonly KubeObject[], now: Date,
   }
   const indexed = spec.completionMode === 'Indexed';
   const completions = desiredCompletions(spec);
+  let failJobMessage = conditionOf(previous, 'FailureTarget', 'PodFailurePolicy')?.message;
+  const ignored = new Set<KubeObject>();
   for (const pod of owned) {
-    if (!hasFinalizer(pod) || !isFinished(pod)) continue;
+    if (!isFinished(pod)) continue;
+    const verdict = isSucceeded(pod) ? { counted: true } : podFailureVerdict(spec.podFailurePolicy, pod);
+    if (!verdict.counted) ignored.add(pod);
+    if (!hasFinalizer(pod)) continue;
     const uid = pod.metadata.uid ?? '';
     if (isSucceeded(pod)) uncountedSucceeded.add(uid);
-    else uncountedFailed.add(uid);
+    else if (verdict.counted) uncountedFailed.add(uid);
+    failJobMessage ??= verdict.failJobMessage;
   }
   if (indexed) {
     for (const pod of owned) {
@@ -276,6 +336,14 @@ export function planJob(job: KubeObject, pods: readonly KubeObject[], now: Date,
       events.push({ type: 'Normal', reason: 'Suspended', message: 'Job suspended' });
     }
     startTime = undefined;
+  } else if (failJobMessage !== undefined) {
+    // FailureTarget goes with the count of the pod that matched, so the reason outlives its finalizer.
+    remove.push(...active);
+    conditions = withCondition(conditions, condition('FailureTarget', 'PodFailurePolicy', failJobMessage, now));
+    if (settled) {
+      conditions = withCondition(conditions, condition('Failed', 'PodFailurePolicy', failJobMessage, now));
+      events.push({ type: 'Warning', reason: 'PodFailurePolicy', message: failJobMessage });
+    }
   } else if (failedTotal > backoffLimit || pastDeadline) {
     remove.push(...active);
     if (settled) {
@@ -309,7 +377,12 @@ export function planJob(job: KubeObject, pods: readonly KubeObject[], now: Date,
     else if (completions !== undefined) wanted = Math.min(parallelism, completions - succeededTotal);
     else wanted = succeededTotal > 0 ? 0 : parallelism;
     const toCreate = Math.min(burstPods, Math.max(0, wanted - occupying));
-    const waitMs = backoffWaitMs(owned, failedTotal, now, options.backoffBaseSeconds ?? defaultBackoffBaseSeconds);
+    const waitMs = backoffWaitMs(
+      owned.filter((pod) => !ignored.has(pod)),
+      failedTotal,
+      now,
+      options.backoffBaseSeconds ?? defaultBackoffBaseSeconds,
+    );
     if (toCreate > 0 && waitMs > 0) requeue(Math.ceil(waitMs / 1000));
     else if (toCreate > 0) {
       if (indexed) {
@@ -349,6 +422,10 @@ export function planJob(job: KubeObject, pods: readonly KubeObject[], now: Date,
     ...(sameJsonValue(previous, cleaned) ? {} : { status: cleaned }),
     ...(requeueAfterSeconds !== undefined ? { requeueAfterSeconds } : {}),
   };
+}
+
+function conditionOf(status: JobStatus, type: string, reason: string): JobCondition | undefined {
+  return status.conditions?.find((c) => c.type === type && c.status === 'True' && c.reason === reason);
 }
 
 function lastTransition(status: JobStatus, type: string): string | undefined {

@@ -218,6 +218,24 @@ describe('the eviction subresource under a budget', () => {
       code: 429,
     });
     assert.equal((await world.raw.get(types.pods, 'apps', 'p2')).metadata.deletionTimestamp, undefined);
+    // The evicted pod carries DisruptionTarget while it terminates; the refused one does not.
+    const evicted = await world.raw.get(types.pods, 'apps', 'p1');
+    assert.ok(evicted.metadata.deletionTimestamp);
+    assert.deepEqual(
+      (evicted.status as { conditions: Record<string, string>[] }).conditions.find((c) => c.type === 'DisruptionTarget'),
+      {
+        type: 'DisruptionTarget',
+        status: 'True',
+        lastTransitionTime: '2026-11-28T12:00:00Z',
+        reason: 'EvictionByEvictionAPI',
+        message: 'Eviction API: evicting',
+      },
+    );
+    const refused = await world.raw.get(types.pods, 'apps', 'p2');
+    assert.equal(
+      (refused.status as { conditions: { type: string }[] }).conditions.some((c) => c.type === 'DisruptionTarget'),
+      false,
+    );
   });
 
   it('lets exactly one of two concurrent evictions spend the last allowed disruption', async () => {

@@ -210,3 +210,89 @@ describe('planJob', () => {
     assert.deepEqual([...parseIndexes('1,3-5,7')], [1, 3, 4, 5, 7]);
   });
 });
+
+describe('planJob with a podFailurePolicy', () => {
+  /** A failed pod whose container `c` exited with `exitCode`, with these pod conditions. */
+  function failedWith(owner: KubeObject, exitCode: number, conditions: { type: string; status: string }[] = []): KubeObject {
+    const failed = pod(owner, 'Failed');
+    const status = failed.status as Record<string, any>;
+    return {
+      ...failed,
+      status: {
+        ...status,
+        conditions,
+        containerStatuses: [{ ...status.containerStatuses[0], state: { terminated: { exitCode, finishedAt: secondsAgo(100) } } }],
+      },
+    };
+  }
+  const policy = {
+    rules: [
+      { action: 'FailJob', onExitCodes: { containerName: 'c', operator: 'In', values: [42] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      { action: 'Count', onExitCodes: { operator: 'NotIn', values: [3] } },
+      { action: 'Ignore', onExitCodes: { operator: 'In', values: [3] } },
+    ],
+  };
+
+  it('fails the Job at once on a FailJob rule, with the message Kubernetes writes, deleting what still runs', () => {
+    const j = job({ completions: 3, parallelism: 2, podFailurePolicy: policy }, { startTime: secondsAgo(60) });
+    const failed = failedWith(j, 42);
+    const running = pod(j, 'Running');
+    const first = planJob(j, [failed, running], now);
+    const message = `Container c for pod default/${failed.metadata.name} failed with exit code 42 matching FailJob rule at index 0`;
+    assert.deepEqual(
+      first.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+      [['FailureTarget', 'True', 'PodFailurePolicy', message]],
+    );
+    assert.deepEqual(first.delete, [running]);
+    assert.deepEqual(first.status?.uncountedTerminatedPods, { failed: [failed.metadata.uid] });
+    // Once the pod is counted and released, the remembered FailureTarget finishes the Job.
+    const counted = job({ completions: 3, parallelism: 2, podFailurePolicy: policy }, { ...first.status, uncountedTerminatedPods: {} } as Record<
+      string,
+      unknown
+    >);
+    const released = { ...failed, metadata: { ...failed.metadata, finalizers: [] } };
+    const second = planJob(counted, [released], now);
+    assert.deepEqual(
+      second.status?.conditions?.map((c) => [c.type, c.reason, c.message]),
+      [
+        ['FailureTarget', 'PodFailurePolicy', message],
+        ['Failed', 'PodFailurePolicy', message],
+      ],
+    );
+    assert.equal(second.create.length, 0);
+    assert.ok(second.events.some((e) => e.type === 'Warning' && e.reason === 'PodFailurePolicy' && e.message === message));
+  });
+
+  it('lets an ignored failure go without counting it towards backoffLimit, and replaces the pod at once', () => {
+    const j = job({ completions: 1, backoffLimit: 0, podFailurePolicy: policy }, { startTime: secondsAgo(60) });
+    const disrupted = failedWith(j, 137, [{ type: 'DisruptionTarget', status: 'True' }]);
+    const plan = planJob(j, [disrupted], now);
+    assert.deepEqual(plan.removeFinalizers, [disrupted], 'its finalizer goes');
+    assert.deepEqual(plan.status?.uncountedTerminatedPods, {}, 'it is never counted');
+    assert.equal(plan.status?.conditions, undefined, 'backoffLimit 0 is not reached');
+    assert.equal(plan.create.length, 1, 'no back-off for an ignored failure');
+    const exit3 = failedWith(j, 3);
+    assert.equal(
+      planJob(j, [exit3], now).status?.uncountedTerminatedPods?.failed,
+      undefined,
+      'rules are read in order: NotIn [3] does not match 3, Ignore does',
+    );
+  });
+
+  it('counts a failure no rule matches, or a Count rule matches, as without a policy', () => {
+    const j = job({ completions: 1, backoffLimit: 0, podFailurePolicy: policy }, { startTime: secondsAgo(60) });
+    const counted = failedWith(j, 1);
+    const plan = planJob(j, [counted], now);
+    assert.deepEqual(plan.status?.uncountedTerminatedPods, { failed: [counted.metadata.uid] });
+    const noRules = job({
+      completions: 1,
+      backoffLimit: 0,
+      podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [42] } }] },
+    });
+    const zeroExit = failedWith(noRules, 0);
+    const other = planJob(noRules, [zeroExit], now);
+    assert.deepEqual(other.status?.uncountedTerminatedPods, { failed: [zeroExit.metadata.uid] }, 'an exit code 0 matches no rule: counted');
+    assert.equal(other.status?.conditions, undefined);
+  });
+});

@@ -93,6 +93,46 @@ describe('admission of a Job', () => {
     ]);
   });
 
+  it('defaults a pod condition pattern to status True and refuses a podFailurePolicy kube-apiserver refuses', async () => {
+    const job = await world.admission.create(types.jobs, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'policy', namespace: 'batch' },
+      spec: { template: template('Never'), podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }] } },
+    });
+    const spec = job.spec as { podFailurePolicy: { rules: { onPodConditions: { status: string }[] }[] }; podReplacementPolicy: string };
+    assert.equal(spec.podFailurePolicy.rules[0]?.onPodConditions[0]?.status, 'True');
+    assert.equal(spec.podReplacementPolicy, 'Failed');
+    const error = await world.admission
+      .create(types.jobs, {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'bad', namespace: 'batch' },
+        spec: {
+          template: template('OnFailure'),
+          podFailurePolicy: {
+            rules: [
+              { action: 'Retry', onExitCodes: { operator: 'In', values: [0, 5, 5] } },
+              { action: 'FailIndex', onExitCodes: { operator: 'NotIn', values: [9, 2] } },
+              { action: 'Ignore' },
+              { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'Maybe' }] },
+            ],
+          },
+        },
+      })
+      .catch((e: unknown) => e);
+    assert.deepEqual(causesOf(error).sort(), [
+      'spec.podFailurePolicy.rules[0].action: Unsupported value: "Retry": supported values: "FailJob", "FailIndex", "Ignore", "Count"',
+      'spec.podFailurePolicy.rules[0].onExitCodes.values[0]: Invalid value: 0: must not be 0 for the In operator',
+      'spec.podFailurePolicy.rules[0].onExitCodes.values[2]: Duplicate value: 5',
+      'spec.podFailurePolicy.rules[1].action: Forbidden: the FailIndex action can only be used when backoffLimitPerIndex is specified',
+      'spec.podFailurePolicy.rules[1].onExitCodes.values[1]: Invalid value: 2: must be ordered',
+      'spec.podFailurePolicy.rules[2]: Invalid value: "": specifying one of OnExitCodes and OnPodConditions is required',
+      'spec.podFailurePolicy.rules[3].onPodConditions[0].status: Unsupported value: "Maybe": supported values: "True", "False", "Unknown"',
+      'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified',
+    ]);
+  });
+
   it('refuses a change of the template or the selector of a stored Job', async () => {
     const job = await world.admission.create(types.jobs, {
       apiVersion: 'batch/v1',

@@ -137,12 +137,25 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   };
 
   /**
-   * Each consumer works through its own queue, like separate event source mappings: one
-   * handler retrying a batch never holds up the others. The poller waits only when a consumer
-   * falls far behind.
+   * Each consumer works through its own queue of records, like separate event source mappings:
+   * one handler retrying a batch never holds up the others. A consumer that is free takes what
+   * waits for it, up to a batch, as a mapping does after a slow invocation (the next batch holds
+   * the records that came meanwhile, up to its size), rather than one small batch per read: a
+   * controller's work is per batch (each key once), so a busy consumer does less, not more. The
+   * poller waits only while a consumer has far more waiting than a batch; then until that one
+   * has taken a batch, not until it has done them all (a mapping's reads do not wait for another
+   * mapping's invocations; docs/adr/195).
    */
-  const queues = options.consumers.map(() => ({ tail: Promise.resolve(), pending: 0 }));
-  const maxPendingBatches = 10;
+  const batchSize = options.batchSize ?? 100;
+  const maxWaitingRecords = 100 * batchSize;
+  const queues = options.consumers.map((consume) => ({
+    consume,
+    waiting: [] as DynamoDBRecord[],
+    running: undefined as Promise<void> | undefined,
+    /** Told each time the consumer takes a batch. */
+    took: new Set<() => void>(),
+  }));
+  type ConsumerQueue = (typeof queues)[number];
 
   const deliverTo = async (consume: StreamConsumer, records: DynamoDBRecord[]) => {
     let batch = records;
@@ -161,14 +174,35 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     }
   };
 
-  const deliver = async (records: DynamoDBRecord[]) => {
-    options.consumers.forEach((consume, index) => {
-      const queue = queues[index];
-      if (!queue) return;
-      queue.pending++;
-      queue.tail = queue.tail.then(() => deliverTo(consume, records)).finally(() => queue.pending--);
+  const work = (queue: ConsumerQueue): void => {
+    if (queue.running || queue.waiting.length === 0) return;
+    queue.running = (async () => {
+      while (queue.waiting.length > 0) {
+        const batch = queue.waiting.splice(0, batchSize);
+        for (const tell of queue.took) tell();
+        queue.took.clear();
+        await deliverTo(queue.consume, batch);
+      }
+    })().finally(() => {
+      queue.running = undefined;
+      // Records that came while it was finishing.
+      work(queue);
     });
-    for (const queue of queues) if (queue.pending > maxPendingBatches) await queue.tail;
+  };
+
+  const deliver = async (records: DynamoDBRecord[]) => {
+    for (const queue of queues) {
+      queue.waiting.push(...records);
+      work(queue);
+    }
+    for (const queue of queues) {
+      while (queue.waiting.length > maxWaitingRecords && !stopping.signal.aborted) await new Promise<void>((tell) => queue.took.add(tell));
+    }
+  };
+
+  /** Until every consumer has done what waits for it. */
+  const drained = async () => {
+    for (const queue of queues) while (queue.running) await queue.running;
   };
 
   const loop = (async () => {
@@ -198,7 +232,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     async stop() {
       stopping.abort();
       await loop;
-      await Promise.all(queues.map((queue) => queue.tail));
+      await drained();
     },
   };
 }

@@ -6,6 +6,7 @@
  *   npm run bench -- --quick           # small sizes (< 2 min); CI runs this through npm test
  *   npm run bench -- --out /tmp/r.json # write the results elsewhere
  *   npm run bench -- --only writers,scale  # only these scenarios (figures of the others are not required)
+ *   npm run bench -- --dynamodb-jit startup  # scheduling's DynamoDB Local too as the tests start it (docs/adr/192)
  *
  * Exits non-zero when a scenario fails or a figure the issue names is missing. Figures are
  * never compared with thresholds: they are read, not asserted.
@@ -15,7 +16,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
+import { type DynamoDbLocal, type DynamoDbLocalJit, startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { type BenchPlane, openPlane } from './bench-plane.ts';
 import { missingFigures } from './figures.ts';
 import { createMeter, emptyUsage } from './metering.ts';
@@ -66,6 +67,16 @@ const profiles = {
   },
 } as const;
 
+/**
+ * DynamoDB Local's JIT per scenario (docs/adr/192): the scheduling scenario's instances get the
+ * optimizing compiler (C2), which registering the nodes and seeding 10,000 pods warm up before
+ * anything is timed; the others keep the client compiler only, as the tests do, because C2's first
+ * seconds of compiling would fall in what they time (the writers' store phase runs first on a fresh
+ * instance, then the raw puts it is divided by). `--dynamodb-jit startup` runs every scenario on
+ * C1 (the figures before).
+ */
+const schedulingJit: DynamoDbLocalJit = option('--dynamodb-jit') === 'startup' ? 'startup' : 'throughput';
+
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   return index >= 0 ? process.argv[index + 1] : undefined;
@@ -85,6 +96,8 @@ async function main(): Promise<number> {
       cpus: cpus().length,
       loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
       node: process.version,
+      // The quick run's one shared instance serves every scenario with the tests' JIT.
+      dynamoDbLocalJit: { scheduling: mode === 'full' ? schedulingJit : 'startup', others: 'startup' },
     },
   };
 
@@ -105,7 +118,9 @@ async function main(): Promise<number> {
     let local = shared;
     if (fresh || !local) {
       progress.update(`${name}: starting DynamoDB Local (in memory)`);
-      local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local') });
+      // Fresh instances only (full mode): the quick run's shared one serves every scenario.
+      const jit = fresh && mode === 'full' && name.startsWith('sched') ? schedulingJit : 'startup';
+      local = await startDynamoDbLocal({ cacheDir: join(root, '.cache', 'dynamodb-local'), jit });
       locals.add(local);
       if (mode !== 'full') shared = local;
     }

@@ -61,6 +61,8 @@ async function up(args: string[]): Promise<void> {
     ...(values['load-balancer-range'] !== undefined ? { loadBalancerRange: values['load-balancer-range'] } : {}),
     ...(serviceCidr !== undefined ? { serviceCidr } : {}),
     onProgress: step,
+    // A cluster runs for hours: its DynamoDB Local's JVM gets the optimizing compiler (docs/adr/192).
+    dynamoDbJit: 'throughput',
     // The same JSON lines as the Lambdas write, on stderr so they stay apart from the progress display.
     ...(values.verbose ? { log: logTo(createLogger({ write: (line) => process.stderr.write(`${line}\n`) })) } : {}),
   });

@@ -47,7 +47,22 @@ export interface StartDynamoDbLocalOptions {
   /** undefined picks a free port. */
   readonly port?: number;
   readonly onProgress?: ProgressListener;
+  /**
+   * How the JVM compiles DynamoDB Local. `startup` (the default): the client compiler only
+   * (`-XX:TieredStopAtLevel=1`) and the serial collector — ready soonest, which the tests want
+   * (they start many). `throughput`: full tiered compilation (the optimizing C2 compiler after
+   * the first seconds) for what runs long: the local host and the bench (docs/adr/192).
+   */
+  readonly jit?: DynamoDbLocalJit;
 }
+
+export type DynamoDbLocalJit = 'startup' | 'throughput';
+
+/** The JVM's flags for each `jit` setting (docs/adr/192): only the local database's compiler and collector, never Skiff's code. */
+export const dynamoDbLocalJvmFlags: Readonly<Record<DynamoDbLocalJit, readonly string[]>> = {
+  startup: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'],
+  throughput: ['-XX:+UseSerialGC'],
+};
 
 /** Credentials DynamoDB Local accepts (it ignores them, but the SDK insists on some). */
 export const localCredentials = { accessKeyId: 'skiff', secretAccessKey: 'skiff' } as const;
@@ -166,8 +181,7 @@ async function launch(emulatorDir: string, launcherDir: string, port: number, op
   const workDir = options.dbPath ? resolve(options.dbPath) : join(resolve(options.cacheDir), 'run', randomUUID());
   await mkdir(workDir, { recursive: true });
   const javaArgs = [
-    '-XX:TieredStopAtLevel=1',
-    '-XX:+UseSerialGC',
+    ...dynamoDbLocalJvmFlags[options.jit ?? 'startup'],
     // IPv4 sockets: the launcher's 127.0.0.1 is then an AF_INET bind, plain in /proc/net/tcp.
     '-Djava.net.preferIPv4Stack=true',
     `-Djava.library.path=${join(emulatorDir, 'DynamoDBLocal_lib')}`,

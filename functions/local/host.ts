@@ -40,7 +40,7 @@ import { createAddressPool } from './address-pool.ts';
 import { createAgentSupervisor } from './agent-supervisor.ts';
 import { startClusterDns, storeDnsSource } from './cluster-dns.ts';
 import { startControlLoops } from './control-loops.ts';
-import { type DynamoDbLocal, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
+import { type DynamoDbLocal, type DynamoDbLocalJit, localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.ts';
 import { startHttpsApiServer } from './https-server.ts';
 import { createLocalIngressRouters } from './ingress-router.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
@@ -82,6 +82,11 @@ export interface LocalClusterOptions {
   readonly loadBalancerRange?: string;
   /** Use this DynamoDB endpoint instead of starting DynamoDB Local (tests share one). */
   readonly dynamoDbEndpoint?: string;
+  /**
+   * How the DynamoDB Local it starts compiles: `skiff up` asks for `throughput` (a cluster runs for
+   * hours); tests keep `startup`, ready sooner (docs/adr/192). @default 'startup'
+   */
+  readonly dynamoDbJit?: DynamoDbLocalJit;
   readonly tablePrefix?: string;
   readonly onProgress?: (message: string) => void;
   /** What the host tells the user while it runs (an agent restarted, DynamoDB Local gone). @default onProgress */
@@ -170,6 +175,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         cacheDir: join(repositoryRoot, '.cache', 'dynamodb-local'),
         dbPath: join(dataDir, 'dynamodb'),
         onProgress: progress,
+        ...(options.dynamoDbJit ? { jit: options.dynamoDbJit } : {}),
       });
       cleanups.push(() => dynamo.stop());
       endpoint = dynamo.endpoint;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -60,6 +60,24 @@ describe('DynamoDB Local', () => {
     } finally {
       client.destroy();
       await local.stop();
+    }
+  });
+
+  it('runs its JVM with the client compiler only by default, and with the optimizing one when asked for throughput', async () => {
+    const jvmFlags = (pid: number): string[] =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .filter((arg) => arg.startsWith('-XX:'));
+    const quick = await startDynamoDbLocal({ cacheDir });
+    const steady = await startDynamoDbLocal({ cacheDir, jit: 'throughput' });
+    const client = localDynamoDbClient(steady.endpoint);
+    try {
+      assert.deepEqual(jvmFlags(quick.pid), ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC']);
+      assert.deepEqual(jvmFlags(steady.pid), ['-XX:+UseSerialGC']);
+      assert.deepEqual((await client.send(new ListTablesCommand({}))).TableNames, []);
+    } finally {
+      client.destroy();
+      await Promise.all([quick.stop(), steady.stop()]);
     }
   });
 

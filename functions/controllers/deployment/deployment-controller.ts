@@ -11,7 +11,7 @@ import { isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, isApiError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { ownerKeys } from '../replicaset/replicaset-controller.ts';
-import { planDeployment, sameTemplate } from './plan-deployment.ts';
+import { deploymentNeedsPods, planDeployment, sameTemplate } from './plan-deployment.ts';
 
 const component = 'deployment-controller';
 
@@ -26,10 +26,8 @@ export const deploymentController: Controller = {
   async reconcile(key, ctx) {
     const deployment = await getIfExists(ctx.store, types.deployments, key.namespace, key.name);
     if (!deployment) return;
-    const [replicaSets, pods] = await Promise.all([
-      listAll(ctx.store, types.replicasets, { namespace: key.namespace }),
-      listAll(ctx.store, types.pods, { namespace: key.namespace }),
-    ]);
+    const replicaSets = await listAll(ctx.store, types.replicasets, { namespace: key.namespace });
+    const pods = deploymentNeedsPods(deployment, replicaSets) ? await listAll(ctx.store, types.pods, { namespace: key.namespace }) : [];
     const plan = planDeployment(deployment, replicaSets, pods, ctx.now());
 
     if (plan.createReplicaSet) {

@@ -153,6 +153,18 @@ export function newReplicaSetFor(d: KubeObject, revision: number, replicas: numb
   };
 }
 
+/**
+ * Whether the plan looks at pods: a Recreate rollout waits for the old pods to go, and a
+ * ReplicaSet scaled to zero is forgotten only once none of its pods is left. Otherwise pods play
+ * no part and the controller need not list them (every pod of the namespace, on every reconcile:
+ * a 1,000-pod list for each batch of a rollout's changes; docs/adr/195).
+ */
+export function deploymentNeedsPods(d: KubeObject, replicaSets: readonly KubeObject[]): boolean {
+  if (d.metadata.deletionTimestamp) return false;
+  if (specOf(d).strategy?.type === 'Recreate') return true;
+  return replicaSets.some((rs) => isControlledBy(rs, d) && !rs.metadata.deletionTimestamp && rsReplicas(rs) === 0 && countsOf(rs).replicas === 0);
+}
+
 export function planDeployment(d: KubeObject, replicaSets: readonly KubeObject[], pods: readonly KubeObject[], now: Date): DeploymentPlan {
   const none: DeploymentPlan = { updateReplicaSets: [], deleteReplicaSets: [], events: [] };
   if (d.metadata.deletionTimestamp) return none;

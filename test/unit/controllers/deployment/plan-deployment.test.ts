@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planDeployment, podTemplateHash } from '../../../../functions/controllers/deployment/plan-deployment.ts';
+import { deploymentNeedsPods, planDeployment, podTemplateHash } from '../../../../functions/controllers/deployment/plan-deployment.ts';
 import { appendedRevisionHistory, resolveIntOrPercent, rollingBounds } from '../../../../functions/controllers/deployment/rollout-math.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 import { now, ownerRef, pod, secondsAgo } from '../../fixtures.ts';
@@ -317,5 +317,24 @@ describe('planDeployment', () => {
     const plan = planDeployment(gone, [], [], now);
     assert.equal(plan.createReplicaSet, undefined);
     assert.equal(plan.deployment, undefined);
+  });
+});
+
+describe('deploymentNeedsPods', () => {
+  it('is false for a rolling update whose ReplicaSets all have replicas, and the plan is the same without the pods', () => {
+    const d = deployment({ template: templateV2 });
+    const replicaSets = [ownedRs(d, templateV1, 1, 2, full(2)), ownedRs(d, templateV2, 2, 2, full(2))];
+    assert.equal(deploymentNeedsPods(d, replicaSets), false);
+    const rs = replicaSets[0] as KubeObject;
+    const pods = [pod('web-a', { owner: rs, ready: true }), pod('web-b', { owner: rs, ready: true })];
+    assert.deepEqual(planDeployment(d, replicaSets, [], now), planDeployment(d, replicaSets, pods, now));
+  });
+
+  it('is true for a Recreate rollout, and for a ReplicaSet scaled to zero that the history limit may forget', () => {
+    assert.equal(deploymentNeedsPods(deployment({ strategy: { type: 'Recreate' } }), []), true);
+    const d = deployment({ template: templateV2 });
+    assert.equal(deploymentNeedsPods(d, [ownedRs(d, templateV1, 1, 0, {}), ownedRs(d, templateV2, 2, 3, full(3))]), true);
+    // Scaled to zero but its pods not yet gone from its status: nothing to forget yet.
+    assert.equal(deploymentNeedsPods(d, [ownedRs(d, templateV1, 1, 0, full(1)), ownedRs(d, templateV2, 2, 3, full(3))]), false);
   });
 });

@@ -29,6 +29,7 @@ import { type AuditSink, auditEvent, isAudited } from './audit.ts';
 import { apiGroup, apiResourceList, rootDiscovery } from './discovery.ts';
 import { answerHealth, type HealthCheck } from './health-checks.ts';
 import type { ApiHandler, ApiRequest, ApiResponse, ReadRequest } from './http.ts';
+import { createListsAhead } from './lists-ahead.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Protobuf, wantsOpenApiV2Protobuf } from './openapi-v2.ts';
@@ -150,6 +151,7 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
     ...(dependencies.podStreams ? { podStreams: dependencies.podStreams } : {}),
     ...(dependencies.nodeStats ? { nodeStats: dependencies.nodeStats } : {}),
+    listsAhead: createListsAhead(),
   };
 
   /** The body is read here, after authentication and authorization, never before (docs/adr/125). */

@@ -40,6 +40,7 @@ import { type EvictionDeleteOptions, evictPod } from './admission/eviction.ts';
 import { type AdmissionAttributes, type AdmissionPlugin, runAdmission } from './admission/request-admission.ts';
 import { servedAs } from './custom-resource-versions.ts';
 import type { ApiResponse, ReadRequest } from './http.ts';
+import type { ListPage, ListsAhead } from './lists-ahead.ts';
 import { applyPatch, type PatchType, parsePatchBody, patchTypeOf, recordUpdateManager, serverSideApply } from './patch/index.ts';
 import { servePodStream } from './pod-streams.ts';
 import { toTable, wantsTable } from './printers/index.ts';
@@ -73,6 +74,8 @@ export interface VerbContext {
   readonly authenticate?: TokenAuthenticator;
   /** The ServiceAccount signing key, for TokenRequest. */
   readonly serviceAccountKeys?: ServiceAccountKeySource;
+  /** Pages of paged lists answered before their request comes (docs/adr/197); absent: each page when asked. */
+  readonly listsAhead?: ListsAhead;
 }
 
 /** Runs the admission plugins for one write; returns the object to write. */
@@ -259,21 +262,38 @@ export function watchTimeoutSeconds(query: URLSearchParams, random: () => number
 }
 
 async function list(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
+  const ahead = context.listsAhead;
+  if (!ahead) return (await listPage(route, request, context)).response;
+  const user = context.user.username;
+  const prepared = ahead.take(request, user);
+  const page = (prepared && (await prepared.catch(() => undefined))) || (await listPage(route, request, context));
+  ahead.prepareNext(request, user, page, (next) => listPage(route, next, context));
+  return page.response;
+}
+
+async function listPage(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ListPage> {
   const result = await context.store.list(route.type, listOptions(route, request.query));
   const metadata = {
     resourceVersion: result.resourceVersion,
     ...(result.continue ? { continue: result.continue } : {}),
     ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
   };
+  const next = result.continue ? { continue: result.continue } : {};
   if (wantsTable(request.headers.accept)) {
-    return jsonResponse(200, toTable(route.type, result.items, { now: context.now(), includeObject: includeObjectOf(request.query), ...metadata }));
+    return {
+      response: jsonResponse(200, toTable(route.type, result.items, { now: context.now(), includeObject: includeObjectOf(request.query), ...metadata })),
+      ...next,
+    };
   }
-  return jsonResponse(200, {
-    kind: route.type.listKind,
-    apiVersion: apiVersionOf(route.type),
-    metadata,
-    items: result.items,
-  });
+  return {
+    response: jsonResponse(200, {
+      kind: route.type.listKind,
+      apiVersion: apiVersionOf(route.type),
+      metadata,
+      items: result.items,
+    }),
+    ...next,
+  };
 }
 
 /**

@@ -159,6 +159,31 @@ describe('get, list and watch', () => {
     );
   });
 
+  it('pages a Table list with each next page answered ahead, as a client reading every page at once would see it', async () => {
+    const table = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+    const names: string[] = [];
+    let token: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = json(await call(`${pods}?limit=1${token ? `&continue=${encodeURIComponent(token)}` : ''}`, { accept: table }));
+      assert.equal(page.kind, 'Table');
+      resourceVersion ??= page.metadata.resourceVersion;
+      assert.equal(page.metadata.resourceVersion, resourceVersion);
+      names.push(...page.rows.map((row: { cells: string[] }) => row.cells[0]));
+      token = page.metadata.continue;
+    } while (token);
+    assert.deepEqual(names, ['a', 'b', 'c']);
+    // A page answered ahead is handed out once: the same request again is answered afresh, alike.
+    const first = json(await call(`${pods}?limit=1`, { accept: table }));
+    const again = `${pods}?limit=1&continue=${encodeURIComponent(first.metadata.continue)}`;
+    const ahead = json(await call(again, { accept: table }));
+    const fresh = json(await call(again, { accept: table }));
+    assert.deepEqual(
+      fresh.rows.map((row: { cells: string[] }) => row.cells[0]),
+      ahead.rows.map((row: { cells: string[] }) => row.cells[0]),
+    );
+  });
+
   it('lists as a Table when kubectl asks for one', async () => {
     const table = json(await call(pods, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' }));
     assert.equal(table.kind, 'Table');

@@ -46,7 +46,7 @@ const profiles = {
         { nodes: 5000, pods: 100_000 },
         { nodes: 5000, pods: 150_000 },
       ],
-      budgetSeconds: 240,
+      budgetSeconds: 600,
     },
     cost: { idleWindowSeconds: 20, heartbeatSamples: 10, steadyNodes: 100, steadyWindowSeconds: 60 },
     writers: { processCounts: [1, 4, 16], writersPerProcess: 4, seconds: 15 },

@@ -29,8 +29,11 @@ function nodeAddress(index: number): string {
   return `10.${200 + Math.floor(index / 65_536)}.${Math.floor(index / 256) % 256}.${index % 256}`;
 }
 
-/** Registers the nodes (Ready, 32 CPUs, 256 Gi, 110 pods, like KWOK's default) and, optionally, their leases. */
-export async function seedNodes(plane: Pick<BenchPlane, 'store'>, names: readonly string[], options: { leases: boolean }): Promise<void> {
+/**
+ * Registers the nodes (Ready, 32 CPUs, 256 Gi, 110 pods, like KWOK's default) and, optionally, their
+ * leases: straight into the store, 25 a batch, `writers` batches at once (default 1).
+ */
+export async function seedNodes(plane: Pick<BenchPlane, 'store'>, names: readonly string[], options: { leases: boolean; writers?: number }): Promise<void> {
   const now = new Date();
   const nodes = names.map((name, index) =>
     buildNode(
@@ -48,19 +51,27 @@ export async function seedNodes(plane: Pick<BenchPlane, 'store'>, names: readonl
       now.toISOString(),
     ),
   );
-  await inChunks(nodes, 25, (chunk) =>
-    plane.store.batch(
-      types.nodes,
-      chunk.map((object) => ({ op: 'create', object })),
-    ),
+  await inChunks(
+    nodes,
+    25,
+    (chunk) =>
+      plane.store.batch(
+        types.nodes,
+        chunk.map((object) => ({ op: 'create', object })),
+      ),
+    options.writers,
   );
   if (options.leases) {
     const leases = names.map((name) => buildLease(name, undefined, 40, now));
-    await inChunks(leases, 25, (chunk) =>
-      plane.store.batch(
-        types.leases,
-        chunk.map((object) => ({ op: 'create', object })),
-      ),
+    await inChunks(
+      leases,
+      25,
+      (chunk) =>
+        plane.store.batch(
+          types.leases,
+          chunk.map((object) => ({ op: 'create', object })),
+        ),
+      options.writers,
     );
   }
 }

@@ -2,9 +2,16 @@
  * Scenario 4: scale. Nodes (with leases) and bound, Running pods are added in steps, straight
  * into the store as KWOK would have them (four batches of 25 in flight, as several writers
  * would); after each step the real kubectl asks the API over HTTPS for `get pods` in the
- * namespace holding all of them, `get pods -A` (the cluster-wide list) and `get pod <one>`. It stops at the
- * first step that misses the SLO, when the next step would not fit the time budget, or at the
- * last step.
+ * fullest namespace, `get pods -A` (the cluster-wide list) and `get pod <one>`. A namespace
+ * holds at most 20,000 pods (the largest namespaced list issue 10 names; Kubernetes' own
+ * threshold is 3,000 a namespace), the rest go to further namespaces. It stops at the first
+ * step that misses the SLO, when the next step's writes would not fit the time budget, or at
+ * the last step.
+ *
+ * kubectl waits between the pages of a list by itself: client-go's default rate limit (5
+ * requests a second after a burst of 10), which no server changes. Its own report of those
+ * waits (`-v=3`: "Waited for ... due to client-side throttling") is read, and the SLO is judged
+ * on the time less that wait; the time as a user sees it is kept beside it (docs/adr/197).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,12 +30,18 @@ import { seedNodes, simNodeNames } from '../sim-kubelet.ts';
 export interface ScaleStep {
   readonly nodes: number;
   readonly pods: number;
-  /** Slowest of three `kubectl get pods -n <ns>` runs (Table output, kubectl's 500-item chunks). */
+  /** Pods in the namespace `kubectl get pods -n` lists. */
+  readonly namespacePods: number;
+  /** Slowest of three `kubectl get pods -n <ns>` runs (Table output, kubectl's 500-item chunks), as a user waits. */
   readonly kubectlGetPodsSeconds: number;
+  /** The same runs less kubectl's own client-side rate-limit waits, slowest of three: what the SLO is judged on. */
+  readonly kubectlGetPodsLessClientThrottlingSeconds: number;
   /** Slowest of three `kubectl get pod <name>`. */
   readonly kubectlGetPodSeconds: number;
-  /** One `kubectl get pods -A` (Table output, 500-item chunks): the cluster-wide LIST. */
+  /** One `kubectl get pods -A` (Table output, 500-item chunks): the cluster-wide LIST, as a user waits. */
   readonly kubectlGetPodsAllNamespacesSeconds: number;
+  /** The same run less kubectl's own client-side rate-limit waits. */
+  readonly kubectlGetPodsAllNamespacesLessClientThrottlingSeconds: number;
   readonly withinSlo: boolean;
   /** Writing this step's objects through the store, objects per second. */
   readonly seedObjectsPerSecond: number;
@@ -51,6 +64,8 @@ export interface ScaleOptions {
 }
 
 const namespace = 'bench-scale';
+/** Pods a namespace holds before the next one is filled. */
+const podsPerNamespace = 20_000;
 const listSloSeconds = 5;
 const getSloSeconds = 1;
 /** Kubernetes' SLO for a cluster-wide LIST. */
@@ -58,12 +73,18 @@ const clusterListSloSeconds = 30;
 /** Batches of pods written at once while seeding. */
 const seedingWriters = 4;
 
+/** The namespace of the pod with this index: `bench-scale`, then `bench-scale-2`, ... */
+const namespaceOf = (index: number): string => {
+  const ordinal = Math.floor(index / podsPerNamespace);
+  return ordinal === 0 ? namespace : `${namespace}-${ordinal + 1}`;
+};
+
 function runningPod(index: number, nodeName: string): KubeObject {
   const now = kubeTime(Date.now());
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: `scale-${String(index).padStart(6, '0')}`, namespace, labels: { app: 'scale' } },
+    metadata: { name: `scale-${String(index).padStart(6, '0')}`, namespace: namespaceOf(index), labels: { app: 'scale' } },
     spec: { nodeName, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.9' }], restartPolicy: 'Always' },
     status: {
       phase: 'Running',
@@ -85,10 +106,25 @@ function runningPod(index: number, nodeName: string): KubeObject {
   };
 }
 
-function timeKubectl(kubeconfig: string, args: readonly string[]): Promise<number> {
+interface KubectlTiming {
+  readonly seconds: number;
+  /** What kubectl reported waiting on its own rate limiter (only waits over 50 ms are reported). */
+  readonly throttledSeconds: number;
+}
+
+/** kubectl's (client-go's) report of a wait on its own rate limiter, at `-v=3`. */
+const throttleReport = /Waited for ([\d.]+)(µs|ms|s) due to client-side throttling/g;
+
+function throttledSecondsIn(stderr: string): number {
+  let seconds = 0;
+  for (const [, amount, unit] of stderr.matchAll(throttleReport)) seconds += Number(amount) / (unit === 's' ? 1 : unit === 'ms' ? 1000 : 1_000_000);
+  return seconds;
+}
+
+function timeKubectl(kubeconfig: string, args: readonly string[]): Promise<KubectlTiming> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '-v=3', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -97,8 +133,8 @@ function timeKubectl(kubeconfig: string, args: readonly string[]): Promise<numbe
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (code === 0) resolve((performance.now() - started) / 1000);
-      else reject(new Error(`kubectl ${args.join(' ')} failed (${code}): ${stderr.trim()}`));
+      if (code === 0) resolve({ seconds: (performance.now() - started) / 1000, throttledSeconds: throttledSecondsIn(stderr) });
+      else reject(new Error(`kubectl ${args.join(' ')} failed (${code}): ${stderr.trim().slice(-2000)}`));
     });
   });
 }
@@ -117,7 +153,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   let pods = 0;
   let rate = 0;
   try {
-    await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    const namespaces = new Set<string>();
     for (const step of options.steps) {
       const newObjects = step.nodes - nodes + step.pods - pods;
       const elapsed = (performance.now() - started) / 1000;
@@ -129,7 +165,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       const seedStarted = performance.now();
       progress.update(`${label}: registering nodes`);
       const allNames = simNodeNames('scale', step.nodes);
-      await seedNodes(plane, allNames.slice(nodes), { leases: true });
+      await seedNodes(plane, allNames.slice(nodes), { leases: true, writers: seedingWriters });
+      for (let index = pods; index < step.pods; index += podsPerNamespace - (index % podsPerNamespace)) {
+        const name = namespaceOf(index);
+        if (namespaces.has(name)) continue;
+        await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+        namespaces.add(name);
+      }
       const fresh = Array.from({ length: step.pods - pods }, (_, i) => runningPod(pods + i, allNames[(pods + i) % allNames.length] ?? ''));
       let written = 0;
       const chunks: KubeObject[][] = [];
@@ -152,25 +194,35 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       pods = step.pods;
       progress.update(`${label}: kubectl get pods`);
       let list = 0;
+      let listLessThrottling = 0;
       let get = 0;
       for (let i = 0; i < 3; i++) {
-        list = Math.max(list, await timeKubectl(kubeconfig, ['get', 'pods', '-n', namespace]));
-        get = Math.max(get, await timeKubectl(kubeconfig, ['get', 'pod', '-n', namespace, 'scale-000000']));
+        const run = await timeKubectl(kubeconfig, ['get', 'pods', '-n', namespace]);
+        list = Math.max(list, run.seconds);
+        listLessThrottling = Math.max(listLessThrottling, run.seconds - run.throttledSeconds);
+        get = Math.max(get, (await timeKubectl(kubeconfig, ['get', 'pod', '-n', namespace, 'scale-000000'])).seconds);
       }
       progress.update(`${label}: kubectl get pods -A`);
       const all = await timeKubectl(kubeconfig, ['get', 'pods', '-A']);
-      const withinSlo = list <= listSloSeconds && get <= getSloSeconds && all <= clusterListSloSeconds;
+      const allLessThrottling = all.seconds - all.throttledSeconds;
+      const withinSlo = listLessThrottling <= listSloSeconds && get <= getSloSeconds && allLessThrottling <= clusterListSloSeconds;
       const round = (n: number): number => Math.round(n * 100) / 100;
       steps.push({
         nodes,
         pods,
+        namespacePods: Math.min(pods, podsPerNamespace),
         kubectlGetPodsSeconds: round(list),
+        kubectlGetPodsLessClientThrottlingSeconds: round(listLessThrottling),
         kubectlGetPodSeconds: round(get),
-        kubectlGetPodsAllNamespacesSeconds: round(all),
+        kubectlGetPodsAllNamespacesSeconds: round(all.seconds),
+        kubectlGetPodsAllNamespacesLessClientThrottlingSeconds: round(allLessThrottling),
         withinSlo,
         seedObjectsPerSecond: Math.round(rate),
       });
-      progress.log(`${label}: kubectl get pods ${round(list)} s, get pods -A ${round(all)} s, get pod ${round(get)} s${withinSlo ? '' : ' (over the SLO)'}`);
+      progress.log(
+        `${label}: kubectl get pods (${Math.min(pods, podsPerNamespace)} in the namespace) ${round(list)} s (${round(listLessThrottling)} s less kubectl's own throttling), ` +
+          `get pods -A ${round(all.seconds)} s (${round(allLessThrottling)} s), get pod ${round(get)} s${withinSlo ? '' : ' (over the SLO)'}`,
+      );
       if (!withinSlo) {
         stoppedBy = 'slo';
         break;
@@ -183,7 +235,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const held = steps.filter((step) => step.withinSlo);
   return {
     anchor: 'KWOK holds 1k nodes / 100k pods; Kubernetes limits: 5,000 nodes / 150,000 pods',
-    slo: `kubectl get pods (namespaced LIST) <= ${listSloSeconds} s and kubectl get pod <= ${getSloSeconds} s, slowest of 3; kubectl get pods -A (cluster-wide LIST) <= ${clusterListSloSeconds} s, once`,
+    slo: `kubectl get pods (namespaced LIST, at most ${podsPerNamespace} pods a namespace) <= ${listSloSeconds} s and kubectl get pod <= ${getSloSeconds} s, slowest of 3; kubectl get pods -A (cluster-wide LIST) <= ${clusterListSloSeconds} s, once; lists less kubectl's own client-side rate-limit waits`,
     steps,
     maxNodes: held.at(-1)?.nodes ?? 0,
     maxPods: held.at(-1)?.pods ?? 0,

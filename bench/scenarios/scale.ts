@@ -129,7 +129,8 @@ function timeKubectl(kubeconfig: string, args: readonly string[]): Promise<Kubec
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    // kubectl's own rate limit alone holds a 150,000-pod list for ~58 s (300 pages).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);

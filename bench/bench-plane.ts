@@ -8,6 +8,7 @@ import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createApi } from '../functions/api/app.ts';
+import { createHeartbeatEndpoint } from '../functions/api/heartbeat.ts';
 import type { ApiHandler, ApiRequest } from '../functions/api/http.ts';
 import type { Controller, ReconcileKey } from '../functions/controller-runtime/controller.ts';
 import { keyToString } from '../functions/controller-runtime/controller.ts';
@@ -72,6 +73,15 @@ export interface BenchChannel {
   disconnect(connectionId: string): Promise<void>;
 }
 
+/**
+ * The node heartbeat endpoint (docs/adr/196) as its function URL and Lambda would run it, metered:
+ * one invocation of the heartbeat Lambda per request, no API Gateway, no WebSocket message.
+ */
+export interface BenchHeartbeat {
+  /** A PUT of a node's Lease (renewal) or its Node's status, by that node. */
+  put(nodeName: string, path: string, body: unknown): Promise<ApiResult>;
+}
+
 /** A node's bearer token in the bench: `system:node:<name>`. */
 export const benchNodeToken = (nodeName: string): string => `skiff-bench-node:${nodeName}`;
 
@@ -81,6 +91,7 @@ export interface BenchPlane {
   readonly tables: TableNames;
   readonly store: DynamoDbStore;
   readonly channel: BenchChannel;
+  readonly heartbeat: BenchHeartbeat;
   /** The API core with metering: one API Gateway request and one API Lambda invocation per call. */
   readonly api: ApiHandler;
   call(method: string, path: string, body?: unknown, query?: Record<string, string>): Promise<ApiResult>;
@@ -110,6 +121,23 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
   const registry = dynamoDbChannelRegistry({ client, tableName: channelTable });
   const channelCore = createChannel({ registry, store, catchUpStore, authenticate, authorizer });
   const { channel, poster } = meteredChannel(channelCore, meter);
+  const heartbeatCore = createHeartbeatEndpoint({ store, authorizer });
+  const heartbeat: BenchHeartbeat = {
+    async put(nodeName, path, body) {
+      const user = await authenticate(benchNodeToken(nodeName));
+      const started = performance.now();
+      try {
+        const response = await heartbeatCore(
+          { ...apiRequest('PUT', path, body), headers: { accept: 'application/json', 'content-type': 'application/json' } },
+          user,
+        );
+        const text = response.body === undefined ? '' : response.body.toString();
+        return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      } finally {
+        meter.countHeartbeat((performance.now() - started) / 1000);
+      }
+    },
+  };
   const api: ApiHandler = async (request) => {
     const started = performance.now();
     const response = await core(request);
@@ -125,6 +153,7 @@ export async function openPlane(endpoint: string, prefix: string, meter: Meter):
     tables,
     store,
     channel,
+    heartbeat,
     api,
     async call(method, path, body, query) {
       const response = await api(apiRequest(method, path, body, query));

@@ -11,10 +11,11 @@ export interface LambdaMemory {
   readonly resyncMb: number;
   readonly channelMb: number;
   readonly fanOutMb: number;
+  readonly heartbeatMb: number;
 }
 
-/** The stack's sizes (Arm): the API server 1024 MB, the watch channel and its fan-out 256 MB, the others 512 MB. */
-export const stackLambdaMemory: LambdaMemory = { apiMb: 1024, streamConsumerMb: 512, resyncMb: 512, channelMb: 256, fanOutMb: 256 };
+/** The stack's sizes (Arm): the API server 1024 MB, the watch channel, its fan-out and the node heartbeat 256 MB, the others 512 MB. */
+export const stackLambdaMemory: LambdaMemory = { apiMb: 1024, streamConsumerMb: 512, resyncMb: 512, channelMb: 256, fanOutMb: 256, heartbeatMb: 256 };
 
 export interface BilledUnits {
   readonly dynamoDbReadUnits: number;
@@ -51,7 +52,8 @@ export interface Dollars {
 /**
  * The units a measured usage is billed as: API requests pass API Gateway and invoke the API
  * Lambda; channel messages are WebSocket messages, and those routed to the channel's Lambda
- * invoke it. Connection-minutes are not measured (a scenario adds them for the time its nodes
+ * invoke it; a request to the node heartbeat endpoint's function URL is one invocation of its
+ * Lambda and nothing else (a function URL adds no charge of its own). Connection-minutes are not measured (a scenario adds them for the time its nodes
  * are connected).
  */
 export function billedUnits(usage: Usage, memory: LambdaMemory = stackLambdaMemory): BilledUnits {
@@ -59,13 +61,19 @@ export function billedUnits(usage: Usage, memory: LambdaMemory = stackLambdaMemo
     dynamoDbReadUnits: usage.dynamoDb.readUnits,
     dynamoDbWriteUnits: usage.dynamoDb.writeUnits,
     lambdaInvocations:
-      usage.api.invocations + usage.streamConsumers.invocations + usage.resync.invocations + usage.channel.invocations + usage.fanOut.invocations,
+      usage.api.invocations +
+      usage.streamConsumers.invocations +
+      usage.resync.invocations +
+      usage.channel.invocations +
+      usage.fanOut.invocations +
+      usage.heartbeat.invocations,
     lambdaGbSeconds:
       (usage.api.seconds * memory.apiMb +
         usage.streamConsumers.seconds * memory.streamConsumerMb +
         usage.resync.seconds * memory.resyncMb +
         usage.channel.seconds * memory.channelMb +
-        usage.fanOut.seconds * memory.fanOutMb) /
+        usage.fanOut.seconds * memory.fanOutMb +
+        usage.heartbeat.seconds * memory.heartbeatMb) /
       1024,
     apiGatewayRequests: usage.api.invocations,
     webSocketMessages: usage.webSocketMessages,

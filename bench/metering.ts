@@ -8,7 +8,7 @@
  * counted by AWS's rule from their items' sizes; DynamoDB Local's own figure is kept beside it
  * (`reportedWriteUnits`).
  * Lambda and API Gateway: the bench wraps the API handler, the stream consumers, the watch
- * channel's handler and its fan-out, counting invocations and their wall-clock duration as
+ * channel's handler and its fan-out, the node heartbeat endpoint's handler, counting invocations and their wall-clock duration as
  * Lambda would bill them, and every WebSocket message in either direction in API Gateway's
  * 32 KB billing units.
  */
@@ -55,6 +55,8 @@ export interface Usage {
   readonly channel: InvocationUsage;
   /** The fan-out Lambda: one invocation per change-log stream batch. */
   readonly fanOut: InvocationUsage;
+  /** The node heartbeat Lambda behind its function URL (docs/adr/196): one invocation per request, no API Gateway. */
+  readonly heartbeat: InvocationUsage;
   /** WebSocket messages, sent and received, in 32 KB billing units. */
   readonly webSocketMessages: number;
   /** STS GetCallerIdentity calls made to verify sign-in tokens. */
@@ -68,6 +70,7 @@ export const emptyUsage: Usage = {
   resync: { invocations: 0, seconds: 0 },
   channel: { invocations: 0, seconds: 0 },
   fanOut: { invocations: 0, seconds: 0 },
+  heartbeat: { invocations: 0, seconds: 0 },
   webSocketMessages: 0,
   stsCalls: 0,
 };
@@ -94,6 +97,7 @@ export function usageBetween(before: Usage, after: Usage): Usage {
     resync: minus(after.resync, before.resync),
     channel: minus(after.channel, before.channel),
     fanOut: minus(after.fanOut, before.fanOut),
+    heartbeat: minus(after.heartbeat, before.heartbeat),
     webSocketMessages: after.webSocketMessages - before.webSocketMessages,
     stsCalls: after.stsCalls - before.stsCalls,
   };
@@ -199,6 +203,8 @@ export interface Meter {
   countResync(seconds: number): void;
   countChannel(seconds: number): void;
   countFanOutBatch(seconds: number): void;
+  /** One request to the node heartbeat endpoint's function URL. */
+  countHeartbeat(seconds: number): void;
   /** One WebSocket message of this many bytes, in either direction. */
   countWebSocketMessage(bytes: number): void;
   countStsCall(): void;
@@ -208,7 +214,7 @@ export interface Meter {
 export function createMeter(): Meter {
   let usage: Usage = emptyUsage;
   const recorders = new Set<CallRecord[]>();
-  const add = (part: 'api' | 'streamConsumers' | 'resync' | 'channel' | 'fanOut', seconds: number): void => {
+  const add = (part: 'api' | 'streamConsumers' | 'resync' | 'channel' | 'fanOut' | 'heartbeat', seconds: number): void => {
     usage = { ...usage, [part]: { invocations: usage[part].invocations + 1, seconds: usage[part].seconds + seconds } };
   };
   return {
@@ -228,6 +234,7 @@ export function createMeter(): Meter {
     countResync: (seconds) => add('resync', seconds),
     countChannel: (seconds) => add('channel', seconds),
     countFanOutBatch: (seconds) => add('fanOut', seconds),
+    countHeartbeat: (seconds) => add('heartbeat', seconds),
     countWebSocketMessage(bytes) {
       usage = { ...usage, webSocketMessages: usage.webSocketMessages + billedMessages(bytes) };
     },

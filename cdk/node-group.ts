@@ -29,6 +29,13 @@ export interface NodeGroupProps {
    */
   readonly watchChannelUrl?: string;
   /**
+   * The node heartbeat endpoint (the function URL with AWS_IAM auth, docs/adr/196) the agents
+   * renew their Leases and write their Node status through, signing with the instance role;
+   * written into their kubeconfig (`skiff.io/heartbeat`). The stack grants the role its invoke.
+   * @default - none: over the watch channel, or the API
+   */
+  readonly heartbeatUrl?: string;
+  /**
    * Graviton (arm64) instance type of the nodes.
    * @default c6g.large (2 vCPU, 4 GiB; 10 pods with ENI trunking)
    */
@@ -286,6 +293,7 @@ export class NodeGroup extends Construct {
       apiUrl: props.apiUrl,
       ...(props.inClusterApiUrl ? { inClusterApiUrl: props.inClusterApiUrl } : {}),
       ...(props.watchChannelUrl ? { watchChannelUrl: props.watchChannelUrl } : {}),
+      ...(props.heartbeatUrl ? { heartbeatUrl: props.heartbeatUrl } : {}),
       bundleUrl: agent.s3ObjectUrl,
       ...(props.podsPerNode !== undefined ? { pods: props.podsPerNode } : {}),
       trunking,
@@ -400,6 +408,8 @@ export interface NodeUserDataSettings {
   /** The API without a base path (its function URL), given to pods as KUBERNETES_SERVICE_HOST/_PORT (docs/adr/147). */
   readonly inClusterApiUrl?: string;
   readonly watchChannelUrl?: string;
+  /** The node heartbeat endpoint (a function URL with AWS_IAM auth, docs/adr/196). */
+  readonly heartbeatUrl?: string;
   readonly bundleUrl: string;
   /** @default - the agent counts them from the instance type */
   readonly pods?: number;
@@ -453,9 +463,13 @@ export function nodeUserData(settings: NodeUserDataSettings): ec2.UserData {
     `- name: ${settings.clusterName}`,
     '  cluster:',
     `    server: ${settings.apiUrl}`,
-    ...(settings.watchChannelUrl || settings.inClusterApiUrl ? ['    extensions:'] : []),
+    ...(settings.watchChannelUrl || settings.inClusterApiUrl || settings.heartbeatUrl ? ['    extensions:'] : []),
     ...(settings.watchChannelUrl ? ['    - name: skiff.io/watch-channel', '      extension:', `        url: ${settings.watchChannelUrl}`] : []),
     ...(settings.inClusterApiUrl ? ['    - name: skiff.io/in-cluster-server', '      extension:', `        url: ${settings.inClusterApiUrl}`] : []),
+    // Signed with the instance role's credentials (SigV4, service lambda) in the node's region.
+    ...(settings.heartbeatUrl
+      ? ['    - name: skiff.io/heartbeat', '      extension:', `        url: ${settings.heartbeatUrl}`, '        auth: aws-iam', '        region: $REGION']
+      : []),
     'users:',
     '- name: node',
     '  user:',

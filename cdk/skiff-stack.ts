@@ -64,7 +64,10 @@ export interface SkiffStackProps extends StackProps {
    * any, because Lambda keeps 10 unreserved.
    * `inClusterApi` caps the API function behind the function URL that pods use (no API Gateway
    * stage throttles it; a watch holds one execution while it lasts; Lambda answers 429 beyond it).
-   * @default { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50 }
+   * `heartbeat` caps the node heartbeat function behind its function URL (docs/adr/196): Lambda
+   * takes up to 10 requests a second per reserved execution there, and answers 429 beyond; a
+   * node whose renewal is refused sends it through the API.
+   * @default { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50, heartbeat: 10 }
    */
   readonly reservedConcurrency?:
     | false
@@ -75,6 +78,8 @@ export interface SkiffStackProps extends StackProps {
         readonly fanOut: number;
         /** @default 50 */
         readonly inClusterApi?: number;
+        /** @default 10 */
+        readonly heartbeat?: number;
       };
   /** Ship and enable source maps in every function (slower cold starts). @default false */
   readonly sourceMaps?: boolean;
@@ -99,7 +104,7 @@ export interface SkiffStackProps extends StackProps {
   readonly serviceCidr?: string;
 }
 
-const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50 } as const;
+const defaultReservedConcurrency = { controllers: 4, scheduler: 1, resync: 1, fanOut: 2, inClusterApi: 50, heartbeat: 10 } as const;
 
 /** The routes of the watch channel (schemas/watch-channel.ts) that run the channel's Lambda. */
 const channelRoutes = ['subscribe', 'unsubscribe', 'renewLease', 'nodeStats'] as const;
@@ -117,6 +122,8 @@ export class SkiffStack extends Stack {
   readonly api: apigateway.RestApi;
   /** The API's function URL: the path-less HTTPS endpoint in-cluster clients reach (docs/adr/147). */
   readonly inClusterApiUrl: lambda.FunctionUrl;
+  /** The node heartbeat endpoint: a function URL with AWS_IAM auth the nodes renew their Leases through (docs/adr/196). */
+  readonly heartbeatUrl: lambda.FunctionUrl;
   readonly tokenSecret?: secretsmanager.Secret;
   readonly serviceAccountKeySecret: secretsmanager.Secret;
   /** The watch channel's WebSocket API, its stage and its connections table (docs/adr/073). */
@@ -218,6 +225,32 @@ export class SkiffStack extends Stack {
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
     });
 
+    // The node heartbeat endpoint (docs/adr/196): each node's Lease renewal and Node status as one
+    // invocation of a small function behind a function URL, instead of a WebSocket message or a
+    // REST request. AWS_IAM auth: Lambda checks the SigV4 signature and the caller's permission
+    // (the node role's, granted below) and hands the function the caller's ARN; the function
+    // maps it through aws-auth and lets a node write only its own Lease and Node status.
+    const heartbeatFunction = this.function('NodeHeartbeat', {
+      entry: 'functions/lambda/heartbeat-handler.ts',
+      description: 'the Skiff node heartbeat endpoint (Lease renewals and Node status, behind a function URL with AWS_IAM auth)',
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      environment: storeEnvironment,
+      ...(reserved ? { reservedConcurrentExecutions: reserved.heartbeat ?? defaultReservedConcurrency.heartbeat } : {}),
+    });
+    this.grantStore(heartbeatFunction);
+    this.heartbeatUrl = heartbeatFunction.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM, invokeMode: lambda.InvokeMode.BUFFERED });
+    // Node roles of the deployer's own (`nodeRoleArns`) get the same two permissions in the function's policy.
+    (props.nodeRoleArns ?? []).forEach((roleArn, index) => {
+      const principal = new iam.ArnPrincipal(roleArn);
+      heartbeatFunction.function.addPermission(`NodeRoleInvokeUrl${index}`, {
+        principal,
+        action: 'lambda:InvokeFunctionUrl',
+        functionUrlAuthType: lambda.FunctionUrlAuthType.AWS_IAM,
+      });
+      heartbeatFunction.function.addPermission(`NodeRoleInvokeViaUrl${index}`, { principal, action: 'lambda:InvokeFunction', invokedViaFunctionUrl: true });
+    });
+
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: this.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const throttle = props.apiThrottle ?? { rateLimit: 200, burstLimit: 400 };
     this.api = new apigateway.RestApi(this, 'Api', {
@@ -309,8 +342,13 @@ export class SkiffStack extends Stack {
         apiUrl: this.api.url,
         inClusterApiUrl: this.inClusterApiUrl.url,
         watchChannelUrl: this.channel.stage.url,
+        heartbeatUrl: this.heartbeatUrl.url,
         ...props.nodes,
       });
+      // lambda:InvokeFunctionUrl (for AWS_IAM URLs only) and lambda:InvokeFunction (only by way
+      // of a function URL): both are needed for URLs made since October 2025, and the second's
+      // condition keeps the role from invoking the function directly with an event it made up.
+      this.heartbeatUrl.grantInvokeUrl(this.nodes.instanceRole);
       // `kubectl logs` reads the pods' output where their ECS tasks ship it (ADR 134).
       for (const fn of [apiFunction, inClusterApiFunction]) {
         fn.function.addEnvironment('POD_LOG_GROUP', this.nodes.podLogGroup.logGroupName);
@@ -471,6 +509,10 @@ export class SkiffStack extends Stack {
     });
     new CfnOutput(this, 'ClusterId', { description: 'The cluster id IAM sign-in tokens are signed for (skiff token --cluster-id)', value: this.clusterId });
     new CfnOutput(this, 'Region', { description: 'The region of the cluster, and of the STS endpoint its tokens name', value: this.region });
+    new CfnOutput(this, 'HeartbeatUrl', {
+      description: 'The node heartbeat endpoint (a function URL with AWS_IAM auth): Lease renewals and Node status of the nodes (docs/adr/196)',
+      value: this.heartbeatUrl.url,
+    });
     new CfnOutput(this, 'WatchChannelUrl', { description: 'The WebSocket URL node agents take their changes from', value: this.channel.stage.url });
     if (this.tokenSecret) {
       new CfnOutput(this, 'TokenSecretArn', {

@@ -120,6 +120,8 @@ export interface RunningAgent {
   readonly nodeName: string;
   readonly kubeletPort: number;
   readonly podCidr: string;
+  /** Writes the node heartbeat endpoint took, and failures that sent one through the API (docs/adr/196); undefined without an endpoint. */
+  heartbeatStats(): { readonly sent: number; readonly failures: number } | undefined;
   /**
    * The node is going away (its instance is terminating): cordons the Node, evicts its pods as
    * `kubectl drain` does, keeping PodDisruptionBudgets for up to `evictionTimeoutMs` (by default
@@ -386,10 +388,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       lastWrittenNode = undefined;
       const previous = ((node.status ?? {}) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] }).conditions ?? [];
       try {
-        lastWrittenNode = await client.updateStatus(types.nodes, {
-          ...node,
-          status: { ...(node.status as object), ...nodeStatus(nodeSettings, kubeTime(Date.now()), previous) },
-        });
+        // Over the heartbeat endpoint when there is one (docs/adr/196), else through the API.
+        lastWrittenNode = await client.heartbeatUpdate(
+          types.nodes,
+          { ...node, status: { ...(node.status as object), ...nodeStatus(nodeSettings, kubeTime(Date.now()), previous) } },
+          'status',
+        );
         return;
       } catch (error) {
         if (!isConflict(error)) throw error;
@@ -399,7 +403,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   let lease: KubeObject | undefined;
   let nodeUid: string | undefined;
-  const renewSeconds = options.leaseRenewSeconds ?? (client.channel ? leaseRenewSeconds.channel : leaseRenewSeconds.rest);
+  const renewSeconds =
+    options.leaseRenewSeconds ?? (client.heartbeat ? leaseRenewSeconds.heartbeat : client.channel ? leaseRenewSeconds.channel : leaseRenewSeconds.rest);
   /**
    * One renewal. Every call has the renew interval as its deadline, as the kubelet's heartbeat
    * client does: a renewal that hangs fails in time for the next one (docs/adr/083).
@@ -407,9 +412,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   async function renewLease(signal: AbortSignal, conflicts = 0): Promise<void> {
     const call = { signal, timeoutMs: renewSeconds * 1000 };
     const duration = options.leaseDurationSeconds ?? 40;
-    // The heartbeat over the watch channel (docs/adr/074): one message, no HTTP request; the
-    // first renewal, and any while the channel is down, go over REST.
-    if (lease && client.channel?.renewLease(nodeName, duration)) return;
+    // The renewal is a PUT of the Lease this agent last wrote, to the heartbeat endpoint (docs/adr/196:
+    // one Lambda invocation on AWS). Without one, or while it is failing, the watch channel takes
+    // it (docs/adr/074: one message, no answer); the first renewal, and any while neither works,
+    // go through the API.
+    if (lease && !client.heartbeat?.usable() && client.channel?.renewLease(nodeName, duration)) return;
     if (!nodeUid) nodeUid = (await client.get(types.nodes, undefined, nodeName, call)).metadata.uid;
     if (!lease) {
       try {
@@ -422,7 +429,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
     const spec = { ...((lease.spec ?? {}) as object), holderIdentity: nodeName, leaseDurationSeconds: duration, renewTime: kubeMicroTime(Date.now()) };
     try {
-      lease = await client.update(types.leases, { ...lease, spec }, undefined, call);
+      lease = await client.heartbeatUpdate(types.leases, { ...lease, spec }, undefined, call);
     } catch (error) {
       lease = undefined;
       if ((!isConflict(error) && !isNotFound(error)) || conflicts >= 3) throw error;
@@ -604,6 +611,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     nodeName,
     kubeletPort: server.port,
     podCidr,
+    heartbeatStats: () => (client.heartbeat ? { ...client.heartbeat.stats } : undefined),
     async drain(timeoutMs = 10 * 60_000, evictionTimeoutMs = Math.max(timeoutMs / 2, timeoutMs - 2 * 60_000)) {
       const deadline = Date.now() + timeoutMs;
       const evictionDeadline = Date.now() + Math.min(evictionTimeoutMs, timeoutMs);

@@ -5,7 +5,7 @@
  */
 export { runAgentCli } from './cli.ts';
 export { podsPerInstance, supportsTrunking } from './ec2/ecs-capacity.ts';
-export { buildLease, buildNode, leaseRenewSecondsOverChannel, nodeLeaseNamespace } from './node-object.ts';
+export { buildLease, buildNode, leaseRenewSeconds, leaseRenewSecondsOverChannel, nodeLeaseNamespace } from './node-object.ts';
 export { applyNftScript } from './proxy/cluster-ip-routing.ts';
 export { clusterIpRuleset } from './proxy/cluster-ip-rules.ts';
 export { killRecordedContainers } from './runtime/process-runtime.ts';

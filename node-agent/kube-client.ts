@@ -13,6 +13,7 @@ import type { KubeObject } from '../schemas/meta.ts';
 import type { ResourceType } from '../schemas/registry.ts';
 import { apiVersionOf } from '../schemas/registry.ts';
 import { ExecTokenSource } from './exec-credential.ts';
+import { HeartbeatEndpoint, type RequestSigner } from './heartbeat-endpoint.ts';
 import { isGone, KubeApiError, type ListOptions, type ListWatchHandlers, type ObjectList, type WatchEvent } from './kube-api.ts';
 import type { ClusterCredentials } from './kubeconfig.ts';
 import { WatchChannel } from './watch-channel.ts';
@@ -98,6 +99,9 @@ export class KubeClient {
   private readonly tokens?: ExecTokenSource;
   /** The watch channel, when the kubeconfig names one. */
   readonly channel: WatchChannel | undefined;
+  /** The node heartbeat endpoint (docs/adr/196), when the kubeconfig names one. */
+  readonly heartbeat: HeartbeatEndpoint | undefined;
+  private readonly log: Log | undefined;
 
   private readonly timeouts: KubeClientTimeouts;
 
@@ -107,9 +111,12 @@ export class KubeClient {
     options: Partial<KubeClientTimeouts> & {
       readonly log?: Log;
       readonly onLeaseError?: (nodeName: string, error: KubeApiError) => void;
+      /** Signs the heartbeat endpoint's requests (tests); by default AWS credentials when it takes AWS_IAM. */
+      readonly heartbeatSigner?: RequestSigner;
     } = {},
   ) {
-    const { log, onLeaseError, ...timeouts } = options;
+    const { log, onLeaseError, heartbeatSigner, ...timeouts } = options;
+    this.log = log;
     this.timeouts = { ...defaultTimeouts, ...timeouts };
     this.base = new URL(credentials.server);
     if (!credentials.token && credentials.exec) this.tokens = new ExecTokenSource(credentials.exec);
@@ -127,6 +134,47 @@ export class KubeClient {
           ...(onLeaseError ? { onLeaseError } : {}),
         })
       : undefined;
+    this.heartbeat = credentials.heartbeat
+      ? new HeartbeatEndpoint({
+          config: credentials.heartbeat,
+          ...(credentials.caPem ? { caPem: credentials.caPem } : {}),
+          token: () => this.token(),
+          ...(heartbeatSigner ? { signer: heartbeatSigner } : {}),
+          userAgent,
+        })
+      : undefined;
+  }
+
+  /**
+   * A node's write on its clock — its Lease renewal, its Node's status (docs/adr/196): a PUT as
+   * `update` makes, sent to the heartbeat endpoint when the kubeconfig names one. A Kubernetes
+   * answer from it is the answer (409 for a stale resourceVersion, 404 for a Lease that is gone:
+   * the caller handles them as from the API); if the endpoint fails otherwise, the write goes
+   * through the API at once and the endpoint is left alone for a minute.
+   */
+  async heartbeatUpdate<T extends KubeObject>(type: ResourceType, object: T, subresource?: 'status', call: CallOptions = {}): Promise<T> {
+    const name = object.metadata.name;
+    if (this.heartbeat?.usable() && name) {
+      const path = KubeClient.path(type, object.metadata.namespace, name, subresource);
+      // Half the call's time (at least 2 s, at most 10 s): what is left is the API's if the endpoint does not answer.
+      const timeoutMs = Math.min(10_000, Math.max(2_000, (call.timeoutMs ?? this.timeouts.requestMs) / 2));
+      try {
+        return (await this.heartbeat.put(
+          path,
+          { ...object, apiVersion: apiVersionOf(type), kind: type.kind },
+          {
+            timeoutMs,
+            ...(call.signal ? { signal: call.signal } : {}),
+          },
+        )) as T;
+      } catch (error) {
+        if (call.signal?.aborted) throw error;
+        if (error instanceof KubeApiError && (error.code === 409 || error.code === 404)) throw error;
+        this.heartbeat.failed();
+        this.log?.warn('heartbeat endpoint failed: this write and those of the next minute go through the API', { path, error: String(error) });
+      }
+    }
+    return this.update(type, object, subresource, call);
   }
 
   /** The bearer token to send: the kubeconfig's, or the exec plugin's current one. */
@@ -313,6 +361,7 @@ export class KubeClient {
   /** Ends pooled keep-alive connections and the watch channel so a stopping agent leaves no sockets behind. */
   close(): void {
     this.channel?.close();
+    this.heartbeat?.close();
     this.agent.destroy();
   }
 

@@ -26,10 +26,26 @@ export interface ClusterCredentials {
    * cluster extension `skiff.io/in-cluster-server`; on AWS the API's function URL, ADR 147).
    */
   readonly inClusterServer?: string;
+  /**
+   * The node heartbeat endpoint (docs/adr/196; the cluster extension `skiff.io/heartbeat`): where
+   * the Lease renewals and the Node status go. On AWS a Lambda function URL whose requests are
+   * signed with the node's AWS credentials (`auth: aws-iam`, SigV4 for service `lambda` in
+   * `region`); locally the host's own endpoint, with the bearer token.
+   */
+  readonly heartbeat?: HeartbeatEndpointConfig;
+}
+
+export interface HeartbeatEndpointConfig {
+  /** Base URL; the API paths of the two writes are appended to it. */
+  readonly url: string;
+  /** Sign with AWS credentials (SigV4, service `lambda`) instead of sending the bearer token. */
+  readonly awsIam?: { readonly region: string };
 }
 
 /** The cluster extension that names the watch channel. */
 export const watchChannelExtension = 'skiff.io/watch-channel';
+/** The cluster extension that names the node heartbeat endpoint. */
+export const heartbeatExtension = 'skiff.io/heartbeat';
 /** The cluster extension that names the API's address for pods (KUBERNETES_SERVICE_HOST/_PORT). */
 export const inClusterServerExtension = 'skiff.io/in-cluster-server';
 
@@ -108,6 +124,8 @@ export function parseKubeconfig(text: string, baseDir = '.'): ClusterCredentials
   const channel = cluster.extensions?.find((extension) => extension.name === watchChannelExtension)?.extension;
   const watchChannel = z.object({ url: z.string().regex(/^wss?:\/\//) }).safeParse(channel);
   if (channel !== undefined && !watchChannel.success) throw new KubeconfigError(`the ${watchChannelExtension} extension needs a ws:// or wss:// url`);
+  const heartbeatGiven = cluster.extensions?.find((extension) => extension.name === heartbeatExtension)?.extension;
+  const heartbeat = heartbeatGiven === undefined ? undefined : heartbeatEndpoint(heartbeatGiven);
   const inCluster = cluster.extensions?.find((extension) => extension.name === inClusterServerExtension)?.extension;
   const inClusterServer = inCluster === undefined ? undefined : pathlessHttpsUrl(inCluster);
   return {
@@ -116,7 +134,27 @@ export function parseKubeconfig(text: string, baseDir = '.'): ClusterCredentials
     ...(token !== undefined ? { token } : exec ? { exec } : {}),
     ...(watchChannel.success ? { watchChannel: watchChannel.data.url } : {}),
     ...(inClusterServer ? { inClusterServer } : {}),
+    ...(heartbeat ? { heartbeat } : {}),
   };
+}
+
+const heartbeatSchema = z.object({
+  url: z.string().regex(/^https?:\/\//),
+  auth: z.enum(['bearer', 'aws-iam']).default('bearer'),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
+    .optional(),
+});
+
+function heartbeatEndpoint(extension: unknown): HeartbeatEndpointConfig {
+  const given = heartbeatSchema.safeParse(extension);
+  if (!given.success) throw new KubeconfigError(`the ${heartbeatExtension} extension needs an http(s):// url, and auth bearer or aws-iam`);
+  const url = given.data.url.replace(/\/+$/, '');
+  if (given.data.auth === 'bearer') return { url };
+  if (!given.data.region) throw new KubeconfigError(`the ${heartbeatExtension} extension with auth aws-iam needs the region to sign for`);
+  if (!url.startsWith('https://')) throw new KubeconfigError(`the ${heartbeatExtension} extension with auth aws-iam needs an https:// url`);
+  return { url, awsIam: { region: given.data.region } };
 }
 
 /** Host and port are all an in-cluster client takes: a path, query or credentials could not reach it. */

@@ -127,11 +127,12 @@ export function buildNode(settings: NodeSettings, now: string): KubeObject {
 export const nodeLeaseNamespace = 'kube-node-lease';
 
 /**
- * How often an agent renews its Lease (docs/adr/074): every 10 s over REST, as the kubelet does
- * (a quarter of the 40 s lease); over the watch channel, where every renewal is a billed
- * WebSocket message and Lambda invocation, every 20 s — twice per lease duration.
+ * How often an agent renews its Lease (docs/adr/074, 196): every 10 s over REST, as the kubelet
+ * does (a quarter of the 40 s lease); over the heartbeat endpoint or the watch channel, where
+ * every renewal is a billed Lambda invocation (and on the channel a WebSocket message), every
+ * 20 s — twice per lease duration.
  */
-export const leaseRenewSeconds = { rest: 10, channel: 20 } as const;
+export const leaseRenewSeconds = { rest: 10, channel: 20, heartbeat: 20 } as const;
 export const leaseRenewSecondsOverChannel = leaseRenewSeconds.channel;
 
 export function buildLease(nodeName: string, nodeUid: string | undefined, durationSeconds: number, now: Date): KubeObject {

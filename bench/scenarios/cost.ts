@@ -1,14 +1,15 @@
 /**
  * Scenario 5: the cost model. Each scenario runs on the metered control plane and its usage is
- * extrapolated to a month: idle control plane (no nodes), one idle node (Lease renewals over the
- * watch channel, status updates, its connection and reconnects), 100 nodes × 30 pods steady, and
+ * extrapolated to a month: idle control plane (no nodes), one idle node (Lease renewals and status
+ * updates through the node heartbeat endpoint's handler, its watch channel connection and
+ * reconnects), 100 nodes × 30 pods steady, and
  * a rollout of 1,000 pods (from the pod startup scenario). Prices: bench/prices.ts, stated in the
  * results.
  */
 import { resyncFullPassSeconds } from '../../functions/controller-runtime/run-controllers.ts';
-import { kubeTime } from '../../functions/core/kube-time.ts';
+import { kubeMicroTime, kubeTime } from '../../functions/core/kube-time.ts';
 import { inChunks } from '../../functions/store/list-all.ts';
-import { leaseRenewSecondsOverChannel } from '../../node-agent/index.ts';
+import { leaseRenewSeconds, nodeLeaseNamespace } from '../../node-agent/index.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { type BenchPlane, benchNodeToken } from '../bench-plane.ts';
@@ -20,7 +21,10 @@ import { seedNodes, simNodeNames, startSimKubelet } from '../sim-kubelet.ts';
 
 /** The agent's cadence (node-agent/agent.ts) and the stack's resync schedule (cdk/skiff-stack.ts). */
 export const cadence = {
-  leaseRenewSeconds: leaseRenewSecondsOverChannel,
+  /** Over the node heartbeat endpoint (docs/adr/196). */
+  leaseRenewSeconds: leaseRenewSeconds.heartbeat,
+  /** The watch channel carries no renewals: the agent pings it after this long without a message (node-agent/watch-channel.ts). */
+  channelPingSeconds: 300,
   nodeStatusSeconds: 300,
   resyncSeconds: 60,
   /** The Resync Lambda's full pass; the passes between read the change log (docs/adr/053). */
@@ -85,8 +89,8 @@ async function measure(meter: Meter, work: () => Promise<void>, breakdowns?: Bre
 }
 
 /**
- * One node's watch channel (docs/adr/073) for a month: connected all the time, reconnected every
- * 2 hours (measured: `$connect`, a list and a subscribe with catch-up for each of its three
+ * One node's watch channel (docs/adr/073) for a month: connected all the time, kept from idling
+ * out by a ping every 5 minutes, reconnected every 2 hours (measured: `$connect`, a list and a subscribe with catch-up for each of its three
  * subscriptions), and the STS calls that verify its sign-in tokens.
  */
 function channelUnits(reconnect: BilledUnits): BilledUnits {
@@ -94,6 +98,8 @@ function channelUnits(reconnect: BilledUnits): BilledUnits {
     {
       ...noUnits,
       webSocketConnectionMinutes: secondsPerMonth / 60,
+      // Its keep-alive: API Gateway answers a ping itself (no Lambda), but bills the message.
+      webSocketMessages: perMonth(cadence.channelPingSeconds),
       stsCalls: perMonth(cadence.signInTokenSeconds) + perMonth(cadence.webSocketReconnectSeconds),
     },
     scaleUnits(reconnect, perMonth(cadence.webSocketReconnectSeconds)),
@@ -109,6 +115,74 @@ function resyncMonth(incremental: Usage, full: Usage): BilledUnits {
 function priced(units: BilledUnits, prices: Prices, measured: Record<string, unknown>, assumptions: readonly string[]): CostScenario {
   const rounded = Object.fromEntries(Object.entries(units).map(([key, value]) => [key, Math.round(value * 100) / 100])) as unknown as BilledUnits;
   return { units: rounded, monthlyUsd: roundDollars(dollars(units, prices)), measured, assumptions };
+}
+
+interface Renewals {
+  /** Starts the nodes' renewal clocks. */
+  start(): void;
+  /** Renewals answered. */
+  count(): number;
+  /** Stops renewing and waits for the renewals in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The nodes' Lease renewals as the agent makes them (node-agent/agent.ts, docs/adr/196): every
+ * `periodSeconds` a PUT of the Lease it last wrote, with a new renewTime, to the node heartbeat
+ * endpoint; a 409 (someone else wrote it) reads it again through the API. The nodes are spread
+ * over the period, as independent agents would be.
+ */
+async function prepareRenewals(plane: BenchPlane, nodeNames: readonly string[], periodSeconds: number): Promise<Renewals> {
+  const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${nodeLeaseNamespace}/leases`;
+  const leases = new Map<string, KubeObject>();
+  // An agent keeps its Lease after the first write; one list stands in for that here.
+  const listed = await plane.call('GET', leasesPath);
+  for (const lease of (listed.body?.items ?? []) as KubeObject[]) {
+    leases.set(lease.metadata.name ?? '', { ...lease, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' });
+  }
+  let answered = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const renewOnce = async (name: string): Promise<void> => {
+    const path = `${leasesPath}/${name}`;
+    let lease = leases.get(name);
+    if (!lease) {
+      const fetched = await plane.call('GET', path);
+      if (fetched.status !== 200) return;
+      lease = fetched.body as KubeObject;
+    }
+    const result = await plane.heartbeat.put(name, path, { ...lease, spec: { ...(lease.spec as object), renewTime: kubeMicroTime(Date.now()) } });
+    answered++;
+    if (result.status === 200) leases.set(name, result.body as KubeObject);
+    else leases.delete(name);
+  };
+  const renew = (name: string): void => {
+    const renewal = renewOnce(name)
+      .catch(() => undefined)
+      .finally(() => inFlight.delete(renewal));
+    inFlight.add(renewal);
+  };
+  const periodMs = periodSeconds * 1000;
+  return {
+    start() {
+      nodeNames.forEach((name, index) => {
+        timers.push(
+          setTimeout(
+            () => {
+              renew(name);
+              timers.push(setInterval(() => renew(name), periodMs));
+            },
+            (periodMs * index) / nodeNames.length,
+          ),
+        );
+      });
+    },
+    count: () => answered,
+    async stop() {
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
 }
 
 function runningPod(index: number, nodeName: string): KubeObject {
@@ -145,15 +219,18 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const [nodeName] = simNodeNames('cost-idle', 1);
     await seedNodes(plane, [nodeName ?? 'cost-idle-00001'], { leases: true });
     await sleep(1000);
-    const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], leaseRenewSeconds: 1, channel: true });
+    // The node's watch channel (its pods' subscription); its renewals go to the heartbeat endpoint.
+    const idleKubelet = await startSimKubelet({ plane, nodeNames: [nodeName ?? ''], channel: true });
     let heartbeats = 0;
+    const idleRenewals = await prepareRenewals(plane, [nodeName ?? ''], 1);
     const heartbeatUsage = await measureAs('heartbeatUsage', async () => {
       // Renewals one second apart: each reaches the stream on its own, as a lone node's would.
-      const first = idleKubelet.heartbeats();
-      while (idleKubelet.heartbeats() - first < options.heartbeatSamples) await sleep(50);
+      const renewals = idleRenewals;
+      renewals.start();
+      while (renewals.count() < options.heartbeatSamples) await sleep(50);
       // Renewals only: the connection's end is a reconnect's, measured below with it.
-      await idleKubelet.stopHeartbeats();
-      heartbeats = idleKubelet.heartbeats() - first;
+      await renewals.stop();
+      heartbeats = renewals.count();
       // The stream consumers' share of the last renewal.
       await sleep(1000);
     });
@@ -165,7 +242,8 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
       const node = known;
       const status = node.body.status as { conditions?: { type: string; lastHeartbeatTime?: string }[] };
       const conditions = (status.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: kubeTime(Date.now()) }));
-      await plane.call('PUT', `${nodePath}/status`, { ...node.body, status: { ...status, conditions } });
+      // Through the node heartbeat endpoint, as the agent sends it (docs/adr/196).
+      await plane.heartbeat.put(nodeName ?? '', `${nodePath}/status`, { ...node.body, apiVersion: 'v1', kind: 'Node', status: { ...status, conditions } });
       await sleep(1500);
     });
     // A reconnect after the 2-hour limit, counted as if its position had been compacted: a new
@@ -230,10 +308,12 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     await seedNodes(plane, steadyNames, { leases: true });
     await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
-    const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, leaseRenewSeconds: cadence.leaseRenewSeconds, channel: true });
+    const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, channel: true });
+    const steadyRenewals = await prepareRenewals(plane, steadyNames, cadence.leaseRenewSeconds);
+    steadyRenewals.start();
     // Once every node has renewed (the seeding's Leases are fresh again), a pass puts the resync's
     // position here: the pass after the window reads the window's changes.
-    while (steadyKubelet.heartbeats() < options.steadyNodes) await sleep(100);
+    while (steadyRenewals.count() < options.steadyNodes) await sleep(100);
     // Every revision of the seeding settled first (a gap waits up to its bound), so this pass reads
     // all of it and the pass after the window reads the window's changes only.
     for (const type of [types.nodes, types.leases, types.namespaces, types.pods]) await plane.store.currentRevision(type);
@@ -244,7 +324,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const steadyWindow = await measureAs('steadyWindow', () => sleep(options.steadyWindowSeconds * 1000));
     // Renewals end with the window: on a loaded machine a pass takes seconds, and renewals made
     // during it would be billed as the resync's every minute.
-    await steadyKubelet.stopHeartbeats();
+    await steadyRenewals.stop();
     // An incremental pass reads the changes since the one before: this one the window's renewals.
     const resyncSteady = await measureAs('resyncSteady', () => loops.resync());
     await steadyKubelet.stop();
@@ -304,10 +384,10 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
             reconnect,
           },
           [
-            `Lease renewed every ${cadence.leaseRenewSeconds} s with a renewLease message on the watch channel (one WebSocket message and one invocation of the channel's 256 MB Lambda, which writes the Lease); measured per renewal, stream consumers included (the stack's filters keep Lease writes from invoking the controllers, the scheduler and the fan-out; locally every batch reaches both consumers, so this is an upper bound)`,
-            `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s through the REST API: one PUT on top of the Node the agent last wrote`,
+            `Lease renewed every ${cadence.leaseRenewSeconds} s with a PUT of the Lease the node last wrote to the node heartbeat endpoint (docs/adr/196: a Lambda function URL with AWS_IAM auth; one invocation of its 256 MB Lambda, no API Gateway request, no WebSocket message); measured per renewal through the endpoint's real handler, stream consumers included (the bench applies the stack's stream filters, which keep Lease writes from invoking the controllers, the scheduler and the fan-out)`,
+            `Node status (Ready heartbeat) rewritten every ${cadence.nodeStatusSeconds} s through the node heartbeat endpoint: one PUT on top of the Node the agent last wrote, one invocation of its Lambda`,
             'its share of the resync: a month of resyncs with the node minus one without (incremental passes and one full pass an hour), floored at zero',
-            `watch channel connected all month (${Math.round(secondsPerMonth / 60)} connection-minutes); a reconnect every ${cadence.webSocketReconnectSeconds / 3600} h, measured as $connect plus a list and a subscribe with catch-up for each of pods, Services and Endpoints (a relist each time: the upper bound, as a position older than the change log's 5 minutes is relisted)`,
+            `watch channel connected all month (${Math.round(secondsPerMonth / 60)} connection-minutes), a ping every ${cadence.channelPingSeconds} s to keep it from idling out (a message API Gateway answers itself); a reconnect every ${cadence.webSocketReconnectSeconds / 3600} h, measured as $connect plus a list and a subscribe with catch-up for each of pods, Services and Endpoints (a relist each time: the upper bound, as a position older than the change log's 5 minutes is relisted)`,
             `sign-in: one STS GetCallerIdentity per new token (every ${cadence.signInTokenSeconds / 60} min) and per reconnect; STS is free, and the API's ~50 ms wait for it is not measured here (≈ $0.002 a node-month at 1,024 MB)`,
             'no pod changes: the fan-out is not invoked',
           ],
@@ -326,7 +406,7 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
             scaledBy: nodeFactor,
           },
           [
-            'nodes, each on its own watch channel connection subscribed to its pods, renew their leases over it on the agent cadence during the window; pods do not change',
+            'nodes, each on its own watch channel connection subscribed to its pods, renew their leases through the node heartbeat endpoint on the agent cadence during the window; pods do not change',
             `one resync every ${cadence.resyncSeconds} s: a full pass (every object of every controller's types) every ${cadence.resyncFullPassSeconds} s, and between them the changes since the last pass plus the types of the controllers that depend on time: the quiet pass (resyncQuiet) plus the window's changes (resyncAfterTheWindow minus resyncQuiet) scaled to a minute`,
             'node status updates, connections, reconnects and sign-in as for the idle node, per node',
             ...(nodeFactor !== 1 ? [`measured with ${options.steadyNodes} nodes and scaled linearly to 100`] : []),

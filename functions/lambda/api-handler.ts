@@ -10,13 +10,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import type { APIGatewayProxyEvent, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { createApi } from '../api/app.ts';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../api/http.ts';
 import { cloudWatchPodLogSource } from '../aws/cloudwatch-pod-logs.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
 import { awsStoreSettings, createDynamoDbStore } from '../store/dynamodb-store.ts';
 import { clusterAuthenticators, clusterAuthorizer } from './cluster-authentication.ts';
+import { type FunctionUrlEvent, fromFunctionUrlEvent } from './function-url-events.ts';
 import { dynamoDbClient, lambdaLog, logger, nodeStatsFromEnvironment, serviceCidrFromEnvironment } from './lambda-runtime.ts';
 import { secretServiceAccountKeys } from './service-account-key-secret.ts';
 
@@ -28,10 +29,7 @@ export type RestProxyEvent = Pick<
   'httpMethod' | 'path' | 'headers' | 'multiValueHeaders' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'body' | 'isBase64Encoded'
 > & { readonly requestContext?: { readonly requestId?: string } };
 
-/** The parts of a Lambda function URL event (payload format 2.0, as HTTP API v2) the API reads. */
-export type FunctionUrlEvent = Pick<LambdaFunctionURLEvent, 'version' | 'rawPath' | 'rawQueryString' | 'headers' | 'cookies' | 'body' | 'isBase64Encoded'> & {
-  readonly requestContext: { readonly requestId?: string; readonly http: { readonly method: string } };
-};
+export type { FunctionUrlEvent } from './function-url-events.ts';
 
 /** Either event the API function is invoked with. */
 export type ApiEvent = RestProxyEvent | FunctionUrlEvent;
@@ -78,29 +76,6 @@ export function toApiRequest(event: ApiEvent, signal: AbortSignal, fallbackReque
     body,
     signal,
     requestId: event.requestContext?.requestId ?? fallbackRequestId,
-  };
-}
-
-/**
- * A function URL event: the path and query as the client sent them (`rawPath`,
- * `rawQueryString`, so repeated parameters stay repeated), headers already joined with commas,
- * cookies apart (joined back into one Cookie header).
- */
-function fromFunctionUrlEvent(event: FunctionUrlEvent, signal: AbortSignal, fallbackRequestId: string): ApiRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  }
-  if (event.cookies && event.cookies.length > 0) headers.cookie = event.cookies.join('; ');
-  const body = event.body == null ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
-  return {
-    method: event.requestContext.http.method.toUpperCase(),
-    path: event.rawPath || '/',
-    query: new URLSearchParams(event.rawQueryString ?? ''),
-    headers,
-    body,
-    signal,
-    requestId: event.requestContext.requestId ?? fallbackRequestId,
   };
 }
 

@@ -15,10 +15,12 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { killRecordedContainers } from '../../node-agent/index.ts';
 import { createApi } from '../api/app.ts';
 import type { HealthCheck } from '../api/health-checks.ts';
+import { createHeartbeatEndpoint, localHeartbeatPathPrefix } from '../api/heartbeat.ts';
+import type { ApiHandler } from '../api/http.ts';
 import { clusterDnsIp } from '../controllers/kubernetes-service/kubernetes-service-controller.ts';
 import { ensureSystemNamespaces } from '../controllers/namespaces/system-namespaces.ts';
 import { serviceAccountTokenAuthenticator } from '../domain/authentication/service-account-tokens.ts';
-import { chainAuthenticators } from '../domain/authentication/token-authenticators.ts';
+import { bearerToken, chainAuthenticators } from '../domain/authentication/token-authenticators.ts';
 import { superuserAuthorizer, unionAuthorizer } from '../domain/authorization/authorizer.ts';
 import { nodeAuthorizer } from '../domain/authorization/node-authorizer.ts';
 import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
@@ -250,6 +252,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       },
     });
 
+    // The node heartbeat endpoint (docs/adr/196): on AWS a function URL signed with the node's
+    // instance role; here the same core beside the API, the node known by its bearer token as on
+    // the watch channel.
+    const heartbeat = createHeartbeatEndpoint({ store, authorizer, ...(options.log ? { log: options.log.child({ component: 'heartbeat' }) } : {}) });
+    const authenticateBearer = chainAuthenticators(authenticators);
+    const apiWithHeartbeat: ApiHandler = async (request) => {
+      if (request.path !== localHeartbeatPathPrefix && !request.path.startsWith(`${localHeartbeatPathPrefix}/`)) return api(request);
+      const token = bearerToken(request.headers.authorization);
+      const user = token ? await authenticateBearer(token) : undefined;
+      return heartbeat({ ...request, path: request.path.slice(localHeartbeatPathPrefix.length) }, user);
+    };
+
     // The watch channel (docs/adr/073): the channel's handler behind a local stand-in for API
     // Gateway's WebSocket API on the same port, and the fan-out on the change log's stream.
     const registry = dynamoDbChannelRegistry({ client, tableName: channelTable });
@@ -291,7 +305,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     cleanups.push(() => fanOutPoller.stop());
 
     const server = await startHttpsApiServer({
-      handler: api,
+      handler: apiWithHeartbeat,
       certPem: certificate.certPem,
       keyPem: certificate.keyPem,
       port: options.port,
@@ -317,6 +331,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         token: await tokens.joinNode(name),
         user: nodeUsername(name),
         watchChannel: channelUrl,
+        heartbeat: `${url}${localHeartbeatPathPrefix}`,
       });
       return path;
     };

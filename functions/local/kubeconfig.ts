@@ -10,6 +10,8 @@ export interface KubeconfigSpec {
   readonly clusterName?: string;
   /** The watch channel's WebSocket URL, for node agents (a cluster extension kubectl ignores). */
   readonly watchChannel?: string;
+  /** The node heartbeat endpoint (docs/adr/196), for node agents: renewals and status with the node's bearer token. */
+  readonly heartbeat?: string;
 }
 
 export function renderKubeconfig(spec: KubeconfigSpec): string {
@@ -23,7 +25,14 @@ export function renderKubeconfig(spec: KubeconfigSpec): string {
         cluster: {
           server: spec.server,
           'certificate-authority-data': Buffer.from(spec.caCertPem).toString('base64'),
-          ...(spec.watchChannel ? { extensions: [{ name: 'skiff.io/watch-channel', extension: { url: spec.watchChannel } }] } : {}),
+          ...(spec.watchChannel || spec.heartbeat
+            ? {
+                extensions: [
+                  ...(spec.watchChannel ? [{ name: 'skiff.io/watch-channel', extension: { url: spec.watchChannel } }] : []),
+                  ...(spec.heartbeat ? [{ name: 'skiff.io/heartbeat', extension: { url: spec.heartbeat } }] : []),
+                ],
+              }
+            : {}),
         },
       },
     ],

@@ -107,7 +107,11 @@ describe('SkiffStack', () => {
 
   it('runs every function on Node.js 22, arm64, with a log group that has a retention and no source maps on cold start', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][];
-    assert.equal(functions.length, 8, 'API server (REST API), API server (function URL), controllers, scheduler, resync, bootstrap, watch channel, fan-out');
+    assert.equal(
+      functions.length,
+      9,
+      'API server (REST API), API server (function URL), controllers, scheduler, resync, bootstrap, watch channel, fan-out, node heartbeat',
+    );
     for (const fn of functions) {
       assert.equal(fn.Properties.Runtime, 'nodejs22.x');
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -214,6 +218,7 @@ describe('SkiffStack', () => {
     assert.deepEqual(reservations(template), [
       ['the Skiff Kubernetes API server for in-cluster clients (its function URL)', 50],
       ['the Skiff controllers (Deployment, ReplicaSet, garbage collector, namespaces, endpoints, node lifecycle, load balancers, Ingress)', 4],
+      ['the Skiff node heartbeat endpoint (Lease renewals and Node status, behind a function URL with AWS_IAM auth)', 10],
       ['the Skiff periodic resync of every controller', 1],
       ['the Skiff scheduler', 1],
       ['the Skiff watch channel fan-out (change log stream to subscribed connections)', 2],
@@ -274,7 +279,7 @@ describe('SkiffStack', () => {
     assert.equal(fn.Timeout, 900, 'a watch lasts up to 15 minutes');
     assert.equal(fn.ReservedConcurrentExecutions, 50, 'no stage throttles the URL: reserved concurrency caps it');
     assert.equal(fn.Handler, 'index.handler');
-    template.resourceCountIs('AWS::Lambda::Url', 1);
+    template.resourceCountIs('AWS::Lambda::Url', 2);
     template.hasResourceProperties('AWS::Lambda::Url', {
       AuthType: 'NONE',
       InvokeMode: 'RESPONSE_STREAM',
@@ -294,7 +299,7 @@ describe('SkiffStack', () => {
       Principal: '*',
       InvokedViaFunctionUrl: true,
     });
-    const [url] = Object.keys(template.findResources('AWS::Lambda::Url'));
+    const [url] = Object.keys(template.findResources('AWS::Lambda::Url', { Properties: { AuthType: 'NONE' } }));
     assert.ok(url);
     template.hasOutput('InClusterApiUrl', { Value: { 'Fn::GetAtt': [url, 'FunctionUrl'] } });
     // The same code, tables and key as the REST API's function.
@@ -316,6 +321,96 @@ describe('SkiffStack', () => {
     );
     assert.match(userData, /- name: skiff\.io\/in-cluster-server\\n/);
     assert.ok(userData.includes(`{"Fn::GetAtt":["${url}","FunctionUrl"]}`), 'the kubeconfig names the function URL');
+  });
+
+  it('serves the node heartbeat from a small function behind a function URL with AWS_IAM auth, that only the node role may call, and only through the URL', () => {
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'the Skiff node heartbeat endpoint (Lease renewals and Node status, behind a function URL with AWS_IAM auth)' },
+    }) as Resources;
+    const [heartbeat] = Object.keys(functions);
+    assert.ok(heartbeat);
+    const fn = functions[heartbeat]?.Properties ?? {};
+    assert.equal(fn.Runtime, 'nodejs22.x');
+    assert.deepEqual(fn.Architectures, ['arm64']);
+    assert.equal(fn.MemorySize, 256);
+    assert.equal(fn.Timeout, 10);
+    assert.equal(
+      fn.ReservedConcurrentExecutions,
+      10,
+      'Lambda takes 10 requests a second per reserved execution on a URL: 100 a second, 2,000 nodes at one renewal in 20 s',
+    );
+    assert.deepEqual(Object.keys((fn.Environment as { Variables: Record<string, unknown> }).Variables).sort(), ['CHANGES_TABLE', 'OBJECTS_TABLE']);
+    // Its own log group, with the stack's retention.
+    const logGroup = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    template.hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 30 } });
+    assert.equal((template.findResources('AWS::Logs::LogGroup')[logGroup] as Resources[string]).Properties.RetentionInDays, 30);
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      InvokeMode: 'BUFFERED',
+      TargetFunctionArn: { 'Fn::GetAtt': [heartbeat, 'Arn'] },
+    });
+    // No public permission on it: the URL's callers are IAM principals with an identity policy.
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')) as Resources[string][];
+    assert.equal(
+      permissions.filter((p) => JSON.stringify(p.Properties.FunctionName).includes(heartbeat)).length,
+      0,
+      'no resource policy for the node group role: its own policy grants it',
+    );
+    // The node role: InvokeFunctionUrl for an AWS_IAM URL, InvokeFunction only by way of a function URL.
+    const nodeRole = nodeInstanceRole(template);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resources[string][];
+    const statements = policies
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(nodeRole))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement)
+      .filter((statement) => JSON.stringify(statement.Resource).includes(heartbeat));
+    assert.deepEqual(
+      statements.map((statement) => [statement.Action, statement.Condition, statement.Resource]),
+      [
+        ['lambda:InvokeFunctionUrl', { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } }, { 'Fn::GetAtt': [heartbeat, 'Arn'] }],
+        ['lambda:InvokeFunction', { Bool: { 'lambda:InvokedViaFunctionUrl': true } }, { 'Fn::GetAtt': [heartbeat, 'Arn'] }],
+      ],
+    );
+    // Its URL is an output, and the nodes' kubeconfig names it, to be signed in the node's region.
+    const [url] = Object.keys(template.findResources('AWS::Lambda::Url', { Properties: { AuthType: 'AWS_IAM' } }));
+    assert.ok(url);
+    template.hasOutput('HeartbeatUrl', { Value: { 'Fn::GetAtt': [url, 'FunctionUrl'] } });
+    const userData = JSON.stringify(
+      (Object.values(template.findResources('AWS::EC2::LaunchTemplate')) as Resources[string][])[0]?.Properties.LaunchTemplateData,
+    );
+    assert.match(userData, /- name: skiff\.io\/heartbeat\\n {6}extension:\\n {8}url: /);
+    assert.ok(
+      userData.includes(`{"Fn::GetAtt":["${url}","FunctionUrl"]},"\\n        auth: aws-iam\\n        region: $REGION\\n`),
+      'signed with the instance role in its region',
+    );
+  });
+
+  it("lets declared node roles call the heartbeat endpoint through the function's policy, as the node group role through its own", () => {
+    const declared = Template.fromStack(
+      new SkiffStack(newApp(), 'DeclaredNodes', {
+        env: { account: '123456789012', region: 'eu-west-1' },
+        nodeRoleArns: ['arn:aws:iam::123456789012:role/OwnNodes'],
+        nodes: false,
+      }),
+    );
+    const [heartbeat] = Object.keys(declared.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('node heartbeat') } }));
+    assert.ok(heartbeat);
+    declared.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionName: { 'Fn::GetAtt': [heartbeat, 'Arn'] },
+      Principal: 'arn:aws:iam::123456789012:role/OwnNodes',
+      FunctionUrlAuthType: 'AWS_IAM',
+    });
+    declared.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [heartbeat, 'Arn'] },
+      Principal: 'arn:aws:iam::123456789012:role/OwnNodes',
+      InvokedViaFunctionUrl: true,
+    });
+    assert.equal(
+      Object.keys(declared.findResources('AWS::Lambda::Permission', { Properties: { Principal: '*', FunctionName: { 'Fn::GetAtt': [heartbeat, 'Arn'] } } }))
+        .length,
+      0,
+    );
   });
 
   it('names the outputs skiff kubeconfig reads', () => {
@@ -609,13 +704,26 @@ describe('SkiffStack', () => {
         (statement) => storeTables.some((id) => JSON.stringify(statement.Resource).includes(id)) && !JSON.stringify(statement.Resource).includes('StreamArn'),
       ).map((statement) => [statement.Action].flat().sort().join(',')),
     );
-    assert.equal(onStoreTables.length, 7, 'API server (twice: REST API and function URL), controllers, scheduler, resync, bootstrap, watch channel');
+    assert.equal(
+      onStoreTables.length,
+      8,
+      'API server (twice: REST API and function URL), controllers, scheduler, resync, bootstrap, watch channel, node heartbeat',
+    );
     // tableActions is checked against the adapter's own calls (test/unit/store/table-actions.test.ts).
     const storeCalls = [...tableActions.read, ...tableActions.write].sort().join(',');
     assert.match(storeCalls, /dynamodb:UpdateItem/);
     for (const actions of onStoreTables) assert.equal(actions, storeCalls);
   });
 });
+
+/** The node group's instance role, by its logical id. */
+function nodeInstanceRole(template: Template): string {
+  const roles = Object.entries(template.findResources('AWS::IAM::Role') as Resources).filter(([, role]) =>
+    JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('ec2.amazonaws.com'),
+  );
+  assert.equal(roles.length, 1, 'one instance role');
+  return roles[0]?.[0] ?? '';
+}
 
 describe('cdk-nag in this app', () => {
   it('fails synthesis for an unacknowledged finding, so a clean synth means something', () => {

@@ -1,9 +1,10 @@
 /**
  * The event shapes AWS documents for the Lambda entry points the integration tests drive: an SQS
- * record of the controllers' requeue queue and an API Gateway WebSocket event; and SQS answering their sends.
+ * record of the controllers' requeue queue, an API Gateway WebSocket event and a request to a
+ * function URL with `AWS_IAM` auth; and SQS answering their sends.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import type { LambdaFunctionURLEvent, SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { WebSocketEvent } from '../../functions/watch/websocket-events.ts';
 
@@ -57,4 +58,81 @@ export function webSocketEvent(
     isBase64Encoded: false,
     ...extra,
   };
+}
+
+/** An IAM caller as Lambda describes it in `requestContext.authorizer.iam` of a function URL with `AWS_IAM` auth. */
+export interface IamCaller {
+  readonly accountId: string;
+  /** E.g. `arn:aws:sts::111122223333:assumed-role/skiff-nodes/i-0abc` for an instance role's session. */
+  readonly userArn: string;
+  /** E.g. `AROAEXAMPLE:i-0abc`. */
+  readonly userId: string;
+  readonly accessKey?: string;
+}
+
+/**
+ * A request to a function URL with `AWS_IAM` auth, as Lambda hands it over (payload format 2.0):
+ * `rawPath`, lower-case headers (the caller's SigV4 ones among them), the verified caller in
+ * `requestContext.authorizer.iam`; no `authorizer` when none is given (an event Lambda would not
+ * send for such a URL, used to check the handler refuses it).
+ */
+export function functionUrlIamEvent(
+  method: string,
+  path: string,
+  caller: IamCaller | undefined,
+  options: { readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly host?: string } = {},
+): LambdaFunctionURLEvent {
+  const host = options.host ?? 'h3artb3atexampleurlid0000000000.lambda-url.eu-west-1.on.aws';
+  const urlId = host.split('.')[0] ?? '';
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    authorization: `AWS4-HMAC-SHA256 Credential=${caller?.accessKey ?? 'ASIAEXAMPLE'}/20261128/eu-west-1/lambda/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token, Signature=${'0'.repeat(64)}`,
+    host,
+    'user-agent': 'skiff-node-agent/v1.32.0',
+    'x-amz-date': '20261128T230000Z',
+    'x-amz-security-token': 'IQoJb3JpZ2luX2VjEXAMPLE',
+    'x-amzn-tls-version': 'TLSv1.3',
+    'x-forwarded-for': '10.0.3.17',
+    'x-forwarded-port': '443',
+    'x-forwarded-proto': 'https',
+    ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...options.headers,
+  };
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: caller?.accountId ?? 'anonymous',
+      apiId: urlId,
+      ...(caller
+        ? {
+            authorizer: {
+              iam: {
+                accessKey: caller.accessKey ?? 'ASIAEXAMPLE',
+                accountId: caller.accountId,
+                callerId: caller.userId,
+                cognitoIdentity: null,
+                principalOrgId: null,
+                userArn: caller.userArn,
+                userId: caller.userId,
+              },
+            },
+          }
+        : {}),
+      domainName: host,
+      domainPrefix: urlId,
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.3.17', userAgent: headers['user-agent'] ?? '' },
+      requestId: `furl-${Math.random().toString(36).slice(2)}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: '28/Nov/2026:23:00:00 +0000',
+      timeEpoch: 1_795_906_800_000,
+    },
+    ...(body !== undefined ? { body } : {}),
+    isBase64Encoded: false,
+  } as LambdaFunctionURLEvent;
 }

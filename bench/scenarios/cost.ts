@@ -302,13 +302,14 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
         chunk.map((object) => ({ op: 'create', object })),
       ),
     );
-    // The nodes and their Leases after the pods, just before the kubelet starts renewing: on a
-    // loaded machine the pods' seeding took long enough for a Lease seeded before it to lapse
-    // (40 s) before its first renewal, and the nodes' turns to NotReady and back went on into the window.
-    await seedNodes(plane, steadyNames, { leases: true });
-    await sleep(2000);
     progress.update(`cost: ${options.steadyNodes} nodes steady for ${options.steadyWindowSeconds} s`);
+    // The nodes' watch channels first (one connection and pod subscription each: seconds on a
+    // loaded machine), then the nodes and their Leases, just before their renewals start: on a
+    // loaded machine the pods' seeding, or the connections, took long enough for a Lease seeded
+    // before them to lapse (40 s) before its first renewal, and the nodes' turns to NotReady and
+    // back (Node and pod writes) went on into the window.
     const steadyKubelet = await startSimKubelet({ plane, nodeNames: steadyNames, channel: true });
+    await seedNodes(plane, steadyNames, { leases: true });
     const steadyRenewals = await prepareRenewals(plane, steadyNames, cadence.leaseRenewSeconds);
     steadyRenewals.start();
     // Once every node has renewed (the seeding's Leases are fresh again), a pass puts the resync's

@@ -333,9 +333,12 @@ export async function runCost(options: CostOptions): Promise<CostResult> {
     const resyncSteadyFull = await measureAs('resyncSteadyFull', () => loops.resync({ full: true }));
     // A minute's pass: the quiet pass, plus the window's changes scaled from the window to the minute.
     const changesPerMinute = cadence.resyncSeconds / options.steadyWindowSeconds;
+    // The difference is floored at zero on its own: a quiet pass that happened to share its time
+    // with a node's requeued check (the node lifecycle's reads, docs/adr/188) is larger than the
+    // pass after the window, and the whole minute must not come out negative (then zero).
     const minuteOfChanges = addUnits(
       billedUnits(resyncSteadyQuiet),
-      scaleUnits(addUnits(billedUnits(resyncSteady), scaleUnits(billedUnits(resyncSteadyQuiet), -1)), changesPerMinute),
+      scaleUnits(clampUnits(addUnits(billedUnits(resyncSteady), scaleUnits(billedUnits(resyncSteadyQuiet), -1))), changesPerMinute),
     );
     const nodeFactor = 100 / options.steadyNodes;
     const steadyUnits = scaleUnits(

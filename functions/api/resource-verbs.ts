@@ -482,8 +482,9 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
       return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
     },
     isDryRun(request.query),
-    // A status write (a node's, for its pods) may start from the object remembered at the version it names.
-    subresource ? clientResourceVersion : undefined,
+    // A status write (a node's, for its pods) and a Lease renewal (a node's, every 20 s: docs/adr/196)
+    // may start from the object remembered at the version they name.
+    subresource || route.type.id === types.leases.id ? clientResourceVersion : undefined,
   );
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }

@@ -4,10 +4,6 @@
  * between invocations, so an event is named from what it says: recording the same thing again
  * finds the earlier one and bumps its `count` and `lastTimestamp` instead of piling up new
  * objects. Events are best effort: failing to record one never fails a reconcile.
- *
- * As client-go's recorder, a process writes at most 25 events about one object from one
- * component in a burst, then one every 5 minutes (its `EventSourceObjectSpamFilter`): a
- * ReplicaSet scaled to 1,000 gets 25 `SuccessfulCreate` events, not 1,000 writes (docs/adr/195).
  */
 
 import type { KubeObject } from '../../schemas/meta.ts';
@@ -55,61 +51,17 @@ export function repeatEvent(existing: KubeObject, now: Date): KubeObject {
   return { ...existing, ...recurrence(existing.count, now) };
 }
 
-/** client-go's defaults: a burst of 25 events per source and object, refilled at one per 300 s, for the 4,096 pairs seen last. */
-const spamBurst = 25;
-const spamRefillPerSecond = 1 / 300;
-const spamCacheEntries = 4096;
-
-/** Which events a process lets through: a token bucket per component and involved object. */
-export interface EventSpamFilter {
-  allow(spec: EventSpec, now: Date): boolean;
-}
-
-export function eventSpamFilter(): EventSpamFilter {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  return {
-    allow(spec, now) {
-      const meta = spec.involvedObject.metadata;
-      const key = JSON.stringify([
-        spec.component,
-        spec.involvedObject.kind,
-        meta.namespace ?? '',
-        meta.name ?? '',
-        meta.uid ?? '',
-        spec.involvedObject.apiVersion,
-      ]);
-      const at = now.getTime();
-      const last = buckets.get(key);
-      const tokens = last ? Math.min(spamBurst, last.tokens + (Math.max(0, at - last.at) / 1000) * spamRefillPerSecond) : spamBurst;
-      const allowed = tokens >= 1;
-      // Most recently used last, so the first key is the one to forget.
-      buckets.delete(key);
-      buckets.set(key, { tokens: allowed ? tokens - 1 : tokens, at });
-      if (buckets.size > spamCacheEntries) {
-        const oldest = buckets.keys().next().value;
-        if (oldest !== undefined) buckets.delete(oldest);
-      }
-      return allowed;
-    },
-  };
-}
-
-/** The process's filter: a Lambda instance, like a kube-controller-manager, remembers while it lives. */
-const processSpamFilter = eventSpamFilter();
-
 export interface StoreEventRecorderOptions {
   /** Events are admitted like any object: validated, and refused in a namespace being terminated. */
   readonly admission: Admission;
   now(): Date;
   onError?(error: unknown, event: EventSpec): void;
-  /** @default the process's own */
-  readonly spamFilter?: EventSpamFilter;
 }
 
 export function storeEventRecorder(options: StoreEventRecorderOptions): EventRecorder {
   const { admission } = options;
-  const spamFilter = options.spamFilter ?? processSpamFilter;
-  const writer: Pick<EventRecorder, 'record'> = {
+  const recorder: EventRecorder = {
+    recordAll: (specs) => recordEvents({ admission, events: recorder, now: () => options.now() }, specs),
     async record(spec) {
       const fresh = newEvent(spec, options.now());
       const namespace = fresh.metadata.namespace;
@@ -131,16 +83,7 @@ export function storeEventRecorder(options: StoreEventRecorderOptions): EventRec
       }
     },
   };
-  return {
-    recordAll: (specs) =>
-      recordEvents(
-        { admission, events: writer, now: () => options.now() },
-        specs.filter((spec) => spamFilter.allow(spec, options.now())),
-      ),
-    async record(spec) {
-      if (spamFilter.allow(spec, options.now())) await writer.record(spec);
-    },
-  };
+  return recorder;
 }
 
 /** Events created per transaction by `recordEvents`, and those transactions in flight at once. */

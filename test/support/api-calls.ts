@@ -5,7 +5,9 @@
  *   const call = apiCaller(() => api);
  *   const created = responseJson(await call('/api/v1/namespaces/default/configmaps', { method: 'POST', body: cm }));
  */
+import { type ApiDependencies, createApi } from '../../functions/api/app.ts';
 import type { ApiHandler, ApiResponse } from '../../functions/api/http.ts';
+import { superuserAuthorizer } from '../../functions/domain/authorization/authorizer.ts';
 
 export interface ApiCall {
   readonly method?: string;
@@ -14,6 +16,15 @@ export interface ApiCall {
   readonly contentType?: string;
   readonly accept?: string;
   readonly signal?: AbortSignal;
+}
+
+/** The API core as `apiCaller`'s admin token reaches it: that token is a superuser, nobody else is anyone. */
+export function adminApi(dependencies: Omit<ApiDependencies, 'authenticators' | 'authorizer'>): ApiHandler {
+  return createApi({
+    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
+    authorizer: superuserAuthorizer,
+    ...dependencies,
+  });
 }
 
 /** A caller of the API the thunk returns at each call (tests make a fresh API per test). */

@@ -70,30 +70,41 @@ export interface IamCaller {
   readonly accessKey?: string;
 }
 
+export interface FunctionUrlRequest {
+  readonly body?: unknown;
+  /** Added to (and over) the headers Lambda's front end sets itself. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The URL's host: `<url id>.lambda-url.<region>.on.aws`. */
+  readonly host?: string;
+  /** The raw query string, e.g. `limit=500&fieldSelector=a%3Db`. */
+  readonly query?: string;
+  /** The verified caller of a URL with `AWS_IAM` auth (`requestContext.authorizer.iam`). */
+  readonly caller?: IamCaller;
+  readonly sourceIp?: string;
+}
+
+/** A repeated query parameter's values joined with commas, as Lambda's `queryStringParameters` has them (`rawQueryString` keeps them apart). */
+function commaJoined(query: URLSearchParams): Record<string, string> {
+  const joined: Record<string, string> = {};
+  for (const [name, value] of query) joined[name] = joined[name] === undefined ? value : `${joined[name]},${value}`;
+  return joined;
+}
+
 /**
- * A request to a function URL with `AWS_IAM` auth, as Lambda hands it over (payload format 2.0):
- * `rawPath`, lower-case headers (the caller's SigV4 ones among them), the verified caller in
- * `requestContext.authorizer.iam`; no `authorizer` when none is given (an event Lambda would not
- * send for such a URL, used to check the handler refuses it).
+ * A request to a function URL as Lambda hands it over (payload format 2.0): `rawPath`,
+ * `rawQueryString`, lower-case headers, `requestContext.http`, and the verified IAM caller in
+ * `requestContext.authorizer.iam` when one is given.
  */
-export function functionUrlIamEvent(
-  method: string,
-  path: string,
-  caller: IamCaller | undefined,
-  options: { readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly host?: string } = {},
-): LambdaFunctionURLEvent {
+export function functionUrlEvent(method: string, path: string, options: FunctionUrlRequest = {}): LambdaFunctionURLEvent {
   const host = options.host ?? 'h3artb3atexampleurlid0000000000.lambda-url.eu-west-1.on.aws';
   const urlId = host.split('.')[0] ?? '';
+  const sourceIp = options.sourceIp ?? '10.0.3.17';
+  const { caller } = options;
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string> = {
-    accept: 'application/json',
-    authorization: `AWS4-HMAC-SHA256 Credential=${caller?.accessKey ?? 'ASIAEXAMPLE'}/20261128/eu-west-1/lambda/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token, Signature=${'0'.repeat(64)}`,
     host,
-    'user-agent': 'skiff-node-agent/v1.32.0',
-    'x-amz-date': '20261128T230000Z',
-    'x-amz-security-token': 'IQoJb3JpZ2luX2VjEXAMPLE',
     'x-amzn-tls-version': 'TLSv1.3',
-    'x-forwarded-for': '10.0.3.17',
+    'x-forwarded-for': sourceIp,
     'x-forwarded-port': '443',
     'x-forwarded-proto': 'https',
     ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -103,8 +114,9 @@ export function functionUrlIamEvent(
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: options.query ?? '',
     headers,
+    ...(options.query ? { queryStringParameters: commaJoined(new URLSearchParams(options.query)) } : {}),
     requestContext: {
       accountId: caller?.accountId ?? 'anonymous',
       apiId: urlId,
@@ -125,7 +137,7 @@ export function functionUrlIamEvent(
         : {}),
       domainName: host,
       domainPrefix: urlId,
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.3.17', userAgent: headers['user-agent'] ?? '' },
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp, userAgent: headers['user-agent'] ?? '' },
       requestId: `furl-${Math.random().toString(36).slice(2)}`,
       routeKey: '$default',
       stage: '$default',
@@ -135,4 +147,29 @@ export function functionUrlIamEvent(
     ...(body !== undefined ? { body } : {}),
     isBase64Encoded: false,
   } as LambdaFunctionURLEvent;
+}
+
+/**
+ * A request to a function URL with `AWS_IAM` auth from a node agent: the caller's SigV4 headers and
+ * the verified caller; no `authorizer` when none is given (an event Lambda would not send for such
+ * a URL, used to check the handler refuses it).
+ */
+export function functionUrlIamEvent(
+  method: string,
+  path: string,
+  caller: IamCaller | undefined,
+  options: { readonly body?: unknown; readonly headers?: Readonly<Record<string, string>>; readonly host?: string } = {},
+): LambdaFunctionURLEvent {
+  return functionUrlEvent(method, path, {
+    ...options,
+    ...(caller ? { caller } : {}),
+    headers: {
+      accept: 'application/json',
+      authorization: `AWS4-HMAC-SHA256 Credential=${caller?.accessKey ?? 'ASIAEXAMPLE'}/20261128/eu-west-1/lambda/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token, Signature=${'0'.repeat(64)}`,
+      'user-agent': 'skiff-node-agent/v1.32.0',
+      'x-amz-date': '20261128T230000Z',
+      'x-amz-security-token': 'IQoJb3JpZ2luX2VjEXAMPLE',
+      ...options.headers,
+    },
+  });
 }

@@ -20,6 +20,7 @@ import { types } from '../../../schemas/registry.ts';
 import { type TestDynamoDb, useDynamoDb } from '../../support/dynamodb.ts';
 import { restoreEnvironment, setEnvironment } from '../../support/environment.ts';
 import { fakeSts } from '../../support/fake-sts.ts';
+import { functionUrlEvent } from '../../support/lambda-events.ts';
 import { waitFor } from '../../support/wait.ts';
 import { FakeResponseStream } from '../../unit/lambda/fake-lambda-runtime.ts';
 
@@ -36,48 +37,12 @@ const admin = {
 
 /** A function URL event as Lambda documents it, for a request client-go would send in a pod. */
 function urlEvent(method: string, path: string, token: string, options: { query?: string; body?: unknown } = {}): LambdaFunctionURLEvent {
-  const headers: Record<string, string> = {
-    accept: 'application/json, */*',
-    authorization: `Bearer ${token}`,
+  return functionUrlEvent(method, path, {
+    ...options,
     host: urlHost,
-    'user-agent': 'in-cluster-client/v0.31.0 (linux/arm64) kubernetes/$Format',
-    'x-amzn-tls-version': 'TLSv1.3',
-    'x-forwarded-proto': 'https',
-    'x-forwarded-port': '443',
-    'x-forwarded-for': '10.0.12.34',
-  };
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: options.query ?? '',
-    headers,
-    // Lambda's map joins a repeated parameter's values with commas; rawQueryString keeps them apart.
-    ...(options.query ? { queryStringParameters: commaJoined(new URLSearchParams(options.query)) } : {}),
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: urlHost.split('.')[0] ?? '',
-      domainName: urlHost,
-      domainPrefix: urlHost.split('.')[0] ?? '',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.12.34', userAgent: headers['user-agent'] ?? '' },
-      requestId: `furl-${Math.random().toString(36).slice(2)}`,
-      routeKey: '$default',
-      stage: '$default',
-      time: '28/Nov/2026:14:00:00 +0000',
-      timeEpoch: 1_795_874_400_000,
-    },
-    // Text bodies arrive as text; binary ones (protobuf) base64-encoded.
-    ...(body !== undefined ? { body } : {}),
-    isBase64Encoded: false,
-  };
-}
-
-function commaJoined(query: URLSearchParams): Record<string, string> {
-  const joined: Record<string, string> = {};
-  for (const [name, value] of query) joined[name] = joined[name] === undefined ? value : `${joined[name]},${value}`;
-  return joined;
+    sourceIp: '10.0.12.34',
+    headers: { accept: 'application/json, */*', authorization: `Bearer ${token}`, 'user-agent': 'in-cluster-client/v0.31.0 (linux/arm64) kubernetes/$Format' },
+  });
 }
 
 type Run = (event: FunctionUrlEvent, stream: FakeResponseStream, context: Context) => Promise<void>;

@@ -5,11 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler } from '../../../functions/api/http.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { v1CarryAnnotations } from '../../../schemas/horizontal-pod-autoscaler.ts';
-import { apiCaller, responseJson } from '../../support/api-calls.ts';
+import { adminApi, apiCaller, responseJson } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -38,10 +36,8 @@ const v2Autoscaler = {
 beforeEach(async () => {
   world = await memoryCluster();
   await world.namespace('apps');
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
   });
   const created = await call(v2, { method: 'POST', body: v2Autoscaler });
   assert.equal(created.status, 201, String(created.body));

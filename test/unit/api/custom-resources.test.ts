@@ -6,14 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler } from '../../../functions/api/http.ts';
 import { customResourceDefinitionController } from '../../../functions/controllers/custom-resource-definition/custom-resource-definition-controller.ts';
 import { garbageCollector } from '../../../functions/controllers/garbage-collector/garbage-collector.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { setCustomResourceDefinitions } from '../../../schemas/custom-resource-registry.ts';
 import { types } from '../../../schemas/registry.ts';
-import { apiCaller, responseJson } from '../../support/api-calls.ts';
+import { adminApi, apiCaller, responseJson } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -73,10 +71,8 @@ async function establish(): Promise<void> {
 beforeEach(async () => {
   world = await memoryCluster();
   await world.namespace('apps');
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
   });
 });
 afterEach(() => {

@@ -5,11 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler } from '../../../functions/api/http.ts';
 import { optionalQueryFlag, wantsPrettyOutput } from '../../../functions/core/query-flags.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
-import { apiCaller, responseJson } from '../../support/api-calls.ts';
+import { adminApi, apiCaller, responseJson } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -23,10 +21,8 @@ const configMap = (name: string, data: Record<string, string> = {}) => ({ apiVer
 beforeEach(async () => {
   world = await memoryCluster({ settings: { defaultTolerationSeconds: 300 } });
   await world.namespace('apps');
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
     admissionSettings: { defaultTolerationSeconds: 300 },
   });
 });

@@ -5,13 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
 import { disruptionController } from '../../../functions/controllers/disruption/disruption-controller.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
-import { apiCaller } from '../../support/api-calls.ts';
+import { adminApi, apiCaller } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -69,10 +67,8 @@ beforeEach(async () => {
       template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
     },
   });
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
     now: () => clock,
   });
 });

@@ -4,12 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { ensureSystemPriorityClasses } from '../../../functions/domain/scheduling/system-priority-classes.ts';
 import { types } from '../../../schemas/registry.ts';
-import { apiCaller } from '../../support/api-calls.ts';
+import { adminApi, apiCaller } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -37,10 +35,8 @@ beforeEach(async () => {
   world = await memoryCluster({ settings: { defaultTolerationSeconds: 300 } });
   await world.namespace('apps');
   await ensureSystemPriorityClasses(world.store);
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
   });
 });
 afterEach(() => world.close());

@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
 import { replicationControllerManager } from '../../../functions/controllers/replicaset/replicaset-controller.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { types } from '../../../schemas/registry.ts';
+import { adminApi } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -45,10 +44,8 @@ const rc = (name: string, spec: Record<string, unknown> = {}) => ({
 beforeEach(async () => {
   world = await memoryCluster();
   await world.namespace('apps');
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
   });
 });
 afterEach(() => world.close());

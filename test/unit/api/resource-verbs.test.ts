@@ -4,13 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createApi } from '../../../functions/api/app.ts';
 import type { ApiHandler, ApiResponse } from '../../../functions/api/http.ts';
-import { superuserAuthorizer } from '../../../functions/domain/authorization/authorizer.ts';
 import { nodePortRecords } from '../../../functions/domain/services/service-allocation.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
-import { apiCaller, responseJson } from '../../support/api-calls.ts';
+import { adminApi, apiCaller, responseJson } from '../../support/api-calls.ts';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.ts';
 
 let world: MemoryCluster;
@@ -48,10 +46,8 @@ const deploymentBody = (name: string, replicas = 1) => ({
 beforeEach(async () => {
   world = await memoryCluster({ settings: { defaultTolerationSeconds: 300 } });
   await world.namespace('apps');
-  api = createApi({
+  api = adminApi({
     store: world.store,
-    authenticators: [async (token) => (token === 'admin-token' ? { username: 'admin', groups: ['system:masters'] } : undefined)],
-    authorizer: superuserAuthorizer,
     admissionSettings: { defaultTolerationSeconds: 300 },
   });
 });

@@ -117,7 +117,15 @@ describe('node agent over the watch channel', { timeout: 300_000 }, () => {
       }
     })();
     try {
-      await cluster.kubectlOk(['set', 'image', 'deployment/web', 'nginx=httpd']);
+      // With minReadySeconds the rollout lasts at least 8 s however fast the machine (a new pod is
+      // available only after 8 s Ready, and the old ones wait for that): on an idle machine the
+      // rollout alone took under 3 s, too short for the cuts this test is about.
+      await cluster.kubectlOk([
+        'patch',
+        'deployment/web',
+        '-p',
+        JSON.stringify({ spec: { minReadySeconds: 8, template: { spec: { containers: [{ name: 'nginx', image: 'httpd' }] } } } }),
+      ]);
       await cluster.kubectlOk(['rollout', 'status', 'deployment/web', '--timeout=180s'], { timeoutMs: 190_000 });
     } finally {
       rolling = false;

@@ -21,7 +21,7 @@ import { startKubeletServer } from './kubelet-server.ts';
 import { EcsTaskStatsSource } from './metrics/ecs-task-stats.ts';
 import { ProcUsageSource } from './metrics/proc-usage.ts';
 import { type UsageSource, UsageTracker } from './metrics/resource-usage.ts';
-import { evictPods, isDaemonPod } from './node-drain.ts';
+import { evictPods } from './node-drain.ts';
 import { buildLease, buildNode, leaseRenewSeconds, type NodeSettings, nodeLeaseNamespace, nodeStatus } from './node-object.ts';
 import { PodAddressBook } from './pod-addresses.ts';
 import { defaultPodCidr } from './pod-cidr.ts';
@@ -621,11 +621,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const blocked = await evictPods(client, pods.items, { until: evictionDeadline, signal: abort.signal, log });
       log.info('pods evicted for drain', { node: nodeName, pods: pods.items.length, blockedByBudgets: blocked.length });
       // What is left goes with a graceful delete, so it gets its grace period before the
-      // instance does: DaemonSet pods, and pods the budgets still protect at the deadline.
-      const evicted = new Set(pods.items.filter((pod) => !blocked.includes(pod) && !isDaemonPod(pod)).map((pod) => pod.metadata.uid));
-      const remaining = (await client.list(types.pods, { fieldSelector: `spec.nodeName=${nodeName}` })).items.filter(
-        (pod) => !pod.metadata.deletionTimestamp && !evicted.has(pod.metadata.uid),
-      );
+      // instance does: DaemonSet pods, and pods the budgets still protect at the deadline (an
+      // evicted pod is already terminating, or gone).
+      const remaining = (await client.list(types.pods, { fieldSelector: `spec.nodeName=${nodeName}` })).items.filter((pod) => !pod.metadata.deletionTimestamp);
       if (blocked.length > 0)
         log.warn('disruption budgets still forbid evictions; deleting the pods before the instance goes', { node: nodeName, pods: blocked.length });
       await Promise.all(

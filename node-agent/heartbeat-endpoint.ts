@@ -23,10 +23,10 @@ export type RequestSigner = (request: {
   readonly body: Buffer;
 }) => Promise<Record<string, string>>;
 
-/** Signs for a Lambda function URL with `AWS_IAM` auth: SigV4, service `lambda`, the URL's region. */
 /** Credentials as the signer takes them: fixed, or a provider it asks (and that refreshes them). */
 export type SigningCredentials = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
 
+/** Signs for a Lambda function URL with `AWS_IAM` auth: SigV4, service `lambda`, the URL's region. */
 export function awsIamSigner(region: string, credentials: SigningCredentials = fromNodeProviderChain()): RequestSigner {
   const signer = new SignatureV4({ credentials, region, service: 'lambda', sha256: Sha256 });
   return async ({ method, url, headers, body }) => {

@@ -278,22 +278,10 @@ async function listPage(route: ResourceRoute, request: ReadRequest, context: Ver
     ...(result.continue ? { continue: result.continue } : {}),
     ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
   };
-  const next = result.continue ? { continue: result.continue } : {};
-  if (wantsTable(request.headers.accept)) {
-    return {
-      response: jsonResponse(200, toTable(route.type, result.items, { now: context.now(), includeObject: includeObjectOf(request.query), ...metadata })),
-      ...next,
-    };
-  }
-  return {
-    response: jsonResponse(200, {
-      kind: route.type.listKind,
-      apiVersion: apiVersionOf(route.type),
-      metadata,
-      items: result.items,
-    }),
-    ...next,
-  };
+  const body = wantsTable(request.headers.accept)
+    ? toTable(route.type, result.items, { now: context.now(), includeObject: includeObjectOf(request.query), ...metadata })
+    : { kind: route.type.listKind, apiVersion: apiVersionOf(route.type), metadata, items: result.items };
+  return { response: jsonResponse(200, body), ...(result.continue ? { continue: result.continue } : {}) };
 }
 
 /**

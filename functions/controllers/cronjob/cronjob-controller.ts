@@ -24,10 +24,14 @@ export const cronJobController: Controller = {
     return ownerKeys(change, 'CronJob', types.cronjobs.id);
   },
   async reconcile(key, ctx) {
+    // The time is read before the CronJob and its Jobs, so what is read is at least as new as the
+    // time the plan acts for: a reconcile whose read predates a write (a suspend) never creates
+    // the Job of a scheduled time that came after that write.
+    const now = ctx.now();
     const cronJob = await getIfExists(ctx.store, types.cronjobs, key.namespace, key.name);
     if (!cronJob) return;
     const jobs = await listAll(ctx.store, types.jobs, { namespace: key.namespace });
-    const plan = planCronJob(cronJob, jobs, ctx.now());
+    const plan = planCronJob(cronJob, jobs, now);
 
     for (const job of plan.delete) {
       try {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,42 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
+/**
+ * How long a process and its descendants have run on a CPU, in nanoseconds, as the scheduler
+ * itself counts it (/proc/<pid>/schedstat): a reference apart from the clock-tick counts
+ * (/proc/<pid>/stat) the runtime measures with, and one that holds however loaded the machine is.
+ */
+function ranNanoseconds(root: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, parent] of parents) {
+      if (tree.has(parent) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let total = 0;
+  for (const pid of tree) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
 function launch(name: string, script: string) {
   return runtime.start({
     pod: { namespace: 'default', name, uid: `uid-${name}-${process.pid}` },
@@ -43,16 +79,24 @@ describe('measuring the process runtime from /proc', () => {
     const idle = await launch('idle', 'while true; do sleep 3600; done');
     const tracker = new UsageTracker('node-a');
     const source = new ProcUsageSource({ containers: () => runtime.containers() });
+    const busyPid = busy.pid ?? 0;
+    assert.ok(busyPid > 0);
+    // The scheduler's count read just before and just after each sample: the runtime's count
+    // between the two samples lies between the inner and the outer difference.
+    const ran = [ranNanoseconds(busyPid)];
     tracker.record(await source.sample());
+    ran.push(ranNanoseconds(busyPid));
     const first = tracker.summary();
     assert.equal(first?.pods.find((pod) => pod.podRef.name === 'busy')?.containers[0]?.cpu.usageNanoCores, undefined, 'no rate from one sample');
 
     // Enough time for the busy loop to add up ticks (the clock ticks at 100 Hz): wait on the condition.
     const summary = await waitFor('two samples a second apart', async () => {
+      const ranBefore = ranNanoseconds(busyPid);
       const sample = await source.sample();
       const before = first?.pods.find((pod) => pod.podRef.name === 'busy')?.containers[0]?.cpu.time;
       if (!before || sample.node.timeMs - Date.parse(before) < 1000) return undefined;
       tracker.record(sample);
+      ran.push(ranBefore, ranNanoseconds(busyPid));
       return tracker.summary();
     });
     const busyPod = summary.pods.find((pod) => pod.podRef.name === 'busy');
@@ -60,9 +104,26 @@ describe('measuring the process runtime from /proc', () => {
     assert.deepEqual(busyPod?.podRef, { name: 'busy', namespace: 'default', uid: `uid-busy-${process.pid}` });
     const busyCores = busyPod?.containers[0]?.cpu.usageNanoCores ?? 0;
     const idleCores = idlePod?.containers[0]?.cpu.usageNanoCores ?? Number.POSITIVE_INFINITY;
-    // On two cores shared with other work the loop still gets a tenth of one; the sleeping shell next to nothing.
-    assert.ok(busyCores > 100_000_000, `busy container used ${busyCores} nanocores`);
+    // The busy loop gets what the scheduler gives it: about a core on an idle machine, a tenth of one
+    // or less on a loaded one. So its figure is checked against the scheduler's own count, which
+    // holds at any load: the CPU time between the samples lies between the inner and outer
+    // differences of the reads around them, give or take a clock tick (10 ms) at each end.
+    const [outerStart = 0, innerStart = 0, innerEnd = 0, outerEnd = 0] = ran;
+    const firstBusy = first?.pods.find((pod) => pod.podRef.name === 'busy')?.containers[0]?.cpu;
+    const busyCpu = busyPod?.containers[0]?.cpu;
+    const used = (busyCpu?.usageCoreNanoSeconds ?? 0) - (firstBusy?.usageCoreNanoSeconds ?? 0);
+    const tick = 10_000_000;
+    assert.ok(innerEnd - innerStart > 0, 'the busy loop ran between the samples');
+    assert.ok(
+      used >= innerEnd - innerStart - 2 * tick && used <= outerEnd - outerStart + 2 * tick,
+      `the runtime counted ${used} ns; the scheduler ran the loop ${innerEnd - innerStart}–${outerEnd - outerStart} ns`,
+    );
+    // The rate is that CPU time over the time between the samples.
+    const windowSeconds = (Date.parse(busyCpu?.time ?? '') - Date.parse(firstBusy?.time ?? '')) / 1000;
+    assert.ok(Math.abs(busyCores - used / windowSeconds) <= busyCores * 0.01 + 1, `${busyCores} nanocores over ${windowSeconds} s for ${used} ns`);
+    // The sleeping shell next to nothing, however loaded the machine.
     assert.ok(idleCores < 50_000_000, `idle container used ${idleCores} nanocores`);
+    assert.ok(busyCores > idleCores, `busy ${busyCores} against idle ${idleCores} nanocores`);
     assert.ok((busyPod?.containers[0]?.memory.workingSetBytes ?? 0) > 100_000, 'a shell holds some memory');
     assert.equal(busyPod?.cpu.usageNanoCores, busyCores);
     assert.ok((summary.node.cpu.usageCoreNanoSeconds ?? 0) >= (busyPod?.cpu.usageCoreNanoSeconds ?? 0));

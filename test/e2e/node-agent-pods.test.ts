@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AgentOptions, type RunningAgent, startAgent } from '../../node-agent/agent.ts';
 import { loadKubeconfig } from '../../node-agent/kubeconfig.ts';
+import { podCidrForNodeIndex } from '../../node-agent/pod-cidr.ts';
 import { killRecordedContainers } from '../../node-agent/runtime/process-runtime.ts';
 import { startTestCluster, type TestCluster } from '../support/cluster.ts';
 import { waitFor } from '../support/wait.ts';
@@ -51,7 +52,10 @@ describe('node agent pod lifecycle', () => {
       credentials: loadKubeconfig(await cluster.local.joinNode(nodeName)),
       nodeName,
       address: '127.0.1.201',
-      podCidr: '127.64.201.0/24',
+      // The cluster's own block of pod subnets (by its data dir, as the host picks its nodes'): a fixed
+      // 127.64.201.0/24 was the same in every run, so two runs of this file at once gave their pods
+      // the same loopback addresses.
+      podCidr: podCidrForNodeIndex(201, cluster.dataDir),
       stateDir: join(cluster.dataDir, 'nodes', nodeName),
       backOff: { initialMs: 1000, maxMs: 4000 },
       serviceProxy: false,
@@ -123,7 +127,8 @@ describe('node agent pod lifecycle', () => {
     );
     await waitFor('a liveness restart', async () => ((await getPod('unlive')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, { timeoutMs: 30_000 });
     const described = await describePod('unlive');
-    assert.match(described, /Liveness probe failed: Get "http:\/\/127\.64\.201\.\d+:9\/": dial tcp .*connection refused/);
+    const podNetwork = agentOptions.podCidr?.replace(/\.0\/24$/, '').replaceAll('.', '\\.');
+    assert.match(described, new RegExp(`Liveness probe failed: Get "http://${podNetwork}\\.\\d+:9/": dial tcp .*connection refused`));
     assert.match(described, /Container web failed liveness probe, will be restarted/);
     await cluster.kubectlOk(['delete', 'pod', 'unlive', '--wait=true']);
   });
@@ -357,7 +362,7 @@ describe('node agent pod lifecycle', () => {
       nodeName: 'sim-e2e',
       runtime: 'sim',
       address: '127.0.1.202',
-      podCidr: '127.64.202.0/24',
+      podCidr: podCidrForNodeIndex(202, cluster.dataDir),
       stateDir: join(cluster.dataDir, 'nodes', 'sim-e2e'),
     });
     try {
@@ -377,7 +382,7 @@ describe('node agent pod lifecycle', () => {
       });
       assert.equal(running.status?.phase, 'Running');
       assert.match(running.status?.containerStatuses?.[0]?.containerID ?? '', /^skiff-sim:\/\//);
-      assert.match(running.status?.podIP ?? '', /^127\.64\.202\./);
+      assert.equal(running.status?.podIP?.replace(/\.\d+$/, '.0/24'), podCidrForNodeIndex(202, cluster.dataDir));
       await cluster.kubectlOk(['delete', 'pod', 'simmed', '--wait=true']);
     } finally {
       await sim.stop();

@@ -7,6 +7,7 @@
  *   npm run bench -- --out /tmp/r.json # write the results elsewhere
  *   npm run bench -- --only writers,scale  # only these scenarios (figures of the others are not required)
  *   npm run bench -- --dynamodb-jit startup  # scheduling's DynamoDB Local too as the tests start it (docs/adr/192)
+ *   npm run bench -- --only scheduling --scheduling-nodes 5000  # only these node counts of the scheduling scenario
  *
  * Exits non-zero when a scenario fails or a figure the issue names is missing. Figures are
  * never compared with thresholds: they are read, not asserted.
@@ -146,6 +147,9 @@ async function main(): Promise<number> {
   };
 
   const only = option('--only')?.split(',');
+  // A subset of the scheduling scenario's node counts, to time one of them alone (its other runs' figures are then not required).
+  const schedulingNodes = option('--scheduling-nodes')?.split(',').map(Number);
+  if (schedulingNodes?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--scheduling-nodes takes node counts, e.g. 5000 or 100,5000');
   async function scenario(name: string, work: () => Promise<unknown>): Promise<void> {
     if (only && !only.includes(name)) return;
     const started = Date.now();
@@ -167,7 +171,9 @@ async function main(): Promise<number> {
         await p.close();
       }
     });
-    await scenario('scheduling', () => runScheduling({ openPlane: plane, progress, ...profile.scheduling }));
+    await scenario('scheduling', () =>
+      runScheduling({ openPlane: plane, progress, ...profile.scheduling, nodeCounts: schedulingNodes ?? profile.scheduling.nodeCounts }),
+    );
     await scenario('podStartup', async () => {
       const p = await plane('startup');
       try {
@@ -217,7 +223,9 @@ async function main(): Promise<number> {
     progress.done();
   }
 
-  const missing = missingFigures(results).filter((path) => !only || only.some((name) => path.startsWith(`${name}.`)));
+  const missing = missingFigures(results)
+    .filter((path) => !only || only.some((name) => path.startsWith(`${name}.`)))
+    .filter((path) => !schedulingNodes || !/^scheduling\.runs\.\d+\./.test(path) || Number(path.split('.')[2]) < schedulingNodes.length);
   results.meta = {
     ...(results.meta as object),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),

@@ -3,7 +3,8 @@
  * batch — pass after pass in its own process, so the bench can stop it at the time budget even
  * while a pass is busy planning.
  * Usage: tsx bench/scheduler-worker.ts <endpoint> <objects table> <changes table>
- * Prints one JSON line per pass: {"pass":n,"ms":...,"ok":true|false,"error":"..."}.
+ * Prints one JSON line as each pass starts, {"started":n}, and one as it ends:
+ * {"pass":n,"ms":...,"ok":true|false,"error":"..."}.
  */
 import { reconcileKeys } from '../functions/controller-runtime/run-controllers.ts';
 import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
@@ -31,6 +32,9 @@ process.stdout.on('error', () => process.exit(0));
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for (let pass = 1; process.ppid === parent; pass++) {
   const started = performance.now();
+  // A pass that binds every pod ends after the bench has stopped counting (its events are written
+  // last): the bench counts the passes begun, so the first is counted while it binds.
+  process.stdout.write(`${JSON.stringify({ started: pass })}\n`);
   log.entries.length = 0;
   const failed = await reconcileKeys(runtime, [{ controller: schedulerController, key: passKey }]);
   const ms = performance.now() - started;

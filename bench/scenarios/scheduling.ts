@@ -24,7 +24,9 @@ export interface SchedulingRun {
   /** From the first pass's start to the last binding seen (or the budget's end). */
   readonly seconds: number;
   readonly podsPerSecond: number;
+  /** Passes begun (the last may still be running when the last binding is seen). */
   readonly passes: number;
+  /** Passes that ended with an error. */
   readonly failedPasses: number;
   readonly finished: boolean;
   readonly lastError?: string;
@@ -147,14 +149,17 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
-        const pass = JSON.parse(line) as { ready?: boolean; ok: boolean; error?: string };
+        const pass = JSON.parse(line) as { ready?: boolean; started?: number; ok?: boolean; error?: string };
         if (pass.ready) {
           ready = true;
           started = performance.now();
           return;
         }
-        passes++;
-        if (!pass.ok) {
+        if (pass.started !== undefined) {
+          passes++;
+          return;
+        }
+        if (pass.ok === false) {
           failedPasses++;
           lastError = pass.error || lastError;
         }

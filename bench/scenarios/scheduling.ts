@@ -23,6 +23,8 @@ export interface SchedulingRun {
   readonly bound: number;
   /** From the first pass's start to the last binding seen (or the budget's end). */
   readonly seconds: number;
+  /** From the first pass's start to the first binding seen: the pass's reads and first plan. */
+  readonly firstBindingSeconds?: number;
   readonly podsPerSecond: number;
   /** Passes begun (the last may still be running when the last binding is seen). */
   readonly passes: number;
@@ -119,6 +121,7 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     // Bindings counted from the change log as they commit.
     const bound = new Set<string>();
     let lastBindingAt = 0;
+    let firstBindingAt: number | undefined;
     const stopWatch = new AbortController();
     const revision = await plane.store.currentRevision(types.pods);
     const watching = (async () => {
@@ -127,6 +130,7 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
           if ((event.object.spec as { nodeName?: string } | undefined)?.nodeName && !bound.has(event.object.metadata.name ?? '')) {
             bound.add(event.object.metadata.name ?? '');
             lastBindingAt = performance.now();
+            firstBindingAt ??= lastBindingAt;
           }
         }
       } catch {
@@ -189,6 +193,7 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
       pods: options.pods,
       bound: bound.size,
       seconds: round(seconds),
+      ...(firstBindingAt !== undefined ? { firstBindingSeconds: round((firstBindingAt - started) / 1000) } : {}),
       podsPerSecond: round(bound.size / seconds),
       passes,
       failedPasses,
@@ -198,7 +203,9 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
       planPodsPerSecond: round(planPodsPerSecond),
       planSample: sample.length,
     };
-    progress.log(`${label}: ${run.bound}/${run.pods} bound in ${run.seconds} s (${run.podsPerSecond} pods/s); plan alone ${run.planPodsPerSecond} pods/s`);
+    progress.log(
+      `${label}: ${run.bound}/${run.pods} bound in ${run.seconds} s (${run.podsPerSecond} pods/s, first after ${run.firstBindingSeconds ?? '-'} s); plan alone ${run.planPodsPerSecond} pods/s`,
+    );
     return run;
   } finally {
     await plane.close();

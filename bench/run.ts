@@ -8,6 +8,7 @@
  *   npm run bench -- --only writers,scale  # only these scenarios (figures of the others are not required)
  *   npm run bench -- --dynamodb-jit startup  # scheduling's DynamoDB Local too as the tests start it (docs/adr/192)
  *   npm run bench -- --only scheduling --scheduling-nodes 5000  # only these node counts of the scheduling scenario
+ *   npm run bench -- --only scheduling --scheduling-cpu-prof /tmp/prof  # a CPU profile of the scheduler's process per node count
  *
  * Exits non-zero when a scenario fails or a figure the issue names is missing. Figures are
  * never compared with thresholds: they are read, not asserted.
@@ -148,6 +149,7 @@ async function main(): Promise<number> {
 
   const only = option('--only')?.split(',');
   // A subset of the scheduling scenario's node counts, to time one of them alone (its other runs' figures are then not required).
+  const schedulingCpuProfile = option('--scheduling-cpu-prof');
   const schedulingNodes = option('--scheduling-nodes')?.split(',').map(Number);
   if (schedulingNodes?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--scheduling-nodes takes node counts, e.g. 5000 or 100,5000');
   async function scenario(name: string, work: () => Promise<unknown>): Promise<void> {
@@ -172,7 +174,13 @@ async function main(): Promise<number> {
       }
     });
     await scenario('scheduling', () =>
-      runScheduling({ openPlane: plane, progress, ...profile.scheduling, nodeCounts: schedulingNodes ?? profile.scheduling.nodeCounts }),
+      runScheduling({
+        openPlane: plane,
+        progress,
+        ...profile.scheduling,
+        nodeCounts: schedulingNodes ?? profile.scheduling.nodeCounts,
+        ...(schedulingCpuProfile ? { cpuProfileDir: schedulingCpuProfile } : {}),
+      }),
     );
     await scenario('podStartup', async () => {
       const p = await plane('startup');

@@ -28,6 +28,8 @@ const passKey = { typeId: types.pods.id, name: '' };
 // Ends with the bench even when the bench could not stop it (killed outright).
 const parent = process.ppid;
 process.stdout.on('error', () => process.exit(0));
+// Stopped by the bench: exit in order, so a CPU profile (node --cpu-prof) is written.
+process.once('SIGTERM', () => process.exit(0));
 // The bench's clock starts here, not at the process start (loading the code takes seconds).
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 for (let pass = 1; process.ppid === parent; pass++) {

@@ -51,6 +51,8 @@ export interface SchedulingOptions {
   readonly nodeCounts: readonly number[];
   readonly pods: number;
   readonly budgetSeconds: number;
+  /** Write a CPU profile of the scheduler's process here (node --cpu-prof); it is then stopped with SIGTERM, not killed. */
+  readonly cpuProfileDir?: string;
   readonly progress: Progress;
 }
 
@@ -145,7 +147,15 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     let lastError: string | undefined;
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('../scheduler-worker.ts', import.meta.url)), plane.endpoint, plane.tables.objects, plane.tables.changes],
+      [
+        ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : []),
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('../scheduler-worker.ts', import.meta.url)),
+        plane.endpoint,
+        plane.tables.objects,
+        plane.tables.changes,
+      ],
       {
         stdio: ['ignore', 'pipe', 'ignore'],
       },
@@ -180,8 +190,16 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
         await new Promise((done) => setTimeout(done, 250));
       }
     } finally {
-      child.kill('SIGKILL');
-      await exited;
+      if (options.cpuProfileDir) {
+        // The profile is written as the process exits of itself.
+        child.kill('SIGTERM');
+        const killLater = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(killLater);
+      } else {
+        child.kill('SIGKILL');
+        await exited;
+      }
       stopWatch.abort();
       await watching;
     }

@@ -4,7 +4,8 @@
  * while a pass is busy planning.
  * Usage: tsx bench/scheduler-worker.ts <endpoint> <objects table> <changes table>
  * Prints one JSON line as each pass starts, {"started":n}, and one as it ends:
- * {"pass":n,"ms":...,"ok":true|false,"error":"..."}.
+ * {"pass":n,"ms":...,"ok":true|false,"error":"..."}; and every 250 ms {"storeIdleMs":n}: how
+ * long, since it was ready, this process had no call to the store (DynamoDB) in flight.
  */
 import { reconcileKeys } from '../functions/controller-runtime/run-controllers.ts';
 import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
@@ -16,6 +17,24 @@ import { types } from '../schemas/registry.ts';
 const [endpoint, objects, changes] = process.argv.slice(2);
 if (!endpoint || !objects || !changes) throw new Error('usage: scheduler-worker.ts <endpoint> <objects table> <changes table>');
 const client = localDynamoDbClient(endpoint);
+// Time with no DynamoDB call of this process in flight: what the scheduler leaves the store idle
+// for (planning, parsing, waiting on itself), a figure that CPU taken by other processes moves less
+// than the wall clock.
+let inFlight = 0;
+let storeIdleMs = 0;
+let idleSince = performance.now();
+client.middlewareStack.add(
+  (next) => async (args) => {
+    if (inFlight++ === 0) storeIdleMs += performance.now() - idleSince;
+    try {
+      return await next(args);
+    } finally {
+      if (--inFlight === 0) idleSince = performance.now();
+    }
+  },
+  { step: 'initialize', name: 'storeIdleClock' },
+);
+const idleNow = (): number => Math.round(storeIdleMs + (inFlight === 0 ? performance.now() - idleSince : 0));
 const store = createDynamoDbStore({ client, tables: { objects, changes } });
 const log = memoryLog();
 const runtime = { store, controllers: [schedulerController], log };
@@ -32,6 +51,9 @@ process.stdout.on('error', () => process.exit(0));
 process.once('SIGTERM', () => process.exit(0));
 // The bench's clock starts here, not at the process start (loading the code takes seconds).
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+storeIdleMs = 0;
+idleSince = performance.now();
+setInterval(() => process.stdout.write(`${JSON.stringify({ storeIdleMs: idleNow() })}\n`), 250).unref();
 for (let pass = 1; process.ppid === parent; pass++) {
   const started = performance.now();
   // A pass that binds every pod ends after the bench has stopped counting (its events are written

@@ -25,6 +25,11 @@ export interface SchedulingRun {
   readonly seconds: number;
   /** From the first pass's start to the first binding seen: the pass's reads and first plan. */
   readonly firstBindingSeconds?: number;
+  /**
+   * Of `seconds`, how long the scheduler's process had no DynamoDB call in flight (as it last
+   * reported, every 250 ms): the time it kept the store waiting.
+   */
+  readonly storeIdleSeconds?: number;
   readonly podsPerSecond: number;
   /** Passes begun (the last may still be running when the last binding is seen). */
   readonly passes: number;
@@ -144,6 +149,7 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     let ready = false;
     let passes = 0;
     let failedPasses = 0;
+    let storeIdleMs: number | undefined;
     let lastError: string | undefined;
     const child = spawn(
       process.execPath,
@@ -163,7 +169,12 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
-        const pass = JSON.parse(line) as { ready?: boolean; started?: number; ok?: boolean; error?: string };
+        const pass = JSON.parse(line) as { ready?: boolean; started?: number; storeIdleMs?: number; ok?: boolean; error?: string };
+        if (pass.storeIdleMs !== undefined) {
+          // Only while bindings are still to come: the figure is read up to the last one.
+          if (bound.size < options.pods) storeIdleMs = pass.storeIdleMs;
+          return;
+        }
         if (pass.ready) {
           ready = true;
           started = performance.now();
@@ -212,6 +223,7 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
       bound: bound.size,
       seconds: round(seconds),
       ...(firstBindingAt !== undefined ? { firstBindingSeconds: round((firstBindingAt - started) / 1000) } : {}),
+      ...(storeIdleMs !== undefined ? { storeIdleSeconds: round(storeIdleMs / 1000) } : {}),
       podsPerSecond: round(bound.size / seconds),
       passes,
       failedPasses,
@@ -222,7 +234,7 @@ async function runOne(options: SchedulingOptions, nodeCount: number): Promise<Sc
       planSample: sample.length,
     };
     progress.log(
-      `${label}: ${run.bound}/${run.pods} bound in ${run.seconds} s (${run.podsPerSecond} pods/s, first after ${run.firstBindingSeconds ?? '-'} s); plan alone ${run.planPodsPerSecond} pods/s`,
+      `${label}: ${run.bound}/${run.pods} bound in ${run.seconds} s (${run.podsPerSecond} pods/s, first after ${run.firstBindingSeconds ?? '-'} s, store idle ${run.storeIdleSeconds ?? '-'} s); plan alone ${run.planPodsPerSecond} pods/s`,
     );
     return run;
   } finally {

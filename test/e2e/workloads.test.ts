@@ -552,8 +552,10 @@ spec:
       );
       assert.match(top, /^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*\n/);
       const cpu = (name: string) => Number(new RegExp(`\\n${name}\\s+(\\d+)m\\s+\\d+Mi`).exec(top)?.[1]);
-      // A loop that never sleeps uses a good part of a core even on a busy machine; the sleeper next to nothing.
-      assert.ok(cpu('spinner') >= 100, `spinner: ${top}`);
+      // A loop that never sleeps gets what the machine spares it: most of a core when idle, but under
+      // 100m at the loads CI has seen (two cores at load 35-40 give each runnable process ~50m), so
+      // the floor is a tick a second (10m), which holds at any load; the sleeper uses next to nothing.
+      assert.ok(cpu('spinner') >= 10, `spinner: ${top}`);
       assert.ok(cpu('sleeper') < cpu('spinner') / 4, `sleeper: ${top}`);
       const containers = await cluster.kubectlOk(['top', 'pods', 'spinner', '-n', namespace, '--containers']);
       assert.match(containers, /^POD\s+NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*\nspinner\s+spinner\s+\d+m\s+\d+Mi\s*\n$/);

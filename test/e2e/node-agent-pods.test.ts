@@ -327,10 +327,12 @@ describe('node agent pod lifecycle', () => {
     );
     await waitFor('running', async () => (await getPod('stubborn')).status?.phase === 'Running');
     const started = Date.now();
-    await cluster.kubectlOk(['delete', 'pod', 'stubborn', '--wait=true'], { timeoutMs: 30_000 });
+    await cluster.kubectlOk(['delete', 'pod', 'stubborn', '--wait=true'], { timeoutMs: 60_000 });
     const took = Date.now() - started;
     assert.ok(took >= 1500, `deleted after ${took} ms, before the grace period`);
-    assert.ok(took < 15_000, `deletion took ${took} ms`);
+    // Under the default grace (30 s) the deletion could not end sooner: that is the line between the
+    // pod's 2 s honoured and not, not a speed (a loaded machine adds seconds to kubectl and the agent).
+    assert.ok(took < 30_000, `deletion took ${took} ms, as long as the default grace period`);
     const described = await cluster.kubectl(['get', 'pod', 'stubborn']);
     assert.equal(described.code, 1);
   });

@@ -65,6 +65,13 @@ export interface ChangeLog {
   committed(type: ResourceType, from: number, entries: readonly LogEntry[]): void;
   /** A writer of this process gives back revisions it will not commit; resolves once they are void. */
   voidOwn(type: ResourceType, from: number, through: number): Promise<void>;
+  /**
+   * A writer of this process gives back a claimed range its transaction did not write: revisions
+   * up to `tail` (the log's last entry, read after the failure) that `taken` does not hold are
+   * gaps now and go void; those past `tail` were written nowhere and are forgotten, so that this
+   * process's next claim takes them up and the type's revisions stay gap-free.
+   */
+  giveBack(type: ResourceType, from: number, through: number, tail: number, taken: ReadonlySet<number>): Promise<void>;
   /** The revision a list reports: settled (every revision up to it committed or void), so a watch from it misses nothing. */
   listRevision(type: ResourceType, signal?: AbortSignal): Promise<string>;
   /** The latest settled revision, once every revision handed out so far has settled (or the gap bound passed). */
@@ -371,7 +378,29 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
 
   /** A conditional put of a void entry: it fails if the writer committed after all, and then we read what it wrote. */
   async function voidRevision(log: TypeLog, revision: number): Promise<void> {
-    const item = voidItem(log.type, revision, revision, nowSeconds() + options.retentionSeconds);
+    if (await putVoid(log, revision, revision)) {
+      options.onVoided?.(log.type, revision);
+      return;
+    }
+    const { Item } = await calls.run(
+      'GetItem',
+      (abortSignal) =>
+        calls.client.send(
+          new GetItemCommand({
+            TableName: tables.changes,
+            Key: { ...typeKey(log.type), [attributes.sortKey]: { N: String(revision) } },
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      { idempotent: true },
+    );
+    if (Item) record(log, parseLogItem(Item));
+  }
+
+  /** Marks `revision`..`through` void unless the revision is taken; answers whether the mark was written. */
+  async function putVoid(log: TypeLog, revision: number, through: number): Promise<boolean> {
+    const retainedUntil = nowSeconds() + options.retentionSeconds;
     try {
       await calls.run(
         'PutItem',
@@ -379,7 +408,7 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
           calls.client.send(
             new PutItemCommand({
               TableName: tables.changes,
-              Item: item,
+              Item: voidItem(log.type, revision, through, retainedUntil),
               ConditionExpression: 'attribute_not_exists(#sk)',
               ExpressionAttributeNames: { '#sk': attributes.sortKey },
             }),
@@ -387,25 +416,12 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
           ),
         { idempotent: true },
       );
-      record(log, { revision, through: revision, retainedUntil: nowSeconds() + options.retentionSeconds });
-      options.onVoided?.(log.type, revision);
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const { Item } = await calls.run(
-        'GetItem',
-        (abortSignal) =>
-          calls.client.send(
-            new GetItemCommand({
-              TableName: tables.changes,
-              Key: { ...typeKey(log.type), [attributes.sortKey]: { N: String(revision) } },
-              ConsistentRead: true,
-            }),
-            { abortSignal },
-          ),
-        { idempotent: true },
-      );
-      if (Item) record(log, parseLogItem(Item));
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
+    record(log, { revision, through, retainedUntil });
+    return true;
   }
 
   function voidItem(type: ResourceType, revision: number, through: number, retainedUntil: number): Record<string, AttributeValue> {
@@ -608,28 +624,25 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
       // Where updates claim revisions, each revision on its own: one in the range may be claimed.
       const oneByOne = options.claimedTypes?.has(type.id) === true;
       for (let revision = from; revision <= through; revision++) {
-        const retainedUntil = nowSeconds() + options.retentionSeconds;
-        const end = oneByOne ? revision : through;
-        try {
-          await calls.run(
-            'PutItem',
-            (abortSignal) =>
-              calls.client.send(
-                new PutItemCommand({
-                  TableName: tables.changes,
-                  Item: voidItem(type, revision, end, retainedUntil),
-                  ConditionExpression: 'attribute_not_exists(#sk)',
-                  ExpressionAttributeNames: { '#sk': attributes.sortKey },
-                }),
-                { abortSignal },
-              ),
-            { idempotent: true },
-          );
-          record(log, { revision, through: end, retainedUntil });
-          if (!oneByOne) break;
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
+        const written = await putVoid(log, revision, oneByOne ? revision : through);
+        if (written && !oneByOne) break;
+      }
+      advance(log);
+      announceCommit(busKey(type), log);
+    },
+    async giveBack(type, from, through, tail, taken) {
+      const log = logOf(type);
+      if (log.allocated === through && tail < through) {
+        // Nothing else of this process's accounts for the revisions past the tail: readers here stop waiting for them.
+        let allocated = Math.max(tail, from - 1, log.settled);
+        for (const [own, end] of log.ownInFlight) if (own !== from) allocated = Math.max(allocated, end);
+        for (let revision = through; revision > allocated; revision--) if (log.entries.has(revision)) allocated = revision;
+        log.allocated = allocated;
+        for (const revision of log.missingSince.keys()) if (revision > allocated) log.missingSince.delete(revision);
+      }
+      log.ownInFlight.delete(from);
+      for (let revision = from; revision <= Math.min(through, tail); revision++) {
+        if (!taken.has(revision)) await putVoid(log, revision, revision);
       }
       advance(log);
       announceCommit(busKey(type), log);

@@ -411,12 +411,35 @@ export function createCommitter(options: CommitterOptions): Committer {
         resolveCommitted(type, group, entries, objects, bodies);
         return;
       }
-      // Nothing was written: the range goes back as void before anyone answers, so readers wait no longer than a round trip.
-      await log.voidOwn(type, from, high).catch(() => undefined);
+      // Nothing was written: the range goes back before anyone answers, so readers wait no longer than a round trip.
+      await (claimed(type) ? giveBack(type, from, high, error) : log.voidOwn(type, from, high)).catch(() => undefined);
       resolveFailed(type, group, error);
       return;
     }
     resolveCommitted(type, group, entries, objects, bodies);
+  }
+
+  /**
+   * A claimed range whose transaction wrote nothing. Revisions other writers took stay theirs; free
+   * ones below the log's tail are gaps now and go void; free ones past it go back unclaimed when
+   * this process has no later claim of the type, so its next claim takes them up and no revision
+   * is skipped (docs/adr/189). With a later claim in flight they go void, as that claim is above them.
+   */
+  async function giveBack(type: ResourceType, from: number, high: number, error: unknown): Promise<void> {
+    const taken = new Set<number>();
+    if (error instanceof TransactionCanceledException) {
+      (error.CancellationReasons ?? []).forEach((reason, index) => {
+        if (index % 2 === 1 && reason.Code === 'ConditionalCheckFailed') taken.add(from + (index - 1) / 2);
+      });
+    }
+    // Unread, the tail counts as past the range: every free revision goes void, as before claims.
+    const tail = await logTail(type).catch(() => high);
+    if (claimTails.get(type.id) !== high) {
+      await log.giveBack(type, from, high, high, taken);
+      return;
+    }
+    claimTails.set(type.id, Math.min(high, Math.max(tail, from - 1)));
+    await log.giveBack(type, from, high, tail, taken);
   }
 
   /**

@@ -220,6 +220,51 @@ describe('DynamoDB store with claimed revisions', () => {
     );
   });
 
+  it('gives back the free end of a claimed range another writer cut into, so the next claim takes it and no revision goes void', async () => {
+    // Revision 0 would mean "list first" to a watch.
+    const start = Number((await store.create(types.leases, lease('node-before-cut', '2026-11-28T00:03:00.000000Z'))).metadata.resourceVersion);
+    let cutIn: Promise<KubeObject> | undefined;
+    const writer = createDynamoDbStore({
+      client: db.client,
+      tables: db.tables,
+      pollIntervalMs: 50,
+      gapTimeoutMs,
+      ...claimed,
+      // The first range of three: another process takes its first revision before the transaction is sent.
+      afterAllocate: async (type, from, through) => {
+        if (type.id !== types.leases.id || through - from !== 2 || cutIn) return;
+        cutIn = store.create(types.leases, lease('node-cut-in', '2026-11-28T00:03:00.000000Z'));
+        await cutIn;
+      },
+    });
+    try {
+      const watch = collect(types.leases, String(start), 'kube-node-lease');
+      const batch = await writer.batch(
+        types.leases,
+        ['node-e', 'node-f', 'node-g'].map((name) => ({ op: 'create' as const, object: lease(name, '2026-11-28T00:03:00.000000Z') })),
+      );
+      const taken = await cutIn;
+      assert.equal(Number(taken?.metadata.resourceVersion), start + 1);
+      assert.deepEqual(
+        batch.map((object) => Number(object.metadata.resourceVersion)),
+        [start + 2, start + 3, start + 4],
+      );
+      for (let revision = start + 1; revision <= start + 4; revision++) {
+        const entry = await changeEntry(types.leases, revision);
+        assert.ok(entry?.body && !entry.void, `revision ${revision} holds a change, not a void mark`);
+      }
+      await waitFor('the four creates on the watch', () => watch.events.length >= 4, { timeoutMs: 10_000, intervalMs: 20 });
+      await watch.stop();
+      assert.deepEqual(
+        watch.events.map((event) => `${event.type} ${event.object.metadata.name} ${event.object.metadata.resourceVersion}`),
+        [`ADDED node-cut-in ${start + 1}`, `ADDED node-e ${start + 2}`, `ADDED node-f ${start + 3}`, `ADDED node-g ${start + 4}`],
+      );
+      assert.equal(await writer.currentRevision(types.leases), String(start + 4));
+    } finally {
+      writer.close();
+    }
+  });
+
   it('claims above the compaction point once compaction deleted the log', async () => {
     let clock = Date.now();
     const compacting = createDynamoDbStore({

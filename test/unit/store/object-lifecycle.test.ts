@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isApiError } from '../../../functions/core/errors.ts';
-import { canonicalJson, generatedName, prepareCreate, prepareDelete, prepareUpdate, requestedName } from '../../../functions/store/object-lifecycle.ts';
+import { canonicalJson, generatedName, prepareCreate, prepareDelete, prepareUpdate, requestedName, sameJson } from '../../../functions/store/object-lifecycle.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 
@@ -122,5 +122,67 @@ describe('prepareDelete', () => {
 describe('canonicalJson', () => {
   it('is independent of key order at every depth', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: 2 } }), canonicalJson({ a: { c: 2, d: [1, { x: 2, y: 1 }] }, b: 1 }));
+  });
+});
+
+describe('sameJson', () => {
+  const cases: readonly (readonly [string, unknown, unknown, boolean])[] = [
+    ['equal objects in another key order', { b: 1, a: { d: [1, { y: 1, x: 2 }], c: 2 } }, { a: { c: 2, d: [1, { x: 2, y: 1 }] }, b: 1 }, true],
+    ['a changed leaf deep down', { a: { b: [{ c: 'Running' }] } }, { a: { b: [{ c: 'Pending' }] } }, false],
+    ['a member only one side has', { a: 1 }, { a: 1, b: 2 }, false],
+    ['an undefined member and no member', { a: 1, b: undefined }, { a: 1 }, true],
+    ['an undefined member and a null one', { a: undefined }, { a: null }, false],
+    ['undefined and null in an array', [undefined], [null], true],
+    ['undefined and null at the top', undefined, null, false],
+    ['undefined and undefined at the top', undefined, undefined, true],
+    ['an empty array and an empty object', [], {}, false],
+    ['the number 1 and the string "1"', 1, '1', false],
+    ['NaN and null', { a: Number.NaN }, { a: null }, true],
+    ['a Date and its JSON string', { at: new Date('2026-01-02T03:04:05Z') }, { at: '2026-01-02T03:04:05.000Z' }, true],
+    ['arrays in another order', [1, 2], [2, 1], false],
+  ];
+  for (const [name, a, b, same] of cases) {
+    it(`${same ? 'holds' : 'fails'} for ${name}, as canonicalJson does`, () => {
+      assert.equal(sameJson(a, b), same);
+      assert.equal(sameJson(b, a), same);
+      assert.equal(canonicalJson(a) === canonicalJson(b), same);
+    });
+  }
+
+  it('agrees with comparing canonicalJson strings on random near-equal values', () => {
+    // A small seeded generator: the same values every run.
+    let seed = 7;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const leaves: readonly unknown[] = [null, undefined, 0, 1, -1, 'a', 'b', '', true, false, Number.NaN];
+    const value = (depth: number): unknown => {
+      const roll = next();
+      if (depth > 3 || roll < 0.4) return leaves[Math.floor(next() * leaves.length)];
+      if (roll < 0.7) return Array.from({ length: Math.floor(next() * 3) }, () => value(depth + 1));
+      const object: Record<string, unknown> = {};
+      for (const key of ['x', 'y', 'z'].filter(() => next() < 0.6)) object[key] = value(depth + 1);
+      return object;
+    };
+    // The same value with keys shuffled, and now and then one leaf changed.
+    const variant = (input: unknown): unknown => {
+      if (Array.isArray(input)) return input.map(variant);
+      if (input !== null && typeof input === 'object') {
+        const entries = Object.entries(input).reverse();
+        return Object.fromEntries(entries.map(([key, inner]) => [key, variant(inner)]));
+      }
+      return next() < 0.1 ? leaves[Math.floor(next() * leaves.length)] : input;
+    };
+    let same = 0;
+    for (let i = 0; i < 2000; i++) {
+      const a = value(0);
+      const b = variant(a);
+      const expected = canonicalJson(a) === canonicalJson(b);
+      if (expected) same++;
+      assert.equal(sameJson(a, b), expected, `${canonicalJson(a)} vs ${canonicalJson(b)}`);
+    }
+    // Both answers were exercised.
+    assert.ok(same > 100 && same < 1900, `${same} of 2000 equal`);
   });
 });

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DeleteTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import type { KubeObject } from '../schemas/meta.ts';
 import { findType } from '../schemas/registry.ts';
-import { startDynamoDbLocal } from '../functions/local/dynamodb-local.ts';
 import { type BenchPlane, openPlane } from './bench-plane.ts';
 import { createMeter } from './metering.ts';
 
@@ -141,7 +141,9 @@ async function main(): Promise<void> {
     for (const concurrency of concurrencies) {
       figures.push(
         await measure('raw PutItem (~1 KB)', calls, concurrency, async (i) => {
-          await p.client.send(new PutItemCommand({ TableName: rawTable, Item: { pk: { S: `item-${i % podCount}` }, payload: { S: payload }, n: { N: String(i) } } }));
+          await p.client.send(
+            new PutItemCommand({ TableName: rawTable, Item: { pk: { S: `item-${i % podCount}` }, payload: { S: payload }, n: { N: String(i) } } }),
+          );
         }),
       );
       figures.push(
@@ -154,10 +156,7 @@ async function main(): Promise<void> {
           const index = i % podCount;
           // Each worker owns its own objects (index mod concurrency), so no update is stale.
           const current = configMaps[index] as KubeObject;
-          configMaps[index] = await p.store.update(
-            configMapType,
-            { ...current, data: { payload, n: String(i) } },
-          );
+          configMaps[index] = await p.store.update(configMapType, { ...current, data: { payload, n: String(i) } });
         }),
       );
       figures.push(
@@ -181,7 +180,11 @@ async function main(): Promise<void> {
     }
     await p.client.send(new DeleteTableCommand({ TableName: rawTable })).catch(() => undefined);
 
-    console.log(`calls per figure: ${calls}; load average at the end: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
+    console.log(
+      `calls per figure: ${calls}; load average at the end: ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}`,
+    );
     console.log('what'.padEnd(34), 'conc', 'cpu us/call', 'user', 'sys', 'gc us/call', 'wall ms/call', 'calls/s', 'load');
     for (const f of figures.filter((figure) => figure !== undefined))
       console.log(

@@ -58,9 +58,17 @@ const kindFields: Readonly<Record<string, readonly string[]>> = {
   'apps/replicasets': ['status.replicas'],
 };
 
+/** Each type's selectable fields, built once: every watched change and every listed object asks. */
+const pathsByType = new Map<string, ReadonlyMap<string, FieldPath>>();
+
 function fieldPaths(type: Pick<ResourceType, 'id'>): ReadonlyMap<string, FieldPath> {
-  const paths = new Map<string, FieldPath>(Object.entries(common));
-  for (const field of kindFields[type.id] ?? []) paths.set(field, field.split('.'));
+  let paths = pathsByType.get(type.id);
+  if (!paths) {
+    const built = new Map<string, FieldPath>(Object.entries(common));
+    for (const field of kindFields[type.id] ?? []) built.set(field, field.split('.'));
+    paths = built;
+    pathsByType.set(type.id, paths);
+  }
   return paths;
 }
 

@@ -138,12 +138,29 @@ export function schemaOf(type: ResourceType): z.ZodType {
 
 /** JSON `null` means "not set" for Kubernetes' optional fields; zod's optional means absent. */
 function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
+  // Most bodies hold no null member: they are handed on as they are, not copied (every write's
+  // body, and an update's stored object, pass here).
+  return holdsNullMember(value) ? copyWithoutNulls(value) : value;
+}
+
+function holdsNullMember(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsNullMember);
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const member = (value as Record<string, unknown>)[key];
+    if (member === null || holdsNullMember(member)) return true;
+  }
+  return false;
+}
+
+function copyWithoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyWithoutNulls);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value)
       .filter(([, v]) => v !== null)
-      .map(([k, v]) => [k, withoutNulls(v)]),
+      .map(([k, v]) => [k, copyWithoutNulls(v)]),
   );
 }
 

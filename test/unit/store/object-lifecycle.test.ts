@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isApiError } from '../../../functions/core/errors.ts';
-import { canonicalJson, generatedName, prepareCreate, prepareDelete, prepareUpdate, requestedName, sameJson } from '../../../functions/store/object-lifecycle.ts';
+import {
+  canonicalJson,
+  generatedName,
+  prepareCreate,
+  prepareDelete,
+  prepareUpdate,
+  requestedName,
+  sameJson,
+} from '../../../functions/store/object-lifecycle.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 

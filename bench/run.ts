@@ -98,6 +98,8 @@ async function main(): Promise<number> {
       cpus: cpus().length,
       loadAverageAtStart: loadavg().map((n) => Math.round(n * 100) / 100),
       node: process.version,
+      // The young generation's size (docs/adr/200): `npm run bench` sets --max-semi-space-size.
+      nodeFlags: process.execArgv.filter((flag) => flag.startsWith('--max-')),
       // The quick run's one shared instance serves every scenario with the tests' JIT.
       dynamoDbLocalJit: { scheduling: mode === 'full' ? schedulingJit : 'startup', others: 'startup' },
     },

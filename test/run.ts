@@ -162,7 +162,8 @@ async function quickBench(only: readonly string[]): Promise<Outcome[]> {
   if (only.length > 0 && !only.includes('bench')) return [];
   console.log('\n=== bench (quick) ===');
   const out = join(tmpdir(), `skiff-bench-${process.pid}.json`);
-  const outcome = await runCheck('bench', process.execPath, ['--import', 'tsx', join(root, 'bench', 'run.ts'), '--quick', '--out', out]);
+  // The young generation `npm run bench` gives the one-process control plane (docs/adr/200).
+  const outcome = await runCheck('bench', process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', join(root, 'bench', 'run.ts'), '--quick', '--out', out]);
   await rm(out, { force: true });
   return [outcome];
 }

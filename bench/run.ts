@@ -157,8 +157,16 @@ async function main(): Promise<number> {
   async function scenario(name: string, work: () => Promise<unknown>): Promise<void> {
     if (only && !only.includes(name)) return;
     const started = Date.now();
+    const cpuBefore = process.cpuUsage();
     try {
-      results[name] = { ...((await work()) as object), seconds: Math.round((Date.now() - started) / 100) / 10 };
+      const figures = (await work()) as object;
+      const cpu = process.cpuUsage(cpuBefore);
+      results[name] = {
+        ...figures,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+        // CPU of this process (the control plane, the sim nodes, the clients; not DynamoDB Local's JVM nor worker processes), scenario set-up included.
+        processCpuSeconds: Math.round((cpu.user + cpu.system) / 10_000) / 100,
+      };
     } catch (error) {
       errors[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       progress.log(`${name} FAILED: ${error instanceof Error ? error.message : String(error)}`);

@@ -163,7 +163,15 @@ async function quickBench(only: readonly string[]): Promise<Outcome[]> {
   console.log('\n=== bench (quick) ===');
   const out = join(tmpdir(), `skiff-bench-${process.pid}.json`);
   // The young generation `npm run bench` gives the one-process control plane (docs/adr/200).
-  const outcome = await runCheck('bench', process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', join(root, 'bench', 'run.ts'), '--quick', '--out', out]);
+  const outcome = await runCheck('bench', process.execPath, [
+    '--max-semi-space-size=64',
+    '--import',
+    'tsx',
+    join(root, 'bench', 'run.ts'),
+    '--quick',
+    '--out',
+    out,
+  ]);
   await rm(out, { force: true });
   return [outcome];
 }

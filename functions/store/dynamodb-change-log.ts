@@ -82,6 +82,17 @@ export interface ChangeLog {
   compact(type: ResourceType): Promise<void>;
   /** The type's first or last entry in the table, read consistently; none for an empty log. */
   endEntry(type: ResourceType, end: 'oldest' | 'newest'): Promise<LogEntry | undefined>;
+  /**
+   * The settled entries after `after`, in order, as far as this process has read the log (no
+   * read): what keeps a list snapshot current (docs/adr/198). Undefined when some of them are no
+   * longer kept in memory (older than what is kept, or compacted before this process read them).
+   */
+  settledSince(type: ResourceType, after: number): { readonly entries: readonly LogEntry[]; readonly through: number } | undefined;
+  /**
+   * Reads the type's counter: a compaction point past what this process settled moves it there
+   * (entries it never read were deleted; `settledSince` then answers undefined).
+   */
+  learnCounter(type: ResourceType): Promise<void>;
 }
 
 /** DynamoDB's TTL deletes an entry this long after it is compacted, should compaction's own delete not have happened. */
@@ -666,6 +677,22 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         await refresh(log);
       }
       return String(Math.max(log.settled, log.compacted));
+    },
+    async learnCounter(type) {
+      learnCounter(logOf(type), await readCounter(type));
+    },
+    settledSince(type, after) {
+      const log = logOf(type);
+      if (!log.initialized || after < log.keptFrom) return undefined;
+      const entries: LogEntry[] = [];
+      let through = after;
+      while (through < log.settled) {
+        const entry = log.entries.get(through + 1);
+        if (!entry) return undefined;
+        entries.push(entry);
+        through = entry.through;
+      }
+      return { entries, through };
     },
     compactIfDue,
     compact,

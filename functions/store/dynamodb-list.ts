@@ -16,7 +16,7 @@ import { BadRequestError } from '../core/errors.ts';
 import { continueIsWithin, decodeContinue, encodeContinue } from './continue-token.ts';
 import type { DynamoDbCalls } from './dynamodb-calls.ts';
 import type { ChangeLog } from './dynamodb-change-log.ts';
-import { createListSnapshot, type FilledObject, type ListSnapshot } from './list-snapshot.ts';
+import { createListSnapshot, type FilledObject, type ListSnapshot, listedBytes } from './list-snapshot.ts';
 import { parseObjectItem } from './object-items.ts';
 import { namespacePrefix, type StoredObject } from './object-lifecycle.ts';
 import { objectMatcher } from './object-matcher.ts';
@@ -39,7 +39,8 @@ export interface ListerOptions {
 export interface ListSnapshotOptions {
   /**
    * A type's snapshot is read (the whole type, once) at its `fillAfterLists`-th list in this
-   * process; the lists before it read the table. 1: at the first. @default 2
+   * process (pages after a list's first do not count); the lists before it read the table. 1: at
+   * the first. @default 2
    */
   readonly fillAfterLists?: number;
   /** Past this many bytes (the objects' JSON, about), a type is not held: its lists read the table. @default 64 MiB */
@@ -73,7 +74,7 @@ interface TypeSnapshot {
 }
 
 /** How long a type too large to hold is not tried again. */
-const tooLargeRetryMs = 60_000;
+const tooLargeRetryMs = 10 * 60_000;
 /** A snapshot not listed for this long is dropped (its memory freed; the log moved on anyway). */
 const unusedSnapshotMs = 5 * 60_000;
 
@@ -159,7 +160,8 @@ export function createLister(options: ListerOptions): Lister {
         const record = parseObjectItem(item);
         // Its JSON as the schema parsed it: parsing it again gives exactly this object.
         const body = JSON.stringify(record.object);
-        bytes += body.length;
+        // Counted as it will be once listed (parsed too), so a snapshot filled is not dropped at its first list.
+        bytes += listedBytes(record.key, body);
         if (bytes > maxBytesPerType) return 'too large';
         filled.push({ key: record.key, revision: record.revision, body });
       }
@@ -171,13 +173,18 @@ export function createLister(options: ListerOptions): Lister {
     return createListSnapshot(revision, filled);
   }
 
-  /** Brings a snapshot up to the log's settled revision from the entries this process read; false when they are no longer all kept. */
-  function catchUp(type: ResourceType, snapshot: ListSnapshot): boolean {
+  /** Brings a snapshot up to the log's settled revision from the entries this process read; false when they are no longer all kept, or it grew past the bound. */
+  function catchUp(type: ResourceType, state: TypeSnapshot, snapshot: ListSnapshot): boolean {
     const since = log.settledSince(type, snapshot.revision);
-    if (!since) return false;
-    for (const entry of since.entries) if (entry.change) snapshot.apply(type, entry.change);
-    snapshot.settle(since.through);
-    return snapshot.bytes <= maxBytesPerType;
+    if (since) {
+      for (const entry of since.entries) if (entry.change) snapshot.apply(type, entry.change);
+      snapshot.settle(since.through);
+      if (snapshot.bytes <= maxBytesPerType) return true;
+      state.tooLargeUntil = Date.now() + tooLargeRetryMs;
+    }
+    // Behind what the log keeps (unused for long, or compacted meanwhile), or too large: dropped.
+    if (state.snapshot === snapshot) state.snapshot = undefined;
+    return false;
   }
 
   /** The type's snapshot, current as of at least `wanted` (a revision) or the log's settled revision now; undefined to read the table. */
@@ -189,7 +196,8 @@ export function createLister(options: ListerOptions): Lister {
       state = { lists: 0, usedAt: now, counterCheckedAt: 0, snapshot: undefined, filling: undefined, tooLargeUntil: 0 };
       snapshots.set(type.id, state);
     }
-    state.lists++;
+    // Pages after the first are one list: a cold instance paging through a type once reads no snapshot.
+    if (wanted === undefined) state.lists++;
     state.usedAt = now;
     if (!state.snapshot) {
       if (state.lists < fillAfterLists || now < state.tooLargeUntil) return undefined;
@@ -211,15 +219,11 @@ export function createLister(options: ListerOptions): Lister {
     }
     // A list settles the log first, as a list of the table does: other processes' writes are in.
     const target = wanted ?? Number(await log.listRevision(type));
-    if (!catchUp(type, snapshot)) {
-      // Behind what the log keeps (unused for long, or compacted meanwhile): read afresh next time.
-      if (state.snapshot === snapshot) state.snapshot = undefined;
-      return undefined;
-    }
+    if (!catchUp(type, state, snapshot)) return undefined;
     if (snapshot.revision >= target) return snapshot;
     // A token of another process's list, ahead of what this one read: settle the log again.
     await log.listRevision(type);
-    return catchUp(type, snapshot) && snapshot.revision >= target ? snapshot : undefined;
+    return catchUp(type, state, snapshot) && snapshot.revision >= target ? snapshot : undefined;
   }
 
   async function listFromSnapshot(

@@ -5,26 +5,52 @@
  * of the table would and its `continue` token goes on in either. Pure: the store fills it with a
  * read of the type and keeps it current with the change log's settled entries.
  *
- * Each object is kept as JSON and handed out as a fresh `JSON.parse` of it: callers may change
- * what they get, and nothing they do reaches the snapshot or another caller.
+ * Each object is kept as JSON and, once listed, parsed; selectors look at the parsed one, and
+ * what a list hands out is a deep copy of it (about 4 times cheaper than parsing the JSON again):
+ * callers may change what they get, and nothing they do reaches the snapshot or another caller.
  */
 import type { KubeObject } from '../../schemas/meta.ts';
 import type { ResourceType } from '../../schemas/registry.ts';
 import type { ChangeRecord } from './object-matcher.ts';
 
 /** A fixed cost per object (map entry, key, record) added to its JSON's length when counting bytes. */
-const perObjectBytes = 120;
+const perObjectBytes = 400;
+/** What an object parsed costs beside its JSON, per character of the JSON (measured on pods: ~1). */
+const parsedBytesPerChar = 1;
 
 interface Held {
   readonly revision: number;
   readonly body: string;
+  /** The object, parsed at its first list: never handed out, only copied. */
+  parsed?: KubeObject;
+}
+
+/** What an object costs once it was listed (its JSON, parsed, and the fixed amount): what a fill counts against the bound. */
+export const listedBytes = (key: string, body: string): number => body.length * (1 + parsedBytesPerChar) + key.length + perObjectBytes;
+
+/** A deep copy of a tree JSON.parse made (objects, arrays, strings, numbers, booleans, null): equal to parsing its JSON again. */
+export function copyJsonTree<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = copyJsonTree(value[i]);
+    return copy as T;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const field = copyJsonTree((value as Record<string, unknown>)[key]);
+    // JSON.parse makes "__proto__" an own field; an assignment would set the prototype instead.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: field, enumerable: true, writable: true, configurable: true });
+    else copy[key] = field;
+  }
+  return copy as T;
 }
 
 export interface ListSnapshot {
   /** Every change up to this revision is in; some objects may be newer (read after it settled). */
   readonly revision: number;
   readonly size: number;
-  /** What the objects cost, about: their JSON's length plus a fixed amount each. */
+  /** What the objects cost, about: their JSON's length plus a fixed amount each (measured: ~380 bytes of heap per object beside its JSON). */
   readonly bytes: number;
   /** Takes in one settled change (in revision order); older than what is held, it changes nothing. */
   apply(type: ResourceType, change: ChangeRecord): void;
@@ -110,9 +136,11 @@ export function createListSnapshot(revision: number, filled: Iterable<FilledObje
     bytes += object.body.length + object.key.length + perObjectBytes;
   }
 
+  const costOf = (key: string, entry: Held): number => entry.body.length * (entry.parsed ? 1 + parsedBytesPerChar : 1) + key.length + perObjectBytes;
+
   function put(key: string, revision: number, body: string): void {
     const before = held.get(key);
-    if (before) bytes -= before.body.length + key.length + perObjectBytes;
+    if (before) bytes -= costOf(key, before);
     else keys.splice(search(keys, key, true), 0, key);
     held.set(key, { revision, body });
     bytes += body.length + key.length + perObjectBytes;
@@ -122,7 +150,7 @@ export function createListSnapshot(revision: number, filled: Iterable<FilledObje
     const before = held.get(key);
     if (!before) return;
     held.delete(key);
-    bytes -= before.body.length + key.length + perObjectBytes;
+    bytes -= costOf(key, before);
     const index = search(keys, key, true);
     if (keys[index] === key) keys.splice(index, 1);
   }
@@ -159,9 +187,14 @@ export function createListSnapshot(revision: number, filled: Iterable<FilledObje
         const entry = held.get(key);
         if (!entry) continue;
         last = key;
-        // Stored by this store as JSON of an object it parsed with its schema: the same object again.
-        const object: KubeObject = JSON.parse(entry.body);
-        if (!matches(object)) continue;
+        if (!entry.parsed) {
+          // Stored by this store as JSON of an object it parsed with its schema: the same object again.
+          const parsed: KubeObject = JSON.parse(entry.body);
+          entry.parsed = parsed;
+          bytes += entry.body.length * parsedBytesPerChar;
+        }
+        if (!matches(entry.parsed)) continue;
+        const object = copyJsonTree(entry.parsed);
         onItem?.(key, entry.revision, object, entry.body);
         items.push(object);
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareKeys, createListSnapshot, type FilledObject } from '../../../functions/store/list-snapshot.ts';
+import { compareKeys, copyJsonTree, createListSnapshot, type FilledObject } from '../../../functions/store/list-snapshot.ts';
 import type { ChangeRecord } from '../../../functions/store/object-matcher.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
@@ -96,5 +96,37 @@ describe('list snapshot', () => {
     assert.ok(a && b && a !== b && a.data !== b.data);
     snapshot.apply(types.configmaps, change('DELETED', cm('a', 'x', 3)));
     assert.equal(snapshot.bytes, 0);
+  });
+
+  it('copies a parsed tree into one equal to parsing its JSON again, "__proto__" fields included', () => {
+    const json = '{"a":{"__proto__":{"x":1},"b":[1,"2",null,true,{"c":[]}]},"2":"two","1":1.5}';
+    const parsed = JSON.parse(json);
+    const copy = copyJsonTree(parsed);
+    assert.equal(JSON.stringify(copy), JSON.stringify(parsed));
+    assert.deepEqual(copy, JSON.parse(json));
+    assert.equal(Object.getPrototypeOf(copy.a), Object.prototype);
+    assert.deepEqual(Object.keys(copy.a), ['__proto__', 'b']);
+    copy.a.b[4].c.push(1);
+    assert.deepEqual(parsed.a.b[4].c, []);
+  });
+
+  it('looks at selectors on the object it holds, hands out copies, and counts the parsed object', () => {
+    const snapshot = createListSnapshot(1, [filled(cm('a', 'x', 1, { v: '1' })), filled(cm('a', 'y', 1, { v: '2' }))]);
+    const unparsed = snapshot.bytes;
+    const seen: KubeObject[] = [];
+    const page = snapshot.page({
+      matches: (object) => {
+        seen.push(object);
+        return object.metadata.name === 'y';
+      },
+    });
+    assert.ok(snapshot.bytes > unparsed);
+    assert.equal(page.items.length, 1);
+    assert.ok(!seen.includes(page.items[0] as KubeObject), 'what is handed out is not what is held');
+    (page.items[0]?.data as Record<string, string>).v = 'changed';
+    assert.deepEqual(
+      snapshot.page({ matches: all }).items.map((item) => item.data),
+      [{ v: '1' }, { v: '2' }],
+    );
   });
 });

@@ -93,6 +93,12 @@ export interface ChangeLog {
    * (entries it never read were deleted; `settledSince` then answers undefined).
    */
   learnCounter(type: ResourceType): Promise<void>;
+  /**
+   * Reads the log afresh (a read that starts after this call) and answers the settled revision;
+   * `complete` when nothing committed is held past it (no entry read beyond a gap, the log read to
+   * its end): then every write acknowledged before this call is at or below that revision.
+   */
+  settledNow(type: ResourceType, signal?: AbortSignal): Promise<{ readonly revision: number; readonly complete: boolean }>;
 }
 
 /** DynamoDB's TTL deletes an entry this long after it is compacted, should compaction's own delete not have happened. */
@@ -677,6 +683,16 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         await refresh(log);
       }
       return String(Math.max(log.settled, log.compacted));
+    },
+    async settledNow(type, signal) {
+      const log = logOf(type);
+      // A read already running may have started before this call: let it end, then read again.
+      if (log.refreshing) await abortable(log.refreshing, signal).catch(() => undefined);
+      await abortable(refresh(log), signal);
+      let ahead = false;
+      const horizon = Math.min(log.allocated, log.settled + 10_000);
+      for (let revision = log.settled + 1; revision <= horizon && !ahead; revision++) ahead = log.entries.has(revision);
+      return { revision: Math.max(log.settled, log.compacted), complete: !ahead && !log.stale && log.allocated <= horizon };
     },
     async learnCounter(type) {
       learnCounter(logOf(type), await readCounter(type));

@@ -217,8 +217,15 @@ export function createLister(options: ListerOptions): Lister {
       state.counterCheckedAt = Date.now();
       await log.learnCounter(type);
     }
-    // A list settles the log first, as a list of the table does: other processes' writes are in.
-    const target = wanted ?? Number(await log.listRevision(type));
+    // A list reads the log afresh first: every write acknowledged before it began, in this process
+    // or another, is then in the snapshot (a consistent read, as Kubernetes' cache answers one).
+    // A write committed past a revision still in flight is not settled yet: the table answers.
+    let target = wanted;
+    if (target === undefined) {
+      const now = await log.settledNow(type);
+      if (!now.complete) return undefined;
+      target = now.revision;
+    }
     if (!catchUp(type, state, snapshot)) return undefined;
     if (snapshot.revision >= target) return snapshot;
     // A token of another process's list, ahead of what this one read: settle the log again.

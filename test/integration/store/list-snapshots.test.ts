@@ -26,7 +26,12 @@ after(async () => {
   await db.cleanup();
 });
 
-function open(options: { readonly snapshots: boolean; readonly now?: () => Date; readonly changeRetentionSeconds?: number }): DynamoDbStore {
+function open(options: {
+  readonly snapshots: boolean;
+  readonly now?: () => Date;
+  readonly changeRetentionSeconds?: number;
+  readonly afterAllocate?: (type: ResourceType, from: number, through: number) => Promise<void>;
+}): DynamoDbStore {
   const store = createDynamoDbStore({
     client: db.client,
     tables: db.tables,
@@ -34,6 +39,7 @@ function open(options: { readonly snapshots: boolean; readonly now?: () => Date;
     ...(options.snapshots ? { listSnapshots: { fillAfterLists: 1, counterCheckMs: 0 } } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.changeRetentionSeconds !== undefined ? { changeRetentionSeconds: options.changeRetentionSeconds } : {}),
+    ...(options.afterAllocate ? { afterAllocate: options.afterAllocate } : {}),
   });
   opened.push(store);
   return store;
@@ -90,6 +96,45 @@ describe('lists from snapshots', () => {
       second.items.every((item) => Number(item.metadata.resourceVersion) <= Number(second.resourceVersion)),
       true,
     );
+  });
+
+  it('answers a write acknowledged while an earlier revision is still being committed elsewhere', async () => {
+    // A type of its own, so that no other test's writes are in flight in it.
+    const namespace = `snap-g-${suffix}`;
+    const type = types.serviceaccounts;
+    const account = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+    let release: () => void = () => undefined;
+    let allocated: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const heldAllocated = new Promise<void>((resolve) => {
+      allocated = resolve;
+    });
+    const cached = open({ snapshots: true });
+    const slow = open({
+      snapshots: false,
+      afterAllocate: async (t) => {
+        if (t.id !== type.id) return;
+        allocated();
+        await held;
+      },
+    });
+    const other = open({ snapshots: false });
+    await other.create(type, account('first'));
+    assert.deepEqual(names(await cached.list(type, { namespace })), [`${namespace}/first`]);
+    // One writer holds revision r (allocated, not committed); another commits r + 1 and is answered.
+    const holding = slow.create(type, account('held'));
+    await heldAllocated;
+    await other.create(type, account('later'));
+    try {
+      const listed = await cached.list(type, { namespace });
+      assert.deepEqual(names(listed), [`${namespace}/first`, `${namespace}/later`], 'the acknowledged write is listed');
+    } finally {
+      release();
+      await holding;
+    }
+    assert.deepEqual(names(await cached.list(type, { namespace })), [`${namespace}/first`, `${namespace}/held`, `${namespace}/later`]);
   });
 
   it('reads the type afresh after a compaction deleted entries it never read', async () => {

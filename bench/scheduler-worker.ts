@@ -11,7 +11,7 @@ import { reconcileKeys } from '../functions/controller-runtime/run-controllers.t
 import { localDynamoDbClient } from '../functions/local/dynamodb-local.ts';
 import { memoryLog } from '../functions/logging/log.ts';
 import { schedulerController } from '../functions/scheduler/scheduler-controller.ts';
-import { awsStoreSettings, createDynamoDbStore } from '../functions/store/dynamodb-store.ts';
+import { createDynamoDbStore } from '../functions/store/dynamodb-store.ts';
 import { types } from '../schemas/registry.ts';
 
 const [endpoint, objects, changes] = process.argv.slice(2);
@@ -35,8 +35,7 @@ client.middlewareStack.add(
   { step: 'initialize', name: 'storeIdleClock' },
 );
 const idleNow = (): number => Math.round(storeIdleMs + (inFlight === 0 ? performance.now() - idleSince : 0));
-// Lists from snapshots, as the scheduler's Lambda runs (docs/adr/198).
-const store = createDynamoDbStore({ client, tables: { objects, changes }, listSnapshots: awsStoreSettings.listSnapshots });
+const store = createDynamoDbStore({ client, tables: { objects, changes } });
 const log = memoryLog();
 const runtime = { store, controllers: [schedulerController], log };
 /** The pass's last warning or error, as the bench reports it. */

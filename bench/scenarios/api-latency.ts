@@ -3,14 +3,9 @@
  * defaults, JSON, the store) and, in the same call, the DynamoDB operation the store performs for
  * it is timed by the metering middleware — the transaction for writes, GetItem for a get, the
  * Query pages for a list — so the two are side by side and their ratio is Skiff's own overhead.
- * A list the store answers from its snapshot (docs/adr/198) makes no Query: then the Query pages
- * that list would read are timed right after it, so the ratio says how the API's answer compares
- * with reading the table (below 1: faster than the table could be read).
  */
 
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { inChunks } from '../../functions/store/list-all.ts';
-import { attributes } from '../../functions/store/tables.ts';
 import { types } from '../../schemas/registry.ts';
 import { apiRequest, type BenchPlane } from '../bench-plane.ts';
 import type { CallRecord, Meter } from '../metering.ts';
@@ -37,8 +32,6 @@ export interface OperationLatency {
   readonly ratioP50: number;
   readonly ratioP99: number;
   readonly objects?: number;
-  /** Lists answered from the store's snapshot, with no Query: their `dynamoDb` is the table read timed beside them. */
-  readonly fromSnapshot?: number;
 }
 
 export interface ApiLatencyResult {
@@ -57,8 +50,6 @@ interface Sample {
   readonly apiMs: number;
   readonly principalMs: number;
   readonly allMs: number;
-  /** The request made no call of its principal operation; `principalMs` was timed beside it. */
-  readonly beside?: boolean;
 }
 
 const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 100) / 100 : Number.NaN);
@@ -66,7 +57,6 @@ const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 10
 function operation(samples: readonly Sample[], principal: string, objects?: number): OperationLatency {
   const api = summarize(samples.map((s) => s.apiMs));
   const dynamoDb = summarize(samples.map((s) => s.principalMs));
-  const beside = samples.filter((s) => s.beside).length;
   return {
     api,
     dynamoDb,
@@ -75,7 +65,6 @@ function operation(samples: readonly Sample[], principal: string, objects?: numb
     ratioP50: ratio(api.p50, dynamoDb.p50),
     ratioP99: ratio(api.p99, dynamoDb.p99),
     ...(objects !== undefined ? { objects } : {}),
-    ...(beside > 0 ? { fromSnapshot: beside } : {}),
   };
 }
 
@@ -85,7 +74,7 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
   await plane.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   const base = `/api/v1/namespaces/${namespace}/configmaps`;
 
-  async function timed(principal: string, call: () => Promise<{ status: number }>, expect: number, table?: string): Promise<Sample> {
+  async function timed(principal: string, call: () => Promise<{ status: number }>, expect: number): Promise<Sample> {
     const recorder = meter.recordCalls();
     const started = performance.now();
     const result = await call();
@@ -93,7 +82,7 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
     const calls: CallRecord[] = recorder.stop();
     if (result.status !== expect) throw new Error(`${principal}: the API answered ${result.status}, expected ${expect}`);
     const sum = (list: readonly CallRecord[]): number => list.reduce((total, c) => total + c.ms, 0);
-    return { apiMs, principalMs: sum(calls.filter((c) => c.command === principal && (table === undefined || c.table === table))), allMs: sum(calls) };
+    return { apiMs, principalMs: sum(calls.filter((c) => c.command === principal)), allMs: sum(calls) };
   }
 
   const created: unknown[] = [];
@@ -149,32 +138,11 @@ export async function runApiLatency(options: ApiLatencyOptions): Promise<ApiLate
       return result;
     });
   };
-  /** The Query pages a list of the namespace's config maps reads from the table (what the store reads when it has no snapshot). */
-  const timedTableRead = async (ns: string): Promise<number> => {
-    const started = performance.now();
-    let start: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const page: QueryCommandOutput = await plane.client.send(
-        new QueryCommand({
-          TableName: plane.tables.objects,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': attributes.partitionKey, '#sk': attributes.sortKey },
-          ExpressionAttributeValues: { ':pk': { S: types.configmaps.id }, ':prefix': { S: `${ns}/` } },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return performance.now() - started;
-  };
   const listSamples = async (ns: string, count: number, samples: number): Promise<Sample[]> => {
     const results: Sample[] = [];
     for (let i = 0; i < samples; i++) {
       progress.update(`api latency: list ${count} objects ${i + 1}/${samples}`);
-      // The objects table's Query pages (a list also reads the change log for its revision).
-      const sample = await timed('QueryCommand', () => plane.call('GET', `/api/v1/namespaces/${ns}/configmaps`), 200, plane.tables.objects);
-      results.push(sample.principalMs > 0 ? sample : { ...sample, principalMs: await timedTableRead(ns), beside: true });
+      results.push(await timed('QueryCommand', () => plane.call('GET', `/api/v1/namespaces/${ns}/configmaps`), 200));
     }
     return results;
   };

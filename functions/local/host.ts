@@ -206,14 +206,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     ];
     progress('creating tables');
     await Promise.all([ensureTables(client, tables, { changeLogStream: true }), ensureTable(client, channelTable, channelTableDefinition)]);
-    // Plain updates, claimed Lease revisions and lists from snapshots as on AWS (docs/adr/005, 189, 198); compaction deletes here, DynamoDB Local's TTL being slow.
-    const store = createDynamoDbStore({
-      client,
-      tables,
-      plainUpdates: true,
-      claimedRevisionTypes: awsStoreSettings.claimedRevisionTypes,
-      listSnapshots: awsStoreSettings.listSnapshots,
-    });
+    // Plain updates and claimed Lease revisions as on AWS (docs/adr/005, 189); compaction deletes here, DynamoDB Local's TTL being slow.
+    const store = createDynamoDbStore({ client, tables, plainUpdates: true, claimedRevisionTypes: awsStoreSettings.claimedRevisionTypes });
     cleanups.push(async () => store.close());
     await ensureSystemNamespaces(store);
     await ensureDefaultStorageClass(store);

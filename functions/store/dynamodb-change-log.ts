@@ -82,23 +82,6 @@ export interface ChangeLog {
   compact(type: ResourceType): Promise<void>;
   /** The type's first or last entry in the table, read consistently; none for an empty log. */
   endEntry(type: ResourceType, end: 'oldest' | 'newest'): Promise<LogEntry | undefined>;
-  /**
-   * The settled entries after `after`, in order, as far as this process has read the log (no
-   * read): what keeps a list snapshot current (docs/adr/198). Undefined when some of them are no
-   * longer kept in memory (older than what is kept, or compacted before this process read them).
-   */
-  settledSince(type: ResourceType, after: number): { readonly entries: readonly LogEntry[]; readonly through: number } | undefined;
-  /**
-   * Reads the type's counter: a compaction point past what this process settled moves it there
-   * (entries it never read were deleted; `settledSince` then answers undefined).
-   */
-  learnCounter(type: ResourceType): Promise<void>;
-  /**
-   * Reads the log afresh (a read that starts after this call) and answers the settled revision;
-   * `complete` when nothing committed is held past it (no entry read beyond a gap, the log read to
-   * its end): then every write acknowledged before this call is at or below that revision.
-   */
-  settledNow(type: ResourceType, signal?: AbortSignal): Promise<{ readonly revision: number; readonly complete: boolean }>;
 }
 
 /** DynamoDB's TTL deletes an entry this long after it is compacted, should compaction's own delete not have happened. */
@@ -683,32 +666,6 @@ export function createChangeLog(options: ChangeLogOptions): ChangeLog & { close(
         await refresh(log);
       }
       return String(Math.max(log.settled, log.compacted));
-    },
-    async settledNow(type, signal) {
-      const log = logOf(type);
-      // A read already running may have started before this call: let it end, then read again.
-      if (log.refreshing) await abortable(log.refreshing, signal).catch(() => undefined);
-      await abortable(refresh(log), signal);
-      let ahead = false;
-      const horizon = Math.min(log.allocated, log.settled + 10_000);
-      for (let revision = log.settled + 1; revision <= horizon && !ahead; revision++) ahead = log.entries.has(revision);
-      return { revision: Math.max(log.settled, log.compacted), complete: !ahead && !log.stale && log.allocated <= horizon };
-    },
-    async learnCounter(type) {
-      learnCounter(logOf(type), await readCounter(type));
-    },
-    settledSince(type, after) {
-      const log = logOf(type);
-      if (!log.initialized || after < log.keptFrom) return undefined;
-      const entries: LogEntry[] = [];
-      let through = after;
-      while (through < log.settled) {
-        const entry = log.entries.get(through + 1);
-        if (!entry) return undefined;
-        entries.push(entry);
-        through = entry.through;
-      }
-      return { entries, through };
     },
     compactIfDue,
     compact,

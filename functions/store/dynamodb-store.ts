@@ -18,7 +18,7 @@ import { AlreadyExistsError, BadRequestError, NotFoundError } from '../core/erro
 import { createDynamoDbCalls, createItemReader } from './dynamodb-calls.ts';
 import { createChangeLog } from './dynamodb-change-log.ts';
 import { createCommitter } from './dynamodb-commit.ts';
-import { createLister, type ListSnapshotOptions, type ListSnapshotStats } from './dynamodb-list.ts';
+import { createLister } from './dynamodb-list.ts';
 import { parseObjectItem } from './object-items.ts';
 import {
   expectedRevision,
@@ -84,12 +84,6 @@ export interface DynamoDbStoreOptions {
    * of 3 (docs/adr/189). The hosts name the Lease type: node heartbeats are most of a node's bill.
    */
   readonly claimedRevisionTypes?: readonly string[];
-  /**
-   * Lists served from a snapshot of each type kept in this process and kept current from the
-   * change log, as kube-apiserver's watch cache serves them (docs/adr/198). Off: every list reads
-   * the table. The hosts and the Lambdas turn it on.
-   */
-  readonly listSnapshots?: ListSnapshotOptions;
   readonly now?: () => Date;
   /** Test seam for fault tests: runs after a group of writes took its revisions, before it commits. */
   readonly afterAllocate?: (type: ResourceType, from: number, through: number) => Promise<void>;
@@ -107,9 +101,6 @@ export const awsStoreSettings = {
   plainUpdates: true,
   deleteCompacted: false,
   claimedRevisionTypes: [heartbeatType],
-  // A type's snapshot is read at its second list in an instance: one list of a cold instance
-  // does not pay a read of the whole type (docs/adr/198).
-  listSnapshots: { fillAfterLists: 2 },
 } as const satisfies Partial<DynamoDbStoreOptions>;
 
 export type DynamoDbStore = ObjectStore & {
@@ -117,8 +108,6 @@ export type DynamoDbStore = ObjectStore & {
   compactChangeLog(type: ResourceType): Promise<void>;
   /** Ends every watch of this store. */
   close(): void;
-  /** How many lists a snapshot answered, how many read the table (docs/adr/198). */
-  readonly listSnapshotStats: Readonly<ListSnapshotStats>;
 };
 
 const maxGeneratedNameAttempts = 8;
@@ -202,7 +191,6 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
     log,
     onRead: (type, stored, body) => remember(type, stored.key, stored.revision, body),
     skipRevision: (type) => committer.skipRevision(type),
-    ...(options.listSnapshots ? { snapshots: options.listSnapshots } : {}),
   });
 
   async function readObject(type: ResourceType, key: string): Promise<StoredObject | undefined> {
@@ -347,8 +335,6 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       closed.abort();
       log.close();
     },
-
-    listSnapshotStats: list.snapshotStats,
   };
   return store;
 }

@@ -14,7 +14,7 @@ import { type EventSpec, recordEvents } from '../controller-runtime/events.ts';
 import { canonicalJson } from '../controller-runtime/stable-hash.ts';
 import { ConflictError, NotFoundError } from '../core/errors.ts';
 import { kubeTime } from '../core/kube-time.ts';
-import { inChunks, listAll, listComplete } from '../store/list-all.ts';
+import { inChunks, listAll } from '../store/list-all.ts';
 import type { ObjectReader } from '../store/store.ts';
 import { allocatable, isNodeReady, isNodeUnschedulable, nodeSelectorTerm, nodeTaints } from './node-filters.ts';
 import {
@@ -27,6 +27,7 @@ import {
   schedulingQueue,
   type Unschedulable,
 } from './plan-schedule.ts';
+import { readPods, readPodsThrough } from './pod-view.ts';
 import { acquireSchedulerLease, leaseDurationSeconds, releaseSchedulerLease, renewSchedulerLease, schedulerIdentity } from './scheduler-lease.ts';
 
 export const schedulerName = 'default-scheduler';
@@ -49,17 +50,6 @@ const safetyMs = 5_000;
 function nodeShape(node: KubeObject | undefined): string {
   if (!node) return '';
   return canonicalJson([node.metadata.labels ?? {}, nodeTaints(node), isNodeUnschedulable(node), allocatable(node), isNodeReady(node)]);
-}
-
-interface PodList {
-  readonly items: readonly KubeObject[];
-  /** The pods' revision when the list began. */
-  readonly revision: string;
-}
-
-async function listPods(store: ObjectReader): Promise<PodList> {
-  const { items, resourceVersion } = await listComplete(store, types.pods);
-  return { items, revision: resourceVersion };
 }
 
 export const schedulerController: Controller = {
@@ -86,18 +76,23 @@ export const schedulerController: Controller = {
     return freed ? [passKey] : [];
   },
   async reconcile(_key, ctx) {
-    const listed = await listPods(ctx.store);
+    const listed = await readPods(ctx.store);
     if (!listed.items.some(isPendingPod)) return;
+    // The nodes are read while the lease is taken and the pods brought up to date: no scheduler
+    // writes nodes, so a list begun just before the lease is as good as one begun after it.
+    const nodes = listAll(ctx.store, types.nodes);
+    // Awaited by the pass; a pass that fails before that must not leave its failure unhandled.
+    nodes.catch(() => undefined);
     const acquiredAt = Date.now();
     const lease = await acquireSchedulerLease(ctx.admission, schedulerIdentity, ctx.now());
     // Events wait for the bindings: they are best effort, and each costs the store as much as a binding.
     const events: (readonly EventSpec[])[] = [];
     let held = lease;
     try {
-      // The list is only trusted under the lease if no pod changed since it began (another
-      // scheduler's bindings included); otherwise read again.
-      const pods = (await ctx.store.currentRevision(types.pods)) === listed.revision ? listed.items : (await listPods(ctx.store)).items;
-      held = await schedulePass(ctx, pods, lease, acquiredAt, (specs) => events.push(specs));
+      // The pods read are only trusted under the lease with every pod change up to now (another
+      // scheduler's bindings included): brought up to date from the change log, or listed again.
+      const pods = (await readPodsThrough(ctx.store, listed, await ctx.store.currentRevision(types.pods))).items;
+      held = await schedulePass(ctx, pods, await nodes, lease, acquiredAt, (specs) => events.push(specs));
     } finally {
       // The events are written together, beside the lease's release: the next pass (pods
       // created meanwhile wait for it) starts only when this one returns.
@@ -141,11 +136,11 @@ function markUnschedulable(pod: KubeObject, message: string, now: Date): KubeObj
 async function schedulePass(
   ctx: ControllerContext,
   pods: readonly KubeObject[],
+  nodes: readonly KubeObject[],
   lease: KubeObject,
   acquiredAt: number,
   noteEvents: (events: readonly EventSpec[]) => void,
 ): Promise<KubeObject> {
-  const nodes = await listAll(ctx.store, types.nodes);
   const queue = schedulingQueue(pods);
   const claims = queue.some(usesClaims) ? await loadClaims(ctx.store) : undefined;
   const planner = createPlanner(

@@ -36,7 +36,7 @@ import {
 } from './object-lifecycle.ts';
 import type { BatchWrite, DeleteOptions, DeleteResult, ObjectStore, UpdateOptions, WatchEvent, WatchOptions } from './store.ts';
 import { attributes, type TableNames } from './tables.ts';
-import { followChanges } from './watch-loop.ts';
+import { followChanges, readChangesSince } from './watch-loop.ts';
 
 export { parseChangeStreamRecord } from './change-stream.ts';
 export { parseStreamRecord, type StreamChange, type StreamRecordLike } from './object-items.ts';
@@ -325,6 +325,10 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
 
     currentRevision(type) {
       return log.currentRevision(type);
+    },
+
+    changesSince(type, resourceVersion, limit) {
+      return readChangesSince(log.source, type, resourceVersion, limit, closed.signal);
     },
 
     compactChangeLog(type) {

@@ -39,7 +39,7 @@ import {
 } from './object-lifecycle.ts';
 import { type ChangeEventType, type ChangeRecord, objectMatcher, type Projection } from './object-matcher.ts';
 import type { BatchWrite, DeleteResult, ListResult, ObjectStore, WatchEvent } from './store.ts';
-import { type ChangePage, type ChangeSource, followChanges } from './watch-loop.ts';
+import { type ChangePage, type ChangeSource, followChanges, readChangesSince } from './watch-loop.ts';
 
 interface StoredItem {
   readonly revision: number;
@@ -304,6 +304,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return planned.map((entry) =>
         entry.write ? (committed[next++] ?? entry.write.object) : (entry.stored ?? { apiVersion: apiVersionOf(type), kind: type.kind, metadata: {} }),
       );
+    },
+
+    changesSince(type, resourceVersion, limit) {
+      return readChangesSince(changeSource, type, resourceVersion, limit, closed.signal);
     },
 
     watch(type, watchOptions): AsyncIterable<WatchEvent> {

@@ -94,6 +94,14 @@ export interface UpdateOptions {
   readonly expectedResourceVersion?: string | null;
 }
 
+/** The changes of a type after a revision, as a watch from it would replay them. */
+export interface ChangesSince {
+  /** ADDED, MODIFIED and DELETED events in revision order (no selectors, no bookmarks). */
+  readonly events: readonly WatchEvent[];
+  /** Every change up to this revision is in `events`: a view brought up to date with them is as of this revision. */
+  readonly resourceVersion: string;
+}
+
 /** One write of a batch, committed all together with one revision range. */
 export type BatchWrite =
   | { readonly op: 'create'; readonly object: KubeObject }
@@ -123,7 +131,13 @@ export interface ObjectStore {
    * it is still current only a read or a write conditional on that revision tells.
    */
   rememberedAt?(type: ResourceType, namespace: string | undefined, name: string, resourceVersion: string): KubeObject | undefined;
+  /**
+   * The settled changes after `resourceVersion` (what a watch from it would replay first), or
+   * undefined when there are more than `limit` (listing is then cheaper). GoneError when the log no
+   * longer holds them. For a reader that keeps a view of a whole type between reads.
+   */
+  changesSince?(type: ResourceType, resourceVersion: string, limit: number): Promise<ChangesSince | undefined>;
 }
 
 /** The reading half of the store: what a writer that must go through admission holds directly. */
-export type ObjectReader = Pick<ObjectStore, 'get' | 'list' | 'watch' | 'currentRevision' | 'rememberedAt'>;
+export type ObjectReader = Pick<ObjectStore, 'get' | 'list' | 'watch' | 'currentRevision' | 'rememberedAt' | 'changesSince'>;

@@ -9,7 +9,7 @@ import { apiVersionOf } from '../../schemas/registry.ts';
 import { BadRequestError } from '../core/errors.ts';
 import { objectKey } from './object-lifecycle.ts';
 import { type ChangeRecord, objectMatcher, watchEvent } from './object-matcher.ts';
-import type { ListOptions, ListResult, WatchEvent, WatchOptions } from './store.ts';
+import type { ChangesSince, ListOptions, ListResult, WatchEvent, WatchOptions } from './store.ts';
 
 /** What one read of the change log gives a watch. */
 export interface ChangePage {
@@ -139,5 +139,32 @@ export async function* followChanges(loop: WatchLoop, type: ResourceType, watchO
     }
   } finally {
     unsubscribe();
+  }
+}
+
+/**
+ * The settled changes after `resourceVersion`, read page by page from the source as a watch's first
+ * reads are (the same 410 rules), or undefined past `limit` changes.
+ */
+export async function readChangesSince(
+  source: ChangeSource,
+  type: ResourceType,
+  resourceVersion: string,
+  limit: number,
+  signal: AbortSignal,
+): Promise<ChangesSince | undefined> {
+  if (!/^\d+$/.test(resourceVersion)) throw new BadRequestError(`invalid resource version: "${resourceVersion}"`);
+  const everything = objectMatcher(type, undefined, undefined, undefined);
+  const events: WatchEvent[] = [];
+  let last = Number(resourceVersion);
+  for (let first = true; ; first = false) {
+    const page = await source.read(type, last, first, signal);
+    for (const change of page.changes) {
+      const event = watchEvent(change, everything);
+      if (event) events.push(event);
+    }
+    if (events.length > limit) return undefined;
+    last = Math.max(last, page.through);
+    if (!page.more) return { events, resourceVersion: String(last) };
   }
 }

@@ -77,4 +77,23 @@ describe('schedulerController.reconcile (one pass)', () => {
     await schedulerController.reconcile(passKey, world.controllerContext());
     assert.equal((await world.raw.get(types.pods, 'apps', 'huge')).metadata.resourceVersion, before.metadata.resourceVersion);
   });
+
+  it('places pods created after a pass from the changes since, counting a pod another scheduler bound meanwhile', async () => {
+    await world.admission.create(types.pods, pod('a', '600m'));
+    await schedulerController.reconcile(passKey, world.controllerContext());
+    const a = await world.raw.get(types.pods, 'apps', 'a');
+    const free = nodeOf(a) === 'n1' ? 'n2' : 'n1';
+    // Between the passes another scheduler binds b to the free node; then c comes, which fits nowhere now.
+    const b = await world.raw.create(types.pods, pod('b', '600m'));
+    await world.raw.update(types.pods, { ...b, spec: { ...(b.spec as object), nodeName: free } });
+    await world.admission.create(types.pods, pod('c', '600m'));
+    world.resetCalls();
+
+    await schedulerController.reconcile(passKey, world.controllerContext());
+    assert.equal(world.calls.list, 1, 'only the nodes are listed: the pods come from the changes since the last pass');
+    const pods = new Map((await world.raw.list(types.pods, { namespace: 'apps' })).items.map((p) => [p.metadata.name, p]));
+    assert.equal(nodeOf(pods.get('b')!), free);
+    assert.equal(nodeOf(pods.get('c')!), undefined);
+    assert.equal(scheduled(pods.get('c')!)?.reason, 'Unschedulable');
+  });
 });

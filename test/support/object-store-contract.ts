@@ -636,4 +636,49 @@ export function describeObjectStoreContract(adapter: string, setup: () => Promis
       assert.equal((await store.get(types.configmaps, 'size', 'big')).metadata.uid, created.metadata.uid);
     });
   });
+
+  describe(`${adapter}: changes since a revision`, () => {
+    const endpoints = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: 'since' } });
+    const inSince = (events: readonly WatchEvent[]) => events.filter((e) => e.object.metadata.namespace === 'since');
+
+    it('gives every change after a revision, from any process, in order, and the revision they reach', async () => {
+      const other = subject.open();
+      try {
+        const from = await store.currentRevision(types.endpoints);
+        const a = await store.create(types.endpoints, endpoints('a'));
+        await store.update(types.endpoints, { ...a, subsets: [] });
+        await other.create(types.endpoints, endpoints('b'));
+        await other.delete(types.endpoints, 'since', 'a');
+        const changes = await store.changesSince?.(types.endpoints, from, 100);
+        assert.ok(changes, 'the adapter reads its changes');
+        assert.deepEqual(summary(inSince(changes.events)), ['ADDED a', 'MODIFIED a', 'ADDED b', 'DELETED a']);
+        assert.equal(changes.resourceVersion, await store.currentRevision(types.endpoints));
+      } finally {
+        other.close();
+      }
+    });
+
+    it('gives nothing past the limit: the reader lists instead', async () => {
+      const from = await store.currentRevision(types.endpoints);
+      for (const name of ['c', 'd', 'e']) await store.create(types.endpoints, endpoints(name));
+      assert.equal(await store.changesSince?.(types.endpoints, from, 2), undefined);
+    });
+
+    it('answers 410 for a revision older than the retained change log', async () => {
+      let clock = Date.now();
+      const shortLived = subject.open({ changeRetentionSeconds: 60, now: () => new Date(clock) });
+      // A type no other test writes: its log's oldest entry is this test's own.
+      try {
+        const from = await shortLived.currentRevision(types.limitranges);
+        await shortLived.create(types.limitranges, { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'old', namespace: 'since' } });
+        clock += 61_000;
+        await shortLived.create(types.limitranges, { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'new', namespace: 'since' } });
+        await assert.rejects(shortLived.changesSince?.(types.limitranges, from, 100) ?? Promise.reject(new Error('no changesSince')), (error) =>
+          isApiError(error, 410),
+        );
+      } finally {
+        shortLived.close();
+      }
+    });
+  });
 }

@@ -237,7 +237,7 @@ function validateCrdUpdate(crd: CustomResourceDefinition, old: CustomResourceDef
 export const customResourceDefinitionRules: AnyKindRules = anyKind<CustomResourceDefinition>({
   schema: customResourceDefinitionSchema,
   nameRule: isDns1123Subdomain,
-  defaults: defaultCrd,
+  defaultsFromStored: defaultCrd,
   validate: validateCrd,
   validateUpdate: validateCrdUpdate,
 });

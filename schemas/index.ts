@@ -208,9 +208,13 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
 
   const parsed = rules.schema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new InvalidError(ref, causesOf(parsed.error));
-  const oldParsed = options.operation === 'update' && options.old ? rules.schema.safeParse(withoutNulls(options.old)) : undefined;
-  const old = oldParsed?.success ? (rules.defaults ? rules.defaults(oldParsed.data) : oldParsed.data) : undefined;
-  const withDefaults = rules.defaults ? rules.defaults(parsed.data, old) : parsed.data;
+  // The stored object, parsed and defaulted as the new one is, for the update rules and the
+  // defaults that read it. A status update runs no update rules: unless its kind's defaults read
+  // the stored object, parsing it again would go unused (docs/adr/201).
+  const readsOld = options.operation === 'update' && options.old && (!options.statusOnly || rules.defaultsFromStored);
+  const oldParsed = readsOld ? rules.schema.safeParse(withoutNulls(options.old)) : undefined;
+  const old = oldParsed?.success ? defaultsOf(rules, oldParsed.data, undefined) : undefined;
+  const withDefaults = defaultsOf(rules, parsed.data, old);
   // The hook returns the same kind it is given: a pod with tolerations added is still a pod.
   const defaulted = options.prepare ? (options.prepare(withDefaults as KubeObject) as typeof withDefaults) : withDefaults;
 
@@ -231,6 +235,13 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
   const { namespace: _namespace, ...clusterMetadata } = metadata;
   const object = { apiVersion: apiVersionOf(type), kind: type.kind, metadata: type.namespaced ? metadata : clusterMetadata, ...rest } as KubeObject;
   return { object, warnings };
+}
+
+type KindObject = Parameters<NonNullable<AnyKindRules['defaults']>>[0];
+
+function defaultsOf(rules: AnyKindRules, object: KindObject, old: KindObject | undefined): KindObject {
+  if (rules.defaultsFromStored) return rules.defaultsFromStored(object, old);
+  return rules.defaults ? rules.defaults(object) : object;
 }
 
 function isStatusField(field: string): boolean {

@@ -12,8 +12,14 @@ export interface KindRules<T extends { readonly metadata: ObjectMeta }> {
   readonly schema: z.ZodType<T>;
   /** How `metadata.name` is checked. */
   readonly nameRule: NameRule;
-  /** Defaults that depend on other fields, or on the stored object on update. */
-  readonly defaults?: (object: T, old?: T) => T;
+  /** Defaults that depend on other fields. */
+  readonly defaults?: (object: T) => T;
+  /**
+   * Defaults that also read the stored object on an update (`old`, absent on a create), in place
+   * of `defaults`. Kept apart because only these make a status update parse the stored object
+   * (docs/adr/201): a status update runs no update rules, so nothing else reads it.
+   */
+  readonly defaultsFromStored?: (object: T, old: T | undefined) => T;
   /** Field rules on the defaulted object. */
   readonly validate?: (object: T) => FieldCause[];
   /** Rules comparing an update with the stored object (immutable fields). */

@@ -55,6 +55,6 @@ function defaultNamespace(ns: Namespace, old?: Namespace): Namespace {
 export const namespaceRules: AnyKindRules = anyKind<Namespace>({
   schema: namespaceSchema,
   nameRule: isDns1123Label,
-  defaults: defaultNamespace,
+  defaultsFromStored: defaultNamespace,
   validateUpdate: (ns, old) => (ns.metadata.name !== old.metadata.name ? [immutable('metadata.name', ns.metadata.name ?? '')] : []),
 });

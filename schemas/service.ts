@@ -175,7 +175,7 @@ function validateServiceUpdate(service: Service, old: Service): FieldCause[] {
 export const serviceRules: AnyKindRules = anyKind<Service>({
   schema: serviceSchema,
   nameRule: isDns1035Label,
-  defaults: defaultService,
+  defaultsFromStored: defaultService,
   validate: validateService,
   validateUpdate: validateServiceUpdate,
 });

@@ -111,6 +111,22 @@ export type DynamoDbStore = ObjectStore & {
 };
 
 const maxGeneratedNameAttempts = 8;
+
+/** An object this store read or wrote lately: its JSON at a revision, and the object parsed from it once asked for. */
+interface RecentObject {
+  readonly revision: number;
+  readonly body: string;
+  parsed?: KubeObject;
+}
+
+/** `value` and everything in it made read-only; parsed JSON has no cycles. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
 /** Objects remembered at the revision they were read or written at, per store. */
 const recentObjectsLimit = 20_000;
 
@@ -145,7 +161,7 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
    * without reading: revisions are never reused, so the object at that revision is exactly this,
    * and the commit is conditional on it still being there (if not, it plans again from a read).
    */
-  const recent = new Map<string, { readonly revision: number; readonly body: string }>();
+  const recent = new Map<string, RecentObject>();
   const recentKey = (type: ResourceType, key: string): string => `${type.id}\u0000${key}`;
   /** Keeps the object's JSON (not the object: callers may change what they were given). */
   function remember(type: ResourceType, key: string, revision?: number, body?: string): void {
@@ -158,12 +174,20 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): DynamoDbStor
       if (oldest !== undefined) recent.delete(oldest);
     }
   }
-  /** The stored object at `expected`, if this store has it in mind; only on a first attempt. */
+  /**
+   * The stored object at `expected`, if this store has it in mind; only on a first attempt.
+   * The first ask parses the JSON and keeps the parsed object, frozen, beside it: the API asks for
+   * the object it updates and then updates it, and the store's plan of that update asks again
+   * (docs/adr/201). Frozen, it is handed out as it is: a caller that tries to change it gets a
+   * TypeError instead of changing what the store remembers. Only objects asked for are kept
+   * parsed, until their next write replaces them.
+   */
   function rememberedAt(type: ResourceType, key: string, expected: string | undefined, uid: string | undefined, attempt: number): StoredObject | undefined {
     if (attempt > 0 || expected === undefined) return undefined;
     const entry = recent.get(recentKey(type, key));
     if (!entry || String(entry.revision) !== expected) return undefined;
-    const object = parseStoredObject(entry.body);
+    if (!entry.parsed) entry.parsed = deepFreeze(parseStoredObject(entry.body));
+    const object = entry.parsed;
     if (uid !== undefined && object.metadata.uid !== uid) return undefined;
     return { key, revision: entry.revision, object };
   }

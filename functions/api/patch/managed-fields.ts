@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { KubeObject, ObjectMeta, ManagedFieldsEntry as StoredManagedFieldsEntry } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { kubeTime } from '../../core/kube-time.ts';
-import { decodeFieldsV1, encodeFieldsV1, FieldSet, fieldSetOf, valueAt } from './field-set.ts';
+import { decodeFieldsV1, encodeFieldsV1, type FieldPath, FieldSet, fieldSetOf, valueAt } from './field-set.ts';
 import { deepEqual, isJsonObject, type JsonObject } from './json-value.ts';
 
 export interface ManagedFieldsEntry {
@@ -36,13 +36,19 @@ export function readManagedFields(object: KubeObject | undefined): ManagedFields
   const stored = object?.metadata.managedFields;
   if (!Array.isArray(stored)) return [];
   return stored.flatMap((raw): ManagedFieldsEntry[] => {
-    const parsed = storedEntry.safeParse(raw);
-    if (!parsed.success) return [];
-    const fields = parsed.data.fieldsV1 === undefined ? new FieldSet() : decodeFieldsV1(parsed.data.fieldsV1);
-    if (!fields) return [];
-    const { manager, operation, apiVersion, time, subresource } = parsed.data;
-    return [{ manager, operation, apiVersion: apiVersion ?? object?.apiVersion ?? '', time: time ?? '', fields, ...(subresource ? { subresource } : {}) }];
+    const entry = readManagedFieldsEntry(raw, object);
+    return entry ? [entry] : [];
   });
+}
+
+/** One entry of `object`'s managedFields; undefined when it does not parse. */
+function readManagedFieldsEntry(raw: unknown, object: KubeObject | undefined): ManagedFieldsEntry | undefined {
+  const parsed = storedEntry.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const fields = parsed.data.fieldsV1 === undefined ? new FieldSet() : decodeFieldsV1(parsed.data.fieldsV1);
+  if (!fields) return undefined;
+  const { manager, operation, apiVersion, time, subresource } = parsed.data;
+  return { manager, operation, apiVersion: apiVersion ?? object?.apiVersion ?? '', time: time ?? '', fields, ...(subresource ? { subresource } : {}) };
 }
 
 export function writeManagedFields(entries: readonly ManagedFieldsEntry[]): StoredManagedFieldsEntry[] {
@@ -111,7 +117,6 @@ export function recordUpdateManager(
   const supplied = after.metadata.managedFields;
   // A writer that sends managedFields different from the stored ones replaces them on purpose.
   const baseline = supplied === undefined || (before !== undefined && deepEqual(supplied, before.metadata.managedFields)) ? before : after;
-  const entries = readManagedFields(baseline);
   const baselineFields = baseline?.metadata.managedFields;
 
   const beforeOwnable = before ? ownableFields(before as unknown as JsonObject, subresource) : {};
@@ -125,19 +130,99 @@ export function recordUpdateManager(
 
   if (changed.size === 0 && removed.size === 0) return withManagedFields(after, baselineFields);
 
-  const mine = entries.find((entry) => isEntryOf(entry, fieldManager, 'Update', subresource));
   const taken = changed.union(removed);
-  const updated: ManagedFieldsEntry = {
-    manager: fieldManager,
-    operation: 'Update',
-    apiVersion: apiVersionOf(type),
-    time: kubeTime(options.now),
-    fields: (mine?.fields ?? new FieldSet()).union(changed).difference(removed),
-    ...(subresource ? { subresource } : {}),
-  };
-  const next = entries.map((entry) => (entry === mine ? updated : { ...entry, fields: entry.fields.difference(taken) }));
-  if (!mine) next.push(updated);
-  return withManagedFields(after, writeManagedFields(next));
+  const takenPaths = taken.paths();
+  // Another manager's entry that owns none of the taken fields comes out of this write as it went
+  // in: kept as stored, not decoded and encoded again (a pod's status write touches only the
+  // status writer's entry; docs/adr/201). Only an entry in the form this function writes is kept
+  // so, so the result is the same as decoding every entry.
+  let mine: ManagedFieldsEntry | undefined;
+  const next: StoredManagedFieldsEntry[] = [];
+  for (const raw of Array.isArray(baselineFields) ? (baselineFields as readonly unknown[]) : []) {
+    if (isWrittenForm(raw) && !isWrittenEntryOf(raw, fieldManager, subresource) && !takenPaths.some((path) => holdsMember(raw.fieldsV1, path))) {
+      next.push(raw);
+      continue;
+    }
+    const entry = readManagedFieldsEntry(raw, baseline);
+    if (!entry) continue;
+    if (!mine && isEntryOf(entry, fieldManager, 'Update', subresource)) {
+      mine = entry;
+      next.push(...writeManagedFields([updatedEntry(entry)]));
+    } else {
+      next.push(...writeManagedFields([{ ...entry, fields: entry.fields.difference(taken) }]));
+    }
+  }
+  if (!mine) next.push(...writeManagedFields([updatedEntry(undefined)]));
+  return withManagedFields(after, next);
+
+  function updatedEntry(previous: ManagedFieldsEntry | undefined): ManagedFieldsEntry {
+    return {
+      manager: fieldManager,
+      operation: 'Update',
+      apiVersion: apiVersionOf(type),
+      time: kubeTime(options.now),
+      fields: (previous?.fields ?? new FieldSet()).union(changed).difference(removed),
+      ...(subresource ? { subresource } : {}),
+    };
+  }
+}
+
+/** `isEntryOf` for an entry in written form: an `Update` of this manager through this subresource. */
+function isWrittenEntryOf(raw: StoredManagedFieldsEntry, manager: string, subresource: string | undefined): boolean {
+  return raw.manager === manager && raw.operation === 'Update' && raw.subresource === subresource;
+}
+
+/** The keys of a stored entry, in the order `writeManagedFields` writes them. */
+const writtenKeys = ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'fieldsV1'];
+
+/**
+ * Whether a stored entry is exactly what `writeManagedFields` would write for it after reading it
+ * back (same members, values and key order, fields not empty): then keeping it as it is and
+ * rewriting it give the same JSON.
+ */
+function isWrittenForm(raw: unknown): raw is StoredManagedFieldsEntry & { readonly fieldsV1: JsonObject } {
+  if (!isJsonObject(raw)) return false;
+  const keys = Object.keys(raw);
+  if (keys.length !== writtenKeys.length && keys.length !== writtenKeys.length + 1) return false;
+  if (keys.some((key, index) => key !== (writtenKeys[index] ?? 'subresource'))) return false;
+  return (
+    typeof raw.manager === 'string' &&
+    (raw.operation === 'Apply' || raw.operation === 'Update') &&
+    typeof raw.apiVersion === 'string' &&
+    typeof raw.time === 'string' &&
+    raw.fieldsType === 'FieldsV1' &&
+    (raw.subresource === undefined || (typeof raw.subresource === 'string' && raw.subresource !== '')) &&
+    isEncodedSet(raw.fieldsV1, true)
+  );
+}
+
+/** Whether a FieldsV1 document is one `encodeFieldsV1` writes: sorted keys, `.` first and only beside children, `{}` leaves, not empty. */
+function isEncodedSet(node: unknown, root: boolean): boolean {
+  if (!isJsonObject(node)) return false;
+  const keys = Object.keys(node);
+  if (keys.length === 0) return !root;
+  let previous: string | undefined;
+  for (const key of keys) {
+    if (key === '.') {
+      const member = node[key];
+      if (root || previous !== undefined || keys.length === 1 || !isJsonObject(member) || Object.keys(member).length > 0) return false;
+    } else if (!/^[fkvi]:/.test(key) || (previous !== undefined && previous >= key) || !isEncodedSet(node[key], false)) {
+      return false;
+    }
+    previous = key;
+  }
+  return true;
+}
+
+/** Whether the set a document in written form describes holds `path`. */
+function holdsMember(document: JsonObject, path: FieldPath): boolean {
+  let node: JsonObject = document;
+  for (const element of path) {
+    const child = Object.hasOwn(node, element) ? node[element] : undefined;
+    if (!isJsonObject(child)) return false;
+    node = child;
+  }
+  return path.length > 0 && (Object.keys(node).length === 0 || Object.hasOwn(node, '.'));
 }
 
 export function withManagedFields(object: KubeObject, managedFields: ObjectMeta['managedFields']): KubeObject {

@@ -107,4 +107,33 @@ describe('status updates from the object the store remembers', () => {
     const answer = await call('PUT', `${pods}/stale-invalid/status`, { ...pod, status: { phase: 'NotAPhase' } });
     assert.equal(answer.status, 409, JSON.stringify(answer.body));
   });
+
+  it('keeps what it remembers when a caller tries to change the object it was handed', async () => {
+    const pod = await createPod('handed-out');
+    const version = pod.metadata.resourceVersion ?? '';
+    const handed = store.rememberedAt?.(types.pods, 'default', 'handed-out', version) as any;
+    assert.ok(handed, 'the store remembers the pod it created');
+    const asCreated = JSON.stringify(handed);
+    // Frozen objects refuse changes with a TypeError; a copy would take them. Either way the store's own memory stays as it was.
+    for (const change of [
+      () => (handed.metadata.labels = { changed: 'yes' }),
+      () => (handed.spec.containers[0].image = 'changed'),
+      () => handed.spec.containers.push({ name: 'extra', image: 'x' }),
+    ]) {
+      try {
+        change();
+      } catch (error) {
+        assert.ok(error instanceof TypeError, String(error));
+      }
+    }
+    assert.equal(JSON.stringify(store.rememberedAt?.(types.pods, 'default', 'handed-out', version)), asCreated);
+
+    // A status write planned from memory keeps everything but the status as it was stored.
+    reads = 0;
+    const written = await call('PUT', `${pods}/handed-out/status`, running(pod, '10.0.0.4'));
+    assert.equal(written.status, 200, JSON.stringify(written.body));
+    assert.equal(reads, 0, 'planned from memory');
+    const stored = await elsewhere.get(types.pods, 'default', 'handed-out');
+    assert.deepEqual([stored.metadata.labels, stored.spec], [pod.metadata.labels, pod.spec]);
+  });
 });

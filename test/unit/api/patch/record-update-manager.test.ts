@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FieldSet, fieldSetOf, valueAt } from '../../../../functions/api/patch/field-set.ts';
 import { readManagedFields, recordUpdateManager } from '../../../../functions/api/patch/index.ts';
+import { deepEqual, type JsonObject } from '../../../../functions/api/patch/json-value.ts';
+import { isEntryOf, ownableFields, writeManagedFields } from '../../../../functions/api/patch/managed-fields.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
 import { types } from '../../../../schemas/registry.ts';
 import { frozen } from './frozen.ts';
@@ -106,5 +109,98 @@ describe('recordUpdateManager', () => {
     const snapshot = structuredClone(after);
     record(before, after, 'kubectl-edit');
     assert.deepEqual(after, snapshot);
+  });
+
+  describe('entries another manager owns and the write does not touch', () => {
+    // What recording did before it kept such entries as stored: every entry decoded, the taken
+    // fields removed from each, every entry encoded again. The result must be the same JSON.
+    const decodingEvery = (before: KubeObject, after: KubeObject, fieldManager: string, subresource: string | undefined): unknown => {
+      const baseline = after.metadata.managedFields === undefined ? before : after;
+      const entries = readManagedFields(baseline);
+      const ownable = (object: KubeObject) => ownableFields(object as unknown as JsonObject, subresource);
+      const beforeSet = fieldSetOf('Pod', ownable(before));
+      const afterSet = fieldSetOf('Pod', ownable(after));
+      const removed = beforeSet.difference(afterSet);
+      const changed = afterSet.filter(
+        (path) => !beforeSet.has(path) || (afterSet.isLeaf(path) && !deepEqual(valueAt(ownable(before), path), valueAt(ownable(after), path))),
+      );
+      const taken = changed.union(removed);
+      const mine = entries.find((entry) => isEntryOf(entry, fieldManager, 'Update', subresource));
+      const updated = {
+        manager: fieldManager,
+        operation: 'Update' as const,
+        apiVersion: 'v1',
+        time: '2026-11-22T03:05:00Z',
+        fields: (mine?.fields ?? new FieldSet()).union(changed).difference(removed),
+        ...(subresource ? { subresource } : {}),
+      };
+      const next = entries.map((entry) => (entry === mine ? updated : { ...entry, fields: entry.fields.difference(taken) }));
+      if (!mine) next.push(updated);
+      return writeManagedFields(next);
+    };
+
+    const written = (manager: string, fieldsV1: unknown, extra: Record<string, unknown> = {}) => ({
+      manager,
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: '2026-11-22T03:00:00Z',
+      fieldsType: 'FieldsV1',
+      fieldsV1,
+      ...extra,
+    });
+    const spec = { 'f:spec': { 'f:containers': { 'k:{"name":"c"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } };
+    const cases: [string, unknown[]][] = [
+      ['an entry in written form that owns no status field', [written('kube-controller-manager', spec)]],
+      ['an entry that owns the phase the write changes', [written('kube-controller-manager', spec), written('old-agent', { 'f:status': { 'f:phase': {} } })]],
+      [
+        'an entry that owns a condition as a whole',
+        [written('old-agent', { 'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:type': {} } } } })],
+      ],
+      [
+        "the writer's own entry and another one",
+        [written('kube-controller-manager', spec), written('skiff-agent', { 'f:status': { 'f:podIP': {} } }, { subresource: 'status' })],
+      ],
+      [
+        "the writer's own entry twice",
+        [
+          written('skiff-agent', { 'f:status': { 'f:podIP': {} } }, { subresource: 'status' }),
+          written('skiff-agent', { 'f:status': { 'f:hostIP': {} } }, { subresource: 'status' }),
+        ],
+      ],
+      ['keys not sorted', [written('kube-controller-manager', { 'f:spec': { 'f:restartPolicy': {}, 'f:dnsPolicy': {} } })]],
+      [
+        'members in another order',
+        [
+          { ...written('a', spec), manager: undefined, operation: undefined },
+          { operation: 'Update', manager: 'b', apiVersion: 'v1', time: 't', fieldsType: 'FieldsV1', fieldsV1: spec },
+        ],
+      ],
+      ['no apiVersion and no time', [{ manager: 'a', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: spec }]],
+      ['an extra member', [written('a', spec, { extra: 1 })]],
+      ['an empty subresource', [written('a', spec, { subresource: '' })]],
+      [
+        'a "." alone, a "." with members, a "." at the top',
+        [written('a', { 'f:spec': { '.': {} } }), written('b', { 'f:spec': { '.': { 'f:x': {} }, 'f:y': {} } }), written('c', { '.': {}, ...spec })],
+      ],
+      ['an empty set, and fields that are not a set', [written('a', {}), written('b', { spec: {} }), written('c', 'f:spec')]],
+      ['an entry that does not parse', [{ manager: 'bogus' }, written('a', spec)]],
+    ];
+    for (const [what, managedFields] of cases) {
+      it(`records the same managedFields as decoding every entry: ${what}`, () => {
+        const stored = frozen({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'p', namespace: 'default', managedFields },
+          spec: { containers: [{ name: 'c', image: 'x' }] },
+          status: { phase: 'Pending', hostIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'False' }] },
+        }) as unknown as KubeObject;
+        const running = frozen({
+          ...stored,
+          status: { phase: 'Running', hostIP: '10.0.0.9', podIP: '10.1.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+        });
+        const recorded = recordUpdateManager(types.pods, stored, running, { fieldManager: 'skiff-agent', now: t1, subresource: 'status' });
+        assert.equal(JSON.stringify(recorded.metadata.managedFields), JSON.stringify(decodingEvery(stored, running, 'skiff-agent', 'status')));
+      });
+    }
   });
 });

@@ -10,20 +10,43 @@ import { listStrategyOf } from './list-strategies.ts';
 
 export type FieldPath = readonly string[];
 
+/**
+ * Each path's key (`JSON.stringify` of it), made once per path: a path made by one set's walk is
+ * looked up in other sets again and again while recording a write (docs/adr/201). Paths are never
+ * changed once made (`readonly`), so a key stays right.
+ */
+const pathKeys = new WeakMap<FieldPath, string>();
+
+function keyOf(path: FieldPath): string {
+  let key = pathKeys.get(path);
+  if (key === undefined) {
+    key = JSON.stringify(path);
+    pathKeys.set(path, key);
+  }
+  return key;
+}
+
 export class FieldSet {
-  private readonly members: ReadonlyMap<string, FieldPath>;
-  /** Every proper prefix of a member, so descendant checks stay cheap on large objects. */
-  private readonly prefixes: ReadonlySet<string>;
+  /** Each member under its key, `JSON.stringify` of the path. */
+  private members: ReadonlyMap<string, FieldPath>;
+  /**
+   * The key of every proper prefix of a member, so descendant checks stay cheap on large objects;
+   * built when first asked for: most sets (what a write changed, removed, took) are never asked,
+   * and building it for every set was most of what recording a pod's status write cost (docs/adr/201).
+   */
+  private prefixes: ReadonlySet<string> | undefined;
 
   constructor(paths: Iterable<FieldPath> = []) {
     const members = new Map<string, FieldPath>();
-    const prefixes = new Set<string>();
-    for (const path of paths) {
-      members.set(JSON.stringify(path), path);
-      for (let length = 0; length < path.length; length++) prefixes.add(JSON.stringify(path.slice(0, length)));
-    }
+    for (const path of paths) members.set(keyOf(path), path);
     this.members = members;
-    this.prefixes = prefixes;
+  }
+
+  /** A set of members already keyed (the keys of another set's members are reused, not made again). */
+  private static keyed(members: Map<string, FieldPath>): FieldSet {
+    const set = new FieldSet();
+    set.members = members;
+    return set;
   }
 
   get size(): number {
@@ -35,12 +58,13 @@ export class FieldSet {
   }
 
   has(path: FieldPath): boolean {
-    return this.members.has(JSON.stringify(path));
+    return this.members.has(keyOf(path));
   }
 
   /** Whether a member lies strictly below `path`. */
   hasDescendantOf(path: FieldPath): boolean {
-    return this.prefixes.has(JSON.stringify(path));
+    this.prefixes ??= prefixKeysOf(this.members.values());
+    return this.prefixes.has(keyOf(path));
   }
 
   /** Members with no other member below them: the values server-side apply compares. */
@@ -49,20 +73,41 @@ export class FieldSet {
   }
 
   union(other: FieldSet): FieldSet {
-    return new FieldSet([...this.paths(), ...other.paths()]);
+    const members = new Map(this.members);
+    for (const [key, path] of other.members) members.set(key, path);
+    return FieldSet.keyed(members);
   }
 
   difference(other: FieldSet): FieldSet {
-    return new FieldSet(this.paths().filter((path) => !other.has(path)));
+    const members = new Map<string, FieldPath>();
+    for (const [key, path] of this.members) if (!other.members.has(key)) members.set(key, path);
+    return FieldSet.keyed(members);
   }
 
   filter(keep: (path: FieldPath) => boolean): FieldSet {
-    return new FieldSet(this.paths().filter(keep));
+    const members = new Map<string, FieldPath>();
+    for (const [key, path] of this.members) if (keep(path)) members.set(key, path);
+    return FieldSet.keyed(members);
   }
 
   equals(other: FieldSet): boolean {
-    return this.size === other.size && this.paths().every((path) => other.has(path));
+    if (this.size !== other.size) return false;
+    for (const key of this.members.keys()) if (!other.members.has(key)) return false;
+    return true;
   }
+}
+
+/** `JSON.stringify` of every proper prefix of every path, each built from the one before it. */
+function prefixKeysOf(paths: Iterable<FieldPath>): Set<string> {
+  const keys = new Set<string>();
+  for (const path of paths) {
+    let open = '[';
+    for (let length = 0; length < path.length; length++) {
+      keys.add(`${open}]`);
+      open += `${length > 0 ? ',' : ''}${JSON.stringify(path[length])}`;
+    }
+  }
+  return keys;
 }
 
 /**
@@ -71,27 +116,64 @@ export class FieldSet {
  * such a list is owned whole instead, because recording who wrote what must never fail a write.
  */
 export function fieldSetOf(kind: string, value: JsonObject, identity?: { kind: string; group: string; name: string }): FieldSet {
-  const paths: FieldPath[] = [];
-  const walk = (node: JsonValue, fieldPath: readonly string[], path: FieldPath): void => {
+  return new FieldSet(fieldPathsOf(kind, value, identity));
+}
+
+/** The fields set in a value (as `fieldSetOf`), with the value at each of them. */
+export interface FieldNodes {
+  readonly fields: FieldSet;
+  /** What `valueAt` gives for a member of `fields`: the first list item where items repeat a key. */
+  valueOf(path: FieldPath): JsonValue | undefined;
+}
+
+/** `fieldSetOf`, keeping the value at each member as the walk passes it, so it is not looked up again from the top. */
+export function fieldNodesOf(kind: string, value: JsonObject): FieldNodes {
+  const nodes = new Map<string, JsonValue>();
+  const paths = fieldPathsOf(kind, value, undefined, (path, node) => {
+    nodes.set(keyOf(path), node);
+  });
+  const fields = new FieldSet(paths);
+  return { fields, valueOf: (path) => (fields.has(path) ? nodes.get(keyOf(path)) : undefined) };
+}
+
+/**
+ * The paths `fieldSetOf` finds; `visit` sees each with its value, except where a list repeats an
+ * item's key: `valueAt` finds the first such item, so what lies below the later ones is not visited.
+ */
+function fieldPathsOf(
+  kind: string,
+  value: JsonObject,
+  identity: { kind: string; group: string; name: string } | undefined,
+  visit?: (path: FieldPath, node: JsonValue) => void,
+): FieldPath[] {
+  const found: FieldPath[] = [];
+  const push = (path: FieldPath, node: JsonValue, repeated: boolean): void => {
+    found.push(path);
+    if (!repeated) visit?.(path, node);
+  };
+  const walk = (node: JsonValue, fieldPath: readonly string[], path: FieldPath, repeated: boolean): void => {
     if (isJsonObject(node)) {
       const entries = Object.entries(node);
-      if (entries.length === 0 && path.length > 0) paths.push(path);
-      for (const [key, child] of entries) walk(child, [...fieldPath, key], [...path, `f:${key}`]);
+      if (entries.length === 0 && path.length > 0) push(path, node, repeated);
+      for (const [key, child] of entries) walk(child, [...fieldPath, key], [...path, `f:${key}`], repeated);
       return;
     }
     if (!Array.isArray(node)) {
-      paths.push(path);
+      push(path, node, repeated);
       return;
     }
     const strategy = listStrategyOf(kind, fieldPath);
     const keyed = strategy.type !== 'map' || node.every((item) => isJsonObject(item) && item[strategy.key] !== undefined);
     if (strategy.type === 'atomic' || node.length === 0 || (!keyed && !identity)) {
-      paths.push(path);
+      push(path, node, repeated);
       return;
     }
+    const seen = new Set<string>();
     node.forEach((item, index) => {
       if (strategy.type === 'set') {
-        paths.push([...path, `v:${JSON.stringify(item)}`]);
+        const element = `v:${JSON.stringify(item)}`;
+        push([...path, element], item, repeated || seen.has(element));
+        seen.add(element);
         return;
       }
       const keyValue = isJsonObject(item) ? item[strategy.key] : undefined;
@@ -104,13 +186,16 @@ export function fieldSetOf(kind: string, value: JsonObject, identity?: { kind: s
           },
         ]);
       }
-      const itemPath = [...path, `k:${JSON.stringify({ [strategy.key]: keyValue })}`];
-      paths.push(itemPath);
-      walk(item, fieldPath, itemPath);
+      const element = `k:${JSON.stringify({ [strategy.key]: keyValue })}`;
+      const itemPath = [...path, element];
+      const again = repeated || seen.has(element);
+      seen.add(element);
+      push(itemPath, item, again);
+      walk(item, fieldPath, itemPath, again);
     });
   };
-  walk(value, [], []);
-  return new FieldSet(paths);
+  walk(value, [], [], false);
+  return found;
 }
 
 /** The FieldsV1 document of a set: nested `f:`/`k:`/`v:` keys, `{}` leaves, `.` for inner members. */

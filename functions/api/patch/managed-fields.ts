@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { KubeObject, ObjectMeta, ManagedFieldsEntry as StoredManagedFieldsEntry } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { kubeTime } from '../../core/kube-time.ts';
-import { decodeFieldsV1, encodeFieldsV1, type FieldPath, FieldSet, fieldSetOf, valueAt } from './field-set.ts';
+import { decodeFieldsV1, encodeFieldsV1, type FieldPath, FieldSet, fieldNodesOf } from './field-set.ts';
 import { deepEqual, isJsonObject, type JsonObject } from './json-value.ts';
 
 export interface ManagedFieldsEntry {
@@ -121,12 +121,12 @@ export function recordUpdateManager(
 
   const beforeOwnable = before ? ownableFields(before as unknown as JsonObject, subresource) : {};
   const afterOwnable = ownableFields(after as unknown as JsonObject, subresource);
-  const beforeSet = fieldSetOf(type.kind, beforeOwnable);
-  const afterSet = fieldSetOf(type.kind, afterOwnable);
+  const beforeNodes = fieldNodesOf(type.kind, beforeOwnable);
+  const afterNodes = fieldNodesOf(type.kind, afterOwnable);
+  const beforeSet = beforeNodes.fields;
+  const afterSet = afterNodes.fields;
   const removed = beforeSet.difference(afterSet);
-  const changed = afterSet.filter(
-    (path) => !beforeSet.has(path) || (afterSet.isLeaf(path) && !deepEqual(valueAt(beforeOwnable, path), valueAt(afterOwnable, path))),
-  );
+  const changed = afterSet.filter((path) => !beforeSet.has(path) || (afterSet.isLeaf(path) && !deepEqual(beforeNodes.valueOf(path), afterNodes.valueOf(path))));
 
   if (changed.size === 0 && removed.size === 0) return withManagedFields(after, baselineFields);
 

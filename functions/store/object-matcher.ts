@@ -64,11 +64,13 @@ export function objectMatcher(
 
 /**
  * The event a watcher with these selectors sees for a change: an object that stops matching is
- * DELETED for it, one that starts matching is ADDED, as Kubernetes' watch cache does.
+ * DELETED for it, one that starts matching is ADDED, as Kubernetes' watch cache does. `current`,
+ * the changed object's `projection`, is for a caller that matches one change against many
+ * watchers: their selectors then read the object's labels and fields once, not once each.
  */
-export function watchEvent(change: ChangeRecord, matcher: ObjectMatcher): WatchEvent | undefined {
+export function watchEvent(change: ChangeRecord, matcher: ObjectMatcher, current?: Projection): WatchEvent | undefined {
   if (!matcher.inNamespace(change.object)) return undefined;
-  const matchesNow = matcher.matches(change.object);
+  const matchesNow = current ? matcher.matchesProjection(current) : matcher.matches(change.object);
   const matchedBefore = change.prior ? matcher.matchesProjection(change.prior) : matchesNow;
   if (change.type === 'ADDED') return matchesNow ? { type: 'ADDED', object: change.object } : undefined;
   // A watcher that saw the object must hear it go, even if its last update moved it out of view.

@@ -10,7 +10,7 @@ import { typeById } from '../../schemas/registry.ts';
 import { channelTypes } from '../../schemas/watch-channel.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import { type ChangeStreamRecordLike, parseChangeStreamRecord, watchMatcher } from '../store/change-stream.ts';
-import { type ChangeRecord, type ObjectMatcher, watchEvent } from '../store/object-matcher.ts';
+import { type ChangeRecord, type ObjectMatcher, projection, watchEvent } from '../store/object-matcher.ts';
 import type { ChannelRegistry, Subscription } from './channel-registry.ts';
 import { type ConnectionPoster, GoneConnectionError } from './connection-poster.ts';
 import { eventMessage } from './event-messages.ts';
@@ -56,8 +56,12 @@ export async function fanOut(changes: readonly (ChangeRecord | undefined)[], dep
   const outgoing = new Map<string, { record: number; message: string }[]>();
   changes.forEach((change, record) => {
     if (!change) return;
-    for (const { subscription, matcher } of subscribers.get(change.typeId) ?? []) {
-      const event = watchEvent(change, matcher);
+    const watchers = subscribers.get(change.typeId) ?? [];
+    // Every node watches its pods by a field selector: the pod's fields are read once for all of
+    // them, not once per node (docs/adr/201).
+    const current = watchers.length > 1 ? projection(typeById(change.typeId), change.object) : undefined;
+    for (const { subscription, matcher } of watchers) {
+      const event = watchEvent(change, matcher, current);
       if (!event) continue;
       const queue = outgoing.get(subscription.connectionId) ?? [];
       queue.push({ record, message: eventMessage(subscription.id, event) });

@@ -113,7 +113,8 @@ interface NodeWriter {
   draining: Promise<void>;
 }
 
-function runningStatus(pod: KubeObject, nodeIndex: number, podIndex: number): Record<string, unknown> {
+/** The status a kubelet writes for a pod it started (`bench/call-cost.ts` writes it too). */
+export function runningStatus(pod: KubeObject, nodeIndex: number, podIndex: number): Record<string, unknown> {
   const seconds = kubeTime(Date.now());
   const condition = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: seconds });
   const containers = ((pod.spec as { containers?: { name?: string; image?: string }[] } | undefined)?.containers ?? []).map((container) => ({

@@ -45,6 +45,8 @@ interface Outcome {
   readonly passed: boolean;
   readonly pass: number;
   readonly fail: number;
+  /** Tests the runner skipped, each with the reason it printed (a tool this machine lacks). */
+  readonly skipped?: number;
   /** The runner's own list of failing tests with their errors, shown again under the summary. */
   readonly failures?: readonly string[];
   readonly seconds?: number;
@@ -76,7 +78,7 @@ function runSuite(suite: Suite, files: readonly string[], env: NodeJS.ProcessEnv
     running = child;
     // The spec reporter closes with "ℹ pass N" / "ℹ fail N" (the TAP one with "# pass N"), then
     // lists the failures again, which can be long: the totals are caught line by line as they pass.
-    const totals = { pass: 0, fail: 0 };
+    const totals = { pass: 0, fail: 0, skipped: 0 };
     const failures: string[] = [];
     const started = performance.now();
     let partial = '';
@@ -85,8 +87,8 @@ function runSuite(suite: Suite, files: readonly string[], env: NodeJS.ProcessEnv
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        const total = /^(?:ℹ|#) (pass|fail) (\d+)$/.exec(line);
-        if (total) totals[total[1] as 'pass' | 'fail'] = Number(total[2]);
+        const total = /^(?:ℹ|#) (pass|fail|skipped) (\d+)$/.exec(line);
+        if (total) totals[total[1] as 'pass' | 'fail' | 'skipped'] = Number(total[2]);
         const listing = line === '✖ failing tests:' || (failures.length > 0 && failures.length < MAX_FAILURE_LINES);
         if (listing && !/^\s+at /.test(line)) failures.push(line);
       }
@@ -185,7 +187,8 @@ function report(outcomes: readonly Outcome[]): number {
   console.log('\n=== summary ===');
   for (const outcome of outcomes) {
     const verdict = outcome.files === 0 ? 'no tests' : outcome.passed ? 'passed' : 'FAILED';
-    const counts = checks.some((check) => check.name === outcome.suite) ? '' : ` files ${outcome.files}, pass ${outcome.pass}, fail ${outcome.fail}`;
+    const skipped = outcome.skipped ? `, skipped ${outcome.skipped}` : '';
+    const counts = checks.some((check) => check.name === outcome.suite) ? '' : ` files ${outcome.files}, pass ${outcome.pass}, fail ${outcome.fail}${skipped}`;
     const time = outcome.seconds === undefined ? '' : `, ${Math.round(outcome.seconds)} s`;
     console.log(`${outcome.suite.padEnd(12)} ${verdict.padEnd(9)}${counts}${time}`);
   }

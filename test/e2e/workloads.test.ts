@@ -306,9 +306,12 @@ spec:
       );
       assert.match(await cluster.kubectlOk(['get', 'pv']), /\npvc-[0-9a-f-]+\s+1Mi\s+RWO\s+Delete\s+Bound\s+default\/www-web-0\s+standard\s+/);
       assert.match(await cluster.kubectlOk(['logs', 'web-0']), /^wrote\n/);
-      // Each pod is named after itself, and (where pods have the cluster DNS) under the headless Service.
-      assert.equal(await cluster.kubectlOk(['exec', 'web-0', '--', 'hostname']), 'web-0\n');
+      // Each pod is named after itself: in its HOSTNAME, and where pods have namespaces of their own
+      // (a UTS one among them; on the host, `hostname` is the host's), as its host name and in the
+      // cluster DNS under the headless Service.
+      assert.equal(await cluster.kubectlOk(['exec', 'web-0', '--', 'printenv', 'HOSTNAME']), 'web-0\n');
       if (networkMode === 'namespaces') {
+        assert.equal(await cluster.kubectlOk(['exec', 'web-0', '--', 'hostname']), 'web-0\n');
         const web0 = (await cluster.kubectlOk(['get', 'pod', 'web-0', '-o', 'jsonpath={.status.podIP}'])).trim();
         await waitFor('web-0 named in the cluster DNS', async () => {
           const answer = await cluster.kubectl(['exec', 'web-1', '--', 'getent', 'hosts', 'web-0.web.default.svc.cluster.local']);

@@ -21,3 +21,15 @@ export function controllerRefTo(owner: KubeObject): OwnerReference {
     blockOwnerDeletion: true,
   };
 }
+
+/** `object` with `owner` as its controller, beside the references it had (an adoption). */
+export function withControllerRefTo(object: KubeObject, owner: KubeObject): KubeObject {
+  return { ...object, metadata: { ...object.metadata, ownerReferences: [...(object.metadata.ownerReferences ?? []), controllerRefTo(owner)] } };
+}
+
+/** `object` without its references to the owner `uid` (and without `ownerReferences` when none is left). */
+export function withoutReferenceTo(object: KubeObject, uid: string): KubeObject {
+  const refs = (object.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== uid);
+  const { ownerReferences: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata: refs.length > 0 ? { ...metadata, ownerReferences: refs } : metadata };
+}

@@ -472,6 +472,75 @@ describe('PodDisruptionBudgets, ReplicationControllers and kubectl apply --prune
     });
   });
 
+  it('lets go of a pod relabelled out of a ReplicaSet and replaces it; adopts the pods a ReplicaSet deleted with --cascade=orphan left', async () => {
+    const manifest = [
+      'apiVersion: apps/v1',
+      'kind: ReplicaSet',
+      'metadata:',
+      '  name: claims',
+      'spec:',
+      '  replicas: 2',
+      '  selector:',
+      '    matchLabels:',
+      '      app: claims',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        app: claims',
+      '    spec:',
+      '      containers:',
+      '      - name: web',
+      '        image: nginx',
+    ].join('\n');
+    const podsOf = async (selector: string) =>
+      (await cluster.kubectlOk(['get', 'pods', '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.ownerReferences[0].uid} {end}']))
+        .trim()
+        .split(' ')
+        .filter(Boolean)
+        .map((pair) => pair.split('=') as [string, string]);
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    await waitFor('two ready replicas', async () => (await cluster.kubectlOk(['get', 'rs', 'claims', '-o', 'jsonpath={.status.readyReplicas}'])) === '2', {
+      timeoutMs: 60_000,
+    });
+    const first = (await podsOf('app=claims'))[0]?.[0];
+    assert.ok(first);
+
+    // Taken out of the ReplicaSet's selector (to look at it, say): the pod stays, nobody's, and a new one takes its place.
+    await cluster.kubectlOk(['label', 'pod', first, 'app=debugging', '--overwrite']);
+    const kept = await waitFor(
+      'the relabelled pod released and replaced',
+      async () => {
+        const owned = await podsOf('app=claims');
+        const released = await cluster.kubectlOk(['get', 'pod', first, '-o', 'jsonpath={.metadata.ownerReferences}']);
+        return owned.length === 2 && !owned.some(([name]) => name === first) && released === '' ? owned : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+
+    // The ReplicaSet goes, its pods stay; the next one of the same selector adopts them and makes none.
+    await cluster.kubectlOk(['delete', 'rs', 'claims', '--cascade=orphan']);
+    await waitFor(
+      'orphans',
+      async () => (await podsOf('app=claims')).every(([, uid]) => uid === '') && (await cluster.kubectl(['get', 'rs', 'claims'])).code !== 0,
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    const uid = await cluster.kubectlOk(['get', 'rs', 'claims', '-o', 'jsonpath={.metadata.uid}']);
+    await waitFor(
+      'the orphans adopted',
+      async () => {
+        const owned = await podsOf('app=claims');
+        return owned.length === 2 && owned.every(([, owner]) => owner === uid);
+      },
+      { timeoutMs: 60_000 },
+    );
+    assert.deepEqual((await podsOf('app=claims')).map(([name]) => name).sort(), kept.map(([name]) => name).sort(), 'the same pods, none made');
+    await cluster.kubectlOk(['delete', 'rs', 'claims']);
+    await cluster.kubectlOk(['delete', 'pod', first]);
+  });
+
   it('prunes with kubectl apply --prune -l: the object dropped from the directory goes (kubectl 1.32 and 1.27)', async () => {
     const directory = dirname(realpathSync(execFileSync('which', ['kubectl'], { encoding: 'utf8' }).trim()));
     for (const minor of [32, 27]) {

@@ -8,6 +8,7 @@
  *   and once none is left the finalizer goes and the store removes the owner.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
+import { withoutReferenceTo } from '../../controller-runtime/owner-references.ts';
 
 export const foregroundFinalizer = 'foregroundDeletion';
 export const orphanFinalizer = 'orphan';
@@ -28,7 +29,7 @@ export function planGarbageCollection(ownerUid: string, owner: KubeObject | unde
   const finalizers = live ? (owner.metadata.finalizers ?? []) : [];
 
   if (live && finalizers.includes(orphanFinalizer)) {
-    return { delete: [], release: mine.map((d) => withoutReference(d, ownerUid)), owner: withoutFinalizer(owner, orphanFinalizer) };
+    return { delete: [], release: mine.map((d) => withoutReferenceTo(d, ownerUid)), owner: withoutFinalizer(owner, orphanFinalizer) };
   }
   if (live && finalizers.includes(foregroundFinalizer)) {
     const toDelete = mine.filter((d) => !d.metadata.deletionTimestamp).map((object) => ({ object, foreground: true }));
@@ -43,16 +44,10 @@ export function planGarbageCollection(ownerUid: string, owner: KubeObject | unde
   for (const dependent of mine) {
     if (dependent.metadata.deletionTimestamp) continue;
     const others = (dependent.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== ownerUid);
-    if (others.length > 0) release.push(withoutReference(dependent, ownerUid));
+    if (others.length > 0) release.push(withoutReferenceTo(dependent, ownerUid));
     else toDelete.push({ object: dependent, foreground: false });
   }
   return { delete: toDelete, release };
-}
-
-function withoutReference(object: KubeObject, uid: string): KubeObject {
-  const refs = (object.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== uid);
-  const { ownerReferences: _dropped, ...metadata } = object.metadata;
-  return { ...object, metadata: refs.length > 0 ? { ...metadata, ownerReferences: refs } : metadata };
 }
 
 function withoutFinalizer(object: KubeObject, finalizer: string): KubeObject {

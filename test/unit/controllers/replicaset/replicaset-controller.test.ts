@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { replicaSetController } from '../../../../functions/controllers/replicaset/replicaset-controller.ts';
+import { ConflictError } from '../../../../functions/core/errors.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
-import { types } from '../../../../schemas/registry.ts';
+import { type ResourceType, types } from '../../../../schemas/registry.ts';
 import { type MemoryCluster, memoryCluster } from '../../../support/memory-cluster.ts';
 
 function replicaSet(name: string, replicas: number, podSpec: Record<string, unknown> = {}, namespace = 'apps'): KubeObject {
@@ -21,6 +22,14 @@ function replicaSet(name: string, replicas: number, podSpec: Record<string, unkn
 
 /** The random part of the token volume's name (`kube-api-access-<5>`) is each pod's own. */
 const withoutVolumeSuffix = (spec: unknown) => JSON.parse(JSON.stringify(spec).replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-*')) as unknown;
+
+/** A pod made by hand, with no owner. */
+const bare = (name: string, app: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'apps', labels: { app } },
+  spec: { containers: [{ name: 'web', image: 'nginx' }] },
+});
 
 const key = (name: string, namespace = 'apps') => ({ typeId: types.replicasets.id, namespace, name });
 const livePods = async (world: MemoryCluster, namespace = 'apps') =>
@@ -135,6 +144,57 @@ describe('replicaSetController.reconcile', () => {
       }
     });
   }
+
+  it('adopts the orphans its selector matches instead of creating pods, and leaves pods the selector does not match', async () => {
+    const rs = await world.admission.create(types.replicasets, replicaSet('web', 2));
+    await world.admission.create(types.pods, bare('left-behind', 'web'));
+    await world.admission.create(types.pods, bare('stranger', 'db'));
+    const ctx = world.controllerContext();
+    await replicaSetController.reconcile(key('web'), ctx);
+    const pods = await livePods(world);
+    const controllerOf = (name: string) => pods.find((pod) => pod.metadata.name === name)?.metadata.ownerReferences?.find((ref) => ref.controller)?.uid;
+    assert.equal(controllerOf('left-behind'), rs.metadata.uid);
+    assert.equal(controllerOf('stranger'), undefined);
+    assert.equal(pods.filter((pod) => pod.metadata.ownerReferences?.some((ref) => ref.uid === rs.metadata.uid)).length, 2, 'one adopted, one created');
+    assert.deepEqual(
+      ctx.recorded.map((e) => e.reason),
+      ['SuccessfulCreate'],
+    );
+  });
+
+  it('releases a pod relabelled out of its selector and replaces it', async () => {
+    const rs = await world.admission.create(types.replicasets, replicaSet('web', 1));
+    await replicaSetController.reconcile(key('web'), world.controllerContext());
+    const [first] = await livePods(world);
+    assert.ok(first);
+    await world.admission.update(types.pods, { ...first, metadata: { ...first.metadata, labels: { app: 'debugging' } } }, first);
+    await replicaSetController.reconcile(key('web'), world.controllerContext());
+    const pods = await livePods(world);
+    const released = pods.find((pod) => pod.metadata.name === first.metadata.name);
+    assert.ok(released, 'the relabelled pod stays');
+    assert.equal(released.metadata.ownerReferences, undefined, 'and is nobody’s');
+    const owned = pods.filter((pod) => pod.metadata.ownerReferences?.some((ref) => ref.uid === rs.metadata.uid));
+    assert.equal(owned.length, 1);
+    assert.notEqual(owned[0]?.metadata.name, first.metadata.name);
+  });
+
+  it('adopts nothing when the ReplicaSet it read was deleted and made again since', async () => {
+    const stale = await world.admission.create(types.replicasets, replicaSet('web', 0));
+    await world.raw.delete(types.replicasets, 'apps', 'web');
+    await world.admission.create(types.replicasets, replicaSet('web', 0));
+    await world.admission.create(types.pods, bare('orphan', 'web'));
+    // The reconcile of the stale copy: its first read of the ReplicaSet was made before the replacement.
+    const ctx = world.controllerContext();
+    let replicaSetReads = 0;
+    const store: typeof ctx.store = Object.assign(Object.create(ctx.store), {
+      get: (type: ResourceType, namespace: string | undefined, name: string) =>
+        type.id === types.replicasets.id && replicaSetReads++ === 0 ? Promise.resolve(stale) : ctx.store.get(type, namespace, name),
+    });
+    // Its status write is refused too: it is conditional on the ReplicaSet that was deleted.
+    await assert.rejects(replicaSetController.reconcile(key('web'), { ...ctx, store }), ConflictError);
+    const orphan = await world.raw.get(types.pods, 'apps', 'orphan');
+    assert.deepEqual([orphan.metadata.ownerReferences, orphan.metadata.deletionTimestamp], [undefined, undefined]);
+  });
 
   it('does nothing for a ReplicaSet that is gone', async () => {
     const ctx = world.controllerContext();

@@ -4,10 +4,10 @@
  * they control. The ReplicationController manager is the same loop over the core/v1 kind.
  */
 
-import type { KubeObject } from '../../../schemas/meta.ts';
 import { type ResourceType, types } from '../../../schemas/registry.ts';
-import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { controllerRefOf, withControllerRefTo, withoutReferenceTo } from '../../controller-runtime/owner-references.ts';
+import { adoptOrphans, releaseChildren } from '../../controller-runtime/claims.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
 import { claimPods } from './claim-pods.ts';
@@ -27,8 +27,8 @@ function podReplicator(type: ResourceType, component: string): Controller {
       const rs = await getIfExists(ctx.store, type, key.namespace, key.name);
       if (!rs) return;
       const claims = claimPods(rs, await listAll(ctx.store, types.pods, { namespace: key.namespace }));
-      const adopted = await adoptOrphans(ctx, type, rs, claims.adopt);
-      await releasePods(ctx, rs, claims.release);
+      const adopted = await adoptOrphans(ctx, type, rs, types.pods, claims.adopt);
+      await releaseChildren(ctx, rs, types.pods, claims.release);
       const plan = planReplicaSet(rs, [...claims.owned, ...adopted], ctx.now());
 
       // Pods are admitted as a pod created through the API is (defaults, default tolerations,
@@ -56,37 +56,6 @@ function podReplicator(type: ResourceType, component: string): Controller {
       return plan.requeueAfterSeconds !== undefined ? { requeueAfterSeconds: plan.requeueAfterSeconds } : undefined;
     },
   };
-}
-
-/**
- * Adopts the orphans its selector matches, once a fresh read shows the ReplicaSet is still this one
- * and not being deleted (a cached one may have been deleted and made again meanwhile), as
- * kube-controller-manager checks before adopting. Each write is conditional on the pod as listed.
- */
-async function adoptOrphans(ctx: ControllerContext, type: ResourceType, rs: KubeObject, orphans: readonly KubeObject[]): Promise<KubeObject[]> {
-  if (orphans.length === 0) return [];
-  const fresh = await getIfExists(ctx.store, type, rs.metadata.namespace, rs.metadata.name ?? '');
-  if (!fresh || fresh.metadata.uid !== rs.metadata.uid || fresh.metadata.deletionTimestamp) return [];
-  const adopted: KubeObject[] = [];
-  for (const pod of orphans) {
-    try {
-      adopted.push(await ctx.admission.update(types.pods, withControllerRefTo(pod, rs), pod));
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-  }
-  return adopted;
-}
-
-/** Lets go of the pods its selector no longer matches; they are no longer counted, so replacements follow. */
-async function releasePods(ctx: ControllerContext, rs: KubeObject, pods: readonly KubeObject[]): Promise<void> {
-  for (const pod of pods) {
-    try {
-      await ctx.admission.update(types.pods, withoutReferenceTo(pod, rs.metadata.uid ?? ''), pod);
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-  }
 }
 
 export const replicaSetController: Controller = podReplicator(types.replicasets, 'replicaset-controller');

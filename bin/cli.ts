@@ -137,6 +137,10 @@ async function token(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(usage);
+    return;
+  }
   switch (command) {
     case 'up':
       return up(rest);
@@ -160,6 +164,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  // parseArgs refuses an unknown or malformed flag: a usage error, not a failure of the command.
+  if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS_')) {
+    console.error(`skiff: ${error.message}\n${usage}`);
+    process.exit(2);
+  }
   console.error(`skiff: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

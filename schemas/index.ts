@@ -2,6 +2,7 @@
  * Admission by schema: parse a request body of a served type, drop (or refuse) unknown fields,
  * apply Kubernetes' defaults, and validate, producing the object the store should write.
  */
+
 import type { z } from 'zod';
 import { BadRequestError, InvalidError } from '../functions/core/errors.ts';
 import {
@@ -12,6 +13,7 @@ import {
   subjectAccessReviewRules,
   tokenReviewRules,
 } from './access-reviews.ts';
+import { mutatingWebhookConfigurationRules, validatingWebhookConfigurationRules } from './admission-registration.ts';
 import { configMapRules } from './config-map.ts';
 import { controllerRevisionRules } from './controller-revision.ts';
 import { cronJobRules } from './cron-job.ts';
@@ -106,6 +108,8 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.ingresses.id, ingressRules],
   [types.ingressclasses.id, ingressClassRules],
   [types.priorityclasses.id, priorityClassRules],
+  [types.mutatingwebhookconfigurations.id, mutatingWebhookConfigurationRules],
+  [types.validatingwebhookconfigurations.id, validatingWebhookConfigurationRules],
   [types.customresourcedefinitions.id, customResourceDefinitionRules],
   [types.endpointslices.id, endpointSliceRules],
   [types.serviceaccounts.id, serviceAccountRules],

@@ -101,6 +101,14 @@ export const resourceTypes: readonly ResourceType[] = [
     subresources: ['status'],
   }),
   type('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', { namespaced: false, shortNames: ['pc'] }),
+  type('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', {
+    namespaced: false,
+    categories: ['api-extensions'],
+  }),
+  type('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', {
+    namespaced: false,
+    categories: ['api-extensions'],
+  }),
   type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
   type('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),
   type('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { shortNames: ['pdb'], subresources: ['status'] }),
@@ -187,6 +195,8 @@ export const types = {
   ingresses: typeById('networking.k8s.io/ingresses'),
   ingressclasses: typeById('networking.k8s.io/ingressclasses'),
   priorityclasses: typeById('scheduling.k8s.io/priorityclasses'),
+  mutatingwebhookconfigurations: typeById('admissionregistration.k8s.io/mutatingwebhookconfigurations'),
+  validatingwebhookconfigurations: typeById('admissionregistration.k8s.io/validatingwebhookconfigurations'),
   customresourcedefinitions: typeById('apiextensions.k8s.io/customresourcedefinitions'),
   endpointslices: typeById('discovery.k8s.io/endpointslices'),
   serviceaccounts: typeById('core/serviceaccounts'),

@@ -9,6 +9,7 @@ import type { KubeObject, ObjectMeta } from '../../../schemas/meta.ts';
 import { apiVersionOf, type ResourceType } from '../../../schemas/registry.ts';
 import { acceptsJson, parseAccept } from './accept-header.ts';
 import { roleBindingPrinter, rolePrinter, serviceAccountPrinter } from './access-printers.ts';
+import { mutatingWebhookConfigurationPrinter, validatingWebhookConfigurationPrinter } from './admission-registration-printers.ts';
 import { horizontalPodAutoscalerPrinter } from './autoscaling-printers.ts';
 import { cronJobPrinter, jobPrinter } from './batch-printers.ts';
 import { configMapPrinter, leasePrinter, limitRangePrinter, namespacePrinter, nodePrinter, resourceQuotaPrinter, secretPrinter } from './cluster-printers.ts';
@@ -95,6 +96,8 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['networking.k8s.io/ingresses', ingressPrinter],
   ['networking.k8s.io/ingressclasses', ingressClassPrinter],
   ['scheduling.k8s.io/priorityclasses', priorityClassPrinter],
+  ['admissionregistration.k8s.io/mutatingwebhookconfigurations', mutatingWebhookConfigurationPrinter],
+  ['admissionregistration.k8s.io/validatingwebhookconfigurations', validatingWebhookConfigurationPrinter],
   ['discovery.k8s.io/endpointslices', endpointSlicePrinter],
   ['core/serviceaccounts', serviceAccountPrinter],
   ['policy/poddisruptionbudgets', podDisruptionBudgetPrinter],

@@ -63,6 +63,7 @@ describe('aggregated discovery', () => {
       [''],
     );
     assert.deepEqual(apis.items.map((g) => g.metadata.name).sort(), [
+      'admissionregistration.k8s.io',
       'apiextensions.k8s.io',
       'apps',
       'authentication.k8s.io',

@@ -46,6 +46,8 @@ const componentIds: Readonly<Record<string, string>> = {
   Ingress: 'io.k8s.api.networking.v1.Ingress',
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
   PriorityClass: 'io.k8s.api.scheduling.v1.PriorityClass',
+  MutatingWebhookConfiguration: 'io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration',
+  ValidatingWebhookConfiguration: 'io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration',
   CustomResourceDefinition: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition',
   EndpointSlice: 'io.k8s.api.discovery.v1.EndpointSlice',
   ReplicationController: 'io.k8s.api.core.v1.ReplicationController',

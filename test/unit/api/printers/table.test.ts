@@ -228,6 +228,16 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Name', 0],
     ['Created At', 0],
   ],
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations': [
+    ['Name', 0],
+    ['Webhooks', 0],
+    ['Age', 0],
+  ],
+  'admissionregistration.k8s.io/validatingwebhookconfigurations': [
+    ['Name', 0],
+    ['Webhooks', 0],
+    ['Age', 0],
+  ],
   'scheduling.k8s.io/priorityclasses': [
     ['Name', 0],
     ['Value', 0],

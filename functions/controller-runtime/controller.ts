@@ -65,6 +65,12 @@ export interface Controller {
 
 export interface ReconcileResult {
   readonly requeueAfterSeconds?: number;
+  /**
+   * Keys of this same controller to reconcile next, in the same batch, each under its own key (an
+   * orphan's key names the owners that may adopt it: controller-runtime/owner-keys.ts). One that
+   * fails is reported with the records that named this key.
+   */
+  readonly enqueue?: readonly ReconcileKey[];
 }
 
 export function keyToString(controller: string, key: ReconcileKey): string {

@@ -339,22 +339,38 @@ function collectKeys(
   }
 }
 
-/** Reconciles every key (a few at a time); returns the ones that failed. */
+/** Reconciles every key (a few at a time), and the keys their reconciles enqueue; returns the ones that failed. */
 async function reconcileAll(items: readonly PendingKey[], runtime: ControllerRuntime): Promise<PendingKey[]> {
   const ctx = contextOf(runtime);
   const failed: PendingKey[] = [];
+  const queue = [...items];
+  // Keys not started yet: an enqueued key already waiting is not reconciled twice.
+  const waiting = new Map(queue.map((item) => [keyToString(item.controller.name, item.key), item]));
+  const enqueue = (from: PendingKey, keys: readonly ReconcileKey[]) => {
+    for (const key of keys) {
+      const id = keyToString(from.controller.name, key);
+      const queued = waiting.get(id);
+      if (queued) {
+        for (const index of from.records) queued.records.add(index);
+        continue;
+      }
+      const item: PendingKey = { controller: from.controller, key, records: new Set(from.records) };
+      waiting.set(id, item);
+      queue.push(item);
+    }
+  };
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
+    while (next < queue.length) {
+      const item = queue[next++];
       if (!item) break;
-      const ok = await oneAtATime(keyToString(item.controller.name, item.key), () =>
-        reconcileWithRetry(item, ctx, runtime.maxConflictRetries ?? 5, runtime.onRequeue),
-      );
+      const id = keyToString(item.controller.name, item.key);
+      waiting.delete(id);
+      const ok = await oneAtATime(id, () => reconcileWithRetry(item, ctx, runtime.maxConflictRetries ?? 5, runtime.onRequeue, enqueue));
       if (!ok) failed.push(item);
     }
   };
-  const workers = Array.from({ length: Math.max(1, Math.min(runtime.concurrency ?? 4, items.length)) }, worker);
+  const workers = Array.from({ length: Math.max(1, Math.min(runtime.concurrency ?? 4, queue.length)) }, worker);
   await Promise.all(workers);
   return failed;
 }
@@ -376,11 +392,18 @@ async function oneAtATime<T>(id: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function reconcileWithRetry(item: PendingKey, ctx: ControllerContext, retries: number, onRequeue: ControllerRuntime['onRequeue']): Promise<boolean> {
+async function reconcileWithRetry(
+  item: PendingKey,
+  ctx: ControllerContext,
+  retries: number,
+  onRequeue: ControllerRuntime['onRequeue'],
+  enqueue: (from: PendingKey, keys: readonly ReconcileKey[]) => void,
+): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
       const result = await item.controller.reconcile(item.key, ctx);
       if (result?.requeueAfterSeconds !== undefined) onRequeue?.(item.controller, item.key, result.requeueAfterSeconds);
+      if (result?.enqueue?.length) enqueue(item, result.enqueue);
       return true;
     } catch (error) {
       // Someone wrote in between: the plan was made from stale state, so plan again from a fresh read.

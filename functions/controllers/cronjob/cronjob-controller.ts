@@ -8,9 +8,9 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { ownerKeys } from '../replicaset/replicaset-controller.ts';
 import { type CronJobStatus, jobReference, planCronJob } from './plan-cronjob.ts';
 
 const component = 'cronjob-controller';

@@ -7,10 +7,10 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { ownerKeys } from '../replicaset/replicaset-controller.ts';
 import { planDaemonSet } from './plan-daemonset.ts';
 
 const component = 'daemonset-controller';

@@ -10,7 +10,7 @@ import type { Controller, ObjectChange, ReconcileKey } from '../../controller-ru
 import { isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, isApiError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { ownerKeys } from '../replicaset/replicaset-controller.ts';
+import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { deploymentNeedsPods, planDeployment, sameTemplate } from './plan-deployment.ts';
 
 const component = 'deployment-controller';

@@ -7,10 +7,10 @@ import { jobLabels } from '../../../schemas/job.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ControllerContext, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { ownerKeys } from '../replicaset/replicaset-controller.ts';
 import { type JobPlanOptions, planJob } from './plan-job.ts';
 
 const component = 'job-controller';

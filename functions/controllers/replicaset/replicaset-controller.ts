@@ -1,16 +1,18 @@
 /**
  * The ReplicaSet controller: keeps `spec.replicas` pods of the template alive and reports how
  * many are ready and available. Keys come from ReplicaSet changes and from changes of the pods
- * they control. The ReplicationController manager is the same loop over the core/v1 kind.
+ * they control, and an orphan pod (new, relabelled, or just released) wakes every one whose selector
+ * matches it, to be adopted at once (controller-runtime/owner-keys.ts). The ReplicationController
+ * manager is the same loop over the core/v1 kind.
  */
 
 import { type ResourceType, types } from '../../../schemas/registry.ts';
 import { adoptOrphans, releaseChildren } from '../../controller-runtime/claims.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
+import { orphanKeys, ownerKeys, ownersOfOrphan } from '../../controller-runtime/owner-keys.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { claimPods } from './claim-pods.ts';
+import { claimPods, podSelectorOf } from './claim-pods.ts';
 import { planReplicaSet } from './plan-replicaset.ts';
 
 /** The loop that keeps the pods of one replicated kind (ReplicaSet, ReplicationController). */
@@ -21,9 +23,10 @@ function podReplicator(type: ResourceType, component: string): Controller {
     keysFor(change: ObjectChange): ReconcileKey[] {
       if (change.typeId === type.id) return [{ typeId: type.id, namespace: change.namespace, name: change.name }];
       if (change.typeId !== types.pods.id) return [];
-      return ownerKeys(change, type.kind, type.id);
+      return [...ownerKeys(change, type.kind, type.id), ...orphanKeys(change)];
     },
     async reconcile(key, ctx) {
+      if (key.typeId === types.pods.id) return ownersOfOrphan(ctx, key, { childType: types.pods, ownerType: type, selectorOf: podSelectorOf });
       const rs = await getIfExists(ctx.store, type, key.namespace, key.name);
       if (!rs) return;
       const claims = claimPods(rs, await listAll(ctx.store, types.pods, { namespace: key.namespace }));
@@ -62,14 +65,3 @@ export const replicaSetController: Controller = podReplicator(types.replicasets,
 
 /** kube-controller-manager's replicationcontroller loop: the ReplicaSet's, for the core/v1 kind. */
 export const replicationControllerManager: Controller = podReplicator(types.replicationcontrollers, 'replication-controller');
-
-/** Keys of the `kind` controllers of a changed object (old and new, in case the owner changed). */
-export function ownerKeys(change: ObjectChange, kind: string, typeId: string): ReconcileKey[] {
-  const keys = new Map<string, ReconcileKey>();
-  for (const object of [change.oldObject, change.newObject]) {
-    if (!object) continue;
-    const ref = controllerRefOf(object);
-    if (ref?.kind === kind) keys.set(ref.name, { typeId, namespace: change.namespace, name: ref.name });
-  }
-  return [...keys.values()];
-}

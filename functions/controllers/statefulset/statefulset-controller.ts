@@ -6,9 +6,9 @@
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import type { Controller, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { ownerKeys } from '../replicaset/replicaset-controller.ts';
 import { planStatefulSet } from './plan-statefulset.ts';
 
 const component = 'statefulset-controller';

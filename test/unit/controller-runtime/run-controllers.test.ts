@@ -96,6 +96,33 @@ describe('handleStreamEvent', () => {
     assert.equal(raced.calls.length, 2);
   });
 
+  it('reconciles the keys a reconcile enqueues in the same batch, once each, and reports a failed one by the records that named its origin', async () => {
+    // `orphan-*` keys name owners to reconcile next, as an orphan's key does (owner-keys.ts).
+    const calls: string[] = [];
+    const controller: Controller = {
+      name: 'test',
+      resyncTypes: [],
+      keysFor: (c) => [{ typeId: c.typeId, namespace: c.namespace, name: c.name }],
+      async reconcile(key) {
+        calls.push(key.name);
+        if (key.name === 'orphan-1') return { enqueue: [{ typeId: 'apps/replicasets', namespace: 'default', name: 'owner-a' }] };
+        if (key.name === 'orphan-2')
+          return {
+            enqueue: [
+              { typeId: 'apps/replicasets', namespace: 'default', name: 'owner-a' },
+              { typeId: 'apps/replicasets', namespace: 'default', name: 'owner-b' },
+            ],
+          };
+        if (key.name === 'owner-b') throw new Error('boom');
+        return undefined;
+      },
+    };
+    const records = [record('e1', '100', 'orphan-1'), record('e2', '200', 'orphan-2'), record('e3', '300', 'other')];
+    const result = await handleStreamEvent({ Records: records }, { ...deps(controller), concurrency: 1 });
+    assert.deepEqual(calls, ['orphan-1', 'orphan-2', 'other', 'owner-a', 'owner-b']);
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: '200' }]);
+  });
+
   it('skips records that are not objects', async () => {
     const controller = recordingController(() => {});
     const result = await handleStreamEvent({ Records: [record('e1', '7', 'a')] }, { ...deps(controller), parseRecord: () => undefined });

@@ -1,16 +1,22 @@
 /**
  * The Deployment controller: owns ReplicaSets named by pod-template hash and rolls from the old
- * ones to the new one as the strategy allows. Keys come from Deployment changes and from
- * changes of the ReplicaSets they control.
+ * ones to the new one as the strategy allows. It claims ReplicaSets by its selector first, as it
+ * does pods' owners (controller-runtime/claims.ts): one its selector no longer matches is released,
+ * an orphan it matches is adopted (what `kubectl delete deployment --cascade=orphan` left: the same
+ * template's ReplicaSet becomes the new one again, and no pod changes). Keys come from Deployment
+ * changes, from changes of the ReplicaSets they control, and from an orphan ReplicaSet (new,
+ * relabelled or just released), which wakes every Deployment whose selector matches it
+ * (controller-runtime/owner-keys.ts).
  */
 
 import { types } from '../../../schemas/registry.ts';
 import { storedDeployment, storedReplicaSet } from '../../../schemas/stored-objects.ts';
+import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { isControlledBy } from '../../controller-runtime/owner-references.ts';
+import { orphanKeys, ownerKeys, ownersOfOrphan } from '../../controller-runtime/owner-keys.ts';
+import { controllerRefOf, isControlledBy } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, isApiError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { deploymentNeedsPods, planDeployment, sameTemplate } from './plan-deployment.ts';
 
 const component = 'deployment-controller';
@@ -20,13 +26,20 @@ export const deploymentController: Controller = {
   resyncTypes: [types.deployments],
   keysFor(change: ObjectChange): ReconcileKey[] {
     if (change.typeId === types.deployments.id) return [{ typeId: types.deployments.id, namespace: change.namespace, name: change.name }];
-    if (change.typeId === types.replicasets.id) return ownerKeys(change, 'Deployment', types.deployments.id);
+    if (change.typeId === types.replicasets.id) return [...ownerKeys(change, 'Deployment', types.deployments.id), ...orphanKeys(change)];
     return [];
   },
   async reconcile(key, ctx) {
+    if (key.typeId === types.replicasets.id) {
+      return ownersOfOrphan(ctx, key, { childType: types.replicasets, ownerType: types.deployments, selectorOf: specSelectorOf });
+    }
     const deployment = await getIfExists(ctx.store, types.deployments, key.namespace, key.name);
     if (!deployment) return;
-    const replicaSets = await listAll(ctx.store, types.replicasets, { namespace: key.namespace });
+    const claims = claimBySelector(deployment, await listAll(ctx.store, types.replicasets, { namespace: key.namespace }), specSelectorOf(deployment));
+    const adopted = await adoptOrphans(ctx, types.deployments, deployment, types.replicasets, claims.adopt);
+    await releaseChildren(ctx, deployment, types.replicasets, claims.release);
+    // Only its own from here on: the plan never sees a ReplicaSet it does not control.
+    const replicaSets = [...claims.owned, ...adopted];
     const pods = deploymentNeedsPods(deployment, replicaSets) ? await listAll(ctx.store, types.pods, { namespace: key.namespace }) : [];
     const plan = planDeployment(deployment, replicaSets, pods, ctx.now());
 
@@ -44,7 +57,10 @@ export const deploymentController: Controller = {
         const taken = await getIfExists(ctx.store, types.replicasets, key.namespace, plan.createReplicaSet.metadata.name ?? '');
         const ours =
           taken && isControlledBy(taken, deployment) && sameTemplate(storedReplicaSet(taken).spec?.template, storedDeployment(deployment).spec?.template);
-        if (ours || !taken) throw error;
+        // An orphan its selector matches was left after the list (a --cascade=orphan racing this
+        // reconcile): planning again from a fresh list adopts it rather than hashing around it.
+        const adoptable = taken && !controllerRefOf(taken) && !taken.metadata.deletionTimestamp && specSelectorOf(deployment).matches(taken.metadata.labels);
+        if (ours || adoptable || !taken) throw error;
         // Another object holds the hashed name: hash again with a bumped collision count.
         const status = storedDeployment(deployment).status ?? {};
         await ctx.admission.update(types.deployments, { ...deployment, status: { ...status, collisionCount: (status.collisionCount ?? 0) + 1 } }, deployment);

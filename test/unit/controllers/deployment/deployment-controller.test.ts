@@ -1,6 +1,10 @@
 /** The Deployment controller's apply step against the memory store. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { ObjectChange } from '../../../../functions/controller-runtime/controller.ts';
+import { memoryEventRecorder } from '../../../../functions/controller-runtime/events.ts';
+import { withoutReferenceTo } from '../../../../functions/controller-runtime/owner-references.ts';
+import { handleStreamEvent, type StreamDeps, type StreamRecordLike } from '../../../../functions/controller-runtime/run-controllers.ts';
 import { deploymentController } from '../../../../functions/controllers/deployment/deployment-controller.ts';
 import { podTemplateHash } from '../../../../functions/controllers/deployment/plan-deployment.ts';
 import type { KubeObject } from '../../../../schemas/meta.ts';
@@ -91,5 +95,95 @@ describe('deploymentController.reconcile', () => {
   it('does nothing for a Deployment that is gone', async () => {
     await deploymentController.reconcile(key('gone'), world.controllerContext());
     assert.equal((await replicaSets(world)).length, 0);
+  });
+});
+
+describe('deploymentController claims ReplicaSets by its selector', () => {
+  const replicasOf = (rs: KubeObject) => (rs.spec as { replicas: number }).replicas;
+  const collisionCount = async () => ((await world.raw.get(types.deployments, 'apps', 'web')).status as { collisionCount?: number }).collisionCount;
+
+  it('adopts the ReplicaSet a --cascade=orphan delete left as its new one: the same object, no collision count, no second ReplicaSet', async () => {
+    await world.admission.create(types.deployments, deployment(3));
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const [made] = await replicaSets(world);
+    assert.ok(made?.metadata.uid);
+    // What the garbage collector does for --cascade=orphan: the references go, then the Deployment.
+    const first = await world.raw.get(types.deployments, 'apps', 'web');
+    await world.admission.update(types.replicasets, withoutReferenceTo(made, first.metadata.uid ?? ''), made);
+    await world.raw.delete(types.deployments, 'apps', 'web');
+
+    const second = await world.admission.create(types.deployments, deployment(3));
+    await deploymentController.reconcile(key(), world.controllerContext());
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const after = await replicaSets(world);
+    assert.deepEqual(
+      after.map((rs) => [rs.metadata.uid, rs.metadata.ownerReferences?.map((ref) => [ref.uid, ref.controller]), replicasOf(rs)]),
+      [[made.metadata.uid, [[second.metadata.uid, true]], 3]],
+    );
+    assert.equal(await collisionCount(), undefined);
+  });
+
+  it('releases a ReplicaSet relabelled out of its selector and makes another under a new hash', async () => {
+    await world.admission.create(types.deployments, deployment(2));
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const [made] = await replicaSets(world);
+    assert.ok(made);
+    await world.admission.update(types.replicasets, { ...made, metadata: { ...made.metadata, labels: { app: 'debug' } } }, made);
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const released = await world.raw.get(types.replicasets, 'apps', made.metadata.name ?? '');
+    assert.equal(released.metadata.ownerReferences, undefined, 'the controller reference removed');
+    // Its hashed name is taken by the released one, as in Kubernetes: hash again.
+    assert.equal(await collisionCount(), 1);
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const current = (await replicaSets(world)).filter((rs) => rs.metadata.uid !== made.metadata.uid);
+    assert.deepEqual(
+      current.map((rs) => [rs.metadata.ownerReferences?.[0]?.name, replicasOf(rs)]),
+      [['web', 2]],
+    );
+  });
+
+  it('leaves alone a ReplicaSet its selector matches that another controller controls', async () => {
+    const otherTemplate = { ...template, spec: { containers: [{ name: 'web', image: 'nginx:other' }] } };
+    const other = await world.admission.create(types.deployments, {
+      ...deployment(1, 'other'),
+      spec: { ...(deployment(1).spec as object), template: otherTemplate },
+    });
+    await deploymentController.reconcile(key('other'), world.controllerContext());
+    const [theirs] = await replicaSets(world);
+    await world.admission.create(types.deployments, deployment(1));
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const stored = await world.raw.get(types.replicasets, 'apps', theirs?.metadata.name ?? '');
+    assert.equal(stored.metadata.ownerReferences?.[0]?.uid, other.metadata.uid);
+  });
+});
+
+describe('an orphan ReplicaSet reaches the Deployments that match it in the batch that made it', () => {
+  interface ChangeRecord extends StreamRecordLike {
+    readonly change: ObjectChange;
+  }
+  const deps: () => StreamDeps<ChangeRecord> = () => ({
+    store: world.store,
+    controllers: [deploymentController],
+    events: memoryEventRecorder(),
+    parseRecord: (record) => record.change,
+  });
+
+  it('adopts a ReplicaSet made by hand with its labels, as an old one', async () => {
+    const owner = await world.admission.create(types.deployments, deployment(1));
+    await deploymentController.reconcile(key(), world.controllerContext());
+    const other = { ...template, spec: { containers: [{ name: 'web', image: 'nginx:older' }] } };
+    const orphan = await world.admission.create(types.replicasets, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'by-hand', namespace: 'apps', labels: { app: 'web' } },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: other },
+    });
+    const change: ObjectChange = { typeId: types.replicasets.id, namespace: 'apps', name: 'by-hand', newObject: orphan };
+    const result = await handleStreamEvent({ Records: [{ eventID: 'e1', dynamodb: { SequenceNumber: '1' }, change }] }, deps());
+    assert.deepEqual(result.batchItemFailures, []);
+    const adopted = await world.raw.get(types.replicasets, 'apps', 'by-hand');
+    assert.equal(adopted.metadata.ownerReferences?.[0]?.uid, owner.metadata.uid);
+    const stored = await world.raw.get(types.deployments, 'apps', 'web');
+    assert.equal(stored.metadata.annotations?.['deployment.kubernetes.io/revision'], '1', 'its own ReplicaSet is still the new one');
   });
 });

@@ -299,6 +299,8 @@ function versionTypes(crd: CustomResourceDefinition, versions: readonly CustomRe
       persisted: true,
       // Each served version of a custom resource is a type of its own.
       otherVersions: [],
+      // Every change but metadata's moves it; status's too unless /status is its own path.
+      generation: version.subresources?.status ? 'content-but-status' : 'content',
       custom: {
         crdName: crd.metadata.name ?? '',
         storageVersion,

@@ -5,9 +5,9 @@
  */
 
 import { customResourceTypeById, customResourceTypeOfKind, customResourceTypes, findCustomResourceType } from './custom-resource-registry.ts';
-import type { ResourceType, Subresource } from './resource-type.ts';
+import type { GenerationRule, ResourceType, Subresource } from './resource-type.ts';
 
-export type { ResourceType, Subresource } from './resource-type.ts';
+export type { GenerationRule, ResourceType, Subresource } from './resource-type.ts';
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
 
@@ -24,6 +24,7 @@ function type(
     verbs?: readonly string[];
     persisted?: boolean;
     otherVersions?: readonly string[];
+    generation?: GenerationRule;
   } = {},
 ): ResourceType {
   return {
@@ -41,6 +42,7 @@ function type(
     verbs: options.verbs ?? allVerbs,
     persisted: options.persisted ?? true,
     otherVersions: options.otherVersions ?? [],
+    ...(options.generation ? { generation: options.generation } : {}),
   };
 }
 
@@ -49,6 +51,8 @@ function review(group: string, kind: string, plural: string, namespaced = false)
   return type(group, 'v1', kind, plural, { namespaced, verbs: ['create'], persisted: false });
 }
 
+// `generation` marks the kinds whose kube-apiserver 1.32 strategy keeps one (docs/adr/204): not
+// pods (only from 1.33, KEP-5067), not HorizontalPodAutoscalers, Services, Nodes or claims.
 export const resourceTypes: readonly ResourceType[] = [
   type('', 'v1', 'Namespace', 'namespaces', {
     namespaced: false,
@@ -68,7 +72,12 @@ export const resourceTypes: readonly ResourceType[] = [
     subresources: ['status'],
     verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
   }),
-  type('', 'v1', 'ReplicationController', 'replicationcontrollers', { shortNames: ['rc'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('', 'v1', 'ReplicationController', 'replicationcontrollers', {
+    shortNames: ['rc'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    generation: 'spec',
+  }),
   type('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'] }),
   type('', 'v1', 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
   type('', 'v1', 'Secret', 'secrets'),
@@ -77,11 +86,11 @@ export const resourceTypes: readonly ResourceType[] = [
   type('', 'v1', 'LimitRange', 'limitranges', { shortNames: ['limits'] }),
   type('', 'v1', 'PersistentVolume', 'persistentvolumes', { namespaced: false, shortNames: ['pv'], subresources: ['status'] }),
   type('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', { shortNames: ['pvc'], subresources: ['status'] }),
-  type('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
-  type('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
-  type('apps', 'v1', 'DaemonSet', 'daemonsets', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  type('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], generation: 'spec' }),
+  type('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], generation: 'spec' }),
+  type('apps', 'v1', 'DaemonSet', 'daemonsets', { shortNames: ['ds'], categories: ['all'], subresources: ['status'], generation: 'spec' }),
   type('apps', 'v1', 'ControllerRevision', 'controllerrevisions'),
-  type('apps', 'v1', 'StatefulSet', 'statefulsets', { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('apps', 'v1', 'StatefulSet', 'statefulsets', { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'], generation: 'spec' }),
   type('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', { namespaced: false, shortNames: ['sc'] }),
   type('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', {
     shortNames: ['hpa'],
@@ -89,16 +98,17 @@ export const resourceTypes: readonly ResourceType[] = [
     subresources: ['status'],
     otherVersions: ['v1'],
   }),
-  type('batch', 'v1', 'Job', 'jobs', { categories: ['all'], subresources: ['status'] }),
-  type('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
+  type('batch', 'v1', 'Job', 'jobs', { categories: ['all'], subresources: ['status'], generation: 'spec' }),
+  type('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], categories: ['all'], subresources: ['status'], generation: 'spec' }),
   type('coordination.k8s.io', 'v1', 'Lease', 'leases'),
-  type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'] }),
-  type('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false }),
+  type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'], generation: 'spec' }),
+  type('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false, generation: 'spec' }),
   type('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     namespaced: false,
     shortNames: ['crd', 'crds'],
     categories: ['api-extensions'],
     subresources: ['status'],
+    generation: 'spec',
   }),
   type('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', { namespaced: false, shortNames: ['pc'] }),
   type('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', {
@@ -109,9 +119,9 @@ export const resourceTypes: readonly ResourceType[] = [
     namespaced: false,
     categories: ['api-extensions'],
   }),
-  type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
+  type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', { generation: 'content-or-labels' }),
   type('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),
-  type('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { shortNames: ['pdb'], subresources: ['status'] }),
+  type('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { shortNames: ['pdb'], subresources: ['status'], generation: 'spec' }),
   type('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
   type('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
   type('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings'),

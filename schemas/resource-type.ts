@@ -4,6 +4,18 @@
  */
 import type { JsonSchemaProps } from './structural-schema.ts';
 
+/**
+ * What moves `metadata.generation` of a kind, as its kube-apiserver 1.32 registry strategy does
+ * (docs/adr/204). The server sets 1 on create and adds one on an update that changes:
+ * - `spec`: the spec (Deployments, StatefulSets, Jobs, Ingresses, CRDs...);
+ * - `content`: anything but metadata (a custom resource without a status subresource);
+ * - `content-but-status`: anything but metadata and status (a custom resource with one);
+ * - `content-or-labels`: anything but metadata, or the labels (EndpointSlice).
+ * A kind without a rule (Pod, Service, Node, ConfigMap...) gets none from the server: what
+ * was stored stays, whatever an update changes.
+ */
+export type GenerationRule = 'spec' | 'content' | 'content-but-status' | 'content-or-labels';
+
 export type Subresource = 'status' | 'finalize' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
 
 export interface ResourceType {
@@ -35,6 +47,8 @@ export interface ResourceType {
    * the preferred version in discovery: autoscaling/v1 for HorizontalPodAutoscaler.
    */
   readonly otherVersions: readonly string[];
+  /** How the server keeps `metadata.generation`; absent: it keeps none for the kind. */
+  readonly generation?: GenerationRule;
 }
 
 /** An `additionalPrinterColumns` entry of a CRD version. */

@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { type KubeObject, type ObjectMeta, storedObjectSchema } from '../../schemas/meta.ts';
-import type { ResourceType } from '../../schemas/registry.ts';
+import type { GenerationRule, ResourceType } from '../../schemas/registry.ts';
 import { BadRequestError, ConflictError, InvalidError, RequestEntityTooLargeError, type ResourceRef } from '../core/errors.ts';
 import { kubeTime } from '../core/kube-time.ts';
 import { type ChangeEventType, type Projection, projection } from './object-matcher.ts';
@@ -130,7 +130,8 @@ export function prepareCreate(type: ResourceType, object: KubeObject, name: stri
       namespace,
       uid,
       creationTimestamp: kubeTime(now),
-      generation: 'spec' in object ? 1 : undefined,
+      // A kind without a rule keeps what the client sent, as kube-apiserver's BeforeCreate does.
+      generation: type.generation ? 1 : meta.generation,
     }),
   );
 }
@@ -150,14 +151,37 @@ export interface UpdateOutcome {
   readonly remove: boolean;
 }
 
+/** Everything of an object but its metadata (and its status, when `withStatus` is false). */
+function contentOf(object: KubeObject, withStatus: boolean): Record<string, unknown> {
+  const { metadata: _metadata, ...content } = object;
+  if (withStatus) return content;
+  const { status: _status, ...rest } = content;
+  return rest;
+}
+
+/** Whether `incoming` replacing `stored` moves the generation under `rule` (docs/adr/204). */
+export function changesGeneration(rule: GenerationRule, stored: KubeObject, incoming: KubeObject): boolean {
+  switch (rule) {
+    case 'spec':
+      return !sameJson(stored.spec, incoming.spec);
+    case 'content':
+      return !sameJson(contentOf(stored, true), contentOf(incoming, true));
+    case 'content-but-status':
+      return !sameJson(contentOf(stored, false), contentOf(incoming, false));
+    case 'content-or-labels':
+      return !sameJson(contentOf(stored, true), contentOf(incoming, true)) || !sameJson(stored.metadata.labels ?? {}, incoming.metadata.labels ?? {});
+  }
+}
+
 /**
- * `incoming` replacing `stored`: identity, creation and deletion marks stay as stored;
- * generation moves when `spec` changes.
+ * `incoming` replacing `stored`: identity, creation and deletion marks stay as stored; so does
+ * the generation, unless the kind's rule says the change moves it. A generation the client
+ * sent counts for nothing, as kube-apiserver's BeforeUpdate has it.
  */
-export function prepareUpdate(stored: KubeObject, incoming: KubeObject): UpdateOutcome {
+export function prepareUpdate(type: ResourceType, stored: KubeObject, incoming: KubeObject): UpdateOutcome {
   const was = stored.metadata;
-  const specChanged = !sameJson(stored.spec, incoming.spec);
-  const generation = was.generation !== undefined ? was.generation + (specChanged ? 1 : 0) : 'spec' in incoming ? 1 : undefined;
+  const moved = type.generation !== undefined && changesGeneration(type.generation, stored, incoming);
+  const generation = moved ? (was.generation ?? 0) + 1 : was.generation;
   const { resourceVersion: _rv, ...meta } = incoming.metadata;
   const object = withMeta(
     incoming,
@@ -236,8 +260,8 @@ export function prepareDelete(stored: KubeObject, options: DeleteOptions | undef
         finalizers: finalizers.length > 0 ? finalizers : undefined,
         deletionTimestamp: kubeTime(now.getTime() + grace * 1000),
         deletionGracePeriodSeconds: grace,
-        // Kubernetes moves generation when it sets deletionTimestamp, so controllers see a new spec round.
-        generation: meta.generation !== undefined ? meta.generation + 1 : undefined,
+        // Kubernetes moves a generation it keeps when it sets deletionTimestamp, whatever the kind.
+        generation: meta.generation !== undefined && meta.generation > 0 ? meta.generation + 1 : meta.generation,
       }),
     ),
   };
@@ -301,7 +325,7 @@ export function expectedRevision(object: KubeObject, given: string | null | unde
 export function planUpdate(type: ResourceType, stored: StoredObject, object: KubeObject, expected: string | undefined): PlannedWrite | undefined {
   const name = stored.object.metadata.name ?? '';
   if (expected !== undefined && expected !== String(stored.revision)) throw new ConflictError(refOf(type, name));
-  const outcome = prepareUpdate(stored.object, object);
+  const outcome = prepareUpdate(type, stored.object, object);
   if (outcome.remove) {
     return { key: stored.key, action: 'remove', object: outcome.object, expect: stored.revision, event: 'DELETED', prior: projection(type, stored.object) };
   }

@@ -6,8 +6,9 @@
  * - every write takes a new revision of its resource type, higher than any committed before it
  *   and than the object's own, and stamps it into `metadata.resourceVersion`; revisions are
  *   unique and ordered per type (they may skip numbers where writes failed);
- * - `uid`, `creationTimestamp`, `generation` (bumped when `spec` changes), and names from
- *   `generateName` are assigned here;
+ * - `uid`, `creationTimestamp`, `generation` (for the kinds that keep one, moved as the kind's
+ *   `ResourceType.generation` rule says, docs/adr/204), and names from `generateName` are
+ *   assigned here;
  * - deleting an object with finalizers only sets `deletionTimestamp`; an update that
  *   removes the last finalizer of such an object removes it;
  * - watch replays the change log after a revision, then follows it; a revision older

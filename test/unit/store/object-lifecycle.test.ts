@@ -65,7 +65,7 @@ describe('requestedName', () => {
 
 describe('prepareUpdate', () => {
   it('keeps uid, creationTimestamp and generation when only metadata changes', () => {
-    const { object, remove } = prepareUpdate(stored, {
+    const { object, remove } = prepareUpdate(types.deployments, stored, {
       ...stored,
       metadata: { ...stored.metadata, uid: 'forged', creationTimestamp: 'x', labels: { a: 'b' } },
     });
@@ -76,20 +76,20 @@ describe('prepareUpdate', () => {
   });
 
   it('bumps generation when spec changes but not when only its key order does', () => {
-    assert.equal(prepareUpdate(stored, { ...stored, spec: { replicas: 3 } }).object.metadata.generation, 4);
+    assert.equal(prepareUpdate(types.deployments, stored, { ...stored, spec: { replicas: 3 } }).object.metadata.generation, 4);
     const reordered = { ...stored, spec: { template: { metadata: { labels: { app: 'web' } } }, replicas: 2 } };
-    assert.equal(prepareUpdate(stored, reordered).object.metadata.generation, 3);
+    assert.equal(prepareUpdate(types.deployments, stored, reordered).object.metadata.generation, 3);
   });
 
   it('removes a marked object when the update drops its last finalizer', () => {
     const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 0, finalizers: ['f'] } };
-    assert.equal(prepareUpdate(marked, { ...marked, metadata: { ...marked.metadata, finalizers: [] } }).remove, true);
-    assert.equal(prepareUpdate(marked, { ...marked, metadata: { ...marked.metadata, labels: { x: 'y' } } }).remove, false);
+    assert.equal(prepareUpdate(types.deployments, marked, { ...marked, metadata: { ...marked.metadata, finalizers: [] } }).remove, true);
+    assert.equal(prepareUpdate(types.deployments, marked, { ...marked, metadata: { ...marked.metadata, labels: { x: 'y' } } }).remove, false);
   });
 
   it('keeps a marked object without finalizers on other updates', () => {
     const marked = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: '2026-01-02T00:00:00Z', deletionGracePeriodSeconds: 0 } };
-    assert.equal(prepareUpdate(marked, { ...marked, status: { phase: 'Terminating' } }).remove, false);
+    assert.equal(prepareUpdate(types.deployments, marked, { ...marked, status: { phase: 'Terminating' } }).remove, false);
   });
 });
 

@@ -114,10 +114,14 @@ export const resourceTypes: readonly ResourceType[] = [
   type('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', {
     namespaced: false,
     categories: ['api-extensions'],
+    // Its strategy compares the webhooks, all there is beside the metadata.
+    generation: 'content',
   }),
   type('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', {
     namespaced: false,
     categories: ['api-extensions'],
+    // Its strategy compares the webhooks, all there is beside the metadata.
+    generation: 'content',
   }),
   type('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', { generation: 'content-or-labels' }),
   type('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),

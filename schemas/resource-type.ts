@@ -8,7 +8,8 @@ import type { JsonSchemaProps } from './structural-schema.ts';
  * What moves `metadata.generation` of a kind, as its kube-apiserver 1.32 registry strategy does
  * (docs/adr/204). The server sets 1 on create and adds one on an update that changes:
  * - `spec`: the spec (Deployments, StatefulSets, Jobs, Ingresses, CRDs...);
- * - `content`: anything but metadata (a custom resource without a status subresource);
+ * - `content`: anything but metadata (a custom resource without a status subresource, the
+ *   webhook configurations);
  * - `content-but-status`: anything but metadata and status (a custom resource with one);
  * - `content-or-labels`: anything but metadata, or the labels (EndpointSlice).
  * A kind without a rule (Pod, Service, Node, ConfigMap...) gets none from the server: what

@@ -70,6 +70,8 @@ describe('the kinds that keep a generation', () => {
       'apiextensions.k8s.io/customresourcedefinitions': 'spec',
       'policy/poddisruptionbudgets': 'spec',
       'discovery.k8s.io/endpointslices': 'content-or-labels',
+      'admissionregistration.k8s.io/mutatingwebhookconfigurations': 'content',
+      'admissionregistration.k8s.io/validatingwebhookconfigurations': 'content',
     };
     const actual = Object.fromEntries(persistedTypes.filter((type) => type.generation !== undefined).map((type) => [type.id, type.generation]));
     assert.deepEqual(actual, expected);
@@ -148,6 +150,12 @@ describe('generation on update', () => {
     metadata: { name: 'p', namespace: 'ns', uid: 'u' },
     spec: { containers: [{ name: 'c', image: 'i' }] },
   };
+  const webhooks: KubeObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'guard', uid: 'u', generation: 1 },
+    webhooks: [{ name: 'guard.example.com', sideEffects: 'None', admissionReviewVersions: ['v1'], clientConfig: { url: 'https://guard.example.com' } }],
+  };
 
   const cases: readonly { name: string; type: ResourceType; from: KubeObject; to: KubeObject; generation: number | undefined }[] = [
     {
@@ -220,6 +228,20 @@ describe('generation on update', () => {
       from: widget,
       to: { ...widget, metadata: { ...widget.metadata, labels: { a: 'b' } } },
       generation: 4,
+    },
+    {
+      name: 'a webhook configuration moves on a webhook change',
+      type: types.validatingwebhookconfigurations,
+      from: webhooks,
+      to: { ...webhooks, webhooks: [] },
+      generation: 2,
+    },
+    {
+      name: 'a webhook configuration stays on a label change',
+      type: types.validatingwebhookconfigurations,
+      from: webhooks,
+      to: { ...webhooks, metadata: { ...webhooks.metadata, labels: { a: 'b' } } },
+      generation: 1,
     },
     {
       name: 'a pod bound to a node keeps none',

@@ -29,14 +29,23 @@ export function specSelectorOf(owner: KubeObject): LabelSelector {
   return labelSelectorFromObject((owner.spec as { selector?: LabelSelectorObject } | undefined)?.selector);
 }
 
-export function claimBySelector(owner: KubeObject, candidates: readonly KubeObject[], selector: LabelSelector): Claims {
+/**
+ * Sorts `candidates` by the claim rules. `isMember` narrows the selector, as kube-controller-manager's
+ * claim filters do: a StatefulSet only claims pods named for one of its ordinals.
+ */
+export function claimBySelector(
+  owner: KubeObject,
+  candidates: readonly KubeObject[],
+  selector: LabelSelector,
+  isMember: (candidate: KubeObject) => boolean = () => true,
+): Claims {
   const deleting = owner.metadata.deletionTimestamp !== undefined;
   const owned: KubeObject[] = [];
   const adopt: KubeObject[] = [];
   const release: KubeObject[] = [];
   for (const candidate of candidates) {
     const ref = controllerRefOf(candidate);
-    const matches = selector.matches(candidate.metadata.labels);
+    const matches = selector.matches(candidate.metadata.labels) && isMember(candidate);
     if (ref) {
       if (owner.metadata.uid === undefined || ref.uid !== owner.metadata.uid) continue;
       if (matches) owned.push(candidate);
@@ -46,6 +55,25 @@ export function claimBySelector(owner: KubeObject, candidates: readonly KubeObje
     }
   }
   return { owned, adopt, release };
+}
+
+/** What an adoption adds beside the controller reference and a release takes away with it. */
+export interface ClaimWriteOptions {
+  /** The Job's tracking finalizer: an adopted pod is counted like one the Job made, a released one is no longer held. */
+  readonly finalizers?: readonly string[];
+}
+
+function withFinalizers(object: KubeObject, finalizers: readonly string[]): KubeObject {
+  const missing = finalizers.filter((finalizer) => !(object.metadata.finalizers ?? []).includes(finalizer));
+  if (missing.length === 0) return object;
+  return { ...object, metadata: { ...object.metadata, finalizers: [...(object.metadata.finalizers ?? []), ...missing] } };
+}
+
+function withoutFinalizers(object: KubeObject, finalizers: readonly string[]): KubeObject {
+  const kept = (object.metadata.finalizers ?? []).filter((finalizer) => !finalizers.includes(finalizer));
+  if (kept.length === (object.metadata.finalizers ?? []).length) return object;
+  const { finalizers: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata: kept.length > 0 ? { ...metadata, finalizers: kept } : metadata };
 }
 
 /**
@@ -59,6 +87,7 @@ export async function adoptOrphans(
   owner: KubeObject,
   childType: ResourceType,
   orphans: readonly KubeObject[],
+  options: ClaimWriteOptions = {},
 ): Promise<KubeObject[]> {
   if (orphans.length === 0) return [];
   const fresh = await getIfExists(ctx.store, ownerType, owner.metadata.namespace, owner.metadata.name ?? '');
@@ -66,7 +95,7 @@ export async function adoptOrphans(
   const adopted: KubeObject[] = [];
   for (const orphan of orphans) {
     try {
-      adopted.push(await ctx.admission.update(childType, withControllerRefTo(orphan, owner), orphan));
+      adopted.push(await ctx.admission.update(childType, withFinalizers(withControllerRefTo(orphan, owner), options.finalizers ?? []), orphan));
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }
@@ -75,10 +104,16 @@ export async function adoptOrphans(
 }
 
 /** Lets go of the objects its selector no longer matches; they are no longer counted, so replacements follow. */
-export async function releaseChildren(ctx: ControllerContext, owner: KubeObject, childType: ResourceType, children: readonly KubeObject[]): Promise<void> {
+export async function releaseChildren(
+  ctx: ControllerContext,
+  owner: KubeObject,
+  childType: ResourceType,
+  children: readonly KubeObject[],
+  options: ClaimWriteOptions = {},
+): Promise<void> {
   for (const child of children) {
     try {
-      await ctx.admission.update(childType, withoutReferenceTo(child, owner.metadata.uid ?? ''), child);
+      await ctx.admission.update(childType, withoutFinalizers(withoutReferenceTo(child, owner.metadata.uid ?? ''), options.finalizers ?? []), child);
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }

@@ -1,11 +1,15 @@
 /**
  * The DaemonSet controller: one pod per eligible node, kept through node changes and rolled out
- * within the update strategy's bounds (see `plan-daemonset.ts`). Keys come from DaemonSet changes,
+ * within the update strategy's bounds (see `plan-daemonset.ts`). It claims its pods and its
+ * ControllerRevisions by its selector as kube-controller-manager does (controller-runtime/claims.ts):
+ * orphans the selector matches are adopted (what `--cascade=orphan` left), what it controls but no
+ * longer matches is released. Keys come from DaemonSet changes,
  * from changes of the pods they control, and from nodes that come, go, or change what decides
  * eligibility (labels, taints, unschedulable): those raise every DaemonSet.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
@@ -26,7 +30,14 @@ function eligibilityChanged(change: ObjectChange): boolean {
 async function reconcileOne(ds: KubeObject, nodes: readonly KubeObject[], ctx: ControllerContext) {
   const namespace = ds.metadata.namespace;
   const [pods, revisions] = await Promise.all([listAll(ctx.store, types.pods, { namespace }), listAll(ctx.store, types.controllerrevisions, { namespace })]);
-  const plan = planDaemonSet(ds, nodes, pods, revisions, ctx.now());
+  const selector = specSelectorOf(ds);
+  const podClaims = claimBySelector(ds, pods, selector);
+  const revisionClaims = claimBySelector(ds, revisions, selector);
+  const adoptedRevisions = await adoptOrphans(ctx, types.daemonsets, ds, types.controllerrevisions, revisionClaims.adopt);
+  await releaseChildren(ctx, ds, types.controllerrevisions, revisionClaims.release);
+  const adoptedPods = await adoptOrphans(ctx, types.daemonsets, ds, types.pods, podClaims.adopt);
+  await releaseChildren(ctx, ds, types.pods, podClaims.release);
+  const plan = planDaemonSet(ds, nodes, [...podClaims.owned, ...adoptedPods], [...revisionClaims.owned, ...adoptedRevisions], ctx.now());
   if (plan.createRevision) {
     try {
       await ctx.admission.create(types.controllerrevisions, plan.createRevision);

@@ -1,17 +1,22 @@
 /**
  * The Job controller: runs a Job's pods until enough succeed (or too many fail), counting each
  * finished pod exactly once through the tracking finalizer (see `plan-job.ts`), and lets go of a
- * deleted Job's pods. Keys come from Job changes and from changes of the pods Jobs control.
+ * deleted Job's pods. A running Job claims its pods by its selector as kube-controller-manager does
+ * (controller-runtime/claims.ts): an orphan it matches is adopted with the tracking finalizer, so a
+ * finished one is counted like one the Job made; a pod relabelled out is released without it. The
+ * selector carries the Job's own uid unless `manualSelector`, so adoption is in practice a manual
+ * selector's. Keys come from Job changes and from changes of the pods Jobs control.
  */
 import { jobLabels } from '../../../schemas/job.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
+import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
 import type { Controller, ControllerContext, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { type JobPlanOptions, planJob } from './plan-job.ts';
+import { isJobFinished, type JobPlanOptions, planJob } from './plan-job.ts';
 
 const component = 'job-controller';
 
@@ -27,6 +32,19 @@ async function releasePod(ctx: ControllerContext, pod: KubeObject): Promise<bool
     if (error instanceof ConflictError) return false;
     throw error;
   }
+}
+
+/**
+ * The pods the Job counts. A finished Job is not synced by kube-controller-manager at all and one
+ * being deleted neither adopts nor releases: both plan from the pods they control, as listed.
+ */
+async function claimPods(ctx: ControllerContext, job: KubeObject, pods: readonly KubeObject[]): Promise<readonly KubeObject[]> {
+  if (job.metadata.deletionTimestamp || isJobFinished(job)) return pods;
+  const claims = claimBySelector(job, pods, specSelectorOf(job));
+  const tracking = { finalizers: [jobLabels.trackingFinalizer] };
+  const adopted = await adoptOrphans(ctx, types.jobs, job, types.pods, claims.adopt, tracking);
+  await releaseChildren(ctx, job, types.pods, claims.release, tracking);
+  return [...claims.owned, ...adopted];
 }
 
 export function jobController(options: JobPlanOptions = {}): Controller {
@@ -52,7 +70,7 @@ export function jobController(options: JobPlanOptions = {}): Controller {
         }
         return retry ? { requeueAfterSeconds: 1 } : undefined;
       }
-      const plan = planJob(job, pods, ctx.now(), options);
+      const plan = planJob(job, await claimPods(ctx, job, pods), ctx.now(), options);
 
       // The uncounted uids are written before any finalizer goes, so a pod is never lost between them.
       let current = job;

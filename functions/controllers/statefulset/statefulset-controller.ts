@@ -1,15 +1,21 @@
 /**
  * The StatefulSet controller: stable, ordered pods with their own claims (see
- * `plan-statefulset.ts`). Keys come from StatefulSet changes and from changes of the pods they
- * control.
+ * `plan-statefulset.ts`). It claims its pods as kube-controller-manager does (controller-runtime/
+ * claims.ts): the orphans its selector matches that are named for one of its ordinals are adopted
+ * (what `--cascade=orphan` left), a pod relabelled out of the selector is released; orphaned
+ * ControllerRevisions its selector matches are adopted, none is released. Keys come from
+ * StatefulSet changes, from changes of the pods they control, and from the removal of an orphan
+ * named for a StatefulSet's ordinal (a released pod that kept the name the StatefulSet needs).
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
-import type { Controller, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
+import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
 import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
+import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
-import { planStatefulSet } from './plan-statefulset.ts';
+import { ordinalOf, planStatefulSet } from './plan-statefulset.ts';
 
 const component = 'statefulset-controller';
 
@@ -17,13 +23,25 @@ const ignoreMissing = (error: unknown) => {
   if (!(error instanceof NotFoundError)) throw error;
 };
 
+/**
+ * The StatefulSet a removed orphan pod was named for (`<set>-<ordinal>`): a pod released from a
+ * StatefulSet keeps its name, so the StatefulSet cannot make that ordinal again until it is gone.
+ * Kubernetes' controller retries the failed create with back-off; Skiff looks again when it goes.
+ */
+function keyOfRemovedOrphan(change: ObjectChange): ReconcileKey[] {
+  const pod = change.oldObject;
+  if (change.newObject || !pod || controllerRefOf(pod)) return [];
+  const parent = /^(.+)-\d+$/.exec(change.name)?.[1];
+  return parent ? [{ typeId: types.statefulsets.id, namespace: change.namespace, name: parent }] : [];
+}
+
 export const statefulSetController: Controller = {
   name: component,
   resyncTypes: [types.statefulsets],
   keysFor(change): ReconcileKey[] {
     if (change.typeId === types.statefulsets.id) return [{ typeId: types.statefulsets.id, namespace: change.namespace, name: change.name }];
     if (change.typeId !== types.pods.id) return [];
-    return ownerKeys(change, 'StatefulSet', types.statefulsets.id);
+    return [...ownerKeys(change, 'StatefulSet', types.statefulsets.id), ...keyOfRemovedOrphan(change)];
   },
   async reconcile(key, ctx) {
     const sts = await getIfExists(ctx.store, types.statefulsets, key.namespace, key.name);
@@ -34,7 +52,14 @@ export const statefulSetController: Controller = {
       listAll(ctx.store, types.persistentvolumeclaims, { namespace }),
       listAll(ctx.store, types.controllerrevisions, { namespace }),
     ]);
-    const plan = planStatefulSet(sts, pods, claims, revisions, ctx.now());
+    const selector = specSelectorOf(sts);
+    const podClaims = claimBySelector(sts, pods, selector, (pod) => ordinalOf(sts, pod) !== undefined);
+    // kube-controller-manager adopts a StatefulSet's orphaned revisions but releases none of them.
+    const revisionClaims = claimBySelector(sts, revisions, selector);
+    const adoptedRevisions = await adoptOrphans(ctx, types.statefulsets, sts, types.controllerrevisions, revisionClaims.adopt);
+    const adoptedPods = await adoptOrphans(ctx, types.statefulsets, sts, types.pods, podClaims.adopt);
+    await releaseChildren(ctx, sts, types.pods, podClaims.release);
+    const plan = planStatefulSet(sts, [...podClaims.owned, ...adoptedPods], claims, [...revisionClaims.owned, ...adoptedRevisions], ctx.now());
     if (plan.createRevision) {
       await ctx.admission.create(types.controllerrevisions, plan.createRevision).catch((error: unknown) => {
         if (!(error instanceof AlreadyExistsError)) throw error;

@@ -229,6 +229,34 @@ spec:
       assert.match(await cluster.kubectlOk(['rollout', 'history', 'daemonset/logger']), /REVISION\s+CHANGE-CAUSE\s*\n2\s+<none>\s*\n3\s+<none>/);
     });
 
+    it('adopts the pods it left when deleted with --cascade=orphan and applied again, replacing none', async () => {
+      // The pods not on their way out (the rollback's last pod may still be going), by uid, with their controller's uid.
+      const uidsAndOwners = async () =>
+        (
+          JSON.parse(await cluster.kubectlOk(['get', 'pods', '-l', 'name=logger', '-o', 'json'])) as {
+            items: { metadata: { uid: string; deletionTimestamp?: string; ownerReferences?: { uid: string }[] } }[];
+          }
+        ).items
+          .filter((pod) => !pod.metadata.deletionTimestamp)
+          .map((pod): [string, string] => [pod.metadata.uid, pod.metadata.ownerReferences?.[0]?.uid ?? ''])
+          .sort();
+      const before = await waitFor('one pod on each node', async () => {
+        const pods = await uidsAndOwners();
+        return pods.length === 2 ? pods : undefined;
+      });
+      await cluster.kubectlOk(['delete', 'daemonset', 'logger', '--cascade=orphan']);
+      await waitFor('the pods orphaned', async () => (await uidsAndOwners()).every(([, owner]) => owner === ''));
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+      const uid = await cluster.kubectlOk(['get', 'daemonset', 'logger', '-o', 'jsonpath={.metadata.uid}']);
+      await waitFor('the pods adopted', async () => (await uidsAndOwners()).every(([, owner]) => owner === uid));
+      assert.match(await rolledOut(), /successfully rolled out/);
+      assert.deepEqual(
+        (await uidsAndOwners()).map(([pod]) => pod),
+        before.map(([pod]) => pod),
+        'the same pods, none made or replaced',
+      );
+    });
+
     it('deletes the DaemonSet with its pods', async () => {
       await cluster.kubectlOk(['delete', 'daemonset', 'logger']);
       await waitFor('the daemon pods gone', async () => (await dsPods()).length === 0, { timeoutMs: 60_000 });
@@ -328,6 +356,51 @@ spec:
         return again !== undefined && again.metadata.uid !== before?.metadata.uid && again.status?.phase === 'Running';
       });
       await waitFor('the successor read the file', async () => /^found first\n/.test((await cluster.kubectl(['logs', 'web-0'])).stdout));
+    });
+
+    it('adopts web-0 and web-1 after --cascade=orphan and apply again; lets go of a pod relabelled out, and makes its ordinal again once it is gone', async () => {
+      // name → `uid/controller uid` of the pods not on their way out.
+      const owners = async () =>
+        Object.fromEntries(
+          (
+            JSON.parse(await cluster.kubectlOk(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as {
+              items: { metadata: { name: string; uid: string; deletionTimestamp?: string; ownerReferences?: { uid: string }[] } }[];
+            }
+          ).items
+            .filter((pod) => !pod.metadata.deletionTimestamp)
+            .map((pod) => [pod.metadata.name, `${pod.metadata.uid}/${pod.metadata.ownerReferences?.[0]?.uid ?? ''}`]),
+        );
+      const before = await owners();
+      assert.deepEqual(Object.keys(before).sort(), ['web-0', 'web-1']);
+      await cluster.kubectlOk(['delete', 'statefulset', 'web', '--cascade=orphan']);
+      await waitFor('the pods orphaned', async () => Object.values(await owners()).every((owned) => owned.endsWith('/')));
+      await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+      const uid = await cluster.kubectlOk(['get', 'statefulset', 'web', '-o', 'jsonpath={.metadata.uid}']);
+      await waitFor('the pods adopted', async () => Object.values(await owners()).every((owned) => owned.endsWith(`/${uid}`)));
+      await cluster.kubectlOk(['rollout', 'status', 'statefulset/web', '--timeout=60s'], { timeoutMs: 70_000 });
+      const podUid = (owned: string | undefined) => owned?.split('/')[0];
+      const after = await owners();
+      assert.deepEqual(
+        Object.keys(after)
+          .sort()
+          .map((name) => podUid(after[name])),
+        ['web-0', 'web-1'].map((name) => podUid(before[name])),
+        'the same pods, none made or replaced',
+      );
+
+      // Relabelled out (to look at it, say), web-1 is nobody's; its name stays taken until it goes.
+      await cluster.kubectlOk(['label', 'pod', 'web-1', 'app=debugging', '--overwrite']);
+      await waitFor(
+        'web-1 released',
+        async () =>
+          (await cluster.kubectlOk(['get', 'pod', 'web-1', '-o', 'jsonpath={.metadata.ownerReferences}'])) === '' &&
+          (await cluster.kubectlOk(['get', 'statefulset', 'web', '-o', 'jsonpath={.status.replicas}'])) === '1',
+      );
+      await cluster.kubectlOk(['delete', 'pod', 'web-1']);
+      await waitFor('a new web-1 of the StatefulSet running', async () => {
+        const again = (await stsPods()).find((p) => p.metadata.name === 'web-1');
+        return again !== undefined && again.metadata.uid !== podUid(before['web-1']) && again.status?.phase === 'Running';
+      });
     });
 
     it('scales down from the highest ordinal and keeps the claims; deleting a claim reclaims its volume', async () => {

@@ -34,6 +34,7 @@ import { leaseRules } from './lease.ts';
 import type { KubeObject } from './meta.ts';
 import { validateObjectMeta } from './meta.ts';
 import { namespaceRules } from './namespace.ts';
+import { networkPolicyRules } from './network-policy.ts';
 import { nodeRules } from './node.ts';
 import { podRules } from './pod.ts';
 import { podDisruptionBudgetRules } from './pod-disruption-budget.ts';
@@ -107,6 +108,7 @@ const rulesById: ReadonlyMap<string, AnyKindRules> = new Map([
   [types.leases.id, leaseRules],
   [types.ingresses.id, ingressRules],
   [types.ingressclasses.id, ingressClassRules],
+  [types.networkpolicies.id, networkPolicyRules],
   [types.priorityclasses.id, priorityClassRules],
   [types.mutatingwebhookconfigurations.id, mutatingWebhookConfigurationRules],
   [types.validatingwebhookconfigurations.id, validatingWebhookConfigurationRules],

@@ -103,6 +103,7 @@ export const resourceTypes: readonly ResourceType[] = [
   type('coordination.k8s.io', 'v1', 'Lease', 'leases'),
   type('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'], generation: 'spec' }),
   type('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false, generation: 'spec' }),
+  type('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'], generation: 'spec' }),
   type('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     namespaced: false,
     shortNames: ['crd', 'crds'],
@@ -208,6 +209,7 @@ export const types = {
   leases: typeById('coordination.k8s.io/leases'),
   ingresses: typeById('networking.k8s.io/ingresses'),
   ingressclasses: typeById('networking.k8s.io/ingressclasses'),
+  networkpolicies: typeById('networking.k8s.io/networkpolicies'),
   priorityclasses: typeById('scheduling.k8s.io/priorityclasses'),
   mutatingwebhookconfigurations: typeById('admissionregistration.k8s.io/mutatingwebhookconfigurations'),
   validatingwebhookconfigurations: typeById('admissionregistration.k8s.io/validatingwebhookconfigurations'),

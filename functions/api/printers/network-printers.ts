@@ -1,5 +1,5 @@
 /**
- * `kubectl get services | endpoints | endpointslices | ingresses`: ports like `80:30942/TCP`,
+ * `kubectl get services | endpoints | endpointslices | ingresses | networkpolicies`: ports like `80:30942/TCP`,
  * EXTERNAL-IP `<none>` / `<pending>` / the load balancer's address, and endpoint lists capped
  * at three entries with `+ N more...`, as kube-apiserver prints them.
  */
@@ -7,7 +7,7 @@ import { isIPv6 } from 'node:net';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, column, type KindPrinter, nameColumn, nameOf, wide } from './kind-printer.ts';
-import { formatLabels } from './label-text.ts';
+import { formatLabelSelector, formatLabels } from './label-text.ts';
 import { at, type Fields, integer, list, optionalText, records, strings, text } from './object-fields.ts';
 
 /** Most entries an address column lists before it summarises the rest. */
@@ -204,6 +204,23 @@ export const ingressClassPrinter: KindPrinter = {
         ingressClassParameters(at(ingressClass, 'spec', 'parameters')),
         ageSince(ingressClass.metadata.creationTimestamp, now),
       ],
+    };
+  },
+};
+
+/** `kubectl get networkpolicies`: the pod selector as selector text, `<none>` when it selects every pod. */
+export const networkPolicyPrinter: KindPrinter = {
+  columns: [
+    nameColumn,
+    column(
+      'Pod-Selector',
+      "podSelector selects the pods to which this NetworkPolicy object applies. An empty selector matches all pods in the policy's namespace.",
+    ),
+    ageColumn,
+  ],
+  print(policy, now) {
+    return {
+      cells: [nameOf(policy), formatLabelSelector(at(policy, 'spec', 'podSelector')) || '<none>', ageSince(policy.metadata.creationTimestamp, now)],
     };
   },
 };

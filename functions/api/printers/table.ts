@@ -17,7 +17,7 @@ import { customResourcePrinter } from './custom-resource-printer.ts';
 import { eventPrinter } from './event-printer.ts';
 import { ageSince } from './human-duration.ts';
 import { ageColumn, type Cell, type ColumnDefinition, type KindPrinter, nameColumn, nameOf, type TableRowCondition } from './kind-printer.ts';
-import { endpointSlicePrinter, endpointsPrinter, ingressClassPrinter, ingressPrinter, servicePrinter } from './network-printers.ts';
+import { endpointSlicePrinter, endpointsPrinter, ingressClassPrinter, ingressPrinter, networkPolicyPrinter, servicePrinter } from './network-printers.ts';
 import { podPrinter } from './pod-printer.ts';
 import { podDisruptionBudgetPrinter } from './policy-printers.ts';
 import { priorityClassPrinter } from './scheduling-printers.ts';
@@ -95,6 +95,7 @@ const printers: ReadonlyMap<string, KindPrinter> = new Map([
   ['coordination.k8s.io/leases', leasePrinter],
   ['networking.k8s.io/ingresses', ingressPrinter],
   ['networking.k8s.io/ingressclasses', ingressClassPrinter],
+  ['networking.k8s.io/networkpolicies', networkPolicyPrinter],
   ['scheduling.k8s.io/priorityclasses', priorityClassPrinter],
   ['admissionregistration.k8s.io/mutatingwebhookconfigurations', mutatingWebhookConfigurationPrinter],
   ['admissionregistration.k8s.io/validatingwebhookconfigurations', validatingWebhookConfigurationPrinter],

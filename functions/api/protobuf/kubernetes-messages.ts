@@ -78,6 +78,7 @@ const messageNameByKind: Readonly<Record<string, string>> = {
   'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
   'networking.k8s.io/v1/Ingress': 'k8s.io.api.networking.v1.Ingress',
   'networking.k8s.io/v1/IngressClass': 'k8s.io.api.networking.v1.IngressClass',
+  'networking.k8s.io/v1/NetworkPolicy': 'k8s.io.api.networking.v1.NetworkPolicy',
   'discovery.k8s.io/v1/EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',
   'autoscaling/v1/Scale': 'k8s.io.api.autoscaling.v1.Scale',
   'autoscaling/v1/HorizontalPodAutoscaler': 'k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler',

@@ -45,6 +45,7 @@ const componentIds: Readonly<Record<string, string>> = {
   Lease: 'io.k8s.api.coordination.v1.Lease',
   Ingress: 'io.k8s.api.networking.v1.Ingress',
   IngressClass: 'io.k8s.api.networking.v1.IngressClass',
+  NetworkPolicy: 'io.k8s.api.networking.v1.NetworkPolicy',
   PriorityClass: 'io.k8s.api.scheduling.v1.PriorityClass',
   MutatingWebhookConfiguration: 'io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration',
   ValidatingWebhookConfiguration: 'io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration',

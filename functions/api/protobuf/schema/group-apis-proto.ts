@@ -1,6 +1,6 @@
 /**
  * Message definitions for the named API groups Skiff serves: apps/v1 (Deployment, ReplicaSet),
- * coordination.k8s.io/v1 (Lease), networking.k8s.io/v1 (Ingress, IngressClass), discovery.k8s.io/v1
+ * coordination.k8s.io/v1 (Lease), networking.k8s.io/v1 (Ingress, IngressClass, NetworkPolicy), discovery.k8s.io/v1
  * (EndpointSlice), autoscaling/v1 (Scale) and policy/v1 (Eviction, for pods/eviction). Written for Skiff from the field numbers of
  * Kubernetes' wire format; see `apimachinery-proto.ts` for `(inline)` and `(emit_zero)`.
  */
@@ -201,6 +201,45 @@ message IngressClassParametersReference {
   optional string name = 3;
   optional string scope = 4;
   optional string namespace = 5;
+}
+
+message NetworkPolicy {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta metadata = 1;
+  optional NetworkPolicySpec spec = 2;
+}
+
+message NetworkPolicySpec {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector podSelector = 1;
+  repeated NetworkPolicyIngressRule ingress = 2;
+  repeated NetworkPolicyEgressRule egress = 3;
+  repeated string policyTypes = 4;
+}
+
+message NetworkPolicyIngressRule {
+  repeated NetworkPolicyPort ports = 1;
+  repeated NetworkPolicyPeer from = 2;
+}
+
+message NetworkPolicyEgressRule {
+  repeated NetworkPolicyPort ports = 1;
+  repeated NetworkPolicyPeer to = 2;
+}
+
+message NetworkPolicyPeer {
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector podSelector = 1;
+  optional k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector namespaceSelector = 2;
+  optional IPBlock ipBlock = 3;
+}
+
+message NetworkPolicyPort {
+  optional string protocol = 1 [(emit_zero) = true];
+  optional k8s.io.apimachinery.pkg.util.intstr.IntOrString port = 2;
+  optional int32 endPort = 3 [(emit_zero) = true];
+}
+
+message IPBlock {
+  optional string cidr = 1 [(emit_zero) = true];
+  repeated string except = 2;
 }
 `;
 

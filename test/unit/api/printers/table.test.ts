@@ -251,6 +251,11 @@ const expectedColumns: Record<string, Array<[string, number]>> = {
     ['Parameters', 0],
     ['Age', 0],
   ],
+  'networking.k8s.io/networkpolicies': [
+    ['Name', 0],
+    ['Pod-Selector', 0],
+    ['Age', 0],
+  ],
   'networking.k8s.io/ingresses': [
     ['Name', 0],
     ['Class', 0],

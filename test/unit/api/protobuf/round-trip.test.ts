@@ -525,6 +525,34 @@ const objects: readonly KubeObject[] = [
     ],
   },
   {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'db-access', namespace: 'default', uid: 'np-uid', resourceVersion: '950', generation: 1, creationTimestamp: created },
+    spec: {
+      podSelector: { matchLabels: { role: 'db' } },
+      ingress: [
+        {
+          from: [
+            { ipBlock: { cidr: '172.17.0.0/16', except: ['172.17.1.0/24'] } },
+            { namespaceSelector: { matchLabels: { project: 'shop' } }, podSelector: { matchExpressions: [{ key: 'role', operator: 'In', values: ['web'] }] } },
+          ],
+          ports: [
+            { protocol: 'TCP', port: 6379 },
+            { protocol: 'UDP', port: 'dns' },
+          ],
+        },
+      ],
+      egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/24' } }], ports: [{ protocol: 'TCP', port: 32000, endPort: 32768 }] }, {}],
+      policyTypes: ['Ingress', 'Egress'],
+    },
+  },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'default-deny', namespace: 'default' },
+    spec: { podSelector: {}, policyTypes: ['Ingress'] },
+  },
+  {
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
     metadata: { name: 'web', namespace: 'default', uid: 'dep-uid', resourceVersion: '900', creationTimestamp: created },
@@ -591,6 +619,7 @@ describe('protobuf encode then decode', () => {
       'apps/v1/ReplicaSet',
       'coordination.k8s.io/v1/Lease',
       'networking.k8s.io/v1/Ingress',
+      'networking.k8s.io/v1/NetworkPolicy',
       'discovery.k8s.io/v1/EndpointSlice',
       'autoscaling/v1/Scale',
       'v1/Binding',

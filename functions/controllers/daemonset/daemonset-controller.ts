@@ -3,15 +3,16 @@
  * within the update strategy's bounds (see `plan-daemonset.ts`). It claims its pods and its
  * ControllerRevisions by its selector as kube-controller-manager does (controller-runtime/claims.ts):
  * orphans the selector matches are adopted (what `--cascade=orphan` left), what it controls but no
- * longer matches is released. Keys come from DaemonSet changes,
- * from changes of the pods they control, and from nodes that come, go, or change what decides
- * eligibility (labels, taints, unschedulable): those raise every DaemonSet.
+ * longer matches is released. Keys come from DaemonSet changes, from changes of the pods they
+ * control, from an orphan pod or revision (new, relabelled or just released) for every DaemonSet
+ * whose selector matches it (controller-runtime/owner-keys.ts), and from nodes that come, go, or
+ * change what decides eligibility (labels, taints, unschedulable): those raise every DaemonSet.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
 import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
+import { orphanKeys, ownerKeys, ownersOfOrphan } from '../../controller-runtime/owner-keys.ts';
 import { canonicalJson } from '../../controller-runtime/stable-hash.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
@@ -79,10 +80,16 @@ export const daemonSetController: Controller = {
   keysFor(change): ReconcileKey[] {
     if (change.typeId === types.daemonsets.id) return [{ typeId: types.daemonsets.id, namespace: change.namespace, name: change.name }];
     if (change.typeId === types.nodes.id) return eligibilityChanged(change) ? [{ typeId: types.daemonsets.id, name: allDaemonSets }] : [];
+    // Its own revisions change only by its own writes: only an orphaned one is news to it.
+    if (change.typeId === types.controllerrevisions.id) return orphanKeys(change);
     if (change.typeId !== types.pods.id) return [];
-    return ownerKeys(change, 'DaemonSet', types.daemonsets.id);
+    return [...ownerKeys(change, 'DaemonSet', types.daemonsets.id), ...orphanKeys(change)];
   },
   async reconcile(key, ctx) {
+    // An orphan pod's or revision's key wakes the DaemonSets whose selector matches it, as Kubernetes' handlers of both do.
+    for (const childType of [types.pods, types.controllerrevisions]) {
+      if (key.typeId === childType.id) return ownersOfOrphan(ctx, key, { childType, ownerType: types.daemonsets, selectorOf: specSelectorOf });
+    }
     const nodes = await listAll(ctx.store, types.nodes);
     const daemonSets =
       key.name === allDaemonSets

@@ -5,14 +5,16 @@
  * (controller-runtime/claims.ts): an orphan it matches is adopted with the tracking finalizer, so a
  * finished one is counted like one the Job made; a pod relabelled out is released without it. The
  * selector carries the Job's own uid unless `manualSelector`, so adoption is in practice a manual
- * selector's. Keys come from Job changes and from changes of the pods Jobs control.
+ * selector's. Keys come from Job changes, from changes of the pods Jobs control, and from an orphan
+ * pod (new, relabelled or just released) for every Job whose selector matches it
+ * (controller-runtime/owner-keys.ts); an orphan left with the tracking finalizer has it taken off.
  */
 import { jobLabels } from '../../../schemas/job.ts';
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
-import type { Controller, ControllerContext, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
+import type { Controller, ControllerContext, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
+import { orphanKeys, ownerKeys, ownersOfOrphan } from '../../controller-runtime/owner-keys.ts';
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
@@ -47,6 +49,35 @@ async function claimPods(ctx: ControllerContext, job: KubeObject, pods: readonly
   return [...claims.owned, ...adopted];
 }
 
+const hasTrackingFinalizer = (pod: KubeObject) => (pod.metadata.finalizers ?? []).includes(jobLabels.trackingFinalizer);
+
+/**
+ * An orphan pod's key (owner-keys.ts), about this incarnation of the pod (its uid) when it still
+ * carries the tracking finalizer: a Job deleted with `--cascade=orphan` leaves its pods so, and
+ * nothing else would take the finalizer off.
+ */
+function orphanPodKeys(change: ObjectChange): ReconcileKey[] {
+  const pod = change.newObject;
+  const uid = pod && hasTrackingFinalizer(pod) ? pod.metadata.uid : undefined;
+  return orphanKeys(change).map((key) => (uid ? { ...key, uid } : key));
+}
+
+/**
+ * Takes the tracking finalizer off an orphan, as kube-controller-manager's orphan pod handler does,
+ * unless a Job that has not finished has adopted it meanwhile. False when the pod changed under us.
+ */
+async function untrackOrphan(ctx: ControllerContext, key: ReconcileKey): Promise<boolean> {
+  const pod = await getIfExists(ctx.store, types.pods, key.namespace, key.name);
+  if (!pod || pod.metadata.uid !== key.uid || !hasTrackingFinalizer(pod)) return true;
+  const ref = controllerRefOf(pod);
+  if (ref) {
+    if (ref.kind !== 'Job' || ref.apiVersion !== 'batch/v1') return true;
+    const job = await getIfExists(ctx.store, types.jobs, key.namespace, ref.name);
+    if (job && job.metadata.uid === ref.uid && !isJobFinished(job)) return true;
+  }
+  return releasePod(ctx, pod);
+}
+
 export function jobController(options: JobPlanOptions = {}): Controller {
   return {
     name: component,
@@ -54,9 +85,15 @@ export function jobController(options: JobPlanOptions = {}): Controller {
     keysFor(change): ReconcileKey[] {
       if (change.typeId === types.jobs.id) return [{ typeId: types.jobs.id, namespace: change.namespace, name: change.name }];
       if (change.typeId !== types.pods.id) return [];
-      return ownerKeys(change, 'Job', types.jobs.id);
+      return [...ownerKeys(change, 'Job', types.jobs.id), ...orphanPodKeys(change)];
     },
     async reconcile(key, ctx) {
+      if (key.typeId === types.pods.id) {
+        const untracked = key.uid === undefined || (await untrackOrphan(ctx, key));
+        // The Jobs whose selector matches the orphan adopt it (with the finalizer again) when reconciled next.
+        const owners = await ownersOfOrphan(ctx, key, { childType: types.pods, ownerType: types.jobs, selectorOf: specSelectorOf });
+        return untracked ? owners : { ...owners, requeueAfterSeconds: 1 };
+      }
       const job = await getIfExists(ctx.store, types.jobs, key.namespace, key.name);
       const pods = await listAll(ctx.store, types.pods, { namespace: key.namespace });
       if (!job) {

@@ -4,14 +4,16 @@
  * claims.ts): the orphans its selector matches that are named for one of its ordinals are adopted
  * (what `--cascade=orphan` left), a pod relabelled out of the selector is released; orphaned
  * ControllerRevisions its selector matches are adopted, none is released. Keys come from
- * StatefulSet changes, from changes of the pods they control, and from the removal of an orphan
- * named for a StatefulSet's ordinal (a released pod that kept the name the StatefulSet needs).
+ * StatefulSet changes, from changes of the pods they control, from an orphan pod (new, relabelled
+ * or just released) for every StatefulSet whose selector matches it (controller-runtime/owner-keys.ts),
+ * and from the removal of an orphan named for a StatefulSet's ordinal (a released pod that kept the
+ * name the StatefulSet needs).
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
 import { types } from '../../../schemas/registry.ts';
 import { adoptOrphans, claimBySelector, releaseChildren, specSelectorOf } from '../../controller-runtime/claims.ts';
 import type { Controller, ObjectChange, ReconcileKey } from '../../controller-runtime/controller.ts';
-import { ownerKeys } from '../../controller-runtime/owner-keys.ts';
+import { orphanKeys, ownerKeys, ownersOfOrphan } from '../../controller-runtime/owner-keys.ts';
 import { controllerRefOf } from '../../controller-runtime/owner-references.ts';
 import { AlreadyExistsError, NotFoundError } from '../../core/errors.ts';
 import { getIfExists, listAll } from '../../store/list-all.ts';
@@ -41,9 +43,11 @@ export const statefulSetController: Controller = {
   keysFor(change): ReconcileKey[] {
     if (change.typeId === types.statefulsets.id) return [{ typeId: types.statefulsets.id, namespace: change.namespace, name: change.name }];
     if (change.typeId !== types.pods.id) return [];
-    return [...ownerKeys(change, 'StatefulSet', types.statefulsets.id), ...keyOfRemovedOrphan(change)];
+    return [...ownerKeys(change, 'StatefulSet', types.statefulsets.id), ...orphanKeys(change), ...keyOfRemovedOrphan(change)];
   },
   async reconcile(key, ctx) {
+    // An orphan pod's key wakes the StatefulSets whose selector matches it (as Kubernetes' pod handlers do, by selector only).
+    if (key.typeId === types.pods.id) return ownersOfOrphan(ctx, key, { childType: types.pods, ownerType: types.statefulsets, selectorOf: specSelectorOf });
     const sts = await getIfExists(ctx.store, types.statefulsets, key.namespace, key.name);
     if (!sts) return;
     const namespace = key.namespace;

@@ -88,4 +88,38 @@ describe('daemonSetController.reconcile claims', () => {
     await daemonSetController.reconcile(key('agent'), world.controllerContext());
     assert.equal(controllerUid(await world.raw.get(types.pods, 'apps', 'theirs')), 'other-uid');
   });
+
+  it('is woken by an orphan pod or revision its selector matches, through the orphan’s key', async () => {
+    await world.admission.create(types.daemonsets, daemonSet('agent'));
+    const pod = await world.admission.create(types.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'stray', namespace: 'apps', labels: { app: 'agent' } },
+      spec: { containers: [{ name: 'agent', image: 'busybox' }] },
+    });
+    const revision = await world.admission.create(types.controllerrevisions, {
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: { name: 'agent-old', namespace: 'apps', labels: { app: 'agent' } },
+      revision: 1,
+    } as KubeObject);
+    for (const [type, child] of [
+      [types.pods, pod],
+      [types.controllerrevisions, revision],
+    ] as const) {
+      const keys = daemonSetController.keysFor({ typeId: type.id, namespace: 'apps', name: child.metadata.name ?? '', newObject: child });
+      assert.deepEqual(keys, [{ typeId: type.id, namespace: 'apps', name: child.metadata.name }]);
+      const woken = await daemonSetController.reconcile(keys[0] ?? key('none'), world.controllerContext());
+      assert.deepEqual(woken?.enqueue, [key('agent')], `${type.kind} wakes its DaemonSet`);
+    }
+    const owned = {
+      ...revision,
+      metadata: { ...revision.metadata, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'u', controller: true }] },
+    };
+    assert.deepEqual(
+      daemonSetController.keysFor({ typeId: types.controllerrevisions.id, namespace: 'apps', name: 'agent-old', oldObject: owned, newObject: owned }),
+      [],
+      'its own revision’s change is not news to it',
+    );
+  });
 });

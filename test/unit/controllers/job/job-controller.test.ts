@@ -96,4 +96,35 @@ describe('jobController.reconcile claims', () => {
     const late = await pod(world, 'late');
     assert.deepEqual([late.metadata.ownerReferences, tracked(late)], [undefined, false]);
   });
+
+  it('takes the tracking finalizer off a pod its Job left with --cascade=orphan, through the orphan’s key', async () => {
+    await world.admission.create(types.jobs, manualJob('crunch', 1));
+    await controller.reconcile(key('crunch'), world.controllerContext());
+    const [made] = (await world.raw.list(types.pods, { namespace: 'apps' })).items;
+    assert.ok(made && tracked(made));
+    // What the garbage collector does before the Job goes: the reference removed, the finalizer left.
+    const { ownerReferences: _dropped, ...metadata } = made.metadata;
+    const orphaned = await world.raw.update(types.pods, { ...made, metadata });
+    await world.raw.delete(types.jobs, 'apps', 'crunch');
+    const keys = controller.keysFor({ typeId: types.pods.id, namespace: 'apps', name: made.metadata.name ?? '', oldObject: made, newObject: orphaned });
+    const orphanKey = { typeId: types.pods.id, namespace: 'apps', name: made.metadata.name ?? '', uid: made.metadata.uid ?? '' };
+    assert.deepEqual(keys, [key('crunch'), orphanKey], 'the Job it had, and the orphan about this pod');
+    await controller.reconcile(orphanKey, world.controllerContext());
+    const left = await pod(world, made.metadata.name ?? '');
+    assert.deepEqual([left.metadata.uid, tracked(left)], [made.metadata.uid, false]);
+  });
+
+  it('wakes the running Jobs whose selector matches a new orphan, and leaves the finalizer of a pod a running Job adopted', async () => {
+    const job = await world.admission.create(types.jobs, manualJob('crunch', 1));
+    const orphan = await bare(world, 'stray', { batch: 'crunch' });
+    const keys = controller.keysFor({ typeId: types.pods.id, namespace: 'apps', name: 'stray', newObject: orphan });
+    const woken = await controller.reconcile(keys[0] ?? key('none'), world.controllerContext());
+    assert.deepEqual(woken?.enqueue, [key('crunch')]);
+    await controller.reconcile(key('crunch'), world.controllerContext());
+    const adopted = await pod(world, 'stray');
+    assert.deepEqual([controllerRefOf(adopted)?.uid, tracked(adopted)], [job.metadata.uid, true]);
+    // A late key about the pod when it was an orphan with the finalizer: the running Job keeps it.
+    await controller.reconcile({ typeId: types.pods.id, namespace: 'apps', name: 'stray', uid: adopted.metadata.uid ?? '' }, world.controllerContext());
+    assert.equal(tracked(await pod(world, 'stray')), true);
+  });
 });

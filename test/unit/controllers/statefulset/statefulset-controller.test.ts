@@ -131,4 +131,22 @@ describe('statefulSetController.reconcile claims', () => {
     };
     assert.deepEqual(statefulSetController.keysFor({ typeId: types.pods.id, namespace: 'apps', name: 'web-1', oldObject: owned }), []);
   });
+
+  it('is woken by a new orphan pod its selector matches, through the orphan’s key, and adopts it', async () => {
+    const sts = await world.admission.create(types.statefulsets, statefulSet('web', 1));
+    await world.admission.create(types.statefulsets, statefulSet('db', 1));
+    const orphan = await world.admission.create(types.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-0', namespace: 'apps', labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'nginx' }] },
+    });
+    const keys = statefulSetController.keysFor({ typeId: types.pods.id, namespace: 'apps', name: 'web-0', newObject: orphan });
+    assert.deepEqual(keys, [{ typeId: types.pods.id, namespace: 'apps', name: 'web-0' }]);
+    const ctx = world.controllerContext();
+    const woken = await statefulSetController.reconcile(keys[0] ?? key('none'), ctx);
+    assert.deepEqual(woken?.enqueue, [key('web')]);
+    await statefulSetController.reconcile(key('web'), ctx);
+    assert.equal(controllerUid(await world.raw.get(types.pods, 'apps', 'web-0')), sts.metadata.uid);
+  });
 });

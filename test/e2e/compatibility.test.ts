@@ -574,3 +574,105 @@ describe('PodDisruptionBudgets, ReplicationControllers and kubectl apply --prune
     }
   });
 });
+
+describe('owners claim what kubectl leaves them at once, without a resync', { timeout: 300_000 }, () => {
+  let cluster: TestCluster;
+  /** Longer than any wait here: whatever is adopted was adopted because a change named it, not by a resync pass. */
+  const resyncSeconds = 3600;
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 1, agentRuntime: 'sim', resyncSeconds });
+    await waitFor('a Ready node', async () => / Ready /.test(await cluster.kubectlOk(['get', 'nodes'])), { timeoutMs: 60_000 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const namesAndUids = async (args: readonly string[]) =>
+    (await cluster.kubectlOk([...args, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}={.metadata.ownerReferences[0].uid} {end}']))
+      .trim()
+      .split(' ')
+      .filter(Boolean)
+      .map((triple) => triple.split('=') as [string, string, string])
+      .sort();
+
+  it('adopts the ReplicaSet a Deployment deleted with --cascade=orphan left when the Deployment is applied again: the same ReplicaSet and pods, no collisionCount', async () => {
+    const manifest = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: orphaned',
+      'spec:',
+      '  replicas: 2',
+      '  selector:',
+      '    matchLabels:',
+      '      app: orphaned',
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      '        app: orphaned',
+      '    spec:',
+      '      containers:',
+      '      - name: web',
+      '        image: nginx',
+    ].join('\n');
+    const rolledOut = async () => {
+      const status = await cluster.kubectlOk(['get', 'deployment', 'orphaned', '-o', 'jsonpath={.status.updatedReplicas}/{.status.availableReplicas}']);
+      return status === '2/2';
+    };
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    await waitFor('the Deployment rolled out', rolledOut, { timeoutMs: 60_000 });
+    const replicaSetsBefore = await namesAndUids(['get', 'rs', '-l', 'app=orphaned']);
+    const podsBefore = await namesAndUids(['get', 'pods', '-l', 'app=orphaned']);
+    assert.equal(replicaSetsBefore.length, 1);
+    assert.equal(podsBefore.length, 2);
+
+    await cluster.kubectlOk(['delete', 'deployment', 'orphaned', '--cascade=orphan']);
+    await waitFor('the ReplicaSet orphaned', async () => (await namesAndUids(['get', 'rs', '-l', 'app=orphaned'])).every(([, , owner]) => owner === ''), {
+      timeoutMs: 60_000,
+    });
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: manifest });
+    const deploymentUid = await cluster.kubectlOk(['get', 'deployment', 'orphaned', '-o', 'jsonpath={.metadata.uid}']);
+    await waitFor(
+      'the ReplicaSet adopted and the Deployment rolled out',
+      async () => (await namesAndUids(['get', 'rs', '-l', 'app=orphaned'])).some(([, , owner]) => owner === deploymentUid) && (await rolledOut()),
+      { timeoutMs: 60_000 },
+    );
+    const [[name, uid]] = replicaSetsBefore as [[string, string, string]];
+    assert.deepEqual(await namesAndUids(['get', 'rs', '-l', 'app=orphaned']), [[name, uid, deploymentUid]], 'the same ReplicaSet, and no other');
+    assert.deepEqual(await namesAndUids(['get', 'pods', '-l', 'app=orphaned']), podsBefore, 'the same pods, still the ReplicaSet’s');
+    assert.equal(await cluster.kubectlOk(['get', 'deployment', 'orphaned', '-o', 'jsonpath={.status.collisionCount}']), '');
+    await cluster.kubectlOk(['delete', 'deployment', 'orphaned']);
+  });
+
+  it('adopts a bare pod made with a ReplicaSet’s labels at once, and deletes the surplus pod', async () => {
+    await cluster.kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'adopter', namespace: 'default' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'adopter' } },
+          template: { metadata: { labels: { app: 'adopter' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+        },
+      }),
+    });
+    await waitFor('one ready replica', async () => (await cluster.kubectlOk(['get', 'rs', 'adopter', '-o', 'jsonpath={.status.readyReplicas}'])) === '1', {
+      timeoutMs: 60_000,
+    });
+    const replicaSetUid = await cluster.kubectlOk(['get', 'rs', 'adopter', '-o', 'jsonpath={.metadata.uid}']);
+    await cluster.kubectlOk(['run', 'stray', '--image=nginx', '--labels=app=adopter']);
+    // Adopted, two pods for one replica, one deleted (the stray, most likely: the least far along
+    // goes first): one pod left, the ReplicaSet's. Left alone, the stray would stay bare beside it.
+    await waitFor(
+      'the bare pod adopted and the surplus gone',
+      async () => {
+        const pods = await namesAndUids(['get', 'pods', '-l', 'app=adopter']);
+        return pods.length === 1 && pods.every(([, , owner]) => owner === replicaSetUid);
+      },
+      { timeoutMs: 60_000 },
+    );
+    await cluster.kubectlOk(['delete', 'rs', 'adopter']);
+  });
+});

@@ -75,6 +75,11 @@ export interface AdmitOptions {
    * refuse it, and the update rules (immutable fields) are not run: nothing they compare changes.
    */
   readonly statusOnly?: boolean;
+  /**
+   * An update through a subresource that writes one part of the object (`ephemeralcontainers`):
+   * the kind's rules for that subresource judge it in place of its update rules.
+   */
+  readonly subresource?: string;
 }
 
 export interface Admitted {
@@ -229,9 +234,12 @@ export function admit(type: ResourceType, body: unknown, options: AdmitOptions):
     ...(type.persisted ? validateObjectMeta(defaulted.metadata, { namespaced: type.namespaced, nameRule: rules.nameRule }) : []),
     ...(rules.validate?.(defaulted) ?? []),
   ];
+  if (options.operation === 'create') causes.push(...(rules.validateCreate?.(defaulted) ?? []));
   if (old && !options.statusOnly) {
     if (old.metadata.name && defaulted.metadata.name !== old.metadata.name) causes.push(immutable('metadata.name', defaulted.metadata.name ?? ''));
-    causes.push(...(rules.validateUpdate?.(defaulted, old) ?? []));
+    const subresourceRules = options.subresource !== undefined ? rules.validateSubresourceUpdate?.[options.subresource] : undefined;
+    if (options.subresource !== undefined && !subresourceRules) throw new Error(`no update rules for the ${options.subresource} subresource of ${type.id}`);
+    causes.push(...((subresourceRules ?? rules.validateUpdate)?.(defaulted, old) ?? []));
   }
   const refusing = options.statusOnly ? causes.filter((cause) => isStatusField(cause.field)) : causes;
   if (refusing.length > 0) throw new InvalidError(ref, refusing);

@@ -22,8 +22,15 @@ export interface KindRules<T extends { readonly metadata: ObjectMeta }> {
   readonly defaultsFromStored?: (object: T, old: T | undefined) => T;
   /** Field rules on the defaulted object. */
   readonly validate?: (object: T) => FieldCause[];
+  /** Rules only a create answers to (fields that may not be set on create). */
+  readonly validateCreate?: (object: T) => FieldCause[];
   /** Rules comparing an update with the stored object (immutable fields). */
   readonly validateUpdate?: (object: T, old: T) => FieldCause[];
+  /**
+   * In place of `validateUpdate`, for an update through a subresource that writes one part of
+   * the object (a pod's `ephemeralcontainers`): what that part may become.
+   */
+  readonly validateSubresourceUpdate?: Readonly<Record<string, (object: T, old: T) => FieldCause[]>>;
 }
 
 /** Any kind's rules, as the admission pipeline sees them. */

@@ -3,7 +3,7 @@
  * ports, probes, env, volumes and tolerations, and Skiff's own limits on top (`pod-support.ts`),
  * each refusal a field cause.
  */
-import { child, duplicate, type FieldCause, index, invalid, nonNegative, notFound, required } from './field-errors.ts';
+import { child, duplicate, type FieldCause, forbidden, index, invalid, nonNegative, notFound, required } from './field-errors.ts';
 import {
   checkAnnotations,
   checkLabels,
@@ -17,7 +17,16 @@ import {
   isPortName,
   isQualifiedName,
 } from './name-rules.ts';
-import { type Container, type PodSpec, type PodTemplateSpec, type Probe, podSpecSchema, type Toleration, type Volume } from './pod-spec.ts';
+import {
+  type Container,
+  type EphemeralContainer,
+  type PodSpec,
+  type PodTemplateSpec,
+  type Probe,
+  podSpecSchema,
+  type Toleration,
+  type Volume,
+} from './pod-spec.ts';
 import { checkPodSupport } from './pod-support.ts';
 
 function validatePorts(container: Container, field: string): FieldCause[] {
@@ -121,7 +130,10 @@ function validateEnv(container: Container, field: string): FieldCause[] {
   return causes;
 }
 
-function validateContainer(container: Container, field: string, volumes: ReadonlySet<string>, isInit: boolean): FieldCause[] {
+type ContainerRole = 'init' | 'app' | 'ephemeral';
+
+function validateContainer(container: Container, field: string, volumes: ReadonlySet<string>, role: ContainerRole): FieldCause[] {
+  const isInit = role === 'init';
   const causes: FieldCause[] = [];
   if (!container.name) causes.push(required(child(field, 'name')));
   else causes.push(...checkName(child(field, 'name'), container.name, isDns1123Label));
@@ -133,7 +145,7 @@ function validateContainer(container: Container, field: string, volumes: Readonl
   if (isInit && container.restartPolicy !== undefined && container.restartPolicy !== 'Always') {
     causes.push(invalid(child(field, 'restartPolicy'), container.restartPolicy, 'must be "Always" or unset'));
   }
-  if (!isInit && container.restartPolicy !== undefined) {
+  if (role === 'app' && container.restartPolicy !== undefined) {
     causes.push({ field: child(field, 'restartPolicy'), reason: 'FieldValueForbidden', message: 'Forbidden: may not be set for non-init containers' });
   }
   const mountPaths = new Set<string>();
@@ -187,6 +199,67 @@ function validateTolerations(tolerations: readonly Toleration[], field: string):
   return causes;
 }
 
+/**
+ * The Container fields an ephemeral container may not have, in the order of the Container struct
+ * (kube-apiserver's allow list): they would make it part of how the pod serves (ports, probes,
+ * lifecycle hooks) or claim what the pod was scheduled with (resources).
+ */
+const fieldsNotForEphemeralContainers = [
+  'ports',
+  'resources',
+  'resizePolicy',
+  'restartPolicy',
+  'restartPolicyRules',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+] as const;
+
+const notForEphemeral = 'cannot be set for an Ephemeral Container';
+
+/** Whether a field holds something, as Go's comparison with the zero value sees it (`resources: {}` holds nothing). */
+function isSet(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.values(value).some(isSet);
+  return value !== '' && value !== false && value !== 0;
+}
+
+/**
+ * kube-apiserver's `validateEphemeralContainers`: each one a valid container, named uniquely
+ * across every container of the pod, targeting an existing regular or init container, with none
+ * of the fields of `fieldsNotForEphemeralContainers` and no subPath mounts (bind mounts that would
+ * outlive it until the pod goes).
+ */
+function validateEphemeralContainers(spec: PodSpec, field: string, volumes: ReadonlySet<string>, names: Map<string, true>): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const targets = new Set([...(spec.containers ?? []), ...(spec.initContainers ?? [])].map((container) => container.name));
+  (spec.ephemeralContainers ?? []).forEach((container: EphemeralContainer, i) => {
+    const at = index(field, i);
+    causes.push(...validateContainer(container, at, volumes, 'ephemeral'));
+    if (container.image !== undefined && container.image !== container.image.trim()) {
+      causes.push(invalid(child(at, 'image'), container.image, 'must not have leading or trailing whitespace'));
+    }
+    if (container.name) {
+      if (names.has(container.name)) causes.push(duplicate(child(at, 'name'), container.name));
+      names.set(container.name, true);
+    }
+    if (container.targetContainerName && !targets.has(container.targetContainerName)) {
+      causes.push(notFound(child(at, 'targetContainerName'), container.targetContainerName));
+    }
+    for (const name of fieldsNotForEphemeralContainers) {
+      if (isSet(container[name])) causes.push(forbidden(child(at, name), notForEphemeral));
+    }
+    (container.volumeMounts ?? []).forEach((mount, m) => {
+      const mountAt = index(child(at, 'volumeMounts'), m);
+      if (mount.subPath) causes.push(forbidden(child(mountAt, 'subPath'), notForEphemeral));
+      if (mount.subPathExpr) causes.push(forbidden(child(mountAt, 'subPathExpr'), notForEphemeral));
+    });
+  });
+  return causes;
+}
+
 export interface PodSpecRules {
   /** Pod templates of workloads only allow restartPolicy Always. */
   readonly allowedRestartPolicies?: readonly string[];
@@ -207,15 +280,16 @@ export function validatePodSpec(spec: PodSpec, field: string, rules: PodSpecRule
   };
   (spec.initContainers ?? []).forEach((container, i) => {
     const at = index(child(field, 'initContainers'), i);
-    causes.push(...validateContainer(container, at, volumeNames, true));
+    causes.push(...validateContainer(container, at, volumeNames, 'init'));
     checkUnique(container, at);
   });
   if (!spec.containers || spec.containers.length === 0) causes.push(required(child(field, 'containers')));
   (spec.containers ?? []).forEach((container, i) => {
     const at = index(child(field, 'containers'), i);
-    causes.push(...validateContainer(container, at, volumeNames, false));
+    causes.push(...validateContainer(container, at, volumeNames, 'app'));
     checkUnique(container, at);
   });
+  causes.push(...validateEphemeralContainers(spec, child(field, 'ephemeralContainers'), volumeNames, names));
   if (rules.allowedRestartPolicies && !rules.allowedRestartPolicies.includes(spec.restartPolicy)) {
     causes.push({
       field: child(field, 'restartPolicy'),
@@ -250,5 +324,8 @@ export function validatePodTemplate(
     ...checkAnnotations(child(child(field, 'metadata'), 'annotations'), template.metadata?.annotations),
     ...validatePodSpec(template.spec ?? podSpecSchema.parse({}), child(field, 'spec'), { allowedRestartPolicies }),
   ];
+  if ((template.spec?.ephemeralContainers ?? []).length > 0) {
+    causes.push(forbidden(child(child(field, 'spec'), 'ephemeralContainers'), 'ephemeral containers not allowed in pod template'));
+  }
   return causes;
 }

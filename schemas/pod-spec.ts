@@ -183,6 +183,16 @@ export const containerSchema = z
   .meta({ id: `${coreV1}.Container`, description: 'A single container of a pod.' });
 export type Container = z.infer<typeof containerSchema>;
 
+/**
+ * A container added to a running pod through its `ephemeralcontainers` subresource (`kubectl
+ * debug`): a Container's fields (validation refuses those an ephemeral one may not have) and the
+ * container whose namespaces it joins.
+ */
+export const ephemeralContainerSchema = containerSchema
+  .extend({ targetContainerName: z.string().optional() })
+  .meta({ id: `${coreV1}.EphemeralContainer`, description: 'A container added to a running pod for debugging; never restarted.' });
+export type EphemeralContainer = z.infer<typeof ephemeralContainerSchema>;
+
 /** Volume sources Skiff passes through without modelling them. */
 const opaqueVolumeSources = [
   'awsElasticBlockStore',
@@ -342,7 +352,7 @@ export const podSpecSchema = z
     volumes: mergedBy(volumeSchema, 'name').meta({ 'x-kubernetes-patch-strategy': 'merge,retainKeys' }).optional(),
     initContainers: mergedBy(containerSchema, 'name').optional(),
     containers: mergedBy(containerSchema, 'name').optional().describe('The containers of the pod; at least one.'),
-    ephemeralContainers: mergedBy(opaqueObject, 'name').optional(),
+    ephemeralContainers: mergedBy(ephemeralContainerSchema, 'name').optional(),
     restartPolicy: z.enum(restartPolicies).default('Always').describe('Restart policy for all containers: Always, OnFailure or Never.'),
     terminationGracePeriodSeconds: int64.default(30).describe('Seconds between the stop signal and the kill when the pod is deleted.'),
     activeDeadlineSeconds: int64.optional(),
@@ -423,11 +433,17 @@ function hasSource(volume: Volume): boolean {
 }
 
 /** Applies the defaults of `SetDefaults_PodSpec` that the schema cannot express. */
+/** An ephemeral container gets a container's defaults (its pull policy, an empty `resources`, as kube shows it). */
+function defaultEphemeralContainer(container: EphemeralContainer): EphemeralContainer {
+  return { ...container, ...defaultContainer(container) };
+}
+
 export function defaultPodSpec(spec: PodSpec): PodSpec {
   return {
     ...spec,
     ...(spec.containers ? { containers: spec.containers.map(defaultContainer) } : {}),
     ...(spec.initContainers ? { initContainers: spec.initContainers.map(defaultContainer) } : {}),
+    ...(spec.ephemeralContainers ? { ephemeralContainers: spec.ephemeralContainers.map(defaultEphemeralContainer) } : {}),
     ...(spec.volumes ? { volumes: spec.volumes.map((v) => (hasSource(v) ? v : { ...v, emptyDir: {} })) } : {}),
     // serviceAccount is the deprecated spelling; the apiserver keeps both in step.
     ...(spec.serviceAccountName && !spec.serviceAccount ? { serviceAccount: spec.serviceAccountName } : {}),

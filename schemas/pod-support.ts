@@ -155,5 +155,9 @@ export function checkPodSupport(spec: PodSpec, field: string): FieldCause[] {
     const at = index(child(field, 'containers'), i);
     causes.push(...checkMounts(spec, container, at), ...checkContainerSecurity(container, at));
   });
+  (spec.ephemeralContainers ?? []).forEach((container, i) => {
+    const at = index(child(field, 'ephemeralContainers'), i);
+    causes.push(...checkMounts(spec, container, at), ...checkContainerSecurity(container, at));
+  });
   return causes;
 }

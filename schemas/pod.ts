@@ -145,10 +145,38 @@ function validatePodUpdate(pod: Pod, old: Pod): FieldCause[] {
   ];
 }
 
+/** Ephemeral containers come only through the `ephemeralcontainers` subresource of a running pod. */
+function validatePodCreate(pod: Pod): FieldCause[] {
+  return (pod.spec.ephemeralContainers ?? []).length > 0 ? [forbidden('spec.ephemeralContainers', 'cannot be set on create')] : [];
+}
+
+/**
+ * An update through `pods/{name}/ephemeralcontainers` (kube-apiserver's
+ * ValidatePodEphemeralContainersUpdate): ephemeral containers may be added, never removed or
+ * changed, and never to a node's static pod (its mirror). The rest of the pod was copied from the
+ * stored one before this runs, and the new ones were validated with the pod spec.
+ */
+function validateEphemeralContainersUpdate(pod: Pod, old: Pod): FieldCause[] {
+  if (old.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) {
+    return [forbidden('', 'static pods do not support ephemeral containers')];
+  }
+  const field = 'spec.ephemeralContainers';
+  const incoming = new Map((pod.spec.ephemeralContainers ?? []).map((container) => [container.name, container]));
+  return (old.spec.ephemeralContainers ?? []).flatMap((existing) => {
+    const now = incoming.get(existing.name);
+    if (now === undefined) return [forbidden(field, `existing ephemeral containers ${JSON.stringify(existing.name)} may not be removed\n`)];
+    if (!sameJson(now, existing))
+      return [forbidden(`${field}[${existing.name}]`, `existing ephemeral containers ${JSON.stringify(existing.name)} may not be changed\n`)];
+    return [];
+  });
+}
+
 export const podRules: AnyKindRules = anyKind<Pod>({
   schema: podSchema,
   nameRule: isDns1123Subdomain,
   defaults: defaultPod,
   validate: (pod) => validatePodSpec(pod.spec, 'spec'),
+  validateCreate: validatePodCreate,
   validateUpdate: validatePodUpdate,
+  validateSubresourceUpdate: { ephemeralcontainers: validateEphemeralContainersUpdate },
 });

@@ -64,7 +64,7 @@ export const resourceTypes: readonly ResourceType[] = [
   type('', 'v1', 'Pod', 'pods', {
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'binding', 'log', 'eviction', 'exec', 'attach', 'portforward'],
+    subresources: ['status', 'binding', 'log', 'eviction', 'exec', 'attach', 'portforward', 'ephemeralcontainers'],
   }),
   type('', 'v1', 'Service', 'services', {
     shortNames: ['svc'],

@@ -17,7 +17,18 @@ import type { JsonSchemaProps } from './structural-schema.ts';
  */
 export type GenerationRule = 'spec' | 'content' | 'content-but-status' | 'content-or-labels';
 
-export type Subresource = 'status' | 'finalize' | 'scale' | 'binding' | 'log' | 'eviction' | 'token' | 'exec' | 'attach' | 'portforward';
+export type Subresource =
+  | 'status'
+  | 'finalize'
+  | 'scale'
+  | 'binding'
+  | 'log'
+  | 'eviction'
+  | 'token'
+  | 'exec'
+  | 'attach'
+  | 'portforward'
+  | 'ephemeralcontainers';
 
 export interface ResourceType {
   /** Stable key, `<group or core>/<plural>`: the store's partition for this type. */

@@ -68,6 +68,7 @@ const subresourceFacts: Readonly<Record<Subresource, SubresourceFacts>> = {
   exec: { responseKind: () => ({ group: '', version: 'v1', kind: 'PodExecOptions' }), verbs: ['create', 'get'] },
   attach: { responseKind: () => ({ group: '', version: 'v1', kind: 'PodAttachOptions' }), verbs: ['create', 'get'] },
   portforward: { responseKind: () => ({ group: '', version: 'v1', kind: 'PodPortForwardOptions' }), verbs: ['create', 'get'] },
+  ephemeralcontainers: { responseKind: ownKind, verbs: ['get', 'patch', 'update'] },
 };
 
 /** Served groups in discovery order: the core group, then the others as the registry lists them. */

@@ -30,6 +30,7 @@ import { exactFieldValue } from '../domain/authorization/request-attributes.ts';
 import type { UserInfo } from '../domain/authorization/user-info.ts';
 import type { NodeStatsSource } from '../domain/metrics/node-stats.ts';
 import type { Admission, StrategyDeleteOptions } from '../domain/object-admission/admission.ts';
+import type { PartialUpdateSubresource } from '../domain/object-admission/status-subresource.ts';
 import { bindPod } from '../domain/pods/pod-binding.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import type { PodStreamLocator } from '../domain/pods/pod-streams.ts';
@@ -124,6 +125,7 @@ export async function serveResource(route: ResourceRoute, request: ReadRequest, 
   if (subresource === 'eviction') return expect(method, 'POST', () => evict(route, request, context));
   if (subresource === 'scale') return serveScale(route, request, context, method);
   if (subresource === 'finalize') return expect(method, 'PUT', () => finalizeNamespace(route, request, context));
+  if (subresource === 'ephemeralcontainers' && method !== 'GET' && method !== 'PUT' && method !== 'PATCH') throw new MethodNotAllowedError();
   if (route.watchPath) return expect(method, 'GET', async () => watch(route, request, context));
   if (route.name === undefined) {
     switch (method) {
@@ -207,7 +209,7 @@ function render(
 
 async function get(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const object = await context.store.get(route.type, route.namespace, route.name!);
-  if (route.subresource && route.subresource !== 'status') throw new MethodNotAllowedError();
+  if (route.subresource && partialUpdateOf(route) === undefined) throw new MethodNotAllowedError();
   return render(route.type, object, request, context);
 }
 
@@ -440,6 +442,14 @@ function checkPrecondition(route: ResourceRoute, clientResourceVersion: string |
   }
 }
 
+/**
+ * The subresources whose PUT and PATCH write one part of the object: `status`, and a pod's
+ * `ephemeralcontainers` (`kubectl debug`), whose GET answers the whole pod.
+ */
+function partialUpdateOf(route: ResourceRoute): PartialUpdateSubresource | undefined {
+  return route.subresource === 'status' || route.subresource === 'ephemeralcontainers' ? route.subresource : undefined;
+}
+
 function checkName(route: ResourceRoute, body: Record<string, unknown>): void {
   const name = (body.metadata as { name?: unknown } | undefined)?.name;
   if (name !== undefined && name !== route.name) {
@@ -455,7 +465,7 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
   const fieldManager = fieldManagerOf(request);
   const clientResourceVersion = preconditionOf((withName.metadata as { resourceVersion?: unknown }).resourceVersion);
   let warnings: string[] = [];
-  const subresource = route.subresource === 'status' ? 'status' : undefined;
+  const subresource = partialUpdateOf(route);
   const written = await writeWithRetry(
     route,
     context,
@@ -472,7 +482,7 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
     isDryRun(request.query),
     // A status write (a node's, for its pods) and a Lease renewal (a node's, every 20 s: docs/adr/196)
     // may start from the object remembered at the version they name.
-    subresource || route.type.id === types.leases.id ? clientResourceVersion : undefined,
+    subresource === 'status' || route.type.id === types.leases.id ? clientResourceVersion : undefined,
   );
   return render(route.type, written, request, context, 200, warningHeaders(warnings));
 }
@@ -494,7 +504,7 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
   const patchBody = parsePatchBody(patchType, request.body);
   const fieldValidation = fieldValidationOf(request.query);
   const fieldManager = fieldManagerOf(request);
-  const subresource = route.subresource === 'status' ? 'status' : undefined;
+  const subresource = partialUpdateOf(route);
   if (patchType === 'apply') {
     if (!request.query.get('fieldManager'))
       throw new BadRequestError('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
@@ -836,15 +846,24 @@ async function serveLog(route: ResourceRoute, request: ReadRequest, context: Ver
   // kube-apiserver checks the options before it reads the pod.
   const { tailLines, sinceSeconds, sinceTimeMs, limitBytes } = logOptions(request.query, route.name!);
   const pod = await context.store.get(types.pods, route.namespace, route.name!);
-  const spec = (pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[]; initContainers?: { name: string }[] };
+  const spec = (pod.spec ?? {}) as {
+    nodeName?: string;
+    containers?: { name: string }[];
+    initContainers?: { name: string }[];
+    ephemeralContainers?: { name: string }[];
+  };
   const containers = spec.containers ?? [];
   const initContainers = spec.initContainers ?? [];
+  const ephemeralContainers = spec.ephemeralContainers ?? [];
   const container = request.query.get('container') ?? (containers.length === 1 ? containers[0]!.name : undefined);
   if (!container) {
     const inits = initContainers.length > 0 ? ` or one of the init containers: [${initContainers.map((c) => c.name).join(' ')}]` : '';
-    throw new BadRequestError(`a container name must be specified for pod ${route.name}, choose one of: [${containers.map((c) => c.name).join(' ')}]${inits}`);
+    const ephemerals = ephemeralContainers.length > 0 ? ` or one of the ephemeral containers: [${ephemeralContainers.map((c) => c.name).join(' ')}]` : '';
+    throw new BadRequestError(
+      `a container name must be specified for pod ${route.name}, choose one of: [${containers.map((c) => c.name).join(' ')}]${inits}${ephemerals}`,
+    );
   }
-  if (![...containers, ...initContainers].some((c) => c.name === container)) {
+  if (![...containers, ...initContainers, ...ephemeralContainers].some((c) => c.name === container)) {
     throw new BadRequestError(`container ${container} is not valid for pod ${route.name}`);
   }
   if (!spec.nodeName) {

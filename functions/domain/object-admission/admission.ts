@@ -26,7 +26,7 @@ import { bindPod } from '../pods/pod-binding.ts';
 import { type AdmissionSettings, defaultAdmissionSettings, type StrategyDeleteOptions } from './kind-strategy.ts';
 import { checkDelete, namespaceLifecycle } from './namespace-lifecycle.ts';
 import { applyLimitRanges, enforceQuotas } from './namespace-limits.ts';
-import { hasStatusSubresource, mergeForUpdate } from './status-subresource.ts';
+import { hasStatusSubresource, mergeForUpdate, type PartialUpdateSubresource } from './status-subresource.ts';
 import { strategyOf } from './strategies.ts';
 
 export type { AdmissionSettings, StrategyDeleteOptions } from './kind-strategy.ts';
@@ -52,8 +52,11 @@ export interface AdmitOptions {
 }
 
 export interface AdmitUpdateOptions extends AdmitOptions {
-  /** `status`: only the status changes; metadata and spec stay as `old` has them. */
-  readonly subresource?: 'status';
+  /**
+   * `status`: only the status changes; metadata and spec stay as `old` has them.
+   * `ephemeralcontainers` (pods): only `spec.ephemeralContainers` changes, judged by the kind's rules for it.
+   */
+  readonly subresource?: PartialUpdateSubresource;
 }
 
 export interface WriteOptions {
@@ -176,6 +179,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       operation: 'update',
       old,
       ...(admitOptions.subresource === 'status' ? { statusOnly: true } : {}),
+      ...(admitOptions.subresource === 'ephemeralcontainers' ? { subresource: admitOptions.subresource } : {}),
       ...(admitOptions.fieldValidation ? { fieldValidation: admitOptions.fieldValidation } : {}),
       ...(prepare ? { prepare: (prepared: KubeObject) => prepare(prepared, old, settings) } : {}),
     });

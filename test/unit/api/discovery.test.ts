@@ -158,6 +158,7 @@ describe('aggregated discovery', () => {
       exec: [{ group: '', version: 'v1', kind: 'PodExecOptions' }, ['create', 'get']],
       attach: [{ group: '', version: 'v1', kind: 'PodAttachOptions' }, ['create', 'get']],
       portforward: [{ group: '', version: 'v1', kind: 'PodPortForwardOptions' }, ['create', 'get']],
+      ephemeralcontainers: [{ group: '', version: 'v1', kind: 'Pod' }, ['get', 'patch', 'update']],
     });
   });
 

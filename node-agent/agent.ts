@@ -201,7 +201,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         const worker = byName.get(nameKey(namespace, pod)) ?? retired.get(nameKey(namespace, pod));
         if (!worker) return undefined;
         return {
-          containerNames: [...worker.view.spec.containers, ...worker.view.spec.initContainers].map((c) => c.name),
+          containerNames: [...worker.view.spec.containers, ...worker.view.spec.initContainers, ...worker.view.spec.ephemeralContainers].map((c) => c.name),
           record: (container, previous) => worker.logRecord(container, previous),
           refresh: (id) => runtime.container(id),
           waitingReason: (container) => worker.waitingReason(container),
@@ -213,7 +213,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       container(namespace, pod, container) {
         const worker = byName.get(nameKey(namespace, pod));
         if (!worker) throw new StreamTargetError(404, `pod "${pod}" in namespace "${namespace}" is not on this node`);
-        const names = [...worker.view.spec.containers, ...worker.view.spec.initContainers].map((c) => c.name);
+        const names = [...worker.view.spec.containers, ...worker.view.spec.initContainers, ...worker.view.spec.ephemeralContainers].map((c) => c.name);
         if (!names.includes(container)) throw new StreamTargetError(400, `container ${container} is not valid for pod ${pod}`);
         const record = worker.logRecord(container, false);
         const { openExec, openAttach } = runtime;

@@ -98,8 +98,9 @@ export type PodActions =
   /** The pod is being deleted (or is gone): stop every running container, then let the pod go. */
   | { readonly type: 'terminate'; readonly graceSeconds: number; readonly containersToStop: readonly { readonly name: string; readonly containerId: string }[] }
   /**
-   * One plan per container of the spec, in spec order, and when to look again; while the pod
-   * is `initializing`, the one plan of the init container whose turn it is.
+   * One plan per container of the spec, in spec order, then one per ephemeral container, and
+   * when to look again; while the pod is `initializing`, the one plan of the init container whose
+   * turn it is (and the ephemeral containers': they do not wait for init containers).
    */
   | { readonly type: 'sync'; readonly containers: readonly ContainerPlan[]; readonly wakeAtMs?: number; readonly initializing?: boolean };
 
@@ -134,13 +135,31 @@ export function planContainerActions(pod: PodView, containers: readonly Containe
   for (const container of pod.spec.initContainers) {
     const snapshot = byName.get(container.name) ?? emptySnapshot(container.name);
     if (snapshot.current?.exit?.exitCode === 0) continue;
-    const plan = planContainer(pod, container, snapshot, nowMs, backOff, initPolicy);
-    return { type: 'sync', containers: [plan], ...wakeOf([plan]), initializing: true };
+    const plans = [planContainer(pod, container, snapshot, nowMs, backOff, initPolicy), ...planEphemeralContainers(pod, byName, nowMs)];
+    return { type: 'sync', containers: plans, ...wakeOf(plans), initializing: true };
   }
-  const plans = pod.spec.containers.map((container) =>
-    planContainer(pod, container, byName.get(container.name) ?? emptySnapshot(container.name), nowMs, backOff),
-  );
+  const plans = [
+    ...pod.spec.containers.map((container) => planContainer(pod, container, byName.get(container.name) ?? emptySnapshot(container.name), nowMs, backOff)),
+    ...planEphemeralContainers(pod, byName, nowMs),
+  ];
   return { type: 'sync', containers: plans, ...wakeOf(plans) };
+}
+
+/**
+ * Ephemeral containers (`kubectl debug`), as the kubelet runs them: started as soon as they are in
+ * the spec, even while init containers run; never restarted, whatever the restart policy, and
+ * never killed for a probe or a changed definition (they have neither). One whose start failed
+ * (its image could not be pulled) is tried again after its back-off.
+ */
+function planEphemeralContainers(pod: PodView, byName: ReadonlyMap<string, ContainerSnapshot>, nowMs: number): ContainerPlan[] {
+  return pod.spec.ephemeralContainers.map(({ name }) => {
+    const snapshot = byName.get(name) ?? emptySnapshot(name);
+    const { current } = snapshot;
+    if (current?.exit) return { name, action: { type: 'done' } };
+    if (current) return { name, action: { type: 'keep' } };
+    const waiting = snapshot.nextStartAtMs !== undefined && nowMs < snapshot.nextStartAtMs;
+    return { name, action: waiting ? { type: 'wait', untilMs: snapshot.nextStartAtMs! } : { type: 'start' } };
+  });
 }
 
 function wakeOf(plans: readonly ContainerPlan[]): { wakeAtMs?: number } {

@@ -66,12 +66,12 @@ export function containerReports(
   pod: PodView,
   containers: readonly ContainerSnapshot[],
   probesRun: boolean,
-  which: 'containers' | 'initContainers' = 'containers',
+  which: 'containers' | 'initContainers' | 'ephemeralContainers' = 'containers',
 ): ContainerReport[] {
   const byName = new Map(containers.map((snapshot) => [snapshot.name, snapshot]));
   // App containers wait with PodInitializing until the last init container has completed.
   const initializing = which === 'containers' && !initialized(pod, containers);
-  return pod.spec[which].map((container) => {
+  return (pod.spec[which] as readonly PodView['spec']['containers'][number][]).map((container) => {
     const snapshot = byName.get(container.name) ?? emptySnapshot(container.name);
     const { current, previous } = snapshot;
     const waiting = snapshot.waiting ?? (initializing ? { reason: 'PodInitializing' } : undefined);
@@ -99,8 +99,10 @@ export function containerReports(
     const running = 'running' in state;
     const started = running && (!container.startupProbe || !probesRun || snapshot.probes.startup.result === 'success');
     const readyByProbe = !container.readinessProbe || !probesRun || snapshot.probes.readiness.result === 'success';
-    // An init container is ready once it has completed successfully, as the kubelet reports it.
+    // An init container is ready once it has completed successfully, as the kubelet reports it;
+    // an ephemeral container is never ready (it serves nothing).
     const completed = 'terminated' in state && state.terminated.exitCode === 0;
+    const ready = which === 'ephemeralContainers' ? false : which === 'initContainers' ? completed : running && started && readyByProbe && !snapshot.killing;
     return {
       name: container.name,
       image: container.image,
@@ -108,7 +110,7 @@ export function containerReports(
       ...(current ? { containerID: current.containerID } : {}),
       state,
       ...(lastState ? { lastState } : {}),
-      ready: which === 'initContainers' ? completed : running && started && readyByProbe && !snapshot.killing,
+      ready,
       started,
       restartCount: snapshot.restartCount,
     };
@@ -188,6 +190,8 @@ export function computePodStatus(
   reports: readonly ContainerReport[],
   facts: PodStatusFacts,
   initReports: readonly ContainerReport[] = [],
+  /** `kubectl debug`'s containers: reported, but no part of the phase or of readiness. */
+  ephemeralReports: readonly ContainerReport[] = [],
 ): Record<string, unknown> {
   const phase = initPhase(pod.spec.restartPolicy, initReports) ?? podPhase(pod.spec.restartPolicy, reports);
   const incomplete = initReports.filter((r) => !r.ready).map((r) => r.name);
@@ -243,6 +247,7 @@ export function computePodStatus(
     ...(facts.startTime ? { startTime: facts.startTime } : {}),
     ...(initReports.length > 0 ? { initContainerStatuses: initReports.map(containerStatusOf) } : {}),
     containerStatuses: reports.map(containerStatusOf),
+    ...(ephemeralReports.length > 0 ? { ephemeralContainerStatuses: ephemeralReports.map(containerStatusOf) } : {}),
     qosClass: 'BestEffort',
   };
 }

@@ -153,6 +153,10 @@ const containerSchema = z.object({
 });
 export type Container = z.infer<typeof containerSchema>;
 
+/** A container added to the running pod (`kubectl debug`): run once, never restarted, never probed. */
+const ephemeralContainerSchema = containerSchema.extend({ targetContainerName: z.string().optional() });
+export type EphemeralContainer = z.infer<typeof ephemeralContainerSchema>;
+
 const podSchema = z.object({
   metadata: z.object({
     name: z.string(),
@@ -173,6 +177,7 @@ const podSchema = z.object({
     subdomain: z.string().optional(),
     initContainers: z.array(containerSchema).default([]),
     containers: z.array(containerSchema).min(1),
+    ephemeralContainers: z.array(ephemeralContainerSchema).default([]),
     volumes: z.array(volumeSchema).default([]),
     securityContext: podSecurityContextSchema.default({ supplementalGroups: [] }),
     readinessGates: z.array(z.object({ conditionType: z.string() })).default([]),

@@ -279,7 +279,7 @@ export class PodWorker {
     if (!deleting) {
       if (!this.podIP && !this.podUnit) this.podIP = this.context.allocatePodIp(this.uid);
       if (!this.startTime) this.startTime = kubeTime(now);
-      for (const container of [...view.spec.initContainers, ...view.spec.containers]) {
+      for (const container of [...view.spec.initContainers, ...view.spec.containers, ...view.spec.ephemeralContainers]) {
         const slot = this.slot(container.name);
         if (slot.current) slot.current = this.context.runtime.container(slot.current.id) ?? slot.current;
       }
@@ -297,6 +297,7 @@ export class PodWorker {
         return;
       }
       await this.carryOutUnit(unitPlan, now);
+      this.refuseEphemeralContainers();
       await this.pushStatus();
       return;
     }
@@ -318,7 +319,7 @@ export class PodWorker {
     }
     for (const { name, exit, action } of plan.containers) {
       const slot = this.slot(name);
-      const container = view.spec.containers.find((c) => c.name === name) ?? view.spec.initContainers.find((c) => c.name === name);
+      const container = containerNamed(view, name);
       if (!container) continue;
       if (slot.current?.exit) this.stopProbes(slot);
       if (exit) recordExit(slot, exit);
@@ -336,7 +337,7 @@ export class PodWorker {
     const runtime = this.context.runtime;
     if (!runtime.refreshVolumes) return;
     const view = this.pod.view;
-    const running = [...view.spec.initContainers, ...view.spec.containers].filter((container) => {
+    const running = [...view.spec.initContainers, ...view.spec.containers, ...view.spec.ephemeralContainers].filter((container) => {
       const current = this.slots.get(container.name)?.current;
       return current !== undefined && !current.exit;
     });
@@ -533,6 +534,21 @@ export class PodWorker {
       return;
     }
     await this.startPodUnit();
+  }
+
+  /**
+   * A pod runtime runs the pod as one unit (an ECS task), which cannot take another container
+   * once it runs: each ephemeral container waits, saying why, with one Event (docs/adr/208).
+   */
+  private refuseEphemeralContainers(): void {
+    const pod = this.pod.view;
+    for (const container of pod.spec.ephemeralContainers) {
+      const slot = this.slot(container.name);
+      if (slot.waiting) continue;
+      const message = `ephemeral containers are not supported by the ${this.context.runtime.kind} runtime: a running task cannot take another container`;
+      slot.waiting = { reason: 'CreateContainerError', message };
+      this.context.events.record(pod, 'Warning', 'Failed', `Error: ${message}`, container.name);
+    }
   }
 
   /** The unit's containers run: the Events the kubelet writes when a container starts, and its probes. */
@@ -895,6 +911,7 @@ export class PodWorker {
       const snapshots = [...this.slots.values()].map(snapshotOf);
       const reports = containerReports(this.pod.view, snapshots, this.context.runtime.supportsProbes);
       const initReports = containerReports(this.pod.view, snapshots, this.context.runtime.supportsProbes, 'initContainers');
+      const ephemeralReports = containerReports(this.pod.view, snapshots, this.context.runtime.supportsProbes, 'ephemeralContainers');
       const status = computePodStatus(
         this.pod.view,
         reports,
@@ -905,6 +922,7 @@ export class PodWorker {
           now: kubeTime(this.clock.now()),
         },
         initReports,
+        ephemeralReports,
       );
       const json = JSON.stringify(status);
       const untouchedSinceOurWrite = this.pod.view.metadata.resourceVersion === this.lastWrittenVersion;
@@ -943,6 +961,12 @@ export class PodWorker {
       this.kick();
     });
   }
+}
+
+/** The container of the pod by that name: an app, init or ephemeral one. */
+function containerNamed(view: AgentPod['view'], name: string): Container | undefined {
+  const { containers, initContainers, ephemeralContainers } = view.spec;
+  return containers.find((c) => c.name === name) ?? initContainers.find((c) => c.name === name) ?? ephemeralContainers.find((c) => c.name === name);
 }
 
 /** A ReplicaSet's pods share a generateName (`web-5d8f7c9b4b-`): what their shared definitions are called after. */

@@ -43,6 +43,9 @@ const podSchema = z.looseObject({
     initContainers: z
       .array(z.looseObject({ name: z.string(), volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string() })).default([]) }))
       .default([]),
+    ephemeralContainers: z
+      .array(z.looseObject({ name: z.string(), volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string() })).default([]) }))
+      .default([]),
   }),
 });
 
@@ -92,7 +95,7 @@ export class ServiceAccountVolumes {
     const parsed = podSchema.safeParse(raw);
     if (!parsed.success) return new Map();
     const pod = parsed.data;
-    const container = [...pod.spec.containers, ...pod.spec.initContainers].find((c) => c.name === containerName);
+    const container = [...pod.spec.containers, ...pod.spec.initContainers, ...pod.spec.ephemeralContainers].find((c) => c.name === containerName);
     const mounts = new Map<string, string>();
     for (const mount of container?.volumeMounts ?? []) {
       const volume = pod.spec.volumes.find((v) => v.name === mount.name);

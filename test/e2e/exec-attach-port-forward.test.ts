@@ -260,6 +260,64 @@ describe('exec, attach, port-forward and cp through the API to the node agent', 
     );
   });
 
+  // kubectl debug adds an ephemeral container through pods/ephemeralcontainers (docs/adr/208): the
+  // node runs it in the pod, once; its output and status come back; a name another container has is
+  // refused as kube-apiserver refuses it, and the `edit` role may not add one (kube grants it to no default role).
+  it('runs a kubectl debug container in the pod, reports it, and refuses a clashing name', bounded, async () => {
+    const debug = await cluster.kubectl([
+      'debug',
+      'shell',
+      '--image=busybox',
+      '--container=debugger',
+      '--target=main',
+      '--',
+      'sh',
+      '-c',
+      'echo hi from debugger',
+    ]);
+    assert.equal(debug.code, 0, debug.stderr);
+    const logs = await waitFor('the debugger output through kubectl logs', async () => {
+      const result = await cluster.kubectl(['logs', 'shell', '-c', 'debugger']);
+      return result.code === 0 && result.stdout.includes('hi from debugger') ? result.stdout : undefined;
+    });
+    assert.equal(logs, 'hi from debugger\n');
+    const status = await waitFor('the debugger to be reported terminated', async () => {
+      const pod = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'shell', '-o', 'json'])) as {
+        spec: { ephemeralContainers?: { name: string; targetContainerName?: string }[] };
+        status: { phase: string; ephemeralContainerStatuses?: { name: string; ready: boolean; state: { terminated?: { exitCode: number } } }[] };
+      };
+      const entry = pod.status.ephemeralContainerStatuses?.find((candidate) => candidate.name === 'debugger');
+      return entry?.state.terminated ? { pod, entry } : undefined;
+    });
+    assert.deepEqual(
+      status.pod.spec.ephemeralContainers?.map((container) => [container.name, container.targetContainerName]),
+      [['debugger', 'main']],
+    );
+    assert.deepEqual([status.entry.state.terminated?.exitCode, status.entry.ready, status.pod.status.phase], [0, false, 'Running']);
+
+    // kubectl's patch for a name already taken re-states the existing container after its change:
+    // the container stays as it was, as the strategic merge leaves it in kube-apiserver too.
+    const sameName = await cluster.kubectl(['debug', 'shell', '--image=busybox', '--container=debugger', '--', 'true']);
+    const after = JSON.parse(await cluster.kubectlOk(['get', 'pod', 'shell', '-o', 'json'])) as {
+      spec: { ephemeralContainers: { name: string; command: string[] }[] };
+    };
+    assert.deepEqual(
+      after.spec.ephemeralContainers.map((container) => [container.name, container.command.join(' ')]),
+      [['debugger', 'sh -c echo hi from debugger']],
+      sameName.stderr,
+    );
+    const appName = await cluster.kubectl(['debug', 'shell', '--image=busybox', '--container=main', '--', 'true']);
+    assert.notEqual(appName.code, 0);
+    assert.match(appName.stderr, /Pod "shell" is invalid: spec\.ephemeralContainers\[1\]\.name: Duplicate value: "main"/);
+
+    await cluster.kubectlOk(['create', 'serviceaccount', 'debug-editor']);
+    await cluster.kubectlOk(['create', 'rolebinding', 'debug-editor-edit', '--clusterrole=edit', '--serviceaccount=default:debug-editor']);
+    const token = (await cluster.kubectlOk(['create', 'token', 'debug-editor'])).trim();
+    const editor = await cluster.kubectl(['--token', token, 'debug', 'shell', '--image=busybox', '--', 'true']);
+    assert.notEqual(editor.code, 0);
+    assert.match(editor.stderr, /cannot patch resource "pods\/ephemeralcontainers" in API group "" in the namespace "default"/);
+  });
+
   // Pods as processes, on the same one-node cluster (one cluster start fewer for the e2e suite):
   // init containers run first and show as `Init:0/1`, volumes are directories the pod finds at
   // its mount paths, a pod finds nothing of the user's in $HOME/.ssh or the data dir, and what

@@ -67,6 +67,7 @@ describe('the kinds that keep a generation', () => {
       'batch/cronjobs': 'spec',
       'networking.k8s.io/ingresses': 'spec',
       'networking.k8s.io/ingressclasses': 'spec',
+      'networking.k8s.io/networkpolicies': 'spec',
       'apiextensions.k8s.io/customresourcedefinitions': 'spec',
       'policy/poddisruptionbudgets': 'spec',
       'discovery.k8s.io/endpointslices': 'content-or-labels',

@@ -10,6 +10,7 @@ import { RBAC_GROUP } from '../../schemas/rbac.ts';
 import { isBuiltInGroup } from '../../schemas/registry.ts';
 import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../core/errors.ts';
 import { wantsPrettyOutput } from '../core/query-flags.ts';
+import { sharedWebhookAdmission, type WebhookAdmission } from '../domain/admission-webhooks/webhook-admission.ts';
 import type { ServiceAccountKeySource } from '../domain/authentication/service-account-tokens.ts';
 import { bearerToken, chainAuthenticators, type TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
 import { type AuthorizationAttributes, type Authorizer, forbiddenError } from '../domain/authorization/authorizer.ts';
@@ -22,6 +23,7 @@ import { type AdmissionSettings, createAdmission } from '../domain/object-admiss
 import type { PodStreamLocator } from '../domain/pods/pod-streams.ts';
 import type { Log } from '../logging/log.ts';
 import type { ObjectStore } from '../store/store.ts';
+import { admissionWebhooksPlugin } from './admission/admission-webhooks.ts';
 import { nodeRestrictionPlugin } from './admission/node-restriction.ts';
 import { rbacEscalationPlugin } from './admission/rbac-escalation.ts';
 import type { AdmissionPlugin } from './admission/request-admission.ts';
@@ -65,6 +67,8 @@ export interface ApiDependencies {
   readonly readiness?: readonly HealthCheck[];
   /** The audit log: requests that change something and requests refused (docs/adr/124). */
   readonly audit?: AuditSink;
+  /** The admission webhooks (docs/adr/207); by default the one of this store, shared with the control loops of the process. */
+  readonly webhooks?: WebhookAdmission;
   /** Signs ServiceAccount tokens (TokenRequest); the hosts keep the key (docs/adr/122). */
   readonly serviceAccountKeys?: ServiceAccountKeySource;
 }
@@ -137,17 +141,29 @@ export function createApi(dependencies: ApiDependencies): ApiHandler {
   const authenticateToken = chainAuthenticators(dependencies.authenticators);
   const authorizer = dependencies.authorizer;
   const syncCustomResources = customResourceSync(dependencies.store);
+  const webhooks = dependencies.webhooks ?? sharedWebhookAdmission(dependencies.store);
+  // No namespace cache: every create reads its namespace, so a namespace just marked for deletion refuses at once.
+  const admission = createAdmission({
+    store: dependencies.store,
+    ...(dependencies.admissionSettings ? { settings: dependencies.admissionSettings } : {}),
+    webhooks,
+  });
   const baseContext = {
     store: dependencies.store,
     now,
-    // No namespace cache: every create reads its namespace, so a namespace just marked for deletion refuses at once.
-    admission: createAdmission({ store: dependencies.store, ...(dependencies.admissionSettings ? { settings: dependencies.admissionSettings } : {}) }),
+    admission,
     authorizer,
     authenticate: authenticateToken,
     ...(dependencies.serviceAccountKeys ? { serviceAccountKeys: dependencies.serviceAccountKeys } : {}),
     // Kubernetes' built-in plugins that depend on the request, always on; hosts add their own after
     // them. ServiceAccount admission needs no user: it is a step of the one admission path (pod-strategy.ts).
-    admissionPlugins: [nodeRestrictionPlugin, rbacEscalationPlugin(authorizer), ...(dependencies.admission ?? [])],
+    // The admission webhooks come last, as kube-apiserver runs them after its built-in plugins.
+    admissionPlugins: [
+      nodeRestrictionPlugin,
+      rbacEscalationPlugin(authorizer),
+      ...(dependencies.admission ?? []),
+      admissionWebhooksPlugin(webhooks, admission),
+    ],
     ...(dependencies.podLogs ? { podLogs: dependencies.podLogs } : {}),
     ...(dependencies.podStreams ? { podStreams: dependencies.podStreams } : {}),
     ...(dependencies.nodeStats ? { nodeStats: dependencies.nodeStats } : {}),

@@ -80,9 +80,22 @@ export interface VerbContext {
 }
 
 /** Runs the admission plugins for one write; returns the object to write. */
-async function admitRequest(context: VerbContext, attributes: Omit<AdmissionAttributes, 'user'>): Promise<KubeObject | undefined> {
+async function admitRequest(
+  context: VerbContext,
+  attributes: Omit<AdmissionAttributes, 'user' | 'warn'>,
+  warnings?: string[],
+): Promise<KubeObject | undefined> {
   if (context.admissionPlugins.length === 0) return attributes.object;
-  return runAdmission(context.admissionPlugins, { ...attributes, user: context.user }, context.admission.store);
+  return runAdmission(
+    context.admissionPlugins,
+    { ...attributes, user: context.user, ...(warnings ? { warn: (warning: string) => warnings.push(warning) } : {}) },
+    context.admission.store,
+  );
+}
+
+/** Warnings once each, in the order given (a write retried from a fresh read asks the webhooks again). */
+function distinct(warnings: readonly string[]): string[] {
+  return [...new Set(warnings)];
 }
 
 /** Writes that race with other writers are retried from a fresh read this many times. */
@@ -352,17 +365,22 @@ async function createObject(
   const { object: admitted, warnings } = context.admission.admitCreate(route.type, source, { fieldValidation: fieldValidationOf(request.query) });
   const shaped = applied ? admitted : recordUpdateManager(route.type, undefined, admitted, { fieldManager: fieldManagerOf(request), now: context.now() });
   const dryRun = isDryRun(request.query);
+  const admissionWarnings: string[] = [];
   const plugged =
-    (await admitRequest(context, {
-      operation: 'CREATE',
-      type: route.type,
-      ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
-      name: shaped.metadata.name ?? '',
-      object: shaped,
-      dryRun,
-    })) ?? shaped;
+    (await admitRequest(
+      context,
+      {
+        operation: 'CREATE',
+        type: route.type,
+        ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+        name: shaped.metadata.name ?? '',
+        object: shaped,
+        dryRun,
+      },
+      admissionWarnings,
+    )) ?? shaped;
   const created = await context.admission.writeCreate(route.type, plugged, { dryRun });
-  return render(route.type, created, request, context, 201, warningHeaders(warnings));
+  return render(route.type, created, request, context, 201, warningHeaders(distinct([...warnings, ...admissionWarnings])));
 }
 
 async function create(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
@@ -389,6 +407,8 @@ async function writeWithRetry(
   compute: (current: KubeObject) => { object: KubeObject; clientResourceVersion?: string },
   dryRun = false,
   rememberedVersion?: string,
+  /** Where the admission plugins' warnings go. */
+  admissionWarnings?: string[],
 ): Promise<KubeObject> {
   let remembered =
     rememberedVersion !== undefined && !dryRun ? context.store.rememberedAt?.(route.type, route.namespace, route.name!, rememberedVersion) : undefined;
@@ -400,16 +420,20 @@ async function writeWithRetry(
       const { object, clientResourceVersion } = compute(current);
       checkPrecondition(route, clientResourceVersion, current);
       const plugged =
-        (await admitRequest(context, {
-          operation: 'UPDATE',
-          type: route.type,
-          ...(route.subresource ? { subresource: route.subresource } : {}),
-          ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
-          name: route.name!,
-          object,
-          oldObject: current,
-          dryRun,
-        })) ?? object;
+        (await admitRequest(
+          context,
+          {
+            operation: 'UPDATE',
+            type: route.type,
+            ...(route.subresource ? { subresource: route.subresource } : {}),
+            ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+            name: route.name!,
+            object,
+            oldObject: current,
+            dryRun,
+          },
+          admissionWarnings,
+        )) ?? object;
       try {
         return await context.admission.writeUpdate(route.type, plugged, current, { dryRun });
       } catch (error) {
@@ -465,6 +489,7 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
   const fieldManager = fieldManagerOf(request);
   const clientResourceVersion = preconditionOf((withName.metadata as { resourceVersion?: unknown }).resourceVersion);
   let warnings: string[] = [];
+  const admissionWarnings: string[] = [];
   const subresource = partialUpdateOf(route);
   const written = await writeWithRetry(
     route,
@@ -483,8 +508,9 @@ async function update(route: ResourceRoute, request: ReadRequest, context: VerbC
     // A status write (a node's, for its pods) and a Lease renewal (a node's, every 20 s: docs/adr/196)
     // may start from the object remembered at the version they name.
     subresource === 'status' || route.type.id === types.leases.id ? clientResourceVersion : undefined,
+    admissionWarnings,
   );
-  return render(route.type, written, request, context, 200, warningHeaders(warnings));
+  return render(route.type, written, request, context, 200, warningHeaders(distinct([...warnings, ...admissionWarnings])));
 }
 
 async function patch(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
@@ -520,6 +546,7 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
     }
   }
   let warnings: string[] = [];
+  const admissionWarnings: string[] = [];
   const written = await writeWithRetry(
     route,
     context,
@@ -538,8 +565,10 @@ async function patch(route: ResourceRoute, request: ReadRequest, context: VerbCo
       return { object, ...(clientResourceVersion ? { clientResourceVersion } : {}) };
     },
     isDryRun(request.query),
+    undefined,
+    admissionWarnings,
   );
-  return render(route.type, written, request, context, 200, warningHeaders(warnings));
+  return render(route.type, written, request, context, 200, warningHeaders(distinct([...warnings, ...admissionWarnings])));
 }
 
 function applyPatchOfType(
@@ -599,17 +628,22 @@ async function deleteOne(
   name: string,
   options: DeleteRequest,
   context: VerbContext,
+  admissionWarnings?: string[],
 ): Promise<{ object: KubeObject; removed: boolean }> {
   const current = await context.store.get(type, namespace, name);
   context.admission.admitDelete(type, name);
-  await admitRequest(context, {
-    operation: 'DELETE',
-    type,
-    ...(namespace !== undefined ? { namespace } : {}),
-    name,
-    oldObject: current,
-    dryRun: options.dryRun,
-  });
+  await admitRequest(
+    context,
+    {
+      operation: 'DELETE',
+      type,
+      ...(namespace !== undefined ? { namespace } : {}),
+      name,
+      oldObject: current,
+      dryRun: options.dryRun,
+    },
+    admissionWarnings,
+  );
   if (options.dryRun) return { object: current, removed: false };
   const finalizers = options.propagationPolicy === 'Foreground' ? ['foregroundDeletion'] : options.propagationPolicy === 'Orphan' ? ['orphan'] : [];
   const asked: StrategyDeleteOptions = {
@@ -622,8 +656,9 @@ async function deleteOne(
 
 async function remove(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {
   const options = deleteRequestOf(request);
-  const result = await deleteOne(route.type, route.namespace, route.name!, options, context);
-  return jsonResponse(200, result.object);
+  const admissionWarnings: string[] = [];
+  const result = await deleteOne(route.type, route.namespace, route.name!, options, context, admissionWarnings);
+  return jsonResponse(200, result.object, warningHeaders(distinct(admissionWarnings)));
 }
 
 async function deleteCollection(route: ResourceRoute, request: ReadRequest, context: VerbContext): Promise<ApiResponse> {

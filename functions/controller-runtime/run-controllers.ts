@@ -7,6 +7,8 @@
 
 import type { KubeObject } from '../../schemas/meta.ts';
 import { AlreadyExistsError, ConflictError, GoneError, NotFoundError } from '../core/errors.ts';
+import { sharedWebhookAdmission } from '../domain/admission-webhooks/webhook-admission.ts';
+import type { UserInfo } from '../domain/authorization/user-info.ts';
 import { type AdmissionSettings, createAdmission } from '../domain/object-admission/admission.ts';
 import { type Log, silentLog } from '../logging/log.ts';
 import { listAll } from '../store/list-all.ts';
@@ -79,7 +81,12 @@ const namespaceCacheMs = 5_000;
 export function contextOf(runtime: ControllerRuntime): ControllerContext {
   const now = runtime.now ?? (() => new Date());
   const log = runtime.log ?? silentLog;
-  const admission = createAdmission({ store: runtime.store, ...(runtime.admissionSettings ? { settings: runtime.admissionSettings } : {}), namespaceCacheMs });
+  const admission = createAdmission({
+    store: runtime.store,
+    ...(runtime.admissionSettings ? { settings: runtime.admissionSettings } : {}),
+    namespaceCacheMs,
+    webhooks: sharedWebhookAdmission(runtime.store),
+  });
   return {
     store: runtime.store,
     admission,
@@ -339,9 +346,31 @@ function collectKeys(
   }
 }
 
+/**
+ * Who a controller's writes are made as, for the admission webhooks: kube-controller-manager runs
+ * each controller as its own service account in kube-system (`--use-service-account-credentials`),
+ * named as Skiff names the controller; the scheduler as `system:kube-scheduler`.
+ */
+export function controllerUser(controllerName: string): UserInfo {
+  if (controllerName === 'default-scheduler') return { username: 'system:kube-scheduler', groups: ['system:authenticated'] };
+  return {
+    username: `system:serviceaccount:kube-system:${controllerName}`,
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+  };
+}
+
 /** Reconciles every key (a few at a time), and the keys their reconciles enqueue; returns the ones that failed. */
 async function reconcileAll(items: readonly PendingKey[], runtime: ControllerRuntime): Promise<PendingKey[]> {
-  const ctx = contextOf(runtime);
+  const shared = contextOf(runtime);
+  const byController = new Map<string, ControllerContext>();
+  const contextFor = (controller: Controller): ControllerContext => {
+    let ctx = byController.get(controller.name);
+    if (!ctx) {
+      ctx = { ...shared, admission: shared.admission.forUser(controllerUser(controller.name)) };
+      byController.set(controller.name, ctx);
+    }
+    return ctx;
+  };
   const failed: PendingKey[] = [];
   const queue = [...items];
   // Keys not started yet: an enqueued key already waiting is not reconciled twice.
@@ -366,7 +395,7 @@ async function reconcileAll(items: readonly PendingKey[], runtime: ControllerRun
       if (!item) break;
       const id = keyToString(item.controller.name, item.key);
       waiting.delete(id);
-      const ok = await oneAtATime(id, () => reconcileWithRetry(item, ctx, runtime.maxConflictRetries ?? 5, runtime.onRequeue, enqueue));
+      const ok = await oneAtATime(id, () => reconcileWithRetry(item, contextFor(item.controller), runtime.maxConflictRetries ?? 5, runtime.onRequeue, enqueue));
       if (!ok) failed.push(item);
     }
   };

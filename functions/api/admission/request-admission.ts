@@ -27,6 +27,8 @@ export interface AdmissionAttributes {
   readonly oldObject?: KubeObject;
   readonly user: UserInfo;
   readonly dryRun: boolean;
+  /** Passes a warning on to the client (a `Warning` header), as admission webhooks may give them. */
+  readonly warn?: (warning: string) => void;
 }
 
 export interface AdmissionPlugin {

@@ -22,6 +22,9 @@ import { sameJson } from '../../../schemas/structural-equality.ts';
 import { type ApiError, isApiError } from '../../core/errors.ts';
 import { inChunks } from '../../store/list-all.ts';
 import type { DeleteResult, ObjectStore } from '../../store/store.ts';
+import type { WebhookAdmission, WebhookRequest } from '../admission-webhooks/webhook-admission.ts';
+import { isExemptFromWebhooks } from '../admission-webhooks/webhook-matching.ts';
+import type { UserInfo } from '../authorization/user-info.ts';
 import { bindPod } from '../pods/pod-binding.ts';
 import { type AdmissionSettings, defaultAdmissionSettings, type StrategyDeleteOptions } from './kind-strategy.ts';
 import { checkDelete, namespaceLifecycle } from './namespace-lifecycle.ts';
@@ -44,6 +47,15 @@ export interface AdmissionOptions {
    * `namespace-lifecycle.ts`). @default 0: the namespace is read on every create, as the API does.
    */
   readonly namespaceCacheMs?: number;
+  /**
+   * The admission webhooks (docs/adr/207). Called for the writes of `create`, `createAll`, `update`,
+   * `updateStatusAll`, `bindAll` and `delete` once a user is set (`forUser`): the control loops' own
+   * writes, each as its controller's service account. The API calls them itself, between the two
+   * halves, for the user who asked; it only needs `webhooksChanged` from here.
+   */
+  readonly webhooks?: WebhookAdmission;
+  /** Who the whole-path writes are made as (see `webhooks`). */
+  readonly user?: UserInfo;
 }
 
 export interface AdmitOptions {
@@ -103,6 +115,14 @@ export interface Admission {
   /** The store update, conditional on `old`'s revision, wrapped by the kind's strategy. */
   writeUpdate(type: ResourceType, object: KubeObject, old: KubeObject, options?: WriteOptions): Promise<KubeObject>;
 
+  /**
+   * Defaults and validation again for an object an admission webhook changed, without the kind's
+   * preparation (it ran already, and a create's would assign a new uid). `old` for an update.
+   */
+  readmit(type: ResourceType, object: KubeObject, old: KubeObject | undefined, subresource?: PartialUpdateSubresource): KubeObject;
+  /** The same path, its whole-path writes made as `user` (sent to admission webhooks). */
+  forUser(user: UserInfo): Admission;
+
   /** Admits and creates one object. */
   create(type: ResourceType, object: KubeObject): Promise<KubeObject>;
   /**
@@ -150,9 +170,19 @@ function withoutStatus(object: KubeObject): KubeObject {
 }
 
 export function createAdmission(options: AdmissionOptions): Admission {
-  const { store } = options;
+  return admissionAs(options, namespaceLifecycle(options.store, { cacheMs: options.namespaceCacheMs ?? 0 }), options.user);
+}
+
+/** A write of a webhook configuration is seen by this process's next request, not a cache period later. */
+function isWebhookConfiguration(type: ResourceType): boolean {
+  return type.id === types.mutatingwebhookconfigurations.id || type.id === types.validatingwebhookconfigurations.id;
+}
+
+function admissionAs(options: AdmissionOptions, lifecycle: ReturnType<typeof namespaceLifecycle>, user: UserInfo | undefined): Admission {
+  const { store, webhooks } = options;
   const settings: AdmissionSettings = { ...defaultAdmissionSettings, ...options.settings };
-  const lifecycle = namespaceLifecycle(store, { cacheMs: options.namespaceCacheMs ?? 0 });
+  /** The webhooks the whole-path writes go through: only with a user to send them. */
+  const hooks = webhooks && user ? { webhooks, user } : undefined;
 
   function admitCreate(type: ResourceType, body: unknown, admitOptions: AdmitOptions = {}): Admitted {
     const strategy = strategyOf(type);
@@ -185,6 +215,39 @@ export function createAdmission(options: AdmissionOptions): Admission {
     });
   }
 
+  function readmit(type: ResourceType, object: KubeObject, old: KubeObject | undefined, subresource?: PartialUpdateSubresource): KubeObject {
+    if (old) return admitUpdate(type, object, old, { fieldValidation: 'Ignore', ...(subresource ? { subresource } : {}) }).object;
+    return admit(type, object, { operation: 'create', fieldValidation: 'Ignore' }).object;
+  }
+
+  /**
+   * A whole-path write through the admission webhooks: mutating ones, the result admitted again,
+   * then validating ones. Returns the object to write.
+   */
+  async function throughWebhooks(
+    request: Omit<WebhookRequest, 'user' | 'dryRun' | 'name' | 'namespace'> & { readonly object?: KubeObject; readonly oldObject?: KubeObject },
+    readmitAs?: 'status',
+  ): Promise<KubeObject | undefined> {
+    if (!hooks || isExemptFromWebhooks(request.type)) return request.object;
+    const subject = request.object ?? request.oldObject;
+    const full: WebhookRequest = {
+      ...request,
+      user: hooks.user,
+      dryRun: false,
+      name: subject?.metadata.name ?? '',
+      ...(request.type.id === types.namespaces.id
+        ? { namespace: subject?.metadata.name ?? '' }
+        : subject?.metadata.namespace
+          ? { namespace: subject.metadata.namespace }
+          : {}),
+    };
+    const mutated = await hooks.webhooks.mutate(full);
+    let object = mutated.object;
+    if (mutated.changed && object && request.subresource !== 'binding') object = readmit(request.type, object, request.oldObject, readmitAs);
+    await hooks.webhooks.validate({ ...full, ...(object ? { object } : {}) });
+    return object;
+  }
+
   function aroundWrite(
     type: ResourceType,
     object: KubeObject,
@@ -211,13 +274,17 @@ export function createAdmission(options: AdmissionOptions): Admission {
     await lifecycle.checkCreate(type, object.metadata.namespace);
     const [prepared = object] = await prepareFromStore(type, object.metadata.namespace, [object]);
     if (isApiError(prepared)) throw prepared;
-    return aroundWrite(type, prepared, undefined, writeOptions.dryRun ?? false, (admitted) => store.create(type, admitted));
+    const created = await aroundWrite(type, prepared, undefined, writeOptions.dryRun ?? false, (admitted) => store.create(type, admitted));
+    if (isWebhookConfiguration(type)) webhooks?.forget();
+    return created;
   }
 
-  function writeUpdate(type: ResourceType, object: KubeObject, old: KubeObject, writeOptions: WriteOptions = {}): Promise<KubeObject> {
-    return aroundWrite(type, object, old, writeOptions.dryRun ?? false, (admitted) =>
+  async function writeUpdate(type: ResourceType, object: KubeObject, old: KubeObject, writeOptions: WriteOptions = {}): Promise<KubeObject> {
+    const written = await aroundWrite(type, object, old, writeOptions.dryRun ?? false, (admitted) =>
       store.update(type, admitted, { expectedResourceVersion: old.metadata.resourceVersion ?? null }),
     );
+    if (isWebhookConfiguration(type)) webhooks?.forget();
+    return written;
   }
 
   /** Writes replacements that need no strategy around them in transactions; one by one otherwise. */
@@ -238,9 +305,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
     admitUpdate,
     writeCreate,
     writeUpdate,
+    readmit,
+    forUser: (who) => admissionAs(options, lifecycle, who),
 
     async create(type, object) {
-      return writeCreate(type, admitCreate(type, object).object);
+      const admitted = admitCreate(type, object).object;
+      return writeCreate(type, (await throughWebhooks({ operation: 'CREATE', type, object: admitted })) ?? admitted);
     },
 
     async createAll(type, objects) {
@@ -248,10 +318,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
       const admitted: KubeObject[] = [];
       for (const object of objects) {
         try {
-          admitted.push(admitCreate(type, object).object);
+          const own = admitCreate(type, object).object;
+          admitted.push((await throughWebhooks({ operation: 'CREATE', type, object: own })) ?? own);
         } catch (error) {
-          if (!isRefusal(error)) throw error;
-          refused.push({ object, error });
+          // A webhook's refusal, or its failure under failurePolicy Fail, is the controller's
+          // FailedCreate event, as any refused object is in kube-controller-manager.
+          if (!isRefusal(error) && !(hooks && isApiError(error))) throw error;
+          refused.push({ object, error: error as ApiError });
         }
       }
       const byNamespace = new Map<string | undefined, KubeObject[]>();
@@ -293,24 +366,48 @@ export function createAdmission(options: AdmissionOptions): Admission {
     },
 
     async update(type, object, old) {
-      if (!hasStatusSubresource(type)) return writeUpdate(type, admitUpdate(type, object, old).object, old);
+      const hooked = async (admitted: KubeObject, stored: KubeObject, subresource?: 'status') =>
+        (await throughWebhooks({ operation: 'UPDATE', type, ...(subresource ? { subresource } : {}), object: admitted, oldObject: stored }, subresource)) ??
+        admitted;
+      if (!hasStatusSubresource(type)) return writeUpdate(type, await hooked(admitUpdate(type, object, old).object, old), old);
       let current = old;
       if (!sameJson(withoutStatus(object), withoutStatus(old))) {
-        current = await writeUpdate(type, admitUpdate(type, object, current).object, current);
+        current = await writeUpdate(type, await hooked(admitUpdate(type, object, current).object, current), current);
       }
       if (!sameJson(object.status, old.status)) {
         const statusOnly = admitUpdate(type, { ...object, metadata: current.metadata }, current, { subresource: 'status' }).object;
-        current = await writeUpdate(type, statusOnly, current);
+        current = await writeUpdate(type, await hooked(statusOnly, current, 'status'), current);
       }
       return current;
     },
 
     async updateStatusAll(type, replacements) {
-      const admitted = replacements.map(({ object, old }) => ({ object: admitUpdate(type, object, old, { subresource: 'status' }).object, old }));
+      const admitted: Replacement[] = [];
+      for (const { object, old } of replacements) {
+        const own = admitUpdate(type, object, old, { subresource: 'status' }).object;
+        admitted.push({
+          object: (await throughWebhooks({ operation: 'UPDATE', type, subresource: 'status', object: own, oldObject: old }, 'status')) ?? own,
+          old,
+        });
+      }
       return writeUpdates(type, admitted);
     },
 
     async bindAll(bindings, now) {
+      for (const { pod, nodeName } of bindings) {
+        // The scheduler's binding is a create of pods/binding, its object a Binding; a webhook may refuse it, not change the pod.
+        const binding: KubeObject = {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: {
+            name: pod.metadata.name ?? '',
+            ...(pod.metadata.namespace ? { namespace: pod.metadata.namespace } : {}),
+            ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+          },
+          target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+        } as KubeObject;
+        await throughWebhooks({ operation: 'CREATE', type: types.pods, subresource: 'binding', object: binding });
+      }
       return writeUpdates(
         types.pods,
         bindings.map(({ pod, nodeName }) => ({ object: bindPod(pod, nodeName, now), old: pod })),
@@ -324,6 +421,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
       const namespace = 'metadata' in target ? target.metadata.namespace : target.namespace;
       const name = 'metadata' in target ? (target.metadata.name ?? '') : target.name;
       if (!deleteOptions.finalized) checkDelete(type, name);
+      if (hooks && !deleteOptions.finalized && !isExemptFromWebhooks(type)) {
+        const asked = { operation: 'DELETE' as const, type, version: type.version, ...(namespace ? { namespace } : {}) };
+        if (await hooks.webhooks.mayMatch(asked)) {
+          const stored = 'metadata' in target ? target : await store.get(type, namespace, name);
+          await throughWebhooks({ operation: 'DELETE', type, oldObject: stored });
+        }
+      }
       if (strategy.delete) {
         const current = 'metadata' in target ? target : await store.get(type, namespace, name);
         return strategy.delete(store, current, deleteOptions);
@@ -331,7 +435,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
       // Grace periods are for pods: kube-apiserver deletes every other kind at once (or marks it for
       // its finalizers), whatever gracePeriodSeconds says (`kubectl delete cm --grace-period=10`).
       const { finalized: _finalized, gracePeriodSeconds: _grace, ...asked } = deleteOptions;
-      return store.delete(type, namespace, name, asked);
+      const deleted = await store.delete(type, namespace, name, asked);
+      if (isWebhookConfiguration(type)) webhooks?.forget();
+      return deleted;
     },
   };
 }

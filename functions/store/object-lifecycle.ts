@@ -151,9 +151,13 @@ export interface UpdateOutcome {
   readonly remove: boolean;
 }
 
-/** Everything of an object but its metadata (and its status, when `withStatus` is false). */
+/**
+ * Everything of an object but its metadata (and its status, when `withStatus` is false). Not its
+ * apiVersion either: kube-apiserver compares both objects in the request's version, so an update
+ * of a custom resource through another served version is no change by itself.
+ */
 function contentOf(object: KubeObject, withStatus: boolean): Record<string, unknown> {
-  const { metadata: _metadata, ...content } = object;
+  const { metadata: _metadata, apiVersion: _apiVersion, kind: _kind, ...content } = object;
   if (withStatus) return content;
   const { status: _status, ...rest } = content;
   return rest;

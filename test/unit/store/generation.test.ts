@@ -267,6 +267,7 @@ describe('generation on update', () => {
 
   it('compares content whatever its key order', () => {
     assert.equal(changesGeneration('content', widget, { ...widget, data: { colour: 'red' }, spec: { size: 1 } }), false);
+    assert.equal(changesGeneration('content', widget, { ...widget, apiVersion: 'example.com/v1beta1' }), false);
     assert.equal(changesGeneration('content-or-labels', slice, { ...slice, metadata: { ...slice.metadata, labels: {} } }), true);
   });
 });

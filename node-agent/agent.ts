@@ -28,6 +28,7 @@ import { defaultPodCidr } from './pod-cidr.ts';
 import { parsePod, withListeningReadiness } from './pod-view.ts';
 import { PodWorker } from './pod-worker.ts';
 import { type ClusterIpRouting, startClusterIpRouting } from './proxy/cluster-ip-routing.ts';
+import { ensureBridgeNetfilter, type NetworkPolicyEnforcement, startNetworkPolicyEnforcement } from './proxy/network-policy-enforcement.ts';
 import { type RoutingPeers, startRoutingPeers } from './proxy/routing-peers.ts';
 import { appliedEndpointsAnnotation, appliedSlicesAnnotation } from './proxy/routing-release.ts';
 import { type ServiceProxy, startServiceProxy } from './proxy/service-proxy.ts';
@@ -99,6 +100,12 @@ export interface AgentOptions {
   readonly clusterDns?: string;
   /** The service range: pods in namespace mode reach the API at its first address (the `kubernetes` Service). @default 10.96.0.0/12 */
   readonly serviceCidr?: string;
+  /**
+   * Credentials that may list and watch every pod, namespace and NetworkPolicy (a node may not):
+   * with them a node in namespace mode enforces NetworkPolicies (docs/adr/209). Without them, or
+   * in another mode, policies are accepted by the API and not enforced.
+   */
+  readonly networkPolicyCredentials?: ClusterCredentials;
   /**
    * How often containers' usage is measured for the resource metrics (`/stats/summary`,
    * `/metrics/resource`); a CPU rate needs two measurements. @default 10
@@ -279,6 +286,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
   podNetwork = networkOf(podCidr);
   let clusterIpRouting: ClusterIpRouting | undefined;
+  let networkPolicies: { readonly enforcement: NetworkPolicyEnforcement; readonly client: KubeClient } | undefined;
   let routingPeers: RoutingPeers | undefined;
   let proxy: ServiceProxy | undefined;
   const appliedHere = () => ({ slices: clusterIpRouting?.appliedRevision() ?? 0n, endpoints: proxy?.appliedRevision() ?? 0n });
@@ -310,6 +318,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         log,
         onApplied: () => routingPeers?.publish(),
       });
+      if (options.networkPolicyCredentials) {
+        ensureBridgeNetfilter(log);
+        // Its own identity, over REST watches: the watch channel carries the node's own kinds.
+        const policyClient = new KubeClient({ ...options.networkPolicyCredentials, watchChannel: undefined }, undefined, { log });
+        const enforcement = startNetworkPolicyEnforcement({ client: policyClient, nft: tools.nft, table: network.names.policyTable, nodeName, log });
+        networkPolicies = { enforcement, client: policyClient };
+      } else {
+        log.warn('NetworkPolicies are not enforced on this node: no --network-policy-kubeconfig');
+      }
     }
   }
   // A node that routes nothing to pod addresses must not say it does: annotations left by an
@@ -658,6 +675,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       retired.clear();
       await proxy?.stop();
       await clusterIpRouting?.stop();
+      await networkPolicies?.enforcement.stop();
+      networkPolicies?.client.close();
       await routingPeers?.stop();
       if (options.stopContainersOnStop) {
         await Promise.all([...workers.values()].map((worker) => worker.stopContainers(Math.min(5, worker.view.spec.terminationGracePeriodSeconds) * 1000)));

@@ -35,6 +35,9 @@ const usage = `usage: skiff agent --kubeconfig FILE --name NAME [options]
                           root with ip, unshare, nsenter and nft installed; see ADR 136)
   --cluster-dns IP        the nameserver of pods' resolv.conf in namespace mode (the kube-dns ClusterIP)
   --service-cidr CIDR     the cluster's service range (pods in namespace mode reach the API at its first address)
+  --network-policy-kubeconfig FILE
+                          credentials that may list and watch every pod, namespace and NetworkPolicy:
+                          with them a node in namespace mode enforces NetworkPolicies (docs/adr/209)
   --port N                kubelet API port (default: a free port)
   --state-dir DIR         runtime state and logs (default <data-dir>/nodes/<name>)
   --data-dir DIR          (default $SKIFF_DATA_DIR or ./.skiff)
@@ -87,6 +90,7 @@ export interface AgentCliSettings {
   readonly podNetwork: 'auto' | 'namespaces' | 'loopback';
   readonly clusterDns?: string;
   readonly serviceCidr?: string;
+  readonly networkPolicyKubeconfig?: string;
   readonly port: number;
   readonly stateDir: string;
   /** The data dir and the user's credential folders: hidden from pods when the agent is not root. */
@@ -134,6 +138,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
       'pod-network': { type: 'string', default: 'auto' },
       'cluster-dns': { type: 'string' },
       'service-cidr': { type: 'string' },
+      'network-policy-kubeconfig': { type: 'string' },
       port: { type: 'string', default: '0' },
       'state-dir': { type: 'string' },
       'data-dir': { type: 'string' },
@@ -227,6 +232,7 @@ export function parseAgentArgs(args: readonly string[], env: NodeJS.ProcessEnv =
     podNetwork,
     ...(values['cluster-dns'] ? { clusterDns: values['cluster-dns'] } : {}),
     ...(values['service-cidr'] ? { serviceCidr: values['service-cidr'] } : {}),
+    ...(values['network-policy-kubeconfig'] ? { networkPolicyKubeconfig: resolve(values['network-policy-kubeconfig']) } : {}),
     port,
     stateDir,
     imagesFile: resolve(values.images ?? join(dataDir, 'images.json')),
@@ -281,6 +287,7 @@ export async function runAgentCli(args: string[]): Promise<void> {
       podNetwork: settings.podNetwork,
       ...(settings.clusterDns ? { clusterDns: settings.clusterDns } : {}),
       ...(settings.serviceCidr ? { serviceCidr: settings.serviceCidr } : {}),
+      ...(settings.networkPolicyKubeconfig ? { networkPolicyCredentials: loadKubeconfig(settings.networkPolicyKubeconfig) } : {}),
       port: settings.port,
       stateDir: settings.stateDir,
       imagesFile: settings.imagesFile,

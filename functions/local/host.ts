@@ -26,7 +26,7 @@ import { nodeAuthorizer } from '../domain/authorization/node-authorizer.ts';
 import { storePolicySource } from '../domain/authorization/rbac/policy.ts';
 import { rbacAuthorizer } from '../domain/authorization/rbac/rbac-authorizer.ts';
 import { reconcileBootstrapPolicy } from '../domain/authorization/rbac/reconcile-policy.ts';
-import { nodeUsername } from '../domain/authorization/user-info.ts';
+import { NETWORK_POLICY_AGENT_USER, nodeUsername } from '../domain/authorization/user-info.ts';
 import type { PodLogSource } from '../domain/pods/pod-logs.ts';
 import { ensureSystemPriorityClasses } from '../domain/scheduling/system-priority-classes.ts';
 import { defaultServiceCidr, kubernetesServiceIp, serviceCidrProblem } from '../domain/services/service-allocation-plan.ts';
@@ -375,6 +375,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     cleanups.push(() => loops.stop());
 
     const agents = createAgentSupervisor({ report });
+    // The agents' NetworkPolicy watches (namespace mode) read every pod, which a node may not: one
+    // identity for them all, like a CNI DaemonSet's ServiceAccount (docs/adr/209). REST watches.
+    const networkPolicyKubeconfigPath = join(dataDir, 'network-policy-agent.kubeconfig');
+    await writeKubeconfig(networkPolicyKubeconfigPath, {
+      server: url,
+      caCertPem: certificate.caCertPem,
+      token: tokens.networkPolicy,
+      user: NETWORK_POLICY_AGENT_USER,
+    });
     const nodeNames: string[] = [];
     for (let index = 0; index < options.nodes; index++) {
       const name = `skiff-node-${index + 1}`;
@@ -399,6 +408,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           clusterDnsIp(serviceCidr),
           '--service-cidr',
           serviceCidr,
+          '--network-policy-kubeconfig',
+          networkPolicyKubeconfigPath,
           ...(options.metricsResolutionSeconds !== undefined ? ['--metrics-resolution', String(options.metricsResolutionSeconds)] : []),
           // The agent stops (with its containers) when this host goes away, even by SIGKILL.
           '--exit-with-parent',

@@ -2,7 +2,8 @@
  * Bearer tokens of the local cluster, random and kept in `<data-dir>/tokens.json` (mode 0600):
  * the admin's (`skiff-admin` in `system:masters`), made at first start, and one per node, made
  * when the host first starts (joins) that node's agent, which authenticates as
- * `system:node:<name>` in `system:nodes` (docs/adr/123). Tokens are compared by SHA-256 digest
+ * `system:node:<name>` in `system:nodes` (docs/adr/123); and the NetworkPolicy enforcers' one,
+ * shared by the agents in namespace mode (docs/adr/209). Tokens are compared by SHA-256 digest
  * in constant time; the tokens themselves are never logged.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -11,12 +12,22 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { TokenAuthenticator } from '../domain/authentication/token-authenticators.ts';
-import { AUTHENTICATED, NODES_GROUP, nodeUsername, SYSTEM_MASTERS, type UserInfo } from '../domain/authorization/user-info.ts';
+import {
+  AUTHENTICATED,
+  NETWORK_POLICY_AGENT_USER,
+  NETWORK_POLICY_AGENTS_GROUP,
+  NODES_GROUP,
+  nodeUsername,
+  SYSTEM_MASTERS,
+  type UserInfo,
+} from '../domain/authorization/user-info.ts';
 
 const tokensFileSchema = z.object({
   admin: z.string().min(16),
   /** Node name → token. */
   nodes: z.record(z.string(), z.string().min(16)).default({}),
+  /** The NetworkPolicy enforcers' token; made when missing (a data dir from before it). */
+  networkPolicy: z.string().min(16).optional(),
 });
 type TokensFile = z.infer<typeof tokensFileSchema>;
 
@@ -29,9 +40,13 @@ export class LocalTokens {
 
   private constructor(
     private readonly file: string,
-    private readonly tokens: TokensFile,
+    private readonly tokens: TokensFile & { networkPolicy: string },
   ) {
     this.known.push({ digest: digest(tokens.admin), user: { username: 'skiff-admin', groups: [SYSTEM_MASTERS, AUTHENTICATED] } });
+    this.known.push({
+      digest: digest(tokens.networkPolicy),
+      user: { username: NETWORK_POLICY_AGENT_USER, groups: [NETWORK_POLICY_AGENTS_GROUP, AUTHENTICATED] },
+    });
     for (const [name, token] of Object.entries(tokens.nodes)) this.remember(name, token);
   }
 
@@ -39,7 +54,8 @@ export class LocalTokens {
   static async open(dataDir: string): Promise<LocalTokens> {
     const file = join(dataDir, 'tokens.json');
     const stored = existsSync(file) ? tokensFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8'))) : undefined;
-    const tokens: TokensFile = stored?.success ? stored.data : { admin: newToken(), nodes: {} };
+    const read: TokensFile = stored?.success ? stored.data : { admin: newToken(), nodes: {} };
+    const tokens = { ...read, networkPolicy: read.networkPolicy ?? newToken() };
     const local = new LocalTokens(file, tokens);
     await local.save();
     return local;
@@ -58,6 +74,11 @@ export class LocalTokens {
     this.remember(name, token);
     await this.save();
     return token;
+  }
+
+  /** The token of the agents' NetworkPolicy watches (user `system:skiff:network-policy-agent`). */
+  get networkPolicy(): string {
+    return this.tokens.networkPolicy;
   }
 
   nodeToken(name: string): string | undefined {

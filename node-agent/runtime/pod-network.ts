@@ -76,6 +76,8 @@ export interface PodNetworkNames {
   readonly bridge: string;
   readonly netnsPrefix: string;
   readonly table: string;
+  /** The node's NetworkPolicy table (docs/adr/209), apart from the ClusterIP one so each is rewritten alone. */
+  readonly policyTable: string;
   readonly nodeTag: string;
 }
 
@@ -84,7 +86,14 @@ export function podNetworkNames(stateDir: string): PodNetworkNames {
   const node = resolve(stateDir);
   const cluster = shortHash(resolve(node, '..', '..'), 6);
   const tag = `${cluster}${shortHash(node, 5)}`;
-  return { clusterBridgePrefix: `skb${cluster}`, bridge: `skb${tag}`, netnsPrefix: `skiff-${tag}-`, table: `skiff_${tag}`, nodeTag: tag };
+  return {
+    clusterBridgePrefix: `skb${cluster}`,
+    bridge: `skb${tag}`,
+    netnsPrefix: `skiff-${tag}-`,
+    table: `skiff_${tag}`,
+    policyTable: `skiff_${tag}_policy`,
+    nodeTag: tag,
+  };
 }
 
 /**
@@ -494,7 +503,7 @@ function childOf(parent: number): number | undefined {
 
 /**
  * Removes everything a node's network left on the machine: its sandbox processes, namespaces,
- * bridge and nftables table. For a cluster going away, and after an agent that was killed.
+ * bridge and nftables tables. For a cluster going away, and after an agent that was killed.
  */
 export function tearDownPodNetwork(stateDir: string): void {
   const tools = namespaceTools();
@@ -524,4 +533,5 @@ export function tearDownPodNetwork(stateDir: string): void {
   for (const netns of namespaces) quiet(['netns', 'del', netns]);
   if (existsSync(`/sys/class/net/${names.bridge}`)) quiet(['link', 'del', names.bridge]);
   quiet(['delete', 'table', 'ip', names.table], tools.nft);
+  quiet(['delete', 'table', 'ip', names.policyTable], tools.nft);
 }

@@ -19,6 +19,12 @@ export const UNAUTHENTICATED = 'system:unauthenticated';
 export const ANONYMOUS_USER = 'system:anonymous';
 export const NODES_GROUP = 'system:nodes';
 export const SERVICE_ACCOUNTS_GROUP = 'system:serviceaccounts';
+/**
+ * The local cluster's NetworkPolicy enforcers (the node agents in namespace mode, docs/adr/209):
+ * like a CNI's DaemonSet, they read every pod, namespace and policy, which a node may not.
+ */
+export const NETWORK_POLICY_AGENT_USER = 'system:skiff:network-policy-agent';
+export const NETWORK_POLICY_AGENTS_GROUP = 'system:skiff:network-policy-agents';
 
 const serviceAccountPrefix = 'system:serviceaccount:';
 const nodePrefix = 'system:node:';

@@ -9,7 +9,7 @@
  */
 import type { ClusterRole, ClusterRoleBinding, PolicyRule } from '../../../../schemas/rbac.ts';
 import { RBAC_GROUP } from '../../../../schemas/rbac.ts';
-import { AUTHENTICATED, SYSTEM_MASTERS, UNAUTHENTICATED } from '../user-info.ts';
+import { AUTHENTICATED, NETWORK_POLICY_AGENTS_GROUP, SYSTEM_MASTERS, UNAUTHENTICATED } from '../user-info.ts';
 
 /** Bootstrap objects carry it; `"false"` makes the server leave a user's edits alone. */
 export const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
@@ -146,6 +146,12 @@ export const nodeProxierRules: readonly PolicyRule[] = [
   rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
 ];
 
+/** What a NetworkPolicy enforcer reads to know every pod's address and labels (docs/adr/209). */
+export const networkPolicyAgentRules: readonly PolicyRule[] = [
+  rule(['list', 'watch'], [''], ['pods', 'namespaces']),
+  rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
+];
+
 export const bootstrapClusterRoles: readonly ClusterRole[] = [
   clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), paths(['*'], ['*'])]),
   clusterRole('system:discovery', [
@@ -173,6 +179,7 @@ export const bootstrapClusterRoles: readonly ClusterRole[] = [
   ]),
   clusterRole('system:node', nodeRules),
   clusterRole('system:node-proxier', nodeProxierRules),
+  clusterRole('system:skiff:network-policy-agent', networkPolicyAgentRules),
 ];
 
 export const bootstrapClusterRoleBindings: readonly ClusterRoleBinding[] = [
@@ -181,4 +188,5 @@ export const bootstrapClusterRoleBindings: readonly ClusterRoleBinding[] = [
   clusterRoleBinding('system:monitoring', 'system:monitoring', ['system:monitoring']),
   clusterRoleBinding('system:basic-user', 'system:basic-user', [AUTHENTICATED]),
   clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [AUTHENTICATED, UNAUTHENTICATED]),
+  clusterRoleBinding('system:skiff:network-policy-agent', 'system:skiff:network-policy-agent', [NETWORK_POLICY_AGENTS_GROUP]),
 ];

@@ -236,7 +236,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         };
         return {
           exec: (argv, execOptions) => guard(() => openExec.call(runtime, record.id, argv, execOptions)),
-          attach: () => guard(() => openAttach.call(runtime, record.id)),
+          attach: (attachOptions) => guard(() => openAttach.call(runtime, record.id, attachOptions)),
         };
       },
       podAddress(namespace, pod) {

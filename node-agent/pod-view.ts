@@ -150,6 +150,10 @@ const containerSchema = z.object({
   startupProbe: probeSchema.optional(),
   volumeMounts: z.array(volumeMountSchema).default([]),
   securityContext: containerSecurityContextSchema.optional(),
+  /** The container keeps a stdin open for `kubectl attach -i` (`kubectl run -i`, `kubectl debug -i`). */
+  stdin: z.boolean().optional(),
+  /** The container runs on a terminal of its own (`-t`). */
+  tty: z.boolean().optional(),
 });
 export type Container = z.infer<typeof containerSchema>;
 

@@ -454,6 +454,8 @@ export class PodWorker {
         volumes: await volumesFor(pod, container, this.volumeData(), await this.tokenVolumes(container)),
         mounts: mountsOf(container),
         security: securityOf(pod, container),
+        ...(container.stdin ? { stdin: true } : {}),
+        ...(container.tty ? { tty: true } : {}),
       });
     } catch (error) {
       // What the pod asks for cannot be given (a missing Secret, a user the runtime cannot run

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { currentHost, launchArgv, type PodView, type RunAs } from './process-isolation.ts';
 import { type ExecSession, type ExecStreamOptions, ExecUnavailableError } from './runtime.ts';
 
-const scriptPath = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path));
+export const scriptPath = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path));
 
 /** The argv that runs `argv` as the container's user with its view of the files (as its probes run). */
 export function execArgv(argv: readonly string[], runAs: RunAs | undefined, view?: PodView): string[] {

@@ -4,13 +4,14 @@
  * agent; their records (pid, log path, exit file) are kept in the state dir, and an agent
  * restarted on the same node adopts them instead of starting duplicates (ADR 081).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
   closeSync,
   copyFileSync,
+  createWriteStream,
   existsSync,
   mkdirSync,
   openSync,
@@ -28,7 +29,7 @@ import { z } from 'zod';
 import { type ImageTable, resolveImage } from '../images.ts';
 import { type PodNetwork, tearDownPodNetwork } from './pod-network.ts';
 import { materializeVolumes, mountVariables, resolveMounts, rewriteMountPaths, writeAtomically } from './pod-volumes.ts';
-import { attachToLog, execArgv, spawnExec, tarNamesAsMounted } from './process-exec.ts';
+import { attachToLog, execArgv, scriptPath, shellQuote, spawnExec, tarNamesAsMounted } from './process-exec.ts';
 import { isSameLiveProcess, type ProcessIdentity, processIdentity } from './process-identity.ts';
 import { currentHost, launchArgv, type PodView, type RunAs, runAsFor } from './process-isolation.ts';
 import {
@@ -48,14 +49,17 @@ import {
 
 /**
  * Runs "$@" in the background and waits for it, retrying the wait when a trapped signal
- * interrupts it, then writes the exit status to the file given as $1. Trapping (rather than
+ * interrupts it, then writes the exit status to the file given as $1. Its standard input is the
+ * file given as $2, opened for reading and writing: /dev/null, or the FIFO of a container that
+ * keeps a stdin (`stdin: true`), which then never sees its end while it runs, as a container
+ * runtime keeps a container's stdin open. Trapping (rather than
  * ignoring) TERM keeps the shim alive to record the code without the child inheriting an
  * ignored signal; the agent signals the whole process group, so the child gets it directly.
  */
 const shim = [
-  'exit_file=$1; shift',
+  'exit_file=$1; stdin_file=$2; shift 2',
   "trap ':' TERM INT HUP",
-  '"$@" </dev/null &',
+  '"$@" <>"$stdin_file" &',
   'child=$!',
   'while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
   'echo "$code" > "$exit_file"',
@@ -101,9 +105,17 @@ const recordSchema = z.object({
   /** What the container does not see of the machine (an agent that is not root), for exec probes alike. */
   view: z.object({ hide: z.array(z.string()), keep: z.array(z.string()) }).optional(),
   logPath: z.string().optional(),
+  /** The FIFO that is the container's stdin (`stdin: true`): what `kubectl attach -i` writes to. */
+  stdinPath: z.string().optional(),
   exit: exitSchema.optional(),
 });
-type ProcessRecord = ContainerRecord & { readonly processIdentity?: ProcessIdentity; readonly runAs?: RunAs; readonly cwd?: string; readonly view?: PodView };
+type ProcessRecord = ContainerRecord & {
+  readonly processIdentity?: ProcessIdentity;
+  readonly runAs?: RunAs;
+  readonly cwd?: string;
+  readonly view?: PodView;
+  readonly stdinPath?: string;
+};
 const stateSchema = z.object({ containers: z.array(recordSchema) });
 
 export interface ProcessRuntimeOptions {
@@ -291,12 +303,21 @@ export class ProcessRuntime implements ContainerRuntime {
       }
     }
     // One seam for both modes: the pod's namespaces as root (ADR 136), the unprivileged view otherwise (ADR 085).
-    const argv = [...enter, ...launchArgv(resolved.argv.map(rewrite), runAs, host, view)];
+    const contained = launchArgv(resolved.argv.map(rewrite), runAs, host, view);
+    // A terminal of its own (`tty: true`) comes from `script`, as for `kubectl exec -t`; made inside
+    // the pod's namespaces, so the shell and its terminal share one PID namespace.
+    if (launch.tty && !scriptPath) throw new ContainerConfigError('a container with tty: true needs util-linux script (apt-get install bsdutils)');
+    const argv =
+      launch.tty && scriptPath
+        ? [...enter, scriptPath, '-q', '-E', 'never', '-e', '-c', `exec ${contained.map(shellQuote).join(' ')}`, '/dev/null']
+        : [...enter, ...contained];
+    if (launch.tty) env.TERM ??= 'xterm';
+    const stdinPath = launch.stdin ? this.makeStdin(id) : undefined;
     const logFd = openSync(logPath, 'a', 0o600);
     let child: ChildProcess;
     try {
       // The shim stays the agent's (it writes the exit file); only the container drops to its user.
-      child = spawn('/bin/sh', ['-c', this.network ? namespacedShim : shim, 'skiff-shim', exitFile, ...argv], {
+      child = spawn('/bin/sh', ['-c', this.network ? namespacedShim : shim, 'skiff-shim', exitFile, stdinPath ?? '/dev/null', ...argv], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
         env,
@@ -322,6 +343,7 @@ export class ProcessRuntime implements ContainerRuntime {
       cwd,
       view,
       logPath,
+      ...(stdinPath ? { stdinPath } : {}),
     };
     this.records.set(id, record);
     if (pid === undefined) {
@@ -381,6 +403,7 @@ export class ProcessRuntime implements ContainerRuntime {
   remove(id: string): void {
     const logPath = this.records.get(id)?.logPath;
     rmSync(this.exitFile(id), { force: true });
+    rmSync(this.stdinFile(id), { force: true });
     if (logPath) for (const file of logFilesOf(logPath, this.maxLogFiles())) rmSync(file, { force: true });
     this.records.delete(id);
     this.save();
@@ -409,6 +432,7 @@ export class ProcessRuntime implements ContainerRuntime {
       if (record.pod.uid !== uid) continue;
       dir = this.podLogDir(record.pod);
       rmSync(this.exitFile(id), { force: true });
+      rmSync(this.stdinFile(id), { force: true });
       this.records.delete(id);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -484,14 +508,45 @@ export class ProcessRuntime implements ContainerRuntime {
     return spawnExec(command, { ...options, env, enter, ...(record.cwd && existsSync(record.cwd) ? { cwd: record.cwd } : {}) });
   }
 
-  /** `kubectl attach`: the container's output from now on, until it ends (its stdin is not kept). */
-  openAttach(id: string): ExecSession {
+  /**
+   * `kubectl attach`: the container's output from now on, until it ends; with `-i`, the client's
+   * input into the container's stdin FIFO when it keeps one (`stdin: true`). The FIFO is opened
+   * for reading and writing, so the open never waits; closing it leaves the container's stdin open.
+   */
+  openAttach(id: string, options: { readonly stdin: boolean } = { stdin: false }): ExecSession {
     const record = this.runningRecord(id);
     if (!record.logPath) throw new ExecUnavailableError(`container ${record.containerName} has no output to attach to`);
-    return attachToLog(record.logPath, () => {
+    const output = attachToLog(record.logPath, () => {
       const fresh = this.records.get(id);
       return !fresh || fresh.exit !== undefined;
     });
+    if (!options.stdin || !record.stdinPath || !existsSync(record.stdinPath)) return output;
+    const stdin = createWriteStream(record.stdinPath, { flags: 'r+' });
+    // The client's input may arrive after the container stopped reading: not an error of the session.
+    stdin.on('error', () => undefined);
+    void output.exited.then(() => stdin.destroy());
+    return {
+      ...output,
+      stdin,
+      kill() {
+        stdin.destroy();
+        output.kill();
+      },
+    };
+  }
+
+  /** A new FIFO for a container's stdin, the agent's own (0600): only the shim opens it for the container. */
+  private makeStdin(id: string): string {
+    const path = this.stdinFile(id);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    rmSync(path, { force: true });
+    const made = spawnSync('mkfifo', ['-m', '600', path], { stdio: 'ignore', timeout: 5_000 });
+    if (made.status !== 0) throw new ContainerConfigError('a container with stdin: true needs mkfifo (coreutils)');
+    return path;
+  }
+
+  private stdinFile(id: string): string {
+    return join(this.options.stateDir, 'stdin', id);
   }
 
   private runningRecord(id: string): ProcessRecord {

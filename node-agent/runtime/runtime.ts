@@ -87,6 +87,10 @@ export interface ContainerLaunch {
   readonly volumes?: readonly PodVolume[];
   readonly mounts?: readonly VolumeMountSpec[];
   readonly security?: SecuritySpec;
+  /** `stdin: true`: the container keeps a standard input open that `kubectl attach -i` writes to. */
+  readonly stdin?: boolean;
+  /** `tty: true`: the container runs on a pseudo-terminal of its own (`kubectl debug -it`). */
+  readonly tty?: boolean;
 }
 
 export interface ContainerExit {
@@ -254,8 +258,11 @@ export interface ContainerRuntime {
    * running. Absent on runtimes that cannot (the API answers that exec is not supported there).
    */
   openExec?(id: string, argv: readonly string[], options: ExecStreamOptions): ExecSession;
-  /** Streams the container's own output from now on (`kubectl attach`), until it ends. */
-  openAttach?(id: string): ExecSession;
+  /**
+   * Streams the container's own output from now on (`kubectl attach`), until it ends; with
+   * `stdin`, the client's input goes to the container's standard input, when it keeps one.
+   */
+  openAttach?(id: string, options?: { readonly stdin: boolean }): ExecSession;
   /** Called once for every container that exits (including adopted ones found gone). */
   onExit(listener: (record: ContainerRecord) => void): void;
   /** Called when a record changes other than by exiting (a `pod` runtime's task running, getting its IP). */

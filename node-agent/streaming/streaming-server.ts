@@ -45,7 +45,8 @@ export class StreamTargetError extends Error {
 /** A container ready for exec or attach; checked (running) when it was looked up. */
 export interface StreamContainer {
   exec(argv: readonly string[], options: ExecStreamOptions): ExecSession;
-  attach(): ExecSession;
+  /** With `stdin`, the client's input goes to the container's own stdin (when it keeps one). */
+  attach(options: { readonly stdin: boolean }): ExecSession;
 }
 
 /** How the streaming server finds what it serves; each throws StreamTargetError. */
@@ -171,7 +172,8 @@ export function createStreamingServer(options: StreamingOptions): StreamingServe
         refuseUpgrade(socket, 400, 'you must specify at least 1 of stdin, stdout, stderr');
         return;
       }
-      const start = (): ExecSession => (kind === 'exec' ? container.exec(argv, { tty: streams.tty, stdin: streams.stdin }) : container.attach());
+      const start = (): ExecSession =>
+        kind === 'exec' ? container.exec(argv, { tty: streams.tty, stdin: streams.stdin }) : container.attach({ stdin: streams.stdin });
       if (upgrade === 'websocket') {
         const offered = protocolsOf(request.headers['sec-websocket-protocol']);
         const protocol = [remoteCommandV5, remoteCommandV4].find((name) => offered.includes(name));

@@ -263,7 +263,7 @@ describe('exec, attach, port-forward and cp through the API to the node agent', 
   // kubectl debug adds an ephemeral container through pods/ephemeralcontainers (docs/adr/208): the
   // node runs it in the pod, once; its output and status come back; a name another container has is
   // refused as kube-apiserver refuses it, and the `edit` role may not add one (kube grants it to no default role).
-  it('runs a kubectl debug container in the pod, reports it, and refuses a clashing name', bounded, async () => {
+  it('runs kubectl debug containers in the pod (a command, then a shell with -it), reports them, and refuses a clashing name', bounded, async () => {
     const debug = await cluster.kubectl([
       'debug',
       'shell',
@@ -309,6 +309,34 @@ describe('exec, attach, port-forward and cp through the API to the node agent', 
     const appName = await cluster.kubectl(['debug', 'shell', '--image=busybox', '--container=main', '--', 'true']);
     assert.notEqual(appName.code, 0);
     assert.match(appName.stderr, /Pod "shell" is invalid: spec\.ephemeralContainers\[1\]\.name: Duplicate value: "main"/);
+
+    // -it: a shell on a terminal of its own, fed what is typed; its exit code is the container's.
+    const command = `kubectl --kubeconfig ${cluster.local.kubeconfigPath} debug -it shell --image=busybox --container=shell-debugger -- sh`;
+    const interactive = await new Promise<Result>((resolve) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 1, stdout, stderr: '' });
+      });
+      // Typed ahead: the terminal keeps it until kubectl attaches and sends it on.
+      child.stdin.write('tty; echo "answer=$((6*7))"; exit 5\n');
+    });
+    assert.match(interactive.stdout, /answer=42/);
+    assert.match(interactive.stdout, /\/dev\/pts\/\d+/);
+    const exitCode = await waitFor('the interactive debugger to be reported terminated', async () => {
+      const code = await cluster.kubectlOk([
+        'get',
+        'pod',
+        'shell',
+        '-o',
+        'jsonpath={.status.ephemeralContainerStatuses[?(@.name=="shell-debugger")].state.terminated.exitCode}',
+      ]);
+      return code === '' ? undefined : code;
+    });
+    assert.equal(exitCode, '5', interactive.stdout);
 
     await cluster.kubectlOk(['create', 'serviceaccount', 'debug-editor']);
     await cluster.kubectlOk(['create', 'rolebinding', 'debug-editor-edit', '--clusterrole=edit', '--serviceaccount=default:debug-editor']);

@@ -83,6 +83,37 @@ describe('process runtime', () => {
     assert.equal(stopped?.exit?.signal, 9);
   });
 
+  it('keeps a stdin open for a container that asks for one, fed by attach -i; others read its end at once', async () => {
+    const runtime = newRuntime();
+    const closed = await runtime.start(launch(['/bin/sh', '-c', 'read line; echo "read status $?"']));
+    await waitFor('the container without stdin to read its end', () => runtime.container(closed.id)?.exit);
+    assert.equal(readFileSync(closed.logPath ?? '', 'utf8'), 'read status 1\n');
+    const record = await runtime.start(launch(['/bin/sh', '-c', 'echo ready; while read line; do echo "got $line"; done'], { stdin: true }));
+    await waitFor('ready', () => readFileSync(record.logPath ?? '', 'utf8').includes('ready'));
+    const first = runtime.openAttach(record.id, { stdin: true });
+    let output = '';
+    first.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    first.stdin?.write('hello\n');
+    await waitFor('the line through attach', () => output.includes('got hello'));
+    // Closing one session's input leaves the container's stdin open for the next attach.
+    first.stdin?.end();
+    first.kill();
+    const second = runtime.openAttach(record.id, { stdin: true });
+    second.stdin?.write('again\n');
+    await waitFor('the second line in the log', () => readFileSync(record.logPath ?? '', 'utf8').includes('got again'));
+    second.kill();
+    assert.equal(runtime.container(record.id)?.exit, undefined);
+    await runtime.stop(record.id, 1000);
+  });
+
+  it('runs a container with tty: true on a terminal of its own', async () => {
+    const runtime = newRuntime();
+    const record = await runtime.start(launch(['/bin/sh', '-c', 'tty; exit 4'], { tty: true }));
+    const exited = await waitFor('exit', () => runtime.container(record.id)?.exit);
+    assert.equal(exited.exitCode, 4);
+    assert.match(readFileSync(record.logPath ?? '', 'utf8'), /^\/dev\/pts\/\d+/);
+  });
+
   it('runs an image from the table: the nginx stand-in serves a page on $HOST:$PORT', async () => {
     const runtime = newRuntime();
     const host = randomLoopbackSubnet().address(2);

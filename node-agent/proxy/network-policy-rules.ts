@@ -147,7 +147,41 @@ type PeerAddresses =
   | { readonly pods: readonly PolicyPod[] }
   | { readonly block: { readonly cidr: string; readonly except: readonly string[] } };
 
-function peerAddresses(
+/**
+ * What one ruleset is built from, with what it works out once: a peer's pods (the same for every
+ * pod a policy selects) and the named sets of addresses, one per distinct list, so each list is
+ * written once however many pods' chains use it.
+ */
+interface Cluster {
+  readonly pods: readonly PolicyPod[];
+  readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  readonly peers: WeakMap<Peer, PeerAddresses>;
+  /** Elements (`a, b`) → set name. */
+  readonly sets: Map<string, string>;
+  /** A peer's pods → the `@name` of their set, so a list is sorted and joined once. */
+  readonly setOfPods: WeakMap<readonly PolicyPod[], string>;
+}
+
+/** `@name` of the named set holding these addresses, made the first time the list is seen. */
+function addressSet(cluster: Cluster, ips: readonly string[]): string {
+  const elements = [...new Set(ips)].sort().join(', ');
+  let name = cluster.sets.get(elements);
+  if (!name) {
+    name = `peers-${cluster.sets.size}`;
+    cluster.sets.set(elements, name);
+  }
+  return `@${name}`;
+}
+
+function peerAddresses(peer: Peer, policyNamespace: string, cluster: Cluster): PeerAddresses {
+  const known = cluster.peers.get(peer);
+  if (known) return known;
+  const found = selectPeer(peer, policyNamespace, cluster.pods, cluster.namespaces);
+  cluster.peers.set(peer, found);
+  return found;
+}
+
+function selectPeer(
   peer: Peer,
   policyNamespace: string,
   pods: readonly PolicyPod[],
@@ -239,11 +273,19 @@ function resolveNamed(pod: PolicyPod, name: string, protocol: Protocol): number 
   return pod.namedPorts.find((port) => port.name === name && port.protocol === protocol)?.port;
 }
 
-function addressExpression(direction: 'saddr' | 'daddr', addresses: PeerAddresses): string[] | undefined {
+function addressExpression(direction: 'saddr' | 'daddr', addresses: PeerAddresses, cluster: Cluster): string[] | undefined {
   if ('any' in addresses) return [];
   if ('pods' in addresses) {
-    const ips = [...new Set(addresses.pods.map((pod) => pod.ip))].sort();
-    return ips.length === 0 ? undefined : [`ip ${direction} { ${ips.join(', ')} }`];
+    if (addresses.pods.length === 0) return undefined;
+    let set = cluster.setOfPods.get(addresses.pods);
+    if (!set) {
+      set = addressSet(
+        cluster,
+        addresses.pods.map((pod) => pod.ip),
+      );
+      cluster.setOfPods.set(addresses.pods, set);
+    }
+    return [`ip ${direction} ${set}`];
   }
   // An IPv6 block matches no pod address (pods are IPv4 only): it allows nothing here.
   const range = cidrRange(addresses.block.cidr);
@@ -265,15 +307,14 @@ function ruleAllowances(
   ports: readonly Port[] | null | undefined,
   policyNamespace: string,
   comment: string,
-  cluster: { readonly pods: readonly PolicyPod[]; readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>> },
+  cluster: Cluster,
 ): Allowance[] {
   const field = direction === 'ingress' ? 'saddr' : 'daddr';
   const split = splitPorts(ports);
-  const peerList: PeerAddresses[] =
-    (peers ?? []).length === 0 ? [{ any: true }] : (peers ?? []).map((peer) => peerAddresses(peer, policyNamespace, cluster.pods, cluster.namespaces));
+  const peerList: PeerAddresses[] = (peers ?? []).length === 0 ? [{ any: true }] : (peers ?? []).map((peer) => peerAddresses(peer, policyNamespace, cluster));
   const allowances: Allowance[] = [];
   for (const peer of peerList) {
-    const addresses = addressExpression(field, peer);
+    const addresses = addressExpression(field, peer, cluster);
     if (!addresses) continue;
     if (split.all) {
       allowances.push({ addresses, ports: [], comment });
@@ -298,7 +339,7 @@ function ruleAllowances(
         if (port !== undefined) byPort.set(port, [...(byPort.get(port) ?? []), destination.ip]);
       }
       for (const [port, ips] of [...byPort].sort((a, b) => a[0] - b[0])) {
-        allowances.push({ addresses: [`ip daddr { ${[...new Set(ips)].sort().join(', ')} }`], ports: [portMatch(named.protocol, [[port, port]])], comment });
+        allowances.push({ addresses: [`ip daddr ${addressSet(cluster, ips)}`], ports: [portMatch(named.protocol, [[port, port]])], comment });
       }
     }
   }
@@ -333,13 +374,14 @@ function byName(a: { readonly pod: PolicyPod }, b: { readonly pod: PolicyPod }):
 /** The nftables script that makes the node's policy table exactly this (the old one goes in the same transaction). */
 export function networkPolicyRuleset(
   target: PolicyTarget,
-  cluster: {
+  objects: {
     readonly pods: readonly PolicyPod[];
     readonly namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>;
     readonly policies: Iterable<KubeObject>;
   },
 ): string {
-  const policies = [...cluster.policies].flatMap((object) => {
+  const cluster: Cluster = { pods: objects.pods, namespaces: objects.namespaces, peers: new WeakMap(), sets: new Map(), setOfPods: new WeakMap() };
+  const policies = [...objects.policies].flatMap((object) => {
     const parsed = policySchema.safeParse(object);
     return parsed.success ? [parsed.data] : [];
   });
@@ -396,6 +438,15 @@ export function networkPolicyRuleset(
   const forward = ['\t\ttype filter hook forward priority filter; policy accept;', '\t\tct state established,related accept'];
   if (egressMap.length > 0) forward.push(`\t\tip saddr vmap { ${egressMap.join(', ')} }`);
   if (ingressMap.length > 0) forward.push(`\t\tip daddr vmap { ${ingressMap.join(', ')} }`);
-  const lines = [`table ip ${table}`, `delete table ip ${table}`, `table ip ${table} {`, ...chains, `\tchain forward {\n${forward.join('\n')}\n\t}`, '}'];
+  const sets = [...cluster.sets].map(([elements, name]) => `\tset ${name} {\n\t\ttype ipv4_addr\n\t\telements = { ${elements} }\n\t}`);
+  const lines = [
+    `table ip ${table}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    ...sets,
+    ...chains,
+    `\tchain forward {\n${forward.join('\n')}\n\t}`,
+    '}',
+  ];
   return `${lines.join('\n')}\n`;
 }

@@ -80,8 +80,9 @@ describe('NetworkPolicy rules', () => {
     );
     assert.match(
       script,
-      /\tchain ingress-0 \{\n\t\tip saddr \{ 10\.200\.2\.3 \} udp dport \{ 53 \} accept comment "shop\/allow-client ingress\[0\]"\n\t\tip saddr \{ 10\.200\.2\.3 \} tcp dport \{ 8080 \} accept comment "shop\/allow-client ingress\[0\]"\n\t\tdrop comment "ingress of shop\/server"\n\t\}/,
+      /\tchain ingress-0 \{\n\t\tip saddr @peers-0 udp dport \{ 53 \} accept comment "shop\/allow-client ingress\[0\]"\n\t\tip saddr @peers-0 tcp dport \{ 8080 \} accept comment "shop\/allow-client ingress\[0\]"\n\t\tdrop comment "ingress of shop\/server"\n\t\}/,
     );
+    assert.match(script, /\tset peers-0 \{\n\t\ttype ipv4_addr\n\t\telements = \{ 10\.200\.2\.3 \}\n\t\}/);
     assert.match(script, /ip daddr vmap \{ 10\.200\.1\.2 : jump ingress-0 \}/);
   });
 
@@ -112,8 +113,10 @@ describe('NetworkPolicy rules', () => {
         }),
       ],
     );
-    assert.match(script, /ip saddr \{ 10\.200\.3\.5, 10\.200\.3\.6 \} accept comment "shop\/ns ingress\[0\]"/);
-    assert.match(script, /ip saddr \{ 10\.200\.3\.5 \} accept comment "shop\/ns ingress\[1\]"/);
+    assert.match(script, /ip saddr @peers-0 accept comment "shop\/ns ingress\[0\]"/);
+    assert.match(script, /elements = \{ 10\.200\.3\.5, 10\.200\.3\.6 \}/);
+    assert.match(script, /ip saddr @peers-1 accept comment "shop\/ns ingress\[1\]"/);
+    assert.match(script, /elements = \{ 10\.200\.3\.5 \}/);
   });
 
   it('matches an ipBlock without its except ranges, merged; IPv6 blocks and peers matching no pod allow nothing', () => {
@@ -149,10 +152,20 @@ describe('NetworkPolicy rules', () => {
     );
     assert.match(
       script,
-      /\tchain egress-0 \{\n\t\tip daddr \{ 10\.200\.1\.2 \} tcp dport \{ 8080 \} return comment "shop\/egress egress\[0\]"\n\t\tudp dport \{ 53 \} return comment "shop\/egress egress\[1\]"\n\t\tdrop comment "egress of shop\/other"\n\t\}/,
+      /\tchain egress-0 \{\n\t\tip daddr @peers-0 tcp dport \{ 8080 \} return comment "shop\/egress egress\[0\]"\n\t\tudp dport \{ 53 \} return comment "shop\/egress egress\[1\]"\n\t\tdrop comment "egress of shop\/other"\n\t\}/,
     );
+    assert.match(script, /\tset peers-0 \{\n\t\ttype ipv4_addr\n\t\telements = \{ 10\.200\.1\.2 \}\n\t\}/);
     assert.match(script, /\t\tip saddr vmap \{ 10\.200\.1\.4 : jump egress-0 \}/);
     assert.doesNotMatch(script, /daddr vmap/);
+  });
+
+  it('writes each list of peer addresses once, as a named set every selected pod’s chain uses', () => {
+    const script = ruleset(
+      [server, otherClient, allowedClient],
+      [policy('from-allowed', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'allowed' } } }] }] })],
+    );
+    assert.equal(script.match(/\tset peers-/g)?.length, 1);
+    assert.equal(script.match(/ip saddr @peers-0 accept/g)?.length, 2);
   });
 
   it('defaults policyTypes as kube-apiserver does when a stored policy has none', () => {

@@ -4,7 +4,8 @@
  *
  * - mutating webhooks one after the other, configurations in name order and each configuration's
  *   webhooks in their order, each sent the object as the previous one left it; a `JSONPatch`
- *   answer is applied, and the caller admits the result again (defaults, validation);
+ *   answer is applied, and the caller admits the result again (defaults, validation); a webhook
+ *   with `reinvocationPolicy: IfNeeded` that a later webhook's change followed is called once more;
  * - then the validating webhooks, all at once;
  * - a refusal is the webhook's status behind `admission webhook "NAME" denied the request`; a
  *   webhook that cannot be called, times out or answers nonsense fails the request with a 500
@@ -196,22 +197,35 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
       let object = request.object;
       let changed = false;
       const warnings: string[] = [];
-      for (const entry of selected) {
+      /** One call: whether it changed the object. */
+      const invoke = async (entry: Configured): Promise<boolean> => {
         const verdict = await call(entry, { ...request, ...(object ? { object } : {}) }, true);
-        if (!verdict) continue;
+        if (!verdict) return false;
         warnings.push(...verdict.warnings);
         if (!verdict.allowed) throw deniedError(entry.webhook.name, verdict.status);
-        if (!verdict.patch) continue;
+        if (!verdict.patch) return false;
         if (!object)
           throw new InternalError(`admission webhook "${entry.webhook.name}" attempted to modify the object, which is not supported for this operation`);
+        let patched: KubeObject;
         try {
-          const patched = fastJsonPatch.applyPatch(structuredClone(object), verdict.patch as fastJsonPatch.Operation[], true, false).newDocument as KubeObject;
-          changed ||= JSON.stringify(patched) !== JSON.stringify(object);
-          object = patched;
+          patched = fastJsonPatch.applyPatch(structuredClone(object), verdict.patch as fastJsonPatch.Operation[], true, false).newDocument as KubeObject;
         } catch (error) {
           throw new InternalError(error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error));
         }
+        const differs = JSON.stringify(patched) !== JSON.stringify(object);
+        object = patched;
+        changed ||= differs;
+        return differs;
+      };
+      // `reinvocationPolicy: IfNeeded`: a webhook called before a later one changed the object is
+      // called once more, in order, after the first round (kube-apiserver's single reinvocation).
+      const calledBeforeAChange: Configured[] = [];
+      const reinvocable: Configured[] = [];
+      for (const entry of selected) {
+        if (await invoke(entry)) calledBeforeAChange.push(...reinvocable.splice(0));
+        if (entry.webhook.reinvocationPolicy === 'IfNeeded') reinvocable.push(entry);
       }
+      for (const entry of calledBeforeAChange) await invoke(entry);
       return { object, changed, warnings };
     },
 

@@ -136,6 +136,22 @@ describe('admission webhooks', () => {
     assert.match(String(invalid.json?.message), /spec\.containers\[0\]\.name/);
   });
 
+  it('calls an IfNeeded webhook once more when a later webhook changed the object', async () => {
+    answers.set('/again', (request) =>
+      jsonPatchAnswer([{ op: 'add', path: '/metadata/annotations', value: { saw: request.object?.metadata.labels?.injected ?? 'nothing' } }]),
+    );
+    answers.set('/injector', () => jsonPatchAnswer([{ op: 'add', path: '/metadata/labels/injected', value: 'yes' }]));
+    await configure('Mutating', 'a-again', { name: 'again.example.com', reinvocationPolicy: 'IfNeeded', clientConfig: at('/again') });
+    await configure('Mutating', 'b-injector', { name: 'injector.example.com', clientConfig: at('/injector') });
+    const created = await send('POST', pods('plain'), pod('reinvoked'));
+    assert.equal(created.status, 201, created.text);
+    assert.equal((created.json?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.saw, 'yes');
+    assert.deepEqual(
+      server.received.map((r) => r.path.split('?')[0]),
+      ['/again', '/injector', '/again'],
+    );
+  });
+
   it('fails a request when a webhook cannot be called and its policy is Fail; lets it through when Ignore', async () => {
     const down = await startWebhookServer(() => ({ allowed: true }));
     const downUrl = `${down.url}/gone`;

@@ -77,6 +77,9 @@ describe('admission webhooks with kubectl', () => {
     const listed = await cluster.kubectlOk(['get', 'validatingwebhookconfigurations,mutatingwebhookconfigurations']);
     assert.match(listed, /^NAME\s+WEBHOOKS\s+AGE\n.*no-forbidden-images\s+1\s+/m);
     assert.match(listed, /label-injector\s+1\s+/);
+    const explained = await cluster.kubectlOk(['explain', 'validatingwebhookconfigurations.webhooks.sideEffects']);
+    assert.match(explained, /GROUP:\s+admissionregistration\.k8s\.io/);
+    assert.match(explained, /None or NoneOnDryRun; required\./);
   });
 
   it('refuses kubectl run with the webhook’s message, and labels the pod it lets through', async () => {

@@ -296,6 +296,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       podCidr,
       ...(options.clusterDns ? { clusterDns: options.clusterDns } : {}),
       log: (message, fields) => log.info(message, fields),
+      // A pod's containers start once the policies selecting it hold for its address (docs/adr/209).
+      sandboxReady: (spec) => networkPolicies?.enforcement.admit(spec) ?? Promise.resolve(),
     });
     await network.setUp();
     processRuntime.attachNetwork(network);

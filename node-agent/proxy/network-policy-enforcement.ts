@@ -18,6 +18,8 @@ export interface NetworkPolicyEnforcementOptions extends PolicyTarget {
   readonly client: ServiceProxySource;
   readonly nft: string;
   readonly log?: Log;
+  /** How long `admit` waits at most (the pod, or the lists, not seen yet). @default 3000 */
+  readonly admitTimeoutMs?: number;
 }
 
 export interface NetworkPolicyEnforcement {
@@ -25,6 +27,12 @@ export interface NetworkPolicyEnforcement {
   readonly ready: Promise<void>;
   /** How many times the table was written. */
   applied(): number;
+  /**
+   * A pod of this node has its address (its sandbox is up, its status not written yet): resolves
+   * once the table in the kernel treats it by that address, so its containers start isolated as
+   * the policies say; or after `admitTimeoutMs`, logged. Never rejects.
+   */
+  admit(pod: { readonly namespace: string; readonly name: string; readonly ip: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +67,30 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
   const complete = () => listed.pods && listed.namespaces && listed.policies;
   let writes = 0;
   let inKernel: string | undefined;
+  /** Addresses of this node's new pods before their status says them, by `namespace/name`. */
+  const provisional = new Map<string, string>();
+  const admitting = new Map<string, (() => void)[]>();
+  const withProvisionalAddresses = (): { pods: KubeObject[]; included: string[] } => {
+    const included: string[] = [];
+    const pods = [...objects.pods].map(([key, pod]) => {
+      const ip = provisional.get(key);
+      if (ip === undefined) return pod;
+      const status = (pod as { readonly status?: { readonly podIP?: string } }).status;
+      included.push(key);
+      if (status?.podIP) {
+        provisional.delete(key);
+        return pod;
+      }
+      return { ...pod, status: { ...status, podIP: ip } } as KubeObject;
+    });
+    return { pods, included };
+  };
+  const admitted = (keys: readonly string[]) => {
+    for (const key of keys) {
+      for (const resolve of admitting.get(key) ?? []) resolve();
+      admitting.delete(key);
+    }
+  };
   let dirty = false;
   let running: Promise<void> | undefined;
   let markReady: () => void = () => {};
@@ -68,18 +100,23 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
   const apply = async () => {
     while (dirty && !abort.signal.aborted) {
       dirty = false;
+      const { pods, included } = withProvisionalAddresses();
       const script = networkPolicyRuleset(options, {
-        pods: policyPods(objects.pods.values()),
+        pods: policyPods(pods),
         namespaces: namespaceLabels(objects.namespaces.values()),
         policies: objects.policies.values(),
       });
       // Most pod changes (a status, a restart count) change no address, label or port.
-      if (script === inKernel) continue;
+      if (script === inKernel) {
+        admitted(included);
+        continue;
+      }
       try {
         await applyNftScript(options.nft, script);
         inKernel = script;
         writes += 1;
         markReady();
+        admitted(included);
       } catch (error) {
         options.log?.warn('NetworkPolicy rules not applied', { error: error instanceof Error ? error.message : String(error) });
       }
@@ -102,8 +139,10 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
       changed();
     },
     onEvent(event: { readonly type: string; readonly object: KubeObject }) {
-      if (event.type === 'DELETED') objects[kind].delete(keyOf(event.object));
-      else if (event.type === 'ADDED' || event.type === 'MODIFIED') objects[kind].set(keyOf(event.object), event.object);
+      if (event.type === 'DELETED') {
+        objects[kind].delete(keyOf(event.object));
+        if (kind === 'pods') provisional.delete(keyOf(event.object));
+      } else if (event.type === 'ADDED' || event.type === 'MODIFIED') objects[kind].set(keyOf(event.object), event.object);
       else return;
       changed();
     },
@@ -117,6 +156,22 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
   return {
     ready,
     applied: () => writes,
+    admit(pod) {
+      const key = `${pod.namespace}/${pod.name}`;
+      provisional.set(key, pod.ip);
+      return new Promise<void>((resolvePromise) => {
+        const timer = setTimeout(() => {
+          options.log?.warn('pod starts before the NetworkPolicy rules hold its address', { pod: key, ip: pod.ip });
+          done();
+        }, options.admitTimeoutMs ?? 3000);
+        const done = () => {
+          clearTimeout(timer);
+          resolvePromise();
+        };
+        admitting.set(key, [...(admitting.get(key) ?? []), done]);
+        changed();
+      });
+    },
     async stop() {
       abort.abort();
       await Promise.all(loops);

@@ -187,6 +187,11 @@ export interface PodNetworkOptions {
   /** The nameserver in pods' resolv.conf (the kube-dns Service's ClusterIP); the host's resolvers when absent. */
   readonly clusterDns?: string;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Awaited before a new sandbox is handed to the runtime, so the pod's containers start only once
+   * what must hold for its address does: the node's NetworkPolicy rules (docs/adr/209). Never rejects.
+   */
+  readonly sandboxReady?: (spec: SandboxSpec) => Promise<void>;
 }
 
 function run(file: string, args: readonly string[]): Promise<string> {
@@ -408,6 +413,7 @@ export class PodNetwork {
       this.sandboxes.set(spec.uid, sandbox);
       this.save();
       this.options.log?.('pod sandbox made', { uid: spec.uid, netns, ip: spec.ip });
+      await this.options.sandboxReady?.(spec);
       return sandbox;
     } catch (error) {
       await attempt(ip, ['netns', 'del', netns]);

@@ -3,7 +3,7 @@
  * NetworkPolicy, its columns, `kubectl describe` and `kubectl explain`, and kube-apiserver's
  * validation as 422s; then, in namespace mode (root with nftables; skipped with the reason
  * printed otherwise), the policies enforced between pods of two nodes: a default deny, an allow
- * rule by pod label and named port, and an egress deny.
+ * rule by pod label and named port, an egress deny, and a policy holding from a new pod's first packet.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -149,5 +149,37 @@ describe('NetworkPolicy enforced in namespace mode', { timeout: 240_000, skip: e
     assert.equal(await statusFrom('other', open), '200');
     assert.equal((await kubectl(['delete', 'networkpolicy', 'allowed-no-egress'])).code, 0);
     await reaches('allowed', open);
+  });
+
+  it('holds for a new pod from its first packet: its containers start once the rules hold its address', async () => {
+    await apply(
+      policy('starters-no-egress', {
+        podSelector: { matchExpressions: [{ key: 'role', operator: 'In', values: ['starter', 'other'] }] },
+        policyTypes: ['Egress'],
+      }),
+    );
+    // Node 1's table has the policy once the pod it already selects there is blocked.
+    await blocked('other', open);
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'starter', labels: { role: 'starter' } },
+      spec: {
+        nodeName: 'skiff-node-1',
+        restartPolicy: 'Never',
+        containers: [
+          { name: 'main', image: 'busybox', command: ['/bin/sh', '-c', `curl -s -o /dev/null -m 2 -w 'first=%{http_code}\\n' http://${open}/; sleep 3600`] },
+        ],
+      },
+    });
+    const log = await waitFor(
+      'the starter to log its first request',
+      async () => {
+        const out = (await kubectl(['logs', 'starter'])).stdout;
+        return /first=\d+/.test(out) ? out : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    assert.match(log, /first=000/);
   });
 });

@@ -8,6 +8,7 @@ import type { Log } from '../../functions/logging/log.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { clusterIpRuleset, type RuleTarget, routedServices } from './cluster-ip-rules.ts';
+import { coalescedRewrites } from './coalesced-rewrites.ts';
 import { revisionOf } from './routing-release.ts';
 import type { ServiceProxySource } from './service-proxy.ts';
 
@@ -61,15 +62,12 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
   /** The newest EndpointSlices revision received (a list's, or a watch event's), and the one applied. */
   let slicesSeen = 0n;
   let slicesApplied = 0n;
-  let dirty = false;
-  let running: Promise<void> | undefined;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolvePromise) => {
     markReady = resolvePromise;
   });
-  const apply = async () => {
-    while (dirty && !abort.signal.aborted) {
-      dirty = false;
+  const rewrites = coalescedRewrites(
+    async () => {
       const builtFrom = slicesSeen;
       const routes = routedServices(services.values(), slices.values());
       const script = clusterIpRuleset(options, routes);
@@ -83,17 +81,10 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
       } catch (error) {
         options.log?.warn('ClusterIP rules not applied', { error: error instanceof Error ? error.message : String(error) });
       }
-    }
-  };
-  const changed = () => {
-    if (!listed.services || !listed.slices) return;
-    dirty = true;
-    if (running) return;
-    running = new Promise<void>((resolvePromise) => setImmediate(resolvePromise)).then(apply).finally(() => {
-      running = undefined;
-      if (dirty) changed();
-    });
-  };
+    },
+    { signal: abort.signal, canStart: () => listed.services && listed.slices },
+  );
+  const changed = rewrites.request;
   // Revisions of one type only grow, and a watch delivers them in order: the table built after
   // the newest one received follows every change up to it.
   const saw = (kind: keyof typeof listed, resourceVersion: string | undefined) => {
@@ -132,7 +123,7 @@ export function startClusterIpRouting(options: ClusterIpRoutingOptions): Cluster
     async stop() {
       abort.abort();
       await Promise.all(loops);
-      await running;
+      await rewrites.current();
     },
   };
 }

@@ -10,6 +10,7 @@ import type { Log } from '../../functions/logging/log.ts';
 import type { KubeObject } from '../../schemas/meta.ts';
 import { types } from '../../schemas/registry.ts';
 import { applyNftScript } from './cluster-ip-routing.ts';
+import { coalescedRewrites } from './coalesced-rewrites.ts';
 import { namespaceLabels, networkPolicyRuleset, type PolicyTarget, policyPods } from './network-policy-rules.ts';
 import type { ServiceProxySource } from './service-proxy.ts';
 
@@ -91,15 +92,12 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
       admitting.delete(key);
     }
   };
-  let dirty = false;
-  let running: Promise<void> | undefined;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolvePromise) => {
     markReady = resolvePromise;
   });
-  const apply = async () => {
-    while (dirty && !abort.signal.aborted) {
-      dirty = false;
+  const rewrites = coalescedRewrites(
+    async () => {
       const { pods, included } = withProvisionalAddresses();
       const script = networkPolicyRuleset(options, {
         pods: policyPods(pods),
@@ -109,7 +107,7 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
       // Most pod changes (a status, a restart count) change no address, label or port.
       if (script === inKernel) {
         admitted(included);
-        continue;
+        return;
       }
       try {
         await applyNftScript(options.nft, script);
@@ -120,17 +118,10 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
       } catch (error) {
         options.log?.warn('NetworkPolicy rules not applied', { error: error instanceof Error ? error.message : String(error) });
       }
-    }
-  };
-  const changed = () => {
-    if (!complete()) return;
-    dirty = true;
-    if (running) return;
-    running = new Promise<void>((resolvePromise) => setImmediate(resolvePromise)).then(apply).finally(() => {
-      running = undefined;
-      if (dirty) changed();
-    });
-  };
+    },
+    { signal: abort.signal, canStart: complete },
+  );
+  const changed = rewrites.request;
   const handlers = (kind: keyof typeof objects) => ({
     onList(items: readonly KubeObject[]) {
       objects[kind].clear();
@@ -175,7 +166,7 @@ export function startNetworkPolicyEnforcement(options: NetworkPolicyEnforcementO
     async stop() {
       abort.abort();
       await Promise.all(loops);
-      await running;
+      await rewrites.current();
     },
   };
 }

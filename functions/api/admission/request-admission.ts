@@ -8,25 +8,14 @@
  * plugins, which need the user, run between the two halves.
  */
 import type { KubeObject } from '../../../schemas/meta.ts';
-import type { ResourceType } from '../../../schemas/registry.ts';
-import type { UserInfo } from '../../domain/authorization/user-info.ts';
+import type { WebhookRequest } from '../../domain/admission-webhooks/admission-review.ts';
 import type { ObjectStore } from '../../store/store.ts';
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE';
 
-export interface AdmissionAttributes {
+/** A write as the plugins see it: what webhooks are told of it (less the client's options), and a way to warn. */
+export interface AdmissionAttributes extends Omit<WebhookRequest, 'operation' | 'options'> {
   readonly operation: AdmissionOperation;
-  readonly type: ResourceType;
-  /** `status`, `binding`, `eviction`, `scale`...; undefined for the main resource. */
-  readonly subresource?: string;
-  readonly namespace?: string;
-  readonly name: string;
-  /** The object to be written (CREATE, UPDATE), or the body of a subresource create (eviction). */
-  readonly object?: KubeObject;
-  /** The stored object (UPDATE, DELETE). */
-  readonly oldObject?: KubeObject;
-  readonly user: UserInfo;
-  readonly dryRun: boolean;
   /** Passes a warning on to the client (a `Warning` header), as admission webhooks may give them. */
   readonly warn?: (warning: string) => void;
 }

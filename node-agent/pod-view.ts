@@ -152,6 +152,8 @@ const containerSchema = z.object({
   securityContext: containerSecurityContextSchema.optional(),
   /** The container keeps a stdin open for `kubectl attach -i` (`kubectl run -i`, `kubectl debug -i`). */
   stdin: z.boolean().optional(),
+  /** The first attach's end of input closes the container's stdin. */
+  stdinOnce: z.boolean().optional(),
   /** The container runs on a terminal of its own (`-t`). */
   tty: z.boolean().optional(),
 });

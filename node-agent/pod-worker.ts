@@ -454,7 +454,10 @@ export class PodWorker {
         volumes: await volumesFor(pod, container, this.volumeData(), await this.tokenVolumes(container)),
         mounts: mountsOf(container),
         security: securityOf(pod, container),
-        ...(container.stdin ? { stdin: true } : {}),
+        // stdinOnce (kubectl run -i) would need the container's stdin to end with the first attach's
+        // input, which the kept-open FIFO never does: such a container reads /dev/null, as before
+        // (docs/adr/208), so a piped `kubectl run -i` ends instead of waiting for ever.
+        ...(container.stdin && !container.stdinOnce ? { stdin: true } : {}),
         ...(container.tty ? { tty: true } : {}),
       });
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { type RawAnswer, rawRequest } from '../../support/raw-https.ts';
+import { jsonRequest, type RawAnswer } from '../../support/raw-https.ts';
 import { startTestApi, type TestApi } from '../../support/test-api.ts';
 import { jsonPatchAnswer, type ReviewRequest, startWebhookServer, type WebhookServer } from '../../support/webhook-server.ts';
 
@@ -31,16 +31,7 @@ describe('admission webhooks', () => {
   const answers = new Map<string, (request: ReviewRequest) => Record<string, unknown> | 'hang'>();
   const configurations: string[] = [];
 
-  const send = (method: string, path: string, body?: unknown): Promise<RawAnswer> => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    return rawRequest(api.url, {
-      method,
-      path,
-      token: api.token,
-      headers: text === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) },
-      ...(text === undefined ? {} : { chunks: [text] }),
-    });
-  };
+  const send = (method: string, path: string, body?: unknown): Promise<RawAnswer> => jsonRequest(api, method, path, body);
 
   /** Creates a configuration of one webhook at `path` of the test server (or another client config). */
   async function configure(kind: 'Validating' | 'Mutating', name: string, webhook: Record<string, unknown>): Promise<void> {

@@ -6,7 +6,7 @@
  * would in a container.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { Readable } from 'node:stream';
@@ -176,10 +176,13 @@ export function attachToLog(logPath: string, ended: () => boolean, pollMs = 100)
   const exited = new Promise<number>((resolve) => {
     finish = resolve;
   });
+  // The session starts now, not when its output is first read: a line the container writes in
+  // answer to input sent right after attaching must not fall before the starting point.
+  const startsAt = existsSync(logPath) ? statSync(logPath).size : 0;
   async function* follow(): AsyncGenerator<Buffer> {
     const handle = await open(logPath, 'r');
     try {
-      let offset = (await handle.stat()).size;
+      let offset = startsAt;
       const buffer = Buffer.alloc(64 * 1024);
       while (!controller.signal.aborted) {
         const size = (await handle.stat()).size;

@@ -137,7 +137,8 @@ async function token(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // `skiff agent --help` prints the agent's own, fuller usage (node-agent/cli.ts).
+  if (command !== 'agent' && (rest.includes('--help') || rest.includes('-h'))) {
     console.log(usage);
     return;
   }

@@ -18,13 +18,18 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe('skiff usage', () => {
-  for (const args of [['up', '--help'], ['up', '-h'], ['kubeconfig', '--help'], ['agent', '--help'], ['help']]) {
+  for (const args of [['up', '--help'], ['up', '-h'], ['kubeconfig', '--help'], ['help']]) {
     it(`prints the usage for ${args.join(' ')} and exits 0`, async () => {
       const result = await run(args);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^Usage:\n {2}skiff up \[--port 6443\]/);
     });
   }
+
+  it('leaves agent --help to the agent, which prints its own usage', async () => {
+    const result = await run(['agent', '--help']);
+    assert.match(result.stderr, /--runtime process\|sim\|ecs/);
+  });
 
   for (const [args, problem] of [
     [['up', '--bogus'], /^skiff: Unknown option '--bogus'/],

@@ -62,6 +62,9 @@ const shim = [
   '"$@" <>"$stdin_file" &',
   'child=$!',
   'while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
+  // The agent's TERM reaches the shim too: its trap interrupts wait (128 + n), and the child may
+  // end before kill -0 looks. Asked once more, wait gives the child's own status (127: none kept).
+  'wait "$child" 2>/dev/null; again=$?; [ "$again" -ne 127 ] && code=$again',
   'echo "$code" > "$exit_file"',
   'exit "$code"',
 ].join('\n');
